@@ -1,0 +1,1 @@
+"""gridgen_cli package."""
