@@ -69,6 +69,10 @@ class PermissionDeniedError(GridgenError):
     """The caller's role may not perform this operation or see this data."""
 
 
+class MissingAssetError(GridgenError):
+    """An offline asset (vendored Leaflet, CJK font) is not installed; the message says how."""
+
+
 class AuthenticationError(GridgenError):
     """No valid API key or bearer token was given."""
 
