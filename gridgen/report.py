@@ -87,7 +87,8 @@ class ValidationReport:
     def rejected(self, layer: str | None = None) -> list[Finding]:
         """Return findings that rejected a row (optionally of one layer)."""
         return [
-            f for f in self.findings
+            f
+            for f in self.findings
             if f.action == "rejected" and (layer is None or f.layer == layer)
         ]
 
@@ -125,7 +126,8 @@ class ValidationReport:
         lines = [f"validation of {self.source or 'dataset'} (declared CRS {self.declared_crs})"]
         for layer, c in self.counts.items():
             lines.append(
-                f"  {layer:<20} {c.rows_in:>7} in  {c.rows_kept:>7} kept  {c.rows_rejected:>5} rejected"
+                f"  {layer:<20} {c.rows_in:>7} in  {c.rows_kept:>7} kept"
+                f"  {c.rows_rejected:>5} rejected"
             )
         counter = Counter((f.rule, f.action) for f in self.findings)
         if counter:

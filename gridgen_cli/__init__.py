@@ -1,1 +1,1 @@
-"""gridgen_cli package."""
+"""The ``gridgen`` command line: thin handlers over ``gridgen``, ``maps`` and ``api``."""

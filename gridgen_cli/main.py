@@ -1,0 +1,85 @@
+"""The ``gridgen`` console script (DESIGN §1b).
+
+Each subcommand lives in its own module ``gridgen_cli.cmd_<name>`` exposing
+``add_parser(subparsers)`` and ``run(args) -> int``. This package sits above ``gridgen``,
+``maps`` and ``api`` so that the pure ``gridgen`` package never imports the other two.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from gridgen.errors import GridgenError
+
+SUBCOMMANDS: tuple[str, ...] = (
+    "demo",
+    "validate",
+    "partition",
+    "coverage",
+    "site",
+    "sheet",
+    "atlas",
+    "serve",
+)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line: ``gridgen: error: ...``."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print the error on one line and exit with status 2."""
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the top-level parser with every available subcommand."""
+    parser = OneLineParser(
+        prog="gridgen",
+        description="Community grid governance (网格化治理): grids, coverage, maps, service.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    sub.required = True
+    for name in SUBCOMMANDS:
+        try:
+            module = importlib.import_module(f"gridgen_cli.cmd_{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"gridgen_cli.cmd_{name}":
+                raise
+            _add_unavailable(sub, name)
+            continue
+        module.add_parser(sub)
+    return parser
+
+
+def _add_unavailable(sub: Any, name: str) -> None:
+    """Register ``name`` as a subcommand that says plainly it is not available yet."""
+
+    def unavailable(args: argparse.Namespace) -> int:
+        print(f"gridgen {name}: not available yet in this version", file=sys.stderr)
+        return 2
+
+    p = sub.add_parser(name, help="(not available yet)", add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(run=unavailable)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status (0 ok, 1 failure, 2 bad input)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except GridgenError as exc:
+        print(f"gridgen {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"gridgen {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
