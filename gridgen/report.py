@@ -28,6 +28,9 @@ RULES: dict[str, str] = {
     "swapped_coordinates": "coordinates look swapped (lat/lon)",
     "outside_china_gcj02": "coordinates outside China while declared GCJ-02/BD-09",
     "missing_layer": "layer absent",
+    "coordinates_out_of_range": "coordinates are not longitude/latitude (CRS not declared?)",
+    "community_mismatch": "declared community differs from the one the geometry lies in",
+    "compound_outside_communities": "compound outside every community",
 }
 
 
