@@ -83,3 +83,7 @@ class PayloadTooLargeError(InputError):
 
 class StorageError(GridgenError):
     """The storage back end failed (database unreachable, schema missing)."""
+
+
+class ClusterError(GridgenError):
+    """The Dask cluster cannot be reached or failed (address, workers, lost tasks)."""
