@@ -1,0 +1,54 @@
+"""Write the committed sample files from the deterministic generator.
+
+Run from the repository root::
+
+    .venv/bin/python sample_data/make_sample.py
+
+It writes ``sample_data/district.gpkg`` (one layer per name of
+``gridgen.schema.DATASET_LAYERS``; ``property_companies`` as a table without geometry)
+and ``sample_data/stations_gcj02.geojson`` (the stations layer in GCJ-02, to exercise
+the conversion on the way in). The output depends only on the seed.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pyogrio
+
+from gridgen.crs import frame_from_wgs84, parse_crs
+from gridgen.sample import DEFAULT_DISTRICT_SEED, make_district, sample_path
+from gridgen.schema import DATASET_LAYERS
+
+
+def write_sample(out_dir: Path, *, seed: int = DEFAULT_DISTRICT_SEED) -> list[Path]:
+    """Write the sample district files into ``out_dir`` and return their paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    layers = make_district(seed=seed)
+    gpkg = out_dir / "district.gpkg"
+    gpkg.unlink(missing_ok=True)
+    for name in DATASET_LAYERS:
+        frame = layers[name]
+        if "geometry" in frame.columns:
+            pyogrio.write_dataframe(frame, gpkg, layer=name, driver="GPKG")
+        else:  # attribute-only table (GeoPackage "attributes" content)
+            pyogrio.write_dataframe(pd.DataFrame(frame), gpkg, layer=name, driver="GPKG")
+    geojson = out_dir / "stations_gcj02.geojson"
+    geojson.unlink(missing_ok=True)
+    gcj = frame_from_wgs84(layers["stations"], parse_crs("gcj02"))
+    pyogrio.write_dataframe(gcj, geojson, driver="GeoJSON", COORDINATE_PRECISION=8)
+    return [gpkg, geojson]
+
+
+def main() -> int:
+    """Write the sample into ``sample_data/`` (or the folder given as argument)."""
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else sample_path()
+    for path in write_sample(out):
+        print(f"wrote {path} ({path.stat().st_size // 1024} KiB)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
