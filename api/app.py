@@ -1,0 +1,118 @@
+"""The FastAPI application: :func:`create_app`.
+
+Routes: ``/`` (map viewer page), ``/static`` (viewer assets), ``/ogc`` (OGC API –
+Features), ``/tiles`` (vector tiles), ``/datasets``, ``/plans``, ``/jobs``, ``/coverage``,
+``/siting``, ``/sheets``, ``/keys``, ``/audit``, ``/me``; OpenAPI docs at ``/docs``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from api.auth import hash_secret
+from api.errors import install_error_handlers
+from api.service import ServiceState
+from api.settings import Settings, get_settings
+from api.store import open_store
+
+BOOTSTRAP_ACTOR = "settings (GRIDGEN_ADMIN_KEY)"
+
+
+def _bootstrap_admin(state: ServiceState) -> None:
+    secret = state.settings.admin_key
+    if secret and state.store.find_key(hash_secret(secret)) is None:
+        state.store.add_key(
+            name="bootstrap admin",
+            role="admin",
+            community_id=None,
+            secret_hash=hash_secret(secret),
+            actor=BOOTSTRAP_ACTOR,
+        )
+
+
+def _viewer_routes(app: FastAPI) -> None:
+    try:
+        from maps import static_dir
+
+        folder: Path | None = static_dir()
+    except ImportError:  # maps not installed: the API still works
+        folder = None
+    if folder is not None and folder.is_dir():
+        app.mount("/static", StaticFiles(directory=folder), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def viewer() -> Response:
+        index = None if folder is None else folder / "viewer" / "index.html"
+        if index is not None and index.is_file():
+            return FileResponse(index, media_type="text/html")
+        return HTMLResponse(
+            "<!doctype html><meta charset=utf-8><title>gridgen</title>"
+            "<p>gridgen service. API: <a href=/docs>/docs</a>, features: <a href=/ogc>/ogc</a>"
+        )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Return the gridgen service for ``settings`` (default: :func:`get_settings`).
+
+    The store is opened here (so the app is usable without running its lifespan) and
+    closed at shutdown.
+    """
+    settings = settings or get_settings()
+    store = open_store(settings.database_url, schema=settings.database_schema)
+    state = ServiceState.create(settings, store)
+    _bootstrap_admin(state)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        state.close()
+
+    app = FastAPI(
+        title="gridgen",
+        summary="Community grid governance (网格化治理): datasets, grid plans, coverage, maps",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.gridgen = state
+    install_error_handlers(app)
+
+    @app.middleware("http")
+    async def limit_upload(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        length = request.headers.get("content-length")
+        limit = settings.upload_limit_bytes
+        # multipart framing adds a little; anything beyond limit + 64 KiB is refused early
+        if (
+            request.method in ("POST", "PUT")
+            and length
+            and length.isdigit()
+            and int(length) > limit + 65536
+        ):
+            return JSONResponse(
+                {
+                    "error": "PayloadTooLargeError",
+                    "detail": f"file: upload of {length} bytes exceeds the limit of {limit}",
+                },
+                status_code=413,
+            )
+        return await call_next(request)
+
+    from api.routers import admin, datasets, ogc, tiles
+
+    for module in (datasets, ogc, tiles, admin):
+        app.include_router(module.router)
+    for name in ("plans", "coverage", "sheets"):
+        try:
+            module = __import__(f"api.routers.{name}", fromlist=["router"])
+        except ImportError:  # the gridgen module behind it has not landed yet
+            continue
+        app.include_router(module.router)
+    _viewer_routes(app)
+    return app

@@ -1,0 +1,89 @@
+"""The one table mapping gridgen errors to HTTP status codes, and the handlers using it.
+
+Every error body is JSON: ``{"error": <class name>, "detail": <message>, ...}``; the message
+names the bad field or parameter (gridgen errors are written that way). A validation report
+attached to :class:`gridgen.errors.ValidationFailedError` is returned under ``report``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from gridgen.errors import (
+    AuthenticationError,
+    ConflictError,
+    GridgenError,
+    InfeasibleError,
+    InputError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+    StorageError,
+    UnknownLayerError,
+    UnsupportedFormatError,
+    ValidationFailedError,
+)
+
+STATUS_BY_ERROR: tuple[tuple[type[GridgenError], int], ...] = (
+    (PayloadTooLargeError, 413),
+    (UnsupportedFormatError, 415),
+    (UnknownLayerError, 404),
+    (ValidationFailedError, 422),
+    (InputError, 422),
+    (InfeasibleError, 422),
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (PermissionDeniedError, 403),
+    (AuthenticationError, 401),
+    (StorageError, 503),
+    (GridgenError, 500),
+)
+"""Error class → HTTP status; the first matching row (most specific first) wins."""
+
+
+def status_for(error: GridgenError) -> int:
+    """Return the HTTP status of ``error`` from :data:`STATUS_BY_ERROR`."""
+    for cls, status in STATUS_BY_ERROR:
+        if isinstance(error, cls):
+            return status
+    return 500
+
+
+def error_body(error: GridgenError) -> dict[str, Any]:
+    """Return the JSON body describing ``error``."""
+    body: dict[str, Any] = {"error": type(error).__name__, "detail": str(error)}
+    report = getattr(error, "report", None)
+    if report is not None and hasattr(report, "to_dict"):
+        body["report"] = report.to_dict()
+    extra = getattr(error, "http_extra", None)
+    if isinstance(extra, dict):
+        body.update(extra)
+    return body
+
+
+async def _gridgen_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, GridgenError)
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationError) else None
+    return JSONResponse(error_body(exc), status_code=status_for(exc), headers=headers)
+
+
+async def _request_validation_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
+        problems.append({"parameter": ".".join(loc) or "request", "problem": err.get("msg", "")})
+    detail = "; ".join(f"{p['parameter']}: {p['problem']}" for p in problems)
+    return JSONResponse(
+        {"error": "ParameterError", "detail": detail, "problems": problems}, status_code=422
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers of gridgen errors and request validation errors on ``app``."""
+    app.add_exception_handler(GridgenError, _gridgen_handler)
+    app.add_exception_handler(RequestValidationError, _request_validation_handler)

@@ -1,0 +1,110 @@
+"""``/datasets``: upload (validate, store), list, get, validation report (admin writes)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+
+from api.deps import AdminDep, PrincipalDep, StateDep
+from api.service import dataset_layers_for_store, metric_crs_text
+from api.store import DatasetInfo
+from gridgen.errors import InputError, PayloadTooLargeError, UnsupportedFormatError
+
+router = APIRouter(prefix="/datasets", tags=["datasets"])
+
+SUFFIXES = (".gpkg", ".geojson", ".json", ".zip", ".csv")
+CHUNK = 1 << 20
+
+
+def _safe_name(filename: str | None, index: int) -> str:
+    name = Path(filename or f"upload{index}").name
+    if not name.lower().endswith(SUFFIXES):
+        msg = (
+            f"file {name!r}: unsupported format; upload a GeoPackage (.gpkg), GeoJSON "
+            "(.geojson/.json, one file per layer named after it), a zipped Shapefile (.zip) or "
+            "CSV (.csv, named after its layer)"
+        )
+        raise UnsupportedFormatError(msg)
+    return name
+
+
+def _save_uploads(files: list[UploadFile], folder: Path, limit: int) -> Path:
+    """Write ``files`` into ``folder`` (at most ``limit`` bytes) and return what to read."""
+    total = 0
+    paths = []
+    for i, upload in enumerate(files):
+        name = _safe_name(upload.filename, i)
+        path = folder / name
+        with path.open("wb") as out:
+            while chunk := upload.file.read(CHUNK):
+                total += len(chunk)
+                if total > limit:
+                    msg = f"file: upload exceeds the limit of {limit} bytes; split or simplify it"
+                    raise PayloadTooLargeError(msg)
+                out.write(chunk)
+        paths.append(path)
+    if not paths:
+        raise InputError("file: no file uploaded; send at least one file field")
+    single = len(paths) == 1 and paths[0].suffix.lower() in (".gpkg", ".zip")
+    return paths[0] if single else folder
+
+
+@router.post("", status_code=201, summary="Upload, validate and store a dataset")
+def upload_dataset(
+    *,
+    state: StateDep,
+    who: AdminDep,
+    request: Request,
+    file: Annotated[list[UploadFile], File(description="GeoPackage, zip, or layer files")],
+    name: Annotated[str | None, Form(max_length=200)] = None,
+    crs: Annotated[str | None, Form(description="EPSG code, gcj02 or bd09")] = None,
+) -> DatasetInfo:
+    """Validate the uploaded files with ``gridgen.io_read.read_dataset`` and store them.
+
+    A rejected upload (bad format, too large, validation failure) stores nothing.
+    """
+    from gridgen.io_read import read_dataset
+
+    limit = state.settings.upload_limit_bytes
+    with tempfile.TemporaryDirectory(prefix="gridgen-upload-") as tmp:
+        target = _save_uploads(file, Path(tmp), limit)
+        dataset = read_dataset(target, crs=crs or None)
+    label = name or (Path(file[0].filename or "dataset").stem if len(file) == 1 else "dataset")
+    info = state.store.add_dataset(
+        name=label,
+        layers=dataset_layers_for_store(dataset),
+        metric_crs=metric_crs_text(dataset),
+        report=dataset.report.to_dict(),
+        actor=who.label,
+    )
+    state.bump()
+    return info
+
+
+@router.get("", summary="List datasets")
+def list_datasets(state: StateDep, who: PrincipalDep) -> list[DatasetInfo]:
+    """Return every stored dataset, newest first."""
+    return state.store.list_datasets()
+
+
+@router.get("/{dataset_id}", summary="One dataset")
+def get_dataset(state: StateDep, who: PrincipalDep, dataset_id: str) -> DatasetInfo:
+    """Return one dataset's record (rows per layer, metric CRS, bounds)."""
+    return state.store.get_dataset(dataset_id)
+
+
+@router.get("/{dataset_id}/report", summary="Validation report of a dataset")
+def get_report(state: StateDep, who: PrincipalDep, dataset_id: str) -> dict[str, Any]:
+    """Return the validation report (findings name rows; no restricted values)."""
+    who.require("planner", "admin", action="reading validation reports")
+    return state.store.get_report(dataset_id)
+
+
+@router.delete("/{dataset_id}", status_code=204, summary="Delete a dataset and its plans")
+def delete_dataset(state: StateDep, who: AdminDep, dataset_id: str) -> None:
+    """Delete a dataset with its plans."""
+    state.store.delete_dataset(dataset_id, actor=who.label)
+    state.bump(forget_data=True)

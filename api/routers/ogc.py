@@ -1,0 +1,229 @@
+"""OGC API – Features Part 1 Core under ``/ogc`` (``/`` is the map viewer).
+
+Collections are the served layers of :data:`api.service.COLLECTIONS` of the current dataset
+(the newest with a published plan) or of ``?dataset=ID``; ``grids`` are the published plan's.
+Items honour ``bbox`` (CRS84, envelope intersection), ``limit`` (clamped to the server
+maximum) and ``offset``, with ``next``/``prev`` links. Restricted columns are removed for
+callers without access to them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import shapely
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from api.access import visible_properties
+from api.deps import PrincipalDep, StateDep
+from api.service import COLLECTIONS, check_collection, resolve_layer
+from api.store import BBox, FeatureRow
+from gridgen.errors import ParameterError
+
+router = APIRouter(prefix="/ogc", tags=["OGC API - Features"])
+
+GEOJSON = "application/geo+json"
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+]
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+
+DatasetQ = Annotated[
+    str | None, Query(description="Dataset id (default: the newest with a published plan)")
+]
+
+
+def parse_bbox(text: str | None) -> BBox | None:
+    """Return ``minx,miny,maxx,maxy`` parsed, or raise ParameterError naming ``bbox``."""
+    if text is None or text == "":
+        return None
+    parts = text.split(",")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) != 4 or values[0] > values[2] or values[1] > values[3]:
+        msg = f"bbox={text!r}: give four numbers minLon,minLat,maxLon,maxLat with min ≤ max"
+        raise ParameterError(msg)
+    return (values[0], values[1], values[2], values[3])
+
+
+def feature_json(row: FeatureRow, *, collection: str, who: Any) -> dict[str, Any]:
+    """Return one stored feature as a GeoJSON Feature visible to ``who``."""
+    geom = None if row.wkb is None else json.loads(shapely.to_geojson(shapely.from_wkb(row.wkb)))
+    props = visible_properties(
+        row.properties, layer=collection, feature_community=row.community_id, access=who.access
+    )
+    return {"type": "Feature", "id": row.fid, "geometry": geom, "properties": props}
+
+
+def _url(request: Request, path: str, **params: Any) -> str:
+    base = str(request.base_url).rstrip("/") + path
+    query = "&".join(f"{k}={v}" for k, v in params.items() if v is not None)
+    return f"{base}?{query}" if query else base
+
+
+@router.get("", summary="Landing page")
+def landing(request: Request) -> dict[str, Any]:
+    """Return the OGC API landing page."""
+    return {
+        "title": "gridgen 网格化治理 features",
+        "description": "Streets, communities, grids, compounds, buildings, stations.",
+        "links": [
+            {"href": _url(request, "/ogc"), "rel": "self", "type": "application/json"},
+            {
+                "href": _url(request, "/openapi.json"),
+                "rel": "service-desc",
+                "type": "application/vnd.oai.openapi+json;version=3.0",
+            },
+            {"href": _url(request, "/docs"), "rel": "service-doc", "type": "text/html"},
+            {"href": _url(request, "/ogc/conformance"), "rel": "conformance"},
+            {"href": _url(request, "/ogc/collections"), "rel": "data"},
+        ],
+    }
+
+
+@router.get("/conformance", summary="Conformance classes")
+def conformance() -> dict[str, Any]:
+    """Return the conformance classes implemented."""
+    return {"conformsTo": CONFORMANCE}
+
+
+def _collection(
+    request: Request, cid: str, dataset: str | None, bounds: BBox | None
+) -> dict[str, Any]:
+    items = _url(request, f"/ogc/collections/{cid}/items", dataset=dataset)
+    out: dict[str, Any] = {
+        "id": cid,
+        "title": COLLECTIONS[cid],
+        "itemType": "feature",
+        "crs": [CRS84],
+        "links": [
+            {"href": _url(request, f"/ogc/collections/{cid}", dataset=dataset), "rel": "self"},
+            {"href": items, "rel": "items", "type": GEOJSON},
+            {
+                "href": _url(request, f"/tiles/{cid}.json", dataset=dataset),
+                "rel": "tiles",
+                "type": "application/json",
+            },
+        ],
+    }
+    if bounds is not None:
+        out["extent"] = {"spatial": {"bbox": [list(bounds)], "crs": CRS84}}
+    return out
+
+
+@router.get("/collections", summary="Collections")
+def collections(
+    state: StateDep, who: PrincipalDep, request: Request, dataset: DatasetQ = None
+) -> dict[str, Any]:
+    """Return the served collections (``grids`` only when a plan is published)."""
+    out = []
+    for cid in COLLECTIONS:
+        try:
+            _, key = resolve_layer(state, dataset, cid)
+        except Exception:  # a collection without data (no published plan) is left out
+            if cid in ("grids", "uncovered_buildings"):
+                continue
+            raise
+        out.append(_collection(request, cid, dataset, state.store.layer_bounds(key)))
+    return {
+        "collections": out,
+        "links": [{"href": _url(request, "/ogc/collections", dataset=dataset), "rel": "self"}],
+    }
+
+
+@router.get("/collections/{collection_id}", summary="One collection")
+def collection(
+    *,
+    state: StateDep,
+    who: PrincipalDep,
+    request: Request,
+    collection_id: str,
+    dataset: DatasetQ = None,
+) -> dict[str, Any]:
+    """Return one collection's description with its extent."""
+    check_collection(collection_id)
+    _, key = resolve_layer(state, dataset, collection_id)
+    return _collection(request, collection_id, dataset, state.store.layer_bounds(key))
+
+
+@router.get(
+    "/collections/{collection_id}/items",
+    summary="Features of a collection",
+    response_class=JSONResponse,
+)
+def items(
+    *,
+    state: StateDep,
+    who: PrincipalDep,
+    request: Request,
+    collection_id: str,
+    bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat")] = None,
+    limit: Annotated[
+        int | None, Query(ge=1, description="Page size (server maximum applies)")
+    ] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    dataset: DatasetQ = None,
+) -> JSONResponse:
+    """Return one page of features as a GeoJSON FeatureCollection."""
+    box = parse_bbox(bbox)
+    _, key = resolve_layer(state, dataset, collection_id)
+    size = min(limit or state.settings.default_items, state.settings.max_items)
+    rows, matched = state.store.query_features(key, bbox=box, limit=size, offset=offset)
+    path = f"/ogc/collections/{collection_id}/items"
+    common = {"bbox": bbox, "dataset": dataset, "limit": size}
+    links = [{"href": _url(request, path, **common, offset=offset), "rel": "self", "type": GEOJSON}]
+    if offset + len(rows) < matched:
+        links.append(
+            {
+                "href": _url(request, path, **common, offset=offset + size),
+                "rel": "next",
+                "type": GEOJSON,
+            }
+        )
+    if offset > 0:
+        links.append(
+            {
+                "href": _url(request, path, **common, offset=max(0, offset - size)),
+                "rel": "prev",
+                "type": GEOJSON,
+            }
+        )
+    body = {
+        "type": "FeatureCollection",
+        "features": [feature_json(r, collection=collection_id, who=who) for r in rows],
+        "numberMatched": matched,
+        "numberReturned": len(rows),
+        "links": links,
+    }
+    return JSONResponse(body, media_type=GEOJSON)
+
+
+@router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature")
+def item(
+    *,
+    state: StateDep,
+    who: PrincipalDep,
+    request: Request,
+    collection_id: str,
+    feature_id: str,
+    dataset: DatasetQ = None,
+) -> JSONResponse:
+    """Return one feature by its id (the layer's id column)."""
+    _, key = resolve_layer(state, dataset, collection_id)
+    row = state.store.get_feature(key, feature_id)
+    body = feature_json(row, collection=collection_id, who=who)
+    body["links"] = [
+        {
+            "href": _url(request, f"/ogc/collections/{collection_id}/items/{feature_id}"),
+            "rel": "self",
+            "type": GEOJSON,
+        },
+        {"href": _url(request, f"/ogc/collections/{collection_id}"), "rel": "collection"},
+    ]
+    return JSONResponse(body, media_type=GEOJSON)

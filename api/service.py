@@ -1,0 +1,295 @@
+"""Glue between routes, the store and gridgen: the service state, datasets, plans, layers.
+
+Routes stay thin: they check the caller, call these functions and serialise the result.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pyproj
+
+from api.auth import Principal
+from api.settings import Settings
+from api.store import (
+    PlanContent,
+    Store,
+    VersionInfo,
+    dataset_key,
+    grids_key,
+    records_frame,
+)
+from api.tiles import LRU
+from gridgen.dataset import Dataset, empty_layer
+from gridgen.errors import NotFoundError, ParameterError, PermissionDeniedError
+from gridgen.report import ValidationReport
+from gridgen.schema import DATASET_LAYERS
+
+COLLECTIONS: dict[str, str] = {
+    "streets": "街道 streets",
+    "communities": "社区 communities",
+    "grids": "网格 grids of the published plan",
+    "compounds": "小区 compounds",
+    "buildings": "楼栋 buildings",
+    "stations": "党群服务站点 stations",
+    "uncovered_buildings": "未覆盖楼栋 buildings outside every station's walking radius",
+}
+"""Served map layers (OGC collections and tile layers): id → title."""
+
+UNCOVERED_RADIUS_M = 500.0
+"""Walking radius (10-minute life circle) defining the uncovered-buildings layer."""
+
+
+@dataclass
+class ServiceState:
+    """Everything the routes share: settings, store, caches and the job threads."""
+
+    settings: Settings
+    store: Store
+    tiles: LRU
+    datasets: LRU
+    executor: ThreadPoolExecutor
+    futures: dict[str, Future[Any]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    generation: int = 0
+    resolved: dict[tuple[str | None, str], tuple[str, str]] = field(default_factory=dict)
+
+    def bump(self, *, forget_data: bool = False) -> None:
+        """Note that datasets or published plans changed (drops cached layer resolution)."""
+        with self.lock:
+            self.generation += 1
+            self.resolved.clear()
+        if forget_data:
+            self.tiles.clear()
+            self.datasets.clear()
+
+    @classmethod
+    def create(cls, settings: Settings, store: Store) -> ServiceState:
+        """Return a fresh state around ``store``."""
+        return cls(
+            settings,
+            store,
+            LRU(settings.tile_cache_size),
+            LRU(4),
+            ThreadPoolExecutor(settings.job_workers, thread_name_prefix="gridgen-job"),
+        )
+
+    def close(self) -> None:
+        """Stop the job threads and close the store."""
+        self.executor.shutdown(wait=True, cancel_futures=True)
+        self.store.close()
+
+
+# -- datasets ----------------------------------------------------------------------------
+def load_dataset(state: ServiceState, dataset_id: str) -> Dataset:
+    """Return the stored dataset as a :class:`gridgen.dataset.Dataset` (cached)."""
+
+    def make() -> Dataset:
+        info = state.store.get_dataset(dataset_id)
+        layers: dict[str, gpd.GeoDataFrame] = {}
+        for layer in DATASET_LAYERS:
+            if layer in info.layers:
+                rows = state.store.layer_rows(dataset_key(dataset_id, layer))
+                layers[layer] = records_frame(rows, layer)  # type: ignore[assignment]
+            else:
+                layers[layer] = empty_layer(layer)
+        report = ValidationReport.from_dict(state.store.get_report(dataset_id))
+        return Dataset(
+            layers=layers,
+            metric_crs=pyproj.CRS.from_user_input(info.metric_crs),
+            report=report,
+            name=info.name,
+        )
+
+    dataset: Dataset = state.datasets.get_or_make(dataset_id, make)
+    return dataset
+
+
+def dataset_layers_for_store(dataset: Dataset) -> dict[str, pd.DataFrame]:
+    """Return the layers of ``dataset`` to store (every layer, empty ones included)."""
+    return {name: frame for name, frame in dataset.layers.items() if name in DATASET_LAYERS}
+
+
+def metric_crs_text(dataset: Dataset) -> str:
+    """Return the dataset's metric CRS as text the store keeps (``EPSG:xxxx`` or WKT)."""
+    epsg = dataset.metric_crs.to_epsg()
+    return f"EPSG:{epsg}" if epsg else dataset.metric_crs.to_wkt()
+
+
+def current_dataset_id(store: Store, requested: str | None) -> str:
+    """Return ``requested`` (checked) or the current dataset.
+
+    The current dataset is the newest one with a published plan, else the newest one.
+    """
+    if requested:
+        store.get_dataset(requested)
+        return requested
+    datasets = store.list_datasets()
+    if not datasets:
+        raise NotFoundError("no dataset stored yet: upload one with POST /datasets")
+    for info in datasets:
+        if store.published(info.id) is not None:
+            return info.id
+    return datasets[0].id
+
+
+# -- layers ------------------------------------------------------------------------------
+def check_collection(collection: str) -> None:
+    """Raise NotFoundError unless ``collection`` is a served layer."""
+    if collection not in COLLECTIONS:
+        msg = f"collection {collection!r} does not exist; use one of {', '.join(COLLECTIONS)}"
+        raise NotFoundError(msg)
+
+
+def layer_key_for(state: ServiceState, dataset_id: str, collection: str) -> str:
+    """Return the layer key serving ``collection`` of a dataset (computing derived layers)."""
+    check_collection(collection)
+    if collection == "grids":
+        version = state.store.published(dataset_id)
+        if version is None:
+            msg = (
+                f"dataset {dataset_id} has no published plan: publish a plan version with "
+                "POST /plans/{plan_id}/versions/{version}/publish"
+            )
+            raise NotFoundError(msg)
+        return grids_key(version.plan_id, version.version)
+    if collection == "uncovered_buildings":
+        key = dataset_key(dataset_id, collection)
+        if not state.store.has_layer(key):
+            frame = uncovered_buildings(load_dataset(state, dataset_id))
+            state.store.add_layer(key, frame, layer=collection, actor="service (derived layer)")
+        return key
+    return dataset_key(dataset_id, collection)
+
+
+def resolve_layer(state: ServiceState, dataset: str | None, collection: str) -> tuple[str, str]:
+    """Return (dataset id, layer key) serving ``collection`` (cached until the next write)."""
+    cache_key = (dataset, collection)
+    with state.lock:
+        hit = state.resolved.get(cache_key)
+    if hit is not None:
+        return hit
+    check_collection(collection)
+    dataset_id = current_dataset_id(state.store, dataset)
+    out = (dataset_id, layer_key_for(state, dataset_id, collection))
+    with state.lock:
+        state.resolved[cache_key] = out
+    return out
+
+
+def uncovered_buildings(
+    dataset: Dataset, *, radius: float = UNCOVERED_RADIUS_M
+) -> gpd.GeoDataFrame:
+    """Return the buildings outside every station's walking ``radius`` (with their distance)."""
+    from gridgen.coverage import station_coverage
+
+    cov = station_coverage(dataset, radius=radius, mode="walk")
+    covered = cov.set_index(cov["building_id"].astype(str))
+    b = dataset.buildings.copy()
+    ids = b["building_id"].astype(str)
+    flag = ids.map(covered["covered"]).astype("boolean").fillna(False)
+    b["distance_m"] = ids.map(covered["distance_m"]).astype("Float64")
+    b["station_id"] = ids.map(covered["station_id"])
+    out = b.loc[~flag.to_numpy()].reset_index(drop=True)
+    return gpd.GeoDataFrame(
+        out, geometry=dataset.buildings.geometry.name, crs=dataset.buildings.crs
+    )
+
+
+# -- plans -------------------------------------------------------------------------------
+def content_from_plan(plan: Any, *, locked: tuple[str, ...] = ()) -> PlanContent:
+    """Return what the store keeps of a :class:`gridgen.plan.Plan`."""
+    from dataclasses import asdict
+
+    meta = {
+        "target": int(plan.target),
+        "band": [int(plan.band[0]), int(plan.band[1])],
+        "seed": int(plan.seed),
+        "metrics": plan.metrics.to_dict(),
+        "problems": [asdict(p) for p in plan.problems],
+    }
+    return PlanContent(plan.grids, plan.assignment, tuple(locked), meta)
+
+
+def plan_from_content(content: PlanContent) -> Any:
+    """Return the :class:`gridgen.plan.Plan` stored as ``content``."""
+    import math
+
+    from gridgen.plan import Plan, PlanMetrics, Problem
+
+    meta = content.metrics
+    m = dict(meta.get("metrics", {}))
+    for k, v in m.items():
+        if v is None:
+            m[k] = math.nan
+    return Plan(
+        grids=content.grids,
+        assignment=content.assignment,
+        metrics=PlanMetrics(**m),
+        problems=tuple(Problem(**p) for p in meta.get("problems", [])),
+        target=int(meta.get("target", 300)),
+        band=tuple(meta.get("band", (240, 360))),  # type: ignore[arg-type]
+        seed=int(meta.get("seed", 0)),
+    )
+
+
+def visible_version(state: ServiceState, who: Principal, plan_id: str, version: int) -> VersionInfo:
+    """Return a version the caller may read (viewers and grid workers: published only)."""
+    info = state.store.get_version(plan_id, version)
+    if not who.sees_drafts and not info.published:
+        msg = f"plan {plan_id} version {version} is not published; viewers see published plans only"
+        raise PermissionDeniedError(msg)
+    return info
+
+
+def resolve_version(state: ServiceState, plan_id: str, version: int | None) -> int:
+    """Return ``version`` or, when None, the plan's head version."""
+    plan = state.store.get_plan(plan_id)
+    return plan.head_version if version is None else version
+
+
+def parse_base_version(if_match: str | None, field_value: int | None) -> int:
+    """Return the base version of an edit from ``If-Match`` (``"3"`` or ``W/"3"``) or a field."""
+    if field_value is not None:
+        return field_value
+    if if_match:
+        text = if_match.strip().removeprefix("W/").strip('"')
+        if text.isdigit():
+            return int(text)
+        msg = f'If-Match {if_match!r}: give the base version number, e.g. If-Match: "3"'
+        raise ParameterError(msg)
+    msg = "base_version: an edit must name the version it was made on (field or If-Match header)"
+    raise ParameterError(msg)
+
+
+# -- jobs --------------------------------------------------------------------------------
+def submit_job(
+    state: ServiceState,
+    job_id: str,
+    work: Callable[[Callable[[float, str], None]], dict[str, Any]],
+) -> None:
+    """Run ``work(progress)`` in a job thread, recording status, progress, result or error."""
+    store = state.store
+
+    def progress(fraction: float, message: str) -> None:
+        store.update_job(job_id, progress=max(0.0, min(1.0, fraction)), message=message)
+
+    def run() -> None:
+        store.update_job(job_id, status="running", message="started")
+        try:
+            result = work(progress)
+        except Exception as exc:  # a job records every failure; nothing propagates
+            store.update_job(
+                job_id, status="failed", error=f"{type(exc).__name__}: {exc}", message="failed"
+            )
+            return
+        store.update_job(job_id, status="done", progress=1.0, message="done", result=result)
+
+    with state.lock:
+        state.futures[job_id] = state.executor.submit(run)

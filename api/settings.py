@@ -1,0 +1,55 @@
+"""Service settings, read from the environment (prefix ``GRIDGEN_``) through a cached function."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Role = Literal["viewer", "grid_worker", "planner", "admin"]
+
+
+class Settings(BaseSettings):
+    """Settings of the gridgen service.
+
+    Every field can be set by an environment variable ``GRIDGEN_<FIELD>`` (for example
+    ``GRIDGEN_DATABASE_URL``), or passed to :func:`api.app.create_app` directly.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="GRIDGEN_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///./gridgen.db",
+        description="sqlite:///PATH (embedded file, the default) or postgresql://... (PostGIS).",
+    )
+    database_schema: str | None = Field(
+        default=None,
+        description="PostgreSQL schema holding the tables (created if absent); default public.",
+    )
+    upload_limit_bytes: int = Field(
+        default=200 * 1024 * 1024, gt=0, description="Largest accepted upload."
+    )
+    admin_key: str | None = Field(
+        default=None,
+        description="Bootstrap admin API key (GRIDGEN_ADMIN_KEY); created in the store at start.",
+    )
+    anonymous_role: Role | None = Field(
+        default=None,
+        description="Role given to requests without a key (None: they get 401). 'viewer' "
+        "makes published plans and public layers readable without a key.",
+    )
+    tile_cache_size: int = Field(default=4096, ge=0, description="Tiles kept in the LRU.")
+    layer_cache_size: int = Field(
+        default=16, ge=1, description="Layers kept in memory by the embedded tile encoder."
+    )
+    max_items: int = Field(default=1000, ge=1, description="Server maximum of OGC `limit`.")
+    default_items: int = Field(default=100, ge=1, description="Default OGC `limit`.")
+    job_workers: int = Field(default=1, ge=1, description="Background job threads.")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the settings read from the environment (built once, on first call)."""
+    return Settings()

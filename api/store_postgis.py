@@ -1,0 +1,215 @@
+"""The PostgreSQL/PostGIS store (selected by a ``postgresql://`` database URL).
+
+Features live in one table with a ``geometry(Geometry, 4326)`` column under a GIST index
+and their properties in ``jsonb``. Tiles are made by the database with
+``ST_AsMVT(ST_AsMVTGeom(ST_Transform(geom, 3857), ST_TileEnvelope(z, x, y), 4096, 64))``
+(:data:`TILE_SQL`, also run bare by ``bench/tiles.py``). Restricted properties are
+removed inside the query (``props - text[]``) unless the caller may see them.
+Connections come from a ``psycopg_pool`` pool; with ``schema`` every connection uses that
+schema first (tests run each in a fresh schema).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from api.access import Access, restricted_of
+from api.store import BBox, FeatureRow, check_bbox, dumps
+from api.store_sql import SQLStore, iter_chunks
+from api.tiles import BUFFER, EXTENT, tile_bounds
+from gridgen.errors import NotFoundError, ParameterError, StorageError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS datasets (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL, author TEXT NOT NULL,
+    layers TEXT NOT NULL, metric_crs TEXT NOT NULL, bounds TEXT, report TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS plans (
+    id TEXT PRIMARY KEY, dataset_id TEXT NOT NULL REFERENCES datasets(id), name TEXT NOT NULL,
+    created_at TEXT NOT NULL, author TEXT NOT NULL, head_version INTEGER NOT NULL,
+    published_version INTEGER);
+CREATE TABLE IF NOT EXISTS plan_versions (
+    plan_id TEXT NOT NULL REFERENCES plans(id), version INTEGER NOT NULL, parent INTEGER,
+    author TEXT NOT NULL, created_at TEXT NOT NULL, message TEXT NOT NULL, metrics TEXT,
+    locked TEXT, assignment TEXT, PRIMARY KEY (plan_id, version));
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL,
+    progress DOUBLE PRECISION NOT NULL, message TEXT, created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL, author TEXT NOT NULL, params TEXT, result TEXT, error TEXT);
+CREATE TABLE IF NOT EXISTS api_keys (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, community_id TEXT,
+    created_at TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, secret_hash TEXT UNIQUE);
+CREATE TABLE IF NOT EXISTS audit (
+    id BIGSERIAL PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+    target TEXT NOT NULL, detail TEXT);
+CREATE TABLE IF NOT EXISTS features (
+    layer_key TEXT NOT NULL, idx INTEGER NOT NULL, fid TEXT NOT NULL, community_id TEXT,
+    props JSONB NOT NULL, geom geometry(Geometry, 4326), PRIMARY KEY (layer_key, idx));
+CREATE INDEX IF NOT EXISTS features_fid ON features (layer_key, fid);
+CREATE INDEX IF NOT EXISTS features_geom ON features USING GIST (geom);
+"""
+
+TILE_SQL = """
+WITH env AS (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS e),
+q AS (
+    SELECT f.idx AS id,
+           ST_AsMVTGeom(ST_Transform(f.geom, 3857), env.e, 4096, 64, true) AS geom,
+           CASE WHEN %(full)s OR f.community_id = %(community)s THEN f.props
+                ELSE f.props - %(hidden)s::text[] END AS props
+    FROM features f, env
+    WHERE f.layer_key = %(key)s
+      AND f.geom && ST_Transform(ST_Expand(env.e, %(pad)s), 4326)
+)
+SELECT ST_AsMVT(q, %(layer)s, 4096, 'geom', 'id') FROM q WHERE q.geom IS NOT NULL
+"""
+"""The tile query: one MVT layer of the features under a layer key, restricted props removed."""
+
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def tile_params(key: str, z: int, x: int, y: int, *, layer: str, access: Access) -> dict[str, Any]:
+    """Return the parameters of :data:`TILE_SQL` for one tile and access level."""
+    minx, _, maxx, _ = tile_bounds(z, x, y)
+    return {
+        "z": z,
+        "x": x,
+        "y": y,
+        "key": key,
+        "layer": layer,
+        "pad": (maxx - minx) * BUFFER / EXTENT,
+        "full": access.full,
+        "community": access.community_id,
+        "hidden": list(restricted_of(layer)),
+    }
+
+
+class PostGISStore(SQLStore):
+    """The store in PostgreSQL with PostGIS."""
+
+    kind = "postgis"
+    placeholder = "%s"
+    lock_clause = " FOR UPDATE"
+
+    def __init__(self, url: str, *, schema: str | None = None, max_size: int = 8) -> None:
+        if schema is not None and not _SCHEMA_NAME.match(schema):
+            raise ParameterError(f"database schema {schema!r}: use lower-case letters, digits, _")
+        self.url = url
+        self.schema = schema
+
+        def configure(conn: psycopg.Connection[Any]) -> None:
+            if schema is not None:
+                conn.execute(f"SET search_path TO {schema}, public")
+            conn.commit()
+
+        try:
+            if schema is not None:
+                with psycopg.connect(url, autocommit=True) as conn:
+                    conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            self.pool = ConnectionPool(
+                url, min_size=1, max_size=max_size, configure=configure, open=True, timeout=30
+            )
+            with self._tx() as cur:
+                cur.execute(SCHEMA)
+        except psycopg.OperationalError as exc:
+            msg = f"database {url}: cannot connect ({exc}); start it or fix the URL"
+            raise StorageError(msg) from exc
+
+    @contextmanager
+    def _tx(self, *, write: bool = True) -> Iterator[Any]:
+        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            yield cur
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self.pool.close()
+
+    def drop_schema(self) -> None:
+        """Drop this store's schema with everything in it (tests)."""
+        if self.schema is not None:
+            with self._tx() as cur:
+                cur.execute(f"DROP SCHEMA IF EXISTS {self.schema} CASCADE")
+
+    # -- features ----------------------------------------------------------------------
+    def _insert_features(self, cur: Any, key: str, rows: list[FeatureRow]) -> None:
+        start = 0
+        for chunk in iter_chunks(rows):
+            cur.executemany(
+                "INSERT INTO features (layer_key, idx, fid, community_id, props, geom)"
+                " VALUES (%s, %s, %s, %s, %s::jsonb, ST_GeomFromWKB(%s, 4326))",
+                [
+                    (key, start + i, r.fid, r.community_id, dumps(r.properties), r.wkb)
+                    for i, r in enumerate(chunk)
+                ],
+            )
+            start += len(chunk)
+
+    _COLS = "fid, community_id, props, ST_AsBinary(geom)"
+
+    @staticmethod
+    def _row(row: Any) -> FeatureRow:
+        wkb = None if row[3] is None else bytes(row[3])
+        return FeatureRow(row[0], row[1], dict(row[2]), wkb)
+
+    def has_layer(self, key: str) -> bool:
+        """Return whether features are stored under ``key``."""
+        return self._one("SELECT 1 FROM features WHERE layer_key = ? LIMIT 1", (key,)) is not None
+
+    def layer_rows(self, key: str) -> list[FeatureRow]:
+        """Return every feature under ``key`` in stored order."""
+        rows = self._all(
+            f"SELECT {self._COLS} FROM features WHERE layer_key = ? ORDER BY idx", (key,)
+        )
+        return [self._row(r) for r in rows]
+
+    def query_features(
+        self, key: str, *, bbox: BBox | None, limit: int, offset: int
+    ) -> tuple[list[FeatureRow], int]:
+        """Return one page of features whose envelope meets ``bbox``, and the match count."""
+        check_bbox(bbox)
+        where = "layer_key = %s"
+        params: list[Any] = [key]
+        if bbox is not None:
+            where += " AND geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)"
+            params += list(bbox)
+        with self._tx(write=False) as cur:
+            cur.execute(f"SELECT COUNT(*) FROM features WHERE {where}", params)
+            total = int(cur.fetchone()[0])
+            cur.execute(
+                f"SELECT {self._COLS} FROM features WHERE {where} ORDER BY idx LIMIT %s OFFSET %s",
+                [*params, limit, offset],
+            )
+            rows = [self._row(r) for r in cur.fetchall()]
+        return rows, total
+
+    def get_feature(self, key: str, fid: str) -> FeatureRow:
+        """Return one feature by id (NotFoundError when absent)."""
+        row = self._one(
+            f"SELECT {self._COLS} FROM features WHERE layer_key = ? AND fid = ?", (key, fid)
+        )
+        if row is None:
+            raise NotFoundError(f"feature {fid!r} does not exist in this collection")
+        return self._row(row)
+
+    def layer_bounds(self, key: str) -> BBox | None:
+        """Return the extent of the features under ``key`` (None when empty)."""
+        row = self._one(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM"
+            " (SELECT ST_Extent(geom)::geometry AS e FROM features WHERE layer_key = ?) s",
+            (key,),
+        )
+        if row is None or row[0] is None:
+            return None
+        return (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
+
+    def tile(self, key: str, z: int, x: int, y: int, *, layer: str, access: Access) -> bytes:
+        """Return the Mapbox Vector Tile of ``key`` at z/x/y, made by ST_AsMVT."""
+        params = tile_params(key, z, x, y, layer=layer, access=access)
+        with self._tx(write=False) as cur:
+            cur.execute(TILE_SQL, params)
+            row = cur.fetchone()
+        return b"" if row is None or row[0] is None else bytes(row[0])

@@ -1,0 +1,163 @@
+"""Vector tiles: tile math, the embedded Mapbox Vector Tile encoder, and an LRU of tiles.
+
+The embedded back end keeps each served layer in memory once (geometries in EPSG:3857 in a
+shapely STRtree) and encodes a tile by querying the tree, clipping to the tile plus a
+64-pixel buffer, simplifying to half a tile pixel and encoding with ``mapbox-vector-tile``.
+Simplifying per zoom matters: the encoder is pure Python and slow on unsimplified polygons.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any
+
+import mapbox_vector_tile
+import numpy as np
+import pyproj
+import shapely
+
+from api.access import Access, visible_properties
+from api.store import FeatureRow
+from gridgen.errors import ParameterError
+
+EXTENT = 4096
+BUFFER = 64
+MAX_ZOOM = 22
+HALF = 20037508.342789244
+_TO_3857 = pyproj.Transformer.from_crs(4326, 3857, always_xy=True)
+
+
+def check_tile(z: int, x: int, y: int) -> None:
+    """Raise ParameterError unless z/x/y names a tile (0 ≤ z ≤ 22, 0 ≤ x, y < 2^z)."""
+    if not 0 <= z <= MAX_ZOOM:
+        raise ParameterError(f"z={z}: zoom must be between 0 and {MAX_ZOOM}")
+    n = 1 << z
+    if not 0 <= x < n:
+        raise ParameterError(f"x={x}: at zoom {z} x must be between 0 and {n - 1}")
+    if not 0 <= y < n:
+        raise ParameterError(f"y={y}: at zoom {z} y must be between 0 and {n - 1}")
+
+
+def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """Return the EPSG:3857 bounds (minx, miny, maxx, maxy) of tile z/x/y."""
+    size = 2 * HALF / (1 << z)
+    minx = -HALF + x * size
+    maxy = HALF - y * size
+    return (minx, maxy - size, minx + size, maxy)
+
+
+def etag_of(data: bytes) -> str:
+    """Return a strong ETag for ``data``."""
+    return '"' + hashlib.blake2b(data, digest_size=12).hexdigest() + '"'
+
+
+@dataclass
+class LayerIndex:
+    """One layer in memory for tiling: EPSG:3857 geometries, their tree, ids and properties."""
+
+    geoms: np.ndarray
+    tree: shapely.STRtree
+    communities: list[str | None]
+    properties: list[dict[str, Any]]
+
+    @classmethod
+    def from_rows(cls, rows: list[FeatureRow]) -> LayerIndex:
+        """Return the index of ``rows`` (WKB in EPSG:4326)."""
+        wkbs = np.array([r.wkb for r in rows], dtype=object)
+        geoms = shapely.from_wkb(wkbs) if len(wkbs) else np.array([], dtype=object)
+        if len(geoms):
+            geoms = shapely.transform(
+                geoms, lambda xy: np.column_stack(_TO_3857.transform(xy[:, 0], xy[:, 1]))
+            )
+        return cls(
+            geoms,
+            shapely.STRtree(geoms),
+            [r.community_id for r in rows],
+            [{k: v for k, v in r.properties.items() if v is not None} for r in rows],
+        )
+
+
+def encode_tile(index: LayerIndex, z: int, x: int, y: int, *, layer: str, access: Access) -> bytes:
+    """Return the MVT bytes of ``index`` at z/x/y, one layer named ``layer``.
+
+    Properties pass through :func:`api.access.visible_properties`; feature ids are the
+    stored row numbers.
+    """
+    minx, miny, maxx, maxy = tile_bounds(z, x, y)
+    pad = (maxx - minx) * BUFFER / EXTENT
+    rect = (minx - pad, miny - pad, maxx + pad, maxy + pad)
+    hits = index.tree.query(shapely.box(*rect))
+    if len(hits) == 0:
+        return b""
+    hits = np.sort(hits)
+    tolerance = (maxx - minx) / EXTENT / 2
+    geoms = shapely.clip_by_rect(
+        shapely.simplify(index.geoms[hits], tolerance, preserve_topology=True), *rect
+    )
+    features = []
+    for i, geom in zip(hits.tolist(), geoms, strict=True):
+        if geom is None or geom.is_empty:
+            continue
+        props = visible_properties(
+            index.properties[i], layer=layer, feature_community=index.communities[i], access=access
+        )
+        features.append({"geometry": geom, "properties": props, "id": int(i)})
+    if not features:
+        return b""
+    data: bytes = mapbox_vector_tile.encode(
+        [{"name": layer, "features": features}],
+        default_options={
+            "quantize_bounds": (minx, miny, maxx, maxy),
+            "extents": EXTENT,
+            "y_coord_down": False,
+        },
+    )
+    return data
+
+
+class LRU:
+    """A thread-safe least-recently-used cache."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._data: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: Hashable) -> Any | None:
+        """Return the cached value or None."""
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                self.hits += 1
+                return self._data[key]
+            self.misses += 1
+            return None
+
+    def put(self, key: Hashable, value: Any) -> None:
+        """Cache ``value`` under ``key``, evicting the least recently used beyond ``size``."""
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+    def get_or_make(self, key: Hashable, make: Callable[[], Any]) -> Any:
+        """Return the cached value of ``key``, making and caching it when absent."""
+        value = self.get(key)
+        if value is None:
+            value = make()
+            self.put(key, value)
+        return value
+
+    def clear(self) -> None:
+        """Forget everything."""
+        with self._lock:
+            self._data.clear()
