@@ -22,8 +22,12 @@ Solvers
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import math
+import os
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -352,7 +356,8 @@ def _highs_cover(
     lp.integrality_ = [highspy.HighsVarType.kInteger] * n_c + [
         highspy.HighsVarType.kContinuous
     ] * n_d
-    h = highspy.Highs()
+    with _quiet_stdout():  # HiGHS prints a banner on construction, before options apply
+        h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(time_limit))
     h.setOptionValue("threads", 1)
@@ -378,6 +383,24 @@ def _highs_cover(
         return np.zeros(0, dtype=np.int64), math.nan, math.nan, status
     chosen = np.flatnonzero(values[:n_c] > 0.5).astype(np.int64)
     return chosen, float(info.objective_function_value), float(info.mip_dual_bound), status
+
+
+@contextlib.contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """Silence the process's C-level stdout (file descriptor 1) inside the block."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no usable stdout: nothing to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def solve_max_cover(

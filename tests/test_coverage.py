@@ -168,3 +168,28 @@ def test_network_is_noded_at_crossings() -> None:
     # L road split at (500, 0): 2 pieces; crossing road: 2 pieces; isolated road: 1
     assert net.n_edges == 5
     assert net.length.sum() == pytest.approx(2000 + 600 + 200)
+
+
+def test_cli_coverage_and_site_on_the_sample_district(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    import pyogrio
+
+    from gridgen.sample import sample_path
+    from gridgen_cli.main import main
+
+    data = str(sample_path() / "district.gpkg")
+    out = tmp_path / "cov.json"
+    assert main(["coverage", data, "--level", "street", "--radius", "300", "--out", str(out)]) == 0
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert sum(r["households"] for r in doc["rows"]) == doc["meta"]["households"]
+    assert sum(r["covered_households"] for r in doc["rows"]) == doc["meta"]["covered_households"]
+    assert len(doc["stations"]) > 0
+    sites = tmp_path / "sites.gpkg"
+    assert main(["site", data, "--add", "3", "--radius", "300", "--out", str(sites)]) == 0
+    layers = dict(pyogrio.list_layers(sites))
+    assert set(layers) == {"proposed_sites", "uncovered_buildings"}
+    assert len(pyogrio.read_dataframe(sites, layer="proposed_sites")) == 3
+    assert "coverage" in capsys.readouterr().out
+    assert main(["coverage", data, "--radius", "0", "--out", str(out)]) == 2
+    assert "radius" in capsys.readouterr().err
