@@ -97,15 +97,28 @@ def _ogr_frame(path: str, layer: str | None = None) -> gpd.GeoDataFrame:
     return frame
 
 
-def _layer_name(stem: str, *, source: str, strict: bool) -> str | None:
-    """Return the layer a file stem names (None, or an error when ``strict``)."""
+def _layer_name(stem: str, *, source: str, strict: bool, only: str | None = None) -> str | None:
+    """Return the layer a file stem names.
+
+    In strict mode (a single file) the stem may also be ``<layer>_<anything>``
+    (``stations_gcj02.geojson``) or anything when exactly one layer was requested (``only``).
+    Otherwise return None for stems that are not layer names.
+    """
     name = stem.strip().lower()
     if name in DATASET_LAYERS:
         return name
-    if strict:
-        msg = f"{source}: {stem!r} is not a layer name; name files after the layers {_KNOWN}"
-        raise UnknownLayerError(msg)
-    return None
+    if not strict:
+        return None
+    prefixed = [layer for layer in DATASET_LAYERS if name.startswith(f"{layer}_")]
+    if prefixed:
+        return max(prefixed, key=len)
+    if only is not None:
+        return only
+    msg = (
+        f"{source}: {stem!r} is not a layer name; name the file after one of the layers "
+        f"{_KNOWN} (or pass layers=[...] with one layer)"
+    )
+    raise UnknownLayerError(msg)
 
 
 def _read_sources(path: Path, wanted: set[str] | None) -> dict[str, gpd.GeoDataFrame]:
@@ -131,7 +144,15 @@ def _read_sources(path: Path, wanted: set[str] | None) -> dict[str, gpd.GeoDataF
                 frames[name] = _ogr_frame(str(path), str(entry[0]))
     elif suffix == ".zip":
         with zipfile.ZipFile(path) as archive:
-            members = [m for m in archive.namelist() if m.lower().endswith(".shp")]
+            names = archive.namelist()
+        shp = {str(Path(m).with_suffix("")).lower() for m in names if m.lower().endswith(".shp")}
+        # a Shapefile is one .shp per layer; a lone .dbf is an attribute table
+        members = [
+            m
+            for m in names
+            if m.lower().endswith(".shp")
+            or (m.lower().endswith(".dbf") and str(Path(m).with_suffix("")).lower() not in shp)
+        ]
         for member in members:
             name = _layer_name(Path(member).stem, source=source, strict=False)
             if name is None or (wanted is not None and name not in wanted):
@@ -139,7 +160,8 @@ def _read_sources(path: Path, wanted: set[str] | None) -> dict[str, gpd.GeoDataF
             frame = _ogr_frame(f"/vsizip/{path.resolve()}/{member}")
             frames[name] = frame.rename(columns=_shapefile_renames(frame.columns, name))
     elif suffix in (*SPATIAL_SUFFIXES, *CSV_SUFFIXES, ".shp"):
-        name = _layer_name(path.stem, source=source, strict=True)
+        only = next(iter(wanted)) if wanted is not None and len(wanted) == 1 else None
+        name = _layer_name(path.stem, source=source, strict=True, only=only)
         assert name is not None
         if wanted is None or name in wanted:
             frames[name] = _read_file(path, name)
