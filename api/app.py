@@ -104,15 +104,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         return await call_next(request)
 
-    from api.routers import admin, datasets, ogc, tiles
+    from api.routers import admin, coverage, datasets, ogc, plans, tiles
 
-    for module in (datasets, ogc, tiles, admin):
-        app.include_router(module.router)
-    for name in ("plans", "coverage", "sheets"):
-        try:
-            module = __import__(f"api.routers.{name}", fromlist=["router"])
-        except ImportError:  # the gridgen module behind it has not landed yet
-            continue
+    for module in (datasets, plans, coverage, ogc, tiles, admin):
         app.include_router(module.router)
     _viewer_routes(app)
     return app

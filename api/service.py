@@ -54,6 +54,7 @@ class ServiceState:
     store: Store
     tiles: LRU
     datasets: LRU
+    memo: LRU
     executor: ThreadPoolExecutor
     futures: dict[str, Future[Any]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -68,6 +69,7 @@ class ServiceState:
         if forget_data:
             self.tiles.clear()
             self.datasets.clear()
+            self.memo.clear()
 
     @classmethod
     def create(cls, settings: Settings, store: Store) -> ServiceState:
@@ -77,6 +79,7 @@ class ServiceState:
             store,
             LRU(settings.tile_cache_size),
             LRU(4),
+            LRU(32),
             ThreadPoolExecutor(settings.job_workers, thread_name_prefix="gridgen-job"),
         )
 
