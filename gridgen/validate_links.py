@@ -18,7 +18,7 @@ import shapely
 from gridgen.schema import HOUSEHOLDS_PER_M2_FLOOR
 
 if TYPE_CHECKING:
-    from gridgen.validate import _Layer
+    from gridgen.validate import LayerState
 
 COMPOUND_TOLERANCE_M = 2.0
 """A building whose representative point lies within this distance of its compound is inside."""
@@ -34,19 +34,21 @@ _SINGULAR = {
 }
 
 
-def _kept(layer: _Layer) -> gpd.GeoDataFrame:
+def _kept(layer: LayerState) -> gpd.GeoDataFrame:
     """Return the kept rows of ``layer`` (index = input row)."""
     return layer.frame.loc[layer.alive]
 
 
-def _mask(layer: _Layer, rows: pd.Index | np.ndarray) -> np.ndarray:
+def _mask(layer: LayerState, rows: pd.Index | np.ndarray) -> np.ndarray:
     """Return a boolean mask over all input rows of ``layer`` set at ``rows``."""
     mask = np.zeros(len(layer.rejected), dtype=bool)
     mask[np.asarray(rows, dtype=int)] = True
     return mask
 
 
-def link_layers(layers: dict[str, _Layer], *, metric_crs: pyproj.CRS, present: set[str]) -> None:
+def link_layers(
+    layers: dict[str, LayerState], *, metric_crs: pyproj.CRS, present: set[str]
+) -> None:
     """Apply the cross-layer rules in place and add the derived columns.
 
     Parameters
@@ -84,7 +86,7 @@ def _representative_points(frame: gpd.GeoDataFrame) -> gpd.GeoSeries:
     )
 
 
-def _check_reference(layer: _Layer, column: str, target: _Layer, present: set[str]) -> None:
+def _check_reference(layer: LayerState, column: str, target: LayerState, present: set[str]) -> None:
     """Set references to ids the target layer does not keep to NA, with a finding."""
     target_id = target.schema.id_column
     if column not in layer.frame or target_id is None:
@@ -141,7 +143,7 @@ def _overlaps(left: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> pd.DataF
 
 
 def _assign_compound_communities(
-    layer: _Layer, communities: gpd.GeoDataFrame, metric_crs: pyproj.CRS
+    layer: LayerState, communities: gpd.GeoDataFrame, metric_crs: pyproj.CRS
 ) -> None:
     """Set each compound's community to the one with the largest overlap, with findings."""
     frame = layer.frame
@@ -210,7 +212,7 @@ def _assign_compound_communities(
     frame["community_id"] = assigned
 
 
-def _estimate_households(layer: _Layer, metric_crs: pyproj.CRS) -> None:
+def _estimate_households(layer: LayerState, metric_crs: pyproj.CRS) -> None:
     """Estimate missing households from footprint area × floors, else reject the row."""
     frame = layer.frame
     frame["households_estimated"] = False
@@ -253,7 +255,7 @@ def _estimate_households(layer: _Layer, metric_crs: pyproj.CRS) -> None:
 
 
 def _check_buildings_in_compounds(
-    layer: _Layer, points: gpd.GeoSeries, compounds: gpd.GeoDataFrame
+    layer: LayerState, points: gpd.GeoSeries, compounds: gpd.GeoDataFrame
 ) -> None:
     """Flag buildings whose representative point lies outside their declared compound."""
     compound_ids = layer.frame["compound_id"].loc[points.index]
@@ -307,7 +309,7 @@ def _containing_community(
 
 
 def _assign_building_communities(
-    layer: _Layer,
+    layer: LayerState,
     points: gpd.GeoSeries,
     communities: gpd.GeoDataFrame,
     compounds: gpd.GeoDataFrame,
@@ -356,7 +358,7 @@ def _assign_building_communities(
 
 
 def _assign_station_communities(
-    layer: _Layer, communities: gpd.GeoDataFrame, metric_crs: pyproj.CRS
+    layer: LayerState, communities: gpd.GeoDataFrame, metric_crs: pyproj.CRS
 ) -> None:
     """Set stations' community (the one containing them); flag stations outside all."""
     frame = layer.frame
