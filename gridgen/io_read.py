@@ -24,6 +24,7 @@ from gridgen.dataset import Dataset
 from gridgen.errors import (
     DataFileNotFoundError,
     MissingCoordinatesError,
+    UnknownCRSError,
     UnknownLayerError,
     UnsupportedFormatError,
 )
@@ -195,6 +196,12 @@ def _to_wgs84(frame: gpd.GeoDataFrame, declared: DeclaredCRS, explicit: bool) ->
         return frame_to_wgs84(frame.set_crs(declared.crs, allow_override=True), declared)
     if file_crs is None:
         return frame.set_crs(WGS84)
+    if declared.chinese and not file_crs.is_geographic:
+        msg = (
+            f"the file is in the projected CRS {file_crs.name!r} but {declared.chinese} was "
+            "declared; GCJ-02/BD-09 are lon/lat systems: drop --crs or give the lon/lat file"
+        )
+        raise UnknownCRSError(msg)
     return frame_to_wgs84(frame, declared if declared.chinese else DeclaredCRS(crs=file_crs))
 
 

@@ -339,6 +339,9 @@ def test_unknown_crs(hand: Dataset, tmp_path: Path) -> None:
     out = write_dataset(hand, tmp_path / "hand.gpkg")
     with pytest.raises(UnknownCRSError, match="'wgs85'"):
         read_dataset(out, crs="wgs85")
+    utm = write_dataset(hand, tmp_path / "utm.gpkg", crs="EPSG:32650")
+    with pytest.raises(UnknownCRSError, match=r"projected CRS.*gcj02"):
+        read_layers(utm, crs="gcj02")
     with pytest.raises(UnknownCRSError, match="'EPSG:99999'"):
         write_dataset(hand, tmp_path / "x.gpkg", crs="EPSG:99999")
 
