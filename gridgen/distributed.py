@@ -43,7 +43,7 @@ import importlib.metadata
 import math
 import os
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -168,6 +168,39 @@ def coverage_group_ids(dataset: Dataset) -> list[str]:
     return list(dict.fromkeys(ids)) + extra + tail
 
 
+BLOCKS: tuple[str, ...] = ("street", "community")
+"""How coverage tasks group communities (:func:`coverage_blocks`)."""
+
+
+def coverage_blocks(dataset: Dataset, *, by: str = "street") -> dict[str, list[str]]:
+    """Return the coverage tasks: task key -> the building groups it computes.
+
+    ``by="community"`` gives one task per group of :func:`coverage_group_ids`;
+    ``by="street"`` (default) one per street (its communities share most of their halo,
+    so a street costs far less than its communities one by one; see bench/RESULTS.md).
+    Communities without a street, and the other groups, are tasks of their own.
+    """
+    from gridgen.coverage import check_choice
+
+    check_choice(by, BLOCKS, name="block")
+    ids = coverage_group_ids(dataset)
+    if by == "community":
+        return {c: [c] for c in ids}
+    comm = dataset.communities
+    street_of: dict[str, str] = {}
+    if "street_id" in comm.columns:
+        for c, street in zip(
+            comm["community_id"].astype("string"), comm["street_id"].astype("string"), strict=True
+        ):
+            if not pd.isna(c) and not pd.isna(street):
+                street_of[str(c)] = str(street)
+    out: dict[str, list[str]] = {}
+    for c in ids:
+        key = f"street:{street_of[c]}" if c in street_of else c
+        out.setdefault(key, []).append(c)
+    return out
+
+
 def _check_halo(halo_m: float) -> float:
     value = float(halo_m)
     if not math.isfinite(value) or value < 0:
@@ -178,7 +211,7 @@ def _check_halo(halo_m: float) -> float:
 
 def community_rows(
     dataset: Dataset,
-    community_ids: Sequence[str],
+    community_ids: Sequence[str] | Mapping[str, Sequence[str]],
     *,
     halo_m: float,
     index: SpatialIndex | None = None,
@@ -191,7 +224,8 @@ def community_rows(
     dataset
         The whole dataset.
     community_ids
-        Communities (or other building groups, :func:`coverage_group_ids`).
+        Communities (or other building groups, :func:`coverage_group_ids`), or a mapping
+        of task key to several of them (a block, :func:`coverage_blocks`).
     halo_m
         Metres around the community within which stations and roads are included; at
         least the service radius for exact coverage flags.
@@ -216,16 +250,21 @@ def community_rows(
         else np.full(len(cmp), ORPHANS, dtype=object)
     )
     empty = np.zeros(0, dtype=np.int64)
+    blocks = (
+        {str(k): [str(m) for m in v] for k, v in community_ids.items()}
+        if isinstance(community_ids, Mapping)
+        else {str(c): [str(c)] for c in community_ids}
+    )
     regions: list[Any] = []
     parts: dict[str, dict[str, IntArray]] = {}
-    for cid in community_ids:
-        own = np.flatnonzero(comm_ids == cid).astype(np.int64)
+    for cid, members in blocks.items():
+        own = np.flatnonzero(np.isin(comm_ids, members)).astype(np.int64)
         region: Any
         if buildings is not None:
             b_rows = np.sort(np.asarray(buildings.get(cid, empty), dtype=np.int64))
             region = shapely.multipoints(b_pts[b_rows]) if len(b_rows) else shapely.Point()
         else:
-            b_rows = groups.get(cid, empty)
+            b_rows = np.sort(np.concatenate([groups.get(m, empty) for m in members]))
             polys = comm.geometry.to_numpy()[own]
             pts = b_pts[b_rows]
             if len(polys):
@@ -238,7 +277,7 @@ def community_rows(
         parts[cid] = {
             "buildings": b_rows,
             "communities": own,
-            "compounds": np.flatnonzero(cmp_key == cid).astype(np.int64),
+            "compounds": np.flatnonzero(np.isin(cmp_key, members)).astype(np.int64),
         }
     region_arr = np.asarray(regions, dtype=object)
     st_pairs = index.station_tree.query(region_arr, predicate="dwithin", distance=halo)
@@ -247,7 +286,7 @@ def community_rows(
     st_of = _split_pairs(st_pairs, len(regions))
     rd_of = _split_pairs(rd_pairs, len(regions))
     out: dict[str, CommunityRows] = {}
-    for k, cid in enumerate(community_ids):
+    for k, cid in enumerate(blocks):
         stations = st_of[k]
         roads = rd_of[k]
         finite = stations[np.isfinite(index.station_snap_m[stations])]
@@ -282,11 +321,14 @@ def _split_pairs(pairs: NDArray[np.int64], n: int) -> list[IntArray]:
     return [np.unique(tgt[bounds[k] : bounds[k + 1]]).astype(np.int64) for k in range(n)]
 
 
-def subset_dataset(dataset: Dataset, rows: CommunityRows) -> Dataset:
+def subset_dataset(
+    dataset: Dataset, rows: CommunityRows, *, layers: Sequence[str] | None = None
+) -> Dataset:
     """Return the dataset restricted to ``rows`` (RangeIndex, original order).
 
     The metric layers are sliced from the whole dataset's (no second projection), so the
-    coordinates are the same to the last bit.
+    coordinates are the same to the last bit. ``layers`` limits the sliced layers (the
+    other row-selected layers are left empty): slicing is most of a small task's cost.
     """
     picks = {
         "buildings": rows.buildings,
@@ -295,18 +337,21 @@ def subset_dataset(dataset: Dataset, rows: CommunityRows) -> Dataset:
         "roads": rows.roads,
         "communities": rows.communities,
     }
-    layers: dict[str, gpd.GeoDataFrame] = {}
+    out: dict[str, gpd.GeoDataFrame] = {}
     cache: dict[str, gpd.GeoDataFrame] = {}
+    empty = np.zeros(0, dtype=np.int64)
     for name in DATASET_LAYERS:
         frame = dataset.layer(name)
         if name not in picks:
-            layers[name] = frame
+            out[name] = frame
             continue
-        layers[name] = frame.iloc[picks[name]].reset_index(drop=True)
+        if layers is not None and name not in layers:
+            picks[name] = empty
+        out[name] = frame.iloc[picks[name]].reset_index(drop=True)
         if LAYERS[name].spatial:
             cache[name] = dataset.metric(name).iloc[picks[name]].reset_index(drop=True)
     return Dataset(
-        layers=layers,
+        layers=out,
         metric_crs=dataset.metric_crs,
         name=dataset.name,
         _metric_cache=cache,
@@ -549,6 +594,10 @@ def _map_on_client(
 # --------------------------------------------------------------------------- coverage
 
 
+COVERAGE_LAYERS: tuple[str, ...] = ("buildings", "stations", "roads")
+"""The layers :func:`gridgen.coverage.station_coverage` reads."""
+
+
 @dataclass
 class HaloInput:
     """What coverage tasks receive: the whole dataset and each community's rows."""
@@ -574,15 +623,18 @@ def coverage_rows(
     """Return :func:`gridgen.coverage.station_coverage` of the subset ``rows``, indexed by row."""
     from gridgen.coverage import station_coverage
 
-    cov = station_coverage(subset_dataset(dataset, rows), radius=radius, mode=mode)
+    sub = subset_dataset(dataset, rows, layers=COVERAGE_LAYERS)
+    cov = station_coverage(sub, radius=radius, mode=mode)
     cov.index = pd.Index(rows.buildings)
     return cov
 
 
-def coverage_of_community(
+def coverage_of_block(
     payload: HaloInput, community_id: str, *, radius: float, mode: str
 ) -> gpd.GeoDataFrame:
-    """Return the coverage of one community's buildings, equal to the whole-dataset result.
+    """Return the coverage of one task's buildings, equal to the whole-dataset result.
+
+    ``community_id`` is a key of ``payload.rows``: a community or a block of them.
 
     Buildings not settled within the halo (distance above it, or no station reached) are
     recomputed with a halo :data:`HALO_GROWTH` times larger around just them.
@@ -621,6 +673,7 @@ def coverage_distributed(
     radius: float = 500.0,
     mode: str = "walk",
     halo_m: float | None = None,
+    by: str = "street",
     scheduler: str | None = None,
     client: Client | None = None,
     progress: ProgressFn | None = None,
@@ -636,6 +689,9 @@ def coverage_distributed(
     halo_m
         Halo around each community (metres, at least ``radius``; default
         :func:`default_halo`). It only changes the speed, not the result.
+    by
+        One task per ``street`` (default) or per ``community`` (:func:`coverage_blocks`);
+        only the speed changes.
     scheduler, client, progress
         As for :func:`map_communities` (in process when neither is given).
 
@@ -653,12 +709,12 @@ def coverage_distributed(
     if halo < radius:
         msg = f"halo_m ({halo:g} m) must be at least the radius ({radius:g} m)"
         raise ParameterError(msg)
-    ids = coverage_group_ids(dataset)
-    payload = HaloInput(dataset, community_rows(dataset, ids, halo_m=halo))
+    blocks = coverage_blocks(dataset, by=by)
+    payload = HaloInput(dataset, community_rows(dataset, blocks, halo_m=halo))
     parts = map_communities(
-        coverage_of_community,
+        coverage_of_block,
         payload,
-        ids,
+        list(blocks),
         scheduler=scheduler,
         client=client,
         progress=progress,

@@ -28,9 +28,10 @@ from gridgen.distributed import (
     assemble_coverage,
     community_rows,
     community_subsets,
+    coverage_blocks,
     coverage_distributed,
     coverage_group_ids,
-    coverage_of_community,
+    coverage_of_block,
     map_communities,
     partition_distributed,
 )
@@ -207,16 +208,28 @@ def test_coverage_distributed_equals_whole_dataset(mode: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("seed", "mode", "halo"), [(1, "walk", 150), (2, "walk", 400), (3, "line", 150)]
+    ("seed", "mode", "halo", "by"),
+    [(1, "walk", 150, "community"), (2, "walk", 400, "street"), (3, "line", 150, "community")],
 )
 def test_coverage_distributed_equals_whole_on_random_lattice(
-    seed: int, mode: str, halo: float
+    seed: int, mode: str, halo: float, by: str
 ) -> None:
     ds = lattice_dataset(seed)
     whole = station_coverage(ds, radius=150, mode=mode)
     assert not whole["reachable"].all() or mode == "line"
-    got = coverage_distributed(ds, radius=150, mode=mode, halo_m=halo)
+    assert 0 < whole["covered"].mean() < 1
+    got = coverage_distributed(ds, radius=150, mode=mode, halo_m=halo, by=by)
     assert_coverage_equal(got, whole, exact=False)
+
+
+def test_coverage_blocks_group_communities_by_street(district: Dataset) -> None:
+    blocks = coverage_blocks(district, by="street")
+    assert len(blocks) == 3
+    members = sorted(c for m in blocks.values() for c in m)
+    assert members == sorted(district.communities["community_id"].astype(str))
+    assert len(coverage_blocks(district, by="community")) == 10
+    with pytest.raises(ParameterError, match="unknown block 'grid'"):
+        coverage_blocks(district, by="grid")
 
 
 def test_halo_smaller_than_radius_is_refused() -> None:
@@ -347,7 +360,7 @@ def dying_coverage(
     if community_id == victim and not Path(marker).exists():
         Path(marker).write_text(str(os.getpid()))
         os._exit(1)
-    return coverage_of_community(payload, community_id, radius=radius, mode=mode)
+    return coverage_of_block(payload, community_id, radius=radius, mode=mode)
 
 
 def test_a_worker_that_dies_mid_run_has_its_community_rerun(
