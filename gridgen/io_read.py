@@ -175,6 +175,18 @@ def _read_sources(path: Path, wanted: set[str] | None) -> dict[str, gpd.GeoDataF
     return frames
 
 
+def _entry_names(path: Path) -> list[str]:
+    """Return the layer or file names found at ``path`` (for error messages)."""
+    if path.is_dir():
+        return sorted(p.stem for p in path.iterdir() if p.is_file())
+    if path.suffix.lower() == ".gpkg":
+        return [str(entry[0]) for entry in pyogrio.list_layers(path)]
+    if path.suffix.lower() == ".zip":
+        with zipfile.ZipFile(path) as archive:
+            return sorted({Path(m).stem for m in archive.namelist()})
+    return [path.stem]
+
+
 def _read_file(path: Path, layer: str) -> gpd.GeoDataFrame:
     """Return one layer from a single GeoJSON, CSV or Shapefile."""
     if path.suffix.lower() in CSV_SUFFIXES:
@@ -253,7 +265,11 @@ def read_layers(
         )
         raise UnknownLayerError(msg)
     if not frames:
-        msg = f"{p}: holds no known layer; name layers (or files) after the layers {_KNOWN}"
+        found = ", ".join(_entry_names(p)) or "nothing readable"
+        msg = (
+            f"{p}: holds no known layer (found {found}); "
+            f"name layers (or files) after the layers {_KNOWN}"
+        )
         raise UnknownLayerError(msg)
     explicit = crs is not None
     out = {name: _to_wgs84(frame, declared, explicit) for name, frame in frames.items()}

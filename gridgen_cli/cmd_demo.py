@@ -44,7 +44,7 @@ def step_load(ctx: DemoContext) -> None:
     """Read and validate the sample district; check the GCJ-02 copy of the stations."""
     import numpy as np
 
-    from gridgen.io_read import read_dataset
+    from gridgen.io_read import read_dataset, read_layers
     from gridgen.io_write import write_dataset, write_report
     from gridgen.sample import sample_path
 
@@ -53,9 +53,9 @@ def step_load(ctx: DemoContext) -> None:
     write_report(ds.report, ctx.out / "validation.json")
     (ctx.out / "validation.txt").write_text(ds.report.summary() + "\n", encoding="utf-8")
     write_dataset(ds, ctx.out / "district.gpkg")
-    gcj = read_dataset(sample_path() / "stations_gcj02.geojson", crs="gcj02")
+    gcj = read_layers(sample_path() / "stations_gcj02.geojson", crs="gcj02")[0]["stations"]
     a = ds.metric("stations").set_index("station_id").geometry
-    b = gcj.metric("stations").set_index("station_id").geometry.reindex(a.index)
+    b = gcj.to_crs(ds.metric_crs).set_index("station_id").geometry.reindex(a.index)
     offset = float(np.max(a.distance(b)))
     c = ds.report.counts
     ctx.say(

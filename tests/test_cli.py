@@ -1,0 +1,83 @@
+"""The command line: bad input exits non-zero with a one-line reason (issue 2)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gridgen.sample import sample_path
+from gridgen_cli.main import main
+
+SAMPLE = sample_path() / "district.gpkg"
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the console script in a subprocess, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "gridgen_cli.main", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
+    """Assert a non-zero exit and a single stderr line containing every needle."""
+    assert proc.returncode != 0, proc.stdout
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+def test_missing_file_exits_with_one_line_reason(tmp_path: Path) -> None:
+    proc = run_cli("validate", str(tmp_path / "nope.gpkg"))
+    assert_one_line_error(proc, "nope.gpkg")
+
+
+def test_unknown_crs_exits_with_one_line_reason() -> None:
+    proc = run_cli("validate", str(SAMPLE), "--crs", "EPSG:999999")
+    assert_one_line_error(proc, "EPSG:999999")
+
+
+def test_csv_without_coordinates_exits_with_one_line_reason(tmp_path: Path) -> None:
+    csv = tmp_path / "buildings.csv"
+    csv.write_text("building_id,households\nB1,10\n", encoding="utf-8")
+    proc = run_cli("validate", str(csv))
+    assert_one_line_error(proc, "coordinates")
+
+
+def test_unknown_layer_exits_with_one_line_reason(tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "parks.geojson").write_text(
+        '{"type":"FeatureCollection","features":[]}', encoding="utf-8"
+    )
+    proc = run_cli("validate", str(folder))
+    assert_one_line_error(proc, "parks")
+
+
+def test_unknown_subcommand_is_one_line() -> None:
+    proc = run_cli("frobnicate")
+    assert_one_line_error(proc, "frobnicate")
+
+
+def test_validate_sample_succeeds_and_writes_report(tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    assert main(["validate", str(SAMPLE), "--report", str(report)]) == 0
+    text = report.read_text(encoding="utf-8")
+    assert '"buildings"' in text
+
+
+@pytest.mark.slow
+def test_demo_writes_outputs(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert main(["demo", "--out", str(out)]) == 0
+    assert (out / "validation.json").is_file()
+    assert (out / "district.gpkg").is_file()
+    summary = (out / "summary.txt").read_text(encoding="utf-8")
+    assert "sample district" in summary
