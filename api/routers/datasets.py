@@ -11,7 +11,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from api.deps import AdminDep, PrincipalDep, StateDep
 from api.service import dataset_layers_for_store, metric_crs_text
 from api.store import DatasetInfo
-from gridgen.errors import InputError, PayloadTooLargeError, UnsupportedFormatError
+from gridgen.errors import GridgenError, InputError, PayloadTooLargeError, UnsupportedFormatError
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 
@@ -71,7 +71,14 @@ def upload_dataset(
     limit = state.settings.upload_limit_bytes
     with tempfile.TemporaryDirectory(prefix="gridgen-upload-") as tmp:
         target = _save_uploads(file, Path(tmp), limit)
-        dataset = read_dataset(target, crs=crs or None)
+        try:
+            dataset = read_dataset(target, crs=crs or None)
+        except GridgenError:
+            raise
+        except Exception as exc:  # a reader library failing on a corrupt file is bad input
+            names = ", ".join(f.filename or "?" for f in file)
+            msg = f"file {names}: cannot be read ({type(exc).__name__}: {exc}); check the format"
+            raise InputError(msg) from exc
     label = name or (Path(file[0].filename or "dataset").stem if len(file) == 1 else "dataset")
     info = state.store.add_dataset(
         name=label,
