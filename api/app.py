@@ -104,9 +104,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
         return await call_next(request)
 
-    from api.routers import admin, coverage, datasets, ogc, plans, tiles
+    from api.routers import admin, coverage, datasets, ogc, plans, sheets, tiles
 
-    for module in (datasets, plans, coverage, ogc, tiles, admin):
+    for module in (datasets, plans, coverage, sheets, ogc, tiles, admin):
         app.include_router(module.router)
     _viewer_routes(app)
     return app

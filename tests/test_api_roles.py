@@ -8,6 +8,8 @@ role without access receives must not hold the phone, nor the column names.
 from __future__ import annotations
 
 import math
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -68,7 +70,17 @@ def _outputs(client: TestClient) -> dict[str, str]:
         "tilejson": "/tiles/buildings.json",
         "coverage_csv": "/coverage?level=community&f=csv",
         "coverage_json": "/coverage?level=community&f=json",
+        "sheet_html": "/sheets/K1.html",
+        "sheet_pdf": "/sheets/K1.pdf",
     }
+
+
+def _text(path: str, content: bytes) -> bytes:
+    """Return the text of a PDF (pdftotext) or the bytes of anything else."""
+    if not path.endswith(".pdf") or shutil.which("pdftotext") is None:
+        return content
+    run = subprocess.run(["pdftotext", "-", "-"], input=content, capture_output=True, check=True)
+    return run.stdout
 
 
 def _buildings(
@@ -88,7 +100,7 @@ def test_no_restricted_columns_without_access(served: tuple[TestClient, dict], r
     for name, path in _outputs(client).items():
         r = client.get(path, headers=headers[role])
         assert r.status_code == 200, (name, r.text)
-        assert PHONE not in r.content, name
+        assert PHONE not in _text(path, r.content), name
         assert b"leader_phone" not in r.content and b"key_persons" not in r.content, name
     # building-level rows are not aggregates: viewers are refused, planners get no restricted data
     r = client.get("/coverage?level=building&f=csv", headers=headers[role])
@@ -105,6 +117,10 @@ def test_admin_sees_restricted_everywhere(served: tuple[TestClient, dict]) -> No
         props = _buildings(client, out[name], headers["admin"])
         assert props and all(p["leader_phone"] == "13800000000" for p in props.values()), name
     assert client.get(out["feature"], headers=ADMIN).json()["properties"]["key_persons"] == 1
+    assert PHONE in client.get(out["sheet_html"], headers=ADMIN).content
+    pdf = client.get(out["sheet_pdf"], headers=ADMIN).content
+    if shutil.which("pdftotext"):
+        assert PHONE in _text(".pdf", pdf)
 
 
 def test_grid_worker_sees_own_community_only(served: tuple[TestClient, dict]) -> None:

@@ -1,0 +1,83 @@
+"""``/sheets``: the one-page sheet of a compound (一小区一图示) as PNG, PDF or HTML.
+
+Restricted data (leader phones, key persons, the three teams) is asked of ``maps`` only
+for admins and for grid workers of the compound's community; everyone else gets a sheet
+rendered with ``restricted=False``, so nothing restricted is ever handed to the renderer.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated, Literal
+
+import pandas as pd
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import HTMLResponse
+
+from api.access import may_see_restricted
+from api.deps import PrincipalDep, StateDep
+from api.service import current_dataset_id, load_dataset, plan_from_content
+from gridgen.errors import NotFoundError
+
+router = APIRouter(prefix="/sheets", tags=["sheets"])
+
+MEDIA = {"png": "image/png", "pdf": "application/pdf"}
+
+
+@router.get(
+    "/{compound_id}.{fmt}",
+    summary="The sheet of one compound (一小区一图示)",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}, "application/pdf": {}, "text/html": {}}}},
+)
+def sheet(
+    *,
+    state: StateDep,
+    who: PrincipalDep,
+    compound_id: str,
+    fmt: Literal["png", "pdf", "html"],
+    dataset: Annotated[str | None, Query(description="Dataset id (default: current)")] = None,
+    radius: Annotated[float, Query(gt=0, description="Station reach, metres")] = 500.0,
+    paper: Annotated[Literal["A4", "A3"], Query()] = "A4",
+) -> Response:
+    """Return the compound's sheet; restricted data only for roles allowed to see it."""
+    from gridgen.coverage import station_coverage
+    from maps.sheet import compound_sheet_data
+
+    dataset_id = current_dataset_id(state.store, dataset)
+    ds = load_dataset(state, dataset_id)
+    compounds = ds.compounds
+    hit = compounds[compounds["compound_id"].astype(str) == compound_id]
+    if hit.empty:
+        msg = f"compound {compound_id!r} does not exist in dataset {dataset_id}"
+        raise NotFoundError(msg)
+    community = hit["community_id"].iloc[0] if "community_id" in hit.columns else None
+    community = None if community is None or pd.isna(community) else str(community)
+    restricted = may_see_restricted(who.access, community)
+    published = state.store.published(dataset_id)
+    plan = None
+    if published is not None:
+        plan = plan_from_content(state.store.load_version(published.plan_id, published.version))
+    coverage = state.memo.get_or_make(
+        ("coverage", dataset_id, radius, "walk"),
+        lambda: station_coverage(ds, radius=radius, mode="walk"),
+    )
+    data = compound_sheet_data(
+        ds, compound_id, plan=plan, coverage=coverage, radius=radius, restricted=restricted
+    )
+    private = {"Cache-Control": "private, no-store"} if restricted else {}
+    if fmt == "html":
+        from maps.sheet_html import sheet_html
+
+        return HTMLResponse(sheet_html(data, mode="served", static_url="/static"), headers=private)
+    from maps.sheet_render import render_sheet_pdf, render_sheet_png
+
+    with tempfile.TemporaryDirectory(prefix="gridgen-sheet-") as tmp:
+        out = Path(tmp) / f"{compound_id}.{fmt}"
+        if fmt == "png":
+            render_sheet_png(data, out, paper=paper)
+        else:
+            render_sheet_pdf(data, out, paper=paper)
+        body = out.read_bytes()
+    return Response(body, media_type=MEDIA[fmt], headers=private)
