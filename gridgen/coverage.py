@@ -297,8 +297,10 @@ def coverage_by_level(
         ``households``, ``covered_households``, ``uncovered_households``, ``share``
         (covered / households, NA for no households), ``unreachable_buildings``,
         ``compounds`` (with households), ``uncovered_compounds`` (none of their households
-        covered) and ``partly_covered_compounds``. At building level, one row per
-        building with its own figures.
+        covered) and ``partly_covered_compounds``. A compound split between grids (a
+        large compound made into several grids) is counted in each of them, so compound
+        counts of grids may exceed their community's; household counts always add up.
+        At building level, one row per building with its own figures.
     """
     check_choice(level, LEVELS, name="level")
     covered_hh = np.where(cov["covered"].to_numpy(dtype=bool), cov["households"].to_numpy(), 0)

@@ -193,3 +193,21 @@ def test_cli_coverage_and_site_on_the_sample_district(tmp_path, capsys) -> None:
     assert "coverage" in capsys.readouterr().out
     assert main(["coverage", data, "--radius", "0", "--out", str(out)]) == 2
     assert "radius" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_grid_rollup_with_a_real_plan_adds_up_to_communities() -> None:
+    from gridgen.io_read import load_sample
+    from gridgen.partition import partition_dataset
+
+    ds = load_sample()
+    plan = partition_dataset(ds)
+    cov = station_coverage(ds, radius=300)
+    grid = coverage_by_level(ds, cov, level="grid", plan=plan)
+    comm = coverage_by_level(ds, cov, level="community").set_index("community_id")
+    cols = ["households", "covered_households", "buildings", "unreachable_buildings"]
+    summed = grid.groupby("community_id")[cols].sum().reindex(comm.index, fill_value=0)
+    pd.testing.assert_frame_equal(summed, comm[cols], check_dtype=False)
+    assert grid["grid_id"].notna().all()
+    assert (grid["covered_households"] <= grid["households"]).all()
+    assert 0 < comm["covered_households"].sum() < ds.total_households()
