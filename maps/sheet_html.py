@@ -45,6 +45,10 @@ html, body {{ margin: 0; height: 100%; font-family: {font}; color: #222; }}
 .gg-panel table.kv td:last-child {{ text-align: left; }}
 .gg-panel .note {{ color: #b2182b; margin: 6px 0; }}
 .gg-panel .foot {{ color: #777; font-size: 11px; margin-top: 14px; }}
+@media (max-width: 760px) {{
+  .folium-map {{ width: 100% !important; height: 45% !important; bottom: auto; }}
+  .gg-panel {{ top: 45%; width: 100%; border-left: 0; border-top: 1px solid #ccd; }}
+}}
 @media print {{ .folium-map {{ position: relative !important; width: 100% !important;
   height: 120mm !important; }} .gg-panel {{ position: static; width: auto; }} }}
 </style>

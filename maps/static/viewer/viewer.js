@@ -1,0 +1,310 @@
+/* gridgen viewer: layers from the service's OGC API – Features, compound sheets on click,
+ * and a coverage panel. Everything is fetched from this origin; no CDN, no basemap.
+ *
+ * URL options: ?key=API_KEY (sent as X-API-Key, kept in sessionStorage), ?dataset=ID,
+ * ?radius=M (coverage radius, default 500).
+ */
+(function () {
+  "use strict";
+
+  var params = new URLSearchParams(window.location.search);
+  if (params.get("key")) sessionStorage.setItem("gridgen-key", params.get("key"));
+  var KEY = sessionStorage.getItem("gridgen-key");
+  var DATASET = params.get("dataset");
+  var RADIUS = Number(params.get("radius") || 500);
+  var PAGE = 1000;
+  var MAX_PAGES = 50;
+
+  var MODE_COLORS = {
+    company: ["#4e79a7", "专业物业"],
+    red_property: ["#e15759", "红色物业帮建"],
+    unit_cobuild: ["#f28e2b", "驻地单位协建"],
+    subsidy: ["#edc948", "财政补贴过渡"],
+    community_fallback: ["#b07aa1", "社区兜底"],
+    none: ["#bab0ac", "无物业"],
+  };
+  var STATION_COLORS = {
+    center: ["#b2182b", "党群服务中心"],
+    micro: ["#d6604d", "网格党群服务微站"],
+    red_front: ["#67001f", "红色阵地"],
+  };
+
+  function headers() {
+    return KEY ? { "X-API-Key": KEY } : {};
+  }
+
+  function withDataset(path) {
+    if (!DATASET) return path;
+    return path + (path.indexOf("?") >= 0 ? "&" : "?") + "dataset=" + encodeURIComponent(DATASET);
+  }
+
+  function status(text) {
+    document.getElementById("status").textContent = text;
+  }
+
+  function api(path) {
+    return fetch(withDataset(path), { headers: headers() }).then(function (r) {
+      if (!r.ok) {
+        return r.text().then(function (t) {
+          throw new Error(path + " → " + r.status + " " + t.slice(0, 200));
+        });
+      }
+      return r;
+    });
+  }
+
+  function esc(value) {
+    var s = value === null || value === undefined ? "—" : String(value);
+    return s.replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+
+  // All pages of a collection (follows the OGC "next" links, same origin only).
+  function features(collection) {
+    var out = [];
+    function page(url, n) {
+      return api(url)
+        .then(function (r) { return r.json(); })
+        .then(function (fc) {
+          out = out.concat(fc.features || []);
+          var next = (fc.links || []).filter(function (l) { return l.rel === "next"; })[0];
+          if (next && n < MAX_PAGES) {
+            var u = new URL(next.href, window.location.origin);
+            return page(u.pathname + u.search, n + 1);
+          }
+          return out;
+        });
+    }
+    return page("/ogc/collections/" + collection + "/items?limit=" + PAGE, 1);
+  }
+
+  function tooltip(rows) {
+    return rows
+      .filter(function (r) { return r[1] !== undefined && r[1] !== null && r[1] !== ""; })
+      .map(function (r) { return "<b>" + esc(r[0]) + "</b> " + esc(r[1]); })
+      .join("<br>");
+  }
+
+  function devColor(d) {
+    if (d === null || d === undefined || isNaN(d)) return "#cccccc";
+    var stops = [[-0.5, [33, 102, 172]], [-0.2, [146, 197, 222]], [0, [247, 247, 247]],
+      [0.2, [244, 165, 130]], [0.5, [178, 24, 43]]];
+    d = Math.max(-0.5, Math.min(0.5, d));
+    for (var i = 1; i < stops.length; i++) {
+      if (d <= stops[i][0]) {
+        var t = (d - stops[i - 1][0]) / (stops[i][0] - stops[i - 1][0]);
+        var c = stops[i - 1][1].map(function (v, k) { return Math.round(v + (stops[i][1][k] - v) * t); });
+        return "rgb(" + c.join(",") + ")";
+      }
+    }
+    return "#b2182b";
+  }
+
+  var map = L.map("map", { zoomControl: true, attributionControl: true });
+  map.attributionControl.setPrefix("gridgen · Leaflet");
+  map.setView([37.8, 112.55], 13);
+  L.control.scale({ imperial: false }).addTo(map);
+  var control = L.control.layers(null, null, { collapsed: false }).addTo(map);
+  var layers = {};
+
+  function add(name, label, layer, show) {
+    layers[name] = layer;
+    control.addOverlay(layer, label);
+    if (show) layer.addTo(map);
+    return layer;
+  }
+
+  function showTab(name) {
+    document.querySelectorAll("#tabs button").forEach(function (b) {
+      b.classList.toggle("active", b.getAttribute("data-tab") === name);
+    });
+    document.querySelectorAll(".tab").forEach(function (t) {
+      t.classList.toggle("active", t.id === "tab-" + name);
+    });
+  }
+  document.querySelectorAll("#tabs button").forEach(function (b) {
+    b.addEventListener("click", function () { showTab(b.getAttribute("data-tab")); });
+  });
+
+  function download(path, name) {
+    return api(path)
+      .then(function (r) { return r.blob(); })
+      .then(function (blob) {
+        var a = document.createElement("a");
+        a.href = URL.createObjectURL(blob);
+        a.download = name;
+        document.body.appendChild(a);
+        a.click();
+        a.remove();
+      });
+  }
+
+  function openSheet(id, name) {
+    showTab("sheet");
+    document.getElementById("sheet-hint").textContent = "正在生成 " + name + " 的图示…";
+    var links = document.getElementById("sheet-links");
+    links.innerHTML = "";
+    ["png", "pdf"].forEach(function (fmt) {
+      var a = document.createElement("a");
+      a.href = "#";
+      a.textContent = "下载 " + fmt.toUpperCase();
+      a.addEventListener("click", function (ev) {
+        ev.preventDefault();
+        download("/sheets/" + encodeURIComponent(id) + "." + fmt, id + "." + fmt);
+      });
+      links.appendChild(a);
+    });
+    // The sheet page is fetched with the key and shown through srcdoc, so its
+    // /static/... links resolve against this origin.
+    return api("/sheets/" + encodeURIComponent(id) + ".html?radius=" + RADIUS)
+      .then(function (r) { return r.text(); })
+      .then(function (html) {
+        var frame = document.getElementById("sheet-frame");
+        frame.setAttribute("data-compound", id);
+        frame.srcdoc = html;
+        document.getElementById("sheet-hint").textContent = name + "（" + id + "）";
+      })
+      .catch(function (e) {
+        document.getElementById("sheet-hint").textContent = "无法生成图示：" + e.message;
+      });
+  }
+
+  function loadCoverage() {
+    document.getElementById("radius").textContent = RADIUS;
+    return api("/coverage?level=community&radius=" + RADIUS)
+      .then(function (r) { return r.json(); })
+      .then(function (body) {
+        var rows = body.rows || [];
+        var tbody = document.querySelector("#coverage-table tbody");
+        tbody.innerHTML = "";
+        var hh = 0, cov = 0;
+        rows.forEach(function (r) {
+          var share = r.households ? r.covered_households / r.households : null;
+          hh += r.households || 0;
+          cov += r.covered_households || 0;
+          var tr = document.createElement("tr");
+          var pct = share === null ? "—" : (share * 100).toFixed(1) + "%";
+          var bar = share === null ? "" : '<span class="bar" style="width:' + Math.round(share * 40) + 'px"></span>';
+          tr.innerHTML = "<td>" + esc(r.name || r.community_id || r.key) + "</td><td>" + esc(r.households) +
+            "</td><td>" + esc(r.covered_households) + "</td><td>" + bar + pct + "</td>";
+          tbody.appendChild(tr);
+        });
+        document.getElementById("coverage-total").textContent =
+          "合计：" + cov + " / " + hh + " 户，覆盖率 " + (hh ? (100 * cov / hh).toFixed(1) : "—") + "%";
+      })
+      .catch(function (e) {
+        document.getElementById("coverage-total").textContent = "覆盖率不可用：" + e.message;
+      });
+  }
+
+  function legend() {
+    var html = "<h3>小区物业模式</h3>";
+    Object.keys(MODE_COLORS).forEach(function (k) {
+      html += '<div><span class="sw" style="background:' + MODE_COLORS[k][0] + '"></span>' + MODE_COLORS[k][1] + "</div>";
+    });
+    html += "<h3>网格户数偏差</h3>";
+    [[-0.5, "≤ -50%"], [-0.2, "-20%"], [0, "0"], [0.2, "+20%"], [0.5, "≥ +50%"]].forEach(function (d) {
+      html += '<div><span class="sw" style="background:' + devColor(d[0]) + '"></span>' + d[1] + "</div>";
+    });
+    html += "<h3>站点</h3>";
+    Object.keys(STATION_COLORS).forEach(function (k) {
+      html += '<div><span class="sw" style="background:' + STATION_COLORS[k][0] + '"></span>' + STATION_COLORS[k][1] + "</div>";
+    });
+    html += '<div><span class="sw" style="background:#d7301f"></span>未覆盖楼栋</div>';
+    document.getElementById("legend").innerHTML = html;
+  }
+
+  function loadLayers() {
+    var jobs = {
+      communities: features("communities"),
+      grids: features("grids").catch(function () { return []; }),
+      compounds: features("compounds"),
+      stations: features("stations"),
+      uncovered: features("uncovered_buildings").catch(function () { return []; }),
+    };
+    var names = Object.keys(jobs);
+    return Promise.all(names.map(function (n) { return jobs[n]; })).then(function (res) {
+      var got = {};
+      names.forEach(function (n, i) { got[n] = res[i]; });
+
+      var communities = L.geoJSON(got.communities, {
+        style: { color: "#333", weight: 2.5, fill: false },
+        onEachFeature: function (f, l) {
+          l.bindTooltip(tooltip([["社区", f.properties.name], ["编码", f.properties.community_id]]), { sticky: true });
+        },
+      });
+      var grids = L.geoJSON(got.grids, {
+        style: function (f) {
+          var p = f.properties;
+          var dev = p.deviation !== undefined ? p.deviation : null;
+          return { color: "#1f5fa8", weight: 1.2, fillColor: devColor(dev), fillOpacity: 0.45 };
+        },
+        onEachFeature: function (f, l) {
+          var p = f.properties;
+          l.bindTooltip(tooltip([["网格", p.grid_id], ["户数", p.households],
+            ["偏差", p.deviation !== undefined && p.deviation !== null ? (p.deviation * 100).toFixed(0) + "%" : null],
+            ["网格员", p.workers]]), { sticky: true });
+        },
+      });
+      var compounds = L.geoJSON(got.compounds, {
+        style: function (f) {
+          var c = (MODE_COLORS[f.properties.property_mode] || MODE_COLORS.none)[0];
+          return { color: "#333", weight: 1, fillColor: c, fillOpacity: 0.6, className: "gg-compound" };
+        },
+        onEachFeature: function (f, l) {
+          var p = f.properties;
+          var mode = (MODE_COLORS[p.property_mode] || MODE_COLORS.none)[1];
+          l.bindTooltip(tooltip([["小区", p.name], ["编码", p.compound_id], ["物业模式", mode],
+            ["党支部", p.party_branch === true ? "有" : p.party_branch === false ? "无" : null]]), { sticky: true });
+          l.on("click", function () { openSheet(p.compound_id, p.name || p.compound_id); });
+        },
+      });
+      var reach = L.layerGroup();
+      var stations = L.geoJSON(got.stations, {
+        pointToLayer: function (f, latlng) {
+          var c = (STATION_COLORS[f.properties.kind] || STATION_COLORS.center)[0];
+          L.circle(latlng, { radius: RADIUS, color: "#c51b7d", weight: 0.8, dashArray: "4 3",
+            fillOpacity: 0.025, interactive: false }).addTo(reach);
+          return L.circleMarker(latlng, { radius: 6, color: "#fff", weight: 1.5, fillColor: c, fillOpacity: 0.95 });
+        },
+        onEachFeature: function (f, l) {
+          var p = f.properties;
+          l.bindTooltip(tooltip([["站点", p.name], ["类型", (STATION_COLORS[p.kind] || [0, p.kind])[1]], ["编码", p.station_id]]));
+        },
+      });
+      var uncovered = L.geoJSON(got.uncovered, {
+        style: { color: "#d7301f", weight: 1, fillColor: "#d7301f", fillOpacity: 0.85 },
+        pointToLayer: function (f, latlng) {
+          return L.circleMarker(latlng, { radius: 3, color: "#fff", weight: 0.5, fillColor: "#d7301f", fillOpacity: 0.9 });
+        },
+        onEachFeature: function (f, l) {
+          l.bindTooltip(tooltip([["未覆盖楼栋", f.properties.building_id], ["户数", f.properties.households]]));
+        },
+      });
+      add("communities", "社区", communities, true);
+      add("grids", "网格（户数偏差）", grids, got.grids.length > 0);
+      add("compounds", "小区（物业模式）", compounds, true);
+      add("reach", "站点服务范围（" + RADIUS + " 米）", reach, true);
+      add("stations", "党群服务站点", stations, true);
+      add("uncovered", "未覆盖楼栋", uncovered, true);
+      compounds.bringToFront();
+      stations.bringToFront();
+      var bounds = communities.getBounds();
+      if (!bounds.isValid()) bounds = compounds.getBounds();
+      if (bounds.isValid()) map.fitBounds(bounds, { padding: [10, 10] });
+      status(got.communities.length + " 个社区 · " + got.grids.length + " 个网格 · " +
+        got.compounds.length + " 个小区 · " + got.stations.length + " 个站点 · " +
+        got.uncovered.length + " 栋未覆盖");
+      document.body.setAttribute("data-loaded", "true");
+    });
+  }
+
+  legend();
+  Promise.all([loadLayers(), loadCoverage()]).catch(function (e) {
+    status("加载失败：" + e.message);
+    document.body.setAttribute("data-loaded", "error");
+  });
+
+  window.gridgenViewer = { map: map, layers: layers, openSheet: openSheet };
+})();
