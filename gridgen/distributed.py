@@ -56,7 +56,7 @@ from numpy.typing import NDArray
 
 from gridgen.dataset import Dataset
 from gridgen.errors import ClusterError, GridgenError, ParameterError
-from gridgen.schema import DATASET_LAYERS, LAYERS
+from gridgen.schema import DATASET_LAYERS, LAYERS, restricted_columns
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -368,6 +368,35 @@ def community_subsets(
     """
     rows = community_rows(dataset, community_ids, halo_m=halo_m)
     return {cid: subset_dataset(dataset, r) for cid, r in rows.items()}
+
+
+def without_restricted(dataset: Dataset) -> Dataset:
+    """Return the dataset without restricted (personal) columns, for shipping to workers.
+
+    Partitioning and coverage never read them, so building leaders' phone numbers and
+    key-person counts do not travel over the network. The metric cache is kept.
+    """
+    drop = {
+        name: [c for c in restricted_columns(name) if c in frame.columns]
+        for name, frame in dataset.layers.items()
+        if name in LAYERS
+    }
+    if not any(drop.values()):
+        return dataset
+    layers = {
+        name: frame.drop(columns=drop.get(name, [])) for name, frame in dataset.layers.items()
+    }
+    cache = {
+        name: frame.drop(columns=[c for c in drop.get(name, []) if c in frame.columns])
+        for name, frame in dataset._metric_cache.items()
+    }
+    return Dataset(
+        layers=layers,
+        metric_crs=dataset.metric_crs,
+        report=dataset.report,
+        name=dataset.name,
+        _metric_cache=cache,
+    )
 
 
 # --------------------------------------------------------------------------- map
@@ -710,7 +739,8 @@ def coverage_distributed(
         msg = f"halo_m ({halo:g} m) must be at least the radius ({radius:g} m)"
         raise ParameterError(msg)
     blocks = coverage_blocks(dataset, by=by)
-    payload = HaloInput(dataset, community_rows(dataset, blocks, halo_m=halo))
+    shipped = without_restricted(dataset)
+    payload = HaloInput(shipped, community_rows(shipped, blocks, halo_m=halo))
     parts = map_communities(
         coverage_of_block,
         payload,
@@ -775,7 +805,7 @@ def partition_distributed(
     )
     plans = map_communities(
         partition_community,
-        dataset,
+        without_restricted(dataset),
         ids,
         scheduler=scheduler,
         client=client,

@@ -34,6 +34,7 @@ from gridgen.distributed import (
     coverage_of_block,
     map_communities,
     partition_distributed,
+    without_restricted,
 )
 from gridgen.errors import ClusterError, ParameterError
 from gridgen.schema import DATASET_LAYERS
@@ -235,6 +236,17 @@ def test_coverage_blocks_group_communities_by_street(district: Dataset) -> None:
 def test_halo_smaller_than_radius_is_refused() -> None:
     with pytest.raises(ParameterError, match="halo_m"):
         coverage_distributed(edge_dataset(), radius=300, halo_m=100)
+
+
+def test_restricted_columns_are_not_shipped(district: Dataset) -> None:
+    assert "leader_phone" in district.buildings.columns
+    district.metric("buildings")
+    shipped = without_restricted(district)
+    for frame in (shipped.buildings, shipped.metric("buildings")):
+        assert not {"leader_phone", "key_persons"} & set(frame.columns)
+        assert "households" in frame.columns
+    assert len(shipped.buildings) == len(district.buildings)
+    assert "leader_phone" in district.buildings.columns  # the caller's dataset is untouched
 
 
 # --------------------------------------------------------------------------- in process
