@@ -125,7 +125,53 @@ def draw_grids(
             notes.append(note)
             problems.append(Problem("building_above_band", cid, note, building_id=b_id))
     geoms = grid_geometries(units.cells, labels)
+    labels, geoms = _mend_split_grids(units, labels, geoms)
     return Drawing(units, labels, geoms, tuple(problems), "; ".join(notes))
+
+
+def _mend_split_grids(
+    units: UnitGraph, labels: NDArray[np.int64], geoms: NDArray[np.object_], rounds: int = 3
+) -> tuple[NDArray[np.int64], NDArray[np.object_]]:
+    """Return labels and grids where units cut off from their grid's main piece moved over.
+
+    A safety net: the unit graph keeps grids connected, but if a union still falls apart
+    (cells meeting only at a point), the units of the smaller pieces join the neighbouring
+    grid they share the longest boundary with.
+    """
+    labels = labels.copy()
+    for _ in range(rounds):
+        split = [g for g, geom in enumerate(geoms) if geom.geom_type != "Polygon"]
+        if not split:
+            break
+        touched: set[int] = set()
+        for g in split:
+            parts = shapely.get_parts(geoms[g])
+            main = parts[int(np.argmax(shapely.area(parts)))]
+            members = np.flatnonzero(labels == g)
+            pts = shapely.point_on_surface(units.cells[members])
+            stray = members[~shapely.intersects(main, pts)]
+            for u in stray.tolist():
+                ea, eb = units.edges[:, 0], units.edges[:, 1]
+                sel = (ea == u) | (eb == u)
+                other = np.where(ea[sel] == u, eb[sel], ea[sel])
+                lens = units.shared_length[sel]
+                ok = labels[other] != g
+                if not ok.any():
+                    continue
+                best = int(labels[other[ok][np.argmax(lens[ok])]])
+                labels[u] = best
+                touched.update({g, best})
+        if not touched:
+            break
+        for g in sorted(touched):
+            part = units.cells[labels == g]
+            geoms[g] = shapely.union_all(part) if len(part) else shapely.Polygon()
+    keep = np.asarray([not shapely.is_empty(x) for x in geoms])
+    if not keep.all():
+        remap = np.cumsum(keep) - 1
+        labels = remap[labels].astype(np.int64)
+        geoms = geoms[keep]
+    return labels, geoms
 
 
 def _single_building(units: UnitGraph, u: int) -> bool:
@@ -286,6 +332,7 @@ def finish_plan(
         band=band,
         cut_edges=cut_edges,
         infeasible=infeasible,
+        measured=True,
     )
     found = list(problems)
     for row in table.itertuples(index=False):
@@ -330,10 +377,14 @@ def partition_dataset(
     seed: int = 0,
     communities: Iterable[str] | None = None,
     progress: Progress | None = None,
+    workers: int = 1,
 ) -> Plan:
     """Return the grid plan of every community (or of ``communities``), merged.
 
-    ``progress(done, total)`` is called after each community.
+    ``progress(done, total)`` is called after each community. ``workers > 1`` maps the
+    communities over that many local processes (fork); the result is identical. For a
+    cluster, map :func:`partition_community` with ``gridgen.distributed.map_communities``
+    and join the results with :func:`merge_plans`.
     """
     lo_hi = default_band(target, band)
     ids = (
@@ -342,11 +393,54 @@ def partition_dataset(
         else [str(c) for c in communities]
     )
     plans: list[Plan] = []
-    for i, cid in enumerate(ids):
-        plans.append(partition_community(dataset, cid, target=target, band=lo_hi, seed=seed))
-        if progress is not None:
-            progress(i + 1, len(ids))
+    if workers > 1 and len(ids) > 1:
+        plans = _map_processes(
+            dataset, ids, workers, target=target, band=lo_hi, seed=seed, progress=progress
+        )
+    else:
+        for i, cid in enumerate(ids):
+            plans.append(partition_community(dataset, cid, target=target, band=lo_hi, seed=seed))
+            if progress is not None:
+                progress(i + 1, len(ids))
     return merge_plans(plans, target=target, band=lo_hi, seed=seed)
+
+
+_WORKER_DATASET: list[Dataset] = []
+
+
+def _worker_partition(cid: str, target: int, band: tuple[int, int], seed: int) -> Plan:
+    return partition_community(_WORKER_DATASET[0], cid, target=target, band=band, seed=seed)
+
+
+def _map_processes(
+    dataset: Dataset,
+    ids: list[str],
+    workers: int,
+    *,
+    target: int,
+    band: tuple[int, int],
+    seed: int,
+    progress: Progress | None,
+) -> list[Plan]:
+    """Return the plans of ``ids`` computed by ``workers`` forked processes (input order)."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    for name in ("communities", "compounds", "buildings", "roads"):
+        dataset.metric(name)  # project once, before forking
+    _WORKER_DATASET[:] = [dataset]
+    ctx = mp.get_context("fork")
+    out: dict[str, Plan] = {}
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            futures = {pool.submit(_worker_partition, cid, target, band, seed): cid for cid in ids}
+            for fut in as_completed(futures):
+                out[futures[fut]] = fut.result()
+                if progress is not None:
+                    progress(len(out), len(ids))
+    finally:
+        _WORKER_DATASET.clear()
+    return [out[c] for c in ids]
 
 
 def merge_plans(

@@ -255,6 +255,7 @@ def plan_metrics(
     band: tuple[int, int],
     cut_edges: int | None = None,
     infeasible: dict[str, str] | None = None,
+    measured: bool = False,
 ) -> PlanMetrics:
     """Return the metrics of a plan, measured from its geometry and assignment.
 
@@ -272,8 +273,10 @@ def plan_metrics(
         Cut edges if already known (otherwise the unit graph is rebuilt to count them).
     infeasible
         Per-community notes on what could not be met.
+    measured
+        ``grids`` already holds the columns of :func:`grid_table` for this assignment.
     """
-    table = grid_table(dataset, grids, assignment, target=target, band=band)
+    table = grids if measured else grid_table(dataset, grids, assignment, target=target, band=band)
     metric = table.to_crs(dataset.metric_crs)
     geoms = metric.geometry.to_numpy()
     single = np.asarray(

@@ -40,7 +40,8 @@ DEVIATION_WEIGHT = 1.0
 """Weight of the squared relative deviation from the target."""
 CUT_WEIGHT = 0.6
 """Weight of boundary cost, in units of one typical region perimeter."""
-TREES_PER_SPLIT = 6
+TREES_PER_SPLIT = 4
+SWEEP_ANGLES = 8
 MAX_PASSES = 12
 
 
@@ -124,12 +125,21 @@ def best_regions(
     best: tuple[float, float] | None = None
     best_labels = np.zeros(prob.n, dtype=np.int64)
     total_area = float(prob.area.sum())
-    for k in candidate_counts(total, target=target, lo=lo, hi=hi, n_units=prob.n):
+    ks = candidate_counts(total, target=target, lo=lo, hi=hi, n_units=prob.n)
+    for k in sorted(ks, key=lambda k: (abs(k - total / target), k)):
         if k == 1:
             labels = np.zeros(prob.n, dtype=np.int64)
         else:
-            labels = _bisect(prob, np.arange(prob.n), k, target=target, lo=lo, hi=hi, rng=rng)
+            labels = _bisect(
+                prob, np.arange(prob.n), k, target=target, lo=lo, hi=hi, rng=rng, nbrs=nbrs
+            )
             scale = CUT_WEIGHT / (4.0 * math.sqrt(total_area / k))
+            labels = local_search(
+                labels, prob, nbrs, costs, target=target, lo=lo, hi=hi, scale=scale, rng=rng
+            )
+            labels = repair_regions(
+                labels, prob, nbrs, target=target, lo=lo, hi=hi, scale=scale, rng=rng
+            )
             labels = local_search(
                 labels, prob, nbrs, costs, target=target, lo=lo, hi=hi, scale=scale, rng=rng
             )
@@ -139,7 +149,96 @@ def best_regions(
         score = (-share, obj)
         if best is None or score < best:
             best, best_labels = score, labels
+        if share == 1.0:
+            break
     return best_labels
+
+
+def _patch_cost(
+    labels: IntArray,
+    nodes: IntArray,
+    prob: RegionProblem,
+    *,
+    target: float,
+    lo: float,
+    hi: float,
+    scale: float,
+) -> tuple[int, float]:
+    """Return (regions out of band, penalty + boundary cost) of the regions on ``nodes``."""
+    lab = labels[nodes]
+    _, inv = np.unique(lab, return_inverse=True)
+    h = np.bincount(inv, weights=prob.households[nodes]).astype(float)
+    out = int(np.sum((h < lo) | (h > hi)))
+    inside = np.zeros(prob.n, dtype=bool)
+    inside[nodes] = True
+    ea, eb = prob.edges[:, 0], prob.edges[:, 1]
+    sel = inside[ea] & inside[eb] & (labels[ea] != labels[eb])
+    cost = float(band_penalty(h, target=target, lo=lo, hi=hi).sum())
+    return out, cost + scale * float(prob.cut_cost[sel].sum())
+
+
+def repair_regions(
+    labels: IntArray,
+    prob: RegionProblem,
+    nbrs: list[list[int]],
+    *,
+    target: float,
+    lo: float,
+    hi: float,
+    scale: float,
+    rng: np.random.Generator,
+    rounds: int = 3,
+) -> IntArray:
+    """Return ``labels`` with out-of-band regions redrawn together with their neighbours.
+
+    For each region outside the band, the patch made of it and one neighbour, or it and
+    all its neighbours, is split again into one fewer, as many, or one more regions
+    (recombination, as in ReCom); the best patch that lowers (regions out of band,
+    penalty + boundary cost) is taken. The number of grids can thus change locally.
+    """
+    labels = labels.copy()
+    for _ in range(rounds):
+        h = np.bincount(labels, weights=prob.households).astype(float)
+        out = [int(g) for g in np.argsort(-np.abs(h - target)) if h[g] < lo or h[g] > hi]
+        if not out:
+            break
+        changed = False
+        for g in out:
+            members = np.flatnonzero(labels == g)
+            if len(members) == 0:
+                continue
+            neigh = sorted({int(labels[w]) for v in members.tolist() for w in nbrs[v]} - {g})
+            patches = [[g, n] for n in neigh]
+            if len(neigh) > 1:
+                patches.append([g, *neigh[:5]])
+            best_key: tuple[int, float] | None = None
+            best_new: IntArray | None = None
+            best_nodes: IntArray | None = None
+            for patch in patches:
+                nodes = np.flatnonzero(np.isin(labels, patch))
+                old_key = _patch_cost(labels, nodes, prob, target=target, lo=lo, hi=hi, scale=scale)
+                m = len(patch)
+                patch_total = float(prob.households[nodes].sum())
+                for m2 in (m - 1, m, m + 1):
+                    if m2 < 1 or m2 > len(nodes):
+                        continue
+                    if m2 != m and not lo <= patch_total / m2 <= hi:
+                        continue
+                    sub = _bisect(prob, nodes, m2, target=target, lo=lo, hi=hi, rng=rng, nbrs=nbrs)
+                    trial = labels.copy()
+                    base = int(labels.max()) + 1
+                    trial[nodes] = base + sub[nodes]
+                    key = _patch_cost(trial, nodes, prob, target=target, lo=lo, hi=hi, scale=scale)
+                    if key[1] < old_key[1] - 1e-9 and (best_key is None or key[1] < best_key[1]):
+                        best_key, best_new, best_nodes = key, trial, nodes
+            if best_new is not None and best_nodes is not None:
+                _, labels = np.unique(best_new, return_inverse=True)
+                labels = labels.astype(np.int64)
+                changed = True
+                break  # labels were renumbered: recompute the out-of-band list
+        if not changed:
+            break
+    return labels
 
 
 def _adjacency_lists(prob: RegionProblem) -> tuple[list[list[int]], list[list[float]]]:
@@ -162,8 +261,11 @@ def _bisect(
     lo: float,
     hi: float,
     rng: np.random.Generator,
+    nbrs: list[list[int]] | None = None,
 ) -> IntArray:
     """Return labels (global array) for ``nodes`` split into ``k`` connected regions."""
+    if nbrs is None:
+        nbrs, _ = _adjacency_lists(prob)
     labels = np.zeros(prob.n, dtype=np.int64)
     stack: list[tuple[IntArray, int]] = [(nodes, k)]
     next_label = 0
@@ -173,10 +275,104 @@ def _bisect(
             labels[part] = next_label
             next_label += 1
             continue
-        side, k1 = _best_tree_cut(prob, part, kk, target=target, lo=lo, hi=hi, rng=rng)
+        found = _best_sweep_cut(prob, part, kk, nbrs, target=target, lo=lo, hi=hi, rng=rng)
+        if found is None:
+            found = _best_tree_cut(prob, part, kk, target=target, lo=lo, hi=hi, rng=rng)
+        side, k1 = found
         stack.append((part[~side], kk - k1))
         stack.append((part[side], k1))
     return labels
+
+
+def _split_scores(
+    s: FloatArray, total: float, k: int, *, target: float, lo: float, hi: float
+) -> FloatArray:
+    """Return the balance score of putting ``s`` households on a side of ``k1 = 1..k-1``."""
+    k1s = np.arange(1, k)
+    s = s[:, None]
+    per1 = s / k1s[None, :]
+    per2 = (total - s) / (k - k1s)[None, :]
+    out = (
+        np.maximum(0, np.maximum(lo - per1, per1 - hi))
+        + np.maximum(0, np.maximum(lo - per2, per2 - hi))
+    ) / target
+    dev = (np.abs(per1 - target) + np.abs(per2 - target)) / target
+    return np.asarray(10.0 * out + dev, dtype=float)
+
+
+def _side_connected(side_nodes: IntArray, nbrs: list[list[int]]) -> bool:
+    """Return whether the units ``side_nodes`` form one connected piece of the graph."""
+    members = set(side_nodes.tolist())
+    start = int(side_nodes[0])
+    seen = {start}
+    queue = deque([start])
+    while queue:
+        v = queue.popleft()
+        for w in nbrs[v]:
+            if w in members and w not in seen:
+                seen.add(w)
+                queue.append(w)
+    return len(seen) == len(members)
+
+
+def _best_sweep_cut(
+    prob: RegionProblem,
+    part: IntArray,
+    k: int,
+    nbrs: list[list[int]],
+    *,
+    target: float,
+    lo: float,
+    hi: float,
+    rng: np.random.Generator,
+) -> tuple[NDArray[np.bool_], int] | None:
+    """Return the best straight-line (sweep) cut of ``part`` whose two sides are connected.
+
+    Units are ordered along ``SWEEP_ANGLES`` directions; every prefix is a candidate side.
+    The best candidates by balance are checked for contiguity and scored with their
+    boundary cost. ``None`` when no candidate is connected (the tree cut is used then).
+    """
+    n = len(part)
+    hh = prob.households[part].astype(float)
+    total = float(hh.sum())
+    xy = prob.xy[part] - prob.xy[part].mean(axis=0)
+    offset = float(rng.uniform(0, np.pi / SWEEP_ANGLES))
+    angles = offset + np.arange(SWEEP_ANGLES) * np.pi / SWEEP_ANGLES
+    proj = xy @ np.vstack([np.cos(angles), np.sin(angles)])  # (n, angles)
+    orders = np.argsort(proj, axis=0, kind="stable")
+    cum = np.cumsum(hh[orders], axis=0)[:-1]  # (n-1, angles): prefix sums
+    scores = np.stack(
+        [
+            _split_scores(cum[:, a], total, k, target=target, lo=lo, hi=hi)
+            for a in range(len(angles))
+        ]
+    )  # (angles, n-1, k-1)
+    flat = np.argsort(scores, axis=None, kind="stable")[: 4 * SWEEP_ANGLES]
+    local = np.full(prob.n, -1, dtype=np.int64)
+    local[part] = np.arange(n)
+    ea, eb = local[prob.edges[:, 0]], local[prob.edges[:, 1]]
+    inside = (ea >= 0) & (eb >= 0)
+    ea, eb, ec = ea[inside], eb[inside], prob.cut_cost[inside]
+    perim = 4.0 * math.sqrt(float(prob.area[part].sum()) / k)
+    best_score = math.inf
+    best: tuple[NDArray[np.bool_], int] | None = None
+    checked = 0
+    for f in flat:
+        a, i, kj = np.unravel_index(int(f), scores.shape)
+        bal = float(scores[a, i, kj])
+        if bal >= best_score:
+            break
+        side = np.zeros(n, dtype=bool)
+        side[orders[: i + 1, a]] = True
+        if not (_side_connected(part[side], nbrs) and _side_connected(part[~side], nbrs)):
+            continue
+        checked += 1
+        total_score = bal + CUT_WEIGHT * float(ec[side[ea] != side[eb]].sum()) / perim
+        if total_score < best_score:
+            best_score, best = total_score, (side, int(kj) + 1)
+        if checked >= 6:
+            break
+    return best
 
 
 def _best_tree_cut(
@@ -290,7 +486,14 @@ def local_search(
         members[g].add(u)
 
     def pen(x: float) -> float:
-        return float(band_penalty(x, target=target, lo=lo, hi=hi))
+        # scalar twin of band_penalty (this loop is hot; numpy per scalar is 10x slower)
+        out = max(0.0, lo - x, x - hi) / target
+        dev = (x - target) / target
+        return (
+            DEVIATION_WEIGHT * dev * dev
+            + OUT_DISTANCE_WEIGHT * out
+            + (OUT_OF_BAND_WEIGHT if out > 0 else 0.0)
+        )
 
     for _ in range(MAX_PASSES):
         moved = 0

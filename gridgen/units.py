@@ -158,8 +158,7 @@ def community_members(
 def _community_column(frame: gpd.GeoDataFrame) -> NDArray[np.object_]:
     if "community_id" not in frame.columns:
         return np.full(len(frame), None, dtype=object)
-    col = frame["community_id"]
-    return np.asarray(col.astype(object).where(col.notna(), None).to_numpy(), dtype=object)
+    return np.asarray(frame["community_id"].to_numpy(dtype=object, na_value=None), dtype=object)
 
 
 def main_road_lines(dataset: Dataset, area: BaseGeometry) -> BaseGeometry:
@@ -349,7 +348,7 @@ def _make_disjoint(geoms: NDArray[np.object_]) -> NDArray[np.object_]:
 
 
 def _seed_spacing(region: BaseGeometry) -> float:
-    return float(np.clip(np.sqrt(shapely.area(region)) / 80.0, 4.0, 25.0))
+    return float(np.clip(np.sqrt(shapely.area(region)) / 50.0, 4.0, 30.0))
 
 
 def _owner_cells(
@@ -391,10 +390,23 @@ def _owner_cells(
         cells = cells[~shapely.is_empty(cells)]
         if len(cells) == 0:
             continue
-        share = shapely.union_all(cells) if len(cells) > 1 else cells[0]
+        share = _union_coverage(cells)
         share = shapely.intersection(share, remainder)
         out[lab] = shapely.union(out[lab], share) if lab < n_c else share
     return _polygonal(out)
+
+
+def _union_coverage(cells: NDArray[np.object_]) -> BaseGeometry:
+    """Return the union of edge-matched cells (fast coverage union, robust fallback)."""
+    if len(cells) == 1:
+        return cells[0]
+    try:
+        out = shapely.coverage_union_all(cells)
+    except shapely.errors.GEOSException:
+        return shapely.union_all(cells)
+    if out.geom_type not in ("Polygon", "MultiPolygon") or not out.is_valid:
+        return shapely.union_all(cells)
+    return out
 
 
 def _voronoi_cells(xy: FloatArray, region: BaseGeometry) -> NDArray[np.object_]:
@@ -527,10 +539,18 @@ def unit_adjacency(
     a, b = a[sel], b[sel]
     if len(a) == 0:
         return np.empty((0, 2), dtype=np.int64), np.empty(0), np.empty(0)
-    buf = shapely.buffer(cells, SNAP, quad_segs=1)
-    shared_lines = shapely.intersection(shapely.boundary(cells[a]), buf[b])
-    shared = np.asarray(shapely.length(shared_lines), dtype=float)
-    keep = shared > MIN_SHARED_LENGTH
+    # exact intersection: cells from one overlay chain share their vertices, so touching
+    # cells meet in lines; a buffered test would also join cells that are separated by a
+    # sliver of a third cell (their union would then not be one polygon)
+    inter = shapely.intersection(cells[a], cells[b])
+    overlap = shapely.area(inter) > 1e-6
+    shared = np.asarray(shapely.length(inter), dtype=float)
+    if overlap.any():
+        shared[overlap] = shapely.length(
+            shapely.intersection(shapely.boundary(cells[a[overlap]]), inter[overlap])
+        )
+    keep = (shared > MIN_SHARED_LENGTH) | overlap
+    shared_lines = inter
     a, b, shared, shared_lines = a[keep], b[keep], shared[keep], shared_lines[keep]
     road = np.zeros(len(a))
     if not shapely.is_empty(main_roads) and len(a):
