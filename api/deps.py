@@ -2,56 +2,73 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
 
 from api.auth import Principal, anonymous, hash_secret, secret_from_headers
 from api.service import ServiceState
 from api.store import Store
 from gridgen.errors import AuthenticationError
 
+KEY_TTL_S = 10.0
+"""Seconds a key found in the store is trusted without asking the store again."""
 
-def get_state(request: Request) -> ServiceState:
+
+async def get_state(request: Request) -> ServiceState:
     """Return the service state of the app."""
     state: ServiceState = request.app.state.gridgen
     return state
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
     """Return the store of the app."""
-    return get_state(request).store
+    store: Store = request.app.state.gridgen.store
+    return store
 
 
 StateDep = Annotated[ServiceState, Depends(get_state)]
 StoreDep = Annotated[Store, Depends(get_store)]
 
 
-def get_principal(
+async def get_principal(
     state: StateDep,
     x_api_key: Annotated[str | None, Header(description="API key")] = None,
     authorization: Annotated[str | None, Header(description="Bearer <API key>")] = None,
 ) -> Principal:
-    """Return the caller identified by ``X-API-Key`` or ``Authorization: Bearer``."""
+    """Return the caller identified by ``X-API-Key`` or ``Authorization: Bearer``.
+
+    Keys found are remembered for :data:`KEY_TTL_S` seconds (revoking a key through the
+    service forgets them at once), so a tile request costs no database round trip.
+    """
     secret = secret_from_headers(x_api_key, authorization)
     if secret is None:
         return anonymous(state.settings.anonymous_role)
-    key = state.store.find_key(hash_secret(secret))
+    digest = hash_secret(secret)
+    now = time.monotonic()
+    hit = state.principals.get(digest)
+    if hit is not None and now - hit[1] < KEY_TTL_S:
+        return hit[0]
+    key = await run_in_threadpool(state.store.find_key, digest)
     if key is None:
         raise AuthenticationError("API key not recognised (unknown or revoked): ask an admin")
-    return Principal(key.id, key.name, key.role, key.community_id)
+    who = Principal(key.id, key.name, key.role, key.community_id)
+    state.principals[digest] = (who, now)
+    return who
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def get_planner(who: PrincipalDep) -> Principal:
+async def get_planner(who: PrincipalDep) -> Principal:
     """Return the caller if it may create and edit plans (planner, admin)."""
     who.require("planner", "admin", action="creating or editing plans")
     return who
 
 
-def get_admin(who: PrincipalDep) -> Principal:
+async def get_admin(who: PrincipalDep) -> Principal:
     """Return the caller if it is an admin."""
     who.require("admin", action="this operation")
     return who

@@ -58,6 +58,7 @@ class ServiceState:
     executor: ThreadPoolExecutor
     futures: dict[str, Future[Any]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    principals: dict[str, tuple[Any, float]] = field(default_factory=dict)
     generation: int = 0
     resolved: dict[tuple[str | None, str], tuple[str, str]] = field(default_factory=dict)
 

@@ -51,6 +51,7 @@ def list_keys(state: StateDep, who: AdminDep) -> list[KeyInfo]:
 def revoke_key(state: StateDep, who: AdminDep, key_id: str) -> None:
     """Revoke a key."""
     state.store.revoke_key(key_id, actor=who.label)
+    state.principals.clear()
 
 
 @router.get("/audit", summary="Audit log")

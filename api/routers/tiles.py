@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
 from api.deps import PrincipalDep, StateDep
 from api.service import COLLECTIONS, resolve_layer
@@ -58,7 +59,7 @@ def tilejson(
     response_class=Response,
     responses={200: {"content": {MVT: {}}}, 304: {"description": "Not modified"}},
 )
-def tile(
+async def tile(
     *,
     state: StateDep,
     who: PrincipalDep,
@@ -71,12 +72,15 @@ def tile(
 ) -> Response:
     """Return tile z/x/y of ``layer`` (empty body when no feature touches it)."""
     check_tile(z, x, y)
-    _, key = resolve_layer(state, dataset, layer)
+    resolved = state.resolved.get((dataset, layer))
+    if resolved is None:
+        resolved = await run_in_threadpool(resolve_layer, state, dataset, layer)
+    key = resolved[1]
     access = who.access
     cache_key = (key, z, x, y, access.cache_class)
     hit = state.tiles.get(cache_key)
     if hit is None:
-        data = state.store.tile(key, z, x, y, layer=layer, access=access)
+        data = await run_in_threadpool(state.store.tile, key, z, x, y, layer=layer, access=access)
         hit = (data, etag_of(data))
         state.tiles.put(cache_key, hit)
     data, etag = hit
