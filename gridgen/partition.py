@@ -129,6 +129,55 @@ def draw_grids(
     return Drawing(units, labels, geoms, tuple(problems), "; ".join(notes))
 
 
+def unbalanceable_units(units: UnitGraph, *, lo: int, hi: int) -> NDArray[np.int64]:
+    """Return units whose grid can never be in the band (a proof, not a heuristic).
+
+    A unit with fewer households than the band minimum must share its grid with at least
+    one neighbour; when every neighbour would push the pair above the maximum (or it has
+    no neighbour), no grid holding it can be in the band.
+    """
+    hh = units.households
+    n = units.n
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    ea, eb = units.edges[:, 0], units.edges[:, 1]
+    big = np.iinfo(np.int64).max // 4
+    smallest = np.full(n, big, dtype=np.int64)
+    np.minimum.at(smallest, ea, hh[eb])
+    np.minimum.at(smallest, eb, hh[ea])
+    stuck = (hh > 0) & (hh < lo) & ((smallest == big) | (hh + smallest > hi))
+    return np.flatnonzero(stuck).astype(np.int64)
+
+
+def unbalanceable_problems(
+    drawing: Drawing, *, ids: list[str], order: NDArray[np.int64], band: tuple[int, int]
+) -> list[Problem]:
+    """Return a problem for each grid holding a unit that no in-band grid can hold."""
+    lo, hi = band
+    units = drawing.units
+    id_of_label = np.empty(len(drawing.geoms), dtype=object)
+    id_of_label[order] = ids
+    out: list[Problem] = []
+    for u in unbalanceable_units(units, lo=lo, hi=hi).tolist():
+        gid = str(id_of_label[drawing.labels[u]])
+        what = (
+            f"compound {units.compound_ids[u]}"
+            if units.kinds[u] == "compound"
+            else f"unit {units.unit_ids[u]}"
+        )
+        out.append(
+            Problem(
+                "unbalanceable",
+                units.community_id,
+                f"{what} has {int(units.households[u])} households, below the band minimum "
+                f"{lo}, and adding any neighbouring unit exceeds the maximum {hi}: grid {gid} "
+                "cannot be in the band (widen --band or review the compound)",
+                grid_id=gid,
+            )
+        )
+    return out
+
+
 def _mend_split_grids(
     units: UnitGraph, labels: NDArray[np.int64], geoms: NDArray[np.object_], rounds: int = 3
 ) -> tuple[NDArray[np.int64], NDArray[np.object_]]:
@@ -295,6 +344,7 @@ def partition_community(
     order = grid_order(drawing.geoms, units.area)
     ids = grid_ids(community_id, len(order))
     grids, assignment = drawing_frames(drawing, ids=ids, order=order)
+    stuck = unbalanceable_problems(drawing, ids=ids, order=order, band=(lo, hi))
     return finish_plan(
         dataset,
         grids,
@@ -302,7 +352,7 @@ def partition_community(
         target=target,
         band=(lo, hi),
         seed=seed,
-        problems=drawing.problems,
+        problems=[*drawing.problems, *stuck],
         cut_edges=cut_edge_total(drawing),
         infeasible={community_id: drawing.infeasible} if drawing.infeasible else {},
     )

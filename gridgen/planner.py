@@ -26,6 +26,7 @@ from gridgen.partition import (
     drawing_frames,
     grid_ids,
     grid_order,
+    unbalanceable_problems,
 )
 from gridgen.plan import (
     GRID_COLUMNS,
@@ -276,7 +277,10 @@ def repartition(
         assignment,
         target=target,
         band=(lo, hi),
-        problems=drawing.problems,
+        problems=[
+            *drawing.problems,
+            *unbalanceable_problems(drawing, ids=new_ids, order=order, band=(lo, hi)),
+        ],
         infeasible=drawing.infeasible,
     )
 

@@ -256,3 +256,13 @@ def test_split_grid_is_mended() -> None:
     new_labels, new_geoms = _mend_split_grids(units, labels, geoms)
     assert all(g.geom_type == "Polygon" for g in new_geoms)
     assert new_labels[1] == 1 and new_labels[0] != new_labels[2]
+
+
+def test_unbalanceable_compound_is_proven_and_reported() -> None:
+    # 200 | 250 | 200: each 200 needs a neighbour, and 200 + 250 > 360
+    ds = row_of_compounds([200, 250, 200])
+    plan = partition_community(ds, "C1")
+    stuck = [p for p in plan.problems if p.kind == "unbalanceable"]
+    assert {p.reason.split(" ")[1] for p in stuck} == {"K00", "K02"}
+    assert all(p.grid_id in set(plan.grids["grid_id"]) for p in stuck)
+    assert_invariants(ds, plan)
