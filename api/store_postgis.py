@@ -104,14 +104,19 @@ class PostGISStore(SQLStore):
         def configure(conn: psycopg.Connection[Any]) -> None:
             if schema is not None:
                 conn.execute(f"SET search_path TO {schema}, public")
-            conn.commit()
 
         try:
             if schema is not None:
                 with psycopg.connect(url, autocommit=True) as conn:
                     conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
             self.pool = ConnectionPool(
-                url, min_size=1, max_size=max_size, configure=configure, open=True, timeout=30
+                url,
+                min_size=1,
+                max_size=max_size,
+                configure=configure,
+                kwargs={"autocommit": True},
+                open=True,
+                timeout=30,
             )
             with self._tx() as cur:
                 cur.execute(SCHEMA)
@@ -121,8 +126,15 @@ class PostGISStore(SQLStore):
 
     @contextmanager
     def _tx(self, *, write: bool = True) -> Iterator[Any]:
-        with self.pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-            yield cur
+        # connections are in autocommit mode: a read is one round trip; a write (or a read of
+        # several statements that must agree) runs inside BEGIN ... COMMIT
+        with self.pool.connection() as conn:
+            if write:
+                with conn.transaction(), conn.cursor() as cur:
+                    yield cur
+            else:
+                with conn.cursor() as cur:
+                    yield cur
 
     def close(self) -> None:
         """Close the connection pool."""
