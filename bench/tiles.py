@@ -7,7 +7,11 @@ building tile at zoom 14-17 over loopback, once uncached and then again cached. 
 PostGIS query (``api.store_postgis.TILE_SQL``, the same ST_AsMVT statement the service runs)
 is timed for the same tiles from the load-generator process with one connection per thread.
 
-Run: ``export GRIDGEN_TEST_DATABASE_URL=$(scripts/start_postgis.sh); .venv/bin/python bench/tiles.py``
+Run::
+
+    export GRIDGEN_TEST_DATABASE_URL=$(scripts/start_postgis.sh)
+    .venv/bin/python bench/tiles.py
+
 Results go to the ``## tiles`` section of ``bench/RESULTS.md``.
 """
 
@@ -303,8 +307,9 @@ def report(results: dict[str, Any], *, ds: Any, n_tiles: int, t_city: float) -> 
         [
             "## tiles",
             "",
-            f"`bench/tiles.py`, {date.today()}; machine: {platform.machine()}, {os.cpu_count()} cores "
-            f"(shared with other work), Python {platform.python_version()}, PostgreSQL 15 + PostGIS 3.3.",
+            f"`bench/tiles.py`, {date.today()}; machine: {platform.machine()}, "
+            f"{os.cpu_count()} cores (shared with other work), Python "
+            f"{platform.python_version()}, PostgreSQL 15 + PostGIS 3.3.",
             f"Input: `make_city(households=300000)` = {ds.total_households():,} households, "
             f"{n_b:,} buildings (generated and validated in {t_city:.1f} s). Layer `buildings`; "
             f"{n_tiles} distinct tiles at z{ZOOMS[0]}-{ZOOMS[-1]} covering the city "
@@ -314,8 +319,9 @@ def report(results: dict[str, Any], *, ds: Any, n_tiles: int, t_city: float) -> 
             "key after a server start; 1 thread: a second key of another access class, so every "
             "tile misses the LRU again); cached: every tile 3 more times (LRU hit).",
             f"Store load: SQLite {results['sqlite']['load_s']:.1f} s, PostGIS "
-            f"{results['postgis']['load_s']:.1f} s. First tile request (embedded back end builds its "
-            f"in-memory layer index): SQLite {results['sqlite']['first_request_s'] * 1000:.0f} ms, "
+            f"{results['postgis']['load_s']:.1f} s. First tile request (embedded back end "
+            "builds its in-memory layer index): SQLite "
+            f"{results['sqlite']['first_request_s'] * 1000:.0f} ms, "
             f"PostGIS {results['postgis']['first_request_s'] * 1000:.0f} ms.",
             "",
             *rows,
