@@ -102,8 +102,11 @@ def draw_grids(
                 Problem(
                     "no_households",
                     cid,
-                    "a part of the community without households "
-                    "that touches no other part: it is a grid of its own",
+                    "the community has no households: it is one empty grid"
+                    if len(parts) == 1
+                    else "a part of the community without households that touches no "
+                    "other part: it is a grid of its own",
+                    grid_id="",
                 )
             )
         elif total < lo:

@@ -266,3 +266,23 @@ def test_unbalanceable_compound_is_proven_and_reported() -> None:
     assert {p.reason.split(" ")[1] for p in stuck} == {"K00", "K02"}
     assert all(p.grid_id in set(plan.grids["grid_id"]) for p in stuck)
     assert_invariants(ds, plan)
+
+
+def test_scattered_only_and_empty_communities() -> None:
+    from partition_helpers import make_dataset
+    from shapely.geometry import box
+
+    b = [(f"S{i}", None, 60, box(20 + i * 50, 20, 30 + i * 50, 30), "C1") for i in range(10)]
+    ds = make_dataset([("C1", box(0, 0, 520, 100))], [], b)
+    plan = partition_community(ds, "C1")
+    assert sorted(plan.grids["households"]) == [300, 300]
+    assert_invariants(ds, plan)
+    ds = make_dataset(
+        [("C1", box(0, 0, 200, 100)), ("C2", box(200, 0, 400, 100))],
+        [("K1", "C2", box(220, 20, 380, 80))],
+        [("B1", "K1", 300, box(250, 30, 260, 40), "C2")],
+    )
+    plan = partition_community(ds, "C1")
+    assert len(plan.grids) == 1 and plan.grids["households"].iloc[0] == 0
+    assert "no households" in " ".join(p.reason for p in plan.problems)
+    assert plan.metrics.tiling_ok
