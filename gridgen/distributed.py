@@ -480,6 +480,39 @@ def check_workers(client: Client) -> None:
             raise ClusterError(msg)
 
 
+@dataclass(frozen=True)
+class Shards:
+    """An input split into parts, each sent to one worker rather than to all of them.
+
+    Attributes
+    ----------
+    parts
+        Part key -> the input of the communities in that part (e.g. a street's subset).
+    part_of
+        Community id -> its part key.
+
+    On a cluster each part travels once, inside a task of its own (held by the
+    scheduler), so the scheduler can rebuild it on another worker if the worker holding
+    it dies; tasks of a community run where its part is.
+    """
+
+    parts: dict[str, Any]
+    part_of: dict[str, str]
+
+    def input_of(self, community_id: str) -> Any:
+        """Return the part that holds ``community_id``."""
+        key = self.part_of.get(community_id)
+        if key is None or key not in self.parts:
+            msg = f"community {community_id!r} is in no part of the split input: add it"
+            raise ParameterError(msg)
+        return self.parts[key]
+
+
+def _part(value: T) -> T:
+    """Return ``value`` (a task that holds one part of a :class:`Shards` input)."""
+    return value
+
+
 def _check_ids(community_ids: Sequence[str]) -> list[str]:
     ids = [str(c) for c in community_ids]
     seen: set[str] = set()
@@ -512,7 +545,8 @@ def map_communities(
         workers: gridgen must be installed there).
     dataset
         The input every task reads (a :class:`Dataset` or anything picklable); sent to
-        each worker once.
+        each worker once. A :class:`Shards` input instead gives each task its part, and
+        each part goes to one worker.
     community_ids
         The communities, each once; results come back in this order.
     scheduler
@@ -561,7 +595,8 @@ def _map_in_process(
 ) -> list[T]:
     out: list[T] = []
     for done, cid in enumerate(ids, start=1):
-        out.append(func(dataset, cid, **options))
+        payload = dataset.input_of(cid) if isinstance(dataset, Shards) else dataset
+        out.append(func(payload, cid, **options))
         if progress is not None:
             progress(done, len(ids))
     return out
@@ -582,14 +617,27 @@ def _map_on_client(
 
     if not ids:
         return []
-    # One copy per worker; tasks carry only the future, the community id and the options.
-    [payload] = client.scatter([dataset], broadcast=True, hash=False)
     token = uuid.uuid4().hex[:10]
+    held: list[Any]
+    if isinstance(dataset, Shards):
+        for cid in ids:
+            dataset.input_of(cid)  # every community has its part, before anything is sent
+        part_keys = sorted({dataset.part_of[cid] for cid in ids})
+        held = [
+            client.submit(_part, dataset.parts[k], key=f"gridgen-part-{token}-{n}", pure=False)
+            for n, k in enumerate(part_keys)
+        ]
+        future_of = dict(zip(part_keys, held, strict=True))
+        payloads = [future_of[dataset.part_of[cid]] for cid in ids]
+    else:
+        # One copy per worker; tasks carry only the future, the community id and options.
+        held = client.scatter([dataset], broadcast=True, hash=False)
+        payloads = held * len(ids)
     name = getattr(func, "__name__", "task")
     keys = [f"gridgen-{name}-{token}-{k}" for k in range(len(ids))]
     futures = client.map(
         func,
-        [payload] * len(ids),
+        payloads,
         ids,
         key=keys,
         retries=retries,
@@ -617,7 +665,7 @@ def _map_on_client(
             msg = f"the Dask cluster failed during the run ({exc}): check the scheduler and workers"
             raise ClusterError(msg) from exc
     finally:
-        client.cancel([*futures, payload])
+        client.cancel([*futures, *held])
 
 
 # --------------------------------------------------------------------------- coverage
@@ -775,6 +823,29 @@ def assemble_coverage(dataset: Dataset, parts: Sequence[gpd.GeoDataFrame]) -> gp
 # --------------------------------------------------------------------------- partition
 
 
+SHIP_MODES: tuple[str, ...] = ("dataset", "street")
+"""How partition_distributed sends its input: whole to every worker, or per street."""
+
+
+def partition_shards(dataset: Dataset, community_ids: Sequence[str]) -> Shards:
+    """Return the dataset split per street: each part the subset of one street's communities.
+
+    A part holds the communities' buildings and compounds and the roads crossing them
+    (``halo_m=0``), which is all :func:`gridgen.partition.partition_community` reads.
+    Communities without a street are parts of their own.
+    """
+    street_of = {
+        c: key for key, members in coverage_blocks(dataset, by="street").items() for c in members
+    }
+    blocks: dict[str, list[str]] = {}
+    for cid in community_ids:
+        blocks.setdefault(street_of.get(cid, cid), []).append(cid)
+    rows = community_rows(dataset, blocks, halo_m=0.0)
+    parts = {key: subset_dataset(dataset, r) for key, r in rows.items()}
+    part_of = {cid: key for key, members in blocks.items() for cid in members}
+    return Shards(parts=parts, part_of=part_of)
+
+
 def partition_distributed(
     dataset: Dataset,
     *,
@@ -782,6 +853,7 @@ def partition_distributed(
     band: tuple[int, int] | None = None,
     seed: int = 0,
     communities: Sequence[str] | None = None,
+    ship: str = "dataset",
     scheduler: str | None = None,
     client: Client | None = None,
     progress: ProgressFn | None = None,
@@ -793,7 +865,13 @@ def partition_distributed(
     :func:`gridgen.partition.partition_community` on the whole dataset, which is sent to
     each worker once; ``scheduler``, ``client`` and ``progress`` as for
     :func:`map_communities`).
+
+    ``ship="street"`` sends each street's subset (its communities' buildings, compounds
+    and roads, :func:`partition_shards`) to one worker instead of the whole dataset to
+    every worker: the network carries the dataset about once in all and a worker holds
+    only its streets (for a province); the plan is the same.
     """
+    from gridgen.coverage import check_choice
     from gridgen.partition import merge_plans, partition_community
     from gridgen.plan import default_band
 
@@ -803,9 +881,12 @@ def partition_distributed(
         if communities is None
         else [str(c) for c in communities]
     )
+    shipped = without_restricted(dataset)
+    check_choice(ship, SHIP_MODES, name="ship")
+    payload: Any = partition_shards(shipped, ids) if ship == "street" else shipped
     plans = map_communities(
         partition_community,
-        without_restricted(dataset),
+        payload,
         ids,
         scheduler=scheduler,
         client=client,

@@ -34,6 +34,7 @@ from gridgen.distributed import (
     coverage_of_block,
     map_communities,
     partition_distributed,
+    partition_shards,
     without_restricted,
 )
 from gridgen.errors import ClusterError, ParameterError
@@ -395,3 +396,54 @@ def test_a_worker_that_dies_mid_run_has_its_community_rerun(
     got = assemble_coverage(district, parts)
     assert len(got) == len(district.buildings)
     assert_coverage_equal(got, coverage_distributed(district, radius=500, mode="walk"), exact=True)
+
+
+def test_partition_per_street_shards_equals_whole_dataset(district: Dataset) -> None:
+    from gridgen.partition import partition_dataset
+
+    shards = partition_shards(district, sorted(district.communities["community_id"].astype(str)))
+    assert len(shards.parts) == 3
+    assert sum(len(p.buildings) for p in shards.parts.values()) == len(district.buildings)
+    local = partition_dataset(district, target=300, seed=5)
+    split = partition_distributed(district, target=300, seed=5, ship="street")
+    pd.testing.assert_frame_equal(split.assignment, local.assignment)
+    assert split.grids.geometry.geom_equals_exact(local.grids.geometry, 0).all()
+    with pytest.raises(ParameterError, match="unknown ship 'all'"):
+        partition_distributed(district, ship="all")
+
+
+def dying_partition(
+    payload: Dataset, community_id: str, *, marker: str, victim: str, **options: object
+) -> object:
+    """Partition one community; the first run of ``victim`` kills its worker process."""
+    from gridgen.partition import partition_community
+
+    if community_id == victim and not Path(marker).exists():
+        Path(marker).write_text(str(os.getpid()))
+        os._exit(1)
+    return partition_community(payload, community_id, **options)  # type: ignore[arg-type]
+
+
+def test_a_worker_holding_a_street_part_dies_and_the_plan_is_complete(
+    district: Dataset, client: object, tmp_path: Path
+) -> None:
+    from gridgen.partition import merge_plans, partition_dataset
+
+    marker = tmp_path / "killed"
+    ids = sorted(district.communities["community_id"].astype(str))
+    plans = map_communities(
+        dying_partition,
+        partition_shards(district, ids),
+        ids,
+        client=client,  # type: ignore[arg-type]
+        marker=str(marker),
+        victim=ids[5],
+        target=300,
+        band=(240, 360),
+        seed=2,
+    )
+    assert marker.exists()
+    plan = merge_plans(plans, target=300, band=(240, 360), seed=2)  # type: ignore[arg-type]
+    local = partition_dataset(district, target=300, seed=2)
+    pd.testing.assert_frame_equal(plan.assignment, local.assignment)
+    assert len(plan.assignment) == len(district.buildings)
