@@ -100,7 +100,7 @@ def _layout(paper: str, orientation: str, n_buildings: int = 0) -> _Layout:
         map_box = (m, bottom + 10 * s, map_w, top - bottom - 10 * s)
         rx = m + map_w + 7 * s
         rw = w - m - rx
-        summary_h = 0.40 * (top - bottom)
+        summary_h = 0.46 * (top - bottom)
         summary_box = (rx, top - summary_h, rw, summary_h)
         table_box = (rx, bottom, rw, top - summary_h - 5 * s - bottom)
     return _Layout((w, h), s, map_box, summary_box, table_box)
@@ -385,6 +385,8 @@ def _draw_map(fig: Figure, lay: _Layout, data: SheetData) -> None:
                 fontsize=7 * s,
                 color=REACH_COLOR,
                 zorder=6,
+                annotation_clip=True,
+                clip_on=True,
             )
 
     # Furniture: north arrow (top right), scale bar (bottom left), legend (bottom right).
@@ -607,7 +609,8 @@ def _draw_summary(fig: Figure, lay: _Layout, data: SheetData) -> None:
     top = y + h
     fig.text(x / W, top / H, "小区概况", fontsize=10.5 * s, fontweight="bold", va="top")
     rows = list(data.summary)
-    row_h = min(5.2 * s, (h - 8 * s) / max(len(rows) + 6, 1))
+    needed = len(rows) + (5 if data.three_teams is not None else 0) + 1.4 * len(data.notes) + 1
+    row_h = min(5.2 * s, (h - 8 * s) / needed)
     fs = min(8.0 * s, row_h * PT_PER_MM * 0.62)
     cy = top - 8 * s
     for i, (label, value) in enumerate(rows):
