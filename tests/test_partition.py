@@ -286,3 +286,23 @@ def test_scattered_only_and_empty_communities() -> None:
     assert len(plan.grids) == 1 and plan.grids["households"].iloc[0] == 0
     assert "no households" in " ".join(p.reason for p in plan.problems)
     assert plan.metrics.tiling_ok
+
+
+def test_main_road_crossing_is_counted() -> None:
+    from partition_helpers import make_dataset
+    from shapely.geometry import LineString, box
+
+    # two compounds of 150 must share one grid, across a main road between them
+    ds = make_dataset(
+        [("C1", box(0, 0, 260, 140))],
+        [("K1", "C1", box(20, 20, 120, 120)), ("K2", "C1", box(140, 20, 240, 120))],
+        [
+            ("B1", "K1", 150, box(50, 50, 60, 60), "C1"),
+            ("B2", "K2", 150, box(180, 50, 190, 60), "C1"),
+        ],
+        [("R1", "main", LineString([(130, -5), (130, 145)]))],
+    )
+    plan = partition_community(ds, "C1")
+    assert len(plan.grids) == 1
+    assert plan.grids["main_road_crossings"].tolist() == [1]
+    assert plan.metrics.main_road_crossings == 1
