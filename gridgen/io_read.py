@@ -17,6 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import pyogrio.errors
 import shapely
 
 from gridgen.crs import WGS84, DeclaredCRS, frame_to_wgs84, parse_crs
@@ -175,6 +176,9 @@ def _read_sources(path: Path, wanted: set[str] | None) -> dict[str, gpd.GeoDataF
     return frames
 
 
+_UNREADABLE = (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, zipfile.BadZipFile)
+
+
 def _entry_names(path: Path) -> list[str]:
     """Return the layer or file names found at ``path`` (for error messages)."""
     if path.is_dir():
@@ -258,7 +262,15 @@ def read_layers(
     if not p.exists():
         msg = f"{p}: no such file or folder; give the path of a .gpkg, a folder, a .zip or a .csv"
         raise DataFileNotFoundError(msg)
-    frames = _read_sources(p, wanted)
+    try:
+        frames = _read_sources(p, wanted)
+    except _UNREADABLE as exc:
+        reason = str(exc).split(";")[0].strip() or type(exc).__name__
+        msg = (
+            f"{p}: cannot be read ({reason}); give a valid GeoPackage, GeoJSON, "
+            "zipped Shapefile or CSV"
+        )
+        raise UnsupportedFormatError(msg) from exc
     if wanted is not None and (absent := sorted(wanted - set(frames))):
         msg = (
             f"{p}: no layer {', '.join(map(repr, absent))}; it holds {', '.join(frames) or 'none'}"

@@ -26,6 +26,13 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--crs", default=None, help="declared CRS of DATA: EPSG code, gcj02 or bd09")
     p.add_argument("--out", type=Path, required=True, help="FILE.csv or FILE.json")
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: $GRIDGEN_DASK_SCHEDULER; "
+        "neither: in this process)",
+    )
     p.set_defaults(run=run)
 
 
@@ -34,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from gridgen.coverage import coverage_by_level, station_coverage, station_load
     from gridgen.io_coverage import write_table
     from gridgen.io_read import read_dataset
+    from gridgen_cli.progress import progress_task
 
     ds = read_dataset(args.data, crs=args.crs)
     plan = None
@@ -41,7 +49,19 @@ def run(args: argparse.Namespace) -> int:
         from gridgen.io_plan import read_plan
 
         plan = read_plan(args.plan)
-    cov = station_coverage(ds, radius=args.radius, mode=args.mode)
+    from gridgen.distributed import coverage_distributed, scheduler_address
+
+    if scheduler_address(args.scheduler) is None:
+        cov = station_coverage(ds, radius=args.radius, mode=args.mode)
+    else:
+        with progress_task("coverage blocks") as progress:
+            cov = coverage_distributed(
+                ds,
+                radius=args.radius,
+                mode=args.mode,
+                scheduler=args.scheduler,
+                progress=progress,
+            )
     table = coverage_by_level(ds, cov, level=args.level, plan=plan)
     total = coverage_by_level(ds, cov, level="district").iloc[0]
     load = station_load(ds, cov)

@@ -81,3 +81,10 @@ def test_demo_writes_outputs(tmp_path: Path) -> None:
     assert (out / "district.gpkg").is_file()
     summary = (out / "summary.txt").read_text(encoding="utf-8")
     assert "sample district" in summary
+
+
+def test_corrupt_file_exits_with_one_line_reason(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.gpkg"
+    bad.write_bytes(b"this is not a geopackage" * 20)
+    proc = run_cli("validate", str(bad))
+    assert_one_line_error(proc, "broken.gpkg", "cannot be read")
