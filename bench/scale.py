@@ -28,7 +28,8 @@ import pickle
 import platform
 import resource
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,8 @@ from gridgen.distributed import (
     coverage_of_block,
     default_halo,
     map_communities,
+    partition_distributed,
+    partition_shards,
 )
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -76,6 +79,35 @@ def noop(payload: Any, key: str) -> int:
     return len(key)
 
 
+@contextmanager
+def local_cluster(workers: int) -> Iterator[tuple[Any, float]]:
+    """Yield a client of a fresh LocalCluster (single-threaded workers) and its start time."""
+    from distributed import Client, LocalCluster
+
+    t = time.perf_counter()
+    with (
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=40,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        client.wait_for_workers(workers)
+        # import the task modules on every worker (a fresh worker pays this on first use)
+        for module in ("gridgen.partition", "gridgen.coverage", "gridgen.distributed"):
+            client.run(importlib.import_module, module)
+        yield client, time.perf_counter() - t
+
+
+def same_plan(a: Any, b: Any) -> None:
+    """Assert two plans have the same assignment and grid geometries."""
+    pd.testing.assert_frame_equal(a.assignment, b.assignment)
+    assert a.grids.geometry.geom_equals_exact(b.grids.geometry, 0).all()
+
+
 def city(households: int, seed: int) -> Dataset:
     """Return the validated generated city."""
     from gridgen.sample import make_city
@@ -85,14 +117,22 @@ def city(households: int, seed: int) -> Dataset:
 
 
 def model_table(
-    *, serial: float, costs: list[float], overhead: float, payload_bytes: int
+    *,
+    serial: float,
+    costs: list[float],
+    overhead: float,
+    payload_bytes: int,
+    broadcast: bool = True,
 ) -> list[tuple[int, float, float]]:
-    """Return ``(workers, predicted seconds, speed-up over 1 worker)`` per worker count."""
+    """Return ``(workers, predicted seconds, speed-up over 1 worker)`` per worker count.
+
+    ``broadcast``: the payload goes to every worker (n·S/B), else once in all (S/B).
+    """
     total, longest, tasks = float(sum(costs)), float(max(costs)), len(costs)
     rows = []
     base = None
     for n in WORKER_COUNTS:
-        t = serial + n * payload_bytes / NETWORK_BYTES_PER_S
+        t = serial + (n if broadcast else 1) * payload_bytes / NETWORK_BYTES_PER_S
         t += max(total / n + overhead * tasks / n, longest)
         base = t if base is None else base
         rows.append((n, t, base / t))
@@ -110,8 +150,6 @@ def main() -> None:
     )
     ap.add_argument("--no-write", action="store_true", help="do not update bench/RESULTS.md")
     args = ap.parse_args()
-
-    from distributed import Client, LocalCluster
 
     from gridgen.coverage import station_coverage
     from gridgen.partition import merge_plans, partition_community
@@ -174,21 +212,7 @@ def main() -> None:
     rss_in_process = peak_rss_mb()
 
     # ---------------------------------------------------------------- cluster
-    t = time.perf_counter()
-    cluster = LocalCluster(
-        n_workers=args.workers,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        silence_logs=40,
-    )
-    client = Client(cluster)
-    client.wait_for_workers(args.workers)
-    # import the task modules on every worker once (a fresh worker pays this on first use)
-    for module in ("gridgen.partition", "gridgen.coverage", "gridgen.distributed"):
-        client.run(importlib.import_module, module)
-    t_start = time.perf_counter() - t
-    try:
+    with local_cluster(args.workers) as (client, t_start):
         t = time.perf_counter()
         [fut] = client.scatter([ds], broadcast=True, hash=False)
         t_scatter = time.perf_counter() - t
@@ -206,18 +230,27 @@ def main() -> None:
         t_part_cl = time.perf_counter() - t
         remote_costs = [t[2] for t in remote_parts]
         remote_wall = [t[1] for t in remote_parts]
-        pd.testing.assert_frame_equal(plan_remote.assignment, plan_local.assignment)
-        assert plan_remote.grids.geometry.geom_equals_exact(plan_local.grids.geometry, 0).all()
+        same_plan(plan_remote, plan_local)
 
         t = time.perf_counter()
         cov_remote = coverage_distributed(ds, radius=500, mode="walk", client=client)
         t_cov_cl = time.perf_counter() - t
         pd.testing.assert_frame_equal(cov_remote, cov_local)
-
         worker_peak = client.run(peak_rss_mb)
-    finally:
-        client.close()
-        cluster.close()
+
+    # a fresh cluster for the per-street shards (so the workers' peak memory is their own)
+    with local_cluster(args.workers) as (client, _):
+        t = time.perf_counter()
+        shards = partition_shards(ds, ids)
+        t_shards = time.perf_counter() - t
+        shard_bytes = sum(len(pickle.dumps(p, protocol=5)) for p in shards.parts.values())
+        t = time.perf_counter()
+        plan_street = partition_distributed(
+            ds, communities=ids, ship="street", client=client, **popts
+        )
+        t_part_street = time.perf_counter() - t
+        same_plan(plan_street, plan_local)
+        street_peak = client.run(peak_rss_mb)
 
     # ---------------------------------------------------------------- report
     load1 = os.getloadavg()[0]
@@ -229,7 +262,15 @@ def main() -> None:
     cov_model = model_table(
         serial=serial_cov, costs=cov_costs, overhead=overhead, payload_bytes=payload_bytes
     )
+    street_model = model_table(
+        serial=t_part_merge + t_shards,
+        costs=part_costs,
+        overhead=overhead,
+        payload_bytes=shard_bytes,
+        broadcast=False,
+    )
     peaks = ", ".join(f"{v:.0f}" for _, v in sorted(worker_peak.items()))
+    street_peaks = ", ".join(f"{v:.0f}" for _, v in sorted(street_peak.items()))
     w = args.workers
     lines = [
         "## scale",
@@ -244,8 +285,10 @@ def main() -> None:
         "",
         f"| work | tasks | in process, s | LocalCluster {w} workers, s | ratio |",
         "|---|---:|---:|---:|---:|",
-        f"| partition (target 300) | {len(ids)} | {t_part_in:.1f} | {t_part_cl:.1f} | "
-        f"{t_part_in / t_part_cl:.2f}x |",
+        f"| partition (target 300), dataset to every worker | {len(ids)} | {t_part_in:.1f} | "
+        f"{t_part_cl:.1f} | {t_part_in / t_part_cl:.2f}x |",
+        f"| partition (target 300), per-street shards | {len(ids)} | {t_part_in:.1f} | "
+        f"{t_part_street:.1f} | {t_part_in / t_part_street:.2f}x |",
         f"| coverage 500 m walk, by street | {len(blocks)} | {t_cov_in:.2f} | {t_cov_cl:.2f} | "
         f"{t_cov_in / t_cov_cl:.2f}x |",
         f"| coverage 500 m walk, whole network (`station_coverage`) | 1 | {t_cov_whole:.2f} | "
@@ -257,7 +300,10 @@ def main() -> None:
         f"({len(ids)} no-op tasks in {t_noop:.2f} s).",
         "",
         f"Peak memory (ru_maxrss): this process {rss_loaded:.0f} MB after generating the city, "
-        f"{rss_in_process:.0f} MB after the in-process runs; each worker {peaks} MB.",
+        f"{rss_in_process:.0f} MB after the in-process runs; each worker {peaks} MB "
+        f"(whole dataset, partition and coverage), {street_peaks} MB (per-street shards, "
+        f"{len(shards.parts)} parts, {shard_bytes / 1e6:.1f} MB in all, split in "
+        f"{t_shards:.2f} s).",
         "",
         "Per-task cost: partition mean "
         f"{np.mean(part_costs):.2f} s, max {max(part_costs):.2f} s, sum {sum(part_costs):.1f} s "
@@ -272,18 +318,26 @@ def main() -> None:
         "Model T(n) = T_serial + n·S/B + max(Σcost/n + overhead·tasks/n, longest task) with the "
         "CPU cost of each task measured in process, "
         f"S = {payload_bytes / 1e6:.1f} MB, B = 1 Gbit/s; T_serial = merge + scatter "
-        f"(partition {serial_part:.2f} s, coverage {serial_cov:.2f} s incl. halo rows):",
+        f"(partition {serial_part:.2f} s, coverage {serial_cov:.2f} s incl. halo rows). "
+        "Per-street shards send S once in all (S/B instead of n·S/B) after a split of "
+        f"{t_shards:.2f} s on the client:",
         "",
-        "| workers | partition, s | speed-up | coverage, s | speed-up |",
-        "|---:|---:|---:|---:|---:|",
+        "| workers | partition, s | speed-up | partition per street, s | speed-up | "
+        "coverage, s | speed-up |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for (n, tp, sp), (_, tc, sc) in zip(part_model, cov_model, strict=True):
-        lines.append(f"| {n} | {tp:.1f} | {sp:.1f}x | {tc:.2f} | {sc:.1f}x |")
+    for (n, tp, sp), (_, ts, ss), (_, tc, sc) in zip(
+        part_model, street_model, cov_model, strict=True
+    ):
+        lines.append(
+            f"| {n} | {tp:.1f} | {sp:.1f}x | {ts:.1f} | {ss:.1f}x | {tc:.2f} | {sc:.1f}x |"
+        )
     lines += [
         "",
-        "Partition scales with workers until the longest community bounds it; coverage is "
-        "cheap per household and its blocks are few, so a cluster pays off for it only at "
-        "province scale (and the whole-network run in one process stays fastest here).",
+        "Partition scales with workers until the longest community bounds it (and, when the "
+        "dataset goes to every worker, until sending it grows with n); coverage is cheap per "
+        "household and its blocks are few, so a cluster pays off for it only at province "
+        "scale (the whole-network run in one process stays fastest here).",
         "",
     ]
     text = "\n".join(lines)
