@@ -372,3 +372,55 @@ def test_cli_sheet_and_atlas(ds: Dataset, tmp_path: Path) -> None:
     assert main(["atlas", str(data), "--community", "C2", "--out", str(zipped), "--dpi", "30"]) == 0
     with zipfile.ZipFile(zipped) as zf:
         assert zf.namelist() == ["K2.png"]
+
+
+# ---------------------------------------------------------------- sample district (end to end)
+
+
+@pytest.fixture(scope="module")
+def sample() -> Dataset:
+    from gridgen.io_read import load_sample
+
+    return load_sample()
+
+
+def test_labels_do_not_overlap_on_densest_sample_compound(sample: Dataset) -> None:
+    from maps.sheet_render import LABEL_GID, sheet_figure
+
+    sizes = sample.buildings.groupby("compound_id").size()
+    densest = str(sizes.idxmax())
+    data = compound_sheet_data(sample, densest, restricted=True)
+    fig = sheet_figure(data, dpi=150)
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    labels = fig.findobj(lambda a: getattr(a, "get_gid", lambda: None)() == LABEL_GID)
+    assert len(labels) == int(sizes.max())
+    boxes = np.array([t.get_window_extent(renderer).extents for t in labels])
+    assert boxes_overlap(boxes) == []
+    # Every label stays inside the map frame.
+    ax = fig.axes[0].get_window_extent(renderer)
+    assert (boxes[:, 0] >= ax.x0).all() and (boxes[:, 2] <= ax.x1).all()
+    assert (boxes[:, 1] >= ax.y0).all() and (boxes[:, 3] <= ax.y1).all()
+
+
+@needs_poppler
+def test_map_outputs_for_the_demo(sample: Dataset, tmp_path: Path) -> None:
+    from gridgen.coverage import station_coverage
+    from maps.outputs import write_map_outputs
+
+    cov = station_coverage(sample, radius=300, mode="line")
+    done: list[int] = []
+    written = write_map_outputs(
+        sample, tmp_path, coverage=cov, radius=300, progress=lambda d, t: done.append(t)
+    )
+    sheets = [k for k in written if k.startswith("sheet:")]
+    assert len(sheets) == 9 and all(written[k].stat().st_size > 5_000 for k in sheets)
+    community = written["atlas"].stem.removeprefix("atlas_")
+    n = int((sample.compounds["community_id"].astype(str) == community).sum())
+    assert int(_pdf_info(written["atlas"])["Pages"]) == n == done[-1]
+    page = written["overview"].read_text(encoding="utf-8")
+    parser = _Links()
+    parser.feed(page)
+    assert parser.urls == []
+    uncovered = int((~cov["covered"]).sum())
+    assert uncovered > 0
+    assert page.count('"building_id"') >= uncovered  # one dot per uncovered building
