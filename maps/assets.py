@@ -39,6 +39,7 @@ from gridgen.errors import MissingAssetError
 from maps import static_dir
 
 LEAFLET_VERSION = "1.9.4"
+DEBIAN_LEAFLET = Path("/usr/share/javascript/leaflet")
 CJK_FONT_FAMILY = "Noto Sans CJK SC"
 AssetMode = Literal["inline", "served"]
 
@@ -60,8 +61,10 @@ def assets_present() -> bool:
 def ensure_assets(*, force: bool = False, npm: str = "npm") -> Path:
     """Install Leaflet into :func:`leaflet_dir` from the npm registry when it is missing.
 
-    Runs ``npm pack leaflet@1.9.4`` in a temporary folder and extracts ``package/dist/*``.
-    The folder is replaced atomically, so concurrent callers never see half a copy.
+    Runs ``npm pack leaflet@1.9.4`` in a temporary folder and extracts ``package/dist/*``;
+    when npm or the registry is unavailable, copies Debian's ``libjs-leaflet``
+    (``/usr/share/javascript/leaflet``) if installed. The folder is replaced atomically, so
+    concurrent callers never see half a copy.
 
     Parameters
     ----------
@@ -78,38 +81,55 @@ def ensure_assets(*, force: bool = False, npm: str = "npm") -> Path:
     target = leaflet_dir()
     if assets_present() and not force:
         return target
-    if shutil.which(npm) is None:
-        msg = f"cannot install Leaflet: `{npm}` is not on PATH; install Node.js/npm and retry"
-        raise MissingAssetError(msg)
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        tmp_path = Path(tmp)
-        proc = subprocess.run(
-            [npm, "pack", f"leaflet@{LEAFLET_VERSION}", "--silent"],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        tarballs = list(tmp_path.glob("leaflet-*.tgz"))
-        if proc.returncode != 0 or not tarballs:
-            msg = (
-                f"`npm pack leaflet@{LEAFLET_VERSION}` failed (exit {proc.returncode}): "
-                f"{proc.stderr.strip()[:300]}; check that the npm registry is reachable"
+        staged = Path(tmp) / "leaflet"
+        try:
+            _stage_from_npm(staged, npm=npm)
+        except MissingAssetError:
+            # Offline fallback: Debian's libjs-leaflet, when installed.
+            if not (DEBIAN_LEAFLET / "leaflet.js").is_file():
+                raise
+            shutil.copytree(
+                DEBIAN_LEAFLET, staged, ignore=shutil.ignore_patterns("*.gz", "*.brotli")
             )
-            raise MissingAssetError(msg)
-        staged = tmp_path / "leaflet"
-        with tarfile.open(tarballs[0]) as tar:
-            members = [m for m in tar.getmembers() if m.name.startswith("package/dist/")]
-            for m in members:
-                m.name = m.name.removeprefix("package/dist/")
-            tar.extractall(staged, members=members, filter="data")
         if target.exists():
             shutil.rmtree(target)
         staged.rename(target)
     _inline_leaflet.cache_clear()
     return target
+
+
+def _stage_from_npm(staged: Path, *, npm: str) -> None:
+    """Unpack ``package/dist`` of ``npm pack leaflet@LEAFLET_VERSION`` into ``staged``."""
+    if shutil.which(npm) is None:
+        msg = f"cannot install Leaflet: `{npm}` is not on PATH; install Node.js/npm and retry"
+        raise MissingAssetError(msg)
+    work = staged.parent
+    try:
+        proc = subprocess.run(
+            [npm, "pack", f"leaflet@{LEAFLET_VERSION}", "--silent"],
+            cwd=work,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        msg = f"`npm pack leaflet@{LEAFLET_VERSION}` timed out; check the npm registry"
+        raise MissingAssetError(msg) from exc
+    tarballs = list(work.glob("leaflet-*.tgz"))
+    if proc.returncode != 0 or not tarballs:
+        msg = (
+            f"`npm pack leaflet@{LEAFLET_VERSION}` failed (exit {proc.returncode}): "
+            f"{proc.stderr.strip()[:300]}; check that the npm registry is reachable"
+        )
+        raise MissingAssetError(msg)
+    with tarfile.open(tarballs[0]) as tar:
+        members = [m for m in tar.getmembers() if m.name.startswith("package/dist/")]
+        for m in members:
+            m.name = m.name.removeprefix("package/dist/")
+        tar.extractall(staged, members=members, filter="data")
 
 
 def require_assets() -> Path:

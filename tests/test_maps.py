@@ -424,3 +424,27 @@ def test_map_outputs_for_the_demo(sample: Dataset, tmp_path: Path) -> None:
     uncovered = int((~cov["covered"]).sum())
     assert uncovered > 0
     assert page.count('"building_id"') >= uncovered  # one dot per uncovered building
+
+
+def test_ensure_assets_unpacks_npm_tarball(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # A stand-in for `npm pack` (no network in tests): it writes the tarball npm would.
+    fake = tmp_path / "npm"
+    fake.write_text(
+        "#!/bin/sh\nmkdir -p package/dist/images && echo 'var L={};' > package/dist/leaflet.js\n"
+        "echo '.leaflet-container{}' > package/dist/leaflet.css && echo png > "
+        "package/dist/images/layers.png && echo '{}' > package/package.json\n"
+        "tar czf leaflet-1.9.4.tgz package && rm -r package\n",
+        encoding="utf-8",
+    )
+    fake.chmod(0o755)
+    target = tmp_path / "static" / "vendor" / "leaflet"
+    monkeypatch.setattr(assets, "leaflet_dir", lambda: target)
+    assert not assets.assets_present()
+    assert assets.ensure_assets(npm=str(fake)) == target
+    assert sorted(p.name for p in target.iterdir()) == ["images", "leaflet.css", "leaflet.js"]
+    assert assets.assets_present()
+    # A failing npm with no Debian copy is a clear error.
+    monkeypatch.setattr(assets, "DEBIAN_LEAFLET", tmp_path / "none")
+    with pytest.raises(MissingAssetError, match="npm"):
+        assets.ensure_assets(force=True, npm=str(tmp_path / "no-such-npm"))
+    assets._inline_leaflet.cache_clear()
