@@ -129,11 +129,46 @@ def step_siting(ctx: DemoContext) -> None:
     )
 
 
+def step_store(ctx: DemoContext) -> None:
+    """Store the dataset and the published plan in the embedded (SQLite) store."""
+    from api.service import content_from_plan, dataset_layers_for_store, metric_crs_text
+    from api.store import open_store
+
+    path = (ctx.out / "gridgen.db").resolve()
+    path.unlink(missing_ok=True)
+    store = open_store(f"sqlite:///{path}")
+    try:
+        info = store.add_dataset(
+            name=ctx.ds.name,
+            layers=dataset_layers_for_store(ctx.ds),
+            metric_crs=metric_crs_text(ctx.ds),
+            report=ctx.ds.report.to_dict(),
+            actor="demo",
+        )
+        version = store.create_plan(
+            dataset_id=info.id,
+            name="demo plan (target 300)",
+            content=content_from_plan(ctx.results["plan"]),
+            actor="demo",
+            message="gridgen demo",
+        )
+        store.publish(version.plan_id, version.version, actor="demo")
+        counts = store.counts()
+    finally:
+        store.close()
+    ctx.say(
+        f"embedded store {path.name}: dataset {info.id} and plan {version.plan_id} v"
+        f"{version.version} published ({sum(counts.values())} rows); serve it with "
+        f"`GRIDGEN_ANONYMOUS_ROLE=viewer gridgen serve --database sqlite:///{path}`"
+    )
+
+
 STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
     ("load and validate the sample district", step_load),
     ("partition communities into grids", step_partition),
     ("station coverage and governance tables", step_coverage),
     ("siting of new micro-stations", step_siting),
+    ("embedded store with the published plan", step_store),
 ]
 
 

@@ -16,6 +16,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "variables (GRIDGEN_ADMIN_KEY, GRIDGEN_UPLOAD_LIMIT_BYTES, ...); options override them.",
     )
     _options(parser)
+    parser.set_defaults(run=run)
     return parser
 
 

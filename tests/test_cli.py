@@ -88,3 +88,25 @@ def test_corrupt_file_exits_with_one_line_reason(tmp_path: Path) -> None:
     bad.write_bytes(b"this is not a geopackage" * 20)
     proc = run_cli("validate", str(bad))
     assert_one_line_error(proc, "broken.gpkg", "cannot be read")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["validate", "x"],
+        ["partition", "x", "--target", "300", "--out", "p.gpkg"],
+        ["coverage", "x", "--out", "c.csv"],
+        ["site", "x", "--add", "3", "--out", "s.gpkg"],
+        ["sheet", "x", "--compound", "C", "--out", "s.png"],
+        ["atlas", "x", "--community", "C", "--out", "a.pdf"],
+        ["serve"],
+        ["demo"],
+    ],
+)
+def test_every_subcommand_has_a_handler(argv: list[str]) -> None:
+    """Every subcommand of DESIGN §1b parses and is bound to a real handler."""
+    from gridgen_cli.main import build_parser
+
+    args = build_parser().parse_args(argv)
+    assert callable(args.run)
+    assert args.run.__module__ == f"gridgen_cli.cmd_{argv[0]}"
