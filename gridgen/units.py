@@ -348,7 +348,7 @@ def _make_disjoint(geoms: NDArray[np.object_]) -> NDArray[np.object_]:
 
 
 def _seed_spacing(region: BaseGeometry) -> float:
-    return float(np.clip(np.sqrt(shapely.area(region)) / 50.0, 4.0, 30.0))
+    return float(np.clip(np.sqrt(shapely.area(region)) / 35.0, 5.0, 40.0))
 
 
 def _owner_cells(
@@ -554,7 +554,15 @@ def unit_adjacency(
     a, b, shared, shared_lines = a[keep], b[keep], shared[keep], shared_lines[keep]
     road = np.zeros(len(a))
     if not shapely.is_empty(main_roads) and len(a):
-        zones = shapely.buffer(shared_lines, ROAD_BUFFER, cap_style="flat")
-        road = np.asarray(shapely.length(shapely.intersection(zones, main_roads)), dtype=float)
+        # only edges near a road get a buffer; road pieces are intersected pairwise
+        parts = shapely.get_parts(main_roads)
+        ei, ri = shapely.STRtree(parts).query(
+            shared_lines, predicate="dwithin", distance=ROAD_BUFFER
+        )
+        if len(ei):
+            near, inv = np.unique(ei, return_inverse=True)
+            zones = shapely.buffer(shared_lines[near], ROAD_BUFFER, cap_style="flat", quad_segs=2)
+            lens = shapely.length(shapely.intersection(zones[inv], parts[ri]))
+            road = np.bincount(ei, weights=lens, minlength=len(a)).astype(float)
     edges = np.column_stack([a, b]).astype(np.int64)
     return edges, shared, road
