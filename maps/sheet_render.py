@@ -30,7 +30,7 @@ from shapely.geometry.base import BaseGeometry
 from gridgen.errors import ParameterError
 from maps.assets import cjk_font_family
 from maps.labels import Placement, place_labels
-from maps.sheet import SheetBuilding, SheetData, building_rows
+from maps.sheet import SheetBuilding, SheetData, SheetStation, building_rows
 from maps.style import (
     COMPOUND_EDGE,
     GRID_EDGE,
@@ -152,9 +152,14 @@ def _nice_length(span: float) -> float:
 def _map_extent(data: SheetData, aspect: float) -> tuple[float, float, float, float]:
     """Return (x0, y0, x1, y1) around the compound (and a near station), at ``aspect`` w/h."""
     geoms = [data.compound_geometry, *(b.geometry for b in data.buildings)]
-    if data.station is not None and data.station.distance_m <= data.station.radius_m * 1.2:
-        geoms.append(data.station.geometry)
     x0, y0, x1, y1 = shapely.GeometryCollection(geoms).bounds
+    # A near station is drawn in place; a far one gets an arrow at the frame instead, so
+    # the compound keeps a legible scale.
+    if data.station is not None and data.station.distance_m <= max(
+        150.0, 0.75 * max(x1 - x0, y1 - y0)
+    ):
+        geoms.append(data.station.geometry)
+        x0, y0, x1, y1 = shapely.GeometryCollection(geoms).bounds
     w, h = max(x1 - x0, 40.0), max(y1 - y0, 40.0)
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     w, h = w * 1.18, h * 1.18
@@ -376,7 +381,9 @@ def _draw_map(fig: Figure, lay: _Layout, data: SheetData) -> None:
             linewidths=0.8,
             zorder=5,
         )
-        if x0 <= st.geometry.x <= x1 and y0 <= st.geometry.y <= y1:
+        if not (x0 <= st.geometry.x <= x1 and y0 <= st.geometry.y <= y1):
+            _station_pointer(ax, st, (x0, y0, x1, y1), s)
+        else:
             ax.annotate(
                 st.name,
                 (st.geometry.x, st.geometry.y),
@@ -445,6 +452,39 @@ def _draw_map(fig: Figure, lay: _Layout, data: SheetData) -> None:
             fontsize=20 * s,
             color="#999999",
         )
+
+
+def _station_pointer(
+    ax: Any, st: SheetStation, extent: tuple[float, float, float, float], s: float
+) -> None:
+    """Draw an arrow at the map frame pointing to a station outside the map, with its distance."""
+    x0, y0, x1, y1 = extent
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    dx, dy = st.geometry.x - cx, st.geometry.y - cy
+    t = min(
+        (x1 - x0) / 2 * 0.9 / abs(dx) if dx else math.inf,
+        (y1 - y0) / 2 * 0.82 / abs(dy) if dy else math.inf,
+    )
+    tip = (cx + dx * t, cy + dy * t)
+    tail = (cx + dx * t * 0.78, cy + dy * t * 0.78)
+    ax.annotate(
+        "",
+        xy=tip,
+        xytext=tail,
+        arrowprops={"arrowstyle": "-|>", "color": REACH_COLOR, "lw": 1.6 * s},
+        zorder=6,
+    )
+    ax.text(
+        tail[0],
+        tail[1],
+        f"{st.name}\n{st.distance_m:.0f} 米",
+        ha="left" if dx < 0 else "right",
+        va="bottom" if dy < 0 else "top",
+        fontsize=7 * s,
+        color=REACH_COLOR,
+        zorder=6,
+        bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none", "alpha": 0.8},
+    )
 
 
 def _north_arrow(ax: Any, s: float) -> None:

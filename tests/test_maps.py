@@ -407,7 +407,7 @@ def test_map_outputs_for_the_demo(sample: Dataset, tmp_path: Path) -> None:
     from gridgen.coverage import station_coverage
     from maps.outputs import write_map_outputs
 
-    cov = station_coverage(sample, radius=300, mode="line")
+    cov = station_coverage(sample, radius=300, mode="walk")
     done: list[int] = []
     written = write_map_outputs(
         sample, tmp_path, coverage=cov, radius=300, progress=lambda d, t: done.append(t)
