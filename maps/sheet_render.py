@@ -405,6 +405,12 @@ def _draw_map(fig: Figure, lay: _Layout, data: SheetData) -> None:
     bar_box = ax.transAxes.transform([(0.0, 0.0), (0.03 + _nice_length(span) / span + 0.06, 0.1)])
     north_box = ax.transAxes.transform([(0.90, 0.78), (1.0, 1.0)])
     obstacles = [(*bar_box[0], *bar_box[1]), (*north_box[0], *north_box[1])]
+    if st is not None:
+        # The station star and its name (drawn right of and below the star).
+        sx, sy = ax.transData.transform((st.geometry.x, st.geometry.y))
+        px = fig.dpi / 72.0
+        name_w = 7 * s * px * _width_em(st.name)
+        obstacles.append((sx - 8 * px, sy - 18 * px, sx + 8 * px + name_w, sy + 8 * px))
 
     labels = _place_building_labels(fig, ax, data, 7.0 * s, obstacles)
     for b, text, size, p in labels:

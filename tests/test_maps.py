@@ -402,6 +402,7 @@ def test_labels_do_not_overlap_on_densest_sample_compound(sample: Dataset) -> No
     assert (boxes[:, 1] >= ax.y0).all() and (boxes[:, 3] <= ax.y1).all()
 
 
+@pytest.mark.slow
 @needs_poppler
 def test_map_outputs_for_the_demo(sample: Dataset, tmp_path: Path) -> None:
     from gridgen.coverage import station_coverage
