@@ -108,6 +108,19 @@ def same_plan(a: Any, b: Any) -> None:
     assert a.grids.geometry.geom_equals_exact(b.grids.geometry, 0).all()
 
 
+def source_digest() -> str:
+    """Return a digest of gridgen's source files (the run is void if they change under it)."""
+    import hashlib
+
+    import gridgen
+
+    root = Path(gridgen.__file__).parent
+    h = hashlib.sha256()
+    for path in sorted(root.glob("*.py")):
+        h.update(path.read_bytes())
+    return h.hexdigest()[:12]
+
+
 def city(households: int, seed: int) -> Dataset:
     """Return the validated generated city."""
     from gridgen.sample import make_city
@@ -152,10 +165,11 @@ def main() -> None:
     args = ap.parse_args()
 
     from gridgen.coverage import station_coverage
-    from gridgen.partition import merge_plans, partition_community
+    from gridgen.partition import merge_plans, partition_community, partition_dataset
     from gridgen.plan import default_band
 
     load0 = os.getloadavg()[0]
+    digest = source_digest()
     t0 = time.perf_counter()
     ds = city(args.households, args.seed)
     t_gen = time.perf_counter() - t0
@@ -184,6 +198,11 @@ def main() -> None:
     part_costs = [t[2] for t in timed_parts]
     t_part_in = t_part_loop + t_part_merge
     print(f"partition in process: {t_part_in:.1f} s ({len(ids)} communities)")
+    t = time.perf_counter()
+    plan_pool = partition_dataset(ds, communities=ids, workers=args.workers, **popts)
+    t_part_pool = time.perf_counter() - t
+    same_plan(plan_pool, plan_local)
+    print(f"partition, {args.workers} forked processes: {t_part_pool:.1f} s")
 
     t = time.perf_counter()
     cov_whole = station_coverage(ds, radius=500, mode="walk")
@@ -283,12 +302,14 @@ def main() -> None:
         f"{sizes['roads']:,} roads; pickled dataset {payload_bytes / 1e6:.1f} MB "
         "(sent once to each worker).",
         "",
-        f"| work | tasks | in process, s | LocalCluster {w} workers, s | ratio |",
+        f"| work | tasks | in process, s | LocalCluster {w} workers, s | speed-up |",
         "|---|---:|---:|---:|---:|",
         f"| partition (target 300), dataset to every worker | {len(ids)} | {t_part_in:.1f} | "
         f"{t_part_cl:.1f} | {t_part_in / t_part_cl:.2f}x |",
         f"| partition (target 300), per-street shards | {len(ids)} | {t_part_in:.1f} | "
         f"{t_part_street:.1f} | {t_part_in / t_part_street:.2f}x |",
+        f"| peer: partition with `partition_dataset(workers={w})` (forked pool, no Dask) | "
+        f"{len(ids)} | {t_part_in:.1f} | {t_part_pool:.1f} | {t_part_in / t_part_pool:.2f}x |",
         f"| coverage 500 m walk, by street | {len(blocks)} | {t_cov_in:.2f} | {t_cov_cl:.2f} | "
         f"{t_cov_in / t_cov_cl:.2f}x |",
         f"| coverage 500 m walk, whole network (`station_coverage`) | 1 | {t_cov_whole:.2f} | "
@@ -343,6 +364,9 @@ def main() -> None:
     text = "\n".join(lines)
     print()
     print(text)
+    if source_digest() != digest:
+        print("gridgen's source changed during the run: results not written, run again")
+        raise SystemExit(1)
     if not args.no_write:
         write_section(RESULTS, "## scale", text)
         print(f"written to {RESULTS}")

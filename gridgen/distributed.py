@@ -34,7 +34,14 @@ Buildings whose subset distance exceeds ``halo_m`` (or that reach no station) ar
 recomputed with a halo four times larger around just those buildings, until it is
 within the halo or the halo holds the whole network, so every column equals
 :func:`gridgen.coverage.station_coverage` on the whole dataset (distances up to
-floating-point noise of road noding).
+floating-point noise of road noding; exact ties, two roads or two stations at the same
+distance to the last bit, may resolve to the other one).
+
+Shipping: coverage sends the whole dataset to every worker (the larger halos need it).
+Partitioning reads only a community's own buildings, compounds and roads, so it can
+also send each street's subset to one worker only (``ship="street"``,
+:class:`Shards`): the network then carries the dataset about once in all and a worker
+holds only the streets it works on.
 """
 
 from __future__ import annotations
@@ -466,7 +473,10 @@ def connect(address: str, *, timeout: float | None = None) -> Iterator[Client]:
 
 def check_workers(client: Client) -> None:
     """Raise :class:`ClusterError` unless every worker has the same gridgen as this process."""
-    mine = importlib.metadata.version("gridgen")
+    try:
+        mine = importlib.metadata.version("gridgen")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree
+        from gridgen import __version__ as mine
     found = client.run(importlib.metadata.version, "gridgen", on_error="return")
     for worker, version in sorted(found.items()):
         if isinstance(version, BaseException):
