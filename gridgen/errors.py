@@ -25,6 +25,10 @@ class UnsupportedFormatError(InputError):
     """A file is not one of the formats gridgen reads or writes."""
 
 
+class UnreadableFileError(InputError):
+    """A file has a supported extension but its content cannot be read (corrupt, truncated)."""
+
+
 class UnknownLayerError(InputError):
     """A layer was named that gridgen does not know or the file does not hold."""
 

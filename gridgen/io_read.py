@@ -27,6 +27,7 @@ from gridgen.errors import (
     MissingCoordinatesError,
     UnknownCRSError,
     UnknownLayerError,
+    UnreadableFileError,
     UnsupportedFormatError,
 )
 from gridgen.schema import DATASET_LAYERS, DERIVED_COLUMNS, LAYERS
@@ -270,7 +271,7 @@ def read_layers(
             f"{p}: cannot be read ({reason}); give a valid GeoPackage, GeoJSON, "
             "zipped Shapefile or CSV"
         )
-        raise UnsupportedFormatError(msg) from exc
+        raise UnreadableFileError(msg) from exc
     if wanted is not None and (absent := sorted(wanted - set(frames))):
         msg = (
             f"{p}: no layer {', '.join(map(repr, absent))}; it holds {', '.join(frames) or 'none'}"
