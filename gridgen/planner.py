@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
@@ -38,7 +39,7 @@ from gridgen.plan import (
     grid_table,
     plan_metrics,
 )
-from gridgen.units import build_units, community_geometry
+from gridgen.units import build_units, community_geometry, seed_spacing
 
 SNAP_GRID = 0.001
 """Precision (metres) of the overlay operations of an edit."""
@@ -357,6 +358,17 @@ def move_unit(
         shapely.intersection(shapely.boundary(moved_land), shapely.buffer(target_geom, 0.05))
     )
     new_geom[str(to_grid)] = shapely.union(target_geom, moved_land, grid_size=SNAP_GRID)
+    # grids are smoothed, cells are not: crumbs of a source grid that the cut leaves
+    # between the moved land and the target go with the move (and crumbs of the moved
+    # land that do not reach the target stay), so only real breaks are reported
+    crumb = max(0.05 * float(shapely.area(piece)), seed_spacing(units.area) ** 2)
+    for s in sources:
+        new_geom[s], new_geom[str(to_grid)] = _shift_crumbs(
+            new_geom[s], new_geom[str(to_grid)], crumb
+        )
+        new_geom[str(to_grid)], new_geom[s] = _shift_crumbs(
+            new_geom[str(to_grid)], new_geom[s], crumb
+        )
     new_a = a.copy()
     new_a.loc[new_a["building_id"].isin(moving), "grid_id"] = str(to_grid)
     rows = cgrids.copy()
@@ -430,6 +442,23 @@ def move_unit(
         from_grids=tuple(sources),
         to_grid=str(to_grid),
     )
+
+
+def _shift_crumbs(
+    src: BaseGeometry, dst: BaseGeometry, max_area: float
+) -> tuple[BaseGeometry, BaseGeometry]:
+    """Return (src, dst) with small detached parts of ``src`` that touch ``dst`` moved to it."""
+    parts = shapely.get_parts(src)
+    if len(parts) < 2:
+        return src, dst
+    areas = shapely.area(parts)
+    main = int(np.argmax(areas))
+    near = shapely.intersects(parts, shapely.buffer(dst, 0.01))
+    move = (areas <= max_area) & near & (np.arange(len(parts)) != main)
+    if not move.any():
+        return src, dst
+    keep = shapely.union_all(parts[~move], grid_size=SNAP_GRID)
+    return keep, shapely.union_all([dst, *parts[move]], grid_size=SNAP_GRID)
 
 
 def compare_plans(a: Plan, b: Plan, *, dataset: Dataset | None = None) -> PlanComparison:

@@ -40,6 +40,10 @@ DEVIATION_WEIGHT = 1.0
 """Weight of the squared relative deviation from the target."""
 CUT_WEIGHT = 0.6
 """Weight of boundary cost, in units of one typical region perimeter."""
+SPLIT_DEVIATION_WEIGHT = 1.0
+"""Weight of the deviation from target of a split's two sides (band misses weigh 10)."""
+MOMENT_WEIGHT = 0.3
+"""Weight of the shape term 2πI/A² per region (1 for a disk) in the local search."""
 TREES_PER_SPLIT = 4
 SWEEP_ANGLES = 8
 MAX_PASSES = 12
@@ -297,7 +301,7 @@ def _split_scores(
         + np.maximum(0, np.maximum(lo - per2, per2 - hi))
     ) / target
     dev = (np.abs(per1 - target) + np.abs(per2 - target)) / target
-    return np.asarray(10.0 * out + dev, dtype=float)
+    return np.asarray(10.0 * out + SPLIT_DEVIATION_WEIGHT * dev, dtype=float)
 
 
 def _side_connected(side_nodes: IntArray, nbrs: list[list[int]]) -> bool:
@@ -484,6 +488,22 @@ def local_search(
     members: list[set[int]] = [set() for _ in range(k)]
     for u, g in enumerate(labels.tolist()):
         members[g].add(u)
+    # moment of inertia per region (units as point masses plus their own disk inertia),
+    # normalised so that a disk scores 1: 2π I / A² (a shape term PP-like but additive)
+    ua = prob.area.astype(float)
+    cx = prob.xy[:, 0] - prob.xy[:, 0].mean() if prob.n else prob.xy[:, 0]
+    cy = prob.xy[:, 1] - prob.xy[:, 1].mean() if prob.n else prob.xy[:, 1]
+    uq = ua * (cx * cx + cy * cy) + ua * ua / (2 * math.pi)
+    sa = np.bincount(labels, weights=ua, minlength=k).tolist()
+    sx = np.bincount(labels, weights=ua * cx, minlength=k).tolist()
+    sy = np.bincount(labels, weights=ua * cy, minlength=k).tolist()
+    sq = np.bincount(labels, weights=uq, minlength=k).tolist()
+    ua_l, cx_l, cy_l, uq_l = ua.tolist(), (ua * cx).tolist(), (ua * cy).tolist(), uq.tolist()
+
+    def shape(a_: float, x_: float, y_: float, q_: float) -> float:
+        if a_ <= 0:
+            return 0.0
+        return 2 * math.pi * (q_ - (x_ * x_ + y_ * y_) / a_) / (a_ * a_)
 
     def pen(x: float) -> float:
         # scalar twin of band_penalty (this loop is hot; numpy per scalar is 10x slower)
@@ -513,9 +533,18 @@ def local_search(
                 continue
             base_a = pen(h[a])
             new_a = pen(h[a] - hh[u])
+            au, xu, yu, qu = ua_l[u], cx_l[u], cy_l[u], uq_l[u]
+            shape_a = shape(sa[a] - au, sx[a] - xu, sy[a] - yu, sq[a] - qu) - shape(
+                sa[a], sx[a], sy[a], sq[a]
+            )
             best_delta, best_b = -1e-9, -1
             for b, c_b in sorted(gain_to.items()):
                 delta = new_a - base_a + pen(h[b] + hh[u]) - pen(h[b]) + scale * (same - c_b)
+                if MOMENT_WEIGHT:
+                    shape_b = shape(sa[b] + au, sx[b] + xu, sy[b] + yu, sq[b] + qu) - shape(
+                        sa[b], sx[b], sy[b], sq[b]
+                    )
+                    delta += MOMENT_WEIGHT * (shape_a + shape_b)
                 if delta < best_delta:
                     best_delta, best_b = delta, b
             if best_b < 0 or not _connected_without(members[a], u, nbrs, labels):
@@ -525,6 +554,14 @@ def local_search(
             members[best_b].add(u)
             h[a] -= hh[u]
             h[best_b] += hh[u]
+            sa[a] -= au
+            sx[a] -= xu
+            sy[a] -= yu
+            sq[a] -= qu
+            sa[best_b] += au
+            sx[best_b] += xu
+            sy[best_b] += yu
+            sq[best_b] += qu
             moved += 1
         if moved == 0:
             break

@@ -40,6 +40,12 @@ MIN_SHARED_LENGTH = 0.5
 """Metres of common boundary for two cells to count as neighbours (less is a corner)."""
 ROAD_BUFFER = 20.0
 """Metres around a shared boundary within which a main road is said to run along it."""
+SMOOTHING = 0.0
+"""Tolerance, in seed spacings, for smoothing the Voronoi lines that split open land.
+
+Off: smoothing the cells removes short contacts between units (fewer neighbours, lower
+band compliance: 95.7% → 93.0% at 0.5 on the generated city); grids are smoothed instead.
+"""
 SNAP = 0.05
 """Tolerance (metres) used to measure shared boundaries between cells."""
 
@@ -347,7 +353,8 @@ def _make_disjoint(geoms: NDArray[np.object_]) -> NDArray[np.object_]:
     return _polygonal(out)
 
 
-def _seed_spacing(region: BaseGeometry) -> float:
+def seed_spacing(region: BaseGeometry) -> float:
+    """Return the spacing (m) of seed points along compound edges for ``region``."""
     return float(np.clip(np.sqrt(shapely.area(region)) / 35.0, 5.0, 40.0))
 
 
@@ -364,7 +371,7 @@ def _owner_cells(
     out[n_c:] = [shapely.Polygon()] * n_s
     if n_c + n_s == 0 or shapely.area(remainder) <= 0:
         return out
-    spacing = _seed_spacing(region)
+    spacing = seed_spacing(region)
     rings = shapely.segmentize(shapely.boundary(c_geom), spacing) if n_c else c_geom
     coords, idx = (
         shapely.get_coordinates(rings, return_index=True)
@@ -384,14 +391,27 @@ def _owner_cells(
     vor = _voronoi_cells(xy, region)
     order = np.argsort(labels, kind="stable")
     bounds = np.flatnonzero(np.diff(labels[order])) + 1
+    shares = np.full(n_c + n_s, None, dtype=object)
     for group in np.split(order, bounds):
-        lab = int(labels[group[0]])
         cells = vor[group]
         cells = cells[~shapely.is_empty(cells)]
-        if len(cells) == 0:
-            continue
-        share = _union_coverage(cells)
-        share = shapely.intersection(share, remainder)
+        if len(cells):
+            shares[int(labels[group[0]])] = _union_coverage(cells)
+    has = np.flatnonzero(shares != None)  # noqa: E711 (element-wise)
+    clipped = _polygonal(shapely.intersection(shares[has], remainder))
+    # the lines between shares are Voronoi zigzags (seeds every `spacing` m): smooth them
+    # as a coverage; the coverage's own boundary (compound edges, community outline) is kept
+    ok = ~shapely.is_empty(clipped)
+    if SMOOTHING > 0 and ok.sum() > 1:
+        try:
+            smooth = shapely.coverage_simplify(
+                clipped[ok], SMOOTHING * spacing, simplify_boundary=False
+            )
+            if shapely.is_valid(smooth).all():
+                clipped[ok] = smooth
+        except shapely.errors.GEOSException:
+            pass
+    for lab, share in zip(has.tolist(), clipped, strict=True):
         out[lab] = shapely.union(out[lab], share) if lab < n_c else share
     return _polygonal(out)
 
