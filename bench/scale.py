@@ -36,8 +36,31 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gridgen.dataset import Dataset
-from gridgen.distributed import (
+
+def pin_sources() -> Path:
+    """Put a frozen copy of the gridgen package first on the path (this process and workers).
+
+    The working tree may change while the benchmark runs (several people work in it);
+    in-process and cluster runs must use the same code to be compared.
+    """
+    import shutil
+    import sys
+    import tempfile
+
+    src = Path(__file__).resolve().parents[1] / "gridgen"
+    root = Path(tempfile.mkdtemp(prefix="gridgen-bench-"))
+    shutil.copytree(src, root / "gridgen", ignore=shutil.ignore_patterns("__pycache__"))
+    sys.path.insert(0, str(root))
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [str(root), *filter(None, [os.environ.get("PYTHONPATH")])]
+    )
+    return root
+
+
+PINNED = pin_sources() if __name__ == "__main__" else None
+
+from gridgen.dataset import Dataset  # noqa: E402
+from gridgen.distributed import (  # noqa: E402
     HaloInput,
     assemble_coverage,
     community_rows,
@@ -99,7 +122,19 @@ def local_cluster(workers: int) -> Iterator[tuple[Any, float]]:
         # import the task modules on every worker (a fresh worker pays this on first use)
         for module in ("gridgen.partition", "gridgen.coverage", "gridgen.distributed"):
             client.run(importlib.import_module, module)
+        if PINNED is not None:
+            for worker, path in client.run(gridgen_file).items():
+                if not path.startswith(str(PINNED)):
+                    msg = f"worker {worker} runs gridgen from {path}, not the pinned copy"
+                    raise RuntimeError(msg)
         yield client, time.perf_counter() - t
+
+
+def gridgen_file() -> str:
+    """Return where this process imports gridgen from."""
+    import gridgen
+
+    return str(gridgen.__file__)
 
 
 def same_plan(a: Any, b: Any) -> None:
@@ -179,6 +214,9 @@ def main() -> None:
     households = ds.total_households()
     rss_loaded = peak_rss_mb()
     payload_bytes = len(pickle.dumps(ds, protocol=5))
+    import gridgen
+
+    print(f"gridgen from {Path(gridgen.__file__).parent}")
     print(f"city: {households:,} households, {sizes} (generated in {t_gen:.1f} s)")
     print(f"pickled dataset (sent once per worker): {payload_bytes / 1e6:.1f} MB")
 

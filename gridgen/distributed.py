@@ -456,6 +456,14 @@ def connect(address: str, *, timeout: float | None = None) -> Iterator[Client]:
     except (OSError, ValueError, TypeError) as exc:
         msg = f"cannot reach the Dask scheduler at {address!r} within {wait:g} s ({exc}): {fix}"
         raise ClusterError(msg) from exc
+    except Exception as exc:
+        # e.g. another service on that port: distributed reads its reply as a frame
+        # length and fails with MemoryError or a protocol error
+        msg = (
+            f"no Dask scheduler answers at {address!r} ({type(exc).__name__}: {exc}): check "
+            f"that the address is the one `dask scheduler` printed; {fix}"
+        )
+        raise ClusterError(msg) from exc
     try:
         try:
             client.wait_for_workers(1, timeout=wait)
