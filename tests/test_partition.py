@@ -306,3 +306,25 @@ def test_main_road_crossing_is_counted() -> None:
     assert len(plan.grids) == 1
     assert plan.grids["main_road_crossings"].tolist() == [1]
     assert plan.metrics.main_road_crossings == 1
+
+
+def test_community_in_two_parts() -> None:
+    from partition_helpers import make_dataset
+    from shapely.geometry import MultiPolygon, box
+
+    # two separate blocks of one community: each part gets its own grids
+    comm = MultiPolygon([box(0, 0, 260, 140), box(400, 0, 660, 140)])
+    compounds = [
+        ("K1", "C1", box(20, 20, 120, 120)),
+        ("K2", "C1", box(140, 20, 240, 120)),
+        ("K3", "C1", box(420, 20, 520, 120)),
+        ("K4", "C1", box(540, 20, 640, 120)),
+    ]
+    buildings = [
+        (f"B{i}", k, 150, box(g.bounds[0] + 30, 50, g.bounds[0] + 40, 60), "C1")
+        for i, (k, _, g) in enumerate(compounds)
+    ]
+    ds = make_dataset([("C1", comm)], compounds, buildings)
+    plan = partition_community(ds, "C1")
+    assert sorted(plan.grids["households"]) == [300, 300]
+    assert_invariants(ds, plan)
