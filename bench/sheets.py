@@ -70,15 +70,21 @@ def main() -> None:
         cpu_sheet: list[float] = []
         data_t: list[float] = []
         for cid in ids:
-            c0 = time.process_time()
-            t0 = time.perf_counter()
-            data = compound_sheet_data(ds, cid, coverage=cov, radius=500, restricted=True)
-            t1 = time.perf_counter()
-            render_sheet_png(data, out / f"{cid}.png", dpi=150)
-            t2 = time.perf_counter()
-            data_t.append(t1 - t0)
-            per_sheet.append(t2 - t0)
-            cpu_sheet.append(time.process_time() - c0)
+            # Best of two runs per sheet: the machine is shared, the minimum is the cost.
+            walls, cpus, datas = [], [], []
+            for _ in range(2):
+                c0 = time.process_time()
+                t0 = time.perf_counter()
+                data = compound_sheet_data(ds, cid, coverage=cov, radius=500, restricted=True)
+                t1 = time.perf_counter()
+                render_sheet_png(data, out / f"{cid}.png", dpi=150)
+                t2 = time.perf_counter()
+                walls.append(t2 - t0)
+                datas.append(t1 - t0)
+                cpus.append(time.process_time() - c0)
+            data_t.append(min(datas))
+            per_sheet.append(min(walls))
+            cpu_sheet.append(min(cpus))
         densest = str(sizes.reindex(ids).idxmax())
         t0 = time.perf_counter()
         render_sheet_png(
@@ -117,7 +123,8 @@ def main() -> None:
         f"{platform.python_implementation()} {platform.python_version()}.",
         f"Input: sample district, {len(ids)} compounds ({n_buildings} buildings; densest "
         f"{densest} with {int(sizes[densest])}), walking coverage at 500 m. A4 portrait, 150 dpi, "
-        "restricted sheets (widest tables). No peer renders these sheets, so no ratio.",
+        "restricted sheets (widest tables); per-sheet figures are the best of 2 runs. "
+        "No peer renders these sheets, so no ratio.",
         "",
         "| measure | value |",
         "|---|---|",
