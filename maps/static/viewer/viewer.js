@@ -234,6 +234,16 @@
           l.bindTooltip(tooltip([["社区", f.properties.name], ["编码", f.properties.community_id]]), { sticky: true });
         },
       });
+      // Deviation from the plan when it carries one, else against the median grid.
+      var hh = got.grids.map(function (f) { return Number(f.properties.households); })
+        .filter(function (v) { return !isNaN(v); }).sort(function (a, b) { return a - b; });
+      var median = hh.length ? hh[Math.floor(hh.length / 2)] : 0;
+      got.grids.forEach(function (f) {
+        var p = f.properties;
+        if ((p.deviation === undefined || p.deviation === null) && median > 0) {
+          p.deviation = Number(p.households) / median - 1;
+        }
+      });
       var grids = L.geoJSON(got.grids, {
         style: function (f) {
           var p = f.properties;
