@@ -103,6 +103,7 @@ def test_viewer_offline_layers_and_sheet(server: str) -> None:
             # The coverage panel lists the ten communities.
             page.wait_for_selector("#coverage-table tbody tr", timeout=60_000)
             assert page.locator("#coverage-table tbody tr").count() == 10
+            assert "社区" in page.locator("#coverage-table tbody td").first.inner_text()
             assert "覆盖率" in page.inner_text("#coverage-total")
             page.screenshot(path=str(SHOTS / "viewer.png"))
 

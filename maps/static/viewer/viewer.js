@@ -107,6 +107,7 @@
   L.control.scale({ imperial: false }).addTo(map);
   var control = L.control.layers(null, null, { collapsed: false }).addTo(map);
   var layers = {};
+  var communityNames = {};
 
   function add(name, label, layer, show) {
     layers[name] = layer;
@@ -186,7 +187,8 @@
           var tr = document.createElement("tr");
           var pct = share === null ? "—" : (share * 100).toFixed(1) + "%";
           var bar = share === null ? "" : '<span class="bar" style="width:' + Math.round(share * 40) + 'px"></span>';
-          tr.innerHTML = "<td>" + esc(r.name || r.community_id || r.key) + "</td><td>" + esc(r.households) +
+          var id = r.community_id || r.key;
+          tr.innerHTML = "<td>" + esc(r.name || communityNames[id] || id) + "</td><td>" + esc(r.households) +
             "</td><td>" + esc(r.covered_households) + "</td><td>" + bar + pct + "</td>";
           tbody.appendChild(tr);
         });
@@ -228,6 +230,9 @@
       var got = {};
       names.forEach(function (n, i) { got[n] = res[i]; });
 
+      got.communities.forEach(function (f) {
+        communityNames[f.properties.community_id] = f.properties.name;
+      });
       var communities = L.geoJSON(got.communities, {
         style: { color: "#333", weight: 2.5, fill: false },
         onEachFeature: function (f, l) {
@@ -274,8 +279,8 @@
       var stations = L.geoJSON(got.stations, {
         pointToLayer: function (f, latlng) {
           var c = (STATION_COLORS[f.properties.kind] || STATION_COLORS.center)[0];
-          L.circle(latlng, { radius: RADIUS, color: "#c51b7d", weight: 0.8, dashArray: "4 3",
-            fillOpacity: 0.025, interactive: false }).addTo(reach);
+          L.circle(latlng, { radius: RADIUS, color: "#c51b7d", weight: 0.7, dashArray: "4 3",
+            fillOpacity: 0.012, interactive: false }).addTo(reach);
           return L.circleMarker(latlng, { radius: 6, color: "#fff", weight: 1.5, fillColor: c, fillOpacity: 0.95 });
         },
         onEachFeature: function (f, l) {
@@ -311,7 +316,8 @@
   }
 
   legend();
-  Promise.all([loadLayers(), loadCoverage()]).catch(function (e) {
+  // Coverage after the layers, so its rows can show community names.
+  loadLayers().then(loadCoverage).catch(function (e) {
     status("加载失败：" + e.message);
     document.body.setAttribute("data-loaded", "error");
   });
