@@ -181,6 +181,11 @@ def test_pdf_page_box_and_text(ds: Dataset, plan: HandPlan, tmp_path: Path) -> N
     assert "1号楼" in text and "2号楼" in text  # building labels on the map
     assert "B1" in text and "B2" in text  # building table
     assert "C1001" in text  # grid
+    a3 = render_sheet_pdf(
+        compound_sheet_data(ds, "K5"), tmp_path / "k5.pdf", paper="A3", orientation="landscape"
+    )
+    w, h = (float(v) for v in re.findall(r"[\d.]+", _pdf_info(a3)["Page size"])[:2])
+    assert (w, h) == pytest.approx((1190.55, 841.89), abs=0.5)  # 420 x 297 mm
 
 
 @needs_poppler
