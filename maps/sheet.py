@@ -328,8 +328,10 @@ def compound_sheet_data(
 
     # Context: neighbouring footprints and roads around the compound.
     window = shapely.box(*geom.buffer(max(60.0, 0.25 * _extent(geom))).bounds)
-    others = all_b.loc[~in_compound.to_numpy()]
-    near = others.geometry.iloc[others.sindex.query(window, predicate="intersects")]
+    # The spatial index of the (cached) metric layer is built once for every sheet.
+    hits = all_b.sindex.query(window, predicate="intersects")
+    hits = hits[~in_compound.to_numpy()[hits]]
+    near = all_b.geometry.iloc[np.sort(hits)]
     roads = dataset.metric("roads")
     near_roads = (
         roads.geometry.iloc[roads.sindex.query(window, predicate="intersects")]
