@@ -332,8 +332,9 @@ def _draw_map(fig: Figure, lay: _Layout, data: SheetData) -> None:
                 grid_paths,
                 facecolors="none",
                 edgecolors=GRID_EDGE,
-                linewidths=1.4 * s,
-                linestyles="--",
+                linewidths=2.0 * s,
+                linestyles=(0, (5, 3)),
+                zorder=4,
             )
         )
     ax.add_collection(
