@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +37,14 @@ def load_context(args: argparse.Namespace) -> tuple[Any, Any, Any]:
 
         plan = read_plan(args.plan)
     coverage = None
-    if args.coverage != "none" and not ds.stations.empty:
+    mode = args.coverage
+    if mode == "walk" and ds.roads.empty:
+        print("no roads in DATA: station reach measured in straight lines", file=sys.stderr)
+        mode = "line"
+    if mode != "none" and not ds.stations.empty:
         from gridgen.coverage import station_coverage
 
-        coverage = station_coverage(ds, radius=args.radius, mode=args.coverage)
+        coverage = station_coverage(ds, radius=args.radius, mode=mode)
     return ds, plan, coverage
 
 

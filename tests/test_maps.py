@@ -373,6 +373,10 @@ def test_cli_sheet_and_atlas(ds: Dataset, tmp_path: Path) -> None:
     assert "甲小区" in html.read_text(encoding="utf-8")
     assert main(["sheet", str(data), "--compound", "K1", "--out", str(tmp_path / "k.svg")]) == 2
     assert main(["sheet", str(data), "--compound", "NOPE", "--out", str(png)]) == 2
+    no_roads = tmp_path / "no_roads.gpkg"
+    write_dataset(Dataset({**ds.layers, "roads": ds.roads.iloc[0:0]}, ds.metric_crs), no_roads)
+    pdf = tmp_path / "k1.pdf"
+    assert main(["sheet", str(no_roads), "--compound", "K1", "--out", str(pdf)]) == 0
     zipped = tmp_path / "c2.zip"
     assert main(["atlas", str(data), "--community", "C2", "--out", str(zipped), "--dpi", "30"]) == 0
     with zipfile.ZipFile(zipped) as zf:
