@@ -343,7 +343,10 @@ def test_cluster_reached_through_the_setting(
     )
 
 
-def test_cluster_partition_is_identical_to_in_process(district: Dataset, client: object) -> None:
+@pytest.mark.parametrize("ship", ["dataset", "street"])
+def test_cluster_partition_is_identical_to_in_process(
+    district: Dataset, client: object, ship: str
+) -> None:
     from gridgen.partition import partition_dataset
 
     local = partition_dataset(district, target=300, seed=7)
@@ -352,6 +355,7 @@ def test_cluster_partition_is_identical_to_in_process(district: Dataset, client:
         district,
         target=300,
         seed=7,
+        ship=ship,
         client=client,
         progress=lambda d, t: seen.append(d),  # type: ignore[arg-type]
     )
@@ -399,13 +403,15 @@ def test_a_worker_that_dies_mid_run_has_its_community_rerun(
 
 
 def test_partition_per_street_shards_equals_whole_dataset(district: Dataset) -> None:
-    from gridgen.partition import partition_dataset
+    from gridgen.partition import merge_plans, partition_community, partition_dataset
 
     shards = partition_shards(district, sorted(district.communities["community_id"].astype(str)))
     assert len(shards.parts) == 3
     assert sum(len(p.buildings) for p in shards.parts.values()) == len(district.buildings)
     local = partition_dataset(district, target=300, seed=5)
-    split = partition_distributed(district, target=300, seed=5, ship="street")
+    ids = sorted(district.communities["community_id"].astype(str))
+    plans = map_communities(partition_community, shards, ids, target=300, band=(240, 360), seed=5)
+    split = merge_plans(plans, target=300, band=(240, 360), seed=5)
     pd.testing.assert_frame_equal(split.assignment, local.assignment)
     assert split.grids.geometry.geom_equals_exact(local.grids.geometry, 0).all()
     with pytest.raises(ParameterError, match="unknown ship 'all'"):
