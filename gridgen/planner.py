@@ -219,7 +219,7 @@ def repartition(
     community_id
         The community to redraw.
     locked
-        Grid ids of this community to keep.
+        Grid ids to keep (grids of other communities may be listed; they are ignored).
     target, band
         Options (default: the plan's).
     seed
@@ -231,14 +231,17 @@ def repartition(
     )
     cgrids = _community_grids(plan, community_id)
     ids = set(cgrids["grid_id"].astype(str))
-    locked_ids = sorted({str(g) for g in locked})
-    unknown = [g for g in locked_ids if g not in ids]
+    # locked grids of other communities are fine (those communities are not touched)
+    all_ids = set(plan.grids["grid_id"].astype(str))
+    asked = {str(g) for g in locked}
+    unknown = sorted(asked - all_ids)
     if unknown:
         msg = (
-            f"locked grids {', '.join(unknown)} are not grids of community {community_id}: "
-            f"lock some of {', '.join(sorted(ids))}"
+            f"locked grids {', '.join(unknown)} are not in the plan: lock some of "
+            f"{', '.join(sorted(ids))} (the grids of {community_id})"
         )
         raise NotFoundError(msg)
+    locked_ids = sorted(asked & ids)
     locked_rows = cgrids[cgrids["grid_id"].astype(str).isin(locked_ids)]
     a = plan.assignment
     locked_a = a[a["grid_id"].astype(str).isin(locked_ids)]

@@ -36,7 +36,8 @@ def test_repartition_keeps_locked_grids(sample: Dataset, sample_plan: Plan) -> N
     cid = sorted(sample_plan.grids["community_id"])[0]
     ids = sorted(sample_plan.grids.loc[sample_plan.grids["community_id"] == cid, "grid_id"])
     locked = ids[:2]
-    new = repartition(sample, sample_plan, cid, locked=locked, seed=11)
+    other = sample_plan.grids.loc[sample_plan.grids["community_id"] != cid, "grid_id"].iloc[0]
+    new = repartition(sample, sample_plan, cid, locked=[*locked, other], seed=11)
     assert locked_unchanged(sample_plan, new, locked)
     # the community is still tiled, every building assigned once
     assert new.metrics.tiling_ok
