@@ -663,7 +663,7 @@ def _map_on_client(
         **options,
     )
     try:
-        for done, fut in enumerate(as_completed(futures), start=1):
+        for done, fut in enumerate(as_completed(futures, loop=client.loop), start=1):
             if fut.status == "error":
                 break
             if progress is not None:

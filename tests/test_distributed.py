@@ -308,7 +308,8 @@ def cluster() -> Iterator[object]:
 def client(cluster: object) -> Iterator[object]:
     import distributed
 
-    with distributed.Client(cluster) as c:  # type: ignore[arg-type]
+    # not the default client: gridgen must pass its own client everywhere
+    with distributed.Client(cluster, set_as_default=False) as c:  # type: ignore[arg-type]
         c.wait_for_workers(2, timeout=30)
         yield c
 
