@@ -129,6 +129,24 @@ def step_siting(ctx: DemoContext) -> None:
     )
 
 
+def step_maps(ctx: DemoContext) -> None:
+    """Offline overview map, a few compound sheets (PNG, PDF, HTML) and one atlas."""
+    from gridgen_cli.progress import progress_task
+    from maps.outputs import write_map_outputs
+
+    with progress_task("atlas pages") as progress:
+        written = write_map_outputs(
+            ctx.ds,
+            ctx.out / "maps",
+            plan=ctx.results["plan"],
+            coverage=ctx.results["coverage"],
+            radius=500.0,
+            progress=progress,
+        )
+    sheets = sum(key.startswith("sheet:") for key in written)
+    ctx.say(f"maps: overview.html, {sheets} sheet files, atlas {written['atlas'].name}")
+
+
 def step_store(ctx: DemoContext) -> None:
     """Store the dataset and the published plan in the embedded (SQLite) store."""
     from api.service import content_from_plan, dataset_layers_for_store, metric_crs_text
@@ -168,6 +186,7 @@ STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
     ("partition communities into grids", step_partition),
     ("station coverage and governance tables", step_coverage),
     ("siting of new micro-stations", step_siting),
+    ("maps: overview, compound sheets, atlas", step_maps),
     ("embedded store with the published plan", step_store),
 ]
 

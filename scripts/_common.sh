@@ -40,6 +40,8 @@ ensure_venv() {
     "$VENV/bin/python" -m pip install -q -e "$ROOT[$extras]"
     echo "$want" > "$stamp"
   fi
+  # Leaflet for offline pages (npm when present, else Debian's libjs-leaflet); git-ignored.
+  "$VENV/bin/python" -m maps.assets >/dev/null
 }
 
 # The CJK font for sheets and Leaflet for offline web maps; both from Debian.

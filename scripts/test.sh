@@ -6,6 +6,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
 ensure_apt "${RUNTIME_DEBS[@]}" postgresql postgresql-15-postgis-3 chromium poppler-utils
 ensure_venv "dev,bench"
 cd "$ROOT"
+export PYTHONUNBUFFERED=1
 export GRIDGEN_TEST_DATABASE_URL="${GRIDGEN_TEST_DATABASE_URL:-$(bash "$ROOT/scripts/start_postgis.sh")}"
 echo "==> PostGIS at $GRIDGEN_TEST_DATABASE_URL"
 echo "==> ruff"
