@@ -191,7 +191,7 @@ def repair_regions(
     hi: float,
     scale: float,
     rng: np.random.Generator,
-    rounds: int = 3,
+    rounds: int = 1,
 ) -> IntArray:
     """Return ``labels`` with out-of-band regions redrawn together with their neighbours.
 
@@ -201,48 +201,68 @@ def repair_regions(
     penalty + boundary cost) is taken. The number of grids can thus change locally.
     """
     labels = labels.copy()
-    for _ in range(rounds):
+    h = np.bincount(labels, weights=prob.households).astype(float)
+    steps = rounds * int(np.sum((h < lo) | (h > hi))) + 1
+    failed: set[tuple[int, ...]] = set()
+    for _ in range(steps):
         h = np.bincount(labels, weights=prob.households).astype(float)
-        out = [int(g) for g in np.argsort(-np.abs(h - target)) if h[g] < lo or h[g] > hi]
-        if not out:
+        todo = [
+            int(g)
+            for g in np.argsort(-np.abs(h - target), kind="stable")
+            if (h[g] < lo or h[g] > hi)
+            and tuple(np.flatnonzero(labels == g).tolist()) not in failed
+        ]
+        if not todo:
             break
-        changed = False
-        for g in out:
-            members = np.flatnonzero(labels == g)
-            if len(members) == 0:
-                continue
-            neigh = sorted({int(labels[w]) for v in members.tolist() for w in nbrs[v]} - {g})
-            patches = [[g, n] for n in neigh]
-            if len(neigh) > 1:
-                patches.append([g, *neigh[:5]])
-            best_key: tuple[int, float] | None = None
-            best_new: IntArray | None = None
-            best_nodes: IntArray | None = None
-            for patch in patches:
-                nodes = np.flatnonzero(np.isin(labels, patch))
-                old_key = _patch_cost(labels, nodes, prob, target=target, lo=lo, hi=hi, scale=scale)
-                m = len(patch)
-                patch_total = float(prob.households[nodes].sum())
-                for m2 in (m - 1, m, m + 1):
-                    if m2 < 1 or m2 > len(nodes):
-                        continue
-                    if m2 != m and not lo <= patch_total / m2 <= hi:
-                        continue
-                    sub = _bisect(prob, nodes, m2, target=target, lo=lo, hi=hi, rng=rng, nbrs=nbrs)
-                    trial = labels.copy()
-                    base = int(labels.max()) + 1
-                    trial[nodes] = base + sub[nodes]
-                    key = _patch_cost(trial, nodes, prob, target=target, lo=lo, hi=hi, scale=scale)
-                    if key[1] < old_key[1] - 1e-9 and (best_key is None or key[1] < best_key[1]):
-                        best_key, best_new, best_nodes = key, trial, nodes
-            if best_new is not None and best_nodes is not None:
-                _, labels = np.unique(best_new, return_inverse=True)
-                labels = labels.astype(np.int64)
-                changed = True
-                break  # labels were renumbered: recompute the out-of-band list
-        if not changed:
-            break
+        g = todo[0]
+        members = np.flatnonzero(labels == g)
+        neigh = sorted({int(labels[w]) for v in members.tolist() for w in nbrs[v]} - {g})
+        one_hop = [[g, n] for n in neigh]
+        if len(neigh) > 1:
+            one_hop.append([g, *neigh[:5]])
+        found = _best_patch(
+            labels, one_hop, prob, nbrs, target=target, lo=lo, hi=hi, scale=scale, rng=rng
+        )
+        if found is None:
+            failed.add(tuple(members.tolist()))
+            continue
+        _, inv = np.unique(found, return_inverse=True)
+        labels = inv.astype(np.int64)
     return labels
+
+
+def _best_patch(
+    labels: IntArray,
+    patches: list[list[int]],
+    prob: RegionProblem,
+    nbrs: list[list[int]],
+    *,
+    target: float,
+    lo: float,
+    hi: float,
+    scale: float,
+    rng: np.random.Generator,
+) -> IntArray | None:
+    """Return the labels after the best improving redraw of one patch, or None."""
+    best_cost = math.inf
+    best: IntArray | None = None
+    for patch in patches:
+        nodes = np.flatnonzero(np.isin(labels, patch))
+        _, old_cost = _patch_cost(labels, nodes, prob, target=target, lo=lo, hi=hi, scale=scale)
+        m = len(patch)
+        patch_total = float(prob.households[nodes].sum())
+        for m2 in (m - 1, m, m + 1):
+            if m2 < 1 or m2 > len(nodes):
+                continue
+            if m2 != m and not lo <= patch_total / m2 <= hi:
+                continue
+            sub = _bisect(prob, nodes, m2, target=target, lo=lo, hi=hi, rng=rng, nbrs=nbrs)
+            trial = labels.copy()
+            trial[nodes] = int(labels.max()) + 1 + sub[nodes]
+            _, cost = _patch_cost(trial, nodes, prob, target=target, lo=lo, hi=hi, scale=scale)
+            if cost < old_cost - 1e-9 and cost < best_cost:
+                best_cost, best = cost, trial
+    return best
 
 
 def _adjacency_lists(prob: RegionProblem) -> tuple[list[list[int]], list[list[float]]]:
