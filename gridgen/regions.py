@@ -195,10 +195,11 @@ def repair_regions(
 ) -> IntArray:
     """Return ``labels`` with out-of-band regions redrawn together with their neighbours.
 
-    For each region outside the band, the patch made of it and one neighbour, or it and
-    all its neighbours, is split again into one fewer, as many, or one more regions
-    (recombination, as in ReCom); the best patch that lowers (regions out of band,
-    penalty + boundary cost) is taken. The number of grids can thus change locally.
+    Each region outside the band is visited ``rounds`` times at most: the patch made of it
+    and one neighbour, or of it and all its neighbours, is split again into one fewer, as
+    many, or one more regions (recombination, as in ReCom), and the redraw that lowers the
+    patch's penalty + boundary cost most is taken. The number of grids can thus change
+    locally. Regions no patch improves are left (and reported by the caller).
     """
     labels = labels.copy()
     h = np.bincount(labels, weights=prob.households).astype(float)
