@@ -654,36 +654,61 @@ def _map_on_client(
     name = getattr(func, "__name__", "task")
     keys = [f"gridgen-{name}-{token}-{k}" for k in range(len(ids))]
     futures = client.map(
-        func,
+        _run_task,
         payloads,
         ids,
         key=keys,
         retries=retries,
         pure=False,
+        task_func=func,
         **options,
     )
+    position = {f.key: k for k, f in enumerate(futures)}
+    results: list[Any] = [None] * len(ids)
     try:
-        for done, fut in enumerate(as_completed(futures, loop=client.loop), start=1):
-            if fut.status == "error":
-                break
+        completed = as_completed(futures, loop=client.loop, with_results=True)
+        for done, (fut, result) in enumerate(completed, start=1):
+            if isinstance(result, TaskError):
+                raise result.error
+            results[position[fut.key]] = result
             if progress is not None:
                 progress(done, len(ids))
-        try:
-            return list(client.gather(futures))
-        except KilledWorker as exc:
-            msg = (
-                f"a community task killed its workers repeatedly ({exc}): the workers "
-                "probably run out of memory; give them more (dask worker --memory-limit) "
-                "or use fewer threads per worker"
-            )
-            raise ClusterError(msg) from exc
-        except GridgenError:
-            raise
-        except (OSError, TimeoutError) as exc:
-            msg = f"the Dask cluster failed during the run ({exc}): check the scheduler and workers"
-            raise ClusterError(msg) from exc
+        return results
+    except KilledWorker as exc:
+        msg = (
+            f"a community task killed its workers repeatedly ({exc}): the workers probably "
+            "run out of memory; give them more (dask worker --memory-limit) or use fewer "
+            "threads per worker"
+        )
+        raise ClusterError(msg) from exc
+    except GridgenError:
+        raise
+    except (OSError, TimeoutError) as exc:
+        msg = f"the Dask cluster failed during the run ({exc}): check the scheduler and workers"
+        raise ClusterError(msg) from exc
     finally:
         client.cancel([*futures, *held])
+
+
+@dataclass(frozen=True)
+class TaskError:
+    """A gridgen error raised by a task, returned as a value so that Dask does not retry it."""
+
+    community_id: str
+    error: GridgenError
+
+
+def _run_task(
+    payload: Any, community_id: str, *, task_func: Callable[..., Any], **options: Any
+) -> Any:
+    """Return ``task_func(payload, community_id, **options)`` or its gridgen error as a value.
+
+    Bad input fails the same way every time: retrying it would only waste the cluster.
+    """
+    try:
+        return task_func(payload, community_id, **options)
+    except GridgenError as exc:
+        return TaskError(community_id, exc)
 
 
 # --------------------------------------------------------------------------- coverage

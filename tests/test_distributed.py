@@ -454,3 +454,46 @@ def test_a_worker_holding_a_street_part_dies_and_the_plan_is_complete(
     local = partition_dataset(district, target=300, seed=2)
     pd.testing.assert_frame_equal(plan.assignment, local.assignment)
     assert len(plan.assignment) == len(district.buildings)
+
+
+def flaky(payload: object, community_id: str, *, log: str, fail_with: str) -> str:
+    """Log each run; fail the first run of community 'b' with ``fail_with``."""
+    path = Path(log)
+    with path.open("a") as f:
+        f.write(community_id + "\n")
+    first = path.read_text().splitlines().count(community_id) == 1
+    if community_id == "b" and first:
+        if fail_with == "gridgen":
+            msg = "community 'b' has no buildings: add some"
+            raise ParameterError(msg)
+        msg = "transient failure"
+        raise RuntimeError(msg)
+    return community_id.upper()
+
+
+def test_cluster_retries_an_unexpected_error(client: object, tmp_path: Path) -> None:
+    log = tmp_path / "runs.txt"
+    out = map_communities(
+        flaky,
+        None,
+        ["a", "b", "c"],
+        client=client,
+        log=str(log),
+        fail_with="runtime",  # type: ignore[arg-type]
+    )
+    assert out == ["A", "B", "C"]
+    assert log.read_text().splitlines().count("b") == 2
+
+
+def test_cluster_reports_a_gridgen_error_at_once(client: object, tmp_path: Path) -> None:
+    log = tmp_path / "runs.txt"
+    with pytest.raises(ParameterError, match="community 'b' has no buildings"):
+        map_communities(
+            flaky,
+            None,
+            ["a", "b", "c"],
+            client=client,
+            log=str(log),
+            fail_with="gridgen",  # type: ignore[arg-type]
+        )
+    assert log.read_text().splitlines().count("b") == 1  # not retried
