@@ -3,6 +3,9 @@
  *
  * URL options: ?key=API_KEY (sent as X-API-Key, kept in sessionStorage), ?dataset=ID,
  * ?radius=M (coverage radius, default 500).
+ *
+ * Buildings are too many for one request on a city: from zoom 16 on they are fetched for the
+ * visible area only (OGC items with bbox) and kept in a cache keyed by building_id.
  */
 (function () {
   "use strict";
@@ -14,6 +17,9 @@
   var RADIUS = Number(params.get("radius") || 500);
   var PAGE = 1000;
   var MAX_PAGES = 50;
+  var BUILDING_MIN_ZOOM = 16;
+  var BUILDING_MAX_PAGES = 10; // ≤ 10 000 buildings per view
+  var BUILDING_CACHE_MAX = 30000;
 
   var MODE_COLORS = {
     company: ["#4e79a7", "专业物业"],
@@ -60,8 +66,8 @@
     });
   }
 
-  // All pages of a collection (follows the OGC "next" links, same origin only).
-  function features(collection) {
+  // All pages of an OGC items URL (follows the "next" links, same origin only).
+  function pages(path, maxPages) {
     var out = [];
     function page(url, n) {
       return api(url)
@@ -69,14 +75,19 @@
         .then(function (fc) {
           out = out.concat(fc.features || []);
           var next = (fc.links || []).filter(function (l) { return l.rel === "next"; })[0];
-          if (next && n < MAX_PAGES) {
+          if (next && n < maxPages) {
             var u = new URL(next.href, window.location.origin);
+            if (u.origin !== window.location.origin) return out;
             return page(u.pathname + u.search, n + 1);
           }
           return out;
         });
     }
-    return page("/ogc/collections/" + collection + "/items?limit=" + PAGE, 1);
+    return page(path, 1);
+  }
+
+  function features(collection) {
+    return pages("/ogc/collections/" + collection + "/items?limit=" + PAGE, MAX_PAGES);
   }
 
   function tooltip(rows) {
@@ -101,7 +112,7 @@
     return "#b2182b";
   }
 
-  var map = L.map("map", { zoomControl: true, attributionControl: true });
+  var map = L.map("map", { zoomControl: true, attributionControl: true, zoomSnap: 0.25 });
   map.attributionControl.setPrefix("gridgen · Leaflet");
   map.setView([37.8, 112.55], 13);
   L.control.scale({ imperial: false }).addTo(map);
@@ -171,6 +182,14 @@
       });
   }
 
+  function showTotal(cov, hh, label) {
+    var el = document.getElementById("coverage-total");
+    el.textContent = label + "：" + cov + " / " + hh + " 户，覆盖率 " +
+      (hh ? (100 * cov / hh).toFixed(1) : "—") + "%";
+    el.setAttribute("data-households", String(hh));
+    el.setAttribute("data-covered", String(cov));
+  }
+
   function loadCoverage() {
     document.getElementById("radius").textContent = RADIUS;
     return api("/coverage?level=community&radius=" + RADIUS)
@@ -192,8 +211,15 @@
             "</td><td>" + esc(r.covered_households) + "</td><td>" + bar + pct + "</td>";
           tbody.appendChild(tr);
         });
-        document.getElementById("coverage-total").textContent =
-          "合计：" + cov + " / " + hh + " 户，覆盖率 " + (hh ? (100 * cov / hh).toFixed(1) : "—") + "%";
+        showTotal(cov, hh, "社区合计");
+        // The district roll-up from the service (counts each household once).
+        return api("/coverage?level=district&radius=" + RADIUS)
+          .then(function (r) { return r.json(); })
+          .then(function (d) {
+            var t = (d.rows || [])[0];
+            if (t) showTotal(t.covered_households, t.households, "全区合计");
+          })
+          .catch(function () { /* keep the sum of the communities */ });
       })
       .catch(function (e) {
         document.getElementById("coverage-total").textContent = "覆盖率不可用：" + e.message;
@@ -202,6 +228,7 @@
 
   function legend() {
     var html = "<h3>小区物业模式</h3>";
+    html += '<p class="hint">显示网格时小区只画彩色边框。</p>';
     Object.keys(MODE_COLORS).forEach(function (k) {
       html += '<div><span class="sw" style="background:' + MODE_COLORS[k][0] + '"></span>' + MODE_COLORS[k][1] + "</div>";
     });
@@ -214,6 +241,9 @@
       html += '<div><span class="sw" style="background:' + STATION_COLORS[k][0] + '"></span>' + STATION_COLORS[k][1] + "</div>";
     });
     html += '<div><span class="sw" style="background:#d7301f"></span>未覆盖楼栋</div>';
+    html += "<h3>楼栋</h3>";
+    html += '<div><span class="sw" style="background:#fdae61"></span>有住户楼栋</div>';
+    html += '<div><span class="sw" style="background:#d9d9d9"></span>无住户楼栋</div>';
     document.getElementById("legend").innerHTML = html;
   }
 
@@ -253,7 +283,8 @@
         style: function (f) {
           var p = f.properties;
           var dev = p.deviation !== undefined ? p.deviation : null;
-          return { color: "#1f5fa8", weight: 1.2, fillColor: devColor(dev), fillOpacity: 0.45 };
+          return { color: "#08306b", weight: 2.2, fillColor: devColor(dev), fillOpacity: 0.7,
+            className: "gg-grid" };
         },
         onEachFeature: function (f, l) {
           var p = f.properties;
@@ -262,11 +293,17 @@
             ["网格员", p.workers]]), { sticky: true });
         },
       });
+      // Over the grids (coloured by deviation) compounds are outlines in their mode's colour
+      // with a faint fill that still takes clicks; without grids they are filled.
+      function compoundStyle(f) {
+        var c = (MODE_COLORS[f.properties.property_mode] || MODE_COLORS.none)[0];
+        if (map.hasLayer(grids)) {
+          return { color: c, weight: 2, fillColor: c, fillOpacity: 0.12, className: "gg-compound" };
+        }
+        return { color: "#333", weight: 1, fillColor: c, fillOpacity: 0.6, className: "gg-compound" };
+      }
       var compounds = L.geoJSON(got.compounds, {
-        style: function (f) {
-          var c = (MODE_COLORS[f.properties.property_mode] || MODE_COLORS.none)[0];
-          return { color: "#333", weight: 1, fillColor: c, fillOpacity: 0.6, className: "gg-compound" };
-        },
+        style: compoundStyle,
         onEachFeature: function (f, l) {
           var p = f.properties;
           var mode = (MODE_COLORS[p.property_mode] || MODE_COLORS.none)[1];
@@ -300,6 +337,16 @@
       add("communities", "社区", communities, true);
       add("grids", "网格（户数偏差）", grids, got.grids.length > 0);
       add("compounds", "小区（物业模式）", compounds, true);
+      compounds.setStyle(compoundStyle);
+      map.on("overlayadd overlayremove", function (e) {
+        if (e.layer === grids) {
+          compounds.setStyle(compoundStyle);
+          compounds.bringToFront();
+          if (layers.buildings) buildingLayer.bringToFront();
+          stations.bringToFront();
+        }
+      });
+      add("buildings", "楼栋（放大到 " + BUILDING_MIN_ZOOM + " 级显示）", buildingGroup, true);
       add("reach", "站点服务范围（" + RADIUS + " 米）", reach, true);
       add("stations", "党群服务站点", stations, true);
       add("uncovered", "未覆盖楼栋", uncovered, true);
@@ -307,12 +354,88 @@
       stations.bringToFront();
       var bounds = communities.getBounds();
       if (!bounds.isValid()) bounds = compounds.getBounds();
-      if (bounds.isValid()) map.fitBounds(bounds, { padding: [10, 10] });
+      if (bounds.isValid()) map.fitBounds(bounds, { padding: [10, 10], animate: false });
       status(got.communities.length + " 个社区 · " + got.grids.length + " 个网格 · " +
         got.compounds.length + " 个小区 · " + got.stations.length + " 个站点 · " +
         got.uncovered.length + " 栋未覆盖");
       document.body.setAttribute("data-loaded", "true");
+      map.on("moveend", loadBuildings);
+      map.on("overlayadd", function (e) { if (e.layer === buildingGroup) loadBuildings(); });
+      loadBuildings();
     });
+  }
+
+  // -- buildings at high zoom: OGC items of the visible bbox, cached by building_id --------
+  var buildingGroup = L.layerGroup();
+  var buildingCache = {};
+  var buildingCount = 0;
+  var buildingSeq = 0;
+  var buildingLayer = L.geoJSON(null, {
+    style: function (f) {
+      var hh = Number(f.properties.households);
+      return { color: "#444", weight: 0.8, fillColor: hh > 0 ? "#fdae61" : "#d9d9d9", fillOpacity: 0.85,
+        className: "gg-building" };
+    },
+    // Buildings known only by a point (no footprint) are drawn as small circles.
+    pointToLayer: function (f, latlng) {
+      return L.circleMarker(latlng, { radius: 4 });
+    },
+    onEachFeature: function (f, l) {
+      var p = f.properties;
+      l.bindTooltip(tooltip([["楼栋", p.building_id], ["小区", p.compound_id || "散居楼栋"],
+        ["户数", p.households], ["人口", p.residents], ["层数", p.floors], ["楼栋长", p.leader_name]]),
+        { sticky: true });
+      if (p.compound_id) {
+        l.on("click", function () { openSheet(p.compound_id, p.compound_id); });
+      }
+    },
+  });
+
+  function buildingsNote(text) {
+    var el = document.getElementById("buildings-note");
+    if (el) el.textContent = text;
+  }
+
+  function loadBuildings() {
+    if (!map.hasLayer(buildingGroup)) return;
+    if (map.getZoom() < BUILDING_MIN_ZOOM) {
+      buildingGroup.removeLayer(buildingLayer);
+      buildingsNote("放大到 " + BUILDING_MIN_ZOOM + " 级以上显示楼栋");
+      document.body.setAttribute("data-buildings", "hidden");
+      return;
+    }
+    buildingGroup.addLayer(buildingLayer);
+    var b = map.getBounds().pad(0.2);
+    var bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]
+      .map(function (v) { return v.toFixed(6); }).join(",");
+    var seq = ++buildingSeq;
+    document.body.setAttribute("data-buildings", "loading");
+    return pages("/ogc/collections/buildings/items?limit=" + PAGE + "&bbox=" + bbox, BUILDING_MAX_PAGES)
+      .then(function (got) {
+        if (buildingCount > BUILDING_CACHE_MAX) {
+          buildingLayer.clearLayers();
+          buildingCache = {};
+          buildingCount = 0;
+        }
+        var fresh = got.filter(function (f) {
+          var id = f.properties.building_id;
+          if (buildingCache[id]) return false;
+          buildingCache[id] = true;
+          return true;
+        });
+        buildingCount += fresh.length;
+        buildingLayer.addData(fresh);
+        if (layers.uncovered) layers.uncovered.bringToFront();
+        if (layers.stations) layers.stations.bringToFront();
+        if (seq === buildingSeq) {
+          buildingsNote("本视图 " + got.length + " 栋楼");
+          document.body.setAttribute("data-buildings", String(got.length));
+        }
+      })
+      .catch(function (e) {
+        buildingsNote("楼栋不可用：" + e.message);
+        if (seq === buildingSeq) document.body.setAttribute("data-buildings", "error");
+      });
   }
 
   legend();
@@ -322,5 +445,5 @@
     document.body.setAttribute("data-loaded", "error");
   });
 
-  window.gridgenViewer = { map: map, layers: layers, openSheet: openSheet };
+  window.gridgenViewer = { map: map, layers: layers, openSheet: openSheet, buildings: buildingLayer };
 })();
