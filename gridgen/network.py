@@ -33,6 +33,10 @@ FloatArray = NDArray[np.float64]
 NODE_DECIMALS = 3
 """End points closer than a millimetre are one node (coordinates rounded to 1 mm)."""
 
+JOIN_TOLERANCE_M = 0.5
+"""A road end this close to another road is joined to it (T-junctions that miss by a hair,
+as they do after any reprojection or a CAD export)."""
+
 
 @dataclass(frozen=True)
 class WalkNetwork:
@@ -139,7 +143,7 @@ def walk_network(roads: gpd.GeoDataFrame) -> WalkNetwork:
             "straight-line distance (mode='line', --mode line)"
         )
         raise InputError(msg)
-    geoms = shapely.force_2d(lines.geometry.to_numpy())
+    geoms = join_near_misses(shapely.force_2d(lines.geometry.to_numpy()), JOIN_TOLERANCE_M)
     # shapely.node splits every line where it meets another (GEOS noding); it is one
     # C call over the whole layer, faster than pairwise intersection in Python.
     noded = shapely.get_parts(shapely.node(shapely.multilinestrings(geoms)))
@@ -158,6 +162,49 @@ def walk_network(roads: gpd.GeoDataFrame) -> WalkNetwork:
         node_xy=np.asarray(node_xy, dtype=np.float64),
         crs=roads.crs,
     )
+
+
+def join_near_misses(geoms: NDArray[np.object_], tolerance: float) -> NDArray[np.object_]:
+    """Return the lines with every road end that nearly touches another line joined to it.
+
+    A road ending a few centimetres short of (or past) another one is a T-junction in
+    reality but a dead end for :func:`shapely.node`, which only splits lines that meet
+    exactly. For each end within ``tolerance`` of another line, that line gets the end
+    point inserted as a vertex (:func:`shapely.snap` of the line to those end points, one
+    vectorised call over the lines concerned), so noding then splits it there. Where two
+    ends nearly meet, only the line with the larger index moves, so they cannot swap.
+    """
+    n = len(geoms)
+    if n < 2 or tolerance <= 0:
+        return geoms
+    ends = np.concatenate([shapely.get_point(geoms, 0), shapely.get_point(geoms, -1)])
+    owner = np.concatenate([np.arange(n), np.arange(n)])
+    end_idx, line_idx = shapely.STRtree(geoms).query(ends, predicate="dwithin", distance=tolerance)
+    keep = owner[end_idx] != line_idx
+    end_idx, line_idx = end_idx[keep], line_idx[keep]
+    if len(end_idx) == 0:
+        return geoms
+    # ends already on a vertex of the line need nothing; ends near the line's own ends move
+    # only the higher-index line (see above)
+    line_ends = np.concatenate(
+        [
+            shapely.get_point(geoms[line_idx], 0)[:, None],
+            shapely.get_point(geoms[line_idx], -1)[:, None],
+        ],
+        axis=1,
+    )
+    near_end = (shapely.distance(line_ends, ends[end_idx][:, None]) <= tolerance).any(axis=1)
+    keep = ~near_end | (owner[end_idx] < line_idx)
+    end_idx, line_idx = end_idx[keep], line_idx[keep]
+    if len(end_idx) == 0:
+        return geoms
+    order = np.argsort(line_idx, kind="stable")
+    end_idx, line_idx = end_idx[order], line_idx[order]
+    targets, group = np.unique(line_idx, return_inverse=True)
+    points = shapely.multipoints(shapely.get_coordinates(ends[end_idx]), indices=group)
+    out = geoms.copy()
+    out[targets] = shapely.snap(geoms[targets], points, tolerance)
+    return out
 
 
 def snap_points(
