@@ -31,22 +31,34 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--crs", default=None, help="declared CRS of DATA: EPSG code, gcj02 or bd09")
     p.add_argument("--out", type=Path, required=True, help="plan GeoPackage to write")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: $GRIDGEN_DASK_SCHEDULER; "
+        "neither: in this process)",
+    )
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Partition ``args.data`` and write the plan (problems are printed, exit status 0)."""
+    from gridgen.distributed import partition_distributed
     from gridgen.io_plan import write_plan
     from gridgen.io_read import read_dataset
-    from gridgen.partition import partition_dataset
     from gridgen.plan import default_band
     from gridgen_cli.progress import progress_task
 
     band = default_band(args.target, parse_band(args.band))
     ds = read_dataset(args.data, crs=args.crs)
     with progress_task("partition") as progress:
-        plan = partition_dataset(
-            ds, target=args.target, band=band, seed=args.seed, progress=progress
+        plan = partition_distributed(
+            ds,
+            target=args.target,
+            band=band,
+            seed=args.seed,
+            scheduler=args.scheduler,
+            progress=progress,
         )
     write_plan(plan, args.out)
     m = plan.metrics

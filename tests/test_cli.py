@@ -110,3 +110,23 @@ def test_every_subcommand_has_a_handler(argv: list[str]) -> None:
     args = build_parser().parse_args(argv)
     assert callable(args.run)
     assert args.run.__module__ == f"gridgen_cli.cmd_{argv[0]}"
+
+
+def test_partition_with_unreachable_scheduler_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GRIDGEN_DASK_TIMEOUT", "2")
+    proc = run_cli(
+        "partition",
+        str(SAMPLE),
+        "--target",
+        "300",
+        "--out",
+        str(tmp_path / "p.gpkg"),
+        "--scheduler",
+        "tcp://127.0.0.1:9",
+    )
+    assert proc.returncode == 2
+    errors = [line for line in proc.stderr.splitlines() if "error" in line]
+    assert len(errors) == 1 and "tcp://127.0.0.1:9" in errors[0], proc.stderr
+    assert not (tmp_path / "p.gpkg").exists()
