@@ -33,12 +33,10 @@ StateDep = Annotated[ServiceState, Depends(get_state)]
 StoreDep = Annotated[Store, Depends(get_store)]
 
 
-async def get_principal(
-    state: StateDep,
-    x_api_key: Annotated[str | None, Header(description="API key")] = None,
-    authorization: Annotated[str | None, Header(description="Bearer <API key>")] = None,
+async def principal_for(
+    state: ServiceState, x_api_key: str | None, authorization: str | None
 ) -> Principal:
-    """Return the caller identified by ``X-API-Key`` or ``Authorization: Bearer``.
+    """Return the caller identified by an ``X-API-Key`` or ``Authorization: Bearer`` value.
 
     Keys found are remembered for :data:`KEY_TTL_S` seconds (revoking a key through the
     service forgets them at once), so a tile request costs no database round trip.
@@ -50,13 +48,23 @@ async def get_principal(
     now = time.monotonic()
     hit = state.principals.get(digest)
     if hit is not None and now - hit[1] < KEY_TTL_S:
-        return hit[0]
+        who: Principal = hit[0]
+        return who
     key = await run_in_threadpool(state.store.find_key, digest)
     if key is None:
         raise AuthenticationError("API key not recognised (unknown or revoked): ask an admin")
     who = Principal(key.id, key.name, key.role, key.community_id)
     state.principals[digest] = (who, now)
     return who
+
+
+async def get_principal(
+    state: StateDep,
+    x_api_key: Annotated[str | None, Header(description="API key")] = None,
+    authorization: Annotated[str | None, Header(description="Bearer <API key>")] = None,
+) -> Principal:
+    """Return the caller identified by ``X-API-Key`` or ``Authorization: Bearer``."""
+    return await principal_for(state, x_api_key, authorization)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

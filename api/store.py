@@ -15,6 +15,8 @@ transaction; a failing write leaves nothing behind.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import math
 import uuid
@@ -265,6 +267,17 @@ class Store(ABC):
     def close(self) -> None:
         """Release connections."""
 
+    async def open_async(self) -> None:
+        """Open what serving needs on the running event loop (called at app start-up).
+
+        Nothing by default; the PostGIS store opens a pool of async connections for tiles.
+        """
+        return
+
+    async def close_async(self) -> None:
+        """Release what :meth:`open_async` opened (called at app shutdown)."""
+        return
+
     # -- datasets ----------------------------------------------------------------------
     @abstractmethod
     def add_dataset(
@@ -324,6 +337,14 @@ class Store(ABC):
     @abstractmethod
     def tile(self, key: str, z: int, x: int, y: int, *, layer: str, access: Access) -> bytes:
         """Return the Mapbox Vector Tile of ``key`` at z/x/y (one MVT layer named ``layer``)."""
+
+    async def tile_async(
+        self, key: str, z: int, x: int, y: int, *, layer: str, access: Access
+    ) -> bytes:
+        """Return :meth:`tile` without blocking the event loop (default: in a worker thread)."""
+        make = functools.partial(self.tile, key, z, x, y, layer=layer, access=access)
+        data: bytes = await asyncio.get_running_loop().run_in_executor(None, make)
+        return data
 
     # -- plans -------------------------------------------------------------------------
     @abstractmethod

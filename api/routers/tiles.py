@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import PrincipalDep, StateDep
-from api.service import COLLECTIONS, resolve_layer
+from api.deps import PrincipalDep, StateDep, principal_for
+from api.service import COLLECTIONS, ServiceState, resolve_layer
 from api.tiles import MAX_ZOOM, check_tile, etag_of
 from gridgen.schema import LAYERS
 
@@ -53,25 +53,41 @@ def tilejson(
     return out
 
 
+_TILE_PARAMETERS: list[dict[str, Any]] = [
+    {
+        "name": "dataset",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": "Dataset id (default: the newest with a published plan)",
+    },
+    {"name": "x-api-key", "in": "header", "required": False, "schema": {"type": "string"}},
+    {"name": "authorization", "in": "header", "required": False, "schema": {"type": "string"}},
+    {"name": "if-none-match", "in": "header", "required": False, "schema": {"type": "string"}},
+]
+"""Parameters of the tile route read from the request itself (documented here)."""
+
+
 @router.get(
     "/{layer}/{z}/{x}/{y}.mvt",
     summary="One vector tile",
     response_class=Response,
     responses={200: {"content": {MVT: {}}}, 304: {"description": "Not modified"}},
+    openapi_extra={"parameters": _TILE_PARAMETERS},
 )
-async def tile(
-    *,
-    state: StateDep,
-    who: PrincipalDep,
-    layer: str,
-    z: int,
-    x: int,
-    y: int,
-    dataset: DatasetQ = None,
-    if_none_match: Annotated[str | None, Header()] = None,
-) -> Response:
-    """Return tile z/x/y of ``layer`` (empty body when no feature touches it)."""
+async def tile(request: Request, layer: str, z: int, x: int, y: int) -> Response:
+    """Return tile z/x/y of ``layer`` (empty body when no feature touches it).
+
+    The hot path of the service: the query and headers are read from the request rather
+    than declared as FastAPI parameters (each declared parameter costs ≈0.05 ms of
+    dependency solving, more than a cached tile), the caller comes from the key cache,
+    the layer key from the resolution cache, and the tile from the LRU.
+    """
     check_tile(z, x, y)
+    state: ServiceState = request.app.state.gridgen
+    headers = request.headers
+    who = await principal_for(state, headers.get("x-api-key"), headers.get("authorization"))
+    dataset = request.query_params.get("dataset") or None
     resolved = state.resolved.get((dataset, layer))
     if resolved is None:
         resolved = await run_in_threadpool(resolve_layer, state, dataset, layer)
@@ -80,16 +96,17 @@ async def tile(
     cache_key = (key, z, x, y, access.cache_class)
     hit = state.tiles.get(cache_key)
     if hit is None:
-        data = await run_in_threadpool(state.store.tile, key, z, x, y, layer=layer, access=access)
+        data = await state.store.tile_async(key, z, x, y, layer=layer, access=access)
         hit = (data, etag_of(data))
         state.tiles.put(cache_key, hit)
     data, etag = hit
     scope = "public" if access.cache_class == "public" else "private"
-    headers = {
+    out_headers = {
         "ETag": etag,
         "Cache-Control": f"{scope}, max-age=300",
         "Vary": "X-API-Key, Authorization",
     }
+    if_none_match = headers.get("if-none-match")
     if if_none_match is not None and etag in [t.strip() for t in if_none_match.split(",")]:
-        return Response(status_code=304, headers=headers)
-    return Response(content=data, media_type=MVT, headers=headers)
+        return Response(status_code=304, headers=out_headers)
+    return Response(content=data, media_type=MVT, headers=out_headers)
