@@ -11,10 +11,6 @@ viewer key never receives a restricted column in any response. Screenshots go to
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +19,7 @@ from urllib.parse import urlparse
 
 import httpx
 import pytest
+from served import running_service
 
 from gridgen.sample import sample_path
 from maps.assets import assets_present
@@ -36,12 +33,6 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed"),
     pytest.mark.skipif(not assets_present(), reason="run `python -m maps.assets` first"),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -75,22 +66,7 @@ def _published_plan(c: httpx.Client, dataset_id: str) -> None:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """Start ``gridgen serve`` on loopback with the sample district and a published plan."""
     tmp = tmp_path_factory.mktemp("served")
-    port = _free_port()
-    env = {**os.environ, "GRIDGEN_ADMIN_KEY": ADMIN}
-    cmd = [
-        sys.executable, "-m", "gridgen_cli.cmd_serve",
-        "--host", "127.0.0.1", "--port", str(port), "--database", f"sqlite:///{tmp}/viewer.db",
-    ]  # fmt: skip
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/ogc/conformance", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+    with running_service(tmp / "viewer.db", admin_key=ADMIN) as base:
         with httpx.Client(base_url=base, headers={"X-API-Key": ADMIN}, timeout=120) as c:
             with (sample_path() / "district.gpkg").open("rb") as fh:
                 r = c.post("/datasets", files={"file": ("district.gpkg", fh)})
@@ -109,9 +85,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             households=int(total["households"]),
             covered=int(total["covered_households"]),
         )
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 LAUNCH_ARGS = [
