@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from gridgen_cli.options import add_scheduler_option
+
 
 def add_parser(sub: Any) -> None:
     """Register the ``coverage`` subcommand."""
@@ -26,13 +28,7 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--crs", default=None, help="declared CRS of DATA: EPSG code, gcj02 or bd09")
     p.add_argument("--out", type=Path, required=True, help="FILE.csv or FILE.json")
-    p.add_argument(
-        "--scheduler",
-        default=None,
-        metavar="ADDRESS",
-        help="Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: $GRIDGEN_DASK_SCHEDULER; "
-        "neither: in this process)",
-    )
+    add_scheduler_option(p)
     p.set_defaults(run=run)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gridgen.errors import ParameterError
+from gridgen_cli.options import add_scheduler_option
 
 
 def parse_band(text: str | None) -> tuple[int, int] | None:
@@ -31,13 +32,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--crs", default=None, help="declared CRS of DATA: EPSG code, gcj02 or bd09")
     p.add_argument("--out", type=Path, required=True, help="plan GeoPackage to write")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
-    p.add_argument(
-        "--scheduler",
-        default=None,
-        metavar="ADDRESS",
-        help="Dask scheduler, e.g. tcp://10.0.0.5:8786 (default: $GRIDGEN_DASK_SCHEDULER; "
-        "neither: in this process)",
-    )
+    add_scheduler_option(p)
     p.set_defaults(run=run)
 
 
