@@ -1,9 +1,9 @@
 """Vector tiles: tile math, the embedded Mapbox Vector Tile encoder, and an LRU of tiles.
 
 The embedded back end keeps each served layer in memory once (geometries in EPSG:3857 in a
-shapely STRtree) and encodes a tile by querying the tree, clipping to the tile plus a
-64-pixel buffer, simplifying to half a tile pixel and encoding with ``mapbox-vector-tile``.
-Simplifying per zoom matters: the encoder is pure Python and slow on unsimplified polygons.
+shapely STRtree) and encodes a tile by querying the tree, simplifying to half a tile pixel,
+clipping to the tile plus a 64-pixel buffer and encoding with :func:`api.mvt.encode_layer`
+(vectorised; features smaller than a tile pixel vanish on the grid and are left out).
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
-import mapbox_vector_tile
 import numpy as np
 import pyproj
 import shapely
 
 from api.access import Access, visible_properties
+from api.mvt import encode_layer
 from api.store import FeatureRow
 from gridgen.errors import ParameterError
 
@@ -98,25 +98,23 @@ def encode_tile(index: LayerIndex, z: int, x: int, y: int, *, layer: str, access
     geoms = shapely.clip_by_rect(
         shapely.simplify(index.geoms[hits], tolerance, preserve_topology=True), *rect
     )
-    features = []
-    for i, geom in zip(hits.tolist(), geoms, strict=True):
-        if geom is None or geom.is_empty:
-            continue
-        props = visible_properties(
+    keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if not keep.any():
+        return b""
+    hits, geoms = hits[keep], geoms[keep]
+    scale = EXTENT / (maxx - minx)
+
+    def to_tile(xy: np.ndarray) -> np.ndarray:  # EPSG:3857 → tile units, y down
+        return np.column_stack(((xy[:, 0] - minx) * scale, (maxy - xy[:, 1]) * scale))
+
+    props = [
+        visible_properties(
             index.properties[i], layer=layer, feature_community=index.communities[i], access=access
         )
-        features.append({"geometry": geom, "properties": props, "id": int(i)})
-    if not features:
-        return b""
-    data: bytes = mapbox_vector_tile.encode(
-        [{"name": layer, "features": features}],
-        default_options={
-            "quantize_bounds": (minx, miny, maxx, maxy),
-            "extents": EXTENT,
-            "y_coord_down": False,
-        },
-    )
-    return data
+        for i in hits.tolist()
+    ]
+    tile_geoms = shapely.transform(geoms, to_tile)
+    return encode_layer(layer, tile_geoms, props, hits.tolist(), extent=EXTENT)
 
 
 class LRU:
