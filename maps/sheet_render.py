@@ -41,6 +41,7 @@ from maps.sheet_map import (
     draw_map_panel,
 )
 from maps.sheet_tables import draw_building_table, draw_summary
+from maps.sheet_text import SheetCanvas
 
 __all__ = [
     "BUILDING_EDGE",
@@ -86,7 +87,7 @@ def sheet_figure(
     family = cjk_font_family()
     with mpl.rc_context({"font.family": family, "pdf.fonttype": 42, "axes.unicode_minus": False}):
         fig = Figure(figsize=(W / MM_PER_INCH, H / MM_PER_INCH), dpi=dpi)
-        FigureCanvasAgg(fig)
+        SheetCanvas(fig)
         s = lay.scale
         fig.text(
             12 * s / W,
