@@ -11,7 +11,7 @@ import json
 from abc import abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -41,20 +41,17 @@ from gridgen.errors import ConflictError, NotFoundError, ParameterError
 TABLES = ("datasets", "plans", "plan_versions", "jobs", "api_keys", "audit", "features")
 
 
-class Cursor:
+class Cursor(Protocol):
     """The few cursor methods both sqlite3 and psycopg cursors share."""
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:  # pragma: no cover
+    def execute(self, sql: str, params: Sequence[Any] = ..., /) -> Any:
         """Run one statement."""
-        raise NotImplementedError
 
-    def fetchone(self) -> Any:  # pragma: no cover
+    def fetchone(self) -> Any:
         """Return one row."""
-        raise NotImplementedError
 
-    def fetchall(self) -> list[Any]:  # pragma: no cover
+    def fetchall(self) -> list[Any]:
         """Return every row."""
-        raise NotImplementedError
 
 
 def _loads(value: Any) -> Any:
@@ -77,10 +74,10 @@ class SQLStore(Store):
         """Return a context manager yielding a cursor inside one transaction."""
 
     @abstractmethod
-    def _insert_features(self, cur: Any, key: str, rows: list[FeatureRow]) -> None:
+    def _insert_features(self, cur: Cursor, key: str, rows: list[FeatureRow]) -> None:
         """Insert features under ``key``."""
 
-    def _run(self, cur: Any, sql: str, params: Sequence[Any] = ()) -> Any:
+    def _run(self, cur: Cursor, sql: str, params: Sequence[Any] = ()) -> Any:
         if self.placeholder != "?":
             sql = sql.replace("?", self.placeholder)
         return cur.execute(sql, tuple(params))
@@ -95,7 +92,7 @@ class SQLStore(Store):
             self._run(cur, sql, params)
             return list(cur.fetchall())
 
-    def _audit(self, cur: Any, actor: str, action: str, target: str, detail: Any) -> None:
+    def _audit(self, cur: Cursor, actor: str, action: str, target: str, detail: Any) -> None:
         self._run(
             cur,
             "INSERT INTO audit (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)",
@@ -201,7 +198,7 @@ class SQLStore(Store):
     # -- plans -------------------------------------------------------------------------
     def _write_version(
         self,
-        cur: Any,
+        cur: Cursor,
         *,
         plan_id: str,
         version: int,
