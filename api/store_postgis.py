@@ -26,38 +26,21 @@ from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from api.access import Access, restricted_of
 from api.store import BBox, FeatureRow, check_bbox, dumps
-from api.store_sql import SQLStore, iter_chunks
+from api.store_sql import SQLStore, iter_chunks, schema_sql
 from api.tiles import BUFFER, EXTENT, tile_bounds
 from gridgen.errors import NotFoundError, ParameterError, StorageError
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS datasets (
-    id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL, author TEXT NOT NULL,
-    layers TEXT NOT NULL, metric_crs TEXT NOT NULL, bounds TEXT, report TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS plans (
-    id TEXT PRIMARY KEY, dataset_id TEXT NOT NULL REFERENCES datasets(id), name TEXT NOT NULL,
-    created_at TEXT NOT NULL, author TEXT NOT NULL, head_version INTEGER NOT NULL,
-    published_version INTEGER);
-CREATE TABLE IF NOT EXISTS plan_versions (
-    plan_id TEXT NOT NULL REFERENCES plans(id), version INTEGER NOT NULL, parent INTEGER,
-    author TEXT NOT NULL, created_at TEXT NOT NULL, message TEXT NOT NULL, metrics TEXT,
-    locked TEXT, assignment TEXT, PRIMARY KEY (plan_id, version));
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL,
-    progress DOUBLE PRECISION NOT NULL, message TEXT, created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL, author TEXT NOT NULL, params TEXT, result TEXT, error TEXT);
-CREATE TABLE IF NOT EXISTS api_keys (
-    id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, community_id TEXT,
-    created_at TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, secret_hash TEXT UNIQUE);
-CREATE TABLE IF NOT EXISTS audit (
-    id BIGSERIAL PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
-    target TEXT NOT NULL, detail TEXT);
+SCHEMA = schema_sql(
+    float_type="DOUBLE PRECISION",
+    serial_key="BIGSERIAL PRIMARY KEY",
+    features="""
 CREATE TABLE IF NOT EXISTS features (
     layer_key TEXT NOT NULL, idx INTEGER NOT NULL, fid TEXT NOT NULL, community_id TEXT,
     props JSONB NOT NULL, geom geometry(Geometry, 4326), PRIMARY KEY (layer_key, idx));
 CREATE INDEX IF NOT EXISTS features_fid ON features (layer_key, fid);
 CREATE INDEX IF NOT EXISTS features_geom ON features USING GIST (geom);
-"""
+""",
+)
 
 TILE_SQL = """
 WITH env AS (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS e),

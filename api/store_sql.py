@@ -41,6 +41,38 @@ from gridgen.errors import ConflictError, NotFoundError, ParameterError
 TABLES = ("datasets", "plans", "plan_versions", "jobs", "api_keys", "audit", "features")
 
 
+def schema_sql(*, float_type: str, serial_key: str, features: str) -> str:
+    """Return the DDL of every table; the back ends differ only in these three parts.
+
+    ``float_type`` is the job progress column's type, ``serial_key`` the audit log's
+    auto-increment key, ``features`` the feature table with its geometry and indexes.
+    """
+    return f"""
+CREATE TABLE IF NOT EXISTS datasets (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL, author TEXT NOT NULL,
+    layers TEXT NOT NULL, metric_crs TEXT NOT NULL, bounds TEXT, report TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS plans (
+    id TEXT PRIMARY KEY, dataset_id TEXT NOT NULL REFERENCES datasets(id), name TEXT NOT NULL,
+    created_at TEXT NOT NULL, author TEXT NOT NULL, head_version INTEGER NOT NULL,
+    published_version INTEGER);
+CREATE TABLE IF NOT EXISTS plan_versions (
+    plan_id TEXT NOT NULL REFERENCES plans(id), version INTEGER NOT NULL, parent INTEGER,
+    author TEXT NOT NULL, created_at TEXT NOT NULL, message TEXT NOT NULL, metrics TEXT,
+    locked TEXT, assignment TEXT, PRIMARY KEY (plan_id, version));
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL,
+    progress {float_type} NOT NULL, message TEXT, created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL, author TEXT NOT NULL, params TEXT, result TEXT, error TEXT);
+CREATE TABLE IF NOT EXISTS api_keys (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, community_id TEXT,
+    created_at TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, secret_hash TEXT UNIQUE);
+CREATE TABLE IF NOT EXISTS audit (
+    id {serial_key}, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+    target TEXT NOT NULL, detail TEXT);
+{features.strip()}
+"""
+
+
 class Cursor(Protocol):
     """The few cursor methods both sqlite3 and psycopg cursors share."""
 

@@ -22,39 +22,22 @@ import shapely
 
 from api.access import Access
 from api.store import BBox, FeatureRow, check_bbox, dumps
-from api.store_sql import SQLStore, iter_chunks
+from api.store_sql import SQLStore, iter_chunks, schema_sql
 from api.tiles import LRU, LayerIndex, encode_tile
 from gridgen.errors import NotFoundError, StorageError
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS datasets (
-    id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL, author TEXT NOT NULL,
-    layers TEXT NOT NULL, metric_crs TEXT NOT NULL, bounds TEXT, report TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS plans (
-    id TEXT PRIMARY KEY, dataset_id TEXT NOT NULL REFERENCES datasets(id), name TEXT NOT NULL,
-    created_at TEXT NOT NULL, author TEXT NOT NULL, head_version INTEGER NOT NULL,
-    published_version INTEGER);
-CREATE TABLE IF NOT EXISTS plan_versions (
-    plan_id TEXT NOT NULL REFERENCES plans(id), version INTEGER NOT NULL, parent INTEGER,
-    author TEXT NOT NULL, created_at TEXT NOT NULL, message TEXT NOT NULL, metrics TEXT,
-    locked TEXT, assignment TEXT, PRIMARY KEY (plan_id, version));
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL, progress REAL NOT NULL,
-    message TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, author TEXT NOT NULL,
-    params TEXT, result TEXT, error TEXT);
-CREATE TABLE IF NOT EXISTS api_keys (
-    id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, community_id TEXT,
-    created_at TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, secret_hash TEXT UNIQUE);
-CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, actor TEXT NOT NULL,
-    action TEXT NOT NULL, target TEXT NOT NULL, detail TEXT);
+SCHEMA = schema_sql(
+    float_type="REAL",
+    serial_key="INTEGER PRIMARY KEY AUTOINCREMENT",
+    features="""
 CREATE TABLE IF NOT EXISTS features (
     layer_key TEXT NOT NULL, idx INTEGER NOT NULL, fid TEXT NOT NULL, community_id TEXT,
     props TEXT NOT NULL, geom BLOB, minx REAL, miny REAL, maxx REAL, maxy REAL,
     PRIMARY KEY (layer_key, idx));
 CREATE INDEX IF NOT EXISTS features_fid ON features (layer_key, fid);
 CREATE INDEX IF NOT EXISTS features_box ON features (layer_key, minx, maxx);
-"""
+""",
+)
 
 
 class SQLiteStore(SQLStore):
