@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.auth import Principal, anonymous, hash_secret, secret_from_headers
 from api.service import ServiceState
-from api.store import Store
+from api.store.base import Store
 from gridgen.errors import AuthenticationError
 
 KEY_TTL_S = 10.0

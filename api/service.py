@@ -17,7 +17,7 @@ import pyproj
 
 from api.auth import Principal
 from api.settings import Settings
-from api.store import (
+from api.store.base import (
     PlanContent,
     Store,
     VersionInfo,
@@ -28,8 +28,8 @@ from api.store import (
 from api.tiles import LRU
 from gridgen.dataset import Dataset, empty_layer
 from gridgen.errors import NotFoundError, ParameterError, PermissionDeniedError
-from gridgen.report import ValidationReport
 from gridgen.schema import DATASET_LAYERS
+from gridgen.validate.report import ValidationReport
 
 COLLECTIONS: dict[str, str] = {
     "streets": "街道 streets",
@@ -191,7 +191,7 @@ def uncovered_buildings(
     dataset: Dataset, *, radius: float = UNCOVERED_RADIUS_M
 ) -> gpd.GeoDataFrame:
     """Return the buildings outside every station's walking ``radius`` (with their distance)."""
-    from gridgen.coverage import station_coverage
+    from gridgen.coverage.stations import station_coverage
 
     cov = station_coverage(dataset, radius=radius, mode="walk")
     covered = cov.set_index(cov["building_id"].astype(str))
@@ -208,7 +208,7 @@ def uncovered_buildings(
 
 # -- plans -------------------------------------------------------------------------------
 def content_from_plan(plan: Any, *, locked: tuple[str, ...] = ()) -> PlanContent:
-    """Return what the store keeps of a :class:`gridgen.plan.Plan`."""
+    """Return what the store keeps of a :class:`gridgen.partition.plan.Plan`."""
     from dataclasses import asdict
 
     meta = {
@@ -222,10 +222,10 @@ def content_from_plan(plan: Any, *, locked: tuple[str, ...] = ()) -> PlanContent
 
 
 def plan_from_content(content: PlanContent) -> Any:
-    """Return the :class:`gridgen.plan.Plan` stored as ``content``."""
+    """Return the :class:`gridgen.partition.plan.Plan` stored as ``content``."""
     import math
 
-    from gridgen.plan import Plan, PlanMetrics, Problem
+    from gridgen.partition.plan import Plan, PlanMetrics, Problem
 
     meta = content.metrics
     m = dict(meta.get("metrics", {}))

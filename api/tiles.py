@@ -21,7 +21,7 @@ import shapely
 
 from api.access import Access, visible_properties
 from api.mvt import encode_layer
-from api.store import FeatureRow
+from api.store.base import FeatureRow
 from gridgen.errors import ParameterError
 
 EXTENT = 4096

@@ -1,6 +1,6 @@
 """Benchmark: station coverage and siting on a generated ~300k-household city.
 
-Runs, in one process, on ``gridgen.sample.make_city(households=300_000)``:
+Runs, in one process, on ``gridgen.sample.district.make_city(households=300_000)``:
 
 * walking coverage of all buildings (network build, snapping, one multi-source
   Dijkstra) against networkx ``multi_source_dijkstra_path_length`` on the same graph
@@ -28,11 +28,11 @@ import pulp
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
-from gridgen.coverage import representative_points, station_coverage
-from gridgen.network import graph_with_points, snap_points, walk_network
-from gridgen.sample import make_city
-from gridgen.siting import _problem, maximal_covering, solve_max_cover
-from gridgen.validate import validate_layers
+from gridgen.coverage.network import graph_with_points, snap_points, walk_network
+from gridgen.coverage.siting import _problem, maximal_covering, solve_max_cover
+from gridgen.coverage.stations import representative_points, station_coverage
+from gridgen.sample.district import make_city
+from gridgen.validate.layers import validate_layers
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 

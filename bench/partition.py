@@ -29,22 +29,22 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from gridgen.partition import (
+from gridgen.partition.community import (
     community_rng,
     draw_grids,
     partition_dataset,
     unbalanceable_units,
 )
-from gridgen.plan import default_band, polsby_popper
-from gridgen.regions import components
-from gridgen.units import UnitGraph, build_units
+from gridgen.partition.plan import default_band, polsby_popper
+from gridgen.partition.regions import components
+from gridgen.partition.units import UnitGraph, build_units
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 NOTES = (
     "Notes:",
     "- *In band, excluding grids no plan can fix*: a grid is unfixable when it holds a unit "
     "below the band minimum whose every neighbour would push the pair above the maximum "
-    "(`gridgen.partition.unbalanceable_units`, a proof, not a heuristic). On this city about "
+    "(`unbalanceable_units`, a proof, not a heuristic). On this city about "
     "40 of ~1,000 grids are such, so no plan that keeps compounds whole can exceed ~96% "
     "band compliance: the 97% target is not reachable on this input; gridgen reaches ~99% "
     "of the reachable grids and reports every unfixable one with its compound and reason.",
@@ -246,8 +246,8 @@ def main() -> None:
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
 
-    from gridgen.sample import make_city
-    from gridgen.validate import validate_layers
+    from gridgen.sample.district import make_city
+    from gridgen.validate.layers import validate_layers
 
     t = time.perf_counter()
     ds = validate_layers(make_city(households=args.households), source="city")

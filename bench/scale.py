@@ -5,7 +5,7 @@ Run from the repository root::
     .venv/bin/python bench/scale.py                   # ~1M households, 2 workers
     .venv/bin/python bench/scale.py --households 200000 --communities 40   # quick
 
-It measures, on the same generated city (``gridgen.sample.make_city``):
+It measures, on the same generated city (``gridgen.sample.district.make_city``):
 
 - partition (one task per community) and coverage (one task per street block, 500 m walk)
   in this process and on a ``LocalCluster`` of ``--workers`` single-threaded worker
@@ -60,17 +60,19 @@ def pin_sources() -> Path:
 PINNED = pin_sources() if __name__ == "__main__" else None
 
 from gridgen.dataset import Dataset  # noqa: E402
-from gridgen.distributed import (  # noqa: E402
-    HaloInput,
-    assemble_coverage,
+from gridgen.distributed.cluster import map_communities  # noqa: E402
+from gridgen.distributed.subsets import (  # noqa: E402
     community_rows,
     coverage_blocks,
+    partition_shards,
+)
+from gridgen.distributed.work import (  # noqa: E402
+    HaloInput,
+    assemble_coverage,
     coverage_distributed,
     coverage_of_block,
     default_halo,
-    map_communities,
     partition_distributed,
-    partition_shards,
 )
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -120,7 +122,11 @@ def local_cluster(workers: int) -> Iterator[tuple[Any, float]]:
     ):
         client.wait_for_workers(workers)
         # import the task modules on every worker (a fresh worker pays this on first use)
-        for module in ("gridgen.partition", "gridgen.coverage", "gridgen.distributed"):
+        for module in (
+            "gridgen.partition.community",
+            "gridgen.coverage.stations",
+            "gridgen.distributed.work",
+        ):
             client.run(importlib.import_module, module)
         if PINNED is not None:
             for worker, path in client.run(gridgen_file).items():
@@ -158,8 +164,8 @@ def source_digest() -> str:
 
 def city(households: int, seed: int) -> Dataset:
     """Return the validated generated city."""
-    from gridgen.sample import make_city
-    from gridgen.validate import validate_layers
+    from gridgen.sample.district import make_city
+    from gridgen.validate.layers import validate_layers
 
     return validate_layers(make_city(households=households, seed=seed), source="city")
 
@@ -199,9 +205,9 @@ def main() -> None:
     ap.add_argument("--no-write", action="store_true", help="do not update bench/RESULTS.md")
     args = ap.parse_args()
 
-    from gridgen.coverage import station_coverage
-    from gridgen.partition import merge_plans, partition_community, partition_dataset
-    from gridgen.plan import default_band
+    from gridgen.coverage.stations import station_coverage
+    from gridgen.partition.community import merge_plans, partition_community, partition_dataset
+    from gridgen.partition.plan import default_band
 
     load0 = os.getloadavg()[0]
     digest = source_digest()

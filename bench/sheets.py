@@ -45,13 +45,13 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
 
-    from gridgen.coverage import station_coverage
-    from gridgen.io_read import load_sample
+    from gridgen.coverage.stations import station_coverage
+    from gridgen.io.read import load_sample
     from maps.assets import cjk_font_family, ensure_assets
     from maps.atlas import write_atlas
     from maps.overview import write_overview
-    from maps.sheet import compound_sheet_data
-    from maps.sheet_render import render_sheet_pdf, render_sheet_png
+    from maps.sheet.data import compound_sheet_data
+    from maps.sheet.render import render_sheet_pdf, render_sheet_png
 
     ensure_assets()
     cjk_font_family()

@@ -5,7 +5,7 @@ real server (``python -m gridgen_cli.cmd_serve``) runs for each; a separate load
 process (bounded: a fixed list of tiles, a fixed number of threads, ``http.client``) requests every
 building tile at zoom 14-17 over loopback (``http.client`` keep-alive connections, after a
 warm-up pass with another access class), once uncached and then again cached. The bare
-PostGIS query (``api.store_postgis.TILE_SQL``, the same ST_AsMVT statement the service runs)
+PostGIS query (``api.store.postgis.TILE_SQL``, the same ST_AsMVT statement the service runs)
 is timed for the same tiles from the load-generator process with one connection per thread.
 
 Run::
@@ -146,7 +146,7 @@ def bare(args: argparse.Namespace) -> None:
 
     sys.path.insert(0, str(ROOT))
     from api.access import PUBLIC
-    from api.store_postgis import TILE_SQL, tile_params
+    from api.store.postgis import TILE_SQL, tile_params
 
     tiles = json.loads(Path(args.tiles).read_text())
     conns = []
@@ -230,10 +230,10 @@ def main() -> None:
     import httpx
 
     from api.service import dataset_layers_for_store, metric_crs_text
-    from api.store import dataset_key, open_store
-    from gridgen.crs import parse_crs
-    from gridgen.sample import make_city
-    from gridgen.validate import validate_layers
+    from api.store.base import dataset_key, open_store
+    from gridgen.io.crs import parse_crs
+    from gridgen.sample.district import make_city
+    from gridgen.validate.layers import validate_layers
 
     pg = os.environ.get("GRIDGEN_TEST_DATABASE_URL")
     if not pg:
@@ -356,7 +356,7 @@ def report(results: dict[str, Any], *, ds: Any, n_tiles: int, t_city: float) -> 
             *rows,
             "",
             "The service ratio compares the service's p50 (HTTP, auth, layer lookup, ST_AsMVT or "
-            "in-process encoding) with the bare ST_AsMVT statement (`api.store_postgis.TILE_SQL`) "
+            "in-process encoding) with the bare ST_AsMVT statement (`api.store.postgis.TILE_SQL`) "
             "run over psycopg for the same tiles with the same concurrency; target ≤ ×2. At these "
             "tile sizes the bare query takes 1-3 ms, so the fixed cost of an HTTP request through "
             "uvicorn/FastAPI and the client (the cached rows) weighs on the ratio; with 4 threads "

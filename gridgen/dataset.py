@@ -8,10 +8,10 @@ import geopandas as gpd
 import pandas as pd
 import pyproj
 
-from gridgen.crs import WGS84
 from gridgen.errors import UnknownLayerError
-from gridgen.report import ValidationReport
+from gridgen.io.crs import WGS84
 from gridgen.schema import DATASET_LAYERS, LAYERS
+from gridgen.validate.report import ValidationReport
 
 
 def empty_layer(name: str) -> gpd.GeoDataFrame:

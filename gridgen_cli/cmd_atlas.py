@@ -28,12 +28,12 @@ def add_context_options(p: argparse.ArgumentParser) -> None:
 
 def load_context(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     """Return (dataset, plan or None, coverage or None) for the options above."""
-    from gridgen.io_read import read_dataset
+    from gridgen.io.read import read_dataset
 
     ds = read_dataset(args.data, crs=args.crs)
     plan = None
     if args.plan is not None:
-        from gridgen.io_plan import read_plan
+        from gridgen.io.plan import read_plan
 
         plan = read_plan(args.plan)
     coverage = None
@@ -42,7 +42,7 @@ def load_context(args: argparse.Namespace) -> tuple[Any, Any, Any]:
         print("no roads in DATA: station reach measured in straight lines", file=sys.stderr)
         mode = "line"
     if mode != "none" and not ds.stations.empty:
-        from gridgen.coverage import station_coverage
+        from gridgen.coverage.stations import station_coverage
 
         coverage = station_coverage(ds, radius=args.radius, mode=mode)
     return ds, plan, coverage

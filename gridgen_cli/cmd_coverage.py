@@ -34,18 +34,19 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Compute coverage, write the table at ``--level`` and print a one-line summary."""
-    from gridgen.coverage import coverage_by_level, station_coverage, station_load
-    from gridgen.io_coverage import write_table
-    from gridgen.io_read import read_dataset
+    from gridgen.coverage.stations import coverage_by_level, station_coverage, station_load
+    from gridgen.io.coverage import write_table
+    from gridgen.io.read import read_dataset
     from gridgen_cli.progress import progress_task
 
     ds = read_dataset(args.data, crs=args.crs)
     plan = None
     if args.plan is not None:
-        from gridgen.io_plan import read_plan
+        from gridgen.io.plan import read_plan
 
         plan = read_plan(args.plan)
-    from gridgen.distributed import coverage_distributed, scheduler_address
+    from gridgen.distributed.cluster import scheduler_address
+    from gridgen.distributed.work import coverage_distributed
 
     if scheduler_address(args.scheduler) is None:
         cov = station_coverage(ds, radius=args.radius, mode=args.mode)

@@ -44,9 +44,9 @@ def step_load(ctx: DemoContext) -> None:
     """Read and validate the sample district; check the GCJ-02 copy of the stations."""
     import numpy as np
 
-    from gridgen.io_read import read_dataset, read_layers
-    from gridgen.io_write import write_dataset, write_report
-    from gridgen.sample import sample_path
+    from gridgen.io.read import read_dataset, read_layers
+    from gridgen.io.write import write_dataset, write_report
+    from gridgen.sample.district import sample_path
 
     ds = read_dataset(sample_path() / "district.gpkg")
     ctx.dataset = ds
@@ -72,8 +72,8 @@ def step_load(ctx: DemoContext) -> None:
 
 def step_partition(ctx: DemoContext) -> None:
     """Partition every community into grids of ~300 households; write the plan."""
-    from gridgen.io_plan import write_plan
-    from gridgen.partition import partition_dataset
+    from gridgen.io.plan import write_plan
+    from gridgen.partition.community import partition_dataset
     from gridgen_cli.progress import progress_task
 
     with progress_task("communities partitioned") as progress:
@@ -92,9 +92,9 @@ def step_partition(ctx: DemoContext) -> None:
 
 def step_coverage(ctx: DemoContext) -> None:
     """Walking coverage of stations, roll-ups, property, party and staffing tables."""
-    from gridgen.coverage import coverage_by_level, station_coverage, station_load
-    from gridgen.governance import party_stats, property_stats, staffing_stats
-    from gridgen.io_coverage import write_table
+    from gridgen.coverage.governance import party_stats, property_stats, staffing_stats
+    from gridgen.coverage.stations import coverage_by_level, station_coverage, station_load
+    from gridgen.io.coverage import write_table
 
     plan = ctx.results["plan"]
     cov = station_coverage(ctx.ds, radius=500.0, mode="walk")
@@ -117,8 +117,8 @@ def step_coverage(ctx: DemoContext) -> None:
 
 def step_siting(ctx: DemoContext) -> None:
     """Recommend 5 new micro-stations for the 5-minute life circle (300 m walk)."""
-    from gridgen.io_coverage import write_siting
-    from gridgen.siting import maximal_covering
+    from gridgen.coverage.siting import maximal_covering
+    from gridgen.io.coverage import write_siting
 
     result = maximal_covering(ctx.ds, k=5, radius=300.0, mode="walk")
     write_siting(ctx.ds, result, ctx.out / "sites.gpkg")
@@ -150,7 +150,7 @@ def step_maps(ctx: DemoContext) -> None:
 def step_store(ctx: DemoContext) -> None:
     """Store the dataset and the published plan in the embedded (SQLite) store."""
     from api.service import content_from_plan, dataset_layers_for_store, metric_crs_text
-    from api.store import open_store
+    from api.store.base import open_store
 
     path = (ctx.out / "gridgen.db").resolve()
     path.unlink(missing_ok=True)

@@ -38,10 +38,10 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Partition ``args.data`` and write the plan (problems are printed, exit status 0)."""
-    from gridgen.distributed import partition_distributed
-    from gridgen.io_plan import write_plan
-    from gridgen.io_read import read_dataset
-    from gridgen.plan import default_band
+    from gridgen.distributed.work import partition_distributed
+    from gridgen.io.plan import write_plan
+    from gridgen.io.read import read_dataset
+    from gridgen.partition.plan import default_band
     from gridgen_cli.progress import progress_task
 
     band = default_band(args.target, parse_band(args.band))

@@ -25,7 +25,7 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Write the sheet; exit 0."""
     from gridgen.errors import UnsupportedFormatError
-    from maps.sheet import compound_sheet_data
+    from maps.sheet.data import compound_sheet_data
 
     suffix = args.out.suffix.lower()
     if suffix not in (".png", ".pdf", ".html"):
@@ -43,15 +43,15 @@ def run(args: argparse.Namespace) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     orientation: Literal["portrait", "landscape"] = "landscape" if args.landscape else "portrait"
     if suffix == ".png":
-        from maps.sheet_render import render_sheet_png
+        from maps.sheet.render import render_sheet_png
 
         render_sheet_png(data, args.out, paper=args.paper, orientation=orientation, dpi=args.dpi)
     elif suffix == ".pdf":
-        from maps.sheet_render import render_sheet_pdf
+        from maps.sheet.render import render_sheet_pdf
 
         render_sheet_pdf(data, args.out, paper=args.paper, orientation=orientation)
     else:
-        from maps.sheet_html import render_sheet_html
+        from maps.sheet.html import render_sheet_html
 
         render_sheet_html(data, args.out)
     print(f"sheet of {data.compound_name} ({data.compound_id}) written to {args.out}")

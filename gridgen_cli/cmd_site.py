@@ -31,9 +31,9 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Solve the siting problem, write the GeoPackage and print the result with its gap."""
-    from gridgen.io_coverage import read_candidates, write_siting
-    from gridgen.io_read import read_dataset
-    from gridgen.siting import maximal_covering, minimal_stations
+    from gridgen.coverage.siting import maximal_covering, minimal_stations
+    from gridgen.io.coverage import read_candidates, write_siting
+    from gridgen.io.read import read_dataset
 
     ds = read_dataset(args.data, crs=args.crs)
     candidates = read_candidates(args.candidates) if args.candidates is not None else None

@@ -18,8 +18,8 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Validate ``args.data``; exit 0 when every row was kept, 1 when rows were rejected."""
-    from gridgen.io_read import read_dataset
-    from gridgen.io_write import write_report
+    from gridgen.io.read import read_dataset
+    from gridgen.io.write import write_report
 
     ds = read_dataset(args.data, crs=args.crs)
     print(ds.report.summary())

@@ -14,8 +14,9 @@ from matplotlib.backends.backend_pdf import PdfPages
 from gridgen.dataset import Dataset
 from gridgen.errors import NotFoundError, UnsupportedFormatError
 from maps.assets import cjk_font_family
-from maps.sheet import PlanLike, compound_ids, compound_sheet_data
-from maps.sheet_render import Orientation, Paper, figure_png, sheet_figure
+from maps.sheet.data import PlanLike, compound_ids, compound_sheet_data
+from maps.sheet.layout import Orientation, Paper
+from maps.sheet.render import figure_png, sheet_figure
 
 ProgressFn = Callable[[int, int], None]
 
@@ -47,7 +48,7 @@ def write_atlas(
     community_id, street_id
         Which compounds (all of the dataset when neither is given).
     plan, coverage, radius, restricted
-        As in :func:`maps.sheet.compound_sheet_data`.
+        As in :func:`maps.sheet.data.compound_sheet_data`.
     paper, orientation, dpi
         Page format (``dpi`` applies to PNGs).
     progress

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from gridgen.dataset import Dataset
-from maps.sheet import PlanLike
+from maps.sheet.data import PlanLike
 
 ProgressFn = Callable[[int, int], None]
 
@@ -50,7 +50,7 @@ def write_map_outputs(
     Parameters
     ----------
     dataset, plan, coverage, radius
-        As in :func:`maps.overview.overview_map` and :func:`maps.sheet.compound_sheet_data`.
+        As in :func:`maps.overview.overview_map` and :func:`maps.sheet.data.compound_sheet_data`.
     community_id
         Community of the atlas (default: the one with most compounds).
     sheets
@@ -65,9 +65,9 @@ def write_map_outputs(
     """
     from maps.atlas import write_atlas
     from maps.overview import write_overview
-    from maps.sheet import compound_sheet_data
-    from maps.sheet_html import render_sheet_html
-    from maps.sheet_render import render_sheet_pdf, render_sheet_png
+    from maps.sheet.data import compound_sheet_data
+    from maps.sheet.html import render_sheet_html
+    from maps.sheet.render import render_sheet_pdf, render_sheet_png
 
     folder = Path(out)
     (folder / "sheets").mkdir(parents=True, exist_ok=True)

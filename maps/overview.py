@@ -16,7 +16,7 @@ import pandas as pd
 from gridgen.dataset import Dataset
 from gridgen.schema import PROPERTY_MODE_LABELS
 from maps.assets import AssetMode, render_offline_html
-from maps.sheet import DEFAULT_RADIUS_M, PlanLike
+from maps.sheet.data import DEFAULT_RADIUS_M, PlanLike
 from maps.style import (
     COMMUNITY_EDGE,
     DEVIATION_LEGEND,
@@ -82,7 +82,7 @@ def overview_map(
     plan
         A grid plan: its grids are drawn coloured by household deviation.
     coverage
-        Per-building coverage from :func:`gridgen.coverage.station_coverage`: buildings
+        Per-building coverage from :func:`gridgen.coverage.stations.station_coverage`: buildings
         with ``covered`` false are drawn as red dots.
     radius
         Station reach drawn as circles, in metres (the radius of the coverage run).
@@ -90,7 +90,7 @@ def overview_map(
         XYZ tile URL template; ``None`` (default) draws on a blank background so the page
         needs no network. Basemaps in GCJ-02 (Amap ``webrd0{s}.is.autonavi.com``, Tencent)
         are offset by hundreds of metres from WGS84 data: export the data in GCJ-02 with
-        :func:`gridgen.crs.frame_from_wgs84` before drawing it over such tiles.
+        :func:`gridgen.io.crs.frame_from_wgs84` before drawing it over such tiles.
     attribution
         Attribution for the basemap.
 

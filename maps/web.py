@@ -35,7 +35,7 @@ def blank_map(
         Optional XYZ tile URL template (``https://.../{z}/{x}/{y}.png``); ``None`` gives a
         blank background, so the page needs no network at all. A GCJ-02 basemap (Amap,
         Tencent) only lines up with data exported in GCJ-02: pass frames through
-        :func:`gridgen.crs.frame_from_wgs84` first.
+        :func:`gridgen.io.crs.frame_from_wgs84` first.
     attribution
         Attribution text shown for the basemap (required by most tile providers).
     """

@@ -4,9 +4,9 @@ Run from the repository root::
 
     .venv/bin/python sample_data/make_sample.py
 
-It writes ``sample_data/district.gpkg`` (one layer per name of
+It writes ``gridgen/sample/data/district.gpkg`` (one layer per name of
 ``gridgen.schema.DATASET_LAYERS``; ``property_companies`` as a table without geometry)
-and ``sample_data/stations_gcj02.geojson`` (the stations layer in GCJ-02, to exercise
+and ``gridgen/sample/data/stations_gcj02.geojson`` (the stations layer in GCJ-02, to exercise
 the conversion on the way in). The output depends only on the seed.
 """
 
@@ -18,8 +18,8 @@ from pathlib import Path
 import pandas as pd
 import pyogrio
 
-from gridgen.crs import frame_from_wgs84, parse_crs
-from gridgen.sample import DEFAULT_DISTRICT_SEED, make_district, sample_path
+from gridgen.io.crs import frame_from_wgs84, parse_crs
+from gridgen.sample.district import DEFAULT_DISTRICT_SEED, make_district, sample_path
 from gridgen.schema import DATASET_LAYERS
 
 
@@ -43,7 +43,7 @@ def write_sample(out_dir: Path, *, seed: int = DEFAULT_DISTRICT_SEED) -> list[Pa
 
 
 def main() -> int:
-    """Write the sample into ``sample_data/`` (or the folder given as argument)."""
+    """Write the sample into ``gridgen/sample/data/`` (or the folder given as argument)."""
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else sample_path()
     for path in write_sample(out):
         print(f"wrote {path} ({path.stat().st_size // 1024} KiB)")

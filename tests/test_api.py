@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import Settings
-from gridgen.sample import sample_path
+from gridgen.sample.district import sample_path
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
 DISTRICT = sample_path() / "district.gpkg"

@@ -14,7 +14,7 @@ from handmade import raw_layers
 
 from api.app import create_app
 from api.settings import Settings
-from gridgen.sample import sample_path
+from gridgen.sample.district import sample_path
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 from served import running_service
 
-from gridgen.sample import sample_path
+from gridgen.sample.district import sample_path
 
 
 def test_real_server_over_http(tmp_path: Path) -> None:

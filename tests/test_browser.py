@@ -21,7 +21,7 @@ import httpx
 import pytest
 from served import running_service
 
-from gridgen.sample import sample_path
+from gridgen.sample.district import sample_path
 from maps.assets import assets_present
 
 CHROMIUM = Path("/usr/bin/chromium")

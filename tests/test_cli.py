@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gridgen.sample import sample_path
+from gridgen.sample.district import sample_path
 from gridgen_cli.main import main
 
 SAMPLE = sample_path() / "district.gpkg"

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from coverage_helpers import UTM, SmallPlan, small_dataset, small_layers
 
-from gridgen.coverage import coverage_by_level, station_coverage, station_load
-from gridgen.crs import frame_from_wgs84, frame_to_wgs84, parse_crs
+from gridgen.coverage.network import walk_network
+from gridgen.coverage.stations import coverage_by_level, station_coverage, station_load
 from gridgen.errors import InputError, ParameterError
-from gridgen.network import walk_network
+from gridgen.io.crs import frame_from_wgs84, frame_to_wgs84, parse_crs
 
 
 def by_id(cov: pd.DataFrame) -> pd.DataFrame:
@@ -175,7 +175,7 @@ def test_cli_coverage_and_site_on_the_sample_district(tmp_path, capsys) -> None:
 
     import pyogrio
 
-    from gridgen.sample import sample_path
+    from gridgen.sample.district import sample_path
     from gridgen_cli.main import main
 
     data = str(sample_path() / "district.gpkg")
@@ -197,8 +197,8 @@ def test_cli_coverage_and_site_on_the_sample_district(tmp_path, capsys) -> None:
 
 @pytest.mark.slow
 def test_grid_rollup_with_a_real_plan_adds_up_to_communities() -> None:
-    from gridgen.io_read import load_sample
-    from gridgen.partition import partition_dataset
+    from gridgen.io.read import load_sample
+    from gridgen.partition.community import partition_dataset
 
     ds = load_sample()
     plan = partition_dataset(ds)

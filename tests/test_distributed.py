@@ -19,23 +19,24 @@ import pytest
 import shapely
 from shapely.geometry import LineString, Point, box
 
-from gridgen.coverage import station_coverage
+from gridgen.coverage.stations import station_coverage
 from gridgen.dataset import Dataset, empty_layer
-from gridgen.distributed import (
+from gridgen.distributed.cluster import SCHEDULER_ENV, map_communities
+from gridgen.distributed.subsets import (
     ORPHANS,
-    SCHEDULER_ENV,
-    HaloInput,
-    assemble_coverage,
     community_rows,
     community_subsets,
     coverage_blocks,
-    coverage_distributed,
     coverage_group_ids,
-    coverage_of_block,
-    map_communities,
-    partition_distributed,
     partition_shards,
     without_restricted,
+)
+from gridgen.distributed.work import (
+    HaloInput,
+    assemble_coverage,
+    coverage_distributed,
+    coverage_of_block,
+    partition_distributed,
 )
 from gridgen.errors import ClusterError, ParameterError
 from gridgen.schema import DATASET_LAYERS
@@ -316,8 +317,8 @@ def client(cluster: object) -> Iterator[object]:
 
 @pytest.fixture(scope="module")
 def district() -> Dataset:
-    from gridgen.sample import make_district
-    from gridgen.validate import validate_layers
+    from gridgen.sample.district import make_district
+    from gridgen.validate.layers import validate_layers
 
     return validate_layers(make_district(), source="sample")
 
@@ -348,7 +349,7 @@ def test_cluster_reached_through_the_setting(
 def test_cluster_partition_is_identical_to_in_process(
     district: Dataset, client: object, ship: str
 ) -> None:
-    from gridgen.partition import partition_dataset
+    from gridgen.partition.community import partition_dataset
 
     local = partition_dataset(district, target=300, seed=7)
     seen: list[int] = []
@@ -404,7 +405,7 @@ def test_a_worker_that_dies_mid_run_has_its_community_rerun(
 
 
 def test_partition_per_street_shards_equals_whole_dataset(district: Dataset) -> None:
-    from gridgen.partition import merge_plans, partition_community, partition_dataset
+    from gridgen.partition.community import merge_plans, partition_community, partition_dataset
 
     shards = partition_shards(district, sorted(district.communities["community_id"].astype(str)))
     assert len(shards.parts) == 3
@@ -423,7 +424,7 @@ def dying_partition(
     payload: Dataset, community_id: str, *, marker: str, victim: str, **options: object
 ) -> object:
     """Partition one community; the first run of ``victim`` kills its worker process."""
-    from gridgen.partition import partition_community
+    from gridgen.partition.community import partition_community
 
     if community_id == victim and not Path(marker).exists():
         Path(marker).write_text(str(os.getpid()))
@@ -434,7 +435,7 @@ def dying_partition(
 def test_a_worker_holding_a_street_part_dies_and_the_plan_is_complete(
     district: Dataset, client: object, tmp_path: Path
 ) -> None:
-    from gridgen.partition import merge_plans, partition_dataset
+    from gridgen.partition.community import merge_plans, partition_dataset
 
     marker = tmp_path / "killed"
     ids = sorted(district.communities["community_id"].astype(str))

@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 from coverage_helpers import SmallPlan, small_dataset, small_layers
 
-from gridgen.errors import ParameterError
-from gridgen.governance import (
+from gridgen.coverage.governance import (
     compare_snapshots,
     compound_party_chain,
     party_stats,
     property_stats,
     staffing_stats,
 )
+from gridgen.errors import ParameterError
 
 
 def test_property_stats_per_level_add_up() -> None:

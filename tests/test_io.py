@@ -15,7 +15,6 @@ import pytest
 import shapely
 from handmade import raw_layers
 
-from gridgen import crs as gcrs
 from gridgen.dataset import Dataset
 from gridgen.errors import (
     DataFileNotFoundError,
@@ -24,13 +23,15 @@ from gridgen.errors import (
     UnknownLayerError,
     UnsupportedFormatError,
 )
-from gridgen.io_read import read_dataset, read_layers
-from gridgen.io_write import write_dataset, write_frames, write_report
-from gridgen.report import ValidationReport
+from gridgen.io import crs as gcrs
+from gridgen.io.read import read_dataset, read_layers
+from gridgen.io.write import write_dataset, write_frames, write_report
+from gridgen.sample.district import sample_path
 from gridgen.schema import DATASET_LAYERS, LAYERS
-from gridgen.validate import validate_layers
+from gridgen.validate.layers import validate_layers
+from gridgen.validate.report import ValidationReport
 
-SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample_data"
+SAMPLE_DIR = sample_path()
 SAMPLE = SAMPLE_DIR / "district.gpkg"
 GEOD = pyproj.Geod(ellps="WGS84")
 pytestmark = pytest.mark.filterwarnings("ignore:Normalized/laundered field name")

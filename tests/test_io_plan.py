@@ -11,8 +11,8 @@ import shapely
 from partition_helpers import row_of_compounds
 
 from gridgen.errors import SchemaError, UnknownLayerError
-from gridgen.io_plan import read_plan, write_plan
-from gridgen.partition import partition_community
+from gridgen.io.plan import read_plan, write_plan
+from gridgen.partition.community import partition_community
 from gridgen_cli.main import main
 
 
@@ -56,7 +56,7 @@ def test_read_plan_names_missing_layer_and_column(tmp_path: Path) -> None:
 def test_cli_partition(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from partition_helpers import block_community
 
-    from gridgen.io_write import write_frames
+    from gridgen.io.write import write_frames
 
     ds = block_community(np.full((2, 3), 150))
     data = tmp_path / "data.gpkg"

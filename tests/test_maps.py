@@ -19,10 +19,10 @@ from PIL import Image
 
 from gridgen.dataset import Dataset
 from gridgen.errors import MissingAssetError, NotFoundError, ParameterError
-from gridgen.validate import validate_layers
+from gridgen.validate.layers import validate_layers
 from maps import assets
 from maps.labels import boxes_overlap, place_labels
-from maps.sheet import NO_BUILDINGS, NO_STATION, compound_sheet_data
+from maps.sheet.data import NO_BUILDINGS, NO_STATION, compound_sheet_data
 
 PHONE = "13912345678"
 needs_poppler = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils")
@@ -154,7 +154,7 @@ def test_coverage_marks_uncovered_buildings(ds: Dataset) -> None:
 
 
 def test_png_has_paper_size(ds: Dataset, tmp_path: Path) -> None:
-    from maps.sheet_render import render_sheet_png
+    from maps.sheet.render import render_sheet_png
 
     data = compound_sheet_data(ds, "K1")
     a4 = render_sheet_png(data, tmp_path / "a4.png", dpi=100)
@@ -169,7 +169,7 @@ def test_png_has_paper_size(ds: Dataset, tmp_path: Path) -> None:
 
 @needs_poppler
 def test_pdf_page_box_and_text(ds: Dataset, plan: HandPlan, tmp_path: Path) -> None:
-    from maps.sheet_render import render_sheet_pdf
+    from maps.sheet.render import render_sheet_pdf
 
     data = compound_sheet_data(ds, "K1", plan=plan)
     pdf = render_sheet_pdf(data, tmp_path / "k1.pdf")
@@ -190,8 +190,8 @@ def test_pdf_page_box_and_text(ds: Dataset, plan: HandPlan, tmp_path: Path) -> N
 
 @needs_poppler
 def test_restricted_data_only_for_restricted_sheets(ds: Dataset, tmp_path: Path) -> None:
-    from maps.sheet_html import sheet_html
-    from maps.sheet_render import render_sheet_pdf, sheet_figure
+    from maps.sheet.html import sheet_html
+    from maps.sheet.render import render_sheet_pdf, sheet_figure
 
     for restricted in (False, True):
         data = compound_sheet_data(ds, "K4", restricted=restricted)
@@ -209,8 +209,8 @@ def test_restricted_data_only_for_restricted_sheets(ds: Dataset, tmp_path: Path)
 def test_sheet_without_buildings_or_station_says_so(
     ds: Dataset, ds_no_stations: Dataset, tmp_path: Path
 ) -> None:
-    from maps.sheet_html import sheet_html
-    from maps.sheet_render import render_sheet_pdf
+    from maps.sheet.html import sheet_html
+    from maps.sheet.render import render_sheet_pdf
 
     empty = compound_sheet_data(ds, "K5")
     assert empty.buildings == ()
@@ -226,7 +226,8 @@ def test_sheet_without_buildings_or_station_says_so(
 
 @pytest.mark.parametrize(("paper", "orientation"), [("A4", "portrait"), ("A4", "landscape")])
 def test_labels_do_not_overlap_on_dense_compound(ds: Dataset, paper: str, orientation: str) -> None:
-    from maps.sheet_render import LABEL_GID, sheet_figure
+    from maps.sheet.labels import LABEL_GID
+    from maps.sheet.render import sheet_figure
 
     data = compound_sheet_data(ds, "K4")
     fig = sheet_figure(data, paper=paper, orientation=orientation, dpi=100)  # type: ignore[arg-type]
@@ -304,7 +305,7 @@ def _external(urls: list[str]) -> list[str]:
 
 def test_pages_have_no_cdn_links(ds: Dataset, plan: HandPlan) -> None:
     from maps.overview import overview_html
-    from maps.sheet_html import sheet_html
+    from maps.sheet.html import sheet_html
 
     cov = pd.DataFrame({"building_id": ["B1"], "covered": [False], "distance_m": [900.0]})
     pages = {
@@ -356,7 +357,7 @@ def test_missing_assets_say_how_to_install(
 
 
 def test_cli_sheet_and_atlas(ds: Dataset, tmp_path: Path) -> None:
-    from gridgen.io_write import write_dataset
+    from gridgen.io.write import write_dataset
     from gridgen_cli.main import main
 
     data = tmp_path / "hand.gpkg"
@@ -388,13 +389,14 @@ def test_cli_sheet_and_atlas(ds: Dataset, tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def sample() -> Dataset:
-    from gridgen.io_read import load_sample
+    from gridgen.io.read import load_sample
 
     return load_sample()
 
 
 def test_labels_do_not_overlap_on_densest_sample_compound(sample: Dataset) -> None:
-    from maps.sheet_render import LABEL_GID, sheet_figure
+    from maps.sheet.labels import LABEL_GID
+    from maps.sheet.render import sheet_figure
 
     sizes = sample.buildings.groupby("compound_id").size()
     densest = str(sizes.idxmax())
@@ -414,7 +416,7 @@ def test_labels_do_not_overlap_on_densest_sample_compound(sample: Dataset) -> No
 @pytest.mark.slow
 @needs_poppler
 def test_map_outputs_for_the_demo(sample: Dataset, tmp_path: Path) -> None:
-    from gridgen.coverage import station_coverage
+    from gridgen.coverage.stations import station_coverage
     from maps.outputs import write_map_outputs
 
     cov = station_coverage(sample, radius=300, mode="walk")

@@ -8,7 +8,7 @@ import pytest
 from scipy.sparse.csgraph import connected_components, dijkstra
 from shapely.geometry import LineString
 
-from gridgen.network import walk_network
+from gridgen.coverage.network import walk_network
 
 UTM = "EPSG:32649"
 
@@ -56,7 +56,7 @@ def test_two_ends_that_nearly_meet_are_joined_once() -> None:
 
 def test_sample_network_stays_connected_after_a_wgs84_round_trip() -> None:
     """Reprojecting moves T-junctions off their through roads by nanometres; still one piece."""
-    from gridgen.io_read import load_sample
+    from gridgen.io.read import load_sample
 
     ds = load_sample()
     r = ds.metric("roads")

@@ -12,14 +12,19 @@ from partition_helpers import block_community, row_of_compounds
 
 from gridgen.dataset import Dataset
 from gridgen.errors import NotFoundError, ParameterError
-from gridgen.partition import grid_order, merge_plans, partition_community, partition_dataset
-from gridgen.plan import Plan, plan_metrics
+from gridgen.partition.community import (
+    grid_order,
+    merge_plans,
+    partition_community,
+    partition_dataset,
+)
+from gridgen.partition.plan import Plan, plan_metrics
 
 
 def sample_dataset() -> Dataset:
     """Return the validated sample district."""
-    from gridgen.sample import make_district
-    from gridgen.validate import validate_layers
+    from gridgen.sample.district import make_district
+    from gridgen.validate.layers import validate_layers
 
     return validate_layers(make_district(), source="sample")
 
@@ -246,8 +251,8 @@ def test_random_small_communities(rows: int, cols: int, data: st.DataObject) -> 
 
 
 def test_split_grid_is_mended() -> None:
-    from gridgen.partition import _mend_split_grids, grid_geometries
-    from gridgen.units import build_units
+    from gridgen.partition.community import _mend_split_grids, grid_geometries
+    from gridgen.partition.units import build_units
 
     units = build_units(row_of_compounds([100, 100, 100]), "C1", band_max=360)
     labels = np.asarray([0, 1, 0], dtype=np.int64)  # grid 0 = K00 + K02, not touching

@@ -9,15 +9,15 @@ from partition_helpers import block_community, row_of_compounds
 
 from gridgen.dataset import Dataset
 from gridgen.errors import NotFoundError, ParameterError
-from gridgen.partition import partition_community, partition_dataset
-from gridgen.plan import Plan
-from gridgen.planner import compare_plans, locked_unchanged, move_unit, repartition
+from gridgen.partition.community import partition_community, partition_dataset
+from gridgen.partition.plan import Plan
+from gridgen.partition.planner import compare_plans, locked_unchanged, move_unit, repartition
 
 
 @pytest.fixture(scope="module")
 def sample() -> Dataset:
-    from gridgen.sample import make_district
-    from gridgen.validate import validate_layers
+    from gridgen.sample.district import make_district
+    from gridgen.validate.layers import validate_layers
 
     return validate_layers(make_district(), source="sample")
 

@@ -1,4 +1,4 @@
-"""Tests of the sample district and synthetic city generator (gridgen.sample)."""
+"""Tests of the sample district and synthetic city generator (gridgen.sample.district)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ import pyogrio
 import pytest
 import shapely
 
-from gridgen.crs import gcj02_to_wgs84
 from gridgen.errors import ParameterError
-from gridgen.sample import SAMPLE_METRIC_CRS, make_city, make_district, sample_path
+from gridgen.io.crs import gcj02_to_wgs84
+from gridgen.sample.district import make_city, make_district, sample_path
+from gridgen.sample.layout import SAMPLE_METRIC_CRS
 from gridgen.schema import DATASET_LAYERS, LAYERS, PROPERTY_MODES, ROAD_KINDS, STATION_KINDS
 
 

@@ -1,6 +1,6 @@
 """The cached-glyph sheet canvas measures text exactly as matplotlib's Agg does.
 
-``maps.sheet_text`` uses matplotlib internals (pinned in pyproject.toml); this test is the
+``maps.sheet.text`` uses matplotlib internals (pinned in pyproject.toml); this test is the
 tripwire for a matplotlib upgrade that changes them.
 """
 
@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 
 from maps.assets import cjk_font_family
-from maps.sheet_text import SheetCanvas
+from maps.sheet.text import SheetCanvas
 
 STRINGS = [
     "12号 36户",

@@ -12,14 +12,14 @@ import scipy.sparse as sp
 from coverage_helpers import UTM, pt, small_dataset
 from spopt.locate import MCLP
 
-from gridgen.errors import InfeasibleError, ParameterError
-from gridgen.siting import (
+from gridgen.coverage.siting import (
     coverage_matrix,
     maximal_covering,
     minimal_stations,
     solve_max_cover,
     solve_min_cover,
 )
+from gridgen.errors import InfeasibleError, ParameterError
 
 
 def random_instance(seed: int, n_d: int = 14, n_c: int = 9, density: float = 0.25):

@@ -14,7 +14,7 @@ import pytest
 import shapely
 
 from api.access import FULL, PUBLIC, Access
-from api.store import PlanContent, Store, dataset_key, grids_key, open_store
+from api.store.base import PlanContent, Store, dataset_key, grids_key, open_store
 from gridgen.errors import ConflictError, NotFoundError, ParameterError
 
 W, S = 112.50, 37.80  # south-west corner of the two test communities (Taiyuan)

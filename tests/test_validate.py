@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import geopandas as gpd
 import pandas as pd
 import pytest
@@ -11,13 +9,14 @@ import shapely
 from handmade import at, local_box, raw_layers
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon
 
-from gridgen.crs import parse_crs
 from gridgen.dataset import Dataset
 from gridgen.errors import SchemaError, UnknownLayerError, ValidationFailedError
-from gridgen.report import RULES, Finding
-from gridgen.validate import validate_layers, validation_summary
+from gridgen.io.crs import parse_crs
+from gridgen.sample.district import sample_path
+from gridgen.validate.layers import validate_layers, validation_summary
+from gridgen.validate.report import RULES, Finding
 
-SAMPLE = Path(__file__).resolve().parents[1] / "sample_data" / "district.gpkg"
+SAMPLE = sample_path() / "district.gpkg"
 
 
 def wgs(geom: object) -> object:
@@ -412,7 +411,7 @@ def test_no_usable_community_fails_with_report() -> None:
 
 @pytest.mark.skipif(not SAMPLE.exists(), reason="sample district not generated yet")
 def test_sample_district_validates_without_rejections() -> None:
-    from gridgen.io_read import load_sample
+    from gridgen.io.read import load_sample
 
     ds = load_sample()
     accounted(ds)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from api.auth import hash_secret, new_secret
 from api.deps import AdminDep, PrincipalDep, StateDep
 from api.models import KeyCreate, KeyCreated
-from api.store import AuditEntry, KeyInfo
+from api.store.base import AuditEntry, KeyInfo
 
 router = APIRouter(tags=["admin"])
 

@@ -80,7 +80,7 @@ def _scoped(frame: pd.DataFrame, who: Principal, level: str) -> pd.DataFrame:
 
 
 def _coverage(state: ServiceState, dataset_id: str, radius: float, mode: str) -> pd.DataFrame:
-    from gridgen.coverage import station_coverage
+    from gridgen.coverage.stations import station_coverage
 
     def make() -> pd.DataFrame:
         return station_coverage(load_dataset(state, dataset_id), radius=radius, mode=mode)
@@ -103,7 +103,7 @@ def coverage(
     f: Format = "json",
 ) -> Response:
     """Return covered households per group (share, uncovered, unreachable, compounds)."""
-    from gridgen.coverage import coverage_by_level
+    from gridgen.coverage.stations import coverage_by_level
 
     dataset_id = current_dataset_id(state.store, dataset)
     ds = load_dataset(state, dataset_id)
@@ -126,7 +126,7 @@ def stations(
     f: Format = "json",
 ) -> Response:
     """Return each station's load (served households, capacity, overloaded)."""
-    from gridgen.coverage import station_load
+    from gridgen.coverage.stations import station_load
 
     dataset_id = current_dataset_id(state.store, dataset)
     table = station_load(
@@ -150,7 +150,7 @@ def governance(
     f: Format = "json",
 ) -> Response:
     """Return property-service, party-organisation or staffing figures per group."""
-    from gridgen import governance as gov
+    from gridgen.coverage import governance as gov
 
     dataset_id = current_dataset_id(state.store, dataset)
     ds = load_dataset(state, dataset_id)
@@ -180,7 +180,7 @@ def siting(
     f: Format = "json",
 ) -> Response:
     """Return the proposed sites (``add`` sites, or the fewest reaching ``target_share``)."""
-    from gridgen.siting import maximal_covering, minimal_stations
+    from gridgen.coverage.siting import maximal_covering, minimal_stations
 
     who.require("planner", "admin", action="siting")
     if (add is None) == (target_share is None):

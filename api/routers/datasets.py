@@ -10,7 +10,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 
 from api.deps import AdminDep, PrincipalDep, StateDep
 from api.service import dataset_layers_for_store, metric_crs_text
-from api.store import DatasetInfo
+from api.store.base import DatasetInfo
 from gridgen.errors import GridgenError, InputError, PayloadTooLargeError, UnsupportedFormatError
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
@@ -62,11 +62,11 @@ def upload_dataset(
     name: Annotated[str | None, Form(max_length=200)] = None,
     crs: Annotated[str | None, Form(description="EPSG code, gcj02 or bd09")] = None,
 ) -> DatasetInfo:
-    """Validate the uploaded files with ``gridgen.io_read.read_dataset`` and store them.
+    """Validate the uploaded files with ``gridgen.io.read.read_dataset`` and store them.
 
     A rejected upload (bad format, too large, validation failure) stores nothing.
     """
-    from gridgen.io_read import read_dataset
+    from gridgen.io.read import read_dataset
 
     limit = state.settings.upload_limit_bytes
     with tempfile.TemporaryDirectory(prefix="gridgen-upload-") as tmp:

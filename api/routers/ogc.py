@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from api.access import visible_properties
 from api.deps import PrincipalDep, StateDep
 from api.service import COLLECTIONS, check_collection, resolve_layer
-from api.store import BBox, FeatureRow
+from api.store.base import BBox, FeatureRow
 from gridgen.errors import ParameterError
 
 router = APIRouter(prefix="/ogc", tags=["OGC API - Features"])

@@ -26,7 +26,7 @@ from api.service import (
     submit_job,
     visible_version,
 )
-from api.store import JobInfo, PlanContent, PlanInfo, VersionInfo
+from api.store.base import JobInfo, PlanContent, PlanInfo, VersionInfo
 from gridgen.errors import ConflictError, ParameterError
 
 router = APIRouter(tags=["plans"])
@@ -38,14 +38,14 @@ IfMatch = Annotated[str | None, Header(description='Base version of the edit, e.
 def create_plan(state: StateDep, who: PlannerDep, body: PlanCreate) -> JobInfo:
     """Start partitioning a dataset; poll ``/jobs/{id}`` for progress and the plan id."""
     state.store.get_dataset(body.dataset_id)
-    from gridgen.plan import default_band
+    from gridgen.partition.plan import default_band
 
     band = default_band(body.target, body.band)
     params = body.model_dump()
     job = state.store.create_job(kind="partition", params=params, actor=who.label)
 
     def work(progress: Any) -> dict[str, Any]:
-        from gridgen.partition import partition_dataset
+        from gridgen.partition.community import partition_dataset
 
         dataset = load_dataset(state, body.dataset_id)
         progress(0.0, "partitioning")
@@ -138,7 +138,7 @@ def get_version(
     content = state.store.load_version(plan_id, number)
     headers = {"ETag": f'"{number}"'}
     if f == "gpkg":
-        from gridgen.io_plan import write_plan
+        from gridgen.io.plan import write_plan
 
         with tempfile.TemporaryDirectory(prefix="gridgen-plan-") as tmp:
             path = write_plan(plan_from_content(content), Path(tmp) / f"{plan_id}-v{number}.gpkg")
@@ -179,7 +179,7 @@ def get_metrics(state: StateDep, who: PrincipalDep, plan_id: str, version: str) 
 @router.get("/plans/{plan_id}/compare", summary="Compare two versions")
 def compare(state: StateDep, who: PrincipalDep, plan_id: str, a: int, b: int) -> dict[str, Any]:
     """Return what changed from version ``a`` to ``b`` (buildings, grids, metric deltas)."""
-    from gridgen.planner import compare_plans
+    from gridgen.partition.planner import compare_plans
 
     for v in (a, b):
         visible_version(state, who, plan_id, v)
@@ -216,7 +216,7 @@ def move(
     *, state: StateDep, who: PlannerDep, plan_id: str, body: MoveUnit, if_match: IfMatch = None
 ) -> JSONResponse:
     """Move a building or a whole compound to another grid; saves a new version."""
-    from gridgen.planner import move_unit
+    from gridgen.partition.planner import move_unit
 
     base, content = _start_edit(state, plan_id, body, if_match)
     dataset = load_dataset(state, state.store.get_plan(plan_id).dataset_id)
@@ -268,7 +268,7 @@ def repartition_unlocked(
     *, state: StateDep, who: PlannerDep, plan_id: str, body: Repartition, if_match: IfMatch = None
 ) -> JSONResponse:
     """Redraw the unlocked part of some communities (all by default); saves a new version."""
-    from gridgen.planner import repartition
+    from gridgen.partition.planner import repartition
 
     base, content = _start_edit(state, plan_id, body, if_match)
     dataset = load_dataset(state, state.store.get_plan(plan_id).dataset_id)

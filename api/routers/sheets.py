@@ -42,8 +42,8 @@ def sheet(
     paper: Annotated[Literal["A4", "A3"], Query()] = "A4",
 ) -> Response:
     """Return the compound's sheet; restricted data only for roles allowed to see it."""
-    from gridgen.coverage import station_coverage
-    from maps.sheet import compound_sheet_data
+    from gridgen.coverage.stations import station_coverage
+    from maps.sheet.data import compound_sheet_data
 
     dataset_id = current_dataset_id(state.store, dataset)
     ds = load_dataset(state, dataset_id)
@@ -68,10 +68,10 @@ def sheet(
     )
     private = {"Cache-Control": "private, no-store"} if restricted else {}
     if fmt == "html":
-        from maps.sheet_html import sheet_html
+        from maps.sheet.html import sheet_html
 
         return HTMLResponse(sheet_html(data, mode="served", static_url="/static"), headers=private)
-    from maps.sheet_render import render_sheet_pdf, render_sheet_png
+    from maps.sheet.render import render_sheet_pdf, render_sheet_png
 
     with tempfile.TemporaryDirectory(prefix="gridgen-sheet-") as tmp:
         out = Path(tmp) / f"{compound_id}.{fmt}"

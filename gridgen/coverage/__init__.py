@@ -1,0 +1,1 @@
+"""Coverage and governance figures: walking network, station coverage, governance tables, siting."""

@@ -1,0 +1,479 @@
+"""Governance figures: property management, party organisation, staffing, change over time.
+
+Every table has one row per group at ``level`` (``community``, ``street`` or
+``district``), with counts that add up across levels, and shares as fractions (NA where
+the denominator is 0).
+
+The four-level party chain (四级组织体系) of a compound is complete when all four levels
+exist: the community party committee (every community is assumed to have one), a
+compound or grid branch (``compounds.party_branch``, or ``party_org`` of a grid holding
+the compound's buildings in the given plan), at least one building party group (a building
+with at least ``party_group_min_members`` party members, 3 by default: the minimum for a
+party group under the CPC's rules on grassroots organisations), and party-member
+households (party members in the compound's buildings).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from gridgen.coverage.stations import PlanLike, check_choice, check_radius, coverage_by_level
+from gridgen.dataset import Dataset
+from gridgen.errors import InputError, ParameterError
+from gridgen.schema import PROPERTY_MODES
+
+GOVERNANCE_LEVELS: tuple[str, ...] = ("community", "street", "district")
+PARTY_GROUP_MIN_MEMBERS = 3
+"""Party members a building needs to count as having a building party group (党小组)."""
+
+
+def _share(num: pd.Series, den: pd.Series) -> pd.Series:
+    """Return ``num / den`` as Float64 with NA where ``den`` is 0."""
+    den_f = den.astype("Float64")
+    return num.astype("Float64") / den_f.where(den_f > 0)
+
+
+def _community_street(dataset: Dataset) -> pd.Series:
+    comm = dataset.communities
+    streets = (
+        comm["street_id"] if "street_id" in comm.columns else pd.Series(pd.NA, index=comm.index)
+    )
+    return pd.Series(
+        streets.astype("string").to_numpy(), index=comm["community_id"].astype("string").to_numpy()
+    )
+
+
+def _group_frame(dataset: Dataset, level: str) -> pd.DataFrame:
+    """Return the full list of groups at ``level`` (key column named after the level)."""
+    if level == "community":
+        comm = dataset.communities
+        out = pd.DataFrame({"community_id": comm["community_id"].astype("string").to_numpy()})
+        out["street_id"] = out["community_id"].map(_community_street(dataset)).astype("string")
+        return out
+    if level == "street":
+        street_of = _community_street(dataset)
+        ids = (
+            dataset.streets["street_id"].astype("string")
+            if not dataset.streets.empty
+            else street_of.dropna().drop_duplicates()
+        )
+        return pd.DataFrame({"street_id": pd.unique(ids.to_numpy())})
+    return pd.DataFrame({"district": [dataset.name]})
+
+
+def _key_of_community(dataset: Dataset, community: pd.Series, level: str) -> pd.Series:
+    """Return the group key at ``level`` for a series of community ids."""
+    community = community.astype("string")
+    if level == "community":
+        return community
+    if level == "street":
+        return community.map(_community_street(dataset)).astype("string")
+    return pd.Series(dataset.name, index=community.index, dtype="string")
+
+
+def _finish(dataset: Dataset, level: str, agg: pd.DataFrame) -> pd.DataFrame:
+    """Return ``agg`` (indexed by group key) joined to every group, counts filled with 0."""
+    groups = _group_frame(dataset, level)
+    key = groups.columns[0]
+    agg = agg.copy()
+    agg.index = agg.index.astype("string")
+    agg.index.name = key
+    out = groups.merge(agg.reset_index(), on=key, how="outer", sort=False)
+    for col in agg.columns:
+        if pd.api.types.is_integer_dtype(agg[col]) or pd.api.types.is_bool_dtype(agg[col]):
+            out[col] = out[col].fillna(0).astype(np.int64)
+    return out.reset_index(drop=True)
+
+
+def _compound_households(dataset: Dataset) -> pd.Series:
+    b = dataset.buildings
+    hh = pd.to_numeric(b["households"]).fillna(0).astype(np.int64)
+    return hh.groupby(b["compound_id"].astype("string")).sum()
+
+
+def _compounds(dataset: Dataset) -> pd.DataFrame:
+    comp = dataset.compounds
+    out = pd.DataFrame({"compound_id": comp["compound_id"].astype("string").to_numpy()})
+    out["community_id"] = (
+        comp["community_id"].astype("string").to_numpy()
+        if "community_id" in comp.columns
+        else pd.NA
+    )
+    mode = (
+        comp["property_mode"].astype("string").fillna("none")
+        if "property_mode" in comp.columns
+        else pd.Series("none", index=comp.index, dtype="string")
+    )
+    bad = ~mode.isin(PROPERTY_MODES)
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        msg = (
+            f"compound {out['compound_id'].iloc[row]!r}: property_mode {mode.iloc[row]!r} is "
+            f"not one of {', '.join(PROPERTY_MODES)}; validate the dataset first"
+        )
+        raise InputError(msg)
+    out["property_mode"] = mode.to_numpy()
+    out["property_company_id"] = (
+        comp["property_company_id"].astype("string").to_numpy()
+        if "property_company_id" in comp.columns
+        else pd.NA
+    )
+    out["party_branch"] = (
+        comp["party_branch"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        if "party_branch" in comp.columns
+        else False
+    )
+    out["households"] = (
+        out["compound_id"].map(_compound_households(dataset)).fillna(0).astype(np.int64)
+    )
+    return out
+
+
+def property_stats(dataset: Dataset, *, level: str = "community") -> pd.DataFrame:
+    """Return compounds and households per property mode, per group at ``level``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per group: ``compounds``, ``households``, ``compounds_<mode>`` and
+        ``households_<mode>`` for every mode of :data:`gridgen.schema.PROPERTY_MODES`
+        (``none`` = no property service), ``professional_share`` (compounds served by a
+        property company / compounds), ``property_companies`` (distinct companies serving
+        the group's compounds), ``companies_with_party_org`` and ``company_party_share``.
+    """
+    check_choice(level, GOVERNANCE_LEVELS, name="level")
+    comp = _compounds(dataset)
+    comp["key"] = _key_of_community(dataset, comp["community_id"], level)
+    g = comp.groupby("key", dropna=False, sort=False)
+    agg = pd.DataFrame({"compounds": g.size(), "households": g["households"].sum()})
+    for mode in PROPERTY_MODES:
+        sel = comp["property_mode"] == mode
+        agg[f"compounds_{mode}"] = sel.groupby(comp["key"], dropna=False).sum()
+        agg[f"households_{mode}"] = (
+            comp["households"].where(sel, 0).groupby(comp["key"], dropna=False).sum()
+        )
+    companies = dataset.property_companies
+    party_org = pd.Series(dtype="boolean")
+    if not companies.empty and "has_party_org" in companies.columns:
+        party_org = pd.Series(
+            companies["has_party_org"].astype("boolean").fillna(False).to_numpy(),
+            index=companies["company_id"].astype("string").to_numpy(),
+        )
+    served = comp[comp["property_company_id"].notna() & (comp["property_mode"] != "none")]
+    pairs = served[["key", "property_company_id"]].drop_duplicates()
+    pairs = pairs.assign(
+        party=pairs["property_company_id"].map(party_org).fillna(False).astype(bool)
+    )
+    pc = pairs.groupby("key", dropna=False)
+    agg["property_companies"] = pc.size()
+    agg["companies_with_party_org"] = pc["party"].sum()
+    for col in agg.columns:
+        agg[col] = agg[col].fillna(0).astype(np.int64)
+    out = _finish(dataset, level, agg)
+    out["professional_share"] = _share(out["compounds_company"], out["compounds"])
+    out["company_party_share"] = _share(out["companies_with_party_org"], out["property_companies"])
+    return out
+
+
+def compound_party_chain(
+    dataset: Dataset,
+    *,
+    plan: PlanLike | None = None,
+    party_group_min_members: int = PARTY_GROUP_MIN_MEMBERS,
+) -> pd.DataFrame:
+    """Return, per compound, each level of the four-level party chain and whether it is complete.
+
+    Parameters
+    ----------
+    dataset
+        The dataset.
+    plan
+        A grid plan; a grid with ``party_org`` counts as the branch of compounds whose
+        buildings it holds.
+    party_group_min_members
+        Party members a building needs for a building party group (default 3).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``compound_id``, ``community_id``, ``community_committee``, ``branch``,
+        ``building_party_groups``, ``party_members``, ``chain_complete``.
+    """
+    if isinstance(party_group_min_members, bool) or int(party_group_min_members) < 1:
+        msg = (
+            "party_group_min_members must be a whole number ≥ 1 "
+            f"(3 by party rules), got {party_group_min_members!r}"
+        )
+        raise ParameterError(msg)
+    comp = _compounds(dataset)
+    b = dataset.buildings
+    members = pd.to_numeric(
+        b["party_members"] if "party_members" in b.columns else pd.Series(0, index=b.index)
+    ).fillna(0)
+    bframe = pd.DataFrame(
+        {
+            "building_id": b["building_id"].astype("string").to_numpy(),
+            "compound_id": b["compound_id"].astype("string").to_numpy(),
+            "members": members.to_numpy(dtype=np.int64),
+        }
+    )
+    bframe["group"] = bframe["members"] >= int(party_group_min_members)
+    per = bframe.dropna(subset=["compound_id"]).groupby("compound_id")
+    comp["building_party_groups"] = (
+        comp["compound_id"].map(per["group"].sum()).fillna(0).astype(np.int64)
+    )
+    comp["party_members"] = comp["compound_id"].map(per["members"].sum()).fillna(0)
+    comp["party_members"] = comp["party_members"].astype(np.int64)
+    known = set(dataset.communities["community_id"].astype("string"))
+    comp["community_committee"] = comp["community_id"].isin(known).to_numpy(dtype=bool)
+    branch = comp["party_branch"].to_numpy(dtype=bool)
+    if plan is not None:
+        grid_org = pd.Series(
+            plan.grids["party_org"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+            if "party_org" in plan.grids.columns
+            else False,
+            index=plan.grids["grid_id"].astype("string").to_numpy(),
+        )
+        assign = plan.assignment
+        grid_of = pd.Series(
+            assign["grid_id"].astype("string").to_numpy(),
+            index=assign["building_id"].astype("string").to_numpy(),
+        )
+        bframe["grid_org"] = bframe["building_id"].map(grid_of).map(grid_org).fillna(False)
+        org = bframe.dropna(subset=["compound_id"]).groupby("compound_id")["grid_org"].any()
+        branch = branch | comp["compound_id"].map(org).fillna(False).to_numpy(dtype=bool)
+    comp["branch"] = branch
+    comp["chain_complete"] = (
+        comp["community_committee"]
+        & comp["branch"]
+        & (comp["building_party_groups"] > 0)
+        & (comp["party_members"] > 0)
+    )
+    cols = [
+        "compound_id",
+        "community_id",
+        "community_committee",
+        "branch",
+        "building_party_groups",
+        "party_members",
+        "chain_complete",
+    ]
+    return comp[cols]
+
+
+def _grid_community(plan: PlanLike) -> pd.DataFrame:
+    grids = plan.grids
+    out = pd.DataFrame(
+        {
+            "grid_id": grids["grid_id"].astype("string").to_numpy(),
+            "community_id": grids["community_id"].astype("string").to_numpy(),
+            "party_org": grids["party_org"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+            if "party_org" in grids.columns
+            else False,
+            "workers": pd.to_numeric(grids["workers"]).fillna(0).to_numpy(dtype=np.int64)
+            if "workers" in grids.columns
+            else 0,
+        }
+    )
+    return out
+
+
+def party_stats(
+    dataset: Dataset,
+    *,
+    plan: PlanLike | None = None,
+    level: str = "community",
+    party_group_min_members: int = PARTY_GROUP_MIN_MEMBERS,
+) -> pd.DataFrame:
+    """Return party organisation figures per group at ``level``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``grids`` and ``grids_with_party_org`` (0 without a plan), ``grid_party_share``,
+        ``compounds``, ``compounds_with_branch`` (own branch or grid organisation),
+        ``branch_share``, ``building_party_groups``, ``party_members``,
+        ``compounds_chain_complete`` and ``chain_share`` (see :func:`compound_party_chain`).
+    """
+    check_choice(level, GOVERNANCE_LEVELS, name="level")
+    chain = compound_party_chain(
+        dataset, plan=plan, party_group_min_members=party_group_min_members
+    )
+    chain["key"] = _key_of_community(dataset, chain["community_id"], level)
+    g = chain.groupby("key", dropna=False, sort=False)
+    agg = pd.DataFrame(
+        {
+            "compounds": g.size(),
+            "compounds_with_branch": g["branch"].sum(),
+            "building_party_groups": g["building_party_groups"].sum(),
+            "party_members": g["party_members"].sum(),
+            "compounds_chain_complete": g["chain_complete"].sum(),
+        }
+    )
+    if plan is not None:
+        grids = _grid_community(plan)
+        grids["key"] = _key_of_community(dataset, grids["community_id"], level)
+        gg = grids.groupby("key", dropna=False)
+        agg = agg.join(
+            pd.DataFrame({"grids": gg.size(), "grids_with_party_org": gg["party_org"].sum()}),
+            how="outer",
+        )
+    else:
+        agg["grids"] = 0
+        agg["grids_with_party_org"] = 0
+    for col in agg.columns:
+        agg[col] = agg[col].fillna(0).astype(np.int64)
+    out = _finish(dataset, level, agg)
+    out["grid_party_share"] = _share(out["grids_with_party_org"], out["grids"])
+    out["branch_share"] = _share(out["compounds_with_branch"], out["compounds"])
+    out["chain_share"] = _share(out["compounds_chain_complete"], out["compounds"])
+    return out
+
+
+def staffing_stats(
+    dataset: Dataset, *, plan: PlanLike | None = None, level: str = "community"
+) -> pd.DataFrame:
+    """Return staffing per group at ``level``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``households``, ``buildings``, ``buildings_with_leader`` (non-empty
+        ``leader_name``), ``leader_share``, ``grids`` and ``grid_workers`` (from the plan; 0
+        without one), ``workers_per_grid`` and ``households_per_worker`` (NA without workers).
+    """
+    check_choice(level, GOVERNANCE_LEVELS, name="level")
+    b = dataset.buildings
+    leader = (
+        b["leader_name"].astype("string").str.strip().fillna("")
+        if "leader_name" in b.columns
+        else pd.Series("", index=b.index, dtype="string")
+    )
+    community = (
+        b["community_id"] if "community_id" in b.columns else pd.Series(pd.NA, index=b.index)
+    )
+    frame = pd.DataFrame(
+        {
+            "key": _key_of_community(dataset, community.astype("string"), level).to_numpy(),
+            "households": pd.to_numeric(b["households"]).fillna(0).to_numpy(dtype=np.int64),
+            "leader": (leader != "").to_numpy(dtype=bool),
+        }
+    )
+    g = frame.groupby("key", dropna=False, sort=False)
+    agg = pd.DataFrame(
+        {
+            "households": g["households"].sum(),
+            "buildings": g.size(),
+            "buildings_with_leader": g["leader"].sum(),
+        }
+    )
+    if plan is not None:
+        grids = _grid_community(plan)
+        grids["key"] = _key_of_community(dataset, grids["community_id"], level)
+        gg = grids.groupby("key", dropna=False)
+        agg = agg.join(
+            pd.DataFrame({"grids": gg.size(), "grid_workers": gg["workers"].sum()}), how="outer"
+        )
+    else:
+        agg["grids"] = 0
+        agg["grid_workers"] = 0
+    for col in agg.columns:
+        agg[col] = agg[col].fillna(0).astype(np.int64)
+    out = _finish(dataset, level, agg)
+    out["leader_share"] = _share(out["buildings_with_leader"], out["buildings"])
+    out["workers_per_grid"] = _share(out["grid_workers"], out["grids"])
+    out["households_per_worker"] = _share(out["households"], out["grid_workers"])
+    return out
+
+
+def _long(table: pd.DataFrame, name: str, key: str) -> pd.DataFrame:
+    values = table.drop(columns=[c for c in table.columns if c in ("street_id",) and c != key])
+    long = values.melt(id_vars=[key], var_name="metric", value_name="value")
+    long.insert(1, "table", name)
+    return long
+
+
+def compare_snapshots(
+    before: Dataset,
+    after: Dataset,
+    *,
+    level: str = "community",
+    plan_before: PlanLike | None = None,
+    plan_after: PlanLike | None = None,
+    radius: float | None = None,
+    mode: str = "walk",
+) -> pd.DataFrame:
+    """Return the governance tables of two snapshots side by side with deltas.
+
+    Parameters
+    ----------
+    before, after
+        Two datasets of the same area (ids are matched).
+    level
+        ``community``, ``street`` or ``district``.
+    plan_before, plan_after
+        Grid plans for the party and staffing figures.
+    radius
+        When given, station coverage at this radius (and ``mode``) is compared too.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Long format: the level key, ``table`` (property, party, staffing, coverage),
+        ``metric``, ``before``, ``after``, ``delta`` (after − before). The metric
+        ``no_property_compounds_eliminated`` (table property) counts compounds with
+        mode ``none`` before and another mode after (``before`` is 0).
+    """
+    check_choice(level, GOVERNANCE_LEVELS, name="level")
+    key = _group_frame(after, level).columns[0]
+    frames = []
+    for ds, plan, when in ((before, plan_before, "before"), (after, plan_after, "after")):
+        parts = [
+            _long(property_stats(ds, level=level), "property", key),
+            _long(party_stats(ds, plan=plan, level=level), "party", key),
+            _long(staffing_stats(ds, plan=plan, level=level), "staffing", key),
+        ]
+        if radius is not None:
+            from gridgen.coverage.stations import station_coverage
+
+            cov = station_coverage(ds, radius=check_radius(radius), mode=mode)
+            table = coverage_by_level(ds, cov, level=level)
+            if level == "district":
+                table = table.assign(district=ds.name)
+            parts.append(_long(table, "coverage", key))
+        long = pd.concat(parts, ignore_index=True).rename(columns={"value": when})
+        frames.append(long.set_index([key, "table", "metric"]))
+    if level == "district":
+        frames = [f.rename(index=lambda _v: after.name, level=0) for f in frames]
+    both = frames[0].join(frames[1], how="outer").reset_index()
+    elim = _eliminated(before, after, level)
+    both = pd.concat([both, elim], ignore_index=True)
+    b_num = pd.to_numeric(both["before"], errors="coerce").astype("Float64")
+    a_num = pd.to_numeric(both["after"], errors="coerce").astype("Float64")
+    both["before"] = b_num
+    both["after"] = a_num
+    both["delta"] = a_num - b_num
+    return both
+
+
+def _eliminated(before: Dataset, after: Dataset, level: str) -> pd.DataFrame:
+    """Return per group the compounds with no property service before and some after."""
+    cb = _compounds(before).set_index("compound_id")
+    ca = _compounds(after)
+    ca["was_none"] = ca["compound_id"].map(cb["property_mode"]).eq("none").fillna(False)
+    ca["eliminated"] = ca["was_none"] & (ca["property_mode"] != "none")
+    ca["key"] = _key_of_community(after, ca["community_id"], level)
+    key_name = _group_frame(after, level).columns[0]
+    counts = ca.groupby("key", dropna=False)["eliminated"].sum().astype(np.int64)
+    groups = _group_frame(after, level)[key_name].astype("string")
+    after_vals = groups.map(counts).fillna(0).astype(np.int64).to_numpy()
+    return pd.DataFrame(
+        {
+            key_name: groups.to_numpy(),
+            "table": "property",
+            "metric": "no_property_compounds_eliminated",
+            "before": 0,
+            "after": after_vals,
+        }
+    )

@@ -1,0 +1,1 @@
+"""Readers, writers and coordinate systems (the only file I/O in gridgen)."""

@@ -1,0 +1,108 @@
+"""Writing coverage tables (CSV/JSON) and siting results (GeoPackage); reading candidate layers."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from gridgen.coverage.siting import SitingResult
+from gridgen.dataset import Dataset
+from gridgen.errors import DataFileNotFoundError, UnsupportedFormatError
+
+TABLE_SUFFIXES: tuple[str, ...] = (".csv", ".json")
+
+
+def _plain(value: Any) -> Any:
+    """Return ``value`` as a JSON-ready Python scalar (NA and NaN become None)."""
+    if value is None or value is pd.NA:
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def table_records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """Return the rows of ``table`` (geometry dropped) as JSON-ready dicts."""
+    frame = pd.DataFrame(table.drop(columns="geometry", errors="ignore"))
+    return [{str(k): _plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+
+
+def write_table(
+    table: pd.DataFrame, path: str | Path, *, meta: dict[str, Any] | None = None
+) -> Path:
+    """Write a table as CSV (UTF-8 with BOM, opens in Excel) or JSON.
+
+    JSON is ``{"meta": {...}, "rows": [...]}`` plus any extra tables given in ``meta``
+    under the key ``tables`` (name → DataFrame).
+    """
+    target = Path(path)
+    suffix = target.suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        msg = f"cannot write {target.name}: give a file ending in .csv or .json"
+        raise UnsupportedFormatError(msg)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    frame = pd.DataFrame(table.drop(columns="geometry", errors="ignore"))
+    if suffix == ".csv":
+        frame.to_csv(target, index=False, encoding="utf-8-sig")
+        return target
+    info = dict(meta or {})
+    extra = info.pop("tables", {})
+    doc: dict[str, Any] = {
+        "meta": {k: _plain(v) for k, v in info.items()},
+        "rows": table_records(frame),
+    }
+    for name, other in extra.items():
+        doc[name] = table_records(other)
+    target.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+    return target
+
+
+def uncovered_buildings(dataset: Dataset, result: SitingResult) -> gpd.GeoDataFrame:
+    """Return the buildings still uncovered after the proposed sites (EPSG:4326)."""
+    b = dataset.buildings
+    keep = b["building_id"].astype(str).isin(set(result.uncovered_building_ids))
+    cols = [
+        c for c in ("building_id", "compound_id", "community_id", "households") if c in b.columns
+    ]
+    return gpd.GeoDataFrame(b.loc[keep, cols], geometry=b.geometry[keep], crs=b.crs)
+
+
+def write_siting(
+    dataset: Dataset, result: SitingResult, path: str | Path, *, crs: str | int | None = None
+) -> Path:
+    """Write layers ``proposed_sites`` and ``uncovered_buildings`` (GeoPackage or folder)."""
+    from gridgen.io.write import write_frames
+
+    target = Path(path)
+    if target.suffix.lower() not in (".gpkg", ""):
+        msg = f"cannot write {target.name}: give a .gpkg file (or a folder for GeoJSON)"
+        raise UnsupportedFormatError(msg)
+    return write_frames(
+        {
+            "proposed_sites": result.sites,
+            "uncovered_buildings": uncovered_buildings(dataset, result),
+        },
+        target,
+        crs=crs,
+    )
+
+
+def read_candidates(path: str | Path) -> gpd.GeoDataFrame:
+    """Return a candidate-site point layer from a GeoPackage, GeoJSON or Shapefile."""
+    import pyogrio
+
+    src = Path(path)
+    if not src.exists():
+        msg = f"candidate file {src} does not exist: give a point layer (GeoPackage, GeoJSON)"
+        raise DataFileNotFoundError(msg)
+    frame = pyogrio.read_dataframe(src)
+    if frame.crs is None:
+        frame = frame.set_crs(4326)
+    return frame

@@ -1,0 +1,170 @@
+"""Reading and writing grid plans (DESIGN §1a): a GeoPackage with ``grids``, ``assignment``
+and a one-row ``plan_meta`` table (target, band, seed, metrics and problems as JSON).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from gridgen.errors import DataFileNotFoundError, SchemaError, UnknownLayerError
+from gridgen.io.crs import WGS84, DeclaredCRS, frame_from_wgs84, frame_to_wgs84, parse_crs
+from gridgen.partition.plan import GRID_COLUMNS, Plan, PlanMetrics, Problem
+
+META_LAYER = "plan_meta"
+
+
+def write_plan(plan: Plan, path: str | Path, *, crs: str | int | None = None) -> Path:
+    """Write ``plan`` to a GeoPackage and return its path.
+
+    Parameters
+    ----------
+    plan
+        The plan.
+    path
+        Output ``.gpkg`` (replaced if it exists).
+    crs
+        Coordinate system of the written grids (default WGS84; ``gcj02``/``bd09`` allowed).
+    """
+    import pyogrio
+
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.exists():
+        out.unlink()
+    grids = plan.grids
+    if crs is not None:
+        grids = frame_from_wgs84(grids, parse_crs(crs))
+    grids.to_file(out, layer="grids", driver="GPKG", engine="pyogrio")
+    pyogrio.write_dataframe(
+        plan.assignment[["building_id", "grid_id"]].astype(str),
+        out,
+        layer="assignment",
+        driver="GPKG",
+        append=True,
+    )
+    meta = pd.DataFrame(
+        {
+            "target": [int(plan.target)],
+            "band_min": [int(plan.band[0])],
+            "band_max": [int(plan.band[1])],
+            "seed": [int(plan.seed)],
+            "crs": [DeclaredCRS(crs=WGS84).label if crs is None else str(crs)],
+            "metrics": [json.dumps(plan.metrics.to_dict(), ensure_ascii=False)],
+            "problems": [json.dumps([asdict(p) for p in plan.problems], ensure_ascii=False)],
+        }
+    )
+    pyogrio.write_dataframe(meta, out, layer=META_LAYER, driver="GPKG", append=True)
+    return out
+
+
+def read_plan(path: str | Path) -> Plan:
+    """Return the plan stored in a GeoPackage written by :func:`write_plan` (or by hand).
+
+    A file with only ``grids`` and ``assignment`` is accepted: target and band then default
+    to 300 and 240-360, and the metrics are those stored in the grids' columns.
+    """
+    import pyogrio
+
+    src = Path(path)
+    if not src.exists():
+        msg = f"plan file {src} does not exist: give the path of a plan GeoPackage"
+        raise DataFileNotFoundError(msg)
+    layers = {name for name, _ in pyogrio.list_layers(src)}
+    for need in ("grids", "assignment"):
+        if need not in layers:
+            msg = f"plan {src} has no layer {need!r}: a plan needs layers grids and assignment"
+            raise UnknownLayerError(msg)
+    meta: dict[str, object] = {}
+    if META_LAYER in layers:
+        row = pyogrio.read_dataframe(src, layer=META_LAYER, read_geometry=False)
+        if len(row):
+            meta = row.iloc[0].to_dict()
+    declared = parse_crs(str(meta["crs"])) if meta.get("crs") else None
+    grids = gpd.read_file(src, layer="grids", engine="pyogrio")
+    if declared is not None and declared.chinese:
+        grids = frame_to_wgs84(grids.set_crs(WGS84, allow_override=True), declared)
+    elif grids.crs is None:
+        grids = grids.set_crs(WGS84)
+    else:
+        grids = grids.to_crs(WGS84)
+    for col in ("grid_id", "community_id", "households"):
+        if col not in grids.columns:
+            msg = f"plan {src}: layer grids lacks column {col!r} (required by DESIGN §1a)"
+            raise SchemaError(msg)
+    grids["grid_id"] = grids["grid_id"].astype(str)
+    grids["community_id"] = grids["community_id"].astype(str)
+    grids["households"] = pd.to_numeric(grids["households"], errors="raise").astype(np.int64)
+    defaults: dict[str, object] = {
+        "party_org": False,
+        "workers": 1,
+        "buildings": 0,
+        "polsby_popper": np.nan,
+        "deviation": np.nan,
+        "in_band": False,
+        "main_road_crossings": 0,
+    }
+    for col, val in defaults.items():
+        if col not in grids.columns:
+            grids[col] = val
+    grids = gpd.GeoDataFrame(
+        grids[[*GRID_COLUMNS, *[c for c in grids.columns if c not in GRID_COLUMNS]]],
+        geometry="geometry",
+        crs=WGS84,
+    )
+    assignment = pyogrio.read_dataframe(src, layer="assignment", read_geometry=False)
+    for col in ("building_id", "grid_id"):
+        if col not in assignment.columns:
+            msg = f"plan {src}: layer assignment lacks column {col!r} (required by DESIGN §1a)"
+            raise SchemaError(msg)
+    assignment = assignment[["building_id", "grid_id"]].astype(str)
+    unknown = sorted(set(assignment["grid_id"]) - set(grids["grid_id"]))
+    if unknown:
+        msg = (
+            f"plan {src}: layer assignment, column grid_id names grids not in layer grids "
+            f"({', '.join(unknown[:5])}): every assigned grid must exist"
+        )
+        raise SchemaError(msg)
+    target = int(meta.get("target", 300))  # type: ignore[call-overload]
+    band = (
+        int(meta.get("band_min", round(0.8 * target))),  # type: ignore[call-overload]
+        int(meta.get("band_max", round(1.2 * target))),  # type: ignore[call-overload]
+    )
+    metrics = (
+        PlanMetrics(**json.loads(str(meta["metrics"])))
+        if meta.get("metrics")
+        else _metrics_from_columns(grids)
+    )
+    problems = tuple(Problem(**p) for p in json.loads(str(meta.get("problems") or "[]")))
+    return Plan(
+        grids=grids,
+        assignment=assignment,
+        metrics=metrics,
+        problems=problems,
+        target=target,
+        band=band,
+        seed=int(meta.get("seed", 0)),  # type: ignore[call-overload]
+    )
+
+
+def _metrics_from_columns(grids: gpd.GeoDataFrame) -> PlanMetrics:
+    n = len(grids)
+    single = grids.geometry.geom_type.eq("Polygon")
+    return PlanMetrics(
+        n_grids=n,
+        households=int(grids["households"].sum()),
+        band_compliance=float(grids["in_band"].astype(bool).mean()) if n else 0.0,
+        mean_polsby_popper=float(grids["polsby_popper"].mean()) if n else 0.0,
+        max_abs_deviation=float(np.abs(grids["deviation"]).max()) if n else 0.0,
+        cut_edges=0,
+        main_road_crossings=int((grids["main_road_crossings"] > 0).sum()),
+        contiguous_share=float(single.mean()) if n else 1.0,
+        tiling_ok=False,
+        max_tiling_error=float("nan"),
+        max_overlap_m2=float("nan"),
+    )

@@ -1,0 +1,115 @@
+"""Writers: frames to a GeoPackage or a folder of GeoJSON, and the validation report to JSON.
+
+Output is WGS84 unless a CRS is requested (an EPSG code, or ``gcj02``/``bd09`` for Chinese
+basemaps; those stay labelled EPSG:4326 in the file because that is what the web map
+libraries expect).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from gridgen.dataset import Dataset
+from gridgen.io.crs import WGS84, frame_from_wgs84, parse_crs
+from gridgen.validate.report import ValidationReport
+
+
+def _is_spatial(frame: pd.DataFrame) -> bool:
+    """Return whether ``frame`` has an active geometry column."""
+    return isinstance(frame, gpd.GeoDataFrame) and frame._geometry_column_name in frame.columns
+
+
+def _prepared(frame: pd.DataFrame, crs: str | int | None) -> pd.DataFrame:
+    """Return ``frame`` ready to write: target CRS, plain index, writable dtypes."""
+    out = frame.reset_index(drop=True)
+    if _is_spatial(out):
+        gdf = gpd.GeoDataFrame(out)
+        if gdf.crs is None:
+            gdf = gdf.set_crs(WGS84)
+        out = (
+            gdf.to_crs(WGS84)
+            if crs is None
+            else frame_from_wgs84(gdf.to_crs(WGS84), parse_crs(crs))
+        )
+    else:
+        out = pd.DataFrame(out.drop(columns="geometry", errors="ignore"))
+    for col in out.columns:
+        if out[col].dtype == object and col != getattr(out, "_geometry_column_name", None):
+            out[col] = out[col].astype("str")
+    return out
+
+
+def write_frames(
+    frames: Mapping[str, pd.DataFrame],
+    path: str | Path,
+    *,
+    crs: str | int | None = None,
+) -> Path:
+    """Write named frames to a GeoPackage (``.gpkg``) or a folder of GeoJSON files.
+
+    Parameters
+    ----------
+    frames
+        Layer name → GeoDataFrame (any CRS) or DataFrame (an attribute table).
+    path
+        A ``.gpkg`` file (one layer per frame) or a folder (any other path; one
+        ``<name>.geojson`` per frame, attribute tables with null geometries). An existing
+        file or the same-named files in the folder are replaced.
+    crs
+        Output coordinate system: ``None`` (WGS84), an EPSG code, ``gcj02`` or ``bd09``.
+
+    Returns
+    -------
+    Path
+        The path written.
+    """
+    if crs is not None:
+        parse_crs(crs)  # fail before writing anything
+    target = Path(path)
+    if target.suffix.lower() == ".gpkg":
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            target.unlink()
+        for name, frame in frames.items():
+            pyogrio.write_dataframe(_prepared(frame, crs), target, layer=name, driver="GPKG")
+        return target
+    if target.exists() and not target.is_dir():
+        target.unlink()
+    target.mkdir(parents=True, exist_ok=True)
+    for name, frame in frames.items():
+        file = target / f"{name}.geojson"
+        if file.exists():
+            file.unlink()
+        out = _prepared(frame, crs)
+        if not _is_spatial(out):
+            out = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries([None] * len(out)), crs=WGS84)
+        pyogrio.write_dataframe(out, file, driver="GeoJSON")
+    return target
+
+
+def write_dataset(ds: Dataset, path: str | Path, *, crs: str | int | None = None) -> Path:
+    """Write every layer of ``ds`` (see :func:`write_frames`); returns the path written."""
+    return write_frames(ds.layers, path, crs=crs)
+
+
+def write_report(report: ValidationReport, path: str | Path) -> Path:
+    """Write the validation report as UTF-8 JSON; returns the path written."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(report.to_json(), encoding="utf-8")
+    return target
+
+
+def remove_output(path: str | Path) -> None:
+    """Remove a file or folder written by :func:`write_frames` (missing is fine)."""
+    target = Path(path)
+    if target.is_dir():
+        shutil.rmtree(target)
+    elif target.exists():
+        target.unlink()

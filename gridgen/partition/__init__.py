@@ -1,0 +1,1 @@
+"""Grid partitioning: planning units, balanced regions, the plan value and planner edits."""

@@ -1,0 +1,583 @@
+"""Grid partitioning (网格划分): balanced, contiguous, compact grids that tile each community.
+
+The work is a map over communities: :func:`partition_community` is a pure function of
+(dataset, community_id, options), so the same call can run in process or on a Dask
+cluster, and :func:`merge_plans` joins the per-community plans.
+
+Per community: :func:`gridgen.partition.units.build_units` makes the planning units and their cells
+(compounds whole, compounds above the band maximum split by buildings, scattered
+buildings), :func:`gridgen.partition.regions.best_regions` groups the units of each connected part
+into regions, and each grid is the union of its units' cells.
+
+Grid ids are the community id followed by a 3-digit sequence, numbered north to south in
+rows, west to east within a row. The rule, exactly: let ``h = sqrt(area / k)`` be the side
+of an average grid (community area, k grids) and ``y0`` the community's northern edge;
+grid ``g`` is in row ``floor((y0 - cy_g) / h)`` where ``cy_g`` is the y of its
+representative point in the metric CRS; grids are sorted by (row, x, y) and numbered from 001.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from numpy.typing import NDArray
+
+from gridgen.dataset import Dataset
+from gridgen.io.crs import WGS84
+from gridgen.partition.plan import (
+    GRID_COLUMNS,
+    Plan,
+    PlanMetrics,
+    Problem,
+    default_band,
+    plan_metrics,
+)
+from gridgen.partition.regions import RegionProblem, best_regions, components, cut_costs
+from gridgen.partition.units import UnitGraph, build_units, seed_spacing
+
+GRID_SMOOTHING = 0.5
+"""Tolerance of :func:`smooth_grids`, in seed spacings of the tessellation."""
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, eq=False)
+class Drawing:
+    """Grids drawn over one unit graph (metric CRS), before ids are given."""
+
+    units: UnitGraph
+    labels: NDArray[np.int64]
+    geoms: NDArray[np.object_]
+    problems: tuple[Problem, ...]
+    infeasible: str
+
+
+def community_rng(seed: int, community_id: str) -> np.random.Generator:
+    """Return the generator of one community: a function of the seed and the id only."""
+    return np.random.default_rng([int(seed), zlib.crc32(community_id.encode("utf-8"))])
+
+
+def region_problem(units: UnitGraph) -> RegionProblem:
+    """Return the graph data the region search needs for ``units``."""
+    comp = np.asarray(units.compound_ids, dtype=object)
+    ea, eb = units.edges[:, 0], units.edges[:, 1]
+    same = (comp[ea] == comp[eb]) & (comp[ea] != "")
+    return RegionProblem(
+        households=units.households,
+        edges=units.edges,
+        cut_cost=cut_costs(units.shared_length, units.road_length, same),
+        xy=units.centroids() if units.n else np.empty((0, 2)),
+        area=units.areas(),
+    )
+
+
+def draw_grids(
+    units: UnitGraph, *, target: int, band: tuple[int, int], rng: np.random.Generator
+) -> Drawing:
+    """Return grids over ``units``: each connected part is split into balanced regions."""
+    lo, hi = band
+    prob = region_problem(units)
+    comp = components(units.n, units.edges)
+    labels = np.full(units.n, -1, dtype=np.int64)
+    problems: list[Problem] = []
+    notes: list[str] = []
+    cid = units.community_id
+    next_label = 0
+    parts = sorted(set(comp.tolist()), key=lambda c: int(np.flatnonzero(comp == c)[0]))
+    for c in parts:
+        nodes = np.flatnonzero(comp == c)
+        total = int(units.households[nodes].sum())
+        if len(nodes) == 1 or total <= hi:
+            sub = np.zeros(len(nodes), dtype=np.int64)
+        else:
+            sub = best_regions(_subproblem(prob, nodes), target=target, lo=lo, hi=hi, rng=rng)
+        labels[nodes] = sub + next_label
+        next_label += int(sub.max()) + 1
+        if total == 0:
+            problems.append(
+                Problem(
+                    "no_households",
+                    cid,
+                    "the community has no households: it is one empty grid"
+                    if len(parts) == 1
+                    else "a part of the community without households that touches no "
+                    "other part: it is a grid of its own",
+                    grid_id="",
+                )
+            )
+        elif total < lo:
+            what = "community" if len(parts) == 1 else "separate part of the community"
+            note = (
+                f"{what} has {total} households, below the band minimum {lo}: it is one grid "
+                "(join it with a neighbouring community or lower --band)"
+            )
+            notes.append(note)
+            problems.append(Problem("below_band", cid, note))
+    big = np.flatnonzero(units.households > hi)
+    for u in big:
+        if units.kinds[u] in ("subunit", "building") or _single_building(units, int(u)):
+            b_id = str(units.building_ids[units.building_unit == u][0])
+            note = (
+                f"building {b_id} has {int(units.households[u])} households, above the band "
+                f"maximum {hi}: its grid cannot be in the band"
+            )
+            notes.append(note)
+            problems.append(Problem("building_above_band", cid, note, building_id=b_id))
+    geoms = grid_geometries(units.cells, labels)
+    labels, geoms = _mend_split_grids(units, labels, geoms)
+    geoms = smooth_grids(geoms, tolerance=GRID_SMOOTHING * seed_spacing(units.area))
+    return Drawing(units, labels, geoms, tuple(problems), "; ".join(notes))
+
+
+def unbalanceable_units(units: UnitGraph, *, lo: int, hi: int) -> NDArray[np.int64]:
+    """Return units whose grid can never be in the band (a proof, not a heuristic).
+
+    A unit with fewer households than the band minimum must share its grid with at least
+    one neighbour; when every neighbour would push the pair above the maximum (or it has
+    no neighbour), no grid holding it can be in the band.
+    """
+    hh = units.households
+    n = units.n
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    ea, eb = units.edges[:, 0], units.edges[:, 1]
+    big = np.iinfo(np.int64).max // 4
+    smallest = np.full(n, big, dtype=np.int64)
+    np.minimum.at(smallest, ea, hh[eb])
+    np.minimum.at(smallest, eb, hh[ea])
+    stuck = (hh > 0) & (hh < lo) & ((smallest == big) | (hh + smallest > hi))
+    return np.flatnonzero(stuck).astype(np.int64)
+
+
+def unbalanceable_problems(
+    drawing: Drawing, *, ids: list[str], order: NDArray[np.int64], band: tuple[int, int]
+) -> list[Problem]:
+    """Return a problem for each grid holding a unit that no in-band grid can hold."""
+    lo, hi = band
+    units = drawing.units
+    id_of_label = np.empty(len(drawing.geoms), dtype=object)
+    id_of_label[order] = ids
+    out: list[Problem] = []
+    for u in unbalanceable_units(units, lo=lo, hi=hi).tolist():
+        gid = str(id_of_label[drawing.labels[u]])
+        what = (
+            f"compound {units.compound_ids[u]}"
+            if units.kinds[u] == "compound"
+            else f"unit {units.unit_ids[u]}"
+        )
+        out.append(
+            Problem(
+                "unbalanceable",
+                units.community_id,
+                f"{what} has {int(units.households[u])} households, below the band minimum "
+                f"{lo}, and adding any neighbouring unit exceeds the maximum {hi}: grid {gid} "
+                "cannot be in the band (widen --band or review the compound)",
+                grid_id=gid,
+            )
+        )
+    return out
+
+
+def smooth_grids(geoms: NDArray[np.object_], *, tolerance: float) -> NDArray[np.object_]:
+    """Return the grids with their shared boundaries simplified as one coverage.
+
+    The lines that split open land between compounds are Voronoi zigzags; simplifying the
+    grids together (GEOS coverage simplification) keeps them gap- and overlap-free and the
+    outer boundary (the community, or the edge of locked grids) untouched. Falls back to
+    the input when any result would not be one valid polygon. On the generated city this
+    raises mean Polsby-Popper by ~0.01 and moves no building or compound to another grid.
+    """
+    if len(geoms) < 2 or tolerance <= 0:
+        return geoms
+    try:
+        out = shapely.coverage_simplify(geoms, tolerance, simplify_boundary=False)
+    except shapely.errors.GEOSException:
+        return geoms
+    ok = shapely.is_valid(out) & (shapely.get_type_id(out) == 3)
+    return np.asarray(out, dtype=object) if ok.all() else geoms
+
+
+def _mend_split_grids(
+    units: UnitGraph, labels: NDArray[np.int64], geoms: NDArray[np.object_], rounds: int = 3
+) -> tuple[NDArray[np.int64], NDArray[np.object_]]:
+    """Return labels and grids where units cut off from their grid's main piece moved over.
+
+    A safety net: the unit graph keeps grids connected, but if a union still falls apart
+    (cells meeting only at a point), the units of the smaller pieces join the neighbouring
+    grid they share the longest boundary with.
+    """
+    labels = labels.copy()
+    for _ in range(rounds):
+        split = [g for g, geom in enumerate(geoms) if geom.geom_type != "Polygon"]
+        if not split:
+            break
+        touched: set[int] = set()
+        for g in split:
+            parts = shapely.get_parts(geoms[g])
+            main = parts[int(np.argmax(shapely.area(parts)))]
+            members = np.flatnonzero(labels == g)
+            pts = shapely.point_on_surface(units.cells[members])
+            stray = members[~shapely.intersects(main, pts)]
+            for u in stray.tolist():
+                ea, eb = units.edges[:, 0], units.edges[:, 1]
+                sel = (ea == u) | (eb == u)
+                other = np.where(ea[sel] == u, eb[sel], ea[sel])
+                lens = units.shared_length[sel]
+                ok = labels[other] != g
+                if not ok.any():
+                    continue
+                best = int(labels[other[ok][np.argmax(lens[ok])]])
+                labels[u] = best
+                touched.update({g, best})
+        if not touched:
+            break
+        for g in sorted(touched):
+            part = units.cells[labels == g]
+            geoms[g] = shapely.union_all(part) if len(part) else shapely.Polygon()
+    keep = np.asarray([not shapely.is_empty(x) for x in geoms])
+    if not keep.all():
+        remap = np.cumsum(keep) - 1
+        labels = remap[labels].astype(np.int64)
+        geoms = geoms[keep]
+    return labels, geoms
+
+
+def _single_building(units: UnitGraph, u: int) -> bool:
+    return int(np.sum(units.building_unit == u)) == 1
+
+
+def _subproblem(prob: RegionProblem, nodes: NDArray[np.int64]) -> RegionProblem:
+    local = np.full(prob.n, -1, dtype=np.int64)
+    local[nodes] = np.arange(len(nodes))
+    ea, eb = local[prob.edges[:, 0]], local[prob.edges[:, 1]]
+    keep = (ea >= 0) & (eb >= 0)
+    return RegionProblem(
+        households=prob.households[nodes],
+        edges=np.column_stack([ea[keep], eb[keep]]).astype(np.int64),
+        cut_cost=prob.cut_cost[keep],
+        xy=prob.xy[nodes],
+        area=prob.area[nodes],
+    )
+
+
+def grid_geometries(cells: NDArray[np.object_], labels: NDArray[np.int64]) -> NDArray[np.object_]:
+    """Return the union of the cells of each label (index = label)."""
+    k = int(labels.max()) + 1 if len(labels) else 0
+    out = np.empty(k, dtype=object)
+    for g in range(k):
+        part = cells[labels == g]
+        out[g] = shapely.union_all(part) if len(part) > 1 else part[0]
+    return out
+
+
+def grid_order(geoms: NDArray[np.object_], area: shapely.Geometry) -> NDArray[np.int64]:
+    """Return grid indices in id order: rows north to south, west to east (module doc)."""
+    if len(geoms) == 0:
+        return np.zeros(0, dtype=np.int64)
+    pts = shapely.get_coordinates(shapely.point_on_surface(geoms))
+    h = math.sqrt(max(float(shapely.area(area)), 1.0) / len(geoms))
+    y0 = float(shapely.bounds(area)[3])
+    row = np.floor((y0 - pts[:, 1]) / h)
+    return np.lexsort((-pts[:, 1], pts[:, 0], row)).astype(np.int64)
+
+
+def grid_ids(community_id: str, n: int, *, taken: Iterable[str] = ()) -> list[str]:
+    """Return ``n`` new grid ids for a community, skipping ids in ``taken`` (lowest first)."""
+    used = set(taken)
+    out: list[str] = []
+    seq = 1
+    while len(out) < n:
+        gid = f"{community_id}{seq:03d}"
+        if gid not in used:
+            out.append(gid)
+        seq += 1
+    return out
+
+
+def drawing_frames(
+    drawing: Drawing, *, ids: list[str], order: NDArray[np.int64]
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Return (grids in EPSG:4326, assignment) for a drawing with ids given in ``order``."""
+    units = drawing.units
+    id_of_label = np.empty(len(drawing.geoms), dtype=object)
+    id_of_label[order] = ids
+    grids = gpd.GeoDataFrame(
+        {
+            "grid_id": list(id_of_label),
+            "community_id": [units.community_id] * len(id_of_label),
+            "party_org": [False] * len(id_of_label),
+            "workers": [1] * len(id_of_label),
+        },
+        geometry=gpd.GeoSeries(drawing.geoms, crs=units.crs),
+    ).to_crs(WGS84)
+    grids = grids.sort_values("grid_id", kind="stable").reset_index(drop=True)
+    unit_grid = id_of_label[drawing.labels] if len(drawing.labels) else np.empty(0, dtype=object)
+    assignment = pd.DataFrame(
+        {
+            "building_id": units.building_ids.astype(str),
+            "grid_id": unit_grid[units.building_unit].astype(str)
+            if len(units.building_unit)
+            else np.empty(0, dtype=str),
+        }
+    )
+    return grids, assignment
+
+
+def cut_edge_total(drawing: Drawing) -> int:
+    """Return the unit-graph edges between different grids of the drawing."""
+    e = drawing.units.edges
+    return int(np.sum(drawing.labels[e[:, 0]] != drawing.labels[e[:, 1]]))
+
+
+def partition_community(
+    dataset: Dataset,
+    community_id: str,
+    *,
+    target: int = 300,
+    band: tuple[int, int] | None = None,
+    seed: int = 0,
+) -> Plan:
+    """Return the grid plan of one community.
+
+    Parameters
+    ----------
+    dataset
+        A validated dataset.
+    community_id
+        The community to partition.
+    target
+        Target households per grid.
+    band
+        ``(min, max)`` households per grid; default target ±20%.
+    seed
+        Random seed; the plan is a function of (dataset, community_id, options).
+
+    Returns
+    -------
+    Plan
+        Grids tiling the community, the building assignment, metrics and problems.
+    """
+    lo, hi = default_band(target, band)
+    units = build_units(dataset, community_id, band_max=hi)
+    drawing = draw_grids(units, target=target, band=(lo, hi), rng=community_rng(seed, community_id))
+    order = grid_order(drawing.geoms, units.area)
+    ids = grid_ids(community_id, len(order))
+    grids, assignment = drawing_frames(drawing, ids=ids, order=order)
+    stuck = unbalanceable_problems(drawing, ids=ids, order=order, band=(lo, hi))
+    return finish_plan(
+        dataset,
+        grids,
+        assignment,
+        target=target,
+        band=(lo, hi),
+        seed=seed,
+        problems=[*drawing.problems, *stuck],
+        cut_edges=cut_edge_total(drawing),
+        infeasible={community_id: drawing.infeasible} if drawing.infeasible else {},
+    )
+
+
+def finish_plan(
+    dataset: Dataset,
+    grids: gpd.GeoDataFrame,
+    assignment: pd.DataFrame,
+    *,
+    target: int,
+    band: tuple[int, int],
+    seed: int,
+    problems: Iterable[Problem],
+    cut_edges: int | None,
+    infeasible: dict[str, str],
+) -> Plan:
+    """Return a :class:`Plan` with grid metric columns, metrics and geometry problems."""
+    from gridgen.partition.plan import grid_table
+
+    table = grid_table(dataset, grids, assignment, target=target, band=band)
+    metrics = plan_metrics(
+        dataset,
+        table,
+        assignment,
+        target=target,
+        band=band,
+        cut_edges=cut_edges,
+        infeasible=infeasible,
+        measured=True,
+    )
+    found = list(problems)
+    for row in table.itertuples(index=False):
+        geom = row.geometry
+        if geom is None or geom.geom_type != "Polygon":
+            found.append(
+                Problem(
+                    "not_contiguous",
+                    str(row.community_id),
+                    f"grid {row.grid_id} is not one polygon",
+                    grid_id=str(row.grid_id),
+                )
+            )
+        elif not row.in_band and not any(p.grid_id == row.grid_id for p in found):
+            side = "below" if row.households < band[0] else "above"
+            found.append(
+                Problem(
+                    f"{side}_band",
+                    str(row.community_id),
+                    f"grid {row.grid_id} has {row.households} households, {side} the band "
+                    f"{band[0]}-{band[1]}: the units around it (whole compounds) cannot be "
+                    "combined into grids inside the band",
+                    grid_id=str(row.grid_id),
+                )
+            )
+    return Plan(
+        grids=table,
+        assignment=assignment.sort_values("building_id", kind="stable").reset_index(drop=True),
+        metrics=metrics,
+        problems=tuple(found),
+        target=int(target),
+        band=(int(band[0]), int(band[1])),
+        seed=int(seed),
+    )
+
+
+def partition_dataset(
+    dataset: Dataset,
+    *,
+    target: int = 300,
+    band: tuple[int, int] | None = None,
+    seed: int = 0,
+    communities: Iterable[str] | None = None,
+    progress: Progress | None = None,
+    workers: int = 1,
+) -> Plan:
+    """Return the grid plan of every community (or of ``communities``), merged.
+
+    ``progress(done, total)`` is called after each community. ``workers > 1`` maps the
+    communities over that many local processes (fork); the result is identical. For a
+    cluster, map :func:`partition_community` with ``gridgen.distributed.cluster.map_communities``
+    and join the results with :func:`merge_plans`.
+    """
+    lo_hi = default_band(target, band)
+    ids = (
+        sorted(dataset.communities["community_id"].astype(str))
+        if communities is None
+        else [str(c) for c in communities]
+    )
+    plans: list[Plan] = []
+    if workers > 1 and len(ids) > 1:
+        plans = _map_processes(
+            dataset, ids, workers, target=target, band=lo_hi, seed=seed, progress=progress
+        )
+    else:
+        for i, cid in enumerate(ids):
+            plans.append(partition_community(dataset, cid, target=target, band=lo_hi, seed=seed))
+            if progress is not None:
+                progress(i + 1, len(ids))
+    return merge_plans(plans, target=target, band=lo_hi, seed=seed)
+
+
+_WORKER_DATASET: list[Dataset] = []
+
+
+def _worker_partition(cid: str, target: int, band: tuple[int, int], seed: int) -> Plan:
+    return partition_community(_WORKER_DATASET[0], cid, target=target, band=band, seed=seed)
+
+
+def _map_processes(
+    dataset: Dataset,
+    ids: list[str],
+    workers: int,
+    *,
+    target: int,
+    band: tuple[int, int],
+    seed: int,
+    progress: Progress | None,
+) -> list[Plan]:
+    """Return the plans of ``ids`` computed by ``workers`` forked processes (input order)."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    for name in ("communities", "compounds", "buildings", "roads"):
+        dataset.metric(name)  # project once, before forking
+    _WORKER_DATASET[:] = [dataset]
+    ctx = mp.get_context("fork")
+    out: dict[str, Plan] = {}
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            futures = {pool.submit(_worker_partition, cid, target, band, seed): cid for cid in ids}
+            for fut in as_completed(futures):
+                out[futures[fut]] = fut.result()
+                if progress is not None:
+                    progress(len(out), len(ids))
+    finally:
+        _WORKER_DATASET.clear()
+    return [out[c] for c in ids]
+
+
+def merge_plans(
+    plans: Iterable[Plan],
+    *,
+    target: int | None = None,
+    band: tuple[int, int] | None = None,
+    seed: int | None = None,
+) -> Plan:
+    """Return one plan joining per-community plans (metrics combined exactly).
+
+    The plans must not share communities; options default to the first plan's.
+    """
+    plans = list(plans)
+    if not plans:
+        from gridgen.errors import ParameterError
+
+        msg = "merge_plans needs at least one plan"
+        raise ParameterError(msg)
+    first = plans[0]
+    target = first.target if target is None else target
+    band = first.band if band is None else band
+    seed = first.seed if seed is None else seed
+    grids = gpd.GeoDataFrame(
+        pd.concat([p.grids for p in plans], ignore_index=True), geometry="geometry", crs=WGS84
+    )
+    grids = grids[[*GRID_COLUMNS, "geometry"]]
+    assignment = pd.concat([p.assignment for p in plans], ignore_index=True)
+    assignment = assignment.sort_values("building_id", kind="stable").reset_index(drop=True)
+    return Plan(
+        grids=grids,
+        assignment=assignment,
+        metrics=combine_metrics([p.metrics for p in plans]),
+        problems=tuple(q for p in plans for q in p.problems),
+        target=int(target),
+        band=(int(band[0]), int(band[1])),
+        seed=int(seed),
+    )
+
+
+def combine_metrics(parts: list[PlanMetrics]) -> PlanMetrics:
+    """Return the metrics of a union of disjoint plans from theirs."""
+    n = sum(m.n_grids for m in parts)
+
+    def wmean(attr: str) -> float:
+        return sum(getattr(m, attr) * m.n_grids for m in parts) / n if n else 0.0
+
+    infeasible: dict[str, str] = {}
+    for m in parts:
+        infeasible.update(m.infeasible)
+    return PlanMetrics(
+        n_grids=n,
+        households=sum(m.households for m in parts),
+        band_compliance=wmean("band_compliance"),
+        mean_polsby_popper=wmean("mean_polsby_popper"),
+        max_abs_deviation=max((m.max_abs_deviation for m in parts), default=0.0),
+        cut_edges=sum(m.cut_edges for m in parts),
+        main_road_crossings=sum(m.main_road_crossings for m in parts),
+        contiguous_share=wmean("contiguous_share") if n else 1.0,
+        tiling_ok=all(m.tiling_ok for m in parts),
+        max_tiling_error=max((m.max_tiling_error for m in parts), default=0.0),
+        max_overlap_m2=max((m.max_overlap_m2 for m in parts), default=0.0),
+        infeasible=infeasible,
+    )

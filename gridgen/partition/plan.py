@@ -1,0 +1,304 @@
+"""The grid plan value (:class:`Plan`) and its quality measures (DESIGN §4).
+
+:func:`plan_metrics` measures a plan from its geometry and assignment only, so a plan that
+a planner edited by hand, or one read from a file, is measured exactly like a fresh one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from gridgen.dataset import Dataset
+from gridgen.partition.units import main_road_lines
+
+TILING_AREA_TOLERANCE = 1e-4
+"""Largest |area(union of grids) Δ area(community)| / area(community) (0.01%)."""
+OVERLAP_TOLERANCE = 1.0
+"""Largest overlap between two grids of a community, m²."""
+CROSSING_EROSION = 15.0
+"""Metres removed from a grid's edge before looking for main roads in its interior."""
+CROSSING_MIN_LENGTH = 30.0
+"""Metres of main road inside the eroded grid that count as a crossing."""
+
+GRID_COLUMNS: tuple[str, ...] = (
+    "grid_id",
+    "community_id",
+    "households",
+    "party_org",
+    "workers",
+    "buildings",
+    "polsby_popper",
+    "deviation",
+    "in_band",
+    "main_road_crossings",
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A rule that cannot be met (or was broken), with where and why.
+
+    Attributes
+    ----------
+    kind
+        ``below_band``, ``above_band``, ``building_above_band``, ``not_contiguous``,
+        ``tiling``, ``no_households``, ``compound_split``, ``unassigned``.
+    community_id, grid_id, building_id
+        Where (empty string when not applicable).
+    reason
+        A sentence for the planner.
+    """
+
+    kind: str
+    community_id: str
+    reason: str
+    grid_id: str = ""
+    building_id: str = ""
+
+
+@dataclass(frozen=True)
+class PlanMetrics:
+    """Quality of a plan (DESIGN §4)."""
+
+    n_grids: int
+    households: int
+    band_compliance: float
+    mean_polsby_popper: float
+    max_abs_deviation: float
+    cut_edges: int
+    main_road_crossings: int
+    contiguous_share: float
+    tiling_ok: bool
+    max_tiling_error: float
+    max_overlap_m2: float
+    infeasible: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the metrics as plain JSON-ready values."""
+        out = asdict(self)
+        for key, val in out.items():
+            if isinstance(val, float) and not math.isfinite(val):
+                out[key] = None
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """A grid plan: grids (EPSG:4326), building assignment, metrics and problems."""
+
+    grids: gpd.GeoDataFrame
+    assignment: pd.DataFrame
+    metrics: PlanMetrics
+    problems: tuple[Problem, ...]
+    target: int
+    band: tuple[int, int]
+    seed: int
+
+    def community_ids(self) -> list[str]:
+        """Return the communities the plan covers, sorted."""
+        return sorted({str(c) for c in self.grids["community_id"]})
+
+
+def default_band(target: int, band: tuple[int, int] | None = None) -> tuple[int, int]:
+    """Return ``band`` checked, or target ±20% (rounded) when it is None."""
+    from gridgen.errors import ParameterError
+
+    if target <= 0:
+        msg = f"target must be a positive number of households, got {target}"
+        raise ParameterError(msg)
+    if band is None:
+        return round(0.8 * target), round(1.2 * target)
+    lo, hi = int(band[0]), int(band[1])
+    if not (0 < lo <= target <= hi):
+        msg = (
+            f"band {lo},{hi} must satisfy 0 < MIN <= target ({target}) <= MAX: "
+            "give --band MIN,MAX around the target, e.g. 240,360 for 300"
+        )
+        raise ParameterError(msg)
+    return lo, hi
+
+
+def polsby_popper(geoms: np.ndarray) -> np.ndarray:
+    """Return 4πA/P² per polygon (metric CRS); 0 for empty geometries."""
+    area = shapely.area(geoms)
+    perim = shapely.length(geoms)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pp = np.where(perim > 0, 4.0 * np.pi * area / (perim * perim), 0.0)
+    return np.asarray(pp, dtype=float)
+
+
+def grid_main_road_crossings(dataset: Dataset, geoms: np.ndarray) -> np.ndarray:
+    """Return per grid the number of main roads crossing its interior.
+
+    A main road crosses a grid when more than :data:`CROSSING_MIN_LENGTH` metres of it lie
+    inside the grid shrunk by :data:`CROSSING_EROSION` metres (roads along the edge, where
+    grids should meet, do not count).
+    """
+    out = np.zeros(len(geoms), dtype=np.int64)
+    if len(geoms) == 0:
+        return out
+    roads = main_road_lines(dataset, shapely.union_all(shapely.envelope(geoms)))
+    if shapely.is_empty(roads):
+        return out
+    lines = np.asarray(shapely.get_parts(shapely.line_merge(roads)), dtype=object)
+    if len(lines) == 0:
+        return out
+    inner = shapely.buffer(geoms, -CROSSING_EROSION)
+    tree = shapely.STRtree(lines)
+    gi, li = tree.query(inner, predicate="intersects")
+    if len(gi) == 0:
+        return out
+    inside = shapely.length(shapely.intersection(np.asarray(lines)[li], inner[gi]))
+    hit = inside > CROSSING_MIN_LENGTH
+    np.add.at(out, gi[hit], 1)
+    return out
+
+
+def grid_table(
+    dataset: Dataset,
+    grids: gpd.GeoDataFrame,
+    assignment: pd.DataFrame,
+    *,
+    target: int,
+    band: tuple[int, int],
+) -> gpd.GeoDataFrame:
+    """Return ``grids`` (EPSG:4326) with households and every metric column recomputed."""
+    lo, hi = band
+    metric = grids.to_crs(dataset.metric_crs)
+    geoms = metric.geometry.to_numpy()
+    bld = dataset.buildings
+    hh_by_b = pd.Series(
+        pd.to_numeric(bld["households"], errors="coerce").fillna(0).to_numpy(dtype=float),
+        index=bld["building_id"].astype(str).to_numpy(),
+    )
+    a = assignment.astype({"building_id": str, "grid_id": str})
+    hh = a["building_id"].map(hh_by_b).fillna(0).groupby(a["grid_id"]).sum()
+    nb = a.groupby("grid_id").size()
+    ids = grids["grid_id"].astype(str)
+    out = grids.copy()
+    out["households"] = ids.map(hh).fillna(0).astype(np.int64).to_numpy()
+    out["buildings"] = ids.map(nb).fillna(0).astype(np.int64).to_numpy()
+    out["polsby_popper"] = polsby_popper(geoms)
+    out["deviation"] = out["households"].to_numpy() / float(target) - 1.0
+    out["in_band"] = (out["households"] >= lo) & (out["households"] <= hi)
+    out["main_road_crossings"] = grid_main_road_crossings(dataset, geoms)
+    if "party_org" not in out.columns:
+        out["party_org"] = False
+    if "workers" not in out.columns:
+        out["workers"] = 1
+    cols = list(GRID_COLUMNS) + [c for c in out.columns if c not in GRID_COLUMNS]
+    return gpd.GeoDataFrame(out[cols], geometry="geometry", crs=grids.crs)
+
+
+def tiling_errors(dataset: Dataset, grids: gpd.GeoDataFrame) -> dict[str, tuple[float, float]]:
+    """Return per community (relative area error of the union, largest pairwise overlap m²)."""
+    comms = dataset.metric("communities")
+    metric = grids.to_crs(dataset.metric_crs)
+    out: dict[str, tuple[float, float]] = {}
+    cid_col = metric["community_id"].astype(str).to_numpy()
+    comm_ids = comms["community_id"].astype(str).to_numpy()
+    for cid in sorted(set(cid_col)):
+        g = metric.geometry.to_numpy()[cid_col == cid]
+        hit = np.flatnonzero(comm_ids == cid)
+        if len(hit) == 0:
+            out[cid] = (math.inf, 0.0)
+            continue
+        comm = shapely.make_valid(comms.geometry.iloc[int(hit[0])])
+        union = shapely.union_all(g)
+        err = float(shapely.area(shapely.symmetric_difference(union, comm))) / max(
+            float(shapely.area(comm)), 1e-9
+        )
+        tree = shapely.STRtree(g)
+        a, b = tree.query(g, predicate="overlaps")
+        sel = a < b
+        ov = shapely.area(shapely.intersection(g[a[sel]], g[b[sel]])) if sel.any() else [0.0]
+        out[cid] = (err, float(np.max(ov)))
+    return out
+
+
+def cut_edge_count(dataset: Dataset, assignment: pd.DataFrame, *, band_max: float) -> int:
+    """Return the number of unit-graph edges whose two units lie in different grids."""
+    from gridgen.partition.units import build_units
+
+    grid_of = dict(
+        zip(assignment["building_id"].astype(str), assignment["grid_id"].astype(str), strict=True)
+    )
+    bld = dataset.buildings
+    comm_of_b = dict(
+        zip(bld["building_id"].astype(str), bld.get("community_id", pd.Series()), strict=False)
+    )
+    total = 0
+    for cid in sorted({str(comm_of_b.get(b)) for b in grid_of if comm_of_b.get(b) is not None}):
+        ug = build_units(dataset, cid, band_max=band_max)
+        unit_grid = np.full(ug.n, "", dtype=object)
+        for b, u in zip(ug.building_ids.tolist(), ug.building_unit.tolist(), strict=True):
+            unit_grid[u] = grid_of.get(b, "")
+        ea, eb = ug.edges[:, 0], ug.edges[:, 1]
+        known = (unit_grid[ea] != "") & (unit_grid[eb] != "")
+        total += int(np.sum(known & (unit_grid[ea] != unit_grid[eb])))
+    return total
+
+
+def plan_metrics(
+    dataset: Dataset,
+    grids: gpd.GeoDataFrame,
+    assignment: pd.DataFrame,
+    *,
+    target: int,
+    band: tuple[int, int],
+    cut_edges: int | None = None,
+    infeasible: dict[str, str] | None = None,
+    measured: bool = False,
+) -> PlanMetrics:
+    """Return the metrics of a plan, measured from its geometry and assignment.
+
+    Parameters
+    ----------
+    dataset
+        The dataset the plan was drawn on.
+    grids
+        Grid polygons (any CRS) with ``grid_id`` and ``community_id``.
+    assignment
+        ``building_id`` → ``grid_id``.
+    target, band
+        Households target and band.
+    cut_edges
+        Cut edges if already known (otherwise the unit graph is rebuilt to count them).
+    infeasible
+        Per-community notes on what could not be met.
+    measured
+        ``grids`` already holds the columns of :func:`grid_table` for this assignment.
+    """
+    table = grids if measured else grid_table(dataset, grids, assignment, target=target, band=band)
+    metric = table.to_crs(dataset.metric_crs)
+    geoms = metric.geometry.to_numpy()
+    single = np.asarray(
+        [g is not None and g.geom_type == "Polygon" and not g.is_empty for g in geoms]
+    )
+    tiling = tiling_errors(dataset, table)
+    max_err = max((e for e, _ in tiling.values()), default=0.0)
+    max_ov = max((o for _, o in tiling.values()), default=0.0)
+    if cut_edges is None:
+        cut_edges = cut_edge_count(dataset, assignment, band_max=band[1])
+    n = len(table)
+    return PlanMetrics(
+        n_grids=n,
+        households=int(table["households"].sum()),
+        band_compliance=float(table["in_band"].mean()) if n else 0.0,
+        mean_polsby_popper=float(table["polsby_popper"].mean()) if n else 0.0,
+        max_abs_deviation=float(np.abs(table["deviation"]).max()) if n else 0.0,
+        cut_edges=int(cut_edges),
+        main_road_crossings=int((table["main_road_crossings"] > 0).sum()),
+        contiguous_share=float(single.mean()) if n else 1.0,
+        tiling_ok=bool(max_err <= TILING_AREA_TOLERANCE and max_ov <= OVERLAP_TOLERANCE),
+        max_tiling_error=float(max_err),
+        max_overlap_m2=float(max_ov),
+        infeasible=dict(infeasible or {}),
+    )

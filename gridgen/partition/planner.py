@@ -1,0 +1,526 @@
+"""Planner operations on a plan: redraw a community around locked grids, move a compound or
+building to another grid (with the rules it breaks), and compare two plans.
+
+These are pure functions returning new :class:`~gridgen.partition.plan.Plan` values; nothing is
+saved (the service stores what the planner accepts).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from gridgen.dataset import Dataset
+from gridgen.errors import NotFoundError, ParameterError
+from gridgen.io.crs import WGS84
+from gridgen.partition.community import (
+    community_rng,
+    draw_grids,
+    drawing_frames,
+    grid_ids,
+    grid_order,
+    unbalanceable_problems,
+)
+from gridgen.partition.plan import (
+    GRID_COLUMNS,
+    Plan,
+    PlanMetrics,
+    Problem,
+    cut_edge_count,
+    default_band,
+    grid_table,
+    plan_metrics,
+)
+from gridgen.partition.units import build_units, community_geometry, seed_spacing
+
+SNAP_GRID = 0.001
+"""Precision (metres) of the overlay operations of an edit."""
+ADJACENT_LENGTH = 0.5
+"""Metres of common boundary for a moved piece to count as touching its new grid."""
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A planning rule an edit breaks.
+
+    ``code`` is one of ``contiguity_broken``, ``grid_emptied``, ``not_adjacent``,
+    ``left_band``, ``compound_split``.
+    """
+
+    code: str
+    grid_id: str
+    message: str
+
+
+@dataclass(frozen=True, eq=False)
+class MoveResult:
+    """The plan after a move (not saved), its metrics and the rules the move breaks."""
+
+    plan: Plan
+    metrics: PlanMetrics
+    violations: tuple[Violation, ...]
+    moved_buildings: tuple[str, ...]
+    from_grids: tuple[str, ...]
+    to_grid: str
+
+    @property
+    def ok(self) -> bool:
+        """Return whether the move breaks no rule."""
+        return not self.violations
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready summary (metrics, violations, what moved)."""
+        return {
+            "ok": self.ok,
+            "metrics": self.metrics.to_dict(),
+            "violations": [asdict(v) for v in self.violations],
+            "moved_buildings": list(self.moved_buildings),
+            "from_grids": list(self.from_grids),
+            "to_grid": self.to_grid,
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class PlanComparison:
+    """Differences between plan ``a`` and plan ``b``.
+
+    Attributes
+    ----------
+    buildings
+        ``building_id, grid_a, grid_b`` for every building whose grid differs (NA where a
+        plan lacks the building).
+    compounds
+        Compounds with at least one building that changed grid (when a dataset was given).
+    grids_added, grids_removed, grids_reshaped
+        Grid ids only in ``b``, only in ``a``, and in both with different geometry.
+    metric_deltas
+        ``b - a`` for every numeric metric.
+    """
+
+    buildings: pd.DataFrame
+    compounds: tuple[str, ...]
+    grids_added: tuple[str, ...]
+    grids_removed: tuple[str, ...]
+    grids_reshaped: tuple[str, ...]
+    metric_deltas: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready summary."""
+        rows = self.buildings.astype(object).where(self.buildings.notna(), None)
+        return {
+            "buildings_changed": len(self.buildings),
+            "buildings": rows.to_dict(orient="records"),
+            "compounds_changed": list(self.compounds),
+            "grids_added": list(self.grids_added),
+            "grids_removed": list(self.grids_removed),
+            "grids_reshaped": list(self.grids_reshaped),
+            "metric_deltas": self.metric_deltas,
+        }
+
+
+def _community_grids(plan: Plan, community_id: str) -> gpd.GeoDataFrame:
+    sel = plan.grids[plan.grids["community_id"].astype(str) == community_id]
+    if sel.empty:
+        msg = f"community {community_id!r} has no grids in this plan: partition it first"
+        raise NotFoundError(msg)
+    return sel
+
+
+def _replace_community(
+    dataset: Dataset,
+    plan: Plan,
+    community_id: str,
+    grids: gpd.GeoDataFrame,
+    assignment: pd.DataFrame,
+    *,
+    target: int,
+    band: tuple[int, int],
+    problems: Iterable[Problem],
+    infeasible: str | None = None,
+) -> Plan:
+    """Return ``plan`` with the grids and assignment of one community replaced."""
+    old_ids = set(_community_grids(plan, community_id)["grid_id"].astype(str))
+    others = plan.grids[plan.grids["community_id"].astype(str) != community_id]
+    keep_a = plan.assignment[~plan.assignment["grid_id"].astype(str).isin(old_ids)]
+    old_a = plan.assignment[plan.assignment["grid_id"].astype(str).isin(old_ids)]
+    table = grid_table(dataset, grids, assignment, target=target, band=band)
+    all_grids = (
+        gpd.GeoDataFrame(
+            pd.concat(
+                [others[[*GRID_COLUMNS, "geometry"]], table[[*GRID_COLUMNS, "geometry"]]],
+                ignore_index=True,
+            ),
+            geometry="geometry",
+            crs=WGS84,
+        )
+        .sort_values("grid_id", kind="stable")
+        .reset_index(drop=True)
+    )
+    all_a = (
+        pd.concat([keep_a, assignment], ignore_index=True)
+        .sort_values("building_id", kind="stable")
+        .reset_index(drop=True)
+    )
+    cut = (
+        plan.metrics.cut_edges
+        - cut_edge_count(dataset, old_a, band_max=band[1])
+        + cut_edge_count(dataset, assignment, band_max=band[1])
+    )
+    notes = dict(plan.metrics.infeasible)
+    if infeasible is not None:
+        notes.pop(community_id, None)
+        if infeasible:
+            notes[community_id] = infeasible
+    metrics = plan_metrics(
+        dataset, all_grids, all_a, target=target, band=band, cut_edges=cut, infeasible=notes
+    )
+    kept = [p for p in plan.problems if p.community_id != community_id]
+    return Plan(
+        grids=all_grids,
+        assignment=all_a,
+        metrics=metrics,
+        problems=(*kept, *problems),
+        target=target,
+        band=band,
+        seed=plan.seed,
+    )
+
+
+def repartition(
+    dataset: Dataset,
+    plan: Plan,
+    community_id: str,
+    *,
+    locked: Iterable[str] = (),
+    target: int | None = None,
+    band: tuple[int, int] | None = None,
+    seed: int = 0,
+) -> Plan:
+    """Return ``plan`` with one community redrawn around its locked grids.
+
+    Locked grids keep their geometry, id and buildings exactly; the rest of the community
+    (its area and buildings) is partitioned again, and the new grids take the lowest free
+    sequence numbers in the usual north-to-south, west-to-east order.
+
+    Parameters
+    ----------
+    dataset
+        The dataset the plan was drawn on.
+    plan
+        The current plan.
+    community_id
+        The community to redraw.
+    locked
+        Grid ids to keep (grids of other communities may be listed; they are ignored).
+    target, band
+        Options (default: the plan's).
+    seed
+        Random seed.
+    """
+    target = plan.target if target is None else int(target)
+    lo, hi = default_band(
+        target, band if band is not None else (plan.band if target == plan.target else None)
+    )
+    cgrids = _community_grids(plan, community_id)
+    ids = set(cgrids["grid_id"].astype(str))
+    # locked grids of other communities are fine (those communities are not touched)
+    all_ids = set(plan.grids["grid_id"].astype(str))
+    asked = {str(g) for g in locked}
+    unknown = sorted(asked - all_ids)
+    if unknown:
+        msg = (
+            f"locked grids {', '.join(unknown)} are not in the plan: lock some of "
+            f"{', '.join(sorted(ids))} (the grids of {community_id})"
+        )
+        raise NotFoundError(msg)
+    locked_ids = sorted(asked & ids)
+    locked_rows = cgrids[cgrids["grid_id"].astype(str).isin(locked_ids)]
+    a = plan.assignment
+    locked_a = a[a["grid_id"].astype(str).isin(locked_ids)]
+    community = community_geometry(dataset, community_id)
+    metric_locked = locked_rows.to_crs(dataset.metric_crs).geometry.to_numpy()
+    free_area = (
+        shapely.difference(community, shapely.union_all(metric_locked))
+        if len(metric_locked)
+        else community
+    )
+    bld = dataset.buildings
+    in_comm = bld["community_id"].astype(str) == community_id
+    free_b = set(bld.loc[in_comm, "building_id"].astype(str)) - set(
+        locked_a["building_id"].astype(str)
+    )
+    if shapely.area(free_area) <= 1.0:
+        if free_b:
+            msg = (
+                f"every grid of {community_id} is locked but buildings {sorted(free_b)[:3]} are not"
+            )
+            raise ParameterError(msg)
+        return plan
+    units = build_units(dataset, community_id, band_max=hi, area=free_area, building_ids=free_b)
+    drawing = draw_grids(units, target=target, band=(lo, hi), rng=community_rng(seed, community_id))
+    order = grid_order(drawing.geoms, community)
+    new_ids = grid_ids(community_id, len(order), taken=locked_ids)
+    new_grids, new_a = drawing_frames(drawing, ids=new_ids, order=order)
+    grids = gpd.GeoDataFrame(
+        pd.concat([locked_rows, new_grids], ignore_index=True), geometry="geometry", crs=WGS84
+    )
+    assignment = pd.concat([locked_a, new_a], ignore_index=True)
+    return _replace_community(
+        dataset,
+        plan,
+        community_id,
+        grids,
+        assignment,
+        target=target,
+        band=(lo, hi),
+        problems=[
+            *drawing.problems,
+            *unbalanceable_problems(drawing, ids=new_ids, order=order, band=(lo, hi)),
+        ],
+        infeasible=drawing.infeasible,
+    )
+
+
+def move_unit(
+    dataset: Dataset,
+    plan: Plan,
+    *,
+    to_grid: str,
+    building_id: str | None = None,
+    compound_id: str | None = None,
+) -> MoveResult:
+    """Return the plan after moving a building or a whole compound to ``to_grid``.
+
+    The piece of land that moves is the cell of the building (or compound) in the
+    community's tessellation, cut to the grids it leaves. Nothing is saved; the result
+    lists every rule the move breaks (``violations``).
+    """
+    if (building_id is None) == (compound_id is None):
+        msg = "move_unit needs exactly one of building_id and compound_id"
+        raise ParameterError(msg)
+    grids = plan.grids
+    hit = grids[grids["grid_id"].astype(str) == str(to_grid)]
+    if hit.empty:
+        msg = f"grid {to_grid!r} is not in the plan: give one of its grid_id values"
+        raise NotFoundError(msg)
+    community_id = str(hit["community_id"].iloc[0])
+    bld = dataset.buildings
+    if building_id is not None:
+        sel = bld["building_id"].astype(str) == str(building_id)
+        what = f"building {building_id}"
+    else:
+        sel = bld["compound_id"].astype(str) == str(compound_id)
+        what = f"compound {compound_id}"
+    moving = sorted(bld.loc[sel, "building_id"].astype(str))
+    if not moving:
+        msg = f"{what} is not in the dataset (or has no buildings): check the id"
+        raise NotFoundError(msg)
+    comm_of = set(bld.loc[sel, "community_id"].astype(str))
+    if comm_of != {community_id}:
+        msg = (
+            f"{what} lies in community {', '.join(sorted(comm_of))} but grid {to_grid} belongs "
+            f"to {community_id}: move it to a grid of its own community"
+        )
+        raise ParameterError(msg)
+    a = plan.assignment.astype({"building_id": str, "grid_id": str})
+    grid_of = dict(zip(a["building_id"], a["grid_id"], strict=True))
+    sources = sorted({grid_of[b] for b in moving if b in grid_of} - {str(to_grid)})
+    if not sources:
+        msg = f"{what} is already in grid {to_grid}: nothing to move"
+        raise ParameterError(msg)
+    lo, hi = plan.band
+    units = build_units(dataset, community_id, band_max=hi, split_all=building_id is not None)
+    unit_idx = sorted(
+        {
+            int(u)
+            for b, u in zip(units.building_ids, units.building_unit, strict=True)
+            if str(b) in set(moving)
+        }
+    )
+    piece = shapely.union_all(units.cells[unit_idx])
+    cgrids = _community_grids(plan, community_id).to_crs(dataset.metric_crs)
+    geom = dict(zip(cgrids["grid_id"].astype(str), cgrids.geometry, strict=True))
+    before_hh = dict(zip(cgrids["grid_id"].astype(str), cgrids["households"], strict=True))
+    new_geom = dict(geom)
+    moved_land: BaseGeometry = shapely.Polygon()
+    for s in sources:
+        # snap-rounded to 1 mm: plan grids went through WGS84 and back, cells did not
+        part = shapely.intersection(piece, geom[s], grid_size=SNAP_GRID)
+        moved_land = shapely.union(moved_land, part, grid_size=SNAP_GRID)
+        new_geom[s] = shapely.difference(geom[s], piece, grid_size=SNAP_GRID)
+    target_geom = geom[str(to_grid)]
+    touching = shapely.length(
+        shapely.intersection(shapely.boundary(moved_land), shapely.buffer(target_geom, 0.05))
+    )
+    new_geom[str(to_grid)] = shapely.union(target_geom, moved_land, grid_size=SNAP_GRID)
+    # grids are smoothed, cells are not: crumbs of a source grid that the cut leaves
+    # between the moved land and the target go with the move (and crumbs of the moved
+    # land that do not reach the target stay), so only real breaks are reported
+    crumb = max(0.05 * float(shapely.area(piece)), seed_spacing(units.area) ** 2)
+    for s in sources:
+        new_geom[s], new_geom[str(to_grid)] = _shift_crumbs(
+            new_geom[s], new_geom[str(to_grid)], crumb
+        )
+        new_geom[str(to_grid)], new_geom[s] = _shift_crumbs(
+            new_geom[str(to_grid)], new_geom[s], crumb
+        )
+    new_a = a.copy()
+    new_a.loc[new_a["building_id"].isin(moving), "grid_id"] = str(to_grid)
+    rows = cgrids.copy()
+    rows["geometry"] = [new_geom[g] for g in rows["grid_id"].astype(str)]
+    rows = rows[~rows.geometry.is_empty].to_crs(WGS84)
+    comm_ids = set(cgrids["grid_id"].astype(str))
+    comm_a = new_a[new_a["grid_id"].isin(comm_ids)]
+    new_plan = _replace_community(
+        dataset,
+        plan,
+        community_id,
+        rows,
+        comm_a,
+        target=plan.target,
+        band=plan.band,
+        problems=[p for p in plan.problems if p.community_id == community_id],
+    )
+    after_hh = dict(zip(new_plan.grids["grid_id"], new_plan.grids["households"], strict=True))
+    violations: list[Violation] = []
+    if touching < ADJACENT_LENGTH:
+        violations.append(
+            Violation("not_adjacent", str(to_grid), f"{what} does not border grid {to_grid}")
+        )
+    for g in [*sources, str(to_grid)]:
+        shape = new_geom[g]
+        if shapely.is_empty(shape) or shapely.area(shape) <= 0:
+            violations.append(Violation("grid_emptied", g, f"grid {g} would have no area left"))
+        elif shape.geom_type != "Polygon":
+            violations.append(
+                Violation(
+                    "contiguity_broken",
+                    g,
+                    f"grid {g} would fall into {len(shapely.get_parts(shape))} separate pieces",
+                )
+            )
+        h0, h1 = int(before_hh[g]), int(after_hh.get(g, 0))
+        if lo <= h0 <= hi and not lo <= h1 <= hi:
+            violations.append(
+                Violation(
+                    "left_band",
+                    g,
+                    f"grid {g} would have {h1} households, outside the band {lo}-{hi} (now {h0})",
+                )
+            )
+    if building_id is not None:
+        comp = bld.loc[bld["building_id"].astype(str) == str(building_id), "compound_id"]
+        cid = comp.iloc[0] if len(comp) else None
+        if cid is not None and not pd.isna(cid):
+            members = bld.loc[bld["compound_id"].astype(str) == str(cid)]
+            total = int(pd.to_numeric(members["households"]).sum())
+            grids_now = {
+                str(x)
+                for x in new_a.loc[
+                    new_a["building_id"].isin(members["building_id"].astype(str)), "grid_id"
+                ]
+            }
+            if total <= hi and len(grids_now) > 1:
+                violations.append(
+                    Violation(
+                        "compound_split",
+                        str(to_grid),
+                        f"compound {cid} ({total} households, not above the band maximum {hi}) "
+                        f"would be split between grids {', '.join(sorted(grids_now))}",
+                    )
+                )
+    return MoveResult(
+        plan=new_plan,
+        metrics=new_plan.metrics,
+        violations=tuple(violations),
+        moved_buildings=tuple(moving),
+        from_grids=tuple(sources),
+        to_grid=str(to_grid),
+    )
+
+
+def _shift_crumbs(
+    src: BaseGeometry, dst: BaseGeometry, max_area: float
+) -> tuple[BaseGeometry, BaseGeometry]:
+    """Return (src, dst) with small detached parts of ``src`` that touch ``dst`` moved to it."""
+    parts = shapely.get_parts(src)
+    if len(parts) < 2:
+        return src, dst
+    areas = shapely.area(parts)
+    main = int(np.argmax(areas))
+    near = shapely.intersects(parts, shapely.buffer(dst, 0.01))
+    move = (areas <= max_area) & near & (np.arange(len(parts)) != main)
+    if not move.any():
+        return src, dst
+    keep = shapely.union_all(parts[~move], grid_size=SNAP_GRID)
+    return keep, shapely.union_all([dst, *parts[move]], grid_size=SNAP_GRID)
+
+
+def compare_plans(a: Plan, b: Plan, *, dataset: Dataset | None = None) -> PlanComparison:
+    """Return what changed from plan ``a`` to plan ``b``.
+
+    With ``dataset``, compounds with a building that changed grid are listed too.
+    """
+    m = a.assignment.astype(str).merge(
+        b.assignment.astype(str), on="building_id", how="outer", suffixes=("_a", "_b")
+    )
+    changed = m[m["grid_id_a"].fillna("") != m["grid_id_b"].fillna("")]
+    changed = changed.rename(columns={"grid_id_a": "grid_a", "grid_id_b": "grid_b"})
+    changed = changed.sort_values("building_id", kind="stable").reset_index(drop=True)
+    compounds: tuple[str, ...] = ()
+    if dataset is not None and len(changed):
+        bld = dataset.buildings
+        comp = bld.loc[bld["building_id"].astype(str).isin(changed["building_id"]), "compound_id"]
+        compounds = tuple(sorted({str(c) for c in comp if not pd.isna(c)}))
+    ga = dict(zip(a.grids["grid_id"].astype(str), a.grids.geometry, strict=True))
+    gb = dict(zip(b.grids["grid_id"].astype(str), b.grids.geometry, strict=True))
+    both = sorted(set(ga) & set(gb))
+    reshaped = tuple(g for g in both if not shapely.equals_exact(ga[g], gb[g], tolerance=1e-9))
+    deltas: dict[str, float] = {}
+    for f in fields(PlanMetrics):
+        va, vb = getattr(a.metrics, f.name), getattr(b.metrics, f.name)
+        if isinstance(va, bool) or not isinstance(va, int | float):
+            continue
+        d = float(vb) - float(va)
+        deltas[f.name] = d if math.isfinite(d) else float("nan")
+    return PlanComparison(
+        buildings=changed[["building_id", "grid_a", "grid_b"]],
+        compounds=compounds,
+        grids_added=tuple(sorted(set(gb) - set(ga))),
+        grids_removed=tuple(sorted(set(ga) - set(gb))),
+        grids_reshaped=reshaped,
+        metric_deltas=deltas,
+    )
+
+
+def locked_unchanged(before: Plan, after: Plan, locked: Iterable[str]) -> bool:
+    """Return whether every locked grid has the same geometry and buildings in both plans."""
+    for g in locked:
+        ga = before.grids.loc[before.grids["grid_id"] == g].geometry
+        gb = after.grids.loc[after.grids["grid_id"] == g].geometry
+        if len(ga) != 1 or len(gb) != 1 or not shapely.equals_exact(ga.iloc[0], gb.iloc[0], 0.0):
+            return False
+        ba = set(before.assignment.loc[before.assignment["grid_id"] == g, "building_id"])
+        bb = set(after.assignment.loc[after.assignment["grid_id"] == g, "building_id"])
+        if ba != bb:
+            return False
+    return True
+
+
+__all__ = [
+    "MoveResult",
+    "PlanComparison",
+    "Violation",
+    "compare_plans",
+    "locked_unchanged",
+    "move_unit",
+    "repartition",
+]

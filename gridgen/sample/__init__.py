@@ -1,0 +1,1 @@
+"""The generated sample district and synthetic cities (data shipped in ``data/``)."""

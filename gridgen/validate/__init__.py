@@ -1,0 +1,1 @@
+"""Validation of raw layers into a Dataset, with a report that accounts for every row."""

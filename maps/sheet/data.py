@@ -1,0 +1,486 @@
+"""The compound sheet (一小区一图示): what it shows, gathered from a dataset.
+
+:func:`compound_sheet_data` is pure: it selects and summarises, and returns a frozen
+:class:`SheetData` that the renderers (:mod:`maps.sheet.render` for PNG/PDF,
+:mod:`maps.sheet.html` for HTML) draw without looking at the dataset again. Restricted
+personal data (building leaders' phones, key persons, the three teams) is only copied into
+the sheet when ``restricted=True``, so a renderer cannot leak what it was never given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Protocol
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+from shapely.geometry import Point
+from shapely.geometry.base import BaseGeometry
+
+from gridgen.dataset import Dataset
+from gridgen.errors import NotFoundError, ParameterError
+from maps.style import property_mode_label, station_kind_label, text_or_dash, yes_no
+
+DEFAULT_RADIUS_M = 500.0
+"""Station reach drawn when no coverage result says otherwise (GB 50180: 10-minute circle)."""
+
+NO_BUILDINGS = "无楼栋数据"
+NO_STATION = "附近无站点"
+
+
+class PlanLike(Protocol):
+    """What the maps need of :class:`gridgen.partition.plan.Plan`."""
+
+    @property
+    def grids(self) -> gpd.GeoDataFrame:
+        """Grid polygons with grid_id, community_id, households, party_org, workers."""
+        ...
+
+    @property
+    def assignment(self) -> pd.DataFrame:
+        """building_id → grid_id."""
+        ...
+
+
+@dataclass(frozen=True)
+class SheetBuilding:
+    """One building of the sheet (geometry in the dataset's metric CRS)."""
+
+    number: int
+    building_id: str
+    households: int
+    residents: int | None
+    floors: int | None
+    leader_name: str | None
+    party_members: int | None
+    geometry: BaseGeometry
+    covered: bool | None = None
+    leader_phone: str | None = None
+    key_persons: int | None = None
+
+    @property
+    def label(self) -> str:
+        """Return the map label: number and households."""
+        return f"{self.number}号 {self.households}户"
+
+
+@dataclass(frozen=True)
+class SheetStation:
+    """The station nearest to the compound."""
+
+    station_id: str
+    name: str
+    kind_label: str
+    geometry: Point
+    distance_m: float
+    radius_m: float
+
+    @property
+    def reaches_compound(self) -> bool:
+        """Return whether the compound lies (partly) within the station's reach."""
+        return self.distance_m <= self.radius_m
+
+
+@dataclass(frozen=True)
+class ThreeTeams:
+    """三支队伍: grid workers, building leaders and party members/volunteers."""
+
+    grid_workers: int | None
+    building_leaders: int
+    party_members: int
+
+
+@dataclass(frozen=True)
+class SheetData:
+    """Everything one compound sheet shows (geometries in :attr:`metric_crs`).
+
+    Attributes
+    ----------
+    title, subtitle
+        Heading lines: compound name, then street / community / grid.
+    buildings
+        The compound's buildings, numbered north to south, west to east.
+    station
+        The nearest station (``None`` when the dataset has none within reach search).
+    summary
+        (label, value) rows of the summary table, in display order.
+    notes
+        Sentences the sheet must print (e.g. 无楼栋数据, 附近无站点).
+    """
+
+    compound_id: str
+    compound_name: str
+    street_name: str
+    community_name: str
+    grid_ids: tuple[str, ...]
+    title: str
+    subtitle: str
+    metric_crs: pyproj.CRS
+    compound_geometry: BaseGeometry
+    grid_geometries: tuple[BaseGeometry, ...]
+    context_buildings: tuple[BaseGeometry, ...]
+    context_roads: tuple[BaseGeometry, ...]
+    buildings: tuple[SheetBuilding, ...]
+    station: SheetStation | None
+    property_mode: str
+    property_label: str
+    property_company: str | None
+    company_party_org: bool | None
+    party_branch: bool | None
+    summary: tuple[tuple[str, str], ...]
+    notes: tuple[str, ...]
+    restricted: bool
+    three_teams: ThreeTeams | None = None
+    made_on: str = field(default_factory=lambda: date.today().isoformat())
+
+    @property
+    def households(self) -> int:
+        """Return the compound's households."""
+        return sum(b.households for b in self.buildings)
+
+
+def _str_or_none(value: Any) -> str | None:
+    if value is None or pd.isna(value):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _int_or_none(value: Any) -> int | None:
+    if value is None or pd.isna(value):
+        return None
+    return int(value)
+
+
+def _name_of(frame: pd.DataFrame, id_col: str, ident: Any) -> str:
+    """Return the ``name`` of row ``ident`` (the id itself when unnamed or absent)."""
+    if ident is None or pd.isna(ident) or frame.empty or id_col not in frame:
+        return "" if ident is None or pd.isna(ident) else str(ident)
+    rows = frame.loc[frame[id_col] == ident]
+    if rows.empty or "name" not in rows:
+        return str(ident)
+    return _str_or_none(rows["name"].iloc[0]) or str(ident)
+
+
+def _numbered(buildings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return ``buildings`` ordered north to south in ~40 m rows, west to east in a row."""
+    if buildings.empty:
+        return buildings
+    pts = buildings.geometry.representative_point()
+    row = np.floor(-pts.y.to_numpy() / 40.0)
+    order = np.lexsort((pts.x.to_numpy(), row))
+    return buildings.iloc[order]
+
+
+def _coverage_by_building(coverage: pd.DataFrame | None) -> dict[str, Any]:
+    if coverage is None or "building_id" not in coverage or "covered" not in coverage:
+        return {}
+    return dict(zip(coverage["building_id"].astype(str), coverage["covered"], strict=False))
+
+
+def _nearest_station(
+    ds: Dataset,
+    compound: BaseGeometry,
+    building_ids: list[str],
+    coverage: pd.DataFrame | None,
+    radius: float,
+) -> SheetStation | None:
+    """Return the compound's station: the one coverage assigned, else the nearest one."""
+    stations = ds.metric("stations")
+    if stations.empty:
+        return None
+    chosen: int | None = None
+    if coverage is not None and {"building_id", "station_id"} <= set(coverage.columns):
+        mine = coverage.loc[coverage["building_id"].astype(str).isin(building_ids), "station_id"]
+        mine = mine.dropna()
+        if not mine.empty:
+            hits = np.flatnonzero(stations["station_id"].astype(str) == str(mine.mode().iloc[0]))
+            chosen = int(hits[0]) if hits.size else None
+    dists = stations.geometry.distance(compound).to_numpy()
+    if chosen is None:
+        chosen = int(np.argmin(dists))
+    distance = float(dists[chosen])
+    if distance > 3 * radius:
+        return None
+    row = stations.iloc[chosen]
+    return SheetStation(
+        station_id=str(row["station_id"]),
+        name=_str_or_none(row.get("name")) or str(row["station_id"]),
+        kind_label=station_kind_label(row["kind"]),
+        geometry=row.geometry,
+        distance_m=distance,
+        radius_m=radius,
+    )
+
+
+def compound_sheet_data(
+    dataset: Dataset,
+    compound_id: str,
+    *,
+    plan: PlanLike | None = None,
+    coverage: pd.DataFrame | None = None,
+    radius: float | None = None,
+    restricted: bool = False,
+) -> SheetData:
+    """Return what the sheet of compound ``compound_id`` shows.
+
+    Parameters
+    ----------
+    dataset
+        A validated dataset.
+    compound_id
+        The compound's id.
+    plan
+        A grid plan; without one the sheet has no grid boundary and no grid workers.
+    coverage
+        Per-building coverage (``building_id``, ``station_id``, ``distance_m``, ``covered``)
+        from :func:`gridgen.coverage.stations.station_coverage`; marks uncovered buildings and picks
+        the station. Without it the nearest station by straight line is shown.
+    radius
+        Station reach in metres drawn on the sheet (default 500; the coverage run's radius
+        should be passed along with ``coverage``).
+    restricted
+        Include restricted personal data (leader phones, key persons, the three teams).
+        Only roles allowed to see restricted data may ask for it.
+
+    Raises
+    ------
+    NotFoundError
+        When the dataset has no compound ``compound_id``.
+    ParameterError
+        When ``radius`` is not positive.
+    """
+    radius_m = DEFAULT_RADIUS_M if radius is None else float(radius)
+    if not radius_m > 0:
+        msg = f"radius must be a positive number of metres, got {radius!r}"
+        raise ParameterError(msg)
+    compounds = dataset.metric("compounds")
+    hit = compounds.loc[compounds["compound_id"].astype(str) == str(compound_id)]
+    if hit.empty:
+        sample = ", ".join(compounds["compound_id"].astype(str).head(5))
+        msg = f"compound {compound_id!r} does not exist in dataset {dataset.name!r}" + (
+            f" (ids look like: {sample})" if sample else " (it has no compounds)"
+        )
+        raise NotFoundError(msg)
+    comp = hit.iloc[0]
+    cid = str(comp["compound_id"])
+    geom: BaseGeometry = comp.geometry
+    name = _str_or_none(comp.get("name")) or cid
+
+    communities = dataset.communities
+    community_id = comp.get("community_id")
+    community_name = _name_of(communities, "community_id", community_id)
+    street_id = None
+    if not communities.empty and community_id is not None and not pd.isna(community_id):
+        rows = communities.loc[communities["community_id"] == community_id]
+        if not rows.empty and "street_id" in rows:
+            street_id = rows["street_id"].iloc[0]
+    street_name = _name_of(dataset.streets, "street_id", street_id)
+
+    all_b = dataset.metric("buildings")
+    in_compound = all_b["compound_id"].astype("string").fillna("") == cid
+    mine = _numbered(all_b.loc[in_compound.to_numpy()])
+    ids = mine["building_id"].astype(str).tolist()
+    covered = _coverage_by_building(coverage)
+
+    buildings = []
+    for number, (bid, row) in enumerate(
+        zip(ids, mine.itertuples(index=False), strict=True), start=1
+    ):
+        rec = row._asdict()
+        cov = covered.get(bid)
+        buildings.append(
+            SheetBuilding(
+                number=number,
+                building_id=bid,
+                households=int(rec["households"]),
+                residents=_int_or_none(rec.get("residents")),
+                floors=_int_or_none(rec.get("floors")),
+                leader_name=_str_or_none(rec.get("leader_name")),
+                party_members=_int_or_none(rec.get("party_members")),
+                geometry=rec["geometry"],
+                covered=None if cov is None or pd.isna(cov) else bool(cov),
+                leader_phone=_str_or_none(rec.get("leader_phone")) if restricted else None,
+                key_persons=_int_or_none(rec.get("key_persons")) if restricted else None,
+            )
+        )
+
+    # Grids: those the plan assigned the compound's buildings to, else the one under it.
+    grid_ids: list[str] = []
+    grid_geoms: list[BaseGeometry] = []
+    grid_workers: int | None = None
+    if plan is not None:
+        grids = plan.grids.to_crs(dataset.metric_crs)
+        assignment = plan.assignment
+        assigned = assignment.loc[assignment["building_id"].astype(str).isin(ids), "grid_id"]
+        grid_ids = sorted(set(assigned.astype(str)))
+        if not grid_ids:
+            under = grids.loc[grids.geometry.contains(geom.representative_point())]
+            grid_ids = under["grid_id"].astype(str).tolist()
+        sel = grids.loc[grids["grid_id"].astype(str).isin(grid_ids)]
+        grid_geoms = list(sel.geometry)
+        if "workers" in sel:
+            grid_workers = int(pd.to_numeric(sel["workers"], errors="coerce").fillna(1).sum())
+
+    # Context: neighbouring footprints and roads around the compound.
+    window = shapely.box(*geom.buffer(max(60.0, 0.25 * _extent(geom))).bounds)
+    # The spatial index of the (cached) metric layer is built once for every sheet.
+    hits = all_b.sindex.query(window, predicate="intersects")
+    hits = hits[~in_compound.to_numpy()[hits]]
+    near = all_b.geometry.iloc[np.sort(hits)]
+    roads = dataset.metric("roads")
+    near_roads = (
+        roads.geometry.iloc[roads.sindex.query(window, predicate="intersects")]
+        if not roads.empty
+        else gpd.GeoSeries([], crs=dataset.metric_crs)
+    )
+
+    station = _nearest_station(dataset, geom, ids, coverage, radius_m)
+
+    mode = _str_or_none(comp.get("property_mode")) or "none"
+    company_id = _str_or_none(comp.get("property_company_id"))
+    companies = dataset.property_companies
+    company_name: str | None = None
+    company_party: bool | None = None
+    if company_id is not None:
+        company_name = _name_of(companies, "company_id", company_id)
+        if not companies.empty and "has_party_org" in companies:
+            rows = companies.loc[companies["company_id"] == company_id, "has_party_org"]
+            if not rows.empty and not pd.isna(rows.iloc[0]):
+                company_party = bool(rows.iloc[0])
+    branch_raw = comp.get("party_branch")
+    party_branch = None if branch_raw is None or pd.isna(branch_raw) else bool(branch_raw)
+
+    notes: list[str] = []
+    if not buildings:
+        notes.append(f"{NO_BUILDINGS}：本小区没有登记楼栋")
+    if station is None:
+        notes.append(f"{NO_STATION}：{3 * radius_m:.0f} 米内没有党群服务站点")
+    elif not station.reaches_compound:
+        notes.append(
+            f"最近站点 {station.name} 距小区 {station.distance_m:.0f} 米，"
+            f"超出服务半径 {radius_m:.0f} 米"
+        )
+
+    households = sum(b.households for b in buildings)
+    residents = [b.residents for b in buildings if b.residents is not None]
+    party_members = sum(b.party_members or 0 for b in buildings)
+    leaders = sum(1 for b in buildings if b.leader_name)
+    summary: list[tuple[str, str]] = [
+        ("楼栋数", str(len(buildings))),
+        ("户数", str(households)),
+        ("人数", str(sum(residents)) if residents else "—"),
+        ("楼栋长配备", f"{leaders}/{len(buildings)}"),
+        ("党员", str(party_members)),
+        ("物业模式", property_mode_label(mode)),
+        ("物业企业", company_name or "—"),
+        ("物业党组织", yes_no(company_party)),
+        ("小区党支部", yes_no(party_branch)),
+        ("所属网格", "、".join(grid_ids) if grid_ids else "—"),
+    ]
+    if station is not None:
+        summary.append(("最近站点", f"{station.name}（{station.distance_m:.0f} 米）"))
+    else:
+        summary.append(("最近站点", NO_STATION))
+    known = [b.covered for b in buildings if b.covered is not None]
+    if known:
+        cov_hh = sum(b.households for b in buildings if b.covered)
+        share = cov_hh / households if households else 0.0
+        summary.append(("站点覆盖户数", f"{cov_hh}/{households}（{share:.0%}）"))
+
+    three_teams: ThreeTeams | None = None
+    if restricted:
+        keys = [b.key_persons for b in buildings if b.key_persons is not None]
+        summary.append(("重点人员", str(sum(keys)) if keys else "—"))
+        three_teams = ThreeTeams(
+            grid_workers=grid_workers, building_leaders=leaders, party_members=party_members
+        )
+
+    grid_text = f"网格 {'、'.join(grid_ids)}" if grid_ids else "未划网格"
+    parts = [p for p in (street_name, community_name, grid_text) if p]
+    return SheetData(
+        compound_id=cid,
+        compound_name=name,
+        street_name=street_name,
+        community_name=community_name,
+        grid_ids=tuple(grid_ids),
+        title=f"{name} 一小区一图示",
+        subtitle=" · ".join(parts) + f" · 小区编号 {cid}",
+        metric_crs=dataset.metric_crs,
+        compound_geometry=geom,
+        grid_geometries=tuple(grid_geoms),
+        context_buildings=tuple(near),
+        context_roads=tuple(near_roads),
+        buildings=tuple(buildings),
+        station=station,
+        property_mode=mode,
+        property_label=property_mode_label(mode),
+        property_company=company_name,
+        company_party_org=company_party,
+        party_branch=party_branch,
+        summary=tuple(summary),
+        notes=tuple(notes),
+        restricted=restricted,
+        three_teams=three_teams,
+    )
+
+
+def _extent(geom: BaseGeometry) -> float:
+    """Return the larger side of ``geom``'s bounding box (metres)."""
+    x0, y0, x1, y1 = geom.bounds
+    return float(max(x1 - x0, y1 - y0))
+
+
+def building_rows(data: SheetData) -> list[list[str]]:
+    """Return the building table rows (header first); restricted columns only when allowed."""
+    header = ["编号", "楼栋编码", "户数", "人数", "层数", "楼栋长", "党员"]
+    if data.restricted:
+        header += ["联系电话", "重点人员"]
+    rows = [header]
+    for b in data.buildings:
+        row = [
+            str(b.number),
+            b.building_id,
+            str(b.households),
+            text_or_dash(b.residents),
+            text_or_dash(b.floors),
+            b.leader_name or "—",
+            text_or_dash(b.party_members),
+        ]
+        if data.restricted:
+            row += [b.leader_phone or "—", text_or_dash(b.key_persons)]
+        rows.append(row)
+    return rows
+
+
+def compound_ids(
+    dataset: Dataset, *, community_id: str | None = None, street_id: str | None = None
+) -> list[str]:
+    """Return the ids of compounds in a community or street (all when neither is given).
+
+    Raises
+    ------
+    NotFoundError
+        When the community or street does not exist.
+    """
+    compounds = dataset.compounds
+    if community_id is not None:
+        known = set(dataset.communities["community_id"].astype(str))
+        if str(community_id) not in known:
+            msg = f"community {community_id!r} does not exist; known ids: " + ", ".join(
+                sorted(known)[:8]
+            )
+            raise NotFoundError(msg)
+        compounds = compounds.loc[compounds["community_id"].astype(str) == str(community_id)]
+    if street_id is not None:
+        comms = dataset.communities
+        if "street_id" not in comms or str(street_id) not in set(comms["street_id"].astype(str)):
+            msg = f"street {street_id!r} does not exist or has no communities"
+            raise NotFoundError(msg)
+        ids = set(comms.loc[comms["street_id"].astype(str) == str(street_id), "community_id"])
+        compounds = compounds.loc[compounds["community_id"].isin(ids)]
+    return compounds["compound_id"].astype(str).tolist()
