@@ -24,6 +24,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "sheet",
     "atlas",
     "serve",
+    "report",
 )
 
 

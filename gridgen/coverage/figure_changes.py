@@ -10,7 +10,15 @@ from typing import Any
 
 import pandas as pd
 
-from gridgen.coverage.figures import GovernanceFigures, _count, _key, _ratio, group_figures
+from gridgen.coverage.figures import (
+    GovernanceFigures,
+    _count,
+    _key,
+    _ratio,
+    governance_figures,
+    group_figures,
+)
+from gridgen.coverage.stations import PlanLike
 from gridgen.dataset import Dataset
 
 
@@ -100,3 +108,26 @@ def figure_changes(
             entries.append(entry)
         out[key] = entries[0] if level == "district" else entries
     return out
+
+
+def report_figures(
+    dataset: Dataset,
+    *,
+    plan: PlanLike | None = None,
+    before: Dataset | None = None,
+    plan_before: PlanLike | None = None,
+    radius: float = 500.0,
+    mode: str | None = None,
+) -> tuple[GovernanceFigures, dict[str, Any] | None]:
+    """Return the figures of ``dataset`` and, with ``before``, their change since then.
+
+    ``plan_before`` defaults to ``plan`` (the same grids, with the buildings of each
+    snapshot). ``mode`` defaults to walking where the dataset has roads.
+    """
+    after = governance_figures(dataset, plan=plan, radius=radius, mode=mode)
+    if before is None:
+        return after, None
+    old = governance_figures(
+        before, plan=plan if plan_before is None else plan_before, radius=radius, mode=after.mode
+    )
+    return after, figure_changes(old, after, before_dataset=before, after_dataset=dataset)
