@@ -2,7 +2,7 @@
 
 Routes: ``/`` (map viewer page), ``/static`` (viewer assets), ``/ogc`` (OGC API –
 Features), ``/tiles`` (vector tiles), ``/datasets``, ``/plans``, ``/jobs``, ``/coverage``,
-``/siting``, ``/sheets``, ``/keys``, ``/audit``, ``/me``; OpenAPI docs at ``/docs``.
+``/siting``, ``/sheets``, ``/reports``, ``/keys``, ``/audit``, ``/me``; OpenAPI docs at ``/docs``.
 """
 
 from __future__ import annotations
@@ -115,10 +115,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(UploadLimit, limit=settings.upload_limit_bytes)
 
-    from api.routers import admin, coverage, datasets, ogc, plans, sheets, tiles
+    from api.routers import admin, coverage, datasets, ogc, plans, reports, sheets, tiles
 
     # tiles first: the most frequent requests match the first routes tried
-    for module in (tiles, datasets, plans, coverage, sheets, ogc, admin):
+    for module in (tiles, datasets, plans, coverage, sheets, ogc, admin, reports):
         app.include_router(module.router)
     _viewer_routes(app)
     return app
