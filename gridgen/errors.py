@@ -91,3 +91,7 @@ class StorageError(GridgenError):
 
 class ClusterError(GridgenError):
     """The Dask cluster cannot be reached or failed (address, workers, lost tasks)."""
+
+
+class LedgerError(InputError):
+    """A ledger (楼栋台账) cannot be applied: no rows, duplicate or unknown ids, bad values."""

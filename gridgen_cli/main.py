@@ -25,6 +25,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "atlas",
     "serve",
     "report",
+    "update",
 )
 
 
