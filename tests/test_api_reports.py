@@ -111,3 +111,28 @@ def test_unknown_format_and_dataset(served: tuple[TestClient, dict]) -> None:
     assert client.get("/reports/governance?f=pdf", headers=ADMIN).status_code == 422
     r = client.get("/reports/governance?before=nope", headers=ADMIN)
     assert r.status_code == 404
+
+
+def test_ledger_upload_makes_a_new_dataset(served: tuple[TestClient, dict]) -> None:
+    client, ids = served
+    csv = "楼栋编号,户数,楼栋长\nB1,35,王五\nB2,40,\n".encode("gbk")
+    url = f"/datasets/{ids['new']}/ledger"
+    viewer = client.post(
+        url, files={"file": ("台账.csv", csv)}, headers={"X-API-Key": ids["viewer"]}
+    )
+    assert viewer.status_code == 403
+    r = client.post(url, files={"file": ("台账.csv", csv)}, headers=ADMIN)
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert (body["matched"], body["changed"], body["unmatched_layer"]) == (2, 1, 4)
+    assert body["columns"] == ["households", "leader_name"]
+    new_id = body["dataset"]["id"]
+    doc = client.get(f"/reports/governance?dataset={new_id}", headers=ADMIN).json()
+    assert doc["district"]["households"]["value"] == 170  # B1: 30 -> 35
+    count = len(client.get("/datasets", headers=ADMIN).json())
+    bad = "楼栋编号,户数\nB1,35\nB1,36\n".encode("gbk")
+    r = client.post(url, files={"file": ("bad.csv", bad)}, headers=ADMIN)
+    assert r.status_code == 422 and "rows 2, 3 repeat an id (B1)" in r.json()["detail"]
+    r = client.post(url, files={"file": ("bad.txt", b"x")}, headers=ADMIN)
+    assert r.status_code == 415
+    assert len(client.get("/datasets", headers=ADMIN).json()) == count
