@@ -115,6 +115,27 @@ def step_coverage(ctx: DemoContext) -> None:
     write_table(staffing_stats(ctx.ds, plan=plan), ctx.out / "staffing.csv")
 
 
+def step_report(ctx: DemoContext) -> None:
+    """The governance report (every published figure): out/report.xlsx and out/report.html."""
+    from gridgen.coverage.figures import governance_figures, round_share
+    from gridgen.io.report_xlsx import write_atomic
+    from maps.report_html import report_bytes
+
+    figures = governance_figures(
+        ctx.ds, plan=ctx.results["plan"], radius=500.0, coverage=ctx.results["coverage"]
+    )
+    for fmt in ("xlsx", "html", "json"):
+        write_atomic(ctx.out / f"report.{fmt}", report_bytes(figures, fmt=fmt))
+    d = figures.tables["district"].iloc[0]
+    ctx.say(
+        f"governance report: {int(d['grids'])} grids, {int(d['micro_stations'])} "
+        f"micro-stations, {int(d['compounds_with_property'])} of {int(d['compounds'])} "
+        f"compounds with property management, property companies with a party organisation "
+        f"{round_share(int(d['companies_with_party_org']) / max(1, int(d['property_companies'])))}"
+        "; report.xlsx, report.html, report.json"
+    )
+
+
 def step_siting(ctx: DemoContext) -> None:
     """Recommend 5 new micro-stations for the 5-minute life circle (300 m walk)."""
     from gridgen.coverage.siting import maximal_covering
@@ -185,6 +206,7 @@ STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
     ("load and validate the sample district", step_load),
     ("partition communities into grids", step_partition),
     ("station coverage and governance tables", step_coverage),
+    ("governance report (Excel, A4 HTML, JSON)", step_report),
     ("siting of new micro-stations", step_siting),
     ("maps: overview, compound sheets, atlas", step_maps),
     ("embedded store with the published plan", step_store),

@@ -81,6 +81,8 @@ def test_demo_writes_outputs(tmp_path: Path) -> None:
     assert (out / "district.gpkg").is_file()
     summary = (out / "summary.txt").read_text(encoding="utf-8")
     assert "sample district" in summary
+    assert (out / "report.xlsx").is_file() and (out / "report.html").is_file()
+    assert "governance report:" in summary
 
 
 def test_corrupt_file_exits_with_one_line_reason(tmp_path: Path) -> None:
