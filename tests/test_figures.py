@@ -223,3 +223,13 @@ def test_before_after_on_two_sample_snapshots() -> None:
         want = sum(comm_of[i] == c["id"] for i in none_ids)
         assert c["no_property_compounds_eliminated"]["count"] == want
     assert json.dumps(ch)  # serialisable
+
+
+def test_mode_defaults_to_line_without_walkable_roads() -> None:
+    layers = report_layers()
+    layers["roads"]["walkable"] = False
+    figs = governance_figures(small_dataset(layers), radius=800)
+    assert figs.mode == "line"
+    # straight line: B1 401 m, B2 ~700 m (S2), B4 ~515 m, B3 ~2010 m from S1 / ~1000 m from S3
+    assert figs.tables["district"].loc[0, "covered_households"] == 380
+    assert governance_figures(small_dataset(report_layers()), radius=800).mode == "walk"

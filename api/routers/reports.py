@@ -58,7 +58,10 @@ def _figures(
     from gridgen.coverage.figures import governance_figures
 
     ds = load_dataset(state, dataset_id)
-    mode = mode or ("walk" if not ds.roads.empty else "line")
+    if mode is None:
+        from gridgen.coverage.network import walkable_roads
+
+        mode = "walk" if not walkable_roads(ds.roads).empty else "line"
     cov = _coverage(state, dataset_id, radius, mode)
     return ds, governance_figures(ds, plan=plan, radius=radius, mode=mode, coverage=cov)
 

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from gridgen.coverage import governance as gov
+from gridgen.coverage.network import walkable_roads
 from gridgen.coverage.stations import PlanLike, check_radius, coverage_by_level, station_coverage
 from gridgen.dataset import Dataset
 from gridgen.schema import PROPERTY_MODE_LABELS, PROPERTY_MODES, STATION_KINDS
@@ -376,7 +377,7 @@ def governance_figures(
     """
     radius = check_radius(radius)
     if mode is None:
-        mode = "walk" if not dataset.roads.empty else "line"
+        mode = "walk" if not walkable_roads(dataset.roads).empty else "line"
     if band is None:
         band = tuple(getattr(plan, "band", DEFAULT_BAND))  # type: ignore[assignment]
     assert band is not None
