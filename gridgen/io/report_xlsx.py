@@ -97,6 +97,12 @@ def _summary_sheet(wb: Any, doc: dict[str, Any]) -> None:
         )
         ws.cell(ws.max_row, 3).number_format = INTEGER
     _format_sheet(ws, formats, freeze="C2")
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.print_title_rows = "1:1"
 
 
 def _level_sheet(wb: Any, doc: dict[str, Any], level: str, key: str) -> None:
