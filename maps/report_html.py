@@ -158,12 +158,14 @@ def _bar_chart(
     rotate = 0 if n <= 4 or (n <= 8 and size[0] > 5) else 30
     ax.set_xticks(
         x,
-        [g[0] for g in groups],
+        [g[0].replace("$", r"\$") for g in groups],  # no mathtext in names
         fontfamily=family,
         fontsize=7,
         rotation=rotate,
         ha="right" if rotate else "center",
     )
+    if n == 0:
+        ax.text(0.5, 0.5, "无数据", transform=ax.transAxes, ha="center", fontfamily=family)
     ax.set_ylim(0, 100)
     ax.set_yticks([0, 25, 50, 75, 100], ["0", "25", "50", "75", "100%"], fontsize=6.5)
     ax.set_title(title, fontfamily=family, fontsize=8.5, loc="left")

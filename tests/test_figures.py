@@ -233,3 +233,16 @@ def test_mode_defaults_to_line_without_walkable_roads() -> None:
     # straight line: B1 401 m, B2 ~700 m (S2), B4 ~515 m, B3 ~2010 m from S1 / ~1000 m from S3
     assert figs.tables["district"].loc[0, "covered_households"] == 380
     assert governance_figures(small_dataset(report_layers()), radius=800).mode == "walk"
+
+
+def test_dataset_without_streets() -> None:
+    from gridgen.dataset import empty_layer
+
+    layers = small_layers()
+    layers["streets"] = empty_layer("streets")
+    layers["communities"] = layers["communities"].drop(columns="street_id")
+    doc = figures_dict(governance_figures(small_dataset(layers), radius=500))
+    assert doc["streets"] == []
+    assert [c["street_id"] for c in doc["communities"]] == [None, None]
+    assert doc["district"]["covered_households"]["value"] == 100
+    assert sum(c["households"]["value"] for c in doc["communities"]) == 430

@@ -322,9 +322,10 @@ def _level_table(
         else pd.Series(0, index=b.index)
     )
     counts["residents"] = _sum(b_keys, residents)
-    cov = coverage_by_level(dataset, coverage, level=level)
-    cov = cov.rename(columns={cov.columns[0]: "key"}).set_index("key")
-    counts["covered_households"] = cov["covered_households"]
+    if not groups.empty:  # no streets: communities without street_id
+        cov = coverage_by_level(dataset, coverage, level=level)
+        cov = cov.rename(columns={cov.columns[0]: "key"}).set_index("key")
+        counts["covered_households"] = cov["covered_households"]
     st = dataset.stations
     if not st.empty:
         s_comm = (
