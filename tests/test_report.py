@@ -63,12 +63,7 @@ def test_excel_opens_in_libreoffice_with_the_values(tmp_path: Path) -> None:
     xlsx = tmp_path / "report.xlsx"
     xlsx.write_bytes(workbook_bytes(hand_figures()))
     sheets = soffice_csv(xlsx, tmp_path)
-    assert list(sheets) == ["区汇总", "街道", "社区", "说明"] or set(sheets) == {
-        "区汇总",
-        "街道",
-        "社区",
-        "说明",
-    }
+    assert set(sheets) == {"区汇总", "街道", "社区", "说明"}
     summary = {row[1]: row for row in sheets["区汇总"][1:]}
     assert sheets["区汇总"][0] == ["分类", "指标", "数值", "分子", "分母", "占比"]
     assert summary["户数"][2] == "430"
@@ -178,3 +173,24 @@ def test_html_prints_on_one_a4_page_offline(tmp_path: Path) -> None:
         info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
         pages = re.search(r"Pages:\s+(\d+)", info.stdout)
         assert pages is not None and pages.group(1) == "1", info.stdout
+
+
+@pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (libreoffice-calc-nogui) not installed")
+def test_excel_with_changes_in_libreoffice(tmp_path: Path) -> None:
+    before = small_dataset(report_layers())
+    layers = report_layers()
+    layers["compounds"].loc[layers["compounds"]["compound_id"] == "K2", "property_mode"] = "subsidy"
+    after = small_dataset(layers)
+    figures, changes = report_figures(after, plan=SmallPlan(), before=before, radius=800)
+    xlsx = tmp_path / "changes.xlsx"
+    xlsx.write_bytes(workbook_bytes(figures, changes=changes))
+    sheets = soffice_csv(xlsx, tmp_path)
+    assert set(sheets) == {"区汇总", "街道", "社区", "变化", "说明"}
+    summary = {row[1]: row for row in sheets["区汇总"][1:]}
+    assert summary["有物业服务的小区"][6:] == ["2", "3", "1", "66.7%", "100.0%", "33.3%"]
+    assert summary["已消除的无物业小区"][2:6] == ["1", "1", "1", "100.0%"]
+    rows = {(r[0], r[1], r[3]): r for r in sheets["变化"][1:]}
+    c2 = rows[("社区", "C2", "无物业小区")]
+    assert c2[4:] == ["1", "0", "-1", "100.0%", "0.0%", "-100.0%"]
+    assert rows[("社区", "C1", "已消除的无物业小区")][5:7] == ["0", "0"]
+    assert rows[("街道", "ST2", "已消除的无物业小区")][5] == "1"

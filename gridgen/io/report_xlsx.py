@@ -3,7 +3,8 @@
 Sheets: ``区汇总`` (the district: one row per figure with its value, numerator,
 denominator and share, and before/after/change when two snapshots are compared), then
 ``街道`` and ``社区`` (one row per group, one column per figure, a share column after each
-share figure), then ``说明`` (what was computed: dataset, radius, mode, band, plan).
+share figure), ``变化`` with two snapshots (one row per group and figure), then ``说明``
+(what was computed: dataset, radius, mode, band, plan).
 Headers are Chinese; shares are formatted as percentages; the header row is frozen and
 carries an auto filter; column widths fit their content (CJK characters count double).
 """
@@ -131,6 +132,37 @@ def _level_sheet(wb: Any, doc: dict[str, Any], level: str, key: str) -> None:
     _format_sheet(ws, formats, freeze="C2")
 
 
+def _changes_sheet(wb: Any, doc: dict[str, Any]) -> None:
+    """One row per group and figure: before, after, change (and shares) at every level."""
+    ws = wb.create_sheet("变化")
+    ws.append(
+        ["层级", "编号", "名称", "指标", "之前", "之后", "变化", "之前占比", "之后占比", "占比变化"]
+    )
+    names = {
+        (level, e["id"]): e["name"]
+        for level, key in (("street", "streets"), ("community", "communities"))
+        for e in doc[key]
+    }
+    changes = doc["changes"]
+    groups = [("district", changes["district"])]
+    groups += [("street", e) for e in changes["streets"]]
+    groups += [("community", e) for e in changes["communities"]]
+    for level, entry in groups:
+        name = doc["district"]["name"] if level == "district" else names.get((level, entry["id"]))
+        head = [LEVEL_LABELS[level], entry["id"], name]
+        for fig in FIGURES:
+            c = entry[fig.name]
+            shares = [c.get("share_before"), c.get("share_after"), c.get("share_difference")]
+            ws.append([*head, fig.label, c["before"], c["after"], c["difference"], *shares])
+            for col in (5, 6, 7):
+                ws.cell(ws.max_row, col).number_format = _fmt(fig)
+        e = entry["no_property_compounds_eliminated"]
+        ws.append([*head, "已消除的无物业小区", None, e["count"], e["count"], None, e["share"]])
+    _format_sheet(
+        ws, [None, None, None, None, None, None, None, PERCENT, PERCENT, PERCENT], freeze="E2"
+    )
+
+
 def _about_sheet(wb: Any, figures: GovernanceFigures, doc: dict[str, Any]) -> None:
     ws = wb.create_sheet("说明")
     ws.append(["项目", "内容"])
@@ -156,6 +188,8 @@ def workbook_bytes(figures: GovernanceFigures, *, changes: dict[str, Any] | None
     _summary_sheet(wb, doc)
     _level_sheet(wb, doc, "street", "streets")
     _level_sheet(wb, doc, "community", "communities")
+    if changes is not None:
+        _changes_sheet(wb, doc)
     _about_sheet(wb, figures, doc)
     buf = io.BytesIO()
     wb.save(buf)
