@@ -143,6 +143,7 @@ def test_report_command_bad_suffix_writes_nothing(
     assert not out.exists()
 
 
+@pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed")
 def test_html_prints_on_one_a4_page_offline(tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
