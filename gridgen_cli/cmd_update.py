@@ -27,6 +27,10 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(run=run)
 
 
+def _s(n: int) -> str:
+    return "" if n == 1 else "s"
+
+
 def run(args: argparse.Namespace) -> int:
     """Apply the ledger, validate, write the new dataset atomically, print the counts."""
     from gridgen.io.ledger import read_ledger
@@ -50,8 +54,9 @@ def run(args: argparse.Namespace) -> int:
         Path(tmp).unlink(missing_ok=True)
     ignored = f"; ignored columns: {', '.join(result.ignored)}" if result.ignored else ""
     print(
-        f"ledger {args.ledger.name}: {result.matched} rows matched, {result.changed} "
-        f"{args.layer} changed ({result.cells_changed} values in "
+        f"ledger {args.ledger.name}: {result.matched} row{_s(result.matched)} matched, "
+        f"{result.changed} {args.layer} changed ({result.cells_changed} "
+        f"value{_s(result.cells_changed)} in "
         f"{', '.join(result.columns) or 'no columns'}), {result.unmatched_layer} {args.layer} "
         f"not in the ledger (unchanged), {result.unmatched_ledger} ledger rows unmatched"
         f"{ignored}; validation: {len(new.report.findings)} findings; written to {out}"

@@ -132,7 +132,9 @@ def test_ledger_upload_makes_a_new_dataset(served: tuple[TestClient, dict]) -> N
     count = len(client.get("/datasets", headers=ADMIN).json())
     bad = "楼栋编号,户数\nB1,35\nB1,36\n".encode("gbk")
     r = client.post(url, files={"file": ("bad.csv", bad)}, headers=ADMIN)
-    assert r.status_code == 422 and "rows 2, 3 repeat an id (B1)" in r.json()["detail"]
+    assert (
+        r.status_code == 422 and "rows 2, 3: the same id more than once (B1)" in r.json()["detail"]
+    )
     r = client.post(url, files={"file": ("bad.txt", b"x")}, headers=ADMIN)
     assert r.status_code == 415
     assert len(client.get("/datasets", headers=ADMIN).json()) == count

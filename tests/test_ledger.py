@@ -79,15 +79,15 @@ def test_update_from_csv_in_chinese_encodings(
 BAD = {
     "duplicate": (
         [["B1", "35", "", "", ""], ["B2", "1", "", "", ""], ["B1", "36", "", "", ""]],
-        ["rows 2, 4 repeat an id (B1)"],
+        ["rows 2, 4: the same id more than once (B1)"],
     ),
     "unknown": (
         [["B1", "35", "", "", ""], ["B99", "1", "", "", ""]],
-        ["rows 3 name ids not in the layer (B99)"],
+        ["row 3: id not in the layer (B99)"],
     ),
     "text": (
         [["B1", "三十", "", "", ""], ["B2", "40", "", "", ""], ["B3", "4.5", "", "", ""]],
-        ["column households: rows 2, 4 are not whole numbers", "'三十'"],
+        ["column households, rows 2, 4: not a whole number ≥ 0", "'三十'"],
     ),
     "header_only": ([], ["is empty"]),
 }

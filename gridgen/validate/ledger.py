@@ -82,7 +82,7 @@ def _rows(mask: np.ndarray) -> str:
     """Return spreadsheet row numbers (header = row 1) of ``mask``, at most MAX_NAMED."""
     rows = [str(i + 2) for i in np.flatnonzero(mask)]
     more = f" and {len(rows) - MAX_NAMED} more" if len(rows) > MAX_NAMED else ""
-    return ", ".join(rows[:MAX_NAMED]) + more
+    return ("row " if len(rows) == 1 else "rows ") + ", ".join(rows[:MAX_NAMED]) + more
 
 
 def _normalise_headers(ledger: pd.DataFrame) -> pd.DataFrame:
@@ -122,7 +122,7 @@ def _parse(col: Column, text: pd.Series) -> pd.Series:
         if bad.any():
             first = text.iloc[int(np.flatnonzero(bad)[0])]
             msg = (
-                f"ledger column {col.name}: rows {_rows(bad)} are not whole numbers ≥ 0 "
+                f"ledger column {col.name}, {_rows(bad)}: not a whole number ≥ 0 "
                 f"(e.g. {first!r}); correct those cells (leave a cell blank to keep the value)"
             )
             raise LedgerError(msg)
@@ -131,16 +131,13 @@ def _parse(col: Column, text: pd.Series) -> pd.Series:
         low = text.str.lower()
         bad = given & ~low.isin(_TRUE | _FALSE).to_numpy(dtype=bool)
         if bad.any():
-            msg = f"ledger column {col.name}: rows {_rows(bad)} are not 是/否 (true/false)"
+            msg = f"ledger column {col.name}, {_rows(bad)}: not 是/否 (true/false)"
             raise LedgerError(msg)
         return low.map(lambda v: pd.NA if pd.isna(v) else v in _TRUE).astype("boolean")
     if col.kind == "category":
         bad = given & ~text.isin(col.choices).to_numpy(dtype=bool)
         if bad.any():
-            msg = (
-                f"ledger column {col.name}: rows {_rows(bad)} are not one of "
-                f"{', '.join(col.choices)}"
-            )
+            msg = f"ledger column {col.name}, {_rows(bad)}: not one of {', '.join(col.choices)}"
             raise LedgerError(msg)
     return text
 
@@ -148,20 +145,21 @@ def _parse(col: Column, text: pd.Series) -> pd.Series:
 def _check_ids(ids: pd.Series, known: pd.Series, key: str) -> None:
     missing = ids.isna().to_numpy()
     if missing.any():
-        raise LedgerError(f"ledger column {key}: rows {_rows(missing)} have no id; fill them in")
+        raise LedgerError(f"ledger column {key}, {_rows(missing)}: no id; fill it in")
     dup = ids.duplicated(keep=False).to_numpy()
     if dup.any():
         sample = ", ".join(sorted(set(ids[dup]))[:5])
         msg = (
-            f"ledger column {key}: rows {_rows(dup)} repeat an id ({sample}); give each {key} once"
+            f"ledger column {key}, {_rows(dup)}: the same id more than once ({sample}); "
+            f"give each {key} once"
         )
         raise LedgerError(msg)
     unknown = ~ids.isin(set(known)).to_numpy(dtype=bool)
     if unknown.any():
         sample = ", ".join(ids[unknown].iloc[:5])
         msg = (
-            f"ledger column {key}: rows {_rows(unknown)} name ids not in the layer ({sample}); "
-            "correct them or add the features to the dataset first"
+            f"ledger column {key}, {_rows(unknown)}: id not in the layer ({sample}); "
+            "correct it or add the feature to the dataset first"
         )
         raise LedgerError(msg)
 
