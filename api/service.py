@@ -27,6 +27,7 @@ from api.store.base import (
 )
 from api.tiles import LRU
 from gridgen.dataset import Dataset, empty_layer
+from gridgen.distributed.executor import Executor
 from gridgen.errors import NotFoundError, ParameterError, PermissionDeniedError
 from gridgen.schema import DATASET_LAYERS
 from gridgen.validate.report import ValidationReport
@@ -61,6 +62,8 @@ class ServiceState:
     principals: dict[str, tuple[Any, float]] = field(default_factory=dict)
     generation: int = 0
     resolved: dict[tuple[str | None, str], tuple[str, str]] = field(default_factory=dict)
+    compute: Executor = field(default_factory=Executor)
+    """Where per-community work (partitioning jobs, coverage) runs (settings ``GRIDGEN_DASK_*``)."""
 
     def bump(self, *, forget_data: bool = False) -> None:
         """Note that datasets or published plans changed (drops cached layer resolution)."""
@@ -82,6 +85,7 @@ class ServiceState:
             LRU(4),
             LRU(32),
             ThreadPoolExecutor(settings.job_workers, thread_name_prefix="gridgen-job"),
+            compute=settings.executor(),
         )
 
     def close(self) -> None:
@@ -141,6 +145,20 @@ def current_dataset_id(store: Store, requested: str | None) -> str:
         if store.published(info.id) is not None:
             return info.id
     return datasets[0].id
+
+
+def dataset_coverage(
+    state: ServiceState, dataset_id: str, *, radius: float, mode: str = "walk"
+) -> gpd.GeoDataFrame:
+    """Return the station coverage of a stored dataset (cached), run on ``state.compute``."""
+    from gridgen.distributed.work import run_coverage
+
+    def make() -> gpd.GeoDataFrame:
+        ds = load_dataset(state, dataset_id)
+        return run_coverage(ds, radius=radius, mode=mode, executor=state.compute)
+
+    cov: gpd.GeoDataFrame = state.memo.get_or_make(("coverage", dataset_id, radius, mode), make)
+    return cov
 
 
 # -- layers ------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from api.deps import PrincipalDep, StateDep
 from api.service import (
     ServiceState,
     current_dataset_id,
+    dataset_coverage,
     load_dataset,
     plan_from_content,
     visible_version,
@@ -80,13 +81,7 @@ def _scoped(frame: pd.DataFrame, who: Principal, level: str) -> pd.DataFrame:
 
 
 def _coverage(state: ServiceState, dataset_id: str, radius: float, mode: str) -> pd.DataFrame:
-    from gridgen.coverage.stations import station_coverage
-
-    def make() -> pd.DataFrame:
-        return station_coverage(load_dataset(state, dataset_id), radius=radius, mode=mode)
-
-    cov: pd.DataFrame = state.memo.get_or_make(("coverage", dataset_id, radius, mode), make)
-    return cov
+    return dataset_coverage(state, dataset_id, radius=radius, mode=mode)
 
 
 @router.get("/coverage", summary="Station coverage rolled up to a level")

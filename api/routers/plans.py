@@ -55,6 +55,7 @@ def create_plan(state: StateDep, who: PlannerDep, body: PlanCreate) -> JobInfo:
             band=band,
             seed=body.seed,
             communities=body.communities,
+            executor=state.compute,
             progress=lambda done, total: progress(
                 done / max(total, 1), f"{done}/{total} communities"
             ),

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse
 
 from api.access import may_see_restricted
 from api.deps import PrincipalDep, StateDep
-from api.service import current_dataset_id, load_dataset, plan_from_content
+from api.service import current_dataset_id, dataset_coverage, load_dataset, plan_from_content
 from gridgen.errors import NotFoundError
 
 router = APIRouter(prefix="/sheets", tags=["sheets"])
@@ -42,7 +42,6 @@ def sheet(
     paper: Annotated[Literal["A4", "A3"], Query()] = "A4",
 ) -> Response:
     """Return the compound's sheet; restricted data only for roles allowed to see it."""
-    from gridgen.coverage.stations import station_coverage
     from maps.sheet.data import compound_sheet_data
 
     dataset_id = current_dataset_id(state.store, dataset)
@@ -59,10 +58,7 @@ def sheet(
     plan = None
     if published is not None:
         plan = plan_from_content(state.store.load_version(published.plan_id, published.version))
-    coverage = state.memo.get_or_make(
-        ("coverage", dataset_id, radius, "walk"),
-        lambda: station_coverage(ds, radius=radius, mode="walk"),
-    )
+    coverage = dataset_coverage(state, dataset_id, radius=radius, mode="walk")
     data = compound_sheet_data(
         ds, compound_id, plan=plan, coverage=coverage, radius=radius, restricted=restricted
     )

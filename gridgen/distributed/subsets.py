@@ -1,7 +1,7 @@
 """Halo subsets: the rows of a dataset that one community's (or street's) task needs.
 
 Partitioning and coverage run one task per community or street
-(:func:`gridgen.distributed.cluster.map_communities`); this module selects what each task reads.
+(:func:`gridgen.distributed.executor.map_communities`); this module selects what each task reads.
 
 Halo rule for coverage (:func:`community_rows`): the task of a community gets
 

@@ -30,6 +30,9 @@ import shapely
 from numpy.typing import NDArray
 
 from gridgen.dataset import Dataset
+from gridgen.distributed.executor import Executor
+from gridgen.distributed.subsets import partition_shards, without_restricted
+from gridgen.errors import ParameterError
 from gridgen.io.crs import WGS84
 from gridgen.partition.plan import (
     GRID_COLUMNS,
@@ -445,6 +448,10 @@ def finish_plan(
     )
 
 
+SHIP_MODES: tuple[str, ...] = ("dataset", "street")
+"""How a Dask executor receives the input: whole on every worker, or one street per worker."""
+
+
 def partition_dataset(
     dataset: Dataset,
     *,
@@ -453,70 +460,39 @@ def partition_dataset(
     seed: int = 0,
     communities: Iterable[str] | None = None,
     progress: Progress | None = None,
-    workers: int = 1,
+    executor: Executor | None = None,
+    ship: str = "street",
 ) -> Plan:
     """Return the grid plan of every community (or of ``communities``), merged.
 
-    ``progress(done, total)`` is called after each community. ``workers > 1`` maps the
-    communities over that many local processes (fork); the result is identical. For a
-    cluster, map :func:`partition_community` with ``gridgen.distributed.cluster.map_communities``
-    and join the results with :func:`merge_plans`.
+    Each community is partitioned by :func:`partition_community` on ``executor`` (default:
+    in this process; or a local process pool, or a Dask cluster); the plan is the same
+    on every executor. ``progress(done, total)`` is called after each community.
+
+    ``ship`` only matters on a Dask cluster: ``"street"`` (default) sends each street's
+    subset (its communities' buildings, compounds and roads,
+    :func:`gridgen.distributed.subsets.partition_shards`) to one worker, so the network
+    carries the dataset about once in all (bench/RESULTS.md); ``"dataset"`` sends the
+    whole dataset to every worker. Restricted columns never leave this process.
     """
+    if ship not in SHIP_MODES:
+        msg = f"unknown ship {ship!r}: choose one of {', '.join(SHIP_MODES)}"
+        raise ParameterError(msg)
     lo_hi = default_band(target, band)
     ids = (
         sorted(dataset.communities["community_id"].astype(str))
         if communities is None
         else [str(c) for c in communities]
     )
-    plans: list[Plan] = []
-    if workers > 1 and len(ids) > 1:
-        plans = _map_processes(
-            dataset, ids, workers, target=target, band=lo_hi, seed=seed, progress=progress
-        )
-    else:
-        for i, cid in enumerate(ids):
-            plans.append(partition_community(dataset, cid, target=target, band=lo_hi, seed=seed))
-            if progress is not None:
-                progress(i + 1, len(ids))
+    run_on = executor if executor is not None else Executor()
+    payload: object = dataset
+    if run_on.distributes:
+        shipped = without_restricted(dataset)
+        payload = partition_shards(shipped, ids) if ship == "street" else shipped
+    plans = run_on.map(
+        partition_community, payload, ids, progress=progress, target=target, band=lo_hi, seed=seed
+    )
     return merge_plans(plans, target=target, band=lo_hi, seed=seed)
-
-
-_WORKER_DATASET: list[Dataset] = []
-
-
-def _worker_partition(cid: str, target: int, band: tuple[int, int], seed: int) -> Plan:
-    return partition_community(_WORKER_DATASET[0], cid, target=target, band=band, seed=seed)
-
-
-def _map_processes(
-    dataset: Dataset,
-    ids: list[str],
-    workers: int,
-    *,
-    target: int,
-    band: tuple[int, int],
-    seed: int,
-    progress: Progress | None,
-) -> list[Plan]:
-    """Return the plans of ``ids`` computed by ``workers`` forked processes (input order)."""
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    for name in ("communities", "compounds", "buildings", "roads"):
-        dataset.metric(name)  # project once, before forking
-    _WORKER_DATASET[:] = [dataset]
-    ctx = mp.get_context("fork")
-    out: dict[str, Plan] = {}
-    try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            futures = {pool.submit(_worker_partition, cid, target, band, seed): cid for cid in ids}
-            for fut in as_completed(futures):
-                out[futures[fut]] = fut.result()
-                if progress is not None:
-                    progress(len(out), len(ids))
-    finally:
-        _WORKER_DATASET.clear()
-    return [out[c] for c in ids]
 
 
 def merge_plans(
@@ -532,8 +508,6 @@ def merge_plans(
     """
     plans = list(plans)
     if not plans:
-        from gridgen.errors import ParameterError
-
         msg = "merge_plans needs at least one plan"
         raise ParameterError(msg)
     first = plans[0]
