@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 import geopandas as gpd
 import pandas as pd
@@ -18,7 +18,6 @@ import pyproj
 from api.auth import Principal
 from api.settings import Settings
 from api.store.base import (
-    PlanContent,
     Store,
     VersionInfo,
     dataset_key,
@@ -29,6 +28,7 @@ from api.tiles import LRU
 from gridgen.dataset import Dataset, empty_layer
 from gridgen.distributed.executor import Executor
 from gridgen.errors import NotFoundError, ParameterError, PermissionDeniedError
+from gridgen.partition.plan import Plan
 from gridgen.schema import DATASET_LAYERS
 from gridgen.validate.report import ValidationReport
 
@@ -225,55 +225,77 @@ def uncovered_buildings(
 
 
 # -- plans -------------------------------------------------------------------------------
-def content_from_plan(plan: Any, *, locked: tuple[str, ...] = ()) -> PlanContent:
-    """Return what the store keeps of a :class:`gridgen.partition.plan.Plan`."""
-    from dataclasses import asdict
-
-    meta = {
-        "target": int(plan.target),
-        "band": [int(plan.band[0]), int(plan.band[1])],
-        "seed": int(plan.seed),
-        "metrics": plan.metrics.to_dict(),
-        "problems": [asdict(p) for p in plan.problems],
-    }
-    return PlanContent(plan.grids, plan.assignment, tuple(locked), meta)
+VersionRef = int | str | None
+"""How a request names a version: a number, ``"head"``, ``"published"`` (None: head)."""
 
 
-def plan_from_content(content: PlanContent) -> Any:
-    """Return the :class:`gridgen.partition.plan.Plan` stored as ``content``."""
-    import math
-
-    from gridgen.partition.plan import Plan, PlanMetrics, Problem
-
-    meta = content.metrics
-    m = dict(meta.get("metrics", {}))
-    for k, v in m.items():
-        if v is None:
-            m[k] = math.nan
-    return Plan(
-        grids=content.grids,
-        assignment=content.assignment,
-        metrics=PlanMetrics(**m),
-        problems=tuple(Problem(**p) for p in meta.get("problems", [])),
-        target=int(meta.get("target", 300)),
-        band=tuple(meta.get("band", (240, 360))),  # type: ignore[arg-type]
-        seed=int(meta.get("seed", 0)),
-    )
+@overload
+def resolve_version(
+    state: ServiceState, who: Principal, plan_id: str, version: VersionRef = None
+) -> VersionInfo: ...
 
 
-def visible_version(state: ServiceState, who: Principal, plan_id: str, version: int) -> VersionInfo:
-    """Return a version the caller may read (viewers and grid workers: published only)."""
-    info = state.store.get_version(plan_id, version)
+@overload
+def resolve_version(
+    state: ServiceState,
+    who: Principal,
+    plan_id: None,
+    version: VersionRef = None,
+    *,
+    dataset_id: str,
+) -> VersionInfo | None: ...
+
+
+def resolve_version(
+    state: ServiceState,
+    who: Principal,
+    plan_id: str | None,
+    version: VersionRef = None,
+    *,
+    dataset_id: str | None = None,
+) -> VersionInfo | None:
+    """Return the plan version a request names, checked visible to ``who``.
+
+    ``version`` is a number (or its digits), ``"head"`` (also None) or ``"published"``.
+    Without ``plan_id`` it is the published version of ``dataset_id``, or None when the
+    dataset has none. Viewers and grid workers see published versions only
+    (PermissionDeniedError otherwise); unknown plans or versions are NotFoundError.
+    """
+    store = state.store
+    if plan_id is None:
+        if dataset_id is None:
+            msg = "resolve_version needs plan_id or dataset_id"
+            raise ParameterError(msg)
+        return store.published(dataset_id)  # published: visible to every role
+    number: int
+    if version is None or version == "head":
+        number = store.get_plan(plan_id).head_version
+    elif version == "published":
+        published = store.get_plan(plan_id).published_version
+        if published is None:
+            msg = f"version: plan {plan_id} has no published version"
+            raise ParameterError(msg)
+        number = published
+    elif isinstance(version, int) or version.isdigit():
+        number = int(version)
+    else:
+        msg = f"version={version!r}: give a number, 'head' or 'published'"
+        raise ParameterError(msg)
+    info = store.get_version(plan_id, number)
     if not who.sees_drafts and not info.published:
-        msg = f"plan {plan_id} version {version} is not published; viewers see published plans only"
+        msg = f"plan {plan_id} version {number} is not published; viewers see published plans only"
         raise PermissionDeniedError(msg)
     return info
 
 
-def resolve_version(state: ServiceState, plan_id: str, version: int | None) -> int:
-    """Return ``version`` or, when None, the plan's head version."""
-    plan = state.store.get_plan(plan_id)
-    return plan.head_version if version is None else version
+def load_plan(state: ServiceState, info: VersionInfo) -> Plan:
+    """Return the plan stored as version ``info`` (cached: versions never change)."""
+
+    def make() -> Plan:
+        return state.store.load_version(info.plan_id, info.version)
+
+    plan: Plan = state.memo.get_or_make(("plan", info.plan_id, info.version), make)
+    return plan
 
 
 def parse_base_version(if_match: str | None, field_value: int | None) -> int:

@@ -156,7 +156,7 @@ def step_maps(ctx: DemoContext) -> None:
 
 def step_store(ctx: DemoContext) -> None:
     """Store the dataset and the published plan in the embedded (SQLite) store."""
-    from api.service import content_from_plan, dataset_layers_for_store, metric_crs_text
+    from api.service import dataset_layers_for_store, metric_crs_text
     from api.store.base import open_store
 
     path = (ctx.out / "gridgen.db").resolve()
@@ -173,7 +173,7 @@ def step_store(ctx: DemoContext) -> None:
         version = store.create_plan(
             dataset_id=info.id,
             name="demo plan (target 300)",
-            content=content_from_plan(ctx.results["plan"]),
+            plan=ctx.results["plan"],
             actor="demo",
             message="gridgen demo",
         )

@@ -13,8 +13,9 @@ from matplotlib.backends.backend_pdf import PdfPages
 
 from gridgen.dataset import Dataset
 from gridgen.errors import NotFoundError, UnsupportedFormatError
+from gridgen.partition.plan import Plan
 from maps.assets import cjk_font_family
-from maps.sheet.data import PlanLike, compound_ids, compound_sheet_data
+from maps.sheet.data import compound_ids, compound_sheet_data
 from maps.sheet.layout import Orientation, Paper
 from maps.sheet.render import figure_png, sheet_figure
 
@@ -27,7 +28,7 @@ def write_atlas(
     out: str | Path,
     community_id: str | None = None,
     street_id: str | None = None,
-    plan: PlanLike | None = None,
+    plan: Plan | None = None,
     coverage: pd.DataFrame | None = None,
     radius: float | None = None,
     restricted: bool = False,

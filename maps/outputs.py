@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from gridgen.dataset import Dataset
-from maps.sheet.data import PlanLike
+from gridgen.partition.plan import Plan
 
 ProgressFn = Callable[[int, int], None]
 
@@ -38,7 +38,7 @@ def write_map_outputs(
     dataset: Dataset,
     out: str | Path,
     *,
-    plan: PlanLike | None = None,
+    plan: Plan | None = None,
     coverage: pd.DataFrame | None = None,
     radius: float = 500.0,
     community_id: str | None = None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import pandas as pd
 from fastapi import APIRouter, Query, Response
@@ -24,10 +24,11 @@ from api.service import (
     current_dataset_id,
     dataset_coverage,
     load_dataset,
-    plan_from_content,
-    visible_version,
+    load_plan,
+    resolve_version,
 )
 from gridgen.errors import ParameterError, PermissionDeniedError
+from gridgen.partition.plan import Plan
 
 router = APIRouter(tags=["coverage"])
 
@@ -57,15 +58,13 @@ def table_response(frame: pd.DataFrame, f: str, *, name: str) -> Response:
 
 def _plan(
     state: ServiceState, who: Principal, dataset_id: str, plan_id: str | None, version: int | None
-) -> Any:
+) -> Plan | None:
+    """Return the plan a request names (default: the dataset's published one, if any)."""
     if plan_id is None:
-        published = state.store.published(dataset_id)
-        if published is None:
-            return None
-        plan_id, version = published.plan_id, published.version
-    number = state.store.get_plan(plan_id).head_version if version is None else version
-    visible_version(state, who, plan_id, number)
-    return plan_from_content(state.store.load_version(plan_id, number))
+        info = resolve_version(state, who, None, dataset_id=dataset_id)
+    else:
+        info = resolve_version(state, who, plan_id, version)
+    return None if info is None else load_plan(state, info)
 
 
 def _scoped(frame: pd.DataFrame, who: Principal, level: str) -> pd.DataFrame:

@@ -17,7 +17,13 @@ from fastapi.responses import HTMLResponse
 
 from api.access import may_see_restricted
 from api.deps import PrincipalDep, StateDep
-from api.service import current_dataset_id, dataset_coverage, load_dataset, plan_from_content
+from api.service import (
+    current_dataset_id,
+    dataset_coverage,
+    load_dataset,
+    load_plan,
+    resolve_version,
+)
 from gridgen.errors import NotFoundError
 
 router = APIRouter(prefix="/sheets", tags=["sheets"])
@@ -54,10 +60,8 @@ def sheet(
     community = hit["community_id"].iloc[0] if "community_id" in hit.columns else None
     community = None if community is None or pd.isna(community) else str(community)
     restricted = may_see_restricted(who.access, community)
-    published = state.store.published(dataset_id)
-    plan = None
-    if published is not None:
-        plan = plan_from_content(state.store.load_version(published.plan_id, published.version))
+    published = resolve_version(state, who, None, dataset_id=dataset_id)
+    plan = None if published is None else load_plan(state, published)
     coverage = dataset_coverage(state, dataset_id, radius=radius, mode="walk")
     data = compound_sheet_data(
         ds, compound_id, plan=plan, coverage=coverage, radius=radius, restricted=restricted

@@ -24,7 +24,6 @@ from api.store.base import (
     FeatureRow,
     JobInfo,
     KeyInfo,
-    PlanContent,
     PlanInfo,
     Store,
     VersionInfo,
@@ -36,7 +35,8 @@ from api.store.base import (
     now,
     records_frame,
 )
-from gridgen.errors import ConflictError, NotFoundError, ParameterError
+from gridgen.errors import ConflictError, NotFoundError, ParameterError, check_base_version
+from gridgen.partition.plan import Plan
 
 TABLES = ("datasets", "plans", "plan_versions", "jobs", "api_keys", "audit", "features")
 
@@ -235,16 +235,17 @@ class SQLStore(Store):
         plan_id: str,
         version: int,
         parent: int | None,
-        content: PlanContent,
+        plan: Plan,
         actor: str,
         message: str,
     ) -> VersionInfo:
         created = now()
+        record = plan.record()
         assignment = {
             str(b): str(g)
             for b, g in zip(
-                content.assignment["building_id"].astype(object),
-                content.assignment["grid_id"].astype(object),
+                plan.assignment["building_id"].astype(object),
+                plan.assignment["grid_id"].astype(object),
                 strict=True,
             )
         }
@@ -259,14 +260,12 @@ class SQLStore(Store):
                 actor,
                 created,
                 message,
-                dumps(content.metrics),
-                dumps(list(content.locked)),
+                dumps(record),
+                dumps(list(plan.locked)),
                 dumps(assignment),
             ),
         )
-        self._insert_features(
-            cur, grids_key(plan_id, version), frame_records(content.grids, "grids")
-        )
+        self._insert_features(cur, grids_key(plan_id, version), frame_records(plan.grids, "grids"))
         return VersionInfo(
             plan_id,
             version,
@@ -275,14 +274,14 @@ class SQLStore(Store):
             created,
             message,
             False,
-            dict(content.metrics),
-            tuple(content.locked),
+            record,
+            plan.locked,
         )
 
     def create_plan(
-        self, *, dataset_id: str, name: str, content: PlanContent, actor: str, message: str
+        self, *, dataset_id: str, name: str, plan: Plan, actor: str, message: str
     ) -> VersionInfo:
-        """Create a plan with its first version (1)."""
+        """Create a plan whose first version (1) is ``plan`` (with its locked grids)."""
         self.get_dataset(dataset_id)
         plan_id = new_id()
         with self._tx() as cur:
@@ -297,7 +296,7 @@ class SQLStore(Store):
                 plan_id=plan_id,
                 version=1,
                 parent=None,
-                content=content,
+                plan=plan,
                 actor=actor,
                 message=message,
             )
@@ -307,15 +306,9 @@ class SQLStore(Store):
         return info
 
     def add_version(
-        self,
-        plan_id: str,
-        *,
-        base_version: int,
-        content: PlanContent,
-        actor: str,
-        message: str,
+        self, plan_id: str, *, base_version: int, plan: Plan, actor: str, message: str
     ) -> VersionInfo:
-        """Add a version made from ``base_version``; ConflictError when that is not the head."""
+        """Store ``plan`` as the version after ``base_version`` (ConflictError when stale)."""
         with self._tx() as cur:
             self._run(
                 cur, f"SELECT head_version FROM plans WHERE id = ?{self.lock_clause}", (plan_id,)
@@ -324,14 +317,7 @@ class SQLStore(Store):
             if row is None:
                 raise NotFoundError(f"plan {plan_id!r} does not exist; list plans with GET /plans")
             head = int(row[0])
-            if head != base_version:
-                msg = (
-                    f"plan {plan_id} is at version {head}, the edit was made on version "
-                    f"{base_version}: reload version {head} and apply the edit again"
-                )
-                err = ConflictError(msg)
-                err.http_extra = {"head_version": head, "base_version": base_version}  # type: ignore[attr-defined]
-                raise err
+            check_base_version(plan_id, head_version=head, base_version=base_version)
             version = head + 1
             self._run(cur, "UPDATE plans SET head_version = ? WHERE id = ?", (version, plan_id))
             info = self._write_version(
@@ -339,7 +325,7 @@ class SQLStore(Store):
                 plan_id=plan_id,
                 version=version,
                 parent=head,
-                content=content,
+                plan=plan,
                 actor=actor,
                 message=message,
             )
@@ -413,8 +399,8 @@ class SQLStore(Store):
             raise NotFoundError(msg)
         return self._version(row)
 
-    def load_version(self, plan_id: str, version: int) -> PlanContent:
-        """Return the grids, assignment and locked grids of a version."""
+    def load_version(self, plan_id: str, version: int) -> Plan:
+        """Return a stored version as the plan it was saved from (locked grids included)."""
         info = self.get_version(plan_id, version)
         row = self._one(
             "SELECT assignment FROM plan_versions WHERE plan_id = ? AND version = ?",
@@ -428,7 +414,7 @@ class SQLStore(Store):
             }
         )
         grids = records_frame(self.layer_rows(grids_key(plan_id, version)), "grids")
-        return PlanContent(grids, frame, info.locked, info.metrics)  # type: ignore[arg-type]
+        return Plan.from_record(grids, frame, info.metrics, locked=info.locked)  # type: ignore[arg-type]
 
     def publish(self, plan_id: str, version: int, *, actor: str) -> VersionInfo:
         """Make a version the current plan of its dataset (unpublishing any other)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Protocol
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -23,6 +23,7 @@ from shapely.geometry.base import BaseGeometry
 
 from gridgen.dataset import Dataset
 from gridgen.errors import NotFoundError, ParameterError
+from gridgen.partition.plan import Plan
 from maps.style import property_mode_label, station_kind_label, text_or_dash, yes_no
 
 DEFAULT_RADIUS_M = 500.0
@@ -30,20 +31,6 @@ DEFAULT_RADIUS_M = 500.0
 
 NO_BUILDINGS = "无楼栋数据"
 NO_STATION = "附近无站点"
-
-
-class PlanLike(Protocol):
-    """What the maps need of :class:`gridgen.partition.plan.Plan`."""
-
-    @property
-    def grids(self) -> gpd.GeoDataFrame:
-        """Grid polygons with grid_id, community_id, households, party_org, workers."""
-        ...
-
-    @property
-    def assignment(self) -> pd.DataFrame:
-        """building_id → grid_id."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -221,7 +208,7 @@ def compound_sheet_data(
     dataset: Dataset,
     compound_id: str,
     *,
-    plan: PlanLike | None = None,
+    plan: Plan | None = None,
     coverage: pd.DataFrame | None = None,
     radius: float | None = None,
     restricted: bool = False,
