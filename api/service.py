@@ -184,7 +184,10 @@ def layer_key_for(state: ServiceState, dataset_id: str, collection: str) -> str:
     if collection == "uncovered_buildings":
         key = dataset_key(dataset_id, collection)
         if not state.store.has_layer(key):
-            frame = uncovered_buildings(load_dataset(state, dataset_id))
+            from gridgen.coverage.uncovered import uncovered_buildings
+
+            cov = dataset_coverage(state, dataset_id, radius=UNCOVERED_RADIUS_M, mode="walk")
+            frame = uncovered_buildings(load_dataset(state, dataset_id), cov)
             state.store.add_layer(key, frame, layer=collection, actor="service (derived layer)")
         return key
     return dataset_key(dataset_id, collection)
@@ -203,25 +206,6 @@ def resolve_layer(state: ServiceState, dataset: str | None, collection: str) -> 
     with state.lock:
         state.resolved[cache_key] = out
     return out
-
-
-def uncovered_buildings(
-    dataset: Dataset, *, radius: float = UNCOVERED_RADIUS_M
-) -> gpd.GeoDataFrame:
-    """Return the buildings outside every station's walking ``radius`` (with their distance)."""
-    from gridgen.coverage.stations import station_coverage
-
-    cov = station_coverage(dataset, radius=radius, mode="walk")
-    covered = cov.set_index(cov["building_id"].astype(str))
-    b = dataset.buildings.copy()
-    ids = b["building_id"].astype(str)
-    flag = ids.map(covered["covered"]).astype("boolean").fillna(False)
-    b["distance_m"] = ids.map(covered["distance_m"]).astype("Float64")
-    b["station_id"] = ids.map(covered["station_id"])
-    out = b.loc[~flag.to_numpy()].reset_index(drop=True)
-    return gpd.GeoDataFrame(
-        out, geometry=dataset.buildings.geometry.name, crs=dataset.buildings.crs
-    )
 
 
 # -- plans -------------------------------------------------------------------------------
