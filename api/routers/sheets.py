@@ -7,13 +7,10 @@ rendered with ``restricted=False``, so nothing restricted is ever handed to the 
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Annotated, Literal
 
 import pandas as pd
 from fastapi import APIRouter, Query, Response
-from fastapi.responses import HTMLResponse
 
 from api.access import may_see_restricted
 from api.deps import PrincipalDep, StateDep
@@ -27,8 +24,6 @@ from api.service import (
 from gridgen.errors import NotFoundError
 
 router = APIRouter(prefix="/sheets", tags=["sheets"])
-
-MEDIA = {"png": "image/png", "pdf": "application/pdf"}
 
 
 @router.get(
@@ -67,17 +62,8 @@ def sheet(
         ds, compound_id, plan=plan, coverage=coverage, radius=radius, restricted=restricted
     )
     private = {"Cache-Control": "private, no-store"} if restricted else {}
-    if fmt == "html":
-        from maps.sheet.html import sheet_html
+    from maps.sheet.formats import SheetOptions, sheet_format
 
-        return HTMLResponse(sheet_html(data, mode="served", static_url="/static"), headers=private)
-    from maps.sheet.render import render_sheet_pdf, render_sheet_png
-
-    with tempfile.TemporaryDirectory(prefix="gridgen-sheet-") as tmp:
-        out = Path(tmp) / f"{compound_id}.{fmt}"
-        if fmt == "png":
-            render_sheet_png(data, out, paper=paper)
-        else:
-            render_sheet_pdf(data, out, paper=paper)
-        body = out.read_bytes()
-    return Response(body, media_type=MEDIA[fmt], headers=private)
+    found = sheet_format(fmt)
+    options = SheetOptions(paper=paper, assets="served", static_url="/static")
+    return Response(found.render(data, options), media_type=found.media_type, headers=private)
