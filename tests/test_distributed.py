@@ -41,6 +41,8 @@ from gridgen.distributed.work import (
 from gridgen.errors import ClusterError, ParameterError
 from gridgen.schema import DATASET_LAYERS
 
+pytestmark = pytest.mark.serial  # a LocalCluster of 2 processes, and a 15 s timing bound
+
 X0, Y0 = 500_000.0, 3_500_000.0
 UTM = pyproj.CRS.from_epsg(32649)
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from coverage_helpers import small_dataset
 
 from gridgen.coverage.compound import compound_summary, nearest_station
 from gridgen.coverage.stations import station_coverage
 from gridgen.coverage.uncovered import coverage_of_uncovered_ids, uncovered_buildings
-from tests.coverage_helpers import small_dataset
 
 
 def test_uncovered_buildings_of_a_coverage_result_carry_distance_and_station() -> None:

@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import get_args, get_type_hints
 
 import pytest
+from coverage_helpers import small_dataset
 
 from gridgen.errors import UnsupportedFormatError
 from maps.sheet.data import compound_sheet_data
 from maps.sheet.formats import SHEET_FORMATS, SheetOptions, render_sheet, sheet_format, write_sheet
-from tests.coverage_helpers import small_dataset
 
 MAGIC = {"png": b"\x89PNG\r\n\x1a\n", "pdf": b"%PDF-"}
 

@@ -6,11 +6,9 @@ import itertools
 
 import geopandas as gpd
 import numpy as np
-import pulp
 import pytest
 import scipy.sparse as sp
 from coverage_helpers import UTM, pt, small_dataset
-from spopt.locate import MCLP
 
 from gridgen.coverage.siting import (
     coverage_matrix,
@@ -91,6 +89,8 @@ def test_time_limit_is_not_called_optimal() -> None:
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_matches_spopt_mclp_objective() -> None:
+    pulp = pytest.importorskip("pulp", reason="the peer comparison needs the bench extra")
+    MCLP = pytest.importorskip("spopt.locate", reason="needs the bench extra").MCLP
     rng = np.random.default_rng(3)
     demand = rng.uniform(0, 3000, (60, 2))
     facilities = rng.uniform(0, 3000, (25, 2))

@@ -90,7 +90,8 @@ def _finish(dataset: Dataset, level: str, agg: pd.DataFrame) -> pd.DataFrame:
 def _compound_households(dataset: Dataset) -> pd.Series:
     b = dataset.buildings
     hh = pd.to_numeric(b["households"]).fillna(0).astype(np.int64)
-    return hh.groupby(b["compound_id"].astype("string")).sum()
+    total: pd.Series = hh.groupby(b["compound_id"].astype("string")).sum()
+    return total
 
 
 def _compounds(dataset: Dataset) -> pd.DataFrame:

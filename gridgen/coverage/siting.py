@@ -364,7 +364,7 @@ def _highs_cover(
         highspy.HighsVarType.kContinuous
     ] * n_d
     with _quiet_stdout():  # HiGHS prints a banner on construction, before options apply
-        h = highspy.Highs()
+        h = highspy.Highs()  # type: ignore[no-untyped-call]
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(time_limit))
     h.setOptionValue("threads", 1)

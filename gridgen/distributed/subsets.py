@@ -387,10 +387,10 @@ class Shards:
     it dies; tasks of a community run where its part is.
     """
 
-    parts: dict[str, Any]
+    parts: Mapping[str, object]
     part_of: dict[str, str]
 
-    def input_of(self, community_id: str) -> Any:
+    def input_of(self, community_id: str) -> object:
         """Return the part that holds ``community_id``."""
         key = self.part_of.get(community_id)
         if key is None or key not in self.parts:
