@@ -205,8 +205,8 @@ def main() -> None:
     args = ap.parse_args()
 
     from gridgen.coverage.stations import station_coverage
-    from gridgen.partition.community import merge_plans, partition_community, partition_dataset
-    from gridgen.partition.plan import default_band
+    from gridgen.partition.community import partition_community, partition_dataset
+    from gridgen.partition.plan import default_band, merge_plans
 
     load0 = os.getloadavg()[0]
     digest = source_digest()

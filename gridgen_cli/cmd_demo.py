@@ -157,7 +157,7 @@ def step_maps(ctx: DemoContext) -> None:
 def step_store(ctx: DemoContext) -> None:
     """Store the dataset and the published plan in the embedded (SQLite) store."""
     from api.service import dataset_layers_for_store, metric_crs_text
-    from api.store.base import open_store
+    from api.store import open_store
 
     path = (ctx.out / "gridgen.db").resolve()
     path.unlink(missing_ok=True)

@@ -459,7 +459,8 @@ def test_a_worker_that_dies_mid_run_has_its_community_rerun(
 
 
 def test_partition_per_street_shards_equals_whole_dataset(district: Dataset) -> None:
-    from gridgen.partition.community import merge_plans, partition_community, partition_dataset
+    from gridgen.partition.community import partition_community, partition_dataset
+    from gridgen.partition.plan import merge_plans
 
     shards = partition_shards(district, sorted(district.communities["community_id"].astype(str)))
     assert len(shards.parts) == 3
@@ -489,7 +490,8 @@ def dying_partition(
 def test_a_worker_holding_a_street_part_dies_and_the_plan_is_complete(
     district: Dataset, client: object, tmp_path: Path
 ) -> None:
-    from gridgen.partition.community import merge_plans, partition_dataset
+    from gridgen.partition.community import partition_dataset
+    from gridgen.partition.plan import merge_plans
 
     marker = tmp_path / "killed"
     ids = sorted(district.communities["community_id"].astype(str))

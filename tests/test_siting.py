@@ -10,13 +10,8 @@ import pytest
 import scipy.sparse as sp
 from coverage_helpers import UTM, pt, small_dataset
 
-from gridgen.coverage.siting import (
-    coverage_matrix,
-    maximal_covering,
-    minimal_stations,
-    solve_max_cover,
-    solve_min_cover,
-)
+from gridgen.coverage.covering import solve_max_cover, solve_min_cover
+from gridgen.coverage.siting import coverage_matrix, maximal_covering, minimal_stations
 from gridgen.errors import InfeasibleError, ParameterError
 
 

@@ -14,7 +14,8 @@ import pytest
 import shapely
 
 from api.access import FULL, PUBLIC, Access
-from api.store.base import Store, dataset_key, grids_key, open_store
+from api.store import open_store
+from api.store.base import Store, dataset_key, grids_key
 from gridgen.errors import ConflictError, NotFoundError, ParameterError
 from gridgen.partition.plan import Plan, PlanMetrics, Problem
 

@@ -2,7 +2,7 @@
 
 Two back ends implement :class:`Store` and pass the same tests: :mod:`api.store.sqlite`
 (an embedded SQLite file, the default) and :mod:`api.store.postgis` (PostgreSQL/PostGIS).
-:func:`open_store` picks one from a database URL.
+:func:`api.store.open_store` picks one from a database URL.
 
 Everything a store holds is addressed through *layer keys*: ``d/<dataset>/<layer>`` for a
 dataset layer, ``p/<plan>/<version>/grids`` for the grids of a plan version. Datasets and
@@ -442,21 +442,6 @@ class Store(ABC):
     @abstractmethod
     def counts(self) -> dict[str, int]:
         """Return row counts of every table (tests use it to prove nothing was stored)."""
-
-
-def open_store(url: str, *, schema: str | None = None) -> Store:
-    """Return the store for a database URL (``sqlite:///PATH`` or ``postgresql://...``)."""
-    if url.startswith("sqlite:"):
-        from api.store.sqlite import SQLiteStore
-
-        path = url.removeprefix("sqlite:").removeprefix("///").removeprefix("//")
-        return SQLiteStore(path or ":memory:")
-    if url.startswith(("postgresql:", "postgres:", "postgresql+psycopg:")):
-        from api.store.postgis import PostGISStore
-
-        return PostGISStore(url.replace("postgresql+psycopg:", "postgresql:"), schema=schema)
-    msg = f"database URL {url!r}: use sqlite:///PATH or postgresql://user@host:port/db"
-    raise ParameterError(msg)
 
 
 def dumps(value: Any) -> str:

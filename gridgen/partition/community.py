@@ -2,7 +2,7 @@
 
 The work is a map over communities: :func:`partition_community` is a pure function of
 (dataset, community_id, options), so the same call can run in process or on a Dask
-cluster, and :func:`merge_plans` joins the per-community plans.
+cluster, and :func:`gridgen.partition.plan.merge_plans` joins the per-community plans.
 
 Per community: :func:`gridgen.partition.units.build_units` makes the planning units and their cells
 (compounds whole, compounds above the band maximum split by buildings, scattered
@@ -35,11 +35,10 @@ from gridgen.distributed.subsets import partition_shards, without_restricted
 from gridgen.errors import ParameterError
 from gridgen.io.crs import WGS84
 from gridgen.partition.plan import (
-    GRID_COLUMNS,
     Plan,
-    PlanMetrics,
     Problem,
     default_band,
+    merge_plans,
     plan_metrics,
 )
 from gridgen.partition.regions import RegionProblem, best_regions, components, cut_costs
@@ -493,65 +492,3 @@ def partition_dataset(
         partition_community, payload, ids, progress=progress, target=target, band=lo_hi, seed=seed
     )
     return merge_plans(plans, target=target, band=lo_hi, seed=seed)
-
-
-def merge_plans(
-    plans: Iterable[Plan],
-    *,
-    target: int | None = None,
-    band: tuple[int, int] | None = None,
-    seed: int | None = None,
-) -> Plan:
-    """Return one plan joining per-community plans (metrics combined exactly).
-
-    The plans must not share communities; options default to the first plan's.
-    """
-    plans = list(plans)
-    if not plans:
-        msg = "merge_plans needs at least one plan"
-        raise ParameterError(msg)
-    first = plans[0]
-    target = first.target if target is None else target
-    band = first.band if band is None else band
-    seed = first.seed if seed is None else seed
-    grids = gpd.GeoDataFrame(
-        pd.concat([p.grids for p in plans], ignore_index=True), geometry="geometry", crs=WGS84
-    )
-    grids = grids[[*GRID_COLUMNS, "geometry"]]
-    assignment = pd.concat([p.assignment for p in plans], ignore_index=True)
-    assignment = assignment.sort_values("building_id", kind="stable").reset_index(drop=True)
-    return Plan(
-        grids=grids,
-        assignment=assignment,
-        metrics=combine_metrics([p.metrics for p in plans]),
-        problems=tuple(q for p in plans for q in p.problems),
-        target=int(target),
-        band=(int(band[0]), int(band[1])),
-        seed=int(seed),
-    )
-
-
-def combine_metrics(parts: list[PlanMetrics]) -> PlanMetrics:
-    """Return the metrics of a union of disjoint plans from theirs."""
-    n = sum(m.n_grids for m in parts)
-
-    def wmean(attr: str) -> float:
-        return sum(getattr(m, attr) * m.n_grids for m in parts) / n if n else 0.0
-
-    infeasible: dict[str, str] = {}
-    for m in parts:
-        infeasible.update(m.infeasible)
-    return PlanMetrics(
-        n_grids=n,
-        households=sum(m.households for m in parts),
-        band_compliance=wmean("band_compliance"),
-        mean_polsby_popper=wmean("mean_polsby_popper"),
-        max_abs_deviation=max((m.max_abs_deviation for m in parts), default=0.0),
-        cut_edges=sum(m.cut_edges for m in parts),
-        main_road_crossings=sum(m.main_road_crossings for m in parts),
-        contiguous_share=wmean("contiguous_share") if n else 1.0,
-        tiling_ok=all(m.tiling_ok for m in parts),
-        max_tiling_error=max((m.max_tiling_error for m in parts), default=0.0),
-        max_overlap_m2=max((m.max_overlap_m2 for m in parts), default=0.0),
-        infeasible=infeasible,
-    )

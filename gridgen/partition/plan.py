@@ -17,6 +17,8 @@ import pandas as pd
 import shapely
 
 from gridgen.dataset import Dataset
+from gridgen.errors import ParameterError
+from gridgen.io.crs import WGS84
 from gridgen.partition.units import main_road_lines
 
 DEFAULT_TARGET = 300
@@ -191,8 +193,6 @@ class Plan:
 
 def default_band(target: int, band: tuple[int, int] | None = None) -> tuple[int, int]:
     """Return ``band`` checked, or target ±20% (rounded) when it is None."""
-    from gridgen.errors import ParameterError
-
     if target <= 0:
         msg = f"target must be a positive number of households, got {target}"
         raise ParameterError(msg)
@@ -384,4 +384,66 @@ def plan_metrics(
         max_tiling_error=float(max_err),
         max_overlap_m2=float(max_ov),
         infeasible=dict(infeasible or {}),
+    )
+
+
+def merge_plans(
+    plans: Iterable[Plan],
+    *,
+    target: int | None = None,
+    band: tuple[int, int] | None = None,
+    seed: int | None = None,
+) -> Plan:
+    """Return one plan joining per-community plans (metrics combined exactly).
+
+    The plans must not share communities; options default to the first plan's.
+    """
+    plans = list(plans)
+    if not plans:
+        msg = "merge_plans needs at least one plan"
+        raise ParameterError(msg)
+    first = plans[0]
+    target = first.target if target is None else target
+    band = first.band if band is None else band
+    seed = first.seed if seed is None else seed
+    grids = gpd.GeoDataFrame(
+        pd.concat([p.grids for p in plans], ignore_index=True), geometry="geometry", crs=WGS84
+    )
+    grids = grids[[*GRID_COLUMNS, "geometry"]]
+    assignment = pd.concat([p.assignment for p in plans], ignore_index=True)
+    assignment = assignment.sort_values("building_id", kind="stable").reset_index(drop=True)
+    return Plan(
+        grids=grids,
+        assignment=assignment,
+        metrics=combine_metrics([p.metrics for p in plans]),
+        problems=tuple(q for p in plans for q in p.problems),
+        target=int(target),
+        band=(int(band[0]), int(band[1])),
+        seed=int(seed),
+    )
+
+
+def combine_metrics(parts: list[PlanMetrics]) -> PlanMetrics:
+    """Return the metrics of a union of disjoint plans from theirs."""
+    n = sum(m.n_grids for m in parts)
+
+    def wmean(attr: str) -> float:
+        return sum(getattr(m, attr) * m.n_grids for m in parts) / n if n else 0.0
+
+    infeasible: dict[str, str] = {}
+    for m in parts:
+        infeasible.update(m.infeasible)
+    return PlanMetrics(
+        n_grids=n,
+        households=sum(m.households for m in parts),
+        band_compliance=wmean("band_compliance"),
+        mean_polsby_popper=wmean("mean_polsby_popper"),
+        max_abs_deviation=max((m.max_abs_deviation for m in parts), default=0.0),
+        cut_edges=sum(m.cut_edges for m in parts),
+        main_road_crossings=sum(m.main_road_crossings for m in parts),
+        contiguous_share=wmean("contiguous_share") if n else 1.0,
+        tiling_ok=all(m.tiling_ok for m in parts),
+        max_tiling_error=max((m.max_tiling_error for m in parts), default=0.0),
+        max_overlap_m2=max((m.max_overlap_m2 for m in parts), default=0.0),
+        infeasible=infeasible,
     )
