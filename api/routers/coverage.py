@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from api.access import visible_frame
 from api.auth import Principal
 from api.deps import PrincipalDep, StateDep
+from api.responses import TABLE_RESPONSES, SitingResponse
 from api.service import (
     ServiceState,
     current_dataset_id,
@@ -83,7 +84,12 @@ def _coverage(state: ServiceState, dataset_id: str, radius: float, mode: str) ->
     return dataset_coverage(state, dataset_id, radius=radius, mode=mode)
 
 
-@router.get("/coverage", summary="Station coverage rolled up to a level")
+@router.get(
+    "/coverage",
+    summary="Station coverage rolled up to a level",
+    response_class=Response,
+    responses=TABLE_RESPONSES,
+)
 def coverage(
     *,
     state: StateDep,
@@ -109,7 +115,12 @@ def coverage(
     return table_response(_scoped(table, who, level), f, name=f"coverage-{level}")
 
 
-@router.get("/coverage/stations", summary="Households served per station against capacity")
+@router.get(
+    "/coverage/stations",
+    summary="Households served per station against capacity",
+    response_class=Response,
+    responses=TABLE_RESPONSES,
+)
 def stations(
     *,
     state: StateDep,
@@ -129,7 +140,12 @@ def stations(
     return table_response(table, f, name="station-load")
 
 
-@router.get("/coverage/{measure}", summary="Governance figures: property, party, staffing")
+@router.get(
+    "/coverage/{measure}",
+    summary="Governance figures: property, party, staffing",
+    response_class=Response,
+    responses=TABLE_RESPONSES,
+)
 def governance(
     *,
     state: StateDep,
@@ -158,7 +174,12 @@ def governance(
     return table_response(table, f, name=f"{measure}-{level}")
 
 
-@router.get("/siting", summary="Propose new station sites")
+@router.get(
+    "/siting",
+    summary="Propose new station sites",
+    response_class=Response,
+    responses={200: {"model": SitingResponse, "content": {"text/csv": {}}}},
+)
 def siting(
     *,
     state: StateDep,

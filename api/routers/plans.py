@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 
 from api.deps import PlannerDep, PrincipalDep, StateDep
 from api.models import LockGrids, MoveUnit, PlanCreate, Repartition
+from api.responses import Comparison, PlanDetail, SavedVersion, VersionGeoJSON, VersionMetrics
 from api.routers.ogc import GEOJSON
 from api.service import (
     ServiceState,
@@ -90,7 +91,7 @@ def list_plans(state: StateDep, who: PrincipalDep, dataset_id: str | None = None
 
 
 @router.get("/plans/{plan_id}", summary="A plan and its versions")
-def get_plan(state: StateDep, who: PrincipalDep, plan_id: str) -> dict[str, Any]:
+def get_plan(state: StateDep, who: PrincipalDep, plan_id: str) -> PlanDetail:
     """Return the plan record and the versions the caller may see."""
     plan = state.store.get_plan(plan_id)
     versions = state.store.list_versions(plan_id)
@@ -98,7 +99,7 @@ def get_plan(state: StateDep, who: PrincipalDep, plan_id: str) -> dict[str, Any]
         versions = [v for v in versions if v.published]
         if not versions:
             resolve_version(state, who, plan_id, plan.head_version)
-    return {"plan": plan, "versions": versions}
+    return PlanDetail(plan=plan, versions=versions)
 
 
 def _grids_geojson(plan: Plan) -> dict[str, Any]:
@@ -111,6 +112,7 @@ def _grids_geojson(plan: Plan) -> dict[str, Any]:
     "/plans/{plan_id}/versions/{version}",
     summary="A plan version as GeoJSON (grids + assignment) or GeoPackage",
     response_class=Response,
+    responses={200: {"model": VersionGeoJSON, "content": {GEOJSON: {}, GPKG: {}}}},
 )
 def get_version(
     *,
@@ -154,24 +156,26 @@ def _version_json(info: VersionInfo) -> dict[str, Any]:
 
 
 @router.get("/plans/{plan_id}/versions/{version}/metrics", summary="Quality of a version")
-def get_metrics(state: StateDep, who: PrincipalDep, plan_id: str, version: str) -> dict[str, Any]:
+def get_metrics(state: StateDep, who: PrincipalDep, plan_id: str, version: str) -> VersionMetrics:
     """Return plan metrics, problems, and per-grid households, deviation and compactness."""
     info = resolve_version(state, who, plan_id, version)
     grids = load_plan(state, info).grids
     grids = grids.drop(columns=grids.geometry.name)
     per_grid = grids.astype(object).where(grids.notna(), None).to_dict(orient="records")
-    return {"version": info.version, **info.metrics, "grids": per_grid}
+    return VersionMetrics.model_validate(
+        {**info.metrics, "version": info.version, "grids": per_grid}
+    )
 
 
 @router.get("/plans/{plan_id}/compare", summary="Compare two versions")
-def compare(state: StateDep, who: PrincipalDep, plan_id: str, a: int, b: int) -> dict[str, Any]:
+def compare(state: StateDep, who: PrincipalDep, plan_id: str, a: int, b: int) -> Comparison:
     """Return what changed from version ``a`` to ``b`` (buildings, grids, metric deltas)."""
     from gridgen.partition.planner import compare_plans
 
     pa = load_plan(state, resolve_version(state, who, plan_id, a))
     pb = load_plan(state, resolve_version(state, who, plan_id, b))
     dataset = load_dataset(state, state.store.get_plan(plan_id).dataset_id)
-    return {"a": a, "b": b, **compare_plans(pa, pb, dataset=dataset).to_dict()}
+    return Comparison(a=a, b=b, **compare_plans(pa, pb, dataset=dataset).to_dict())
 
 
 def _start_edit(
@@ -184,15 +188,24 @@ def _start_edit(
     return base, state.store.load_version(plan_id, base)
 
 
-def _saved(info: VersionInfo, extra: dict[str, Any] | None = None) -> JSONResponse:
-    body = {"version": _version_json(info), **(extra or {})}
-    return JSONResponse(body, status_code=201, headers={"ETag": f'"{info.version}"'})
+def _saved(
+    response: Response, info: VersionInfo, move: dict[str, Any] | None = None
+) -> SavedVersion:
+    """Return the saved version's body; its number is the ETag (the next edit's If-Match)."""
+    response.headers["ETag"] = f'"{info.version}"'
+    return SavedVersion(version=info, move=move)
 
 
 @router.post("/plans/{plan_id}/edits/move", status_code=201, summary="Move a building or compound")
 def move(
-    *, state: StateDep, who: PlannerDep, plan_id: str, body: MoveUnit, if_match: IfMatch = None
-) -> JSONResponse:
+    *,
+    state: StateDep,
+    who: PlannerDep,
+    plan_id: str,
+    body: MoveUnit,
+    response: Response,
+    if_match: IfMatch = None,
+) -> SavedVersion:
     """Move a building or a whole compound to another grid; saves a new version."""
     from gridgen.partition.planner import move_unit
 
@@ -213,13 +226,19 @@ def move(
         actor=who.label,
         message=body.message or f"move {what} to {body.to_grid}",
     )
-    return _saved(info, {"move": result.to_dict()})
+    return _saved(response, info, result.to_dict())
 
 
 @router.post("/plans/{plan_id}/edits/lock", status_code=201, summary="Lock or unlock grids")
 def lock(
-    *, state: StateDep, who: PlannerDep, plan_id: str, body: LockGrids, if_match: IfMatch = None
-) -> JSONResponse:
+    *,
+    state: StateDep,
+    who: PlannerDep,
+    plan_id: str,
+    body: LockGrids,
+    response: Response,
+    if_match: IfMatch = None,
+) -> SavedVersion:
     """Lock grids (re-partitioning keeps them) or unlock them; saves a new version."""
     base, plan = _start_edit(state, plan_id, body, if_match)
     known = set(plan.grids["grid_id"].astype(str))
@@ -235,15 +254,21 @@ def lock(
         actor=who.label,
         message=body.message or f"{verb} {', '.join(body.grid_ids)}",
     )
-    return _saved(info)
+    return _saved(response, info)
 
 
 @router.post(
     "/plans/{plan_id}/edits/repartition", status_code=201, summary="Re-partition unlocked grids"
 )
 def repartition_unlocked(
-    *, state: StateDep, who: PlannerDep, plan_id: str, body: Repartition, if_match: IfMatch = None
-) -> JSONResponse:
+    *,
+    state: StateDep,
+    who: PlannerDep,
+    plan_id: str,
+    body: Repartition,
+    response: Response,
+    if_match: IfMatch = None,
+) -> SavedVersion:
     """Redraw the unlocked part of some communities (all by default); saves a new version."""
     from gridgen.partition.planner import repartition
 
@@ -268,7 +293,7 @@ def repartition_unlocked(
         actor=who.label,
         message=body.message or f"repartition {', '.join(communities)}",
     )
-    return _saved(info)
+    return _saved(response, info)
 
 
 @router.post(
