@@ -23,6 +23,7 @@ from shapely.geometry.base import BaseGeometry
 
 from gridgen.coverage.compound import (
     STATION_SEARCH_FACTOR,
+    CompoundGrids,
     CompoundSummary,
     NearestStation,
     compound_grids,
@@ -251,30 +252,19 @@ def compound_sheet_data(
     company_name, company_party = _company(dataset, _str_or_none(comp.get("property_company_id")))
     branch_raw = comp.get("party_branch")
     party_branch = None if branch_raw is None or pd.isna(branch_raw) else bool(branch_raw)
+    property_rows = [
+        ("物业模式", property_mode_label(mode)),
+        ("物业企业", company_name or "—"),
+        ("物业党组织", yes_no(company_party)),
+        ("小区党支部", yes_no(party_branch)),
+    ]
     totals = compound_summary(
-        mine,
-        covered=pd.Series([b.covered for b in buildings], dtype=object),
-        restricted=restricted,
+        mine, covered=pd.Series([b.covered for b in buildings], dtype=object), restricted=restricted
     )
     summary = _summary_rows(
-        totals,
-        grid_ids=grids.grid_ids,
-        station=station,
-        property_rows=[
-            ("物业模式", property_mode_label(mode)),
-            ("物业企业", company_name or "—"),
-            ("物业党组织", yes_no(company_party)),
-            ("小区党支部", yes_no(party_branch)),
-        ],
+        totals, grid_ids=grids.grid_ids, station=station, property_rows=property_rows
     )
-    three_teams: ThreeTeams | None = None
-    if restricted:
-        summary.append(("重点人员", text_or_dash(totals.key_persons)))
-        three_teams = ThreeTeams(
-            grid_workers=grids.workers,
-            building_leaders=totals.leaders,
-            party_members=totals.party_members,
-        )
+    three_teams = _three_teams(totals, grids, summary) if restricted else None
     grid_text = f"网格 {'、'.join(grids.grid_ids)}" if grids.grid_ids else "未划网格"
     parts = [p for p in (street_name, community_name, grid_text) if p]
     return SheetData(
@@ -301,6 +291,18 @@ def compound_sheet_data(
         notes=_notes(buildings, station, radius_m),
         restricted=restricted,
         three_teams=three_teams,
+    )
+
+
+def _three_teams(
+    totals: CompoundSummary, grids: CompoundGrids, summary: list[tuple[str, str]]
+) -> ThreeTeams:
+    """Return the three teams of a restricted sheet (and add its key-persons row)."""
+    summary.append(("重点人员", text_or_dash(totals.key_persons)))
+    return ThreeTeams(
+        grid_workers=grids.workers,
+        building_leaders=totals.leaders,
+        party_members=totals.party_members,
     )
 
 
