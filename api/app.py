@@ -21,7 +21,7 @@ from api.auth import hash_secret
 from api.errors import install_error_handlers
 from api.service import ServiceState
 from api.settings import Settings, get_settings
-from api.store.base import open_store
+from api.store import open_store
 
 BOOTSTRAP_ACTOR = "settings (GRIDGEN_ADMIN_KEY)"
 

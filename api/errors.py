@@ -59,9 +59,9 @@ def error_body(error: GridgenError) -> dict[str, Any]:
     report = getattr(error, "report", None)
     if report is not None and hasattr(report, "to_dict"):
         body["report"] = report.to_dict()
-    extra = getattr(error, "http_extra", None)
-    if isinstance(extra, dict):
-        body.update(extra)
+    if isinstance(error, ConflictError) and error.head_version is not None:
+        body["head_version"] = error.head_version
+        body["base_version"] = error.base_version
     return body
 
 

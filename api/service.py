@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 import geopandas as gpd
 import pandas as pd
@@ -18,7 +18,6 @@ import pyproj
 from api.auth import Principal
 from api.settings import Settings
 from api.store.base import (
-    PlanContent,
     Store,
     VersionInfo,
     dataset_key,
@@ -27,7 +26,9 @@ from api.store.base import (
 )
 from api.tiles import LRU
 from gridgen.dataset import Dataset, empty_layer
+from gridgen.distributed.executor import Executor
 from gridgen.errors import NotFoundError, ParameterError, PermissionDeniedError
+from gridgen.partition.plan import Plan
 from gridgen.schema import DATASET_LAYERS
 from gridgen.validate.report import ValidationReport
 
@@ -61,6 +62,8 @@ class ServiceState:
     principals: dict[str, tuple[Any, float]] = field(default_factory=dict)
     generation: int = 0
     resolved: dict[tuple[str | None, str], tuple[str, str]] = field(default_factory=dict)
+    compute: Executor = field(default_factory=Executor)
+    """Where per-community work (partitioning jobs, coverage) runs (settings ``GRIDGEN_DASK_*``)."""
 
     def bump(self, *, forget_data: bool = False) -> None:
         """Note that datasets or published plans changed (drops cached layer resolution)."""
@@ -82,6 +85,7 @@ class ServiceState:
             LRU(4),
             LRU(32),
             ThreadPoolExecutor(settings.job_workers, thread_name_prefix="gridgen-job"),
+            compute=settings.executor(),
         )
 
     def close(self) -> None:
@@ -143,6 +147,20 @@ def current_dataset_id(store: Store, requested: str | None) -> str:
     return datasets[0].id
 
 
+def dataset_coverage(
+    state: ServiceState, dataset_id: str, *, radius: float, mode: str = "walk"
+) -> gpd.GeoDataFrame:
+    """Return the station coverage of a stored dataset (cached), run on ``state.compute``."""
+    from gridgen.distributed.work import run_coverage
+
+    def make() -> gpd.GeoDataFrame:
+        ds = load_dataset(state, dataset_id)
+        return run_coverage(ds, radius=radius, mode=mode, executor=state.compute)
+
+    cov: gpd.GeoDataFrame = state.memo.get_or_make(("coverage", dataset_id, radius, mode), make)
+    return cov
+
+
 # -- layers ------------------------------------------------------------------------------
 def check_collection(collection: str) -> None:
     """Raise NotFoundError unless ``collection`` is a served layer."""
@@ -166,7 +184,10 @@ def layer_key_for(state: ServiceState, dataset_id: str, collection: str) -> str:
     if collection == "uncovered_buildings":
         key = dataset_key(dataset_id, collection)
         if not state.store.has_layer(key):
-            frame = uncovered_buildings(load_dataset(state, dataset_id))
+            from gridgen.coverage.uncovered import uncovered_buildings
+
+            cov = dataset_coverage(state, dataset_id, radius=UNCOVERED_RADIUS_M, mode="walk")
+            frame = uncovered_buildings(load_dataset(state, dataset_id), cov)
             state.store.add_layer(key, frame, layer=collection, actor="service (derived layer)")
         return key
     return dataset_key(dataset_id, collection)
@@ -187,75 +208,78 @@ def resolve_layer(state: ServiceState, dataset: str | None, collection: str) -> 
     return out
 
 
-def uncovered_buildings(
-    dataset: Dataset, *, radius: float = UNCOVERED_RADIUS_M
-) -> gpd.GeoDataFrame:
-    """Return the buildings outside every station's walking ``radius`` (with their distance)."""
-    from gridgen.coverage.stations import station_coverage
-
-    cov = station_coverage(dataset, radius=radius, mode="walk")
-    covered = cov.set_index(cov["building_id"].astype(str))
-    b = dataset.buildings.copy()
-    ids = b["building_id"].astype(str)
-    flag = ids.map(covered["covered"]).astype("boolean").fillna(False)
-    b["distance_m"] = ids.map(covered["distance_m"]).astype("Float64")
-    b["station_id"] = ids.map(covered["station_id"])
-    out = b.loc[~flag.to_numpy()].reset_index(drop=True)
-    return gpd.GeoDataFrame(
-        out, geometry=dataset.buildings.geometry.name, crs=dataset.buildings.crs
-    )
-
-
 # -- plans -------------------------------------------------------------------------------
-def content_from_plan(plan: Any, *, locked: tuple[str, ...] = ()) -> PlanContent:
-    """Return what the store keeps of a :class:`gridgen.partition.plan.Plan`."""
-    from dataclasses import asdict
-
-    meta = {
-        "target": int(plan.target),
-        "band": [int(plan.band[0]), int(plan.band[1])],
-        "seed": int(plan.seed),
-        "metrics": plan.metrics.to_dict(),
-        "problems": [asdict(p) for p in plan.problems],
-    }
-    return PlanContent(plan.grids, plan.assignment, tuple(locked), meta)
+VersionRef = int | str | None
+"""How a request names a version: a number, ``"head"``, ``"published"`` (None: head)."""
 
 
-def plan_from_content(content: PlanContent) -> Any:
-    """Return the :class:`gridgen.partition.plan.Plan` stored as ``content``."""
-    import math
-
-    from gridgen.partition.plan import Plan, PlanMetrics, Problem
-
-    meta = content.metrics
-    m = dict(meta.get("metrics", {}))
-    for k, v in m.items():
-        if v is None:
-            m[k] = math.nan
-    return Plan(
-        grids=content.grids,
-        assignment=content.assignment,
-        metrics=PlanMetrics(**m),
-        problems=tuple(Problem(**p) for p in meta.get("problems", [])),
-        target=int(meta.get("target", 300)),
-        band=tuple(meta.get("band", (240, 360))),  # type: ignore[arg-type]
-        seed=int(meta.get("seed", 0)),
-    )
+@overload
+def resolve_version(
+    state: ServiceState, who: Principal, plan_id: str, version: VersionRef = None
+) -> VersionInfo: ...
 
 
-def visible_version(state: ServiceState, who: Principal, plan_id: str, version: int) -> VersionInfo:
-    """Return a version the caller may read (viewers and grid workers: published only)."""
-    info = state.store.get_version(plan_id, version)
+@overload
+def resolve_version(
+    state: ServiceState,
+    who: Principal,
+    plan_id: None,
+    version: VersionRef = None,
+    *,
+    dataset_id: str,
+) -> VersionInfo | None: ...
+
+
+def resolve_version(
+    state: ServiceState,
+    who: Principal,
+    plan_id: str | None,
+    version: VersionRef = None,
+    *,
+    dataset_id: str | None = None,
+) -> VersionInfo | None:
+    """Return the plan version a request names, checked visible to ``who``.
+
+    ``version`` is a number (or its digits), ``"head"`` (also None) or ``"published"``.
+    Without ``plan_id`` it is the published version of ``dataset_id``, or None when the
+    dataset has none. Viewers and grid workers see published versions only
+    (PermissionDeniedError otherwise); unknown plans or versions are NotFoundError.
+    """
+    store = state.store
+    if plan_id is None:
+        if dataset_id is None:
+            msg = "resolve_version needs plan_id or dataset_id"
+            raise ParameterError(msg)
+        return store.published(dataset_id)  # published: visible to every role
+    number: int
+    if version is None or version == "head":
+        number = store.get_plan(plan_id).head_version
+    elif version == "published":
+        published = store.get_plan(plan_id).published_version
+        if published is None:
+            msg = f"version: plan {plan_id} has no published version"
+            raise ParameterError(msg)
+        number = published
+    elif isinstance(version, int) or version.isdigit():
+        number = int(version)
+    else:
+        msg = f"version={version!r}: give a number, 'head' or 'published'"
+        raise ParameterError(msg)
+    info = store.get_version(plan_id, number)
     if not who.sees_drafts and not info.published:
-        msg = f"plan {plan_id} version {version} is not published; viewers see published plans only"
+        msg = f"plan {plan_id} version {number} is not published; viewers see published plans only"
         raise PermissionDeniedError(msg)
     return info
 
 
-def resolve_version(state: ServiceState, plan_id: str, version: int | None) -> int:
-    """Return ``version`` or, when None, the plan's head version."""
-    plan = state.store.get_plan(plan_id)
-    return plan.head_version if version is None else version
+def load_plan(state: ServiceState, info: VersionInfo) -> Plan:
+    """Return the plan stored as version ``info`` (cached: versions never change)."""
+
+    def make() -> Plan:
+        return state.store.load_version(info.plan_id, info.version)
+
+    plan: Plan = state.memo.get_or_make(("plan", info.plan_id, info.version), make)
+    return plan
 
 
 def parse_base_version(if_match: str | None, field_value: int | None) -> int:

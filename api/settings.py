@@ -8,6 +8,9 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gridgen.distributed.cluster import DEFAULT_TIMEOUT_S
+from gridgen.distributed.executor import Executor
+
 Role = Literal["viewer", "grid_worker", "planner", "admin"]
 
 
@@ -47,6 +50,34 @@ class Settings(BaseSettings):
     max_items: int = Field(default=1000, ge=1, description="Server maximum of OGC `limit`.")
     default_items: int = Field(default=100, ge=1, description="Default OGC `limit`.")
     job_workers: int = Field(default=1, ge=1, description="Background job threads.")
+    dask_scheduler: str | None = Field(
+        default=None,
+        description="Dask scheduler (tcp://HOST:8786) running per-community work "
+        "(partitioning, coverage) for the CLI and the service's jobs; unset: no cluster.",
+    )
+    dask_timeout: float = Field(
+        default=DEFAULT_TIMEOUT_S,
+        gt=0,
+        allow_inf_nan=False,
+        description="Seconds to wait for the Dask scheduler and its first worker.",
+    )
+    workers: int = Field(
+        default=1,
+        ge=1,
+        description="Local worker processes for per-community work when no Dask scheduler "
+        "is set (1: in the calling process).",
+    )
+
+    def executor(self, *, scheduler: str | None = None, workers: int | None = None) -> Executor:
+        """Return where per-community work runs: ``scheduler``/``workers`` win over settings.
+
+        An empty ``scheduler`` string means no cluster even when the setting names one.
+        """
+        return Executor(
+            workers=self.workers if workers is None else workers,
+            scheduler=self.dask_scheduler if scheduler is None else scheduler,
+            timeout=self.dask_timeout,
+        )
 
 
 @lru_cache(maxsize=1)

@@ -28,8 +28,9 @@ import pulp
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
+from gridgen.coverage.covering import solve_max_cover
 from gridgen.coverage.network import graph_with_points, snap_points, walk_network
-from gridgen.coverage.siting import _problem, maximal_covering, solve_max_cover
+from gridgen.coverage.siting import _problem, maximal_covering
 from gridgen.coverage.stations import representative_points, station_coverage
 from gridgen.sample.district import make_city
 from gridgen.validate.layers import validate_layers

@@ -60,7 +60,7 @@ def pin_sources() -> Path:
 PINNED = pin_sources() if __name__ == "__main__" else None
 
 from gridgen.dataset import Dataset  # noqa: E402
-from gridgen.distributed.cluster import map_communities  # noqa: E402
+from gridgen.distributed.executor import Executor, map_communities  # noqa: E402
 from gridgen.distributed.subsets import (  # noqa: E402
     community_rows,
     coverage_blocks,
@@ -72,7 +72,6 @@ from gridgen.distributed.work import (  # noqa: E402
     coverage_distributed,
     coverage_of_block,
     default_halo,
-    partition_distributed,
 )
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -206,8 +205,8 @@ def main() -> None:
     args = ap.parse_args()
 
     from gridgen.coverage.stations import station_coverage
-    from gridgen.partition.community import merge_plans, partition_community, partition_dataset
-    from gridgen.partition.plan import default_band
+    from gridgen.partition.community import partition_community, partition_dataset
+    from gridgen.partition.plan import default_band, merge_plans
 
     load0 = os.getloadavg()[0]
     digest = source_digest()
@@ -243,7 +242,9 @@ def main() -> None:
     t_part_in = t_part_loop + t_part_merge
     print(f"partition in process: {t_part_in:.1f} s ({len(ids)} communities)")
     t = time.perf_counter()
-    plan_pool = partition_dataset(ds, communities=ids, workers=args.workers, **popts)
+    plan_pool = partition_dataset(
+        ds, communities=ids, executor=Executor(workers=args.workers), **popts
+    )
     t_part_pool = time.perf_counter() - t
     same_plan(plan_pool, plan_local)
     print(f"partition, {args.workers} forked processes: {t_part_pool:.1f} s")
@@ -281,13 +282,13 @@ def main() -> None:
         t_scatter = time.perf_counter() - t
         client.cancel([fut])
         t = time.perf_counter()
-        map_communities(noop, ds, ids, client=client)
+        map_communities(noop, ds, ids, executor=Executor(client=client))
         t_noop = time.perf_counter() - t
         overhead = max(t_noop - t_scatter, 0.0) * args.workers / len(ids)
 
         t = time.perf_counter()
         remote_parts = map_communities(
-            timed, ds, ids, client=client, inner=partition_community, **popts
+            timed, ds, ids, executor=Executor(client=client), inner=partition_community, **popts
         )
         plan_remote = merge_plans([t[0] for t in remote_parts], **popts)
         t_part_cl = time.perf_counter() - t
@@ -296,7 +297,9 @@ def main() -> None:
         same_plan(plan_remote, plan_local)
 
         t = time.perf_counter()
-        cov_remote = coverage_distributed(ds, radius=500, mode="walk", client=client)
+        cov_remote = coverage_distributed(
+            ds, radius=500, mode="walk", executor=Executor(client=client)
+        )
         t_cov_cl = time.perf_counter() - t
         pd.testing.assert_frame_equal(cov_remote, cov_local)
         worker_peak = client.run(peak_rss_mb)
@@ -308,8 +311,8 @@ def main() -> None:
         t_shards = time.perf_counter() - t
         shard_bytes = sum(len(pickle.dumps(p, protocol=5)) for p in shards.parts.values())
         t = time.perf_counter()
-        plan_street = partition_distributed(
-            ds, communities=ids, ship="street", client=client, **popts
+        plan_street = partition_dataset(
+            ds, communities=ids, ship="street", executor=Executor(client=client), **popts
         )
         t_part_street = time.perf_counter() - t
         same_plan(plan_street, plan_local)
@@ -353,7 +356,7 @@ def main() -> None:
         f"{t_part_cl:.1f} | {t_part_in / t_part_cl:.2f}x |",
         f"| partition (target 300), per-street shards | {len(ids)} | {t_part_in:.1f} | "
         f"{t_part_street:.1f} | {t_part_in / t_part_street:.2f}x |",
-        f"| peer: partition with `partition_dataset(workers={w})` (forked pool, no Dask) | "
+        f"| peer: partition on `Executor(workers={w})` (forked pool, no Dask) | "
         f"{len(ids)} | {t_part_in:.1f} | {t_part_pool:.1f} | {t_part_in / t_part_pool:.2f}x |",
         f"| coverage 500 m walk, by street | {len(blocks)} | {t_cov_in:.2f} | {t_cov_cl:.2f} | "
         f"{t_cov_in / t_cov_cl:.2f}x |",

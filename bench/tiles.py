@@ -230,7 +230,8 @@ def main() -> None:
     import httpx
 
     from api.service import dataset_layers_for_store, metric_crs_text
-    from api.store.base import dataset_key, open_store
+    from api.store import open_store
+    from api.store.base import dataset_key
     from gridgen.io.crs import parse_crs
     from gridgen.sample.district import make_city
     from gridgen.validate.layers import validate_layers

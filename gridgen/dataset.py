@@ -100,7 +100,8 @@ class Dataset:
     @property
     def property_companies(self) -> pd.DataFrame:
         """Return the property companies table (no geometry)."""
-        return self.layer("property_companies")
+        frame: pd.DataFrame = self.layer("property_companies")
+        return frame
 
     def total_households(self) -> int:
         """Return the households of all buildings."""

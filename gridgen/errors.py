@@ -66,7 +66,28 @@ class NotFoundError(GridgenError):
 
 
 class ConflictError(GridgenError):
-    """An edit was made against a stale version; reload and apply it again."""
+    """An edit was made against a stale version (or a unique value exists already).
+
+    ``head_version`` and ``base_version`` are set for a stale plan edit (the service
+    returns them in the 409 body); both are None for other conflicts.
+    """
+
+    def __init__(
+        self, message: str, *, head_version: int | None = None, base_version: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.head_version = head_version
+        self.base_version = base_version
+
+
+def check_base_version(plan_id: str, *, head_version: int, base_version: int) -> None:
+    """Raise :class:`ConflictError` unless an edit made on ``base_version`` is on the head."""
+    if base_version != head_version:
+        msg = (
+            f"plan {plan_id} is at version {head_version}, the edit was made on version "
+            f"{base_version}: reload version {head_version} and apply the edit again"
+        )
+        raise ConflictError(msg, head_version=head_version, base_version=base_version)
 
 
 class PermissionDeniedError(GridgenError):

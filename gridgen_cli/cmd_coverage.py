@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from gridgen_cli.options import add_scheduler_option
+from gridgen_cli.options import add_scheduler_option, executor_from
 
 
 def add_parser(sub: Any) -> None:
@@ -34,31 +34,23 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Compute coverage, write the table at ``--level`` and print a one-line summary."""
-    from gridgen.coverage.stations import coverage_by_level, station_coverage, station_load
+    from gridgen.coverage.stations import coverage_by_level, station_load
+    from gridgen.distributed.work import run_coverage
     from gridgen.io.coverage import write_table
     from gridgen.io.read import read_dataset
     from gridgen_cli.progress import progress_task
 
+    executor = executor_from(args)
     ds = read_dataset(args.data, crs=args.crs)
     plan = None
     if args.plan is not None:
         from gridgen.io.plan import read_plan
 
         plan = read_plan(args.plan)
-    from gridgen.distributed.cluster import scheduler_address
-    from gridgen.distributed.work import coverage_distributed
-
-    if scheduler_address(args.scheduler) is None:
-        cov = station_coverage(ds, radius=args.radius, mode=args.mode)
-    else:
-        with progress_task("coverage blocks") as progress:
-            cov = coverage_distributed(
-                ds,
-                radius=args.radius,
-                mode=args.mode,
-                scheduler=args.scheduler,
-                progress=progress,
-            )
+    with progress_task("coverage blocks") as progress:
+        cov = run_coverage(
+            ds, radius=args.radius, mode=args.mode, executor=executor, progress=progress
+        )
     table = coverage_by_level(ds, cov, level=args.level, plan=plan)
     total = coverage_by_level(ds, cov, level="district").iloc[0]
     load = station_load(ds, cov)

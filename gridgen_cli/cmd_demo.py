@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from gridgen.dataset import Dataset
+from gridgen.distributed.executor import Executor
+from gridgen_cli.options import add_scheduler_option, executor_from
 from gridgen_cli.progress import console
 
 
@@ -16,14 +18,16 @@ def add_parser(sub: Any) -> None:
     """Register the ``demo`` subcommand."""
     p = sub.add_parser("demo", help="run the pipeline on the sample district and write out/")
     p.add_argument("--out", type=Path, default=Path("out"), help="output folder (default out/)")
+    add_scheduler_option(p)
     p.set_defaults(run=run)
 
 
 class DemoContext:
     """What the demo steps share: the output folder, the dataset and the results so far."""
 
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, executor: Executor | None = None) -> None:
         self.out = out
+        self.executor = executor if executor is not None else Executor()
         self.dataset: Dataset | None = None
         self.results: dict[str, Any] = {}
         self.lines: list[str] = []
@@ -77,7 +81,9 @@ def step_partition(ctx: DemoContext) -> None:
     from gridgen_cli.progress import progress_task
 
     with progress_task("communities partitioned") as progress:
-        plan = partition_dataset(ctx.ds, target=300, seed=0, progress=progress)
+        plan = partition_dataset(
+            ctx.ds, target=300, seed=0, executor=ctx.executor, progress=progress
+        )
     write_plan(plan, ctx.out / "plan.gpkg")
     write_plan(plan, ctx.out / "plan_gcj02.gpkg", crs="gcj02")
     ctx.results["plan"] = plan
@@ -93,11 +99,12 @@ def step_partition(ctx: DemoContext) -> None:
 def step_coverage(ctx: DemoContext) -> None:
     """Walking coverage of stations, roll-ups, property, party and staffing tables."""
     from gridgen.coverage.governance import party_stats, property_stats, staffing_stats
-    from gridgen.coverage.stations import coverage_by_level, station_coverage, station_load
+    from gridgen.coverage.stations import coverage_by_level, station_load
+    from gridgen.distributed.work import run_coverage
     from gridgen.io.coverage import write_table
 
     plan = ctx.results["plan"]
-    cov = station_coverage(ctx.ds, radius=500.0, mode="walk")
+    cov = run_coverage(ctx.ds, radius=500.0, mode="walk", executor=ctx.executor)
     ctx.results["coverage"] = cov
     for level in ("grid", "community", "street", "district"):
         table = coverage_by_level(ctx.ds, cov, level=level, plan=plan)
@@ -170,8 +177,8 @@ def step_maps(ctx: DemoContext) -> None:
 
 def step_store(ctx: DemoContext) -> None:
     """Store the dataset and the published plan in the embedded (SQLite) store."""
-    from api.service import content_from_plan, dataset_layers_for_store, metric_crs_text
-    from api.store.base import open_store
+    from api.service import dataset_layers_for_store, metric_crs_text
+    from api.store import open_store
 
     path = (ctx.out / "gridgen.db").resolve()
     path.unlink(missing_ok=True)
@@ -187,7 +194,7 @@ def step_store(ctx: DemoContext) -> None:
         version = store.create_plan(
             dataset_id=info.id,
             name="demo plan (target 300)",
-            content=content_from_plan(ctx.results["plan"]),
+            plan=ctx.results["plan"],
             actor="demo",
             message="gridgen demo",
         )
@@ -217,7 +224,7 @@ def run(args: argparse.Namespace) -> int:
     """Run every demo step, writing into ``args.out``; print a short summary."""
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    ctx = DemoContext(out)
+    ctx = DemoContext(out, executor_from(args))
     started = time.perf_counter()
     for i, (title, step) in enumerate(STEPS, start=1):
         t0 = time.perf_counter()

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gridgen.errors import ParameterError
-from gridgen_cli.options import add_scheduler_option
+from gridgen_cli.options import add_scheduler_option, executor_from
 
 
 def parse_band(text: str | None) -> tuple[int, int] | None:
@@ -38,22 +38,18 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Partition ``args.data`` and write the plan (problems are printed, exit status 0)."""
-    from gridgen.distributed.work import partition_distributed
     from gridgen.io.plan import write_plan
     from gridgen.io.read import read_dataset
+    from gridgen.partition.community import partition_dataset
     from gridgen.partition.plan import default_band
     from gridgen_cli.progress import progress_task
 
     band = default_band(args.target, parse_band(args.band))
+    executor = executor_from(args)
     ds = read_dataset(args.data, crs=args.crs)
     with progress_task("partition") as progress:
-        plan = partition_distributed(
-            ds,
-            target=args.target,
-            band=band,
-            seed=args.seed,
-            scheduler=args.scheduler,
-            progress=progress,
+        plan = partition_dataset(
+            ds, target=args.target, band=band, seed=args.seed, executor=executor, progress=progress
         )
     write_plan(plan, args.out)
     m = plan.metrics

@@ -24,13 +24,10 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the sheet; exit 0."""
-    from gridgen.errors import UnsupportedFormatError
     from maps.sheet.data import compound_sheet_data
+    from maps.sheet.formats import SheetOptions, sheet_format, write_sheet
 
-    suffix = args.out.suffix.lower()
-    if suffix not in (".png", ".pdf", ".html"):
-        msg = f"--out must end in .png, .pdf or .html, got {args.out.name!r}"
-        raise UnsupportedFormatError(msg)
+    sheet_format(args.out.suffix)  # refuse an unknown format before reading anything
     ds, plan, coverage = load_context(args)
     data = compound_sheet_data(
         ds,
@@ -40,19 +37,8 @@ def run(args: argparse.Namespace) -> int:
         radius=args.radius,
         restricted=args.restricted,
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     orientation: Literal["portrait", "landscape"] = "landscape" if args.landscape else "portrait"
-    if suffix == ".png":
-        from maps.sheet.render import render_sheet_png
-
-        render_sheet_png(data, args.out, paper=args.paper, orientation=orientation, dpi=args.dpi)
-    elif suffix == ".pdf":
-        from maps.sheet.render import render_sheet_pdf
-
-        render_sheet_pdf(data, args.out, paper=args.paper, orientation=orientation)
-    else:
-        from maps.sheet.html import render_sheet_html
-
-        render_sheet_html(data, args.out)
+    options = SheetOptions(paper=args.paper, orientation=orientation, dpi=args.dpi)
+    write_sheet(data, args.out, options)
     print(f"sheet of {data.compound_name} ({data.compound_id}) written to {args.out}")
     return 0

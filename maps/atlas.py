@@ -13,10 +13,12 @@ from matplotlib.backends.backend_pdf import PdfPages
 
 from gridgen.dataset import Dataset
 from gridgen.errors import NotFoundError, UnsupportedFormatError
+from gridgen.partition.plan import Plan
 from maps.assets import cjk_font_family
-from maps.sheet.data import PlanLike, compound_ids, compound_sheet_data
+from maps.sheet.data import SheetData, compound_ids, compound_sheet_data
+from maps.sheet.formats import SHEET_FORMATS, SheetOptions
 from maps.sheet.layout import Orientation, Paper
-from maps.sheet.render import figure_png, sheet_figure
+from maps.sheet.render import sheet_figure
 
 ProgressFn = Callable[[int, int], None]
 
@@ -27,7 +29,7 @@ def write_atlas(
     out: str | Path,
     community_id: str | None = None,
     street_id: str | None = None,
-    plan: PlanLike | None = None,
+    plan: Plan | None = None,
     coverage: pd.DataFrame | None = None,
     radius: float | None = None,
     restricted: bool = False,
@@ -75,12 +77,12 @@ def write_atlas(
     total = len(ids)
     rc: dict[str, Any] = {"font.family": cjk_font_family(), "pdf.fonttype": 42}
 
-    def sheets() -> Iterator[tuple[int, str, Any]]:
+    def sheets() -> Iterator[tuple[int, str, SheetData]]:
         for i, cid in enumerate(ids, start=1):
             data = compound_sheet_data(
                 dataset, cid, plan=plan, coverage=coverage, radius=radius, restricted=restricted
             )
-            yield i, cid, sheet_figure(data, paper=paper, orientation=orientation, dpi=dpi)
+            yield i, cid, data
 
     tmp = path.with_name(path.name + ".part")
     with mpl.rc_context(rc):  # type: ignore[arg-type]
@@ -89,14 +91,15 @@ def write_atlas(
                 meta = pdf.infodict()
                 meta["Title"] = f"一小区一图示 · {community_id or street_id or dataset.name}"
                 meta["Creator"] = "gridgen"
-                for i, _cid, fig in sheets():
-                    pdf.savefig(fig)
+                for i, _cid, data in sheets():
+                    pdf.savefig(sheet_figure(data, paper=paper, orientation=orientation, dpi=dpi))
                     if progress is not None:
                         progress(i, total)
         else:
             with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
-                for i, cid, fig in sheets():
-                    zf.writestr(f"{cid}.png", figure_png(fig, dpi=dpi))
+                options = SheetOptions(paper=paper, orientation=orientation, dpi=dpi)
+                for i, cid, data in sheets():
+                    zf.writestr(f"{cid}.png", SHEET_FORMATS["png"].render(data, options))
                     if progress is not None:
                         progress(i, total)
     tmp.replace(path)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from gridgen.dataset import Dataset
-from maps.sheet.data import PlanLike
+from gridgen.partition.plan import Plan
 
 ProgressFn = Callable[[int, int], None]
 
@@ -38,7 +38,7 @@ def write_map_outputs(
     dataset: Dataset,
     out: str | Path,
     *,
-    plan: PlanLike | None = None,
+    plan: Plan | None = None,
     coverage: pd.DataFrame | None = None,
     radius: float = 500.0,
     community_id: str | None = None,
@@ -66,8 +66,7 @@ def write_map_outputs(
     from maps.atlas import write_atlas
     from maps.overview import write_overview
     from maps.sheet.data import compound_sheet_data
-    from maps.sheet.html import render_sheet_html
-    from maps.sheet.render import render_sheet_pdf, render_sheet_png
+    from maps.sheet.formats import SHEET_FORMATS, write_sheet
 
     folder = Path(out)
     (folder / "sheets").mkdir(parents=True, exist_ok=True)
@@ -77,10 +76,9 @@ def write_map_outputs(
     )
     for cid in sample_compounds(dataset, count=sheets):
         data = compound_sheet_data(dataset, cid, plan=plan, coverage=coverage, radius=radius)
-        base = folder / "sheets" / cid
-        written[f"sheet:{cid}.png"] = render_sheet_png(data, base.with_suffix(".png"))
-        written[f"sheet:{cid}.pdf"] = render_sheet_pdf(data, base.with_suffix(".pdf"))
-        written[f"sheet:{cid}.html"] = render_sheet_html(data, base.with_suffix(".html"))
+        for fmt in SHEET_FORMATS:
+            path = folder / "sheets" / f"{cid}.{fmt}"
+            written[f"sheet:{cid}.{fmt}"] = write_sheet(data, path)
     if community_id is None and not dataset.compounds.empty:
         community_id = str(dataset.compounds["community_id"].astype(str).value_counts().index[0])
     if community_id is not None:

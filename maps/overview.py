@@ -14,9 +14,10 @@ import geopandas as gpd
 import pandas as pd
 
 from gridgen.dataset import Dataset
+from gridgen.partition.plan import Plan
 from gridgen.schema import PROPERTY_MODE_LABELS
 from maps.assets import AssetMode, render_offline_html
-from maps.sheet.data import DEFAULT_RADIUS_M, PlanLike
+from maps.sheet.data import DEFAULT_RADIUS_M
 from maps.style import (
     COMMUNITY_EDGE,
     DEVIATION_LEGEND,
@@ -67,7 +68,7 @@ def _grid_deviation(grids: gpd.GeoDataFrame) -> pd.Series:
 def overview_map(
     dataset: Dataset,
     *,
-    plan: PlanLike | None = None,
+    plan: Plan | None = None,
     coverage: pd.DataFrame | None = None,
     radius: float = DEFAULT_RADIUS_M,
     basemap: str | None = None,

@@ -152,6 +152,8 @@ class SmallPlan:
     """A plan: G1 = {B1, B4}, G2 = {B3} in C1; G3 = {B2} in C2."""
 
     def __init__(self) -> None:
+        self.target = 300
+        self.band = (240, 360)
         self.grids = gpd.GeoDataFrame(
             {
                 "grid_id": ["G1", "G2", "G3"],

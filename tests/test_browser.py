@@ -30,6 +30,7 @@ SHOTS = Path(__file__).resolve().parents[1] / "out" / "screenshots"
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.serial,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed"),
     pytest.mark.skipif(not assets_present(), reason="run `python -m maps.assets` first"),
 ]

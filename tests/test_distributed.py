@@ -21,7 +21,7 @@ from shapely.geometry import LineString, Point, box
 
 from gridgen.coverage.stations import station_coverage
 from gridgen.dataset import Dataset, empty_layer
-from gridgen.distributed.cluster import SCHEDULER_ENV, map_communities
+from gridgen.distributed.executor import Executor, map_communities
 from gridgen.distributed.subsets import (
     ORPHANS,
     community_rows,
@@ -36,10 +36,12 @@ from gridgen.distributed.work import (
     assemble_coverage,
     coverage_distributed,
     coverage_of_block,
-    partition_distributed,
+    run_coverage,
 )
 from gridgen.errors import ClusterError, ParameterError
 from gridgen.schema import DATASET_LAYERS
+
+pytestmark = pytest.mark.serial  # a LocalCluster of 2 processes, and a 15 s timing bound
 
 X0, Y0 = 500_000.0, 3_500_000.0
 UTM = pyproj.CRS.from_epsg(32649)
@@ -258,8 +260,7 @@ def _square(dataset: object, community_id: str, *, factor: int) -> tuple[str, in
     return community_id, factor * len(community_id)
 
 
-def test_map_in_process_keeps_order_and_reports_progress(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(SCHEDULER_ENV, raising=False)
+def test_map_in_process_keeps_order_and_reports_progress() -> None:
     seen: list[tuple[int, int]] = []
     out = map_communities(
         _square, None, ["bb", "a", "ccc"], progress=lambda d, t: seen.append((d, t)), factor=2
@@ -278,15 +279,64 @@ def test_bad_scheduler_address_is_a_clear_error_not_a_hang() -> None:
     with pytest.raises(
         ClusterError, match=r"cannot reach the Dask scheduler at 'tcp://127\.0\.0\.1:9'"
     ):
-        map_communities(_square, None, ["a"], scheduler="tcp://127.0.0.1:9", timeout=2, factor=1)
+        map_communities(
+            _square,
+            None,
+            ["a"],
+            executor=Executor(scheduler="tcp://127.0.0.1:9", timeout=2),
+            factor=1,
+        )
     assert time.monotonic() - start < 15
 
 
-def test_scheduler_setting_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(SCHEDULER_ENV, "tcp://127.0.0.1:9")
+def test_scheduler_setting_is_read_by_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from api.settings import Settings
+
+    monkeypatch.setenv("GRIDGEN_DASK_SCHEDULER", "tcp://127.0.0.1:9")
     monkeypatch.setenv("GRIDGEN_DASK_TIMEOUT", "2")
+    executor = Settings().executor()
+    assert (executor.kind, executor.scheduler, executor.timeout) == ("dask", "tcp://127.0.0.1:9", 2)
+    assert Settings().executor(scheduler="").kind == "in_process"  # --scheduler "" wins
     with pytest.raises(ClusterError, match=r"127\.0\.0\.1:9"):
-        map_communities(_square, None, ["a"], factor=1)
+        map_communities(_square, None, ["a"], executor=executor, factor=1)
+    monkeypatch.delenv("GRIDGEN_DASK_SCHEDULER")
+    monkeypatch.setenv("GRIDGEN_WORKERS", "3")
+    assert Settings().executor().kind == "processes"
+    # gridgen itself never reads the environment: the default executor is in process
+    assert Executor().kind == "in_process"
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [({"workers": 0}, "workers must be"), ({"timeout": -1.0}, "positive number of seconds")],
+)
+def test_executor_refuses_bad_options(options: dict[str, float], match: str) -> None:
+    with pytest.raises(ParameterError, match=match):
+        Executor(**options)  # type: ignore[arg-type]
+
+
+def test_local_process_pool_gives_the_in_process_results() -> None:
+    pool = Executor(workers=2)
+    seen: list[int] = []
+    out = map_communities(
+        _square,
+        None,
+        ["bb", "a", "ccc"],
+        executor=pool,
+        progress=lambda d, t: seen.append(d),
+        factor=3,
+    )
+    assert out == [("bb", 6), ("a", 3), ("ccc", 9)]
+    assert seen == [1, 2, 3]
+    with pytest.raises(ParameterError, match="community 'b' has no buildings"):
+        map_communities(_fail_on_b, None, ["a", "b"], executor=pool)
+
+
+def _fail_on_b(payload: object, community_id: str) -> str:
+    if community_id == "b":
+        msg = "community 'b' has no buildings: add some"
+        raise ParameterError(msg)
+    return community_id
 
 
 # --------------------------------------------------------------------------- cluster
@@ -323,12 +373,14 @@ def district() -> Dataset:
     return validate_layers(make_district(), source="sample")
 
 
-def test_cluster_coverage_is_identical_to_in_process(
-    district: Dataset, client: object, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv(SCHEDULER_ENV, raising=False)
+def test_cluster_coverage_is_identical_to_in_process(district: Dataset, client: object) -> None:
     local = coverage_distributed(district, radius=300, mode="walk")
-    remote = coverage_distributed(district, radius=300, mode="walk", client=client)  # type: ignore[arg-type]
+    remote = coverage_distributed(
+        district,
+        radius=300,
+        mode="walk",
+        executor=Executor(client=client),  # type: ignore[arg-type]
+    )
     assert_coverage_equal(remote, local, exact=True)
     assert_coverage_equal(local, station_coverage(district, radius=300, mode="walk"), exact=False)
     assert 0 < local["covered"].mean() < 1
@@ -337,9 +389,11 @@ def test_cluster_coverage_is_identical_to_in_process(
 def test_cluster_reached_through_the_setting(
     district: Dataset, cluster: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(SCHEDULER_ENV, cluster.scheduler_address)  # type: ignore[attr-defined]
-    remote = coverage_distributed(district, radius=500, mode="line")
-    monkeypatch.delenv(SCHEDULER_ENV)
+    from api.settings import Settings
+
+    monkeypatch.setenv("GRIDGEN_DASK_SCHEDULER", cluster.scheduler_address)  # type: ignore[attr-defined]
+    remote = run_coverage(district, radius=500, mode="line", executor=Settings().executor())
+    monkeypatch.delenv("GRIDGEN_DASK_SCHEDULER")
     assert_coverage_equal(
         remote, coverage_distributed(district, radius=500, mode="line"), exact=True
     )
@@ -353,12 +407,12 @@ def test_cluster_partition_is_identical_to_in_process(
 
     local = partition_dataset(district, target=300, seed=7)
     seen: list[int] = []
-    remote = partition_distributed(
+    remote = partition_dataset(
         district,
         target=300,
         seed=7,
         ship=ship,
-        client=client,
+        executor=Executor(client=client),  # type: ignore[arg-type]
         progress=lambda d, t: seen.append(d),  # type: ignore[arg-type]
     )
     assert seen == list(range(1, 11))
@@ -392,7 +446,7 @@ def test_a_worker_that_dies_mid_run_has_its_community_rerun(
         dying_coverage,
         payload,
         ids,
-        client=client,  # type: ignore[arg-type]
+        executor=Executor(client=client),  # type: ignore[arg-type]
         marker=str(marker),
         victim=ids[3],
         radius=500,
@@ -405,7 +459,8 @@ def test_a_worker_that_dies_mid_run_has_its_community_rerun(
 
 
 def test_partition_per_street_shards_equals_whole_dataset(district: Dataset) -> None:
-    from gridgen.partition.community import merge_plans, partition_community, partition_dataset
+    from gridgen.partition.community import partition_community, partition_dataset
+    from gridgen.partition.plan import merge_plans
 
     shards = partition_shards(district, sorted(district.communities["community_id"].astype(str)))
     assert len(shards.parts) == 3
@@ -417,7 +472,7 @@ def test_partition_per_street_shards_equals_whole_dataset(district: Dataset) -> 
     pd.testing.assert_frame_equal(split.assignment, local.assignment)
     assert split.grids.geometry.geom_equals_exact(local.grids.geometry, 0).all()
     with pytest.raises(ParameterError, match="unknown ship 'all'"):
-        partition_distributed(district, ship="all")
+        partition_dataset(district, ship="all")
 
 
 def dying_partition(
@@ -435,7 +490,8 @@ def dying_partition(
 def test_a_worker_holding_a_street_part_dies_and_the_plan_is_complete(
     district: Dataset, client: object, tmp_path: Path
 ) -> None:
-    from gridgen.partition.community import merge_plans, partition_dataset
+    from gridgen.partition.community import partition_dataset
+    from gridgen.partition.plan import merge_plans
 
     marker = tmp_path / "killed"
     ids = sorted(district.communities["community_id"].astype(str))
@@ -443,7 +499,7 @@ def test_a_worker_holding_a_street_part_dies_and_the_plan_is_complete(
         dying_partition,
         partition_shards(district, ids),
         ids,
-        client=client,  # type: ignore[arg-type]
+        executor=Executor(client=client),  # type: ignore[arg-type]
         marker=str(marker),
         victim=ids[5],
         target=300,
@@ -478,7 +534,7 @@ def test_cluster_retries_an_unexpected_error(client: object, tmp_path: Path) -> 
         flaky,
         None,
         ["a", "b", "c"],
-        client=client,
+        executor=Executor(client=client),  # type: ignore[arg-type]
         log=str(log),
         fail_with="runtime",  # type: ignore[arg-type]
     )
@@ -493,7 +549,7 @@ def test_cluster_reports_a_gridgen_error_at_once(client: object, tmp_path: Path)
             flaky,
             None,
             ["a", "b", "c"],
-            client=client,
+            executor=Executor(client=client),  # type: ignore[arg-type]
             log=str(log),
             fail_with="gridgen",  # type: ignore[arg-type]
         )

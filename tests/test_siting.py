@@ -6,19 +6,12 @@ import itertools
 
 import geopandas as gpd
 import numpy as np
-import pulp
 import pytest
 import scipy.sparse as sp
 from coverage_helpers import UTM, pt, small_dataset
-from spopt.locate import MCLP
 
-from gridgen.coverage.siting import (
-    coverage_matrix,
-    maximal_covering,
-    minimal_stations,
-    solve_max_cover,
-    solve_min_cover,
-)
+from gridgen.coverage.covering import solve_max_cover, solve_min_cover
+from gridgen.coverage.siting import coverage_matrix, maximal_covering, minimal_stations
 from gridgen.errors import InfeasibleError, ParameterError
 
 
@@ -91,6 +84,8 @@ def test_time_limit_is_not_called_optimal() -> None:
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_matches_spopt_mclp_objective() -> None:
+    pulp = pytest.importorskip("pulp", reason="the peer comparison needs the bench extra")
+    MCLP = pytest.importorskip("spopt.locate", reason="needs the bench extra").MCLP
     rng = np.random.default_rng(3)
     demand = rng.uniform(0, 3000, (60, 2))
     facilities = rng.uniform(0, 3000, (25, 2))

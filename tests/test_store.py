@@ -14,8 +14,10 @@ import pytest
 import shapely
 
 from api.access import FULL, PUBLIC, Access
-from api.store.base import PlanContent, Store, dataset_key, grids_key, open_store
+from api.store import open_store
+from api.store.base import Store, dataset_key, grids_key
 from gridgen.errors import ConflictError, NotFoundError, ParameterError
+from gridgen.partition.plan import Plan, PlanMetrics, Problem
 
 W, S = 112.50, 37.80  # south-west corner of the two test communities (Taiyuan)
 
@@ -56,7 +58,7 @@ def _tile_of(lon: float, lat: float, z: int) -> tuple[int, int, int]:
     return z, x, y
 
 
-def _plan(grid_ids: list[str]) -> PlanContent:
+def _plan(grid_ids: list[str]) -> Plan:
     grids = gpd.GeoDataFrame(
         {
             "grid_id": grid_ids,
@@ -67,7 +69,7 @@ def _plan(grid_ids: list[str]) -> PlanContent:
         crs=4326,
     )
     assignment = pd.DataFrame({"building_id": ["b1", "b2"], "grid_id": [grid_ids[0]] * 2})
-    return PlanContent(grids, assignment, (), {"target": 300})
+    return Plan.from_record(grids, assignment, {"target": 300})
 
 
 @pytest.fixture
@@ -146,15 +148,16 @@ def test_plan_versions_conflict_and_publish(store: Store) -> None:
         name="t", layers=_frames(), metric_crs="EPSG:32649", report={}, actor="x"
     )
     v1 = store.create_plan(
-        dataset_id=info.id, name="p", content=_plan(["g1"]), actor="a", message="new"
+        dataset_id=info.id, name="p", plan=_plan(["g1"]), actor="a", message="new"
     )
     v2 = store.add_version(
-        v1.plan_id, base_version=1, content=_plan(["g1", "g2"]), actor="b", message="e"
+        v1.plan_id, base_version=1, plan=_plan(["g1", "g2"]), actor="b", message="e"
     )
     assert (v2.version, v2.parent, v2.author) == (2, 1, "b")
     before = store.counts()
-    with pytest.raises(ConflictError, match="version 2"):
-        store.add_version(v1.plan_id, base_version=1, content=_plan(["g9"]), actor="c", message="x")
+    with pytest.raises(ConflictError, match="version 2") as stale:
+        store.add_version(v1.plan_id, base_version=1, plan=_plan(["g9"]), actor="c", message="x")
+    assert (stale.value.head_version, stale.value.base_version) == (2, 1)
     assert store.counts() == before
     loaded = store.load_version(v1.plan_id, 2)
     assert list(loaded.grids["grid_id"]) == ["g1", "g2"]
@@ -171,13 +174,43 @@ def test_plan_versions_conflict_and_publish(store: Store) -> None:
     assert store.has_layer(grids_key(v1.plan_id, 2))
 
 
+def test_a_plan_is_stored_and_loaded_as_the_same_value(store: Store) -> None:
+    info = store.add_dataset(
+        name="t", layers=_frames(), metric_crs="EPSG:32649", report={}, actor="x"
+    )
+    metrics = PlanMetrics(2, 60, 0.5, 0.7, float("nan"), 3, 0, 1.0, True, 0.0, 0.0, {"c1": "x"})
+    plan = Plan(
+        grids=_plan(["g1", "g2"]).grids,
+        assignment=_plan(["g1", "g2"]).assignment,
+        metrics=metrics,
+        problems=(Problem("below_band", "c1", "too few", grid_id="g2"),),
+        target=40,
+        band=(30, 50),
+        seed=7,
+        locked=("g2", "g1", "g2"),
+    )
+    v1 = store.create_plan(dataset_id=info.id, name="p", plan=plan, actor="a", message="")
+    assert v1.locked == ("g1", "g2") and v1.metrics == plan.record()
+    loaded = store.load_version(v1.plan_id, 1)
+    assert loaded.record() == plan.record()
+    assert (loaded.target, loaded.band, loaded.seed, loaded.locked) == (
+        40,
+        (30, 50),
+        7,
+        ("g1", "g2"),
+    )
+    assert loaded.problems == plan.problems
+    assert list(loaded.grids["grid_id"]) == ["g1", "g2"]
+    # a record without parameters gets the defaults of gridgen, not a second copy of them
+    bare = Plan.from_record(plan.grids, plan.assignment, {})
+    assert (bare.target, bare.band) == (300, (240, 360))
+
+
 def test_concurrent_edits_one_wins(store: Store) -> None:
     info = store.add_dataset(
         name="t", layers=_frames(), metric_crs="EPSG:32649", report={}, actor="x"
     )
-    v1 = store.create_plan(
-        dataset_id=info.id, name="p", content=_plan(["g1"]), actor="a", message=""
-    )
+    v1 = store.create_plan(dataset_id=info.id, name="p", plan=_plan(["g1"]), actor="a", message="")
     results: list[str] = []
     barrier = threading.Barrier(4)
 
@@ -185,7 +218,7 @@ def test_concurrent_edits_one_wins(store: Store) -> None:
         barrier.wait()
         try:
             store.add_version(
-                v1.plan_id, base_version=1, content=_plan([f"e{i}"]), actor=f"u{i}", message=""
+                v1.plan_id, base_version=1, plan=_plan([f"e{i}"]), actor=f"u{i}", message=""
             )
             results.append(f"ok{i}")
         except ConflictError:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import pandas as pd
 from fastapi import APIRouter, Query, Response
@@ -19,14 +19,17 @@ from fastapi.responses import JSONResponse
 from api.access import visible_frame
 from api.auth import Principal
 from api.deps import PrincipalDep, StateDep
+from api.responses import TABLE_RESPONSES, SitingResponse
 from api.service import (
     ServiceState,
     current_dataset_id,
+    dataset_coverage,
     load_dataset,
-    plan_from_content,
-    visible_version,
+    load_plan,
+    resolve_version,
 )
 from gridgen.errors import ParameterError, PermissionDeniedError
+from gridgen.partition.plan import Plan
 
 router = APIRouter(tags=["coverage"])
 
@@ -56,15 +59,13 @@ def table_response(frame: pd.DataFrame, f: str, *, name: str) -> Response:
 
 def _plan(
     state: ServiceState, who: Principal, dataset_id: str, plan_id: str | None, version: int | None
-) -> Any:
+) -> Plan | None:
+    """Return the plan a request names (default: the dataset's published one, if any)."""
     if plan_id is None:
-        published = state.store.published(dataset_id)
-        if published is None:
-            return None
-        plan_id, version = published.plan_id, published.version
-    number = state.store.get_plan(plan_id).head_version if version is None else version
-    visible_version(state, who, plan_id, number)
-    return plan_from_content(state.store.load_version(plan_id, number))
+        info = resolve_version(state, who, None, dataset_id=dataset_id)
+    else:
+        info = resolve_version(state, who, plan_id, version)
+    return None if info is None else load_plan(state, info)
 
 
 def _scoped(frame: pd.DataFrame, who: Principal, level: str) -> pd.DataFrame:
@@ -80,16 +81,15 @@ def _scoped(frame: pd.DataFrame, who: Principal, level: str) -> pd.DataFrame:
 
 
 def _coverage(state: ServiceState, dataset_id: str, radius: float, mode: str) -> pd.DataFrame:
-    from gridgen.coverage.stations import station_coverage
-
-    def make() -> pd.DataFrame:
-        return station_coverage(load_dataset(state, dataset_id), radius=radius, mode=mode)
-
-    cov: pd.DataFrame = state.memo.get_or_make(("coverage", dataset_id, radius, mode), make)
-    return cov
+    return dataset_coverage(state, dataset_id, radius=radius, mode=mode)
 
 
-@router.get("/coverage", summary="Station coverage rolled up to a level")
+@router.get(
+    "/coverage",
+    summary="Station coverage rolled up to a level",
+    response_class=Response,
+    responses=TABLE_RESPONSES,
+)
 def coverage(
     *,
     state: StateDep,
@@ -115,7 +115,12 @@ def coverage(
     return table_response(_scoped(table, who, level), f, name=f"coverage-{level}")
 
 
-@router.get("/coverage/stations", summary="Households served per station against capacity")
+@router.get(
+    "/coverage/stations",
+    summary="Households served per station against capacity",
+    response_class=Response,
+    responses=TABLE_RESPONSES,
+)
 def stations(
     *,
     state: StateDep,
@@ -135,7 +140,12 @@ def stations(
     return table_response(table, f, name="station-load")
 
 
-@router.get("/coverage/{measure}", summary="Governance figures: property, party, staffing")
+@router.get(
+    "/coverage/{measure}",
+    summary="Governance figures: property, party, staffing",
+    response_class=Response,
+    responses=TABLE_RESPONSES,
+)
 def governance(
     *,
     state: StateDep,
@@ -164,7 +174,12 @@ def governance(
     return table_response(table, f, name=f"{measure}-{level}")
 
 
-@router.get("/siting", summary="Propose new station sites")
+@router.get(
+    "/siting",
+    summary="Propose new station sites",
+    response_class=Response,
+    responses={200: {"model": SitingResponse, "content": {"text/csv": {}}}},
+)
 def siting(
     *,
     state: StateDep,

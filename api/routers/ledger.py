@@ -15,6 +15,7 @@ from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import JSONResponse
 
 from api.deps import AdminDep, StateDep
+from api.responses import LedgerResult
 from api.service import dataset_layers_for_store, load_dataset, metric_crs_text
 from gridgen.errors import PayloadTooLargeError
 
@@ -33,7 +34,12 @@ def _read_capped(upload: UploadFile, limit: int) -> bytes:
     return b"".join(parts)
 
 
-@router.post("/{dataset_id}/ledger", status_code=201, summary="Refresh a layer from a ledger")
+@router.post(
+    "/{dataset_id}/ledger",
+    status_code=201,
+    response_model=LedgerResult,
+    summary="Refresh a layer from a ledger",
+)
 def upload_ledger(
     *,
     state: StateDep,

@@ -16,18 +16,19 @@ from fastapi.responses import JSONResponse
 
 from api.deps import PlannerDep, PrincipalDep, StateDep
 from api.models import LockGrids, MoveUnit, PlanCreate, Repartition
+from api.responses import Comparison, PlanDetail, SavedVersion, VersionGeoJSON, VersionMetrics
 from api.routers.ogc import GEOJSON
 from api.service import (
     ServiceState,
-    content_from_plan,
     load_dataset,
+    load_plan,
     parse_base_version,
-    plan_from_content,
+    resolve_version,
     submit_job,
-    visible_version,
 )
-from api.store.base import JobInfo, PlanContent, PlanInfo, VersionInfo
-from gridgen.errors import ConflictError, ParameterError
+from api.store.base import JobInfo, PlanInfo, VersionInfo
+from gridgen.errors import ParameterError, check_base_version
+from gridgen.partition.plan import Plan
 
 router = APIRouter(tags=["plans"])
 GPKG = "application/geopackage+sqlite3"
@@ -55,6 +56,7 @@ def create_plan(state: StateDep, who: PlannerDep, body: PlanCreate) -> JobInfo:
             band=band,
             seed=body.seed,
             communities=body.communities,
+            executor=state.compute,
             progress=lambda done, total: progress(
                 done / max(total, 1), f"{done}/{total} communities"
             ),
@@ -62,7 +64,7 @@ def create_plan(state: StateDep, who: PlannerDep, body: PlanCreate) -> JobInfo:
         info = state.store.create_plan(
             dataset_id=body.dataset_id,
             name=body.name,
-            content=content_from_plan(plan),
+            plan=plan,
             actor=who.label,
             message=f"partition target={body.target} band={band[0]},{band[1]} seed={body.seed}",
         )
@@ -89,40 +91,28 @@ def list_plans(state: StateDep, who: PrincipalDep, dataset_id: str | None = None
 
 
 @router.get("/plans/{plan_id}", summary="A plan and its versions")
-def get_plan(state: StateDep, who: PrincipalDep, plan_id: str) -> dict[str, Any]:
+def get_plan(state: StateDep, who: PrincipalDep, plan_id: str) -> PlanDetail:
     """Return the plan record and the versions the caller may see."""
     plan = state.store.get_plan(plan_id)
     versions = state.store.list_versions(plan_id)
     if not who.sees_drafts:
         versions = [v for v in versions if v.published]
         if not versions:
-            visible_version(state, who, plan_id, plan.head_version)
-    return {"plan": plan, "versions": versions}
+            resolve_version(state, who, plan_id, plan.head_version)
+    return PlanDetail(plan=plan, versions=versions)
 
 
-def _version_number(state: ServiceState, plan_id: str, version: str) -> int:
-    if version == "head":
-        return state.store.get_plan(plan_id).head_version
-    if version == "published":
-        published = state.store.get_plan(plan_id).published_version
-        if published is None:
-            raise ParameterError(f"version: plan {plan_id} has no published version")
-        return published
-    if not version.isdigit():
-        raise ParameterError(f"version={version!r}: give a number, 'head' or 'published'")
-    return int(version)
-
-
-def _grids_geojson(content: PlanContent) -> dict[str, Any]:
+def _grids_geojson(plan: Plan) -> dict[str, Any]:
     import json
 
-    return dict(json.loads(content.grids.to_json(drop_id=True, na="null")))
+    return dict(json.loads(plan.grids.to_json(drop_id=True, na="null")))
 
 
 @router.get(
     "/plans/{plan_id}/versions/{version}",
     summary="A plan version as GeoJSON (grids + assignment) or GeoPackage",
     response_class=Response,
+    responses={200: {"model": VersionGeoJSON, "content": {GEOJSON: {}, GPKG: {}}}},
 )
 def get_version(
     *,
@@ -133,24 +123,24 @@ def get_version(
     f: Annotated[Literal["geojson", "json", "gpkg"], Query(description="Format")] = "geojson",
 ) -> Response:
     """Return a version's grids and assignment; ETag is the version number (for If-Match)."""
-    number = _version_number(state, plan_id, version)
-    info = visible_version(state, who, plan_id, number)
-    content = state.store.load_version(plan_id, number)
+    info = resolve_version(state, who, plan_id, version)
+    number = info.version
+    plan = load_plan(state, info)
     headers = {"ETag": f'"{number}"'}
     if f == "gpkg":
         from gridgen.io.plan import write_plan
 
         with tempfile.TemporaryDirectory(prefix="gridgen-plan-") as tmp:
-            path = write_plan(plan_from_content(content), Path(tmp) / f"{plan_id}-v{number}.gpkg")
+            path = write_plan(plan, Path(tmp) / f"{plan_id}-v{number}.gpkg")
             data = path.read_bytes()
         headers["Content-Disposition"] = f'attachment; filename="{plan_id}-v{number}.gpkg"'
         return Response(data, media_type=GPKG, headers=headers)
-    body = _grids_geojson(content)
+    body = _grids_geojson(plan)
     body["version"] = _version_json(info)
     body["assignment"] = dict(
         zip(
-            content.assignment["building_id"].astype(str),
-            content.assignment["grid_id"].astype(str),
+            plan.assignment["building_id"].astype(str),
+            plan.assignment["grid_id"].astype(str),
             strict=True,
         )
     )
@@ -166,63 +156,64 @@ def _version_json(info: VersionInfo) -> dict[str, Any]:
 
 
 @router.get("/plans/{plan_id}/versions/{version}/metrics", summary="Quality of a version")
-def get_metrics(state: StateDep, who: PrincipalDep, plan_id: str, version: str) -> dict[str, Any]:
+def get_metrics(state: StateDep, who: PrincipalDep, plan_id: str, version: str) -> VersionMetrics:
     """Return plan metrics, problems, and per-grid households, deviation and compactness."""
-    number = _version_number(state, plan_id, version)
-    info = visible_version(state, who, plan_id, number)
-    content = state.store.load_version(plan_id, number)
-    grids = content.grids.drop(columns=content.grids.geometry.name)
+    info = resolve_version(state, who, plan_id, version)
+    grids = load_plan(state, info).grids
+    grids = grids.drop(columns=grids.geometry.name)
     per_grid = grids.astype(object).where(grids.notna(), None).to_dict(orient="records")
-    return {"version": info.version, **info.metrics, "grids": per_grid}
+    return VersionMetrics.model_validate(
+        {**info.metrics, "version": info.version, "grids": per_grid}
+    )
 
 
 @router.get("/plans/{plan_id}/compare", summary="Compare two versions")
-def compare(state: StateDep, who: PrincipalDep, plan_id: str, a: int, b: int) -> dict[str, Any]:
+def compare(state: StateDep, who: PrincipalDep, plan_id: str, a: int, b: int) -> Comparison:
     """Return what changed from version ``a`` to ``b`` (buildings, grids, metric deltas)."""
     from gridgen.partition.planner import compare_plans
 
-    for v in (a, b):
-        visible_version(state, who, plan_id, v)
-    plan = state.store.get_plan(plan_id)
-    dataset = load_dataset(state, plan.dataset_id)
-    pa = plan_from_content(state.store.load_version(plan_id, a))
-    pb = plan_from_content(state.store.load_version(plan_id, b))
-    return {"a": a, "b": b, **compare_plans(pa, pb, dataset=dataset).to_dict()}
+    pa = load_plan(state, resolve_version(state, who, plan_id, a))
+    pb = load_plan(state, resolve_version(state, who, plan_id, b))
+    dataset = load_dataset(state, state.store.get_plan(plan_id).dataset_id)
+    return Comparison(a=a, b=b, **compare_plans(pa, pb, dataset=dataset).to_dict())
 
 
 def _start_edit(
     state: ServiceState, plan_id: str, body: Any, if_match: str | None
-) -> tuple[int, PlanContent]:
+) -> tuple[int, Plan]:
+    """Return the base version of an edit and its plan (ConflictError when it is stale)."""
     base = parse_base_version(if_match, body.base_version)
     head = state.store.get_plan(plan_id).head_version
-    if base != head:
-        msg = (
-            f"plan {plan_id} is at version {head}, the edit was made on version {base}: "
-            f"reload version {head} and apply the edit again"
-        )
-        err = ConflictError(msg)
-        err.http_extra = {"head_version": head, "base_version": base}  # type: ignore[attr-defined]
-        raise err
+    check_base_version(plan_id, head_version=head, base_version=base)
     return base, state.store.load_version(plan_id, base)
 
 
-def _saved(info: VersionInfo, extra: dict[str, Any] | None = None) -> JSONResponse:
-    body = {"version": _version_json(info), **(extra or {})}
-    return JSONResponse(body, status_code=201, headers={"ETag": f'"{info.version}"'})
+def _saved(
+    response: Response, info: VersionInfo, move: dict[str, Any] | None = None
+) -> SavedVersion:
+    """Return the saved version's body; its number is the ETag (the next edit's If-Match)."""
+    response.headers["ETag"] = f'"{info.version}"'
+    return SavedVersion(version=info, move=move)
 
 
 @router.post("/plans/{plan_id}/edits/move", status_code=201, summary="Move a building or compound")
 def move(
-    *, state: StateDep, who: PlannerDep, plan_id: str, body: MoveUnit, if_match: IfMatch = None
-) -> JSONResponse:
+    *,
+    state: StateDep,
+    who: PlannerDep,
+    plan_id: str,
+    body: MoveUnit,
+    response: Response,
+    if_match: IfMatch = None,
+) -> SavedVersion:
     """Move a building or a whole compound to another grid; saves a new version."""
     from gridgen.partition.planner import move_unit
 
-    base, content = _start_edit(state, plan_id, body, if_match)
+    base, plan = _start_edit(state, plan_id, body, if_match)
     dataset = load_dataset(state, state.store.get_plan(plan_id).dataset_id)
     result = move_unit(
         dataset,
-        plan_from_content(content),
+        plan,
         to_grid=body.to_grid,
         building_id=body.building_id,
         compound_id=body.compound_id,
@@ -231,55 +222,66 @@ def move(
     info = state.store.add_version(
         plan_id,
         base_version=base,
-        content=content_from_plan(result.plan, locked=content.locked),
+        plan=result.plan.with_locked(plan.locked),
         actor=who.label,
         message=body.message or f"move {what} to {body.to_grid}",
     )
-    return _saved(info, {"move": result.to_dict()})
+    return _saved(response, info, result.to_dict())
 
 
 @router.post("/plans/{plan_id}/edits/lock", status_code=201, summary="Lock or unlock grids")
 def lock(
-    *, state: StateDep, who: PlannerDep, plan_id: str, body: LockGrids, if_match: IfMatch = None
-) -> JSONResponse:
+    *,
+    state: StateDep,
+    who: PlannerDep,
+    plan_id: str,
+    body: LockGrids,
+    response: Response,
+    if_match: IfMatch = None,
+) -> SavedVersion:
     """Lock grids (re-partitioning keeps them) or unlock them; saves a new version."""
-    base, content = _start_edit(state, plan_id, body, if_match)
-    known = set(content.grids["grid_id"].astype(str))
+    base, plan = _start_edit(state, plan_id, body, if_match)
+    known = set(plan.grids["grid_id"].astype(str))
     if unknown := sorted(set(body.grid_ids) - known):
         raise ParameterError(f"grid_ids: {', '.join(unknown)} not in version {base} of the plan")
-    locked = set(content.locked)
+    locked = set(plan.locked)
     locked = locked | set(body.grid_ids) if body.locked else locked - set(body.grid_ids)
-    new = PlanContent(content.grids, content.assignment, tuple(sorted(locked)), content.metrics)
     verb = "lock" if body.locked else "unlock"
     info = state.store.add_version(
         plan_id,
         base_version=base,
-        content=new,
+        plan=plan.with_locked(locked),
         actor=who.label,
         message=body.message or f"{verb} {', '.join(body.grid_ids)}",
     )
-    return _saved(info)
+    return _saved(response, info)
 
 
 @router.post(
     "/plans/{plan_id}/edits/repartition", status_code=201, summary="Re-partition unlocked grids"
 )
 def repartition_unlocked(
-    *, state: StateDep, who: PlannerDep, plan_id: str, body: Repartition, if_match: IfMatch = None
-) -> JSONResponse:
+    *,
+    state: StateDep,
+    who: PlannerDep,
+    plan_id: str,
+    body: Repartition,
+    response: Response,
+    if_match: IfMatch = None,
+) -> SavedVersion:
     """Redraw the unlocked part of some communities (all by default); saves a new version."""
     from gridgen.partition.planner import repartition
 
-    base, content = _start_edit(state, plan_id, body, if_match)
+    base, plan = _start_edit(state, plan_id, body, if_match)
     dataset = load_dataset(state, state.store.get_plan(plan_id).dataset_id)
-    plan = plan_from_content(content)
+    locked = plan.locked
     communities = body.communities or plan.community_ids()
     for cid in communities:
         plan = repartition(
             dataset,
             plan,
             cid,
-            locked=content.locked,
+            locked=locked,
             target=body.target,
             band=body.band,
             seed=plan.seed if body.seed is None else body.seed,
@@ -287,11 +289,11 @@ def repartition_unlocked(
     info = state.store.add_version(
         plan_id,
         base_version=base,
-        content=content_from_plan(plan, locked=content.locked),
+        plan=plan.with_locked(locked),
         actor=who.label,
         message=body.message or f"repartition {', '.join(communities)}",
     )
-    return _saved(info)
+    return _saved(response, info)
 
 
 @router.post(

@@ -19,13 +19,24 @@ from api.service import (
     ServiceState,
     current_dataset_id,
     load_dataset,
-    plan_from_content,
-    visible_version,
+    load_plan,
+    resolve_version,
 )
+from maps.report_html import REPORT_FORMATS
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
 ReportFormat = Annotated[Literal["json", "xlsx", "html"], Query(description="json, xlsx or html")]
+REPORT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["district", "streets", "communities"],
+    "properties": {
+        "district": {"type": "object", "description": "figures keyed by stable English names"},
+        "streets": {"type": "array", "items": {"type": "object"}},
+        "communities": {"type": "array", "items": {"type": "object"}},
+        "changes": {"type": "object", "description": "before, after and difference (--before)"},
+    },
+}
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
 
@@ -34,13 +45,10 @@ def _plan(
 ) -> Any:
     """Return the requested plan (or the published one, or ``None``), checking visibility."""
     if plan_id is None:
-        published = state.store.published(dataset_id)
-        if published is None:
-            return None
-        plan_id, version = published.plan_id, published.version
-    number = state.store.get_plan(plan_id).head_version if version is None else version
-    visible_version(state, who, plan_id, number)
-    return plan_from_content(state.store.load_version(plan_id, number))
+        info = resolve_version(state, who, None, dataset_id=dataset_id)
+    else:
+        info = resolve_version(state, who, plan_id, version)
+    return None if info is None else load_plan(state, info)
 
 
 def _coverage(state: ServiceState, dataset_id: str, radius: float, mode: str) -> Any:
@@ -66,7 +74,19 @@ def _figures(
     return ds, governance_figures(ds, plan=plan, radius=radius, mode=mode, coverage=cov)
 
 
-@router.get("/governance", summary="Governance report: every published figure, and change")
+@router.get(
+    "/governance",
+    summary="Governance report: every published figure, and change",
+    responses={
+        200: {
+            "content": {
+                "application/json": {"schema": REPORT_SCHEMA},
+                REPORT_FORMATS["xlsx"]: {},
+                REPORT_FORMATS["html"]: {},
+            }
+        }
+    },
+)
 def governance_report(
     *,
     state: StateDep,
@@ -84,7 +104,7 @@ def governance_report(
     """Return the figures for the district, each street and each community (and changes)."""
     from gridgen.coverage.figure_changes import figure_changes
     from gridgen.coverage.figures import figures_dict
-    from maps.report_html import REPORT_FORMATS, report_bytes
+    from maps.report_html import report_bytes
 
     dataset_id = current_dataset_id(state.store, dataset)
     plan = _plan(state, who, dataset_id, plan_id, version)

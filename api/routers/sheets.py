@@ -7,22 +7,23 @@ rendered with ``restricted=False``, so nothing restricted is ever handed to the 
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Annotated, Literal
 
 import pandas as pd
 from fastapi import APIRouter, Query, Response
-from fastapi.responses import HTMLResponse
 
 from api.access import may_see_restricted
 from api.deps import PrincipalDep, StateDep
-from api.service import current_dataset_id, load_dataset, plan_from_content
+from api.service import (
+    current_dataset_id,
+    dataset_coverage,
+    load_dataset,
+    load_plan,
+    resolve_version,
+)
 from gridgen.errors import NotFoundError
 
 router = APIRouter(prefix="/sheets", tags=["sheets"])
-
-MEDIA = {"png": "image/png", "pdf": "application/pdf"}
 
 
 @router.get(
@@ -42,7 +43,6 @@ def sheet(
     paper: Annotated[Literal["A4", "A3"], Query()] = "A4",
 ) -> Response:
     """Return the compound's sheet; restricted data only for roles allowed to see it."""
-    from gridgen.coverage.stations import station_coverage
     from maps.sheet.data import compound_sheet_data
 
     dataset_id = current_dataset_id(state.store, dataset)
@@ -55,29 +55,15 @@ def sheet(
     community = hit["community_id"].iloc[0] if "community_id" in hit.columns else None
     community = None if community is None or pd.isna(community) else str(community)
     restricted = may_see_restricted(who.access, community)
-    published = state.store.published(dataset_id)
-    plan = None
-    if published is not None:
-        plan = plan_from_content(state.store.load_version(published.plan_id, published.version))
-    coverage = state.memo.get_or_make(
-        ("coverage", dataset_id, radius, "walk"),
-        lambda: station_coverage(ds, radius=radius, mode="walk"),
-    )
+    published = resolve_version(state, who, None, dataset_id=dataset_id)
+    plan = None if published is None else load_plan(state, published)
+    coverage = dataset_coverage(state, dataset_id, radius=radius, mode="walk")
     data = compound_sheet_data(
         ds, compound_id, plan=plan, coverage=coverage, radius=radius, restricted=restricted
     )
     private = {"Cache-Control": "private, no-store"} if restricted else {}
-    if fmt == "html":
-        from maps.sheet.html import sheet_html
+    from maps.sheet.formats import SheetOptions, sheet_format
 
-        return HTMLResponse(sheet_html(data, mode="served", static_url="/static"), headers=private)
-    from maps.sheet.render import render_sheet_pdf, render_sheet_png
-
-    with tempfile.TemporaryDirectory(prefix="gridgen-sheet-") as tmp:
-        out = Path(tmp) / f"{compound_id}.{fmt}"
-        if fmt == "png":
-            render_sheet_png(data, out, paper=paper)
-        else:
-            render_sheet_pdf(data, out, paper=paper)
-        body = out.read_bytes()
-    return Response(body, media_type=MEDIA[fmt], headers=private)
+    found = sheet_format(fmt)
+    options = SheetOptions(paper=paper, assets="served", static_url="/static")
+    return Response(found.render(data, options), media_type=found.media_type, headers=private)

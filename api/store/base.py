@@ -2,7 +2,7 @@
 
 Two back ends implement :class:`Store` and pass the same tests: :mod:`api.store.sqlite`
 (an embedded SQLite file, the default) and :mod:`api.store.postgis` (PostgreSQL/PostGIS).
-:func:`open_store` picks one from a database URL.
+:func:`api.store.open_store` picks one from a database URL.
 
 Everything a store holds is addressed through *layer keys*: ``d/<dataset>/<layer>`` for a
 dataset layer, ``p/<plan>/<version>/grids`` for the grids of a plan version. Datasets and
@@ -33,6 +33,7 @@ import shapely
 from api.access import Access
 from gridgen.errors import ParameterError
 from gridgen.io.crs import WGS84
+from gridgen.partition.plan import Plan
 from gridgen.schema import LAYERS
 
 BBox = tuple[float, float, float, float]
@@ -66,7 +67,12 @@ class PlanInfo:
 
 @dataclass(frozen=True)
 class VersionInfo:
-    """One immutable version of a plan (who made it from which parent, when and why)."""
+    """One immutable version of a plan (who made it from which parent, when and why).
+
+    ``metrics`` is the plan's :meth:`gridgen.partition.plan.Plan.record` (parameters,
+    metrics, problems) and ``locked`` its locked grids; the grids and assignment are
+    loaded with :meth:`Store.load_version`.
+    """
 
     plan_id: str
     version: int
@@ -77,16 +83,6 @@ class VersionInfo:
     published: bool
     metrics: dict[str, Any] = field(default_factory=dict)
     locked: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class PlanContent:
-    """The data of one plan version: grids (EPSG:4326), assignment and locked grids."""
-
-    grids: gpd.GeoDataFrame
-    assignment: pd.DataFrame
-    locked: tuple[str, ...] = ()
-    metrics: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -349,21 +345,19 @@ class Store(ABC):
     # -- plans -------------------------------------------------------------------------
     @abstractmethod
     def create_plan(
-        self, *, dataset_id: str, name: str, content: PlanContent, actor: str, message: str
+        self, *, dataset_id: str, name: str, plan: Plan, actor: str, message: str
     ) -> VersionInfo:
-        """Create a plan with its first version (1)."""
+        """Create a plan whose first version (1) is ``plan`` (with its locked grids)."""
 
     @abstractmethod
     def add_version(
-        self,
-        plan_id: str,
-        *,
-        base_version: int,
-        content: PlanContent,
-        actor: str,
-        message: str,
+        self, plan_id: str, *, base_version: int, plan: Plan, actor: str, message: str
     ) -> VersionInfo:
-        """Add a version made from ``base_version``; ConflictError when that is not the head."""
+        """Store ``plan`` as the version after ``base_version``.
+
+        Raises :class:`gridgen.errors.ConflictError` (with ``head_version`` and
+        ``base_version``) when ``base_version`` is not the head any more.
+        """
 
     @abstractmethod
     def list_plans(self, dataset_id: str | None = None) -> list[PlanInfo]:
@@ -382,8 +376,8 @@ class Store(ABC):
         """Return one version record."""
 
     @abstractmethod
-    def load_version(self, plan_id: str, version: int) -> PlanContent:
-        """Return the grids, assignment and locked grids of a version."""
+    def load_version(self, plan_id: str, version: int) -> Plan:
+        """Return a stored version as the plan it was saved from (locked grids included)."""
 
     @abstractmethod
     def publish(self, plan_id: str, version: int, *, actor: str) -> VersionInfo:
@@ -448,21 +442,6 @@ class Store(ABC):
     @abstractmethod
     def counts(self) -> dict[str, int]:
         """Return row counts of every table (tests use it to prove nothing was stored)."""
-
-
-def open_store(url: str, *, schema: str | None = None) -> Store:
-    """Return the store for a database URL (``sqlite:///PATH`` or ``postgresql://...``)."""
-    if url.startswith("sqlite:"):
-        from api.store.sqlite import SQLiteStore
-
-        path = url.removeprefix("sqlite:").removeprefix("///").removeprefix("//")
-        return SQLiteStore(path or ":memory:")
-    if url.startswith(("postgresql:", "postgres:", "postgresql+psycopg:")):
-        from api.store.postgis import PostGISStore
-
-        return PostGISStore(url.replace("postgresql+psycopg:", "postgresql:"), schema=schema)
-    msg = f"database URL {url!r}: use sqlite:///PATH or postgresql://user@host:port/db"
-    raise ParameterError(msg)
 
 
 def dumps(value: Any) -> str:

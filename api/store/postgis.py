@@ -26,7 +26,8 @@ from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from api.access import Access, restricted_of
 from api.store.base import BBox, FeatureRow, check_bbox, dumps
-from api.store.sql import SQLStore, iter_chunks, schema_sql
+from api.store.sql import SQLStore, iter_chunks
+from api.store.sql_core import schema_sql
 from api.tiles import BUFFER, EXTENT, tile_bounds
 from gridgen.errors import NotFoundError, ParameterError, StorageError
 

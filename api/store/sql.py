@@ -1,32 +1,25 @@
-"""SQL shared by both store back ends: datasets, plans, jobs, keys and audit.
+"""SQL shared by both store back ends: datasets, features and plan versions.
 
 The back ends differ in connections, placeholders, JSON and geometry types and tiles; they
 supply :meth:`SQLStore._tx` and the feature methods. SQL here is written with ``?``
-placeholders and rewritten to ``%s`` for psycopg.
+placeholders and rewritten to ``%s`` for psycopg. The DDL, the cursor protocol, jobs,
+keys and audit are in :mod:`api.store.sql_core`.
 """
 
 from __future__ import annotations
 
-import json
-from abc import abstractmethod
-from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import shapely
 
 from api.store.base import (
-    AuditEntry,
     BBox,
     DatasetInfo,
     FeatureRow,
-    JobInfo,
-    KeyInfo,
-    PlanContent,
     PlanInfo,
-    Store,
     VersionInfo,
     dataset_key,
     dumps,
@@ -36,100 +29,13 @@ from api.store.base import (
     now,
     records_frame,
 )
-from gridgen.errors import ConflictError, NotFoundError, ParameterError
-
-TABLES = ("datasets", "plans", "plan_versions", "jobs", "api_keys", "audit", "features")
-
-
-def schema_sql(*, float_type: str, serial_key: str, features: str) -> str:
-    """Return the DDL of every table; the back ends differ only in these three parts.
-
-    ``float_type`` is the job progress column's type, ``serial_key`` the audit log's
-    auto-increment key, ``features`` the feature table with its geometry and indexes.
-    """
-    return f"""
-CREATE TABLE IF NOT EXISTS datasets (
-    id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL, author TEXT NOT NULL,
-    layers TEXT NOT NULL, metric_crs TEXT NOT NULL, bounds TEXT, report TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS plans (
-    id TEXT PRIMARY KEY, dataset_id TEXT NOT NULL REFERENCES datasets(id), name TEXT NOT NULL,
-    created_at TEXT NOT NULL, author TEXT NOT NULL, head_version INTEGER NOT NULL,
-    published_version INTEGER);
-CREATE TABLE IF NOT EXISTS plan_versions (
-    plan_id TEXT NOT NULL REFERENCES plans(id), version INTEGER NOT NULL, parent INTEGER,
-    author TEXT NOT NULL, created_at TEXT NOT NULL, message TEXT NOT NULL, metrics TEXT,
-    locked TEXT, assignment TEXT, PRIMARY KEY (plan_id, version));
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL,
-    progress {float_type} NOT NULL, message TEXT, created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL, author TEXT NOT NULL, params TEXT, result TEXT, error TEXT);
-CREATE TABLE IF NOT EXISTS api_keys (
-    id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, community_id TEXT,
-    created_at TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, secret_hash TEXT UNIQUE);
-CREATE TABLE IF NOT EXISTS audit (
-    id {serial_key}, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
-    target TEXT NOT NULL, detail TEXT);
-{features.strip()}
-"""
+from api.store.sql_core import Cursor, SQLCore, int_or_none, loads_json
+from gridgen.errors import NotFoundError, check_base_version
+from gridgen.partition.plan import Plan
 
 
-class Cursor(Protocol):
-    """The few cursor methods both sqlite3 and psycopg cursors share."""
-
-    def execute(self, sql: str, params: Sequence[Any] = ..., /) -> Any:
-        """Run one statement."""
-
-    def fetchone(self) -> Any:
-        """Return one row."""
-
-    def fetchall(self) -> list[Any]:
-        """Return every row."""
-
-
-def _loads(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, str | bytes):
-        return json.loads(value)
-    return value
-
-
-class SQLStore(Store):
-    """Shared implementation of the non-spatial tables."""
-
-    placeholder = "?"
-    lock_clause = ""
-
-    # -- back-end hooks ----------------------------------------------------------------
-    @abstractmethod
-    def _tx(self, *, write: bool = True) -> AbstractContextManager[Any]:
-        """Return a context manager yielding a cursor inside one transaction."""
-
-    @abstractmethod
-    def _insert_features(self, cur: Cursor, key: str, rows: list[FeatureRow]) -> None:
-        """Insert features under ``key``."""
-
-    def _run(self, cur: Cursor, sql: str, params: Sequence[Any] = ()) -> Any:
-        if self.placeholder != "?":
-            sql = sql.replace("?", self.placeholder)
-        return cur.execute(sql, tuple(params))
-
-    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        with self._tx(write=False) as cur:
-            self._run(cur, sql, params)
-            return cur.fetchone()
-
-    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        with self._tx(write=False) as cur:
-            self._run(cur, sql, params)
-            return list(cur.fetchall())
-
-    def _audit(self, cur: Cursor, actor: str, action: str, target: str, detail: Any) -> None:
-        self._run(
-            cur,
-            "INSERT INTO audit (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)",
-            (now(), actor, action, target, dumps(detail)),
-        )
+class SQLStore(SQLCore):
+    """Shared SQL of datasets, features and plan versions (both back ends)."""
 
     # -- datasets ----------------------------------------------------------------------
     def add_dataset(
@@ -173,13 +79,13 @@ class SQLStore(Store):
 
     @staticmethod
     def _dataset(row: Any) -> DatasetInfo:
-        bounds = _loads(row[6])
+        bounds = loads_json(row[6])
         return DatasetInfo(
             row[0],
             row[1],
             row[2],
             row[3],
-            _loads(row[4]),
+            loads_json(row[4]),
             row[5],
             tuple(bounds) if bounds else None,  # type: ignore[arg-type]
         )
@@ -202,7 +108,7 @@ class SQLStore(Store):
         row = self._one("SELECT report FROM datasets WHERE id = ?", (dataset_id,))
         if row is None:
             self.get_dataset(dataset_id)
-        return dict(_loads(row[0]) or {})
+        return dict(loads_json(row[0]) or {})
 
     def delete_dataset(self, dataset_id: str, *, actor: str) -> None:
         """Delete a dataset with its plans and features."""
@@ -235,16 +141,17 @@ class SQLStore(Store):
         plan_id: str,
         version: int,
         parent: int | None,
-        content: PlanContent,
+        plan: Plan,
         actor: str,
         message: str,
     ) -> VersionInfo:
         created = now()
+        record = plan.record()
         assignment = {
             str(b): str(g)
             for b, g in zip(
-                content.assignment["building_id"].astype(object),
-                content.assignment["grid_id"].astype(object),
+                plan.assignment["building_id"].astype(object),
+                plan.assignment["grid_id"].astype(object),
                 strict=True,
             )
         }
@@ -259,14 +166,12 @@ class SQLStore(Store):
                 actor,
                 created,
                 message,
-                dumps(content.metrics),
-                dumps(list(content.locked)),
+                dumps(record),
+                dumps(list(plan.locked)),
                 dumps(assignment),
             ),
         )
-        self._insert_features(
-            cur, grids_key(plan_id, version), frame_records(content.grids, "grids")
-        )
+        self._insert_features(cur, grids_key(plan_id, version), frame_records(plan.grids, "grids"))
         return VersionInfo(
             plan_id,
             version,
@@ -275,14 +180,14 @@ class SQLStore(Store):
             created,
             message,
             False,
-            dict(content.metrics),
-            tuple(content.locked),
+            record,
+            plan.locked,
         )
 
     def create_plan(
-        self, *, dataset_id: str, name: str, content: PlanContent, actor: str, message: str
+        self, *, dataset_id: str, name: str, plan: Plan, actor: str, message: str
     ) -> VersionInfo:
-        """Create a plan with its first version (1)."""
+        """Create a plan whose first version (1) is ``plan`` (with its locked grids)."""
         self.get_dataset(dataset_id)
         plan_id = new_id()
         with self._tx() as cur:
@@ -297,7 +202,7 @@ class SQLStore(Store):
                 plan_id=plan_id,
                 version=1,
                 parent=None,
-                content=content,
+                plan=plan,
                 actor=actor,
                 message=message,
             )
@@ -307,15 +212,9 @@ class SQLStore(Store):
         return info
 
     def add_version(
-        self,
-        plan_id: str,
-        *,
-        base_version: int,
-        content: PlanContent,
-        actor: str,
-        message: str,
+        self, plan_id: str, *, base_version: int, plan: Plan, actor: str, message: str
     ) -> VersionInfo:
-        """Add a version made from ``base_version``; ConflictError when that is not the head."""
+        """Store ``plan`` as the version after ``base_version`` (ConflictError when stale)."""
         with self._tx() as cur:
             self._run(
                 cur, f"SELECT head_version FROM plans WHERE id = ?{self.lock_clause}", (plan_id,)
@@ -324,14 +223,7 @@ class SQLStore(Store):
             if row is None:
                 raise NotFoundError(f"plan {plan_id!r} does not exist; list plans with GET /plans")
             head = int(row[0])
-            if head != base_version:
-                msg = (
-                    f"plan {plan_id} is at version {head}, the edit was made on version "
-                    f"{base_version}: reload version {head} and apply the edit again"
-                )
-                err = ConflictError(msg)
-                err.http_extra = {"head_version": head, "base_version": base_version}  # type: ignore[attr-defined]
-                raise err
+            check_base_version(plan_id, head_version=head, base_version=base_version)
             version = head + 1
             self._run(cur, "UPDATE plans SET head_version = ? WHERE id = ?", (version, plan_id))
             info = self._write_version(
@@ -339,7 +231,7 @@ class SQLStore(Store):
                 plan_id=plan_id,
                 version=version,
                 parent=head,
-                content=content,
+                plan=plan,
                 actor=actor,
                 message=message,
             )
@@ -356,7 +248,7 @@ class SQLStore(Store):
 
     @staticmethod
     def _plan(row: Any) -> PlanInfo:
-        return PlanInfo(row[0], row[1], row[2], row[3], row[4], int(row[5]), _int_or_none(row[6]))
+        return PlanInfo(row[0], row[1], row[2], row[3], row[4], int(row[5]), int_or_none(row[6]))
 
     def list_plans(self, dataset_id: str | None = None) -> list[PlanInfo]:
         """Return plans (of one dataset), newest first."""
@@ -387,13 +279,13 @@ class SQLStore(Store):
         return VersionInfo(
             row[0],
             int(row[1]),
-            _int_or_none(row[2]),
+            int_or_none(row[2]),
             row[3],
             row[4],
             row[5],
             row[8] is not None and int(row[8]) == int(row[1]),
-            dict(_loads(row[6]) or {}),
-            tuple(_loads(row[7]) or ()),
+            dict(loads_json(row[6]) or {}),
+            tuple(loads_json(row[7]) or ()),
         )
 
     def list_versions(self, plan_id: str) -> list[VersionInfo]:
@@ -413,14 +305,14 @@ class SQLStore(Store):
             raise NotFoundError(msg)
         return self._version(row)
 
-    def load_version(self, plan_id: str, version: int) -> PlanContent:
-        """Return the grids, assignment and locked grids of a version."""
+    def load_version(self, plan_id: str, version: int) -> Plan:
+        """Return a stored version as the plan it was saved from (locked grids included)."""
         info = self.get_version(plan_id, version)
         row = self._one(
             "SELECT assignment FROM plan_versions WHERE plan_id = ? AND version = ?",
             (plan_id, version),
         )
-        assignment = _loads(row[0]) or {}
+        assignment = loads_json(row[0]) or {}
         frame = pd.DataFrame(
             {
                 "building_id": pd.Series(list(assignment.keys()), dtype=object),
@@ -428,7 +320,7 @@ class SQLStore(Store):
             }
         )
         grids = records_frame(self.layer_rows(grids_key(plan_id, version)), "grids")
-        return PlanContent(grids, frame, info.locked, info.metrics)  # type: ignore[arg-type]
+        return Plan.from_record(grids, frame, info.metrics, locked=info.locked)  # type: ignore[arg-type]
 
     def publish(self, plan_id: str, version: int, *, actor: str) -> VersionInfo:
         """Make a version the current plan of its dataset (unpublishing any other)."""
@@ -453,160 +345,6 @@ class SQLStore(Store):
             (dataset_id,),
         )
         return None if row is None else self._version(row)
-
-    # -- jobs --------------------------------------------------------------------------
-    _JOB_COLS = (
-        "id, kind, status, progress, message, created_at, updated_at, author, params, result, error"
-    )
-
-    def create_job(self, *, kind: str, params: dict[str, Any], actor: str) -> JobInfo:
-        """Record a queued job."""
-        job_id = new_id()
-        t = now()
-        with self._tx() as cur:
-            self._run(
-                cur,
-                f"INSERT INTO jobs ({self._JOB_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (job_id, kind, "queued", 0.0, "queued", t, t, actor, dumps(params), None, None),
-            )
-            self._audit(cur, actor, "job.create", job_id, {"kind": kind, "params": params})
-        return JobInfo(job_id, kind, "queued", 0.0, "queued", t, t, actor, params, None, None)
-
-    def update_job(
-        self,
-        job_id: str,
-        *,
-        status: str | None = None,
-        progress: float | None = None,
-        message: str | None = None,
-        result: dict[str, Any] | None = None,
-        error: str | None = None,
-    ) -> None:
-        """Update a job's state."""
-        sets = ["updated_at = ?"]
-        params: list[Any] = [now()]
-        for col, val in (
-            ("status", status),
-            ("progress", progress),
-            ("message", message),
-            ("result", None if result is None else dumps(result)),
-            ("error", error),
-        ):
-            if val is not None:
-                sets.append(f"{col} = ?")
-                params.append(val)
-        with self._tx() as cur:
-            self._run(cur, f"UPDATE jobs SET {', '.join(sets)} WHERE id = ?", (*params, job_id))
-
-    def get_job(self, job_id: str) -> JobInfo:
-        """Return one job (NotFoundError when absent)."""
-        row = self._one(f"SELECT {self._JOB_COLS} FROM jobs WHERE id = ?", (job_id,))
-        if row is None:
-            raise NotFoundError(f"job {job_id!r} does not exist")
-        return JobInfo(
-            row[0],
-            row[1],
-            row[2],
-            float(row[3]),
-            row[4],
-            row[5],
-            row[6],
-            row[7],
-            dict(_loads(row[8]) or {}),
-            _loads(row[9]),
-            row[10],
-        )
-
-    # -- keys and audit ----------------------------------------------------------------
-    _KEY_COLS = "id, name, role, community_id, created_at, revoked"
-
-    @staticmethod
-    def _key(row: Any) -> KeyInfo:
-        return KeyInfo(row[0], row[1], row[2], row[3], row[4], bool(row[5]))
-
-    def add_key(
-        self,
-        *,
-        name: str,
-        role: str,
-        community_id: str | None,
-        secret_hash: str,
-        actor: str,
-        key_id: str | None = None,
-    ) -> KeyInfo:
-        """Store an API key (by the hash of its secret)."""
-        if role not in ("viewer", "grid_worker", "planner", "admin"):
-            raise ParameterError(f"role {role!r}: use viewer, grid_worker, planner or admin")
-        if role == "grid_worker" and not community_id:
-            raise ParameterError("community_id: a grid_worker key needs the worker's community")
-        key_id = key_id or new_id()
-        created = now()
-        with self._tx() as cur:
-            self._run(cur, "SELECT id FROM api_keys WHERE secret_hash = ?", (secret_hash,))
-            if cur.fetchone() is not None:
-                raise ConflictError("secret: a key with this secret exists already")
-            self._run(
-                cur,
-                f"INSERT INTO api_keys ({self._KEY_COLS}, secret_hash)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (key_id, name, role, community_id, created, 0, secret_hash),
-            )
-            self._audit(
-                cur,
-                actor,
-                "key.create",
-                key_id,
-                {"name": name, "role": role, "community": community_id},
-            )
-        return KeyInfo(key_id, name, role, community_id, created, False)
-
-    def find_key(self, secret_hash: str) -> KeyInfo | None:
-        """Return the unrevoked key with this secret hash, if any."""
-        row = self._one(
-            f"SELECT {self._KEY_COLS} FROM api_keys WHERE secret_hash = ? AND revoked = 0",
-            (secret_hash,),
-        )
-        return None if row is None else self._key(row)
-
-    def list_keys(self) -> list[KeyInfo]:
-        """Return every key."""
-        return [
-            self._key(r)
-            for r in self._all(f"SELECT {self._KEY_COLS} FROM api_keys ORDER BY created_at")
-        ]
-
-    def revoke_key(self, key_id: str, *, actor: str) -> None:
-        """Revoke a key."""
-        with self._tx() as cur:
-            self._run(cur, "UPDATE api_keys SET revoked = 1 WHERE id = ?", (key_id,))
-            self._run(cur, "SELECT id FROM api_keys WHERE id = ?", (key_id,))
-            if cur.fetchone() is None:
-                raise NotFoundError(f"key {key_id!r} does not exist; list keys with GET /keys")
-            self._audit(cur, actor, "key.revoke", key_id, {})
-
-    def list_audit(self, *, limit: int = 100, offset: int = 0) -> list[AuditEntry]:
-        """Return audit entries, newest first."""
-        rows = self._all(
-            "SELECT id, at, actor, action, target, detail FROM audit ORDER BY id DESC"
-            " LIMIT ? OFFSET ?",
-            (limit, offset),
-        )
-        return [
-            AuditEntry(int(r[0]), r[1], r[2], r[3], r[4], dict(_loads(r[5]) or {})) for r in rows
-        ]
-
-    def counts(self) -> dict[str, int]:
-        """Return row counts of every table."""
-        out = {}
-        with self._tx(write=False) as cur:
-            for table in TABLES:
-                self._run(cur, f"SELECT COUNT(*) FROM {table}")
-                out[table] = int(cur.fetchone()[0])
-        return out
-
-
-def _int_or_none(value: Any) -> int | None:
-    return None if value is None else int(value)
 
 
 def _bounds_of(layers: dict[str, pd.DataFrame]) -> BBox | None:

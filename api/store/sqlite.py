@@ -22,7 +22,8 @@ import shapely
 
 from api.access import Access
 from api.store.base import BBox, FeatureRow, check_bbox, dumps
-from api.store.sql import SQLStore, iter_chunks, schema_sql
+from api.store.sql import SQLStore, iter_chunks
+from api.store.sql_core import schema_sql
 from api.tiles import LRU, LayerIndex, encode_tile
 from gridgen.errors import NotFoundError, StorageError
 

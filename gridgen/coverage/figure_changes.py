@@ -18,8 +18,8 @@ from gridgen.coverage.figures import (
     governance_figures,
     group_figures,
 )
-from gridgen.coverage.stations import PlanLike
 from gridgen.dataset import Dataset
+from gridgen.partition.plan import Plan
 
 
 def _difference(a: Any, b: Any) -> Any:
@@ -113,9 +113,9 @@ def figure_changes(
 def report_figures(
     dataset: Dataset,
     *,
-    plan: PlanLike | None = None,
+    plan: Plan | None = None,
     before: Dataset | None = None,
-    plan_before: PlanLike | None = None,
+    plan_before: Plan | None = None,
     radius: float = 500.0,
     mode: str | None = None,
 ) -> tuple[GovernanceFigures, dict[str, Any] | None]:

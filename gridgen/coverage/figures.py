@@ -26,14 +26,15 @@ import pandas as pd
 
 from gridgen.coverage import governance as gov
 from gridgen.coverage.network import walkable_roads
-from gridgen.coverage.stations import PlanLike, check_radius, coverage_by_level, station_coverage
+from gridgen.coverage.stations import check_radius, coverage_by_level, station_coverage
 from gridgen.dataset import Dataset
+from gridgen.partition.plan import DEFAULT_TARGET, Plan, default_band
 from gridgen.schema import PROPERTY_MODE_LABELS, PROPERTY_MODES, STATION_KINDS
 
 FigureKind = Literal["count", "share", "ratio"]
 REPORT_LEVELS: tuple[str, ...] = ("district", "street", "community")
 LEVEL_LABELS: dict[str, str] = {"district": "区", "street": "街道", "community": "社区"}
-DEFAULT_BAND: tuple[int, int] = (240, 360)
+DEFAULT_BAND: tuple[int, int] = default_band(DEFAULT_TARGET)
 
 
 @dataclass(frozen=True)
@@ -197,9 +198,7 @@ def _sum(keys: pd.Series, values: Any) -> pd.Series:
     return frame.groupby("key", dropna=True)["v"].sum()
 
 
-def _grid_counts(
-    dataset: Dataset, plan: PlanLike, level: str, band: tuple[int, int]
-) -> pd.DataFrame:
+def _grid_counts(dataset: Dataset, plan: Plan, level: str, band: tuple[int, int]) -> pd.DataFrame:
     """Return per group: households in grids, min/max households per grid, grids in band."""
     b = dataset.buildings
     hh_of = pd.Series(
@@ -232,7 +231,7 @@ def _grid_counts(
     )
 
 
-def _governance_counts(dataset: Dataset, plan: PlanLike | None, level: str) -> pd.DataFrame:
+def _governance_counts(dataset: Dataset, plan: Plan | None, level: str) -> pd.DataFrame:
     """Return the property, party and staffing counts per group, indexed by key."""
     key = {"community": "community_id", "street": "street_id", "district": "district"}[level]
     prop = gov.property_stats(dataset, level=level).set_index(key)
@@ -306,7 +305,7 @@ def _groups(dataset: Dataset, level: str) -> pd.DataFrame:
 
 def _level_table(
     dataset: Dataset,
-    plan: PlanLike | None,
+    plan: Plan | None,
     level: str,
     band: tuple[int, int],
     coverage: pd.DataFrame,
@@ -353,7 +352,7 @@ def _level_table(
 def governance_figures(
     dataset: Dataset,
     *,
-    plan: PlanLike | None = None,
+    plan: Plan | None = None,
     radius: float = 500.0,
     mode: str | None = None,
     band: tuple[int, int] | None = None,
@@ -380,8 +379,7 @@ def governance_figures(
     if mode is None:
         mode = "walk" if not walkable_roads(dataset.roads).empty else "line"
     if band is None:
-        band = tuple(getattr(plan, "band", DEFAULT_BAND))  # type: ignore[assignment]
-    assert band is not None
+        band = DEFAULT_BAND if plan is None else plan.band
     if coverage is None:
         coverage = station_coverage(dataset, radius=radius, mode=mode)
     tables = {level: _level_table(dataset, plan, level, band, coverage) for level in REPORT_LEVELS}

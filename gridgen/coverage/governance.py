@@ -18,9 +18,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from gridgen.coverage.stations import PlanLike, check_choice, check_radius, coverage_by_level
+from gridgen.coverage.stations import check_choice, check_radius, coverage_by_level
 from gridgen.dataset import Dataset
 from gridgen.errors import InputError, ParameterError
+from gridgen.partition.plan import Plan
 from gridgen.schema import PROPERTY_MODES
 
 GOVERNANCE_LEVELS: tuple[str, ...] = ("community", "street", "district")
@@ -89,7 +90,8 @@ def _finish(dataset: Dataset, level: str, agg: pd.DataFrame) -> pd.DataFrame:
 def _compound_households(dataset: Dataset) -> pd.Series:
     b = dataset.buildings
     hh = pd.to_numeric(b["households"]).fillna(0).astype(np.int64)
-    return hh.groupby(b["compound_id"].astype("string")).sum()
+    total: pd.Series = hh.groupby(b["compound_id"].astype("string")).sum()
+    return total
 
 
 def _compounds(dataset: Dataset) -> pd.DataFrame:
@@ -179,7 +181,7 @@ def property_stats(dataset: Dataset, *, level: str = "community") -> pd.DataFram
 def compound_party_chain(
     dataset: Dataset,
     *,
-    plan: PlanLike | None = None,
+    plan: Plan | None = None,
     party_group_min_members: int = PARTY_GROUP_MIN_MEMBERS,
 ) -> pd.DataFrame:
     """Return, per compound, each level of the four-level party chain and whether it is complete.
@@ -262,7 +264,7 @@ def compound_party_chain(
     return comp[cols]
 
 
-def _grid_community(plan: PlanLike) -> pd.DataFrame:
+def _grid_community(plan: Plan) -> pd.DataFrame:
     grids = plan.grids
     out = pd.DataFrame(
         {
@@ -282,7 +284,7 @@ def _grid_community(plan: PlanLike) -> pd.DataFrame:
 def party_stats(
     dataset: Dataset,
     *,
-    plan: PlanLike | None = None,
+    plan: Plan | None = None,
     level: str = "community",
     party_group_min_members: int = PARTY_GROUP_MIN_MEMBERS,
 ) -> pd.DataFrame:
@@ -332,7 +334,7 @@ def party_stats(
 
 
 def staffing_stats(
-    dataset: Dataset, *, plan: PlanLike | None = None, level: str = "community"
+    dataset: Dataset, *, plan: Plan | None = None, level: str = "community"
 ) -> pd.DataFrame:
     """Return staffing per group at ``level``.
 
@@ -399,8 +401,8 @@ def compare_snapshots(
     after: Dataset,
     *,
     level: str = "community",
-    plan_before: PlanLike | None = None,
-    plan_after: PlanLike | None = None,
+    plan_before: Plan | None = None,
+    plan_after: Plan | None = None,
     radius: float | None = None,
     mode: str = "walk",
 ) -> pd.DataFrame:

@@ -17,7 +17,7 @@ Life circles (GB 50180-2018): 5 minutes ≈ 300 m, 10 minutes ≈ 500 m (default
 from __future__ import annotations
 
 import math
-from typing import Literal, Protocol
+from typing import Literal
 
 import geopandas as gpd
 import numpy as np
@@ -30,6 +30,7 @@ from scipy.spatial import cKDTree
 from gridgen.coverage.network import graph_with_points, snap_points, walk_network
 from gridgen.dataset import Dataset
 from gridgen.errors import InputError, ParameterError
+from gridgen.partition.plan import Plan
 
 Mode = Literal["walk", "line"]
 Level = Literal["building", "grid", "community", "street", "district"]
@@ -50,20 +51,6 @@ COVERAGE_COLUMNS: tuple[str, ...] = (
     "covered",
     "reachable",
 )
-
-
-class PlanLike(Protocol):
-    """Anything with a grid plan's two tables (``gridgen.partition.plan.Plan`` satisfies it)."""
-
-    @property
-    def grids(self) -> gpd.GeoDataFrame:
-        """Grids: grid_id, community_id, households, party_org, workers, geometry."""
-        ...
-
-    @property
-    def assignment(self) -> pd.DataFrame:
-        """Assignment of buildings to grids: building_id, grid_id."""
-        ...
 
 
 def check_radius(radius: float, *, name: str = "radius") -> float:
@@ -225,7 +212,7 @@ def station_coverage(
 
 
 def _keys_for_level(
-    dataset: Dataset, cov: pd.DataFrame, level: str, plan: PlanLike | None
+    dataset: Dataset, cov: pd.DataFrame, level: str, plan: Plan | None
 ) -> tuple[pd.Series, pd.DataFrame]:
     """Return each building's group key at ``level`` and the full list of groups."""
     if level == "grid":
@@ -274,7 +261,7 @@ def coverage_by_level(
     cov: pd.DataFrame,
     *,
     level: str = "community",
-    plan: PlanLike | None = None,
+    plan: Plan | None = None,
 ) -> pd.DataFrame:
     """Return coverage rolled up to ``level``.
 

@@ -1,100 +1,58 @@
-"""Scale-out: work that is a map over communities, in process or on a Dask cluster.
+"""Dask distributed: connect to a scheduler and map per-community tasks on its workers.
 
-Partitioning and coverage grow with the number of communities, and each community can be
-computed on its own: :func:`map_communities` runs ``func(dataset, community_id,
-**options)`` for every community, in a plain loop in this process by default, or as one
-task per community on a Dask distributed cluster when a scheduler address is given
-(``scheduler=`` / ``--scheduler``, or the setting ``GRIDGEN_DASK_SCHEDULER``). The input
-is sent to the workers once (``client.scatter(..., broadcast=True)``: one copy per
-worker); every task refers to it by its future and only the community id and the small
-options travel with the task. Results come back in the order of the community ids given.
-Retries: a task on a worker that dies is re-run elsewhere by the scheduler (up to
+:class:`gridgen.distributed.executor.Executor` calls :func:`map_on_client` when it is given
+a scheduler address or a client. The input is sent to the workers once
+(``client.scatter(..., broadcast=True)``: one copy per worker), or one street part per
+worker for a :class:`~gridgen.distributed.subsets.Shards` input; every task refers to it
+by its future and only the community id and the small options travel with the task.
+Results come back in the order of the community ids given. Retries: a task on a worker
+that dies is re-run elsewhere by the scheduler (up to
 ``distributed.scheduler.allowed-failures`` times), and a task that raises an unexpected
 error is retried ``retries`` times; gridgen's own errors (bad input) are not retried.
 
 Determinism: each task sees the same input and options in process and on the cluster,
 and per-community random generators come from the global seed and the community id
-(:func:`gridgen.partition.community.community_rng`), never from the task order, so results are
-identical.
+(:func:`gridgen.partition.community.community_rng`), never from the task order, so results
+are identical.
 
-Sibling modules:
-
-- :mod:`gridgen.distributed.subsets`: the halo rule, :func:`community_rows`,
-  :func:`subset_dataset`, :func:`coverage_blocks`, :class:`Shards` and
-  :func:`partition_shards` (what each task reads, and how the input is shipped);
-- :mod:`gridgen.distributed.work`: :func:`coverage_distributed`,
-  :func:`partition_distributed` and their task functions.
+Sibling modules: :mod:`gridgen.distributed.executor` (the seam every caller uses),
+:mod:`gridgen.distributed.subsets` (what each task reads, and how the input is shipped)
+and :mod:`gridgen.distributed.work` (coverage and partition task functions).
 """
 
 from __future__ import annotations
 
 import importlib.metadata
-import math
-import os
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from gridgen.distributed.subsets import Shards
-from gridgen.errors import ClusterError, GridgenError, ParameterError
+from gridgen.errors import ClusterError, GridgenError
 
 if TYPE_CHECKING:
     from distributed import Client
 
 __all__ = [
-    "DEFAULT_RETRIES",
     "DEFAULT_TIMEOUT_S",
-    "SCHEDULER_ENV",
-    "TIMEOUT_ENV",
-    "ProgressFn",
+    "SCHEDULER_SETTING",
     "TaskError",
     "check_workers",
     "connect",
-    "connect_timeout",
-    "map_communities",
-    "scheduler_address",
+    "map_on_client",
 ]
 
-SCHEDULER_ENV = "GRIDGEN_DASK_SCHEDULER"
-"""Setting (environment variable) naming the Dask scheduler, e.g. ``tcp://10.0.0.5:8786``."""
-TIMEOUT_ENV = "GRIDGEN_DASK_TIMEOUT"
-"""Setting: seconds to wait for the scheduler and its first worker (default 10)."""
+SCHEDULER_SETTING = "GRIDGEN_DASK_SCHEDULER"
+"""Setting naming the Dask scheduler (read by the caller's settings, named in messages)."""
 DEFAULT_TIMEOUT_S = 10.0
-DEFAULT_RETRIES = 2
-"""Re-runs of a task that raised an unexpected (non-gridgen) error."""
-ProgressFn = Callable[[int, int], None]
+"""Seconds to wait for the Dask scheduler and its first worker (``GRIDGEN_DASK_TIMEOUT``)."""
 T = TypeVar("T")
 
 
-def scheduler_address(scheduler: str | None = None) -> str | None:
-    """Return the scheduler address to use: ``scheduler``, else ``GRIDGEN_DASK_SCHEDULER``.
-
-    An empty string means in process.
-    """
-    value = scheduler if scheduler is not None else os.environ.get(SCHEDULER_ENV, "")
-    value = value.strip()
-    return value or None
-
-
-def connect_timeout(timeout: float | None = None) -> float:
-    """Return the connection timeout: ``timeout``, else ``GRIDGEN_DASK_TIMEOUT``, else 10 s."""
-    raw: object = timeout if timeout is not None else os.environ.get(TIMEOUT_ENV, "")
-    if raw in ("", None):
-        return DEFAULT_TIMEOUT_S
-    try:
-        value = float(raw)  # type: ignore[arg-type]
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value <= 0:
-        msg = f"{TIMEOUT_ENV} must be a positive number of seconds, got {raw!r}"
-        raise ParameterError(msg)
-    return value
-
-
 @contextmanager
-def connect(address: str, *, timeout: float | None = None) -> Iterator[Client]:
+def connect(address: str, *, timeout: float = DEFAULT_TIMEOUT_S) -> Iterator[Client]:
     """Yield a :class:`distributed.Client` connected to ``address`` with a worker ready.
 
     Raises
@@ -105,10 +63,10 @@ def connect(address: str, *, timeout: float | None = None) -> Iterator[Client]:
     """
     from distributed import Client
 
-    wait = connect_timeout(timeout)
+    wait = float(timeout)
     fix = (
         "start one with `dask scheduler` and pass its address (tcp://HOST:8786) with "
-        f"--scheduler or {SCHEDULER_ENV}, or leave both unset to run in this process"
+        f"--scheduler or {SCHEDULER_SETTING}, or leave both unset to run in this process"
     )
     try:
         client = Client(address, timeout=f"{wait}s", set_as_default=False)
@@ -162,105 +120,21 @@ def _part(value: T) -> T:
     return value
 
 
-def _check_ids(community_ids: Sequence[str]) -> list[str]:
-    ids = [str(c) for c in community_ids]
-    seen: set[str] = set()
-    for cid in ids:
-        if cid in seen:
-            msg = f"community {cid!r} is listed twice: give each community once"
-            raise ParameterError(msg)
-        seen.add(cid)
-    return ids
-
-
-def map_communities(
-    func: Callable[..., T],
-    dataset: Any,
-    community_ids: Sequence[str],
-    *,
-    scheduler: str | None = None,
-    client: Client | None = None,
-    progress: ProgressFn | None = None,
-    retries: int = DEFAULT_RETRIES,
-    timeout: float | None = None,
-    **options: Any,
-) -> list[T]:
-    """Return ``[func(dataset, cid, **options) for cid in community_ids]``, maybe on Dask.
-
-    Parameters
-    ----------
-    func
-        A top-level function ``func(dataset, community_id, **options)`` (importable on the
-        workers: gridgen must be installed there).
-    dataset
-        The input every task reads (a :class:`Dataset` or anything picklable); sent to
-        each worker once. A :class:`Shards` input instead gives each task its part, and
-        each part goes to one worker.
-    community_ids
-        The communities, each once; results come back in this order.
-    scheduler
-        Address of a Dask scheduler (``tcp://HOST:8786``); default ``GRIDGEN_DASK_SCHEDULER``;
-        neither means in process (a plain loop).
-    client
-        An existing :class:`distributed.Client` to use instead (not closed here).
-    progress
-        Called as ``progress(done, total)`` after each community.
-    retries
-        Re-runs of a task that raised an unexpected error (worker loss is handled by the
-        scheduler independently).
-    timeout
-        Seconds to wait for the scheduler and its first worker (default
-        ``GRIDGEN_DASK_TIMEOUT`` or 10).
-    **options
-        Keyword arguments passed to every call.
-
-    Raises
-    ------
-    ClusterError
-        When the cluster cannot be reached or a task keeps killing its workers.
-    GridgenError
-        Whatever ``func`` raises for bad input, unchanged.
-    """
-    ids = _check_ids(community_ids)
-    if client is not None:
-        return _map_on_client(
-            client, func, dataset, ids, progress=progress, retries=retries, options=options
-        )
-    address = scheduler_address(scheduler)
-    if address is None:
-        return _map_in_process(func, dataset, ids, progress, options)
-    with connect(address, timeout=timeout) as own:
-        return _map_on_client(
-            own, func, dataset, ids, progress=progress, retries=retries, options=options
-        )
-
-
-def _map_in_process(
-    func: Callable[..., T],
-    dataset: Any,
-    ids: list[str],
-    progress: ProgressFn | None,
-    options: dict[str, Any],
-) -> list[T]:
-    out: list[T] = []
-    for done, cid in enumerate(ids, start=1):
-        payload = dataset.input_of(cid) if isinstance(dataset, Shards) else dataset
-        out.append(func(payload, cid, **options))
-        if progress is not None:
-            progress(done, len(ids))
-    return out
-
-
-def _map_on_client(
+def map_on_client(
     client: Client,
     func: Callable[..., T],
-    dataset: Any,
+    dataset: object,
     ids: list[str],
     *,
-    progress: ProgressFn | None,
+    progress: Callable[[int, int], None] | None,
     retries: int,
     options: dict[str, Any],
 ) -> list[T]:
+    """Return ``[func(input, cid, **options) for cid in ids]`` computed on ``client``'s workers.
+
+    A plain ``dataset`` is scattered to every worker once; a :class:`Shards` input sends
+    each part to one worker. Used by :class:`gridgen.distributed.executor.Executor`.
+    """
     from distributed import as_completed
     from distributed.scheduler import KilledWorker
 

@@ -1,7 +1,7 @@
 """Halo subsets: the rows of a dataset that one community's (or street's) task needs.
 
 Partitioning and coverage run one task per community or street
-(:func:`gridgen.distributed.cluster.map_communities`); this module selects what each task reads.
+(:func:`gridgen.distributed.executor.map_communities`); this module selects what each task reads.
 
 Halo rule for coverage (:func:`community_rows`): the task of a community gets
 
@@ -387,10 +387,10 @@ class Shards:
     it dies; tasks of a community run where its part is.
     """
 
-    parts: dict[str, Any]
+    parts: Mapping[str, object]
     part_of: dict[str, str]
 
-    def input_of(self, community_id: str) -> Any:
+    def input_of(self, community_id: str) -> object:
         """Return the part that holds ``community_id``."""
         key = self.part_of.get(community_id)
         if key is None or key not in self.parts:

@@ -1,43 +1,36 @@
 """Partitioning and coverage computed one community (or street) per task.
 
-:func:`coverage_distributed` and :func:`partition_distributed` return the same results as
-:func:`gridgen.coverage.stations.station_coverage` and
-:func:`gridgen.partition.community.partition_dataset` on the whole dataset;
-the tasks are mapped with
-:func:`gridgen.distributed.cluster.map_communities` (in process or on a Dask cluster) over the
-subsets of :mod:`gridgen.distributed.subsets`. Task functions (:func:`coverage_of_block`,
-:func:`gridgen.partition.community.partition_community`) are module-level, so Dask can pickle them
-by reference.
+:func:`coverage_distributed` returns the same result as
+:func:`gridgen.coverage.stations.station_coverage` on the whole dataset; the tasks are mapped
+with :func:`gridgen.distributed.executor.map_communities` (in process, a local process pool
+or a Dask cluster) over the subsets of :mod:`gridgen.distributed.subsets`.
+:func:`run_coverage` is the entry point callers use. Task functions
+(:func:`coverage_of_block`) are module-level, so they pickle by reference. Partitioning
+is :func:`gridgen.partition.community.partition_dataset` with ``executor=``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from gridgen.dataset import Dataset
-from gridgen.distributed.cluster import ProgressFn, map_communities, scheduler_address
+from gridgen.distributed.executor import Executor, ProgressFn, map_communities
 from gridgen.distributed.subsets import (
     CommunityRows,
     SpatialIndex,
     check_halo,
     community_rows,
     coverage_blocks,
-    partition_shards,
     subset_dataset,
     without_restricted,
 )
 from gridgen.errors import ClusterError, ParameterError
-
-if TYPE_CHECKING:
-    from distributed import Client
-
-    from gridgen.partition.plan import Plan
 
 HALO_GROWTH = 4.0
 """Factor by which the halo grows for buildings not settled by the previous one."""
@@ -123,11 +116,10 @@ def coverage_distributed(
     mode: str = "walk",
     halo_m: float | None = None,
     by: str = "street",
-    scheduler: str | None = None,
-    client: Client | None = None,
+    executor: Executor | None = None,
     progress: ProgressFn | None = None,
 ) -> gpd.GeoDataFrame:
-    """Return :func:`gridgen.coverage.stations.station_coverage`, computed one community at a time.
+    """Return :func:`gridgen.coverage.stations.station_coverage`, computed one street at a time.
 
     Parameters
     ----------
@@ -141,8 +133,8 @@ def coverage_distributed(
     by
         One task per ``street`` (default) or per ``community`` (:func:`coverage_blocks`);
         only the speed changes.
-    scheduler, client, progress
-        As for :func:`map_communities` (in process when neither is given).
+    executor, progress
+        As for :func:`~gridgen.distributed.executor.map_communities` (default in process).
 
     Returns
     -------
@@ -165,8 +157,7 @@ def coverage_distributed(
         coverage_of_block,
         payload,
         list(blocks),
-        scheduler=scheduler,
-        client=client,
+        executor=executor,
         progress=progress,
         radius=radius,
         mode=mode,
@@ -192,62 +183,25 @@ def assemble_coverage(dataset: Dataset, parts: Sequence[gpd.GeoDataFrame]) -> gp
     return gpd.GeoDataFrame(cov, geometry="geometry", crs=dataset.buildings.crs)
 
 
-SHIP_MODES: tuple[str, ...] = ("dataset", "street")
-"""How partition_distributed sends its input: whole to every worker, or per street."""
-
-
-def partition_distributed(
+def run_coverage(
     dataset: Dataset,
     *,
-    target: int = 300,
-    band: tuple[int, int] | None = None,
-    seed: int = 0,
-    communities: Sequence[str] | None = None,
-    ship: str = "street",
-    scheduler: str | None = None,
-    client: Client | None = None,
+    radius: float = 500.0,
+    mode: str = "walk",
+    executor: Executor | None = None,
     progress: ProgressFn | None = None,
-) -> Plan:
-    """Return the grid plan of every community, one community per task, merged.
+) -> gpd.GeoDataFrame:
+    """Return the station coverage of ``dataset`` computed on ``executor``.
 
-    Same result as :func:`gridgen.partition.community.partition_dataset` with the same options
-    (communities sorted by id, each partitioned by
-    :func:`gridgen.partition.community.partition_community` on the whole dataset, which is sent to
-    each worker once; ``scheduler``, ``client`` and ``progress`` as for
-    :func:`map_communities`).
-
-    ``ship="street"`` (default) sends each street's subset (its communities' buildings,
-    compounds and roads, :func:`partition_shards`) to one worker instead of the whole
-    dataset to every worker: the network carries the dataset about once in all (it was
-    also faster on 2 local workers, bench/RESULTS.md), and tasks run where their street
-    is (Dask moves some to idle workers when streets are fewer than workers).
-    ``ship="dataset"`` sends the whole dataset to every worker. The plan is the same
-    either way, and in process the option changes nothing.
+    The entry point of the CLI, the service and the demo: in this process it is
+    :func:`gridgen.coverage.stations.station_coverage` on the whole dataset (one walking
+    network, no halo to settle); on a process pool or a Dask cluster it is
+    :func:`coverage_distributed` (one task per street). The result is the same.
     """
-    from gridgen.coverage.stations import check_choice
-    from gridgen.partition.community import merge_plans, partition_community
-    from gridgen.partition.plan import default_band
+    from gridgen.coverage.stations import station_coverage
 
-    lo_hi = default_band(target, band)
-    ids = (
-        sorted(dataset.communities["community_id"].astype(str))
-        if communities is None
-        else [str(c) for c in communities]
+    if executor is None or executor.kind == "in_process":
+        return station_coverage(dataset, radius=radius, mode=mode)
+    return coverage_distributed(
+        dataset, radius=radius, mode=mode, executor=executor, progress=progress
     )
-    shipped = without_restricted(dataset)
-    check_choice(ship, SHIP_MODES, name="ship")
-    on_cluster = client is not None or scheduler_address(scheduler) is not None
-    # in process there is nothing to ship: the split would only cost time
-    payload: Any = partition_shards(shipped, ids) if ship == "street" and on_cluster else shipped
-    plans = map_communities(
-        partition_community,
-        payload,
-        ids,
-        scheduler=scheduler,
-        client=client,
-        progress=progress,
-        target=target,
-        band=lo_hi,
-        seed=seed,
-    )
-    return merge_plans(plans, target=target, band=lo_hi, seed=seed)

@@ -15,6 +15,14 @@ from gridgen.dataset import Dataset
 from gridgen.errors import DataFileNotFoundError, UnsupportedFormatError
 
 TABLE_SUFFIXES: tuple[str, ...] = (".csv", ".json")
+SITING_UNCOVERED_COLUMNS: tuple[str, ...] = (
+    "building_id",
+    "compound_id",
+    "community_id",
+    "households",
+    "geometry",
+)
+"""Columns of the ``uncovered_buildings`` layer written with the proposed sites."""
 
 
 def _plain(value: Any) -> Any:
@@ -64,20 +72,11 @@ def write_table(
     return target
 
 
-def uncovered_buildings(dataset: Dataset, result: SitingResult) -> gpd.GeoDataFrame:
-    """Return the buildings still uncovered after the proposed sites (EPSG:4326)."""
-    b = dataset.buildings
-    keep = b["building_id"].astype(str).isin(set(result.uncovered_building_ids))
-    cols = [
-        c for c in ("building_id", "compound_id", "community_id", "households") if c in b.columns
-    ]
-    return gpd.GeoDataFrame(b.loc[keep, cols], geometry=b.geometry[keep], crs=b.crs)
-
-
 def write_siting(
     dataset: Dataset, result: SitingResult, path: str | Path, *, crs: str | int | None = None
 ) -> Path:
     """Write layers ``proposed_sites`` and ``uncovered_buildings`` (GeoPackage or folder)."""
+    from gridgen.coverage.uncovered import coverage_of_uncovered_ids, uncovered_buildings
     from gridgen.io.write import write_frames
 
     target = Path(path)
@@ -87,7 +86,11 @@ def write_siting(
     return write_frames(
         {
             "proposed_sites": result.sites,
-            "uncovered_buildings": uncovered_buildings(dataset, result),
+            "uncovered_buildings": uncovered_buildings(
+                dataset,
+                coverage_of_uncovered_ids(dataset, result.uncovered_building_ids),
+                columns=SITING_UNCOVERED_COLUMNS,
+            ),
         },
         target,
         crs=crs,

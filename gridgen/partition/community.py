@@ -2,7 +2,7 @@
 
 The work is a map over communities: :func:`partition_community` is a pure function of
 (dataset, community_id, options), so the same call can run in process or on a Dask
-cluster, and :func:`merge_plans` joins the per-community plans.
+cluster, and :func:`gridgen.partition.plan.merge_plans` joins the per-community plans.
 
 Per community: :func:`gridgen.partition.units.build_units` makes the planning units and their cells
 (compounds whole, compounds above the band maximum split by buildings, scattered
@@ -30,13 +30,15 @@ import shapely
 from numpy.typing import NDArray
 
 from gridgen.dataset import Dataset
+from gridgen.distributed.executor import Executor
+from gridgen.distributed.subsets import partition_shards, without_restricted
+from gridgen.errors import ParameterError
 from gridgen.io.crs import WGS84
 from gridgen.partition.plan import (
-    GRID_COLUMNS,
     Plan,
-    PlanMetrics,
     Problem,
     default_band,
+    merge_plans,
     plan_metrics,
 )
 from gridgen.partition.regions import RegionProblem, best_regions, components, cut_costs
@@ -445,6 +447,10 @@ def finish_plan(
     )
 
 
+SHIP_MODES: tuple[str, ...] = ("dataset", "street")
+"""How a Dask executor receives the input: whole on every worker, or one street per worker."""
+
+
 def partition_dataset(
     dataset: Dataset,
     *,
@@ -453,131 +459,36 @@ def partition_dataset(
     seed: int = 0,
     communities: Iterable[str] | None = None,
     progress: Progress | None = None,
-    workers: int = 1,
+    executor: Executor | None = None,
+    ship: str = "street",
 ) -> Plan:
     """Return the grid plan of every community (or of ``communities``), merged.
 
-    ``progress(done, total)`` is called after each community. ``workers > 1`` maps the
-    communities over that many local processes (fork); the result is identical. For a
-    cluster, map :func:`partition_community` with ``gridgen.distributed.cluster.map_communities``
-    and join the results with :func:`merge_plans`.
+    Each community is partitioned by :func:`partition_community` on ``executor`` (default:
+    in this process; or a local process pool, or a Dask cluster); the plan is the same
+    on every executor. ``progress(done, total)`` is called after each community.
+
+    ``ship`` only matters on a Dask cluster: ``"street"`` (default) sends each street's
+    subset (its communities' buildings, compounds and roads,
+    :func:`gridgen.distributed.subsets.partition_shards`) to one worker, so the network
+    carries the dataset about once in all (bench/RESULTS.md); ``"dataset"`` sends the
+    whole dataset to every worker. Restricted columns never leave this process.
     """
+    if ship not in SHIP_MODES:
+        msg = f"unknown ship {ship!r}: choose one of {', '.join(SHIP_MODES)}"
+        raise ParameterError(msg)
     lo_hi = default_band(target, band)
     ids = (
         sorted(dataset.communities["community_id"].astype(str))
         if communities is None
         else [str(c) for c in communities]
     )
-    plans: list[Plan] = []
-    if workers > 1 and len(ids) > 1:
-        plans = _map_processes(
-            dataset, ids, workers, target=target, band=lo_hi, seed=seed, progress=progress
-        )
-    else:
-        for i, cid in enumerate(ids):
-            plans.append(partition_community(dataset, cid, target=target, band=lo_hi, seed=seed))
-            if progress is not None:
-                progress(i + 1, len(ids))
+    run_on = executor if executor is not None else Executor()
+    payload: object = dataset
+    if run_on.distributes:
+        shipped = without_restricted(dataset)
+        payload = partition_shards(shipped, ids) if ship == "street" else shipped
+    plans = run_on.map(
+        partition_community, payload, ids, progress=progress, target=target, band=lo_hi, seed=seed
+    )
     return merge_plans(plans, target=target, band=lo_hi, seed=seed)
-
-
-_WORKER_DATASET: list[Dataset] = []
-
-
-def _worker_partition(cid: str, target: int, band: tuple[int, int], seed: int) -> Plan:
-    return partition_community(_WORKER_DATASET[0], cid, target=target, band=band, seed=seed)
-
-
-def _map_processes(
-    dataset: Dataset,
-    ids: list[str],
-    workers: int,
-    *,
-    target: int,
-    band: tuple[int, int],
-    seed: int,
-    progress: Progress | None,
-) -> list[Plan]:
-    """Return the plans of ``ids`` computed by ``workers`` forked processes (input order)."""
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    for name in ("communities", "compounds", "buildings", "roads"):
-        dataset.metric(name)  # project once, before forking
-    _WORKER_DATASET[:] = [dataset]
-    ctx = mp.get_context("fork")
-    out: dict[str, Plan] = {}
-    try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            futures = {pool.submit(_worker_partition, cid, target, band, seed): cid for cid in ids}
-            for fut in as_completed(futures):
-                out[futures[fut]] = fut.result()
-                if progress is not None:
-                    progress(len(out), len(ids))
-    finally:
-        _WORKER_DATASET.clear()
-    return [out[c] for c in ids]
-
-
-def merge_plans(
-    plans: Iterable[Plan],
-    *,
-    target: int | None = None,
-    band: tuple[int, int] | None = None,
-    seed: int | None = None,
-) -> Plan:
-    """Return one plan joining per-community plans (metrics combined exactly).
-
-    The plans must not share communities; options default to the first plan's.
-    """
-    plans = list(plans)
-    if not plans:
-        from gridgen.errors import ParameterError
-
-        msg = "merge_plans needs at least one plan"
-        raise ParameterError(msg)
-    first = plans[0]
-    target = first.target if target is None else target
-    band = first.band if band is None else band
-    seed = first.seed if seed is None else seed
-    grids = gpd.GeoDataFrame(
-        pd.concat([p.grids for p in plans], ignore_index=True), geometry="geometry", crs=WGS84
-    )
-    grids = grids[[*GRID_COLUMNS, "geometry"]]
-    assignment = pd.concat([p.assignment for p in plans], ignore_index=True)
-    assignment = assignment.sort_values("building_id", kind="stable").reset_index(drop=True)
-    return Plan(
-        grids=grids,
-        assignment=assignment,
-        metrics=combine_metrics([p.metrics for p in plans]),
-        problems=tuple(q for p in plans for q in p.problems),
-        target=int(target),
-        band=(int(band[0]), int(band[1])),
-        seed=int(seed),
-    )
-
-
-def combine_metrics(parts: list[PlanMetrics]) -> PlanMetrics:
-    """Return the metrics of a union of disjoint plans from theirs."""
-    n = sum(m.n_grids for m in parts)
-
-    def wmean(attr: str) -> float:
-        return sum(getattr(m, attr) * m.n_grids for m in parts) / n if n else 0.0
-
-    infeasible: dict[str, str] = {}
-    for m in parts:
-        infeasible.update(m.infeasible)
-    return PlanMetrics(
-        n_grids=n,
-        households=sum(m.households for m in parts),
-        band_compliance=wmean("band_compliance"),
-        mean_polsby_popper=wmean("mean_polsby_popper"),
-        max_abs_deviation=max((m.max_abs_deviation for m in parts), default=0.0),
-        cut_edges=sum(m.cut_edges for m in parts),
-        main_road_crossings=sum(m.main_road_crossings for m in parts),
-        contiguous_share=wmean("contiguous_share") if n else 1.0,
-        tiling_ok=all(m.tiling_ok for m in parts),
-        max_tiling_error=max((m.max_tiling_error for m in parts), default=0.0),
-        max_overlap_m2=max((m.max_overlap_m2 for m in parts), default=0.0),
-        infeasible=infeasible,
-    )

@@ -7,7 +7,8 @@ a planner edited by hand, or one read from a file, is measured exactly like a fr
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 import geopandas as gpd
@@ -16,8 +17,12 @@ import pandas as pd
 import shapely
 
 from gridgen.dataset import Dataset
+from gridgen.errors import ParameterError
+from gridgen.io.crs import WGS84
 from gridgen.partition.units import main_road_lines
 
+DEFAULT_TARGET = 300
+"""Households per grid when a plan names no target (one grid worker's ~300 households)."""
 TILING_AREA_TOLERANCE = 1e-4
 """Largest |area(union of grids) Δ area(community)| / area(community) (0.01%)."""
 OVERLAP_TOLERANCE = 1.0
@@ -88,10 +93,43 @@ class PlanMetrics:
                 out[key] = None
         return out
 
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> PlanMetrics:
+        """Return the metrics written by :meth:`to_dict` (None back to NaN)."""
+        known = {f.name for f in fields(cls)}
+        clean: dict[str, Any] = {
+            k: (math.nan if v is None else v) for k, v in values.items() if k in known
+        }
+        return cls(**clean)
+
+    @classmethod
+    def unmeasured(cls) -> PlanMetrics:
+        """Return metrics of a plan not measured yet (NaN figures, zero counts)."""
+        nan = math.nan
+        return cls(0, 0, nan, nan, nan, 0, 0, nan, False, nan, nan)
+
 
 @dataclass(frozen=True, eq=False)
 class Plan:
-    """A grid plan: grids (EPSG:4326), building assignment, metrics and problems."""
+    """A grid plan: grids (EPSG:4326), building assignment, metrics, problems, parameters.
+
+    A plan is also what the service stores as one version: :meth:`record` gives the
+    JSON-ready parameters, metrics and problems, :meth:`from_record` reads them back, and
+    ``locked`` names the grids re-partitioning keeps.
+
+    Attributes
+    ----------
+    grids
+        One row per grid (:data:`GRID_COLUMNS` and the geometry), EPSG:4326.
+    assignment
+        ``building_id`` → ``grid_id``, one row per building, sorted by building id.
+    metrics, problems
+        Quality measures and the rules that could not be met.
+    target, band, seed
+        The partitioning parameters (band already normalised by :func:`default_band`).
+    locked
+        Grid ids that re-partitioning keeps as they are (sorted, unique).
+    """
 
     grids: gpd.GeoDataFrame
     assignment: pd.DataFrame
@@ -100,16 +138,61 @@ class Plan:
     target: int
     band: tuple[int, int]
     seed: int
+    locked: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        """Keep ``locked`` sorted and unique (so equal plans store equal records)."""
+        object.__setattr__(self, "locked", tuple(sorted({str(g) for g in self.locked})))
 
     def community_ids(self) -> list[str]:
         """Return the communities the plan covers, sorted."""
         return sorted({str(c) for c in self.grids["community_id"]})
 
+    def with_locked(self, locked: Iterable[str]) -> Plan:
+        """Return this plan with ``locked`` as its locked grids."""
+        return replace(self, locked=tuple(locked))
+
+    def record(self) -> dict[str, Any]:
+        """Return the plan's parameters, metrics and problems as JSON-ready values."""
+        return {
+            "target": int(self.target),
+            "band": [int(self.band[0]), int(self.band[1])],
+            "seed": int(self.seed),
+            "metrics": self.metrics.to_dict(),
+            "problems": [asdict(p) for p in self.problems],
+        }
+
+    @classmethod
+    def from_record(
+        cls,
+        grids: gpd.GeoDataFrame,
+        assignment: pd.DataFrame,
+        record: Mapping[str, Any],
+        *,
+        locked: Iterable[str] = (),
+    ) -> Plan:
+        """Return the plan stored as its two tables and :meth:`record`.
+
+        A record without parameters gets :data:`DEFAULT_TARGET` and :func:`default_band`;
+        one without metrics gets :meth:`PlanMetrics.unmeasured`.
+        """
+        target = int(record.get("target", DEFAULT_TARGET))
+        band = record.get("band")
+        metrics = record.get("metrics")
+        return cls(
+            grids=grids,
+            assignment=assignment,
+            metrics=PlanMetrics.from_dict(metrics) if metrics else PlanMetrics.unmeasured(),
+            problems=tuple(Problem(**p) for p in record.get("problems", ())),
+            target=target,
+            band=default_band(target, None if band is None else (int(band[0]), int(band[1]))),
+            seed=int(record.get("seed", 0)),
+            locked=tuple(locked),
+        )
+
 
 def default_band(target: int, band: tuple[int, int] | None = None) -> tuple[int, int]:
     """Return ``band`` checked, or target ±20% (rounded) when it is None."""
-    from gridgen.errors import ParameterError
-
     if target <= 0:
         msg = f"target must be a positive number of households, got {target}"
         raise ParameterError(msg)
@@ -301,4 +384,66 @@ def plan_metrics(
         max_tiling_error=float(max_err),
         max_overlap_m2=float(max_ov),
         infeasible=dict(infeasible or {}),
+    )
+
+
+def merge_plans(
+    plans: Iterable[Plan],
+    *,
+    target: int | None = None,
+    band: tuple[int, int] | None = None,
+    seed: int | None = None,
+) -> Plan:
+    """Return one plan joining per-community plans (metrics combined exactly).
+
+    The plans must not share communities; options default to the first plan's.
+    """
+    plans = list(plans)
+    if not plans:
+        msg = "merge_plans needs at least one plan"
+        raise ParameterError(msg)
+    first = plans[0]
+    target = first.target if target is None else target
+    band = first.band if band is None else band
+    seed = first.seed if seed is None else seed
+    grids = gpd.GeoDataFrame(
+        pd.concat([p.grids for p in plans], ignore_index=True), geometry="geometry", crs=WGS84
+    )
+    grids = grids[[*GRID_COLUMNS, "geometry"]]
+    assignment = pd.concat([p.assignment for p in plans], ignore_index=True)
+    assignment = assignment.sort_values("building_id", kind="stable").reset_index(drop=True)
+    return Plan(
+        grids=grids,
+        assignment=assignment,
+        metrics=combine_metrics([p.metrics for p in plans]),
+        problems=tuple(q for p in plans for q in p.problems),
+        target=int(target),
+        band=(int(band[0]), int(band[1])),
+        seed=int(seed),
+    )
+
+
+def combine_metrics(parts: list[PlanMetrics]) -> PlanMetrics:
+    """Return the metrics of a union of disjoint plans from theirs."""
+    n = sum(m.n_grids for m in parts)
+
+    def wmean(attr: str) -> float:
+        return sum(getattr(m, attr) * m.n_grids for m in parts) / n if n else 0.0
+
+    infeasible: dict[str, str] = {}
+    for m in parts:
+        infeasible.update(m.infeasible)
+    return PlanMetrics(
+        n_grids=n,
+        households=sum(m.households for m in parts),
+        band_compliance=wmean("band_compliance"),
+        mean_polsby_popper=wmean("mean_polsby_popper"),
+        max_abs_deviation=max((m.max_abs_deviation for m in parts), default=0.0),
+        cut_edges=sum(m.cut_edges for m in parts),
+        main_road_crossings=sum(m.main_road_crossings for m in parts),
+        contiguous_share=wmean("contiguous_share") if n else 1.0,
+        tiling_ok=all(m.tiling_ok for m in parts),
+        max_tiling_error=max((m.max_tiling_error for m in parts), default=0.0),
+        max_overlap_m2=max((m.max_overlap_m2 for m in parts), default=0.0),
+        infeasible=infeasible,
     )

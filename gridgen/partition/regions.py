@@ -30,23 +30,18 @@ from numpy.typing import NDArray
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import depth_first_order, minimum_spanning_tree
 
-IntArray = NDArray[np.int64]
-FloatArray = NDArray[np.float64]
-
-OUT_OF_BAND_WEIGHT = 4.0
-"""Penalty per region outside the band, plus ``OUT_DISTANCE_WEIGHT`` per target outside."""
-OUT_DISTANCE_WEIGHT = 8.0
-DEVIATION_WEIGHT = 1.0
-"""Weight of the squared relative deviation from the target."""
-CUT_WEIGHT = 0.6
-"""Weight of boundary cost, in units of one typical region perimeter."""
-SPLIT_DEVIATION_WEIGHT = 1.0
-"""Weight of the deviation from target of a split's two sides (band misses weigh 10)."""
-MOMENT_WEIGHT = 0.3
-"""Weight of the shape term 2πI/A² per region (1 for a disk) in the local search."""
-TREES_PER_SPLIT = 4
-SWEEP_ANGLES = 8
-MAX_PASSES = 12
+from gridgen.partition.local_search import (
+    CUT_WEIGHT,
+    DEVIATION_WEIGHT,
+    OUT_DISTANCE_WEIGHT,
+    OUT_OF_BAND_WEIGHT,
+    SPLIT_DEVIATION_WEIGHT,
+    SWEEP_ANGLES,
+    TREES_PER_SPLIT,
+    FloatArray,
+    IntArray,
+    local_search,
+)
 
 
 @dataclass(frozen=True)
@@ -460,133 +455,6 @@ def _best_tree_cut(
                 best_score = total_score
                 best = (side, int(k1s[kj]))
     return best
-
-
-def _connected_without(
-    region_nodes: set[int], removed: int, nbrs: list[list[int]], labels: IntArray
-) -> bool:
-    """Return whether ``region_nodes - {removed}`` is connected (BFS over the unit graph)."""
-    rest = len(region_nodes) - 1
-    if rest <= 0:
-        return False
-    g = labels[removed]
-    start = next(iter(v for v in nbrs[removed] if labels[v] == g), None)
-    if start is None:
-        return False
-    seen = {start, removed}
-    queue = deque([start])
-    while queue:
-        v = queue.popleft()
-        for w in nbrs[v]:
-            if w not in seen and labels[w] == g:
-                seen.add(w)
-                queue.append(w)
-    return len(seen) - 1 == rest
-
-
-def local_search(
-    labels: IntArray,
-    prob: RegionProblem,
-    nbrs: list[list[int]],
-    costs: list[list[float]],
-    *,
-    target: float,
-    lo: float,
-    hi: float,
-    scale: float,
-    rng: np.random.Generator,
-    frozen: NDArray[np.bool_] | None = None,
-) -> IntArray:
-    """Return ``labels`` improved by moving single boundary units between regions.
-
-    A move is taken when it lowers the objective and leaves the source region connected
-    and non-empty. ``frozen`` units never move.
-    """
-    labels = labels.copy()
-    hh = prob.households.astype(float)
-    k = int(labels.max()) + 1
-    h = np.bincount(labels, weights=hh, minlength=k).astype(float)
-    members: list[set[int]] = [set() for _ in range(k)]
-    for u, g in enumerate(labels.tolist()):
-        members[g].add(u)
-    # moment of inertia per region (units as point masses plus their own disk inertia),
-    # normalised so that a disk scores 1: 2π I / A² (a shape term PP-like but additive)
-    ua = prob.area.astype(float)
-    cx = prob.xy[:, 0] - prob.xy[:, 0].mean() if prob.n else prob.xy[:, 0]
-    cy = prob.xy[:, 1] - prob.xy[:, 1].mean() if prob.n else prob.xy[:, 1]
-    uq = ua * (cx * cx + cy * cy) + ua * ua / (2 * math.pi)
-    sa = np.bincount(labels, weights=ua, minlength=k).tolist()
-    sx = np.bincount(labels, weights=ua * cx, minlength=k).tolist()
-    sy = np.bincount(labels, weights=ua * cy, minlength=k).tolist()
-    sq = np.bincount(labels, weights=uq, minlength=k).tolist()
-    ua_l, cx_l, cy_l, uq_l = ua.tolist(), (ua * cx).tolist(), (ua * cy).tolist(), uq.tolist()
-
-    def shape(a_: float, x_: float, y_: float, q_: float) -> float:
-        if a_ <= 0:
-            return 0.0
-        return 2 * math.pi * (q_ - (x_ * x_ + y_ * y_) / a_) / (a_ * a_)
-
-    def pen(x: float) -> float:
-        # scalar twin of band_penalty (this loop is hot; numpy per scalar is 10x slower)
-        out = max(0.0, lo - x, x - hi) / target
-        dev = (x - target) / target
-        return (
-            DEVIATION_WEIGHT * dev * dev
-            + OUT_DISTANCE_WEIGHT * out
-            + (OUT_OF_BAND_WEIGHT if out > 0 else 0.0)
-        )
-
-    for _ in range(MAX_PASSES):
-        moved = 0
-        for u in rng.permutation(prob.n).tolist():
-            if frozen is not None and frozen[u]:
-                continue
-            a = int(labels[u])
-            gain_to: dict[int, float] = {}
-            same = 0.0
-            for v, c in zip(nbrs[u], costs[u], strict=True):
-                gv = int(labels[v])
-                if gv == a:
-                    same += c
-                else:
-                    gain_to[gv] = gain_to.get(gv, 0.0) + c
-            if not gain_to:
-                continue
-            base_a = pen(h[a])
-            new_a = pen(h[a] - hh[u])
-            au, xu, yu, qu = ua_l[u], cx_l[u], cy_l[u], uq_l[u]
-            shape_a = shape(sa[a] - au, sx[a] - xu, sy[a] - yu, sq[a] - qu) - shape(
-                sa[a], sx[a], sy[a], sq[a]
-            )
-            best_delta, best_b = -1e-9, -1
-            for b, c_b in sorted(gain_to.items()):
-                delta = new_a - base_a + pen(h[b] + hh[u]) - pen(h[b]) + scale * (same - c_b)
-                if MOMENT_WEIGHT:
-                    shape_b = shape(sa[b] + au, sx[b] + xu, sy[b] + yu, sq[b] + qu) - shape(
-                        sa[b], sx[b], sy[b], sq[b]
-                    )
-                    delta += MOMENT_WEIGHT * (shape_a + shape_b)
-                if delta < best_delta:
-                    best_delta, best_b = delta, b
-            if best_b < 0 or not _connected_without(members[a], u, nbrs, labels):
-                continue
-            labels[u] = best_b
-            members[a].discard(u)
-            members[best_b].add(u)
-            h[a] -= hh[u]
-            h[best_b] += hh[u]
-            sa[a] -= au
-            sx[a] -= xu
-            sy[a] -= yu
-            sq[a] -= qu
-            sa[best_b] += au
-            sx[best_b] += xu
-            sy[best_b] += yu
-            sq[best_b] += qu
-            moved += 1
-        if moved == 0:
-            break
-    return labels
 
 
 def cut_costs(

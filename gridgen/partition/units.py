@@ -419,7 +419,8 @@ def _owner_cells(
 def _union_coverage(cells: NDArray[np.object_]) -> BaseGeometry:
     """Return the union of edge-matched cells (fast coverage union, robust fallback)."""
     if len(cells) == 1:
-        return cells[0]
+        first: BaseGeometry = cells[0]
+        return first
     try:
         out = shapely.coverage_union_all(cells)
     except shapely.errors.GEOSException:

@@ -173,7 +173,7 @@ def _property_modes(households: IntArray, rng: np.random.Generator) -> NDArray[n
             donor = max(counts, key=lambda m: counts[m])
             candidates = np.flatnonzero(modes == donor)
             modes[int(rng.choice(candidates))] = mode
-    return modes
+    return np.asarray(modes, dtype=np.str_)
 
 
 def _companies(n: int, rng: np.random.Generator) -> gpd.GeoDataFrame:

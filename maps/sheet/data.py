@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Protocol
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -21,8 +21,18 @@ import shapely
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
+from gridgen.coverage.compound import (
+    STATION_SEARCH_FACTOR,
+    CompoundGrids,
+    CompoundSummary,
+    NearestStation,
+    compound_grids,
+    compound_summary,
+    nearest_station,
+)
 from gridgen.dataset import Dataset
 from gridgen.errors import NotFoundError, ParameterError
+from gridgen.partition.plan import Plan
 from maps.style import property_mode_label, station_kind_label, text_or_dash, yes_no
 
 DEFAULT_RADIUS_M = 500.0
@@ -30,20 +40,6 @@ DEFAULT_RADIUS_M = 500.0
 
 NO_BUILDINGS = "无楼栋数据"
 NO_STATION = "附近无站点"
-
-
-class PlanLike(Protocol):
-    """What the maps need of :class:`gridgen.partition.plan.Plan`."""
-
-    @property
-    def grids(self) -> gpd.GeoDataFrame:
-        """Grid polygons with grid_id, community_id, households, party_org, workers."""
-        ...
-
-    @property
-    def assignment(self) -> pd.DataFrame:
-        """building_id → grid_id."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -182,38 +178,16 @@ def _coverage_by_building(coverage: pd.DataFrame | None) -> dict[str, Any]:
     return dict(zip(coverage["building_id"].astype(str), coverage["covered"], strict=False))
 
 
-def _nearest_station(
-    ds: Dataset,
-    compound: BaseGeometry,
-    building_ids: list[str],
-    coverage: pd.DataFrame | None,
-    radius: float,
-) -> SheetStation | None:
-    """Return the compound's station: the one coverage assigned, else the nearest one."""
-    stations = ds.metric("stations")
-    if stations.empty:
+def _sheet_station(found: NearestStation | None) -> SheetStation | None:
+    if found is None:
         return None
-    chosen: int | None = None
-    if coverage is not None and {"building_id", "station_id"} <= set(coverage.columns):
-        mine = coverage.loc[coverage["building_id"].astype(str).isin(building_ids), "station_id"]
-        mine = mine.dropna()
-        if not mine.empty:
-            hits = np.flatnonzero(stations["station_id"].astype(str) == str(mine.mode().iloc[0]))
-            chosen = int(hits[0]) if hits.size else None
-    dists = stations.geometry.distance(compound).to_numpy()
-    if chosen is None:
-        chosen = int(np.argmin(dists))
-    distance = float(dists[chosen])
-    if distance > 3 * radius:
-        return None
-    row = stations.iloc[chosen]
     return SheetStation(
-        station_id=str(row["station_id"]),
-        name=_str_or_none(row.get("name")) or str(row["station_id"]),
-        kind_label=station_kind_label(row["kind"]),
-        geometry=row.geometry,
-        distance_m=distance,
-        radius_m=radius,
+        station_id=found.station_id,
+        name=found.name,
+        kind_label=station_kind_label(found.kind),
+        geometry=found.geometry,  # type: ignore[arg-type]
+        distance_m=found.distance_m,
+        radius_m=found.radius_m,
     )
 
 
@@ -221,7 +195,7 @@ def compound_sheet_data(
     dataset: Dataset,
     compound_id: str,
     *,
-    plan: PlanLike | None = None,
+    plan: Plan | None = None,
     coverage: pd.DataFrame | None = None,
     radius: float | None = None,
     restricted: bool = False,
@@ -258,6 +232,82 @@ def compound_sheet_data(
     if not radius_m > 0:
         msg = f"radius must be a positive number of metres, got {radius!r}"
         raise ParameterError(msg)
+    comp = _compound_row(dataset, compound_id)
+    cid = str(comp["compound_id"])
+    geom: BaseGeometry = comp.geometry
+    name = _str_or_none(comp.get("name")) or cid
+    street_name, community_name = _place_names(dataset, comp.get("community_id"))
+
+    all_b = dataset.metric("buildings")
+    in_compound = (all_b["compound_id"].astype("string").fillna("") == cid).to_numpy()
+    mine = _numbered(all_b.loc[in_compound])
+    ids = mine["building_id"].astype(str).tolist()
+    buildings = _sheet_buildings(mine, ids, _coverage_by_building(coverage), restricted=restricted)
+    grids = compound_grids(dataset, plan, ids, geom)
+    near, near_roads = _context(dataset, all_b, in_compound, geom)
+    station = _sheet_station(
+        nearest_station(dataset, geom, ids, coverage=coverage, radius=radius_m)
+    )
+    mode = _str_or_none(comp.get("property_mode")) or "none"
+    company_name, company_party = _company(dataset, _str_or_none(comp.get("property_company_id")))
+    branch_raw = comp.get("party_branch")
+    party_branch = None if branch_raw is None or pd.isna(branch_raw) else bool(branch_raw)
+    property_rows = [
+        ("物业模式", property_mode_label(mode)),
+        ("物业企业", company_name or "—"),
+        ("物业党组织", yes_no(company_party)),
+        ("小区党支部", yes_no(party_branch)),
+    ]
+    totals = compound_summary(
+        mine, covered=pd.Series([b.covered for b in buildings], dtype=object), restricted=restricted
+    )
+    summary = _summary_rows(
+        totals, grid_ids=grids.grid_ids, station=station, property_rows=property_rows
+    )
+    three_teams = _three_teams(totals, grids, summary) if restricted else None
+    grid_text = f"网格 {'、'.join(grids.grid_ids)}" if grids.grid_ids else "未划网格"
+    parts = [p for p in (street_name, community_name, grid_text) if p]
+    return SheetData(
+        compound_id=cid,
+        compound_name=name,
+        street_name=street_name,
+        community_name=community_name,
+        grid_ids=grids.grid_ids,
+        title=f"{name} 一小区一图示",
+        subtitle=" · ".join(parts) + f" · 小区编号 {cid}",
+        metric_crs=dataset.metric_crs,
+        compound_geometry=geom,
+        grid_geometries=grids.geometries,
+        context_buildings=tuple(near),
+        context_roads=tuple(near_roads),
+        buildings=tuple(buildings),
+        station=station,
+        property_mode=mode,
+        property_label=property_mode_label(mode),
+        property_company=company_name,
+        company_party_org=company_party,
+        party_branch=party_branch,
+        summary=tuple(summary),
+        notes=_notes(buildings, station, radius_m),
+        restricted=restricted,
+        three_teams=three_teams,
+    )
+
+
+def _three_teams(
+    totals: CompoundSummary, grids: CompoundGrids, summary: list[tuple[str, str]]
+) -> ThreeTeams:
+    """Return the three teams of a restricted sheet (and add its key-persons row)."""
+    summary.append(("重点人员", text_or_dash(totals.key_persons)))
+    return ThreeTeams(
+        grid_workers=grids.workers,
+        building_leaders=totals.leaders,
+        party_members=totals.party_members,
+    )
+
+
+def _compound_row(dataset: Dataset, compound_id: str) -> pd.Series:
+    """Return the compound's row of the metric compounds layer (NotFoundError when absent)."""
     compounds = dataset.metric("compounds")
     hit = compounds.loc[compounds["compound_id"].astype(str) == str(compound_id)]
     if hit.empty:
@@ -266,34 +316,32 @@ def compound_sheet_data(
             f" (ids look like: {sample})" if sample else " (it has no compounds)"
         )
         raise NotFoundError(msg)
-    comp = hit.iloc[0]
-    cid = str(comp["compound_id"])
-    geom: BaseGeometry = comp.geometry
-    name = _str_or_none(comp.get("name")) or cid
+    return hit.iloc[0]
 
+
+def _place_names(dataset: Dataset, community_id: Any) -> tuple[str, str]:
+    """Return (street name, community name) of a community id."""
     communities = dataset.communities
-    community_id = comp.get("community_id")
     community_name = _name_of(communities, "community_id", community_id)
     street_id = None
     if not communities.empty and community_id is not None and not pd.isna(community_id):
         rows = communities.loc[communities["community_id"] == community_id]
         if not rows.empty and "street_id" in rows:
             street_id = rows["street_id"].iloc[0]
-    street_name = _name_of(dataset.streets, "street_id", street_id)
+    return _name_of(dataset.streets, "street_id", street_id), community_name
 
-    all_b = dataset.metric("buildings")
-    in_compound = all_b["compound_id"].astype("string").fillna("") == cid
-    mine = _numbered(all_b.loc[in_compound.to_numpy()])
-    ids = mine["building_id"].astype(str).tolist()
-    covered = _coverage_by_building(coverage)
 
-    buildings = []
+def _sheet_buildings(
+    mine: gpd.GeoDataFrame, ids: list[str], covered: dict[str, Any], *, restricted: bool
+) -> list[SheetBuilding]:
+    """Return the numbered buildings of the sheet (restricted columns only when allowed)."""
+    out = []
     for number, (bid, row) in enumerate(
         zip(ids, mine.itertuples(index=False), strict=True), start=1
     ):
         rec = row._asdict()
         cov = covered.get(bid)
-        buildings.append(
+        out.append(
             SheetBuilding(
                 number=number,
                 building_id=bid,
@@ -308,29 +356,17 @@ def compound_sheet_data(
                 key_persons=_int_or_none(rec.get("key_persons")) if restricted else None,
             )
         )
+    return out
 
-    # Grids: those the plan assigned the compound's buildings to, else the one under it.
-    grid_ids: list[str] = []
-    grid_geoms: list[BaseGeometry] = []
-    grid_workers: int | None = None
-    if plan is not None:
-        grids = plan.grids.to_crs(dataset.metric_crs)
-        assignment = plan.assignment
-        assigned = assignment.loc[assignment["building_id"].astype(str).isin(ids), "grid_id"]
-        grid_ids = sorted(set(assigned.astype(str)))
-        if not grid_ids:
-            under = grids.loc[grids.geometry.contains(geom.representative_point())]
-            grid_ids = under["grid_id"].astype(str).tolist()
-        sel = grids.loc[grids["grid_id"].astype(str).isin(grid_ids)]
-        grid_geoms = list(sel.geometry)
-        if "workers" in sel:
-            grid_workers = int(pd.to_numeric(sel["workers"], errors="coerce").fillna(1).sum())
 
-    # Context: neighbouring footprints and roads around the compound.
+def _context(
+    dataset: Dataset, all_b: gpd.GeoDataFrame, in_compound: Any, geom: BaseGeometry
+) -> tuple[gpd.GeoSeries, gpd.GeoSeries]:
+    """Return neighbouring footprints and roads around the compound (metric CRS)."""
     window = shapely.box(*geom.buffer(max(60.0, 0.25 * _extent(geom))).bounds)
     # The spatial index of the (cached) metric layer is built once for every sheet.
     hits = all_b.sindex.query(window, predicate="intersects")
-    hits = hits[~in_compound.to_numpy()[hits]]
+    hits = hits[~in_compound[hits]]
     near = all_b.geometry.iloc[np.sort(hits)]
     roads = dataset.metric("roads")
     near_roads = (
@@ -338,95 +374,65 @@ def compound_sheet_data(
         if not roads.empty
         else gpd.GeoSeries([], crs=dataset.metric_crs)
     )
+    return near, near_roads
 
-    station = _nearest_station(dataset, geom, ids, coverage, radius_m)
 
-    mode = _str_or_none(comp.get("property_mode")) or "none"
-    company_id = _str_or_none(comp.get("property_company_id"))
+def _company(dataset: Dataset, company_id: str | None) -> tuple[str | None, bool | None]:
+    """Return the property company's name and whether it has a party organisation."""
+    if company_id is None:
+        return None, None
     companies = dataset.property_companies
-    company_name: str | None = None
     company_party: bool | None = None
-    if company_id is not None:
-        company_name = _name_of(companies, "company_id", company_id)
-        if not companies.empty and "has_party_org" in companies:
-            rows = companies.loc[companies["company_id"] == company_id, "has_party_org"]
-            if not rows.empty and not pd.isna(rows.iloc[0]):
-                company_party = bool(rows.iloc[0])
-    branch_raw = comp.get("party_branch")
-    party_branch = None if branch_raw is None or pd.isna(branch_raw) else bool(branch_raw)
+    if not companies.empty and "has_party_org" in companies:
+        rows = companies.loc[companies["company_id"] == company_id, "has_party_org"]
+        if not rows.empty and not pd.isna(rows.iloc[0]):
+            company_party = bool(rows.iloc[0])
+    return _name_of(companies, "company_id", company_id), company_party
 
+
+def _notes(
+    buildings: list[SheetBuilding], station: SheetStation | None, radius_m: float
+) -> tuple[str, ...]:
     notes: list[str] = []
     if not buildings:
         notes.append(f"{NO_BUILDINGS}：本小区没有登记楼栋")
     if station is None:
-        notes.append(f"{NO_STATION}：{3 * radius_m:.0f} 米内没有党群服务站点")
+        notes.append(f"{NO_STATION}：{STATION_SEARCH_FACTOR * radius_m:.0f} 米内没有党群服务站点")
     elif not station.reaches_compound:
         notes.append(
             f"最近站点 {station.name} 距小区 {station.distance_m:.0f} 米，"
             f"超出服务半径 {radius_m:.0f} 米"
         )
+    return tuple(notes)
 
-    households = sum(b.households for b in buildings)
-    residents = [b.residents for b in buildings if b.residents is not None]
-    party_members = sum(b.party_members or 0 for b in buildings)
-    leaders = sum(1 for b in buildings if b.leader_name)
-    summary: list[tuple[str, str]] = [
-        ("楼栋数", str(len(buildings))),
-        ("户数", str(households)),
-        ("人数", str(sum(residents)) if residents else "—"),
-        ("楼栋长配备", f"{leaders}/{len(buildings)}"),
-        ("党员", str(party_members)),
-        ("物业模式", property_mode_label(mode)),
-        ("物业企业", company_name or "—"),
-        ("物业党组织", yes_no(company_party)),
-        ("小区党支部", yes_no(party_branch)),
+
+def _summary_rows(
+    totals: CompoundSummary,
+    *,
+    grid_ids: tuple[str, ...],
+    station: SheetStation | None,
+    property_rows: list[tuple[str, str]],
+) -> list[tuple[str, str]]:
+    """Return the (label, value) rows of the summary table in display order."""
+    rows: list[tuple[str, str]] = [
+        ("楼栋数", str(totals.buildings)),
+        ("户数", str(totals.households)),
+        ("人数", text_or_dash(totals.residents)),
+        ("楼栋长配备", f"{totals.leaders}/{totals.buildings}"),
+        ("党员", str(totals.party_members)),
+        *property_rows,
         ("所属网格", "、".join(grid_ids) if grid_ids else "—"),
     ]
     if station is not None:
-        summary.append(("最近站点", f"{station.name}（{station.distance_m:.0f} 米）"))
+        rows.append(("最近站点", f"{station.name}（{station.distance_m:.0f} 米）"))
     else:
-        summary.append(("最近站点", NO_STATION))
-    known = [b.covered for b in buildings if b.covered is not None]
-    if known:
-        cov_hh = sum(b.households for b in buildings if b.covered)
-        share = cov_hh / households if households else 0.0
-        summary.append(("站点覆盖户数", f"{cov_hh}/{households}（{share:.0%}）"))
-
-    three_teams: ThreeTeams | None = None
-    if restricted:
-        keys = [b.key_persons for b in buildings if b.key_persons is not None]
-        summary.append(("重点人员", str(sum(keys)) if keys else "—"))
-        three_teams = ThreeTeams(
-            grid_workers=grid_workers, building_leaders=leaders, party_members=party_members
+        rows.append(("最近站点", NO_STATION))
+    share = totals.covered_share
+    if totals.covered_households is not None and share is not None:
+        rows.append(
+            ("站点覆盖户数", f"{totals.covered_households}/{totals.households}（{share:.0%}）")
         )
-
-    grid_text = f"网格 {'、'.join(grid_ids)}" if grid_ids else "未划网格"
-    parts = [p for p in (street_name, community_name, grid_text) if p]
-    return SheetData(
-        compound_id=cid,
-        compound_name=name,
-        street_name=street_name,
-        community_name=community_name,
-        grid_ids=tuple(grid_ids),
-        title=f"{name} 一小区一图示",
-        subtitle=" · ".join(parts) + f" · 小区编号 {cid}",
-        metric_crs=dataset.metric_crs,
-        compound_geometry=geom,
-        grid_geometries=tuple(grid_geoms),
-        context_buildings=tuple(near),
-        context_roads=tuple(near_roads),
-        buildings=tuple(buildings),
-        station=station,
-        property_mode=mode,
-        property_label=property_mode_label(mode),
-        property_company=company_name,
-        company_party_org=company_party,
-        party_branch=party_branch,
-        summary=tuple(summary),
-        notes=tuple(notes),
-        restricted=restricted,
-        three_teams=three_teams,
-    )
+    return rows
 
 
 def _extent(geom: BaseGeometry) -> float:
