@@ -18,13 +18,18 @@ def _connected(units: list[dict[str, Any]], edges: list[list[int]], grid: str) -
     return bool(nx.is_connected(g))
 
 
-def movable_unit(data: dict[str, Any], *, avoid: set[str] = frozenset()) -> tuple[int, str, str]:
-    """Return (unit index, from grid, to grid) for a compound that can move to a neighbour."""
+def movable_unit(
+    data: dict[str, Any],
+    *,
+    avoid: set[str] = frozenset(),
+    kinds: tuple[str, ...] = ("compound",),
+) -> tuple[int, str, str]:
+    """Return (unit index, from grid, to grid) for a unit that can move to a neighbour."""
     units, edges = data["units"], data["edges"]
     for a, b in edges:
         for i, j in ((a, b), (b, a)):
             u, v = units[i], units[j]
-            if u["kind"] != "compound" or u["households"] == 0 or u["grid"] == v["grid"]:
+            if u["kind"] not in kinds or u["households"] == 0 or u["grid"] == v["grid"]:
                 continue
             if u["grid"] in avoid or v["grid"] in avoid or u["id"] in avoid:
                 continue

@@ -30,7 +30,7 @@ from api.editor import (
     units_of,
 )
 from api.service import ServiceState, parse_base_version, submit_job
-from api.store.base import JobInfo, VersionInfo, grids_key
+from api.store.base import JobInfo, VersionInfo, dataset_key, grids_key
 from api.tiles import check_tile, etag_of
 from gridgen.dataset import Dataset
 from gridgen.errors import GridgenError, NotFoundError, ParameterError
@@ -64,10 +64,28 @@ class Rebalance(BaseModel):
     message: str = Field("", max_length=500)
 
 
+REBALANCE_TRIES = 6
+"""Seeds the re-partition tries before it settles for the most balanced result."""
+
+
 def _repartition(dataset: Dataset, plan: Plan, community_id: str, locked: tuple[str, ...]) -> Plan:
+    """Re-partition the unlocked grids, trying seeds until every unlocked grid is in band."""
     from gridgen.partition.planner import repartition
 
-    return repartition(dataset, plan, community_id, locked=locked, seed=plan.seed)
+    lo, hi = plan.band
+    best, best_out = plan, None
+    for seed in range(plan.seed + 1, plan.seed + 1 + REBALANCE_TRIES):
+        new = repartition(dataset, plan, community_id, locked=locked, seed=seed)
+        g = new.grids[
+            (new.grids["community_id"].astype(str) == community_id)
+            & ~new.grids["grid_id"].astype(str).isin(locked)
+        ]
+        out = int((~g["households"].between(lo, hi)).sum())
+        if best_out is None or out < best_out:
+            best, best_out = new, out
+        if out == 0:
+            break
+    return best
 
 
 REBALANCERS: dict[str, Callable[[Dataset, Plan, str, tuple[str, ...]], Plan]] = {
@@ -265,6 +283,39 @@ async def version_grids_tile(
     return await _tile_response(
         state, key=grids_key(plan_id, version), layer="grids", z=z, x=x, y=y
     )
+
+
+DATASET_TILE_LAYERS = ("roads", "stations", "communities", "compounds", "buildings")
+"""Dataset layers the editor draws under the units (as vector tiles of the plan's dataset)."""
+
+
+@router.get("/plans/{plan_id}/layers/{layer}/{z}/{x}/{y}.mvt", summary="Dataset layer (MVT)")
+async def dataset_layer_tile(
+    *, request: Request, plan_id: str, layer: str, z: int, x: int, y: int
+) -> Response:
+    """Return a vector tile of a layer of the plan's dataset (roads, stations, ...)."""
+    from fastapi.concurrency import run_in_threadpool
+
+    if layer not in DATASET_TILE_LAYERS:
+        raise NotFoundError(f"layer {layer!r}: use one of {', '.join(DATASET_TILE_LAYERS)}")
+    check_tile(z, x, y)
+    state: ServiceState = request.app.state.gridgen
+    h = request.headers
+    who = await principal_for(state, h.get("x-api-key"), h.get("authorization"))
+    who.require("planner", "admin", action="editing plans")
+    dataset_id = state.memo.get(("plan-dataset", plan_id))
+    if dataset_id is None:
+        dataset_id = (await run_in_threadpool(state.store.get_plan, plan_id)).dataset_id
+        state.memo.put(("plan-dataset", plan_id), dataset_id)
+    key = dataset_key(str(dataset_id), layer)
+    access = who.access
+    cache_key = (key, z, x, y, access.cache_class)
+    hit = state.tiles.get(cache_key)
+    if hit is None:
+        data = await state.store.tile_async(key, z, x, y, layer=layer, access=access)
+        hit = (data, etag_of(data))
+        state.tiles.put(cache_key, hit)
+    return Response(content=hit[0], media_type=MVT, headers={"ETag": hit[1]})
 
 
 _FORBIDDEN = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
