@@ -35,6 +35,8 @@
   var labels = [];
   var pending = null; // local changes refused by a conflict
   var compared = [];
+  var mapReady = false;
+  var sourcesAdded = false;
 
   function $(id) { return document.getElementById(id); }
   function el(tag, text, cls) {
@@ -76,7 +78,10 @@
   }
 
   function start() {
+    perf.start = performance.now();
+    initMap(); // the map, its style and worker start while the data loads
     api("/me").then(function (r) {
+      perf.me = performance.now();
       if (!r.ok) { deny((r.body && r.body.detail) || "请提供 planner 或 admin 密钥 (?key=...)"); return; }
       if (r.body.role !== "planner" && r.body.role !== "admin") {
         deny("编辑网格需要 planner 或 admin 角色；此密钥的角色是 " + r.body.role + "。");
@@ -93,6 +98,7 @@
     status("加载中…");
     return api("/plans/" + encodeURIComponent(PLAN) + "/editor" + (q.length ? "?" + q.join("&") : "")).then(function (r) {
       if (!r.ok) { status("错误：" + ((r.body && r.body.detail) || r.status)); return; }
+      if (!perf.data) perf.data = performance.now();
       data = r.body;
       community = data.community_id;
       version = data.version;
@@ -105,7 +111,7 @@
       setActive(active);
       updateButtons();
       $("warnings").textContent = "";
-      if (!map) initMap(); else refreshMap();
+      if (!sourcesAdded) { if (mapReady) addLayers(); } else refreshMap();
       if (then) then();
     });
   }
@@ -132,12 +138,11 @@
 
   function initMap() {
     maplibregl.setWorkerUrl(ORIGIN + "/static/vendor/maplibre/maplibre-gl-csp-worker.js");
-    var b = data.bounds;
     map = new maplibregl.Map({
       container: "map",
       style: { version: 8, sources: {}, layers: [{ id: "bg", type: "background", paint: { "background-color": "#f6f6f2" } }] },
-      bounds: b ? [[b[0], b[1]], [b[2], b[3]]] : undefined,
-      fitBoundsOptions: { padding: 20 },
+      center: [112.55, 37.8],
+      zoom: 12,
       maxZoom: 19,
       dragRotate: false,
       pitchWithRotate: false,
@@ -147,42 +152,56 @@
       },
     });
     map.touchZoomRotate.disableRotation();
-    window.gridgenEditor = { map: map, state: function () { return S; }, active: function () { return active; } };
+    window.gridgenEditor = {
+      map: map,
+      state: function () { return S; },
+      active: function () { return active; },
+      paint: function (indices, g) { setActive(g); paint(indices); }, // as a click or stroke does
+    };
     map.on("load", function () {
-      map.addImage("hatch", hatch());
-      map.addSource("units", { type: "vector", tiles: [unitsUrl()], promoteId: "unit_id", maxzoom: 17 });
-      map.addSource("grids", { type: "vector", tiles: [gridsUrl()], maxzoom: 17 });
-      ["roads", "communities", "stations"].forEach(function (n) {
-        map.addSource(n, { type: "vector", tiles: [layerUrl(n)], maxzoom: 17 });
-      });
-      map.addLayer({ id: "units-fill", type: "fill", source: "units", "source-layer": "units",
-        paint: { "fill-color": ["coalesce", ["feature-state", "color"], "#dddddd"], "fill-opacity": 0.72 } });
-      map.addLayer({ id: "units-hatch", type: "fill", source: "units", "source-layer": "units",
-        paint: { "fill-pattern": "hatch", "fill-opacity": ["case", ["boolean", ["feature-state", "locked"], false], 1, 0] } });
-      map.addLayer({ id: "units-line", type: "line", source: "units", "source-layer": "units",
-        paint: { "line-color": "#ffffff", "line-width": 0.6 } });
-      map.addLayer({ id: "roads", type: "line", source: "roads", "source-layer": "roads",
-        paint: { "line-color": ["match", ["get", "kind"], "main", "#b9a47a", "minor", "#c8c2b4", "#d9d4c8"],
-          "line-width": ["match", ["get", "kind"], "main", ROAD_WIDTH.main, "minor", ROAD_WIDTH.minor, ROAD_WIDTH.path],
-          "line-opacity": 0.8 } });
-      map.addLayer({ id: "communities-line", type: "line", source: "communities", "source-layer": "communities",
-        paint: { "line-color": "#6a3d9a", "line-width": 2.5, "line-dasharray": [3, 2] } });
-      map.addLayer({ id: "grids-line", type: "line", source: "grids", "source-layer": "grids",
-        paint: { "line-color": "#222222", "line-width": 1.8 } });
-      map.addLayer({ id: "units-changed", type: "line", source: "units", "source-layer": "units",
-        paint: { "line-color": "#d00000", "line-width": 3,
-          "line-opacity": ["case", ["boolean", ["feature-state", "changed"], false], 1, 0] } });
-      map.addLayer({ id: "stations", type: "circle", source: "stations", "source-layer": "stations",
-        paint: { "circle-radius": 5, "circle-color": "#b2182b", "circle-stroke-color": "#fff", "circle-stroke-width": 1.5 } });
-      colourAll();
-      map.once("idle", function () {
-        placeLabels();
-        perf.ready = performance.now();
-        document.body.dataset.ready = "1";
-        status("就绪 · v" + version);
-      });
+      perf.mapLoad = performance.now();
+      mapReady = true;
+      if (data && !sourcesAdded) addLayers();
     });
     bindMouse();
+  }
+
+  function addLayers() {
+    sourcesAdded = true;
+    var b = data.bounds;
+    if (b) map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 20, duration: 0 });
+    map.addImage("hatch", hatch());
+    map.addSource("units", { type: "vector", tiles: [unitsUrl()], promoteId: "unit_id", maxzoom: 17 });
+    map.addSource("grids", { type: "vector", tiles: [gridsUrl()], maxzoom: 17 });
+    ["roads", "communities", "stations"].forEach(function (n) {
+      map.addSource(n, { type: "vector", tiles: [layerUrl(n)], maxzoom: 17 });
+    });
+    map.addLayer({ id: "units-fill", type: "fill", source: "units", "source-layer": "units",
+      paint: { "fill-color": ["coalesce", ["feature-state", "color"], "#dddddd"], "fill-opacity": 0.72 } });
+    map.addLayer({ id: "units-hatch", type: "fill", source: "units", "source-layer": "units",
+      paint: { "fill-pattern": "hatch", "fill-opacity": ["case", ["boolean", ["feature-state", "locked"], false], 1, 0] } });
+    map.addLayer({ id: "units-line", type: "line", source: "units", "source-layer": "units",
+      paint: { "line-color": "#ffffff", "line-width": 0.6 } });
+    map.addLayer({ id: "roads", type: "line", source: "roads", "source-layer": "roads",
+      paint: { "line-color": ["match", ["get", "kind"], "main", "#b9a47a", "minor", "#c8c2b4", "#d9d4c8"],
+        "line-width": ["match", ["get", "kind"], "main", ROAD_WIDTH.main, "minor", ROAD_WIDTH.minor, ROAD_WIDTH.path],
+        "line-opacity": 0.8 } });
+    map.addLayer({ id: "communities-line", type: "line", source: "communities", "source-layer": "communities",
+      paint: { "line-color": "#6a3d9a", "line-width": 2.5, "line-dasharray": [3, 2] } });
+    map.addLayer({ id: "grids-line", type: "line", source: "grids", "source-layer": "grids",
+      paint: { "line-color": "#222222", "line-width": 1.8 } });
+    map.addLayer({ id: "units-changed", type: "line", source: "units", "source-layer": "units",
+      paint: { "line-color": "#d00000", "line-width": 3,
+        "line-opacity": ["case", ["boolean", ["feature-state", "changed"], false], 1, 0] } });
+    map.addLayer({ id: "stations", type: "circle", source: "stations", "source-layer": "stations",
+      paint: { "circle-radius": 5, "circle-color": "#b2182b", "circle-stroke-color": "#fff", "circle-stroke-width": 1.5 } });
+    colourAll();
+    map.once("idle", function () {
+      placeLabels();
+      perf.ready = performance.now();
+      document.body.dataset.ready = "1";
+      status("就绪 · v" + version);
+    });
   }
 
   function refreshMap() {
