@@ -70,6 +70,17 @@ def test_editor_assign_conflict_rebalance(client: TestClient) -> None:
         headers=planner,
     )
     assert r.status_code == 422 and "NO-SUCH" in r.json()["detail"]
+    # a planner scoped to another community may neither open nor edit this one
+    scoped = key(client, "planner", cids[1])
+    r = client.get(f"/plans/{plan_id}/editor", params={"community": cids[0]}, headers=scoped)
+    assert r.status_code == 403 and cids[1] in r.json()["detail"]
+    some = data["units"][0]["id"]
+    r = client.post(
+        f"/plans/{plan_id}/edits/assign",
+        json={"base_version": 1, "assign": {some: data["grids"][1]["grid_id"]}},
+        headers=scoped,
+    )
+    assert r.status_code == 403
     # a good assign saves version 2 (If-Match accepted)
     i, src, dst = movable_unit(data)
     unit = data["units"][i]

@@ -112,7 +112,7 @@
     return "#b2182b";
   }
 
-  var map = L.map("map", { zoomControl: true, attributionControl: true, zoomSnap: 0.25 });
+  var map = L.map("map", { zoomControl: true, attributionControl: true, zoomSnap: 0.25, maxZoom: 19, minZoom: 9 });
   map.attributionControl.setPrefix("gridgen · Leaflet");
   map.setView([37.8, 112.55], 13);
   L.control.scale({ imperial: false }).addTo(map);
@@ -347,7 +347,7 @@
         }
       });
       add("buildings", "楼栋（放大到 " + BUILDING_MIN_ZOOM + " 级显示）", buildingGroup, true);
-      add("reach", "站点服务范围（" + RADIUS + " 米）", reach, true);
+      add("reach", "站点服务范围（" + RADIUS + " 米）", reach, false); // off by default: clutter
       add("stations", "党群服务站点", stations, true);
       add("uncovered", "未覆盖楼栋", uncovered, true);
       compounds.bringToFront();
@@ -359,10 +359,48 @@
         got.compounds.length + " 个小区 · " + got.stations.length + " 个站点 · " +
         got.uncovered.length + " 栋未覆盖");
       document.body.setAttribute("data-loaded", "true");
+      gridLabels(grids);
+      editorLink();
       map.on("moveend", loadBuildings);
       map.on("overlayadd", function (e) { if (e.layer === buildingGroup) loadBuildings(); });
       loadBuildings();
     });
+  }
+
+  // Grid codes (last 3 digits) as permanent labels from zoom 15 on.
+  function gridLabels(grids) {
+    function update() {
+      var show = map.getZoom() >= 15;
+      grids.eachLayer(function (l) {
+        var code = String(l.feature.properties.grid_id || "");
+        if (show && !l._ggLabel) {
+          l._ggLabel = L.tooltip({ permanent: true, direction: "center", className: "gg-grid-label" })
+            .setContent(esc(code.slice(-3))).setLatLng(l.getBounds().getCenter());
+          map.addLayer(l._ggLabel);
+        } else if (!show && l._ggLabel) {
+          map.removeLayer(l._ggLabel);
+          l._ggLabel = null;
+        }
+      });
+    }
+    map.on("zoomend", update);
+    update();
+  }
+
+  // Planners and admins get a link to the grid editor of the published plan.
+  function editorLink() {
+    api("/me").then(function (r) { return r.json(); }).then(function (me) {
+      if (me.role !== "planner" && me.role !== "admin") return null;
+      return api("/plans").then(function (r) { return r.json(); }).then(function (plans) {
+        var plan = plans.filter(function (p) { return p.published_version !== null; })[0] || plans[0];
+        if (!plan) return;
+        var a = document.createElement("a");
+        a.id = "editor-link";
+        a.href = "/edit/" + encodeURIComponent(plan.id);
+        a.textContent = "编辑网格";
+        document.getElementById("bar").appendChild(a);
+      });
+    }).catch(function () { /* no link */ });
   }
 
   // -- buildings at high zoom: OGC items of the visible bbox, cached by building_id --------
