@@ -10,7 +10,7 @@ from gridgen.dataset import Dataset
 from gridgen.errors import ParameterError
 from gridgen.partition.assign import assign_units, editor_units, resolve_keys, units_frame
 from gridgen.partition.community import partition_dataset
-from gridgen.partition.plan import Plan
+from gridgen.partition.plan import Plan, plan_metrics
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +69,17 @@ def test_assign_moves_compound_and_keeps_tiling(sample: Dataset, plan: Plan, cid
     others = plan.grids[~plan.grids["grid_id"].isin([src, dst])].set_index("grid_id")
     after = new.grids.set_index("grid_id").loc[others.index]
     assert all(shapely.equals_exact(others.geometry.to_numpy(), after.geometry.to_numpy(), 0.0))
+    # the metrics updated for one community equal the metrics measured on the whole plan
+    full = plan_metrics(sample, new.grids, new.assignment, target=new.target, band=new.band)
+    got = new.metrics
+    assert (got.n_grids, got.households, got.cut_edges) == (
+        full.n_grids,
+        full.households,
+        full.cut_edges,
+    )
+    assert got.band_compliance == pytest.approx(full.band_compliance)
+    assert got.mean_polsby_popper == pytest.approx(full.mean_polsby_popper)
+    assert got.contiguous_share == full.contiguous_share and got.tiling_ok == full.tiling_ok
     # moving it back gives the households back
     back = assign_units(sample, new, {unit["id"]: src}).plan
     hh3 = dict(zip(back.grids["grid_id"], back.grids["households"], strict=True))

@@ -32,8 +32,15 @@ from shapely.geometry.base import BaseGeometry
 from gridgen.dataset import Dataset
 from gridgen.errors import ParameterError
 from gridgen.io.crs import WGS84
-from gridgen.partition.plan import Plan
-from gridgen.partition.planner import _replace_community
+from gridgen.partition.plan import (
+    GRID_COLUMNS,
+    OVERLAP_TOLERANCE,
+    TILING_AREA_TOLERANCE,
+    Plan,
+    PlanMetrics,
+    grid_table,
+    tiling_errors,
+)
 from gridgen.partition.units import UnitGraph, build_units
 
 SNAP = 0.001
@@ -67,8 +74,7 @@ def community_units(dataset: Dataset, plan: Plan, community_id: str) -> UnitGrap
 
 def unit_grids(dataset: Dataset, units: UnitGraph, plan: Plan) -> list[str]:
     """Return the grid of every unit: where most of its households (or its area) lie."""
-    a = plan.assignment.astype({"building_id": str, "grid_id": str})
-    grid_of = dict(zip(a["building_id"], a["grid_id"], strict=True))
+    grid_of = _pairs(plan.assignment, "building_id", "grid_id")
     hh = _building_households(dataset)
     weight: dict[int, dict[str, float]] = {}
     for b, u in zip(units.building_ids, units.building_unit, strict=True):
@@ -126,13 +132,16 @@ def editor_units(
             {"grid_id": str(g), "households": int(h)}
             for g, h in zip(cg["grid_id"], cg["households"], strict=True)
         ],
+        "mean_polsby_popper": (
+            float(cg["polsby_popper"].mean()) if "polsby_popper" in cg.columns and len(cg) else None
+        ),
     }
 
 
 def _building_households(dataset: Dataset) -> dict[str, int]:
     bld = dataset.buildings
     hh = pd.to_numeric(bld["households"], errors="coerce").fillna(0).astype(np.int64)
-    return dict(zip(bld["building_id"].astype(str), hh.tolist(), strict=True))
+    return dict(zip(bld["building_id"].astype(str).to_numpy().tolist(), hh.tolist(), strict=True))
 
 
 def _compound_names(dataset: Dataset) -> dict[str, str]:
@@ -195,15 +204,9 @@ def _check(
     if unknown:
         problems.append(f"unknown unit or building ids: {', '.join(sorted(unknown)[:20])}")
     grids = plan.grids
-    comm_of_grid = dict(
-        zip(grids["grid_id"].astype(str), grids["community_id"].astype(str), strict=True)
-    )
-    bld = dataset.buildings
-    comm_of_b = dict(
-        zip(bld["building_id"].astype(str), bld["community_id"].astype(str), strict=True)
-    )
-    a = plan.assignment.astype({"building_id": str, "grid_id": str})
-    old = dict(zip(a["building_id"], a["grid_id"], strict=True))
+    comm_of_grid = _pairs(grids, "grid_id", "community_id")
+    comm_of_b = _pairs(dataset.buildings, "building_id", "community_id")
+    old = _pairs(plan.assignment, "building_id", "grid_id")
     locked_set = {str(g) for g in locked}
     moves: dict[str, str] = {}
     new_grids: dict[str, str] = {}
@@ -275,7 +278,7 @@ def assign_units(
     """
     moves, new_grids = _check(dataset, plan, assign, locked)
     a = plan.assignment.astype({"building_id": str, "grid_id": str}).copy()
-    old = dict(zip(a["building_id"], a["grid_id"], strict=True))
+    old = _pairs(a, "building_id", "grid_id")
     touched = sorted({g for g in moves.values()} | {old[b] for b in moves if b in old})
     if not moves:
         return AssignResult(plan, (), (), (), ())
@@ -284,9 +287,7 @@ def assign_units(
     if missing:
         add = pd.DataFrame({"building_id": missing, "grid_id": [moves[b] for b in missing]})
         a = pd.concat([a, add], ignore_index=True)
-    comm_of_grid = dict(
-        zip(plan.grids["grid_id"].astype(str), plan.grids["community_id"].astype(str), strict=True)
-    )
+    comm_of_grid = _pairs(plan.grids, "grid_id", "community_id")
     comm_of_grid.update(new_grids)
     out = plan
     removed: list[str] = []
@@ -299,22 +300,88 @@ def assign_units(
         removed += gone
         ids = set(rows["grid_id"].astype(str))
         comm_a = a[a["grid_id"].isin(ids)]
-        out = _replace_community(
-            dataset,
-            out,
-            cid,
-            rows,
-            comm_a,
-            target=plan.target,
-            band=plan.band,
-            problems=[p for p in out.problems if p.community_id == cid],
-        )
+        out = replace_community(dataset, out, graph, rows, comm_a)
     return AssignResult(
         plan=out,
         moved_buildings=tuple(sorted(moves)),
         touched_grids=tuple(touched),
         new_grids=tuple(sorted(new_grids)),
         removed_grids=tuple(sorted(removed)),
+    )
+
+
+def _cut_edges(units: UnitGraph, assignment: pd.DataFrame) -> int:
+    """Return the unit-graph edges of a community cut by ``assignment`` (as plan metrics do)."""
+    grid_of = _pairs(assignment, "building_id", "grid_id")
+    unit_grid = np.full(units.n, "", dtype=object)
+    for b, u in zip(units.building_ids.tolist(), units.building_unit.tolist(), strict=True):
+        unit_grid[u] = grid_of.get(str(b), "")
+    ea, eb = units.edges[:, 0], units.edges[:, 1]
+    known = (unit_grid[ea] != "") & (unit_grid[eb] != "")
+    return int(np.sum(known & (unit_grid[ea] != unit_grid[eb])))
+
+
+def replace_community(
+    dataset: Dataset,
+    plan: Plan,
+    units: UnitGraph,
+    grids: gpd.GeoDataFrame,
+    assignment: pd.DataFrame,
+) -> Plan:
+    """Return ``plan`` with one community's grids and assignment replaced, metrics updated.
+
+    Only the community is measured again: other grids keep their measured columns, the cut
+    edges change by the community's difference, and the tiling error is the larger of the
+    plan's and the community's (untouched grids keep their exact geometry).
+    """
+    cid = units.community_id
+    lo, hi = plan.band
+    a = plan.assignment.astype({"building_id": str, "grid_id": str})
+    old_ids = set(plan.grids.loc[plan.grids["community_id"].astype(str) == cid, "grid_id"])
+    old_a = a[a["grid_id"].isin(old_ids)]
+    table = grid_table(dataset, grids, assignment, target=plan.target, band=(lo, hi))
+    others = plan.grids[plan.grids["community_id"].astype(str) != cid]
+    cols = [c for c in table.columns if c in others.columns or c in GRID_COLUMNS]
+    all_grids = gpd.GeoDataFrame(
+        pd.concat([others[cols], table[cols]], ignore_index=True), geometry="geometry", crs=WGS84
+    )
+    all_grids = all_grids.sort_values("grid_id", kind="stable").reset_index(drop=True)
+    all_a = (
+        pd.concat([a[~a["grid_id"].isin(old_ids)], assignment], ignore_index=True)
+        .sort_values("building_id", kind="stable")
+        .reset_index(drop=True)
+    )
+    err, ov = tiling_errors(dataset, table).get(cid, (0.0, 0.0))
+    max_err = max(float(plan.metrics.max_tiling_error), err)
+    max_ov = max(float(plan.metrics.max_overlap_m2), ov)
+    cut = plan.metrics.cut_edges - _cut_edges(units, old_a) + _cut_edges(units, assignment)
+    n = len(all_grids)
+    single = np.asarray(
+        [g is not None and g.geom_type == "Polygon" and not g.is_empty for g in all_grids.geometry]
+    )
+    hh = all_grids["households"].astype(float)
+    metrics = PlanMetrics(
+        n_grids=n,
+        households=int(hh.sum()),
+        band_compliance=float(((hh >= lo) & (hh <= hi)).mean()) if n else 0.0,
+        mean_polsby_popper=float(all_grids["polsby_popper"].astype(float).mean()) if n else 0.0,
+        max_abs_deviation=float(np.abs(hh / plan.target - 1).max()) if n else 0.0,
+        cut_edges=int(cut),
+        main_road_crossings=int((all_grids["main_road_crossings"].astype(float) > 0).sum()),
+        contiguous_share=float(single.mean()) if n else 1.0,
+        tiling_ok=bool(max_err <= TILING_AREA_TOLERANCE and max_ov <= OVERLAP_TOLERANCE),
+        max_tiling_error=max_err,
+        max_overlap_m2=max_ov,
+        infeasible=dict(plan.metrics.infeasible),
+    )
+    return Plan(
+        grids=all_grids,
+        assignment=all_a,
+        metrics=metrics,
+        problems=plan.problems,
+        target=plan.target,
+        band=plan.band,
+        seed=plan.seed,
     )
 
 
@@ -335,7 +402,7 @@ def _rebuild(
     region = _poly(
         shapely.union_all([old_geom[g] for g in touched if g in old_geom], grid_size=SNAP)
     )
-    grid_of_b = dict(zip(assignment["building_id"], assignment["grid_id"], strict=True))
+    grid_of_b = _pairs(assignment, "building_id", "grid_id")
     # a unit goes with the grid of most of its buildings (ties: lowest id)
     votes: dict[int, dict[str, int]] = {}
     for b, u in zip(units.building_ids, units.building_unit, strict=True):
@@ -400,6 +467,13 @@ def _attr(frame: pd.DataFrame, gid: str, col: str, default: Any) -> Any:
     return default if hit.empty or pd.isna(hit.iloc[0]) else hit.iloc[0]
 
 
+def _pairs(frame: pd.DataFrame, key: str, value: str) -> dict[str, str]:
+    """Return ``{key: value}`` of two columns as text (fast: no pandas iteration)."""
+    keys = frame[key].astype(str).to_numpy().tolist()
+    values = frame[value].astype(str).to_numpy().tolist()
+    return dict(zip(keys, values, strict=True))
+
+
 def _poly(geom: BaseGeometry) -> BaseGeometry:
     """Return the polygonal part of ``geom`` (overlays may add lines and points)."""
     if geom.geom_type in ("Polygon", "MultiPolygon"):
@@ -454,8 +528,10 @@ def _building_points(
 ) -> dict[str, BaseGeometry]:
     sel = assignment[assignment["grid_id"].isin(touched)]
     bld = dataset.metric("buildings")
-    pts = shapely.point_on_surface(bld.geometry.to_numpy())
-    at = dict(zip(bld["building_id"].astype(str), pts, strict=True))
+    ids = bld["building_id"].astype(str)
+    mask = ids.isin(set(sel["building_id"])).to_numpy()
+    pts = shapely.point_on_surface(bld.geometry.to_numpy()[mask])
+    at = dict(zip(ids.to_numpy()[mask], pts, strict=True))
     out: dict[str, BaseGeometry] = {}
     for g, grp in sel.groupby("grid_id"):
         geoms = [at[b] for b in grp["building_id"] if b in at]

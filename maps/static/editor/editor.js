@@ -106,6 +106,7 @@
       if (!active || !(active in S.households)) active = S.gridIds[0] || null;
       setTitle();
       $("community-name").textContent = (data.community_name || "") + " " + community;
+      $("pp").textContent = data.mean_polsby_popper === null ? "—" : data.mean_polsby_popper.toFixed(3);
       buildTable();
       renderVersions();
       setActive(active);
