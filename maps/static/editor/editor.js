@@ -85,10 +85,9 @@
       if (!r.ok) { deny((r.body && r.body.detail) || "请提供 planner 或 admin 密钥 (?key=...)"); return; }
       if (r.body.role !== "planner" && r.body.role !== "admin") {
         deny("编辑网格需要 planner 或 admin 角色；此密钥的角色是 " + r.body.role + "。");
-        return;
       }
-      load(null);
     });
+    load(null); // refused (403) for other roles; /me above says why
   }
 
   function load(v, then) {
@@ -97,7 +96,11 @@
     if (v !== null && v !== undefined) q.push("version=" + v);
     status("加载中…");
     return api("/plans/" + encodeURIComponent(PLAN) + "/editor" + (q.length ? "?" + q.join("&") : "")).then(function (r) {
-      if (!r.ok) { status("错误：" + ((r.body && r.body.detail) || r.status)); return; }
+      if (!r.ok) {
+        if (r.status === 403 || r.status === 401) deny((r.body && r.body.detail) || String(r.status));
+        else status("错误：" + ((r.body && r.body.detail) || r.status));
+        return;
+      }
       if (!perf.data) perf.data = performance.now();
       data = r.body;
       community = data.community_id;
@@ -145,6 +148,7 @@
       center: [112.55, 37.8],
       zoom: 12,
       maxZoom: 19,
+      fadeDuration: 0,
       dragRotate: false,
       pitchWithRotate: false,
       attributionControl: false,
@@ -172,10 +176,10 @@
     var b = data.bounds;
     if (b) map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 20, duration: 0 });
     map.addImage("hatch", hatch());
-    map.addSource("units", { type: "vector", tiles: [unitsUrl()], promoteId: "unit_id", maxzoom: 17 });
-    map.addSource("grids", { type: "vector", tiles: [gridsUrl()], maxzoom: 17 });
+    map.addSource("units", { type: "vector", tiles: [unitsUrl()], promoteId: "unit_id", maxzoom: 16 });
+    map.addSource("grids", { type: "vector", tiles: [gridsUrl()], maxzoom: 15 });
     ["roads", "communities", "stations"].forEach(function (n) {
-      map.addSource(n, { type: "vector", tiles: [layerUrl(n)], maxzoom: 17 });
+      map.addSource(n, { type: "vector", tiles: [layerUrl(n)], maxzoom: 15 });
     });
     map.addLayer({ id: "units-fill", type: "fill", source: "units", "source-layer": "units",
       paint: { "fill-color": ["coalesce", ["feature-state", "color"], "#dddddd"], "fill-opacity": 0.72 } });
@@ -197,9 +201,17 @@
     map.addLayer({ id: "stations", type: "circle", source: "stations", "source-layer": "stations",
       paint: { "circle-radius": 5, "circle-color": "#b2182b", "circle-stroke-color": "#fff", "circle-stroke-width": 1.5 } });
     colourAll();
-    map.once("idle", function () {
-      placeLabels();
+    perf.sources = {};
+    map.on("sourcedata", function (e) {
+      if (e.isSourceLoaded && !perf.sources[e.sourceId]) perf.sources[e.sourceId] = performance.now();
+    });
+    // ready: the first frame drawn with every tile of every source loaded
+    var sources = ["units", "grids", "roads", "communities", "stations"];
+    map.on("render", function onRender() {
+      if (!map.areTilesLoaded() || !sources.every(function (id) { return map.isSourceLoaded(id); })) return;
+      map.off("render", onRender);
       perf.ready = performance.now();
+      placeLabels();
       document.body.dataset.ready = "1";
       status("就绪 · v" + version);
     });
