@@ -374,8 +374,12 @@
       grids.eachLayer(function (l) {
         var code = String(l.feature.properties.grid_id || "");
         if (show && !l._ggLabel) {
-          l._ggLabel = L.tooltip({ permanent: true, direction: "center", className: "gg-grid-label" })
-            .setContent(esc(code.slice(-3))).setLatLng(l.getBounds().getCenter());
+          var span = document.createElement("span");
+          span.textContent = code.slice(-3);
+          l._ggLabel = L.marker(l.getBounds().getCenter(), {
+            icon: L.divIcon({ className: "gg-grid-label", html: span, iconSize: [30, 16], iconAnchor: [15, 8] }),
+            interactive: false, keyboard: false,
+          });
           map.addLayer(l._ggLabel);
         } else if (!show && l._ggLabel) {
           map.removeLayer(l._ggLabel);
