@@ -425,6 +425,8 @@
   }
 
   function showRefused(text) {
+    var last = $("warnings").lastChild;
+    if (last && last.textContent === text) return;
     var d = el("div", text, "refused");
     d.dataset.kind = "refused";
     $("warnings").appendChild(d);
