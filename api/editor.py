@@ -16,17 +16,28 @@ from api.service import (
     plan_from_content,
 )
 from api.store.base import VersionInfo, dataset_key
+from api.tiles import LRU
 from gridgen.dataset import Dataset
 from gridgen.errors import ConflictError, PermissionDeniedError
 from gridgen.partition.assign import community_units, units_frame
 from gridgen.partition.plan import Plan
 from gridgen.partition.units import UnitGraph
 
+_PLANS = LRU(4)
+"""The last plan versions loaded or saved (versions never change: safe to keep)."""
+
 
 def load_plan(state: ServiceState, plan_id: str, version: int) -> tuple[Plan, tuple[str, ...]]:
-    """Return (plan, locked grids) of a stored version."""
-    content = state.store.load_version(plan_id, version)
-    return plan_from_content(content), tuple(content.locked)
+    """Return (plan, locked grids) of a stored version (cached: versions are immutable)."""
+
+    def make() -> tuple[Plan, tuple[str, ...]]:
+        content = state.store.load_version(plan_id, version)
+        return plan_from_content(content), tuple(content.locked)
+
+    out: tuple[Plan, tuple[str, ...]] = _PLANS.get_or_make(
+        (id(state.store), plan_id, version), make
+    )
+    return out
 
 
 def save_plan(
@@ -41,13 +52,15 @@ def save_plan(
 ) -> VersionInfo:
     """Save ``plan`` as the version after ``base`` (ConflictError naming the head's author)."""
     head_conflict(state, plan_id, base)
-    return state.store.add_version(
+    info = state.store.add_version(
         plan_id,
         base_version=base,
         content=content_from_plan(plan, locked=locked),
         actor=actor,
         message=message,
     )
+    _PLANS.put((id(state.store), plan_id, info.version), (plan, locked))
+    return info
 
 
 def head_conflict(state: ServiceState, plan_id: str, base: int) -> None:

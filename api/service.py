@@ -38,6 +38,7 @@ COLLECTIONS: dict[str, str] = {
     "compounds": "小区 compounds",
     "buildings": "楼栋 buildings",
     "stations": "党群服务站点 stations",
+    "roads": "道路 roads (kind: main, minor, path)",
     "uncovered_buildings": "未覆盖楼栋 buildings outside every station's walking radius",
 }
 """Served map layers (OGC collections and tile layers): id → title."""

@@ -253,6 +253,7 @@
       grids: features("grids").catch(function () { return []; }),
       compounds: features("compounds"),
       stations: features("stations"),
+      roads: features("roads").catch(function () { return []; }),
       uncovered: features("uncovered_buildings").catch(function () { return []; }),
     };
     var names = Object.keys(jobs);
@@ -334,6 +335,15 @@
           l.bindTooltip(tooltip([["未覆盖楼栋", f.properties.building_id], ["户数", f.properties.households]]));
         },
       });
+      var roadWidth = { main: 4, minor: 2, path: 1 };
+      var roads = L.geoJSON(got.roads, {
+        style: function (f) {
+          var k = f.properties.kind;
+          return { color: k === "main" ? "#b9a47a" : "#c8c2b4", weight: roadWidth[k] || 1,
+            opacity: 0.9, interactive: false };
+        },
+      });
+      add("roads", "道路", roads, true);
       add("communities", "社区", communities, true);
       add("grids", "网格（户数偏差）", grids, got.grids.length > 0);
       add("compounds", "小区（物业模式）", compounds, true);
