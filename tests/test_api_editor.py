@@ -61,6 +61,13 @@ def test_editor_assign_conflict_rebalance(client: TestClient) -> None:
     assert feats and all(
         ids[f["properties"]["unit_id"]] == f["properties"]["households"] for f in feats
     )
+    for path in (f"units/{z}/{x}/{y}.mvt", f"layers/roads/{z}/{x}/{y}.mvt"):
+        r = client.get(
+            f"/plans/{plan_id}/{path}", params={"community": cids[0], "version": 1}, headers=viewer
+        )
+        assert r.status_code == 403, path
+    r = client.get(f"/plans/{plan_id}/layers/roads/{z}/{x}/{y}.mvt", headers=planner)
+    assert r.status_code == 200 and mapbox_vector_tile.decode(r.content)["roads"]["features"]
     r = client.get(f"/plans/{plan_id}/versions/1/grids/{z}/{x}/{y}.mvt", headers=planner)
     assert r.status_code == 200 and mapbox_vector_tile.decode(r.content)["grids"]["features"]
     # bad ids are named

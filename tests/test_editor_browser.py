@@ -186,6 +186,26 @@ def test_editor_paint_undo_save_conflict_lock_rebalance_compare(server: Served) 
             page.keyboard.press("Control+y")
             assert _households(page, dst) == h_dst + unit["households"]
             page.screenshot(path=str(SHOTS / "editor-painted.png"))
+            # rectangle select paints every unit in the box (undone as one step)
+            box = page.locator("#map").bounding_box()
+            cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+            page.keyboard.press("r")
+            page.mouse.move(cx - 150, cy - 150)
+            page.mouse.down()
+            page.mouse.move(cx + 150, cy + 150, steps=5)
+            page.mouse.up()
+            assert int(page.inner_text("#changes")) > 1
+            page.keyboard.press("Control+z")
+            assert page.inner_text("#changes") == "1"
+            page.keyboard.press("b")
+            # a new grid takes the next free code of the community
+            rows = page.locator("#grid-table tbody tr").count()
+            page.keyboard.press("n")
+            code = page.inner_text("#active-grid")
+            assert code.startswith(s.community) and len(code) == len(s.community) + 3
+            assert code not in {g["grid_id"] for g in data["grids"]}
+            assert page.locator("#grid-table tbody tr").count() == rows + 1
+            page.click(f"#grid-table tr[data-grid='{dst}']")
             page.fill("#message", "move one compound")
             page.click("#save")
             page.wait_for_selector("#title:has-text('v2')", timeout=60_000)
@@ -249,6 +269,11 @@ def test_editor_paint_undo_save_conflict_lock_rebalance_compare(server: Served) 
             assert page.locator("#compare-table tr.touched").count() == 2
             page.wait_for_timeout(300)
             page.screenshot(path=str(SHOTS / "editor-compare.png"))
+            # publish the rebalanced version from the versions list
+            page.click("#versions li:first-child button")
+            page.wait_for_selector("#versions li:first-child:has-text('已发布')", timeout=60_000)
+            r = httpx.get(f"{s.base}/plans/{s.plan_id}", headers={"X-API-Key": s.planner})
+            assert r.json()["plan"]["published_version"] == 5
         finally:
             browser.close()
     assert errors == []
