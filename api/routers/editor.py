@@ -140,6 +140,7 @@ def editor_data(
     data["published_version"] = info.published_version
     data["versions"] = [_version_dict(v) for v in state.store.list_versions(plan_id)]
     data["who"] = {"name": who.name, "role": who.role}
+    data["rebalancers"] = list(REBALANCERS)
     return data
 
 

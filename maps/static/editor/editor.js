@@ -112,6 +112,7 @@
       $("pp").textContent = data.mean_polsby_popper === null ? "—" : data.mean_polsby_popper.toFixed(3);
       buildTable();
       renderVersions();
+      renderMethods();
       setActive(active);
       updateButtons();
       $("warnings").textContent = "";
@@ -530,7 +531,8 @@
     bar.hidden = false;
     bar.value = 0;
     api("/plans/" + encodeURIComponent(PLAN) + "/edits/rebalance", {
-      method: "POST", body: { base_version: version, community_id: community },
+      method: "POST",
+      body: { base_version: version, community_id: community, method: $("rebalance-method").value || "repartition" },
     }).then(function (r) {
       if (r.status !== 202) { bar.hidden = true; showRefused("重新平衡失败：" + ((r.body && r.body.detail) || r.status)); return; }
       poll(r.body.id);
@@ -580,6 +582,17 @@
     });
     b.value = String(version);
     a.value = String(Math.max(1, version - 1));
+  }
+
+  function renderMethods() {
+    var sel = $("rebalance-method");
+    var keep = sel.value;
+    sel.textContent = "";
+    (data.rebalancers || ["repartition"]).forEach(function (m) {
+      sel.appendChild(el("option", m)).value = m;
+    });
+    if (keep) sel.value = keep;
+    if (!sel.value) sel.value = "repartition";
   }
 
   function publish(v) {
