@@ -115,10 +115,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(UploadLimit, limit=settings.upload_limit_bytes)
 
-    from api.routers import admin, coverage, datasets, ledger, ogc, plans, reports, sheets, tiles
+    from api.routers import (
+        admin,
+        coverage,
+        datasets,
+        editor,
+        ledger,
+        ogc,
+        plans,
+        reports,
+        sheets,
+        tiles,
+    )
 
     # tiles first: the most frequent requests match the first routes tried
-    for module in (tiles, datasets, ledger, plans, coverage, sheets, ogc, admin, reports):
+    for module in (tiles, datasets, ledger, plans, editor, coverage, sheets, ogc, admin, reports):
         app.include_router(module.router)
     _viewer_routes(app)
     return app

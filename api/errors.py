@@ -62,6 +62,9 @@ def error_body(error: GridgenError) -> dict[str, Any]:
     if isinstance(error, ConflictError) and error.head_version is not None:
         body["head_version"] = error.head_version
         body["base_version"] = error.base_version
+        for name in ("head_author", "head_created_at", "head_message"):
+            if getattr(error, name) is not None:
+                body[name] = getattr(error, name)
     return body
 
 

@@ -126,3 +126,10 @@ class LedgerResult(BaseModel):
     cells_changed: int
     unmatched_layer: int
     unmatched_ledger: int
+
+
+class AssignSaved(BaseModel):
+    """The version an assign edit saved, and what it did (units moved, grids rebuilt)."""
+
+    version: dict[str, Any]
+    assign: dict[str, Any] = Field(description="moved units and buildings, touched grids ...")

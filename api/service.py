@@ -27,7 +27,7 @@ from api.store.base import (
 from api.tiles import LRU
 from gridgen.dataset import Dataset, empty_layer
 from gridgen.distributed.executor import Executor
-from gridgen.errors import NotFoundError, ParameterError, PermissionDeniedError
+from gridgen.errors import NotFoundError, ParameterError, PermissionDeniedError, check_base_version
 from gridgen.partition.plan import Plan
 from gridgen.schema import DATASET_LAYERS
 from gridgen.validate.report import ValidationReport
@@ -39,6 +39,7 @@ COLLECTIONS: dict[str, str] = {
     "compounds": "小区 compounds",
     "buildings": "楼栋 buildings",
     "stations": "党群服务站点 stations",
+    "roads": "道路 roads (kind: main, minor, path)",
     "uncovered_buildings": "未覆盖楼栋 buildings outside every station's walking radius",
 }
 """Served map layers (OGC collections and tile layers): id → title."""
@@ -280,6 +281,22 @@ def load_plan(state: ServiceState, info: VersionInfo) -> Plan:
 
     plan: Plan = state.memo.get_or_make(("plan", info.plan_id, info.version), make)
     return plan
+
+
+def check_edit_base(state: ServiceState, plan_id: str, base: int) -> None:
+    """Raise ConflictError, naming who saved the head and when, unless ``base`` is the head."""
+    head = state.store.get_plan(plan_id).head_version
+    if base == head:
+        return
+    info = state.store.get_version(plan_id, head)
+    check_base_version(
+        plan_id,
+        head_version=head,
+        base_version=base,
+        head_author=info.author,
+        head_created_at=info.created_at,
+        head_message=info.message,
+    )
 
 
 def parse_base_version(if_match: str | None, field_value: int | None) -> int:

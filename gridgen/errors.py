@@ -68,26 +68,58 @@ class NotFoundError(GridgenError):
 class ConflictError(GridgenError):
     """An edit was made against a stale version (or a unique value exists already).
 
-    ``head_version`` and ``base_version`` are set for a stale plan edit (the service
-    returns them in the 409 body); both are None for other conflicts.
+    For a stale plan edit ``head_version`` and ``base_version`` are set, and, when known,
+    who saved the head (``head_author``), when (``head_created_at``) and why
+    (``head_message``); the service returns them in the 409 body. All are None for other
+    conflicts.
     """
 
     def __init__(
-        self, message: str, *, head_version: int | None = None, base_version: int | None = None
+        self,
+        message: str,
+        *,
+        head_version: int | None = None,
+        base_version: int | None = None,
+        head_author: str | None = None,
+        head_created_at: str | None = None,
+        head_message: str | None = None,
     ) -> None:
         super().__init__(message)
         self.head_version = head_version
         self.base_version = base_version
+        self.head_author = head_author
+        self.head_created_at = head_created_at
+        self.head_message = head_message
 
 
-def check_base_version(plan_id: str, *, head_version: int, base_version: int) -> None:
+def check_base_version(
+    plan_id: str,
+    *,
+    head_version: int,
+    base_version: int,
+    head_author: str | None = None,
+    head_created_at: str | None = None,
+    head_message: str | None = None,
+) -> None:
     """Raise :class:`ConflictError` unless an edit made on ``base_version`` is on the head."""
-    if base_version != head_version:
-        msg = (
-            f"plan {plan_id} is at version {head_version}, the edit was made on version "
-            f"{base_version}: reload version {head_version} and apply the edit again"
-        )
-        raise ConflictError(msg, head_version=head_version, base_version=base_version)
+    if base_version == head_version:
+        return
+    saved = ""
+    if head_author is not None:
+        saved = f", saved by {head_author} at {head_created_at}"
+        saved += f" ({head_message})" if head_message else ""
+    msg = (
+        f"plan {plan_id} is at version {head_version}{saved}; the edit was made on version "
+        f"{base_version}: reload version {head_version} and apply the edit again"
+    )
+    raise ConflictError(
+        msg,
+        head_version=head_version,
+        base_version=base_version,
+        head_author=head_author,
+        head_created_at=head_created_at,
+        head_message=head_message,
+    )
 
 
 class PermissionDeniedError(GridgenError):

@@ -272,7 +272,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"maps.assets: error: {exc}", file=sys.stderr)
         return 1
     print(f"Leaflet {LEAFLET_VERSION} installed in {path}")
-    return 0
+    from maps.maplibre import main as maplibre_main  # the editor's MapLibre GL JS
+
+    return maplibre_main([a for a in args if a == "--force"])
 
 
 if __name__ == "__main__":  # pragma: no cover

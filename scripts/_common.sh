@@ -41,6 +41,8 @@ ensure_venv() {
     echo "$want" > "$stamp"
   fi
   # Leaflet for offline pages (npm when present, else Debian's libjs-leaflet); git-ignored.
+  # MapLibre GL JS for the grid editor needs npm (Debian 12 has no libjs-maplibre-gl).
+  command -v npm >/dev/null 2>&1 || ensure_apt npm
   "$VENV/bin/python" -m maps.assets >/dev/null
 }
 

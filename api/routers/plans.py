@@ -20,6 +20,7 @@ from api.responses import Comparison, PlanDetail, SavedVersion, VersionGeoJSON, 
 from api.routers.ogc import GEOJSON
 from api.service import (
     ServiceState,
+    check_edit_base,
     load_dataset,
     load_plan,
     parse_base_version,
@@ -27,7 +28,7 @@ from api.service import (
     submit_job,
 )
 from api.store.base import JobInfo, PlanInfo, VersionInfo
-from gridgen.errors import ParameterError, check_base_version
+from gridgen.errors import ParameterError
 from gridgen.partition.plan import Plan
 
 router = APIRouter(tags=["plans"])
@@ -183,8 +184,7 @@ def _start_edit(
 ) -> tuple[int, Plan]:
     """Return the base version of an edit and its plan (ConflictError when it is stale)."""
     base = parse_base_version(if_match, body.base_version)
-    head = state.store.get_plan(plan_id).head_version
-    check_base_version(plan_id, head_version=head, base_version=base)
+    check_edit_base(state, plan_id, base)
     return base, state.store.load_version(plan_id, base)
 
 

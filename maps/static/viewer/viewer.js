@@ -112,7 +112,7 @@
     return "#b2182b";
   }
 
-  var map = L.map("map", { zoomControl: true, attributionControl: true, zoomSnap: 0.25 });
+  var map = L.map("map", { zoomControl: true, attributionControl: true, zoomSnap: 0.25, maxZoom: 19, minZoom: 9 });
   map.attributionControl.setPrefix("gridgen · Leaflet");
   map.setView([37.8, 112.55], 13);
   L.control.scale({ imperial: false }).addTo(map);
@@ -253,6 +253,7 @@
       grids: features("grids").catch(function () { return []; }),
       compounds: features("compounds"),
       stations: features("stations"),
+      roads: features("roads").catch(function () { return []; }),
       uncovered: features("uncovered_buildings").catch(function () { return []; }),
     };
     var names = Object.keys(jobs);
@@ -334,6 +335,15 @@
           l.bindTooltip(tooltip([["未覆盖楼栋", f.properties.building_id], ["户数", f.properties.households]]));
         },
       });
+      var roadWidth = { main: 4, minor: 2, path: 1 };
+      var roads = L.geoJSON(got.roads, {
+        style: function (f) {
+          var k = f.properties.kind;
+          return { color: k === "main" ? "#b9a47a" : "#c8c2b4", weight: roadWidth[k] || 1,
+            opacity: 0.9, interactive: false };
+        },
+      });
+      add("roads", "道路", roads, true);
       add("communities", "社区", communities, true);
       add("grids", "网格（户数偏差）", grids, got.grids.length > 0);
       add("compounds", "小区（物业模式）", compounds, true);
@@ -347,7 +357,7 @@
         }
       });
       add("buildings", "楼栋（放大到 " + BUILDING_MIN_ZOOM + " 级显示）", buildingGroup, true);
-      add("reach", "站点服务范围（" + RADIUS + " 米）", reach, true);
+      add("reach", "站点服务范围（" + RADIUS + " 米）", reach, false); // off by default: clutter
       add("stations", "党群服务站点", stations, true);
       add("uncovered", "未覆盖楼栋", uncovered, true);
       compounds.bringToFront();
@@ -359,10 +369,52 @@
         got.compounds.length + " 个小区 · " + got.stations.length + " 个站点 · " +
         got.uncovered.length + " 栋未覆盖");
       document.body.setAttribute("data-loaded", "true");
+      gridLabels(grids);
+      editorLink();
       map.on("moveend", loadBuildings);
       map.on("overlayadd", function (e) { if (e.layer === buildingGroup) loadBuildings(); });
       loadBuildings();
     });
+  }
+
+  // Grid codes (last 3 digits) as permanent labels from zoom 15 on.
+  function gridLabels(grids) {
+    function update() {
+      var show = map.getZoom() >= 15;
+      grids.eachLayer(function (l) {
+        var code = String(l.feature.properties.grid_id || "");
+        if (show && !l._ggLabel) {
+          var span = document.createElement("span");
+          span.textContent = code.slice(-3);
+          l._ggLabel = L.marker(l.getBounds().getCenter(), {
+            icon: L.divIcon({ className: "gg-grid-label", html: span, iconSize: [30, 16], iconAnchor: [15, 8] }),
+            interactive: false, keyboard: false,
+          });
+          map.addLayer(l._ggLabel);
+        } else if (!show && l._ggLabel) {
+          map.removeLayer(l._ggLabel);
+          l._ggLabel = null;
+        }
+      });
+    }
+    map.on("zoomend", update);
+    update();
+  }
+
+  // Planners and admins get a link to the grid editor of the published plan.
+  function editorLink() {
+    api("/me").then(function (r) { return r.json(); }).then(function (me) {
+      if (me.role !== "planner" && me.role !== "admin") return null;
+      return api("/plans").then(function (r) { return r.json(); }).then(function (plans) {
+        var plan = plans.filter(function (p) { return p.published_version !== null; })[0] || plans[0];
+        if (!plan) return;
+        var a = document.createElement("a");
+        a.id = "editor-link";
+        a.href = "/edit/" + encodeURIComponent(plan.id);
+        a.textContent = "编辑网格";
+        document.getElementById("bar").appendChild(a);
+      });
+    }).catch(function () { /* no link */ });
   }
 
   // -- buildings at high zoom: OGC items of the visible bbox, cached by building_id --------

@@ -1,0 +1,93 @@
+"""Glue for the grid editor: plan versions as :class:`Plan` values, unit graphs, unit layers.
+
+The store-facing code of the editor is kept in these few functions (:func:`load_plan`,
+:func:`save_plan`, :func:`units_layer_key`) so a change of the
+store's plan representation touches only them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.service import ServiceState, check_edit_base, load_dataset
+from api.store.base import VersionInfo, dataset_key
+from api.tiles import LRU
+from gridgen.dataset import Dataset
+from gridgen.errors import PermissionDeniedError
+from gridgen.partition.assign import community_units, units_frame
+from gridgen.partition.plan import Plan
+from gridgen.partition.units import UnitGraph
+
+_PLANS = LRU(4)
+"""The last plan versions loaded or saved (versions never change: safe to keep)."""
+
+
+def load_plan(state: ServiceState, plan_id: str, version: int) -> tuple[Plan, tuple[str, ...]]:
+    """Return (plan, locked grids) of a stored version (cached: versions are immutable)."""
+
+    def make() -> tuple[Plan, tuple[str, ...]]:
+        plan = state.store.load_version(plan_id, version)
+        return plan, plan.locked
+
+    out: tuple[Plan, tuple[str, ...]] = _PLANS.get_or_make(
+        (id(state.store), plan_id, version), make
+    )
+    return out
+
+
+def save_plan(
+    state: ServiceState,
+    plan_id: str,
+    *,
+    base: int,
+    plan: Plan,
+    locked: tuple[str, ...],
+    actor: str,
+    message: str,
+) -> VersionInfo:
+    """Save ``plan`` as the version after ``base`` (ConflictError naming the head's author)."""
+    check_edit_base(state, plan_id, base)
+    saved = plan.with_locked(locked)
+    info = state.store.add_version(
+        plan_id, base_version=base, plan=saved, actor=actor, message=message
+    )
+    _PLANS.put((id(state.store), plan_id, info.version), (saved, saved.locked))
+    return info
+
+
+def plan_dataset(state: ServiceState, plan_id: str) -> tuple[str, Dataset]:
+    """Return (dataset id, dataset) of a plan."""
+    dataset_id = state.store.get_plan(plan_id).dataset_id
+    return dataset_id, load_dataset(state, dataset_id)
+
+
+def units_of(state: ServiceState, dataset_id: str, plan: Plan, community_id: str) -> UnitGraph:
+    """Return the unit graph of a community (cached per dataset, community and band)."""
+    dataset = load_dataset(state, dataset_id)
+    key = ("units", dataset_id, community_id, int(plan.band[1]))
+    graph: UnitGraph = state.memo.get_or_make(
+        key, lambda: community_units(dataset, plan, community_id)
+    )
+    return graph
+
+
+def units_layer_key(state: ServiceState, dataset_id: str, plan: Plan, community_id: str) -> str:
+    """Return the layer key of a community's unit cells, storing the layer on first use."""
+    key = dataset_key(dataset_id, f"units/{int(plan.band[1])}/{community_id}")
+    if not state.store.has_layer(key):
+        dataset = load_dataset(state, dataset_id)
+        graph = units_of(state, dataset_id, plan, community_id)
+        frame = units_frame(dataset, plan, community_id, units=graph)
+        state.store.add_layer(key, frame, layer="units", actor="service (editor units)")
+    return key
+
+
+def check_scope(who: Any, community_ids: set[str]) -> None:
+    """Raise PermissionDeniedError when a community-scoped key edits another community."""
+    own = getattr(who, "community_id", None)
+    if own is None:
+        return
+    other = sorted(c for c in community_ids if c != own)
+    if other:
+        msg = f"this key may edit community {own} only, not {', '.join(other)}"
+        raise PermissionDeniedError(msg)

@@ -1,0 +1,372 @@
+"""The grid editor's routes: the page, its data, unit tiles, one-step assignment, rebalance.
+
+- ``GET /edit/{plan_id}``: the editor page (planner and admin keys; others get a 403 page);
+- ``GET /plans/{plan_id}/editor``: one community's units, adjacency, grids and versions;
+- ``GET /plans/{plan_id}/units/{z}/{x}/{y}.mvt?community=``: unit cells (unit id, households);
+- ``GET /plans/{plan_id}/versions/{v}/grids/{z}/{x}/{y}.mvt``: grid outlines of a version;
+- ``POST /plans/{plan_id}/edits/assign``: ``{unit_or_building_id: grid_id}`` as one edit;
+- ``POST /plans/{plan_id}/edits/rebalance``: re-partition a community's unlocked grids (job);
+- ``GET /plans/{plan_id}/editor/compare?a=&b=&community=``: units that changed grid and
+  households per grid before and after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, Field
+
+from api.deps import PlannerDep, StateDep, principal_for
+from api.editor import (
+    check_scope,
+    load_plan,
+    plan_dataset,
+    save_plan,
+    units_layer_key,
+    units_of,
+)
+from api.responses import AssignSaved
+from api.service import ServiceState, check_edit_base, parse_base_version, submit_job
+from api.store.base import JobInfo, VersionInfo, dataset_key, grids_key
+from api.tiles import check_tile, etag_of
+from gridgen.dataset import Dataset
+from gridgen.errors import GridgenError, NotFoundError, ParameterError
+from gridgen.partition.assign import assign_units, editor_units, resolve_keys, unit_grids
+from gridgen.partition.plan import Plan
+
+router = APIRouter(tags=["editor"])
+MVT = "application/vnd.mapbox-vector-tile"
+MVT_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"content": {MVT: {}}}}
+IfMatch = Annotated[str | None, Header(description='Base version of the edit, e.g. "3"')]
+MAX_ASSIGN = 20000
+"""Most units or buildings one assignment may name."""
+
+
+class AssignUnits(BaseModel):
+    """Give units (or buildings) to grids in one edit."""
+
+    base_version: int | None = Field(None, description="Version the edit was made on")
+    assign: dict[str, str] = Field(
+        ..., description="unit or building id → grid id (a new grid: community id + 3 digits)"
+    )
+    message: str = Field("", max_length=500)
+
+
+class Rebalance(BaseModel):
+    """Re-partition the unlocked grids of one community as a background job."""
+
+    base_version: int | None = None
+    community_id: str
+    method: str = Field("repartition", description="one of the registered rebalancers")
+    seed: int | None = None
+    message: str = Field("", max_length=500)
+
+
+REBALANCE_TRIES = 6
+"""Seeds the re-partition tries before it settles for the most balanced result."""
+
+
+def _repartition(dataset: Dataset, plan: Plan, community_id: str, locked: tuple[str, ...]) -> Plan:
+    """Re-partition the unlocked grids, trying seeds until every unlocked grid is in band."""
+    from gridgen.partition.planner import repartition
+
+    lo, hi = plan.band
+    best, best_out = plan, None
+    for seed in range(plan.seed + 1, plan.seed + 1 + REBALANCE_TRIES):
+        new = repartition(dataset, plan, community_id, locked=locked, seed=seed)
+        g = new.grids[
+            (new.grids["community_id"].astype(str) == community_id)
+            & ~new.grids["grid_id"].astype(str).isin(locked)
+        ]
+        out = int((~g["households"].between(lo, hi)).sum())
+        if best_out is None or out < best_out:
+            best, best_out = new, out
+        if out == 0:
+            break
+    return best
+
+
+REBALANCERS: dict[str, Callable[[Dataset, Plan, str, tuple[str, ...]], Plan]] = {
+    "repartition": _repartition,
+}
+"""Rebalance methods by name: ``(dataset, plan, community, locked) -> plan``.
+
+The hook for a minimal-change rebalance: register it here under its own name.
+"""
+
+
+def _version_dict(info: VersionInfo) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    out = asdict(info)
+    out["locked"] = list(info.locked)
+    out.pop("metrics", None)
+    return out
+
+
+@router.get("/plans/{plan_id}/editor", summary="The editor's data for one community")
+def editor_data(
+    state: StateDep,
+    who: PlannerDep,
+    plan_id: str,
+    community: str | None = None,
+    version: int | None = None,
+) -> dict[str, Any]:
+    """Return units (id, households, grid), adjacency, grids, versions and the community."""
+    info = state.store.get_plan(plan_id)
+    number = info.head_version if version is None else version
+    plan, locked = load_plan(state, plan_id, number)
+    communities = sorted(set(plan.grids["community_id"].astype(str)))
+    own = who.community_id if who.community_id in communities else None
+    cid: str = community or own or communities[0]
+    if cid not in communities:
+        msg = f"community {cid!r} has no grids in plan {plan_id}: use one of {communities[:10]}"
+        raise NotFoundError(msg)
+    check_scope(who, {cid})
+    dataset_id, dataset = plan_dataset(state, plan_id)
+    graph = units_of(state, dataset_id, plan, cid)
+    data = editor_units(dataset, plan, cid, units=graph)
+    comm = dataset.communities
+    row = comm[comm["community_id"].astype(str) == cid]
+    data["community_name"] = "" if row.empty else str(row["name"].iloc[0] or "")
+    data["bounds"] = [float(v) for v in row.total_bounds] if not row.empty else None
+    data["communities"] = communities
+    data["locked"] = [g for g in locked if g in {x["grid_id"] for x in data["grids"]}]
+    data["plan"] = {"id": plan_id, "name": info.name, "dataset_id": dataset_id}
+    data["version"] = number
+    data["head_version"] = info.head_version
+    data["published_version"] = info.published_version
+    data["versions"] = [_version_dict(v) for v in state.store.list_versions(plan_id)]
+    data["who"] = {"name": who.name, "role": who.role}
+    data["rebalancers"] = list(REBALANCERS)
+    return data
+
+
+@router.post(
+    "/plans/{plan_id}/edits/assign",
+    status_code=201,
+    response_model=AssignSaved,
+    summary="Assign units to grids",
+)
+def assign(
+    *, state: StateDep, who: PlannerDep, plan_id: str, body: AssignUnits, if_match: IfMatch = None
+) -> JSONResponse:
+    """Give units (or buildings) to grids in one edit; rebuilds the touched grids' shapes."""
+    if not body.assign:
+        raise ParameterError("assign: name at least one unit or building id")
+    if len(body.assign) > MAX_ASSIGN:
+        raise ParameterError(f"assign: at most {MAX_ASSIGN} ids per edit")
+    base = parse_base_version(if_match, body.base_version)
+    check_edit_base(state, plan_id, base)
+    plan, locked = load_plan(state, plan_id, base)
+    dataset_id, dataset = plan_dataset(state, plan_id)
+    resolved, _ = resolve_keys(dataset, body.assign)
+    bld = dataset.buildings
+    comm_of = dict(
+        zip(bld["building_id"].astype(str), bld["community_id"].astype(str), strict=True)
+    )
+    comms = {comm_of[b] for ids in resolved.values() for b in ids}
+    check_scope(who, comms)
+    graphs = {c: units_of(state, dataset_id, plan, c) for c in comms}
+    result = assign_units(dataset, plan, body.assign, locked=locked, units=graphs)
+    if not result.moved_buildings:
+        raise ParameterError("assign: every unit is already in the grid named: nothing to save")
+    message = body.message or f"assign {len(body.assign)} units"
+    info = save_plan(
+        state, plan_id, base=base, plan=result.plan, locked=locked, actor=who.label, message=message
+    )
+    body_out = {"version": _version_dict(info), "assign": result.to_dict()}
+    return JSONResponse(body_out, status_code=201, headers={"ETag": f'"{info.version}"'})
+
+
+@router.post("/plans/{plan_id}/edits/rebalance", status_code=202, summary="Rebalance (job)")
+def rebalance(
+    *, state: StateDep, who: PlannerDep, plan_id: str, body: Rebalance, if_match: IfMatch = None
+) -> JobInfo:
+    """Re-partition the unlocked grids of a community in the background; poll ``/jobs/{id}``."""
+    base = parse_base_version(if_match, body.base_version)
+    check_edit_base(state, plan_id, base)
+    if body.method not in REBALANCERS:
+        raise ParameterError(f"method {body.method!r}: use one of {', '.join(REBALANCERS)}")
+    check_scope(who, {body.community_id})
+    job = state.store.create_job(kind="rebalance", params=body.model_dump(), actor=who.label)
+
+    def work(progress: Callable[[float, str], None]) -> dict[str, Any]:
+        progress(0.05, "loading")
+        plan, locked = load_plan(state, plan_id, base)
+        _, dataset = plan_dataset(state, plan_id)
+        progress(0.2, f"re-partitioning {body.community_id}")
+        new = REBALANCERS[body.method](dataset, plan, body.community_id, locked)
+        progress(0.9, "saving")
+        message = body.message or f"rebalance {body.community_id} ({body.method})"
+        info = save_plan(
+            state, plan_id, base=base, plan=new, locked=locked, actor=who.label, message=message
+        )
+        return {"plan_id": plan_id, "version": info.version}
+
+    submit_job(state, job.id, work)
+    return job
+
+
+@router.get("/plans/{plan_id}/editor/compare", summary="Units and households, two versions")
+def editor_compare(
+    *, state: StateDep, who: PlannerDep, plan_id: str, a: int, b: int, community: str
+) -> dict[str, Any]:
+    """Return the units of a community whose grid differs, and households per grid in a, b."""
+    pa, _ = load_plan(state, plan_id, a)
+    pb, _ = load_plan(state, plan_id, b)
+    dataset_id, dataset = plan_dataset(state, plan_id)
+    graph = units_of(state, dataset_id, pa, community)
+    ga, gb = unit_grids(dataset, graph, pa), unit_grids(dataset, graph, pb)
+    changed = [
+        {"id": graph.unit_ids[i], "a": ga[i], "b": gb[i]} for i in range(graph.n) if ga[i] != gb[i]
+    ]
+
+    def households(p: Plan) -> dict[str, int]:
+        g = p.grids[p.grids["community_id"].astype(str) == community]
+        return {str(k): int(v) for k, v in zip(g["grid_id"], g["households"], strict=True)}
+
+    ha, hb = households(pa), households(pb)
+    rows = [{"grid_id": g, "a": ha.get(g), "b": hb.get(g)} for g in sorted(set(ha) | set(hb))]
+    return {"a": a, "b": b, "community_id": community, "changed": changed, "grids": rows}
+
+
+async def _tile_response(
+    state: ServiceState, *, key: str, layer: str, z: int, x: int, y: int
+) -> Response:
+    check_tile(z, x, y)
+    cache_key = (key, z, x, y, "editor")
+    hit = state.tiles.get(cache_key)
+    if hit is None:
+        from api.access import PUBLIC
+
+        data = await state.store.tile_async(key, z, x, y, layer=layer, access=PUBLIC)
+        hit = (data, etag_of(data))
+        state.tiles.put(cache_key, hit)
+    data, etag = hit
+    headers = {"ETag": etag, "Cache-Control": "private, max-age=300"}
+    return Response(content=data, media_type=MVT, headers=headers)
+
+
+@router.get(
+    "/plans/{plan_id}/units/{z}/{x}/{y}.mvt",
+    responses=MVT_RESPONSES,
+    summary="Unit cells of a community (MVT)",
+)
+async def units_tile(
+    *, request: Request, plan_id: str, z: int, x: int, y: int, community: str, version: int
+) -> Response:
+    """Return a vector tile of layer ``units`` (unit_id, kind, compound_id, households)."""
+    from fastapi.concurrency import run_in_threadpool
+
+    state: ServiceState = request.app.state.gridgen
+    h = request.headers
+    who = await principal_for(state, h.get("x-api-key"), h.get("authorization"))
+    who.require("planner", "admin", action="editing plans")
+
+    def key() -> str:
+        plan, _ = load_plan(state, plan_id, version)
+        dataset_id = state.store.get_plan(plan_id).dataset_id
+        return units_layer_key(state, dataset_id, plan, community)
+
+    memo_key = ("units-key", plan_id, version, community)
+    layer_key = state.memo.get(memo_key)
+    if layer_key is None:
+        layer_key = await run_in_threadpool(key)
+        state.memo.put(memo_key, layer_key)
+    return await _tile_response(state, key=str(layer_key), layer="units", z=z, x=x, y=y)
+
+
+@router.get(
+    "/plans/{plan_id}/versions/{version}/grids/{z}/{x}/{y}.mvt",
+    responses=MVT_RESPONSES,
+    summary="Grids of a version",
+)
+async def version_grids_tile(
+    *, request: Request, plan_id: str, version: int, z: int, x: int, y: int
+) -> Response:
+    """Return a vector tile of layer ``grids`` of any version (planners and admins)."""
+    state: ServiceState = request.app.state.gridgen
+    h = request.headers
+    who = await principal_for(state, h.get("x-api-key"), h.get("authorization"))
+    who.require("planner", "admin", action="reading draft versions")
+    return await _tile_response(
+        state, key=grids_key(plan_id, version), layer="grids", z=z, x=x, y=y
+    )
+
+
+DATASET_TILE_LAYERS = ("roads", "stations", "communities", "compounds", "buildings")
+"""Dataset layers the editor draws under the units (as vector tiles of the plan's dataset)."""
+
+
+@router.get(
+    "/plans/{plan_id}/layers/{layer}/{z}/{x}/{y}.mvt",
+    responses=MVT_RESPONSES,
+    summary="Dataset layer (MVT)",
+)
+async def dataset_layer_tile(
+    *, request: Request, plan_id: str, layer: str, z: int, x: int, y: int
+) -> Response:
+    """Return a vector tile of a layer of the plan's dataset (roads, stations, ...)."""
+    from fastapi.concurrency import run_in_threadpool
+
+    if layer not in DATASET_TILE_LAYERS:
+        raise NotFoundError(f"layer {layer!r}: use one of {', '.join(DATASET_TILE_LAYERS)}")
+    check_tile(z, x, y)
+    state: ServiceState = request.app.state.gridgen
+    h = request.headers
+    who = await principal_for(state, h.get("x-api-key"), h.get("authorization"))
+    who.require("planner", "admin", action="editing plans")
+    dataset_id = state.memo.get(("plan-dataset", plan_id))
+    if dataset_id is None:
+        dataset_id = (await run_in_threadpool(state.store.get_plan, plan_id)).dataset_id
+        state.memo.put(("plan-dataset", plan_id), dataset_id)
+    key = dataset_key(str(dataset_id), layer)
+    access = who.access
+    cache_key = (key, z, x, y, access.cache_class)
+    hit = state.tiles.get(cache_key)
+    if hit is None:
+        data = await state.store.tile_async(key, z, x, y, layer=layer, access=access)
+        hit = (data, etag_of(data))
+        state.tiles.put(cache_key, hit)
+    return Response(content=hit[0], media_type=MVT, headers={"ETag": hit[1]})
+
+
+_FORBIDDEN = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
+<title>gridgen 网格编辑 – 403</title><link rel="stylesheet" href="/static/editor/editor.css">
+</head><body class="forbidden"><h1>无权编辑 (403)</h1><p id="why">{why}</p>
+<p><a href="/">返回地图 / back to the viewer</a></p></body></html>"""
+
+
+@router.get("/edit/{plan_id}", response_class=HTMLResponse, summary="The grid editor page")
+async def edit_page(request: Request, plan_id: str, key: str | None = None) -> Response:
+    """Return the editor page; a key of another role than planner or admin gets a 403 page."""
+    import html
+
+    from maps import static_dir
+
+    state: ServiceState = request.app.state.gridgen
+    h = request.headers
+    secret = key or h.get("x-api-key")
+    if secret or h.get("authorization"):
+        try:
+            who = await principal_for(state, secret, h.get("authorization"))
+        except GridgenError as exc:
+            return HTMLResponse(_FORBIDDEN.format(why=html.escape(str(exc))), status_code=401)
+        if who.role not in ("planner", "admin"):
+            why = (
+                f"编辑网格需要 planner 或 admin 角色；此密钥的角色是 {who.role}。"
+                f" Editing grids needs a planner or admin key; this key has role {who.role}."
+            )
+            return HTMLResponse(_FORBIDDEN.format(why=html.escape(why)), status_code=403)
+    folder = static_dir()
+    page = None if folder is None else folder / "editor" / "index.html"
+    if page is None or not page.is_file():
+        raise NotFoundError("the editor page is not installed")
+    return HTMLResponse(page.read_text(encoding="utf-8"), headers={"Cache-Control": "no-store"})
+
+
+__all__ = ["REBALANCERS", "router"]

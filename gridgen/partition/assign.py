@@ -1,0 +1,475 @@
+"""Assign planning units to grids in one step (the browser editor's save) and rebuild shapes.
+
+The editor keeps a grid as a set of unit ids (DistrictBuilder's design): the planner paints
+units, and a save sends ``{unit_or_building_id: grid_id}``. :func:`assign_units` checks every
+id, moves the buildings, and rebuilds the polygons of the *touched* grids (those that gain
+or lose a unit) from the unit cells of :func:`gridgen.partition.units.build_units`:
+
+- the area the touched grids covered before stays theirs (untouched grids keep their exact
+  geometry, so the community stays tiled);
+- each touched grid becomes that area cut to the cells of its units; land in the area
+  not covered by such a cell (empty land, smoothing of the old boundaries) joins the touched
+  grid it borders longest;
+- detached crumbs without a building of their grid join the neighbour they border longest;
+  a grid still in several pieces is refused (the planner must paint a connected grid).
+
+:func:`editor_units` gives the editor what it needs of one community: unit ids, households,
+current grid per unit and the unit adjacency (for live contiguity checks in the page).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from gridgen.dataset import Dataset
+from gridgen.errors import ParameterError
+from gridgen.io.crs import WGS84
+from gridgen.partition.plan import Plan
+from gridgen.partition.replace import replace_community
+from gridgen.partition.units import UnitGraph, build_units
+
+SNAP = 0.001
+"""Precision (metres) of the overlay operations."""
+
+
+@dataclass(frozen=True, eq=False)
+class AssignResult:
+    """The plan after an assignment (not saved) and what moved."""
+
+    plan: Plan
+    moved_buildings: tuple[str, ...]
+    touched_grids: tuple[str, ...]
+    new_grids: tuple[str, ...]
+    removed_grids: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready summary."""
+        return {
+            "moved_buildings": len(self.moved_buildings),
+            "touched_grids": list(self.touched_grids),
+            "new_grids": list(self.new_grids),
+            "removed_grids": list(self.removed_grids),
+        }
+
+
+def community_units(dataset: Dataset, plan: Plan, community_id: str) -> UnitGraph:
+    """Return the units of ``community_id`` as the partitioner builds them for ``plan``."""
+    return build_units(dataset, community_id, band_max=plan.band[1])
+
+
+def unit_grids(dataset: Dataset, units: UnitGraph, plan: Plan) -> list[str]:
+    """Return the grid of every unit: where most of its households (or its area) lie."""
+    grid_of = _pairs(plan.assignment, "building_id", "grid_id")
+    hh = _building_households(dataset)
+    weight: dict[int, dict[str, float]] = {}
+    for b, u in zip(units.building_ids, units.building_unit, strict=True):
+        g = grid_of.get(str(b))
+        if g is not None:
+            row = weight.setdefault(int(u), {})
+            row[g] = row.get(g, 0.0) + hh.get(str(b), 0) + 1e-6
+    out = [""] * units.n
+    for u, row in weight.items():
+        out[u] = max(sorted(row), key=lambda g: row[g])
+    missing = [u for u in range(units.n) if not out[u]]
+    cg = plan.grids[plan.grids["community_id"].astype(str) == units.community_id]
+    if missing and len(cg):
+        geoms = cg.to_crs(dataset.metric_crs).geometry.to_numpy()
+        ids = cg["grid_id"].astype(str).to_numpy()
+        for u in missing:
+            inter = shapely.area(shapely.intersection(geoms, units.cells[u]))
+            out[u] = str(ids[int(np.argmax(inter))])
+    return out
+
+
+def editor_units(
+    dataset: Dataset, plan: Plan, community_id: str, *, units: UnitGraph | None = None
+) -> dict[str, Any]:
+    """Return the editor's data for one community (JSON-ready).
+
+    ``units`` lists per unit its id, kind, compound, households and grid; ``edges`` the
+    index pairs of neighbouring units; ``grids`` the community's grids (id, households).
+    """
+    units = units or community_units(dataset, plan, community_id)
+    grids = unit_grids(dataset, units, plan)
+    building_hh = _building_households(dataset)
+    hh = np.zeros(units.n, dtype=np.int64)
+    for b, u in zip(units.building_ids, units.building_unit, strict=True):
+        hh[int(u)] += building_hh.get(str(b), 0)
+    names = _compound_names(dataset)
+    cg = plan.grids[plan.grids["community_id"].astype(str) == community_id]
+    return {
+        "community_id": community_id,
+        "target": int(plan.target),
+        "band": [int(plan.band[0]), int(plan.band[1])],
+        "units": [
+            {
+                "id": units.unit_ids[i],
+                "kind": units.kinds[i],
+                "compound_id": units.compound_ids[i],
+                "name": names.get(units.compound_ids[i], ""),
+                "households": int(hh[i]),
+                "grid": grids[i],
+            }
+            for i in range(units.n)
+        ],
+        "edges": units.edges.tolist(),
+        "grids": [
+            {"grid_id": str(g), "households": int(h)}
+            for g, h in zip(cg["grid_id"], cg["households"], strict=True)
+        ],
+        "mean_polsby_popper": (
+            float(cg["polsby_popper"].mean()) if "polsby_popper" in cg.columns and len(cg) else None
+        ),
+    }
+
+
+def _building_households(dataset: Dataset) -> dict[str, int]:
+    bld = dataset.buildings
+    hh = pd.to_numeric(bld["households"], errors="coerce").fillna(0).astype(np.int64)
+    return dict(zip(bld["building_id"].astype(str).to_numpy().tolist(), hh.tolist(), strict=True))
+
+
+def _compound_names(dataset: Dataset) -> dict[str, str]:
+    comp = dataset.compounds
+    if "name" not in comp.columns:
+        return {}
+    names = comp["name"].astype(object).where(comp["name"].notna(), "")
+    return dict(zip(comp["compound_id"].astype(str), names.astype(str), strict=True))
+
+
+def units_frame(
+    dataset: Dataset, plan: Plan, community_id: str, *, units: UnitGraph | None = None
+) -> gpd.GeoDataFrame:
+    """Return the unit cells of a community (EPSG:4326) with id, kind, compound, households."""
+    units = units or community_units(dataset, plan, community_id)
+    frame = units.frame().to_crs(WGS84)
+    frame["community_id"] = community_id
+    frame["households"] = frame["households"].astype(np.int64)
+    frame.geometry = shapely.make_valid(frame.geometry.to_numpy())
+    return frame
+
+
+def resolve_keys(dataset: Dataset, keys: Iterable[str]) -> tuple[dict[str, list[str]], list[str]]:
+    """Return (key → building ids, unknown keys) for unit ids or building ids.
+
+    A key is a compound id (all its buildings), a building id, ``b:<building>`` (a
+    scattered building unit) or ``<compound>/<building>`` (a building of a split compound).
+    """
+    bld = dataset.buildings
+    b_ids = bld["building_id"].astype(str).to_numpy()
+    known_b = set(b_ids.tolist())
+    comp_col = bld["compound_id"].astype(object).where(bld["compound_id"].notna(), None)
+    by_comp: dict[str, list[str]] = {}
+    for b, c in zip(b_ids, comp_col, strict=True):
+        if c is not None:
+            by_comp.setdefault(str(c), []).append(str(b))
+    out: dict[str, list[str]] = {}
+    unknown: list[str] = []
+    for key in keys:
+        k = str(key)
+        if k in by_comp:
+            out[k] = sorted(by_comp[k])
+        elif k in known_b:
+            out[k] = [k]
+        elif k.startswith("b:") and k[2:] in known_b:
+            out[k] = [k[2:]]
+        elif "/" in k and k.split("/", 1)[1] in known_b:
+            out[k] = [k.split("/", 1)[1]]
+        else:
+            unknown.append(k)
+    return out, unknown
+
+
+def _check(
+    dataset: Dataset, plan: Plan, assign: Mapping[str, str], locked: Iterable[str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Return (building → new grid, new grid → community) or raise naming every bad id."""
+    resolved, unknown = resolve_keys(dataset, assign)
+    problems: list[str] = []
+    if unknown:
+        problems.append(f"unknown unit or building ids: {', '.join(sorted(unknown)[:20])}")
+    grids = plan.grids
+    comm_of_grid = _pairs(grids, "grid_id", "community_id")
+    comm_of_b = _pairs(dataset.buildings, "building_id", "community_id")
+    old = _pairs(plan.assignment, "building_id", "grid_id")
+    locked_set = {str(g) for g in locked}
+    moves: dict[str, str] = {}
+    new_grids: dict[str, str] = {}
+    bad_grid: list[str] = []
+    wrong_comm: list[str] = []
+    on_locked: list[str] = []
+    for key, bids in resolved.items():
+        gid = str(assign[key])
+        comms = {comm_of_b[b] for b in bids}
+        comm = sorted(comms)[0]
+        if gid in comm_of_grid:
+            if comm_of_grid[gid] not in comms:
+                wrong_comm.append(f"{key} (community {comm}) → {gid}")
+                continue
+        elif gid.startswith(comm) and gid[len(comm) :].isdigit() and len(gid) == len(comm) + 3:
+            new_grids[gid] = comm
+        else:
+            bad_grid.append(f"{key} → {gid}")
+            continue
+        for b in bids:
+            if old.get(b) == gid:
+                continue
+            if gid in locked_set or old.get(b) in locked_set:
+                on_locked.append(f"{key} ({old.get(b)} → {gid})")
+                break
+            moves[b] = gid
+    if bad_grid:
+        problems.append(
+            "unknown grid ids (a new grid is <community_id> + 3 digits): "
+            + ", ".join(bad_grid[:20])
+        )
+    if wrong_comm:
+        problems.append("grids of another community: " + ", ".join(wrong_comm[:20]))
+    if on_locked:
+        problems.append("locked grids (unlock them first): " + ", ".join(on_locked[:20]))
+    if problems:
+        raise ParameterError("assign: " + "; ".join(problems))
+    return moves, new_grids
+
+
+def assign_units(
+    dataset: Dataset,
+    plan: Plan,
+    assign: Mapping[str, str],
+    *,
+    locked: Iterable[str] = (),
+    units: Mapping[str, UnitGraph] | None = None,
+) -> AssignResult:
+    """Return the plan with units (or buildings) moved to the grids in ``assign``.
+
+    Parameters
+    ----------
+    dataset
+        The dataset the plan was drawn on.
+    plan
+        The plan to change.
+    assign
+        ``{unit_or_building_id: grid_id}``; a grid id not in the plan that reads
+        ``<community_id>NNN`` creates a new grid of that community.
+    locked
+        Locked grids: moving a unit into or out of one is refused.
+    units
+        Unit graphs per community already built (:func:`community_units`), to save time.
+
+    Raises
+    ------
+    ParameterError
+        Naming every unknown id, wrong grid, locked grid, or grid left in several pieces.
+    """
+    moves, new_grids = _check(dataset, plan, assign, locked)
+    a = plan.assignment.astype({"building_id": str, "grid_id": str}).copy()
+    old = _pairs(a, "building_id", "grid_id")
+    touched = sorted({g for g in moves.values()} | {old[b] for b in moves if b in old})
+    if not moves:
+        return AssignResult(plan, (), (), (), ())
+    a.loc[a["building_id"].isin(moves), "grid_id"] = a["building_id"].map(moves)
+    missing = sorted(set(moves) - set(old))
+    if missing:
+        add = pd.DataFrame({"building_id": missing, "grid_id": [moves[b] for b in missing]})
+        a = pd.concat([a, add], ignore_index=True)
+    comm_of_grid = _pairs(plan.grids, "grid_id", "community_id")
+    comm_of_grid.update(new_grids)
+    out = plan
+    removed: list[str] = []
+    for cid in sorted({comm_of_grid[g] for g in touched}):
+        graph = (units or {}).get(cid) or community_units(dataset, plan, cid)
+        tg = [g for g in touched if comm_of_grid[g] == cid]
+        rows, gone = _rebuild(
+            dataset, plan=out, units=graph, assignment=a, touched=tg, community_id=cid
+        )
+        removed += gone
+        ids = set(rows["grid_id"].astype(str))
+        comm_a = a[a["grid_id"].isin(ids)]
+        out = replace_community(dataset, out, graph, rows, comm_a)
+    return AssignResult(
+        plan=out,
+        moved_buildings=tuple(sorted(moves)),
+        touched_grids=tuple(touched),
+        new_grids=tuple(sorted(new_grids)),
+        removed_grids=tuple(sorted(removed)),
+    )
+
+
+def _rebuild(
+    dataset: Dataset,
+    *,
+    plan: Plan,
+    units: UnitGraph,
+    assignment: pd.DataFrame,
+    touched: list[str],
+    community_id: str,
+) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """Return the community's grid rows (EPSG:4326) with the touched grids rebuilt."""
+    crs = dataset.metric_crs
+    cg = plan.grids[plan.grids["community_id"].astype(str) == community_id]
+    metric = cg.to_crs(crs)
+    old_geom = dict(zip(metric["grid_id"].astype(str), metric.geometry, strict=True))
+    region = _poly(
+        shapely.union_all([old_geom[g] for g in touched if g in old_geom], grid_size=SNAP)
+    )
+    grid_of_b = _pairs(assignment, "building_id", "grid_id")
+    # a unit goes with the grid of most of its buildings (ties: lowest id)
+    votes: dict[int, dict[str, int]] = {}
+    for b, u in zip(units.building_ids, units.building_unit, strict=True):
+        g = grid_of_b.get(str(b))
+        if g in touched:
+            row = votes.setdefault(int(u), {})
+            row[g] = row.get(g, 0) + 1
+    cells: dict[str, list[BaseGeometry]] = {g: [] for g in touched}
+    for u, row in votes.items():
+        g = max(sorted(row), key=lambda k: row[k])
+        cells[g].append(units.cells[u])
+    shapes: dict[str, BaseGeometry] = {}
+    for g in touched:
+        if cells[g]:
+            own = shapely.union_all(cells[g], grid_size=SNAP)
+            shapes[g] = _poly(shapely.intersection(_poly(own), region, grid_size=SNAP))
+    taken = _poly(shapely.union_all(list(shapes.values()), grid_size=SNAP))
+    rest = _poly(shapely.difference(region, taken, grid_size=SNAP))
+    for part in _parts(rest):
+        _give(part, shapes, preferred=_owner(part, old_geom, touched))
+    points = _building_points(dataset, assignment, touched)
+    for g in list(shapes):
+        parts = _parts(shapes[g])
+        if len(parts) < 2:
+            continue
+        keep = [p for p in parts if _holds(p, points.get(g))]
+        if not keep:
+            keep = [max(parts, key=lambda p: p.area)]
+        shapes[g] = _poly(shapely.union_all(keep, grid_size=SNAP))
+        for p in parts:
+            if not any(p is k for k in keep):
+                _give(p, shapes, preferred=None, exclude=g)
+    broken = sorted(g for g, s in shapes.items() if len(_parts(s)) > 1)
+    if broken:
+        detail = ", ".join(f"{g} ({len(_parts(shapes[g]))} pieces)" for g in broken)
+        msg = (
+            f"assign: grids {detail} would not be one connected polygon: "
+            "paint the units that join their pieces to the same grid"
+        )
+        raise ParameterError(msg)
+    gone = sorted(set(g for g in touched if g in old_geom) - set(shapes))
+    rows = cg[~cg["grid_id"].astype(str).isin(touched)].copy()
+    fresh = gpd.GeoDataFrame(
+        {
+            "grid_id": list(shapes),
+            "community_id": community_id,
+            "party_org": [_attr(cg, g, "party_org", False) for g in shapes],
+            "workers": [_attr(cg, g, "workers", 1) for g in shapes],
+        },
+        geometry=gpd.GeoSeries(list(shapes.values()), crs=crs).to_crs(WGS84),
+        crs=WGS84,
+    )
+    fresh.geometry = shapely.make_valid(fresh.geometry.to_numpy())
+    merged = pd.concat([rows, fresh], ignore_index=True)
+    return gpd.GeoDataFrame(merged, geometry="geometry", crs=WGS84), gone
+
+
+def _attr(frame: pd.DataFrame, gid: str, col: str, default: Any) -> Any:
+    if col not in frame.columns:
+        return default
+    hit = frame.loc[frame["grid_id"].astype(str) == gid, col]
+    return default if hit.empty or pd.isna(hit.iloc[0]) else hit.iloc[0]
+
+
+def _pairs(frame: pd.DataFrame, key: str, value: str) -> dict[str, str]:
+    """Return ``{key: value}`` of two columns as text (fast: no pandas iteration)."""
+    keys = frame[key].astype(str).to_numpy().tolist()
+    values = frame[value].astype(str).to_numpy().tolist()
+    return dict(zip(keys, values, strict=True))
+
+
+def _poly(geom: BaseGeometry) -> BaseGeometry:
+    """Return the polygonal part of ``geom`` (overlays may add lines and points)."""
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    polys = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(polys) if polys else shapely.Polygon()
+
+
+def _parts(geom: BaseGeometry) -> list[BaseGeometry]:
+    return [p for p in shapely.get_parts(geom) if p.geom_type == "Polygon" and p.area > 1e-4]
+
+
+def _owner(part: BaseGeometry, old: dict[str, BaseGeometry], touched: list[str]) -> str | None:
+    best, area = None, 0.0
+    for g in touched:
+        if g in old:
+            a = float(shapely.area(shapely.intersection(old[g], part)))
+            if a > area:
+                best, area = g, a
+    return best
+
+
+def _give(
+    part: BaseGeometry,
+    shapes: dict[str, BaseGeometry],
+    *,
+    preferred: str | None,
+    exclude: str | None = None,
+) -> None:
+    """Add ``part`` to the touched grid it borders longest (``preferred`` when it borders it)."""
+    zone = shapely.buffer(part, 0.01)
+    lengths = {
+        g: float(shapely.length(shapely.intersection(shapely.boundary(s), zone)))
+        for g, s in shapes.items()
+        if g != exclude
+    }
+    if preferred in lengths and lengths[preferred] > 0.01:
+        best = preferred
+    elif lengths and max(lengths.values()) > 0:
+        best = max(sorted(lengths), key=lambda g: lengths[g])
+    elif preferred is not None and preferred in shapes:
+        best = preferred
+    elif exclude is not None:
+        best = exclude
+    else:
+        return
+    shapes[best] = _poly(shapely.union(shapes[best], part, grid_size=SNAP))
+
+
+def _building_points(
+    dataset: Dataset, assignment: pd.DataFrame, touched: list[str]
+) -> dict[str, BaseGeometry]:
+    sel = assignment[assignment["grid_id"].isin(touched)]
+    bld = dataset.metric("buildings")
+    ids = bld["building_id"].astype(str)
+    mask = ids.isin(set(sel["building_id"])).to_numpy()
+    pts = shapely.point_on_surface(bld.geometry.to_numpy()[mask])
+    at = dict(zip(ids.to_numpy()[mask], pts, strict=True))
+    out: dict[str, BaseGeometry] = {}
+    for g, grp in sel.groupby("grid_id"):
+        geoms = [at[b] for b in grp["building_id"] if b in at]
+        if geoms:
+            out[str(g)] = shapely.multipoints(geoms)
+    return out
+
+
+def _holds(part: BaseGeometry, points: BaseGeometry | None) -> bool:
+    if points is None:
+        return False
+    return bool(shapely.intersects(shapely.buffer(part, 0.01), points))
+
+
+__all__ = [
+    "AssignResult",
+    "assign_units",
+    "community_units",
+    "editor_units",
+    "resolve_keys",
+    "unit_grids",
+    "units_frame",
+]

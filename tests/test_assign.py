@@ -1,0 +1,128 @@
+"""One-step assignment of units to grids (the editor's save): ids checked, shapes rebuilt."""
+
+from __future__ import annotations
+
+import pytest
+import shapely
+from editor_helpers import movable_unit
+
+from gridgen.dataset import Dataset
+from gridgen.errors import ParameterError
+from gridgen.partition.assign import assign_units, editor_units, resolve_keys, units_frame
+from gridgen.partition.community import partition_dataset
+from gridgen.partition.plan import Plan, plan_metrics
+
+
+@pytest.fixture(scope="module")
+def sample() -> Dataset:
+    from gridgen.sample.district import make_district
+    from gridgen.validate.layers import validate_layers
+
+    return validate_layers(make_district(), source="sample")
+
+
+@pytest.fixture(scope="module")
+def plan(sample: Dataset) -> Plan:
+    ids = sorted(sample.communities["community_id"].astype(str))[:2]
+    return partition_dataset(sample, communities=ids)
+
+
+@pytest.fixture(scope="module")
+def cid(plan: Plan) -> str:
+    return str(sorted(plan.grids["community_id"].astype(str))[0])
+
+
+def test_editor_units_match_plan(sample: Dataset, plan: Plan, cid: str) -> None:
+    data = editor_units(sample, plan, cid)
+    grids = {g["grid_id"]: g["households"] for g in data["grids"]}
+    per_grid: dict[str, int] = {}
+    for u in data["units"]:
+        per_grid[u["grid"]] = per_grid.get(u["grid"], 0) + u["households"]
+    # every unit's households counted in the grid the plan gives its buildings
+    assert per_grid == {g: h for g, h in grids.items() if h or g in per_grid}
+    assert all(
+        0 <= a < len(data["units"]) and 0 <= b < len(data["units"]) for a, b in data["edges"]
+    )
+    frame = units_frame(sample, plan, cid)
+    assert list(frame["unit_id"]) == [u["id"] for u in data["units"]]
+    assert frame.crs.to_epsg() == 4326 and frame.geometry.is_valid.all()
+
+
+def test_assign_moves_compound_and_keeps_tiling(sample: Dataset, plan: Plan, cid: str) -> None:
+    data = editor_units(sample, plan, cid)
+    i, src, dst = movable_unit(data)
+    unit = data["units"][i]
+    result = assign_units(sample, plan, {unit["id"]: dst})
+    new = result.plan
+    assert set(result.touched_grids) == {src, dst}
+    moved, _ = resolve_keys(sample, [unit["id"]])
+    grid_of = dict(zip(new.assignment["building_id"], new.assignment["grid_id"], strict=True))
+    assert {grid_of[b] for b in moved[unit["id"]]} == {dst}
+    hh = dict(zip(plan.grids["grid_id"], plan.grids["households"], strict=True))
+    hh2 = dict(zip(new.grids["grid_id"], new.grids["households"], strict=True))
+    assert hh2[dst] == hh[dst] + unit["households"]
+    assert hh2[src] == hh[src] - unit["households"]
+    assert new.metrics.tiling_ok
+    rebuilt = new.grids[new.grids["grid_id"].isin([src, dst])]
+    assert set(rebuilt.geom_type) == {"Polygon"} and rebuilt.is_valid.all()
+    # untouched grids keep their exact geometry
+    others = plan.grids[~plan.grids["grid_id"].isin([src, dst])].set_index("grid_id")
+    after = new.grids.set_index("grid_id").loc[others.index]
+    assert all(shapely.equals_exact(others.geometry.to_numpy(), after.geometry.to_numpy(), 0.0))
+    # the metrics updated for one community equal the metrics measured on the whole plan
+    full = plan_metrics(sample, new.grids, new.assignment, target=new.target, band=new.band)
+    got = new.metrics
+    assert (got.n_grids, got.households, got.cut_edges) == (
+        full.n_grids,
+        full.households,
+        full.cut_edges,
+    )
+    assert got.band_compliance == pytest.approx(full.band_compliance)
+    assert got.mean_polsby_popper == pytest.approx(full.mean_polsby_popper)
+    assert got.contiguous_share == full.contiguous_share and got.tiling_ok == full.tiling_ok
+    # moving it back gives the households back
+    back = assign_units(sample, new, {unit["id"]: src}).plan
+    hh3 = dict(zip(back.grids["grid_id"], back.grids["households"], strict=True))
+    assert hh3[src] == hh[src] and back.metrics.tiling_ok
+
+
+def test_assign_names_every_bad_id(sample: Dataset, plan: Plan, cid: str) -> None:
+    data = editor_units(sample, plan, cid)
+    unit = data["units"][0]["id"]
+    other = plan.grids.loc[plan.grids["community_id"] != cid, "grid_id"].iloc[0]
+    with pytest.raises(ParameterError) as err:
+        assign_units(sample, plan, {"NOPE-1": f"{cid}001", unit: "ZZ999", "NOPE-2": other})
+    text = str(err.value)
+    assert "NOPE-1" in text and "NOPE-2" in text and "ZZ999" in text
+    with pytest.raises(ParameterError, match="another community"):
+        assign_units(sample, plan, {unit: other})
+
+
+def test_assign_refuses_locked_grid(sample: Dataset, plan: Plan, cid: str) -> None:
+    data = editor_units(sample, plan, cid)
+    i, _, dst = movable_unit(data)
+    with pytest.raises(ParameterError, match="locked"):
+        assign_units(sample, plan, {data["units"][i]["id"]: dst}, locked=[dst])
+
+
+def test_assign_new_grid_and_disconnected_refused(sample: Dataset, plan: Plan, cid: str) -> None:
+    data = editor_units(sample, plan, cid)
+    i, _, _ = movable_unit(data)
+    unit = data["units"][i]
+    taken = set(plan.grids["grid_id"])
+    new_id = next(f"{cid}{n:03d}" for n in range(1, 999) if f"{cid}{n:03d}" not in taken)
+    result = assign_units(sample, plan, {unit["id"]: new_id})
+    assert result.new_grids == (new_id,)
+    row = result.plan.grids[result.plan.grids["grid_id"] == new_id]
+    assert len(row) == 1 and int(row["households"].iloc[0]) == unit["households"]
+    assert result.plan.metrics.tiling_ok
+    # two far-apart units of one grid painted into a new grid: refused, named
+    units = data["units"]
+    nbrs = {k: set() for k in range(len(units))}
+    for a, b in data["edges"]:
+        nbrs[a].add(b)
+        nbrs[b].add(a)
+    far = [k for k in range(len(units)) if units[k]["households"] and k != i and k not in nbrs[i]]
+    far = [k for k in far if not nbrs[k] & nbrs[i]]
+    with pytest.raises(ParameterError, match="connected"):
+        assign_units(sample, plan, {unit["id"]: new_id, units[far[0]]["id"]: new_id})
