@@ -112,10 +112,17 @@ def _km_between(a: NDArray[np.float64], b: NDArray[np.float64]) -> float:
 
 def grid_layer(dataset: Dataset, grids: gpd.GeoDataFrame) -> GridLayer:
     """Return the grid layer (WGS84, ``grid_id``) placed on the dataset, one row per code."""
-    metric = grids.to_crs(dataset.metric_crs)
-    raw = metric.geometry.to_numpy()
-    valid_rows = np.asarray(shapely.is_valid(raw), dtype=bool)
-    fixed = _polygonal(shapely.make_valid(raw))
+    # validity is judged on the layer as given; the projected copy is made valid quietly
+    given = grids.geometry.to_numpy()
+    valid_rows = np.asarray(shapely.is_valid(given), dtype=bool)
+    fixed_given = given.copy()
+    fixed_given[~valid_rows] = _polygonal(shapely.make_valid(given[~valid_rows]))
+    metric = gpd.GeoDataFrame(
+        {"grid_id": grids["grid_id"].to_numpy()},
+        geometry=gpd.GeoSeries(fixed_given, crs=grids.crs),
+    ).to_crs(dataset.metric_crs)
+    raw = given
+    fixed = _polygonal(shapely.make_valid(metric.geometry.to_numpy()))
     codes = metric["grid_id"].astype(str).to_numpy(dtype=object)
     uniq, inv = np.unique(codes, return_inverse=True)
     counts = np.bincount(inv)

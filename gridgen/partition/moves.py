@@ -1,0 +1,291 @@
+"""Minimal-change moves on a unit graph: fill, mend, and balance grids by boundary moves.
+
+Pure arrays, no geometry: ``labels`` gives the grid of each unit (``-1``: none),
+``households`` its households, ``nbrs[u]`` its neighbours and ``shared[u]`` the matching
+shared boundary lengths (metres).
+
+:func:`balance` brings grids into the band with as few households moved as it can find:
+for each grid out of band it searches *ejection chains* — an overfull grid hands a
+boundary unit to a neighbour, which, if now overfull, hands one on, and so on (an
+underfull grid pulls units the same way) — with a small beam over chains of up to
+:data:`MAX_DEPTH` moves, and takes the chain that leaves the fewest grids out of band,
+then the least total distance outside the band, then the fewest households moved, then the
+longest shared boundary (compact grids). Every grid stays connected and non-empty.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+IntArray = NDArray[np.int64]
+
+MAX_DEPTH = 3
+"""Longest ejection chain (moves)."""
+BEAM = 8
+"""Partial chains kept per depth."""
+
+
+@dataclass(frozen=True)
+class Moves:
+    """Adjacency of a unit graph as lists (what the move search walks)."""
+
+    households: IntArray
+    nbrs: tuple[tuple[int, ...], ...]
+    shared: tuple[tuple[float, ...], ...]
+
+    @classmethod
+    def from_edges(
+        cls, households: IntArray, edges: IntArray, shared_length: NDArray[np.float64]
+    ) -> Moves:
+        """Return the adjacency lists of ``edges`` (``(m, 2)``) with their shared lengths."""
+        n = len(households)
+        nb: list[list[int]] = [[] for _ in range(n)]
+        sh: list[list[float]] = [[] for _ in range(n)]
+        for (a, b), s in zip(edges.tolist(), shared_length.tolist(), strict=True):
+            nb[a].append(b)
+            nb[b].append(a)
+            sh[a].append(s)
+            sh[b].append(s)
+        return cls(
+            households=np.asarray(households, dtype=np.int64),
+            nbrs=tuple(tuple(x) for x in nb),
+            shared=tuple(tuple(x) for x in sh),
+        )
+
+    @property
+    def n(self) -> int:
+        """Return the number of units."""
+        return len(self.households)
+
+
+def violation(h: NDArray[np.float64] | IntArray, lo: int, hi: int) -> NDArray[np.float64]:
+    """Return households outside the band per grid (0 inside)."""
+    h = np.asarray(h, dtype=float)
+    return np.asarray(np.maximum(0.0, np.maximum(lo - h, h - hi)), dtype=float)
+
+
+def pieces(g: Moves, labels: IntArray, label: int) -> list[list[int]]:
+    """Return the connected pieces of ``label``'s units (largest households first)."""
+    members = set(np.flatnonzero(labels == label).tolist())
+    out: list[list[int]] = []
+    while members:
+        start = members.pop()
+        comp = [start]
+        queue = deque([start])
+        while queue:
+            u = queue.popleft()
+            for v in g.nbrs[u]:
+                if v in members:
+                    members.discard(v)
+                    comp.append(v)
+                    queue.append(v)
+        out.append(sorted(comp))
+    out.sort(key=lambda c: (-int(g.households[c].sum()), -len(c), c[0]))
+    return out
+
+
+def make_contiguous(g: Moves, labels: IntArray) -> IntArray:
+    """Return labels where every grid keeps only its largest piece (others become -1)."""
+    out = labels.copy()
+    for lab in np.unique(labels[labels >= 0]).tolist():
+        parts = pieces(g, labels, int(lab))
+        for extra in parts[1:]:
+            out[extra] = -1
+    return out
+
+
+def fill(g: Moves, labels: IntArray, *, hi: int) -> IntArray:
+    """Return labels with unlabelled units joined to a neighbouring grid, nearest first.
+
+    A unit joins the neighbouring grid that stays within ``hi`` with the fewest households
+    (then the longest shared boundary). Units with no labelled unit in reach stay -1.
+    """
+    out = labels.copy()
+    size = np.zeros(max(int(out.max()) + 1, 1), dtype=np.int64)
+    np.add.at(size, out[out >= 0], g.households[out >= 0])
+    pending = set(np.flatnonzero(out < 0).tolist())
+    while pending:
+        frontier = [u for u in sorted(pending) if any(out[v] >= 0 for v in g.nbrs[u])]
+        if not frontier:
+            break
+        for u in sorted(frontier, key=lambda x: -int(g.households[x])):
+            best: tuple[int, int, float] | None = None
+            choice = -1
+            for v, s in zip(g.nbrs[u], g.shared[u], strict=True):
+                lab = int(out[v])
+                if lab < 0:
+                    continue
+                after = int(size[lab] + g.households[u])
+                key = (int(after > hi), after, -s)
+                if best is None or key < best:
+                    best, choice = key, lab
+            out[u] = choice
+            size[choice] += g.households[u]
+            pending.discard(u)
+    return out
+
+
+def _stays_connected(g: Moves, labels: IntArray, lab: int, unit: int) -> bool:
+    members = set(np.flatnonzero(labels == lab).tolist())
+    members.discard(unit)
+    if not members:
+        return False
+    start = next(iter(members))
+    seen = {start}
+    queue = deque([start])
+    while queue:
+        u = queue.popleft()
+        for v in g.nbrs[u]:
+            if v in members and v not in seen:
+                seen.add(v)
+                queue.append(v)
+    return len(seen) == len(members)
+
+
+@dataclass(frozen=True)
+class _Chain:
+    labels: IntArray
+    h: IntArray
+    moves: tuple[tuple[int, int, int], ...]
+    touched: frozenset[int]
+    moved: int
+    shared: float
+
+
+def _score(c: _Chain, lo: int, hi: int) -> tuple[int, float, int, float]:
+    t = np.fromiter(c.touched, dtype=np.int64)
+    v = violation(c.h[t], lo, hi)
+    return int(np.sum(v > 0)), float(v.sum()), c.moved, -c.shared
+
+
+def _successors(
+    g: Moves, c: _Chain, cur: int, *, shed: bool, frozen: NDArray[np.bool_]
+) -> list[tuple[int, int, int, float]]:
+    """Return candidate moves ``(unit, from, to, shared)`` from (shed) or into ``cur``."""
+    out: dict[tuple[int, int], float] = {}
+    for u in np.flatnonzero(c.labels == cur).tolist():
+        for v, s in zip(g.nbrs[u], g.shared[u], strict=True):
+            other = int(c.labels[v])
+            if other < 0 or other == cur or other in c.touched:
+                continue
+            unit = u if shed else v
+            if frozen[unit] or g.households[unit] == 0:
+                continue
+            key = (unit, other)
+            out[key] = out.get(key, 0.0) + s
+    if shed:
+        return [(u, cur, o, s) for (u, o), s in out.items()]
+    return [(v, o, cur, s) for (v, o), s in out.items()]
+
+
+def best_chain(
+    g: Moves,
+    labels: IntArray,
+    grid: int,
+    *,
+    lo: int,
+    hi: int,
+    frozen: NDArray[np.bool_],
+    budget: float = np.inf,
+) -> _Chain | None:
+    """Return the best improving ejection chain starting at out-of-band ``grid``, or None."""
+    h = np.bincount(labels[labels >= 0], weights=g.households[labels >= 0]).astype(np.int64)
+    h = np.concatenate([h, np.zeros(max(0, int(labels.max()) + 1 - len(h)), dtype=np.int64)])
+    shed = bool(h[grid] > hi)
+    start = _Chain(labels, h, (), frozenset({grid}), 0, 0.0)
+    beam: list[tuple[_Chain, int]] = [(start, grid)]
+    best: _Chain | None = None
+    best_key: tuple[int, float, int, float] | None = None
+    for _ in range(MAX_DEPTH):
+        grown: list[tuple[tuple[int, float, int, float], _Chain, int]] = []
+        for chain, cur in beam:
+            for unit, src, dst, s in _successors(g, chain, cur, shed=shed, frozen=frozen):
+                hu = int(g.households[unit])
+                if chain.moved + hu > budget:
+                    continue
+                nh = chain.h.copy()
+                nh[src] -= hu
+                nh[dst] += hu
+                nxt = _Chain(
+                    chain.labels,
+                    nh,
+                    (*chain.moves, (unit, src, dst)),
+                    chain.touched | {src, dst},
+                    chain.moved + hu,
+                    chain.shared + s,
+                )
+                grown.append((_score(nxt, lo, hi), nxt, dst if shed else src))
+        grown.sort(key=lambda x: x[0])
+        beam = []
+        for key, part, nxt_cur in grown:
+            unit, src, dst = part.moves[-1]
+            if not _stays_connected(g, part.labels, src, unit):
+                continue
+            labels2 = part.labels.copy()
+            labels2[unit] = dst
+            chain = _Chain(labels2, part.h, part.moves, part.touched, part.moved, part.shared)
+            before = np.fromiter(chain.touched, dtype=np.int64)
+            v0 = violation(h[before], lo, hi)
+            base = (int(np.sum(v0 > 0)), float(v0.sum()))
+            if key[:2] < base and (best_key is None or key < best_key):
+                best, best_key = chain, key
+            if (shed and chain.h[nxt_cur] > hi) or (not shed and chain.h[nxt_cur] < lo):
+                beam.append((chain, nxt_cur))
+            if len(beam) >= BEAM:
+                break
+        if not beam:
+            break
+    return best
+
+
+def balance(
+    g: Moves,
+    labels: IntArray,
+    *,
+    lo: int,
+    hi: int,
+    excused: NDArray[np.bool_] | None = None,
+    frozen: NDArray[np.bool_] | None = None,
+    budget: float = np.inf,
+) -> tuple[IntArray, int]:
+    """Return labels with out-of-band grids fixed by ejection chains, and households moved.
+
+    Parameters
+    ----------
+    g
+        The unit graph.
+    labels
+        Grid per unit (every unit labelled).
+    lo, hi
+        The band.
+    excused
+        Per grid: out of band for a proven reason (skipped as a start, may still take part).
+    frozen
+        Per unit: may not move.
+    budget
+        Most households the moves may move in all.
+    """
+    labels = labels.copy()
+    k = int(labels.max()) + 1 if len(labels) else 0
+    excused = np.zeros(k, dtype=bool) if excused is None else excused
+    frozen = np.zeros(g.n, dtype=bool) if frozen is None else frozen
+    moved = 0
+    for _ in range(4 * k + 10):
+        h = np.bincount(labels, weights=g.households, minlength=k)
+        v = violation(h, lo, hi)
+        todo = [int(x) for x in np.argsort(-v, kind="stable") if v[x] > 0 and not excused[x]]
+        applied = False
+        for grid in todo:
+            chain = best_chain(g, labels, grid, lo=lo, hi=hi, frozen=frozen, budget=budget - moved)
+            if chain is not None:
+                labels = chain.labels
+                moved += chain.moved
+                applied = True
+                break
+        if not applied:
+            break
+    return labels, moved
