@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from partition_helpers import UTM49, at, block_community
@@ -123,3 +127,28 @@ def test_balance_chain_through_an_in_band_grid() -> None:
     h = np.bincount(out, weights=hh)
     assert ((h >= 240) & (h <= 360)).all()
     assert moved == 200 and out.tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2, 2]
+
+
+def test_cli_rebalance(row4: Dataset, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from gridgen.io.plan import read_plan
+    from gridgen.io.write import write_dataset
+    from gridgen_cli.main import main
+
+    data = write_dataset(row4, tmp_path / "d.gpkg")
+    layer(("=G1", box(0, 0, 310, 140)), ("G2", box(310, 0, 500, 140))).to_file(
+        tmp_path / "g.gpkg", layer="grids"
+    )
+    out, cw, summ = tmp_path / "new.gpkg", tmp_path / "x.csv", tmp_path / "s.json"
+    args = ["rebalance", str(data), "--grids", str(tmp_path / "g.gpkg"), "--out", str(out)]
+    assert main([*args, "--crosswalk", str(cw), "--summary", str(summ)]) == 0
+    assert "80 households moved" in capsys.readouterr().out
+    plan = read_plan(out)
+    assert sorted(plan.grids["grid_id"]) == ["=G1", "G2"]
+    table = pd.read_csv(cw, dtype=str, encoding="utf-8-sig")
+    row = table[table["building_id"] == "B002a"].iloc[0]
+    assert row["old_grid"] == "'=G1" and row["new_grid"] == "G2"  # formula neutralised
+    assert json.loads(summ.read_text(encoding="utf-8"))["audit_after"]["split_compounds"] == 0
+    again = ["rebalance", str(data), "--plan", str(out), "--out", str(tmp_path / "n2.gpkg")]
+    assert main(again) == 0
+    assert "0 households moved" in capsys.readouterr().out
+    assert main(["rebalance", str(data), "--out", str(tmp_path / "n3.gpkg")]) == 2

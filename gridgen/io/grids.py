@@ -33,6 +33,7 @@ from gridgen.io.crs import WGS84, frame_to_wgs84, parse_crs
 
 if TYPE_CHECKING:
     from gridgen.partition.audit import Audit
+    from gridgen.partition.plan import Plan
 
 ID_COLUMNS: tuple[str, ...] = ("grid_id", "code", "网格编码", "网格编号")
 """Code columns looked for, in this order, when no ``id_column`` is given."""
@@ -213,6 +214,52 @@ def write_audit(audit: Audit, path: str | Path) -> Path:
                 frame.to_crs(WGS84).to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
             summary = pd.DataFrame([dict(audit.summary)])
             pyogrio.write_dataframe(summary, tmp, layer="summary", driver="GPKG", append=True)
+        tmp.replace(out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return out
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def write_table_csv(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write a table as UTF-8 CSV (with BOM, for Excel), atomically.
+
+    Text cells that begin with ``=``, ``+``, ``-``, ``@``, tab or CR are prefixed with ``'``
+    so spreadsheets do not run them as formulas (DESIGN §2a).
+    """
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    safe = frame.copy()
+    for col in safe.columns:
+        if not pd.api.types.is_numeric_dtype(safe[col]):
+            safe[col] = [
+                f"'{v}" if isinstance(v, str) and v.startswith(_FORMULA_START) else v
+                for v in safe[col]
+            ]
+    fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.stem}.", suffix=".csv")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        safe.to_csv(tmp, index=False, encoding="utf-8-sig")
+        tmp.replace(out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return out
+
+
+def write_plan_atomic(plan: Plan, path: str | Path) -> Path:
+    """Write a plan GeoPackage through a temporary file, then rename it into place."""
+    from gridgen.io.plan import write_plan
+
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.stem}.{os.getpid()}.tmp.gpkg")
+    try:
+        write_plan(plan, tmp)
         tmp.replace(out)
     finally:
         if tmp.exists():
