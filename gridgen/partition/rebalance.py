@@ -194,7 +194,7 @@ def _excused(labels: IntArray, stuck: IntArray) -> set[int]:
     return {int(labels[u]) for u in stuck.tolist()}
 
 
-def _split_or_merge(
+def split_or_merge(
     units: UnitGraph,
     g: Moves,
     labels: IntArray,
@@ -232,7 +232,7 @@ def _split_or_merge(
             if (trial < 0).any():
                 failed.add(grid)
                 continue
-        trial, _ = balance(g, trial, lo=lo, hi=hi, excused=_mask(trial, stuck))
+        trial, _ = balance(g, trial, lo=lo, hi=hi, excused=excused_mask(trial, stuck))
         if _out_key(g, trial, lo, hi, _excused(trial, stuck)) < _out_key(
             g, labels, lo, hi, excused
         ):
@@ -242,7 +242,7 @@ def _split_or_merge(
     return labels
 
 
-def _mask(labels: IntArray, stuck: IntArray) -> NDArray[np.bool_]:
+def excused_mask(labels: IntArray, stuck: IntArray) -> NDArray[np.bool_]:
     k = int(labels.max()) + 1 if len(labels) else 0
     out = np.zeros(k, dtype=bool)
     for lab in _excused(labels, stuck):
@@ -251,7 +251,7 @@ def _mask(labels: IntArray, stuck: IntArray) -> NDArray[np.bool_]:
     return out
 
 
-def _assign_codes(
+def assign_codes(
     units: UnitGraph,
     old: IntArray,
     *,
@@ -283,7 +283,7 @@ def _assign_codes(
     return [str(c) for c in codes]
 
 
-def _problems(
+def band_problems(
     units: UnitGraph, labels: IntArray, codes: list[str], *, stuck: IntArray, lo: int, hi: int
 ) -> list[Problem]:
     h = np.bincount(labels, weights=units.households, minlength=len(codes)).astype(np.int64)
@@ -314,6 +314,46 @@ def _problems(
     return out
 
 
+def stuck_units(units: UnitGraph, *, lo: int, hi: int) -> IntArray:
+    """Return units no grid in the band can hold (the proof for grids left out of band)."""
+    if int(units.households.sum()) < lo:
+        return np.arange(units.n, dtype=np.int64)
+    return np.union1d(
+        unbalanceable_units(units, lo=lo, hi=hi), np.flatnonzero(units.households > hi)
+    ).astype(np.int64)
+
+
+def settle(
+    units: UnitGraph,
+    labels: IntArray,
+    *,
+    target: int,
+    band: tuple[int, int],
+    budget: float = math.inf,
+    seed: int = 0,
+) -> tuple[IntArray, IntArray, int]:
+    """Return (labels 0..k-1, stuck units, households moved by balancing) from a start.
+
+    Steps 2-3 of the module doc: mend pieces, fill, draw unreached land, balance by
+    ejection chains, then split or dissolve (only without a budget).
+    """
+    lo, hi = band
+    g = Moves.from_edges(units.households, units.edges, units.shared_length)
+    labels = fill(g, make_contiguous(g, labels), hi=hi)
+    labels = _new_grids(units, g, labels, target=target, lo=lo, hi=hi, seed=seed)
+    stuck = stuck_units(units, lo=lo, hi=hi)
+    moved = 0
+    if units.n:
+        excused = excused_mask(labels, stuck)
+        labels, moved = balance(g, labels, lo=lo, hi=hi, excused=excused, budget=budget)
+        if math.isinf(budget):
+            labels = split_or_merge(
+                units, g, labels, stuck=stuck, target=target, lo=lo, hi=hi, seed=seed
+            )
+    _, inv = np.unique(labels, return_inverse=True)
+    return inv.astype(np.int64).ravel(), stuck, moved
+
+
 def redraw_community(
     dataset: Dataset,
     community_id: str,
@@ -332,34 +372,17 @@ def redraw_community(
     local_idx = np.flatnonzero(layer.community == community_id)
     local = [str(c) for c in layer.codes[local_idx]]
     old = initial_labels(units, old_code, b_hh, local, layer.geoms[local_idx])
-    g = Moves.from_edges(units.households, units.edges, units.shared_length)
-    labels = fill(g, make_contiguous(g, old), hi=hi)
-    labels = _new_grids(units, g, labels, target=target, lo=lo, hi=hi, seed=seed)
-    stuck = np.union1d(
-        unbalanceable_units(units, lo=lo, hi=hi), np.flatnonzero(units.households > hi)
-    ).astype(np.int64)
-    if int(units.households.sum()) < lo:
-        stuck = np.arange(units.n, dtype=np.int64)
-    moved = 0
-    if units.n:
-        excused = _mask(labels, stuck)
-        labels, moved = balance(g, labels, lo=lo, hi=hi, excused=excused, budget=budget)
-        if math.isinf(budget):
-            labels = _split_or_merge(
-                units, g, labels, stuck=stuck, target=target, lo=lo, hi=hi, seed=seed
-            )
-    _, labels = np.unique(labels, return_inverse=True)
-    labels = labels.astype(np.int64).ravel()
+    labels, stuck, moved = settle(units, old, target=target, band=band, budget=budget, seed=seed)
     geoms = grid_geometries(units.cells, labels) if units.n else np.empty(0, dtype=object)
     taken = {str(c) for c in layer.codes}
-    codes = _assign_codes(units, old, labels=labels, local=local, geoms=geoms, taken=taken)
+    codes = assign_codes(units, old, labels=labels, local=local, geoms=geoms, taken=taken)
     return Redrawn(
         community_id=community_id,
         units=units,
         old=old,
         labels=labels,
         codes=codes,
-        problems=_problems(units, labels, codes, stuck=stuck, lo=lo, hi=hi),
+        problems=band_problems(units, labels, codes, stuck=stuck, lo=lo, hi=hi),
         moved=moved,
     )
 
@@ -442,11 +465,11 @@ def rebalance(
         )
         budget -= r.moved
         redrawn.append(r)
-    plan, _ = _assemble(dataset, grids, layer, redrawn, dirty, old_code, target, (lo, hi))
+    plan, _ = assemble(dataset, grids, layer, redrawn, dirty, old_code, target, (lo, hi))
     return _result(dataset, plan, before, old_code, redrawn, max_moved=max_moved, budget=budget)
 
 
-def _assemble(  # noqa: PLR0917
+def assemble(  # noqa: PLR0917
     dataset: Dataset,
     grids: gpd.GeoDataFrame,
     layer: GridLayer,
