@@ -136,6 +136,9 @@ def fill(g: Moves, labels: IntArray, *, hi: int) -> IntArray:
 
 
 def _stays_connected(g: Moves, labels: IntArray, lab: int, unit: int) -> bool:
+    same = sum(1 for v in g.nbrs[unit] if labels[v] == lab)
+    if same == 1:
+        return True  # a leaf of its grid: the rest stays connected
     members = set(np.flatnonzero(labels == lab).tolist())
     members.discard(unit)
     if not members:
@@ -155,17 +158,22 @@ def _stays_connected(g: Moves, labels: IntArray, lab: int, unit: int) -> bool:
 @dataclass(frozen=True)
 class _Chain:
     labels: IntArray
-    h: IntArray
+    delta: dict[int, int]
     moves: tuple[tuple[int, int, int], ...]
-    touched: frozenset[int]
     moved: int
     shared: float
 
 
-def _score(c: _Chain, lo: int, hi: int) -> tuple[int, float, int, float]:
-    t = np.fromiter(c.touched, dtype=np.int64)
-    v = violation(c.h[t], lo, hi)
-    return int(np.sum(v > 0)), float(v.sum()), c.moved, -c.shared
+def _score(h: list[int], delta: dict[int, int], lo: int, hi: int) -> tuple[int, float]:
+    """Return (grids out of band, households outside the band) over the touched grids."""
+    count, total = 0, 0.0
+    for grid, d in delta.items():
+        x = h[grid] + d
+        v = lo - x if x < lo else (x - hi if x > hi else 0)
+        if v > 0:
+            count += 1
+            total += v
+    return count, total
 
 
 def _successors(
@@ -173,10 +181,11 @@ def _successors(
 ) -> list[tuple[int, int, int, float]]:
     """Return candidate moves ``(unit, from, to, shared)`` from (shed) or into ``cur``."""
     out: dict[tuple[int, int], float] = {}
-    for u in np.flatnonzero(c.labels == cur).tolist():
+    labels = c.labels
+    for u in np.flatnonzero(labels == cur).tolist():
         for v, s in zip(g.nbrs[u], g.shared[u], strict=True):
-            other = int(c.labels[v])
-            if other < 0 or other == cur or other in c.touched:
+            other = int(labels[v])
+            if other < 0 or other == cur or other in c.delta:
                 continue
             unit = u if shed else v
             if frozen[unit] or g.households[unit] == 0:
@@ -198,54 +207,55 @@ def best_chain(
     frozen: NDArray[np.bool_],
     budget: float = np.inf,
     strict: bool = FIX_ONLY,
+    h: list[int] | None = None,
 ) -> _Chain | None:
     """Return the best improving ejection chain starting at out-of-band ``grid``, or None.
 
     ``strict``: only chains that leave fewer grids out of band; otherwise also chains that
-    only lower the households outside the band.
+    only lower the households outside the band. ``h``: households per grid, if known.
     """
-    h = np.bincount(labels[labels >= 0], weights=g.households[labels >= 0]).astype(np.int64)
-    h = np.concatenate([h, np.zeros(max(0, int(labels.max()) + 1 - len(h)), dtype=np.int64)])
-    shed = bool(h[grid] > hi)
-    start = _Chain(labels, h, (), frozenset({grid}), 0, 0.0)
-    beam: list[tuple[_Chain, int]] = [(start, grid)]
+    if h is None:
+        k = int(labels.max()) + 1
+        h = np.bincount(labels, weights=g.households, minlength=k).astype(np.int64).tolist()
+    hh = g.households
+    shed = h[grid] > hi
+    beam: list[tuple[_Chain, int]] = [(_Chain(labels, {grid: 0}, (), 0, 0.0), grid)]
     best: _Chain | None = None
     best_key: tuple[int, float, int, float] | None = None
     for _ in range(MAX_DEPTH):
-        grown: list[tuple[tuple[int, float, int, float], _Chain, int]] = []
+        grown: list[tuple[tuple[int, float, int, float], _Chain, int, int]] = []
         for chain, cur in beam:
             for unit, src, dst, s in _successors(g, chain, cur, shed=shed, frozen=frozen):
-                hu = int(g.households[unit])
+                hu = int(hh[unit])
                 if chain.moved + hu > budget:
                     continue
-                nh = chain.h.copy()
-                nh[src] -= hu
-                nh[dst] += hu
+                delta = dict(chain.delta)
+                delta[src] = delta.get(src, 0) - hu
+                delta[dst] = delta.get(dst, 0) + hu
+                key = (*_score(h, delta, lo, hi), chain.moved + hu, -(chain.shared + s))
                 nxt = _Chain(
                     chain.labels,
-                    nh,
+                    delta,
                     (*chain.moves, (unit, src, dst)),
-                    chain.touched | {src, dst},
                     chain.moved + hu,
                     chain.shared + s,
                 )
-                grown.append((_score(nxt, lo, hi), nxt, dst if shed else src))
-        grown.sort(key=lambda x: x[0])
+                grown.append((key, nxt, dst if shed else src, len(grown)))
+        grown.sort(key=lambda x: (x[0], x[3]))
         beam = []
-        for key, part, nxt_cur in grown:
+        for key, part, nxt_cur, _n in grown:
             unit, src, dst = part.moves[-1]
             if not _stays_connected(g, part.labels, src, unit):
                 continue
             labels2 = part.labels.copy()
             labels2[unit] = dst
-            chain = _Chain(labels2, part.h, part.moves, part.touched, part.moved, part.shared)
-            before = np.fromiter(chain.touched, dtype=np.int64)
-            v0 = violation(h[before], lo, hi)
-            base = (int(np.sum(v0 > 0)), float(v0.sum()))
+            chain = _Chain(labels2, part.delta, part.moves, part.moved, part.shared)
+            base = _score(h, {t: 0 for t in part.delta}, lo, hi)
             better = key[0] < base[0] if strict else key[:2] < base
             if better and (best_key is None or key < best_key):
                 best, best_key = chain, key
-            if (shed and chain.h[nxt_cur] > hi) or (not shed and chain.h[nxt_cur] < lo):
+            x = h[nxt_cur] + part.delta.get(nxt_cur, 0)
+            if (shed and x > hi) or (not shed and x < lo):
                 beam.append((chain, nxt_cur))
             if len(beam) >= BEAM:
                 break
@@ -292,6 +302,7 @@ def balance(
         v = violation(h, lo, hi)
         todo = [int(x) for x in np.argsort(-v, kind="stable") if v[x] > 0 and not excused[x]]
         count = int(np.sum(v > 0))
+        h_list = h.astype(np.int64).tolist()
         if trial is not None and count < trial[2]:
             trial = None  # the lookahead paid off
         chain = None
@@ -306,6 +317,7 @@ def balance(
                     frozen=frozen,
                     budget=budget - moved,
                     strict=strict,
+                    h=h_list,
                 )
                 if chain is not None:
                     break
