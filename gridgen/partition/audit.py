@@ -312,8 +312,8 @@ def _split_compounds(
         else {}
     )
     rows: list[dict[str, Any]] = []
-    for c in split:
-        sub = per[per["c"] == c].sort_values(["h", "g"], ascending=[False, True])
+    sp = per[per["c"].isin(set(split))].sort_values(["c", "h", "g"], ascending=[True, False, True])
+    for c, sub in sp.groupby("c", sort=True):
         shares = {str(layer.codes[g]): int(h) for g, h in zip(sub["g"], sub["h"], strict=True)}
         rows.append(
             {
