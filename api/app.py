@@ -115,10 +115,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(UploadLimit, limit=settings.upload_limit_bytes)
 
-    from api.routers import admin, coverage, datasets, ogc, plans, sheets, tiles
+    from api.routers import admin, coverage, datasets, existing, ogc, plans, sheets, tiles
 
     # tiles first: the most frequent requests match the first routes tried
-    for module in (tiles, datasets, plans, coverage, sheets, ogc, admin):
+    for module in (tiles, datasets, plans, existing, coverage, sheets, ogc, admin):
         app.include_router(module.router)
     _viewer_routes(app)
     return app
