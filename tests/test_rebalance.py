@@ -152,3 +152,19 @@ def test_cli_rebalance(row4: Dataset, tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(again) == 0
     assert "0 households moved" in capsys.readouterr().out
     assert main(["rebalance", str(data), "--out", str(tmp_path / "n3.gpkg")]) == 2
+
+
+def test_only_proven_impossible_grids_stay_out_of_band() -> None:
+    from partition_helpers import row_of_compounds
+
+    # compounds of 200 households: any two exceed 360, alone they are below 240
+    ds = row_of_compounds([200, 200, 200, 300])
+    xs = [0, 130, 250, 370, 500]
+    grids = layer(*[(f"G{i + 1}", box(xs[i], 0, xs[i + 1], 140)) for i in range(4)])
+    r = rebalance(ds, grids, band=BAND)
+    s = r.summary
+    assert s["households_moved"] == 0 and s["not_fixed"] == []
+    out = set(r.plan.grids.loc[~r.plan.grids["in_band"], "grid_id"])
+    proven = {p.grid_id for p in r.plan.problems if p.kind == "unbalanceable"}
+    assert out == proven == {"G1", "G2", "G3"}
+    assert s["audit_after"]["out_of_band"] == 3

@@ -44,6 +44,8 @@ SPLIT_DEVIATION_WEIGHT = 1.0
 """Weight of the deviation from target of a split's two sides (band misses weigh 10)."""
 MOMENT_WEIGHT = 0.3
 """Weight of the shape term 2πI/A² per region (1 for a disk) in the local search."""
+SHARED_MOVES = True
+"""Finish with the rebalance engine's ejection chains (:func:`chain_moves`)."""
 TREES_PER_SPLIT = 4
 SWEEP_ANGLES = 8
 MAX_PASSES = 12
@@ -147,6 +149,8 @@ def best_regions(
             labels = local_search(
                 labels, prob, nbrs, costs, target=target, lo=lo, hi=hi, scale=scale, rng=rng
             )
+            if SHARED_MOVES:
+                labels = chain_moves(labels, prob, lo=lo, hi=hi)
         h = np.bincount(labels, weights=prob.households).astype(float)
         share = float(np.mean((h >= lo) & (h <= hi)))
         obj = float(band_penalty(h, target=target, lo=lo, hi=hi).sum()) / len(h)
@@ -156,6 +160,25 @@ def best_regions(
         if share == 1.0:
             break
     return best_labels
+
+
+def chain_moves(labels: IntArray, prob: RegionProblem, *, lo: float, hi: float) -> IntArray:
+    """Return ``labels`` with regions still out of band fixed by ejection chains of moves.
+
+    The engine of :mod:`gridgen.partition.moves` (shared with the rebalance of existing
+    grids): an out-of-band region hands boundary units to, or pulls them from, its
+    neighbours along chains of up to three moves; every region stays connected, and only
+    chains that leave fewer regions out of band are taken.
+    """
+    from gridgen.partition.moves import Moves, balance
+
+    h = np.bincount(labels, weights=prob.households)
+    if np.all((h >= lo) & (h <= hi)):
+        return labels
+    shared = np.maximum(prob.cut_cost, 0.0)
+    g = Moves.from_edges(prob.households, prob.edges, shared)
+    out, _ = balance(g, labels, lo=math.ceil(lo), hi=math.floor(hi))
+    return out
 
 
 def _patch_cost(
