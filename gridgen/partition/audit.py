@@ -17,6 +17,7 @@ What is checked, and where it is found:
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -114,8 +115,8 @@ def audit_layer(dataset: Dataset, layer: GridLayer, *, band: tuple[int, int]) ->
     pi, _ = shapely.STRtree(geoms).query(b_pts, predicate="within")
     in_count = np.bincount(pi, minlength=len(b_pts))
 
-    gaps = _gaps(dataset, layer, b_pts, b_hh, in_count)
     overlaps, overlap_area = _overlaps(layer, b_pts, b_hh, crs=crs)
+    gaps = _gaps(dataset, layer, b_pts, b_hh, in_count, overlapping=overlap_area > 0)
     table = _grid_table(dataset, layer, raw, b_hh, band=band)
     table["overlap_m2"] = overlap_area
     splits = _split_compounds(dataset, layer, raw, b_hh, band_max=hi)
@@ -169,14 +170,25 @@ def _gaps(
     b_pts: NDArray[np.object_],
     b_hh: NDArray[np.int64],
     in_count: NDArray[np.int64],
+    *,
+    overlapping: NDArray[np.bool_],
 ) -> gpd.GeoDataFrame:
     comms = dataset.metric("communities")
     c_geom = shapely.make_valid(comms.geometry.to_numpy())
     c_ids = comms["community_id"].astype(str).to_numpy()
     tree = shapely.STRtree(layer.geoms)
+    # without overlaps, the grids' areas inside a community add up to their union's: a
+    # community they cover within MIN_AREA_M2 has no gap piece and needs no union
+    gi, ci, inside = layer.pairs
+    covered = np.bincount(ci, weights=inside, minlength=len(c_geom))
+    mixed = np.zeros(len(c_geom), dtype=bool)
+    np.logical_or.at(mixed, ci, overlapping[gi])
+    full = (np.asarray(shapely.area(c_geom)) - covered <= MIN_AREA_M2) & ~mixed
     pieces: list[Any] = []
     owner: list[str] = []
     for k, comm in enumerate(c_geom):
+        if full[k]:
+            continue
         near = tree.query(comm, predicate="intersects")
         rest = shapely.difference(comm, shapely.union_all(layer.geoms[near])) if len(near) else comm
         for part in shapely.get_parts(rest):
@@ -207,9 +219,18 @@ def _overlaps(
     layer: GridLayer, b_pts: NDArray[np.object_], b_hh: NDArray[np.int64], *, crs: Any
 ) -> tuple[gpd.GeoDataFrame, NDArray[np.float64]]:
     geoms = layer.geoms
-    a, b = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    # pairs whose interiors meet: overlapping, or one inside the other (touching is fine)
+    tree = shapely.STRtree(geoms)
+    oa, ob = tree.query(geoms, predicate="overlaps")
+    ca, cb = tree.query(geoms, predicate="contains")
+    a = np.concatenate([oa, ca, cb])
+    b = np.concatenate([ob, cb, ca])
     sel = a < b
-    a, b = a[sel], b[sel]
+    if sel.any():
+        pairs = np.unique(np.column_stack([a[sel], b[sel]]), axis=0)
+        a, b = pairs[:, 0], pairs[:, 1]
+    else:
+        a, b = a[sel], b[sel]
     inter = shapely.intersection(geoms[a], geoms[b]) if len(a) else np.empty(0, dtype=object)
     area = np.asarray(shapely.area(inter), dtype=float) if len(a) else np.zeros(0)
     keep = area > MIN_AREA_M2
@@ -253,10 +274,8 @@ def _grid_table(
     parts = np.asarray(shapely.get_num_geometries(geoms), dtype=np.int64)
     parts[shapely.is_empty(geoms)] = 0
     comms = dataset.metric("communities")
-    c_geom = shapely.make_valid(comms.geometry.to_numpy())
     c_ids = comms["community_id"].astype(str).to_numpy()
-    gi, ci = shapely.STRtree(c_geom).query(geoms, predicate="intersects")
-    inside = np.asarray(shapely.area(shapely.intersection(geoms[gi], c_geom[ci])), dtype=float)
+    gi, ci, inside = layer.pairs
     own = np.zeros(n)
     touched: list[list[str]] = [[] for _ in range(n)]
     for g, c, a in zip(gi.tolist(), ci.tolist(), inside.tolist(), strict=True):
@@ -300,10 +319,10 @@ def _split_compounds(
     has &= np.asarray([str(c) != "" for c in comp])
     frame = pd.DataFrame({"c": comp[has].astype(str), "g": raw[has], "h": b_hh[has]})
     total = pd.Series(b_hh[pd.notna(comp)], index=comp[pd.notna(comp)].astype(str))
-    total = total.groupby(level=0).sum()
+    total_of = {str(k): int(v) for k, v in total.groupby(level=0).sum().items()}
     per = frame.groupby(["c", "g"])["h"].sum().reset_index()
     n_grids = per.groupby("c")["g"].nunique()
-    split = sorted(n_grids[n_grids > 1].index)
+    split = set(n_grids[n_grids > 1].index)
     cmp = dataset.metric("compounds")
     geom_of = dict(zip(cmp["compound_id"].astype(str), cmp.geometry, strict=True))
     comm_of = (
@@ -312,17 +331,23 @@ def _split_compounds(
         else {}
     )
     rows: list[dict[str, Any]] = []
-    sp = per[per["c"].isin(set(split))].sort_values(["c", "h", "g"], ascending=[True, False, True])
-    for c, sub in sp.groupby("c", sort=True):
-        shares = {str(layer.codes[g]): int(h) for g, h in zip(sub["g"], sub["h"], strict=True)}
+    sp = per[per["c"].isin(split)].sort_values(["c", "h", "g"], ascending=[True, False, True])
+    cs = sp["c"].to_numpy()
+    gs, hs = sp["g"].to_numpy().tolist(), sp["h"].to_numpy().tolist()
+    starts = [0, *(np.flatnonzero(cs[1:] != cs[:-1]) + 1).tolist(), len(cs)]
+    for a, b in itertools.pairwise(starts):
+        if a == b:
+            continue
+        c = str(cs[a])
+        shares = {str(layer.codes[gs[i]]): int(hs[i]) for i in range(a, b)}
         rows.append(
             {
                 "compound_id": c,
                 "community_id": comm_of.get(c, ""),
-                "households": int(total.get(c, 0)),
+                "households": total_of.get(c, 0),
                 "n_grids": len(shares),
                 "grids": json.dumps(shares, ensure_ascii=False),
-                "allowed": bool(total.get(c, 0) > band_max),
+                "allowed": total_of.get(c, 0) > band_max,
                 "geometry": geom_of.get(c, shapely.Polygon()),
             }
         )

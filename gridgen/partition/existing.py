@@ -8,7 +8,7 @@ grid belongs to the community it overlaps most.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
@@ -51,6 +51,31 @@ class GridLayer:
     reasons: tuple[str, ...]
     duplicates: tuple[str, ...]
     community: NDArray[np.object_]
+    pairs: tuple[IntArray, IntArray, NDArray[np.float64]] = field(
+        default=(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+    )
+    """(grid, community row, area m²) for every grid and community that intersect."""
+
+
+def community_overlaps(
+    geoms: NDArray[np.object_], c_geom: NDArray[np.object_]
+) -> tuple[IntArray, IntArray, NDArray[np.float64]]:
+    """Return (grid, community, shared area) pairs; grids inside a community skip overlays."""
+    tree = shapely.STRtree(c_geom)
+    gi, ci = tree.query(geoms, predicate="intersects")
+    area = np.zeros(len(gi))
+    wg, wc = tree.query(geoms, predicate="within")
+    inside = set(zip(wg.tolist(), wc.tolist(), strict=True))
+    mask = np.fromiter(
+        ((g, c) in inside for g, c in zip(gi.tolist(), ci.tolist(), strict=True)),
+        dtype=bool,
+        count=len(gi),
+    )
+    area[mask] = shapely.area(geoms[gi[mask]])
+    rest = ~mask
+    if rest.any():
+        area[rest] = shapely.area(shapely.intersection(geoms[gi[rest]], c_geom[ci[rest]]))
+    return gi.astype(np.int64), ci.astype(np.int64), area
 
 
 def _fit(dataset: Dataset, grids: gpd.GeoDataFrame) -> float:
@@ -139,14 +164,14 @@ def grid_layer(dataset: Dataset, grids: gpd.GeoDataFrame) -> GridLayer:
     comms = dataset.metric("communities")
     c_geom = shapely.make_valid(comms.geometry.to_numpy())
     c_ids = comms["community_id"].astype(str).to_numpy(dtype=object)
-    gi, ci = shapely.STRtree(c_geom).query(geoms, predicate="intersects")
-    area = shapely.area(shapely.intersection(geoms[gi], c_geom[ci]))
+    gi, ci, area = community_overlaps(geoms, c_geom)
     community = np.full(len(uniq), "", dtype=object)
     best = np.zeros(len(uniq))
     for g, c, a in zip(gi.tolist(), ci.tolist(), area.tolist(), strict=True):
         if a > best[g]:
             best[g], community[g] = a, c_ids[c]
     return GridLayer(
+        pairs=(gi, ci, area),
         codes=uniq.astype(object),
         geoms=geoms,
         valid=valid,
@@ -182,13 +207,24 @@ def building_grids(dataset: Dataset, layer: GridLayer) -> tuple[IntArray, NDArra
     share = np.zeros(n)
     if n == 0 or len(layer.geoms) == 0:
         return out, share
-    bi, gi = shapely.STRtree(layer.geoms).query(geoms, predicate="intersects")
+    tree = shapely.STRtree(layer.geoms)
+    bi, gi = tree.query(geoms, predicate="intersects")
     if len(bi) == 0:
         return out, share
     poly = np.isin(shapely.get_type_id(geoms), (3, 6))
     b_area = np.asarray(shapely.area(geoms), dtype=float)
     inter = np.ones(len(bi))
-    pp = poly[bi]
+    # most footprints lie inside one grid: only the others need an overlay
+    wi, wg = tree.query(geoms, predicate="within")
+    inside = np.zeros(len(bi), dtype=bool)
+    if len(wi):
+        pair = set(zip(wi.tolist(), wg.tolist(), strict=True))
+        inside = np.fromiter(
+            ((b, g) in pair for b, g in zip(bi.tolist(), gi.tolist(), strict=True)),
+            dtype=bool,
+            count=len(bi),
+        )
+    pp = poly[bi] & ~inside
     if pp.any():
         inter[pp] = shapely.area(shapely.intersection(geoms[bi[pp]], layer.geoms[gi[pp]]))
         inter[pp] /= np.maximum(b_area[bi[pp]], 1e-12)
