@@ -16,7 +16,7 @@ longest shared boundary (compact grids). Every grid stays connected and non-empt
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -42,6 +42,7 @@ class Moves:
     households: IntArray
     nbrs: tuple[tuple[int, ...], ...]
     shared: tuple[tuple[float, ...], ...]
+    edges: IntArray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
 
     @classmethod
     def from_edges(
@@ -60,6 +61,7 @@ class Moves:
             households=np.asarray(households, dtype=np.int64),
             nbrs=tuple(tuple(x) for x in nb),
             shared=tuple(tuple(x) for x in sh),
+            edges=np.asarray(edges, dtype=np.int64).reshape(-1, 2),
         )
 
     @property
@@ -297,6 +299,7 @@ def balance(
     frozen = np.zeros(g.n, dtype=bool) if frozen is None else frozen
     moved = 0
     trial: tuple[IntArray, int, int] | None = None  # (labels, moved, out count) to return to
+    failed: set[tuple[int, bool]] = set()  # (grid, strict) with no chain since last change
     for _ in range(6 * k + 10):
         h = np.bincount(labels, weights=g.households, minlength=k)
         v = violation(h, lo, hi)
@@ -308,6 +311,8 @@ def balance(
         chain = None
         for strict in (True, False) if FIX_ONLY else (False,):
             for grid in todo:
+                if (grid, strict) in failed:
+                    continue
                 chain = best_chain(
                     g,
                     labels,
@@ -321,6 +326,7 @@ def balance(
                 )
                 if chain is not None:
                     break
+                failed.add((grid, strict))
             if chain is not None:
                 if not strict and trial is None:
                     trial = (labels, moved, count)
@@ -329,9 +335,30 @@ def balance(
             break
         labels = chain.labels
         moved += chain.moved
+        if failed:
+            near = _grids_near(g, labels, {m[1] for m in chain.moves} | {m[2] for m in chain.moves})
+            failed = {f for f in failed if f[0] not in near}
     if trial is not None:  # reductions that fixed no grid are undone
         labels, moved = trial[0], trial[1]
     return labels, moved
+
+
+def _grids_near(g: Moves, labels: IntArray, touched: set[int]) -> set[int]:
+    """Return grids within MAX_DEPTH grid-steps of ``touched`` (whose chains may change)."""
+    if len(g.edges) == 0:
+        return set(range(int(labels.max()) + 1))
+    a, b = labels[g.edges[:, 0]], labels[g.edges[:, 1]]
+    cut = a != b
+    adj: dict[int, set[int]] = {}
+    for x, y in zip(a[cut].tolist(), b[cut].tolist(), strict=True):
+        adj.setdefault(x, set()).add(y)
+        adj.setdefault(y, set()).add(x)
+    seen = set(touched)
+    frontier = set(touched)
+    for _ in range(MAX_DEPTH):
+        frontier = {y for x in frontier for y in adj.get(x, ())} - seen
+        seen |= frontier
+    return seen
 
 
 def _looped(trial: tuple[IntArray, int, int], moved: int) -> bool:
