@@ -168,3 +168,25 @@ def test_only_proven_impossible_grids_stay_out_of_band() -> None:
     proven = {p.grid_id for p in r.plan.problems if p.kind == "unbalanceable"}
     assert out == proven == {"G1", "G2", "G3"}
     assert s["audit_after"]["out_of_band"] == 3
+
+
+def test_cut_units_match_connectivity() -> None:
+    from gridgen.partition.moves import _stays_connected, cut_units
+
+    rng = np.random.default_rng(3)
+    for _ in range(30):
+        n = 12
+        edges = np.array([(i, j) for i in range(n) for j in range(i + 1, n) if rng.random() < 0.25])
+        if len(edges) == 0:
+            continue
+        g = Moves.from_edges(np.ones(n, dtype=np.int64), edges, np.ones(len(edges)))
+        labels = rng.integers(0, 2, n)
+        for lab in (0, 1):
+            cuts = cut_units(g, labels, lab)
+            members = np.flatnonzero(labels == lab).tolist()
+            from gridgen.partition.moves import pieces
+
+            if len(pieces(g, labels, lab)) != 1:
+                continue
+            for u in members:
+                assert (u in cuts) == (not _stays_connected(g, labels, lab, u))

@@ -16,6 +16,7 @@ longest shared boundary (compact grids). Every grid stays connected and non-empt
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -137,6 +138,53 @@ def fill(g: Moves, labels: IntArray, *, hi: int) -> IntArray:
     return out
 
 
+def cut_units(g: Moves, labels: IntArray, lab: int) -> set[int]:
+    """Return the units of grid ``lab`` whose removal disconnects or empties it.
+
+    The articulation points of the grid's unit graph (Tarjan's low-link, iteratively),
+    plus the unit of a one-unit grid.
+    """
+    members = np.flatnonzero(labels == lab).tolist()
+    if len(members) <= 1:
+        return set(members)
+    inside = set(members)
+    root = members[0]
+    disc = {root: 0}
+    low = {root: 0}
+    out: set[int] = set()
+    root_children = 0
+    clock = 1
+    stack: list[tuple[int, int, Iterator[int]]] = [(root, -1, iter(g.nbrs[root]))]
+    while stack:
+        u, parent, it = stack[-1]
+        pushed = False
+        for v in it:
+            if v not in inside:
+                continue
+            if v not in disc:
+                disc[v] = low[v] = clock
+                clock += 1
+                stack.append((v, u, iter(g.nbrs[v])))
+                pushed = True
+                break
+            if v != parent:
+                low[u] = min(low[u], disc[v])
+        if pushed:
+            continue
+        stack.pop()
+        if not stack:
+            break
+        p = stack[-1][0]
+        low[p] = min(low[p], low[u])
+        if p == root:
+            root_children += 1
+        elif low[u] >= disc[p]:
+            out.add(p)
+    if root_children > 1:
+        out.add(root)
+    return out
+
+
 def _stays_connected(g: Moves, labels: IntArray, lab: int, unit: int) -> bool:
     same = sum(1 for v in g.nbrs[unit] if labels[v] == lab)
     if same == 1:
@@ -224,6 +272,7 @@ def best_chain(
     beam: list[tuple[_Chain, int]] = [(_Chain(labels, {grid: 0}, (), 0, 0.0), grid)]
     best: _Chain | None = None
     best_key: tuple[int, float, int, float] | None = None
+    cuts: dict[tuple[int, int], tuple[IntArray, set[int]]] = {}  # labels kept alive with id
     for _ in range(MAX_DEPTH):
         grown: list[tuple[tuple[int, float, int, float], _Chain, int, int]] = []
         for chain, cur in beam:
@@ -247,7 +296,10 @@ def best_chain(
         beam = []
         for key, part, nxt_cur, _n in grown:
             unit, src, dst = part.moves[-1]
-            if not _stays_connected(g, part.labels, src, unit):
+            ck = (id(part.labels), src)
+            if ck not in cuts:
+                cuts[ck] = (part.labels, cut_units(g, part.labels, src))
+            if unit in cuts[ck][1]:
                 continue
             labels2 = part.labels.copy()
             labels2[unit] = dst
