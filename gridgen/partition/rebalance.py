@@ -351,7 +351,37 @@ def settle(
                 units, g, labels, stuck=stuck, target=target, lo=lo, hi=hi, seed=seed
             )
     _, inv = np.unique(labels, return_inverse=True)
-    return inv.astype(np.int64).ravel(), stuck, moved
+    labels = mend_pieces(units, g, inv.astype(np.int64).ravel())
+    return labels, stuck, moved
+
+
+def mend_pieces(units: UnitGraph, g: Moves, labels: IntArray, rounds: int = 3) -> IntArray:
+    """Return labels where units cut off from their grid's main polygon join a neighbour.
+
+    Grids are connected in the unit graph, but a union of cells can still fall apart where
+    cells meet only at a point or a cell has an island; the units off the largest part join
+    the neighbouring grid they share the longest boundary with.
+    """
+    labels = labels.copy()
+    for _ in range(rounds):
+        geoms = grid_geometries(units.cells, labels) if units.n else np.empty(0, dtype=object)
+        split = [k for k, geom in enumerate(geoms) if geom.geom_type == "MultiPolygon"]
+        if not split:
+            break
+        for k in split:
+            parts = shapely.get_parts(geoms[k])
+            main = parts[int(np.argmax(shapely.area(parts)))]
+            members = np.flatnonzero(labels == k)
+            pts = shapely.point_on_surface(units.cells[members])
+            for u in members[~shapely.intersects(main, pts)].tolist():
+                best, choice = 0.0, -1
+                for v, s in zip(g.nbrs[u], g.shared[u], strict=True):
+                    if labels[v] != k and s > best:
+                        best, choice = s, int(labels[v])
+                if choice >= 0:
+                    labels[u] = choice
+    _, inv = np.unique(labels, return_inverse=True)
+    return inv.astype(np.int64).ravel()
 
 
 def redraw_community(
