@@ -190,3 +190,10 @@ def test_cut_units_match_connectivity() -> None:
                 continue
             for u in members:
                 assert (u in cuts) == (not _stays_connected(g, labels, lab, u))
+
+
+def test_locked_grids_keep_their_community(row4: Dataset) -> None:
+    grids = layer(("G1", box(0, 0, 310, 140)), ("G2", box(310, 0, 500, 140)))
+    r = rebalance(row4, grids, band=BAND, locked=["G2"])
+    assert r.summary["skipped_locked"] == ["C1"] and r.summary["households_moved"] == 0
+    assert r.summary["audit_after"]["split_compounds"] == 1

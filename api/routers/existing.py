@@ -179,7 +179,8 @@ def rebalance_edit(
     """Start a rebalance of the base version; the job saves a new version with its crosswalk.
 
     Poll ``/jobs/{id}``: the result names the new version and summarises households moved
-    and codes kept, new and retired. The crosswalk (buildings whose grid changed) is kept
+    and codes kept, new and retired. Communities holding a locked grid are left as they are
+    (``skipped_locked``). The crosswalk (buildings whose grid changed) is kept
     in the version's metadata under ``rebalance``.
     """
     base = parse_base_version(if_match, body.base_version)
@@ -206,6 +207,7 @@ def rebalance_edit(
             target=target,
             band=band,
             max_moved=body.max_moved,
+            locked=content.locked,
         )
         new = content_from_plan(result.plan, locked=content.locked)
         changed = result.crosswalk[result.crosswalk["old_grid"] != result.crosswalk["new_grid"]]
@@ -229,6 +231,7 @@ def rebalance_edit(
             "version": info.version,
             **{k: s[k] for k in keys},
             "retired_codes": s["retired_codes"],
+            "skipped_locked": s["skipped_locked"],
             "out_of_band_before": s["audit_before"]["out_of_band"],
             "out_of_band_after": s["audit_after"]["out_of_band"],
         }

@@ -24,6 +24,7 @@ hold) or as not fixed.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -451,6 +452,7 @@ def rebalance(
     band: tuple[int, int] | None = None,
     max_moved: int | None = None,
     seed: int = 0,
+    locked: Iterable[str] = (),
 ) -> RebalanceResult:
     """Return existing grids rebalanced with as few households moved as found.
 
@@ -469,6 +471,9 @@ def rebalance(
         are fixed regardless; no splits or merges are made under a budget).
     seed
         Seed of the from-scratch drawing of land no grid reaches.
+    locked
+        Grid codes to keep exactly: their communities are left as they are (listed in the
+        summary as ``skipped_locked``).
     """
     lo, hi = default_band(target, band)
     layer = grid_layer(dataset, grids)
@@ -479,6 +484,10 @@ def rebalance(
     b_hh_arr = pd.to_numeric(bld["households"], errors="coerce").fillna(0).to_numpy(dtype=float)
     b_hh = dict(zip(b_ids.tolist(), b_hh_arr.tolist(), strict=True))
     dirty = dirty_communities(before, dataset)
+    keep = set(map(str, locked))
+    held = {str(c) for code, c in zip(layer.codes, layer.community, strict=True) if code in keep}
+    skipped = sorted(dirty & held)
+    dirty -= held
     budget = math.inf if max_moved is None else float(max_moved)
     redrawn: list[Redrawn] = []
     for cid in sorted(dirty):
@@ -496,7 +505,9 @@ def rebalance(
         budget -= r.moved
         redrawn.append(r)
     plan, _ = assemble(dataset, grids, layer, redrawn, dirty, old_code, target, (lo, hi))
-    return _result(dataset, plan, before, old_code, redrawn, max_moved=max_moved, budget=budget)
+    result = _result(dataset, plan, before, old_code, redrawn, max_moved=max_moved, budget=budget)
+    result.summary["skipped_locked"] = skipped
+    return result
 
 
 def assemble(  # noqa: PLR0917
