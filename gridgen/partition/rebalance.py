@@ -574,7 +574,7 @@ def assemble(  # noqa: PLR0917
     ]
     bad = ~frame.geometry.is_valid
     if bad.any():
-        frame.loc[bad, "geometry"] = frame.geometry[bad].make_valid()
+        frame.loc[bad, "geometry"] = [valid_polygon(x) for x in frame.geometry[bad]]
     table = grid_table(dataset, frame, assignment, target=target, band=band)
     table = table.sort_values("grid_id", kind="stable").reset_index(drop=True)
     metrics = plan_metrics(
@@ -590,6 +590,15 @@ def assemble(  # noqa: PLR0917
         seed=0,
     )
     return plan, cut
+
+
+def valid_polygon(geom: Any) -> Any:
+    """Return ``geom`` made valid, without the zero-area slivers make_valid can leave."""
+    fixed = shapely.make_valid(geom)
+    parts = [p for p in shapely.get_parts(fixed) if p.geom_type in ("Polygon", "MultiPolygon")]
+    total = sum(p.area for p in parts)
+    keep = [p for p in parts if p.area > 1e-9 * total]
+    return shapely.union_all(keep) if keep else fixed
 
 
 def _result(
