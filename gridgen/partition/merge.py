@@ -32,15 +32,8 @@ from gridgen.partition.community import grid_geometries
 from gridgen.partition.existing import GridLayer, building_grids, check_grid_extent, grid_layer
 from gridgen.partition.moves import Moves, pieces
 from gridgen.partition.plan import Plan, default_band
-from gridgen.partition.rebalance import (
-    IntArray,
-    Redrawn,
-    assemble,
-    assign_codes,
-    band_problems,
-    initial_labels,
-    settle,
-)
+from gridgen.partition.rebalance import IntArray, Redrawn, assemble, initial_labels
+from gridgen.partition.settle import assign_codes, band_problems, settle
 from gridgen.partition.units import UnitGraph, build_units
 
 
