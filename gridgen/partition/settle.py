@@ -31,6 +31,44 @@ from gridgen.partition.regions import best_regions
 from gridgen.partition.units import UnitGraph
 
 IntArray = NDArray[np.int64]
+SCRATCH_FALLBACK = True
+"""Redraw a community from scratch when moves, splits and dissolves leave more grids out of
+band than a fresh drawing would (the fresh drawing is then kept; codes still follow the
+majority of households)."""
+SCRATCH_COST_PER_FIX = 800
+"""Most households a fresh drawing may move per grid it brings into the band."""
+
+
+def _scratch_if_better(  # noqa: PLR0917
+    units: UnitGraph,
+    g: Moves,
+    labels: IntArray,
+    stuck: IntArray,
+    target: int,
+    band: tuple[int, int],
+    seed: int,
+) -> IntArray:
+    lo, hi = band
+    now = _out_key(g, labels, lo, hi, _excused(labels, stuck))
+    if now[0] == 0:
+        return labels
+    fresh = _new_grids(
+        units, g, np.full(units.n, -1, dtype=np.int64), target=target, lo=lo, hi=hi, seed=seed
+    )
+    gain = now[0] - _out_key(g, fresh, lo, hi, _excused(fresh, stuck))[0]
+    if gain <= 0 or _changed(units.households, labels, fresh) > gain * SCRATCH_COST_PER_FIX:
+        return labels
+    return fresh
+
+
+def _changed(households: IntArray, a: IntArray, b: IntArray) -> int:
+    """Return households whose grid differs between labelings, grids matched one-to-one."""
+    from scipy.optimize import linear_sum_assignment
+
+    m = np.zeros((int(a.max()) + 1, int(b.max()) + 1))
+    np.add.at(m, (a, b), households)
+    r, c = linear_sum_assignment(m, maximize=True)
+    return int(households.sum() - m[r, c].sum())
 
 
 def _sub_regions(
@@ -244,6 +282,8 @@ def settle(
             labels = split_or_merge(
                 units, g, labels, stuck=stuck, target=target, lo=lo, hi=hi, seed=seed
             )
+            if SCRATCH_FALLBACK:
+                labels = _scratch_if_better(units, g, labels, stuck, target, (lo, hi), seed)
     _, inv = np.unique(labels, return_inverse=True)
     labels = mend_pieces(units, g, inv.astype(np.int64).ravel())
     return labels, stuck, moved
