@@ -44,6 +44,25 @@ from gridgen.sample.district import make_city
 from gridgen.validate.layers import validate_layers
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
+NOTES = (
+    "",
+    "Notes:",
+    "- *Households whose grid changed*: old and new grids matched one-to-one by shared "
+    "households (`scipy.optimize.linear_sum_assignment`); a household counts as changed when "
+    "its new grid is not its old grid's match. From-scratch partitioning is a function of "
+    "(dataset, community, seed), so communities the drift barely touched come out much as "
+    "before: it changes ~14% of the households here, not all of them.",
+    "- Rebalance touches only communities with an audit finding, keeps whole compounds, fixes "
+    "grids by ejection chains of boundary moves, then splits/dissolves, and redraws a "
+    "community from scratch only when that brings more grids into the band at <= 800 "
+    "households moved per grid fixed (`gridgen.partition.settle.SCRATCH_COST_PER_FIX`).",
+    "- The lattice layer is what a city draws without data: 1,422 of 1,811 cells are out of "
+    "band and 444 compounds are split, so almost every community is redrawn and most "
+    "households change grid either way; rebalance still keeps 782 codes.",
+    "- The audit runs on the dataset's metric layers (projected once, by the partition "
+    "before it in this run). The machine was shared (load average 6-11 during the run): "
+    "compare the times within a row pair, not across runs.",
+)
 BAND = (240, 360)
 
 
@@ -238,10 +257,6 @@ def main() -> None:
     t_scratch = time.perf_counter() - t
     rows: list[Row] = []
     audits: list[tuple[str, float, dict[str, int | float]]] = []
-    t = time.perf_counter()
-    for name in ("communities", "compounds", "buildings", "roads"):
-        ds1.metric(name)  # projection to metres, once per dataset (not part of the audit)
-    audits.append(("(projecting the drifted dataset to metres, once)", time.perf_counter() - t, {}))
     for name, grids, assignment in (
         ("gridgen partition", current.grids, current.assignment),
         ("square lattice", lattice, None),
@@ -307,15 +322,13 @@ def report(
             f" (scratch/rebalance), band compliance {a.compliance:.1%} vs {b.compliance:.1%}."
         )
     for name, secs, s in audits:
-        if not s:
-            lines.append(f"- {name}: {secs:.2f} s.")
-            continue
         lines.append(
             f"- audit of the drifted city with {name} grids: {secs:.2f} s ({s['grids']} grids, "
             f"{s['out_of_band']} out of band, {s['split_compounds']} split compounds, gaps "
             f"{s['gap_m2']:.0f} m² / {s['gap_households']} households, overlaps "
             f"{s['overlap_m2']:.0f} m²)."
         )
+    lines.extend(NOTES)
     lines.append("")
     text = "\n".join(lines)
     print(text)
