@@ -197,3 +197,42 @@ def test_locked_grids_keep_their_community(row4: Dataset) -> None:
     r = rebalance(row4, grids, band=BAND, locked=["G2"])
     assert r.summary["skipped_locked"] == ["C1"] and r.summary["households_moved"] == 0
     assert r.summary["audit_after"]["split_compounds"] == 1
+
+
+def two_communities() -> Dataset:
+    """C1 (x 0-500) and C2 (x 500-1000), four 150-household compounds each."""
+    from partition_helpers import make_dataset
+
+    comms = [("C1", box(0, 0, 500, 140)), ("C2", box(500, 0, 1000, 140))]
+    compounds, buildings = [], []
+    for i in range(8):
+        cid = "C1" if i < 4 else "C2"
+        x = 20 + 120 * i + (20 if i >= 4 else 0)
+        compounds.append((f"K{i}", cid, box(x, 20, x + 100, 120)))
+        buildings.append((f"B{i}", f"K{i}", 150, box(x + 30, 50, x + 70, 90), cid))
+    return make_dataset(comms, compounds, buildings)
+
+
+def test_grid_crossing_a_community_boundary_is_split_along_it() -> None:
+    ds = two_communities()
+    grids = layer(
+        ("C1001", box(0, 0, 260, 140)),
+        ("C1002", box(260, 0, 640, 140)),  # takes K4 of C2 (x 540-640)
+        ("C2001", box(640, 0, 1000, 140)),
+    )
+    r = rebalance(ds, grids, band=BAND)
+    s = r.summary
+    assert s["audit_before"]["crossing_grids"] == 1
+    after = s["audit_after"]
+    assert after["crossing_grids"] == 0 and after["out_of_band"] == 0 and after["gap_m2"] < 1
+    assert r.crosswalk.set_index("building_id").loc["B4", "new_grid"].startswith("C2")
+
+
+def test_community_without_grids_gets_new_ones() -> None:
+    ds = two_communities()
+    r = rebalance(ds, layer(("C1001", box(0, 0, 260, 140)), ("C1002", box(260, 0, 500, 140))))
+    s = r.summary
+    assert s["audit_before"]["gap_households"] == 600
+    assert s["households_filled"] == 600 and s["households_moved"] == 0
+    assert s["codes_kept"] == 2 and s["new_codes"] == ["C2001", "C2002"]
+    assert s["audit_after"]["gap_m2"] < 1.0 and s["audit_after"]["out_of_band"] == 0
