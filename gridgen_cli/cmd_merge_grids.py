@@ -30,6 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from gridgen.partition.merge import merge_layers
     from gridgen.partition.plan import default_band
     from gridgen_cli.cmd_partition import parse_band
+    from gridgen_cli.progress import progress_task
 
     if len(args.grids) < 2:
         msg = "merge-grids needs at least two --grids layers"
@@ -40,7 +41,16 @@ def run(args: argparse.Namespace) -> int:
     names = [p.name for p in args.grids]
     if len(set(names)) < len(names):
         names = [str(p) for p in args.grids]
-    result = merge_layers(ds, layers, names=names, target=args.target, band=band, seed=args.seed)
+    with progress_task("merge") as progress:
+        result = merge_layers(
+            ds,
+            layers,
+            names=names,
+            target=args.target,
+            band=band,
+            seed=args.seed,
+            progress=progress,
+        )
     write_plan_atomic(result.plan, args.out)
     write_table_csv(result.crosswalk, args.crosswalk)
     s = result.summary

@@ -36,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from gridgen.partition.plan import default_band
     from gridgen.partition.rebalance import rebalance
     from gridgen_cli.cmd_partition import parse_band
+    from gridgen_cli.progress import progress_task
 
     if (args.plan is None) == (args.grids is None):
         msg = "give exactly one of --plan PLAN.gpkg and --grids GRIDS"
@@ -56,9 +57,16 @@ def run(args: argparse.Namespace) -> int:
     else:
         grids = load_grids(args, ds, args.grids)
     band = default_band(target, band_text)
-    result = rebalance(
-        ds, grids, assignment=assignment, target=target, band=band, max_moved=args.max_moved
-    )
+    with progress_task("rebalance") as progress:
+        result = rebalance(
+            ds,
+            grids,
+            assignment=assignment,
+            target=target,
+            band=band,
+            max_moved=args.max_moved,
+            progress=progress,
+        )
     write_plan_atomic(result.plan, args.out)
     if args.crosswalk is not None:
         write_table_csv(result.crosswalk, args.crosswalk)

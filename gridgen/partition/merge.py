@@ -19,6 +19,7 @@ every input layer, the new grids it overlaps and the share of its households in 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,6 +119,7 @@ def merge_layers(
     target: int = 300,
     band: tuple[int, int] | None = None,
     seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
 ) -> MergeResult:
     """Return one plan merged from grid layers (WGS84 frames with ``grid_id``).
 
@@ -132,6 +134,8 @@ def merge_layers(
         Layer names for the crosswalk (default ``layer1``, ``layer2``...).
     target, band, seed
         As for partitioning.
+    progress
+        Called as ``progress(done, total)`` after each community.
     """
     lo, hi = default_band(target, band)
     names = names or [f"layer{i + 1}" for i in range(len(layers))]
@@ -150,7 +154,10 @@ def merge_layers(
     )
     taken = {str(c) for lay in placed for c in lay.codes}
     redrawn: list[Redrawn] = []
-    for cid in sorted(dataset.communities["community_id"].astype(str)):
+    all_ids = sorted(dataset.communities["community_id"].astype(str))
+    for done, cid in enumerate(all_ids, start=1):
+        if progress is not None:
+            progress(done - 1, len(all_ids))
         units = build_units(dataset, cid, band_max=hi)
         if units.n == 0:
             continue
@@ -186,6 +193,8 @@ def merge_layers(
                 moved=0,
             )
         )
+    if progress is not None:
+        progress(len(all_ids), len(all_ids))
     every = {r.community_id for r in redrawn} | set(placed[0].community.astype(str))
     plan, _ = assemble(dataset, layers[0], placed[0], redrawn, every, codes_of[0], target, (lo, hi))
     crosswalk = merge_crosswalk(dataset, plan, names, codes_of)

@@ -24,7 +24,7 @@ hold) or as not fixed.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -202,6 +202,7 @@ def rebalance(
     max_moved: int | None = None,
     seed: int = 0,
     locked: Iterable[str] = (),
+    progress: Callable[[int, int], None] | None = None,
 ) -> RebalanceResult:
     """Return existing grids rebalanced with as few households moved as found.
 
@@ -223,6 +224,8 @@ def rebalance(
     locked
         Grid codes to keep exactly: their communities are left as they are (listed in the
         summary as ``skipped_locked``).
+    progress
+        Called as ``progress(done, total)`` after each touched community.
     """
     lo, hi = default_band(target, band)
     layer = grid_layer(dataset, grids)
@@ -253,6 +256,8 @@ def rebalance(
         )
         budget -= r.moved
         redrawn.append(r)
+        if progress is not None:
+            progress(len(redrawn), len(dirty))
     plan, _ = assemble(dataset, grids, layer, redrawn, dirty, old_code, target, (lo, hi))
     result = _result(dataset, plan, before, old_code, redrawn, max_moved=max_moved, budget=budget)
     result.summary["skipped_locked"] = skipped
