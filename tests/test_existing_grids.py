@@ -181,3 +181,27 @@ def test_cli_audit(row4: Dataset, tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "1 split compounds" in capsys.readouterr().out
     assert main([*args, "--grids-crs", "EPSG:32649"]) == 2
     assert "km from" in capsys.readouterr().err
+
+
+def test_bd09_layer_and_point_buildings(tmp_path: Path) -> None:
+    from partition_helpers import make_dataset
+    from shapely.geometry import Point
+
+    ds = make_dataset(
+        [("C1", box(0, 0, 400, 200))],
+        [],
+        [
+            ("P1", None, 120, Point(50, 100), "C1"),
+            ("P2", None, 130, Point(150, 100), "C1"),
+            ("P3", None, 140, Point(350, 100), "C1"),
+        ],
+    )
+    grids = layer(("A", box(0, 0, 200, 200)), ("B", box(200, 0, 400, 200)))
+    frame_from_wgs84(grids, parse_crs("bd09")).to_file(tmp_path / "b.geojson", driver="GeoJSON")
+    with pytest.raises(UnknownCRSError, match="bd09"):
+        check_grid_extent(ds, read_grid_layer(tmp_path / "b.geojson"))
+    back = read_grid_layer(tmp_path / "b.geojson", crs="bd09")
+    plan = import_grids(ds, back, band=(100, 300))
+    got = dict(zip(plan.assignment["building_id"], plan.assignment["grid_id"], strict=True))
+    assert got == {"P1": "A", "P2": "A", "P3": "B"}
+    assert plan.grids.set_index("grid_id")["households"].to_dict() == {"A": 250, "B": 140}
