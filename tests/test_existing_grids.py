@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -112,6 +114,14 @@ def test_audit_files(row4: Dataset, tmp_path: Path) -> None:
     names = {n for n, _ in pyogrio.list_layers(gpkg)}
     assert {"gaps", "overlaps", "split_compounds", "grids", "summary"} <= names
     assert len(gpd.read_file(gpkg, layer="gaps")) == 1
+    ogrinfo = shutil.which("ogrinfo")
+    if ogrinfo is not None:  # GDAL's own client reads every layer (what QGIS opens)
+        out = subprocess.run(
+            [ogrinfo, "-so", "-al", str(gpkg)], capture_output=True, text=True, check=True
+        ).stdout
+        for name in ("gaps", "overlaps", "split_compounds"):
+            assert f"Layer name: {name}" in out
+        assert "Feature Count: 1" in out
 
 
 def test_import_assigns_by_footprint_and_compound_majority(row4: Dataset) -> None:
