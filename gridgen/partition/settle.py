@@ -145,10 +145,15 @@ def split_or_merge(
         h = np.bincount(labels, weights=g.households, minlength=k)
         v = violation(h, lo, hi)
         present = np.bincount(labels, minlength=k) > 0
+        # grids out of band for a proven reason are still dissolved when that helps (two
+        # stuck neighbours below the band become one grid: one grid out of band, not two)
         todo = [
             int(x)
             for x in np.argsort(-v, kind="stable")
-            if v[x] > 0 and present[x] and int(x) not in excused | failed
+            if v[x] > 0
+            and present[x]
+            and int(x) not in failed
+            and (int(x) not in excused or h[x] < lo)
         ]
         if not todo:
             break
@@ -165,9 +170,12 @@ def split_or_merge(
                 failed.add(grid)
                 continue
         trial, _ = balance(g, trial, lo=lo, hi=hi, excused=excused_mask(trial, stuck))
-        if _out_key(g, trial, lo, hi, _excused(trial, stuck)) < _out_key(
-            g, labels, lo, hi, excused
-        ):
+        after = (
+            _out_key(g, trial, lo, hi, set())[0],
+            _out_key(g, trial, lo, hi, _excused(trial, stuck)),
+        )
+        now = (_out_key(g, labels, lo, hi, set())[0], _out_key(g, labels, lo, hi, excused))
+        if after < now:
             labels = trial
         else:
             failed.add(grid)
