@@ -174,7 +174,9 @@ def merge_layers(
             ]
         )
         start = agglomerate(units, refinement(units, keys), keys, target=target, lo=lo, hi=hi)
-        labels, stuck, _ = settle(units, start, target=target, band=(lo, hi), seed=seed)
+        labels, stuck, _ = settle(
+            units, start, target=target, band=(lo, hi), seed=seed, join_stuck=True
+        )
         first = placed[0]
         local = [str(c) for c in first.codes[first.community == cid]]
         geoms = grid_geometries(units.cells, labels)

@@ -136,8 +136,13 @@ def split_or_merge(
     lo: int,
     hi: int,
     seed: int,
+    join_stuck: bool = False,
 ) -> IntArray:
-    """Return labels after splits of overfull / dissolves of underfull grids that help."""
+    """Return labels after splits of overfull / dissolves of underfull grids that help.
+
+    ``join_stuck``: grids out of band for a proven reason may be dissolved too when that
+    leaves fewer grids out of band (for fresh plans; a rebalance leaves them as they are).
+    """
     failed: set[int] = set()
     for _ in range(int(labels.max()) + 2):
         excused = _excused(labels, stuck)
@@ -153,7 +158,7 @@ def split_or_merge(
             if v[x] > 0
             and present[x]
             and int(x) not in failed
-            and (int(x) not in excused or h[x] < lo)
+            and (int(x) not in excused or (join_stuck and h[x] < lo))
         ]
         if not todo:
             break
@@ -271,6 +276,7 @@ def settle(
     band: tuple[int, int],
     budget: float = math.inf,
     seed: int = 0,
+    join_stuck: bool = False,
 ) -> tuple[IntArray, IntArray, int]:
     """Return (labels 0..k-1, stuck units, households moved by balancing) from a start.
 
@@ -288,7 +294,15 @@ def settle(
         labels, moved = balance(g, labels, lo=lo, hi=hi, excused=excused, budget=budget)
         if math.isinf(budget):
             labels = split_or_merge(
-                units, g, labels, stuck=stuck, target=target, lo=lo, hi=hi, seed=seed
+                units,
+                g,
+                labels,
+                stuck=stuck,
+                target=target,
+                lo=lo,
+                hi=hi,
+                seed=seed,
+                join_stuck=join_stuck,
             )
             if SCRATCH_FALLBACK:
                 labels = _scratch_if_better(units, g, labels, stuck, target, (lo, hi), seed)
