@@ -120,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         coverage,
         datasets,
         editor,
+        existing,
         ledger,
         ogc,
         plans,
@@ -129,7 +130,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
     # tiles first: the most frequent requests match the first routes tried
-    for module in (tiles, datasets, ledger, plans, editor, coverage, sheets, ogc, admin, reports):
+    for module in (
+        tiles,
+        datasets,
+        ledger,
+        plans,
+        editor,
+        existing,
+        coverage,
+        sheets,
+        ogc,
+        admin,
+        reports,
+    ):
         app.include_router(module.router)
     _viewer_routes(app)
     return app

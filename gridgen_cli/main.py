@@ -26,6 +26,9 @@ SUBCOMMANDS: tuple[str, ...] = (
     "serve",
     "report",
     "update",
+    "audit",
+    "rebalance",
+    "merge-grids",
 )
 
 
@@ -47,9 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     for name in SUBCOMMANDS:
         try:
-            module = importlib.import_module(f"gridgen_cli.cmd_{name}")
+            module = importlib.import_module(f"gridgen_cli.cmd_{name.replace('-', '_')}")
         except ModuleNotFoundError as exc:
-            if exc.name != f"gridgen_cli.cmd_{name}":
+            if exc.name != f"gridgen_cli.cmd_{name.replace('-', '_')}":
                 raise
             _add_unavailable(sub, name)
             continue

@@ -283,3 +283,26 @@ def test_viewer_buildings_at_high_zoom_without_restricted_columns(server: Served
     for url, body in bodies.items():
         assert not any(c in body for c in RESTRICTED), url
         assert not any(ph in body for ph in phones), url
+
+
+def test_viewer_shows_audit_findings_of_a_plan_version(server: Served) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with httpx.Client(base_url=server.base, headers={"X-API-Key": ADMIN}, timeout=120) as c:
+        plan = c.get("/plans").json()[0]
+        version = plan["published_version"]
+        audit = c.get(f"/plans/{plan['id']}/versions/{version}/audit?f=geojson").json()
+    assert audit["features"], "the sample plan has split (large) compounds to show"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(f"{server.base}/?key={ADMIN}&plan={plan['id']}&version={version}")
+            page.wait_for_selector("body[data-audit]", timeout=120_000)
+            assert page.get_attribute("body", "data-audit") == str(len(audit["features"]))
+            assert page.locator("path.gg-finding").count() == len(audit["features"])
+            labels = page.inner_text(".leaflet-control-layers-overlays")
+            assert "网格审查" in labels
+            page.screenshot(path=str(SHOTS / "viewer-audit.png"))
+        finally:
+            browser.close()

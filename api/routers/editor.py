@@ -29,11 +29,12 @@ from api.editor import (
     units_of,
 )
 from api.responses import AssignSaved
+from api.routers.existing import minimal_change
 from api.service import ServiceState, check_edit_base, parse_base_version, submit_job
 from api.store.base import JobInfo, VersionInfo, dataset_key, grids_key
 from api.tiles import check_tile, etag_of
 from gridgen.dataset import Dataset
-from gridgen.errors import GridgenError, NotFoundError, ParameterError
+from gridgen.errors import GridgenError, NotFoundError, ParameterError, PermissionDeniedError
 from gridgen.partition.assign import assign_units, editor_units, resolve_keys, unit_grids
 from gridgen.partition.plan import Plan
 
@@ -56,11 +57,19 @@ class AssignUnits(BaseModel):
 
 
 class Rebalance(BaseModel):
-    """Re-partition the unlocked grids of one community as a background job."""
+    """Rebalance a plan version as a background job that saves a new version.
+
+    ``minimal_change`` (the default) moves as few households as it can to fix what the
+    audit finds, in the whole plan or, with ``community_id``, in that community only;
+    ``repartition`` redraws the unlocked grids of ``community_id`` from scratch.
+    """
 
     base_version: int | None = None
-    community_id: str
-    method: str = Field("repartition", description="one of the registered rebalancers")
+    community_id: str | None = Field(None, max_length=200)
+    method: str = Field("minimal_change", description="minimal_change or repartition")
+    target: int | None = Field(default=None, gt=0, le=100_000, description="Households/grid")
+    band: tuple[int, int] | None = Field(default=None, description="MIN, MAX households")
+    max_moved: int | None = Field(default=None, ge=0, description="Most households to move")
     seed: int | None = None
     message: str = Field("", max_length=500)
 
@@ -89,13 +98,9 @@ def _repartition(dataset: Dataset, plan: Plan, community_id: str, locked: tuple[
     return best
 
 
-REBALANCERS: dict[str, Callable[[Dataset, Plan, str, tuple[str, ...]], Plan]] = {
-    "repartition": _repartition,
-}
-"""Rebalance methods by name: ``(dataset, plan, community, locked) -> plan``.
-
-The hook for a minimal-change rebalance: register it here under its own name.
-"""
+REBALANCERS: tuple[str, ...] = ("repartition", "minimal_change")
+"""Rebalance methods, in the order the editor offers them (repartition works around locks;
+the minimal-change rebalance leaves a community with a locked grid as it is)."""
 
 
 def _version_dict(info: VersionInfo) -> dict[str, Any]:
@@ -182,6 +187,25 @@ def assign(
     return JSONResponse(body_out, status_code=201, headers={"ETag": f'"{info.version}"'})
 
 
+def _locked_outside(
+    plan: Plan, locked: tuple[str, ...], community_id: str | None
+) -> tuple[str, ...]:
+    """Return ``locked`` plus, for a one-community rebalance, every grid outside it."""
+    if community_id is None:
+        return locked
+    grids = plan.grids
+    outside = grids.loc[grids["community_id"].astype(str) != community_id, "grid_id"]
+    return tuple(sorted({*locked, *outside.astype(str)}))
+
+
+def _rebalance_message(method: str, where: str, summary: dict[str, Any]) -> str:
+    """Return the default version message of a rebalance."""
+    if method == "repartition":
+        return f"rebalance {where} (repartition)"
+    moved, new = summary.get("households_moved", 0), summary.get("codes_new", 0)
+    return f"rebalance {where}: {moved} households moved, {new} new codes"
+
+
 @router.post("/plans/{plan_id}/edits/rebalance", status_code=202, summary="Rebalance (job)")
 def rebalance(
     *, state: StateDep, who: PlannerDep, plan_id: str, body: Rebalance, if_match: IfMatch = None
@@ -191,21 +215,41 @@ def rebalance(
     check_edit_base(state, plan_id, base)
     if body.method not in REBALANCERS:
         raise ParameterError(f"method {body.method!r}: use one of {', '.join(REBALANCERS)}")
-    check_scope(who, {body.community_id})
+    if body.method == "repartition" and body.community_id is None:
+        raise ParameterError("community_id: repartition redraws one community; name it")
+    dataset_id = state.store.get_plan(plan_id).dataset_id
+    if body.community_id is not None:
+        check_scope(who, {body.community_id})
+    elif getattr(who, "community_id", None) is not None:
+        raise PermissionDeniedError("community_id: a community-scoped key rebalances its own")
     job = state.store.create_job(kind="rebalance", params=body.model_dump(), actor=who.label)
 
     def work(progress: Callable[[float, str], None]) -> dict[str, Any]:
         progress(0.05, "loading")
         plan, locked = load_plan(state, plan_id, base)
-        _, dataset = plan_dataset(state, plan_id)
-        progress(0.2, f"re-partitioning {body.community_id}")
-        new = REBALANCERS[body.method](dataset, plan, body.community_id, locked)
+        where = body.community_id or "the whole plan"
+        progress(0.2, f"rebalancing {where} ({body.method})")
+        summary: dict[str, Any] = {}
+        if body.method == "repartition":
+            _, dataset = plan_dataset(state, plan_id)
+            new = _repartition(dataset, plan, str(body.community_id), locked)
+        else:
+            new, summary = minimal_change(
+                state,
+                dataset_id,
+                plan,
+                target=body.target,
+                band=body.band,
+                max_moved=body.max_moved,
+                locked=_locked_outside(plan, locked, body.community_id),
+            )
+            new = new.with_locked(locked)
         progress(0.9, "saving")
-        message = body.message or f"rebalance {body.community_id} ({body.method})"
+        message = body.message or _rebalance_message(body.method, where, summary)
         info = save_plan(
             state, plan_id, base=base, plan=new, locked=locked, actor=who.label, message=message
         )
-        return {"plan_id": plan_id, "version": info.version}
+        return {"plan_id": plan_id, "version": info.version, **summary}
 
     submit_job(state, job.id, work)
     return job

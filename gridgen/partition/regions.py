@@ -42,6 +42,10 @@ from gridgen.partition.local_search import (
     IntArray,
     local_search,
 )
+from gridgen.partition.moves import chain_moves
+
+SHARED_MOVES = True
+"""Finish with the rebalance engine's ejection chains (:func:`chain_moves`)."""
 
 
 @dataclass(frozen=True)
@@ -142,6 +146,8 @@ def best_regions(
             labels = local_search(
                 labels, prob, nbrs, costs, target=target, lo=lo, hi=hi, scale=scale, rng=rng
             )
+            if SHARED_MOVES:
+                labels = chain_moves(labels, prob, lo=lo, hi=hi)
         h = np.bincount(labels, weights=prob.households).astype(float)
         share = float(np.mean((h >= lo) & (h <= hi)))
         obj = float(band_penalty(h, target=target, lo=lo, hi=hi).sum()) / len(h)

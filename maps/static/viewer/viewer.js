@@ -2,7 +2,8 @@
  * and a coverage panel. Everything is fetched from this origin; no CDN, no basemap.
  *
  * URL options: ?key=API_KEY (sent as X-API-Key, kept in sessionStorage), ?dataset=ID,
- * ?radius=M (coverage radius, default 500).
+ * ?radius=M (coverage radius, default 500), ?plan=ID&version=V (show that version's audit
+ * findings: gaps, overlaps, split compounds).
  *
  * Buildings are too many for one request on a city: from zoom 16 on they are fetched for the
  * visible area only (OGC items with bbox) and kept in a cache keyed by building_id.
@@ -490,9 +491,45 @@
       });
   }
 
+  // -- audit findings of a plan version (?plan=ID&version=V): gaps, overlaps, split compounds
+  var FINDING_COLORS = { gap: ["#d73027", "缺口"], overlap: ["#7b3294", "重叠"],
+    split_compound: ["#fdae61", "拆分的小区"] };
+
+  function loadAudit() {
+    var plan = params.get("plan");
+    if (!plan) return null;
+    var version = params.get("version") || "head";
+    return api("/plans/" + encodeURIComponent(plan) + "/versions/" + encodeURIComponent(version) +
+      "/audit?f=geojson")
+      .then(function (r) { return r.json(); })
+      .then(function (fc) {
+        var layer = L.geoJSON(fc, {
+          style: function (f) {
+            var c = (FINDING_COLORS[f.properties.finding] || ["#000"])[0];
+            return { color: c, weight: 2, dashArray: "4 3", fillColor: c, fillOpacity: 0.45,
+              className: "gg-finding" };
+          },
+          onEachFeature: function (f, l) {
+            var p = f.properties;
+            l.bindTooltip(tooltip([["问题", (FINDING_COLORS[p.finding] || [null, p.finding])[1]],
+              ["社区", p.community_id], ["小区", p.compound_id], ["网格", p.grid_a || p.grids],
+              ["与", p.grid_b], ["面积(m²)", p.area_m2 !== undefined ? Math.round(p.area_m2) : null],
+              ["户数", p.households]]), { sticky: true });
+          },
+        });
+        add("audit", "网格审查（缺口 / 重叠 / 拆分小区）", layer, true);
+        layer.bringToFront();
+        document.body.setAttribute("data-audit", String(fc.features.length));
+      })
+      .catch(function (e) {
+        status("审查不可用：" + e.message);
+        document.body.setAttribute("data-audit", "error");
+      });
+  }
+
   legend();
   // Coverage after the layers, so its rows can show community names.
-  loadLayers().then(loadCoverage).catch(function (e) {
+  loadLayers().then(loadAudit).then(loadCoverage).catch(function (e) {
     status("加载失败：" + e.message);
     document.body.setAttribute("data-loaded", "error");
   });

@@ -1,0 +1,218 @@
+"""Existing grids in the service: import a city's grid layer as a plan, audit a version,
+and the minimal-change rebalance of a version (a background job saving a new version).
+
+The rebalance itself is a method (``minimal_change``) of the one rebalance edit,
+``POST /plans/{id}/edits/rebalance`` in :mod:`api.routers.editor`; :func:`minimal_change`
+here is its work.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from api.deps import PlannerDep, PrincipalDep, StateDep
+from api.service import ServiceState, load_dataset, load_plan, resolve_version
+from gridgen.errors import InputError, ParameterError, PayloadTooLargeError
+from gridgen.partition.plan import Plan
+
+router = APIRouter(tags=["existing grids"])
+AUDIT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["summary", "version"],
+    "properties": {
+        "summary": {"type": "object", "description": "grids, out_of_band, gap_m2, ..."},
+        "version": {"type": "integer"},
+        "grids": {"type": "array", "items": {"type": "object"}, "description": "per grid"},
+        "features": {"type": "array", "description": "f=geojson: gaps, overlaps, splits"},
+    },
+}
+
+
+class ImportedGrids(BaseModel):
+    """The plan an imported grid layer became (version 1) and its audit summary."""
+
+    plan_id: str
+    version: int
+    audit: dict[str, Any]
+
+
+SUFFIXES = (".gpkg", ".geojson", ".json", ".zip")
+CHUNK = 1 << 20
+CROSSWALK_ROWS = 50_000
+"""Most crosswalk rows (changed buildings) kept with a version."""
+
+
+def _save_upload(upload: UploadFile, folder: Path, limit: int) -> Path:
+    name = Path(upload.filename or "grids.gpkg").name
+    if not name.lower().endswith(SUFFIXES):
+        msg = f"file {name!r}: upload a grid layer as .gpkg, .geojson or a zipped Shapefile"
+        raise InputError(msg)
+    path = folder / name
+    total = 0
+    with path.open("wb") as out:
+        while chunk := upload.file.read(CHUNK):
+            total += len(chunk)
+            if total > limit:
+                msg = f"file: upload exceeds the limit of {limit} bytes"
+                raise PayloadTooLargeError(msg)
+            out.write(chunk)
+    return path
+
+
+def _band(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    parts = text.replace(" ", "").split(",")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        msg = f"band {text!r}: give MIN,MAX, e.g. 240,360"
+        raise ParameterError(msg)
+    return int(parts[0]), int(parts[1])
+
+
+@router.post(
+    "/datasets/{dataset_id}/grids",
+    status_code=201,
+    response_model=ImportedGrids,
+    summary="Import an existing grid layer",
+)
+def import_grid_layer(
+    *,
+    state: StateDep,
+    who: PlannerDep,
+    dataset_id: str,
+    file: Annotated[UploadFile, File(description="Grid polygons: .gpkg, .geojson, .zip")],
+    name: Annotated[str | None, Form(max_length=200)] = None,
+    id_column: Annotated[str | None, Form(description="Grid code column")] = None,
+    crs: Annotated[str | None, Form(description="EPSG code, gcj02 or bd09")] = None,
+    target: Annotated[int, Form(gt=0)] = 300,
+    band: Annotated[str | None, Form(description="MIN,MAX")] = None,
+) -> JSONResponse:
+    """Store the layer as a new plan (version 1 = as imported) and return its audit summary."""
+    from gridgen.io.grids import read_grid_layer
+    from gridgen.partition.audit import audit_grids
+    from gridgen.partition.existing import import_grids
+    from gridgen.partition.plan import default_band
+
+    dataset = load_dataset(state, dataset_id)
+    lo_hi = default_band(target, _band(band))
+    with tempfile.TemporaryDirectory(prefix="gridgen-grids-") as tmp:
+        path = _save_upload(file, Path(tmp), state.settings.upload_limit_bytes)
+        grids = read_grid_layer(path, id_column=id_column or None, crs=crs or None)
+    label = name or Path(file.filename or "grids").stem
+    plan = import_grids(dataset, grids, target=target, band=lo_hi, source=label)
+    audit = audit_grids(dataset, grids, band=lo_hi)
+    info = state.store.create_plan(
+        dataset_id=dataset_id,
+        name=label,
+        plan=plan,
+        actor=who.label,
+        message=f"imported grid layer {Path(file.filename or '').name}",
+    )
+    body = {"plan_id": info.plan_id, "version": info.version, "audit": audit.summary}
+    return JSONResponse(body, status_code=201, headers={"ETag": f'"{info.version}"'})
+
+
+def _number(state: Any, plan_id: str, version: str) -> int:
+    if version == "head":
+        return int(state.store.get_plan(plan_id).head_version)
+    if not version.isdigit():
+        msg = f"version={version!r}: give a number or 'head'"
+        raise ParameterError(msg)
+    return int(version)
+
+
+def _findings_geojson(audit: Any) -> dict[str, Any]:
+    features: list[dict[str, Any]] = []
+    for kind, frame in (
+        ("gap", audit.gaps),
+        ("overlap", audit.overlaps),
+        ("split_compound", audit.split_compounds),
+    ):
+        if len(frame) == 0:
+            continue
+        data = json.loads(frame.to_crs(4326).to_json(drop_id=True, na="null"))
+        for feat in data["features"]:
+            feat["properties"] = {"finding": kind, **feat["properties"]}
+            features.append(feat)
+    return {"type": "FeatureCollection", "features": features, "summary": audit.summary}
+
+
+@router.get(
+    "/plans/{plan_id}/versions/{version}/audit",
+    responses={200: {"content": {"application/json": {"schema": AUDIT_SCHEMA}}}},
+    summary="Audit a plan version",
+)
+def audit_version(
+    *,
+    state: StateDep,
+    who: PrincipalDep,
+    plan_id: str,
+    version: str,
+    f: Annotated[Literal["json", "geojson"], Query(description="Format")] = "json",
+) -> JSONResponse:
+    """Return what breaks the rules (gaps, overlaps, split compounds, band, parts, roads).
+
+    ``f=geojson`` returns the findings with a place (gaps, overlaps, split compounds) as one
+    FeatureCollection with a ``finding`` property, for a map layer.
+    """
+    from gridgen.partition.audit import audit_grids
+
+    number = _number(state, plan_id, version)
+    plan = load_plan(state, resolve_version(state, who, plan_id, number))
+    dataset = load_dataset(state, state.store.get_plan(plan_id).dataset_id)
+    audit = audit_grids(dataset, plan.grids, band=plan.band)
+    body = _findings_geojson(audit) if f == "geojson" else audit.to_dict()
+    body["version"] = number
+    return JSONResponse(body)
+
+
+def minimal_change(
+    state: ServiceState,
+    dataset_id: str,
+    plan: Plan,
+    *,
+    target: int | None,
+    band: tuple[int, int] | None,
+    max_moved: int | None,
+    locked: tuple[str, ...],
+) -> tuple[Plan, dict[str, Any]]:
+    """Return the plan rebalanced with the fewest households moved, and what it did.
+
+    Grids in ``locked`` are kept exactly (their communities are left as they are). The
+    summary holds households moved, codes kept, new and retired, the audit before and
+    after, and the crosswalk of the buildings whose grid changed (at most
+    :data:`CROSSWALK_ROWS`).
+    """
+    from gridgen.partition.plan import default_band
+    from gridgen.partition.rebalance import rebalance
+
+    goal = target or plan.target
+    lo_hi = default_band(goal, band or (plan.band if goal == plan.target else None))
+    result = rebalance(
+        load_dataset(state, dataset_id),
+        plan.grids,
+        assignment=plan.assignment,
+        target=goal,
+        band=lo_hi,
+        max_moved=max_moved,
+        locked=locked,
+    )
+    changed = result.crosswalk[result.crosswalk["old_grid"] != result.crosswalk["new_grid"]]
+    s = result.summary
+    keys = ("households_moved", "grids_changed", "codes_kept", "codes_new", "codes_retired")
+    summary = {
+        **{k: s[k] for k in keys},
+        "retired_codes": s["retired_codes"],
+        "skipped_locked": s["skipped_locked"],
+        "out_of_band_before": s["audit_before"]["out_of_band"],
+        "out_of_band_after": s["audit_after"]["out_of_band"],
+        "crosswalk": json.loads(changed.head(CROSSWALK_ROWS).to_json(orient="records")),
+    }
+    return result.plan.with_locked(locked), summary

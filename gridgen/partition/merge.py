@@ -1,0 +1,247 @@
+"""多网合一: merge several departments' grid layers into one plan that follows every rule.
+
+Per community:
+
+1. every input layer labels the planning units (majority of households, else of area);
+2. units that share a grid in *every* layer (and touch) form a piece: the common
+   refinement of the inputs, whose edges are boundaries present in some input;
+3. pieces below the band minimum are joined to the neighbouring piece they share a grid
+   with in the most layers (then the one that leaves the pair closest to the target),
+   never above the band maximum; so compounds grouped together in every input stay
+   together, and new boundaries are only drawn where some input has one;
+4. what is still out of band is fixed as in :mod:`gridgen.partition.rebalance` (boundary
+   moves, then splits and dissolves), and grids are rebuilt from unit cells.
+
+Codes: a grid keeps the code of the first layer's grid whose majority of households it
+holds; others take the next free sequence numbers. The crosswalk gives, for every grid of
+every input layer, the new grids it overlaps and the share of its households in each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from gridgen.dataset import Dataset
+from gridgen.partition.audit import audit_layer
+from gridgen.partition.community import grid_geometries
+from gridgen.partition.existing import GridLayer, building_grids, check_grid_extent, grid_layer
+from gridgen.partition.moves import Moves, pieces
+from gridgen.partition.plan import Plan, default_band
+from gridgen.partition.rebalance import IntArray, Redrawn, assemble, initial_labels
+from gridgen.partition.settle import assign_codes, band_problems, settle
+from gridgen.partition.units import UnitGraph, build_units
+
+
+@dataclass(frozen=True, eq=False)
+class MergeResult:
+    """The merged plan, the crosswalk to every input layer and a summary.
+
+    ``crosswalk`` has ``layer, input_grid, new_grid, households, share`` (share of the
+    input grid's households in the new grid; they add up to 1 per input grid).
+    """
+
+    plan: Plan
+    crosswalk: pd.DataFrame
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def _codes_of(dataset: Dataset, layer: GridLayer) -> dict[str, str]:
+    raw, _ = building_grids(dataset, layer)
+    ids = dataset.buildings["building_id"].astype(str).to_numpy()
+    has = raw >= 0
+    return dict(zip(ids[has].tolist(), layer.codes[raw[has]].astype(str).tolist(), strict=True))
+
+
+def refinement(units: UnitGraph, keys: IntArray) -> IntArray:
+    """Return piece labels: connected units with the same label in every layer (``keys``)."""
+    g = Moves.from_edges(units.households, units.edges, units.shared_length)
+    out = np.full(units.n, -1, dtype=np.int64)
+    _, key_id = np.unique(keys, axis=0, return_inverse=True)
+    key_id = key_id.ravel().astype(np.int64)
+    nxt = 0
+    for k in np.unique(key_id).tolist():
+        for part in pieces(g, key_id, int(k)):
+            out[part] = nxt
+            nxt += 1
+    return out
+
+
+def agglomerate(
+    units: UnitGraph, labels: IntArray, keys: IntArray, *, target: int, lo: int, hi: int
+) -> IntArray:
+    """Return labels where pieces below ``lo`` joined the neighbour they agree with most."""
+    labels = labels.copy()
+    ea, eb = units.edges[:, 0], units.edges[:, 1]
+    failed: set[int] = set()
+    for _ in range(int(labels.max()) + 1 if len(labels) else 0):
+        k = int(labels.max()) + 1
+        h = np.bincount(labels, weights=units.households, minlength=k)
+        present = np.bincount(labels, minlength=k) > 0
+        small = [
+            int(p)
+            for p in np.argsort(h, kind="stable")
+            if present[p] and h[p] < lo and p not in failed
+        ]
+        if not small:
+            break
+        p = small[0]
+        cross = ((labels[ea] == p) & (labels[eb] != p)) | ((labels[eb] == p) & (labels[ea] != p))
+        best: tuple[int, float, float] | None = None
+        choice = -1
+        for a, b in zip(ea[cross].tolist(), eb[cross].tolist(), strict=True):
+            mine, other = (a, b) if labels[a] == p else (b, a)
+            q = int(labels[other])
+            if h[p] + h[q] > hi:
+                continue
+            agree = int(np.sum((keys[mine] == keys[other]) & (keys[mine] >= 0)))
+            key = (-agree, abs(h[p] + h[q] - target), float(q))
+            if best is None or key < best:
+                best, choice = key, q
+        if choice < 0:
+            failed.add(p)
+            continue
+        labels[labels == p] = choice
+    _, inv = np.unique(labels, return_inverse=True)
+    return inv.astype(np.int64).ravel()
+
+
+def merge_layers(
+    dataset: Dataset,
+    layers: list[gpd.GeoDataFrame],
+    *,
+    names: list[str] | None = None,
+    target: int = 300,
+    band: tuple[int, int] | None = None,
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> MergeResult:
+    """Return one plan merged from grid layers (WGS84 frames with ``grid_id``).
+
+    Parameters
+    ----------
+    dataset
+        A validated dataset.
+    layers
+        Two or more grid layers; the first one's codes are kept where a grid keeps the
+        majority of its households.
+    names
+        Layer names for the crosswalk (default ``layer1``, ``layer2``...).
+    target, band, seed
+        As for partitioning.
+    progress
+        Called as ``progress(done, total)`` after each community.
+    """
+    lo, hi = default_band(target, band)
+    names = names or [f"layer{i + 1}" for i in range(len(layers))]
+    placed = []
+    for name, frame in zip(names, layers, strict=True):
+        check_grid_extent(dataset, frame, source=name)
+        placed.append(grid_layer(dataset, frame))
+    codes_of = [_codes_of(dataset, lay) for lay in placed]
+    bld = dataset.buildings
+    b_hh = dict(
+        zip(
+            bld["building_id"].astype(str),
+            pd.to_numeric(bld["households"], errors="coerce").fillna(0).astype(float),
+            strict=True,
+        )
+    )
+    taken = {str(c) for lay in placed for c in lay.codes}
+    redrawn: list[Redrawn] = []
+    all_ids = sorted(dataset.communities["community_id"].astype(str))
+    for done, cid in enumerate(all_ids, start=1):
+        if progress is not None:
+            progress(done - 1, len(all_ids))
+        units = build_units(dataset, cid, band_max=hi)
+        if units.n == 0:
+            continue
+        keys = np.column_stack(
+            [
+                initial_labels(
+                    units,
+                    codes,
+                    b_hh,
+                    [str(c) for c in lay.codes[lay.community == cid]],
+                    lay.geoms[lay.community == cid],
+                )
+                for lay, codes in zip(placed, codes_of, strict=True)
+            ]
+        )
+        start = agglomerate(units, refinement(units, keys), keys, target=target, lo=lo, hi=hi)
+        labels, stuck, _ = settle(
+            units, start, target=target, band=(lo, hi), seed=seed, join_stuck=True
+        )
+        first = placed[0]
+        local = [str(c) for c in first.codes[first.community == cid]]
+        geoms = grid_geometries(units.cells, labels)
+        codes = assign_codes(
+            units, keys[:, 0], labels=labels, local=local, geoms=geoms, taken=taken
+        )
+        taken |= set(codes)
+        redrawn.append(
+            Redrawn(
+                community_id=cid,
+                units=units,
+                old=keys[:, 0],
+                labels=labels,
+                codes=codes,
+                problems=band_problems(units, labels, codes, stuck=stuck, lo=lo, hi=hi),
+                moved=0,
+            )
+        )
+    if progress is not None:
+        progress(len(all_ids), len(all_ids))
+    every = {r.community_id for r in redrawn} | set(placed[0].community.astype(str))
+    plan, _ = assemble(dataset, layers[0], placed[0], redrawn, every, codes_of[0], target, (lo, hi))
+    crosswalk = merge_crosswalk(dataset, plan, names, codes_of)
+    after = audit_layer(dataset, grid_layer(dataset, plan.grids), band=(lo, hi))
+    summary = {
+        "layers": names,
+        "grids_in": [len(lay.codes) for lay in placed],
+        "grids": len(plan.grids),
+        "audit": dict(after.summary),
+        "unfixable": [p.reason for p in plan.problems if p.kind == "unbalanceable"],
+        "not_fixed": [p.reason for p in plan.problems if p.kind != "unbalanceable"],
+    }
+    return MergeResult(plan=plan, crosswalk=crosswalk, summary=summary)
+
+
+def merge_crosswalk(
+    dataset: Dataset, plan: Plan, names: list[str], codes_of: list[dict[str, str]]
+) -> pd.DataFrame:
+    """Return ``layer, input_grid, new_grid, households, share`` rows (shares sum to 1)."""
+    bld = dataset.buildings
+    ids = bld["building_id"].astype(str).to_numpy()
+    hh = pd.to_numeric(bld["households"], errors="coerce").fillna(0).to_numpy(dtype=float)
+    new = dict(zip(plan.assignment["building_id"], plan.assignment["grid_id"], strict=True))
+    frames = []
+    for name, codes in zip(names, codes_of, strict=True):
+        f = pd.DataFrame(
+            {
+                "input_grid": [codes.get(b, "") for b in ids],
+                "new_grid": [new.get(b, "") for b in ids],
+                "households": hh,
+                "buildings": 1.0,
+            }
+        )
+        f = f[(f["input_grid"] != "") & (f["new_grid"] != "")]
+        g = f.groupby(["input_grid", "new_grid"], as_index=False)[["households", "buildings"]].sum()
+        tot = g.groupby("input_grid")[["households", "buildings"]].transform("sum")
+        g["share"] = np.where(
+            tot["households"] > 0,
+            g["households"] / tot["households"].where(tot["households"] > 0, 1.0),
+            g["buildings"] / tot["buildings"],
+        )
+        g.insert(0, "layer", name)
+        frames.append(g.drop(columns="buildings"))
+    out = pd.concat(frames, ignore_index=True)
+    out["households"] = out["households"].astype(np.int64)
+    return out.sort_values(["layer", "input_grid", "new_grid"], kind="stable").reset_index(
+        drop=True
+    )
