@@ -12,13 +12,14 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Response
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.auth import hash_secret
 from api.errors import install_error_handlers
+from api.security import SecurityHeaders, content_security_policy, new_nonce
 from api.service import ServiceState
 from api.settings import Settings, get_settings
 from api.store.base import open_store
@@ -77,7 +78,11 @@ def _viewer_routes(app: FastAPI) -> None:
     def viewer() -> Response:
         index = None if folder is None else folder / "viewer" / "index.html"
         if index is not None and index.is_file():
-            return FileResponse(index, media_type="text/html")
+            nonce = new_nonce()
+            meta = f'<head>\n<meta name="gridgen-nonce" content="{nonce}">'
+            page = index.read_text(encoding="utf-8").replace("<head>", meta, 1)
+            csp = {"Content-Security-Policy": content_security_policy(nonce)}
+            return HTMLResponse(page, headers={**csp, "Cache-Control": "no-store"})
         return HTMLResponse(
             "<!doctype html><meta charset=utf-8><title>gridgen</title>"
             "<p>gridgen service. API: <a href=/docs>/docs</a>, features: <a href=/ogc>/ogc</a>"
@@ -114,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
 
     app.add_middleware(UploadLimit, limit=settings.upload_limit_bytes)
+    app.add_middleware(SecurityHeaders)
 
     from api.routers import admin, coverage, datasets, ogc, plans, sheets, tiles
 

@@ -16,6 +16,7 @@ import pandas as pd
 from gridgen.dataset import Dataset
 from gridgen.schema import PROPERTY_MODE_LABELS
 from maps.assets import AssetMode, render_offline_html
+from maps.escape import escape_properties, html_text
 from maps.sheet.data import DEFAULT_RADIUS_M, PlanLike
 from maps.style import (
     COMMUNITY_EDGE,
@@ -48,7 +49,9 @@ def _geojson(frame: gpd.GeoDataFrame, props: pd.DataFrame) -> dict[str, Any]:
         feats.append(
             {
                 "type": "Feature",
-                "properties": {k: (None if pd.isna(v) else v) for k, v in row.items()},
+                "properties": escape_properties(
+                    {str(k): (None if pd.isna(v) else v) for k, v in row.items()}
+                ),
                 "geometry": geom.__geo_interface__,
             }
         )
@@ -280,7 +283,7 @@ def overview_map(
         + ([(UNCOVERED_COLOR, "未覆盖楼栋")] if coverage is not None else []),
     )
     m.add_child(HtmlControl(body))
-    title = f"<h4>{dataset.name} 网格化治理总览</h4>" + (
+    title = f"<h4>{html_text(dataset.name)} 网格化治理总览</h4>" + (
         f"<div>{len(communities)} 个社区 · {len(compounds)} 个小区 · {len(stations)} 个站点"
         + (f" · {len(plan.grids)} 个网格" if plan is not None else "")
         + "</div>"

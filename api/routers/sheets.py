@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import pandas as pd
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import HTMLResponse
 
 from api.access import may_see_restricted
 from api.deps import PrincipalDep, StateDep
+from api.security import add_script_nonce, content_security_policy, nonce_or_new
 from api.service import current_dataset_id, load_dataset, plan_from_content
 from gridgen.errors import NotFoundError
 
@@ -40,6 +41,9 @@ def sheet(
     dataset: Annotated[str | None, Query(description="Dataset id (default: current)")] = None,
     radius: Annotated[float, Query(gt=0, description="Station reach, metres")] = 500.0,
     paper: Annotated[Literal["A4", "A3"], Query()] = "A4",
+    x_gridgen_nonce: Annotated[
+        str | None, Header(description="CSP nonce of the viewer page showing the sheet")
+    ] = None,
 ) -> Response:
     """Return the compound's sheet; restricted data only for roles allowed to see it."""
     from gridgen.coverage.stations import station_coverage
@@ -70,7 +74,10 @@ def sheet(
     if fmt == "html":
         from maps.sheet.html import sheet_html
 
-        return HTMLResponse(sheet_html(data, mode="served", static_url="/static"), headers=private)
+        nonce = nonce_or_new(x_gridgen_nonce)
+        page = add_script_nonce(sheet_html(data, mode="served", static_url="/static"), nonce)
+        csp = {"Content-Security-Policy": content_security_policy(nonce)}
+        return HTMLResponse(page, headers={**private, **csp})
     from maps.sheet.render import render_sheet_pdf, render_sheet_png
 
     with tempfile.TemporaryDirectory(prefix="gridgen-sheet-") as tmp:
