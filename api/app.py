@@ -12,13 +12,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Response
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.auth import hash_secret
 from api.errors import install_error_handlers
+from api.guard import RequestGuard
 from api.security import SecurityHeaders, content_security_policy, new_nonce
 from api.service import ServiceState
 from api.settings import Settings, get_settings
@@ -37,31 +36,6 @@ def _bootstrap_admin(state: ServiceState) -> None:
             secret_hash=hash_secret(secret),
             actor=BOOTSTRAP_ACTOR,
         )
-
-
-class UploadLimit:
-    """ASGI middleware refusing uploads whose ``Content-Length`` exceeds the limit (413).
-
-    Multipart framing adds a little, so only bodies beyond ``limit`` + 64 KiB are refused
-    here; the upload route checks the exact size. A plain ASGI middleware (not
-    ``@app.middleware("http")``, whose task group and streams cost ≈0.2 ms per request):
-    other requests pass straight through.
-    """
-
-    def __init__(self, app: ASGIApp, *, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer 413 to an oversized POST/PUT, else call the app."""
-        if scope["type"] == "http" and scope["method"] in ("POST", "PUT"):
-            length = Headers(scope=scope).get("content-length")
-            if length and length.isdigit() and int(length) > self.limit + 65536:
-                detail = f"file: upload of {length} bytes exceeds the limit of {self.limit}"
-                body = {"error": "PayloadTooLargeError", "detail": detail}
-                await JSONResponse(body, status_code=413)(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
 
 
 def _viewer_routes(app: FastAPI) -> None:
@@ -118,7 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.gridgen = state
     install_error_handlers(app)
 
-    app.add_middleware(UploadLimit, limit=settings.upload_limit_bytes)
+    app.add_middleware(RequestGuard, state=state)
     app.add_middleware(SecurityHeaders)
 
     from api.routers import admin, coverage, datasets, ogc, plans, sheets, tiles

@@ -91,3 +91,7 @@ class StorageError(GridgenError):
 
 class ClusterError(GridgenError):
     """The Dask cluster cannot be reached or failed (address, workers, lost tasks)."""
+
+
+class TooManyRowsError(PayloadTooLargeError):
+    """A layer holds more rows than the configured cap (``max_rows`` / ``max_layer_rows``)."""

@@ -72,7 +72,7 @@ def upload_dataset(
     with tempfile.TemporaryDirectory(prefix="gridgen-upload-") as tmp:
         target = _save_uploads(file, Path(tmp), limit)
         try:
-            dataset = read_dataset(target, crs=crs or None)
+            dataset = read_dataset(target, crs=crs or None, max_rows=state.settings.max_layer_rows)
         except GridgenError:
             raise
         except Exception as exc:  # a reader library failing on a corrupt file is bad input
