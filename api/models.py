@@ -13,7 +13,13 @@ class KeyCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200, description="Who holds the key.")
     role: Literal["viewer", "grid_worker", "planner", "admin"]
     community_id: str | None = Field(
-        default=None, description="The grid worker's community (required for grid_worker)."
+        default=None,
+        max_length=100,
+        description="Scope: the grid worker's community (required for grid_worker), or the "
+        "one community a planner may plan.",
+    )
+    street_id: str | None = Field(
+        default=None, max_length=100, description="Scope: the one street a planner may plan."
     )
 
 
@@ -24,6 +30,7 @@ class KeyCreated(BaseModel):
     name: str
     role: str
     community_id: str | None
+    street_id: str | None = None
     secret: str
 
 

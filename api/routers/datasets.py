@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 
 from api.deps import AdminDep, PrincipalDep, StateDep
+from api.scopes import redact_report
 from api.service import dataset_layers_for_store, metric_crs_text
 from api.store.base import DatasetInfo
 from gridgen.errors import GridgenError, InputError, PayloadTooLargeError, UnsupportedFormatError
@@ -107,7 +108,7 @@ def get_dataset(state: StateDep, who: PrincipalDep, dataset_id: str) -> DatasetI
 def get_report(state: StateDep, who: PrincipalDep, dataset_id: str) -> dict[str, Any]:
     """Return the validation report (findings name rows; no restricted values)."""
     who.require("planner", "admin", action="reading validation reports")
-    return state.store.get_report(dataset_id)
+    return redact_report(state.store.get_report(dataset_id), who)
 
 
 @router.delete("/{dataset_id}", status_code=204, summary="Delete a dataset and its plans")

@@ -17,6 +17,14 @@ from fastapi.responses import JSONResponse
 from api.deps import PlannerDep, PrincipalDep, StateDep
 from api.models import LockGrids, MoveUnit, PlanCreate, Repartition
 from api.routers.ogc import GEOJSON
+from api.scopes import (
+    allowed_communities,
+    changed_grids,
+    grid_communities,
+    may_see_draft,
+    require_communities,
+    require_plan_in_scope,
+)
 from api.service import (
     ServiceState,
     content_from_plan,
@@ -27,7 +35,7 @@ from api.service import (
     visible_version,
 )
 from api.store.base import JobInfo, PlanContent, PlanInfo, VersionInfo
-from gridgen.errors import ConflictError, ParameterError
+from gridgen.errors import ConflictError, ParameterError, PermissionDeniedError
 
 router = APIRouter(tags=["plans"])
 GPKG = "application/geopackage+sqlite3"
@@ -38,6 +46,11 @@ IfMatch = Annotated[str | None, Header(description='Base version of the edit, e.
 def create_plan(state: StateDep, who: PlannerDep, body: PlanCreate) -> JobInfo:
     """Start partitioning a dataset; poll ``/jobs/{id}`` for progress and the plan id."""
     state.store.get_dataset(body.dataset_id)
+    allowed = allowed_communities(state, who, body.dataset_id)
+    if allowed is not None:  # a scoped planner plans its own communities only
+        if body.communities is None:
+            body = body.model_copy(update={"communities": sorted(allowed)})
+        require_communities(state, who, body.dataset_id, body.communities or (), "creating a plan")
     from gridgen.partition.plan import default_band
 
     band = default_band(body.target, body.band)
@@ -83,9 +96,11 @@ def get_job(state: StateDep, who: PrincipalDep, job_id: str) -> JobInfo:
 def list_plans(state: StateDep, who: PrincipalDep, dataset_id: str | None = None) -> list[PlanInfo]:
     """Return plans, newest first (viewers: published plans only)."""
     plans = state.store.list_plans(dataset_id)
-    if not who.sees_drafts:
-        plans = [p for p in plans if p.published_version is not None]
-    return plans
+    return [
+        p
+        for p in plans
+        if p.published_version is not None or may_see_draft(state, who, p.id, p.head_version)
+    ]
 
 
 @router.get("/plans/{plan_id}", summary="A plan and its versions")
@@ -93,10 +108,11 @@ def get_plan(state: StateDep, who: PrincipalDep, plan_id: str) -> dict[str, Any]
     """Return the plan record and the versions the caller may see."""
     plan = state.store.get_plan(plan_id)
     versions = state.store.list_versions(plan_id)
-    if not who.sees_drafts:
+    if not may_see_draft(state, who, plan_id, plan.head_version):
         versions = [v for v in versions if v.published]
         if not versions:
-            visible_version(state, who, plan_id, plan.head_version)
+            msg = f"plan {plan_id} has no published version this key may see"
+            raise PermissionDeniedError(msg)
     return {"plan": plan, "versions": versions}
 
 
@@ -135,6 +151,8 @@ def get_version(
     """Return a version's grids and assignment; ETag is the version number (for If-Match)."""
     number = _version_number(state, plan_id, version)
     info = visible_version(state, who, plan_id, number)
+    if not info.published:
+        require_plan_in_scope(state, who, plan_id, number, "reading an unpublished version")
     content = state.store.load_version(plan_id, number)
     headers = {"ETag": f'"{number}"'}
     if f == "gpkg":
@@ -170,6 +188,8 @@ def get_metrics(state: StateDep, who: PrincipalDep, plan_id: str, version: str) 
     """Return plan metrics, problems, and per-grid households, deviation and compactness."""
     number = _version_number(state, plan_id, version)
     info = visible_version(state, who, plan_id, number)
+    if not info.published:
+        require_plan_in_scope(state, who, plan_id, number, "reading an unpublished version")
     content = state.store.load_version(plan_id, number)
     grids = content.grids.drop(columns=content.grids.geometry.name)
     per_grid = grids.astype(object).where(grids.notna(), None).to_dict(orient="records")
@@ -182,7 +202,8 @@ def compare(state: StateDep, who: PrincipalDep, plan_id: str, a: int, b: int) ->
     from gridgen.partition.planner import compare_plans
 
     for v in (a, b):
-        visible_version(state, who, plan_id, v)
+        if not visible_version(state, who, plan_id, v).published:
+            require_plan_in_scope(state, who, plan_id, v, "reading an unpublished version")
     plan = state.store.get_plan(plan_id)
     dataset = load_dataset(state, plan.dataset_id)
     pa = plan_from_content(state.store.load_version(plan_id, a))
@@ -219,7 +240,10 @@ def move(
     from gridgen.partition.planner import move_unit
 
     base, content = _start_edit(state, plan_id, body, if_match)
-    dataset = load_dataset(state, state.store.get_plan(plan_id).dataset_id)
+    dataset_id = state.store.get_plan(plan_id).dataset_id
+    target = grid_communities(content.grids, [body.to_grid])
+    require_communities(state, who, dataset_id, target, "moving buildings")
+    dataset = load_dataset(state, dataset_id)
     result = move_unit(
         dataset,
         plan_from_content(content),
@@ -227,6 +251,11 @@ def move(
         building_id=body.building_id,
         compound_id=body.compound_id,
     )
+    touched = changed_grids(content.assignment, result.plan.assignment) | {body.to_grid}
+    communities = grid_communities(content.grids, touched) | grid_communities(
+        result.plan.grids, touched
+    )
+    require_communities(state, who, dataset_id, communities, "moving buildings")
     what = f"building {body.building_id}" if body.building_id else f"compound {body.compound_id}"
     info = state.store.add_version(
         plan_id,
@@ -247,6 +276,9 @@ def lock(
     known = set(content.grids["grid_id"].astype(str))
     if unknown := sorted(set(body.grid_ids) - known):
         raise ParameterError(f"grid_ids: {', '.join(unknown)} not in version {base} of the plan")
+    dataset_id = state.store.get_plan(plan_id).dataset_id
+    communities = grid_communities(content.grids, body.grid_ids)
+    require_communities(state, who, dataset_id, communities, "locking grids")
     locked = set(content.locked)
     locked = locked | set(body.grid_ids) if body.locked else locked - set(body.grid_ids)
     new = PlanContent(content.grids, content.assignment, tuple(sorted(locked)), content.metrics)
@@ -274,6 +306,8 @@ def repartition_unlocked(
     dataset = load_dataset(state, state.store.get_plan(plan_id).dataset_id)
     plan = plan_from_content(content)
     communities = body.communities or plan.community_ids()
+    dataset_id = state.store.get_plan(plan_id).dataset_id
+    require_communities(state, who, dataset_id, communities, "re-partitioning")
     for cid in communities:
         plan = repartition(
             dataset,
@@ -299,6 +333,7 @@ def repartition_unlocked(
 )
 def publish(state: StateDep, who: PlannerDep, plan_id: str, version: int) -> VersionInfo:
     """Make ``version`` the current plan of its dataset (map layers show it)."""
+    require_plan_in_scope(state, who, plan_id, version, "publishing")
     info = state.store.publish(plan_id, version, actor=who.label)
     state.bump()
     return info
