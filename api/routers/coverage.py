@@ -8,7 +8,6 @@ level); grid workers get building rows of their own community only.
 
 from __future__ import annotations
 
-import io
 import json
 from typing import Annotated, Any, Literal
 
@@ -27,6 +26,7 @@ from api.service import (
     visible_version,
 )
 from gridgen.errors import ParameterError, PermissionDeniedError
+from gridgen.io.csvsafe import csv_text
 
 router = APIRouter(tags=["coverage"])
 
@@ -43,10 +43,8 @@ def table_response(frame: pd.DataFrame, f: str, *, name: str) -> Response:
     """Return ``frame`` as CSV (UTF-8 with BOM, for Excel) or JSON records."""
     frame = frame.drop(columns=[c for c in ("geometry",) if c in frame.columns])
     if f == "csv":
-        buf = io.StringIO()
-        frame.to_csv(buf, index=False)
         return Response(
-            "\ufeff" + buf.getvalue(),
+            csv_text(frame),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
         )
