@@ -11,13 +11,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Response
+from fastapi import Depends, FastAPI, Response
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.auth import hash_secret
 from api.errors import install_error_handlers
 from api.guard import RequestGuard
+from api.params import check_parameters
 from api.security import SecurityHeaders, content_security_policy, new_nonce
 from api.service import ServiceState
 from api.settings import Settings, get_settings
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Community grid governance (网格化治理): datasets, grid plans, coverage, maps",
         version="0.1.0",
         lifespan=lifespan,
+        dependencies=[Depends(check_parameters)],
     )
     app.state.gridgen = state
     install_error_handlers(app)

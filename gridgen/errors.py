@@ -95,3 +95,7 @@ class ClusterError(GridgenError):
 
 class TooManyRowsError(PayloadTooLargeError):
     """A layer holds more rows than the configured cap (``max_rows`` / ``max_layer_rows``)."""
+
+
+class BadParameterError(ParameterError):
+    """A request parameter (path, query or header) is malformed: HTTP 400 naming it."""
