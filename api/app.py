@@ -7,6 +7,7 @@ Features), ``/tiles`` (vector tiles), ``/datasets``, ``/plans``, ``/jobs``, ``/c
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,6 +20,7 @@ from api.auth import hash_secret
 from api.errors import install_error_handlers
 from api.guard import RequestGuard
 from api.params import check_parameters
+from api.recovery import recover, service_temp_dir
 from api.security import SecurityHeaders, content_security_policy, new_nonce
 from api.service import ServiceState
 from api.settings import Settings, get_settings
@@ -74,6 +76,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     store = open_store(settings.database_url, schema=settings.database_schema)
     state = ServiceState.create(settings, store)
     _bootstrap_admin(state)
+    recover(settings, store)
+    if settings.temp_dir:  # every temp file of this process (spooled uploads too) goes there
+        tempfile.tempdir = str(service_temp_dir(settings))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -13,6 +13,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 
 from gridgen.dataset import Dataset
 from gridgen.errors import NotFoundError, UnsupportedFormatError
+from gridgen.io.atomic import atomic_path
 from maps.assets import cjk_font_family
 from maps.sheet.data import PlanLike, compound_ids, compound_sheet_data
 from maps.sheet.layout import Orientation, Paper
@@ -82,8 +83,7 @@ def write_atlas(
             )
             yield i, cid, sheet_figure(data, paper=paper, orientation=orientation, dpi=dpi)
 
-    tmp = path.with_name(path.name + ".part")
-    with mpl.rc_context(rc):  # type: ignore[arg-type]
+    with atomic_path(path) as tmp, mpl.rc_context(rc):  # type: ignore[arg-type]
         if suffix == ".pdf":
             with PdfPages(tmp) as pdf:
                 meta = pdf.infodict()
@@ -99,5 +99,4 @@ def write_atlas(
                     zf.writestr(f"{cid}.png", figure_png(fig, dpi=dpi))
                     if progress is not None:
                         progress(i, total)
-    tmp.replace(path)
     return path

@@ -14,6 +14,7 @@ import geopandas as gpd
 import pandas as pd
 
 from gridgen.dataset import Dataset
+from gridgen.io.atomic import write_text_atomic
 from gridgen.schema import PROPERTY_MODE_LABELS
 from maps.assets import AssetMode, render_offline_html
 from maps.escape import escape_properties, html_text
@@ -310,7 +311,4 @@ def write_overview(dataset: Dataset, path: str | Path, **options: Any) -> Path:
     ``options`` are those of :func:`overview_map` (plan, coverage, radius, basemap,
     attribution). The file opens offline from ``file://``.
     """
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(overview_html(dataset, mode="inline", **options), encoding="utf-8")
-    return out
+    return write_text_atomic(path, overview_html(dataset, mode="inline", **options))

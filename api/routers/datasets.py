@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 
 from api.deps import AdminDep, PrincipalDep, StateDep
+from api.recovery import service_temp_dir
 from api.scopes import redact_report
 from api.service import dataset_layers_for_store, metric_crs_text
 from api.store.base import DatasetInfo
@@ -70,7 +71,8 @@ def upload_dataset(
     from gridgen.io.read import read_dataset
 
     limit = state.settings.upload_limit_bytes
-    with tempfile.TemporaryDirectory(prefix="gridgen-upload-") as tmp:
+    folder = service_temp_dir(state.settings)
+    with tempfile.TemporaryDirectory(prefix="upload-", dir=folder) as tmp:
         target = _save_uploads(file, Path(tmp), limit)
         try:
             dataset = read_dataset(target, crs=crs or None, max_rows=state.settings.max_layer_rows)

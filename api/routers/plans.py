@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 
 from api.deps import PlannerDep, PrincipalDep, StateDep
 from api.models import LockGrids, MoveUnit, PlanCreate, Repartition
+from api.recovery import service_temp_dir
 from api.routers.ogc import GEOJSON
 from api.scopes import (
     allowed_communities,
@@ -158,7 +159,8 @@ def get_version(
     if f == "gpkg":
         from gridgen.io.plan import write_plan
 
-        with tempfile.TemporaryDirectory(prefix="gridgen-plan-") as tmp:
+        folder = service_temp_dir(state.settings)
+        with tempfile.TemporaryDirectory(prefix="plan-", dir=folder) as tmp:
             path = write_plan(plan_from_content(content), Path(tmp) / f"{plan_id}-v{number}.gpkg")
             data = path.read_bytes()
         headers["Content-Disposition"] = f'attachment; filename="{plan_id}-v{number}.gpkg"'

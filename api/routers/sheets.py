@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse
 
 from api.access import may_see_restricted
 from api.deps import PrincipalDep, StateDep
+from api.recovery import service_temp_dir
 from api.security import add_script_nonce, content_security_policy, nonce_or_new
 from api.service import current_dataset_id, load_dataset, plan_from_content
 from gridgen.errors import NotFoundError
@@ -80,7 +81,7 @@ def sheet(
         return HTMLResponse(page, headers={**private, **csp})
     from maps.sheet.render import render_sheet_pdf, render_sheet_png
 
-    with tempfile.TemporaryDirectory(prefix="gridgen-sheet-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="sheet-", dir=service_temp_dir(state.settings)) as tmp:
         out = Path(tmp) / f"{compound_id}.{fmt}"
         if fmt == "png":
             render_sheet_png(data, out, paper=paper)

@@ -12,6 +12,7 @@ import folium
 import shapely
 from branca.element import Element
 
+from gridgen.io.atomic import write_text_atomic
 from maps.assets import AssetMode, render_offline_html
 from maps.escape import html_text
 from maps.sheet.data import SheetData, building_rows
@@ -197,7 +198,4 @@ def sheet_html(data: SheetData, *, mode: AssetMode = "served", static_url: str =
 
 def render_sheet_html(data: SheetData, path: str | Path) -> Path:
     """Write the sheet as a standalone HTML file (Leaflet inlined, opens offline)."""
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(sheet_html(data, mode="inline"), encoding="utf-8")
-    return out
+    return write_text_atomic(path, sheet_html(data, mode="inline"))
