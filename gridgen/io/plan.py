@@ -12,7 +12,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from gridgen.errors import DataFileNotFoundError, SchemaError, UnknownLayerError
+from gridgen.errors import (
+    DataFileNotFoundError,
+    SchemaError,
+    UnknownLayerError,
+    UnreadableFileError,
+)
 from gridgen.io.atomic import atomic_path
 from gridgen.io.crs import WGS84, DeclaredCRS, frame_from_wgs84, frame_to_wgs84, parse_crs
 from gridgen.partition.plan import GRID_COLUMNS, Plan, PlanMetrics, Problem
@@ -63,6 +68,32 @@ def write_plan(plan: Plan, path: str | Path, *, crs: str | int | None = None) ->
 
 
 def read_plan(path: str | Path) -> Plan:
+    """Return the plan stored in a GeoPackage (see :func:`_read_plan`); one-line errors.
+
+    Raises
+    ------
+    DataFileNotFoundError, UnknownLayerError, SchemaError, UnreadableFileError
+        The message names the file (a truncated or corrupt GeoPackage is UnreadableFileError).
+    """
+    import pyogrio.errors
+    import shapely.errors
+
+    try:
+        return _read_plan(path)
+    except (
+        pyogrio.errors.DataSourceError,
+        pyogrio.errors.DataLayerError,
+        shapely.errors.GEOSException,
+    ) as exc:
+        reason = " ".join(str(exc).split(";")[0].split())
+        msg = (
+            f"plan file {path}: cannot be read ({reason}); give a plan GeoPackage written by "
+            "gridgen partition --out"
+        )
+        raise UnreadableFileError(msg) from None
+
+
+def _read_plan(path: str | Path) -> Plan:
     """Return the plan stored in a GeoPackage written by :func:`write_plan` (or by hand).
 
     A file with only ``grids`` and ``assignment`` is accepted: target and band then default

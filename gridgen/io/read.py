@@ -9,6 +9,7 @@ CSV imply. GCJ-02/BD-09 input is converted to WGS84 on the way in. The rules of
 from __future__ import annotations
 
 import functools
+import warnings
 import zipfile
 from collections.abc import Iterable
 from contextvars import ContextVar
@@ -140,11 +141,39 @@ def _csv_frame(path: Path, layer: str, source: str) -> gpd.GeoDataFrame:
 def _ogr_frame(path: str, layer: str | None = None) -> gpd.GeoDataFrame:
     """Return one layer read with pyogrio (attribute tables as geometry-less frames)."""
     cap = _ROW_CAP.get()
-    frame = pyogrio.read_dataframe(path, layer=layer, max_features=None if cap is None else cap + 1)
+    try:
+        with warnings.catch_warnings():  # GDAL warnings become findings or errors below
+            warnings.simplefilter("ignore", RuntimeWarning)
+            frame = pyogrio.read_dataframe(
+                path, layer=layer, max_features=None if cap is None else cap + 1
+            )
+    except shapely.errors.GEOSException as exc:
+        raise _geometry_error(path, layer, exc) from None
     _check_rows(len(frame), path, layer)
     if not isinstance(frame, gpd.GeoDataFrame):
         frame = gpd.GeoDataFrame(frame)
     return frame
+
+
+def _geometry_error(path: str, layer: str | None, exc: Exception) -> UnreadableFileError:
+    """Return an error naming the first rows whose geometry GEOS cannot build."""
+    import pyogrio.raw
+
+    with warnings.catch_warnings():  # GDAL's "Non closed ring detected": said below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        _, _, wkb, _ = pyogrio.raw.read(path, layer=layer)
+    geoms = shapely.from_wkb(wkb, on_invalid="ignore")
+    bad = [
+        i for i, (w, g) in enumerate(zip(wkb, geoms, strict=True)) if w is not None and g is None
+    ]
+    where = f"{path}" + (f" layer {layer!r}" if layer else "")
+    rows = ", ".join(map(str, bad[:5])) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+    reason = str(exc).split(":", 1)[-1].strip()
+    msg = (
+        f"{where}: row {rows}: geometry cannot be read ({reason}); fix it in the source "
+        "(a polygon ring must end on its first point)"
+    )
+    return UnreadableFileError(msg)
 
 
 def _layer_name(stem: str, *, source: str, strict: bool, only: str | None = None) -> str | None:
