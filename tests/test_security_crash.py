@@ -9,6 +9,7 @@ failing half-way leaves the old file intact and no partial file.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pyogrio
@@ -35,7 +36,10 @@ def _dead_pid() -> int:
         pid += 1
 
 
-def test_start_fails_interrupted_jobs_and_removes_stale_temp(tmp_path: Path) -> None:
+def test_start_fails_interrupted_jobs_and_removes_stale_temp(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", tempfile.tempdir)  # the app sets it; restore after
     db = tmp_path / "g.db"
     store = open_store(f"sqlite:///{db}")
     running = store.create_job(kind="partition", params={}, actor="x")

@@ -35,7 +35,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """
     target = Path(path)
     if target.is_dir():
-        msg = f"{target}: is a folder; give a file name (for example {target / 'out'}{''})"
+        msg = f"{target}: is a folder; give the name of a file to write"
         raise ParameterError(msg)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_sibling(target)
