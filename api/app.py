@@ -7,18 +7,21 @@ Features), ``/tiles`` (vector tiles), ``/datasets``, ``/plans``, ``/jobs``, ``/c
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Response
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from fastapi import Depends, FastAPI, Response
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.auth import hash_secret
 from api.errors import install_error_handlers
+from api.guard import RequestGuard
+from api.params import check_parameters
+from api.recovery import recover, service_temp_dir
+from api.security import SecurityHeaders, content_security_policy, new_nonce
 from api.service import ServiceState
 from api.settings import Settings, get_settings
 from api.store import open_store
@@ -38,31 +41,6 @@ def _bootstrap_admin(state: ServiceState) -> None:
         )
 
 
-class UploadLimit:
-    """ASGI middleware refusing uploads whose ``Content-Length`` exceeds the limit (413).
-
-    Multipart framing adds a little, so only bodies beyond ``limit`` + 64 KiB are refused
-    here; the upload route checks the exact size. A plain ASGI middleware (not
-    ``@app.middleware("http")``, whose task group and streams cost ≈0.2 ms per request):
-    other requests pass straight through.
-    """
-
-    def __init__(self, app: ASGIApp, *, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer 413 to an oversized POST/PUT, else call the app."""
-        if scope["type"] == "http" and scope["method"] in ("POST", "PUT"):
-            length = Headers(scope=scope).get("content-length")
-            if length and length.isdigit() and int(length) > self.limit + 65536:
-                detail = f"file: upload of {length} bytes exceeds the limit of {self.limit}"
-                body = {"error": "PayloadTooLargeError", "detail": detail}
-                await JSONResponse(body, status_code=413)(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-
 def _viewer_routes(app: FastAPI) -> None:
     try:
         from maps import static_dir
@@ -77,7 +55,11 @@ def _viewer_routes(app: FastAPI) -> None:
     def viewer() -> Response:
         index = None if folder is None else folder / "viewer" / "index.html"
         if index is not None and index.is_file():
-            return FileResponse(index, media_type="text/html")
+            nonce = new_nonce()
+            meta = f'<head>\n<meta name="gridgen-nonce" content="{nonce}">'
+            page = index.read_text(encoding="utf-8").replace("<head>", meta, 1)
+            csp = {"Content-Security-Policy": content_security_policy(nonce)}
+            return HTMLResponse(page, headers={**csp, "Cache-Control": "no-store"})
         return HTMLResponse(
             "<!doctype html><meta charset=utf-8><title>gridgen</title>"
             "<p>gridgen service. API: <a href=/docs>/docs</a>, features: <a href=/ogc>/ogc</a>"
@@ -94,6 +76,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     store = open_store(settings.database_url, schema=settings.database_schema)
     state = ServiceState.create(settings, store)
     _bootstrap_admin(state)
+    recover(settings, store)
+    if settings.temp_dir:  # every temp file of this process (spooled uploads too) goes there
+        tempfile.tempdir = str(service_temp_dir(settings))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -109,11 +94,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Community grid governance (网格化治理): datasets, grid plans, coverage, maps",
         version="0.1.0",
         lifespan=lifespan,
+        dependencies=[Depends(check_parameters)],
     )
     app.state.gridgen = state
     install_error_handlers(app)
 
-    app.add_middleware(UploadLimit, limit=settings.upload_limit_bytes)
+    app.add_middleware(RequestGuard, state=state)
+    app.add_middleware(SecurityHeaders)
 
     from api.routers import (
         admin,

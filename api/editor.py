@@ -7,13 +7,12 @@ store's plan representation touches only them.
 
 from __future__ import annotations
 
-from typing import Any
-
+from api.auth import Principal
+from api.scopes import require_communities
 from api.service import ServiceState, check_edit_base, load_dataset
 from api.store.base import VersionInfo, dataset_key
 from api.tiles import LRU
 from gridgen.dataset import Dataset
-from gridgen.errors import PermissionDeniedError
 from gridgen.partition.assign import community_units, units_frame
 from gridgen.partition.plan import Plan
 from gridgen.partition.units import UnitGraph
@@ -82,12 +81,8 @@ def units_layer_key(state: ServiceState, dataset_id: str, plan: Plan, community_
     return key
 
 
-def check_scope(who: Any, community_ids: set[str]) -> None:
-    """Raise PermissionDeniedError when a community-scoped key edits another community."""
-    own = getattr(who, "community_id", None)
-    if own is None:
-        return
-    other = sorted(c for c in community_ids if c != own)
-    if other:
-        msg = f"this key may edit community {own} only, not {', '.join(other)}"
-        raise PermissionDeniedError(msg)
+def check_scope(
+    state: ServiceState, who: Principal, dataset_id: str, community_ids: set[str]
+) -> None:
+    """Raise PermissionDeniedError when a community- or street-scoped key edits outside."""
+    require_communities(state, who, dataset_id, community_ids, "editing")

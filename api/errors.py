@@ -15,11 +15,13 @@ from fastapi.responses import JSONResponse
 
 from gridgen.errors import (
     AuthenticationError,
+    BadParameterError,
     ConflictError,
     GridgenError,
     InfeasibleError,
     InputError,
     NotFoundError,
+    ParameterError,
     PayloadTooLargeError,
     PermissionDeniedError,
     StorageError,
@@ -30,6 +32,7 @@ from gridgen.errors import (
 
 STATUS_BY_ERROR: tuple[tuple[type[GridgenError], int], ...] = (
     (PayloadTooLargeError, 413),
+    (BadParameterError, 400),
     (UnsupportedFormatError, 415),
     (UnknownLayerError, 404),
     (ValidationFailedError, 422),
@@ -68,10 +71,16 @@ def error_body(error: GridgenError) -> dict[str, Any]:
     return body
 
 
+NO_BODY_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
+
+
 async def _gridgen_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, GridgenError)
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationError) else None
-    return JSONResponse(error_body(exc), status_code=status_for(exc), headers=headers)
+    status = status_for(exc)
+    if isinstance(exc, ParameterError) and request.method in NO_BODY_METHODS:
+        status = 400  # no body: the bad value is a path, query or header parameter
+    return JSONResponse(error_body(exc), status_code=status, headers=headers)
 
 
 async def _request_validation_handler(request: Request, exc: Exception) -> JSONResponse:
@@ -81,8 +90,11 @@ async def _request_validation_handler(request: Request, exc: Exception) -> JSONR
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
         problems.append({"parameter": ".".join(loc) or "request", "problem": err.get("msg", "")})
     detail = "; ".join(f"{p['parameter']}: {p['problem']}" for p in problems)
+    # 422 only for the JSON body; a bad path, query or header parameter is 400
+    in_body = any(err.get("loc", ("",))[0] == "body" for err in exc.errors())
     return JSONResponse(
-        {"error": "ParameterError", "detail": detail, "problems": problems}, status_code=422
+        {"error": "ParameterError", "detail": detail, "problems": problems},
+        status_code=422 if in_body else 400,
     )
 
 

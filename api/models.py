@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
+
+Households = Annotated[int, Field(gt=0, le=1_000_000)]
+Seed = Annotated[int, Field(ge=0, le=2**32 - 1, description="Random seed (0 to 2^32-1).")]
+Version = Annotated[int, Field(ge=1, le=2**63 - 1)]
+Id = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class KeyCreate(BaseModel):
@@ -13,7 +18,13 @@ class KeyCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200, description="Who holds the key.")
     role: Literal["viewer", "grid_worker", "planner", "admin"]
     community_id: str | None = Field(
-        default=None, description="The grid worker's community (required for grid_worker)."
+        default=None,
+        max_length=100,
+        description="Scope: the grid worker's community (required for grid_worker), or the "
+        "one community a planner may plan.",
+    )
+    street_id: str | None = Field(
+        default=None, max_length=100, description="Scope: the one street a planner may plan."
     )
 
 
@@ -24,25 +35,30 @@ class KeyCreated(BaseModel):
     name: str
     role: str
     community_id: str | None
+    street_id: str | None = None
     secret: str
 
 
 class PlanCreate(BaseModel):
     """Create a plan by running the partitioner on a dataset (a background job)."""
 
-    dataset_id: str
+    dataset_id: Id
     name: str = Field(default="plan", max_length=200)
-    target: int = Field(default=300, gt=0, description="Households per grid.")
-    band: tuple[int, int] | None = Field(default=None, description="MIN, MAX households.")
-    seed: int = 0
-    communities: list[str] | None = Field(default=None, description="Only these communities.")
+    target: Households = Field(default=300, description="Households per grid.")
+    band: tuple[Households, Households] | None = Field(
+        default=None, description="MIN, MAX households."
+    )
+    seed: Seed = 0
+    communities: list[Id] | None = Field(
+        default=None, max_length=10_000, description="Only these communities."
+    )
 
 
 class EditBase(BaseModel):
     """Fields shared by every edit: the version it was made on and a note."""
 
-    base_version: int | None = Field(
-        default=None, ge=1, description="Version the edit was made on (or If-Match header)."
+    base_version: Version | None = Field(
+        default=None, description="Version the edit was made on (or If-Match header)."
     )
     message: str = Field(default="", max_length=1000)
 
@@ -50,22 +66,22 @@ class EditBase(BaseModel):
 class MoveUnit(EditBase):
     """Move a building or a whole compound to another grid."""
 
-    building_id: str | None = None
-    compound_id: str | None = None
-    to_grid: str
+    building_id: Id | None = None
+    compound_id: Id | None = None
+    to_grid: Id
 
 
 class LockGrids(EditBase):
     """Lock (or unlock) grids so that re-partitioning keeps them."""
 
-    grid_ids: list[str] = Field(min_length=1)
+    grid_ids: list[Id] = Field(min_length=1, max_length=10_000)
     locked: bool = True
 
 
 class Repartition(EditBase):
     """Re-partition the unlocked grids of some communities."""
 
-    communities: list[str] | None = None
-    target: int | None = Field(default=None, gt=0)
-    band: tuple[int, int] | None = None
-    seed: int | None = None
+    communities: list[Id] | None = Field(default=None, max_length=10_000)
+    target: Households | None = None
+    band: tuple[Households, Households] | None = None
+    seed: Seed | None = None

@@ -9,13 +9,12 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, overload
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 import pyproj
 
-from api.auth import Principal
 from api.settings import Settings
 from api.store.base import (
     Store,
@@ -27,7 +26,7 @@ from api.store.base import (
 from api.tiles import LRU
 from gridgen.dataset import Dataset, empty_layer
 from gridgen.distributed.executor import Executor
-from gridgen.errors import NotFoundError, ParameterError, PermissionDeniedError, check_base_version
+from gridgen.errors import NotFoundError, ParameterError, check_base_version
 from gridgen.partition.plan import Plan
 from gridgen.schema import DATASET_LAYERS
 from gridgen.validate.report import ValidationReport
@@ -210,69 +209,6 @@ def resolve_layer(state: ServiceState, dataset: str | None, collection: str) -> 
 
 
 # -- plans -------------------------------------------------------------------------------
-VersionRef = int | str | None
-"""How a request names a version: a number, ``"head"``, ``"published"`` (None: head)."""
-
-
-@overload
-def resolve_version(
-    state: ServiceState, who: Principal, plan_id: str, version: VersionRef = None
-) -> VersionInfo: ...
-
-
-@overload
-def resolve_version(
-    state: ServiceState,
-    who: Principal,
-    plan_id: None,
-    version: VersionRef = None,
-    *,
-    dataset_id: str,
-) -> VersionInfo | None: ...
-
-
-def resolve_version(
-    state: ServiceState,
-    who: Principal,
-    plan_id: str | None,
-    version: VersionRef = None,
-    *,
-    dataset_id: str | None = None,
-) -> VersionInfo | None:
-    """Return the plan version a request names, checked visible to ``who``.
-
-    ``version`` is a number (or its digits), ``"head"`` (also None) or ``"published"``.
-    Without ``plan_id`` it is the published version of ``dataset_id``, or None when the
-    dataset has none. Viewers and grid workers see published versions only
-    (PermissionDeniedError otherwise); unknown plans or versions are NotFoundError.
-    """
-    store = state.store
-    if plan_id is None:
-        if dataset_id is None:
-            msg = "resolve_version needs plan_id or dataset_id"
-            raise ParameterError(msg)
-        return store.published(dataset_id)  # published: visible to every role
-    number: int
-    if version is None or version == "head":
-        number = store.get_plan(plan_id).head_version
-    elif version == "published":
-        published = store.get_plan(plan_id).published_version
-        if published is None:
-            msg = f"version: plan {plan_id} has no published version"
-            raise ParameterError(msg)
-        number = published
-    elif isinstance(version, int) or version.isdigit():
-        number = int(version)
-    else:
-        msg = f"version={version!r}: give a number, 'head' or 'published'"
-        raise ParameterError(msg)
-    info = store.get_version(plan_id, number)
-    if not who.sees_drafts and not info.published:
-        msg = f"plan {plan_id} version {number} is not published; viewers see published plans only"
-        raise PermissionDeniedError(msg)
-    return info
-
-
 def load_plan(state: ServiceState, info: VersionInfo) -> Plan:
     """Return the plan stored as version ``info`` (cached: versions never change)."""
 

@@ -34,6 +34,21 @@ class Settings(BaseSettings):
     upload_limit_bytes: int = Field(
         default=200 * 1024 * 1024, gt=0, description="Largest accepted upload."
     )
+    json_limit_bytes: int = Field(
+        default=1024 * 1024,
+        gt=0,
+        description="Largest accepted request body other than a dataset upload (JSON edits, keys).",
+    )
+    max_layer_rows: int = Field(
+        default=150_000,
+        gt=0,
+        description="Most rows (features) one layer of an uploaded dataset may hold.",
+    )
+    temp_dir: str | None = Field(
+        default=None,
+        description="Folder for the service's temporary files (uploads, exports); default the "
+        "system temp folder. The service removes its own leftovers there at start.",
+    )
     admin_key: str | None = Field(
         default=None,
         description="Bootstrap admin API key (GRIDGEN_ADMIN_KEY); created in the store at start.",

@@ -148,3 +148,11 @@ class ClusterError(GridgenError):
 
 class LedgerError(InputError):
     """A ledger (楼栋台账) cannot be applied: no rows, duplicate or unknown ids, bad values."""
+
+
+class TooManyRowsError(PayloadTooLargeError):
+    """A layer holds more rows than the configured cap (``max_rows`` / ``max_layer_rows``)."""
+
+
+class BadParameterError(ParameterError):
+    """A request parameter (path, query or header) is malformed: HTTP 400 naming it."""

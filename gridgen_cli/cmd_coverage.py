@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from gridgen_cli.options import add_scheduler_option, executor_from
+from gridgen_cli.options import add_scheduler_option, executor_from, output_file
 
 
 def add_parser(sub: Any) -> None:
@@ -27,7 +27,9 @@ def add_parser(sub: Any) -> None:
         help="roll-up level (default community)",
     )
     p.add_argument("--crs", default=None, help="declared CRS of DATA: EPSG code, gcj02 or bd09")
-    p.add_argument("--out", type=Path, required=True, help="FILE.csv or FILE.json")
+    p.add_argument(
+        "--out", type=output_file(".csv", ".json"), required=True, help="FILE.csv or FILE.json"
+    )
     add_scheduler_option(p)
     p.set_defaults(run=run)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gridgen.errors import ParameterError
-from gridgen_cli.options import add_scheduler_option, executor_from
+from gridgen_cli.options import add_scheduler_option, executor_from, output_file
 
 
 def parse_band(text: str | None) -> tuple[int, int] | None:
@@ -30,7 +30,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--band", default=None, help="MIN,MAX households per grid (default ±20%%)")
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same plan)")
     p.add_argument("--crs", default=None, help="declared CRS of DATA: EPSG code, gcj02 or bd09")
-    p.add_argument("--out", type=Path, required=True, help="plan GeoPackage to write")
+    p.add_argument(
+        "--out", type=output_file(".gpkg"), required=True, help="plan GeoPackage to write"
+    )
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     add_scheduler_option(p)
     p.set_defaults(run=run)

@@ -6,13 +6,17 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from gridgen_cli.options import output_file
+
 
 def add_parser(sub: Any) -> None:
     """Register the ``validate`` subcommand."""
     p = sub.add_parser("validate", help="read and validate a dataset; print a summary")
     p.add_argument("data", type=Path, help="GeoPackage, GeoJSON folder, zipped Shapefile or CSV")
     p.add_argument("--crs", default=None, help="declared CRS: EPSG code, gcj02 or bd09")
-    p.add_argument("--report", type=Path, default=None, help="write the JSON report here")
+    p.add_argument(
+        "--report", type=output_file(".json"), default=None, help="write the JSON report here"
+    )
     p.set_defaults(run=run)
 
 

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from gridgen.errors import GridgenError
+from gridgen.errors import GridgenError, InputError, NotFoundError
+
+BAD_INPUT: tuple[type[GridgenError], ...] = (InputError, NotFoundError)
+"""Errors meaning the input or the options are wrong: exit status 2. Every other gridgen
+error (an unreachable cluster, an infeasible plan, a missing font) is a failure: 1."""
 
 SUBCOMMANDS: tuple[str, ...] = (
     "demo",
@@ -79,11 +84,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args))
     except GridgenError as exc:
-        print(f"gridgen {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        print(f"gridgen {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2 if isinstance(exc, BAD_INPUT) else 1
     except KeyboardInterrupt:
         print(f"gridgen {args.command}: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # disk full, permission denied, ...: a failure, not bad input
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        reason = exc.strerror or _one_line(exc)
+        print(f"gridgen {args.command}: error: {where}{reason}", file=sys.stderr)
+        return 1
+    except Exception as exc:
+        if os.environ.get("GRIDGEN_DEBUG"):
+            raise
+        msg = f"internal error ({type(exc).__name__}: {_one_line(exc)}); GRIDGEN_DEBUG=1 shows more"
+        print(f"gridgen {args.command}: error: {msg}", file=sys.stderr)
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    """Return the message of ``exc`` on one line."""
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 if __name__ == "__main__":  # pragma: no cover

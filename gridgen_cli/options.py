@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from pathlib import Path
 
 from gridgen.distributed.executor import Executor
 from gridgen.errors import ParameterError
@@ -45,3 +47,26 @@ def executor_from(args: argparse.Namespace) -> Executor:
     return settings.executor(
         scheduler=getattr(args, "scheduler", None), workers=getattr(args, "workers", None)
     )
+
+
+def output_file(*suffixes: str) -> Callable[[str], Path]:
+    """Return an argparse ``type`` for an output file ending in one of ``suffixes``.
+
+    The check runs while the options are parsed (before any work): a folder or a file
+    with another suffix is a usage error (one line naming the option, exit status 2).
+    """
+
+    def check(text: str) -> Path:
+        path = Path(text)
+        if path.is_dir():
+            msg = f"{text} is a folder; give a file name ending in {' or '.join(suffixes)}"
+            raise argparse.ArgumentTypeError(msg)
+        if path.suffix.lower() not in suffixes:
+            msg = (
+                f"{path.name!r}: unsupported output format; give a file ending in "
+                f"{' or '.join(suffixes)}"
+            )
+            raise argparse.ArgumentTypeError(msg)
+        return path
+
+    return check

@@ -13,6 +13,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 
 from gridgen.dataset import Dataset
 from gridgen.errors import NotFoundError, UnsupportedFormatError
+from gridgen.io.atomic import atomic_path
 from gridgen.partition.plan import Plan
 from maps.assets import cjk_font_family
 from maps.sheet.data import SheetData, compound_ids, compound_sheet_data
@@ -84,8 +85,7 @@ def write_atlas(
             )
             yield i, cid, data
 
-    tmp = path.with_name(path.name + ".part")
-    with mpl.rc_context(rc):  # type: ignore[arg-type]
+    with atomic_path(path) as tmp, mpl.rc_context(rc):  # type: ignore[arg-type]
         if suffix == ".pdf":
             with PdfPages(tmp) as pdf:
                 meta = pdf.infodict()
@@ -102,5 +102,4 @@ def write_atlas(
                     zf.writestr(f"{cid}.png", SHEET_FORMATS["png"].render(data, options))
                     if progress is not None:
                         progress(i, total)
-    tmp.replace(path)
     return path

@@ -14,9 +14,11 @@ import geopandas as gpd
 import pandas as pd
 
 from gridgen.dataset import Dataset
+from gridgen.io.atomic import write_text_atomic
 from gridgen.partition.plan import Plan
 from gridgen.schema import PROPERTY_MODE_LABELS
 from maps.assets import AssetMode, render_offline_html
+from maps.escape import escape_properties, html_text
 from maps.sheet.data import DEFAULT_RADIUS_M
 from maps.style import (
     COMMUNITY_EDGE,
@@ -49,7 +51,9 @@ def _geojson(frame: gpd.GeoDataFrame, props: pd.DataFrame) -> dict[str, Any]:
         feats.append(
             {
                 "type": "Feature",
-                "properties": {k: (None if pd.isna(v) else v) for k, v in row.items()},
+                "properties": escape_properties(
+                    {str(k): (None if pd.isna(v) else v) for k, v in row.items()}
+                ),
                 "geometry": geom.__geo_interface__,
             }
         )
@@ -281,7 +285,7 @@ def overview_map(
         + ([(UNCOVERED_COLOR, "未覆盖楼栋")] if coverage is not None else []),
     )
     m.add_child(HtmlControl(body))
-    title = f"<h4>{dataset.name} 网格化治理总览</h4>" + (
+    title = f"<h4>{html_text(dataset.name)} 网格化治理总览</h4>" + (
         f"<div>{len(communities)} 个社区 · {len(compounds)} 个小区 · {len(stations)} 个站点"
         + (f" · {len(plan.grids)} 个网格" if plan is not None else "")
         + "</div>"
@@ -308,7 +312,4 @@ def write_overview(dataset: Dataset, path: str | Path, **options: Any) -> Path:
     ``options`` are those of :func:`overview_map` (plan, coverage, radius, basemap,
     attribution). The file opens offline from ``file://``.
     """
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(overview_html(dataset, mode="inline", **options), encoding="utf-8")
-    return out
+    return write_text_atomic(path, overview_html(dataset, mode="inline", **options))

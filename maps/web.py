@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,6 +14,8 @@ from branca.element import Element, MacroElement
 from folium.template import Template
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
+
+from maps.escape import escape_properties, html_text
 
 WEB_FONT = (
     '"Noto Sans CJK SC", "Noto Sans SC", "PingFang SC", "Microsoft YaHei", "Source Han Sans SC", '
@@ -77,7 +78,11 @@ def feature_collection(
 ) -> dict[str, Any]:
     """Return a GeoJSON FeatureCollection of WGS84 ``geoms`` with ``props``."""
     feats = [
-        {"type": "Feature", "properties": p, "geometry": shapely.geometry.mapping(g)}
+        {
+            "type": "Feature",
+            "properties": escape_properties(p),
+            "geometry": shapely.geometry.mapping(g),
+        }
         for g, p in zip(geoms, props, strict=True)
         if g is not None and not g.is_empty
     ]
@@ -128,7 +133,7 @@ class HtmlControl(MacroElement):
 def legend_html(title: str, rows: Sequence[tuple[str, str]]) -> str:
     """Return legend HTML: a title and (colour, label) swatches."""
     items = "".join(
-        f'<div><span class="sw" style="background:{html.escape(c)}"></span>{html.escape(lab)}</div>'
+        f'<div><span class="sw" style="background:{html_text(c)}"></span>{html_text(lab)}</div>'
         for c, lab in rows
     )
-    return f"<h4>{html.escape(title)}</h4>{items}"
+    return f"<h4>{html_text(title)}</h4>{items}"

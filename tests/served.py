@@ -22,14 +22,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_service(database: Path, *, admin_key: str, wait_s: float = 30.0) -> Iterator[str]:
+def running_service(
+    database: Path, *, admin_key: str, wait_s: float = 30.0, env: dict[str, str] | None = None
+) -> Iterator[str]:
     """Yield the base URL of a service process on a free loopback port; stop it after.
 
     The process serves the embedded store at ``database`` with ``admin_key`` as admin key;
     the block starts once ``/ogc/conformance`` answers 200 (fails if the process dies).
+    ``env`` adds environment variables (``GRIDGEN_*`` settings).
     """
     port = free_port()
-    env = {**os.environ, "GRIDGEN_ADMIN_KEY": admin_key}
+    env = {**os.environ, "GRIDGEN_ADMIN_KEY": admin_key, **(env or {})}
     cmd = [
         sys.executable, "-m", "gridgen_cli.cmd_serve",
         "--host", "127.0.0.1", "--port", str(port), "--database", f"sqlite:///{database}",

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from api.auth import hash_secret, new_secret
 from api.deps import AdminDep, PrincipalDep, StateDep
 from api.models import KeyCreate, KeyCreated
+from api.scopes import check_key_scope, decode_scope
 from api.store.base import AuditEntry, KeyInfo
 
 router = APIRouter(tags=["admin"])
@@ -17,27 +18,37 @@ router = APIRouter(tags=["admin"])
 @router.get("/me", summary="Who am I")
 def me(who: PrincipalDep) -> dict[str, str | None]:
     """Return the caller's key id, name, role and community."""
+    scope = decode_scope(who.community_id)
     return {
         "key_id": who.key_id,
         "name": who.name,
         "role": who.role,
-        "community_id": who.community_id,
+        "community_id": scope.community_id if scope else None,
+        "street_id": scope.street_id if scope else None,
     }
 
 
 @router.post("/keys", status_code=201, summary="Create an API key")
 def create_key(state: StateDep, who: AdminDep, body: KeyCreate) -> KeyCreated:
     """Create a key; its secret is returned once."""
+    scope = check_key_scope(
+        state, role=body.role, community_id=body.community_id, street_id=body.street_id
+    )
     secret = new_secret()
     info = state.store.add_key(
         name=body.name,
         role=body.role,
-        community_id=body.community_id,
+        community_id=scope,
         secret_hash=hash_secret(secret),
         actor=who.label,
     )
     return KeyCreated(
-        id=info.id, name=info.name, role=info.role, community_id=info.community_id, secret=secret
+        id=info.id,
+        name=info.name,
+        role=info.role,
+        community_id=body.community_id,
+        street_id=body.street_id,
+        secret=secret,
     )
 
 

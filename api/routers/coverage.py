@@ -8,7 +8,6 @@ level); grid workers get building rows of their own community only.
 
 from __future__ import annotations
 
-import io
 import json
 from typing import Annotated, Literal
 
@@ -20,15 +19,16 @@ from api.access import visible_frame
 from api.auth import Principal
 from api.deps import PrincipalDep, StateDep
 from api.responses import TABLE_RESPONSES, SitingResponse
+from api.scopes import resolve_version
 from api.service import (
     ServiceState,
     current_dataset_id,
     dataset_coverage,
     load_dataset,
     load_plan,
-    resolve_version,
 )
 from gridgen.errors import ParameterError, PermissionDeniedError
+from gridgen.io.csvsafe import csv_text
 from gridgen.partition.plan import Plan
 
 router = APIRouter(tags=["coverage"])
@@ -46,10 +46,8 @@ def table_response(frame: pd.DataFrame, f: str, *, name: str) -> Response:
     """Return ``frame`` as CSV (UTF-8 with BOM, for Excel) or JSON records."""
     frame = frame.drop(columns=[c for c in ("geometry",) if c in frame.columns])
     if f == "csv":
-        buf = io.StringIO()
-        frame.to_csv(buf, index=False)
         return Response(
-            "\ufeff" + buf.getvalue(),
+            csv_text(frame),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
         )

@@ -9,6 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 
 from api.deps import AdminDep, PrincipalDep, StateDep
+from api.recovery import service_temp_dir
+from api.scopes import redact_report
 from api.service import dataset_layers_for_store, metric_crs_text
 from api.store.base import DatasetInfo
 from gridgen.errors import GridgenError, InputError, PayloadTooLargeError, UnsupportedFormatError
@@ -69,10 +71,11 @@ def upload_dataset(
     from gridgen.io.read import read_dataset
 
     limit = state.settings.upload_limit_bytes
-    with tempfile.TemporaryDirectory(prefix="gridgen-upload-") as tmp:
+    folder = service_temp_dir(state.settings)
+    with tempfile.TemporaryDirectory(prefix="upload-", dir=folder) as tmp:
         target = _save_uploads(file, Path(tmp), limit)
         try:
-            dataset = read_dataset(target, crs=crs or None)
+            dataset = read_dataset(target, crs=crs or None, max_rows=state.settings.max_layer_rows)
         except GridgenError:
             raise
         except Exception as exc:  # a reader library failing on a corrupt file is bad input
@@ -107,7 +110,7 @@ def get_dataset(state: StateDep, who: PrincipalDep, dataset_id: str) -> DatasetI
 def get_report(state: StateDep, who: PrincipalDep, dataset_id: str) -> dict[str, Any]:
     """Return the validation report (findings name rows; no restricted values)."""
     who.require("planner", "admin", action="reading validation reports")
-    return state.store.get_report(dataset_id)
+    return redact_report(state.store.get_report(dataset_id), who)
 
 
 @router.delete("/{dataset_id}", status_code=204, summary="Delete a dataset and its plans")

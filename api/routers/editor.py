@@ -30,6 +30,7 @@ from api.editor import (
 )
 from api.responses import AssignSaved
 from api.routers.existing import minimal_change
+from api.scopes import allowed_communities
 from api.service import ServiceState, check_edit_base, parse_base_version, submit_job
 from api.store.base import JobInfo, VersionInfo, dataset_key, grids_key
 from api.tiles import check_tile, etag_of
@@ -125,12 +126,13 @@ def editor_data(
     number = info.head_version if version is None else version
     plan, locked = load_plan(state, plan_id, number)
     communities = sorted(set(plan.grids["community_id"].astype(str)))
-    own = who.community_id if who.community_id in communities else None
+    allowed = allowed_communities(state, who, info.dataset_id)
+    own = next((c for c in communities if allowed is not None and c in allowed), None)
     cid: str = community or own or communities[0]
     if cid not in communities:
         msg = f"community {cid!r} has no grids in plan {plan_id}: use one of {communities[:10]}"
         raise NotFoundError(msg)
-    check_scope(who, {cid})
+    check_scope(state, who, info.dataset_id, {cid})
     dataset_id, dataset = plan_dataset(state, plan_id)
     graph = units_of(state, dataset_id, plan, cid)
     data = editor_units(dataset, plan, cid, units=graph)
@@ -174,7 +176,7 @@ def assign(
         zip(bld["building_id"].astype(str), bld["community_id"].astype(str), strict=True)
     )
     comms = {comm_of[b] for ids in resolved.values() for b in ids}
-    check_scope(who, comms)
+    check_scope(state, who, dataset_id, comms)
     graphs = {c: units_of(state, dataset_id, plan, c) for c in comms}
     result = assign_units(dataset, plan, body.assign, locked=locked, units=graphs)
     if not result.moved_buildings:
@@ -219,9 +221,9 @@ def rebalance(
         raise ParameterError("community_id: repartition redraws one community; name it")
     dataset_id = state.store.get_plan(plan_id).dataset_id
     if body.community_id is not None:
-        check_scope(who, {body.community_id})
-    elif getattr(who, "community_id", None) is not None:
-        raise PermissionDeniedError("community_id: a community-scoped key rebalances its own")
+        check_scope(state, who, dataset_id, {body.community_id})
+    elif allowed_communities(state, who, dataset_id) is not None:
+        raise PermissionDeniedError("community_id: a scoped key rebalances its own communities")
     job = state.store.create_job(kind="rebalance", params=body.model_dump(), actor=who.label)
 
     def work(progress: Callable[[float, str], None]) -> dict[str, Any]:

@@ -18,7 +18,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from api.deps import PlannerDep, PrincipalDep, StateDep
-from api.service import ServiceState, load_dataset, load_plan, resolve_version
+from api.scopes import resolve_version
+from api.service import ServiceState, load_dataset, load_plan
 from gridgen.errors import InputError, ParameterError, PayloadTooLargeError
 from gridgen.partition.plan import Plan
 

@@ -16,15 +16,24 @@ from fastapi.responses import JSONResponse
 
 from api.deps import PlannerDep, PrincipalDep, StateDep
 from api.models import LockGrids, MoveUnit, PlanCreate, Repartition
+from api.recovery import service_temp_dir
 from api.responses import Comparison, PlanDetail, SavedVersion, VersionGeoJSON, VersionMetrics
 from api.routers.ogc import GEOJSON
+from api.scopes import (
+    allowed_communities,
+    changed_grids,
+    grid_communities,
+    may_see_draft,
+    require_communities,
+    require_plan_in_scope,
+    resolve_version,
+)
 from api.service import (
     ServiceState,
     check_edit_base,
     load_dataset,
     load_plan,
     parse_base_version,
-    resolve_version,
     submit_job,
 )
 from api.store.base import JobInfo, PlanInfo, VersionInfo
@@ -40,6 +49,11 @@ IfMatch = Annotated[str | None, Header(description='Base version of the edit, e.
 def create_plan(state: StateDep, who: PlannerDep, body: PlanCreate) -> JobInfo:
     """Start partitioning a dataset; poll ``/jobs/{id}`` for progress and the plan id."""
     state.store.get_dataset(body.dataset_id)
+    allowed = allowed_communities(state, who, body.dataset_id)
+    if allowed is not None:  # a scoped planner plans its own communities only
+        if body.communities is None:
+            body = body.model_copy(update={"communities": sorted(allowed)})
+        require_communities(state, who, body.dataset_id, body.communities or (), "creating a plan")
     from gridgen.partition.plan import default_band
 
     band = default_band(body.target, body.band)
@@ -86,9 +100,11 @@ def get_job(state: StateDep, who: PrincipalDep, job_id: str) -> JobInfo:
 def list_plans(state: StateDep, who: PrincipalDep, dataset_id: str | None = None) -> list[PlanInfo]:
     """Return plans, newest first (viewers: published plans only)."""
     plans = state.store.list_plans(dataset_id)
-    if not who.sees_drafts:
-        plans = [p for p in plans if p.published_version is not None]
-    return plans
+    return [
+        p
+        for p in plans
+        if p.published_version is not None or may_see_draft(state, who, p.id, p.head_version)
+    ]
 
 
 @router.get("/plans/{plan_id}", summary="A plan and its versions")
@@ -96,7 +112,7 @@ def get_plan(state: StateDep, who: PrincipalDep, plan_id: str) -> PlanDetail:
     """Return the plan record and the versions the caller may see."""
     plan = state.store.get_plan(plan_id)
     versions = state.store.list_versions(plan_id)
-    if not who.sees_drafts:
+    if not may_see_draft(state, who, plan_id, plan.head_version):
         versions = [v for v in versions if v.published]
         if not versions:
             resolve_version(state, who, plan_id, plan.head_version)
@@ -131,7 +147,8 @@ def get_version(
     if f == "gpkg":
         from gridgen.io.plan import write_plan
 
-        with tempfile.TemporaryDirectory(prefix="gridgen-plan-") as tmp:
+        folder = service_temp_dir(state.settings)
+        with tempfile.TemporaryDirectory(prefix="plan-", dir=folder) as tmp:
             path = write_plan(plan, Path(tmp) / f"{plan_id}-v{number}.gpkg")
             data = path.read_bytes()
         headers["Content-Disposition"] = f'attachment; filename="{plan_id}-v{number}.gpkg"'
@@ -210,7 +227,10 @@ def move(
     from gridgen.partition.planner import move_unit
 
     base, plan = _start_edit(state, plan_id, body, if_match)
-    dataset = load_dataset(state, state.store.get_plan(plan_id).dataset_id)
+    dataset_id = state.store.get_plan(plan_id).dataset_id
+    target = grid_communities(plan.grids, [body.to_grid])
+    require_communities(state, who, dataset_id, target, "moving buildings")
+    dataset = load_dataset(state, dataset_id)
     result = move_unit(
         dataset,
         plan,
@@ -218,6 +238,11 @@ def move(
         building_id=body.building_id,
         compound_id=body.compound_id,
     )
+    touched = changed_grids(plan.assignment, result.plan.assignment) | {body.to_grid}
+    communities = grid_communities(plan.grids, touched) | grid_communities(
+        result.plan.grids, touched
+    )
+    require_communities(state, who, dataset_id, communities, "moving buildings")
     what = f"building {body.building_id}" if body.building_id else f"compound {body.compound_id}"
     info = state.store.add_version(
         plan_id,
@@ -244,6 +269,9 @@ def lock(
     known = set(plan.grids["grid_id"].astype(str))
     if unknown := sorted(set(body.grid_ids) - known):
         raise ParameterError(f"grid_ids: {', '.join(unknown)} not in version {base} of the plan")
+    dataset_id = state.store.get_plan(plan_id).dataset_id
+    communities = grid_communities(plan.grids, body.grid_ids)
+    require_communities(state, who, dataset_id, communities, "locking grids")
     locked = set(plan.locked)
     locked = locked | set(body.grid_ids) if body.locked else locked - set(body.grid_ids)
     verb = "lock" if body.locked else "unlock"
@@ -276,6 +304,8 @@ def repartition_unlocked(
     dataset = load_dataset(state, state.store.get_plan(plan_id).dataset_id)
     locked = plan.locked
     communities = body.communities or plan.community_ids()
+    dataset_id = state.store.get_plan(plan_id).dataset_id
+    require_communities(state, who, dataset_id, communities, "re-partitioning")
     for cid in communities:
         plan = repartition(
             dataset,
@@ -301,6 +331,7 @@ def repartition_unlocked(
 )
 def publish(state: StateDep, who: PlannerDep, plan_id: str, version: int) -> VersionInfo:
     """Make ``version`` the current plan of its dataset (map layers show it)."""
+    require_plan_in_scope(state, who, plan_id, version, "publishing")
     info = state.store.publish(plan_id, version, actor=who.label)
     state.bump()
     return info

@@ -15,12 +15,12 @@ from fastapi.responses import JSONResponse
 
 from api.auth import Principal
 from api.deps import PrincipalDep, StateDep
+from api.scopes import resolve_version
 from api.service import (
     ServiceState,
     current_dataset_id,
     load_dataset,
     load_plan,
-    resolve_version,
 )
 from maps.report_html import REPORT_FORMATS
 

@@ -10,17 +10,14 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import pandas as pd
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Header, Query, Response
+from fastapi.responses import HTMLResponse
 
 from api.access import may_see_restricted
 from api.deps import PrincipalDep, StateDep
-from api.service import (
-    current_dataset_id,
-    dataset_coverage,
-    load_dataset,
-    load_plan,
-    resolve_version,
-)
+from api.scopes import resolve_version
+from api.security import add_script_nonce, content_security_policy, nonce_or_new
+from api.service import current_dataset_id, dataset_coverage, load_dataset, load_plan
 from gridgen.errors import NotFoundError
 
 router = APIRouter(prefix="/sheets", tags=["sheets"])
@@ -41,6 +38,9 @@ def sheet(
     dataset: Annotated[str | None, Query(description="Dataset id (default: current)")] = None,
     radius: Annotated[float, Query(gt=0, description="Station reach, metres")] = 500.0,
     paper: Annotated[Literal["A4", "A3"], Query()] = "A4",
+    x_gridgen_nonce: Annotated[
+        str | None, Header(description="CSP nonce of the viewer page showing the sheet")
+    ] = None,
 ) -> Response:
     """Return the compound's sheet; restricted data only for roles allowed to see it."""
     from maps.sheet.data import compound_sheet_data
@@ -66,4 +66,10 @@ def sheet(
 
     found = sheet_format(fmt)
     options = SheetOptions(paper=paper, assets="served", static_url="/static")
-    return Response(found.render(data, options), media_type=found.media_type, headers=private)
+    body = found.render(data, options)
+    if fmt == "html":
+        nonce = nonce_or_new(x_gridgen_nonce)
+        page = add_script_nonce(body.decode("utf-8"), nonce)
+        csp = {"Content-Security-Policy": content_security_policy(nonce)}
+        return HTMLResponse(page, headers={**private, **csp})
+    return Response(body, media_type=found.media_type, headers=private)

@@ -409,6 +409,10 @@ class Store(ABC):
     def get_job(self, job_id: str) -> JobInfo:
         """Return one job (NotFoundError when absent)."""
 
+    @abstractmethod
+    def fail_unfinished_jobs(self, reason: str) -> list[str]:
+        """Mark every queued or running job failed with ``reason``; return their ids."""
+
     # -- keys and audit ----------------------------------------------------------------
     @abstractmethod
     def add_key(

@@ -163,6 +163,25 @@ class SQLCore(Store):
         with self._tx() as cur:
             self._run(cur, f"UPDATE jobs SET {', '.join(sets)} WHERE id = ?", (*params, job_id))
 
+    def fail_unfinished_jobs(self, reason: str) -> list[str]:
+        """Mark every queued or running job failed with ``reason``; return their ids.
+
+        Called when the service starts: no job thread survives a restart, so a job still
+        queued or running in the store was interrupted.
+        """
+        unfinished = "status IN ('queued', 'running')"
+        with self._tx() as cur:
+            self._run(cur, f"SELECT id FROM jobs WHERE {unfinished}")
+            ids = [str(r[0]) for r in cur.fetchall()]
+            if ids:
+                self._run(
+                    cur,
+                    f"UPDATE jobs SET status = 'failed', message = 'interrupted', error = ?, "
+                    f"updated_at = ? WHERE {unfinished}",
+                    (reason, now()),
+                )
+        return ids
+
     def get_job(self, job_id: str) -> JobInfo:
         """Return one job (NotFoundError when absent)."""
         row = self._one(f"SELECT {self._JOB_COLS} FROM jobs WHERE id = ?", (job_id,))

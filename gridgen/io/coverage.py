@@ -13,6 +13,8 @@ import pandas as pd
 from gridgen.coverage.siting import SitingResult
 from gridgen.dataset import Dataset
 from gridgen.errors import DataFileNotFoundError, UnsupportedFormatError
+from gridgen.io.atomic import write_text_atomic
+from gridgen.io.csvsafe import write_csv
 
 TABLE_SUFFIXES: tuple[str, ...] = (".csv", ".json")
 SITING_UNCOVERED_COLUMNS: tuple[str, ...] = (
@@ -55,11 +57,9 @@ def write_table(
     if suffix not in TABLE_SUFFIXES:
         msg = f"cannot write {target.name}: give a file ending in .csv or .json"
         raise UnsupportedFormatError(msg)
-    target.parent.mkdir(parents=True, exist_ok=True)
     frame = pd.DataFrame(table.drop(columns="geometry", errors="ignore"))
     if suffix == ".csv":
-        frame.to_csv(target, index=False, encoding="utf-8-sig")
-        return target
+        return write_csv(frame, target)
     info = dict(meta or {})
     extra = info.pop("tables", {})
     doc: dict[str, Any] = {
@@ -68,8 +68,7 @@ def write_table(
     }
     for name, other in extra.items():
         doc[name] = table_records(other)
-    target.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
-    return target
+    return write_text_atomic(target, json.dumps(doc, ensure_ascii=False, indent=1))
 
 
 def write_siting(

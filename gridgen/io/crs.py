@@ -224,8 +224,16 @@ def frame_to_wgs84(frame: gpd.GeoDataFrame, declared: DeclaredCRS) -> gpd.GeoDat
         out = frame.copy()
         out = out.set_geometry(_transform_geoseries(frame.geometry, _TO_WGS84[declared.chinese]))
         return out.set_crs(WGS84, allow_override=True)
+    from gridgen.io.crs_check import check_area_of_use, check_projected_numbers
+
     source = frame.crs if frame.crs is not None else declared.crs
     out = frame.set_crs(source, allow_override=True) if frame.crs is None else frame
+    geo = out.geometry.notna() & ~out.geometry.is_empty
+    if out.crs is not None and bool(geo.any()):
+        check_projected_numbers(tuple(out.geometry[geo].total_bounds), out.crs)
+        wgs = out.to_crs(WGS84)
+        check_area_of_use(tuple(wgs.geometry[geo].total_bounds), out.crs)
+        return wgs
     return out.to_crs(WGS84)
 
 

@@ -12,7 +12,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from gridgen.errors import DataFileNotFoundError, SchemaError, UnknownLayerError
+from gridgen.errors import (
+    DataFileNotFoundError,
+    SchemaError,
+    UnknownLayerError,
+    UnreadableFileError,
+)
+from gridgen.io.atomic import atomic_path
 from gridgen.io.crs import WGS84, DeclaredCRS, frame_from_wgs84, frame_to_wgs84, parse_crs
 from gridgen.partition.plan import GRID_COLUMNS, Plan, PlanMetrics, Problem
 
@@ -33,37 +39,61 @@ def write_plan(plan: Plan, path: str | Path, *, crs: str | int | None = None) ->
     """
     import pyogrio
 
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.exists():
-        out.unlink()
-    grids = plan.grids
-    if crs is not None:
-        grids = frame_from_wgs84(grids, parse_crs(crs))
-    grids.to_file(out, layer="grids", driver="GPKG", engine="pyogrio")
-    pyogrio.write_dataframe(
-        plan.assignment[["building_id", "grid_id"]].astype(str),
-        out,
-        layer="assignment",
-        driver="GPKG",
-        append=True,
-    )
-    meta = pd.DataFrame(
-        {
-            "target": [int(plan.target)],
-            "band_min": [int(plan.band[0])],
-            "band_max": [int(plan.band[1])],
-            "seed": [int(plan.seed)],
-            "crs": [DeclaredCRS(crs=WGS84).label if crs is None else str(crs)],
-            "metrics": [json.dumps(plan.metrics.to_dict(), ensure_ascii=False)],
-            "problems": [json.dumps([asdict(p) for p in plan.problems], ensure_ascii=False)],
-        }
-    )
-    pyogrio.write_dataframe(meta, out, layer=META_LAYER, driver="GPKG", append=True)
-    return out
+    final = Path(path)
+    with atomic_path(final) as out:  # a crash leaves the old file or the new one
+        grids = plan.grids
+        if crs is not None:
+            grids = frame_from_wgs84(grids, parse_crs(crs))
+        grids.to_file(out, layer="grids", driver="GPKG", engine="pyogrio")
+        pyogrio.write_dataframe(
+            plan.assignment[["building_id", "grid_id"]].astype(str),
+            out,
+            layer="assignment",
+            driver="GPKG",
+            append=True,
+        )
+        meta = pd.DataFrame(
+            {
+                "target": [int(plan.target)],
+                "band_min": [int(plan.band[0])],
+                "band_max": [int(plan.band[1])],
+                "seed": [int(plan.seed)],
+                "crs": [DeclaredCRS(crs=WGS84).label if crs is None else str(crs)],
+                "metrics": [json.dumps(plan.metrics.to_dict(), ensure_ascii=False)],
+                "problems": [json.dumps([asdict(p) for p in plan.problems], ensure_ascii=False)],
+            }
+        )
+        pyogrio.write_dataframe(meta, out, layer=META_LAYER, driver="GPKG", append=True)
+    return final
 
 
 def read_plan(path: str | Path) -> Plan:
+    """Return the plan stored in a GeoPackage (see :func:`_read_plan`); one-line errors.
+
+    Raises
+    ------
+    DataFileNotFoundError, UnknownLayerError, SchemaError, UnreadableFileError
+        The message names the file (a truncated or corrupt GeoPackage is UnreadableFileError).
+    """
+    import pyogrio.errors
+    import shapely.errors
+
+    try:
+        return _read_plan(path)
+    except (
+        pyogrio.errors.DataSourceError,
+        pyogrio.errors.DataLayerError,
+        shapely.errors.GEOSException,
+    ) as exc:
+        reason = " ".join(str(exc).split(";")[0].split())
+        msg = (
+            f"plan file {path}: cannot be read ({reason}); give a plan GeoPackage written by "
+            "gridgen partition --out"
+        )
+        raise UnreadableFileError(msg) from None
+
+
+def _read_plan(path: str | Path) -> Plan:
     """Return the plan stored in a GeoPackage written by :func:`write_plan` (or by hand).
 
     A file with only ``grids`` and ``assignment`` is accepted: target and band then default

@@ -9,8 +9,10 @@ CSV imply. GCJ-02/BD-09 input is converted to WGS84 on the way in. The rules of
 from __future__ import annotations
 
 import functools
+import warnings
 import zipfile
 from collections.abc import Iterable
+from contextvars import ContextVar
 from pathlib import Path
 
 import geopandas as gpd
@@ -24,6 +26,8 @@ from gridgen.dataset import Dataset
 from gridgen.errors import (
     DataFileNotFoundError,
     MissingCoordinatesError,
+    SchemaError,
+    TooManyRowsError,
     UnknownCRSError,
     UnknownLayerError,
     UnreadableFileError,
@@ -63,9 +67,51 @@ def _shapefile_renames(columns: Iterable[str], layer: str) -> dict[str, str]:
     return {c: short[c.lower()] for c in columns if c.lower() in short and c not in full}
 
 
+_ROW_CAP: ContextVar[int | None] = ContextVar("gridgen_row_cap", default=None)
+"""Most rows a layer may hold while :func:`read_layers` runs (None: no cap)."""
+
+CSV_ENCODINGS: tuple[str, ...] = ("utf-8-sig", "gb18030")
+"""Encodings tried in turn for CSV files: UTF-8 (with or without BOM), then GB18030, the
+superset of GBK that Chinese Excel writes ("CSV (逗号分隔)")."""
+
+
+def _check_rows(n: int, source: str, layer: str | None) -> None:
+    cap = _ROW_CAP.get()
+    if cap is not None and n > cap:
+        where = f"{source} layer {layer!r}" if layer else source
+        msg = (
+            f"{where}: holds more than {cap} rows, the most a layer may hold here; split the "
+            "dataset (per street or community) or raise the row cap"
+        )
+        raise TooManyRowsError(msg)
+
+
+def _read_csv_table(path: Path, source: str) -> pd.DataFrame:
+    """Return the CSV at ``path`` as strings, in UTF-8 or GB18030/GBK; one-line errors."""
+    cap = _ROW_CAP.get()
+    nrows = None if cap is None else cap + 1
+    for encoding in CSV_ENCODINGS:
+        try:
+            return pd.read_csv(
+                path, dtype=str, keep_default_na=True, encoding=encoding, nrows=nrows
+            )
+        except UnicodeDecodeError:
+            continue
+        except pd.errors.EmptyDataError:
+            msg = f"{source}: the CSV file is empty; give a header row and one row per feature"
+            raise SchemaError(msg) from None
+        except pd.errors.ParserError as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "parse error"
+            msg = f"{source}: not a valid CSV ({reason}); save it again as CSV (UTF-8 or GBK)"
+            raise UnreadableFileError(msg) from None
+    msg = f"{source}: the CSV is neither UTF-8 nor GBK/GB18030 text; save it as CSV UTF-8"
+    raise UnreadableFileError(msg)
+
+
 def _csv_frame(path: Path, layer: str, source: str) -> gpd.GeoDataFrame:
     """Return one layer read from a CSV with lon/lat or WKT columns (no CRS set)."""
-    table = pd.read_csv(path, dtype=str, keep_default_na=True, encoding="utf-8-sig")
+    table = _read_csv_table(path, source)
+    _check_rows(len(table), source, layer)
     lower = {str(c).strip().lower(): c for c in table.columns}
     wkt = next((lower[n] for n in WKT_NAMES if n in lower), None)
     lon = next((lower[n] for n in LON_NAMES if n in lower), None)
@@ -94,10 +140,40 @@ def _csv_frame(path: Path, layer: str, source: str) -> gpd.GeoDataFrame:
 
 def _ogr_frame(path: str, layer: str | None = None) -> gpd.GeoDataFrame:
     """Return one layer read with pyogrio (attribute tables as geometry-less frames)."""
-    frame = pyogrio.read_dataframe(path, layer=layer)
+    cap = _ROW_CAP.get()
+    try:
+        with warnings.catch_warnings():  # GDAL warnings become findings or errors below
+            warnings.simplefilter("ignore", RuntimeWarning)
+            frame = pyogrio.read_dataframe(
+                path, layer=layer, max_features=None if cap is None else cap + 1
+            )
+    except shapely.errors.GEOSException as exc:
+        raise _geometry_error(path, layer, exc) from None
+    _check_rows(len(frame), path, layer)
     if not isinstance(frame, gpd.GeoDataFrame):
         frame = gpd.GeoDataFrame(frame)
     return frame
+
+
+def _geometry_error(path: str, layer: str | None, exc: Exception) -> UnreadableFileError:
+    """Return an error naming the first rows whose geometry GEOS cannot build."""
+    import pyogrio.raw
+
+    with warnings.catch_warnings():  # GDAL's "Non closed ring detected": said below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        _, _, wkb, _ = pyogrio.raw.read(path, layer=layer)
+    geoms = shapely.from_wkb(wkb, on_invalid="ignore")
+    bad = [
+        i for i, (w, g) in enumerate(zip(wkb, geoms, strict=True)) if w is not None and g is None
+    ]
+    where = f"{path}" + (f" layer {layer!r}" if layer else "")
+    rows = ", ".join(map(str, bad[:5])) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
+    reason = str(exc).split(":", 1)[-1].strip()
+    msg = (
+        f"{where}: row {rows}: geometry cannot be read ({reason}); fix it in the source "
+        "(a polygon ring must end on its first point)"
+    )
+    return UnreadableFileError(msg)
 
 
 def _layer_name(stem: str, *, source: str, strict: bool, only: str | None = None) -> str | None:
@@ -227,6 +303,7 @@ def read_layers(
     *,
     crs: str | int | None = None,
     layers: Iterable[str] | None = None,
+    max_rows: int | None = None,
 ) -> tuple[dict[str, gpd.GeoDataFrame], DeclaredCRS]:
     """Return the raw layers at ``path`` in WGS84 and the declared coordinate system.
 
@@ -244,6 +321,9 @@ def read_layers(
         label such files WGS84.
     layers
         Read only these layers.
+    max_rows
+        Most rows a layer may hold (None: no cap); the reader stops one row beyond it, so a
+        small file that expands (a GeoPackage view) costs no more than the cap.
 
     Returns
     -------
@@ -263,6 +343,7 @@ def read_layers(
     if not p.exists():
         msg = f"{p}: no such file or folder; give the path of a .gpkg, a folder, a .zip or a .csv"
         raise DataFileNotFoundError(msg)
+    token = _ROW_CAP.set(max_rows)
     try:
         frames = _read_sources(p, wanted)
     except _UNREADABLE as exc:
@@ -272,6 +353,8 @@ def read_layers(
             "zipped Shapefile or CSV"
         )
         raise UnreadableFileError(msg) from exc
+    finally:
+        _ROW_CAP.reset(token)
     if wanted is not None and (absent := sorted(wanted - set(frames))):
         msg = (
             f"{p}: no layer {', '.join(map(repr, absent))}; it holds {', '.join(frames) or 'none'}"
@@ -300,6 +383,7 @@ def read_dataset(
     *,
     crs: str | int | None = None,
     layers: Iterable[str] | None = None,
+    max_rows: int | None = None,
 ) -> Dataset:
     """Return the validated dataset at ``path`` (see :func:`read_layers` for the formats).
 
@@ -310,7 +394,7 @@ def read_dataset(
     """
     from gridgen.validate.layers import validate_layers
 
-    raw, declared = read_layers(path, crs=crs, layers=layers)
+    raw, declared = read_layers(path, crs=crs, layers=layers, max_rows=max_rows)
     return validate_layers(raw, declared_crs=declared, source=str(path))
 
 

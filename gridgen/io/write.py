@@ -16,6 +16,7 @@ import pandas as pd
 import pyogrio
 
 from gridgen.dataset import Dataset
+from gridgen.io.atomic import atomic_path, write_text_atomic
 from gridgen.io.crs import WGS84, frame_from_wgs84, parse_crs
 from gridgen.validate.report import ValidationReport
 
@@ -73,23 +74,19 @@ def write_frames(
         parse_crs(crs)  # fail before writing anything
     target = Path(path)
     if target.suffix.lower() == ".gpkg":
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.exists():
-            target.unlink()
-        for name, frame in frames.items():
-            pyogrio.write_dataframe(_prepared(frame, crs), target, layer=name, driver="GPKG")
+        with atomic_path(target) as tmp:  # a crash leaves the old file or the new one
+            for name, frame in frames.items():
+                pyogrio.write_dataframe(_prepared(frame, crs), tmp, layer=name, driver="GPKG")
         return target
     if target.exists() and not target.is_dir():
         target.unlink()
     target.mkdir(parents=True, exist_ok=True)
     for name, frame in frames.items():
-        file = target / f"{name}.geojson"
-        if file.exists():
-            file.unlink()
         out = _prepared(frame, crs)
         if not _is_spatial(out):
             out = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries([None] * len(out)), crs=WGS84)
-        pyogrio.write_dataframe(out, file, driver="GeoJSON")
+        with atomic_path(target / f"{name}.geojson") as tmp:
+            pyogrio.write_dataframe(out, tmp, driver="GeoJSON")
     return target
 
 
@@ -100,10 +97,7 @@ def write_dataset(ds: Dataset, path: str | Path, *, crs: str | int | None = None
 
 def write_report(report: ValidationReport, path: str | Path) -> Path:
     """Write the validation report as UTF-8 JSON; returns the path written."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(report.to_json(), encoding="utf-8")
-    return target
+    return write_text_atomic(path, report.to_json())
 
 
 def remove_output(path: str | Path) -> None:

@@ -345,22 +345,25 @@ def move_unit(
             if str(b) in set(moving)
         }
     )
-    piece = shapely.union_all(units.cells[unit_idx])
+    piece = _areal(shapely.union_all(units.cells[unit_idx]))
     cgrids = _community_grids(plan, community_id).to_crs(dataset.metric_crs)
     geom = dict(zip(cgrids["grid_id"].astype(str), cgrids.geometry, strict=True))
     before_hh = dict(zip(cgrids["grid_id"].astype(str), cgrids["households"], strict=True))
     new_geom = dict(geom)
     moved_land: BaseGeometry = shapely.Polygon()
     for s in sources:
-        # snap-rounded to 1 mm: plan grids went through WGS84 and back, cells did not
-        part = shapely.intersection(piece, geom[s], grid_size=SNAP_GRID)
-        moved_land = shapely.union(moved_land, part, grid_size=SNAP_GRID)
-        new_geom[s] = shapely.difference(geom[s], piece, grid_size=SNAP_GRID)
+        # snap-rounded to 1 mm: plan grids went through WGS84 and back, cells did not. Where
+        # the piece only touches a source grid along an edge, the snapped intersection is a
+        # collection holding lines or points; GEOS refuses such mixed-dimension input in the
+        # next overlay, so only the areal part of each result is kept.
+        part = _areal(shapely.intersection(piece, geom[s], grid_size=SNAP_GRID))
+        moved_land = _areal(shapely.union(moved_land, part, grid_size=SNAP_GRID))
+        new_geom[s] = _areal(shapely.difference(geom[s], piece, grid_size=SNAP_GRID))
     target_geom = geom[str(to_grid)]
     touching = shapely.length(
         shapely.intersection(shapely.boundary(moved_land), shapely.buffer(target_geom, 0.05))
     )
-    new_geom[str(to_grid)] = shapely.union(target_geom, moved_land, grid_size=SNAP_GRID)
+    new_geom[str(to_grid)] = _areal(shapely.union(target_geom, moved_land, grid_size=SNAP_GRID))
     # grids are smoothed, cells are not: crumbs of a source grid that the cut leaves
     # between the moved land and the target go with the move (and crumbs of the moved
     # land that do not reach the target stay), so only real breaks are reported
@@ -447,6 +450,14 @@ def move_unit(
     )
 
 
+def _areal(geom: BaseGeometry) -> BaseGeometry:
+    """Return the polygonal part of ``geom`` (a collection may hold lines and points)."""
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    polys = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(polys) if polys else shapely.Polygon()
+
+
 def _shift_crumbs(
     src: BaseGeometry, dst: BaseGeometry, max_area: float
 ) -> tuple[BaseGeometry, BaseGeometry]:
@@ -460,8 +471,8 @@ def _shift_crumbs(
     move = (areas <= max_area) & near & (np.arange(len(parts)) != main)
     if not move.any():
         return src, dst
-    keep = shapely.union_all(parts[~move], grid_size=SNAP_GRID)
-    return keep, shapely.union_all([dst, *parts[move]], grid_size=SNAP_GRID)
+    keep = _areal(shapely.union_all(parts[~move], grid_size=SNAP_GRID))
+    return keep, _areal(shapely.union_all([dst, *parts[move]], grid_size=SNAP_GRID))
 
 
 def compare_plans(a: Plan, b: Plan, *, dataset: Dataset | None = None) -> PlanComparison:

@@ -27,7 +27,7 @@ already found faulty (about 3 s for 113k buildings on 2 cores). The rules live i
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import geopandas as gpd
 import numpy as np
@@ -52,6 +52,7 @@ from gridgen.validate.columns import (
 )
 from gridgen.validate.geometry import validate_geometry
 from gridgen.validate.links import link_layers
+from gridgen.validate.offset import gcj02_offset_findings
 from gridgen.validate.report import Action, Finding, LayerCount, ValidationReport
 
 BoolArray = NDArray[np.bool_]
@@ -215,8 +216,11 @@ def validate_layers(
             "or the layer is empty; see the validation report"
         )
         raise ValidationFailedError(msg, report)
+    final = {name: _final_frame(layers[name]) for name in DATASET_LAYERS}
+    if offsets := gcj02_offset_findings(final, declared, metric_crs):
+        report = replace(report, findings=(*report.findings, *offsets))
     return Dataset(
-        layers={name: _final_frame(layers[name]) for name in DATASET_LAYERS},
+        layers=final,
         metric_crs=metric_crs,
         report=report,
         name=source.rstrip("/").rsplit("/", 1)[-1].rsplit(".", 1)[0] if source else "dataset",

@@ -31,6 +31,7 @@ RULES: dict[str, str] = {
     "coordinates_out_of_range": "coordinates are not longitude/latitude (CRS not declared?)",
     "community_mismatch": "declared community differs from the one the geometry lies in",
     "compound_outside_communities": "compound outside every community",
+    "gcj02_offset_suspected": "layer looks like GCJ-02 declared as WGS84 (300-700 m off)",
 }
 
 

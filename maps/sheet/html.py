@@ -6,14 +6,15 @@ made without restricted access has no phones or key persons anywhere in the page
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 import folium
 import shapely
 from branca.element import Element
 
+from gridgen.io.atomic import write_text_atomic
 from maps.assets import AssetMode, render_offline_html
+from maps.escape import html_text
 from maps.sheet.data import SheetData, building_rows
 from maps.style import (
     BUILDING_EDGE_HTML,
@@ -56,15 +57,15 @@ html, body {{ margin: 0; height: 100%; font-family: {font}; color: #222; }}
 
 
 def _table(rows: list[list[str]]) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in rows[0])
+    head = "".join(f"<th>{html_text(c)}</th>" for c in rows[0])
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows[1:]
+        "<tr>" + "".join(f"<td>{html_text(c)}</td>" for c in r) + "</tr>" for r in rows[1:]
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _panel(data: SheetData) -> str:
-    e = html.escape
+    e = html_text
     parts = [f"<h1>{e(data.title)}</h1>", f'<div class="sub">{e(data.subtitle)}</div>']
     parts += [f'<div class="note">注：{e(n)}</div>' for n in data.notes]
     kv = "".join(f"<tr><td>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in data.summary)
@@ -154,7 +155,7 @@ def sheet_map(data: SheetData) -> folium.Map:
             folium.Marker(
                 location=[pt.y, pt.x],
                 icon=folium.DivIcon(
-                    html=f'<div class="gg-num">{b.number}</div>',
+                    html=f'<div class="gg-num">{html_text(b.number)}</div>',
                     icon_size=(24, 14),
                     icon_anchor=(12, 7),
                     class_name="gg-num-icon",
@@ -181,7 +182,7 @@ def sheet_map(data: SheetData) -> folium.Map:
             fill=True,
             fill_color=REACH_COLOR,
             fill_opacity=1,
-            tooltip=f"{data.station.kind_label}：{data.station.name}",
+            tooltip=html_text(f"{data.station.kind_label}：{data.station.name}"),
         ).add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     root = m.get_root()
@@ -197,7 +198,4 @@ def sheet_html(data: SheetData, *, mode: AssetMode = "served", static_url: str =
 
 def render_sheet_html(data: SheetData, path: str | Path) -> Path:
     """Write the sheet as a standalone HTML file (Leaflet inlined, opens offline)."""
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(sheet_html(data, mode="inline"), encoding="utf-8")
-    return out
+    return write_text_atomic(path, sheet_html(data, mode="inline"))

@@ -21,6 +21,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from gridgen.io.atomic import atomic_path, write_bytes_atomic
 from maps.assets import cjk_font_family
 from maps.sheet.data import SheetData
 from maps.sheet.layout import (
@@ -138,9 +139,7 @@ def render_sheet_png(
 ) -> Path:
     """Write the sheet as a PNG of the paper size at ``dpi``; return the path."""
     fig = sheet_figure(data, paper=paper, orientation=orientation, dpi=dpi)
-    out = Path(path)
-    out.write_bytes(figure_png(fig, dpi=dpi))
-    return out
+    return write_bytes_atomic(path, figure_png(fig, dpi=dpi))
 
 
 def figure_png(fig: Figure, *, dpi: float) -> bytes:
@@ -174,7 +173,9 @@ def render_sheet_pdf(
 ) -> Path:
     """Write the sheet as a one-page PDF (text extractable, fonts embedded); return the path."""
     fig = sheet_figure(data, paper=paper, orientation=orientation, dpi=150)
-    out = Path(path)
-    with mpl.rc_context({"font.family": cjk_font_family(), "pdf.fonttype": 42}):
-        fig.savefig(out, format="pdf")
-    return out
+    with (
+        atomic_path(path) as tmp,
+        mpl.rc_context({"font.family": cjk_font_family(), "pdf.fonttype": 42}),
+    ):
+        fig.savefig(tmp, format="pdf")
+    return Path(path)

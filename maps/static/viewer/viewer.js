@@ -36,8 +36,15 @@
     red_front: ["#67001f", "红色阵地"],
   };
 
-  function headers() {
-    return KEY ? { "X-API-Key": KEY } : {};
+  // CSP nonce of this page: the sheet (sandboxed srcdoc iframe, which inherits this page's
+  // policy) is asked to put it on its inline scripts.
+  var NONCE_META = document.querySelector('meta[name="gridgen-nonce"]');
+  var NONCE = NONCE_META ? NONCE_META.getAttribute("content") : null;
+
+  function headers(extra) {
+    var h = KEY ? { "X-API-Key": KEY } : {};
+    if (extra) Object.keys(extra).forEach(function (k) { h[k] = extra[k]; });
+    return h;
   }
 
   function withDataset(path) {
@@ -49,8 +56,8 @@
     document.getElementById("status").textContent = text;
   }
 
-  function api(path) {
-    return fetch(withDataset(path), { headers: headers() }).then(function (r) {
+  function api(path, extra) {
+    return fetch(withDataset(path), { headers: headers(extra) }).then(function (r) {
       if (!r.ok) {
         return r.text().then(function (t) {
           throw new Error(path + " → " + r.status + " " + t.slice(0, 200));
@@ -170,7 +177,8 @@
     });
     // The sheet page is fetched with the key and shown through srcdoc, so its
     // /static/... links resolve against this origin.
-    return api("/sheets/" + encodeURIComponent(id) + ".html?radius=" + RADIUS)
+    var nonce = NONCE ? { "X-Gridgen-Nonce": NONCE } : null;
+    return api("/sheets/" + encodeURIComponent(id) + ".html?radius=" + RADIUS, nonce)
       .then(function (r) { return r.text(); })
       .then(function (html) {
         var frame = document.getElementById("sheet-frame");

@@ -1,0 +1,67 @@
+"""Atomic file writing: write beside the target, then rename into place.
+
+A crash (or an error half-way) leaves either the old file or the new one, never half of
+one: :func:`atomic_path` yields a fresh temporary path in the target's folder (same file
+system, so the final :func:`os.replace` is atomic) with the target's suffix (so GDAL and
+matplotlib pick the right format), and renames it over the target only when the block
+finishes without error; otherwise the temporary file is removed and the target untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from gridgen.errors import ParameterError
+
+
+def temp_sibling(target: Path) -> Path:
+    """Return an unused hidden path beside ``target`` with the same suffix."""
+    return target.with_name(f".{target.stem}.{uuid.uuid4().hex[:12]}.tmp{target.suffix}")
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path to write; on success it replaces ``path`` atomically.
+
+    Raises
+    ------
+    ParameterError
+        When ``path`` is an existing folder (the message names it).
+    """
+    target = Path(path)
+    if target.is_dir():
+        msg = f"{target}: is a folder; give the name of a file to write"
+        raise ParameterError(msg)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_sibling(target)
+    try:
+        yield tmp
+        if not tmp.exists():
+            msg = f"{target}: nothing was written"
+            raise OSError(msg)
+        os.replace(tmp, target)
+    except BaseException:
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: str | Path, text: str, *, encoding: str = "utf-8") -> Path:
+    """Write ``text`` to ``path`` atomically and return the path."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding=encoding)
+    return Path(path)
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically and return the path."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
