@@ -31,6 +31,7 @@ from numpy.typing import NDArray
 
 from gridgen.dataset import Dataset
 from gridgen.io.crs import WGS84
+from gridgen.io.polygons import frame_valid_polygons, snapped_polygons
 from gridgen.partition.plan import (
     GRID_COLUMNS,
     Plan,
@@ -133,6 +134,7 @@ def draw_grids(
     geoms = grid_geometries(units.cells, labels)
     labels, geoms = _mend_split_grids(units, labels, geoms)
     geoms = smooth_grids(geoms, tolerance=GRID_SMOOTHING * seed_spacing(units.area))
+    geoms, _ = snapped_polygons(geoms)
     return Drawing(units, labels, geoms, tuple(problems), "; ".join(notes))
 
 
@@ -304,7 +306,11 @@ def grid_ids(community_id: str, n: int, *, taken: Iterable[str] = ()) -> list[st
 def drawing_frames(
     drawing: Drawing, *, ids: list[str], order: NDArray[np.int64]
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """Return (grids in EPSG:4326, assignment) for a drawing with ids given in ``order``."""
+    """Return (grids in the metric CRS, assignment) for a drawing with ids given in ``order``.
+
+    Grids stay in the metric CRS until the plan is finished (:func:`finish_plan` converts
+    them to EPSG:4326 once, and makes them valid after that conversion).
+    """
     units = drawing.units
     id_of_label = np.empty(len(drawing.geoms), dtype=object)
     id_of_label[order] = ids
@@ -316,7 +322,7 @@ def drawing_frames(
             "workers": [1] * len(id_of_label),
         },
         geometry=gpd.GeoSeries(drawing.geoms, crs=units.crs),
-    ).to_crs(WGS84)
+    )
     grids = grids.sort_values("grid_id", kind="stable").reset_index(drop=True)
     unit_grid = id_of_label[drawing.labels] if len(drawing.labels) else np.empty(0, dtype=object)
     assignment = pd.DataFrame(
@@ -396,7 +402,11 @@ def finish_plan(
     cut_edges: int | None,
     infeasible: dict[str, str],
 ) -> Plan:
-    """Return a :class:`Plan` with grid metric columns, metrics and geometry problems."""
+    """Return a :class:`Plan` with grid metric columns, metrics and geometry problems.
+
+    ``grids`` may be in any CRS (the metric one saves two conversions); the plan's grids
+    are converted to EPSG:4326 once, at the end, and are one valid Polygon each after it.
+    """
     from gridgen.partition.plan import grid_table
 
     table = grid_table(dataset, grids, assignment, target=target, band=band)
@@ -435,7 +445,7 @@ def finish_plan(
                 )
             )
     return Plan(
-        grids=table,
+        grids=wgs84_grids(table),
         assignment=assignment.sort_values("building_id", kind="stable").reset_index(drop=True),
         metrics=metrics,
         problems=tuple(found),
@@ -443,6 +453,11 @@ def finish_plan(
         band=(int(band[0]), int(band[1])),
         seed=int(seed),
     )
+
+
+def wgs84_grids(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return ``grids`` in EPSG:4326, one valid Polygon each after the conversion."""
+    return frame_valid_polygons(grids.to_crs(WGS84))
 
 
 def partition_dataset(

@@ -21,6 +21,7 @@ from shapely.geometry.base import BaseGeometry
 from gridgen.dataset import Dataset
 from gridgen.errors import NotFoundError, ParameterError
 from gridgen.io.crs import WGS84
+from gridgen.io.polygons import frame_valid_polygons, polygonal
 from gridgen.partition.community import (
     community_rng,
     draw_grids,
@@ -28,6 +29,7 @@ from gridgen.partition.community import (
     grid_ids,
     grid_order,
     unbalanceable_problems,
+    wgs84_grids,
 )
 from gridgen.partition.plan import (
     GRID_COLUMNS,
@@ -151,7 +153,7 @@ def _replace_community(
     others = plan.grids[plan.grids["community_id"].astype(str) != community_id]
     keep_a = plan.assignment[~plan.assignment["grid_id"].astype(str).isin(old_ids)]
     old_a = plan.assignment[plan.assignment["grid_id"].astype(str).isin(old_ids)]
-    table = grid_table(dataset, grids, assignment, target=target, band=band)
+    table = wgs84_grids(grid_table(dataset, grids, assignment, target=target, band=band))
     all_grids = (
         gpd.GeoDataFrame(
             pd.concat(
@@ -269,6 +271,7 @@ def repartition(
     order = grid_order(drawing.geoms, community)
     new_ids = grid_ids(community_id, len(order), taken=locked_ids)
     new_grids, new_a = drawing_frames(drawing, ids=new_ids, order=order)
+    new_grids = wgs84_grids(new_grids)
     grids = gpd.GeoDataFrame(
         pd.concat([locked_rows, new_grids], ignore_index=True), geometry="geometry", crs=WGS84
     )
@@ -346,14 +349,14 @@ def move_unit(
         }
     )
     piece = shapely.union_all(units.cells[unit_idx])
-    cgrids = _community_grids(plan, community_id).to_crs(dataset.metric_crs)
+    cgrids = frame_valid_polygons(_community_grids(plan, community_id).to_crs(dataset.metric_crs))
     geom = dict(zip(cgrids["grid_id"].astype(str), cgrids.geometry, strict=True))
     before_hh = dict(zip(cgrids["grid_id"].astype(str), cgrids["households"], strict=True))
     new_geom = dict(geom)
     moved_land: BaseGeometry = shapely.Polygon()
     for s in sources:
         # snap-rounded to 1 mm: plan grids went through WGS84 and back, cells did not
-        part = shapely.intersection(piece, geom[s], grid_size=SNAP_GRID)
+        part = polygonal(shapely.intersection(piece, geom[s], grid_size=SNAP_GRID))
         moved_land = shapely.union(moved_land, part, grid_size=SNAP_GRID)
         new_geom[s] = shapely.difference(geom[s], piece, grid_size=SNAP_GRID)
     target_geom = geom[str(to_grid)]
@@ -376,7 +379,7 @@ def move_unit(
     new_a.loc[new_a["building_id"].isin(moving), "grid_id"] = str(to_grid)
     rows = cgrids.copy()
     rows["geometry"] = [new_geom[g] for g in rows["grid_id"].astype(str)]
-    rows = rows[~rows.geometry.is_empty].to_crs(WGS84)
+    rows = rows[~rows.geometry.is_empty]
     comm_ids = set(cgrids["grid_id"].astype(str))
     comm_a = new_a[new_a["grid_id"].isin(comm_ids)]
     new_plan = _replace_community(
