@@ -13,7 +13,9 @@ import numpy as np
 import pandas as pd
 
 from gridgen.errors import DataFileNotFoundError, SchemaError, UnknownLayerError
-from gridgen.io.crs import WGS84, DeclaredCRS, frame_from_wgs84, frame_to_wgs84, parse_crs
+from gridgen.io.chinese_crs import describe_chinese_srs
+from gridgen.io.crs import WGS84, DeclaredCRS, frame_to_wgs84, parse_crs
+from gridgen.io.write import GPKG_DATASET_OPTIONS, labelled_output
 from gridgen.partition.plan import GRID_COLUMNS, Plan, PlanMetrics, Problem
 
 META_LAYER = "plan_meta"
@@ -39,8 +41,11 @@ def write_plan(plan: Plan, path: str | Path, *, crs: str | int | None = None) ->
         out.unlink()
     grids = plan.grids
     if crs is not None:
-        grids = frame_from_wgs84(grids, parse_crs(crs))
-    grids.to_file(out, layer="grids", driver="GPKG", engine="pyogrio")
+        grids = labelled_output(grids, crs)
+    pyogrio.write_dataframe(
+        grids, out, layer="grids", driver="GPKG", dataset_options=GPKG_DATASET_OPTIONS
+    )
+    describe_chinese_srs(out)
     pyogrio.write_dataframe(
         plan.assignment[["building_id", "grid_id"]].astype(str),
         out,

@@ -29,6 +29,7 @@ from gridgen.errors import (
     UnreadableFileError,
     UnsupportedFormatError,
 )
+from gridgen.io.chinese_crs import chinese_crs, chinese_system_of, geojson_chinese_system
 from gridgen.io.crs import WGS84, DeclaredCRS, frame_to_wgs84, parse_crs
 from gridgen.schema import DATASET_LAYERS, DERIVED_COLUMNS, LAYERS
 
@@ -197,6 +198,8 @@ def _read_file(path: Path, layer: str) -> gpd.GeoDataFrame:
     if path.suffix.lower() in CSV_SUFFIXES:
         return _csv_frame(path, layer, str(path))
     frame = _ogr_frame(str(path))
+    if path.suffix.lower() in (".geojson", ".json") and (chinese := geojson_chinese_system(path)):
+        frame = frame.set_crs(chinese_crs(chinese), allow_override=True)
     if path.suffix.lower() == ".shp":
         frame = frame.rename(columns=_shapefile_renames(frame.columns, layer))
     return frame
@@ -207,6 +210,10 @@ def _to_wgs84(frame: gpd.GeoDataFrame, declared: DeclaredCRS, explicit: bool) ->
     if frame._geometry_column_name not in frame.columns:
         return frame
     file_crs = frame.crs
+    if chinese := chinese_system_of(file_crs):  # our own GCJ-02/BD-09 label
+        return frame_to_wgs84(
+            frame.set_crs(WGS84, allow_override=True), DeclaredCRS(chinese=chinese)
+        )
     if explicit and (file_crs is None or file_crs.equals(WGS84)):
         if declared.chinese:
             return frame_to_wgs84(frame.set_crs(WGS84, allow_override=True), declared)

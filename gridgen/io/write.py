@@ -1,8 +1,9 @@
 """Writers: frames to a GeoPackage or a folder of GeoJSON, and the validation report to JSON.
 
 Output is WGS84 unless a CRS is requested (an EPSG code, or ``gcj02``/``bd09`` for Chinese
-basemaps; those stay labelled EPSG:4326 in the file because that is what the web map
-libraries expect).
+basemaps). GCJ-02/BD-09 are declared as what they are, never as EPSG:4326: a
+``gpkg_spatial_ref_sys`` row of their own in a GeoPackage, a top-level ``coordinate_system``
+member in GeoJSON (see :mod:`gridgen.io.chinese_crs`).
 """
 
 from __future__ import annotations
@@ -16,8 +17,13 @@ import pandas as pd
 import pyogrio
 
 from gridgen.dataset import Dataset
+from gridgen.io.chinese_crs import chinese_crs, describe_chinese_srs, mark_geojson
 from gridgen.io.crs import WGS84, frame_from_wgs84, parse_crs
 from gridgen.validate.report import ValidationReport
+
+GPKG_DATASET_OPTIONS = {"VERSION": "1.2"}
+"""GeoPackage version we write: GDAL 3.6 and QGIS 3.22 (Debian 12) warn on 1.4, the default
+of the GDAL inside pyogrio's wheels."""
 
 
 def _is_spatial(frame: pd.DataFrame) -> bool:
@@ -32,16 +38,21 @@ def _prepared(frame: pd.DataFrame, crs: str | int | None) -> pd.DataFrame:
         gdf = gpd.GeoDataFrame(out)
         if gdf.crs is None:
             gdf = gdf.set_crs(WGS84)
-        out = (
-            gdf.to_crs(WGS84)
-            if crs is None
-            else frame_from_wgs84(gdf.to_crs(WGS84), parse_crs(crs))
-        )
+        out = gdf.to_crs(WGS84) if crs is None else labelled_output(gdf, crs)
     else:
         out = pd.DataFrame(out.drop(columns="geometry", errors="ignore"))
     for col in out.columns:
         if out[col].dtype == object and col != getattr(out, "_geometry_column_name", None):
             out[col] = out[col].astype("str")
+    return out
+
+
+def labelled_output(frame: gpd.GeoDataFrame, crs: str | int) -> gpd.GeoDataFrame:
+    """Return ``frame`` (any CRS) in ``crs``, valid, labelled with its true CRS."""
+    target = parse_crs(crs)
+    out = frame_from_wgs84(frame.to_crs(WGS84), target)
+    if target.chinese:
+        out = out.set_crs(chinese_crs(target.chinese), allow_override=True)
     return out
 
 
@@ -76,8 +87,16 @@ def write_frames(
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists():
             target.unlink()
-        for name, frame in frames.items():
-            pyogrio.write_dataframe(_prepared(frame, crs), target, layer=name, driver="GPKG")
+        for i, (name, frame) in enumerate(frames.items()):
+            pyogrio.write_dataframe(
+                _prepared(frame, crs),
+                target,
+                layer=name,
+                driver="GPKG",
+                append=i > 0,
+                dataset_options=None if i else GPKG_DATASET_OPTIONS,
+            )
+        describe_chinese_srs(target)
         return target
     if target.exists() and not target.is_dir():
         target.unlink()
@@ -90,6 +109,8 @@ def write_frames(
         if not _is_spatial(out):
             out = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries([None] * len(out)), crs=WGS84)
         pyogrio.write_dataframe(out, file, driver="GeoJSON")
+        if crs is not None and (chinese := parse_crs(crs).chinese):
+            mark_geojson(file, chinese)
     return target
 
 
