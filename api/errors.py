@@ -24,6 +24,7 @@ from gridgen.errors import (
     PermissionDeniedError,
     StorageError,
     UnknownLayerError,
+    UnknownParameterError,
     UnsupportedFormatError,
     ValidationFailedError,
 )
@@ -31,6 +32,7 @@ from gridgen.errors import (
 STATUS_BY_ERROR: tuple[tuple[type[GridgenError], int], ...] = (
     (PayloadTooLargeError, 413),
     (UnsupportedFormatError, 415),
+    (UnknownParameterError, 400),
     (UnknownLayerError, 404),
     (ValidationFailedError, 422),
     (InputError, 422),

@@ -13,7 +13,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 
 from gridgen.dataset import Dataset
 from gridgen.errors import NotFoundError, UnsupportedFormatError
-from maps.assets import cjk_font_family
+from maps.assets import PDF_RC, cjk_font_family, pdf_font_family
 from maps.sheet.data import PlanLike, compound_ids, compound_sheet_data
 from maps.sheet.layout import Orientation, Paper
 from maps.sheet.render import figure_png, sheet_figure
@@ -73,14 +73,19 @@ def write_atlas(
         raise NotFoundError(msg)
     path.parent.mkdir(parents=True, exist_ok=True)
     total = len(ids)
-    rc: dict[str, Any] = {"font.family": cjk_font_family(), "pdf.fonttype": 42}
+    family = pdf_font_family() if suffix == ".pdf" else cjk_font_family()
+    rc: dict[str, Any] = {"font.family": family, **PDF_RC}
 
     def sheets() -> Iterator[tuple[int, str, Any]]:
         for i, cid in enumerate(ids, start=1):
             data = compound_sheet_data(
                 dataset, cid, plan=plan, coverage=coverage, radius=radius, restricted=restricted
             )
-            yield i, cid, sheet_figure(data, paper=paper, orientation=orientation, dpi=dpi)
+            yield (
+                i,
+                cid,
+                sheet_figure(data, paper=paper, orientation=orientation, dpi=dpi, family=family),
+            )
 
     tmp = path.with_name(path.name + ".part")
     with mpl.rc_context(rc):  # type: ignore[arg-type]

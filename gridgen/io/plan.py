@@ -15,6 +15,7 @@ import pandas as pd
 from gridgen.errors import DataFileNotFoundError, SchemaError, UnknownLayerError
 from gridgen.io.chinese_crs import describe_chinese_srs
 from gridgen.io.crs import WGS84, DeclaredCRS, frame_to_wgs84, parse_crs
+from gridgen.io.qgis_style import write_layer_styles
 from gridgen.io.write import GPKG_DATASET_OPTIONS, labelled_output
 from gridgen.partition.plan import GRID_COLUMNS, Plan, PlanMetrics, Problem
 
@@ -65,6 +66,7 @@ def write_plan(plan: Plan, path: str | Path, *, crs: str | int | None = None) ->
         }
     )
     pyogrio.write_dataframe(meta, out, layer=META_LAYER, driver="GPKG", append=True)
+    write_layer_styles(out)
     return out
 
 

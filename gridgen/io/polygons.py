@@ -179,3 +179,41 @@ def valid_geometries(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             fixed[i] = shapely.MultiPolygon(parts.tolist())
     out = frame.copy()
     return out.set_geometry(gpd.GeoSeries(fixed, index=frame.index, crs=frame.crs))
+
+
+POINT_LAYERS = {"buildings": "building_points", "uncovered_buildings": "uncovered_building_points"}
+"""Where the Point rows of a layer of footprints go (one geometry type per layer)."""
+
+_FAMILIES = {0: "points", 4: "points", 1: "lines", 5: "lines", 3: "", 6: ""}
+
+
+def point_layer_name(layer: str) -> str:
+    """Return the name of the layer holding the Point rows of ``layer``."""
+    return POINT_LAYERS.get(layer, f"{layer}_points")
+
+
+def split_by_geometry_type(layer: str, frame: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
+    """Return ``frame`` as layers of one geometry family each (nothing dropped).
+
+    GDAL, QGIS and Shapefile need one geometry type per layer. Polygons (and rows without a
+    geometry) keep the name ``layer``; points go to :func:`point_layer_name` (``buildings``
+    → ``building_points``), lines to ``<layer>_lines``. A layer of one family is returned
+    as it is, under its name.
+    """
+    geoms = frame.geometry.to_numpy()
+    kinds = np.full(len(geoms), -1)
+    present = ~shapely.is_missing(geoms)
+    kinds[present] = shapely.get_type_id(geoms[present])
+    family = np.asarray([_FAMILIES.get(int(k), "") for k in kinds], dtype=object)
+    found = set(family[present].tolist())
+    if len(found) <= 1:
+        return {layer: frame}
+    main = "" if "" in found else min(found)
+    out: dict[str, gpd.GeoDataFrame] = {}
+    for fam in sorted(found):
+        sel = (family == fam) & present
+        if fam == main:
+            sel |= ~present
+        name = {"": layer, "points": point_layer_name(layer)}.get(fam, f"{layer}_{fam}")
+        out[name] = frame.loc[sel].reset_index(drop=True)
+    return out

@@ -19,6 +19,8 @@ import pyogrio
 from gridgen.dataset import Dataset
 from gridgen.io.chinese_crs import chinese_crs, describe_chinese_srs, mark_geojson
 from gridgen.io.crs import WGS84, frame_from_wgs84, parse_crs
+from gridgen.io.polygons import split_by_geometry_type
+from gridgen.io.qgis_style import write_layer_styles
 from gridgen.validate.report import ValidationReport
 
 GPKG_DATASET_OPTIONS = {"VERSION": "1.2"}
@@ -56,6 +58,17 @@ def labelled_output(frame: gpd.GeoDataFrame, crs: str | int) -> gpd.GeoDataFrame
     return out
 
 
+def one_type_per_layer(frames: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Return ``frames`` with mixed-geometry layers split (see ``split_by_geometry_type``)."""
+    out: dict[str, pd.DataFrame] = {}
+    for name, frame in frames.items():
+        if _is_spatial(frame):
+            out.update(split_by_geometry_type(name, gpd.GeoDataFrame(frame)))
+        else:
+            out[name] = frame
+    return out
+
+
 def write_frames(
     frames: Mapping[str, pd.DataFrame],
     path: str | Path,
@@ -82,6 +95,7 @@ def write_frames(
     """
     if crs is not None:
         parse_crs(crs)  # fail before writing anything
+    frames = one_type_per_layer(frames)
     target = Path(path)
     if target.suffix.lower() == ".gpkg":
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -97,6 +111,7 @@ def write_frames(
                 dataset_options=None if i else GPKG_DATASET_OPTIONS,
             )
         describe_chinese_srs(target)
+        write_layer_styles(target)
         return target
     if target.exists() and not target.is_dir():
         target.unlink()
