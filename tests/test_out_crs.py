@@ -123,3 +123,10 @@ def test_chinese_output_stays_valid(tmp_path: Path, small_plan: Plan) -> None:
     g = gpd.read_file(out, layer="grids").geometry.to_numpy()
     assert shapely.is_valid(g).all()
     assert (shapely.get_type_id(g) == 3).all()
+
+
+def test_demo_takes_out_crs_and_rejects_a_bad_one_before_working(tmp_path: Path) -> None:
+    from gridgen_cli.main import main
+
+    assert main(["demo", "--out", str(tmp_path / "d"), "--out-crs", "wgs85"]) == 2
+    assert not (tmp_path / "d").exists()
