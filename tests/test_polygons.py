@@ -153,3 +153,21 @@ def test_grids_stay_valid_polygons_through_partition_edits_and_conversions(
         lock = left[pick % len(left)]
         again = repartition(ds, moved.plan, "C1", locked=[lock], seed=seed)
         assert_plan_valid(ds, again, "repartition", split & {lock})
+
+
+def test_part_too_small_for_a_grid_joins_the_nearest_grid_and_is_reported() -> None:
+    from shapely.geometry import MultiPolygon
+
+    # a 300 m² detached part 20 m east of the community's main part, holding one building
+    comm = MultiPolygon([box(0, 0, 400, 300), box(420, 0, 440, 15)])
+    blds = [(f"B{i}", None, 100, box(20 + 90 * i, 100, 40 + 90 * i, 120), "C1") for i in range(4)]
+    blds.append(("BS", None, 5, box(425, 2, 430, 8), "C1"))
+    ds = make_dataset([("C1", comm)], [], blds)
+    plan = partition_community(ds, "C1")
+    assert_plan_valid(ds, plan, "multi-part community")
+    grid_of = dict(zip(plan.assignment["building_id"], plan.assignment["grid_id"], strict=True))
+    assert set(grid_of) == {"B0", "B1", "B2", "B3", "BS"}  # nothing dropped
+    found = [p for p in plan.problems if p.kind == "detached_part"]
+    assert len(found) == 1
+    assert "BS" in found[0].reason and "300 m²" in found[0].reason
+    assert found[0].grid_id == grid_of["BS"]

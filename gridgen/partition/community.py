@@ -58,6 +58,8 @@ class Drawing:
     geoms: NDArray[np.object_]
     problems: tuple[Problem, ...]
     infeasible: str
+    detached: tuple[tuple[int, float, tuple[str, ...]], ...] = ()
+    """Parts of the community too small to form a grid: (label, area m², building ids)."""
 
 
 def community_rng(seed: int, community_id: str) -> np.random.Generator:
@@ -134,8 +136,64 @@ def draw_grids(
     geoms = grid_geometries(units.cells, labels)
     labels, geoms = _mend_split_grids(units, labels, geoms)
     geoms = smooth_grids(geoms, tolerance=GRID_SMOOTHING * seed_spacing(units.area))
+    detached = detached_parts(units, labels, geoms)
     geoms, _ = snapped_polygons(geoms)
-    return Drawing(units, labels, geoms, tuple(problems), "; ".join(notes))
+    return Drawing(units, labels, geoms, tuple(problems), "; ".join(notes), detached)
+
+
+def detached_parts(
+    units: UnitGraph, labels: NDArray[np.int64], geoms: NDArray[np.object_]
+) -> tuple[tuple[int, float, tuple[str, ...]], ...]:
+    """Return the parts of grids detached from their grid's largest piece.
+
+    They are parts of a multi-part community too small to form a grid of their own: their
+    buildings stay with the grid (the nearest one, joined through the unit graph) while the
+    grid keeps only its largest piece, so that it is one polygon; each is reported.
+    """
+    out: list[tuple[int, float, tuple[str, ...]]] = []
+    for g, geom in enumerate(geoms):
+        if geom is None or shapely.get_type_id(geom) == 3:
+            continue
+        parts = shapely.get_parts(geom)
+        if len(parts) < 2:
+            continue
+        areas = shapely.area(parts)
+        members = np.flatnonzero(labels == g)
+        for i in np.argsort(-areas)[1:].tolist():
+            reach = shapely.area(shapely.intersection(units.cells[members], parts[i]))
+            inside = set(members[reach > 0].tolist())
+            b_ids = tuple(
+                sorted(
+                    str(b)
+                    for b, u in zip(units.building_ids, units.building_unit, strict=True)
+                    if int(u) in inside
+                )
+            )
+            out.append((g, float(areas[i]), b_ids))
+    return tuple(out)
+
+
+def detached_problems(
+    drawing: Drawing, *, ids: list[str], order: NDArray[np.int64]
+) -> list[Problem]:
+    """Return a problem for each detached community part (see :func:`detached_parts`)."""
+    id_of_label = np.empty(len(drawing.geoms), dtype=object)
+    id_of_label[order] = ids
+    out = []
+    for label, area, b_ids in drawing.detached:
+        gid = str(id_of_label[label])
+        who = f"its buildings {', '.join(b_ids)}" if b_ids else "it has no buildings; it"
+        out.append(
+            Problem(
+                "detached_part",
+                drawing.units.community_id,
+                f"a separate part of community {drawing.units.community_id} ({area:.0f} m²) is "
+                f"too small to form a grid: {who} joined grid {gid}, the nearest; its land "
+                "is left outside the grids so that every grid is one polygon",
+                grid_id=gid,
+            )
+        )
+    return out
 
 
 def unbalanceable_units(units: UnitGraph, *, lo: int, hi: int) -> NDArray[np.int64]:
@@ -377,6 +435,7 @@ def partition_community(
     ids = grid_ids(community_id, len(order))
     grids, assignment = drawing_frames(drawing, ids=ids, order=order)
     stuck = unbalanceable_problems(drawing, ids=ids, order=order, band=(lo, hi))
+    detached = detached_problems(drawing, ids=ids, order=order)
     return finish_plan(
         dataset,
         grids,
@@ -384,7 +443,7 @@ def partition_community(
         target=target,
         band=(lo, hi),
         seed=seed,
-        problems=[*drawing.problems, *stuck],
+        problems=[*drawing.problems, *stuck, *detached],
         cut_edges=cut_edge_total(drawing),
         infeasible={community_id: drawing.infeasible} if drawing.infeasible else {},
     )

@@ -24,6 +24,7 @@ from gridgen.io.crs import WGS84
 from gridgen.io.polygons import frame_valid_polygons, polygonal
 from gridgen.partition.community import (
     community_rng,
+    detached_problems,
     draw_grids,
     drawing_frames,
     grid_ids,
@@ -287,6 +288,7 @@ def repartition(
         problems=[
             *drawing.problems,
             *unbalanceable_problems(drawing, ids=new_ids, order=order, band=(lo, hi)),
+            *detached_problems(drawing, ids=new_ids, order=order),
         ],
         infeasible=drawing.infeasible,
     )
