@@ -144,3 +144,20 @@ def test_etag_matching_rules() -> None:
     assert etag_matches('W/"a"', '"a"') and etag_matches('"a"', 'W/"a"')
     assert etag_matches("*", '"a"') and etag_matches(' "b" , "a"', '"a"')
     assert not etag_matches(None, '"a"') and not etag_matches('"b"', '"a"')
+
+
+def test_tile_polygons_made_invalid_by_the_grid_are_repaired() -> None:
+    import numpy as np
+    import shapely
+
+    from api.tiles import valid_on_grid
+
+    # a thin spike whose two sides cross once rounded to whole tile units
+    bow = shapely.Polygon([(0, 0), (10, 0), (10, 10), (6, 4), (4, 6), (0, 10)])
+    touching = shapely.Polygon([(0, 0), (4, 0), (2, 2), (4, 4), (0, 4), (2, 2)])
+    geoms = np.array([bow, touching, shapely.Point(1, 1)], dtype=object)
+    assert not shapely.is_valid(touching)
+    out = valid_on_grid(geoms)
+    assert shapely.is_valid(out).all()
+    assert out[0] is bow  # valid ones untouched
+    assert shapely.area(out[1]) == 8.0
