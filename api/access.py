@@ -53,7 +53,7 @@ RESTRICTED_ALL: tuple[str, ...] = tuple(
 
 def restricted_of(layer: str) -> tuple[str, ...]:
     """Return the restricted columns of a served layer (derived layers inherit buildings')."""
-    if layer in ("uncovered_buildings",):
+    if layer in ("uncovered_buildings", "building_points", "uncovered_building_points"):
         return restricted_columns("buildings")
     return restricted_columns(layer)
 

@@ -132,4 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(module.router)
     _viewer_routes(app)
+    from api.http_extras import install_http_extras
+
+    install_http_extras(app)  # HEAD, gzip, OpenAPI 3.0 (OGC conf/oas30)
     return app

@@ -26,6 +26,7 @@ from gridgen.errors import (
     PermissionDeniedError,
     StorageError,
     UnknownLayerError,
+    UnknownParameterError,
     UnsupportedFormatError,
     ValidationFailedError,
 )
@@ -34,6 +35,7 @@ STATUS_BY_ERROR: tuple[tuple[type[GridgenError], int], ...] = (
     (PayloadTooLargeError, 413),
     (BadParameterError, 400),
     (UnsupportedFormatError, 415),
+    (UnknownParameterError, 400),
     (UnknownLayerError, 404),
     (ValidationFailedError, 422),
     (InputError, 422),

@@ -36,12 +36,27 @@ COLLECTIONS: dict[str, str] = {
     "communities": "社区 communities",
     "grids": "网格 grids of the published plan",
     "compounds": "小区 compounds",
-    "buildings": "楼栋 buildings",
+    "buildings": "楼栋 buildings (footprints)",
+    "building_points": "楼栋 buildings known only as a point (no footprint)",
     "stations": "党群服务站点 stations",
     "roads": "道路 roads (kind: main, minor, path)",
     "uncovered_buildings": "未覆盖楼栋 buildings outside every station's walking radius",
+    "uncovered_building_points": "未覆盖楼栋 uncovered buildings known only as a point",
 }
 """Served map layers (OGC collections and tile layers): id → title."""
+
+ONE_TYPE_PARTS: dict[str, tuple[str, str]] = {
+    "buildings": ("buildings", "buildings"),
+    "building_points": ("buildings", "building_points"),
+    "uncovered_buildings": ("uncovered_buildings", "uncovered_buildings"),
+    "uncovered_building_points": ("uncovered_buildings", "uncovered_building_points"),
+}
+"""Collections that are one geometry type of a mixed layer: id → (layer, part name).
+
+GDAL's OAPIF reader, QGIS and Shapefile need one geometry type per collection, so
+buildings with a footprint and buildings given as a point are served apart (the same
+split as in the files we write, ``gridgen.io.polygons.split_by_geometry_type``).
+"""
 
 UNCOVERED_RADIUS_M = 500.0
 """Walking radius (10-minute life circle) defining the uncovered-buildings layer."""
@@ -181,16 +196,45 @@ def layer_key_for(state: ServiceState, dataset_id: str, collection: str) -> str:
             )
             raise NotFoundError(msg)
         return grids_key(version.plan_id, version.version)
-    if collection == "uncovered_buildings":
-        key = dataset_key(dataset_id, collection)
-        if not state.store.has_layer(key):
-            from gridgen.coverage.uncovered import uncovered_buildings
-
-            cov = dataset_coverage(state, dataset_id, radius=UNCOVERED_RADIUS_M, mode="walk")
-            frame = uncovered_buildings(load_dataset(state, dataset_id), cov)
-            state.store.add_layer(key, frame, layer=collection, actor="service (derived layer)")
-        return key
+    if collection in ONE_TYPE_PARTS:
+        return _one_type_key(state, dataset_id, collection)
     return dataset_key(dataset_id, collection)
+
+
+def _one_type_key(state: ServiceState, dataset_id: str, collection: str) -> str:
+    """Return the key of the one-geometry-type part serving ``collection`` (stored once)."""
+    base, _ = ONE_TYPE_PARTS[collection]
+    key = dataset_key(dataset_id, f"{collection}.one_type")
+    if not state.store.has_layer(key):
+        ds = load_dataset(state, dataset_id)
+        frame = _uncovered(state, dataset_id) if base == "uncovered_buildings" else ds.layer(base)
+        _store_parts(state, dataset_id, base, frame)
+    return key
+
+
+def _uncovered(state: ServiceState, dataset_id: str) -> gpd.GeoDataFrame:
+    """Return the buildings outside every station's walking radius (the derived layer)."""
+    from gridgen.coverage.uncovered import uncovered_buildings
+
+    cov = dataset_coverage(state, dataset_id, radius=UNCOVERED_RADIUS_M, mode="walk")
+    return uncovered_buildings(load_dataset(state, dataset_id), cov)
+
+
+def _store_parts(state: ServiceState, dataset_id: str, base: str, frame: gpd.GeoDataFrame) -> None:
+    """Store each one-geometry-type part of layer ``base`` (empty parts too)."""
+    from gridgen.io.polygons import split_by_geometry_type
+
+    parts = split_by_geometry_type(base, frame)
+    for collection, (layer, part) in ONE_TYPE_PARTS.items():
+        if layer == base:
+            out = parts.get(part, frame.iloc[0:0])
+            key = dataset_key(dataset_id, f"{collection}.one_type")
+            state.store.add_layer(key, out, layer=base, actor="service (one geometry type)")
+
+
+def store_one_type_parts(state: ServiceState, dataset_id: str, dataset: Dataset) -> None:
+    """Store the footprint and point parts of a new dataset's buildings (at upload)."""
+    _store_parts(state, dataset_id, "buildings", dataset.buildings)
 
 
 def resolve_layer(state: ServiceState, dataset: str | None, collection: str) -> tuple[str, str]:

@@ -49,6 +49,10 @@ class ParameterError(InputError):
     """A function or command option has a value out of its range."""
 
 
+class UnknownParameterError(ParameterError):
+    """A request carries a query parameter the endpoint does not define (OGC: 400)."""
+
+
 class ValidationFailedError(InputError):
     """Validation found problems that cannot be repaired (see the attached report)."""
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from gridgen.dataset import Dataset
 from gridgen.distributed.executor import Executor
-from gridgen_cli.options import add_scheduler_option, executor_from
+from gridgen_cli.options import add_out_crs_option, add_scheduler_option, executor_from
 from gridgen_cli.progress import console
 
 
@@ -19,15 +19,19 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("demo", help="run the pipeline on the sample district and write out/")
     p.add_argument("--out", type=Path, default=Path("out"), help="output folder (default out/)")
     add_scheduler_option(p)
+    add_out_crs_option(p)
     p.set_defaults(run=run)
 
 
 class DemoContext:
     """What the demo steps share: the output folder, the dataset and the results so far."""
 
-    def __init__(self, out: Path, executor: Executor | None = None) -> None:
+    def __init__(
+        self, out: Path, executor: Executor | None = None, out_crs: str | None = None
+    ) -> None:
         self.out = out
         self.executor = executor if executor is not None else Executor()
+        self.out_crs = out_crs
         self.dataset: Dataset | None = None
         self.results: dict[str, Any] = {}
         self.lines: list[str] = []
@@ -56,7 +60,7 @@ def step_load(ctx: DemoContext) -> None:
     ctx.dataset = ds
     write_report(ds.report, ctx.out / "validation.json")
     (ctx.out / "validation.txt").write_text(ds.report.summary() + "\n", encoding="utf-8")
-    write_dataset(ds, ctx.out / "district.gpkg")
+    write_dataset(ds, ctx.out / "district.gpkg", crs=ctx.out_crs)
     gcj = read_layers(sample_path() / "stations_gcj02.geojson", crs="gcj02")[0]["stations"]
     a = ds.metric("stations").set_index("station_id").geometry
     b = gcj.to_crs(ds.metric_crs).set_index("station_id").geometry.reindex(a.index)
@@ -84,7 +88,7 @@ def step_partition(ctx: DemoContext) -> None:
         plan = partition_dataset(
             ctx.ds, target=300, seed=0, executor=ctx.executor, progress=progress
         )
-    write_plan(plan, ctx.out / "plan.gpkg")
+    write_plan(plan, ctx.out / "plan.gpkg", crs=ctx.out_crs)
     write_plan(plan, ctx.out / "plan_gcj02.gpkg", crs="gcj02")
     ctx.results["plan"] = plan
     m = plan.metrics
@@ -149,7 +153,7 @@ def step_siting(ctx: DemoContext) -> None:
     from gridgen.io.coverage import write_siting
 
     result = maximal_covering(ctx.ds, k=5, radius=300.0, mode="walk")
-    write_siting(ctx.ds, result, ctx.out / "sites.gpkg")
+    write_siting(ctx.ds, result, ctx.out / "sites.gpkg", crs=ctx.out_crs)
     ctx.say(
         f"siting (K=5, 300 m walk): +{int(result.newly_covered_households):,} households covered, "
         f"share {result.covered_share_before:.1%} → {result.covered_share_after:.1%} "
@@ -223,8 +227,13 @@ STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
 def run(args: argparse.Namespace) -> int:
     """Run every demo step, writing into ``args.out``; print a short summary."""
     out: Path = args.out
+    out_crs = getattr(args, "out_crs", None)
+    if out_crs is not None:
+        from gridgen.io.crs import parse_crs
+
+        parse_crs(out_crs)  # a bad --out-crs fails before the work
     out.mkdir(parents=True, exist_ok=True)
-    ctx = DemoContext(out, executor_from(args))
+    ctx = DemoContext(out, executor_from(args), out_crs)
     started = time.perf_counter()
     for i, (title, step) in enumerate(STEPS, start=1):
         t0 = time.perf_counter()

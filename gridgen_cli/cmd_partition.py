@@ -1,4 +1,4 @@
-"""``gridgen partition DATA --target N [--band MIN,MAX] [--seed S] --out PLAN.gpkg``."""
+"""``gridgen partition DATA --target N [--band MIN,MAX] [--seed S] [--out-crs CRS] --out PLAN``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from gridgen.errors import ParameterError
-from gridgen_cli.options import add_scheduler_option, executor_from, output_file
+from gridgen_cli.options import (
+    add_out_crs_option,
+    add_scheduler_option,
+    executor_from,
+    output_file,
+)
 
 
 def parse_band(text: str | None) -> tuple[int, int] | None:
@@ -35,11 +40,13 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     add_scheduler_option(p)
+    add_out_crs_option(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Partition ``args.data`` and write the plan (problems are printed, exit status 0)."""
+    from gridgen.io.crs import parse_crs
     from gridgen.io.plan import write_plan
     from gridgen.io.read import read_dataset
     from gridgen.partition.community import partition_dataset
@@ -48,12 +55,14 @@ def run(args: argparse.Namespace) -> int:
 
     band = default_band(args.target, parse_band(args.band))
     executor = executor_from(args)
+    if args.out_crs is not None:
+        parse_crs(args.out_crs)  # a bad --out-crs fails before the work
     ds = read_dataset(args.data, crs=args.crs)
     with progress_task("partition") as progress:
         plan = partition_dataset(
             ds, target=args.target, band=band, seed=args.seed, executor=executor, progress=progress
         )
-    write_plan(plan, args.out)
+    write_plan(plan, args.out, crs=args.out_crs)
     m = plan.metrics
     if args.json:
         print(json.dumps(m.to_dict(), ensure_ascii=False, indent=2))

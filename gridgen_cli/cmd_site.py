@@ -1,10 +1,12 @@
-"""``gridgen site DATA (--add K | --target-share S) [--radius M] [--mode M] --out SITES.gpkg``."""
+"""``gridgen site DATA (--add K | --target-share S) [--radius M] [--out-crs CRS] --out SITES``."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 from typing import Any
+
+from gridgen_cli.options import add_out_crs_option
 
 
 def add_parser(sub: Any) -> None:
@@ -26,6 +28,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--out", type=Path, required=True, help="SITES.gpkg (proposed_sites, uncovered_buildings)"
     )
+    add_out_crs_option(p)
     p.set_defaults(run=run)
 
 
@@ -33,8 +36,11 @@ def run(args: argparse.Namespace) -> int:
     """Solve the siting problem, write the GeoPackage and print the result with its gap."""
     from gridgen.coverage.siting import maximal_covering, minimal_stations
     from gridgen.io.coverage import read_candidates, write_siting
+    from gridgen.io.crs import parse_crs
     from gridgen.io.read import read_dataset
 
+    if args.out_crs is not None:
+        parse_crs(args.out_crs)  # a bad --out-crs fails before the work
     ds = read_dataset(args.data, crs=args.crs)
     candidates = read_candidates(args.candidates) if args.candidates is not None else None
     common = {
@@ -49,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         result = minimal_stations(ds, target_share=args.target_share, **common)
         bound = f"lower bound {result.bound:.0f} stations ({result.bound_kind})"
-    write_siting(ds, result, args.out)
+    write_siting(ds, result, args.out, crs=args.out_crs)
     print(
         f"site: {len(result.sites)} new stations cover {result.newly_covered_households:,} more "
         f"households; coverage {result.covered_share_before:.1%} -> "

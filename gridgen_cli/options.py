@@ -70,3 +70,14 @@ def output_file(*suffixes: str) -> Callable[[str], Path]:
         return path
 
     return check
+
+
+def add_out_crs_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--out-crs CRS`` (the system of the written geometry; default WGS84)."""
+    parser.add_argument(
+        "--out-crs",
+        default=None,
+        metavar="CRS",
+        help="coordinate system of the written geometry: an EPSG code (default 4326), gcj02 "
+        "(Amap/Tencent) or bd09 (Baidu); GCJ-02/BD-09 are declared as such in the file",
+    )

@@ -15,7 +15,7 @@ from gridgen.dataset import Dataset
 from gridgen.errors import NotFoundError, UnsupportedFormatError
 from gridgen.io.atomic import atomic_path
 from gridgen.partition.plan import Plan
-from maps.assets import cjk_font_family
+from maps.assets import PDF_RC, cjk_font_family, pdf_font_family
 from maps.sheet.data import SheetData, compound_ids, compound_sheet_data
 from maps.sheet.formats import SHEET_FORMATS, SheetOptions
 from maps.sheet.layout import Orientation, Paper
@@ -76,7 +76,8 @@ def write_atlas(
         raise NotFoundError(msg)
     path.parent.mkdir(parents=True, exist_ok=True)
     total = len(ids)
-    rc: dict[str, Any] = {"font.family": cjk_font_family(), "pdf.fonttype": 42}
+    family = pdf_font_family() if suffix == ".pdf" else cjk_font_family()
+    rc: dict[str, Any] = {"font.family": family, **PDF_RC}
 
     def sheets() -> Iterator[tuple[int, str, SheetData]]:
         for i, cid in enumerate(ids, start=1):
@@ -92,7 +93,10 @@ def write_atlas(
                 meta["Title"] = f"一小区一图示 · {community_id or street_id or dataset.name}"
                 meta["Creator"] = "gridgen"
                 for i, _cid, data in sheets():
-                    pdf.savefig(sheet_figure(data, paper=paper, orientation=orientation, dpi=dpi))
+                    fig = sheet_figure(
+                        data, paper=paper, orientation=orientation, dpi=dpi, family=family
+                    )
+                    pdf.savefig(fig)
                     if progress is not None:
                         progress(i, total)
         else:

@@ -1,4 +1,8 @@
-"""Shared cartographic style: colours, labels and number formats used by every map."""
+"""Shared cartographic style: colours, labels and number formats used by every map.
+
+The colours are defined in :mod:`gridgen.palette` (the QGIS styles written into our
+GeoPackages use them too) and re-exported here.
+"""
 
 from __future__ import annotations
 
@@ -7,39 +11,38 @@ import math
 
 import pandas as pd
 
+from gridgen.palette import (
+    BUILDING_EDGE_HTML,
+    COMMUNITY_EDGE,
+    COMPOUND_EDGE,
+    DEVIATION_STOPS,
+    GRID_EDGE,
+    PROPERTY_MODE_COLORS,
+    REACH_COLOR,
+    STATION_KIND_COLORS,
+    UNCOVERED_COLOR,
+)
 from gridgen.schema import PROPERTY_MODE_LABELS, STATION_KIND_LABELS
 
-PROPERTY_MODE_COLORS: dict[str, str] = {
-    "company": "#4e79a7",
-    "red_property": "#e15759",
-    "unit_cobuild": "#f28e2b",
-    "subsidy": "#edc948",
-    "community_fallback": "#b07aa1",
-    "none": "#bab0ac",
-}
-"""Fill colour per property mode (keys of :data:`gridgen.schema.PROPERTY_MODES`)."""
+__all__ = [
+    "BUILDING_EDGE_HTML",
+    "COMMUNITY_EDGE",
+    "COMPOUND_EDGE",
+    "DEVIATION_LEGEND",
+    "GRID_EDGE",
+    "PROPERTY_MODE_COLORS",
+    "REACH_COLOR",
+    "STATION_KIND_COLORS",
+    "UNCOVERED_COLOR",
+    "deviation_color",
+    "property_mode_color",
+    "property_mode_label",
+    "station_kind_label",
+    "text_or_dash",
+    "yes_no",
+]
 
-STATION_KIND_COLORS: dict[str, str] = {
-    "center": "#b2182b",
-    "micro": "#d6604d",
-    "red_front": "#67001f",
-}
-
-COMMUNITY_EDGE = "#333333"
-BUILDING_EDGE_HTML = "#8a5a1c"
-GRID_EDGE = "#1f5fa8"
-COMPOUND_EDGE = "#2b2b2b"
-UNCOVERED_COLOR = "#d7301f"
-REACH_COLOR = "#c51b7d"
-
-# Diverging scale for household deviation (households / target - 1): blue under, red over.
-_DEV_STOPS: tuple[tuple[float, tuple[int, int, int]], ...] = (
-    (-0.5, (33, 102, 172)),
-    (-0.2, (146, 197, 222)),
-    (0.0, (247, 247, 247)),
-    (0.2, (244, 165, 130)),
-    (0.5, (178, 24, 43)),
-)
+_DEV_STOPS = DEVIATION_STOPS
 DEVIATION_LEGEND: tuple[tuple[str, float], ...] = (
     ("≤ -50%", -0.5),
     ("-20%", -0.2),

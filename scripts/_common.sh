@@ -47,4 +47,4 @@ ensure_venv() {
 }
 
 # The CJK font for sheets and Leaflet for offline web maps; both from Debian.
-RUNTIME_DEBS=(fonts-noto-cjk libjs-leaflet fontconfig)
+RUNTIME_DEBS=(fonts-noto-cjk fonts-wqy-zenhei libjs-leaflet fontconfig)

@@ -188,7 +188,7 @@ def test_cli_coverage_and_site_on_the_sample_district(tmp_path, capsys) -> None:
     sites = tmp_path / "sites.gpkg"
     assert main(["site", data, "--add", "3", "--radius", "300", "--out", str(sites)]) == 0
     layers = dict(pyogrio.list_layers(sites))
-    assert set(layers) == {"proposed_sites", "uncovered_buildings"}
+    assert set(layers) == {"proposed_sites", "uncovered_buildings", "layer_styles"}  # + QGIS styles
     assert len(pyogrio.read_dataframe(sites, layer="proposed_sites")) == 3
     assert "coverage" in capsys.readouterr().out
     assert main(["coverage", data, "--radius", "0", "--out", str(out)]) == 2

@@ -64,25 +64,35 @@ def metres(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def assert_same_dataset(a: Dataset, b: Dataset, *, tol_m: float = 0.01) -> None:
-    """Assert equal ids, households, references and geometries within ``tol_m`` metres."""
+    """Assert equal ids, households, references and geometries within ``tol_m`` metres.
+
+    Rows are compared by id: a layer mixing footprints and points is written as two layers
+    (one geometry type each) and read back with the points after the footprints.
+    """
+    la, lb = {}, {}
     for layer in DATASET_LAYERS:
         fa, fb = a.layers[layer], b.layers[layer]
         id_col = LAYERS[layer].id_column
+        la[layer] = fa.sort_values(id_col, kind="stable").reset_index(drop=True)
+        lb[layer] = fb.sort_values(id_col, kind="stable").reset_index(drop=True)
+        fa, fb = la[layer], lb[layer]
         assert fa[id_col].tolist() == fb[id_col].tolist(), layer
         if LAYERS[layer].spatial and len(fa):
             ga = np.asarray(fa.geometry.to_crs(a.metric_crs).array)
             gb = np.asarray(fb.geometry.to_crs(a.metric_crs).array)
             gap = shapely.hausdorff_distance(ga, gb)
             assert np.nanmax(gap) < tol_m, (layer, float(np.nanmax(gap)))
+    ab, bb = la["buildings"], lb["buildings"]
     for col in ("households", "residents", "floors", "key_persons", "party_members"):
-        assert a.buildings[col].tolist() == b.buildings[col].tolist(), col
+        assert ab[col].tolist() == bb[col].tolist(), col
     for col in ("compound_id", "community_id", "leader_name"):
-        assert a.buildings[col].fillna("").tolist() == b.buildings[col].fillna("").tolist()
+        assert ab[col].fillna("").tolist() == bb[col].fillna("").tolist()
+    ac, bc = la["compounds"], lb["compounds"]
     for col in ("community_id", "property_mode", "property_company_id", "party_branch"):
-        assert a.compounds[col].fillna("").tolist() == b.compounds[col].fillna("").tolist()
-    assert a.stations["kind"].tolist() == b.stations["kind"].tolist()
-    assert a.roads["kind"].tolist() == b.roads["kind"].tolist()
-    pa, pb = a.property_companies, b.property_companies
+        assert ac[col].fillna("").tolist() == bc[col].fillna("").tolist()
+    assert la["stations"]["kind"].tolist() == lb["stations"]["kind"].tolist()
+    assert la["roads"]["kind"].tolist() == lb["roads"]["kind"].tolist()
+    pa, pb = la["property_companies"], lb["property_companies"]
     assert pa["has_party_org"].tolist() == pb["has_party_org"].tolist()
     assert b.report.rejected() == []
 
@@ -143,7 +153,10 @@ def write_csv_folder(frames: dict[str, pd.DataFrame], folder: Path, *, points: b
 
 def test_geopackage_round_trip(hand: Dataset, tmp_path: Path) -> None:
     out = write_dataset(hand, tmp_path / "hand.gpkg")
-    assert {str(row[0]) for row in pyogrio.list_layers(out)} == set(DATASET_LAYERS)
+    # point buildings are a layer of their own: one geometry type per layer
+    layers = {str(row[0]): str(row[1]) for row in pyogrio.list_layers(out)}
+    assert set(layers) == {*DATASET_LAYERS, "building_points", "layer_styles"}
+    assert layers["buildings"] == "Polygon" and layers["building_points"] == "Point"
     back = read_dataset(out)
     assert_same_dataset(hand, back)
     assert back.name == "hand"
@@ -151,7 +164,8 @@ def test_geopackage_round_trip(hand: Dataset, tmp_path: Path) -> None:
 
 def test_geojson_folder_round_trip(hand: Dataset, tmp_path: Path) -> None:
     out = write_dataset(hand, tmp_path / "hand")
-    assert sorted(p.name for p in out.iterdir()) == sorted(f"{n}.geojson" for n in DATASET_LAYERS)
+    names = {*DATASET_LAYERS, "building_points"}
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{n}.geojson" for n in names)
     assert_same_dataset(hand, read_dataset(out))
 
 

@@ -12,13 +12,8 @@ from partition_helpers import block_community, row_of_compounds
 
 from gridgen.dataset import Dataset
 from gridgen.errors import NotFoundError, ParameterError
-from gridgen.partition.community import (
-    grid_order,
-    merge_plans,
-    partition_community,
-    partition_dataset,
-)
-from gridgen.partition.plan import Plan, plan_metrics
+from gridgen.partition.community import grid_order, partition_community, partition_dataset
+from gridgen.partition.plan import Plan, merge_plans, plan_metrics
 
 
 def sample_dataset() -> Dataset:

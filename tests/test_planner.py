@@ -10,8 +10,9 @@ from partition_helpers import block_community, row_of_compounds
 from gridgen.dataset import Dataset
 from gridgen.errors import NotFoundError, ParameterError
 from gridgen.partition.community import partition_community, partition_dataset
+from gridgen.partition.compare import compare_plans, locked_unchanged
 from gridgen.partition.plan import Plan
-from gridgen.partition.planner import compare_plans, locked_unchanged, move_unit, repartition
+from gridgen.partition.planner import move_unit, repartition
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import Settings
-from api.store.base import open_store
+from api.store import open_store
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
 

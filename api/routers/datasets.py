@@ -11,7 +11,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from api.deps import AdminDep, PrincipalDep, StateDep
 from api.recovery import service_temp_dir
 from api.scopes import redact_report
-from api.service import dataset_layers_for_store, metric_crs_text
+from api.service import dataset_layers_for_store, metric_crs_text, store_one_type_parts
 from api.store.base import DatasetInfo
 from gridgen.errors import GridgenError, InputError, PayloadTooLargeError, UnsupportedFormatError
 
@@ -90,6 +90,7 @@ def upload_dataset(
         report=dataset.report.to_dict(),
         actor=who.label,
     )
+    store_one_type_parts(state, info.id, dataset)  # so reading the layers writes nothing
     state.bump()
     return info
 

@@ -20,7 +20,7 @@ from api.access import visible_properties
 from api.deps import PrincipalDep, StateDep
 from api.service import COLLECTIONS, check_collection, resolve_layer
 from api.store.base import BBox, FeatureRow
-from gridgen.errors import ParameterError
+from gridgen.errors import ParameterError, UnknownParameterError
 
 router = APIRouter(prefix="/ogc", tags=["OGC API - Features"])
 
@@ -32,9 +32,60 @@ CONFORMANCE = [
 ]
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
+GEOMETRY_TYPES = {
+    "streets": "Polygon",
+    "communities": "Polygon",
+    "grids": "Polygon",
+    "compounds": "Polygon",
+    "buildings": "Polygon",
+    "building_points": "Point",
+    "stations": "Point",
+    "uncovered_buildings": "Polygon",
+    "uncovered_building_points": "Point",
+}
+"""The one geometry type of each collection (declared in its metadata)."""
+
 DatasetQ = Annotated[
     str | None, Query(description="Dataset id (default: the newest with a published plan)")
 ]
+
+
+class GeoJSONResponse(JSONResponse):
+    """A JSON response of media type ``application/geo+json`` (OGC API – Features)."""
+
+    media_type = GEOJSON
+
+
+_ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {"error": {"type": "string"}, "detail": {"type": "string"}},
+}
+ITEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "GeoJSON", "content": {GEOJSON: {"schema": {"type": "object"}}}},
+    400: {
+        "description": "A query parameter is invalid or unknown (the detail names it)",
+        "content": {"application/json": {"schema": _ERROR_SCHEMA}},
+    },
+    404: {
+        "description": "No such collection or feature",
+        "content": {"application/json": {"schema": _ERROR_SCHEMA}},
+    },
+}
+"""OpenAPI responses of the items routes."""
+
+ITEMS_PARAMETERS = frozenset({"bbox", "limit", "offset", "dataset"})
+ITEM_PARAMETERS = frozenset({"dataset"})
+
+
+def reject_unknown_parameters(request: Request, known: frozenset[str]) -> None:
+    """Raise UnknownParameterError (400) naming query parameters the route does not define."""
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        msg = (
+            f"unknown query parameter {', '.join(unknown)}: this endpoint takes "
+            f"{', '.join(sorted(known))}"
+        )
+        raise UnknownParameterError(msg)
 
 
 def parse_bbox(text: str | None) -> BBox | None:
@@ -101,6 +152,8 @@ def _collection(
         "id": cid,
         "title": COLLECTIONS[cid],
         "itemType": "feature",
+        "geometryType": GEOMETRY_TYPES.get(cid, "Geometry"),
+        "description": f"{COLLECTIONS[cid]}; every feature is a {GEOMETRY_TYPES.get(cid)}",
         "crs": [CRS84],
         "links": [
             {"href": _url(request, f"/ogc/collections/{cid}", dataset=dataset), "rel": "self"},
@@ -127,7 +180,7 @@ def collections(
         try:
             _, key = resolve_layer(state, dataset, cid)
         except Exception:  # a collection without data (no published plan) is left out
-            if cid in ("grids", "uncovered_buildings"):
+            if cid in ("grids", "uncovered_buildings", "uncovered_building_points"):
                 continue
             raise
         out.append(_collection(request, cid, dataset, state.store.layer_bounds(key)))
@@ -155,7 +208,8 @@ def collection(
 @router.get(
     "/collections/{collection_id}/items",
     summary="Features of a collection",
-    response_class=JSONResponse,
+    response_class=GeoJSONResponse,
+    responses=ITEM_RESPONSES,
 )
 def items(
     *,
@@ -171,6 +225,7 @@ def items(
     dataset: DatasetQ = None,
 ) -> JSONResponse:
     """Return one page of features as a GeoJSON FeatureCollection."""
+    reject_unknown_parameters(request, ITEMS_PARAMETERS)
     box = parse_bbox(bbox)
     _, key = resolve_layer(state, dataset, collection_id)
     size = min(limit or state.settings.default_items, state.settings.max_items)
@@ -201,10 +256,15 @@ def items(
         "numberReturned": len(rows),
         "links": links,
     }
-    return JSONResponse(body, media_type=GEOJSON)
+    return GeoJSONResponse(body)
 
 
-@router.get("/collections/{collection_id}/items/{feature_id}", summary="One feature")
+@router.get(
+    "/collections/{collection_id}/items/{feature_id}",
+    summary="One feature",
+    response_class=GeoJSONResponse,
+    responses=ITEM_RESPONSES,
+)
 def item(
     *,
     state: StateDep,
@@ -215,6 +275,7 @@ def item(
     dataset: DatasetQ = None,
 ) -> JSONResponse:
     """Return one feature by its id (the layer's id column)."""
+    reject_unknown_parameters(request, ITEM_PARAMETERS)
     _, key = resolve_layer(state, dataset, collection_id)
     row = state.store.get_feature(key, feature_id)
     body = feature_json(row, collection=collection_id, who=who)
@@ -226,4 +287,4 @@ def item(
         },
         {"href": _url(request, f"/ogc/collections/{collection_id}"), "rel": "collection"},
     ]
-    return JSONResponse(body, media_type=GEOJSON)
+    return GeoJSONResponse(body)

@@ -188,7 +188,7 @@ def get_metrics(state: StateDep, who: PrincipalDep, plan_id: str, version: str) 
 @router.get("/plans/{plan_id}/compare", summary="Compare two versions")
 def compare(state: StateDep, who: PrincipalDep, plan_id: str, a: int, b: int) -> Comparison:
     """Return what changed from version ``a`` to ``b`` (buildings, grids, metric deltas)."""
-    from gridgen.partition.planner import compare_plans
+    from gridgen.partition.compare import compare_plans
 
     pa = load_plan(state, resolve_version(state, who, plan_id, a))
     pb = load_plan(state, resolve_version(state, who, plan_id, b))

@@ -12,10 +12,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
+from api.access import RESTRICTED_ALL, restricted_of
 from api.deps import PrincipalDep, StateDep, principal_for
+from api.fields import etag_matches, property_keys, tile_fields
 from api.service import COLLECTIONS, ServiceState, resolve_layer
 from api.tiles import MAX_ZOOM, check_tile, etag_of
-from gridgen.schema import LAYERS
 
 router = APIRouter(prefix="/tiles", tags=["tiles"])
 
@@ -33,10 +34,9 @@ def tilejson(
     _, key = resolve_layer(state, dataset, layer)
     base = str(request.base_url).rstrip("/")
     query = f"?dataset={dataset}" if dataset else ""
-    schema = LAYERS.get("buildings" if layer == "uncovered_buildings" else layer)
-    fields = {c: c for c in (schema.column_names if schema else ())}
-    hidden = set() if who.access.full else set(schema.restricted_columns if schema else ())
-    fields = {k: v for k, v in fields.items() if k not in hidden}
+    rows, _ = state.store.query_features(key, bbox=None, limit=200, offset=0)
+    hidden = set() if who.access.full else set(restricted_of(layer) or RESTRICTED_ALL)
+    fields = tile_fields(property_keys(rows) - hidden)
     out: dict[str, Any] = {
         "tilejson": "3.0.0",
         "name": layer,
@@ -106,7 +106,6 @@ async def tile(request: Request, layer: str, z: int, x: int, y: int) -> Response
         "Cache-Control": f"{scope}, max-age=300",
         "Vary": "X-API-Key, Authorization",
     }
-    if_none_match = headers.get("if-none-match")
-    if if_none_match is not None and etag in [t.strip() for t in if_none_match.split(",")]:
+    if etag_matches(headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=out_headers)
     return Response(content=data, media_type=MVT, headers=out_headers)

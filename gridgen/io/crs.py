@@ -238,14 +238,21 @@ def frame_to_wgs84(frame: gpd.GeoDataFrame, declared: DeclaredCRS) -> gpd.GeoDat
 
 
 def frame_from_wgs84(frame: gpd.GeoDataFrame, target: DeclaredCRS) -> gpd.GeoDataFrame:
-    """Return a WGS84 ``frame`` in the target system (GCJ-02/BD-09 stay labelled 4326)."""
+    """Return a WGS84 ``frame`` in the target system (GCJ-02/BD-09 stay labelled 4326).
+
+    Geometries are made valid after the conversion (a layer of Polygons stays one valid
+    Polygon per row, see :mod:`gridgen.io.polygons`).
+    """
+    from gridgen.io.polygons import frame_valid_polygons
+
     if target.chinese:
         out = frame.copy()
-        return out.set_geometry(
+        out = out.set_geometry(
             _transform_geoseries(frame.to_crs(WGS84).geometry, _FROM_WGS84[target.chinese])
         )
+        return frame_valid_polygons(out)
     assert target.crs is not None
-    return frame.to_crs(target.crs)
+    return frame_valid_polygons(frame.to_crs(target.crs))
 
 
 def metric_crs_for(frame: gpd.GeoDataFrame) -> pyproj.CRS:

@@ -19,7 +19,10 @@ from gridgen.errors import (
     UnreadableFileError,
 )
 from gridgen.io.atomic import atomic_path
-from gridgen.io.crs import WGS84, DeclaredCRS, frame_from_wgs84, frame_to_wgs84, parse_crs
+from gridgen.io.chinese_crs import describe_chinese_srs
+from gridgen.io.crs import WGS84, DeclaredCRS, frame_to_wgs84, parse_crs
+from gridgen.io.qgis_style import write_layer_styles
+from gridgen.io.write import GPKG_DATASET_OPTIONS, labelled_output
 from gridgen.partition.plan import GRID_COLUMNS, Plan, PlanMetrics, Problem
 
 META_LAYER = "plan_meta"
@@ -43,8 +46,11 @@ def write_plan(plan: Plan, path: str | Path, *, crs: str | int | None = None) ->
     with atomic_path(final) as out:  # a crash leaves the old file or the new one
         grids = plan.grids
         if crs is not None:
-            grids = frame_from_wgs84(grids, parse_crs(crs))
-        grids.to_file(out, layer="grids", driver="GPKG", engine="pyogrio")
+            grids = labelled_output(grids, crs)
+        pyogrio.write_dataframe(
+            grids, out, layer="grids", driver="GPKG", dataset_options=GPKG_DATASET_OPTIONS
+        )
+        describe_chinese_srs(out)
         pyogrio.write_dataframe(
             plan.assignment[["building_id", "grid_id"]].astype(str),
             out,
@@ -64,6 +70,7 @@ def write_plan(plan: Plan, path: str | Path, *, crs: str | int | None = None) ->
             }
         )
         pyogrio.write_dataframe(meta, out, layer=META_LAYER, driver="GPKG", append=True)
+        write_layer_styles(out)
     return final
 
 

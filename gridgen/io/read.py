@@ -33,7 +33,9 @@ from gridgen.errors import (
     UnreadableFileError,
     UnsupportedFormatError,
 )
+from gridgen.io.chinese_crs import chinese_crs, chinese_system_of, geojson_chinese_system
 from gridgen.io.crs import WGS84, DeclaredCRS, frame_to_wgs84, parse_crs
+from gridgen.io.polygons import point_layer_name
 from gridgen.schema import DATASET_LAYERS, DERIVED_COLUMNS, LAYERS
 
 SPATIAL_SUFFIXES = (".geojson", ".json")
@@ -200,6 +202,30 @@ def _layer_name(stem: str, *, source: str, strict: bool, only: str | None = None
     raise UnknownLayerError(msg)
 
 
+_POINT_PARTS = {point_layer_name(name): name for name in DATASET_LAYERS}
+"""Layers holding the Point rows of a layer of footprints (``building_points``)."""
+
+
+def _add_part(
+    frames: dict[str, gpd.GeoDataFrame],
+    name: str,
+    part: gpd.GeoDataFrame,
+    wanted: set[str] | None,
+) -> None:
+    """Add the rows of ``part`` (the points of a split layer) to layer ``name``."""
+    if wanted is not None and name not in wanted:
+        return
+    if name not in frames:
+        frames[name] = part
+        return
+    main = frames[name]
+    if main.crs is not None and part.crs is not None and not part.crs.equals(main.crs):
+        part = part.to_crs(main.crs)
+    frames[name] = gpd.GeoDataFrame(
+        pd.concat([main, part], ignore_index=True), geometry=main.geometry.name, crs=main.crs
+    )
+
+
 def _read_sources(path: Path, wanted: set[str] | None) -> dict[str, gpd.GeoDataFrame]:
     """Return the raw frames of every known layer found at ``path`` (file CRS kept)."""
     source = str(path)
@@ -207,17 +233,26 @@ def _read_sources(path: Path, wanted: set[str] | None) -> dict[str, gpd.GeoDataF
     frames: dict[str, gpd.GeoDataFrame] = {}
     if path.is_dir():
         files = sorted(
-            p
-            for p in path.iterdir()
-            if p.suffix.lower() in (*SPATIAL_SUFFIXES, *CSV_SUFFIXES, ".shp")
+            (
+                p
+                for p in path.iterdir()
+                if p.suffix.lower() in (*SPATIAL_SUFFIXES, *CSV_SUFFIXES, ".shp")
+            ),
+            key=lambda p: (p.stem.lower() in _POINT_PARTS, p.name),  # point parts last
         )
         for file in files:
+            if (base := _POINT_PARTS.get(file.stem.lower())) is not None:
+                _add_part(frames, base, _read_file(file, base), wanted)
+                continue
             name = _layer_name(file.stem, source=source, strict=False)
             if name is None or name in frames or (wanted is not None and name not in wanted):
                 continue
             frames[name] = _read_file(file, name)
     elif suffix == ".gpkg":
         for entry in pyogrio.list_layers(path):
+            if (base := _POINT_PARTS.get(str(entry[0]).lower())) is not None:
+                _add_part(frames, base, _ogr_frame(str(path), str(entry[0])), wanted)
+                continue
             name = _layer_name(str(entry[0]), source=source, strict=False)
             if name is not None and (wanted is None or name in wanted):
                 frames[name] = _ogr_frame(str(path), str(entry[0]))
@@ -273,6 +308,8 @@ def _read_file(path: Path, layer: str) -> gpd.GeoDataFrame:
     if path.suffix.lower() in CSV_SUFFIXES:
         return _csv_frame(path, layer, str(path))
     frame = _ogr_frame(str(path))
+    if path.suffix.lower() in (".geojson", ".json") and (chinese := geojson_chinese_system(path)):
+        frame = frame.set_crs(chinese_crs(chinese), allow_override=True)
     if path.suffix.lower() == ".shp":
         frame = frame.rename(columns=_shapefile_renames(frame.columns, layer))
     return frame
@@ -283,6 +320,10 @@ def _to_wgs84(frame: gpd.GeoDataFrame, declared: DeclaredCRS, explicit: bool) ->
     if frame._geometry_column_name not in frame.columns:
         return frame
     file_crs = frame.crs
+    if chinese := chinese_system_of(file_crs):  # our own GCJ-02/BD-09 label
+        return frame_to_wgs84(
+            frame.set_crs(WGS84, allow_override=True), DeclaredCRS(chinese=chinese)
+        )
     if explicit and (file_crs is None or file_crs.equals(WGS84)):
         if declared.chinese:
             return frame_to_wgs84(frame.set_crs(WGS84, allow_override=True), declared)

@@ -1,8 +1,9 @@
 """Writers: frames to a GeoPackage or a folder of GeoJSON, and the validation report to JSON.
 
 Output is WGS84 unless a CRS is requested (an EPSG code, or ``gcj02``/``bd09`` for Chinese
-basemaps; those stay labelled EPSG:4326 in the file because that is what the web map
-libraries expect).
+basemaps). GCJ-02/BD-09 are declared as what they are, never as EPSG:4326: a
+``gpkg_spatial_ref_sys`` row of their own in a GeoPackage, a top-level ``coordinate_system``
+member in GeoJSON (see :mod:`gridgen.io.chinese_crs`).
 """
 
 from __future__ import annotations
@@ -17,8 +18,15 @@ import pyogrio
 
 from gridgen.dataset import Dataset
 from gridgen.io.atomic import atomic_path, write_text_atomic
+from gridgen.io.chinese_crs import chinese_crs, describe_chinese_srs, mark_geojson
 from gridgen.io.crs import WGS84, frame_from_wgs84, parse_crs
+from gridgen.io.polygons import split_by_geometry_type
+from gridgen.io.qgis_style import write_layer_styles
 from gridgen.validate.report import ValidationReport
+
+GPKG_DATASET_OPTIONS = {"VERSION": "1.2"}
+"""GeoPackage version we write: GDAL 3.6 and QGIS 3.22 (Debian 12) warn on 1.4, the default
+of the GDAL inside pyogrio's wheels."""
 
 
 def _is_spatial(frame: pd.DataFrame) -> bool:
@@ -33,16 +41,32 @@ def _prepared(frame: pd.DataFrame, crs: str | int | None) -> pd.DataFrame:
         gdf = gpd.GeoDataFrame(out)
         if gdf.crs is None:
             gdf = gdf.set_crs(WGS84)
-        out = (
-            gdf.to_crs(WGS84)
-            if crs is None
-            else frame_from_wgs84(gdf.to_crs(WGS84), parse_crs(crs))
-        )
+        out = gdf.to_crs(WGS84) if crs is None else labelled_output(gdf, crs)
     else:
         out = pd.DataFrame(out.drop(columns="geometry", errors="ignore"))
     for col in out.columns:
         if out[col].dtype == object and col != getattr(out, "_geometry_column_name", None):
             out[col] = out[col].astype("str")
+    return out
+
+
+def labelled_output(frame: gpd.GeoDataFrame, crs: str | int) -> gpd.GeoDataFrame:
+    """Return ``frame`` (any CRS) in ``crs``, valid, labelled with its true CRS."""
+    target = parse_crs(crs)
+    out = frame_from_wgs84(frame.to_crs(WGS84), target)
+    if target.chinese:
+        out = out.set_crs(chinese_crs(target.chinese), allow_override=True)
+    return out
+
+
+def one_type_per_layer(frames: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Return ``frames`` with mixed-geometry layers split (see ``split_by_geometry_type``)."""
+    out: dict[str, pd.DataFrame] = {}
+    for name, frame in frames.items():
+        if _is_spatial(frame):
+            out.update(split_by_geometry_type(name, gpd.GeoDataFrame(frame)))
+        else:
+            out[name] = frame
     return out
 
 
@@ -72,11 +96,21 @@ def write_frames(
     """
     if crs is not None:
         parse_crs(crs)  # fail before writing anything
+    frames = one_type_per_layer(frames)
     target = Path(path)
     if target.suffix.lower() == ".gpkg":
         with atomic_path(target) as tmp:  # a crash leaves the old file or the new one
-            for name, frame in frames.items():
-                pyogrio.write_dataframe(_prepared(frame, crs), tmp, layer=name, driver="GPKG")
+            for i, (name, frame) in enumerate(frames.items()):
+                pyogrio.write_dataframe(
+                    _prepared(frame, crs),
+                    tmp,
+                    layer=name,
+                    driver="GPKG",
+                    append=i > 0,
+                    dataset_options=None if i else GPKG_DATASET_OPTIONS,
+                )
+            describe_chinese_srs(tmp)
+            write_layer_styles(tmp)
         return target
     if target.exists() and not target.is_dir():
         target.unlink()
@@ -87,6 +121,8 @@ def write_frames(
             out = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries([None] * len(out)), crs=WGS84)
         with atomic_path(target / f"{name}.geojson") as tmp:
             pyogrio.write_dataframe(out, tmp, driver="GeoJSON")
+            if crs is not None and (chinese := parse_crs(crs).chinese):
+                mark_geojson(tmp, chinese)
     return target
 
 

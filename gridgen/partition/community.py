@@ -34,12 +34,18 @@ from gridgen.distributed.executor import Executor
 from gridgen.distributed.subsets import partition_shards, without_restricted
 from gridgen.errors import ParameterError
 from gridgen.io.crs import WGS84
+from gridgen.io.polygons import frame_valid_polygons, snapped_polygons
 from gridgen.partition.plan import (
     Plan,
     Problem,
     default_band,
     merge_plans,
     plan_metrics,
+)
+from gridgen.partition.proofs import (
+    detached_parts,
+    detached_problems,
+    unbalanceable_problems,
 )
 from gridgen.partition.regions import RegionProblem, best_regions, components, cut_costs
 from gridgen.partition.units import UnitGraph, build_units, seed_spacing
@@ -59,6 +65,8 @@ class Drawing:
     geoms: NDArray[np.object_]
     problems: tuple[Problem, ...]
     infeasible: str
+    detached: tuple[tuple[int, float, tuple[str, ...]], ...] = ()
+    """Parts of the community too small to form a grid: (label, area m², building ids)."""
 
 
 def community_rng(seed: int, community_id: str) -> np.random.Generator:
@@ -135,56 +143,9 @@ def draw_grids(
     geoms = grid_geometries(units.cells, labels)
     labels, geoms = _mend_split_grids(units, labels, geoms)
     geoms = smooth_grids(geoms, tolerance=GRID_SMOOTHING * seed_spacing(units.area))
-    return Drawing(units, labels, geoms, tuple(problems), "; ".join(notes))
-
-
-def unbalanceable_units(units: UnitGraph, *, lo: int, hi: int) -> NDArray[np.int64]:
-    """Return units whose grid can never be in the band (a proof, not a heuristic).
-
-    A unit with fewer households than the band minimum must share its grid with at least
-    one neighbour; when every neighbour would push the pair above the maximum (or it has
-    no neighbour), no grid holding it can be in the band.
-    """
-    hh = units.households
-    n = units.n
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    ea, eb = units.edges[:, 0], units.edges[:, 1]
-    big = np.iinfo(np.int64).max // 4
-    smallest = np.full(n, big, dtype=np.int64)
-    np.minimum.at(smallest, ea, hh[eb])
-    np.minimum.at(smallest, eb, hh[ea])
-    stuck = (hh > 0) & (hh < lo) & ((smallest == big) | (hh + smallest > hi))
-    return np.flatnonzero(stuck).astype(np.int64)
-
-
-def unbalanceable_problems(
-    drawing: Drawing, *, ids: list[str], order: NDArray[np.int64], band: tuple[int, int]
-) -> list[Problem]:
-    """Return a problem for each grid holding a unit that no in-band grid can hold."""
-    lo, hi = band
-    units = drawing.units
-    id_of_label = np.empty(len(drawing.geoms), dtype=object)
-    id_of_label[order] = ids
-    out: list[Problem] = []
-    for u in unbalanceable_units(units, lo=lo, hi=hi).tolist():
-        gid = str(id_of_label[drawing.labels[u]])
-        what = (
-            f"compound {units.compound_ids[u]}"
-            if units.kinds[u] == "compound"
-            else f"unit {units.unit_ids[u]}"
-        )
-        out.append(
-            Problem(
-                "unbalanceable",
-                units.community_id,
-                f"{what} has {int(units.households[u])} households, below the band minimum "
-                f"{lo}, and adding any neighbouring unit exceeds the maximum {hi}: grid {gid} "
-                "cannot be in the band (widen --band or review the compound)",
-                grid_id=gid,
-            )
-        )
-    return out
+    detached = detached_parts(units, labels, geoms)
+    geoms, _ = snapped_polygons(geoms)
+    return Drawing(units, labels, geoms, tuple(problems), "; ".join(notes), detached)
 
 
 def smooth_grids(geoms: NDArray[np.object_], *, tolerance: float) -> NDArray[np.object_]:
@@ -306,7 +267,11 @@ def grid_ids(community_id: str, n: int, *, taken: Iterable[str] = ()) -> list[st
 def drawing_frames(
     drawing: Drawing, *, ids: list[str], order: NDArray[np.int64]
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
-    """Return (grids in EPSG:4326, assignment) for a drawing with ids given in ``order``."""
+    """Return (grids in the metric CRS, assignment) for a drawing with ids given in ``order``.
+
+    Grids stay in the metric CRS until the plan is finished (:func:`finish_plan` converts
+    them to EPSG:4326 once, and makes them valid after that conversion).
+    """
     units = drawing.units
     id_of_label = np.empty(len(drawing.geoms), dtype=object)
     id_of_label[order] = ids
@@ -318,7 +283,7 @@ def drawing_frames(
             "workers": [1] * len(id_of_label),
         },
         geometry=gpd.GeoSeries(drawing.geoms, crs=units.crs),
-    ).to_crs(WGS84)
+    )
     grids = grids.sort_values("grid_id", kind="stable").reset_index(drop=True)
     unit_grid = id_of_label[drawing.labels] if len(drawing.labels) else np.empty(0, dtype=object)
     assignment = pd.DataFrame(
@@ -373,6 +338,7 @@ def partition_community(
     ids = grid_ids(community_id, len(order))
     grids, assignment = drawing_frames(drawing, ids=ids, order=order)
     stuck = unbalanceable_problems(drawing, ids=ids, order=order, band=(lo, hi))
+    detached = detached_problems(drawing, ids=ids, order=order)
     return finish_plan(
         dataset,
         grids,
@@ -380,7 +346,7 @@ def partition_community(
         target=target,
         band=(lo, hi),
         seed=seed,
-        problems=[*drawing.problems, *stuck],
+        problems=[*drawing.problems, *stuck, *detached],
         cut_edges=cut_edge_total(drawing),
         infeasible={community_id: drawing.infeasible} if drawing.infeasible else {},
     )
@@ -398,7 +364,11 @@ def finish_plan(
     cut_edges: int | None,
     infeasible: dict[str, str],
 ) -> Plan:
-    """Return a :class:`Plan` with grid metric columns, metrics and geometry problems."""
+    """Return a :class:`Plan` with grid metric columns, metrics and geometry problems.
+
+    ``grids`` may be in any CRS (the metric one saves two conversions); the plan's grids
+    are converted to EPSG:4326 once, at the end, and are one valid Polygon each after it.
+    """
     from gridgen.partition.plan import grid_table
 
     table = grid_table(dataset, grids, assignment, target=target, band=band)
@@ -437,7 +407,7 @@ def finish_plan(
                 )
             )
     return Plan(
-        grids=table,
+        grids=wgs84_grids(table),
         assignment=assignment.sort_values("building_id", kind="stable").reset_index(drop=True),
         metrics=metrics,
         problems=tuple(found),
@@ -445,6 +415,11 @@ def finish_plan(
         band=(int(band[0]), int(band[1])),
         seed=int(seed),
     )
+
+
+def wgs84_grids(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return ``grids`` in EPSG:4326, one valid Polygon each after the conversion."""
+    return frame_valid_polygons(grids.to_crs(WGS84))
 
 
 SHIP_MODES: tuple[str, ...] = ("dataset", "street")

@@ -1,5 +1,6 @@
 """Planner operations on a plan: redraw a community around locked grids, move a compound or
-building to another grid (with the rules it breaks), and compare two plans.
+building to another grid (with the rules it breaks); :mod:`gridgen.partition.compare`
+compares two plans.
 
 These are pure functions returning new :class:`~gridgen.partition.plan.Plan` values; nothing is
 saved (the service stores what the planner accepts).
@@ -7,9 +8,8 @@ saved (the service stores what the planner accepts).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -21,13 +21,14 @@ from shapely.geometry.base import BaseGeometry
 from gridgen.dataset import Dataset
 from gridgen.errors import NotFoundError, ParameterError
 from gridgen.io.crs import WGS84
+from gridgen.io.polygons import frame_valid_polygons, polygonal
 from gridgen.partition.community import (
     community_rng,
     draw_grids,
     drawing_frames,
     grid_ids,
     grid_order,
-    unbalanceable_problems,
+    wgs84_grids,
 )
 from gridgen.partition.plan import (
     GRID_COLUMNS,
@@ -39,6 +40,7 @@ from gridgen.partition.plan import (
     grid_table,
     plan_metrics,
 )
+from gridgen.partition.proofs import detached_problems, unbalanceable_problems
 from gridgen.partition.units import build_units, community_geometry, seed_spacing
 
 SNAP_GRID = 0.001
@@ -88,44 +90,6 @@ class MoveResult:
         }
 
 
-@dataclass(frozen=True, eq=False)
-class PlanComparison:
-    """Differences between plan ``a`` and plan ``b``.
-
-    Attributes
-    ----------
-    buildings
-        ``building_id, grid_a, grid_b`` for every building whose grid differs (NA where a
-        plan lacks the building).
-    compounds
-        Compounds with at least one building that changed grid (when a dataset was given).
-    grids_added, grids_removed, grids_reshaped
-        Grid ids only in ``b``, only in ``a``, and in both with different geometry.
-    metric_deltas
-        ``b - a`` for every numeric metric.
-    """
-
-    buildings: pd.DataFrame
-    compounds: tuple[str, ...]
-    grids_added: tuple[str, ...]
-    grids_removed: tuple[str, ...]
-    grids_reshaped: tuple[str, ...]
-    metric_deltas: dict[str, float]
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready summary."""
-        rows = self.buildings.astype(object).where(self.buildings.notna(), None)
-        return {
-            "buildings_changed": len(self.buildings),
-            "buildings": rows.to_dict(orient="records"),
-            "compounds_changed": list(self.compounds),
-            "grids_added": list(self.grids_added),
-            "grids_removed": list(self.grids_removed),
-            "grids_reshaped": list(self.grids_reshaped),
-            "metric_deltas": self.metric_deltas,
-        }
-
-
 def _community_grids(plan: Plan, community_id: str) -> gpd.GeoDataFrame:
     sel = plan.grids[plan.grids["community_id"].astype(str) == community_id]
     if sel.empty:
@@ -151,7 +115,7 @@ def _replace_community(
     others = plan.grids[plan.grids["community_id"].astype(str) != community_id]
     keep_a = plan.assignment[~plan.assignment["grid_id"].astype(str).isin(old_ids)]
     old_a = plan.assignment[plan.assignment["grid_id"].astype(str).isin(old_ids)]
-    table = grid_table(dataset, grids, assignment, target=target, band=band)
+    table = wgs84_grids(grid_table(dataset, grids, assignment, target=target, band=band))
     all_grids = (
         gpd.GeoDataFrame(
             pd.concat(
@@ -269,6 +233,7 @@ def repartition(
     order = grid_order(drawing.geoms, community)
     new_ids = grid_ids(community_id, len(order), taken=locked_ids)
     new_grids, new_a = drawing_frames(drawing, ids=new_ids, order=order)
+    new_grids = wgs84_grids(new_grids)
     grids = gpd.GeoDataFrame(
         pd.concat([locked_rows, new_grids], ignore_index=True), geometry="geometry", crs=WGS84
     )
@@ -284,6 +249,7 @@ def repartition(
         problems=[
             *drawing.problems,
             *unbalanceable_problems(drawing, ids=new_ids, order=order, band=(lo, hi)),
+            *detached_problems(drawing, ids=new_ids, order=order),
         ],
         infeasible=drawing.infeasible,
     )
@@ -345,8 +311,8 @@ def move_unit(
             if str(b) in set(moving)
         }
     )
-    piece = _areal(shapely.union_all(units.cells[unit_idx]))
-    cgrids = _community_grids(plan, community_id).to_crs(dataset.metric_crs)
+    piece = polygonal(shapely.union_all(units.cells[unit_idx]))
+    cgrids = frame_valid_polygons(_community_grids(plan, community_id).to_crs(dataset.metric_crs))
     geom = dict(zip(cgrids["grid_id"].astype(str), cgrids.geometry, strict=True))
     before_hh = dict(zip(cgrids["grid_id"].astype(str), cgrids["households"], strict=True))
     new_geom = dict(geom)
@@ -356,14 +322,14 @@ def move_unit(
         # the piece only touches a source grid along an edge, the snapped intersection is a
         # collection holding lines or points; GEOS refuses such mixed-dimension input in the
         # next overlay, so only the areal part of each result is kept.
-        part = _areal(shapely.intersection(piece, geom[s], grid_size=SNAP_GRID))
-        moved_land = _areal(shapely.union(moved_land, part, grid_size=SNAP_GRID))
-        new_geom[s] = _areal(shapely.difference(geom[s], piece, grid_size=SNAP_GRID))
+        part = polygonal(shapely.intersection(piece, geom[s], grid_size=SNAP_GRID))
+        moved_land = polygonal(shapely.union(moved_land, part, grid_size=SNAP_GRID))
+        new_geom[s] = polygonal(shapely.difference(geom[s], piece, grid_size=SNAP_GRID))
     target_geom = geom[str(to_grid)]
     touching = shapely.length(
         shapely.intersection(shapely.boundary(moved_land), shapely.buffer(target_geom, 0.05))
     )
-    new_geom[str(to_grid)] = _areal(shapely.union(target_geom, moved_land, grid_size=SNAP_GRID))
+    new_geom[str(to_grid)] = polygonal(shapely.union(target_geom, moved_land, grid_size=SNAP_GRID))
     # grids are smoothed, cells are not: crumbs of a source grid that the cut leaves
     # between the moved land and the target go with the move (and crumbs of the moved
     # land that do not reach the target stay), so only real breaks are reported
@@ -379,7 +345,7 @@ def move_unit(
     new_a.loc[new_a["building_id"].isin(moving), "grid_id"] = str(to_grid)
     rows = cgrids.copy()
     rows["geometry"] = [new_geom[g] for g in rows["grid_id"].astype(str)]
-    rows = rows[~rows.geometry.is_empty].to_crs(WGS84)
+    rows = rows[~rows.geometry.is_empty]
     comm_ids = set(cgrids["grid_id"].astype(str))
     comm_a = new_a[new_a["grid_id"].isin(comm_ids)]
     new_plan = _replace_community(
@@ -450,14 +416,6 @@ def move_unit(
     )
 
 
-def _areal(geom: BaseGeometry) -> BaseGeometry:
-    """Return the polygonal part of ``geom`` (a collection may hold lines and points)."""
-    if geom.geom_type in ("Polygon", "MultiPolygon"):
-        return geom
-    polys = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
-    return shapely.union_all(polys) if polys else shapely.Polygon()
-
-
 def _shift_crumbs(
     src: BaseGeometry, dst: BaseGeometry, max_area: float
 ) -> tuple[BaseGeometry, BaseGeometry]:
@@ -471,67 +429,13 @@ def _shift_crumbs(
     move = (areas <= max_area) & near & (np.arange(len(parts)) != main)
     if not move.any():
         return src, dst
-    keep = _areal(shapely.union_all(parts[~move], grid_size=SNAP_GRID))
-    return keep, _areal(shapely.union_all([dst, *parts[move]], grid_size=SNAP_GRID))
-
-
-def compare_plans(a: Plan, b: Plan, *, dataset: Dataset | None = None) -> PlanComparison:
-    """Return what changed from plan ``a`` to plan ``b``.
-
-    With ``dataset``, compounds with a building that changed grid are listed too.
-    """
-    m = a.assignment.astype(str).merge(
-        b.assignment.astype(str), on="building_id", how="outer", suffixes=("_a", "_b")
-    )
-    changed = m[m["grid_id_a"].fillna("") != m["grid_id_b"].fillna("")]
-    changed = changed.rename(columns={"grid_id_a": "grid_a", "grid_id_b": "grid_b"})
-    changed = changed.sort_values("building_id", kind="stable").reset_index(drop=True)
-    compounds: tuple[str, ...] = ()
-    if dataset is not None and len(changed):
-        bld = dataset.buildings
-        comp = bld.loc[bld["building_id"].astype(str).isin(changed["building_id"]), "compound_id"]
-        compounds = tuple(sorted({str(c) for c in comp if not pd.isna(c)}))
-    ga = dict(zip(a.grids["grid_id"].astype(str), a.grids.geometry, strict=True))
-    gb = dict(zip(b.grids["grid_id"].astype(str), b.grids.geometry, strict=True))
-    both = sorted(set(ga) & set(gb))
-    reshaped = tuple(g for g in both if not shapely.equals_exact(ga[g], gb[g], tolerance=1e-9))
-    deltas: dict[str, float] = {}
-    for f in fields(PlanMetrics):
-        va, vb = getattr(a.metrics, f.name), getattr(b.metrics, f.name)
-        if isinstance(va, bool) or not isinstance(va, int | float):
-            continue
-        d = float(vb) - float(va)
-        deltas[f.name] = d if math.isfinite(d) else float("nan")
-    return PlanComparison(
-        buildings=changed[["building_id", "grid_a", "grid_b"]],
-        compounds=compounds,
-        grids_added=tuple(sorted(set(gb) - set(ga))),
-        grids_removed=tuple(sorted(set(ga) - set(gb))),
-        grids_reshaped=reshaped,
-        metric_deltas=deltas,
-    )
-
-
-def locked_unchanged(before: Plan, after: Plan, locked: Iterable[str]) -> bool:
-    """Return whether every locked grid has the same geometry and buildings in both plans."""
-    for g in locked:
-        ga = before.grids.loc[before.grids["grid_id"] == g].geometry
-        gb = after.grids.loc[after.grids["grid_id"] == g].geometry
-        if len(ga) != 1 or len(gb) != 1 or not shapely.equals_exact(ga.iloc[0], gb.iloc[0], 0.0):
-            return False
-        ba = set(before.assignment.loc[before.assignment["grid_id"] == g, "building_id"])
-        bb = set(after.assignment.loc[after.assignment["grid_id"] == g, "building_id"])
-        if ba != bb:
-            return False
-    return True
+    keep = polygonal(shapely.union_all(parts[~move], grid_size=SNAP_GRID))
+    return keep, polygonal(shapely.union_all([dst, *parts[move]], grid_size=SNAP_GRID))
 
 
 __all__ = [
     "MoveResult",
-    "PlanComparison",
     "Violation",
-    "compare_plans",
-    "locked_unchanged",
     "move_unit",
     "repartition",
 ]

@@ -37,10 +37,7 @@ from numpy.typing import NDArray
 from gridgen.dataset import Dataset
 from gridgen.io.crs import WGS84
 from gridgen.partition.audit import Audit, audit_layer
-from gridgen.partition.community import (
-    grid_geometries,
-    smooth_grids,
-)
+from gridgen.partition.community import grid_geometries, smooth_grids
 from gridgen.partition.existing import GridLayer, building_grids, grid_layer
 from gridgen.partition.plan import Plan, Problem, default_band, grid_table, plan_metrics
 from gridgen.partition.settle import assign_codes, band_problems, settle

@@ -23,10 +23,10 @@ from gridgen.partition.community import (
     grid_ids,
     grid_order,
     region_problem,
-    unbalanceable_units,
 )
 from gridgen.partition.moves import Moves, balance, fill, make_contiguous, pieces, violation
 from gridgen.partition.plan import Problem
+from gridgen.partition.proofs import unbalanceable_units
 from gridgen.partition.regions import best_regions
 from gridgen.partition.units import UnitGraph
 

@@ -58,12 +58,15 @@ def _png(data: SheetData, options: SheetOptions) -> bytes:
 def _pdf(data: SheetData, options: SheetOptions) -> bytes:
     import matplotlib as mpl
 
-    from maps.assets import cjk_font_family
+    from maps.assets import PDF_RC, pdf_font_family
     from maps.sheet.render import sheet_figure
 
-    fig = sheet_figure(data, paper=options.paper, orientation=options.orientation, dpi=150)
+    family = pdf_font_family()
+    fig = sheet_figure(
+        data, paper=options.paper, orientation=options.orientation, dpi=150, family=family
+    )
     buf = io.BytesIO()
-    with mpl.rc_context({"font.family": cjk_font_family(), "pdf.fonttype": 42}):
+    with mpl.rc_context({"font.family": family, **PDF_RC}):  # type: ignore[dict-item]
         fig.savefig(buf, format="pdf")
     return buf.getvalue()
 

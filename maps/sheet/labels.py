@@ -53,6 +53,13 @@ def _advance_em(renderer: Any, ch: str, family: str) -> float:
     return _ADVANCES[key]
 
 
+def sheet_font_family() -> str:
+    """Return the family the sheet is drawn with (set by ``sheet_figure``'s rc context)."""
+    current = mpl.rcParams["font.family"]
+    name = current[0] if isinstance(current, list) and current else str(current)
+    return name if name not in ("sans-serif", "serif", "monospace") else cjk_font_family()
+
+
 def _place_building_labels(
     fig: Figure, ax: Any, data: SheetData, base_pt: float, obstacles: list[tuple[float, ...]]
 ) -> list[tuple[SheetBuilding, str, float, Placement]]:
@@ -66,7 +73,7 @@ def _place_building_labels(
     if not data.buildings:
         return []
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
-    family = cjk_font_family()
+    family = sheet_font_family()
     # Larger buildings first: they matter most and have the most room around them.
     order = sorted(data.buildings, key=lambda b: (-b.geometry.area, b.number))
     pts = np.array([[p.x, p.y] for p in (b.geometry.representative_point() for b in order)])

@@ -2,8 +2,9 @@
 
 The page is laid out in millimetres on a :class:`matplotlib.figure.Figure` of the exact
 paper size (no pyplot, no tight layout: fixed boxes are faster and print identically).
-Text uses Noto Sans CJK SC with TrueType embedding (``pdf.fonttype`` 42) so the PDF's text
-can be searched and extracted. Building labels are placed without overlaps by
+Text uses Noto Sans CJK SC on PNG and WenQuanYi Zen Hei (TrueType outlines, embedded once
+as a CID TrueType subset, ``pdf.fonttype`` 42) in PDF, so the PDF's text can be searched and
+extracted and poppler finds the font as declared. Building labels are placed without overlaps by
 :func:`maps.labels.place_labels`, degrading from a full three-line label to a number.
 
 This module assembles the page and writes the files; the parts live in
@@ -22,7 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from gridgen.io.atomic import atomic_path, write_bytes_atomic
-from maps.assets import cjk_font_family
+from maps.assets import PDF_RC, cjk_font_family, pdf_font_family
 from maps.sheet.data import SheetData
 from maps.sheet.layout import (
     MM_PER_INCH,
@@ -50,6 +51,7 @@ def sheet_figure(
     paper: Paper = "A4",
     orientation: Orientation = "portrait",
     dpi: float = 150,
+    family: str | None = None,
 ) -> Figure:
     """Return the compound sheet as a matplotlib figure of the exact paper size.
 
@@ -63,10 +65,13 @@ def sheet_figure(
         ``"portrait"`` or ``"landscape"``.
     dpi
         Resolution used for PNG output and for label measurement.
+    family
+        Font family of every text (default :func:`maps.assets.cjk_font_family`; PDF output
+        passes :func:`maps.assets.pdf_font_family`).
     """
     lay = sheet_layout(paper, orientation, len(data.buildings))
     W, H = lay.page
-    family = cjk_font_family()
+    family = family or cjk_font_family()
     with mpl.rc_context({"font.family": family, "pdf.fonttype": 42, "axes.unicode_minus": False}):
         fig = Figure(figsize=(W / MM_PER_INCH, H / MM_PER_INCH), dpi=dpi)
         SheetCanvas(fig)
@@ -172,10 +177,11 @@ def render_sheet_pdf(
     orientation: Orientation = "portrait",
 ) -> Path:
     """Write the sheet as a one-page PDF (text extractable, fonts embedded); return the path."""
-    fig = sheet_figure(data, paper=paper, orientation=orientation, dpi=150)
+    family = pdf_font_family()
+    fig = sheet_figure(data, paper=paper, orientation=orientation, dpi=150, family=family)
     with (
         atomic_path(path) as tmp,
-        mpl.rc_context({"font.family": cjk_font_family(), "pdf.fonttype": 42}),
+        mpl.rc_context({"font.family": family, **PDF_RC}),  # type: ignore[dict-item]
     ):
         fig.savefig(tmp, format="pdf")
     return Path(path)

@@ -1,0 +1,273 @@
+"""QGIS default styles inside the GeoPackages we write (table ``layer_styles``).
+
+QGIS looks for a ``layer_styles`` table in a GeoPackage (its own convention: f_table_name,
+f_geometry_column, styleName, styleQML, useAsDefault, ...) and applies the default style of
+a layer when it opens it. We write one for every styled layer, in the colours of the viewer
+and the sheets (:mod:`gridgen.palette`): grids graduated by household deviation with their
+codes as labels, compounds by property mode, stations by kind, buildings with their
+household counts, roads by kind, communities and streets as outlines.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+from collections.abc import Callable
+from html import escape
+from pathlib import Path
+
+from gridgen.palette import (
+    BUILDING_EDGE_HTML,
+    BUILDING_FILL,
+    COMMUNITY_EDGE,
+    COMPOUND_EDGE,
+    DEVIATION_STOPS,
+    GRID_EDGE,
+    PROPERTY_MODE_COLORS,
+    ROAD_KIND_COLORS,
+    ROAD_KIND_WIDTHS_MM,
+    STATION_KIND_COLORS,
+    UNCOVERED_COLOR,
+)
+from gridgen.schema import PROPERTY_MODE_LABELS, STATION_KIND_LABELS
+
+STYLE_NAME = "gridgen"
+LABEL_FONT = "Noto Sans CJK SC"
+
+_TABLE = """CREATE TABLE IF NOT EXISTS layer_styles (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, f_table_catalog TEXT(256), f_table_schema TEXT(256),
+    f_table_name TEXT(256), f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT,
+    styleSLD TEXT, useAsDefault BOOLEAN, description TEXT, owner TEXT(30), ui TEXT(30),
+    update_time DATETIME DEFAULT CURRENT_TIMESTAMP)"""
+
+
+def _rgba(hex_colour: str, alpha: int = 255) -> str:
+    h = hex_colour.lstrip("#")
+    return f"{int(h[0:2], 16)},{int(h[2:4], 16)},{int(h[4:6], 16)},{alpha}"
+
+
+def _props(values: dict[str, str]) -> str:
+    return "".join(f'<prop k="{k}" v="{escape(v)}"/>' for k, v in values.items())
+
+
+def fill_symbol(name: str, fill: str | None, edge: str, width_mm: float, alpha: int = 200) -> str:
+    """Return a QML fill symbol (``fill`` None: outline only)."""
+    props = {
+        "color": _rgba(fill, alpha) if fill else "0,0,0,0",
+        "style": "solid" if fill else "no",
+        "outline_color": _rgba(edge),
+        "outline_style": "solid",
+        "outline_width": f"{width_mm}",
+        "outline_width_unit": "MM",
+        "joinstyle": "round",
+    }
+    return (
+        f'<symbol type="fill" name="{name}" alpha="1" clip_to_extent="1" force_rhr="0">'
+        f'<layer class="SimpleFill" pass="0" locked="0" enabled="1">{_props(props)}</layer>'
+        "</symbol>"
+    )
+
+
+def marker_symbol(name: str, colour: str, size_mm: float) -> str:
+    """Return a QML circle marker symbol."""
+    props = {
+        "name": "circle",
+        "color": _rgba(colour),
+        "outline_color": "255,255,255,255",
+        "outline_style": "solid",
+        "outline_width": "0.3",
+        "outline_width_unit": "MM",
+        "size": f"{size_mm}",
+        "size_unit": "MM",
+    }
+    return (
+        f'<symbol type="marker" name="{name}" alpha="1" clip_to_extent="1" force_rhr="0">'
+        f'<layer class="SimpleMarker" pass="0" locked="0" enabled="1">{_props(props)}</layer>'
+        "</symbol>"
+    )
+
+
+def line_symbol(name: str, colour: str, width_mm: float) -> str:
+    """Return a QML line symbol."""
+    props = {
+        "line_color": _rgba(colour),
+        "line_style": "solid",
+        "line_width": f"{width_mm}",
+        "line_width_unit": "MM",
+        "capstyle": "round",
+        "joinstyle": "round",
+    }
+    return (
+        f'<symbol type="line" name="{name}" alpha="1" clip_to_extent="1" force_rhr="0">'
+        f'<layer class="SimpleLine" pass="0" locked="0" enabled="1">{_props(props)}</layer>'
+        "</symbol>"
+    )
+
+
+def _single(symbol: str) -> str:
+    return (
+        '<renderer-v2 type="singleSymbol" symbollevels="0">'
+        f"<symbols>{symbol}</symbols></renderer-v2>"
+    )
+
+
+def _categorized(attr: str, cats: list[tuple[str, str, str]]) -> str:
+    """Return a categorized renderer: ``cats`` is (value, label, symbol XML named by index)."""
+    rows = "".join(
+        f'<category value="{escape(v)}" label="{escape(lab)}" symbol="{i}" render="true"/>'
+        for i, (v, lab, _) in enumerate(cats)
+    )
+    symbols = "".join(s for _, _, s in cats)
+    return (
+        f'<renderer-v2 type="categorizedSymbol" attr="{attr}" symbollevels="0">'
+        f"<categories>{rows}</categories><symbols>{symbols}</symbols></renderer-v2>"
+    )
+
+
+def _deviation_renderer() -> str:
+    """Return a graduated renderer on ``deviation`` in the viewer's diverging colours."""
+    bounds = [-1000.0, -0.35, -0.1, 0.1, 0.35, 1000.0]
+    labels = ["< -35%", "-35% – -10%", "-10% – +10%", "+10% – +35%", "> +35%"]
+    ranges, symbols = [], []
+    for i, (lo, hi) in enumerate(itertools.pairwise(bounds)):
+        _, rgb = DEVIATION_STOPS[i]
+        colour = "#{:02x}{:02x}{:02x}".format(*rgb)
+        ranges.append(
+            f'<range lower="{lo}" upper="{hi}" label="{escape(labels[i])}" symbol="{i}" '
+            'render="true"/>'
+        )
+        symbols.append(fill_symbol(str(i), colour, GRID_EDGE, 0.6, alpha=190))
+    return (
+        '<renderer-v2 type="graduatedSymbol" attr="deviation" graduatedMethod="GraduatedColor" '
+        f'symbollevels="0"><ranges>{"".join(ranges)}</ranges>'
+        f"<symbols>{''.join(symbols)}</symbols></renderer-v2>"
+    )
+
+
+def _labels(expression: str, *, size: float, colour: str = "#222222", polygon: bool) -> str:
+    is_expr = "1" if not expression.isidentifier() else "0"
+    placement = "1" if polygon else "0"  # polygons: over the centroid; points: around
+    return (
+        '<labeling type="simple"><settings calloutType="simple">'
+        f'<text-style fieldName="{escape(expression)}" isExpression="{is_expr}" '
+        f'fontFamily="{LABEL_FONT}" fontSize="{size}" fontSizeUnit="Point" '
+        f'textColor="{_rgba(colour)}" textOpacity="1"/>'
+        '<text-buffer bufferDraw="1" bufferSize="0.8" bufferSizeUnits="MM" '
+        'bufferColor="255,255,255,255" bufferOpacity="0.85"/>'
+        f'<placement placement="{placement}" dist="1" distUnits="MM"/>'
+        '<rendering obstacle="1" displayAll="0" scaleVisibility="0"/>'
+        "</settings></labeling>"
+    )
+
+
+def _qml(renderer: str, labeling: str = "") -> str:
+    enabled = "1" if labeling else "0"
+    return (
+        "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>"
+        '<qgis version="3.22.16" styleCategories="Symbology|Labeling" '
+        f'labelsEnabled="{enabled}">{renderer}{labeling}</qgis>'
+    )
+
+
+def _grids() -> str:
+    return _qml(_deviation_renderer(), _labels("grid_id", size=9, polygon=True))
+
+
+def _compounds() -> str:
+    cats = [
+        (mode, PROPERTY_MODE_LABELS.get(mode, mode), fill_symbol(str(i), c, COMPOUND_EDGE, 0.3))
+        for i, (mode, c) in enumerate(PROPERTY_MODE_COLORS.items())
+    ]
+    return _qml(_categorized("property_mode", cats))
+
+
+def _stations() -> str:
+    cats = [
+        (kind, STATION_KIND_LABELS.get(kind, kind), marker_symbol(str(i), c, 3.0))
+        for i, (kind, c) in enumerate(STATION_KIND_COLORS.items())
+    ]
+    return _qml(_categorized("kind", cats), _labels("name", size=8, polygon=False))
+
+
+def _buildings() -> str:
+    symbol = fill_symbol("0", BUILDING_FILL, BUILDING_EDGE_HTML, 0.2, alpha=230)
+    return _qml(_single(symbol), _labels("concat(\"households\", '户')", size=7, polygon=True))
+
+
+def _building_points() -> str:
+    symbol = marker_symbol("0", BUILDING_EDGE_HTML, 2.0)
+    return _qml(_single(symbol), _labels("concat(\"households\", '户')", size=7, polygon=False))
+
+
+def _uncovered() -> str:
+    return _qml(_single(fill_symbol("0", UNCOVERED_COLOR, UNCOVERED_COLOR, 0.3, alpha=220)))
+
+
+def _roads() -> str:
+    cats = [
+        (kind, kind, line_symbol(str(i), c, ROAD_KIND_WIDTHS_MM[kind]))
+        for i, (kind, c) in enumerate(ROAD_KIND_COLORS.items())
+    ]
+    return _qml(_categorized("kind", cats))
+
+
+def _communities() -> str:
+    return _qml(
+        _single(fill_symbol("0", None, COMMUNITY_EDGE, 0.8)), _labels("name", size=10, polygon=True)
+    )
+
+
+def _streets() -> str:
+    return _qml(
+        _single(fill_symbol("0", None, COMMUNITY_EDGE, 1.4)), _labels("name", size=12, polygon=True)
+    )
+
+
+STYLES: dict[str, Callable[[], str]] = {
+    "grids": _grids,
+    "compounds": _compounds,
+    "stations": _stations,
+    "proposed_sites": _stations,
+    "buildings": _buildings,
+    "building_points": _building_points,
+    "uncovered_buildings": _uncovered,
+    "roads": _roads,
+    "communities": _communities,
+    "streets": _streets,
+}
+"""Layer name → QML of its default style."""
+
+
+def write_layer_styles(path: str | Path) -> list[str]:
+    """Add a default QGIS style for every styled layer of a GeoPackage; return their names.
+
+    The ``layer_styles`` table is created when absent (and registered in gpkg_contents as
+    an attribute table); an existing default of ours for the same layer is replaced.
+    """
+    styled: list[str] = []
+    with sqlite3.connect(str(path)) as con:
+        layers = con.execute("SELECT table_name, column_name FROM gpkg_geometry_columns").fetchall()
+        wanted = [(t, c) for t, c in layers if t in STYLES]
+        if not wanted:
+            return styled
+        con.execute(_TABLE)
+        con.execute(
+            "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, description, "
+            "last_change) VALUES ('layer_styles', 'attributes', 'layer_styles', "
+            "'QGIS default styles', strftime('%Y-%m-%dT%H:%M:%fZ','now'))"
+        )
+        for table, column in wanted:
+            con.execute(
+                "DELETE FROM layer_styles WHERE f_table_name = ? AND styleName = ?",
+                (table, STYLE_NAME),
+            )
+            con.execute(
+                "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "
+                "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, "
+                "owner, ui, update_time) VALUES ('', '', ?, ?, ?, ?, '', 1, ?, 'gridgen', '', "
+                "strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
+                (table, column, STYLE_NAME, STYLES[table](), f"gridgen default style of {table}"),
+            )
+            styled.append(table)
+    con.close()
+    return styled

@@ -1,0 +1,173 @@
+"""Grid validity: one valid Polygon per grid in the metric CRS and after every conversion."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from partition_helpers import UTM49, at, make_dataset
+from shapely.geometry import Polygon, box
+
+from gridgen.dataset import Dataset
+from gridgen.io.crs import frame_from_wgs84, parse_crs
+from gridgen.io.polygons import snapped_polygons, valid_geometries, valid_polygons
+from gridgen.partition.community import partition_community
+from gridgen.partition.plan import Plan
+from gridgen.partition.planner import move_unit, repartition
+
+OUTPUT_CRS = ("gcj02", "bd09", 3857, 32649, 4490)
+
+
+def assert_valid_polygons(geoms: np.ndarray, where: str, split: np.ndarray | None = None) -> None:
+    """Assert every geometry is valid and a Polygon (a MultiPolygon where ``split``)."""
+    kinds = shapely.get_type_id(geoms)
+    valid = shapely.is_valid(geoms)
+    bad = [shapely.is_valid_reason(g) for g in geoms[~valid]]
+    assert valid.all(), f"{where}: {len(bad)} invalid grids: {bad[:3]}"
+    allowed = (kinds == 3) if split is None else np.where(split, kinds == 6, kinds == 3)
+    assert allowed.all(), f"{where}: grid types {sorted(set(kinds.tolist()))}"
+
+
+def assert_plan_valid(
+    ds: Dataset, plan: Plan, where: str, split: frozenset[str] = frozenset()
+) -> None:
+    mask = plan.grids["grid_id"].isin(split).to_numpy()
+    assert_valid_polygons(plan.grids.geometry.to_numpy(), f"{where} (WGS84)", mask)
+    metric = plan.grids.to_crs(ds.metric_crs).geometry.to_numpy()
+    assert_valid_polygons(metric, f"{where} metric", mask)
+    for crs in OUTPUT_CRS:
+        out = frame_from_wgs84(plan.grids, parse_crs(crs))
+        assert len(out) == len(plan.grids)
+        assert_valid_polygons(out.geometry.to_numpy(), f"{where} in {crs}", mask)
+
+
+def test_crumb_joins_the_neighbour_it_touches() -> None:
+    # a grid with a detached 0.1 x 0.1 crumb that touches the neighbouring grid's east edge
+    grid = shapely.MultiPolygon([box(0, 0, 1, 1), box(1.5, 0, 1.6, 0.1)])
+    neighbour = box(1, 0, 1.5, 1)
+    fixed, lost = valid_polygons(np.array([grid, neighbour], dtype=object))
+    assert lost.tolist() == [0.0, 0.0]
+    assert (shapely.get_type_id(fixed) == 3).all()
+    assert shapely.is_valid(fixed).all()
+    assert shapely.equals(fixed[0], box(0, 0, 1, 1))
+    assert fixed[1].area == pytest.approx(0.5 + 0.01)
+    assert shapely.area(shapely.intersection(fixed[0], fixed[1])) == 0.0
+
+
+def test_self_crossing_ring_keeps_its_larger_lobe() -> None:
+    bow = Polygon([(0, 0), (3, 3), (3, 0), (0, 3)])  # crosses itself at (1.5, 1.5)
+    fixed, lost = valid_polygons(np.array([bow], dtype=object))
+    assert fixed[0].geom_type == "Polygon" and fixed[0].is_valid
+    assert fixed[0].area == pytest.approx(2.25)
+    assert lost.tolist() == [pytest.approx(2.25)]
+
+
+def test_detached_crumb_without_neighbour_is_counted_as_lost() -> None:
+    two = shapely.MultiPolygon([box(0, 0, 10, 10), box(20, 0, 21, 1)])
+    fixed, lost = valid_polygons(np.array([two], dtype=object))
+    assert fixed[0].geom_type == "Polygon"
+    assert fixed[0].area == 100.0
+    assert lost.tolist() == [1.0]
+
+
+def test_vertex_on_edge_stays_valid_after_projection() -> None:
+    # a valid polygon whose hole touches the shell at a point lying inside a shell edge
+    shell = [(0, 0), (100, 0), (100, 100), (0, 100)]
+    hole = [(50, 0), (60, 10), (40, 10)]
+    poly = at(Polygon(shell, [hole]))
+    assert poly.is_valid
+    snapped, lost = snapped_polygons(np.array([poly], dtype=object))
+    assert lost.tolist() == [0.0]
+    for crs in ("gcj02", "bd09", 3857):
+        frame = gpd.GeoDataFrame(geometry=gpd.GeoSeries(snapped, crs=UTM49)).to_crs(4326)
+        out = frame_from_wgs84(frame, parse_crs(crs))
+        assert_valid_polygons(out.geometry.to_numpy(), str(crs))
+        assert shapely.area(out.geometry.iloc[0]) > 0
+
+
+def test_valid_geometries_keeps_multipolygons_multi() -> None:
+    bow = Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])
+    frame = gpd.GeoDataFrame(
+        geometry=[shapely.MultiPolygon([bow]), shapely.LineString([(5, 5), (6, 6)])], crs=4326
+    )
+    out = valid_geometries(frame)
+    assert out.geometry.iloc[0].geom_type == "MultiPolygon"
+    assert out.geometry.iloc[0].is_valid
+    assert out.geometry.iloc[0].area == pytest.approx(2.0)
+    assert out.geometry.iloc[1].geom_type == "LineString"
+
+
+@st.composite
+def scattered_community(draw: st.DrawFn) -> Dataset:
+    """A community (an irregular polygon) with scattered buildings of random households."""
+    n_vertices = draw(st.integers(5, 9))
+    radii = draw(st.lists(st.floats(250, 600), min_size=n_vertices, max_size=n_vertices))
+    angles = np.linspace(0, 2 * np.pi, n_vertices, endpoint=False)
+    ring = [(600 + r * np.cos(a), 600 + r * np.sin(a)) for r, a in zip(radii, angles, strict=True)]
+    comm = Polygon(ring)
+    n = draw(st.integers(6, 30))
+    seed = draw(st.integers(0, 2**16))
+    rng = np.random.default_rng(seed)
+    pts: list[tuple[float, float]] = []
+    inner = comm.buffer(-12)
+    minx, miny, maxx, maxy = inner.bounds
+    while len(pts) < n:
+        x, y = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
+        if inner.contains(shapely.Point(x, y)) and all(
+            abs(x - a) > 10 or abs(y - b) > 10 for a, b in pts
+        ):
+            pts.append((x, y))
+    households = rng.integers(20, 200, size=n)
+    buildings = [
+        (f"S{i:03d}", None, int(h), box(x - 4, y - 4, x + 4, y + 4), "C1")
+        for i, ((x, y), h) in enumerate(zip(pts, households, strict=True))
+    ]
+    return make_dataset([("C1", comm)], [], buildings)
+
+
+@settings(
+    max_examples=12,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],  # shrinking takes minutes
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(ds=scattered_community(), pick=st.integers(0, 10_000), seed=st.integers(0, 5))
+def test_grids_stay_valid_polygons_through_partition_edits_and_conversions(
+    ds: Dataset, pick: int, seed: int
+) -> None:
+    plan = partition_community(ds, "C1", target=300, seed=seed)
+    assert_plan_valid(ds, plan, "partition")
+    grids = sorted(plan.grids["grid_id"])
+    if len(grids) >= 2:
+        b = sorted(plan.assignment["building_id"])[pick % len(plan.assignment)]
+        now = plan.assignment.set_index("building_id").loc[b, "grid_id"]
+        to = [g for g in grids if g != now][pick % (len(grids) - 1)]
+        moved = move_unit(ds, plan, to_grid=to, building_id=b)
+        # a move may cut a grid in two: it says so (a violation) and the pieces stay valid
+        split = frozenset(v.grid_id for v in moved.violations if v.code == "contiguity_broken")
+        assert_plan_valid(ds, moved.plan, "move_unit", split)
+        left = sorted(moved.plan.grids["grid_id"])
+        lock = left[pick % len(left)]
+        again = repartition(ds, moved.plan, "C1", locked=[lock], seed=seed)
+        assert_plan_valid(ds, again, "repartition", split & {lock})
+
+
+def test_part_too_small_for_a_grid_joins_the_nearest_grid_and_is_reported() -> None:
+    from shapely.geometry import MultiPolygon
+
+    # a 300 m² detached part 20 m east of the community's main part, holding one building
+    comm = MultiPolygon([box(0, 0, 400, 300), box(420, 0, 440, 15)])
+    blds = [(f"B{i}", None, 100, box(20 + 90 * i, 100, 40 + 90 * i, 120), "C1") for i in range(4)]
+    blds.append(("BS", None, 5, box(425, 2, 430, 8), "C1"))
+    ds = make_dataset([("C1", comm)], [], blds)
+    plan = partition_community(ds, "C1")
+    assert_plan_valid(ds, plan, "multi-part community")
+    grid_of = dict(zip(plan.assignment["building_id"], plan.assignment["grid_id"], strict=True))
+    assert set(grid_of) == {"B0", "B1", "B2", "B3", "BS"}  # nothing dropped
+    found = [p for p in plan.problems if p.kind == "detached_part"]
+    assert len(found) == 1
+    assert "BS" in found[0].reason and "300 m²" in found[0].reason
+    assert found[0].grid_id == grid_of["BS"]
