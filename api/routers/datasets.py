@@ -13,12 +13,12 @@ from api.recovery import service_temp_dir
 from api.scopes import redact_report
 from api.service import dataset_layers_for_store, metric_crs_text, store_one_type_parts
 from api.store.base import DatasetInfo
-from gridgen.errors import GridgenError, InputError, PayloadTooLargeError, UnsupportedFormatError
+from api.uploads import copy_capped
+from gridgen.errors import GridgenError, InputError, UnsupportedFormatError
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 
 SUFFIXES = (".gpkg", ".geojson", ".json", ".zip", ".csv")
-CHUNK = 1 << 20
 
 
 def _safe_name(filename: str | None, index: int) -> str:
@@ -41,12 +41,7 @@ def _save_uploads(files: list[UploadFile], folder: Path, limit: int) -> Path:
         name = _safe_name(upload.filename, i)
         path = folder / name
         with path.open("wb") as out:
-            while chunk := upload.file.read(CHUNK):
-                total += len(chunk)
-                if total > limit:
-                    msg = f"file: upload exceeds the limit of {limit} bytes; split or simplify it"
-                    raise PayloadTooLargeError(msg)
-                out.write(chunk)
+            total = copy_capped(upload, out, limit=limit, used=total)
         paths.append(path)
     if not paths:
         raise InputError("file: no file uploaded; send at least one file field")

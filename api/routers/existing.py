@@ -20,7 +20,8 @@ from pydantic import BaseModel
 from api.deps import PlannerDep, PrincipalDep, StateDep
 from api.scopes import resolve_version
 from api.service import ServiceState, load_dataset, load_plan
-from gridgen.errors import InputError, ParameterError, PayloadTooLargeError
+from api.uploads import copy_capped
+from gridgen.errors import InputError, ParameterError
 from gridgen.partition.plan import Plan
 
 router = APIRouter(tags=["existing grids"])
@@ -45,7 +46,6 @@ class ImportedGrids(BaseModel):
 
 
 SUFFIXES = (".gpkg", ".geojson", ".json", ".zip")
-CHUNK = 1 << 20
 CROSSWALK_ROWS = 50_000
 """Most crosswalk rows (changed buildings) kept with a version."""
 
@@ -56,14 +56,8 @@ def _save_upload(upload: UploadFile, folder: Path, limit: int) -> Path:
         msg = f"file {name!r}: upload a grid layer as .gpkg, .geojson or a zipped Shapefile"
         raise InputError(msg)
     path = folder / name
-    total = 0
     with path.open("wb") as out:
-        while chunk := upload.file.read(CHUNK):
-            total += len(chunk)
-            if total > limit:
-                msg = f"file: upload exceeds the limit of {limit} bytes"
-                raise PayloadTooLargeError(msg)
-            out.write(chunk)
+        copy_capped(upload, out, limit=limit)
     return path
 
 

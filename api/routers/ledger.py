@@ -17,21 +17,9 @@ from fastapi.responses import JSONResponse
 from api.deps import AdminDep, StateDep
 from api.responses import LedgerResult
 from api.service import dataset_layers_for_store, load_dataset, metric_crs_text
-from gridgen.errors import PayloadTooLargeError
+from api.uploads import read_capped
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
-CHUNK = 1 << 20
-
-
-def _read_capped(upload: UploadFile, limit: int) -> bytes:
-    parts, total = [], 0
-    while chunk := upload.file.read(CHUNK):
-        total += len(chunk)
-        if total > limit:
-            msg = f"file: upload exceeds the limit of {limit} bytes; split the ledger"
-            raise PayloadTooLargeError(msg)
-        parts.append(chunk)
-    return b"".join(parts)
 
 
 @router.post(
@@ -56,7 +44,7 @@ def upload_ledger(
 
     ds = load_dataset(state, dataset_id)
     filename = file.filename or "ledger.csv"
-    ledger = read_ledger_bytes(_read_capped(file, state.settings.upload_limit_bytes), filename)
+    ledger = read_ledger_bytes(read_capped(file, limit=state.settings.upload_limit_bytes), filename)
     label = name or f"{ds.name} ({filename})"
     new, result = update_dataset(ds, ledger, layer=layer, key=key or None, name=label)
     info = state.store.add_dataset(

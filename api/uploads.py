@@ -1,0 +1,43 @@
+"""Uploaded files, copied or read in chunks under the size limit (one implementation).
+
+The ASGI guard (:mod:`api.guard`) already caps the request body while it streams; these
+helpers keep the per-request total honest across several files and name the limit in the
+error a client sees.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import BinaryIO
+
+from fastapi import UploadFile
+
+from gridgen.errors import PayloadTooLargeError
+
+CHUNK = 1 << 20
+"""Bytes read from an upload at a time."""
+
+
+def copy_capped(upload: UploadFile, out: BinaryIO, *, limit: int, used: int = 0) -> int:
+    """Copy ``upload`` into ``out``; return the bytes used so far (``used`` + this file).
+
+    Raises
+    ------
+    PayloadTooLargeError
+        When the total passes ``limit`` (the message names the limit).
+    """
+    total = used
+    while chunk := upload.file.read(CHUNK):
+        total += len(chunk)
+        if total > limit:
+            msg = f"file: upload exceeds the limit of {limit} bytes; split or simplify it"
+            raise PayloadTooLargeError(msg)
+        out.write(chunk)
+    return total
+
+
+def read_capped(upload: UploadFile, *, limit: int) -> bytes:
+    """Return the bytes of ``upload`` (PayloadTooLargeError past ``limit``)."""
+    buf = io.BytesIO()
+    copy_capped(upload, buf, limit=limit)
+    return buf.getvalue()
