@@ -15,18 +15,20 @@ import pandas as pd
 
 from gridgen.dataset import Dataset
 from gridgen.io.atomic import write_text_atomic
+from gridgen.palette import (
+    COMMUNITY_EDGE,
+    PROPERTY_MODE_COLORS,
+    REACH_COLOR,
+    STATION_KIND_COLORS,
+    UNCOVERED_COLOR,
+)
 from gridgen.partition.plan import Plan
 from gridgen.schema import PROPERTY_MODE_LABELS
 from maps.assets import AssetMode, render_offline_html
 from maps.escape import escape_properties, html_text
 from maps.sheet.data import DEFAULT_RADIUS_M
 from maps.style import (
-    COMMUNITY_EDGE,
     DEVIATION_LEGEND,
-    PROPERTY_MODE_COLORS,
-    REACH_COLOR,
-    STATION_KIND_COLORS,
-    UNCOVERED_COLOR,
     deviation_color,
     property_mode_color,
     property_mode_label,

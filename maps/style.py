@@ -1,7 +1,8 @@
 """Shared cartographic style: colours, labels and number formats used by every map.
 
 The colours are defined in :mod:`gridgen.palette` (the QGIS styles written into our
-GeoPackages use them too) and re-exported here.
+GeoPackages use them too), and the renderers import them from there; this module holds
+what only maps need: the deviation ramp, labels and number formats.
 """
 
 from __future__ import annotations
@@ -12,28 +13,13 @@ import math
 import pandas as pd
 
 from gridgen.palette import (
-    BUILDING_EDGE_HTML,
-    COMMUNITY_EDGE,
-    COMPOUND_EDGE,
     DEVIATION_STOPS,
-    GRID_EDGE,
     PROPERTY_MODE_COLORS,
-    REACH_COLOR,
-    STATION_KIND_COLORS,
-    UNCOVERED_COLOR,
 )
 from gridgen.schema import PROPERTY_MODE_LABELS, STATION_KIND_LABELS
 
 __all__ = [
-    "BUILDING_EDGE_HTML",
-    "COMMUNITY_EDGE",
-    "COMPOUND_EDGE",
     "DEVIATION_LEGEND",
-    "GRID_EDGE",
-    "PROPERTY_MODE_COLORS",
-    "REACH_COLOR",
-    "STATION_KIND_COLORS",
-    "UNCOVERED_COLOR",
     "deviation_color",
     "property_mode_color",
     "property_mode_label",

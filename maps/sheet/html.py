@@ -13,17 +13,17 @@ import shapely
 from branca.element import Element
 
 from gridgen.io.atomic import write_text_atomic
-from maps.assets import AssetMode, render_offline_html
-from maps.escape import html_text
-from maps.sheet.data import SheetData, building_rows
-from maps.style import (
+from gridgen.palette import (
     BUILDING_EDGE_HTML,
     COMPOUND_EDGE,
     GRID_EDGE,
     REACH_COLOR,
     UNCOVERED_COLOR,
-    property_mode_color,
 )
+from maps.assets import AssetMode, render_offline_html
+from maps.escape import html_text
+from maps.sheet.data import SheetData, building_rows
+from maps.style import property_mode_color
 from maps.web import WEB_FONT, blank_map, feature_collection, to_wgs84, to_wgs84_points
 
 _PAGE_CSS = """

@@ -20,16 +20,11 @@ from matplotlib.patches import Circle, FancyArrow, Patch, Rectangle
 from matplotlib.path import Path as MplPath
 from shapely.geometry.base import BaseGeometry
 
+from gridgen.palette import COMPOUND_EDGE, GRID_EDGE, REACH_COLOR, UNCOVERED_COLOR
 from maps.sheet.data import SheetData, SheetStation
 from maps.sheet.labels import draw_building_labels
 from maps.sheet.layout import SheetLayout, text_width_em
-from maps.style import (
-    COMPOUND_EDGE,
-    GRID_EDGE,
-    REACH_COLOR,
-    UNCOVERED_COLOR,
-    property_mode_color,
-)
+from maps.style import property_mode_color
 
 BUILDING_FILL = "#f6d7a7"
 BUILDING_EDGE = "#8a5a1c"
