@@ -1,7 +1,8 @@
 """Who may see what: the access level of a caller and the filtering of restricted columns.
 
 Restricted columns (``gridgen.schema.restricted_columns``) reach a caller only when its
-access is ``full`` (admin) or the feature lies in the caller's own community (grid worker).
+access is ``full`` (admin) or the feature lies in one of the caller's own communities (grid
+worker: its community, or every community of its street in the dataset served).
 Every output path (features, tiles, CSV, sheets) filters through :func:`visible_properties`
 or :func:`visible_frame`.
 """
@@ -24,20 +25,21 @@ class Access:
     ----------
     full
         Sees restricted columns everywhere (admin).
-    community_id
-        Sees restricted columns of features in this community only (grid worker).
+    communities
+        Sees restricted columns of features in these communities only (grid worker: its
+        community, or the communities of its street).
     """
 
     full: bool = False
-    community_id: str | None = None
+    communities: frozenset[str] = frozenset()
 
     @property
     def cache_class(self) -> str:
         """Return a key separating cached outputs that differ between access levels."""
         if self.full:
             return "full"
-        if self.community_id is not None:
-            return f"community:{self.community_id}"
+        if self.communities:
+            return "communities:" + ",".join(sorted(self.communities))
         return "public"
 
 
@@ -62,7 +64,7 @@ def may_see_restricted(access: Access, feature_community: str | None) -> bool:
     """Return whether ``access`` sees restricted columns of a feature in ``feature_community``."""
     if access.full:
         return True
-    return access.community_id is not None and feature_community == access.community_id
+    return feature_community is not None and str(feature_community) in access.communities
 
 
 def visible_properties(
@@ -78,15 +80,15 @@ def visible_properties(
 def visible_frame(frame: pd.DataFrame, *, layer: str, access: Access) -> pd.DataFrame:
     """Return ``frame`` with restricted columns blanked or dropped for ``access``.
 
-    Rows in the caller's own community keep their values (grid worker); when no row may
+    Rows in the caller's own communities keep their values (grid worker); when no row may
     show a restricted column the column is dropped altogether.
     """
     hidden = [c for c in (restricted_of(layer) or RESTRICTED_ALL) if c in frame.columns]
     if not hidden or access.full:
         return frame
     out = frame.copy()
-    if access.community_id is not None and "community_id" in out.columns:
-        own = out["community_id"].astype("string").eq(access.community_id).fillna(False)
+    if access.communities and "community_id" in out.columns:
+        own = out["community_id"].astype("string").isin(access.communities).fillna(False)
         if bool(own.any()):
             for col in hidden:
                 out[col] = out[col].astype(object).where(own.to_numpy(), None)

@@ -3,7 +3,8 @@
 Roles:
 
 - ``viewer``: published plans, map layers and aggregates; never restricted columns.
-- ``grid_worker``: as viewer, plus restricted columns of features in the key's community.
+- ``grid_worker``: as viewer, plus restricted columns of features in the key's community, or
+  in every community of the key's street (:func:`api.scopes.access_for`).
 - ``planner``: as viewer, plus every plan version, creating plans and editing them.
 - ``admin``: everything: datasets, keys, the audit log, restricted columns everywhere.
 
@@ -30,6 +31,7 @@ class Principal:
     name: str
     role: str
     community_id: str | None = None
+    street_id: str | None = None
 
     @property
     def label(self) -> str:
@@ -38,11 +40,15 @@ class Principal:
 
     @property
     def access(self) -> Access:
-        """Return the caller's access to restricted columns."""
+        """Return the caller's access to restricted columns.
+
+        A street-scoped grid worker gets :data:`PUBLIC` here: its communities depend on the
+        dataset served, so outputs ask :func:`api.scopes.access_for` instead.
+        """
         if self.role == "admin":
             return FULL
         if self.role == "grid_worker" and self.community_id:
-            return Access(community_id=self.community_id)
+            return Access(communities=frozenset({self.community_id}))
         return PUBLIC
 
     @property

@@ -53,7 +53,7 @@ async def principal_for(
     key = await run_in_threadpool(state.store.find_key, digest)
     if key is None:
         raise AuthenticationError("API key not recognised (unknown or revoked): ask an admin")
-    who = Principal(key.id, key.name, key.role, key.community_id)
+    who = Principal(key.id, key.name, key.role, key.community_id, key.street_id)
     state.principals[digest] = (who, now)
     return who
 

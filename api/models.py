@@ -20,11 +20,14 @@ class KeyCreate(BaseModel):
     community_id: str | None = Field(
         default=None,
         max_length=100,
-        description="Scope: the grid worker's community (required for grid_worker), or the "
-        "one community a planner may plan.",
+        description="Scope: the grid worker's community (a grid_worker needs this or "
+        "street_id), or the one community a planner may plan.",
     )
     street_id: str | None = Field(
-        default=None, max_length=100, description="Scope: the one street a planner may plan."
+        default=None,
+        max_length=100,
+        description="Scope: the one street a planner may plan, or whose communities a grid "
+        "worker serves (restricted columns of every community of the street).",
     )
 
 

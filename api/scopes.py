@@ -1,12 +1,11 @@
 """Scoped keys: a planner limited to one community or one street, and report redaction.
 
-A key may name a ``community_id`` (planner or grid worker) or a ``street_id`` (planner). A
-scoped planner creates, edits, locks, re-partitions and publishes only inside its scope
-(403 otherwise) and sees unpublished versions only of plans lying wholly inside it. A key
-naming a community or street found in no stored dataset is refused (422).
-
-The store keeps one scope column (``community_id``); a street scope is kept there as
-``street:<id>`` (:func:`encode_scope`, :func:`decode_scope`) so the key table is unchanged.
+A key may name a ``community_id`` or a ``street_id`` (planner or grid worker). A scoped
+planner creates, edits, locks, re-partitions and publishes only inside its scope (403
+otherwise) and sees unpublished versions only of plans lying wholly inside it. A scoped grid
+worker sees restricted columns of features in its community, or in every community of its
+street (:func:`access_for`). A key naming a community or street found in no stored dataset
+is refused (422). The key table keeps both ids in their own columns.
 
 Routes call these checks at their top; they raise gridgen errors mapped by ``api.errors``.
 """
@@ -19,13 +18,12 @@ from typing import Any, overload
 
 import pandas as pd
 
+from api.access import Access
 from api.auth import Principal
 from api.service import ServiceState, load_dataset
 from api.store.base import VersionInfo
 from gridgen.errors import ParameterError, PermissionDeniedError
 from gridgen.schema import restricted_columns
-
-STREET_PREFIX = "street:"
 
 
 @dataclass(frozen=True)
@@ -41,23 +39,13 @@ class Scope:
         return f"community {self.community_id}" if self.community_id else f"street {self.street_id}"
 
 
-def encode_scope(community_id: str | None, street_id: str | None) -> str | None:
-    """Return the value stored in the key's scope column."""
-    return f"{STREET_PREFIX}{street_id}" if street_id else community_id
-
-
-def decode_scope(stored: str | None) -> Scope | None:
-    """Return the scope of a stored key value (None: not scoped)."""
-    if not stored:
-        return None
-    if stored.startswith(STREET_PREFIX):
-        return Scope(street_id=stored[len(STREET_PREFIX) :])
-    return Scope(community_id=stored)
-
-
 def scope_of(who: Principal) -> Scope | None:
     """Return the scope limiting ``who`` (None for admins and unscoped keys)."""
-    return None if who.role == "admin" else decode_scope(who.community_id)
+    if who.role == "admin" or not (who.community_id or who.street_id):
+        return None
+    if who.community_id:
+        return Scope(community_id=who.community_id)
+    return Scope(street_id=who.street_id)
 
 
 def _known_ids(state: ServiceState) -> tuple[set[str], set[str]]:
@@ -74,12 +62,11 @@ def _known_ids(state: ServiceState) -> tuple[set[str], set[str]]:
 
 def check_key_scope(
     state: ServiceState, *, role: str, community_id: str | None, street_id: str | None
-) -> str | None:
-    """Return the scope value to store for a new key, or raise ParameterError (422).
+) -> Scope | None:
+    """Return the scope of a new key, or raise ParameterError (422).
 
     A scope must name a community or street of a stored dataset; only planners and grid
-    workers are scoped, and grid workers by community (their restricted access is per
-    community).
+    workers are scoped.
     """
     if community_id and street_id:
         raise ParameterError("community_id, street_id: give one of them, not both")
@@ -88,8 +75,6 @@ def check_key_scope(
     if role not in ("planner", "grid_worker"):
         msg = f"community_id/street_id: only planner and grid_worker keys are scoped, not {role}"
         raise ParameterError(msg)
-    if street_id and role == "grid_worker":
-        raise ParameterError("street_id: a grid_worker key is scoped by community_id")
     communities, streets = _known_ids(state)
     if community_id and community_id not in communities:
         msg = f"community_id: {community_id!r} is in no stored dataset; give a known community"
@@ -97,7 +82,23 @@ def check_key_scope(
     if street_id and street_id not in streets:
         msg = f"street_id: {street_id!r} is in no stored dataset; give a known street"
         raise ParameterError(msg)
-    return encode_scope(community_id, street_id)
+    return Scope(community_id=community_id or None, street_id=street_id or None)
+
+
+def access_for(state: ServiceState, who: Principal, dataset_id: str) -> Access:
+    """Return ``who``'s access to restricted columns of ``dataset_id``'s features.
+
+    A street-scoped grid worker sees the communities of its street in this dataset (as a
+    community-scoped one sees its community); every other caller's access is
+    :attr:`api.auth.Principal.access`.
+    """
+    if who.role != "grid_worker" or not who.street_id or who.community_id:
+        return who.access
+    key = ("street-communities", dataset_id, who.street_id)
+    communities: frozenset[str] = state.memo.get_or_make(
+        key, lambda: frozenset(allowed_communities(state, who, dataset_id) or ())
+    )
+    return Access(communities=communities)
 
 
 def allowed_communities(state: ServiceState, who: Principal, dataset_id: str) -> set[str] | None:

@@ -13,11 +13,14 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import geopandas as gpd
 import mapbox_vector_tile
+import pandas as pd
 import pytest
 from conftest import ADMIN_KEY
 from fastapi.testclient import TestClient
-from handmade import raw_layers
+from handmade import frame as utm_frame
+from handmade import local_box, raw_layers
 
 from api.app import create_app
 from api.settings import Settings
@@ -137,3 +140,127 @@ def test_grid_worker_sees_own_community_only(served: tuple[TestClient, dict]) ->
         "rows"
     ]
     assert rows and {r["community_id"] for r in rows} == {"C1"}
+
+
+def _two_streets() -> dict[str, gpd.GeoDataFrame]:
+    """Return the hand-made layers plus street S2 with community C3 (compound K4, building B7)."""
+    layers = raw_layers()
+    extra = {
+        "streets": {"street_id": "S2", "name": "西街道", "geometry": local_box(2000, 0, 3e3, 1e3)},
+        "communities": {
+            "community_id": "C3",
+            "name": "三社区",
+            "street_id": "S2",
+            "geometry": local_box(2000, 0, 3000, 1000),
+        },
+        "compounds": {
+            "compound_id": "K4",
+            "name": "丁小区",
+            "property_mode": "company",
+            "property_company_id": "P1",
+            "party_branch": True,
+            "geometry": local_box(2100, 100, 2400, 400),
+        },
+        "buildings": {
+            **layers["buildings"].drop(columns="geometry").iloc[0].to_dict(),
+            "building_id": "B7",
+            "compound_id": "K4",
+            "leader_name": "楼长B7",
+            "geometry": local_box(2150, 150, 2200, 200),
+        },
+    }
+    for name, row in extra.items():
+        layers[name] = pd.concat([layers[name], utm_frame([row])], ignore_index=True)
+    return layers
+
+
+@pytest.fixture
+def streets_served(
+    database: tuple[str, str | None], tmp_path: Path
+) -> Iterator[tuple[TestClient, dict[str, dict[str, str]]]]:
+    url, schema = database
+    settings = Settings(database_url=url, database_schema=schema, admin_key=ADMIN_KEY)
+    gpkg = tmp_path / "streets.gpkg"
+    for name, layer in _two_streets().items():
+        if "geometry" in layer.columns:
+            layer.to_file(gpkg, layer=name, driver="GPKG")
+    with TestClient(create_app(settings)) as client:
+        with gpkg.open("rb") as fh:
+            r = client.post("/datasets", files={"file": ("streets.gpkg", fh)}, headers=ADMIN)
+        assert r.status_code == 201, r.text
+        headers = {"admin": ADMIN}
+        keys = {
+            "viewer": {"role": "viewer"},
+            "c3": {"role": "grid_worker", "community_id": "C3"},
+            "s1": {"role": "grid_worker", "street_id": "S1"},
+            "s2": {"role": "grid_worker", "street_id": "S2"},
+        }
+        for name, body in keys.items():
+            r = client.post("/keys", json={"name": name, **body}, headers=ADMIN)
+            assert r.status_code == 201, r.text
+            assert r.json()["street_id"] == body.get("street_id"), r.text
+            headers[name] = {"X-API-Key": r.json()["secret"]}
+        yield client, headers
+
+
+def _phones(client: TestClient, path: str, headers: dict[str, str]) -> set[str]:
+    """Return the buildings whose restricted columns ``headers``' caller gets at ``path``."""
+    props = _buildings(client, path, headers)
+    assert props, path
+    return {b for b, p in props.items() if p.get("leader_phone") == "13800000000"}
+
+
+def test_street_grid_worker_sees_its_streets_communities_only(
+    streets_served: tuple[TestClient, dict],
+) -> None:
+    client, h = streets_served
+    assert client.get("/me", headers=h["s1"]).json()["street_id"] == "S1"
+    out = _outputs(client)
+    # S1 = C1 + C2 (B1-B6), S2 = C3 (B7); a street's worker sees as C3's worker does
+    for name in ("features", "tile", "uncovered", "tile_uncovered"):
+        everyone = set(_buildings(client, out[name], h["admin"]))
+        s1 = _phones(client, out[name], h["s1"])
+        s2 = _phones(client, out[name], h["s2"])
+        assert s1 == everyone - {"B7"} and s2 == everyone & {"B7"}, name
+        assert s2 == _phones(client, out[name], h["c3"]), name
+    b1, b7 = "/ogc/collections/buildings/items/B1", "/ogc/collections/buildings/items/B7"
+    assert client.get(b1, headers=h["s1"]).json()["properties"]["key_persons"] == 1
+    assert "key_persons" not in client.get(b1, headers=h["s2"]).json()["properties"]
+    assert client.get(b7, headers=h["s2"]).json()["properties"]["leader_phone"] == "13800000000"
+    assert "leader_phone" not in client.get(b7, headers=h["s1"]).json()["properties"]
+    # building rows: those of its street's communities only (as a community's worker)
+    for key, communities in (("s1", {"C1", "C2"}), ("s2", {"C3"}), ("c3", {"C3"})):
+        rows = client.get("/coverage?level=building&f=json", headers=h[key]).json()["rows"]
+        assert {r["community_id"] for r in rows} == communities, key
+        csv = client.get("/coverage?level=building&f=csv", headers=h[key]).text
+        assert len(csv.strip().splitlines()) == len(rows) + 1, key
+        assert all(c in csv for c in communities) and ("C3" in csv) is (key != "s1"), key
+    for path in ("/coverage?level=community&f=csv", "/coverage?level=community&f=json"):
+        assert PHONE not in client.get(path, headers=h["s1"]).content
+
+
+def test_street_grid_worker_sheets_and_reports(streets_served: tuple[TestClient, dict]) -> None:
+    client, h = streets_served
+    # K1 lies in C1 (street S1), K4 in C3 (street S2)
+    for fmt in ("html", "pdf"):
+        for key, sheet, shown in (("s1", "K1", True), ("s1", "K4", False), ("s2", "K4", True),
+                                  ("s2", "K1", False), ("c3", "K4", True)):  # fmt: skip
+            r = client.get(f"/sheets/{sheet}.{fmt}", headers=h[key])
+            assert r.status_code == 200, r.text
+            assert (PHONE in _text(f".{fmt}", r.content)) is shown, (key, sheet, fmt)
+            assert ("private" in r.headers.get("cache-control", "")) is shown, (key, sheet)
+    # the PNG carries what the community's own worker sees, not what a viewer sees
+    png = {k: client.get("/sheets/K4.png", headers=h[k]).content for k in ("s2", "c3", "viewer")}
+    assert png["s2"] == png["c3"] != png["viewer"]
+    # reports never repeat a restricted value to a grid worker (the validation report: 403)
+    (dataset,) = [d["id"] for d in client.get("/datasets", headers=ADMIN).json()]
+    for path in (
+        f"/datasets/{dataset}/report",
+        "/reports/governance?f=json",
+        "/reports/governance?f=html",
+    ):
+        as_community = client.get(path, headers=h["c3"]).status_code
+        for key in ("s1", "s2"):
+            r = client.get(path, headers=h[key])
+            assert r.status_code == as_community, (path, r.text)  # the report: 403 for both
+            assert PHONE not in r.content, (path, key)

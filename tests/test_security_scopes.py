@@ -2,11 +2,14 @@
 
 A planner key scoped to one community (or street) may plan only there (403 elsewhere) and
 sees drafts only of its own plans; a key naming an unknown community or street is refused
-(422); the validation report never repeats a restricted value to anyone but an admin.
+(422); the validation report never repeats a restricted value to anyone but an admin. A grid
+worker key scoped to a street sees restricted columns of its street's communities only, and
+the street scope is stored in its own column (legacy ``street:<id>`` values are migrated).
 """
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +24,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import Settings
+from api.store import open_store
 from gridgen.sample.district import sample_path
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
@@ -153,3 +157,74 @@ def test_report_shows_restricted_values_to_admin_only(client: TestClient) -> Non
     assert SECRET_KP not in r.text
     finding = next(f for f in r.json()["findings"] if f["field"] == "key_persons")
     assert finding["row"] == 0 and "withheld" in finding["message"]
+
+
+def test_street_grid_worker_sees_phones_of_its_street_only(client: TestClient) -> None:
+    c = client
+    communities = gpd.read_file(sample_path() / "district.gpkg", layer="communities")
+    streets = sorted(set(communities["street_id"].astype(str)))
+    assert len(streets) >= 2  # the check below needs another street
+    street = streets[0]
+    mine = set(communities.loc[communities["street_id"].astype(str) == street, "community_id"])
+    worker = _key(c, role="grid_worker", street_id=street)
+    me = c.get("/me", headers=worker).json()
+    assert (me["street_id"], me["community_id"], me["role"]) == (street, None, "grid_worker")
+    seen: dict[bool, int] = {True: 0, False: 0}
+    offset = 0
+    while True:  # every building of the district, page by page
+        page = c.get(
+            f"/ogc/collections/buildings/items?limit=1000&offset={offset}", headers=worker
+        ).json()
+        for f in page["features"]:
+            p = f["properties"]
+            inside = str(p["community_id"]) in mine
+            assert ("leader_phone" in p) is inside and ("key_persons" in p) is inside, p
+            seen[inside] += 1
+        offset += len(page["features"])
+        if not page["features"] or offset >= page["numberMatched"]:
+            break
+    assert seen[True] and seen[False]
+    rows = c.get("/coverage?level=building&f=json", headers=worker).json()["rows"]
+    assert rows and {str(r["community_id"]) for r in rows} <= mine
+
+
+LEGACY_KEYS = """CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, community_id TEXT,
+    created_at TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, secret_hash TEXT UNIQUE)"""
+"""The key table before it had a street_id column (a street scope was ``street:<id>``)."""
+
+
+def test_legacy_street_scopes_are_migrated(database: tuple[str, str | None]) -> None:
+    url, schema = database
+    rows = [
+        ("k1", "w", "grid_worker", "street:S1", "2026-01-01T00:00:00", 0, "h1"),
+        ("k2", "p", "planner", "C1", "2026-01-01T00:00:00", 0, "h2"),
+    ]
+    if schema is None:
+        path = url.removeprefix("sqlite:").removeprefix("///").removeprefix("//")
+        with sqlite3.connect(path) as conn:
+            conn.execute(LEGACY_KEYS)
+            conn.executemany("INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    else:
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA {schema}")
+            conn.execute(f"SET search_path TO {schema}")
+            conn.execute(LEGACY_KEYS)
+            with conn.cursor() as cur:
+                cur.executemany("INSERT INTO api_keys VALUES (%s, %s, %s, %s, %s, %s, %s)", rows)
+    for attempt in range(2):  # opening twice: the migration is idempotent
+        store = open_store(url, schema=schema)
+        try:
+            worker, planner = store.find_key("h1"), store.find_key("h2")
+            assert worker is not None and planner is not None
+            assert (worker.community_id, worker.street_id) == (None, "S1")
+            assert (planner.community_id, planner.street_id) == ("C1", None)
+            new = store.add_key(
+                name="n", role="grid_worker", community_id=None, street_id="S2",
+                secret_hash=f"h{attempt}3", actor="t",
+            )  # fmt: skip
+            assert store.find_key(f"h{attempt}3") == new and new.street_id == "S2"
+        finally:
+            store.close()

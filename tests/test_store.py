@@ -128,7 +128,8 @@ def test_tiles_filter_restricted_columns(store: Store) -> None:
     key = dataset_key(info.id, "buildings")
     z, x, y = _tile_of(W + 0.003, S + 0.003, 14)
     seen = {}
-    for access in (PUBLIC, FULL, Access(community_id="c1"), Access(community_id="c2")):
+    c1, c2 = Access(communities=frozenset({"c1"})), Access(communities=frozenset({"c2"}))
+    for access in (PUBLIC, FULL, c1, c2, Access(communities=frozenset({"c1", "c2"}))):
         tile = mapbox_vector_tile.decode(store.tile(key, z, x, y, layer="buildings", access=access))
         feats = {
             f["properties"]["building_id"]: f["properties"] for f in tile["buildings"]["features"]
@@ -137,8 +138,11 @@ def test_tiles_filter_restricted_columns(store: Store) -> None:
     assert set(seen["public"]) == {"b1", "b2", "b3"}
     assert all("leader_phone" not in p and "key_persons" not in p for p in seen["public"].values())
     assert seen["full"]["b2"]["leader_phone"] == "13800000002"
-    assert seen["community:c1"]["b1"]["key_persons"] == 1
-    assert "leader_phone" not in seen["community:c2"]["b1"]
+    assert seen["communities:c1"]["b1"]["key_persons"] == 1
+    assert "key_persons" not in seen["communities:c2"]["b1"]
+    # a street's worker: every community of the street
+    assert seen["communities:c1,c2"]["b1"]["key_persons"] == 1
+    assert "leader_phone" not in seen["communities:c2"]["b1"]
     far = store.tile(key, 14, 0, 0, layer="buildings", access=FULL)
     assert far == b""
 

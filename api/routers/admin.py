@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from api.auth import hash_secret, new_secret
 from api.deps import AdminDep, PrincipalDep, StateDep
 from api.models import KeyCreate, KeyCreated
-from api.scopes import check_key_scope, decode_scope
+from api.scopes import check_key_scope
 from api.store.base import AuditEntry, KeyInfo
 
 router = APIRouter(tags=["admin"])
@@ -18,13 +18,12 @@ router = APIRouter(tags=["admin"])
 @router.get("/me", summary="Who am I")
 def me(who: PrincipalDep) -> dict[str, str | None]:
     """Return the caller's key id, name, role and community."""
-    scope = decode_scope(who.community_id)
     return {
         "key_id": who.key_id,
         "name": who.name,
         "role": who.role,
-        "community_id": scope.community_id if scope else None,
-        "street_id": scope.street_id if scope else None,
+        "community_id": who.community_id,
+        "street_id": who.street_id,
     }
 
 
@@ -38,7 +37,8 @@ def create_key(state: StateDep, who: AdminDep, body: KeyCreate) -> KeyCreated:
     info = state.store.add_key(
         name=body.name,
         role=body.role,
-        community_id=scope,
+        community_id=scope.community_id if scope else None,
+        street_id=scope.street_id if scope else None,
         secret_hash=hash_secret(secret),
         actor=who.label,
     )
@@ -46,8 +46,8 @@ def create_key(state: StateDep, who: AdminDep, body: KeyCreate) -> KeyCreated:
         id=info.id,
         name=info.name,
         role=info.role,
-        community_id=body.community_id,
-        street_id=body.street_id,
+        community_id=info.community_id,
+        street_id=info.street_id,
         secret=secret,
     )
 

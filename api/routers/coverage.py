@@ -19,7 +19,7 @@ from api.access import visible_frame
 from api.auth import Principal
 from api.deps import PrincipalDep, StateDep
 from api.responses import TABLE_RESPONSES, SitingResponse
-from api.scopes import resolve_version
+from api.scopes import access_for, resolve_version
 from api.service import (
     ServiceState,
     current_dataset_id,
@@ -66,16 +66,20 @@ def _plan(
     return None if info is None else load_plan(state, info)
 
 
-def _scoped(frame: pd.DataFrame, who: Principal, level: str) -> pd.DataFrame:
+def _scoped(
+    state: ServiceState, frame: pd.DataFrame, who: Principal, dataset_id: str, level: str
+) -> pd.DataFrame:
     if level != "building":
         return frame
     if who.role == "viewer":
         raise PermissionDeniedError(
             "level=building needs role grid_worker, planner or admin; viewers see aggregates"
         )
+    access = access_for(state, who, dataset_id)
     if who.role == "grid_worker" and "community_id" in frame.columns:
-        frame = frame[frame["community_id"].astype("string") == who.community_id]
-    return visible_frame(frame, layer="buildings", access=who.access)
+        own = frame["community_id"].astype("string").isin(access.communities).fillna(False)
+        frame = frame[own.to_numpy()]
+    return visible_frame(frame, layer="buildings", access=access)
 
 
 def _coverage(state: ServiceState, dataset_id: str, radius: float, mode: str) -> pd.DataFrame:
@@ -110,7 +114,8 @@ def coverage(
         raise ParameterError("level=grid needs a plan: publish one or give plan_id")
     cov = _coverage(state, dataset_id, radius, mode)
     table = coverage_by_level(ds, cov, level=level, plan=plan)
-    return table_response(_scoped(table, who, level), f, name=f"coverage-{level}")
+    rows = _scoped(state, table, who, dataset_id, level)
+    return table_response(rows, f, name=f"coverage-{level}")
 
 
 @router.get(

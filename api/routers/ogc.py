@@ -16,8 +16,9 @@ import shapely
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from api.access import visible_properties
+from api.access import Access, visible_properties
 from api.deps import PrincipalDep, StateDep
+from api.scopes import access_for
 from api.service import COLLECTIONS, check_collection, resolve_layer
 from api.store.base import BBox, FeatureRow
 from gridgen.errors import ParameterError, UnknownParameterError
@@ -103,11 +104,11 @@ def parse_bbox(text: str | None) -> BBox | None:
     return (values[0], values[1], values[2], values[3])
 
 
-def feature_json(row: FeatureRow, *, collection: str, who: Any) -> dict[str, Any]:
-    """Return one stored feature as a GeoJSON Feature visible to ``who``."""
+def feature_json(row: FeatureRow, *, collection: str, access: Access) -> dict[str, Any]:
+    """Return one stored feature as a GeoJSON Feature visible to ``access``."""
     geom = None if row.wkb is None else json.loads(shapely.to_geojson(shapely.from_wkb(row.wkb)))
     props = visible_properties(
-        row.properties, layer=collection, feature_community=row.community_id, access=who.access
+        row.properties, layer=collection, feature_community=row.community_id, access=access
     )
     return {"type": "Feature", "id": row.fid, "geometry": geom, "properties": props}
 
@@ -227,7 +228,8 @@ def items(
     """Return one page of features as a GeoJSON FeatureCollection."""
     reject_unknown_parameters(request, ITEMS_PARAMETERS)
     box = parse_bbox(bbox)
-    _, key = resolve_layer(state, dataset, collection_id)
+    dataset_id, key = resolve_layer(state, dataset, collection_id)
+    access = access_for(state, who, dataset_id)
     size = min(limit or state.settings.default_items, state.settings.max_items)
     rows, matched = state.store.query_features(key, bbox=box, limit=size, offset=offset)
     path = f"/ogc/collections/{collection_id}/items"
@@ -251,7 +253,7 @@ def items(
         )
     body = {
         "type": "FeatureCollection",
-        "features": [feature_json(r, collection=collection_id, who=who) for r in rows],
+        "features": [feature_json(r, collection=collection_id, access=access) for r in rows],
         "numberMatched": matched,
         "numberReturned": len(rows),
         "links": links,
@@ -276,9 +278,9 @@ def item(
 ) -> JSONResponse:
     """Return one feature by its id (the layer's id column)."""
     reject_unknown_parameters(request, ITEM_PARAMETERS)
-    _, key = resolve_layer(state, dataset, collection_id)
+    dataset_id, key = resolve_layer(state, dataset, collection_id)
     row = state.store.get_feature(key, feature_id)
-    body = feature_json(row, collection=collection_id, who=who)
+    body = feature_json(row, collection=collection_id, access=access_for(state, who, dataset_id))
     body["links"] = [
         {
             "href": _url(request, f"/ogc/collections/{collection_id}/items/{feature_id}"),

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 
 from api.access import may_see_restricted
 from api.deps import PrincipalDep, StateDep
-from api.scopes import resolve_version
+from api.scopes import access_for, resolve_version
 from api.security import add_script_nonce, content_security_policy, nonce_or_new
 from api.service import current_dataset_id, dataset_coverage, load_dataset, load_plan
 from gridgen.errors import NotFoundError
@@ -54,7 +54,7 @@ def sheet(
         raise NotFoundError(msg)
     community = hit["community_id"].iloc[0] if "community_id" in hit.columns else None
     community = None if community is None or pd.isna(community) else str(community)
-    restricted = may_see_restricted(who.access, community)
+    restricted = may_see_restricted(access_for(state, who, dataset_id), community)
     published = resolve_version(state, who, None, dataset_id=dataset_id)
     plan = None if published is None else load_plan(state, published)
     coverage = dataset_coverage(state, dataset_id, radius=radius, mode="walk")

@@ -15,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from api.access import RESTRICTED_ALL, restricted_of
 from api.deps import PrincipalDep, StateDep, principal_for
 from api.fields import etag_matches, property_keys, tile_fields
+from api.scopes import access_for
 from api.service import COLLECTIONS, ServiceState, resolve_layer
 from api.tiles import MAX_ZOOM, check_tile, etag_of
 
@@ -93,6 +94,8 @@ async def tile(request: Request, layer: str, z: int, x: int, y: int) -> Response
         resolved = await run_in_threadpool(resolve_layer, state, dataset, layer)
     key = resolved[1]
     access = who.access
+    if who.street_id:  # a street-scoped grid worker: the street's communities in this dataset
+        access = await run_in_threadpool(access_for, state, who, resolved[0])
     cache_key = (key, z, x, y, access.cache_class)
     hit = state.tiles.get(cache_key)
     if hit is None:

@@ -112,6 +112,7 @@ class KeyInfo:
     community_id: str | None
     created_at: str
     revoked: bool
+    street_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -424,8 +425,9 @@ class Store(ABC):
         secret_hash: str,
         actor: str,
         key_id: str | None = None,
+        street_id: str | None = None,
     ) -> KeyInfo:
-        """Store an API key (by the hash of its secret)."""
+        """Store an API key (by the hash of its secret), scoped to a community or a street."""
 
     @abstractmethod
     def find_key(self, secret_hash: str) -> KeyInfo | None:

@@ -48,7 +48,7 @@ WITH env AS (SELECT ST_TileEnvelope(%(z)s, %(x)s, %(y)s) AS e),
 q AS (
     SELECT f.idx AS id,
            ST_AsMVTGeom(ST_Transform(f.geom, 3857), env.e, 4096, 64, true) AS geom,
-           CASE WHEN %(full)s OR f.community_id = %(community)s THEN f.props
+           CASE WHEN %(full)s OR f.community_id = ANY(%(communities)s::text[]) THEN f.props
                 ELSE f.props - %(hidden)s::text[] END AS props
     FROM features f, env
     WHERE f.layer_key = %(key)s
@@ -72,7 +72,7 @@ def tile_params(key: str, z: int, x: int, y: int, *, layer: str, access: Access)
         "layer": layer,
         "pad": (maxx - minx) * BUFFER / EXTENT,
         "full": access.full,
-        "community": access.community_id,
+        "communities": sorted(access.communities),
         "hidden": list(restricted_of(layer)),
     }
 
@@ -112,6 +112,7 @@ class PostGISStore(SQLStore):
             )
             with self._tx() as cur:
                 cur.execute(SCHEMA)
+            self._migrate()
         except psycopg.OperationalError as exc:
             msg = f"database {url}: cannot connect ({exc}); start it or fix the URL"
             raise StorageError(msg) from exc
@@ -127,6 +128,14 @@ class PostGISStore(SQLStore):
             else:
                 with conn.cursor() as cur:
                     yield cur
+
+    def _columns(self, cur: Any, table: str) -> set[str]:
+        cur.execute(
+            "SELECT column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND table_name = %s",
+            (table,),
+        )
+        return {str(row[0]) for row in cur.fetchall()}
 
     def close(self) -> None:
         """Close the connection pool."""

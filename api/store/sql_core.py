@@ -25,6 +25,9 @@ from api.store.base import (
 )
 from gridgen.errors import ConflictError, NotFoundError, ParameterError
 
+LEGACY_STREET = "street:"
+"""How stores before the ``street_id`` column kept a street scope in ``community_id``."""
+
 TABLES = ("datasets", "plans", "plan_versions", "jobs", "api_keys", "audit", "features")
 
 
@@ -52,7 +55,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     updated_at TEXT NOT NULL, author TEXT NOT NULL, params TEXT, result TEXT, error TEXT);
 CREATE TABLE IF NOT EXISTS api_keys (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, community_id TEXT,
-    created_at TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, secret_hash TEXT UNIQUE);
+    created_at TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, secret_hash TEXT UNIQUE,
+    street_id TEXT);
 CREATE TABLE IF NOT EXISTS audit (
     id {serial_key}, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
     target TEXT NOT NULL, detail TEXT);
@@ -202,11 +206,36 @@ class SQLCore(Store):
         )
 
     # -- keys and audit ----------------------------------------------------------------
-    _KEY_COLS = "id, name, role, community_id, created_at, revoked"
+    _KEY_COLS = "id, name, role, community_id, created_at, revoked, street_id"
 
     @staticmethod
     def _key(row: Any) -> KeyInfo:
-        return KeyInfo(row[0], row[1], row[2], row[3], row[4], bool(row[5]))
+        community: str | None = row[3]
+        street: str | None = row[6]
+        if street is None and community is not None and community.startswith(LEGACY_STREET):
+            street = community[len(LEGACY_STREET) :]  # a legacy row not yet migrated
+            community = None
+        return KeyInfo(row[0], row[1], row[2], community, row[4], bool(row[5]), street)
+
+    @abstractmethod
+    def _columns(self, cur: Cursor, table: str) -> set[str]:
+        """Return the column names of ``table``."""
+
+    def _migrate(self) -> None:
+        """Bring an existing store up to the current DDL (run on open; idempotent).
+
+        Stores written before keys had a ``street_id`` column kept a street scope in
+        ``community_id`` as ``street:<id>``: add the column and move such values into it.
+        """
+        with self._tx() as cur:
+            if "street_id" not in self._columns(cur, "api_keys"):
+                self._run(cur, "ALTER TABLE api_keys ADD COLUMN street_id TEXT")
+            self._run(
+                cur,
+                "UPDATE api_keys SET street_id = substr(community_id, ?), community_id = NULL"
+                " WHERE street_id IS NULL AND community_id LIKE ?",
+                (len(LEGACY_STREET) + 1, LEGACY_STREET + "%"),
+            )
 
     def add_key(
         self,
@@ -217,12 +246,16 @@ class SQLCore(Store):
         secret_hash: str,
         actor: str,
         key_id: str | None = None,
+        street_id: str | None = None,
     ) -> KeyInfo:
-        """Store an API key (by the hash of its secret)."""
+        """Store an API key (by the hash of its secret), scoped to a community or a street."""
         if role not in ("viewer", "grid_worker", "planner", "admin"):
             raise ParameterError(f"role {role!r}: use viewer, grid_worker, planner or admin")
-        if role == "grid_worker" and not community_id:
-            raise ParameterError("community_id: a grid_worker key needs the worker's community")
+        if community_id and street_id:
+            raise ParameterError("community_id, street_id: give one of them, not both")
+        if role == "grid_worker" and not (community_id or street_id):
+            msg = "community_id: a grid_worker key needs the worker's community (or street_id)"
+            raise ParameterError(msg)
         key_id = key_id or new_id()
         created = now()
         with self._tx() as cur:
@@ -232,17 +265,20 @@ class SQLCore(Store):
             self._run(
                 cur,
                 f"INSERT INTO api_keys ({self._KEY_COLS}, secret_hash)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (key_id, name, role, community_id, created, 0, secret_hash),
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    *(key_id, name, role, community_id or None, created, 0),
+                    *(street_id or None, secret_hash),
+                ),
             )
             self._audit(
                 cur,
                 actor,
                 "key.create",
                 key_id,
-                {"name": name, "role": role, "community": community_id},
+                {"name": name, "role": role, "community": community_id, "street": street_id},
             )
-        return KeyInfo(key_id, name, role, community_id, created, False)
+        return KeyInfo(key_id, name, role, community_id or None, created, False, street_id or None)
 
     def find_key(self, secret_hash: str) -> KeyInfo | None:
         """Return the unrevoked key with this secret hash, if any."""

@@ -55,6 +55,7 @@ class SQLiteStore(SQLStore):
         self._local = threading.local()
         self._layers = LRU(layer_cache_size)
         self._connect().executescript(SCHEMA)
+        self._migrate()
 
     def _connect(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -80,6 +81,10 @@ class SQLiteStore(SQLStore):
             cur.execute("COMMIT")
         finally:
             cur.close()
+
+    def _columns(self, cur: Any, table: str) -> set[str]:
+        cur.execute(f"PRAGMA table_info({table})")
+        return {str(row[1]) for row in cur.fetchall()}
 
     def close(self) -> None:
         """Close this thread's connection."""
