@@ -15,7 +15,8 @@ from gridgen.dataset import Dataset
 from gridgen.errors import NotFoundError, UnsupportedFormatError
 from gridgen.io.atomic import atomic_path
 from gridgen.partition.plan import Plan
-from maps.assets import PDF_RC, cjk_font_family, pdf_font_family
+from maps.assets import PDF_RC, cjk_font_family
+from maps.pdf_font import pdf_font_families
 from maps.sheet.data import SheetData, compound_ids, compound_sheet_data
 from maps.sheet.formats import SHEET_FORMATS, SheetOptions
 from maps.sheet.layout import Orientation, Paper
@@ -76,7 +77,7 @@ def write_atlas(
         raise NotFoundError(msg)
     path.parent.mkdir(parents=True, exist_ok=True)
     total = len(ids)
-    family = pdf_font_family() if suffix == ".pdf" else cjk_font_family()
+    family: str | list[str] = pdf_font_families() if suffix == ".pdf" else cjk_font_family()
     rc: dict[str, Any] = {"font.family": family, **PDF_RC}
 
     def sheets() -> Iterator[tuple[int, str, SheetData]]:

@@ -58,10 +58,11 @@ def _png(data: SheetData, options: SheetOptions) -> bytes:
 def _pdf(data: SheetData, options: SheetOptions) -> bytes:
     import matplotlib as mpl
 
-    from maps.assets import PDF_RC, pdf_font_family
+    from maps.assets import PDF_RC
+    from maps.pdf_font import pdf_font_families
     from maps.sheet.render import sheet_figure
 
-    family = pdf_font_family()
+    family = pdf_font_families()
     fig = sheet_figure(
         data, paper=options.paper, orientation=options.orientation, dpi=150, family=family
     )
