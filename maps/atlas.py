@@ -20,6 +20,7 @@ from maps.pdf_font import pdf_font_families
 from maps.sheet.data import SheetData, compound_ids, compound_sheet_data
 from maps.sheet.formats import SHEET_FORMATS, SheetOptions
 from maps.sheet.layout import Orientation, Paper
+from maps.sheet.pdf_canvas import print_sheet_pdf
 from maps.sheet.render import sheet_figure
 
 ProgressFn = Callable[[int, int], None]
@@ -97,7 +98,7 @@ def write_atlas(
                     fig = sheet_figure(
                         data, paper=paper, orientation=orientation, dpi=dpi, family=family
                     )
-                    pdf.savefig(fig)
+                    print_sheet_pdf(fig, pdf)
                     if progress is not None:
                         progress(i, total)
         else:

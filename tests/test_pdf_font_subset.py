@@ -80,3 +80,27 @@ def test_rare_characters_fall_back_to_the_full_font(sample: Dataset, tmp_path: P
         assert " ".join(row[1:3]) == "CID TrueType" and row[-5:-2] == ["yes", "yes", "yes"]
     text = poppler("pdftotext", str(pdf), "-")
     assert data.title in text
+
+
+def test_sheet_pdf_canvas_writes_what_matplotlib_writes(sample: Dataset) -> None:
+    """The cached font look-ups and metrics change nothing in the file (but its date)."""
+    import io
+
+    import matplotlib as mpl
+
+    from maps.assets import PDF_RC
+    from maps.pdf_font import pdf_font_families
+    from maps.sheet.data import compound_sheet_data
+    from maps.sheet.pdf_canvas import print_sheet_pdf
+    from maps.sheet.render import sheet_figure
+
+    family = pdf_font_families()
+    date = re.compile(rb"/CreationDate \(D:\d+Z\)")
+    for cid in sample.compounds["compound_id"].astype(str).iloc[:2]:
+        data = compound_sheet_data(sample, cid)
+        ours, theirs = io.BytesIO(), io.BytesIO()
+        with mpl.rc_context({"font.family": family, **PDF_RC}):
+            print_sheet_pdf(sheet_figure(data, family=family), ours)
+            sheet_figure(data, family=family).savefig(theirs, format="pdf")
+        assert len(ours.getvalue()) > 10_000
+        assert date.sub(b"", ours.getvalue()) == date.sub(b"", theirs.getvalue())

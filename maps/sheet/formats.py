@@ -60,6 +60,7 @@ def _pdf(data: SheetData, options: SheetOptions) -> bytes:
 
     from maps.assets import PDF_RC
     from maps.pdf_font import pdf_font_families
+    from maps.sheet.pdf_canvas import print_sheet_pdf
     from maps.sheet.render import sheet_figure
 
     family = pdf_font_families()
@@ -68,7 +69,7 @@ def _pdf(data: SheetData, options: SheetOptions) -> bytes:
     )
     buf = io.BytesIO()
     with mpl.rc_context({"font.family": family, **PDF_RC}):  # type: ignore[dict-item]
-        fig.savefig(buf, format="pdf")
+        print_sheet_pdf(fig, buf)
     return buf.getvalue()
 
 

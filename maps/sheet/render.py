@@ -35,6 +35,7 @@ from maps.sheet.layout import (
 from maps.sheet.panel_map import (
     draw_map_panel,
 )
+from maps.sheet.pdf_canvas import print_sheet_pdf
 from maps.sheet.tables import draw_building_table, draw_summary
 from maps.sheet.text import SheetCanvas
 
@@ -185,5 +186,5 @@ def render_sheet_pdf(
         atomic_path(path) as tmp,
         mpl.rc_context({"font.family": family, **PDF_RC}),  # type: ignore[dict-item]
     ):
-        fig.savefig(tmp, format="pdf")
+        print_sheet_pdf(fig, tmp)
     return Path(path)
