@@ -308,6 +308,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"maps.assets: error: {exc}", file=sys.stderr)
         return 1
     print(f"Leaflet {LEAFLET_VERSION} installed in {path}")
+    try:  # build the PDF font subset now rather than at the first PDF (~2 s)
+        from maps.pdf_font import pdf_subset_path
+
+        print(f"PDF font subset in {pdf_subset_path()}")
+    except MissingAssetError as exc:
+        print(f"maps.assets: note: {exc}", file=sys.stderr)
     from maps.maplibre import main as maplibre_main  # the editor's MapLibre GL JS
 
     return maplibre_main([a for a in args if a == "--force"])

@@ -15,10 +15,12 @@ from gridgen.dataset import Dataset
 from gridgen.errors import NotFoundError, UnsupportedFormatError
 from gridgen.io.atomic import atomic_path
 from gridgen.partition.plan import Plan
-from maps.assets import PDF_RC, cjk_font_family, pdf_font_family
+from maps.assets import PDF_RC, cjk_font_family
+from maps.pdf_font import pdf_font_families
 from maps.sheet.data import SheetData, compound_ids, compound_sheet_data
 from maps.sheet.formats import SHEET_FORMATS, SheetOptions
 from maps.sheet.layout import Orientation, Paper
+from maps.sheet.pdf_canvas import print_sheet_pdf
 from maps.sheet.render import sheet_figure
 
 ProgressFn = Callable[[int, int], None]
@@ -76,7 +78,7 @@ def write_atlas(
         raise NotFoundError(msg)
     path.parent.mkdir(parents=True, exist_ok=True)
     total = len(ids)
-    family = pdf_font_family() if suffix == ".pdf" else cjk_font_family()
+    family: str | list[str] = pdf_font_families() if suffix == ".pdf" else cjk_font_family()
     rc: dict[str, Any] = {"font.family": family, **PDF_RC}
 
     def sheets() -> Iterator[tuple[int, str, SheetData]]:
@@ -96,7 +98,7 @@ def write_atlas(
                     fig = sheet_figure(
                         data, paper=paper, orientation=orientation, dpi=dpi, family=family
                     )
-                    pdf.savefig(fig)
+                    print_sheet_pdf(fig, pdf)
                     if progress is not None:
                         progress(i, total)
         else:

@@ -58,16 +58,18 @@ def _png(data: SheetData, options: SheetOptions) -> bytes:
 def _pdf(data: SheetData, options: SheetOptions) -> bytes:
     import matplotlib as mpl
 
-    from maps.assets import PDF_RC, pdf_font_family
+    from maps.assets import PDF_RC
+    from maps.pdf_font import pdf_font_families
+    from maps.sheet.pdf_canvas import print_sheet_pdf
     from maps.sheet.render import sheet_figure
 
-    family = pdf_font_family()
+    family = pdf_font_families()
     fig = sheet_figure(
         data, paper=options.paper, orientation=options.orientation, dpi=150, family=family
     )
     buf = io.BytesIO()
     with mpl.rc_context({"font.family": family, **PDF_RC}):  # type: ignore[dict-item]
-        fig.savefig(buf, format="pdf")
+        print_sheet_pdf(fig, buf)
     return buf.getvalue()
 
 

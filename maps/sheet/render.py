@@ -23,7 +23,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from gridgen.io.atomic import atomic_path, write_bytes_atomic
-from maps.assets import PDF_RC, cjk_font_family, pdf_font_family
+from maps.assets import PDF_RC, cjk_font_family
+from maps.pdf_font import pdf_font_families
 from maps.sheet.data import SheetData
 from maps.sheet.layout import (
     MM_PER_INCH,
@@ -34,6 +35,7 @@ from maps.sheet.layout import (
 from maps.sheet.panel_map import (
     draw_map_panel,
 )
+from maps.sheet.pdf_canvas import print_sheet_pdf
 from maps.sheet.tables import draw_building_table, draw_summary
 from maps.sheet.text import SheetCanvas
 
@@ -51,7 +53,7 @@ def sheet_figure(
     paper: Paper = "A4",
     orientation: Orientation = "portrait",
     dpi: float = 150,
-    family: str | None = None,
+    family: str | list[str] | None = None,
 ) -> Figure:
     """Return the compound sheet as a matplotlib figure of the exact paper size.
 
@@ -66,8 +68,9 @@ def sheet_figure(
     dpi
         Resolution used for PNG output and for label measurement.
     family
-        Font family of every text (default :func:`maps.assets.cjk_font_family`; PDF output
-        passes :func:`maps.assets.pdf_font_family`).
+        Font family of every text, or families in fallback order (default
+        :func:`maps.assets.cjk_font_family`; PDF output passes
+        :func:`maps.pdf_font.pdf_font_families`).
     """
     lay = sheet_layout(paper, orientation, len(data.buildings))
     W, H = lay.page
@@ -177,11 +180,11 @@ def render_sheet_pdf(
     orientation: Orientation = "portrait",
 ) -> Path:
     """Write the sheet as a one-page PDF (text extractable, fonts embedded); return the path."""
-    family = pdf_font_family()
+    family = pdf_font_families()
     fig = sheet_figure(data, paper=paper, orientation=orientation, dpi=150, family=family)
     with (
         atomic_path(path) as tmp,
         mpl.rc_context({"font.family": family, **PDF_RC}),  # type: ignore[dict-item]
     ):
-        fig.savefig(tmp, format="pdf")
+        print_sheet_pdf(fig, tmp)
     return Path(path)
