@@ -23,7 +23,7 @@ def main() -> None:
     import matplotlib as mpl
 
     from gridgen.io.read import load_sample
-    from maps.assets import PDF_RC, pdf_font_family
+    from maps.fonts import PDF_RC, pdf_font_family
     from maps.sheet.data import SheetData, compound_sheet_data
     from maps.sheet.formats import render_sheet
     from maps.sheet.render import sheet_figure

@@ -48,8 +48,9 @@ def main() -> None:
 
     from gridgen.coverage.stations import station_coverage
     from gridgen.io.read import load_sample
-    from maps.assets import cjk_font_family, ensure_assets
+    from maps.assets import ensure_assets
     from maps.atlas import write_atlas
+    from maps.fonts import cjk_font_family
     from maps.overview import write_overview
     from maps.sheet.data import compound_sheet_data
     from maps.sheet.render import render_sheet_pdf, render_sheet_png

@@ -1,4 +1,4 @@
-"""Offline assets: vendored Leaflet, folium pages without CDNs, and the CJK font.
+"""Offline assets: vendored Leaflet and folium pages without CDNs (fonts: :mod:`maps.fonts`).
 
 Nothing a gridgen page needs is fetched from a CDN. Leaflet is taken from the npm
 registry once, at set-up time (``python -m maps.assets``), and unpacked into
@@ -29,7 +29,7 @@ import tarfile
 import tempfile
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import folium
 from branca.element import Element, Figure
@@ -40,15 +40,6 @@ from maps import static_dir
 
 LEAFLET_VERSION = "1.9.4"
 DEBIAN_LEAFLET = Path("/usr/share/javascript/leaflet")
-CJK_FONT_FAMILY = "Noto Sans CJK SC"
-PDF_FONT_FAMILY = "WenQuanYi Zen Hei"
-"""CJK font of PDF output: TrueType outlines, so it embeds as the CID TrueType font it is
-(Noto Sans CJK is CFF-flavoured OpenType; matplotlib embeds it as TrueType and poppler
-warns "Mismatch between font type and embedded font file")."""
-PDF_RC: dict[str, Any] = {"pdf.fonttype": 42, "ps.fonttype": 42}
-"""matplotlib settings of PDF output: TrueType (type 42) embedding, text extractable. The
-PDF backend sizes its font subsets from ``ps.fonttype`` (256 glyphs for type 3, the
-default), which split each CJK font into several embedded copies; 42 embeds it once."""
 AssetMode = Literal["inline", "served"]
 
 _LEAFLET_NAMES = {"leaflet": "leaflet.js", "leaflet_css": "leaflet.css"}
@@ -234,69 +225,6 @@ def render_offline_html(
     make_offline(m, mode=mode, static_url=static_url)
     html: str = m.get_root().render()
     return html
-
-
-_FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home() / ".fonts")
-
-
-@cache
-def cjk_font_family() -> str:
-    """Return the CJK font family for matplotlib (:data:`CJK_FONT_FAMILY`), registering it.
-
-    When matplotlib's font cache predates the font's installation (Debian's
-    ``fonts-noto-cjk``), the font files are added to the running font manager, which has
-    the same effect as rebuilding the cache.
-
-    Raises
-    ------
-    MissingAssetError
-        When no Noto Sans CJK font is installed.
-    """
-    from matplotlib import font_manager
-
-    try:
-        font_manager.findfont(CJK_FONT_FAMILY, fallback_to_default=False)
-    except ValueError:
-        files = [f for d in _FONT_DIRS if d.is_dir() for f in d.rglob("NotoSansCJK*")]
-        for f in sorted(files):
-            font_manager.fontManager.addfont(str(f))
-        try:
-            font_manager.findfont(CJK_FONT_FAMILY, fallback_to_default=False)
-        except ValueError:
-            msg = (
-                f"font {CJK_FONT_FAMILY!r} is not installed: install Debian's fonts-noto-cjk "
-                "(apt-get install fonts-noto-cjk) to render Chinese sheets"
-            )
-            raise MissingAssetError(msg) from None
-    return CJK_FONT_FAMILY
-
-
-@cache
-def pdf_font_family() -> str:
-    """Return the CJK font family of PDF output (:data:`PDF_FONT_FAMILY`), registering it.
-
-    Raises
-    ------
-    MissingAssetError
-        When WenQuanYi Zen Hei is not installed.
-    """
-    from matplotlib import font_manager
-
-    try:
-        font_manager.findfont(PDF_FONT_FAMILY, fallback_to_default=False)
-    except ValueError:
-        files = [f for d in _FONT_DIRS if d.is_dir() for f in d.rglob("wqy-zenhei*")]
-        for f in sorted(files):
-            font_manager.fontManager.addfont(str(f))
-        try:
-            font_manager.findfont(PDF_FONT_FAMILY, fallback_to_default=False)
-        except ValueError:
-            msg = (
-                f"font {PDF_FONT_FAMILY!r} is not installed: install Debian's fonts-wqy-zenhei "
-                "(apt-get install fonts-wqy-zenhei) to write Chinese PDFs"
-            )
-            raise MissingAssetError(msg) from None
-    return PDF_FONT_FAMILY
 
 
 def main(argv: list[str] | None = None) -> int:

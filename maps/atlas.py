@@ -15,7 +15,7 @@ from gridgen.dataset import Dataset
 from gridgen.errors import NotFoundError, UnsupportedFormatError
 from gridgen.io.atomic import atomic_path
 from gridgen.partition.plan import Plan
-from maps.assets import PDF_RC, cjk_font_family
+from maps.fonts import PDF_RC, cjk_font_family
 from maps.pdf_font import pdf_font_families
 from maps.sheet.data import SheetData, compound_ids, compound_sheet_data
 from maps.sheet.formats import SHEET_FORMATS, SheetOptions

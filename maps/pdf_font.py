@@ -112,7 +112,7 @@ def pdf_subset_path() -> Path:
     """
     from matplotlib import font_manager
 
-    from maps.assets import PDF_FONT_FAMILY, pdf_font_family
+    from maps.fonts import PDF_FONT_FAMILY, pdf_font_family
 
     pdf_font_family()
     found = font_manager.findfont(PDF_FONT_FAMILY, fallback_to_default=False)
@@ -139,7 +139,7 @@ def pdf_subset_path() -> Path:
 
 def pdf_font_families() -> list[str]:
     """Return the font families of PDF output: the cached subset, then the full font."""
-    from maps.assets import PDF_FONT_FAMILY
+    from maps.fonts import PDF_FONT_FAMILY
 
     pdf_subset_path()
     return [PDF_SUBSET_FAMILY, PDF_FONT_FAMILY]

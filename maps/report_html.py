@@ -144,7 +144,7 @@ def _bar_chart(
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from maps.assets import cjk_font_family
+    from maps.fonts import cjk_font_family
 
     family = cjk_font_family()
     n, k = len(groups), len(CHART_SHARES)

@@ -88,7 +88,7 @@ def test_sheet_pdf_canvas_writes_what_matplotlib_writes(sample: Dataset) -> None
 
     import matplotlib as mpl
 
-    from maps.assets import PDF_RC
+    from maps.fonts import PDF_RC
     from maps.pdf_font import pdf_font_families
     from maps.sheet.data import compound_sheet_data
     from maps.sheet.pdf_canvas import print_sheet_pdf

@@ -12,7 +12,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 
-from maps.assets import cjk_font_family
+from maps.fonts import cjk_font_family
 from maps.sheet.text import SheetCanvas
 
 STRINGS = [

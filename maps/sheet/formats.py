@@ -58,7 +58,7 @@ def _png(data: SheetData, options: SheetOptions) -> bytes:
 def _pdf(data: SheetData, options: SheetOptions) -> bytes:
     import matplotlib as mpl
 
-    from maps.assets import PDF_RC
+    from maps.fonts import PDF_RC
     from maps.pdf_font import pdf_font_families
     from maps.sheet.pdf_canvas import print_sheet_pdf
     from maps.sheet.render import sheet_figure

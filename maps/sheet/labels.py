@@ -13,7 +13,7 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib.figure import Figure
 
-from maps.assets import cjk_font_family
+from maps.fonts import cjk_font_family
 from maps.labels import Placement, place_labels
 from maps.sheet.data import SheetBuilding, SheetData
 

@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from gridgen.io.atomic import atomic_path, write_bytes_atomic
-from maps.assets import PDF_RC, cjk_font_family
+from maps.fonts import PDF_RC, cjk_font_family
 from maps.pdf_font import pdf_font_families
 from maps.sheet.data import SheetData
 from maps.sheet.layout import (
@@ -69,7 +69,7 @@ def sheet_figure(
         Resolution used for PNG output and for label measurement.
     family
         Font family of every text, or families in fallback order (default
-        :func:`maps.assets.cjk_font_family`; PDF output passes
+        :func:`maps.fonts.cjk_font_family`; PDF output passes
         :func:`maps.pdf_font.pdf_font_families`).
     """
     lay = sheet_layout(paper, orientation, len(data.buildings))

@@ -12,7 +12,7 @@ from matplotlib.font_manager import get_font
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
-from maps.assets import cjk_font_family
+from maps.fonts import cjk_font_family
 from maps.sheet.data import SheetData, building_rows
 from maps.sheet.layout import MM_PER_INCH, PT_PER_MM, SheetLayout, text_width_em
 
