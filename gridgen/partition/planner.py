@@ -35,8 +35,8 @@ from gridgen.partition.plan import (
     Plan,
     PlanMetrics,
     Problem,
+    checked_band,
     cut_edge_count,
-    default_band,
     grid_table,
     plan_metrics,
 )
@@ -190,9 +190,10 @@ def repartition(
         Random seed.
     """
     target = plan.target if target is None else int(target)
-    lo, hi = default_band(
-        target, band if band is not None else (plan.band if target == plan.target else None)
-    )
+    if band is None and target == plan.target:
+        lo, hi = plan.band  # checked when the plan was made
+    else:
+        lo, hi = checked_band(target, band)
     cgrids = _community_grids(plan, community_id)
     ids = set(cgrids["grid_id"].astype(str))
     # locked grids of other communities are fine (those communities are not touched)
