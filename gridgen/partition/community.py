@@ -35,6 +35,7 @@ from gridgen.distributed.subsets import partition_shards, without_restricted
 from gridgen.errors import ParameterError
 from gridgen.io.crs import WGS84
 from gridgen.io.polygons import frame_valid_polygons, snapped_polygons
+from gridgen.partition.cells import seed_spacing
 from gridgen.partition.plan import (
     DEFAULT_BAND,
     DEFAULT_TARGET,
@@ -50,7 +51,7 @@ from gridgen.partition.proofs import (
     unbalanceable_problems,
 )
 from gridgen.partition.regions import RegionProblem, best_regions, components, cut_costs
-from gridgen.partition.units import UnitGraph, build_units, seed_spacing
+from gridgen.partition.units import UnitGraph, build_units
 
 GRID_SMOOTHING = 0.5
 """Tolerance of :func:`smooth_grids`, in seed spacings of the tessellation."""
