@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from gridgen_cli.options import add_scheduler_option, executor_from
+
 
 def add_context_options(p: argparse.ArgumentParser) -> None:
     """Add the options shared by ``sheet`` and ``atlas``: plan, coverage, access, CRS."""
@@ -24,12 +26,20 @@ def add_context_options(p: argparse.ArgumentParser) -> None:
         help="include restricted personal data (leader phones, key persons, three teams)",
     )
     p.add_argument("--crs", default=None, help="declared CRS of DATA: EPSG code, gcj02 or bd09")
+    add_scheduler_option(p)
 
 
 def load_context(args: argparse.Namespace) -> tuple[Any, Any, Any]:
-    """Return (dataset, plan or None, coverage or None) for the options above."""
-    from gridgen.io.read import read_dataset
+    """Return (dataset, plan or None, coverage or None) for the options above.
 
+    Coverage is computed through the executor seam (:func:`gridgen.distributed.work.run_coverage`
+    on :func:`gridgen_cli.options.executor_from`), as ``gridgen coverage`` does.
+    """
+    from gridgen.distributed.work import run_coverage
+    from gridgen.io.read import read_dataset
+    from gridgen_cli.progress import progress_task
+
+    executor = executor_from(args)
     ds = read_dataset(args.data, crs=args.crs)
     plan = None
     if args.plan is not None:
@@ -42,9 +52,10 @@ def load_context(args: argparse.Namespace) -> tuple[Any, Any, Any]:
         print("no roads in DATA: station reach measured in straight lines", file=sys.stderr)
         mode = "line"
     if mode != "none" and not ds.stations.empty:
-        from gridgen.coverage.stations import station_coverage
-
-        coverage = station_coverage(ds, radius=args.radius, mode=mode)
+        with progress_task("coverage blocks") as progress:
+            coverage = run_coverage(
+                ds, radius=args.radius, mode=mode, executor=executor, progress=progress
+            )
     return ds, plan, coverage
 
 

@@ -6,8 +6,10 @@ Usage::
 
 What "the same" means, per file type (everything else byte for byte):
 
-- ``*.gpkg``: every layer has the same columns, values and exact geometries;
+- ``*.gpkg``: every layer has the same columns, values and exact geometries (QGIS
+  ``layer_styles`` rows aside from their ``update_time``);
 - ``*.png``: the same pixels (PNG metadata may carry a software version);
+- ``*.xlsx``: the same sheets and cell values (zip entries carry times);
 - ``*.pdf``: the same page count and text (``pdftotext``) and the same bytes once the
   creation date and document id are removed;
 - ``summary.txt``: the same lines once the random store ids and the folder are removed;
@@ -41,6 +43,8 @@ def same_gpkg(a: Path, b: Path) -> str | None:
         return f"layers {la} != {lb}"
     for layer in la:
         fa, fb = gpd.read_file(a, layer=layer), gpd.read_file(b, layer=layer)
+        if layer == "layer_styles":  # QGIS styles carry the time they were written
+            fa, fb = fa.drop(columns="update_time"), fb.drop(columns="update_time")
         try:
             pd.testing.assert_frame_equal(
                 pd.DataFrame(fa.drop(columns="geometry", errors="ignore")),
@@ -61,6 +65,24 @@ def same_png(a: Path, b: Path) -> str | None:
     if pa.shape != pb.shape:
         return f"size {pa.shape} != {pb.shape}"
     return None if np.array_equal(pa, pb) else f"{int((pa != pb).any(axis=-1).sum())} pixels"
+
+
+def same_xlsx(a: Path, b: Path) -> str | None:
+    """Return why two workbooks differ (sheet names and cell values), or None.
+
+    The bytes differ run to run: the zip entries and ``docProps/core.xml`` carry times.
+    """
+    from openpyxl import load_workbook
+
+    wa, wb = load_workbook(a, read_only=True), load_workbook(b, read_only=True)
+    if wa.sheetnames != wb.sheetnames:
+        return f"sheets {wa.sheetnames} != {wb.sheetnames}"
+    for name in wa.sheetnames:
+        ra = list(wa[name].iter_rows(values_only=True))
+        rb = list(wb[name].iter_rows(values_only=True))
+        if ra != rb:
+            return f"sheet {name}: cell values differ"
+    return None
 
 
 PDF_VOLATILE = re.compile(
@@ -149,6 +171,8 @@ def compare(before: Path, after: Path) -> list[str]:
             why = same_png(a, b)
         elif rel.suffix == ".pdf":
             why = same_pdf(a, b)
+        elif rel.suffix == ".xlsx":
+            why = same_xlsx(a, b)
         elif rel.name == "summary.txt":
             why = None if _summary(a) == _summary(b) else "lines differ"
         elif rel.suffix in (".html", ".json", ".txt", ".csv"):

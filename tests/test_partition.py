@@ -197,7 +197,29 @@ def test_progress_called(sample: Dataset) -> None:
 def test_bad_options_raise(target: int, band: tuple[int, int] | None, word: str) -> None:
     ds = row_of_compounds([150, 150])
     with pytest.raises(ParameterError, match=word):
-        partition_community(ds, "C1", target=target, band=band)
+        partition_dataset(ds, target=target, band=band)
+
+
+def test_band_checked_once_at_the_entry(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gridgen.partition import plan as plan_module
+
+    calls: list[tuple[int, object]] = []
+    real = plan_module.default_band
+
+    def counting(target: int, band: tuple[int, int] | None = None) -> plan_module.Band:
+        calls.append((target, band))
+        return real(target, band)
+
+    monkeypatch.setattr(plan_module, "default_band", counting)
+    ds = row_of_compounds([150, 150, 150, 150])
+    plan = partition_dataset(ds, target=300, band=(240, 360))
+    assert calls == [(300, (240, 360))]  # once for the dataset, not again per community
+    checked = real(300, (250, 350))
+    again = partition_dataset(ds, target=300, band=checked)
+    assert calls == [(300, (240, 360))]  # a Band from an entry point is taken as is
+    assert plan.band == (240, 360)
+    assert again.band == (250, 350)
+    assert plan_module.checked_band(300, checked) is checked
 
 
 def test_unknown_community_raises() -> None:

@@ -28,13 +28,12 @@ from gridgen.coverage import governance as gov
 from gridgen.coverage.network import walkable_roads
 from gridgen.coverage.stations import check_radius, coverage_by_level, station_coverage
 from gridgen.dataset import Dataset
-from gridgen.partition.plan import DEFAULT_TARGET, Plan, default_band
+from gridgen.partition.plan import DEFAULT_BAND, Plan
 from gridgen.schema import PROPERTY_MODE_LABELS, PROPERTY_MODES, STATION_KINDS
 
 FigureKind = Literal["count", "share", "ratio"]
 REPORT_LEVELS: tuple[str, ...] = ("district", "street", "community")
 LEVEL_LABELS: dict[str, str] = {"district": "区", "street": "街道", "community": "社区"}
-DEFAULT_BAND: tuple[int, int] = default_band(DEFAULT_TARGET)
 
 
 @dataclass(frozen=True)

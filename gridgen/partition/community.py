@@ -35,10 +35,13 @@ from gridgen.distributed.subsets import partition_shards, without_restricted
 from gridgen.errors import ParameterError
 from gridgen.io.crs import WGS84
 from gridgen.io.polygons import frame_valid_polygons, snapped_polygons
+from gridgen.partition.cells import seed_spacing
 from gridgen.partition.plan import (
+    DEFAULT_BAND,
+    DEFAULT_TARGET,
     Plan,
     Problem,
-    default_band,
+    checked_band,
     merge_plans,
     plan_metrics,
 )
@@ -48,7 +51,7 @@ from gridgen.partition.proofs import (
     unbalanceable_problems,
 )
 from gridgen.partition.regions import RegionProblem, best_regions, components, cut_costs
-from gridgen.partition.units import UnitGraph, build_units, seed_spacing
+from gridgen.partition.units import UnitGraph, build_units
 
 GRID_SMOOTHING = 0.5
 """Tolerance of :func:`smooth_grids`, in seed spacings of the tessellation."""
@@ -307,8 +310,8 @@ def partition_community(
     dataset: Dataset,
     community_id: str,
     *,
-    target: int = 300,
-    band: tuple[int, int] | None = None,
+    target: int = DEFAULT_TARGET,
+    band: tuple[int, int] = DEFAULT_BAND,
     seed: int = 0,
 ) -> Plan:
     """Return the grid plan of one community.
@@ -322,7 +325,9 @@ def partition_community(
     target
         Target households per grid.
     band
-        ``(min, max)`` households per grid; default target ±20%.
+        ``(min, max)`` households per grid, already checked against ``target`` by the
+        entry point (:func:`gridgen.partition.plan.default_band`, as
+        :func:`partition_dataset` does); the default is the band of the default target.
     seed
         Random seed; the plan is a function of (dataset, community_id, options).
 
@@ -331,7 +336,7 @@ def partition_community(
     Plan
         Grids tiling the community, the building assignment, metrics and problems.
     """
-    lo, hi = default_band(target, band)
+    lo, hi = band
     units = build_units(dataset, community_id, band_max=hi)
     drawing = draw_grids(units, target=target, band=(lo, hi), rng=community_rng(seed, community_id))
     order = grid_order(drawing.geoms, units.area)
@@ -429,7 +434,7 @@ SHIP_MODES: tuple[str, ...] = ("dataset", "street")
 def partition_dataset(
     dataset: Dataset,
     *,
-    target: int = 300,
+    target: int = DEFAULT_TARGET,
     band: tuple[int, int] | None = None,
     seed: int = 0,
     communities: Iterable[str] | None = None,
@@ -448,11 +453,15 @@ def partition_dataset(
     :func:`gridgen.distributed.subsets.partition_shards`) to one worker, so the network
     carries the dataset about once in all (bench/RESULTS.md); ``"dataset"`` sends the
     whole dataset to every worker. Restricted columns never leave this process.
+
+    ``band`` is checked here, once (target ±20% when None), unless it is a
+    :class:`gridgen.partition.plan.Band` an entry point (CLI command, API route) already
+    checked; the communities get the checked band as is.
     """
     if ship not in SHIP_MODES:
         msg = f"unknown ship {ship!r}: choose one of {', '.join(SHIP_MODES)}"
         raise ParameterError(msg)
-    lo_hi = default_band(target, band)
+    lo_hi = checked_band(target, band)
     ids = (
         sorted(dataset.communities["community_id"].astype(str))
         if communities is None

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from gridgen.dataset import Dataset
 from gridgen.errors import UnknownCRSError
 from gridgen.io.crs import WGS84, frame_to_wgs84, parse_crs
-from gridgen.partition.plan import Plan, Problem, default_band, grid_table, plan_metrics
+from gridgen.partition.plan import Plan, Problem, checked_band, grid_table, plan_metrics
 
 MIN_FIT = 0.5
 """Share of a grid layer's area that must fall inside the communities (else wrong CRS)."""
@@ -271,7 +271,7 @@ def import_grids(
 
     Buildings in no grid are left out of the assignment and reported (``unassigned``).
     """
-    lo, hi = default_band(target, band)
+    lo, hi = checked_band(target, band)
     check_grid_extent(dataset, grids, source=source)
     layer = grid_layer(dataset, grids)
     raw, _ = building_grids(dataset, layer)

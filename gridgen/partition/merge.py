@@ -32,7 +32,7 @@ from gridgen.partition.audit import audit_layer
 from gridgen.partition.community import grid_geometries
 from gridgen.partition.existing import GridLayer, building_grids, check_grid_extent, grid_layer
 from gridgen.partition.moves import Moves, pieces
-from gridgen.partition.plan import Plan, default_band
+from gridgen.partition.plan import Plan, checked_band
 from gridgen.partition.rebalance import IntArray, Redrawn, assemble, initial_labels
 from gridgen.partition.settle import assign_codes, band_problems, settle
 from gridgen.partition.units import UnitGraph, build_units
@@ -137,7 +137,7 @@ def merge_layers(
     progress
         Called as ``progress(done, total)`` after each community.
     """
-    lo, hi = default_band(target, band)
+    lo, hi = checked_band(target, band)
     names = names or [f"layer{i + 1}" for i in range(len(layers))]
     placed = []
     for name, frame in zip(names, layers, strict=True):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -191,13 +191,28 @@ class Plan:
         )
 
 
-def default_band(target: int, band: tuple[int, int] | None = None) -> tuple[int, int]:
-    """Return ``band`` checked, or target ±20% (rounded) when it is None."""
+class Band(NamedTuple):
+    """A households band ``(lo, hi)`` already checked against its target.
+
+    Only :func:`default_band` makes one (at the entry point: a CLI command, an API route,
+    or a library entry given a plain tuple); functions below the entry point take it as is
+    and never check or derive it again. It is a tuple, so ``Band(240, 360) == (240, 360)``.
+    """
+
+    lo: int
+    hi: int
+
+
+def default_band(target: int, band: tuple[int, int] | None = None) -> Band:
+    """Return ``band`` checked, or target ±20% (rounded) when it is None.
+
+    Call it once, where options enter (see :class:`Band`, :func:`checked_band`).
+    """
     if target <= 0:
         msg = f"target must be a positive number of households, got {target}"
         raise ParameterError(msg)
     if band is None:
-        return round(0.8 * target), round(1.2 * target)
+        return Band(round(0.8 * target), round(1.2 * target))
     lo, hi = int(band[0]), int(band[1])
     if not (0 < lo <= target <= hi):
         msg = (
@@ -205,7 +220,21 @@ def default_band(target: int, band: tuple[int, int] | None = None) -> tuple[int,
             "give --band MIN,MAX around the target, e.g. 240,360 for 300"
         )
         raise ParameterError(msg)
-    return lo, hi
+    return Band(lo, hi)
+
+
+def checked_band(target: int, band: tuple[int, int] | None) -> Band:
+    """Return ``band`` as is when an entry point already checked it, else :func:`default_band`.
+
+    For the library entries (:func:`gridgen.partition.community.partition_dataset`,
+    rebalance, merge, import) that a CLI command or API route calls with a :class:`Band`
+    it made, and that a library user calls with a plain tuple or None.
+    """
+    return band if isinstance(band, Band) else default_band(target, band)
+
+
+DEFAULT_BAND: Band = default_band(DEFAULT_TARGET)
+"""The band of :data:`DEFAULT_TARGET` (240-360)."""
 
 
 def polsby_popper(geoms: np.ndarray) -> np.ndarray:

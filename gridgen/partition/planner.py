@@ -22,6 +22,7 @@ from gridgen.dataset import Dataset
 from gridgen.errors import NotFoundError, ParameterError
 from gridgen.io.crs import WGS84
 from gridgen.io.polygons import frame_valid_polygons, polygonal
+from gridgen.partition.cells import seed_spacing
 from gridgen.partition.community import (
     community_rng,
     draw_grids,
@@ -35,13 +36,13 @@ from gridgen.partition.plan import (
     Plan,
     PlanMetrics,
     Problem,
+    checked_band,
     cut_edge_count,
-    default_band,
     grid_table,
     plan_metrics,
 )
 from gridgen.partition.proofs import detached_problems, unbalanceable_problems
-from gridgen.partition.units import build_units, community_geometry, seed_spacing
+from gridgen.partition.units import build_units, community_geometry
 
 SNAP_GRID = 0.001
 """Precision (metres) of the overlay operations of an edit."""
@@ -190,9 +191,10 @@ def repartition(
         Random seed.
     """
     target = plan.target if target is None else int(target)
-    lo, hi = default_band(
-        target, band if band is not None else (plan.band if target == plan.target else None)
-    )
+    if band is None and target == plan.target:
+        lo, hi = plan.band  # checked when the plan was made
+    else:
+        lo, hi = checked_band(target, band)
     cgrids = _community_grids(plan, community_id)
     ids = set(cgrids["grid_id"].astype(str))
     # locked grids of other communities are fine (those communities are not touched)
@@ -269,39 +271,9 @@ def move_unit(
     community's tessellation, cut to the grids it leaves. Nothing is saved; the result
     lists every rule the move breaks (``violations``).
     """
-    if (building_id is None) == (compound_id is None):
-        msg = "move_unit needs exactly one of building_id and compound_id"
-        raise ParameterError(msg)
-    grids = plan.grids
-    hit = grids[grids["grid_id"].astype(str) == str(to_grid)]
-    if hit.empty:
-        msg = f"grid {to_grid!r} is not in the plan: give one of its grid_id values"
-        raise NotFoundError(msg)
-    community_id = str(hit["community_id"].iloc[0])
-    bld = dataset.buildings
-    if building_id is not None:
-        sel = bld["building_id"].astype(str) == str(building_id)
-        what = f"building {building_id}"
-    else:
-        sel = bld["compound_id"].astype(str) == str(compound_id)
-        what = f"compound {compound_id}"
-    moving = sorted(bld.loc[sel, "building_id"].astype(str))
-    if not moving:
-        msg = f"{what} is not in the dataset (or has no buildings): check the id"
-        raise NotFoundError(msg)
-    comm_of = set(bld.loc[sel, "community_id"].astype(str))
-    if comm_of != {community_id}:
-        msg = (
-            f"{what} lies in community {', '.join(sorted(comm_of))} but grid {to_grid} belongs "
-            f"to {community_id}: move it to a grid of its own community"
-        )
-        raise ParameterError(msg)
-    a = plan.assignment.astype({"building_id": str, "grid_id": str})
-    grid_of = dict(zip(a["building_id"], a["grid_id"], strict=True))
-    sources = sorted({grid_of[b] for b in moving if b in grid_of} - {str(to_grid)})
-    if not sources:
-        msg = f"{what} is already in grid {to_grid}: nothing to move"
-        raise ParameterError(msg)
+    community_id, what, moving, sources, a = _move_request(
+        dataset, plan, to_grid=to_grid, building_id=building_id, compound_id=compound_id
+    )
     lo, hi = plan.band
     units = build_units(dataset, community_id, band_max=hi, split_all=building_id is not None)
     unit_idx = sorted(
@@ -364,7 +336,78 @@ def move_unit(
         violations.append(
             Violation("not_adjacent", str(to_grid), f"{what} does not border grid {to_grid}")
         )
-    for g in [*sources, str(to_grid)]:
+    violations += _grid_violations(
+        new_geom, [*sources, str(to_grid)], before_hh, after_hh, band=(lo, hi)
+    )
+    if building_id is not None:
+        violations += _compound_split(dataset, new_a, building_id, to_grid=to_grid, hi=hi)
+    return MoveResult(
+        plan=new_plan,
+        metrics=new_plan.metrics,
+        violations=tuple(violations),
+        moved_buildings=tuple(moving),
+        from_grids=tuple(sources),
+        to_grid=str(to_grid),
+    )
+
+
+def _move_request(
+    dataset: Dataset,
+    plan: Plan,
+    *,
+    to_grid: str,
+    building_id: str | None,
+    compound_id: str | None,
+) -> tuple[str, str, list[str], list[str], pd.DataFrame]:
+    """Check a move and return (community, what moves, its buildings, source grids, assignment)."""
+    if (building_id is None) == (compound_id is None):
+        msg = "move_unit needs exactly one of building_id and compound_id"
+        raise ParameterError(msg)
+    grids = plan.grids
+    hit = grids[grids["grid_id"].astype(str) == str(to_grid)]
+    if hit.empty:
+        msg = f"grid {to_grid!r} is not in the plan: give one of its grid_id values"
+        raise NotFoundError(msg)
+    community_id = str(hit["community_id"].iloc[0])
+    bld = dataset.buildings
+    if building_id is not None:
+        sel = bld["building_id"].astype(str) == str(building_id)
+        what = f"building {building_id}"
+    else:
+        sel = bld["compound_id"].astype(str) == str(compound_id)
+        what = f"compound {compound_id}"
+    moving = sorted(bld.loc[sel, "building_id"].astype(str))
+    if not moving:
+        msg = f"{what} is not in the dataset (or has no buildings): check the id"
+        raise NotFoundError(msg)
+    comm_of = set(bld.loc[sel, "community_id"].astype(str))
+    if comm_of != {community_id}:
+        msg = (
+            f"{what} lies in community {', '.join(sorted(comm_of))} but grid {to_grid} belongs "
+            f"to {community_id}: move it to a grid of its own community"
+        )
+        raise ParameterError(msg)
+    a = plan.assignment.astype({"building_id": str, "grid_id": str})
+    grid_of = dict(zip(a["building_id"], a["grid_id"], strict=True))
+    sources = sorted({grid_of[b] for b in moving if b in grid_of} - {str(to_grid)})
+    if not sources:
+        msg = f"{what} is already in grid {to_grid}: nothing to move"
+        raise ParameterError(msg)
+    return community_id, what, moving, sources, a
+
+
+def _grid_violations(
+    new_geom: dict[str, BaseGeometry],
+    grid_ids: list[str],
+    before_hh: dict[str, Any],
+    after_hh: dict[str, Any],
+    *,
+    band: tuple[int, int],
+) -> list[Violation]:
+    """Return the grids a move empties, breaks into pieces or takes out of the band."""
+    lo, hi = band
+    violations: list[Violation] = []
+    for g in grid_ids:
         shape = new_geom[g]
         if shapely.is_empty(shape) or shapely.area(shape) <= 0:
             violations.append(Violation("grid_emptied", g, f"grid {g} would have no area left"))
@@ -385,35 +428,34 @@ def move_unit(
                     f"grid {g} would have {h1} households, outside the band {lo}-{hi} (now {h0})",
                 )
             )
-    if building_id is not None:
-        comp = bld.loc[bld["building_id"].astype(str) == str(building_id), "compound_id"]
-        cid = comp.iloc[0] if len(comp) else None
-        if cid is not None and not pd.isna(cid):
-            members = bld.loc[bld["compound_id"].astype(str) == str(cid)]
-            total = int(pd.to_numeric(members["households"]).sum())
-            grids_now = {
-                str(x)
-                for x in new_a.loc[
-                    new_a["building_id"].isin(members["building_id"].astype(str)), "grid_id"
-                ]
-            }
-            if total <= hi and len(grids_now) > 1:
-                violations.append(
-                    Violation(
-                        "compound_split",
-                        str(to_grid),
-                        f"compound {cid} ({total} households, not above the band maximum {hi}) "
-                        f"would be split between grids {', '.join(sorted(grids_now))}",
-                    )
-                )
-    return MoveResult(
-        plan=new_plan,
-        metrics=new_plan.metrics,
-        violations=tuple(violations),
-        moved_buildings=tuple(moving),
-        from_grids=tuple(sources),
-        to_grid=str(to_grid),
-    )
+    return violations
+
+
+def _compound_split(
+    dataset: Dataset, new_a: pd.DataFrame, building_id: str, *, to_grid: str, hi: int
+) -> list[Violation]:
+    """Return the compound-split violation when moving one building splits its compound."""
+    bld = dataset.buildings
+    comp = bld.loc[bld["building_id"].astype(str) == str(building_id), "compound_id"]
+    cid = comp.iloc[0] if len(comp) else None
+    if cid is None or pd.isna(cid):
+        return []
+    members = bld.loc[bld["compound_id"].astype(str) == str(cid)]
+    total = int(pd.to_numeric(members["households"]).sum())
+    grids_now = {
+        str(x)
+        for x in new_a.loc[new_a["building_id"].isin(members["building_id"].astype(str)), "grid_id"]
+    }
+    if total <= hi and len(grids_now) > 1:
+        return [
+            Violation(
+                "compound_split",
+                str(to_grid),
+                f"compound {cid} ({total} households, not above the band maximum {hi}) "
+                f"would be split between grids {', '.join(sorted(grids_now))}",
+            )
+        ]
+    return []
 
 
 def _shift_crumbs(

@@ -37,11 +37,12 @@ from numpy.typing import NDArray
 from gridgen.dataset import Dataset
 from gridgen.io.crs import WGS84
 from gridgen.partition.audit import Audit, audit_layer
+from gridgen.partition.cells import seed_spacing
 from gridgen.partition.community import grid_geometries, smooth_grids
 from gridgen.partition.existing import GridLayer, building_grids, grid_layer
-from gridgen.partition.plan import Plan, Problem, default_band, grid_table, plan_metrics
+from gridgen.partition.plan import Plan, Problem, checked_band, grid_table, plan_metrics
 from gridgen.partition.settle import assign_codes, band_problems, settle
-from gridgen.partition.units import UnitGraph, build_units, seed_spacing
+from gridgen.partition.units import UnitGraph, build_units
 
 IntArray = NDArray[np.int64]
 GRID_SMOOTHING = 0.5
@@ -224,7 +225,7 @@ def rebalance(
     progress
         Called as ``progress(done, total)`` after each touched community.
     """
-    lo, hi = default_band(target, band)
+    lo, hi = checked_band(target, band)
     layer = grid_layer(dataset, grids)
     before = audit_layer(dataset, layer, band=(lo, hi))
     old_code = _old_codes(dataset, layer, assignment)

@@ -168,7 +168,6 @@ def add_community(
     minor_kind: list[str] = []
     row_u: list[FloatArray] = []
     anchors: list[tuple[int, FloatArray]] = []  # (lot index, 4 anchor points S/N/W/E)
-    compound_rows: list[int] = []
     for r, row in enumerate(rows):
         u_breaks = share_breaks(demand[row], 0.18)
         u_breaks[1:-1] += rng.uniform(-0.01, 0.01, len(row) - 1)  # no exact ties
@@ -204,35 +203,7 @@ def add_community(
             )
             if kind == "public":
                 continue
-            x0, y0, x1, y1 = _place_buildings(corners, b, rng)
-            k_b = len(x0)
-            if kind == "compound":
-                compound_rows.append(lot)
-                acc.n_compounds += 1
-                cid = f"XQ{acc.n_compounds:05d}"
-                ring = np.vstack([corners, corners[:1]])
-                acc.add(
-                    "compounds",
-                    np.array([shapely.polygons(ring)], dtype=object),
-                    compound_id=[cid],
-                    community_id=[community_id],
-                    households=[int(b["households"].sum())],
-                    lot=[lot],
-                )
-                comp_col: list[object] = [cid] * k_b
-                geoms = shapely.box(x0, y0, x1, y1)
-            else:
-                comp_col = [None] * k_b
-                geoms = shapely.box(x0, y0, x1, y1)
-                as_point = rng.random(k_b) < spec.point_building_share
-                geoms[as_point] = shapely.centroid(geoms[as_point])
-            acc.add(
-                "buildings",
-                geoms,
-                compound_id=comp_col,
-                households=b["households"],
-                floors=b["floors"],
-            )
+            _add_lot(acc, corners, kind, b, lot=lot, community_id=community_id, spec=spec, rng=rng)
     # horizontal minor roads between rows, split where lot boundaries meet them
     for r in range(1, len(rows)):
         ts = np.unique(np.concatenate([row_u[r - 1], row_u[r]]))
@@ -258,6 +229,48 @@ def add_community(
         "right": v_breaks[1:-1],
     }
     return CommunityRoads(minor=minor, minor_kind=minor_kind, splits=splits)
+
+
+def _add_lot(
+    acc: LayerRows,
+    corners: FloatArray,
+    kind: str,
+    b: dict[str, FloatArray],
+    *,
+    lot: int,
+    community_id: str,
+    spec: AreaSpec,
+    rng: np.random.Generator,
+) -> None:
+    """Add the buildings of one lot, and the compound of a compound lot, to ``acc``."""
+    x0, y0, x1, y1 = _place_buildings(corners, b, rng)
+    k_b = len(x0)
+    if kind == "compound":
+        acc.n_compounds += 1
+        cid = f"XQ{acc.n_compounds:05d}"
+        ring = np.vstack([corners, corners[:1]])
+        acc.add(
+            "compounds",
+            np.array([shapely.polygons(ring)], dtype=object),
+            compound_id=[cid],
+            community_id=[community_id],
+            households=[int(b["households"].sum())],
+            lot=[lot],
+        )
+        comp_col: list[object] = [cid] * k_b
+        geoms = shapely.box(x0, y0, x1, y1)
+    else:
+        comp_col = [None] * k_b
+        geoms = shapely.box(x0, y0, x1, y1)
+        as_point = rng.random(k_b) < spec.point_building_share
+        geoms[as_point] = shapely.centroid(geoms[as_point])
+    acc.add(
+        "buildings",
+        geoms,
+        compound_id=comp_col,
+        households=b["households"],
+        floors=b["floors"],
+    )
 
 
 def _stations(

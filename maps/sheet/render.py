@@ -10,7 +10,7 @@ extracted and poppler finds the font as declared. Building labels are placed wit
 This module assembles the page and writes the files; the parts live in
 :mod:`maps.sheet.layout` (paper sizes and boxes), :mod:`maps.sheet.panel_map` (map panel and
 furniture), :mod:`maps.sheet.labels` (building labels) and :mod:`maps.sheet.tables`
-(summary and building table). Their public names are re-exported here.
+(summary and building table); import their names from those modules.
 """
 
 from __future__ import annotations

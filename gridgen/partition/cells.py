@@ -1,0 +1,246 @@
+"""The cells of a community's planning units: a tessellation that tiles the community.
+
+:func:`gridgen.partition.units.build_units` decides the units; this module draws their
+cells (see that module's docstring for the whole recipe):
+
+- compound polygons are made disjoint (:func:`make_disjoint`);
+- the rest of the community (roads, open land, scattered buildings) is shared out by a
+  Voronoi diagram of seeds on compound edges and at scattered buildings
+  (:func:`owner_cells`), so each compound reaches the middle of the road around it;
+- a compound above the band maximum is split among its buildings (:func:`voronoi_split`);
+- stray parts of a cell join the neighbour they share the longest boundary with, so every
+  cell is one polygon (:func:`repair_cells`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+from shapely.geometry.base import BaseGeometry
+
+SMOOTHING = 0.0
+"""Tolerance, in seed spacings, for smoothing the Voronoi lines that split open land.
+
+Off: smoothing the cells removes short contacts between units (fewer neighbours, lower
+band compliance: 95.7% → 93.0% at 0.5 on the generated city); grids are smoothed instead.
+"""
+SNAP = 0.05
+"""Tolerance (metres) used to measure shared boundaries between cells."""
+
+IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float64]
+
+
+def polygonal_cells(geoms: NDArray[np.object_]) -> NDArray[np.object_]:
+    """Return the polygonal part of each geometry (collections may hold lines/points)."""
+    out = np.empty(len(geoms), dtype=object)
+    for i, g in enumerate(geoms):
+        if g is None or shapely.is_empty(g):
+            out[i] = shapely.Polygon()
+        elif g.geom_type in ("Polygon", "MultiPolygon"):
+            out[i] = g
+        else:
+            parts = shapely.get_parts(g)
+            polys = [p for p in parts if p.geom_type in ("Polygon", "MultiPolygon")]
+            out[i] = shapely.union_all(polys) if polys else shapely.Polygon()
+    return out
+
+
+def make_disjoint(geoms: NDArray[np.object_]) -> NDArray[np.object_]:
+    """Return the geometries with overlaps removed (earlier ones keep the overlap)."""
+    geoms = np.asarray([shapely.Polygon() if g is None else g for g in geoms], dtype=object)
+    if len(geoms) < 2:
+        return geoms
+    tree = shapely.STRtree(geoms)
+    a, b = tree.query(geoms, predicate="overlaps")
+    pairs = a < b
+    if not pairs.any():
+        return geoms
+    out = geoms.copy()
+    for j in np.unique(b[pairs]):
+        earlier = a[pairs][b[pairs] == j]
+        out[j] = shapely.difference(out[j], shapely.union_all(out[earlier]))
+    return polygonal_cells(out)
+
+
+def seed_spacing(region: BaseGeometry) -> float:
+    """Return the spacing (m) of seed points along compound edges for ``region``."""
+    return float(np.clip(np.sqrt(shapely.area(region)) / 35.0, 5.0, 40.0))
+
+
+def owner_cells(
+    region: BaseGeometry,
+    remainder: BaseGeometry,
+    c_geom: NDArray[np.object_],
+    s_pts: NDArray[np.object_],
+) -> NDArray[np.object_]:
+    """Return one cell per compound then per scattered building, tiling ``region``."""
+    n_c, n_s = len(c_geom), len(s_pts)
+    out = np.empty(n_c + n_s, dtype=object)
+    out[:n_c] = c_geom
+    out[n_c:] = [shapely.Polygon()] * n_s
+    if n_c + n_s == 0 or shapely.area(remainder) <= 0:
+        return out
+    spacing = seed_spacing(region)
+    rings = shapely.segmentize(shapely.boundary(c_geom), spacing) if n_c else c_geom
+    coords, idx = (
+        shapely.get_coordinates(rings, return_index=True)
+        if n_c
+        else (np.empty((0, 2)), np.empty(0, dtype=np.int64))
+    )
+    s_xy = shapely.get_coordinates(s_pts) if n_s else np.empty((0, 2))
+    xy = np.vstack([s_xy, coords])
+    labels = np.concatenate([n_c + np.arange(n_s), idx]).astype(np.int64)
+    # scattered buildings first, so a building on a compound edge keeps its own seed
+    _, first = np.unique(np.round(xy, 3), axis=0, return_index=True)
+    first = np.sort(first)
+    xy, labels = xy[first], labels[first]
+    if len(xy) == 1:
+        out[labels[0]] = shapely.union(out[labels[0]], remainder)
+        return out
+    vor = _voronoi_cells(xy, region)
+    order = np.argsort(labels, kind="stable")
+    bounds = np.flatnonzero(np.diff(labels[order])) + 1
+    shares = np.full(n_c + n_s, None, dtype=object)
+    for group in np.split(order, bounds):
+        cells = vor[group]
+        cells = cells[~shapely.is_empty(cells)]
+        if len(cells):
+            shares[int(labels[group[0]])] = _union_coverage(cells)
+    has = np.flatnonzero(shares != None)  # noqa: E711 (element-wise)
+    clipped = polygonal_cells(shapely.intersection(shares[has], remainder))
+    # the lines between shares are Voronoi zigzags (seeds every `spacing` m): smooth them
+    # as a coverage; the coverage's own boundary (compound edges, community outline) is kept
+    ok = ~shapely.is_empty(clipped)
+    if SMOOTHING > 0 and ok.sum() > 1:
+        try:
+            smooth = shapely.coverage_simplify(
+                clipped[ok], SMOOTHING * spacing, simplify_boundary=False
+            )
+            if shapely.is_valid(smooth).all():
+                clipped[ok] = smooth
+        except shapely.errors.GEOSException:
+            pass
+    for lab, share in zip(has.tolist(), clipped, strict=True):
+        out[lab] = shapely.union(out[lab], share) if lab < n_c else share
+    return polygonal_cells(out)
+
+
+def _union_coverage(cells: NDArray[np.object_]) -> BaseGeometry:
+    """Return the union of edge-matched cells (fast coverage union, robust fallback)."""
+    if len(cells) == 1:
+        first: BaseGeometry = cells[0]
+        return first
+    try:
+        out = shapely.coverage_union_all(cells)
+    except shapely.errors.GEOSException:
+        return shapely.union_all(cells)
+    if out.geom_type not in ("Polygon", "MultiPolygon") or not out.is_valid:
+        return shapely.union_all(cells)
+    return out
+
+
+def _voronoi_cells(xy: FloatArray, region: BaseGeometry) -> NDArray[np.object_]:
+    """Return the Voronoi cell of each point (input order; empty where GEOS merged seeds).
+
+    GEOS is computed around a local origin: at UTM magnitudes (10⁶ m) its Voronoi output can
+    be badly noded, which later breaks unions.
+    """
+    origin = xy.min(axis=0)
+    # a fixed tiny jitter breaks co-circular seeds (regular layouts), which GEOS turns
+    # into self-intersecting cells
+    jitter = np.random.default_rng(len(xy)).uniform(-0.02, 0.02, size=xy.shape)
+    xy = xy + jitter
+    x0, y0, x1, y1 = shapely.bounds(region)
+    env = shapely.box(
+        x0 - origin[0] - 100, y0 - origin[1] - 100, x1 - origin[0] + 100, y1 - origin[1] + 100
+    )
+    vor = shapely.get_parts(
+        shapely.voronoi_polygons(shapely.multipoints(xy - origin), extend_to=env, ordered=True)
+    )
+    vor = np.asarray(vor, dtype=object)
+    vor[shapely.get_type_id(vor) != 3] = shapely.Polygon()
+    bad = ~shapely.is_valid(vor)
+    if bad.any():
+        vor[bad] = polygonal_cells(shapely.make_valid(vor[bad]))
+    return np.asarray(shapely.transform(vor, lambda c: c + origin), dtype=object)
+
+
+def voronoi_split(cell: BaseGeometry, pts: NDArray[np.object_]) -> list[BaseGeometry]:
+    """Return ``cell`` split among ``pts`` by their Voronoi diagram (one piece per point)."""
+    xy = shapely.get_coordinates(pts)
+    _, first, inverse = np.unique(np.round(xy, 3), axis=0, return_index=True, return_inverse=True)
+    pieces: list[BaseGeometry] = [shapely.Polygon()] * len(pts)
+    if len(first) == 1:
+        pieces[0] = cell
+        return pieces
+    vor = _voronoi_cells(xy[first], cell)
+    clipped = polygonal_cells(shapely.intersection(vor, cell))
+    for k in range(len(pts)):
+        u = int(inverse.ravel()[k])
+        # duplicates of a point: the first building with it takes the piece
+        if int(first[u]) == k:
+            pieces[k] = clipped[u]
+    return pieces
+
+
+def repair_cells(  # noqa: PLR0917
+    cells: NDArray[np.object_],
+    b_unit: IntArray,
+    b_pts: NDArray[np.object_],
+    unit_ids: list[str],
+    kinds: list[str],
+    ucomp: list[str],
+) -> tuple[NDArray[np.object_], IntArray, list[str], list[str], list[str]]:
+    """Make every cell one polygon: stray parts join their longest-bordering neighbour.
+
+    Units left without area (a building whose seed was shadowed) join the unit whose cell
+    holds or is nearest to their building.
+    """
+    n = len(cells)
+    parts, owner = shapely.get_parts(cells, return_index=True)
+    areas = shapely.area(parts)
+    keep_part = np.zeros(len(parts), dtype=bool)
+    for u in range(n):
+        sel = np.flatnonzero(owner == u)
+        if len(sel):
+            keep_part[sel[np.argmax(areas[sel])]] = True
+    stray = np.flatnonzero(~keep_part & (areas > 1e-6))
+    main = np.full(n, None, dtype=object)
+    main[owner[keep_part]] = parts[keep_part]
+    if len(stray):
+        buf = shapely.buffer(parts[stray], SNAP)
+        mains = np.asarray([m if m is not None else shapely.Polygon() for m in main], dtype=object)
+        tree = shapely.STRtree(mains)
+        si, ui = tree.query(buf, predicate="intersects")
+        lengths = shapely.length(shapely.intersection(shapely.boundary(mains[ui]), buf[si]))
+        adds: dict[int, list[BaseGeometry]] = {}
+        for s in range(len(stray)):
+            hit = si == s
+            # an island with no neighbour stays with its unit (reported as non-contiguous)
+            best = int(ui[hit][np.argmax(lengths[hit])]) if hit.any() else int(owner[stray[s]])
+            adds.setdefault(best, []).append(parts[stray[s]])
+        for u, extra in adds.items():
+            base = main[u] if main[u] is not None else shapely.Polygon()
+            main[u] = shapely.union_all([base, *extra])
+    empty = np.asarray([m is None or shapely.is_empty(m) for m in main])
+    if empty.any():
+        alive = np.flatnonzero(~empty)
+        tree = shapely.STRtree(main[alive])
+        remap = np.arange(n, dtype=np.int64)
+        for e in np.flatnonzero(empty).tolist():
+            members = np.flatnonzero(b_unit == e)
+            if len(members) == 0 or len(alive) == 0:
+                remap[e] = -1
+                continue
+            near = tree.query_nearest(b_pts[members[0]])
+            remap[e] = alive[int(near[0])]
+        new_index = np.full(n, -1, dtype=np.int64)
+        new_index[alive] = np.arange(len(alive))
+        b_unit = new_index[remap[b_unit]] if len(b_unit) else b_unit
+        main = main[alive]
+        unit_ids = [unit_ids[i] for i in alive]
+        kinds = [kinds[i] for i in alive]
+        ucomp = [ucomp[i] for i in alive]
+    return np.asarray(main, dtype=object), b_unit, unit_ids, kinds, ucomp
