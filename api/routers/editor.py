@@ -212,7 +212,13 @@ def _rebalance_message(method: str, where: str, summary: dict[str, Any]) -> str:
 def rebalance(
     *, state: StateDep, who: PlannerDep, plan_id: str, body: Rebalance, if_match: IfMatch = None
 ) -> JobInfo:
-    """Re-partition the unlocked grids of a community in the background; poll ``/jobs/{id}``."""
+    """Rebalance in the background (poll ``/jobs/{id}``); the job saves a new version.
+
+    ``minimal_change`` (the default) moves as few households as it can, in the whole plan
+    or in ``community_id`` only (the other communities are held as if locked); its result
+    carries households moved, codes kept/new/retired and the crosswalk of the buildings
+    whose grid changed. ``repartition`` redraws the unlocked grids of ``community_id``.
+    """
     base = parse_base_version(if_match, body.base_version)
     check_edit_base(state, plan_id, base)
     if body.method not in REBALANCERS:
