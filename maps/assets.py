@@ -23,9 +23,7 @@ from __future__ import annotations
 import base64
 import re
 import shutil
-import subprocess
 import sys
-import tarfile
 import tempfile
 from functools import cache
 from pathlib import Path
@@ -37,6 +35,7 @@ from folium.elements import JSCSSMixin
 
 from gridgen.errors import MissingAssetError
 from maps import static_dir
+from maps.npm import stage_npm_dist
 
 LEAFLET_VERSION = "1.9.4"
 DEBIAN_LEAFLET = Path("/usr/share/javascript/leaflet")
@@ -84,7 +83,7 @@ def ensure_assets(*, force: bool = False, npm: str = "npm") -> Path:
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         staged = Path(tmp) / "leaflet"
         try:
-            _stage_from_npm(staged, npm=npm)
+            stage_npm_dist(f"leaflet@{LEAFLET_VERSION}", staged, npm=npm)
         except MissingAssetError:
             # Offline fallback: Debian's libjs-leaflet, when installed.
             if not (DEBIAN_LEAFLET / "leaflet.js").is_file():
@@ -97,38 +96,6 @@ def ensure_assets(*, force: bool = False, npm: str = "npm") -> Path:
         staged.rename(target)
     _inline_leaflet.cache_clear()
     return target
-
-
-def _stage_from_npm(staged: Path, *, npm: str) -> None:
-    """Unpack ``package/dist`` of ``npm pack leaflet@LEAFLET_VERSION`` into ``staged``."""
-    if shutil.which(npm) is None:
-        msg = f"cannot install Leaflet: `{npm}` is not on PATH; install Node.js/npm and retry"
-        raise MissingAssetError(msg)
-    work = staged.parent
-    try:
-        proc = subprocess.run(
-            [npm, "pack", f"leaflet@{LEAFLET_VERSION}", "--silent"],
-            cwd=work,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        msg = f"`npm pack leaflet@{LEAFLET_VERSION}` timed out; check the npm registry"
-        raise MissingAssetError(msg) from exc
-    tarballs = list(work.glob("leaflet-*.tgz"))
-    if proc.returncode != 0 or not tarballs:
-        msg = (
-            f"`npm pack leaflet@{LEAFLET_VERSION}` failed (exit {proc.returncode}): "
-            f"{proc.stderr.strip()[:300]}; check that the npm registry is reachable"
-        )
-        raise MissingAssetError(msg)
-    with tarfile.open(tarballs[0]) as tar:
-        members = [m for m in tar.getmembers() if m.name.startswith("package/dist/")]
-        for m in members:
-            m.name = m.name.removeprefix("package/dist/")
-        tar.extractall(staged, members=members, filter="data")
 
 
 def require_assets() -> Path:

@@ -13,14 +13,13 @@ only).
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 
 from gridgen.errors import MissingAssetError
 from maps import static_dir
+from maps.npm import stage_npm_dist
 
 MAPLIBRE_VERSION = "5.24.1"
 FILES = ("maplibre-gl-csp.js", "maplibre-gl-csp-worker.js", "maplibre-gl.css", "LICENSE.txt")
@@ -46,37 +45,14 @@ def ensure_maplibre(*, force: bool = False, npm: str = "npm") -> Path:
     target = maplibre_dir()
     if maplibre_present() and not force:
         return target
-    if shutil.which(npm) is None:
-        msg = f"cannot install MapLibre: `{npm}` is not on PATH; `apt-get install npm` and retry"
-        raise MissingAssetError(msg)
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        work = Path(tmp)
-        spec = f"maplibre-gl@{MAPLIBRE_VERSION}"
-        try:
-            proc = subprocess.run(
-                [npm, "pack", spec, "--silent"],
-                cwd=work,
-                capture_output=True,
-                text=True,
-                timeout=300,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise MissingAssetError(f"`npm pack {spec}` timed out; check the registry") from exc
-        tarballs = list(work.glob("maplibre-gl-*.tgz"))
-        if proc.returncode != 0 or not tarballs:
-            msg = (
-                f"`npm pack {spec}` failed (exit {proc.returncode}): "
-                f"{proc.stderr.strip()[:300]}; check that the npm registry is reachable"
-            )
-            raise MissingAssetError(msg)
-        staged = work / "maplibre"
-        with tarfile.open(tarballs[0]) as tar:
-            members = [m for m in tar.getmembers() if m.name.removeprefix("package/dist/") in FILES]
-            for m in members:
-                m.name = m.name.removeprefix("package/dist/")
-            tar.extractall(staged, members=members, filter="data")
+        staged = stage_npm_dist(
+            f"maplibre-gl@{MAPLIBRE_VERSION}",
+            Path(tmp) / "maplibre",
+            npm=npm,
+            keep=lambda name: name in FILES,
+        )
         if target.exists():
             shutil.rmtree(target)
         staged.rename(target)
