@@ -19,6 +19,7 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 
+from api.auth import Principal
 from api.deps import PlannerDep, StateDep, principal_for
 from api.editor import (
     check_scope,
@@ -303,6 +304,14 @@ async def _tile_response(
     return Response(content=data, media_type=MVT, headers=headers)
 
 
+async def _planner_of(request: Request, state: ServiceState, *, action: str) -> Principal:
+    """Return the caller of a tile request (headers read directly), a planner or admin."""
+    h = request.headers
+    who = await principal_for(state, h.get("x-api-key"), h.get("authorization"))
+    who.require("planner", "admin", action=action)
+    return who
+
+
 @router.get(
     "/plans/{plan_id}/units/{z}/{x}/{y}.mvt",
     responses=MVT_RESPONSES,
@@ -315,9 +324,7 @@ async def units_tile(
     from fastapi.concurrency import run_in_threadpool
 
     state: ServiceState = request.app.state.gridgen
-    h = request.headers
-    who = await principal_for(state, h.get("x-api-key"), h.get("authorization"))
-    who.require("planner", "admin", action="editing plans")
+    await _planner_of(request, state, action="editing plans")
 
     def key() -> str:
         plan, _ = load_plan(state, plan_id, version)
@@ -342,9 +349,7 @@ async def version_grids_tile(
 ) -> Response:
     """Return a vector tile of layer ``grids`` of any version (planners and admins)."""
     state: ServiceState = request.app.state.gridgen
-    h = request.headers
-    who = await principal_for(state, h.get("x-api-key"), h.get("authorization"))
-    who.require("planner", "admin", action="reading draft versions")
+    await _planner_of(request, state, action="reading draft versions")
     return await _tile_response(
         state, key=grids_key(plan_id, version), layer="grids", z=z, x=x, y=y
     )
@@ -369,9 +374,7 @@ async def dataset_layer_tile(
         raise NotFoundError(f"layer {layer!r}: use one of {', '.join(DATASET_TILE_LAYERS)}")
     check_tile(z, x, y)
     state: ServiceState = request.app.state.gridgen
-    h = request.headers
-    who = await principal_for(state, h.get("x-api-key"), h.get("authorization"))
-    who.require("planner", "admin", action="editing plans")
+    who = await _planner_of(request, state, action="editing plans")
     dataset_id = state.memo.get(("plan-dataset", plan_id))
     if dataset_id is None:
         dataset_id = (await run_in_threadpool(state.store.get_plan, plan_id)).dataset_id

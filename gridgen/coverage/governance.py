@@ -313,19 +313,9 @@ def party_stats(
             "compounds_chain_complete": g["chain_complete"].sum(),
         }
     )
-    if plan is not None:
-        grids = _grid_community(plan)
-        grids["key"] = _key_of_community(dataset, grids["community_id"], level)
-        gg = grids.groupby("key", dropna=False)
-        agg = agg.join(
-            pd.DataFrame({"grids": gg.size(), "grids_with_party_org": gg["party_org"].sum()}),
-            how="outer",
-        )
-    else:
-        agg["grids"] = 0
-        agg["grids_with_party_org"] = 0
-    for col in agg.columns:
-        agg[col] = agg[col].fillna(0).astype(np.int64)
+    agg = _with_grid_counts(
+        agg, dataset, plan, level=level, name="grids_with_party_org", column="party_org"
+    )
     out = _finish(dataset, level, agg)
     out["grid_party_share"] = _share(out["grids_with_party_org"], out["grids"])
     out["branch_share"] = _share(out["compounds_with_branch"], out["compounds"])
@@ -370,23 +360,33 @@ def staffing_stats(
             "buildings_with_leader": g["leader"].sum(),
         }
     )
-    if plan is not None:
-        grids = _grid_community(plan)
-        grids["key"] = _key_of_community(dataset, grids["community_id"], level)
-        gg = grids.groupby("key", dropna=False)
-        agg = agg.join(
-            pd.DataFrame({"grids": gg.size(), "grid_workers": gg["workers"].sum()}), how="outer"
-        )
-    else:
-        agg["grids"] = 0
-        agg["grid_workers"] = 0
-    for col in agg.columns:
-        agg[col] = agg[col].fillna(0).astype(np.int64)
+    agg = _with_grid_counts(agg, dataset, plan, level=level, name="grid_workers", column="workers")
     out = _finish(dataset, level, agg)
     out["leader_share"] = _share(out["buildings_with_leader"], out["buildings"])
     out["workers_per_grid"] = _share(out["grid_workers"], out["grids"])
     out["households_per_worker"] = _share(out["households"], out["grid_workers"])
     return out
+
+
+def _with_grid_counts(
+    agg: pd.DataFrame,
+    dataset: Dataset,
+    plan: Plan | None,
+    *,
+    level: str,
+    name: str,
+    column: str,
+) -> pd.DataFrame:
+    """Return ``agg`` (indexed by group key) with ``grids`` and ``name`` (the sum of the
+    grids' ``column``) per group, 0 without a plan; every column as int64."""
+    if plan is not None:
+        grids = _grid_community(plan)
+        grids["key"] = _key_of_community(dataset, grids["community_id"], level)
+        gg = grids.groupby("key", dropna=False)
+        agg = agg.join(pd.DataFrame({"grids": gg.size(), name: gg[column].sum()}), how="outer")
+    else:
+        agg = agg.assign(grids=0, **{name: 0})
+    return agg.fillna(0).astype(np.int64)
 
 
 def _long(table: pd.DataFrame, name: str, key: str) -> pd.DataFrame:
