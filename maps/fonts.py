@@ -8,6 +8,7 @@ manager, which has the same effect as rebuilding the cache.
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -67,9 +68,52 @@ def cjk_font_family() -> str:
 @cache
 def pdf_font_family() -> str:
     """Return the CJK font family of PDF output (:data:`PDF_FONT_FAMILY`), registering it."""
+    serve_as_regular(PDF_FONT_FAMILY)
     return _registered_family(
         PDF_FONT_FAMILY,
         pattern="wqy-zenhei*",
         package="fonts-wqy-zenhei",
         purpose="write Chinese PDFs",
     )
+
+
+def serve_as_regular(family: str) -> None:
+    """Let the single face of ``family`` serve every weight without a warning per text size.
+
+    WenQuanYi Zen Hei ships one face, weighted 500 (medium): matplotlib draws it for
+    normal and bold text alike, and logs "Failed to find font weight" for every text size
+    of every PDF. Its registered faces are declared regular (400), and the warning is
+    filtered for this family only (other families keep it). Call before the family's first
+    look-up; a face registered later keeps its weight, and its warning is filtered too.
+    """
+    import dataclasses
+
+    from matplotlib import font_manager
+
+    _SINGLE_WEIGHT.add(family)
+    logger = logging.getLogger("matplotlib.font_manager")
+    if not any(isinstance(f, _SingleWeightFilter) for f in logger.filters):
+        logger.addFilter(_SingleWeightFilter())
+    manager = font_manager.fontManager
+    faces = [i for i, f in enumerate(manager.ttflist) if f.name == family and f.weight != 400]
+    for i in faces:
+        manager.ttflist[i] = dataclasses.replace(manager.ttflist[i], weight=400)
+    if faces:
+        manager._findfont_cached.cache_clear()  # type: ignore[attr-defined]
+
+
+_SINGLE_WEIGHT: set[str] = set()
+
+
+class _SingleWeightFilter(logging.Filter):
+    """Drop matplotlib's "Failed to find font weight" for a family known to have one weight.
+
+    Bold headings of a PDF are drawn in that one face; saying so for every size of every
+    page is noise (other families keep the warning).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not str(record.msg).startswith("findfont: Failed to find font weight"):
+            return True
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not (len(args) >= 2 and args[1] in _SINGLE_WEIGHT)

@@ -13,7 +13,8 @@ PDF output then asks for ``[PDF_SUBSET_FAMILY, "WenQuanYi Zen Hei"]``: matplotli
 per-glyph font fallback takes any character missing from the subset (a rare hanzi of a
 name) from the full font, so no text is ever lost or drawn as a box; only such pages embed a
 second font (a subset of the full face). The glyph outlines are WenQuanYi's own, unchanged;
-the PostScript name stays ``WenQuanYiZenHei``.
+the PostScript name stays ``WenQuanYiZenHei``. Each PDF's own subset of this font is then
+cut from an in-memory copy (:mod:`maps.pdf_subset`) instead of re-reading the file.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from gridgen.errors import MissingAssetError
 from gridgen.io.atomic import write_bytes_atomic
+from maps.pdf_subset import install as install_fast_subset
 
 __all__ = ["PDF_SUBSET_FAMILY", "pdf_font_families", "pdf_subset_path", "subset_chars"]
 
@@ -112,7 +114,7 @@ def pdf_subset_path() -> Path:
     """
     from matplotlib import font_manager
 
-    from maps.fonts import PDF_FONT_FAMILY, pdf_font_family
+    from maps.fonts import PDF_FONT_FAMILY, pdf_font_family, serve_as_regular
 
     pdf_font_family()
     found = font_manager.findfont(PDF_FONT_FAMILY, fallback_to_default=False)
@@ -134,6 +136,8 @@ def pdf_subset_path() -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_bytes_atomic(path, _build(source, getattr(face, "index", 0) or 0))
     font_manager.fontManager.addfont(str(path))
+    serve_as_regular(PDF_SUBSET_FAMILY)
+    install_fast_subset(path)
     return path
 
 

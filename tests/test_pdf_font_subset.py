@@ -104,3 +104,34 @@ def test_sheet_pdf_canvas_writes_what_matplotlib_writes(sample: Dataset) -> None
             sheet_figure(data, family=family).savefig(theirs, format="pdf")
         assert len(ours.getvalue()) > 10_000
         assert date.sub(b"", ours.getvalue()) == date.sub(b"", theirs.getvalue())
+
+
+def test_atlas_pages_through_the_canvas_are_matplotlib_bytes(sample: Dataset) -> None:
+    """Replayed text objects (strings repeated across pages) change nothing in the file."""
+    import io
+
+    import matplotlib as mpl
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    from maps.fonts import PDF_RC
+    from maps.pdf_font import pdf_font_families
+    from maps.sheet.data import compound_sheet_data
+    from maps.sheet.pdf_canvas import print_sheet_pdf
+    from maps.sheet.render import sheet_figure
+
+    family = pdf_font_families()
+    date = re.compile(rb"/CreationDate \(D:\d+Z\)")
+    ids = sample.compounds["compound_id"].astype(str).iloc[:3]
+    ours, theirs = io.BytesIO(), io.BytesIO()
+    with mpl.rc_context({"font.family": family, **PDF_RC}):
+        with PdfPages(ours) as pdf:
+            for cid in ids:
+                print_sheet_pdf(sheet_figure(compound_sheet_data(sample, cid), family=family), pdf)
+        with PdfPages(theirs) as pdf:
+            for cid in ids:
+                sheet_figure(compound_sheet_data(sample, cid), family=family).savefig(
+                    pdf, format="pdf"
+                )
+    pages = ours.getvalue().count(b"/Type /Page") - ours.getvalue().count(b"/Type /Pages")
+    assert pages == 3
+    assert date.sub(b"", ours.getvalue()) == date.sub(b"", theirs.getvalue())

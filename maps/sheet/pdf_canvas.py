@@ -3,10 +3,12 @@
 matplotlib's PDF renderer resolves the font of every text twice (measure, then draw), each
 time through the font manager (``_find_fonts_by_props`` walks the family list, fallbacks
 included), and measures every string with a full HarfBuzz layout, although a sheet and an
-atlas repeat the same strings ("楼栋长", headings, numbers) many times.
+atlas repeat the same strings ("楼栋长", headings, numbers) many times, and it lays out
+and encodes every string again each time it draws it.
 :class:`SheetRendererPdf` keeps, per page, the resolved font files of each font
-property, and, per process, the metrics of each (string, font files, size): the values
-are the ones matplotlib computes, so layout and output are unchanged.
+property, per process, the metrics of each (string, font files, size), and, per PDF file,
+the encoded text object of each string drawn: the values are the ones matplotlib computes,
+so layout and output are unchanged, byte for byte.
 
 Use :func:`print_sheet_pdf` instead of ``Figure.savefig(format="pdf")`` (it also accepts a
 :class:`~matplotlib.backends.backend_pdf.PdfPages` for an atlas page).
@@ -14,12 +16,15 @@ Use :func:`print_sheet_pdf` instead of ``Figure.savefig(format="pdf")`` (it also
 
 from __future__ import annotations
 
+import math
+import weakref
 from pathlib import Path
 from typing import IO, Any
 
+import matplotlib as mpl
 from matplotlib import font_manager
 from matplotlib.backends.backend_mixed import MixedModeRenderer
-from matplotlib.backends.backend_pdf import FigureCanvasPdf, PdfFile, PdfPages, RendererPdf
+from matplotlib.backends.backend_pdf import FigureCanvasPdf, Op, PdfFile, PdfPages, RendererPdf
 from matplotlib.figure import Figure
 from matplotlib.ft2font import LoadFlags
 
@@ -28,6 +33,10 @@ __all__ = ["SheetRendererPdf", "print_sheet_pdf"]
 # (string, font files, size in points) -> (width, height, descent) in points
 _METRICS: dict[tuple[Any, ...], tuple[float, float, float]] = {}
 _MAX_ENTRIES = 100_000
+# PDF file -> (string, font files, size, features, language) -> its text object's bytes
+_TEXT_BODIES: weakref.WeakKeyDictionary[PdfFile, dict[tuple[Any, ...], bytes]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _prop_key(prop: Any) -> tuple[Any, ...]:
@@ -81,6 +90,58 @@ class SheetRendererPdf(RendererPdf):
             hit = (w / 64, h / 64, font.get_descent() / 64)
             _METRICS[key] = hit
         return hit
+
+    def draw_text(  # type: ignore[override]  # noqa: PLR0917 (matplotlib's signature)
+        self,
+        gc: Any,
+        x: float,
+        y: float,
+        s: str,
+        prop: Any,
+        angle: float,
+        ismath: Any = False,
+        mtext: Any = None,
+    ) -> None:
+        """Draw ``s`` as matplotlib does, replaying the text object of a string already drawn.
+
+        In one PDF file, a string in a given font and size always yields the same text
+        object (font resources, glyph codes and kerning; its glyphs are tracked for the
+        file's font subset when first drawn); only its placement differs. The first drawing
+        goes through matplotlib and its text object is kept; later ones write the placement
+        and the kept bytes.
+        """
+        if ismath or gc.get_url() is not None or mpl.rcParams["pdf.use14corefonts"]:
+            super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
+            return
+        self.check_gc(gc, gc._rgb)
+        features = mtext.get_fontfeatures() if mtext is not None else None
+        language = mtext.get_language() if mtext is not None else None
+        key = (s, tuple(self._font_files(prop)), prop.get_size_in_points(), features, language)
+        bodies = _TEXT_BODIES.setdefault(self.file, {})
+        body = bodies.get(key)
+        if body is None:
+            bodies[key] = self._captured_text(gc, s, prop, mtext)
+            body = bodies[key]
+        a = math.radians(angle)
+        self.file.output(Op.gsave)
+        self.file.output(
+            math.cos(a), math.sin(a), -math.sin(a), math.cos(a), x, y, Op.concat_matrix
+        )
+        self.file.write(body)
+
+    def _captured_text(self, gc: Any, s: str, prop: Any, mtext: Any) -> bytes:
+        """Return what matplotlib writes for ``s`` after its placement (text object, restore)."""
+        chunks: list[bytes] = []
+        self.file.write = chunks.append  # type: ignore[method-assign]
+        try:
+            super().draw_text(gc, 0.0, 0.0, s, prop, 0.0, False, mtext)
+        finally:
+            del self.file.write
+        head, matrix, body = b"".join(chunks).split(b"\n", 2)
+        if head != b"q" or not matrix.endswith(b" cm"):  # pragma: no cover - matplotlib changed
+            msg = f"unexpected PDF text output from matplotlib: {head!r} {matrix!r}"
+            raise RuntimeError(msg)
+        return body
 
 
 class _SheetCanvasPdf(FigureCanvasPdf):
