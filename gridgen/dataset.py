@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import geopandas as gpd
 import pandas as pd
@@ -12,6 +14,8 @@ from gridgen.errors import UnknownLayerError
 from gridgen.io.crs import WGS84
 from gridgen.schema import DATASET_LAYERS, LAYERS
 from gridgen.validate.report import ValidationReport
+
+T = TypeVar("T")
 
 
 def empty_layer(name: str) -> gpd.GeoDataFrame:
@@ -50,6 +54,17 @@ class Dataset:
     _metric_cache: dict[str, gpd.GeoDataFrame] = field(
         default_factory=dict, compare=False, repr=False
     )
+    _derived_cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def derived(self, key: str, build: Callable[[Dataset], T]) -> T:
+        """Return ``build(self)``, computed once per dataset and ``key`` (do not modify it).
+
+        For look-up tables that callers derive from the (immutable) layers, such as the
+        per-compound indexes of the sheets.
+        """
+        if key not in self._derived_cache:
+            self._derived_cache[key] = build(self)
+        return self._derived_cache[key]  # type: ignore[no-any-return]
 
     def layer(self, name: str) -> gpd.GeoDataFrame:
         """Return layer ``name`` in EPSG:4326 (do not modify it in place)."""

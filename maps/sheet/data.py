@@ -152,14 +152,64 @@ def _int_or_none(value: Any) -> int | None:
     return int(value)
 
 
-def _name_of(frame: pd.DataFrame, id_col: str, ident: Any) -> str:
-    """Return the ``name`` of row ``ident`` (the id itself when unnamed or absent)."""
-    if ident is None or pd.isna(ident) or frame.empty or id_col not in frame:
-        return "" if ident is None or pd.isna(ident) else str(ident)
-    rows = frame.loc[frame[id_col] == ident]
-    if rows.empty or "name" not in rows:
-        return str(ident)
-    return _str_or_none(rows["name"].iloc[0]) or str(ident)
+@dataclass(frozen=True)
+class _SheetIndex:
+    """Look-ups every sheet of a dataset needs, built once per dataset."""
+
+    compound_row: dict[str, int]
+    """Compound id -> row of the metric compounds layer."""
+    buildings_of: dict[str, np.ndarray]
+    """Compound id -> rows of the metric buildings layer."""
+    community: dict[str, tuple[str | None, Any]]
+    """Community id -> (name, street id)."""
+    street_name: dict[str, str | None]
+    company: dict[str, tuple[str | None, bool | None]]
+    """Property company id -> (name, has a party organisation)."""
+
+
+def _names(frame: pd.DataFrame, id_col: str) -> dict[str, str | None]:
+    if frame.empty or id_col not in frame:
+        return {}
+    names = frame["name"] if "name" in frame else pd.Series([None] * len(frame))
+    out: dict[str, str | None] = {}
+    for ident, name in zip(frame[id_col], names, strict=True):
+        out.setdefault(str(ident), _str_or_none(name))
+    return out
+
+
+def _build_index(dataset: Dataset) -> _SheetIndex:
+    compounds = dataset.metric("compounds")
+    compound_row: dict[str, int] = {}
+    for i, cid in enumerate(compounds["compound_id"].astype(str)):
+        compound_row.setdefault(cid, i)
+    owner = dataset.metric("buildings")["compound_id"].astype("string").fillna("").to_numpy()
+    order = np.argsort(owner, kind="stable")
+    keys, starts = np.unique(owner[order], return_index=True)
+    groups = np.split(order, starts[1:])
+    communities = dataset.communities
+    streets_of: dict[str, Any] = {}
+    if "street_id" in communities:
+        for ident, street in zip(
+            communities["community_id"], communities["street_id"], strict=True
+        ):
+            streets_of.setdefault(str(ident), street)
+    community_names = _names(communities, "community_id")
+    companies = dataset.property_companies
+    party: dict[str, bool | None] = {}
+    if "has_party_org" in companies:
+        for ident, flag in zip(companies["company_id"], companies["has_party_org"], strict=True):
+            party.setdefault(str(ident), None if pd.isna(flag) else bool(flag))
+    return _SheetIndex(
+        compound_row=compound_row,
+        buildings_of={str(k): g for k, g in zip(keys, groups, strict=True)},
+        community={c: (n, streets_of.get(c)) for c, n in community_names.items()},
+        street_name=_names(dataset.streets, "street_id"),
+        company={c: (n, party.get(c)) for c, n in _names(companies, "company_id").items()},
+    )
+
+
+def _sheet_index(dataset: Dataset) -> _SheetIndex:
+    return dataset.derived("maps.sheet.index", _build_index)
 
 
 def _numbered(buildings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -239,8 +289,10 @@ def compound_sheet_data(
     street_name, community_name = _place_names(dataset, comp.get("community_id"))
 
     all_b = dataset.metric("buildings")
-    in_compound = (all_b["compound_id"].astype("string").fillna("") == cid).to_numpy()
-    mine = _numbered(all_b.loc[in_compound])
+    rows = _sheet_index(dataset).buildings_of.get(cid, np.empty(0, dtype=np.intp))
+    in_compound = np.zeros(len(all_b), dtype=bool)
+    in_compound[rows] = True
+    mine = _numbered(all_b.iloc[np.sort(rows)])
     ids = mine["building_id"].astype(str).tolist()
     buildings = _sheet_buildings(mine, ids, _coverage_by_building(coverage), restricted=restricted)
     grids = compound_grids(dataset, plan, ids, geom)
@@ -309,26 +361,26 @@ def _three_teams(
 def _compound_row(dataset: Dataset, compound_id: str) -> pd.Series:
     """Return the compound's row of the metric compounds layer (NotFoundError when absent)."""
     compounds = dataset.metric("compounds")
-    hit = compounds.loc[compounds["compound_id"].astype(str) == str(compound_id)]
-    if hit.empty:
+    row = _sheet_index(dataset).compound_row.get(str(compound_id))
+    if row is None:
         sample = ", ".join(compounds["compound_id"].astype(str).head(5))
         msg = f"compound {compound_id!r} does not exist in dataset {dataset.name!r}" + (
             f" (ids look like: {sample})" if sample else " (it has no compounds)"
         )
         raise NotFoundError(msg)
-    return hit.iloc[0]
+    return compounds.iloc[row]
 
 
 def _place_names(dataset: Dataset, community_id: Any) -> tuple[str, str]:
-    """Return (street name, community name) of a community id."""
-    communities = dataset.communities
-    community_name = _name_of(communities, "community_id", community_id)
-    street_id = None
-    if not communities.empty and community_id is not None and not pd.isna(community_id):
-        rows = communities.loc[communities["community_id"] == community_id]
-        if not rows.empty and "street_id" in rows:
-            street_id = rows["street_id"].iloc[0]
-    return _name_of(dataset.streets, "street_id", street_id), community_name
+    """Return (street name, community name) of a community id (ids when unnamed)."""
+    if community_id is None or pd.isna(community_id):
+        return "", ""
+    index = _sheet_index(dataset)
+    name, street_id = index.community.get(str(community_id), (None, None))
+    street = ""
+    if street_id is not None and not pd.isna(street_id):
+        street = index.street_name.get(str(street_id)) or str(street_id)
+    return street, name or str(community_id)
 
 
 def _sheet_buildings(
@@ -381,13 +433,8 @@ def _company(dataset: Dataset, company_id: str | None) -> tuple[str | None, bool
     """Return the property company's name and whether it has a party organisation."""
     if company_id is None:
         return None, None
-    companies = dataset.property_companies
-    company_party: bool | None = None
-    if not companies.empty and "has_party_org" in companies:
-        rows = companies.loc[companies["company_id"] == company_id, "has_party_org"]
-        if not rows.empty and not pd.isna(rows.iloc[0]):
-            company_party = bool(rows.iloc[0])
-    return _name_of(companies, "company_id", company_id), company_party
+    name, party = _sheet_index(dataset).company.get(company_id, (None, None))
+    return name or company_id, party
 
 
 def _notes(
