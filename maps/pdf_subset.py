@@ -75,7 +75,7 @@ class CachedFace:
 @cache
 def cached_face(path: str) -> CachedFace:
     """Return the parsed font at ``path`` (read once per process)."""
-    font = TTFont(path, lazy=False)
+    font = TTFont(path)
     order = tuple(font.getGlyphOrder())
     index = {name: gid for gid, name in enumerate(order)}
     data = font.reader["glyf"]
