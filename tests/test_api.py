@@ -86,20 +86,32 @@ def test_upload_plan_edit_publish_layers(client: TestClient) -> None:
     v1 = v1.json()
     grids1 = {f["properties"]["grid_id"]: f["properties"] for f in v1["features"]}
     assert {g["community_id"] for g in grids1.values()} == set(two)
-    # move one building into another grid of its community
-    building, from_grid = next(iter(sorted(v1["assignment"].items())))
-    community = grids1[from_grid]["community_id"]
-    to_grid = next(
-        g for g, p in sorted(grids1.items()) if p["community_id"] == community and g != from_grid
-    )
-    r = client.post(
-        f"/plans/{plan_id}/edits/move",
-        json={"building_id": building, "to_grid": to_grid, "message": "调整"},
-        headers={**planner, "If-Match": '"1"'},
-    )
+    # move one building into another grid of its community: a move that would leave a grid
+    # in pieces (or land away from its new grid) is refused with 422 and saves nothing
+    for building, from_grid in sorted(v1["assignment"].items()):
+        community = grids1[from_grid]["community_id"]
+        to_grid = next(
+            g
+            for g, p in sorted(grids1.items())
+            if p["community_id"] == community and g != from_grid
+        )
+        r = client.post(
+            f"/plans/{plan_id}/edits/move",
+            json={"building_id": building, "to_grid": to_grid, "message": "调整"},
+            headers={**planner, "If-Match": '"1"'},
+        )
+        if r.status_code != 422:
+            break
+        assert "one piece" in r.json()["detail"], r.text
+        assert client.get(f"/plans/{plan_id}", headers=planner).json()["plan"]["head_version"] == 1
     assert r.status_code == 201, r.text
     assert r.json()["version"]["version"] == 2 and r.json()["version"]["parent"] == 1
     assert r.json()["version"]["author"].startswith("planner")
+    assert not {v["code"] for v in r.json()["move"]["violations"]} & {
+        "contiguity_broken",
+        "not_adjacent",
+        "grid_emptied",
+    }
     v2 = client.get(f"/plans/{plan_id}/versions/2", headers=planner).json()
     assert v2["assignment"][building] == to_grid
     grids2 = {f["properties"]["grid_id"]: f["properties"] for f in v2["features"]}

@@ -8,7 +8,7 @@ import shapely
 from partition_helpers import block_community, row_of_compounds
 
 from gridgen.dataset import Dataset
-from gridgen.errors import NotFoundError, ParameterError
+from gridgen.errors import InfeasibleError, NotFoundError, ParameterError
 from gridgen.partition.community import partition_community, partition_dataset
 from gridgen.partition.compare import compare_plans, locked_unchanged
 from gridgen.partition.plan import Plan
@@ -85,6 +85,8 @@ def test_move_that_breaks_contiguity_is_flagged() -> None:
     assert ("contiguity_broken", "C1001") in codes
     assert ("not_adjacent", "C1002") in codes
     assert res.metrics.contiguous_share < 1.0
+    with pytest.raises(InfeasibleError, match=r"C1001 would fall into 2 separate pieces"):
+        res.require_savable()  # the service does not save it
 
 
 def test_moving_one_building_splits_compound() -> None:

@@ -146,7 +146,8 @@ def test_grids_stay_valid_polygons_through_partition_edits_and_conversions(
         now = plan.assignment.set_index("building_id").loc[b, "grid_id"]
         to = [g for g in grids if g != now][pick % (len(grids) - 1)]
         moved = move_unit(ds, plan, to_grid=to, building_id=b)
-        # a move may cut a grid in two: it says so (a violation) and the pieces stay valid
+        # a move may cut a grid in two: it says so (a violation; the service refuses to
+        # save it) and the pieces stay valid
         split = frozenset(v.grid_id for v in moved.violations if v.code == "contiguity_broken")
         assert_plan_valid(ds, moved.plan, "move_unit", split)
         left = sorted(moved.plan.grids["grid_id"])

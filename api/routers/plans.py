@@ -223,7 +223,12 @@ def move(
     response: Response,
     if_match: IfMatch = None,
 ) -> SavedVersion:
-    """Move a building or a whole compound to another grid; saves a new version."""
+    """Move a building or a whole compound to another grid; saves a new version.
+
+    A move that would leave a grid in several pieces, empty, or away from the units it
+    receives is refused with 422 and nothing is saved; other broken rules (band, split
+    compound) are listed in the answer's ``move.violations``.
+    """
     from gridgen.partition.planner import move_unit
 
     base, plan = _start_edit(state, plan_id, body, if_match)
@@ -238,6 +243,7 @@ def move(
         building_id=body.building_id,
         compound_id=body.compound_id,
     )
+    result.require_savable()
     touched = changed_grids(plan.assignment, result.plan.assignment) | {body.to_grid}
     communities = grid_communities(plan.grids, touched) | grid_communities(
         result.plan.grids, touched

@@ -19,7 +19,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from gridgen.dataset import Dataset
-from gridgen.errors import NotFoundError, ParameterError
+from gridgen.errors import InfeasibleError, NotFoundError, ParameterError
 from gridgen.io.crs import WGS84
 from gridgen.io.polygons import frame_valid_polygons, polygonal
 from gridgen.partition.cells import seed_spacing
@@ -30,6 +30,12 @@ from gridgen.partition.community import (
     grid_ids,
     grid_order,
     wgs84_grids,
+)
+from gridgen.partition.move_rules import (
+    UNSAVABLE,
+    Violation,
+    compound_split,
+    grid_violations,
 )
 from gridgen.partition.plan import (
     GRID_COLUMNS,
@@ -50,19 +56,6 @@ ADJACENT_LENGTH = 0.5
 """Metres of common boundary for a moved piece to count as touching its new grid."""
 
 
-@dataclass(frozen=True)
-class Violation:
-    """A planning rule an edit breaks.
-
-    ``code`` is one of ``contiguity_broken``, ``grid_emptied``, ``not_adjacent``,
-    ``left_band``, ``compound_split``.
-    """
-
-    code: str
-    grid_id: str
-    message: str
-
-
 @dataclass(frozen=True, eq=False)
 class MoveResult:
     """The plan after a move (not saved), its metrics and the rules the move breaks."""
@@ -78,6 +71,22 @@ class MoveResult:
     def ok(self) -> bool:
         """Return whether the move breaks no rule."""
         return not self.violations
+
+    def require_savable(self) -> None:
+        """Raise InfeasibleError when a grid of the moved plan is not one polygon.
+
+        A plan is stored and served only with every grid one valid Polygon: a move that
+        cuts a grid into pieces, empties it or lands units away from their new grid is
+        refused (the other rules are reported with the saved version).
+        """
+        broken = [v for v in self.violations if v.code in UNSAVABLE]
+        if broken:
+            reasons = "; ".join(v.message for v in broken)
+            msg = (
+                f"{reasons}: move a set of units that keeps every grid in one piece (paint "
+                "them together in the editor and save them as one assignment)"
+            )
+            raise InfeasibleError(msg)
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready summary (metrics, violations, what moved)."""
@@ -336,11 +345,11 @@ def move_unit(
         violations.append(
             Violation("not_adjacent", str(to_grid), f"{what} does not border grid {to_grid}")
         )
-    violations += _grid_violations(
+    violations += grid_violations(
         new_geom, [*sources, str(to_grid)], before_hh, after_hh, band=(lo, hi)
     )
     if building_id is not None:
-        violations += _compound_split(dataset, new_a, building_id, to_grid=to_grid, hi=hi)
+        violations += compound_split(dataset, new_a, building_id, to_grid=to_grid, hi=hi)
     return MoveResult(
         plan=new_plan,
         metrics=new_plan.metrics,
@@ -394,68 +403,6 @@ def _move_request(
         msg = f"{what} is already in grid {to_grid}: nothing to move"
         raise ParameterError(msg)
     return community_id, what, moving, sources, a
-
-
-def _grid_violations(
-    new_geom: dict[str, BaseGeometry],
-    grid_ids: list[str],
-    before_hh: dict[str, Any],
-    after_hh: dict[str, Any],
-    *,
-    band: tuple[int, int],
-) -> list[Violation]:
-    """Return the grids a move empties, breaks into pieces or takes out of the band."""
-    lo, hi = band
-    violations: list[Violation] = []
-    for g in grid_ids:
-        shape = new_geom[g]
-        if shapely.is_empty(shape) or shapely.area(shape) <= 0:
-            violations.append(Violation("grid_emptied", g, f"grid {g} would have no area left"))
-        elif shape.geom_type != "Polygon":
-            violations.append(
-                Violation(
-                    "contiguity_broken",
-                    g,
-                    f"grid {g} would fall into {len(shapely.get_parts(shape))} separate pieces",
-                )
-            )
-        h0, h1 = int(before_hh[g]), int(after_hh.get(g, 0))
-        if lo <= h0 <= hi and not lo <= h1 <= hi:
-            violations.append(
-                Violation(
-                    "left_band",
-                    g,
-                    f"grid {g} would have {h1} households, outside the band {lo}-{hi} (now {h0})",
-                )
-            )
-    return violations
-
-
-def _compound_split(
-    dataset: Dataset, new_a: pd.DataFrame, building_id: str, *, to_grid: str, hi: int
-) -> list[Violation]:
-    """Return the compound-split violation when moving one building splits its compound."""
-    bld = dataset.buildings
-    comp = bld.loc[bld["building_id"].astype(str) == str(building_id), "compound_id"]
-    cid = comp.iloc[0] if len(comp) else None
-    if cid is None or pd.isna(cid):
-        return []
-    members = bld.loc[bld["compound_id"].astype(str) == str(cid)]
-    total = int(pd.to_numeric(members["households"]).sum())
-    grids_now = {
-        str(x)
-        for x in new_a.loc[new_a["building_id"].isin(members["building_id"].astype(str)), "grid_id"]
-    }
-    if total <= hi and len(grids_now) > 1:
-        return [
-            Violation(
-                "compound_split",
-                str(to_grid),
-                f"compound {cid} ({total} households, not above the band maximum {hi}) "
-                f"would be split between grids {', '.join(sorted(grids_now))}",
-            )
-        ]
-    return []
 
 
 def _shift_crumbs(

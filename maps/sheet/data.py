@@ -33,6 +33,7 @@ from gridgen.coverage.compound import (
 from gridgen.dataset import Dataset
 from gridgen.errors import NotFoundError, ParameterError
 from gridgen.partition.plan import Plan
+from maps.sheet.index import sheet_index
 from maps.style import property_mode_label, station_kind_label, text_or_dash, yes_no
 
 DEFAULT_RADIUS_M = 500.0
@@ -152,66 +153,6 @@ def _int_or_none(value: Any) -> int | None:
     return int(value)
 
 
-@dataclass(frozen=True)
-class _SheetIndex:
-    """Look-ups every sheet of a dataset needs, built once per dataset."""
-
-    compound_row: dict[str, int]
-    """Compound id -> row of the metric compounds layer."""
-    buildings_of: dict[str, np.ndarray]
-    """Compound id -> rows of the metric buildings layer."""
-    community: dict[str, tuple[str | None, Any]]
-    """Community id -> (name, street id)."""
-    street_name: dict[str, str | None]
-    company: dict[str, tuple[str | None, bool | None]]
-    """Property company id -> (name, has a party organisation)."""
-
-
-def _names(frame: pd.DataFrame, id_col: str) -> dict[str, str | None]:
-    if frame.empty or id_col not in frame:
-        return {}
-    names = frame["name"] if "name" in frame else pd.Series([None] * len(frame))
-    out: dict[str, str | None] = {}
-    for ident, name in zip(frame[id_col], names, strict=True):
-        out.setdefault(str(ident), _str_or_none(name))
-    return out
-
-
-def _build_index(dataset: Dataset) -> _SheetIndex:
-    compounds = dataset.metric("compounds")
-    compound_row: dict[str, int] = {}
-    for i, cid in enumerate(compounds["compound_id"].astype(str)):
-        compound_row.setdefault(cid, i)
-    owner = dataset.metric("buildings")["compound_id"].astype("string").fillna("").to_numpy()
-    order = np.argsort(owner, kind="stable")
-    keys, starts = np.unique(owner[order], return_index=True)
-    groups = np.split(order, starts[1:])
-    communities = dataset.communities
-    streets_of: dict[str, Any] = {}
-    if "street_id" in communities:
-        for ident, street in zip(
-            communities["community_id"], communities["street_id"], strict=True
-        ):
-            streets_of.setdefault(str(ident), street)
-    community_names = _names(communities, "community_id")
-    companies = dataset.property_companies
-    party: dict[str, bool | None] = {}
-    if "has_party_org" in companies:
-        for ident, flag in zip(companies["company_id"], companies["has_party_org"], strict=True):
-            party.setdefault(str(ident), None if pd.isna(flag) else bool(flag))
-    return _SheetIndex(
-        compound_row=compound_row,
-        buildings_of={str(k): g for k, g in zip(keys, groups, strict=True)},
-        community={c: (n, streets_of.get(c)) for c, n in community_names.items()},
-        street_name=_names(dataset.streets, "street_id"),
-        company={c: (n, party.get(c)) for c, n in _names(companies, "company_id").items()},
-    )
-
-
-def _sheet_index(dataset: Dataset) -> _SheetIndex:
-    return dataset.derived("maps.sheet.index", _build_index)
-
-
 def _numbered(buildings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Return ``buildings`` ordered north to south in ~40 m rows, west to east in a row."""
     if buildings.empty:
@@ -289,7 +230,7 @@ def compound_sheet_data(
     street_name, community_name = _place_names(dataset, comp.get("community_id"))
 
     all_b = dataset.metric("buildings")
-    rows = _sheet_index(dataset).buildings_of.get(cid, np.empty(0, dtype=np.intp))
+    rows = sheet_index(dataset).buildings_of.get(cid, np.empty(0, dtype=np.intp))
     in_compound = np.zeros(len(all_b), dtype=bool)
     in_compound[rows] = True
     mine = _numbered(all_b.iloc[np.sort(rows)])
@@ -361,7 +302,7 @@ def _three_teams(
 def _compound_row(dataset: Dataset, compound_id: str) -> pd.Series:
     """Return the compound's row of the metric compounds layer (NotFoundError when absent)."""
     compounds = dataset.metric("compounds")
-    row = _sheet_index(dataset).compound_row.get(str(compound_id))
+    row = sheet_index(dataset).compound_row.get(str(compound_id))
     if row is None:
         sample = ", ".join(compounds["compound_id"].astype(str).head(5))
         msg = f"compound {compound_id!r} does not exist in dataset {dataset.name!r}" + (
@@ -375,7 +316,7 @@ def _place_names(dataset: Dataset, community_id: Any) -> tuple[str, str]:
     """Return (street name, community name) of a community id (ids when unnamed)."""
     if community_id is None or pd.isna(community_id):
         return "", ""
-    index = _sheet_index(dataset)
+    index = sheet_index(dataset)
     name, street_id = index.community.get(str(community_id), (None, None))
     street = ""
     if street_id is not None and not pd.isna(street_id):
@@ -433,7 +374,7 @@ def _company(dataset: Dataset, company_id: str | None) -> tuple[str | None, bool
     """Return the property company's name and whether it has a party organisation."""
     if company_id is None:
         return None, None
-    name, party = _sheet_index(dataset).company.get(company_id, (None, None))
+    name, party = sheet_index(dataset).company.get(company_id, (None, None))
     return name or company_id, party
 
 
