@@ -12,8 +12,10 @@ from partition_helpers import UTM49, at, make_dataset
 from shapely.geometry import Polygon, box
 
 from gridgen.dataset import Dataset
+from gridgen.errors import ParameterError
 from gridgen.io.crs import frame_from_wgs84, parse_crs
 from gridgen.io.polygons import snapped_polygons, valid_geometries, valid_polygons
+from gridgen.partition.assign import assign_units
 from gridgen.partition.community import partition_community
 from gridgen.partition.plan import Plan
 from gridgen.partition.planner import move_unit, repartition
@@ -145,6 +147,15 @@ def test_grids_stay_valid_polygons_through_partition_edits_and_conversions(
         b = sorted(plan.assignment["building_id"])[pick % len(plan.assignment)]
         now = plan.assignment.set_index("building_id").loc[b, "grid_id"]
         to = [g for g in grids if g != now][pick % (len(grids) - 1)]
+        # the editor's save: a few buildings painted into another grid at once
+        painted = sorted(plan.assignment["building_id"])
+        brush = {painted[(pick * (i + 7)) % len(painted)]: to for i in range(1 + pick % 3)}
+        try:
+            after = assign_units(ds, plan, brush).plan
+        except ParameterError as err:  # a grid left in pieces is refused, nothing changes
+            assert "one connected polygon" in str(err)
+        else:
+            assert_plan_valid(ds, after, "assign_units")
         moved = move_unit(ds, plan, to_grid=to, building_id=b)
         # a move may cut a grid in two: it says so (a violation; the service refuses to
         # save it) and the pieces stay valid
