@@ -77,9 +77,19 @@ def test_sheet_pdf_with_fast_subset_renders_like_fonttools(
     sample = load_sample()
     cid = str(sample.compounds["compound_id"].iloc[0])
     data = compound_sheet_data(sample, cid)
+    calls: list[int] = []
+    real = pdf_subset.subset_font
+
+    def counted(face: pdf_subset.CachedFace, gids: object) -> object:
+        calls.append(1)
+        return real(face, gids)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pdf_subset, "subset_font", counted)
     fast = render_sheet_pdf(data, tmp_path / "fast.pdf")
+    assert len(calls) == 1  # one embedded font, cut by the fast path
     monkeypatch.setattr(pdf_subset, "_FAST_PATHS", set())  # every font through fontTools
     slow = render_sheet_pdf(data, tmp_path / "slow.pdf")
+    assert len(calls) == 1
     pngs = []
     for pdf in (fast, slow):
         for command in (["pdffonts", str(pdf)], ["pdftotext", str(pdf), "-"]):
