@@ -10,10 +10,9 @@ and it is the same work for every file.
 reverse character map and the small header tables) and :func:`subset_font` assembles the
 subset from it with fontTools' table classes in a few milliseconds: the source's glyph
 records byte for byte (composite glyphs re-encoded with their components' new glyph ids),
-advances and names. This is hand-written because
-fontTools has no way to subset an already-parsed font without a deep copy, which costs more
-than re-reading the file (0.42 s for this font; measured in ``bench/pdf_fonts_ab.py``'s
-notes). :func:`install` routes matplotlib's subsetting of *this* font through it; every
+advances and names. This is hand-written because fontTools' subsetter changes the font it
+works on, and a copy of the parsed font costs more than re-reading the file (for this font:
+``copy.deepcopy`` 0.42 s, unpickling 0.19 s; see ``bench/RESULTS.md``). :func:`install` routes matplotlib's subsetting of *this* font through it; every
 other font still goes through fontTools' own subsetter, and so does this one should the fast
 path ever fail.
 """
