@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await store.open_async()
+        state.start_heartbeat()
         try:
             yield
         finally:

@@ -15,8 +15,10 @@ import geopandas as gpd
 import pandas as pd
 import pyproj
 
+from api.recovery import JobHeartbeat, instance_owner
 from api.settings import Settings
 from api.store.base import (
+    JobInfo,
     Store,
     VersionInfo,
     dataset_key,
@@ -79,6 +81,9 @@ class ServiceState:
     resolved: dict[tuple[str | None, str], tuple[str, str]] = field(default_factory=dict)
     compute: Executor = field(default_factory=Executor)
     """Where per-community work (partitioning jobs, coverage) runs (settings ``GRIDGEN_DASK_*``)."""
+    owner: str = field(default_factory=instance_owner)
+    """This service instance, as the owner of the jobs it runs (:mod:`api.recovery`)."""
+    heartbeat: JobHeartbeat | None = None
 
     def bump(self, *, forget_data: bool = False) -> None:
         """Note that datasets or published plans changed (drops cached layer resolution)."""
@@ -103,9 +108,22 @@ class ServiceState:
             compute=settings.executor(),
         )
 
+    def start_heartbeat(self) -> None:
+        """Start marking this instance's jobs alive (and failing those of gone instances)."""
+        if self.heartbeat is None:
+            interval = self.settings.job_heartbeat_seconds
+            self.heartbeat = JobHeartbeat(self.store, self.owner, interval=interval)
+            self.heartbeat.start()
+
+    def create_job(self, *, kind: str, params: dict[str, Any], actor: str) -> JobInfo:
+        """Record a queued job owned by this instance."""
+        return self.store.create_job(kind=kind, params=params, actor=actor, owner=self.owner)
+
     def close(self) -> None:
-        """Stop the job threads and close the store."""
+        """Stop the job threads and the heartbeat, and close the store."""
         self.executor.shutdown(wait=True, cancel_futures=True)
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
         self.store.close()
 
 

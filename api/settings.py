@@ -44,6 +44,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Most rows (features) one layer of an uploaded dataset may hold.",
     )
+    job_heartbeat_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="How often a service instance marks its running jobs alive; another "
+        "instance fails a job whose owner has been silent for four beats.",
+    )
     temp_dir: str | None = Field(
         default=None,
         description="Folder for the service's temporary files (uploads, exports); default the "

@@ -231,7 +231,7 @@ def rebalance(
         check_scope(state, who, dataset_id, {body.community_id})
     elif allowed_communities(state, who, dataset_id) is not None:
         raise PermissionDeniedError("community_id: a scoped key rebalances its own communities")
-    job = state.store.create_job(kind="rebalance", params=body.model_dump(), actor=who.label)
+    job = state.create_job(kind="rebalance", params=body.model_dump(), actor=who.label)
 
     def work(progress: Callable[[float, str], None]) -> dict[str, Any]:
         progress(0.05, "loading")

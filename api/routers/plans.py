@@ -58,7 +58,7 @@ def create_plan(state: StateDep, who: PlannerDep, body: PlanCreate) -> JobInfo:
 
     band = default_band(body.target, body.band)
     params = body.model_dump()
-    job = state.store.create_job(kind="partition", params=params, actor=who.label)
+    job = state.create_job(kind="partition", params=params, actor=who.label)
 
     def work(progress: Any) -> dict[str, Any]:
         from gridgen.partition.community import partition_dataset

@@ -21,6 +21,7 @@ import json
 import math
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -37,6 +38,10 @@ from gridgen.partition.plan import Plan
 from gridgen.schema import LAYERS
 
 BBox = tuple[float, float, float, float]
+
+
+JobOwnerCheck = Callable[[str | None, str | None], bool]
+"""``alive(owner, heartbeat)``: whether the service instance running a job still runs it."""
 
 
 @dataclass(frozen=True)
@@ -390,8 +395,14 @@ class Store(ABC):
 
     # -- jobs --------------------------------------------------------------------------
     @abstractmethod
-    def create_job(self, *, kind: str, params: dict[str, Any], actor: str) -> JobInfo:
-        """Record a queued job."""
+    def create_job(
+        self, *, kind: str, params: dict[str, Any], actor: str, owner: str | None = None
+    ) -> JobInfo:
+        """Record a queued job run by the service instance ``owner``."""
+
+    @abstractmethod
+    def beat_jobs(self, owner: str) -> int:
+        """Mark the unfinished jobs of ``owner`` alive now; return how many there are."""
 
     @abstractmethod
     def update_job(
@@ -411,8 +422,8 @@ class Store(ABC):
         """Return one job (NotFoundError when absent)."""
 
     @abstractmethod
-    def fail_unfinished_jobs(self, reason: str) -> list[str]:
-        """Mark every queued or running job failed with ``reason``; return their ids."""
+    def fail_unfinished_jobs(self, reason: str, *, alive: JobOwnerCheck | None = None) -> list[str]:
+        """Mark queued or running jobs whose owner is not ``alive`` failed; return their ids."""
 
     # -- keys and audit ----------------------------------------------------------------
     @abstractmethod

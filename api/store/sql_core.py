@@ -17,6 +17,7 @@ from api.store.base import (
     AuditEntry,
     FeatureRow,
     JobInfo,
+    JobOwnerCheck,
     KeyInfo,
     Store,
     dumps,
@@ -52,7 +53,8 @@ CREATE TABLE IF NOT EXISTS plan_versions (
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL,
     progress {float_type} NOT NULL, message TEXT, created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL, author TEXT NOT NULL, params TEXT, result TEXT, error TEXT);
+    updated_at TEXT NOT NULL, author TEXT NOT NULL, params TEXT, result TEXT, error TEXT,
+    owner TEXT, heartbeat TEXT);
 CREATE TABLE IF NOT EXISTS api_keys (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, community_id TEXT,
     created_at TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, secret_hash TEXT UNIQUE,
@@ -124,19 +126,36 @@ class SQLCore(Store):
         )
 
     # -- jobs --------------------------------------------------------------------------
+    _NEW_JOB = (None, None)  # result, error
     _JOB_COLS = (
         "id, kind, status, progress, message, created_at, updated_at, author, params, result, error"
     )
 
-    def create_job(self, *, kind: str, params: dict[str, Any], actor: str) -> JobInfo:
-        """Record a queued job."""
+    def create_job(
+        self, *, kind: str, params: dict[str, Any], actor: str, owner: str | None = None
+    ) -> JobInfo:
+        """Record a queued job run by the service instance ``owner``."""
         job_id = new_id()
         t = now()
         with self._tx() as cur:
             self._run(
                 cur,
-                f"INSERT INTO jobs ({self._JOB_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (job_id, kind, "queued", 0.0, "queued", t, t, actor, dumps(params), None, None),
+                f"INSERT INTO jobs ({self._JOB_COLS}, owner, heartbeat)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    job_id,
+                    kind,
+                    "queued",
+                    0.0,
+                    "queued",
+                    t,
+                    t,
+                    actor,
+                    dumps(params),
+                    *self._NEW_JOB,
+                    owner,
+                    t,
+                ),
             )
             self._audit(cur, actor, "job.create", job_id, {"kind": kind, "params": params})
         return JobInfo(job_id, kind, "queued", 0.0, "queued", t, t, actor, params, None, None)
@@ -167,22 +186,33 @@ class SQLCore(Store):
         with self._tx() as cur:
             self._run(cur, f"UPDATE jobs SET {', '.join(sets)} WHERE id = ?", (*params, job_id))
 
-    def fail_unfinished_jobs(self, reason: str) -> list[str]:
-        """Mark every queued or running job failed with ``reason``; return their ids.
+    def beat_jobs(self, owner: str) -> int:
+        """Mark the unfinished jobs of ``owner`` alive now; return how many there are."""
+        with self._tx() as cur:
+            self._run(
+                cur,
+                "UPDATE jobs SET heartbeat = ? WHERE owner = ? AND status IN ('queued', 'running')",
+                (now(), owner),
+            )
+            return int(getattr(cur, "rowcount", 0) or 0)
 
-        Called when the service starts: no job thread survives a restart, so a job still
-        queued or running in the store was interrupted.
+    def fail_unfinished_jobs(self, reason: str, *, alive: JobOwnerCheck | None = None) -> list[str]:
+        """Mark queued or running jobs failed with ``reason``; return their ids.
+
+        ``alive(owner, heartbeat)`` tells whether the service instance that runs a job still
+        does (see :func:`api.recovery.owner_alive`); without it every unfinished job is failed.
         """
         unfinished = "status IN ('queued', 'running')"
         with self._tx() as cur:
-            self._run(cur, f"SELECT id FROM jobs WHERE {unfinished}")
-            ids = [str(r[0]) for r in cur.fetchall()]
-            if ids:
+            self._run(cur, f"SELECT id, owner, heartbeat FROM jobs WHERE {unfinished}")
+            rows = cur.fetchall()
+            ids = [str(r[0]) for r in rows if alive is None or not alive(r[1], r[2])]
+            for job_id in ids:
                 self._run(
                     cur,
                     f"UPDATE jobs SET status = 'failed', message = 'interrupted', error = ?, "
-                    f"updated_at = ? WHERE {unfinished}",
-                    (reason, now()),
+                    f"updated_at = ? WHERE id = ? AND {unfinished}",
+                    (reason, now(), job_id),
                 )
         return ids
 
@@ -226,10 +256,15 @@ class SQLCore(Store):
 
         Stores written before keys had a ``street_id`` column kept a street scope in
         ``community_id`` as ``street:<id>``: add the column and move such values into it.
+        Jobs gained ``owner`` and ``heartbeat`` (which service instance runs them).
         """
         with self._tx() as cur:
             if "street_id" not in self._columns(cur, "api_keys"):
                 self._run(cur, "ALTER TABLE api_keys ADD COLUMN street_id TEXT")
+            jobs = self._columns(cur, "jobs")
+            for column in ("owner", "heartbeat"):
+                if column not in jobs:
+                    self._run(cur, f"ALTER TABLE jobs ADD COLUMN {column} TEXT")
             self._run(
                 cur,
                 "UPDATE api_keys SET street_id = substr(community_id, ?), community_id = NULL"
