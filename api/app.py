@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.auth import hash_secret
+from api.docs_page import install_docs_page
 from api.errors import install_error_handlers
 from api.guard import RequestGuard
 from api.params import check_parameters
@@ -96,6 +97,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
         dependencies=[Depends(check_parameters)],
+        docs_url=None,  # our own /docs: Swagger UI from this service (api.docs_page)
+        redoc_url=None,
     )
     app.state.gridgen = state
     install_error_handlers(app)
@@ -133,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(module.router)
     _viewer_routes(app)
+    install_docs_page(app)
     from api.http_extras import install_http_extras
 
     install_http_extras(app)  # HEAD, gzip, OpenAPI 3.0 (OGC conf/oas30)

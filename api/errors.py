@@ -20,6 +20,7 @@ from gridgen.errors import (
     GridgenError,
     InfeasibleError,
     InputError,
+    MissingAssetError,
     NotFoundError,
     ParameterError,
     PayloadTooLargeError,
@@ -45,6 +46,7 @@ STATUS_BY_ERROR: tuple[tuple[type[GridgenError], int], ...] = (
     (PermissionDeniedError, 403),
     (AuthenticationError, 401),
     (StorageError, 503),
+    (MissingAssetError, 503),
     (GridgenError, 500),
 )
 """Error class → HTTP status; the first matching row (most specific first) wins."""

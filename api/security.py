@@ -19,7 +19,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 NONCE_HEADER = "x-gridgen-nonce"
 _NONCE_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-_UNGUARDED = ("/docs", "/redoc")  # FastAPI's own pages (CDN assets, no data)
 
 
 def new_nonce() -> str:
@@ -70,7 +69,6 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        guard_html = not str(scope.get("path", "")).startswith(_UNGUARDED)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -78,7 +76,7 @@ class SecurityHeaders:
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("Referrer-Policy", "no-referrer")
                 html = headers.get("content-type", "").startswith("text/html")
-                if html and guard_html and "content-security-policy" not in headers:
+                if html and "content-security-policy" not in headers:
                     headers["Content-Security-Policy"] = content_security_policy()
             await send(message)
 

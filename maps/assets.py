@@ -210,8 +210,10 @@ def main(argv: list[str] | None = None) -> int:
     except MissingAssetError as exc:
         print(f"maps.assets: note: {exc}", file=sys.stderr)
     from maps.maplibre import main as maplibre_main  # the editor's MapLibre GL JS
+    from maps.swagger import main as swagger_main  # the service's /docs page
 
-    return maplibre_main([a for a in args if a == "--force"])
+    force = [a for a in args if a == "--force"]
+    return maplibre_main(force) or swagger_main(force)
 
 
 if __name__ == "__main__":  # pragma: no cover

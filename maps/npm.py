@@ -1,7 +1,8 @@
 """Vendoring browser libraries from the npm registry: ``npm pack`` and unpack ``dist/``.
 
-Used at set-up time for Leaflet (:mod:`maps.assets`) and MapLibre GL JS
-(:mod:`maps.maplibre`); the pages then load them from this service, never from a CDN.
+Used at set-up time for Leaflet (:mod:`maps.assets`), MapLibre GL JS (:mod:`maps.maplibre`)
+and Swagger UI (:mod:`maps.swagger`); the pages then load them from this service, never
+from a CDN.
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ def stage_npm_dist(
     *,
     npm: str = "npm",
     keep: Callable[[str], bool] | None = None,
+    root: str = DIST,
 ) -> Path:
     """Unpack ``dist/`` of ``npm pack spec`` (e.g. ``leaflet@1.9.4``) into ``staged``.
 
     ``npm pack`` runs in ``staged.parent`` (a temporary folder of the caller); ``keep``
-    selects files by their path below ``dist/`` (default: all).
+    selects files by their path below ``root`` (default ``package/dist/``; a package that
+    ships its files at the top, such as swagger-ui-dist, passes ``package/``).
 
     Raises
     ------
@@ -61,9 +64,9 @@ def stage_npm_dist(
         members = [
             m
             for m in tar.getmembers()
-            if m.name.startswith(DIST) and (keep is None or keep(m.name.removeprefix(DIST)))
+            if m.name.startswith(root) and (keep is None or keep(m.name.removeprefix(root)))
         ]
         for m in members:
-            m.name = m.name.removeprefix(DIST)
+            m.name = m.name.removeprefix(root)
         tar.extractall(staged, members=members, filter="data")
     return staged

@@ -12,9 +12,11 @@ subset from it with fontTools' table classes in a few milliseconds: the source's
 records byte for byte (composite glyphs re-encoded with their components' new glyph ids),
 advances and names. This is hand-written because fontTools' subsetter changes the font it
 works on, and a copy of the parsed font costs more than re-reading the file (for this font:
-``copy.deepcopy`` 0.42 s, unpickling 0.19 s; see ``bench/RESULTS.md``). :func:`install` routes matplotlib's subsetting of *this* font through it; every
-other font still goes through fontTools' own subsetter, and so does this one should the fast
-path ever fail.
+``copy.deepcopy`` 0.42 s, unpickling 0.19 s; see ``bench/RESULTS.md``).
+
+:func:`install` routes matplotlib's subsetting of *this* font through it; every other font
+still goes through fontTools' own subsetter, and so does this one should the fast path ever
+fail.
 """
 
 from __future__ import annotations
