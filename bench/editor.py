@@ -154,8 +154,10 @@ def viewer_ready(browser: Any, base: str, key: str) -> float:
     return float(page.evaluate("performance.now()"))
 
 
-def run(households: int, *, reuse: bool = False, moves: bool = True) -> dict[str, Any]:
-    """Run every measure on one city size."""
+def run(
+    households: int, *, reuse: bool = False, moves: bool = True, prepare: bool = False
+) -> dict[str, Any]:
+    """Run every measure on one city size (``prepare``: only store the city and its plan)."""
     from playwright.sync_api import sync_playwright
     from served import running_service
 
@@ -180,6 +182,8 @@ def run(households: int, *, reuse: bool = False, moves: bool = True) -> dict[str
             plan = wait_job(c, job["id"])["result"]["plan_id"]
             out["partition_s"] = time.perf_counter() - t0
         c.post(f"/plans/{plan}/versions/1/publish")
+        if prepare:
+            return out
         grids = c.get(f"/plans/{plan}/versions/head/metrics").json()["grids"]
         out["grids"] = len(grids)
         comms = sorted({g["community_id"] for g in grids})
@@ -257,11 +261,14 @@ def main() -> None:
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--reuse", action="store_true", help="keep the stored city and plan")
     ap.add_argument("--no-moves", action="store_true", help="skip the /edits/move comparison")
+    ap.add_argument("--prepare", action="store_true", help="only store the city and its plan")
     args = ap.parse_args()
     rows = []
     for h in args.households:
-        rows.append(run(h, reuse=args.reuse, moves=not args.no_moves))
+        rows.append(run(h, reuse=args.reuse, moves=not args.no_moves, prepare=args.prepare))
         print(rows[-1], flush=True)
+    if args.prepare:
+        return
     text = report(rows)
     print(text)
     if args.write:

@@ -184,7 +184,14 @@ def assign(
         raise ParameterError("assign: every unit is already in the grid named: nothing to save")
     message = body.message or f"assign {len(body.assign)} units"
     info = save_plan(
-        state, plan_id, base=base, plan=result.plan, locked=locked, actor=who.label, message=message
+        state,
+        plan_id,
+        base=base,
+        plan=result.plan,
+        locked=locked,
+        actor=who.label,
+        message=message,
+        communities=comms,
     )
     body_out = {"version": _version_dict(info), "assign": result.to_dict()}
     return JSONResponse(body_out, status_code=201, headers={"ETag": f'"{info.version}"'})

@@ -281,6 +281,7 @@ def lock(
         plan=plan.with_locked(locked),
         actor=who.label,
         message=body.message or f"{verb} {', '.join(body.grid_ids)}",
+        changed_grids=(),  # the grids are the base version's: the store copies their rows
     )
     return _saved(response, info)
 

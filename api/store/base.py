@@ -21,6 +21,7 @@ import json
 import math
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -352,9 +353,21 @@ class Store(ABC):
 
     @abstractmethod
     def add_version(
-        self, plan_id: str, *, base_version: int, plan: Plan, actor: str, message: str
+        self,
+        plan_id: str,
+        *,
+        base_version: int,
+        plan: Plan,
+        actor: str,
+        message: str,
+        changed_grids: Collection[str] | None = None,
     ) -> VersionInfo:
         """Store ``plan`` as the version after ``base_version``.
+
+        ``changed_grids`` names the grids whose rows may differ from ``base_version``'s:
+        every other grid of ``plan`` is the base version's row as loaded, so the store may
+        copy it instead of writing it (None: nothing is assumed; every row is written). The
+        stored version is complete either way.
 
         Raises :class:`gridgen.errors.ConflictError` (with ``head_version`` and
         ``base_version``) when ``base_version`` is not the head any more.
