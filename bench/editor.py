@@ -67,12 +67,32 @@ def p95(values: list[float]) -> float:
     return v[min(len(v) - 1, round(0.95 * (len(v) - 1)))]
 
 
+PHASES: list[dict[str, Any]] = []
+"""Per open: the page's milestones (ms) and its tile requests (count, bytes)."""
+
+
 def open_editor(browser: Any, base: str, plan: str, community: str, key: str) -> tuple[Any, float]:
     """Open the editor in a new context; return (page, ready ms)."""
     ctx = browser.new_context(viewport={"width": 1400, "height": 900})
     page = ctx.new_page()
     page.goto(f"{base}/edit/{plan}?key={key}&community={community}")
-    page.wait_for_selector("body[data-ready='1']", timeout=300_000)
+    page.wait_for_selector("body[data-ready='1']", timeout=120_000)
+    phases = page.evaluate(
+        """() => { const p = window.gridgenPerf, out = {};
+          ['start', 'me', 'data', 'mapLoad', 'ready'].forEach(k => { out[k] = p[k]; });
+          Object.keys(p.sources || {}).forEach(k => { out['source ' + k] = p.sources[k]; });
+          const res = performance.getEntriesByType('resource');
+          const tiles = res.filter(r => r.name.includes('.mvt'));
+          out.tiles = tiles.length;
+          out.tile_kb = tiles.reduce((a, r) => a + (r.transferSize || 0), 0) / 1024;
+          const ed = res.find(r => r.name.includes('/editor?'));
+          out.editor_json_kb = ed ? ed.transferSize / 1024 : null;
+          out.first_tile = tiles.length ? Math.min(...tiles.map(r => r.startTime)) : null;
+          out.last_tile = tiles.length ? Math.max(...tiles.map(r => r.responseEnd)) : null;
+          return out; }"""
+    )
+    PHASES.append(phases)
+    print({k: round(v, 1) if isinstance(v, float) else v for k, v in phases.items()}, flush=True)
     return page, float(page.evaluate("window.gridgenPerf.ready"))
 
 

@@ -173,10 +173,8 @@ def assign(
     dataset_id, dataset = plan_dataset(state, plan_id)
     resolved, _ = resolve_keys(dataset, body.assign)
     bld = dataset.buildings
-    comm_of = dict(
-        zip(bld["building_id"].astype(str), bld["community_id"].astype(str), strict=True)
-    )
-    comms = {comm_of[b] for ids in resolved.values() for b in ids}
+    named = bld["building_id"].astype(str).isin({b for ids in resolved.values() for b in ids})
+    comms = set(bld.loc[named, "community_id"].astype(str))
     check_scope(state, who, dataset_id, comms)
     graphs = {c: units_of(state, dataset_id, plan, c) for c in comms}
     result = assign_units(dataset, plan, body.assign, locked=locked, units=graphs)
