@@ -106,11 +106,12 @@ the minimal-change rebalance leaves a community with a locked grid as it is)."""
 
 
 def _version_dict(info: VersionInfo) -> dict[str, Any]:
-    from dataclasses import asdict
+    """Return a version record without its metrics (not deep-copied: a plan's versions
+    carry hundreds of problems each, and the editor lists every version)."""
+    from dataclasses import fields
 
-    out = asdict(info)
+    out = {f.name: getattr(info, f.name) for f in fields(info) if f.name != "metrics"}
     out["locked"] = list(info.locked)
-    out.pop("metrics", None)
     return out
 
 

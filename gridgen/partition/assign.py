@@ -67,8 +67,9 @@ def community_units(dataset: Dataset, plan: Plan, community_id: str) -> UnitGrap
 
 def unit_grids(dataset: Dataset, units: UnitGraph, plan: Plan) -> list[str]:
     """Return the grid of every unit: where most of its households (or its area) lie."""
-    grid_of = _pairs(plan.assignment, "building_id", "grid_id")
-    hh = _building_households(dataset)
+    mine = {str(b) for b in units.building_ids}
+    grid_of = _pairs(plan.assignment, "building_id", "grid_id", only=mine)
+    hh = _building_households(dataset, only=mine)
     weight: dict[int, dict[str, float]] = {}
     for b, u in zip(units.building_ids, units.building_unit, strict=True):
         g = grid_of.get(str(b))
@@ -99,7 +100,7 @@ def editor_units(
     """
     units = units or community_units(dataset, plan, community_id)
     grids = unit_grids(dataset, units, plan)
-    building_hh = _building_households(dataset)
+    building_hh = _building_households(dataset, only={str(b) for b in units.building_ids})
     hh = np.zeros(units.n, dtype=np.int64)
     for b, u in zip(units.building_ids, units.building_unit, strict=True):
         hh[int(u)] += building_hh.get(str(b), 0)
@@ -131,8 +132,11 @@ def editor_units(
     }
 
 
-def _building_households(dataset: Dataset) -> dict[str, int]:
+def _building_households(dataset: Dataset, only: set[str] | None = None) -> dict[str, int]:
+    """Return households per building (``only``: of these buildings)."""
     bld = dataset.buildings
+    if only is not None:
+        bld = bld[bld["building_id"].astype(str).isin(only)]
     hh = pd.to_numeric(bld["households"], errors="coerce").fillna(0).astype(np.int64)
     return dict(zip(bld["building_id"].astype(str).to_numpy().tolist(), hh.tolist(), strict=True))
 
@@ -142,7 +146,8 @@ def _compound_names(dataset: Dataset) -> dict[str, str]:
     if "name" not in comp.columns:
         return {}
     names = comp["name"].astype(object).where(comp["name"].notna(), "")
-    return dict(zip(comp["compound_id"].astype(str), names.astype(str), strict=True))
+    ids = comp["compound_id"].astype(str).tolist()
+    return dict(zip(ids, names.astype(str).tolist(), strict=True))
 
 
 def units_frame(
@@ -323,7 +328,9 @@ def _rebuild(
     region = _poly(
         shapely.union_all([old_geom[g] for g in touched if g in old_geom], grid_size=SNAP)
     )
-    grid_of_b = _pairs(assignment, "building_id", "grid_id")
+    grid_of_b = _pairs(
+        assignment, "building_id", "grid_id", only={str(b) for b in units.building_ids}
+    )
     # a unit goes with the grid of most of its buildings (ties: lowest id)
     votes: dict[int, dict[str, int]] = {}
     for b, u in zip(units.building_ids, units.building_unit, strict=True):
