@@ -13,6 +13,7 @@ from api.auth import Principal
 from api.scopes import require_communities
 from api.service import ServiceState, check_edit_base, load_dataset
 from api.store.base import VersionInfo, dataset_key
+from api.store.delta import assignment_patch
 from api.tiles import LRU
 from gridgen.dataset import Dataset
 from gridgen.partition.assign import community_units, units_frame
@@ -59,8 +60,17 @@ def save_plan(
         grids = plan.grids
         inside = grids["community_id"].astype(str).isin({str(c) for c in communities})
         changed = set(grids.loc[inside, "grid_id"].astype(str))
+    patch = None
+    if communities is not None:  # an edit: the base plan is in the cache
+        patch = assignment_patch(load_plan(state, plan_id, base)[0].assignment, plan.assignment)
     info = state.store.add_version(
-        plan_id, base_version=base, plan=saved, actor=actor, message=message, changed_grids=changed
+        plan_id,
+        base_version=base,
+        plan=saved,
+        actor=actor,
+        message=message,
+        changed_grids=changed,
+        changed_assignment=patch,
     )
     _PLANS.put((id(state.store), plan_id, info.version), (saved, saved.locked))
     return info

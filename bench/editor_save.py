@@ -46,7 +46,7 @@ class Timed:
 
         def add_version(store: Any, plan_id: str, **kw: Any) -> Any:
             if timed.old and "changed_grids" in kw:  # the store writing every row
-                kw["changed_grids"] = None
+                kw["changed_grids"] = kw["changed_assignment"] = None
             t0 = time.perf_counter()
             try:
                 return timed.real(store, plan_id, **kw)

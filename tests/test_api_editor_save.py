@@ -56,7 +56,7 @@ def test_assign_saves_the_community_and_copies_the_rest(
     assert sorted(written) == sorted(inside) and len(inside) < len(v2.grids)
 
     def full_write(self: Any, plan_id: str, **kw: Any) -> Any:  # the store before the copy
-        return real_add(self, plan_id, **{**kw, "changed_grids": None})
+        return real_add(self, plan_id, **{**kw, "changed_grids": None, "changed_assignment": None})
 
     monkeypatch.setattr(sql.SQLStore, "add_version", full_write)
     assert (

@@ -14,7 +14,7 @@ import shapely
 from api.access import FULL
 from api.store import open_store, sql
 from api.store.base import FeatureRow, Store, grids_key
-from api.store.delta import copy_runs, split_rows
+from api.store.delta import MAX_PATCH, assignment_patch, copy_runs, split_rows
 from gridgen.partition.plan import Plan, PlanMetrics, Problem
 
 W, S = 112.50, 37.80
@@ -133,6 +133,7 @@ def test_fast_save_reads_back_as_the_full_save(store: Store, serialised: list[st
         actor="e",
         message="m",
         changed_grids={"c2001", "c2003", "c2004"},
+        changed_assignment=assignment_patch(_base().assignment, new.assignment),
     )
     assert sorted(serialised) == ["c2001", "c2003", "c2004"]  # the other 3 rows are copied
     a, b = store.load_version(old_way, 2), store.load_version(fast, 2)
@@ -183,6 +184,37 @@ def _features(tile: bytes) -> list[tuple[Any, ...]]:
     return sorted((f["id"], sorted(f["properties"].items()), str(f["geometry"])) for f in feats)
 
 
+def test_assignment_patch_names_the_moved_buildings() -> None:
+    base = _base().assignment
+    moved = base.assign(grid_id=base["grid_id"].where(base.index != 3, "c9001"))
+    assert assignment_patch(base, moved) == {"b3": "c9001"}
+    assert assignment_patch(base, base) == {}
+    assert assignment_patch(base, moved.iloc[::-1]) is None  # other order
+    assert assignment_patch(base, moved.iloc[:-1]) is None  # other buildings
+    many = pd.DataFrame({"building_id": range(MAX_PATCH + 1), "grid_id": "a"})
+    assert assignment_patch(many, many.assign(grid_id="b")) is None
+
+
+def test_a_patched_assignment_keeps_the_base_order(store: Store) -> None:
+    _, fast = _two_plans(store)
+    base = store.load_version(fast, 1)
+    moved = base.assignment.assign(grid_id=pd.Series(["c2002"] * 10, dtype=object))
+    new = Plan(base.grids, moved, base.metrics, (), 300, (240, 360), 1)
+    patch = assignment_patch(base.assignment, moved)
+    assert patch is not None and len(patch) == 10 - 2  # b4 and b5 were in c2002
+    store.add_version(
+        fast, base_version=1, plan=new, actor="e", message="m", changed_assignment=patch
+    )
+    pd.testing.assert_frame_equal(store.load_version(fast, 2).assignment, moved)
+    if store.kind == "sqlite":  # the stored object is the base's, patched in the database
+        lie = {"b0": "c1002"}
+        store.add_version(
+            fast, base_version=2, plan=base, actor="e", message="m", changed_assignment=lie
+        )
+        got = store.load_version(fast, 3).assignment
+        assert list(got["grid_id"]) == ["c1002"] + ["c2002"] * 9
+
+
 def test_other_columns_fall_back_to_writing_every_row(store: Store, serialised: list[str]) -> None:
     _, fast = _two_plans(store)
     serialised.clear()
@@ -198,11 +230,20 @@ def test_other_columns_fall_back_to_writing_every_row(store: Store, serialised: 
 def test_a_lock_copies_every_grid_row(store: Store, serialised: list[str]) -> None:
     old_way, fast = _two_plans(store)
     serialised.clear()
-    for pid, changed in ((old_way, None), (fast, ())):
+    for pid, changed, patch in ((old_way, None, None), (fast, (), {})):
         plan = store.load_version(pid, 1).with_locked(["c2002"])
         store.add_version(
-            pid, base_version=1, plan=plan, actor="e", message="m", changed_grids=changed
+            pid,
+            base_version=1,
+            plan=plan,
+            actor="e",
+            message="m",
+            changed_grids=changed,
+            changed_assignment=patch,
         )
     assert sorted(serialised) == IDS  # written once, by the old way
     assert store.layer_rows(grids_key(old_way, 2)) == store.layer_rows(grids_key(fast, 2))
     assert store.load_version(fast, 2).locked == ("c2002",)
+    pd.testing.assert_frame_equal(
+        store.load_version(fast, 2).assignment, store.load_version(old_way, 2).assignment
+    )

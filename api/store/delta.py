@@ -11,6 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 
+import numpy as np
+import pandas as pd
+
+MAX_PATCH = 200
+"""Most buildings an assignment patch names (SQLite's ``json_patch`` looks each one up in the
+whole object: 5 ms for 23 buildings of 37,505, 45 ms for 500)."""
+
 
 def split_rows(
     ids: Sequence[str], changed: Collection[str], base_idx: Mapping[str, int]
@@ -48,4 +55,22 @@ def copy_runs(copied: Sequence[tuple[int, int]]) -> list[tuple[int, int, int]]:
     return runs
 
 
-__all__ = ["copy_runs", "split_rows"]
+def assignment_patch(base: pd.DataFrame, new: pd.DataFrame) -> dict[str, str] | None:
+    """Return ``{building: new grid}`` where ``new`` differs from ``base``, or None.
+
+    None when the buildings or their order differ (the stored object would not read back in
+    ``new``'s order) or when more than :data:`MAX_PATCH` buildings changed grid.
+    """
+    if len(base) != len(new):
+        return None
+    ids = new["building_id"].to_numpy(dtype=object)
+    if not np.array_equal(base["building_id"].to_numpy(dtype=object), ids):
+        return None
+    grids = new["grid_id"].to_numpy(dtype=object)
+    diff = base["grid_id"].to_numpy(dtype=object) != grids
+    if int(diff.sum()) > MAX_PATCH:
+        return None
+    return {str(b): str(g) for b, g in zip(ids[diff].tolist(), grids[diff].tolist(), strict=True)}
+
+
+__all__ = ["assignment_patch", "copy_runs", "split_rows"]

@@ -40,6 +40,9 @@ class SQLStore(SQLCore):
 
     ordered_props = True
     """Whether stored properties keep their order (JSON text: yes; PostgreSQL jsonb: no)."""
+    assignment_patch_sql: str | None = None
+    """SQL of the base version's assignment with the patch ``?`` applied in the database,
+    keeping the order of its buildings (None: the back end writes the whole assignment)."""
 
     # -- datasets ----------------------------------------------------------------------
     def add_dataset(
@@ -149,28 +152,34 @@ class SQLStore(SQLCore):
         actor: str,
         message: str,
         changed: Collection[str] | None = None,
+        patch: dict[str, str] | None = None,
     ) -> VersionInfo:
         created = now()
         record = plan.record()
-        a = plan.assignment
-        buildings, grid_ids = a["building_id"].astype(str), a["grid_id"].astype(str)
-        assignment = dict(zip(buildings.tolist(), grid_ids.tolist(), strict=True))
-        self._run(
-            cur,
-            "INSERT INTO plan_versions (plan_id, version, parent, author, created_at, message,"
-            " metrics, locked, assignment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                plan_id,
-                version,
-                parent,
-                actor,
-                created,
-                message,
-                dumps(record),
-                dumps(list(plan.locked)),
-                dumps(assignment),
-            ),
+        head = (
+            *(plan_id, version, parent, actor, created, message),
+            *(dumps(record), dumps(list(plan.locked))),
         )
+        cols = "plan_id, version, parent, author, created_at, message, metrics, locked, assignment"
+        patched = False
+        if patch is not None and parent is not None and self.assignment_patch_sql:
+            self._run(
+                cur,
+                f"INSERT INTO plan_versions ({cols}) SELECT ?, ?, ?, ?, ?, ?, ?, ?,"
+                f" {self.assignment_patch_sql} FROM plan_versions WHERE plan_id = ?"
+                " AND version = ? AND assignment IS NOT NULL",
+                (*head, dumps(patch), plan_id, parent),
+            )
+            patched = cur.rowcount == 1
+        if not patched:
+            a = plan.assignment
+            buildings, grid_ids = a["building_id"].astype(str), a["grid_id"].astype(str)
+            assignment = dict(zip(buildings.tolist(), grid_ids.tolist(), strict=True))
+            self._run(
+                cur,
+                f"INSERT INTO plan_versions ({cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*head, dumps(assignment)),
+            )
         self._write_grids(cur, plan_id, version, plan=plan, base=parent, changed=changed)
         return VersionInfo(
             plan_id,
@@ -275,11 +284,14 @@ class SQLStore(SQLCore):
         actor: str,
         message: str,
         changed_grids: Collection[str] | None = None,
+        changed_assignment: dict[str, str] | None = None,
     ) -> VersionInfo:
         """Store ``plan`` as the version after ``base_version`` (ConflictError when stale).
 
         ``changed_grids``: the grids whose rows differ from ``base_version``'s (the others
-        are copied in the database); None: every row is written.
+        are copied in the database); None: every row is written. ``changed_assignment``:
+        the buildings whose grid differs from ``base_version``'s (same buildings in the same
+        order otherwise): a back end with :attr:`assignment_patch_sql` patches the stored one.
         """
         with self._tx() as cur:
             self._run(
@@ -301,6 +313,7 @@ class SQLStore(SQLCore):
                 actor=actor,
                 message=message,
                 changed=changed_grids,
+                patch=changed_assignment,
             )
             self._audit(
                 cur,

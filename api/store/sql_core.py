@@ -67,6 +67,10 @@ CREATE TABLE IF NOT EXISTS audit (
 class Cursor(Protocol):
     """The few cursor methods both sqlite3 and psycopg cursors share."""
 
+    @property
+    def rowcount(self) -> int:
+        """Rows the last statement changed."""
+
     def execute(self, sql: str, params: Sequence[Any] = ..., /) -> Any:
         """Run one statement."""
 

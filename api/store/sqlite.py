@@ -95,6 +95,7 @@ class SQLiteStore(SQLStore):
 
     # -- features ----------------------------------------------------------------------
     copy_columns = "fid, community_id, props, geom, minx, miny, maxx, maxy"
+    assignment_patch_sql = "json_patch(assignment, ?)"  # RFC 7396: keys keep their place
 
     def _insert_features(
         self, cur: Any, key: str, rows: list[FeatureRow], *, idx: Sequence[int] | None = None
