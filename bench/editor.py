@@ -1,7 +1,9 @@
 """Grid editor and viewer timings in headless Chromium against the real service.
 
 Run: ``PYTHONPATH=. python bench/editor.py --households 300000`` (``--households 1000000``
-for the large city; ``--write`` appends the section to bench/RESULTS.md).
+for the large city; ``--write`` appends the section to bench/RESULTS.md; ``--prepare`` only
+stores the city and its partition in ``bench/data/editor-<N>.db`` for ``--reuse`` and for
+``bench/editor_save.py``, which compares the old and new store paths of a save in one run).
 
 On ``make_city(households=N)`` it uploads the city to ``gridgen serve`` (embedded store,
 uvicorn on loopback), partitions it through the API (job), publishes the plan, and measures
