@@ -7,10 +7,13 @@ store's plan representation touches only them.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from api.auth import Principal
 from api.scopes import require_communities
 from api.service import ServiceState, check_edit_base, load_dataset
 from api.store.base import VersionInfo, dataset_key
+from api.store.delta import assignment_patch
 from api.tiles import LRU
 from gridgen.dataset import Dataset
 from gridgen.partition.assign import community_units, units_frame
@@ -43,12 +46,31 @@ def save_plan(
     locked: tuple[str, ...],
     actor: str,
     message: str,
+    communities: Collection[str] | None = None,
 ) -> VersionInfo:
-    """Save ``plan`` as the version after ``base`` (ConflictError naming the head's author)."""
+    """Save ``plan`` as the version after ``base`` (ConflictError naming the head's author).
+
+    ``communities``: the only communities whose grids differ from ``base`` (the store then
+    copies the other grid rows in the database); None: any grid may have changed.
+    """
     check_edit_base(state, plan_id, base)
     saved = plan.with_locked(locked)
+    changed = None
+    if communities is not None:
+        grids = plan.grids
+        inside = grids["community_id"].astype(str).isin({str(c) for c in communities})
+        changed = set(grids.loc[inside, "grid_id"].astype(str))
+    patch = None
+    if communities is not None:  # an edit: the base plan is in the cache
+        patch = assignment_patch(load_plan(state, plan_id, base)[0].assignment, plan.assignment)
     info = state.store.add_version(
-        plan_id, base_version=base, plan=saved, actor=actor, message=message
+        plan_id,
+        base_version=base,
+        plan=saved,
+        actor=actor,
+        message=message,
+        changed_grids=changed,
+        changed_assignment=patch,
     )
     _PLANS.put((id(state.store), plan_id, info.version), (saved, saved.locked))
     return info

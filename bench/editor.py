@@ -1,7 +1,9 @@
 """Grid editor and viewer timings in headless Chromium against the real service.
 
 Run: ``PYTHONPATH=. python bench/editor.py --households 300000`` (``--households 1000000``
-for the large city; ``--write`` appends the section to bench/RESULTS.md).
+for the large city; ``--write`` appends the section to bench/RESULTS.md; ``--prepare`` only
+stores the city and its partition in ``bench/data/editor-<N>.db`` for ``--reuse`` and for
+``bench/editor_save.py``, which compares the old and new store paths of a save in one run).
 
 On ``make_city(households=N)`` it uploads the city to ``gridgen serve`` (embedded store,
 uvicorn on loopback), partitions it through the API (job), publishes the plan, and measures
@@ -67,12 +69,32 @@ def p95(values: list[float]) -> float:
     return v[min(len(v) - 1, round(0.95 * (len(v) - 1)))]
 
 
+PHASES: list[dict[str, Any]] = []
+"""Per open: the page's milestones (ms) and its tile requests (count, bytes)."""
+
+
 def open_editor(browser: Any, base: str, plan: str, community: str, key: str) -> tuple[Any, float]:
     """Open the editor in a new context; return (page, ready ms)."""
     ctx = browser.new_context(viewport={"width": 1400, "height": 900})
     page = ctx.new_page()
     page.goto(f"{base}/edit/{plan}?key={key}&community={community}")
-    page.wait_for_selector("body[data-ready='1']", timeout=300_000)
+    page.wait_for_selector("body[data-ready='1']", timeout=120_000)
+    phases = page.evaluate(
+        """() => { const p = window.gridgenPerf, out = {};
+          ['start', 'me', 'data', 'mapLoad', 'ready'].forEach(k => { out[k] = p[k]; });
+          Object.keys(p.sources || {}).forEach(k => { out['source ' + k] = p.sources[k]; });
+          const res = performance.getEntriesByType('resource');
+          const tiles = res.filter(r => r.name.includes('.mvt'));
+          out.tiles = tiles.length;
+          out.tile_kb = tiles.reduce((a, r) => a + (r.transferSize || 0), 0) / 1024;
+          const ed = res.find(r => r.name.includes('/editor?'));
+          out.editor_json_kb = ed ? ed.transferSize / 1024 : null;
+          out.first_tile = tiles.length ? Math.min(...tiles.map(r => r.startTime)) : null;
+          out.last_tile = tiles.length ? Math.max(...tiles.map(r => r.responseEnd)) : null;
+          return out; }"""
+    )
+    PHASES.append(phases)
+    print({k: round(v, 1) if isinstance(v, float) else v for k, v in phases.items()}, flush=True)
     return page, float(page.evaluate("window.gridgenPerf.ready"))
 
 
@@ -154,8 +176,10 @@ def viewer_ready(browser: Any, base: str, key: str) -> float:
     return float(page.evaluate("performance.now()"))
 
 
-def run(households: int, *, reuse: bool = False, moves: bool = True) -> dict[str, Any]:
-    """Run every measure on one city size."""
+def run(
+    households: int, *, reuse: bool = False, moves: bool = True, prepare: bool = False
+) -> dict[str, Any]:
+    """Run every measure on one city size (``prepare``: only store the city and its plan)."""
     from playwright.sync_api import sync_playwright
     from served import running_service
 
@@ -180,6 +204,8 @@ def run(households: int, *, reuse: bool = False, moves: bool = True) -> dict[str
             plan = wait_job(c, job["id"])["result"]["plan_id"]
             out["partition_s"] = time.perf_counter() - t0
         c.post(f"/plans/{plan}/versions/1/publish")
+        if prepare:
+            return out
         grids = c.get(f"/plans/{plan}/versions/head/metrics").json()["grids"]
         out["grids"] = len(grids)
         comms = sorted({g["community_id"] for g in grids})
@@ -257,11 +283,14 @@ def main() -> None:
     ap.add_argument("--write", action="store_true")
     ap.add_argument("--reuse", action="store_true", help="keep the stored city and plan")
     ap.add_argument("--no-moves", action="store_true", help="skip the /edits/move comparison")
+    ap.add_argument("--prepare", action="store_true", help="only store the city and its plan")
     args = ap.parse_args()
     rows = []
     for h in args.households:
-        rows.append(run(h, reuse=args.reuse, moves=not args.no_moves))
+        rows.append(run(h, reuse=args.reuse, moves=not args.no_moves, prepare=args.prepare))
         print(rows[-1], flush=True)
+    if args.prepare:
+        return
     text = report(rows)
     print(text)
     if args.write:

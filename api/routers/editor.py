@@ -106,11 +106,12 @@ the minimal-change rebalance leaves a community with a locked grid as it is)."""
 
 
 def _version_dict(info: VersionInfo) -> dict[str, Any]:
-    from dataclasses import asdict
+    """Return a version record without its metrics (not deep-copied: a plan's versions
+    carry hundreds of problems each, and the editor lists every version)."""
+    from dataclasses import fields
 
-    out = asdict(info)
+    out = {f.name: getattr(info, f.name) for f in fields(info) if f.name != "metrics"}
     out["locked"] = list(info.locked)
-    out.pop("metrics", None)
     return out
 
 
@@ -173,10 +174,8 @@ def assign(
     dataset_id, dataset = plan_dataset(state, plan_id)
     resolved, _ = resolve_keys(dataset, body.assign)
     bld = dataset.buildings
-    comm_of = dict(
-        zip(bld["building_id"].astype(str), bld["community_id"].astype(str), strict=True)
-    )
-    comms = {comm_of[b] for ids in resolved.values() for b in ids}
+    named = bld["building_id"].astype(str).isin({b for ids in resolved.values() for b in ids})
+    comms = set(bld.loc[named, "community_id"].astype(str))
     check_scope(state, who, dataset_id, comms)
     graphs = {c: units_of(state, dataset_id, plan, c) for c in comms}
     result = assign_units(dataset, plan, body.assign, locked=locked, units=graphs)
@@ -184,7 +183,14 @@ def assign(
         raise ParameterError("assign: every unit is already in the grid named: nothing to save")
     message = body.message or f"assign {len(body.assign)} units"
     info = save_plan(
-        state, plan_id, base=base, plan=result.plan, locked=locked, actor=who.label, message=message
+        state,
+        plan_id,
+        base=base,
+        plan=result.plan,
+        locked=locked,
+        actor=who.label,
+        message=message,
+        communities=comms,
     )
     body_out = {"version": _version_dict(info), "assign": result.to_dict()}
     return JSONResponse(body_out, status_code=201, headers={"ETag": f'"{info.version}"'})

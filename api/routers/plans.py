@@ -287,6 +287,8 @@ def lock(
         plan=plan.with_locked(locked),
         actor=who.label,
         message=body.message or f"{verb} {', '.join(body.grid_ids)}",
+        changed_grids=(),  # grids and assignment are the base version's: the store copies them
+        changed_assignment={},
     )
     return _saved(response, info)
 

@@ -21,7 +21,7 @@ import json
 import math
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -357,9 +357,25 @@ class Store(ABC):
 
     @abstractmethod
     def add_version(
-        self, plan_id: str, *, base_version: int, plan: Plan, actor: str, message: str
+        self,
+        plan_id: str,
+        *,
+        base_version: int,
+        plan: Plan,
+        actor: str,
+        message: str,
+        changed_grids: Collection[str] | None = None,
+        changed_assignment: dict[str, str] | None = None,
     ) -> VersionInfo:
         """Store ``plan`` as the version after ``base_version``.
+
+        ``changed_grids`` names the grids whose rows may differ from ``base_version``'s:
+        every other grid of ``plan`` is the base version's row as loaded, so the store may
+        copy it instead of writing it (None: nothing is assumed; every row is written). The
+        stored version is complete either way. ``changed_assignment`` (``{building: grid}``)
+        likewise names the only buildings whose grid differs from ``base_version``'s, the
+        buildings and their order being the base's otherwise (see
+        :func:`api.store.delta.assignment_patch`).
 
         Raises :class:`gridgen.errors.ConflictError` (with ``head_version`` and
         ``base_version``) when ``base_version`` is not the head any more.

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -83,6 +83,7 @@ class PostGISStore(SQLStore):
     kind = "postgis"
     placeholder = "%s"
     lock_clause = " FOR UPDATE"
+    ordered_props = False
 
     def __init__(self, url: str, *, schema: str | None = None, max_size: int = 8) -> None:
         if schema is not None and not _SCHEMA_NAME.match(schema):
@@ -174,14 +175,23 @@ class PostGISStore(SQLStore):
                 cur.execute(f"DROP SCHEMA IF EXISTS {self.schema} CASCADE")
 
     # -- features ----------------------------------------------------------------------
-    def _insert_features(self, cur: Any, key: str, rows: list[FeatureRow]) -> None:
+    def _insert_features(
+        self, cur: Any, key: str, rows: list[FeatureRow], *, idx: Sequence[int] | None = None
+    ) -> None:
         start = 0
         for chunk in iter_chunks(rows):
             cur.executemany(
                 "INSERT INTO features (layer_key, idx, fid, community_id, props, geom)"
                 " VALUES (%s, %s, %s, %s, %s::jsonb, ST_GeomFromWKB(%s, 4326))",
                 [
-                    (key, start + i, r.fid, r.community_id, dumps(r.properties), r.wkb)
+                    (
+                        key,
+                        start + i if idx is None else idx[start + i],
+                        r.fid,
+                        r.community_id,
+                        dumps(r.properties),
+                        r.wkb,
+                    )
                     for i, r in enumerate(chunk)
                 ],
             )

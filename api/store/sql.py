@@ -8,7 +8,7 @@ keys and audit are in :mod:`api.store.sql_core`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 
 import numpy as np
@@ -29,6 +29,7 @@ from api.store.base import (
     now,
     records_frame,
 )
+from api.store.delta import copy_runs, split_rows
 from api.store.sql_core import Cursor, SQLCore, int_or_none, loads_json
 from gridgen.errors import NotFoundError, check_base_version
 from gridgen.partition.plan import Plan
@@ -36,6 +37,12 @@ from gridgen.partition.plan import Plan
 
 class SQLStore(SQLCore):
     """Shared SQL of datasets, features and plan versions (both back ends)."""
+
+    ordered_props = True
+    """Whether stored properties keep their order (JSON text: yes; PostgreSQL jsonb: no)."""
+    assignment_patch_sql: str | None = None
+    """SQL of the base version's assignment with the patch ``?`` applied in the database,
+    keeping the order of its buildings (None: the back end writes the whole assignment)."""
 
     # -- datasets ----------------------------------------------------------------------
     def add_dataset(
@@ -144,34 +151,36 @@ class SQLStore(SQLCore):
         plan: Plan,
         actor: str,
         message: str,
+        changed: Collection[str] | None = None,
+        patch: dict[str, str] | None = None,
     ) -> VersionInfo:
         created = now()
         record = plan.record()
-        assignment = {
-            str(b): str(g)
-            for b, g in zip(
-                plan.assignment["building_id"].astype(object),
-                plan.assignment["grid_id"].astype(object),
-                strict=True,
-            )
-        }
-        self._run(
-            cur,
-            "INSERT INTO plan_versions (plan_id, version, parent, author, created_at, message,"
-            " metrics, locked, assignment) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                plan_id,
-                version,
-                parent,
-                actor,
-                created,
-                message,
-                dumps(record),
-                dumps(list(plan.locked)),
-                dumps(assignment),
-            ),
+        head = (
+            *(plan_id, version, parent, actor, created, message),
+            *(dumps(record), dumps(list(plan.locked))),
         )
-        self._insert_features(cur, grids_key(plan_id, version), frame_records(plan.grids, "grids"))
+        cols = "plan_id, version, parent, author, created_at, message, metrics, locked, assignment"
+        patched = False
+        if patch is not None and parent is not None and self.assignment_patch_sql:
+            self._run(
+                cur,
+                f"INSERT INTO plan_versions ({cols}) SELECT ?, ?, ?, ?, ?, ?, ?, ?,"
+                f" {self.assignment_patch_sql} FROM plan_versions WHERE plan_id = ?"
+                " AND version = ? AND assignment IS NOT NULL",
+                (*head, dumps(patch), plan_id, parent),
+            )
+            patched = cur.rowcount == 1
+        if not patched:
+            a = plan.assignment
+            buildings, grid_ids = a["building_id"].astype(str), a["grid_id"].astype(str)
+            assignment = dict(zip(buildings.tolist(), grid_ids.tolist(), strict=True))
+            self._run(
+                cur,
+                f"INSERT INTO plan_versions ({cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (*head, dumps(assignment)),
+            )
+        self._write_grids(cur, plan_id, version, plan=plan, base=parent, changed=changed)
         return VersionInfo(
             plan_id,
             version,
@@ -183,6 +192,61 @@ class SQLStore(SQLCore):
             record,
             plan.locked,
         )
+
+    def _write_grids(
+        self,
+        cur: Cursor,
+        plan_id: str,
+        version: int,
+        *,
+        plan: Plan,
+        base: int | None,
+        changed: Collection[str] | None,
+    ) -> None:
+        """Store the grid rows of a version: unchanged rows are copied from ``base`` in SQL.
+
+        With ``changed`` (the grid ids whose rows may differ from the base version's; every
+        other grid of ``plan`` must be the base version's row as loaded), only those rows are
+        serialised here. Without it, or when the base rows have other columns, all are.
+        """
+        key = grids_key(plan_id, version)
+        frame = plan.grids
+        cols = [c for c in frame.columns if c != getattr(frame, "_geometry_column_name", None)]
+        if changed is None or base is None or not self._same_columns(cur, plan_id, base, cols):
+            self._insert_features(cur, key, frame_records(frame, "grids"))
+            return
+        base_key = grids_key(plan_id, base)
+        self._run(cur, "SELECT fid, idx FROM features WHERE layer_key = ?", (base_key,))
+        base_idx = {str(f): int(i) for f, i in cur.fetchall()}
+        copied, fresh = split_rows(frame["grid_id"].astype(str).tolist(), changed, base_idx)
+        cols_sql = self.copy_columns
+        for first, last, shift in copy_runs(copied):
+            self._run(
+                cur,
+                f"INSERT INTO features (layer_key, idx, {cols_sql}) SELECT ?, idx + ?,"
+                f" {cols_sql} FROM features WHERE layer_key = ? AND idx BETWEEN ? AND ?",
+                (key, shift, base_key, first, last),
+            )
+        if fresh:
+            rows = frame_records(frame.iloc[fresh], "grids")
+            self._insert_features(cur, key, rows, idx=fresh)
+
+    def _same_columns(self, cur: Cursor, plan_id: str, base: int, cols: list[str]) -> bool:
+        """Return whether the base version's grid rows have exactly the properties ``cols``.
+
+        In a back end that keeps the order of properties (SQLite's JSON text), the order must
+        match too, so that copied and written rows read back as one frame.
+        """
+        self._run(
+            cur,
+            "SELECT props FROM features WHERE layer_key = ? ORDER BY idx LIMIT 1",
+            (grids_key(plan_id, base),),
+        )
+        row = cur.fetchone()
+        if row is None:
+            return False
+        keys = list(loads_json(row[0]))
+        return keys == cols if self.ordered_props else set(keys) == set(cols)
 
     def create_plan(
         self, *, dataset_id: str, name: str, plan: Plan, actor: str, message: str
@@ -212,9 +276,23 @@ class SQLStore(SQLCore):
         return info
 
     def add_version(
-        self, plan_id: str, *, base_version: int, plan: Plan, actor: str, message: str
+        self,
+        plan_id: str,
+        *,
+        base_version: int,
+        plan: Plan,
+        actor: str,
+        message: str,
+        changed_grids: Collection[str] | None = None,
+        changed_assignment: dict[str, str] | None = None,
     ) -> VersionInfo:
-        """Store ``plan`` as the version after ``base_version`` (ConflictError when stale)."""
+        """Store ``plan`` as the version after ``base_version`` (ConflictError when stale).
+
+        ``changed_grids``: the grids whose rows differ from ``base_version``'s (the others
+        are copied in the database); None: every row is written. ``changed_assignment``:
+        the buildings whose grid differs from ``base_version``'s (same buildings in the same
+        order otherwise): a back end with :attr:`assignment_patch_sql` patches the stored one.
+        """
         with self._tx() as cur:
             self._run(
                 cur, f"SELECT head_version FROM plans WHERE id = ?{self.lock_clause}", (plan_id,)
@@ -234,6 +312,8 @@ class SQLStore(SQLCore):
                 plan=plan,
                 actor=actor,
                 message=message,
+                changed=changed_grids,
+                patch=changed_assignment,
             )
             self._audit(
                 cur,

@@ -69,6 +69,10 @@ CREATE TABLE IF NOT EXISTS audit (
 class Cursor(Protocol):
     """The few cursor methods both sqlite3 and psycopg cursors share."""
 
+    @property
+    def rowcount(self) -> int:
+        """Rows the last statement changed."""
+
     def execute(self, sql: str, params: Sequence[Any] = ..., /) -> Any:
         """Run one statement."""
 
@@ -100,8 +104,13 @@ class SQLCore(Store):
         """Return a context manager yielding a cursor inside one transaction."""
 
     @abstractmethod
-    def _insert_features(self, cur: Cursor, key: str, rows: list[FeatureRow]) -> None:
-        """Insert features under ``key``."""
+    def _insert_features(
+        self, cur: Cursor, key: str, rows: list[FeatureRow], *, idx: Sequence[int] | None = None
+    ) -> None:
+        """Insert features under ``key`` at positions ``idx`` (default: 0, 1, 2, ...)."""
+
+    copy_columns = "fid, community_id, props, geom"
+    """Feature columns copied as they are from one layer key to another (after layer_key, idx)."""
 
     def _run(self, cur: Cursor, sql: str, params: Sequence[Any] = ()) -> Any:
         if self.placeholder != "?":

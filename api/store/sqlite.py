@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -94,7 +94,12 @@ class SQLiteStore(SQLStore):
             self._local.conn = None
 
     # -- features ----------------------------------------------------------------------
-    def _insert_features(self, cur: Any, key: str, rows: list[FeatureRow]) -> None:
+    copy_columns = "fid, community_id, props, geom, minx, miny, maxx, maxy"
+    assignment_patch_sql = "json_patch(assignment, ?)"  # RFC 7396: keys keep their place
+
+    def _insert_features(
+        self, cur: Any, key: str, rows: list[FeatureRow], *, idx: Sequence[int] | None = None
+    ) -> None:
         start = 0
         for chunk in iter_chunks(rows):
             wkbs = [r.wkb for r in chunk]
@@ -106,7 +111,7 @@ class SQLiteStore(SQLStore):
                 [
                     (
                         key,
-                        start + i,
+                        start + i if idx is None else idx[start + i],
                         r.fid,
                         r.community_id,
                         dumps(r.properties),

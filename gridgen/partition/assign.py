@@ -67,8 +67,9 @@ def community_units(dataset: Dataset, plan: Plan, community_id: str) -> UnitGrap
 
 def unit_grids(dataset: Dataset, units: UnitGraph, plan: Plan) -> list[str]:
     """Return the grid of every unit: where most of its households (or its area) lie."""
-    grid_of = _pairs(plan.assignment, "building_id", "grid_id")
-    hh = _building_households(dataset)
+    mine = {str(b) for b in units.building_ids}
+    grid_of = _pairs(plan.assignment, "building_id", "grid_id", only=mine)
+    hh = _building_households(dataset, only=mine)
     weight: dict[int, dict[str, float]] = {}
     for b, u in zip(units.building_ids, units.building_unit, strict=True):
         g = grid_of.get(str(b))
@@ -99,7 +100,7 @@ def editor_units(
     """
     units = units or community_units(dataset, plan, community_id)
     grids = unit_grids(dataset, units, plan)
-    building_hh = _building_households(dataset)
+    building_hh = _building_households(dataset, only={str(b) for b in units.building_ids})
     hh = np.zeros(units.n, dtype=np.int64)
     for b, u in zip(units.building_ids, units.building_unit, strict=True):
         hh[int(u)] += building_hh.get(str(b), 0)
@@ -131,8 +132,11 @@ def editor_units(
     }
 
 
-def _building_households(dataset: Dataset) -> dict[str, int]:
+def _building_households(dataset: Dataset, only: set[str] | None = None) -> dict[str, int]:
+    """Return households per building (``only``: of these buildings)."""
     bld = dataset.buildings
+    if only is not None:
+        bld = bld[bld["building_id"].astype(str).isin(only)]
     hh = pd.to_numeric(bld["households"], errors="coerce").fillna(0).astype(np.int64)
     return dict(zip(bld["building_id"].astype(str).to_numpy().tolist(), hh.tolist(), strict=True))
 
@@ -142,7 +146,8 @@ def _compound_names(dataset: Dataset) -> dict[str, str]:
     if "name" not in comp.columns:
         return {}
     names = comp["name"].astype(object).where(comp["name"].notna(), "")
-    return dict(zip(comp["compound_id"].astype(str), names.astype(str), strict=True))
+    ids = comp["compound_id"].astype(str).tolist()
+    return dict(zip(ids, names.astype(str).tolist(), strict=True))
 
 
 def units_frame(
@@ -163,18 +168,20 @@ def resolve_keys(dataset: Dataset, keys: Iterable[str]) -> tuple[dict[str, list[
     A key is a compound id (all its buildings), a building id, ``b:<building>`` (a
     scattered building unit) or ``<compound>/<building>`` (a building of a split compound).
     """
+    keys = [str(k) for k in keys]
     bld = dataset.buildings
     b_ids = bld["building_id"].astype(str).to_numpy()
     known_b = set(b_ids.tolist())
-    comp_col = bld["compound_id"].astype(object).where(bld["compound_id"].notna(), None)
+    comp = bld["compound_id"]
+    comp_text = comp.astype(str)
+    # only the compounds named (a city has tens of thousands of buildings; an edit, a few)
+    hit = (comp.notna() & comp_text.isin(set(keys))).to_numpy()
     by_comp: dict[str, list[str]] = {}
-    for b, c in zip(b_ids, comp_col, strict=True):
-        if c is not None:
-            by_comp.setdefault(str(c), []).append(str(b))
+    for b, c in zip(b_ids[hit].tolist(), comp_text.to_numpy()[hit].tolist(), strict=True):
+        by_comp.setdefault(c, []).append(b)
     out: dict[str, list[str]] = {}
     unknown: list[str] = []
-    for key in keys:
-        k = str(key)
+    for k in keys:
         if k in by_comp:
             out[k] = sorted(by_comp[k])
         elif k in known_b:
@@ -198,8 +205,9 @@ def _check(
         problems.append(f"unknown unit or building ids: {', '.join(sorted(unknown)[:20])}")
     grids = plan.grids
     comm_of_grid = _pairs(grids, "grid_id", "community_id")
-    comm_of_b = _pairs(dataset.buildings, "building_id", "community_id")
-    old = _pairs(plan.assignment, "building_id", "grid_id")
+    named = {b for bids in resolved.values() for b in bids}
+    comm_of_b = _pairs(dataset.buildings, "building_id", "community_id", only=named)
+    old = _pairs(plan.assignment, "building_id", "grid_id", only=named)
     locked_set = {str(g) for g in locked}
     moves: dict[str, str] = {}
     new_grids: dict[str, str] = {}
@@ -271,7 +279,7 @@ def assign_units(
     """
     moves, new_grids = _check(dataset, plan, assign, locked)
     a = plan.assignment.astype({"building_id": str, "grid_id": str}).copy()
-    old = _pairs(a, "building_id", "grid_id")
+    old = _pairs(a, "building_id", "grid_id", only=set(moves))
     touched = sorted({g for g in moves.values()} | {old[b] for b in moves if b in old})
     if not moves:
         return AssignResult(plan, (), (), (), ())
@@ -320,7 +328,9 @@ def _rebuild(
     region = _poly(
         shapely.union_all([old_geom[g] for g in touched if g in old_geom], grid_size=SNAP)
     )
-    grid_of_b = _pairs(assignment, "building_id", "grid_id")
+    grid_of_b = _pairs(
+        assignment, "building_id", "grid_id", only={str(b) for b in units.building_ids}
+    )
     # a unit goes with the grid of most of its buildings (ties: lowest id)
     votes: dict[int, dict[str, int]] = {}
     for b, u in zip(units.building_ids, units.building_unit, strict=True):
@@ -385,8 +395,15 @@ def _attr(frame: pd.DataFrame, gid: str, col: str, default: Any) -> Any:
     return default if hit.empty or pd.isna(hit.iloc[0]) else hit.iloc[0]
 
 
-def _pairs(frame: pd.DataFrame, key: str, value: str) -> dict[str, str]:
-    """Return ``{key: value}`` of two columns as text (fast: no pandas iteration)."""
+def _pairs(
+    frame: pd.DataFrame, key: str, value: str, *, only: set[str] | None = None
+) -> dict[str, str]:
+    """Return ``{key: value}`` of two columns as text (fast: no pandas iteration).
+
+    ``only``: the rows whose key is one of these (an edit names few of a city's buildings).
+    """
+    if only is not None:
+        frame = frame[frame[key].astype(str).isin(only)]
     keys = frame[key].astype(str).to_numpy().tolist()
     values = frame[value].astype(str).to_numpy().tolist()
     return dict(zip(keys, values, strict=True))

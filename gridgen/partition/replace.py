@@ -10,6 +10,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from gridgen.dataset import Dataset
 from gridgen.io.crs import WGS84
@@ -23,6 +24,9 @@ from gridgen.partition.plan import (
     tiling_errors,
 )
 from gridgen.partition.units import UnitGraph
+
+POLYGON = 3
+"""Shapely's type id of a Polygon (``shapely.get_type_id``)."""
 
 
 def _pairs(frame: pd.DataFrame, key: str, value: str) -> dict[str, str]:
@@ -78,9 +82,8 @@ def replace_community(
     max_ov = max(float(plan.metrics.max_overlap_m2), ov)
     cut = plan.metrics.cut_edges - _cut_edges(units, old_a) + _cut_edges(units, assignment)
     n = len(all_grids)
-    single = np.asarray(
-        [g is not None and g.geom_type == "Polygon" and not g.is_empty for g in all_grids.geometry]
-    )
+    geoms = np.asarray(all_grids.geometry.array, dtype=object)
+    single = (shapely.get_type_id(geoms) == POLYGON) & ~shapely.is_empty(geoms)
     hh = all_grids["households"].astype(float)
     metrics = PlanMetrics(
         n_grids=n,
