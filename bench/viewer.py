@@ -15,7 +15,8 @@ publishes the plan, and measures in the page with ``performance.now()`` (navigat
   ready = ``data-loaded``.
 
 Each page is opened in a new browser context (cold HTTP cache; the service's tile LRU and
-layer caches are warm after the first open); bytes are the pages' resource entries.
+layer caches are warm after the first open); requests and bytes (encoded bodies) are every
+response of the page and its map worker until ready.
 """
 
 from __future__ import annotations
@@ -41,8 +42,18 @@ from editor import ADMIN, ARGS, CHROMIUM, DATA, city_file, wait_job  # noqa: E40
 LEAFLET_COMMIT = "39021c1"
 """The last commit whose viewer is Leaflet with GeoJSON layers."""
 
-RESOURCES = """() => performance.getEntriesByType('resource').reduce(
-  (a, e) => [a[0] + 1, a[1] + (e.encodedBodySize || 0)], [0, 0])"""
+
+def traffic(responses: list[Any]) -> tuple[int, int]:
+    """Return (requests, encoded body bytes) of ``responses`` (page and its map worker)."""
+    from playwright.sync_api import Error
+
+    size = 0
+    for r in responses:
+        try:
+            size += int(r.request.sizes()["responseBodySize"])
+        except Error:  # a response whose sizes Chromium no longer holds
+            continue
+    return len(responses), size
 
 
 def _old(path: str) -> str:
@@ -59,12 +70,14 @@ def open_viewer(browser: Any, base: str) -> dict[str, float]:
     """Open the current viewer in a new context; return its timings (ms) and bytes."""
     ctx = browser.new_context(viewport={"width": 1400, "height": 900})
     page = ctx.new_page()
+    responses: list[Any] = []
+    page.on("response", responses.append)
     page.goto(f"{base}/?key={ADMIN}")
     page.wait_for_selector("body[data-ready]", timeout=600_000)
+    n, size = traffic(list(responses))
     loaded = float(page.evaluate("performance.now()"))
     perf = page.evaluate("window.gridgenPerf")
     ready = float(perf["ready"])
-    n, size = page.evaluate(RESOURCES)
     t = page.evaluate(
         """() => new Promise(done => {
           const m = window.gridgenViewer.map;
@@ -104,10 +117,12 @@ def open_leaflet(browser: Any, base: str) -> dict[str, float]:
         f"{base}/static/viewer/viewer.css", lambda r: r.fulfill(body=css, content_type="text/css")
     )
     page = ctx.new_page()
+    responses: list[Any] = []
+    page.on("response", responses.append)
     page.goto(f"{base}/?key={ADMIN}")
     page.wait_for_selector("body[data-loaded]", timeout=600_000)
     ready = float(page.evaluate("performance.now()"))
-    n, size = page.evaluate(RESOURCES)
+    n, size = traffic(list(responses))
     ctx.close()
     return {"ready": ready, "requests": n, "bytes": size}
 
