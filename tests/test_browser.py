@@ -218,8 +218,8 @@ def test_viewer_offline_layers_grids_reach_hover_and_sheet(server: Served) -> No
 
     assert errors == []
     _assert_local(requests)
-    assert any("/tiles/compounds/" in u for u in requests)
-    assert any("/tiles/grids/" in u for u in requests)
+    tiles = [u.split("/tiles/")[1].split("/")[0].split(",") for u in requests if "/tiles/" in u]
+    assert any({"compounds", "grids", "communities", "roads"} <= set(t) for t in tiles), tiles
     assert not any("/ogc/collections/" in u and "limit=1" not in u for u in requests)
     assert any(f"/sheets/{compound}.html" in u for u in requests)
     assert (SHOTS / "viewer-sheet.png").stat().st_size > 10_000
@@ -265,8 +265,8 @@ def test_viewer_buildings_from_tiles_without_restricted_columns(server: Served) 
             assert page.get_attribute("body", "data-buildings") == "hidden"
             assert "放大到 14 级以上显示楼栋" in page.inner_text("#buildings-note")
             assert rendered(page, "buildings-fill", "building_id") == []
-            zoomed_out = [u for u in requests if "/tiles/buildings/" in u]
-            assert all(int(u.split("/tiles/buildings/")[1].split("/")[0]) >= 14 for u in zoomed_out)
+            zoomed_out = [u for u in requests if "/tiles/buildings," in u]
+            assert all(int(u.split("/tiles/")[1].split("/")[1]) >= 14 for u in zoomed_out)
 
             # Zoom to 17 on a compound: its buildings come from the tiles.
             c = page.evaluate(
@@ -298,7 +298,7 @@ def test_viewer_buildings_from_tiles_without_restricted_columns(server: Served) 
 
     assert errors == []
     _assert_local(requests)
-    building_tiles = [u for u in bodies if "/tiles/buildings/" in u]
+    building_tiles = [u for u in bodies if "/tiles/buildings,building_points/" in u]
     assert building_tiles and any(bodies[u] for u in building_tiles)
     assert not any("/ogc/collections/buildings/items" in u for u in requests)
     assert any("/sheets/" in u for u in bodies)

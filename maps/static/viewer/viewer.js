@@ -44,8 +44,12 @@
     });
   }
 
-  function source(name, maxzoom, minzoom) {
-    map.addSource(name, { type: "vector", tiles: [GM.tileUrl("/tiles/" + name, query)],
+  // Two tile sources, each one request per tile for several layers: the context layers, and
+  // the buildings from BUILDING_MIN_ZOOM on. Map layers name their layer as "source-layer".
+  var SOURCE_OF = {};
+  function source(name, layers, maxzoom, minzoom) {
+    layers.forEach(function (l) { SOURCE_OF[l] = name; });
+    map.addSource(name, { type: "vector", tiles: [GM.tileUrl("/tiles/" + layers.join(","), query)],
       minzoom: minzoom || 0, maxzoom: maxzoom });
   }
 
@@ -69,14 +73,12 @@
   }
 
   function addLayers(hasGrids, lat) {
-    ["communities", "compounds", "roads", "stations", "uncovered_buildings"].forEach(function (s) { source(s, 15); });
-    source("buildings", 16, BUILDING_MIN_ZOOM);
-    source("building_points", 16, BUILDING_MIN_ZOOM);
-    source("uncovered_building_points", 15);
-    if (hasGrids) source("grids", 15);
+    var context = ["communities", "compounds", "roads", "stations", "uncovered_buildings", "uncovered_building_points"];
+    source("context", hasGrids ? context.concat(["grids"]) : context, 15);
+    source("buildings", ["buildings", "building_points"], 16, BUILDING_MIN_ZOOM);
     function layer(spec) { map.addLayer(spec); return spec.id; }
     function vl(id, type, src, paint, extra) {
-      var spec = { id: id, type: type, source: src, "source-layer": src, paint: paint };
+      var spec = { id: id, type: type, source: SOURCE_OF[src], "source-layer": src, paint: paint };
       if (extra) Object.keys(extra).forEach(function (k) { spec[k] = extra[k]; });
       return layer(spec);
     }
@@ -84,7 +86,7 @@
     var comm = [vl("communities-fill", "fill", "communities", { "fill-color": "#000", "fill-opacity": 0 })];
     var grids = hasGrids ? [vl("grids-fill", "fill", "grids", { "fill-color": deviationColor(), "fill-opacity": 0.7 })] : [];
     var compounds = [vl("compounds-fill", "fill", "compounds", { "fill-color": modeColor, "fill-opacity": hasGrids ? 0.12 : 0.6 })];
-    var roads = [layer(GM.roadsLayer("roads", "roads"))];
+    var roads = [layer(GM.roadsLayer("roads", "context"))];
     var hhColor = ["case", [">", ["to-number", ["get", "households"], 0], 0], "#fdae61", "#d9d9d9"];
     var buildings = [
       vl("buildings-fill", "fill", "buildings", { "fill-color": hhColor, "fill-opacity": 0.85 }),
@@ -232,7 +234,7 @@
     if (show) {
       var view = map.getBounds();
       var boxes = {};
-      map.querySourceFeatures("grids", { sourceLayer: "grids" }).forEach(function (f) {
+      map.querySourceFeatures("context", { sourceLayer: "grids" }).forEach(function (f) {
         var g = String(f.properties.grid_id || "");
         var bx = boxes[g] || (boxes[g] = [180, 90, -180, -90]);
         var polys = f.geometry.type === "Polygon" ? [f.geometry.coordinates] : f.geometry.coordinates;
@@ -322,7 +324,7 @@
       perf.ready = performance.now();
       document.body.setAttribute("data-ready", "1");
       var names = {};
-      map.querySourceFeatures("communities", { sourceLayer: "communities" }).forEach(function (f) {
+      map.querySourceFeatures("context", { sourceLayer: "communities" }).forEach(function (f) {
         names[f.properties.community_id] = f.properties.name;
       });
       P.setCommunityNames(names);
