@@ -16,7 +16,7 @@ publishes the plan, and measures in the page with ``performance.now()`` (navigat
 
 Each page is opened in a new browser context (cold HTTP cache; the service's tile LRU and
 layer caches are warm after the first open); requests and bytes (encoded bodies) are every
-response of the page and its map worker until ready.
+finished request of the page and its map worker until ready.
 """
 
 from __future__ import annotations
@@ -43,17 +43,21 @@ LEAFLET_COMMIT = "39021c1"
 """The last commit whose viewer is Leaflet with GeoJSON layers."""
 
 
-def traffic(responses: list[Any]) -> tuple[int, int]:
-    """Return (requests, encoded body bytes) of ``responses`` (page and its map worker)."""
+def traffic(finished: list[Any]) -> tuple[int, int]:
+    """Return (requests, encoded body bytes) of the ``finished`` requests (page and worker).
+
+    Only finished requests: the sizes of one the map aborted (tiles of a view left) would
+    never come.
+    """
     from playwright.sync_api import Error
 
     size = 0
-    for r in responses:
+    for request in finished:
         try:
-            size += int(r.request.sizes()["responseBodySize"])
-        except Error:  # a response whose sizes Chromium no longer holds
+            size += int(request.sizes()["responseBodySize"])
+        except Error:  # a request whose sizes Chromium no longer holds
             continue
-    return len(responses), size
+    return len(finished), size
 
 
 def _old(path: str) -> str:
@@ -70,11 +74,11 @@ def open_viewer(browser: Any, base: str) -> dict[str, float]:
     """Open the current viewer in a new context; return its timings (ms) and bytes."""
     ctx = browser.new_context(viewport={"width": 1400, "height": 900})
     page = ctx.new_page()
-    responses: list[Any] = []
-    page.on("response", lambda r: responses.append(r))  # noqa: PLW0108 (playwright wraps Python functions only)
+    finished: list[Any] = []
+    page.on("requestfinished", lambda r: finished.append(r))  # noqa: PLW0108 (playwright wraps Python functions only)
     page.goto(f"{base}/?key={ADMIN}")
     page.wait_for_selector("body[data-ready]", timeout=600_000)
-    n, size = traffic(list(responses))
+    n, size = traffic(list(finished))
     loaded = float(page.evaluate("performance.now()"))
     perf = page.evaluate("window.gridgenPerf")
     ready = float(perf["ready"])
@@ -117,12 +121,12 @@ def open_leaflet(browser: Any, base: str) -> dict[str, float]:
         f"{base}/static/viewer/viewer.css", lambda r: r.fulfill(body=css, content_type="text/css")
     )
     page = ctx.new_page()
-    responses: list[Any] = []
-    page.on("response", lambda r: responses.append(r))  # noqa: PLW0108 (playwright wraps Python functions only)
+    finished: list[Any] = []
+    page.on("requestfinished", lambda r: finished.append(r))  # noqa: PLW0108 (playwright wraps Python functions only)
     page.goto(f"{base}/?key={ADMIN}")
     page.wait_for_selector("body[data-loaded]", timeout=600_000)
     ready = float(page.evaluate("performance.now()"))
-    n, size = traffic(list(responses))
+    n, size = traffic(list(finished))
     ctx.close()
     return {"ready": ready, "requests": n, "bytes": size}
 
