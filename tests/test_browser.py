@@ -200,6 +200,8 @@ def test_viewer_offline_layers_grids_reach_hover_and_sheet(server: Served) -> No
             frame_el = page.locator("#sheet-frame[data-compound]")
             frame_el.wait_for(timeout=120_000)
             assert frame_el.get_attribute("data-compound") == compound
+            map_idle(page)
+            assert rendered(page, "compounds-selected", "compound_id") == [compound]
             sheet = page.frame_locator("#sheet-frame")
             sheet.locator(".gg-panel h1").wait_for(timeout=60_000)
             assert "一小区一图示" in sheet.locator(".gg-panel h1").inner_text()

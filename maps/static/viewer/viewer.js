@@ -96,6 +96,8 @@
       "circle-color": hhColor, "circle-stroke-color": "#444", "circle-stroke-width": 0.6 }));
     compounds.push(vl("compounds-line", "line", "compounds", { "line-color": hasGrids ? modeColor : "#333",
       "line-width": hasGrids ? 2 : 1 }));
+    compounds.push(vl("compounds-selected", "line", "compounds", { "line-color": "#111", "line-width": 4 },
+      { filter: ["==", ["get", "compound_id"], ""] }));
     if (hasGrids) grids.push(vl("grids-line", "line", "grids", { "line-color": "#08306b", "line-width": 2.2 }));
     comm.push(vl("communities-line", "line", "communities", { "line-color": "#333", "line-width": 2.5 }));
     var uncovered = [vl("uncovered-fill", "fill", "uncovered_buildings", { "fill-color": "#d7301f", "fill-opacity": 0.85,
@@ -217,12 +219,17 @@
     box.hidden = false;
   }
 
+  // A click on a compound (or one of its buildings) outlines it and opens its sheet.
   function click(e) {
     var hits = under(e.point);
     for (var i = 0; i < hits.length; i++) {
       var p = hits[i].properties;
-      if (hits[i].kind === "compounds" && p.compound_id) { P.openSheet(p.compound_id, p.name || p.compound_id); return; }
-      if (hits[i].kind === "buildings" && p.compound_id) { P.openSheet(p.compound_id, p.compound_id); return; }
+      var kind = hits[i].kind;
+      if ((kind === "compounds" || kind === "buildings") && p.compound_id) {
+        map.setFilter("compounds-selected", ["==", ["get", "compound_id"], p.compound_id]);
+        P.openSheet(p.compound_id, kind === "compounds" ? p.name || p.compound_id : p.compound_id);
+        return;
+      }
     }
   }
 
@@ -357,6 +364,7 @@
       watchReady();
       map.on("mousemove", hover);
       map.on("mouseout", function () { document.getElementById("hover").hidden = true; });
+      map.on("movestart", function () { document.getElementById("hover").hidden = true; });
       map.on("click", click);
       map.on("moveend", updateLabels);
       map.on("idle", function () { updateLabels(); buildingsNote(); });
