@@ -316,6 +316,7 @@ def test_viewer_shows_audit_findings_of_a_plan_version(server: Served) -> None:
         plan = c.get("/plans").json()[0]
         version = plan["published_version"]
         audit = c.get(f"/plans/{plan['id']}/versions/{version}/audit?f=geojson").json()
+        dataset = plan["dataset_id"]
     assert audit["features"], "the sample plan has split (large) compounds to show"
     requests: list[str] = []
     errors: list[str] = []
@@ -324,7 +325,7 @@ def test_viewer_shows_audit_findings_of_a_plan_version(server: Served) -> None:
         try:
             page = _open(
                 browser,
-                f"{server.base}/?key={ADMIN}&plan={plan['id']}&version={version}",
+                f"{server.base}/?key={ADMIN}&dataset={dataset}&plan={plan['id']}&version={version}",
                 requests,
                 errors,
             )
@@ -338,3 +339,6 @@ def test_viewer_shows_audit_findings_of_a_plan_version(server: Served) -> None:
             browser.close()
     assert errors == []
     _assert_local(requests)
+    # ?dataset= reaches every tile and API request of the page
+    api_calls = [u for u in requests if "/tiles/" in u or "/ogc/" in u or "/coverage" in u]
+    assert api_calls and all(f"dataset={dataset}" in u for u in api_calls), api_calls
