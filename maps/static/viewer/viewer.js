@@ -53,6 +53,9 @@
       minzoom: minzoom || 0, maxzoom: maxzoom });
   }
 
+  // A width or radius growing from zoom 11 (whole city) to zoom 14 (a community).
+  function byZoom(lo, hi) { return ["interpolate", ["linear"], ["zoom"], 11, lo, 14, hi]; }
+
   function matchColor(prop, colors, fallback) {
     var m = ["match", ["get", prop]];
     Object.keys(colors).forEach(function (k) { m.push(k, colors[k][0]); });
@@ -95,11 +98,11 @@
     buildings.push(vl("building-points", "circle", "building_points", { "circle-radius": 4,
       "circle-color": hhColor, "circle-stroke-color": "#444", "circle-stroke-width": 0.6 }));
     compounds.push(vl("compounds-line", "line", "compounds", { "line-color": hasGrids ? modeColor : "#333",
-      "line-width": hasGrids ? 2 : 1 }));
+      "line-width": hasGrids ? byZoom(0.6, 2) : byZoom(0.4, 1) }));
     compounds.push(vl("compounds-selected", "line", "compounds", { "line-color": "#111", "line-width": 4 },
       { filter: ["==", ["get", "compound_id"], ""] }));
-    if (hasGrids) grids.push(vl("grids-line", "line", "grids", { "line-color": "#08306b", "line-width": 2.2 }));
-    comm.push(vl("communities-line", "line", "communities", { "line-color": "#333", "line-width": 2.5 }));
+    if (hasGrids) grids.push(vl("grids-line", "line", "grids", { "line-color": "#08306b", "line-width": byZoom(0.8, 2.2) }));
+    comm.push(vl("communities-line", "line", "communities", { "line-color": "#333", "line-width": byZoom(1.5, 2.5) }));
     var uncovered = [vl("uncovered-fill", "fill", "uncovered_buildings", { "fill-color": "#d7301f", "fill-opacity": 0.85,
       "fill-outline-color": "#d7301f" })];
     uncovered.push(vl("uncovered-points", "circle", "uncovered_building_points", { "circle-radius": 3,
@@ -107,9 +110,9 @@
     var reach = [vl("reach", "circle", "stations", { "circle-radius": reachRadius(lat),
       "circle-color": "#c51b7d", "circle-opacity": 0.015, "circle-stroke-color": "#c51b7d",
       "circle-stroke-width": 0.8, "circle-pitch-alignment": "map" }, { layout: { visibility: "none" } })];
-    var stations = [vl("stations", "circle", "stations", { "circle-radius": 6,
+    var stations = [vl("stations", "circle", "stations", { "circle-radius": byZoom(2.5, 6),
       "circle-color": matchColor("kind", P.STATION_COLORS, P.STATION_COLORS.center[0]),
-      "circle-stroke-color": "#fff", "circle-stroke-width": 1.5 })];
+      "circle-stroke-color": "#fff", "circle-stroke-width": byZoom(0.6, 1.5) })];
     groups = [
       { id: "roads", label: "道路", layers: roads, on: true },
       { id: "communities", label: "社区", layers: comm, on: true },
@@ -132,7 +135,7 @@
       var modeColor = matchColor("property_mode", P.MODE_COLORS, P.MODE_COLORS.none[0]);
       map.setPaintProperty("compounds-fill", "fill-opacity", on ? 0.12 : 0.6);
       map.setPaintProperty("compounds-line", "line-color", on ? modeColor : "#333");
-      map.setPaintProperty("compounds-line", "line-width", on ? 2 : 1);
+      map.setPaintProperty("compounds-line", "line-width", on ? byZoom(0.6, 2) : byZoom(0.4, 1));
       updateLabels();
     }
   }
