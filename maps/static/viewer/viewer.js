@@ -110,9 +110,10 @@
     var reach = [vl("reach", "circle", "stations", { "circle-radius": reachRadius(lat),
       "circle-color": "#c51b7d", "circle-opacity": 0.015, "circle-stroke-color": "#c51b7d",
       "circle-stroke-width": 0.8, "circle-pitch-alignment": "map" }, { layout: { visibility: "none" } })];
-    var stations = [vl("stations", "circle", "stations", { "circle-radius": byZoom(2.5, 6),
+    var stations = [vl("stations", "circle", "stations", {
+      "circle-radius": ["interpolate", ["linear"], ["zoom"], 10, 1.2, 13, 3, 15, 6],
       "circle-color": matchColor("kind", P.STATION_COLORS, P.STATION_COLORS.center[0]),
-      "circle-stroke-color": "#fff", "circle-stroke-width": byZoom(0.6, 1.5) })];
+      "circle-stroke-color": "#fff", "circle-stroke-width": ["interpolate", ["linear"], ["zoom"], 10, 0.2, 13, 0.8, 15, 1.5] })];
     groups = [
       { id: "roads", label: "道路", layers: roads, on: true },
       { id: "communities", label: "社区", layers: comm, on: true },
@@ -360,7 +361,8 @@
       perf.meta = performance.now();
       var b = res[0] && res[0].bounds;
       var lat = b ? (b[1] + b[3]) / 2 : 37.8;
-      if (b) map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 10, duration: 0 });
+      var right = map.getContainer().clientWidth > 700 ? 210 : 10; // the layer switcher
+      if (b) map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: { top: 10, bottom: 10, left: 10, right: right }, duration: 0 });
       addLayers(res[1] !== null, lat);
       perf.sources = performance.now();
       layerControl();
