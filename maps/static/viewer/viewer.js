@@ -1,4 +1,4 @@
-/* gridgen viewer: MapLibre GL JS on the service's vector tiles (/tiles/{layer}), so a whole
+/* gridgen viewer: MapLibre GL JS on the service's vector tiles (/tiles/a,b,.../{z}/{x}/{y}), so a whole
  * city stays fast: communities, published grids (coloured by households deviation, codes as
  * labels from zoom 15), compounds (property mode; click → the compound sheet), roads,
  * buildings (from zoom BUILDING_MIN_ZOOM), stations with their reach (off by default),
@@ -7,7 +7,7 @@
  *
  * URL options: ?key=API_KEY (sent as X-API-Key, kept in sessionStorage), ?dataset=ID,
  * ?radius=M (coverage radius, default 500), ?plan=ID&version=V.
- * Timings for bench/editor.py are kept in window.gridgenPerf (ready: every visible tile drawn).
+ * Timings for bench/viewer.py are kept in window.gridgenPerf (ready: every visible tile drawn).
  */
 (function () {
   "use strict";
