@@ -79,6 +79,8 @@ class ServiceState:
     principals: dict[str, tuple[Any, float]] = field(default_factory=dict)
     generation: int = 0
     resolved: dict[tuple[str | None, str], tuple[str, str]] = field(default_factory=dict)
+    derived: set[str] = field(default_factory=set)
+    """Keys of the derived one-geometry-type parts stored by this process (empty ones too)."""
     compute: Executor = field(default_factory=Executor)
     """Where per-community work (partitioning jobs, coverage) runs (settings ``GRIDGEN_DASK_*``)."""
     owner: str = field(default_factory=instance_owner)
@@ -219,14 +221,25 @@ def layer_key_for(state: ServiceState, dataset_id: str, collection: str) -> str:
     return dataset_key(dataset_id, collection)
 
 
+_DERIVING = threading.Lock()
+"""Held while a derived layer is computed: the concurrent requests of a page (the viewer
+asks for both parts of the uncovered buildings, as counts and tiles) wait for the first
+computation and find its result stored instead of each repeating it."""
+
+
 def _one_type_key(state: ServiceState, dataset_id: str, collection: str) -> str:
     """Return the key of the one-geometry-type part serving ``collection`` (stored once)."""
     base, _ = ONE_TYPE_PARTS[collection]
     key = dataset_key(dataset_id, f"{collection}.one_type")
-    if not state.store.has_layer(key):
-        ds = load_dataset(state, dataset_id)
-        frame = _uncovered(state, dataset_id) if base == "uncovered_buildings" else ds.layer(base)
-        _store_parts(state, dataset_id, base, frame)
+    if key in state.derived or state.store.has_layer(key):
+        return key
+    with _DERIVING:
+        if key not in state.derived and not state.store.has_layer(key):
+            ds = load_dataset(state, dataset_id)
+            frame = (
+                _uncovered(state, dataset_id) if base == "uncovered_buildings" else ds.layer(base)
+            )
+            state.derived.update(_store_parts(state, dataset_id, base, frame))
     return key
 
 
@@ -238,21 +251,26 @@ def _uncovered(state: ServiceState, dataset_id: str) -> gpd.GeoDataFrame:
     return uncovered_buildings(load_dataset(state, dataset_id), cov)
 
 
-def _store_parts(state: ServiceState, dataset_id: str, base: str, frame: gpd.GeoDataFrame) -> None:
-    """Store each one-geometry-type part of layer ``base`` (empty parts too)."""
+def _store_parts(
+    state: ServiceState, dataset_id: str, base: str, frame: gpd.GeoDataFrame
+) -> list[str]:
+    """Store each one-geometry-type part of layer ``base`` (empty parts too); return the keys."""
     from gridgen.io.polygons import split_by_geometry_type
 
     parts = split_by_geometry_type(base, frame)
+    keys = []
     for collection, (layer, part) in ONE_TYPE_PARTS.items():
         if layer == base:
             out = parts.get(part, frame.iloc[0:0])
             key = dataset_key(dataset_id, f"{collection}.one_type")
             state.store.add_layer(key, out, layer=base, actor="service (one geometry type)")
+            keys.append(key)
+    return keys
 
 
 def store_one_type_parts(state: ServiceState, dataset_id: str, dataset: Dataset) -> None:
     """Store the footprint and point parts of a new dataset's buildings (at upload)."""
-    _store_parts(state, dataset_id, "buildings", dataset.buildings)
+    state.derived.update(_store_parts(state, dataset_id, "buildings", dataset.buildings))
 
 
 def resolve_layer(state: ServiceState, dataset: str | None, collection: str) -> tuple[str, str]:

@@ -3,7 +3,8 @@
 Every free-text field of a copy of the sample district carries a payload (template literal
 ``${…}``, ``</script>``, ``<img onerror>``, backticks, ``alert``). The pages that show them
 (the standalone overview and sheet HTML, the viewer and its sheet iframe on a real
-``gridgen serve``) are loaded in Debian's chromium and every feature is hovered; no payload
+``gridgen serve``) are loaded in Debian's chromium and every feature is hovered (the
+viewer's MapLibre map with real mouse moves over it); no payload
 may run (``window.__pwned`` stays unset, no dialog opens). The served pages carry a
 Content-Security-Policy and the sheet frame is sandboxed.
 """
@@ -20,6 +21,7 @@ from hostile import PAYLOADS, hostile_district
 from served import running_service
 
 from maps.assets import assets_present
+from maps.maplibre import maplibre_present
 
 CHROMIUM = Path("/usr/bin/chromium")
 ADMIN = "xss-admin"
@@ -28,7 +30,9 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed"),
-    pytest.mark.skipif(not assets_present(), reason="run `python -m maps.assets` first"),
+    pytest.mark.skipif(
+        not (assets_present() and maplibre_present()), reason="run `python -m maps.assets` first"
+    ),
 ]
 
 HOVER_ALL = """() => {
@@ -143,8 +147,21 @@ def served(hostile: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         yield base
 
 
+def _hover_viewer(page: Any) -> str:
+    """Move the mouse over a grid of points on the viewer's map; return every hover text."""
+    box = page.locator("#map").bounding_box()
+    texts = []
+    for i in range(1, 12):
+        for j in range(1, 9):
+            page.mouse.move(box["x"] + box["width"] * i / 12, box["y"] + box["height"] * j / 9)
+            if page.is_visible("#hover"):
+                texts.append(page.inner_text("#hover"))
+    return "\n".join(texts)
+
+
 def test_viewer_and_sandboxed_sheet_run_no_payload(served: str) -> None:
     from playwright.sync_api import sync_playwright
+    from viewer_helpers import VIEWER_ARGS, map_idle
 
     r = httpx.get(f"{served}/")
     csp = r.headers["content-security-policy"]
@@ -152,19 +169,29 @@ def test_viewer_and_sandboxed_sheet_run_no_payload(served: str) -> None:
     assert 'sandbox="allow-scripts"' in r.text
     dialogs: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=VIEWER_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
             page.goto(f"{served}/?key={ADMIN}")
             page.wait_for_selector("body[data-loaded]", timeout=120_000)
-            assert _hover_everything(page) > 100
+            page.wait_for_selector("body[data-ready]", timeout=120_000)
+            # Hostile community, compound, station and building-leader names are shown as
+            # text on hover (zoomed out, then at building zoom), in the coverage table too.
+            hovered = _hover_viewer(page)
+            map_idle(page, {"zoom": 16.5})
+            hovered += _hover_viewer(page)
+            assert "小区 " in hovered and "社区 " in hovered, hovered[:300]
+            assert "楼栋长 " in hovered, hovered[:300]
+            assert any(s in hovered for s in ("window.__pwned", "alert(1)", "<img")), hovered[:300]
+            page.wait_for_selector("#coverage-table tbody tr", timeout=60_000)
             assert _pwned(page) is None
             # Open a compound's sheet: it is sandboxed (no access to the viewer's storage).
             page.evaluate(
                 """() => {
-                  const l = window.gridgenViewer.layers.compounds.getLayers()[3];
-                  l.fire('click', {latlng: l.getBounds().getCenter()}, true);
+                  const v = window.gridgenViewer;
+                  const f = v.map.queryRenderedFeatures({layers: ['compounds-fill']})[0];
+                  v.openSheet(f.properties.compound_id, f.properties.name);
                 }"""
             )
             page.locator("#sheet-frame[data-compound]").wait_for(timeout=120_000)

@@ -10,18 +10,11 @@
   "use strict";
 
   var params = new URLSearchParams(window.location.search);
-  if (params.get("key")) {
-    sessionStorage.setItem("gridgen-key", params.get("key"));
-    params.delete("key");
-    var rest = params.toString();
-    window.history.replaceState(null, "", window.location.pathname + (rest ? "?" + rest : ""));
-  }
-  var KEY = sessionStorage.getItem("gridgen-key");
+  var KEY = window.GridgenMap.takeKey();
   var PLAN = decodeURIComponent(window.location.pathname.split("/").filter(Boolean).pop());
   var ORIGIN = window.location.origin;
   var PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1",
     "#ff9da7", "#9c755f", "#86bcb6", "#d37295", "#a0cbe8", "#8cd17d", "#fabfd2", "#b6992d"];
-  var ROAD_WIDTH = { main: 4, minor: 2, path: 1 };
 
   var perf = (window.gridgenPerf = { ready: null, paints: [], frames: [], saves: [] });
   var S = null; // EditorState
@@ -142,22 +135,7 @@
   }
 
   function initMap() {
-    maplibregl.setWorkerUrl(ORIGIN + "/static/vendor/maplibre/maplibre-gl-csp-worker.js");
-    map = new maplibregl.Map({
-      container: "map",
-      style: { version: 8, sources: {}, layers: [{ id: "bg", type: "background", paint: { "background-color": "#f6f6f2" } }] },
-      center: [112.55, 37.8],
-      zoom: 12,
-      maxZoom: 19,
-      fadeDuration: 0,
-      dragRotate: false,
-      pitchWithRotate: false,
-      attributionControl: false,
-      transformRequest: function (url) {
-        return url.indexOf(ORIGIN) === 0 ? { url: url, headers: headers() } : { url: url };
-      },
-    });
-    map.touchZoomRotate.disableRotation();
+    map = window.GridgenMap.createMap({ container: "map", key: KEY });
     window.gridgenEditor = {
       map: map,
       state: function () { return S; },
@@ -188,10 +166,7 @@
       paint: { "fill-pattern": "hatch", "fill-opacity": ["case", ["boolean", ["feature-state", "locked"], false], 1, 0] } });
     map.addLayer({ id: "units-line", type: "line", source: "units", "source-layer": "units",
       paint: { "line-color": "#ffffff", "line-width": 0.6 } });
-    map.addLayer({ id: "roads", type: "line", source: "roads", "source-layer": "roads",
-      paint: { "line-color": ["match", ["get", "kind"], "main", "#b9a47a", "minor", "#c8c2b4", "#d9d4c8"],
-        "line-width": ["match", ["get", "kind"], "main", ROAD_WIDTH.main, "minor", ROAD_WIDTH.minor, ROAD_WIDTH.path],
-        "line-opacity": 0.8 } });
+    map.addLayer(window.GridgenMap.roadsLayer("roads", "roads"));
     map.addLayer({ id: "communities-line", type: "line", source: "communities", "source-layer": "communities",
       paint: { "line-color": "#6a3d9a", "line-width": 2.5, "line-dasharray": [3, 2] } });
     map.addLayer({ id: "grids-line", type: "line", source: "grids", "source-layer": "grids",

@@ -1,502 +1,293 @@
-/* gridgen viewer: layers from the service's OGC API – Features, compound sheets on click,
- * and a coverage panel. Everything is fetched from this origin; no CDN, no basemap.
+/* gridgen viewer: MapLibre GL JS on the service's vector tiles (/tiles/a,b,.../{z}/{x}/{y}), so a whole
+ * city stays fast: communities, published grids (coloured by households deviation, codes as
+ * labels from zoom 15), compounds (property mode; click → the compound sheet), roads,
+ * buildings (from zoom BUILDING_MIN_ZOOM), stations with their reach (off by default),
+ * uncovered buildings, and a plan version's audit findings (?plan=ID&version=V, GeoJSON: a
+ * few features). Names show on hover. Everything comes from this origin; no basemap.
  *
  * URL options: ?key=API_KEY (sent as X-API-Key, kept in sessionStorage), ?dataset=ID,
- * ?radius=M (coverage radius, default 500), ?plan=ID&version=V (show that version's audit
- * findings: gaps, overlaps, split compounds).
- *
- * Buildings are too many for one request on a city: from zoom 16 on they are fetched for the
- * visible area only (OGC items with bbox) and kept in a cache keyed by building_id.
+ * ?radius=M (coverage radius, default 500), ?plan=ID&version=V.
+ * Timings for bench/viewer.py are kept in window.gridgenPerf (ready: every visible tile drawn).
  */
 (function () {
   "use strict";
 
-  var params = new URLSearchParams(window.location.search);
-  if (params.get("key")) sessionStorage.setItem("gridgen-key", params.get("key"));
-  var KEY = sessionStorage.getItem("gridgen-key");
-  var DATASET = params.get("dataset");
-  var RADIUS = Number(params.get("radius") || 500);
-  var PAGE = 1000;
-  var MAX_PAGES = 50;
-  var BUILDING_MIN_ZOOM = 16;
-  var BUILDING_MAX_PAGES = 10; // ≤ 10 000 buildings per view
-  var BUILDING_CACHE_MAX = 30000;
+  var GM = window.GridgenMap;
+  var P = window.GridgenViewerPanel;
+  var RADIUS = P.radius;
+  var BUILDING_MIN_ZOOM = 14;
+  var LABEL_MIN_ZOOM = 15;
+  var MAX_LABELS = 400;
+  var perf = (window.gridgenPerf = { start: performance.now(), ready: null });
+  var query = P.dataset ? "dataset=" + encodeURIComponent(P.dataset) : "";
+  var map = GM.createMap({ container: "map", key: P.key, minZoom: 9, maxZoom: 19 });
+  map.once("load", function () { perf.mapLoad = performance.now(); });
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-left");
+  map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
+  map.addControl(new maplibregl.AttributionControl({ compact: false, customAttribution: "gridgen · MapLibre" }));
 
-  var MODE_COLORS = {
-    company: ["#4e79a7", "专业物业"],
-    red_property: ["#e15759", "红色物业帮建"],
-    unit_cobuild: ["#f28e2b", "驻地单位协建"],
-    subsidy: ["#edc948", "财政补贴过渡"],
-    community_fallback: ["#b07aa1", "社区兜底"],
-    none: ["#bab0ac", "无物业"],
-  };
-  var STATION_COLORS = {
-    center: ["#b2182b", "党群服务中心"],
-    micro: ["#d6604d", "网格党群服务微站"],
-    red_front: ["#67001f", "红色阵地"],
-  };
+  // Toggleable layers: checkbox label → map layer ids (built once the layers exist).
+  var groups = [];
+  var hoverLayers = [];
+  var labels = {};
 
-  // CSP nonce of this page: the sheet (sandboxed srcdoc iframe, which inherits this page's
-  // policy) is asked to put it on its inline scripts.
-  var NONCE_META = document.querySelector('meta[name="gridgen-nonce"]');
-  var NONCE = NONCE_META ? NONCE_META.getAttribute("content") : null;
-
-  function headers(extra) {
-    var h = KEY ? { "X-API-Key": KEY } : {};
-    if (extra) Object.keys(extra).forEach(function (k) { h[k] = extra[k]; });
-    return h;
-  }
-
-  function withDataset(path) {
-    if (!DATASET) return path;
-    return path + (path.indexOf("?") >= 0 ? "&" : "?") + "dataset=" + encodeURIComponent(DATASET);
-  }
-
-  function status(text) {
-    document.getElementById("status").textContent = text;
-  }
-
-  function api(path, extra) {
-    return fetch(withDataset(path), { headers: headers(extra) }).then(function (r) {
-      if (!r.ok) {
-        return r.text().then(function (t) {
-          throw new Error(path + " → " + r.status + " " + t.slice(0, 200));
-        });
-      }
-      return r;
-    });
-  }
-
-  function esc(value) {
-    var s = value === null || value === undefined ? "—" : String(value);
-    return s.replace(/[&<>"']/g, function (c) {
-      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
-    });
-  }
-
-  // All pages of an OGC items URL (follows the "next" links, same origin only).
-  function pages(path, maxPages) {
-    var out = [];
-    function page(url, n) {
-      return api(url)
-        .then(function (r) { return r.json(); })
-        .then(function (fc) {
-          out = out.concat(fc.features || []);
-          var next = (fc.links || []).filter(function (l) { return l.rel === "next"; })[0];
-          if (next && n < maxPages) {
-            var u = new URL(next.href, window.location.origin);
-            if (u.origin !== window.location.origin) return out;
-            return page(u.pathname + u.search, n + 1);
-          }
-          return out;
-        });
-    }
-    return page(path, 1);
-  }
-
-  function features(collection) {
-    return pages("/ogc/collections/" + collection + "/items?limit=" + PAGE, MAX_PAGES);
-  }
-
-  function tooltip(rows) {
-    return rows
-      .filter(function (r) { return r[1] !== undefined && r[1] !== null && r[1] !== ""; })
-      .map(function (r) { return "<b>" + esc(r[0]) + "</b> " + esc(r[1]); })
-      .join("<br>");
-  }
-
-  function devColor(d) {
-    if (d === null || d === undefined || isNaN(d)) return "#cccccc";
-    var stops = [[-0.5, [33, 102, 172]], [-0.2, [146, 197, 222]], [0, [247, 247, 247]],
-      [0.2, [244, 165, 130]], [0.5, [178, 24, 43]]];
-    d = Math.max(-0.5, Math.min(0.5, d));
-    for (var i = 1; i < stops.length; i++) {
-      if (d <= stops[i][0]) {
-        var t = (d - stops[i - 1][0]) / (stops[i][0] - stops[i - 1][0]);
-        var c = stops[i - 1][1].map(function (v, k) { return Math.round(v + (stops[i][1][k] - v) * t); });
-        return "rgb(" + c.join(",") + ")";
-      }
-    }
-    return "#b2182b";
-  }
-
-  var map = L.map("map", { zoomControl: true, attributionControl: true, zoomSnap: 0.25, maxZoom: 19, minZoom: 9 });
-  map.attributionControl.setPrefix("gridgen · Leaflet");
-  map.setView([37.8, 112.55], 13);
-  L.control.scale({ imperial: false }).addTo(map);
-  var control = L.control.layers(null, null, { collapsed: false }).addTo(map);
-  var layers = {};
-  var communityNames = {};
-
-  function add(name, label, layer, show) {
-    layers[name] = layer;
-    control.addOverlay(layer, label);
-    if (show) layer.addTo(map);
-    return layer;
-  }
-
-  function showTab(name) {
-    document.querySelectorAll("#tabs button").forEach(function (b) {
-      b.classList.toggle("active", b.getAttribute("data-tab") === name);
-    });
-    document.querySelectorAll(".tab").forEach(function (t) {
-      t.classList.toggle("active", t.id === "tab-" + name);
-    });
-  }
-  document.querySelectorAll("#tabs button").forEach(function (b) {
-    b.addEventListener("click", function () { showTab(b.getAttribute("data-tab")); });
-  });
-
-  function download(path, name) {
-    return api(path)
-      .then(function (r) { return r.blob(); })
-      .then(function (blob) {
-        var a = document.createElement("a");
-        a.href = URL.createObjectURL(blob);
-        a.download = name;
-        document.body.appendChild(a);
-        a.click();
-        a.remove();
-      });
-  }
-
-  function openSheet(id, name) {
-    showTab("sheet");
-    document.getElementById("sheet-hint").textContent = "正在生成 " + name + " 的图示…";
-    var links = document.getElementById("sheet-links");
-    links.innerHTML = "";
-    ["png", "pdf"].forEach(function (fmt) {
-      var a = document.createElement("a");
-      a.href = "#";
-      a.textContent = "下载 " + fmt.toUpperCase();
-      a.addEventListener("click", function (ev) {
-        ev.preventDefault();
-        download("/sheets/" + encodeURIComponent(id) + "." + fmt, id + "." + fmt);
-      });
-      links.appendChild(a);
-    });
-    // The sheet page is fetched with the key and shown through srcdoc, so its
-    // /static/... links resolve against this origin.
-    var nonce = NONCE ? { "X-Gridgen-Nonce": NONCE } : null;
-    return api("/sheets/" + encodeURIComponent(id) + ".html?radius=" + RADIUS, nonce)
-      .then(function (r) { return r.text(); })
-      .then(function (html) {
-        var frame = document.getElementById("sheet-frame");
-        frame.setAttribute("data-compound", id);
-        frame.srcdoc = html;
-        document.getElementById("sheet-hint").textContent = name + "（" + id + "）";
-      })
-      .catch(function (e) {
-        document.getElementById("sheet-hint").textContent = "无法生成图示：" + e.message;
-      });
-  }
-
-  function showTotal(cov, hh, label) {
-    var el = document.getElementById("coverage-total");
-    el.textContent = label + "：" + cov + " / " + hh + " 户，覆盖率 " +
-      (hh ? (100 * cov / hh).toFixed(1) : "—") + "%";
-    el.setAttribute("data-households", String(hh));
-    el.setAttribute("data-covered", String(cov));
-  }
-
-  function loadCoverage() {
-    document.getElementById("radius").textContent = RADIUS;
-    return api("/coverage?level=community&radius=" + RADIUS)
+  function count(collection) {
+    return P.api("/ogc/collections/" + collection + "/items?limit=1")
       .then(function (r) { return r.json(); })
-      .then(function (body) {
-        var rows = body.rows || [];
-        var tbody = document.querySelector("#coverage-table tbody");
-        tbody.innerHTML = "";
-        var hh = 0, cov = 0;
-        rows.forEach(function (r) {
-          var share = r.households ? r.covered_households / r.households : null;
-          hh += r.households || 0;
-          cov += r.covered_households || 0;
-          var tr = document.createElement("tr");
-          var pct = share === null ? "—" : (share * 100).toFixed(1) + "%";
-          var bar = share === null ? "" : '<span class="bar" style="width:' + Math.round(share * 40) + 'px"></span>';
-          var id = r.community_id || r.key;
-          tr.innerHTML = "<td>" + esc(r.name || communityNames[id] || id) + "</td><td>" + esc(r.households) +
-            "</td><td>" + esc(r.covered_households) + "</td><td>" + bar + pct + "</td>";
-          tbody.appendChild(tr);
-        });
-        showTotal(cov, hh, "社区合计");
-        // The district roll-up from the service (counts each household once).
-        return api("/coverage?level=district&radius=" + RADIUS)
-          .then(function (r) { return r.json(); })
-          .then(function (d) {
-            var t = (d.rows || [])[0];
-            if (t) showTotal(t.covered_households, t.households, "全区合计");
-          })
-          .catch(function () { /* keep the sum of the communities */ });
-      })
-      .catch(function (e) {
-        document.getElementById("coverage-total").textContent = "覆盖率不可用：" + e.message;
-      });
+      .then(function (fc) { return fc.numberMatched; })
+      .catch(function (e) { if (e.status === 404) return null; throw e; });
   }
 
-  function legend() {
-    var html = "<h3>小区物业模式</h3>";
-    html += '<p class="hint">显示网格时小区只画彩色边框。</p>';
-    Object.keys(MODE_COLORS).forEach(function (k) {
-      html += '<div><span class="sw" style="background:' + MODE_COLORS[k][0] + '"></span>' + MODE_COLORS[k][1] + "</div>";
+  function mapLoaded() {
+    return new Promise(function (resolve) {
+      if (map.loaded()) resolve(); else map.once("load", resolve);
     });
-    html += "<h3>网格户数偏差</h3>";
-    [[-0.5, "≤ -50%"], [-0.2, "-20%"], [0, "0"], [0.2, "+20%"], [0.5, "≥ +50%"]].forEach(function (d) {
-      html += '<div><span class="sw" style="background:' + devColor(d[0]) + '"></span>' + d[1] + "</div>";
-    });
-    html += "<h3>站点</h3>";
-    Object.keys(STATION_COLORS).forEach(function (k) {
-      html += '<div><span class="sw" style="background:' + STATION_COLORS[k][0] + '"></span>' + STATION_COLORS[k][1] + "</div>";
-    });
-    html += '<div><span class="sw" style="background:#d7301f"></span>未覆盖楼栋</div>';
-    html += "<h3>楼栋</h3>";
-    html += '<div><span class="sw" style="background:#fdae61"></span>有住户楼栋</div>';
-    html += '<div><span class="sw" style="background:#d9d9d9"></span>无住户楼栋</div>';
-    document.getElementById("legend").innerHTML = html;
   }
 
-  function loadLayers() {
-    var jobs = {
-      communities: features("communities"),
-      grids: features("grids").catch(function () { return []; }),
-      compounds: features("compounds"),
-      stations: features("stations"),
-      roads: features("roads").catch(function () { return []; }),
-      uncovered: features("uncovered_buildings").catch(function () { return []; }),
-    };
-    var names = Object.keys(jobs);
-    return Promise.all(names.map(function (n) { return jobs[n]; })).then(function (res) {
-      var got = {};
-      names.forEach(function (n, i) { got[n] = res[i]; });
+  // Two tile sources, each one request per tile for several layers: the context layers, and
+  // the buildings from BUILDING_MIN_ZOOM on. Map layers name their layer as "source-layer".
+  var SOURCE_OF = {};
+  function source(name, layers, maxzoom, minzoom) {
+    layers.forEach(function (l) { SOURCE_OF[l] = name; });
+    map.addSource(name, { type: "vector", tiles: [GM.tileUrl("/tiles/" + layers.join(","), query)],
+      minzoom: minzoom || 0, maxzoom: maxzoom });
+  }
 
-      got.communities.forEach(function (f) {
-        communityNames[f.properties.community_id] = f.properties.name;
-      });
-      var communities = L.geoJSON(got.communities, {
-        style: { color: "#333", weight: 2.5, fill: false },
-        onEachFeature: function (f, l) {
-          l.bindTooltip(tooltip([["社区", f.properties.name], ["编码", f.properties.community_id]]), { sticky: true });
-        },
-      });
-      // Deviation from the plan when it carries one, else against the median grid.
-      var hh = got.grids.map(function (f) { return Number(f.properties.households); })
-        .filter(function (v) { return !isNaN(v); }).sort(function (a, b) { return a - b; });
-      var median = hh.length ? hh[Math.floor(hh.length / 2)] : 0;
-      got.grids.forEach(function (f) {
-        var p = f.properties;
-        if ((p.deviation === undefined || p.deviation === null) && median > 0) {
-          p.deviation = Number(p.households) / median - 1;
-        }
-      });
-      var grids = L.geoJSON(got.grids, {
-        style: function (f) {
-          var p = f.properties;
-          var dev = p.deviation !== undefined ? p.deviation : null;
-          return { color: "#08306b", weight: 2.2, fillColor: devColor(dev), fillOpacity: 0.7,
-            className: "gg-grid" };
-        },
-        onEachFeature: function (f, l) {
-          var p = f.properties;
-          l.bindTooltip(tooltip([["网格", p.grid_id], ["户数", p.households],
-            ["偏差", p.deviation !== undefined && p.deviation !== null ? (p.deviation * 100).toFixed(0) + "%" : null],
-            ["网格员", p.workers]]), { sticky: true });
-        },
-      });
-      // Over the grids (coloured by deviation) compounds are outlines in their mode's colour
-      // with a faint fill that still takes clicks; without grids they are filled.
-      function compoundStyle(f) {
-        var c = (MODE_COLORS[f.properties.property_mode] || MODE_COLORS.none)[0];
-        if (map.hasLayer(grids)) {
-          return { color: c, weight: 2, fillColor: c, fillOpacity: 0.12, className: "gg-compound" };
-        }
-        return { color: "#333", weight: 1, fillColor: c, fillOpacity: 0.6, className: "gg-compound" };
+  // A width or radius growing from zoom 11 (whole city) to zoom 14 (a community).
+  function byZoom(lo, hi) { return ["interpolate", ["linear"], ["zoom"], 11, lo, 14, hi]; }
+
+  function matchColor(prop, colors, fallback) {
+    var m = ["match", ["get", prop]];
+    Object.keys(colors).forEach(function (k) { m.push(k, colors[k][0]); });
+    m.push(fallback);
+    return m;
+  }
+
+  function deviationColor() {
+    var ramp = ["interpolate", ["linear"], ["to-number", ["get", "deviation"]]];
+    P.DEVIATION_STOPS.forEach(function (s) { ramp.push(s[0], "rgb(" + s[1].join(",") + ")"); });
+    return ["case", ["has", "deviation"], ramp, "#cccccc"];
+  }
+
+  // Station reach: a circle of RADIUS metres at every zoom (512-px tiles, latitude of the view).
+  function reachRadius(lat) {
+    var r0 = RADIUS * 512 / (40075016.686 * Math.cos(lat * Math.PI / 180));
+    return ["interpolate", ["exponential", 2], ["zoom"], 0, r0, 24, r0 * Math.pow(2, 24)];
+  }
+
+  function addLayers(hasGrids, lat) {
+    var context = ["communities", "compounds", "roads", "stations", "uncovered_buildings", "uncovered_building_points"];
+    source("context", hasGrids ? context.concat(["grids"]) : context, 15);
+    source("buildings", ["buildings", "building_points"], 16, BUILDING_MIN_ZOOM);
+    function layer(spec) { map.addLayer(spec); return spec.id; }
+    function vl(id, type, src, paint, extra) {
+      var spec = { id: id, type: type, source: SOURCE_OF[src], "source-layer": src, paint: paint };
+      if (extra) Object.keys(extra).forEach(function (k) { spec[k] = extra[k]; });
+      return layer(spec);
+    }
+    var modeColor = matchColor("property_mode", P.MODE_COLORS, P.MODE_COLORS.none[0]);
+    var comm = [vl("communities-fill", "fill", "communities", { "fill-color": "#000", "fill-opacity": 0 })];
+    var grids = hasGrids ? [vl("grids-fill", "fill", "grids", { "fill-color": deviationColor(), "fill-opacity": 0.7 })] : [];
+    var compounds = [vl("compounds-fill", "fill", "compounds", { "fill-color": modeColor, "fill-opacity": hasGrids ? 0.12 : 0.6 })];
+    var roads = [layer(GM.roadsLayer("roads", "context"))];
+    var hhColor = ["case", [">", ["to-number", ["get", "households"], 0], 0], "#fdae61", "#d9d9d9"];
+    var buildings = [
+      vl("buildings-fill", "fill", "buildings", { "fill-color": hhColor, "fill-opacity": 0.85 }),
+      vl("buildings-line", "line", "buildings", { "line-color": "#444", "line-width": 0.6 }),
+    ];
+    buildings.push(vl("building-points", "circle", "building_points", { "circle-radius": 4,
+      "circle-color": hhColor, "circle-stroke-color": "#444", "circle-stroke-width": 0.6 }));
+    compounds.push(vl("compounds-line", "line", "compounds", { "line-color": hasGrids ? modeColor : "#333",
+      "line-width": hasGrids ? byZoom(0.6, 2) : byZoom(0.4, 1) }));
+    compounds.push(vl("compounds-selected", "line", "compounds", { "line-color": "#111", "line-width": 4 },
+      { filter: ["==", ["get", "compound_id"], ""] }));
+    if (hasGrids) grids.push(vl("grids-line", "line", "grids", { "line-color": "#08306b", "line-width": byZoom(0.8, 2.2) }));
+    comm.push(vl("communities-line", "line", "communities", { "line-color": "#333", "line-width": byZoom(1.5, 2.5) }));
+    var uncovered = [vl("uncovered-fill", "fill", "uncovered_buildings", { "fill-color": "#d7301f", "fill-opacity": 0.85,
+      "fill-outline-color": "#d7301f" })];
+    uncovered.push(vl("uncovered-points", "circle", "uncovered_building_points", { "circle-radius": 3,
+      "circle-color": "#d7301f", "circle-stroke-color": "#fff", "circle-stroke-width": 0.5 }));
+    var reach = [vl("reach", "circle", "stations", { "circle-radius": reachRadius(lat),
+      "circle-color": "#c51b7d", "circle-opacity": 0.015, "circle-stroke-color": "#c51b7d",
+      "circle-stroke-width": 0.8, "circle-pitch-alignment": "map" }, { layout: { visibility: "none" } })];
+    var stations = [vl("stations", "circle", "stations", {
+      "circle-radius": ["interpolate", ["linear"], ["zoom"], 10, 1.2, 13, 3, 15, 6],
+      "circle-color": matchColor("kind", P.STATION_COLORS, P.STATION_COLORS.center[0]),
+      "circle-stroke-color": "#fff", "circle-stroke-width": ["interpolate", ["linear"], ["zoom"], 10, 0.2, 13, 0.8, 15, 1.5] })];
+    groups = [
+      { id: "roads", label: "道路", layers: roads, on: true },
+      { id: "communities", label: "社区", layers: comm, on: true },
+      { id: "grids", label: "网格（户数偏差）", layers: grids, on: hasGrids },
+      { id: "compounds", label: "小区（物业模式）", layers: compounds, on: true },
+      { id: "buildings", label: "楼栋（放大到 " + BUILDING_MIN_ZOOM + " 级显示）", layers: buildings, on: true },
+      { id: "reach", label: "站点服务范围（" + RADIUS + " 米）", layers: reach, on: false }, // off: clutter
+      { id: "stations", label: "党群服务站点", layers: stations, on: true },
+      { id: "uncovered", label: "未覆盖楼栋", layers: uncovered, on: true },
+    ].filter(function (g) { return g.layers.length; });
+    hoverLayers = stations.concat(uncovered, buildings.filter(function (id) { return id !== "buildings-line"; }),
+      ["compounds-fill"], hasGrids ? ["grids-fill"] : [], ["communities-fill"]);
+  }
+
+  // -- layer switcher (a control on the map; labels are ours, never data) -------------------
+  function setGroup(g, on) {
+    g.on = on;
+    g.layers.forEach(function (id) { map.setLayoutProperty(id, "visibility", on ? "visible" : "none"); });
+    if (g.id === "grids") { // over the grids compounds are outlines in their mode's colour
+      var modeColor = matchColor("property_mode", P.MODE_COLORS, P.MODE_COLORS.none[0]);
+      map.setPaintProperty("compounds-fill", "fill-opacity", on ? 0.12 : 0.6);
+      map.setPaintProperty("compounds-line", "line-color", on ? modeColor : "#333");
+      map.setPaintProperty("compounds-line", "line-width", on ? byZoom(0.6, 2) : byZoom(0.4, 1));
+      updateLabels();
+    }
+  }
+
+  function layerControl() {
+    var box = document.createElement("div");
+    box.className = "maplibregl-ctrl gg-layers";
+    box.id = "layers";
+    groups.forEach(function (g) {
+      var label = document.createElement("label");
+      var input = document.createElement("input");
+      input.type = "checkbox";
+      input.checked = g.on;
+      input.setAttribute("data-layer", g.id);
+      input.addEventListener("change", function () { setGroup(g, input.checked); });
+      label.appendChild(input);
+      label.appendChild(document.createTextNode(" " + g.label));
+      box.appendChild(label);
+      if (!g.on) setGroup(g, false);
+    });
+    map.addControl({ onAdd: function () { return box; }, onRemove: function () { box.remove(); } }, "top-right");
+  }
+
+  // -- hover: names of what is under the mouse (textContent only) -------------------------
+  function pct(v) { return v === undefined || v === null ? null : (Number(v) * 100).toFixed(0) + "%"; }
+  function line(parts) {
+    return parts.filter(function (p) { return p[1] !== undefined && p[1] !== null && p[1] !== ""; })
+      .map(function (p) { return p[0] + " " + p[1]; }).join(" · ");
+  }
+  var DESCRIBE = {
+    stations: function (p) { return line([["站点", p.name], ["类型", (P.STATION_COLORS[p.kind] || [0, p.kind])[1]], ["编码", p.station_id]]); },
+    uncovered: function (p) { return line([["未覆盖楼栋", p.building_id], ["户数", p.households]]); },
+    buildings: function (p) {
+      return line([["楼栋", p.building_id], ["户数", p.households], ["人口", p.residents], ["层数", p.floors],
+        ["楼栋长", p.leader_name]]);
+    },
+    compounds: function (p) {
+      var mode = (P.MODE_COLORS[p.property_mode] || P.MODE_COLORS.none)[1];
+      return line([["小区", p.name], ["编码", p.compound_id], ["物业模式", mode],
+        ["党支部", p.party_branch === true ? "有" : p.party_branch === false ? "无" : null]]);
+    },
+    grids: function (p) { return line([["网格", p.grid_id], ["户数", p.households], ["偏差", pct(p.deviation)], ["网格员", p.workers]]); },
+    communities: function (p) { return line([["社区", p.name], ["编码", p.community_id]]); },
+    audit: function (p) {
+      return line([["问题", (FINDING_COLORS[p.finding] || [null, p.finding])[1]], ["社区", p.community_id],
+        ["小区", p.compound_id], ["网格", p.grid_a || p.grids], ["与", p.grid_b],
+        ["面积(m²)", p.area_m2 !== undefined ? Math.round(p.area_m2) : null], ["户数", p.households]]);
+    },
+  };
+  function kindOf(layerId) {
+    if (layerId.indexOf("uncovered") === 0) return "uncovered";
+    if (layerId.indexOf("building") === 0) return "buildings";
+    return layerId.split("-")[0];
+  }
+
+  function under(point) {
+    var layers = hoverLayers.filter(function (id) { return map.getLayer(id) && map.getLayoutProperty(id, "visibility") !== "none"; });
+    var seen = {};
+    var out = [];
+    map.queryRenderedFeatures(point, { layers: layers }).forEach(function (f) {
+      var kind = kindOf(f.layer.id);
+      if (seen[kind] || !DESCRIBE[kind]) return;
+      seen[kind] = true;
+      out.push({ kind: kind, properties: f.properties, text: DESCRIBE[kind](f.properties) });
+    });
+    return out;
+  }
+
+  function hover(e) {
+    var box = document.getElementById("hover");
+    var hits = under(e.point);
+    map.getCanvas().style.cursor = hits.some(function (h) { return h.kind === "compounds" || (h.kind === "buildings" && h.properties.compound_id); }) ? "pointer" : "";
+    if (!hits.length) { box.hidden = true; return; }
+    box.textContent = "";
+    hits.forEach(function (h) {
+      var d = document.createElement("div");
+      d.className = "gg-hover-" + h.kind;
+      d.textContent = h.text;
+      box.appendChild(d);
+    });
+    var r = map.getContainer().getBoundingClientRect();
+    box.style.left = r.left + e.point.x + 14 + "px";
+    box.style.top = r.top + e.point.y + 14 + "px";
+    box.hidden = false;
+  }
+
+  // A click on a compound (or one of its buildings) outlines it and opens its sheet.
+  function click(e) {
+    var hits = under(e.point);
+    for (var i = 0; i < hits.length; i++) {
+      var p = hits[i].properties;
+      var kind = hits[i].kind;
+      if ((kind === "compounds" || kind === "buildings") && p.compound_id) {
+        map.setFilter("compounds-selected", ["==", ["get", "compound_id"], p.compound_id]);
+        P.openSheet(p.compound_id, kind === "compounds" ? p.name || p.compound_id : p.compound_id);
+        return;
       }
-      var compounds = L.geoJSON(got.compounds, {
-        style: compoundStyle,
-        onEachFeature: function (f, l) {
-          var p = f.properties;
-          var mode = (MODE_COLORS[p.property_mode] || MODE_COLORS.none)[1];
-          l.bindTooltip(tooltip([["小区", p.name], ["编码", p.compound_id], ["物业模式", mode],
-            ["党支部", p.party_branch === true ? "有" : p.party_branch === false ? "无" : null]]), { sticky: true });
-          l.on("click", function () { openSheet(p.compound_id, p.name || p.compound_id); });
-        },
-      });
-      var reach = L.layerGroup();
-      var stations = L.geoJSON(got.stations, {
-        pointToLayer: function (f, latlng) {
-          var c = (STATION_COLORS[f.properties.kind] || STATION_COLORS.center)[0];
-          L.circle(latlng, { radius: RADIUS, color: "#c51b7d", weight: 0.7, dashArray: "4 3",
-            fillOpacity: 0.012, interactive: false }).addTo(reach);
-          return L.circleMarker(latlng, { radius: 6, color: "#fff", weight: 1.5, fillColor: c, fillOpacity: 0.95 });
-        },
-        onEachFeature: function (f, l) {
-          var p = f.properties;
-          l.bindTooltip(tooltip([["站点", p.name], ["类型", (STATION_COLORS[p.kind] || [0, p.kind])[1]], ["编码", p.station_id]]));
-        },
-      });
-      var uncovered = L.geoJSON(got.uncovered, {
-        style: { color: "#d7301f", weight: 1, fillColor: "#d7301f", fillOpacity: 0.85 },
-        pointToLayer: function (f, latlng) {
-          return L.circleMarker(latlng, { radius: 3, color: "#fff", weight: 0.5, fillColor: "#d7301f", fillOpacity: 0.9 });
-        },
-        onEachFeature: function (f, l) {
-          l.bindTooltip(tooltip([["未覆盖楼栋", f.properties.building_id], ["户数", f.properties.households]]));
-        },
-      });
-      var roadWidth = { main: 4, minor: 2, path: 1 };
-      var roads = L.geoJSON(got.roads, {
-        style: function (f) {
-          var k = f.properties.kind;
-          return { color: k === "main" ? "#b9a47a" : "#c8c2b4", weight: roadWidth[k] || 1,
-            opacity: 0.9, interactive: false };
-        },
-      });
-      add("roads", "道路", roads, true);
-      add("communities", "社区", communities, true);
-      add("grids", "网格（户数偏差）", grids, got.grids.length > 0);
-      add("compounds", "小区（物业模式）", compounds, true);
-      compounds.setStyle(compoundStyle);
-      map.on("overlayadd overlayremove", function (e) {
-        if (e.layer === grids) {
-          compounds.setStyle(compoundStyle);
-          compounds.bringToFront();
-          if (layers.buildings) buildingLayer.bringToFront();
-          stations.bringToFront();
-        }
-      });
-      add("buildings", "楼栋（放大到 " + BUILDING_MIN_ZOOM + " 级显示）", buildingGroup, true);
-      add("reach", "站点服务范围（" + RADIUS + " 米）", reach, false); // off by default: clutter
-      add("stations", "党群服务站点", stations, true);
-      add("uncovered", "未覆盖楼栋", uncovered, true);
-      compounds.bringToFront();
-      stations.bringToFront();
-      var bounds = communities.getBounds();
-      if (!bounds.isValid()) bounds = compounds.getBounds();
-      if (bounds.isValid()) map.fitBounds(bounds, { padding: [10, 10], animate: false });
-      status(got.communities.length + " 个社区 · " + got.grids.length + " 个网格 · " +
-        got.compounds.length + " 个小区 · " + got.stations.length + " 个站点 · " +
-        got.uncovered.length + " 栋未覆盖");
-      document.body.setAttribute("data-loaded", "true");
-      gridLabels(grids);
-      editorLink();
-      map.on("moveend", loadBuildings);
-      map.on("overlayadd", function (e) { if (e.layer === buildingGroup) loadBuildings(); });
-      loadBuildings();
-    });
+    }
   }
 
-  // Grid codes (last 3 digits) as permanent labels from zoom 15 on.
-  function gridLabels(grids) {
-    function update() {
-      var show = map.getZoom() >= 15;
-      grids.eachLayer(function (l) {
-        var code = String(l.feature.properties.grid_id || "");
-        if (show && !l._ggLabel) {
-          var span = document.createElement("span");
-          span.textContent = code.slice(-3);
-          l._ggLabel = L.marker(l.getBounds().getCenter(), {
-            icon: L.divIcon({ className: "gg-grid-label", html: span, iconSize: [30, 16], iconAnchor: [15, 8] }),
-            interactive: false, keyboard: false,
+  // -- grid codes (last 3 digits) as labels from zoom 15 on, for the grids in view ---------
+  function updateLabels() {
+    var grids = groups.filter(function (g) { return g.id === "grids"; })[0];
+    var show = grids && grids.on && map.getZoom() >= LABEL_MIN_ZOOM;
+    var want = {};
+    if (show) {
+      var view = map.getBounds();
+      var boxes = {};
+      map.querySourceFeatures("context", { sourceLayer: "grids" }).forEach(function (f) {
+        var g = String(f.properties.grid_id || "");
+        var bx = boxes[g] || (boxes[g] = [180, 90, -180, -90]);
+        var polys = f.geometry.type === "Polygon" ? [f.geometry.coordinates] : f.geometry.coordinates;
+        polys.forEach(function (poly) {
+          poly[0].forEach(function (c) {
+            bx[0] = Math.min(bx[0], c[0]); bx[1] = Math.min(bx[1], c[1]);
+            bx[2] = Math.max(bx[2], c[0]); bx[3] = Math.max(bx[3], c[1]);
           });
-          map.addLayer(l._ggLabel);
-        } else if (!show && l._ggLabel) {
-          map.removeLayer(l._ggLabel);
-          l._ggLabel = null;
-        }
+        });
+      });
+      Object.keys(boxes).forEach(function (g) {
+        var bx = boxes[g];
+        var at = [(bx[0] + bx[2]) / 2, (bx[1] + bx[3]) / 2];
+        if (view.contains(at) && Object.keys(want).length < MAX_LABELS) want[g] = at;
       });
     }
-    map.on("zoomend", update);
-    update();
+    Object.keys(labels).forEach(function (g) {
+      if (!want[g]) { labels[g].remove(); delete labels[g]; }
+    });
+    Object.keys(want).forEach(function (g) {
+      if (labels[g]) { labels[g].setLngLat(want[g]); return; }
+      var div = document.createElement("div");
+      div.className = "gg-grid-label";
+      div.textContent = g.slice(-3);
+      labels[g] = new maplibregl.Marker({ element: div }).setLngLat(want[g]).addTo(map);
+    });
+    document.body.setAttribute("data-labels", String(Object.keys(labels).length));
   }
 
-  // Planners and admins get a link to the grid editor of the published plan.
-  function editorLink() {
-    api("/me").then(function (r) { return r.json(); }).then(function (me) {
-      if (me.role !== "planner" && me.role !== "admin") return null;
-      return api("/plans").then(function (r) { return r.json(); }).then(function (plans) {
-        var plan = plans.filter(function (p) { return p.published_version !== null; })[0] || plans[0];
-        if (!plan) return;
-        var a = document.createElement("a");
-        a.id = "editor-link";
-        a.href = "/edit/" + encodeURIComponent(plan.id);
-        a.textContent = "编辑网格";
-        document.getElementById("bar").appendChild(a);
-      });
-    }).catch(function () { /* no link */ });
-  }
-
-  // -- buildings at high zoom: OGC items of the visible bbox, cached by building_id --------
-  var buildingGroup = L.layerGroup();
-  var buildingCache = {};
-  var buildingCount = 0;
-  var buildingSeq = 0;
-  var buildingLayer = L.geoJSON(null, {
-    style: function (f) {
-      var hh = Number(f.properties.households);
-      return { color: "#444", weight: 0.8, fillColor: hh > 0 ? "#fdae61" : "#d9d9d9", fillOpacity: 0.85,
-        className: "gg-building" };
-    },
-    // Buildings known only by a point (no footprint) are drawn as small circles.
-    pointToLayer: function (f, latlng) {
-      return L.circleMarker(latlng, { radius: 4 });
-    },
-    onEachFeature: function (f, l) {
-      var p = f.properties;
-      l.bindTooltip(tooltip([["楼栋", p.building_id], ["小区", p.compound_id || "散居楼栋"],
-        ["户数", p.households], ["人口", p.residents], ["层数", p.floors], ["楼栋长", p.leader_name]]),
-        { sticky: true });
-      if (p.compound_id) {
-        l.on("click", function () { openSheet(p.compound_id, p.compound_id); });
-      }
-    },
-  });
-
-  function buildingsNote(text) {
+  // -- buildings in view ------------------------------------------------------------------
+  function buildingsNote() {
     var el = document.getElementById("buildings-note");
-    if (el) el.textContent = text;
-  }
-
-  function loadBuildings() {
-    if (!map.hasLayer(buildingGroup)) return;
     if (map.getZoom() < BUILDING_MIN_ZOOM) {
-      buildingGroup.removeLayer(buildingLayer);
-      buildingsNote("放大到 " + BUILDING_MIN_ZOOM + " 级以上显示楼栋");
+      el.textContent = "放大到 " + BUILDING_MIN_ZOOM + " 级以上显示楼栋";
       document.body.setAttribute("data-buildings", "hidden");
       return;
     }
-    buildingGroup.addLayer(buildingLayer);
-    var b = map.getBounds().pad(0.2);
-    var bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]
-      .map(function (v) { return v.toFixed(6); }).join(",");
-    var seq = ++buildingSeq;
-    document.body.setAttribute("data-buildings", "loading");
-    return pages("/ogc/collections/buildings/items?limit=" + PAGE + "&bbox=" + bbox, BUILDING_MAX_PAGES)
-      .then(function (got) {
-        if (buildingCount > BUILDING_CACHE_MAX) {
-          buildingLayer.clearLayers();
-          buildingCache = {};
-          buildingCount = 0;
-        }
-        var fresh = got.filter(function (f) {
-          var id = f.properties.building_id;
-          if (buildingCache[id]) return false;
-          buildingCache[id] = true;
-          return true;
-        });
-        buildingCount += fresh.length;
-        buildingLayer.addData(fresh);
-        if (layers.uncovered) layers.uncovered.bringToFront();
-        if (layers.stations) layers.stations.bringToFront();
-        if (seq === buildingSeq) {
-          buildingsNote("本视图 " + got.length + " 栋楼");
-          document.body.setAttribute("data-buildings", String(got.length));
-        }
-      })
-      .catch(function (e) {
-        buildingsNote("楼栋不可用：" + e.message);
-        if (seq === buildingSeq) document.body.setAttribute("data-buildings", "error");
-      });
+    var ids = {};
+    map.queryRenderedFeatures({ layers: ["buildings-fill"] }).forEach(function (f) { ids[f.properties.building_id] = 1; });
+    var n = Object.keys(ids).length;
+    el.textContent = "本视图 " + n + " 栋楼";
+    document.body.setAttribute("data-buildings", String(n));
   }
 
   // -- audit findings of a plan version (?plan=ID&version=V): gaps, overlaps, split compounds
@@ -504,43 +295,103 @@
     split_compound: ["#fdae61", "拆分的小区"] };
 
   function loadAudit() {
-    var plan = params.get("plan");
+    var plan = P.params.get("plan");
     if (!plan) return null;
-    var version = params.get("version") || "head";
-    return api("/plans/" + encodeURIComponent(plan) + "/versions/" + encodeURIComponent(version) +
-      "/audit?f=geojson")
+    var version = P.params.get("version") || "head";
+    return P.api("/plans/" + encodeURIComponent(plan) + "/versions/" + encodeURIComponent(version) + "/audit?f=geojson")
       .then(function (r) { return r.json(); })
       .then(function (fc) {
-        var layer = L.geoJSON(fc, {
-          style: function (f) {
-            var c = (FINDING_COLORS[f.properties.finding] || ["#000"])[0];
-            return { color: c, weight: 2, dashArray: "4 3", fillColor: c, fillOpacity: 0.45,
-              className: "gg-finding" };
-          },
-          onEachFeature: function (f, l) {
-            var p = f.properties;
-            l.bindTooltip(tooltip([["问题", (FINDING_COLORS[p.finding] || [null, p.finding])[1]],
-              ["社区", p.community_id], ["小区", p.compound_id], ["网格", p.grid_a || p.grids],
-              ["与", p.grid_b], ["面积(m²)", p.area_m2 !== undefined ? Math.round(p.area_m2) : null],
-              ["户数", p.households]]), { sticky: true });
-          },
-        });
-        add("audit", "网格审查（缺口 / 重叠 / 拆分小区）", layer, true);
-        layer.bringToFront();
+        map.addSource("audit", { type: "geojson", data: fc });
+        var color = matchColor("finding", FINDING_COLORS, "#000");
+        map.addLayer({ id: "audit-fill", type: "fill", source: "audit", paint: { "fill-color": color, "fill-opacity": 0.45 } });
+        map.addLayer({ id: "audit-line", type: "line", source: "audit",
+          paint: { "line-color": color, "line-width": 2, "line-dasharray": [2, 1.5] } });
+        var g = { id: "audit", label: "网格审查（缺口 / 重叠 / 拆分小区）", layers: ["audit-fill", "audit-line"], on: true };
+        groups.push(g);
+        hoverLayers.unshift("audit-fill");
+        var label = document.createElement("label");
+        var input = document.createElement("input");
+        input.type = "checkbox";
+        input.checked = true;
+        input.setAttribute("data-layer", "audit");
+        input.addEventListener("change", function () { setGroup(g, input.checked); });
+        label.appendChild(input);
+        label.appendChild(document.createTextNode(" " + g.label));
+        document.getElementById("layers").appendChild(label);
         document.body.setAttribute("data-audit", String(fc.features.length));
       })
       .catch(function (e) {
-        status("审查不可用：" + e.message);
+        P.status("审查不可用：" + e.message);
         document.body.setAttribute("data-audit", "error");
       });
   }
 
-  legend();
-  // Coverage after the layers, so its rows can show community names.
-  loadLayers().then(loadAudit).then(loadCoverage).catch(function (e) {
-    status("加载失败：" + e.message);
+  // ready: the first frame drawn with every tile of every source loaded
+  function watchReady() {
+    map.on("render", function onRender() {
+      var ids = Object.keys(map.getStyle().sources);
+      if (!map.areTilesLoaded() || !ids.every(function (id) { return map.isSourceLoaded(id); })) return;
+      map.off("render", onRender);
+      perf.ready = performance.now();
+      document.body.setAttribute("data-ready", "1");
+      var names = {};
+      map.querySourceFeatures("context", { sourceLayer: "communities" }).forEach(function (f) {
+        names[f.properties.community_id] = f.properties.name;
+      });
+      P.setCommunityNames(names);
+    });
+  }
+
+  function tilejson(layer) {
+    return P.api("/tiles/" + layer + ".json").then(function (r) { return r.json(); })
+      .catch(function (e) { if (e.status === 404) return null; throw e; });
+  }
+
+  function showCounts(n) {
+    P.status(n.communities + " 个社区 · " + (n.grids || 0) + " 个网格 · " + n.compounds + " 个小区 · " +
+      n.stations + " 个站点 · " + ((n.uncovered_buildings || 0) + (n.uncovered_building_points || 0)) + " 栋未覆盖");
+  }
+
+  // The map's sources are added as soon as the bounds are known (tiles first); the counts
+  // for the status line arrive in parallel.
+  function start() {
+    var names = ["communities", "grids", "compounds", "stations", "uncovered_buildings", "uncovered_building_points"];
+    var counts = Promise.all(names.map(count));
+    var layers = Promise.all([tilejson("communities"), tilejson("grids"), mapLoaded()]).then(function (res) {
+      perf.meta = performance.now();
+      var b = res[0] && res[0].bounds;
+      var lat = b ? (b[1] + b[3]) / 2 : 37.8;
+      var right = map.getContainer().clientWidth > 700 ? 210 : 10; // the layer switcher
+      if (b) map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: { top: 10, bottom: 10, left: 10, right: right }, duration: 0 });
+      addLayers(res[1] !== null, lat);
+      perf.sources = performance.now();
+      layerControl();
+      watchReady();
+      map.on("mousemove", hover);
+      map.on("mouseout", function () { document.getElementById("hover").hidden = true; });
+      map.on("movestart", function () { document.getElementById("hover").hidden = true; });
+      map.on("click", click);
+      map.on("moveend", updateLabels);
+      map.on("idle", function () { updateLabels(); buildingsNote(); });
+    });
+    return Promise.all([counts, layers]).then(function (res) {
+      var n = {};
+      names.forEach(function (k, i) { n[k] = res[0][i]; });
+      showCounts(n);
+      document.body.setAttribute("data-loaded", "true");
+      P.editorLink();
+    });
+  }
+
+  P.legend(BUILDING_MIN_ZOOM);
+  // Coverage after the layers, so the map's requests go first.
+  start().then(loadAudit).then(P.loadCoverage).catch(function (e) {
+    P.status("加载失败：" + e.message);
     document.body.setAttribute("data-loaded", "error");
   });
 
-  window.gridgenViewer = { map: map, layers: layers, openSheet: openSheet, buildings: buildingLayer };
+  window.gridgenViewer = {
+    map: map, openSheet: P.openSheet, under: under,
+    groups: function () { return groups; }, labels: function () { return labels; },
+  };
 })();
