@@ -8,7 +8,8 @@ import pytest
 from conftest import ADMIN_KEY
 from fastapi.testclient import TestClient
 from served import running_service
-from test_browser import CHROMIUM, LAUNCH_ARGS, SHOTS, _assert_local
+from test_browser import CHROMIUM, SHOTS, _assert_local
+from viewer_helpers import VIEWER_ARGS
 
 from api.app import create_app
 from api.settings import Settings
@@ -46,7 +47,7 @@ def test_docs_page_renders_offline_in_chromium(tmp_path: Path) -> None:
         running_service(tmp_path / "docs.db", admin_key=ADMIN_KEY) as base,
         sync_playwright() as p,
     ):
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=VIEWER_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1200, "height": 900})
             page.on("request", lambda req: requests.append(req.url))
