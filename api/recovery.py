@@ -64,8 +64,10 @@ def owner_alive(owner: str | None, heartbeat: str | None, *, stale_seconds: floa
     if len(parts) != 4 or not parts[1].isdigit():
         return False
     host, pid, ticks, _instance = parts
-    if host == socket.gethostname() and _start_ticks(int(pid)) != ticks:
-        return False
+    if host == socket.gethostname():
+        running = _start_ticks(int(pid)) == ticks if ticks != "0" else _alive(int(pid))
+        if not running:  # without /proc (ticks "0") only the process id can be checked
+            return False
     try:
         beat = datetime.fromisoformat(heartbeat or "")
     except ValueError:
