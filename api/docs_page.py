@@ -22,9 +22,9 @@ def install_docs_page(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
-        from maps.swagger import swagger_ui_present
+        from maps.swagger import SWAGGER_UI
 
-        if not swagger_ui_present():
+        if not SWAGGER_UI.present():
             msg = "the API docs page needs Swagger UI: run `python -m maps.assets` once"
             raise MissingAssetError(msg)
         page = get_swagger_ui_html(

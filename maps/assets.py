@@ -209,11 +209,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"PDF font subset in {pdf_subset_path()}")
     except MissingAssetError as exc:
         print(f"maps.assets: note: {exc}", file=sys.stderr)
-    from maps.maplibre import main as maplibre_main  # the editor's MapLibre GL JS
-    from maps.swagger import main as swagger_main  # the service's /docs page
+    from maps.maplibre import MAPLIBRE  # the editor's and the viewer's MapLibre GL JS
+    from maps.swagger import SWAGGER_UI  # the service's /docs page
 
     force = [a for a in args if a == "--force"]
-    return maplibre_main(force) or swagger_main(force)
+    return MAPLIBRE.main(force) or SWAGGER_UI.main(force)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 import tarfile
+import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from gridgen.errors import MissingAssetError
+from maps import static_dir
 
 DIST = "package/dist/"
 
@@ -70,3 +74,62 @@ def stage_npm_dist(
             m.name = m.name.removeprefix(root)
         tar.extractall(staged, members=members, filter="data")
     return staged
+
+
+@dataclass(frozen=True)
+class VendoredPackage:
+    """A browser library installed once from npm into ``maps/static/vendor/<folder>``.
+
+    Only ``files`` (paths below ``root`` in the npm tarball) are kept; the folder is
+    git-ignored and served by the service under ``/static/vendor/<folder>``.
+    """
+
+    label: str
+    """Name in messages, e.g. ``MapLibre GL JS 5.24.1``."""
+    spec: str
+    """What ``npm pack`` fetches, e.g. ``maplibre-gl@5.24.1``."""
+    folder: str
+    files: tuple[str, ...]
+    root: str = DIST
+
+    def path(self) -> Path:
+        """Return the folder holding the vendored files."""
+        return static_dir() / "vendor" / self.folder
+
+    def present(self) -> bool:
+        """Return whether every vendored file is installed."""
+        return all((self.path() / f).is_file() for f in self.files)
+
+    def ensure(self, *, force: bool = False, npm: str = "npm") -> Path:
+        """Install the files with ``npm pack`` when missing; return the folder.
+
+        The folder is replaced atomically. Raises :class:`MissingAssetError` (saying how to
+        fix it) when npm or the registry is unavailable.
+        """
+        target = self.path()
+        if self.present() and not force:
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+            staged = stage_npm_dist(
+                self.spec,
+                Path(tmp) / self.folder,
+                npm=npm,
+                keep=lambda name: name in self.files,
+                root=self.root,
+            )
+            if target.exists():
+                shutil.rmtree(target)
+            staged.rename(target)
+        return target
+
+    def main(self, argv: list[str] | None = None) -> int:
+        """Install from the command line (``--force`` reinstalls); return the exit code."""
+        args = sys.argv[1:] if argv is None else argv
+        try:
+            path = self.ensure(force="--force" in args)
+        except MissingAssetError as exc:
+            print(f"{self.folder}: error: {exc}", file=sys.stderr)
+            return 1
+        print(f"{self.label} installed in {path}")
+        return 0

@@ -27,7 +27,7 @@ from viewer_helpers import VIEWER_ARGS, map_idle, rendered, spot
 
 from gridgen.sample.district import sample_path
 from maps.assets import assets_present
-from maps.maplibre import maplibre_present
+from maps.maplibre import MAPLIBRE
 
 CHROMIUM = Path("/usr/bin/chromium")
 ADMIN = "browser-admin"
@@ -38,7 +38,7 @@ pytestmark = [
     pytest.mark.serial,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed"),
     pytest.mark.skipif(
-        not (assets_present() and maplibre_present()), reason="run `python -m maps.assets` first"
+        not (assets_present() and MAPLIBRE.present()), reason="run `python -m maps.assets` first"
     ),
 ]
 

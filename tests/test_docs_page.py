@@ -13,10 +13,10 @@ from viewer_helpers import VIEWER_ARGS
 
 from api.app import create_app
 from api.settings import Settings
-from maps.swagger import swagger_ui_present
+from maps.swagger import SWAGGER_UI
 
 pytestmark = pytest.mark.skipif(
-    not swagger_ui_present(), reason="run `python -m maps.assets` first"
+    not SWAGGER_UI.present(), reason="run `python -m maps.assets` first"
 )
 
 

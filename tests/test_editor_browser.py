@@ -23,7 +23,7 @@ from served import running_service
 from test_browser import CHROMIUM, SHOTS, _assert_local
 
 from gridgen.sample.district import sample_path
-from maps.maplibre import maplibre_present
+from maps.maplibre import MAPLIBRE
 
 ADMIN = "editor-admin"
 HOSTILE = '<img src=x onerror="window.__xss=1">"</script><script>window.__xss=2</script>'
@@ -39,7 +39,7 @@ ARGS = [
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed"),
-    pytest.mark.skipif(not maplibre_present(), reason="run `python -m maps.assets` first"),
+    pytest.mark.skipif(not MAPLIBRE.present(), reason="run `python -m maps.assets` first"),
 ]
 
 

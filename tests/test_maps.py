@@ -460,3 +460,30 @@ def test_ensure_assets_unpacks_npm_tarball(monkeypatch: pytest.MonkeyPatch, tmp_
     with pytest.raises(MissingAssetError, match="npm"):
         assets.ensure_assets(force=True, npm=str(tmp_path / "no-such-npm"))
     assets._inline_leaflet.cache_clear()
+
+
+def test_vendored_package_keeps_only_its_files(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from maps import npm
+    from maps.swagger import SWAGGER_UI
+
+    # swagger-ui-dist ships its files at the top of the package, not in dist/
+    fake = tmp_path / "npm"
+    fake.write_text(
+        "#!/bin/sh\nmkdir -p package/dist && for f in swagger-ui-bundle.js swagger-ui.css "
+        "favicon-32x32.png LICENSE index.html; do echo x > package/$f; done\n"
+        "echo y > package/dist/other.js && tar czf swagger-ui-dist-5.35.0.tgz package && "
+        "rm -r package\n",
+        encoding="utf-8",
+    )
+    fake.chmod(0o755)
+    monkeypatch.setattr(npm, "static_dir", lambda: tmp_path / "static")
+    assert not SWAGGER_UI.present()
+    target = SWAGGER_UI.ensure(npm=str(fake))
+    assert target == tmp_path / "static" / "vendor" / "swagger-ui"
+    assert sorted(p.name for p in target.iterdir()) == sorted(SWAGGER_UI.files)
+    assert SWAGGER_UI.present()
+    with pytest.raises(MissingAssetError, match="npm"):
+        SWAGGER_UI.ensure(force=True, npm=str(tmp_path / "no-such-npm"))
+    assert SWAGGER_UI.present()  # a failed reinstall leaves the installed copy in place

@@ -21,7 +21,7 @@ from hostile import PAYLOADS, hostile_district
 from served import running_service
 
 from maps.assets import assets_present
-from maps.maplibre import maplibre_present
+from maps.maplibre import MAPLIBRE
 
 CHROMIUM = Path("/usr/bin/chromium")
 ADMIN = "xss-admin"
@@ -31,7 +31,7 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed"),
     pytest.mark.skipif(
-        not (assets_present() and maplibre_present()), reason="run `python -m maps.assets` first"
+        not (assets_present() and MAPLIBRE.present()), reason="run `python -m maps.assets` first"
     ),
 ]
 
