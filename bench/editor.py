@@ -179,6 +179,29 @@ def viewer_ready(browser: Any, base: str, key: str) -> float:
     return float(page.evaluate("window.gridgenPerf.ready"))
 
 
+def published_plan(c: httpx.Client, path: Path, out: dict[str, Any], *, reuse: bool) -> str:
+    """Return the id of the published plan of the city at ``path`` in the service ``c``.
+
+    ``reuse``: the last plan stored by an earlier run; otherwise the city is uploaded and
+    partitioned through the API (``upload_s`` and ``partition_s`` go to ``out``).
+    """
+    plans = c.get("/plans").json() if reuse else []
+    if plans:
+        plan = str(plans[-1]["id"])
+        out["upload_s"] = out["partition_s"] = float("nan")
+    else:
+        t0 = time.perf_counter()
+        with path.open("rb") as fh:
+            ds = c.post("/datasets", files={"file": (path.name, fh)}).json()["id"]
+        out["upload_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        job = c.post("/plans", json={"dataset_id": ds, "name": "bench", "target": 300}).json()
+        plan = str(wait_job(c, job["id"])["result"]["plan_id"])
+        out["partition_s"] = time.perf_counter() - t0
+    c.post(f"/plans/{plan}/versions/1/publish")
+    return plan
+
+
 def run(
     households: int, *, reuse: bool = False, moves: bool = True, prepare: bool = False
 ) -> dict[str, Any]:
@@ -186,27 +209,14 @@ def run(
     from playwright.sync_api import sync_playwright
     from served import running_service
 
-    path = city_file(households)
     out: dict[str, Any] = {"households": households}
+    path = city_file(households)
     db = DATA / f"editor-{households}.db"
     if not reuse:
         db.unlink(missing_ok=True)
     with running_service(db, admin_key=ADMIN, wait_s=120) as base:
         c = httpx.Client(base_url=base, headers={"X-API-Key": ADMIN}, timeout=1800)
-        plans = c.get("/plans").json() if reuse else []
-        if plans:  # --reuse: the city and its plan from an earlier run
-            plan = plans[-1]["id"]
-            out["upload_s"] = out["partition_s"] = float("nan")
-        else:
-            t0 = time.perf_counter()
-            with path.open("rb") as fh:
-                ds = c.post("/datasets", files={"file": (path.name, fh)}).json()["id"]
-            out["upload_s"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            job = c.post("/plans", json={"dataset_id": ds, "name": "bench", "target": 300}).json()
-            plan = wait_job(c, job["id"])["result"]["plan_id"]
-            out["partition_s"] = time.perf_counter() - t0
-        c.post(f"/plans/{plan}/versions/1/publish")
+        plan = published_plan(c, path, out, reuse=reuse)
         if prepare:
             return out
         grids = c.get(f"/plans/{plan}/versions/head/metrics").json()["grids"]

@@ -37,7 +37,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
-from editor import ADMIN, ARGS, CHROMIUM, DATA, city_file, wait_job  # noqa: E402
+from editor import ADMIN, ARGS, CHROMIUM, DATA, city_file, published_plan  # noqa: E402
 
 LEAFLET_COMMIT = "39021c1"
 """The last commit whose viewer is Leaflet with GeoJSON layers."""
@@ -132,21 +132,8 @@ def open_leaflet(browser: Any, base: str) -> dict[str, float]:
 
 
 def _serve_city(c: httpx.Client, households: int) -> dict[str, Any]:
-    path = city_file(households)
     out: dict[str, Any] = {"households": households}
-    plans = c.get("/plans").json()
-    if plans:
-        plan = plans[-1]["id"]
-    else:
-        t0 = time.perf_counter()
-        with path.open("rb") as fh:
-            ds = c.post("/datasets", files={"file": (path.name, fh)}).json()["id"]
-        out["upload_s"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        job = c.post("/plans", json={"dataset_id": ds, "name": "bench", "target": 300}).json()
-        plan = wait_job(c, job["id"])["result"]["plan_id"]
-        out["partition_s"] = time.perf_counter() - t0
-    c.post(f"/plans/{plan}/versions/1/publish")
+    published_plan(c, city_file(households), out, reuse=True)  # the stored plan, else a new one
     for layer in ("buildings", "grids", "compounds"):
         one = c.get(f"/ogc/collections/{layer}/items", params={"limit": 1}).json()
         out[layer] = int(one["numberMatched"])
