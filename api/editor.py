@@ -55,13 +55,11 @@ def save_plan(
     """
     check_edit_base(state, plan_id, base)
     saved = plan.with_locked(locked)
-    changed = None
-    if communities is not None:
+    changed, patch = None, None
+    if communities is not None:  # an edit: the base plan is in the cache
         grids = plan.grids
         inside = grids["community_id"].astype(str).isin({str(c) for c in communities})
         changed = set(grids.loc[inside, "grid_id"].astype(str))
-    patch = None
-    if communities is not None:  # an edit: the base plan is in the cache
         patch = assignment_patch(load_plan(state, plan_id, base)[0].assignment, plan.assignment)
     info = state.store.add_version(
         plan_id,

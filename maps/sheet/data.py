@@ -29,6 +29,7 @@ from gridgen.coverage.compound import (
     compound_grids,
     compound_summary,
     nearest_station,
+    text_or_none,
 )
 from gridgen.dataset import Dataset
 from gridgen.errors import NotFoundError, ParameterError
@@ -140,13 +141,6 @@ class SheetData:
         return sum(b.households for b in self.buildings)
 
 
-def _str_or_none(value: Any) -> str | None:
-    if value is None or pd.isna(value):
-        return None
-    text = str(value).strip()
-    return text or None
-
-
 def _int_or_none(value: Any) -> int | None:
     if value is None or pd.isna(value):
         return None
@@ -226,7 +220,7 @@ def compound_sheet_data(
     comp = _compound_row(dataset, compound_id)
     cid = str(comp["compound_id"])
     geom: BaseGeometry = comp.geometry
-    name = _str_or_none(comp.get("name")) or cid
+    name = text_or_none(comp.get("name")) or cid
     street_name, community_name = _place_names(dataset, comp.get("community_id"))
 
     all_b = dataset.metric("buildings")
@@ -241,8 +235,8 @@ def compound_sheet_data(
     station = _sheet_station(
         nearest_station(dataset, geom, ids, coverage=coverage, radius=radius_m)
     )
-    mode = _str_or_none(comp.get("property_mode")) or "none"
-    company_name, company_party = _company(dataset, _str_or_none(comp.get("property_company_id")))
+    mode = text_or_none(comp.get("property_mode")) or "none"
+    company_name, company_party = _company(dataset, text_or_none(comp.get("property_company_id")))
     branch_raw = comp.get("party_branch")
     party_branch = None if branch_raw is None or pd.isna(branch_raw) else bool(branch_raw)
     property_rows = [
@@ -341,11 +335,11 @@ def _sheet_buildings(
                 households=int(rec["households"]),
                 residents=_int_or_none(rec.get("residents")),
                 floors=_int_or_none(rec.get("floors")),
-                leader_name=_str_or_none(rec.get("leader_name")),
+                leader_name=text_or_none(rec.get("leader_name")),
                 party_members=_int_or_none(rec.get("party_members")),
                 geometry=rec["geometry"],
                 covered=None if cov is None or pd.isna(cov) else bool(cov),
-                leader_phone=_str_or_none(rec.get("leader_phone")) if restricted else None,
+                leader_phone=text_or_none(rec.get("leader_phone")) if restricted else None,
                 key_persons=_int_or_none(rec.get("key_persons")) if restricted else None,
             )
         )

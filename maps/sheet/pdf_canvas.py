@@ -120,8 +120,7 @@ class SheetRendererPdf(RendererPdf):
         bodies = _TEXT_BODIES.setdefault(self.file, {})
         body = bodies.get(key)
         if body is None:
-            bodies[key] = self._captured_text(gc, s, prop, mtext)
-            body = bodies[key]
+            body = bodies[key] = self._captured_text(gc, s, prop, mtext)
         a = math.radians(angle)
         self.file.output(Op.gsave)
         self.file.output(
