@@ -4,9 +4,9 @@
 cells (see that module's docstring for the whole recipe):
 
 - compound polygons are made disjoint (:func:`make_disjoint`);
-- the rest of the community (roads, open land, scattered buildings) is shared out by a
-  Voronoi diagram of seeds on compound edges and at scattered buildings
-  (:func:`owner_cells`), so each compound reaches the middle of the road around it;
+- the open land of each enclosure is shared out by a Voronoi diagram of seeds on compound
+  edges and at scattered buildings (:func:`gridgen.partition.ground.ground_cells`, which
+  calls :func:`voronoi_split`);
 - a compound above the band maximum is split among its buildings (:func:`voronoi_split`);
 - stray parts of a cell join the neighbour they share the longest boundary with, so every
   cell is one polygon (:func:`repair_cells`).
@@ -19,12 +19,6 @@ import shapely
 from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
-SMOOTHING = 0.0
-"""Tolerance, in seed spacings, for smoothing the Voronoi lines that split open land.
-
-Off: smoothing the cells removes short contacts between units (fewer neighbours, lower
-band compliance: 95.7% → 93.0% at 0.5 on the generated city); grids are smoothed instead.
-"""
 SNAP = 0.05
 """Tolerance (metres) used to measure shared boundaries between cells."""
 
@@ -67,78 +61,6 @@ def make_disjoint(geoms: NDArray[np.object_]) -> NDArray[np.object_]:
 def seed_spacing(region: BaseGeometry) -> float:
     """Return the spacing (m) of seed points along compound edges for ``region``."""
     return float(np.clip(np.sqrt(shapely.area(region)) / 35.0, 5.0, 40.0))
-
-
-def owner_cells(
-    region: BaseGeometry,
-    remainder: BaseGeometry,
-    c_geom: NDArray[np.object_],
-    s_pts: NDArray[np.object_],
-) -> NDArray[np.object_]:
-    """Return one cell per compound then per scattered building, tiling ``region``."""
-    n_c, n_s = len(c_geom), len(s_pts)
-    out = np.empty(n_c + n_s, dtype=object)
-    out[:n_c] = c_geom
-    out[n_c:] = [shapely.Polygon()] * n_s
-    if n_c + n_s == 0 or shapely.area(remainder) <= 0:
-        return out
-    spacing = seed_spacing(region)
-    rings = shapely.segmentize(shapely.boundary(c_geom), spacing) if n_c else c_geom
-    coords, idx = (
-        shapely.get_coordinates(rings, return_index=True)
-        if n_c
-        else (np.empty((0, 2)), np.empty(0, dtype=np.int64))
-    )
-    s_xy = shapely.get_coordinates(s_pts) if n_s else np.empty((0, 2))
-    xy = np.vstack([s_xy, coords])
-    labels = np.concatenate([n_c + np.arange(n_s), idx]).astype(np.int64)
-    # scattered buildings first, so a building on a compound edge keeps its own seed
-    _, first = np.unique(np.round(xy, 3), axis=0, return_index=True)
-    first = np.sort(first)
-    xy, labels = xy[first], labels[first]
-    if len(xy) == 1:
-        out[labels[0]] = shapely.union(out[labels[0]], remainder)
-        return out
-    vor = _voronoi_cells(xy, region)
-    order = np.argsort(labels, kind="stable")
-    bounds = np.flatnonzero(np.diff(labels[order])) + 1
-    shares = np.full(n_c + n_s, None, dtype=object)
-    for group in np.split(order, bounds):
-        cells = vor[group]
-        cells = cells[~shapely.is_empty(cells)]
-        if len(cells):
-            shares[int(labels[group[0]])] = _union_coverage(cells)
-    has = np.flatnonzero(shares != None)  # noqa: E711 (element-wise)
-    clipped = polygonal_cells(shapely.intersection(shares[has], remainder))
-    # the lines between shares are Voronoi zigzags (seeds every `spacing` m): smooth them
-    # as a coverage; the coverage's own boundary (compound edges, community outline) is kept
-    ok = ~shapely.is_empty(clipped)
-    if SMOOTHING > 0 and ok.sum() > 1:
-        try:
-            smooth = shapely.coverage_simplify(
-                clipped[ok], SMOOTHING * spacing, simplify_boundary=False
-            )
-            if shapely.is_valid(smooth).all():
-                clipped[ok] = smooth
-        except shapely.errors.GEOSException:
-            pass
-    for lab, share in zip(has.tolist(), clipped, strict=True):
-        out[lab] = shapely.union(out[lab], share) if lab < n_c else share
-    return polygonal_cells(out)
-
-
-def _union_coverage(cells: NDArray[np.object_]) -> BaseGeometry:
-    """Return the union of edge-matched cells (fast coverage union, robust fallback)."""
-    if len(cells) == 1:
-        first: BaseGeometry = cells[0]
-        return first
-    try:
-        out = shapely.coverage_union_all(cells)
-    except shapely.errors.GEOSException:
-        return shapely.union_all(cells)
-    if out.geom_type not in ("Polygon", "MultiPolygon") or not out.is_valid:
-        return shapely.union_all(cells)
-    return out
 
 
 def _voronoi_cells(xy: FloatArray, region: BaseGeometry) -> NDArray[np.object_]:

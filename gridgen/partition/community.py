@@ -36,6 +36,7 @@ from gridgen.io.crs import WGS84
 from gridgen.io.polygons import frame_valid_polygons, snapped_polygons
 from gridgen.partition.cells import seed_spacing
 from gridgen.partition.drawing import Drawing
+from gridgen.partition.ground import ground_cut_costs
 from gridgen.partition.objective import RegionProblem
 from gridgen.partition.plan import (
     DEFAULT_BAND,
@@ -51,7 +52,7 @@ from gridgen.partition.proofs import (
     detached_problems,
     unbalanceable_problems,
 )
-from gridgen.partition.regions import best_regions, components, cut_costs
+from gridgen.partition.regions import best_regions, components
 from gridgen.partition.units import UnitGraph, build_units
 
 GRID_SMOOTHING = 0.5
@@ -73,7 +74,7 @@ def region_problem(units: UnitGraph) -> RegionProblem:
     return RegionProblem(
         households=units.households,
         edges=units.edges,
-        cut_cost=cut_costs(units.shared_length, units.road_length, same),
+        cut_cost=ground_cut_costs(units.edge_kinds, same),
         xy=units.centroids() if units.n else np.empty((0, 2)),
         area=units.areas(),
     )
@@ -289,9 +290,16 @@ def drawing_frames(
 
 
 def cut_edge_total(drawing: Drawing) -> int:
-    """Return the unit-graph edges between different grids of the drawing."""
-    e = drawing.units.edges
-    return int(np.sum(drawing.labels[e[:, 0]] != drawing.labels[e[:, 1]]))
+    """Return the unit-graph edges between different grids of the drawing.
+
+    Only edges between units holding buildings count (land without buildings has no
+    assignment, so :func:`gridgen.partition.plan.cut_edge_count` cannot place it).
+    """
+    units = drawing.units
+    e = units.edges
+    built = np.bincount(units.building_unit, minlength=units.n) > 0
+    both = built[e[:, 0]] & built[e[:, 1]]
+    return int(np.sum(both & (drawing.labels[e[:, 0]] != drawing.labels[e[:, 1]])))
 
 
 def partition_community(
