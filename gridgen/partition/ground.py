@@ -67,6 +67,26 @@ FloatArray = NDArray[np.float64]
 Geoms = NDArray[np.object_]
 
 
+def solid_parts(
+    geom: BaseGeometry, *, min_area: float = 1.0, min_width: float = 0.05
+) -> BaseGeometry:
+    """Return the polygons of ``geom`` at least ``min_area`` m² and ``min_width`` m wide.
+
+    An area left by subtracting grids that went through another CRS (the unlocked part of a
+    community) carries slivers a millimetre wide along the subtracted edges; they are not
+    land a grid can hold (they are left out, well inside the tiling tolerance).
+    """
+    parts = shapely.get_parts(polygonal_cells(np.asarray([geom], dtype=object))[0])
+    if len(parts) == 0:
+        return shapely.Polygon()
+    area = shapely.area(parts)
+    width = 2.0 * area / np.maximum(shapely.length(parts), 1e-12)
+    keep = parts[(area >= min_area) & (width >= min_width)]
+    if len(keep) == 0:
+        return shapely.Polygon()
+    return keep[0] if len(keep) == 1 else shapely.MultiPolygon(list(keep))
+
+
 def enclosures(region: BaseGeometry, lines: Geoms) -> Geoms:
     """Return the enclosures of ``region`` cut by ``lines`` (metric CRS), tiling it.
 

@@ -29,11 +29,17 @@ import pandas as pd
 
 from gridgen.dataset import Dataset
 from gridgen.partition.audit import audit_layer
-from gridgen.partition.community import grid_geometries
 from gridgen.partition.existing import GridLayer, building_grids, check_grid_extent, grid_layer
 from gridgen.partition.moves import Moves, pieces
 from gridgen.partition.plan import Plan, checked_band
-from gridgen.partition.rebalance import IntArray, Redrawn, assemble, initial_labels
+from gridgen.partition.rebalance import (
+    IntArray,
+    Redrawn,
+    assemble,
+    detached_part_problems,
+    finished,
+    initial_labels,
+)
 from gridgen.partition.settle import assign_codes, band_problems, settle
 from gridgen.partition.units import UnitGraph, build_units
 
@@ -179,9 +185,10 @@ def merge_layers(
         )
         first = placed[0]
         local = [str(c) for c in first.codes[first.community == cid]]
-        geoms = grid_geometries(units.cells, labels)
+        shaped = finished(dataset, units, labels, band=(lo, hi))
+        labels = shaped.labels
         codes = assign_codes(
-            units, keys[:, 0], labels=labels, local=local, geoms=geoms, taken=taken
+            units, keys[:, 0], labels=labels, local=local, geoms=shaped.metric, taken=taken
         )
         taken |= set(codes)
         redrawn.append(
@@ -191,8 +198,12 @@ def merge_layers(
                 old=keys[:, 0],
                 labels=labels,
                 codes=codes,
-                problems=band_problems(units, labels, codes, stuck=stuck, lo=lo, hi=hi),
+                problems=[
+                    *band_problems(units, labels, codes, stuck=stuck, lo=lo, hi=hi),
+                    *detached_part_problems(units, shaped, codes),
+                ],
                 moved=0,
+                shapes=shaped.wgs84,
             )
         )
     if progress is not None:

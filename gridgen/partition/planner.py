@@ -240,7 +240,8 @@ def repartition(
             raise ParameterError(msg)
         return plan
     units = build_units(dataset, community_id, band_max=hi, area=free_area, building_ids=free_b)
-    drawing = draw_grids(units, target=target, band=(lo, hi), rng=community_rng(seed, community_id))
+    rng = community_rng(seed, community_id)
+    drawing = draw_grids(dataset, units, target=target, band=(lo, hi), rng=rng)
     order = grid_order(drawing.geoms, community)
     new_ids = grid_ids(community_id, len(order), taken=locked_ids)
     new_grids, new_a = drawing_frames(drawing, ids=new_ids, order=order)

@@ -5,7 +5,6 @@ units no plan can bring into the band (the proof reported for every grid left ou
 from __future__ import annotations
 
 import numpy as np
-import shapely
 from numpy.typing import NDArray
 
 from gridgen.partition.drawing import Drawing
@@ -13,55 +12,29 @@ from gridgen.partition.plan import Problem
 from gridgen.partition.units import UnitGraph
 
 
-def detached_parts(
-    units: UnitGraph, labels: NDArray[np.int64], geoms: NDArray[np.object_]
-) -> tuple[tuple[int, float, tuple[str, ...]], ...]:
-    """Return the parts of grids detached from their grid's largest piece.
-
-    They are parts of a multi-part community too small to form a grid of their own: their
-    buildings stay with the grid (the nearest one, joined through the unit graph) while the
-    grid keeps only its largest piece, so that it is one polygon; each is reported.
-    """
-    out: list[tuple[int, float, tuple[str, ...]]] = []
-    for g, geom in enumerate(geoms):
-        if geom is None or shapely.get_type_id(geom) == 3:
-            continue
-        parts = shapely.get_parts(geom)
-        if len(parts) < 2:
-            continue
-        areas = shapely.area(parts)
-        members = np.flatnonzero(labels == g)
-        for i in np.argsort(-areas)[1:].tolist():
-            reach = shapely.area(shapely.intersection(units.cells[members], parts[i]))
-            inside = set(members[reach > 0].tolist())
-            b_ids = tuple(
-                sorted(
-                    str(b)
-                    for b, u in zip(units.building_ids, units.building_unit, strict=True)
-                    if int(u) in inside
-                )
-            )
-            out.append((g, float(areas[i]), b_ids))
-    return tuple(out)
-
-
 def detached_problems(
     drawing: Drawing, *, ids: list[str], order: NDArray[np.int64]
 ) -> list[Problem]:
-    """Return a problem for each detached community part (see :func:`detached_parts`)."""
+    """Return a problem for each detached piece of the community a grid holds.
+
+    The pieces come from :func:`gridgen.partition.finish.finish_grids`: a separate piece of
+    the community too small for a grid of its own joins the nearest grid, which is then a
+    MultiPolygon (every square metre belongs to some grid).
+    """
     id_of_label = np.empty(len(drawing.geoms), dtype=object)
     id_of_label[order] = ids
     out = []
-    for label, area, b_ids in drawing.detached:
-        gid = str(id_of_label[label])
-        who = f"its buildings {', '.join(b_ids)}" if b_ids else "it has no buildings; it"
+    for part in drawing.detached:
+        gid = str(id_of_label[part.label])
+        b_ids = part.building_ids
+        who = f"with its buildings {', '.join(b_ids[:10])}" if b_ids else "without buildings"
         out.append(
             Problem(
                 "detached_part",
                 drawing.units.community_id,
-                f"a separate part of community {drawing.units.community_id} ({area:.0f} m²) is "
-                f"too small to form a grid: {who} joined grid {gid}, the nearest; its land "
-                "is left outside the grids so that every grid is one polygon",
+                f"a separate piece of community {drawing.units.community_id} "
+                f"({part.area_m2:.0f} m², {who}) is too small for a grid of its own: it "
+                f"belongs to grid {gid}, the nearest, which is therefore in several parts",
                 grid_id=gid,
             )
         )

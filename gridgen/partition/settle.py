@@ -19,11 +19,11 @@ from numpy.typing import NDArray
 
 from gridgen.partition.community import (
     community_rng,
-    grid_geometries,
     grid_ids,
     grid_order,
     region_problem,
 )
+from gridgen.partition.finish import grid_shapes
 from gridgen.partition.moves import Moves, balance, fill, make_contiguous, pieces, violation
 from gridgen.partition.objective import RegionProblem
 from gridgen.partition.plan import Problem
@@ -319,7 +319,7 @@ def mend_pieces(units: UnitGraph, g: Moves, labels: IntArray, rounds: int = 3) -
     """
     labels = labels.copy()
     for _ in range(rounds):
-        geoms = grid_geometries(units.cells, labels) if units.n else np.empty(0, dtype=object)
+        geoms = grid_shapes(units.cells, labels) if units.n else np.empty(0, dtype=object)
         split = [k for k, geom in enumerate(geoms) if geom.geom_type == "MultiPolygon"]
         if not split:
             break

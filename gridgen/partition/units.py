@@ -39,7 +39,7 @@ from gridgen.partition.cells import (
     repair_cells,
     voronoi_split,
 )
-from gridgen.partition.ground import KINDS, ground_adjacency, ground_cells
+from gridgen.partition.ground import KINDS, ground_adjacency, ground_cells, solid_parts
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -226,7 +226,7 @@ def build_units(
         Units whose cells tile ``area``.
     """
     community = community_geometry(dataset, community_id)
-    region = community if area is None else shapely.intersection(area, community)
+    region = community if area is None else solid_parts(shapely.intersection(area, community))
     crs = dataset.metric_crs
     comp, bld = community_members(dataset, community_id)
     if building_ids is not None:
