@@ -89,6 +89,41 @@ def _voronoi_cells(xy: FloatArray, region: BaseGeometry) -> NDArray[np.object_]:
     return np.asarray(shapely.transform(vor, lambda c: c + origin), dtype=object)
 
 
+def labelled_voronoi(
+    xy: FloatArray, labels: IntArray, extent: BaseGeometry
+) -> dict[int, BaseGeometry]:
+    """Return, per label, the union of the Voronoi cells of its points (over ``extent``).
+
+    The cells are edge-matched, so each label's union is a fast coverage union; the
+    caller clips them (cheaper than clipping every cell to a complex polygon).
+    """
+    _, first = np.unique(np.round(xy, 3), axis=0, return_index=True)
+    first = np.sort(first)
+    if len(first) == 1:
+        return {int(labels[first[0]]): extent}
+    vor = _voronoi_cells(xy[first], extent)
+    lab = labels[first]
+    out: dict[int, BaseGeometry] = {}
+    order = np.argsort(lab, kind="stable")
+    bounds = np.flatnonzero(np.diff(lab[order])) + 1
+    for group in np.split(order, bounds):
+        cells = vor[group]
+        cells = cells[~shapely.is_empty(cells)]
+        if len(cells) == 0:
+            continue
+        if len(cells) == 1:
+            out[int(lab[group[0]])] = cells[0]
+            continue
+        try:
+            union = shapely.coverage_union_all(cells)
+        except shapely.errors.GEOSException:
+            union = shapely.union_all(cells)
+        if not union.is_valid:
+            union = shapely.union_all(cells)
+        out[int(lab[group[0]])] = union
+    return out
+
+
 def voronoi_split(cell: BaseGeometry, pts: NDArray[np.object_]) -> list[BaseGeometry]:
     """Return ``cell`` split among ``pts`` by their Voronoi diagram (one piece per point)."""
     xy = shapely.get_coordinates(pts)

@@ -27,6 +27,7 @@ that a district can file:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -316,6 +317,12 @@ def give_crumbs(geoms: Geoms, keep: list[Geoms], pieces: Geoms) -> Geoms:
 Transform = Callable[[Any, Any], tuple[Any, Any]]
 
 
+@functools.lru_cache(maxsize=32)
+def _transformer(source: object, target: object) -> pyproj.Transformer:
+    """Return a cached transformer (building one costs ~20 ms; a city needs a few)."""
+    return pyproj.Transformer.from_crs(source, target, always_xy=True)
+
+
 def _output_transforms(metric_crs: object) -> list[Transform]:
     """Return functions mapping EPSG:4326 coordinates to each CRS of :data:`OUTPUT_CRSS`."""
     out: list[Transform] = []
@@ -326,8 +333,7 @@ def _output_transforms(metric_crs: object) -> list[Transform]:
             out.append(wgs84_to_bd09)
         else:
             target = metric_crs if name == "metric" else name
-            tr = pyproj.Transformer.from_crs(WGS84, target, always_xy=True)
-            out.append(tr.transform)
+            out.append(_transformer(WGS84, target).transform)
     return out
 
 
@@ -366,7 +372,7 @@ def valid_everywhere(wgs: Geoms, metric_crs: object, *, what: str = "grids") -> 
 
 def to_wgs84(geoms: Geoms, metric_crs: object) -> Geoms:
     """Return metric geometries in EPSG:4326."""
-    tr = pyproj.Transformer.from_crs(metric_crs, WGS84, always_xy=True)
+    tr = _transformer(metric_crs, WGS84)
 
     def apply(xy: NDArray[np.float64]) -> NDArray[np.float64]:
         x, y = tr.transform(xy[:, 0], xy[:, 1])

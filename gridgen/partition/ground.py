@@ -33,7 +33,7 @@ import shapely
 from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
-from gridgen.partition.cells import polygonal_cells, voronoi_split
+from gridgen.partition.cells import labelled_voronoi, polygonal_cells
 
 KINDS: tuple[str, ...] = ("main", "minor", "path", "wall", "open")
 """Kinds of a shared boundary, in the order of :func:`ground_adjacency`'s columns."""
@@ -226,13 +226,13 @@ def _share_open_land(  # noqa: PLR0917
     if len(np.unique(lab)) == 1:
         shares[int(lab[0])].append(open_land)
         return
-    split = voronoi_split(open_land, np.asarray(pts, dtype=object))
-    by_owner: dict[int, list[BaseGeometry]] = {}
-    for owner, piece in zip(lab.tolist(), split, strict=True):
-        if not shapely.is_empty(piece):
-            by_owner.setdefault(owner, []).append(piece)
-    for owner, parts in by_owner.items():
-        shares[owner].append(_union(parts))
+    xy = shapely.get_coordinates(np.asarray(pts, dtype=object))
+    for owner, region in labelled_voronoi(xy, lab, enclosure).items():
+        share = polygonal_cells(
+            np.asarray([shapely.intersection(region, open_land)], dtype=object)
+        )[0]
+        if not shapely.is_empty(share):
+            shares[owner].append(share)
 
 
 def _union(parts: list[BaseGeometry]) -> BaseGeometry:
