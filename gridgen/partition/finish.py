@@ -42,6 +42,7 @@ from gridgen.dataset import Dataset
 from gridgen.errors import GridgenError
 from gridgen.io.crs import WGS84, wgs84_to_bd09, wgs84_to_gcj02
 from gridgen.io.polygons import polygonal
+from gridgen.partition.cells import coverage_union
 from gridgen.partition.units import UnitGraph
 
 IntArray = NDArray[np.int64]
@@ -159,14 +160,9 @@ def grid_shapes(cells: Geoms, labels: IntArray) -> Geoms:
 
 
 def _union(parts: Geoms) -> BaseGeometry:
-    """Return the union of edge-matched cells (coverage union; robust union as fallback)."""
-    try:
-        out = shapely.coverage_union_all(parts)
-        if out.geom_type in ("Polygon", "MultiPolygon") and out.is_valid:
-            return out
-    except shapely.errors.GEOSException:
-        pass
-    return polygonal(shapely.union_all(parts))
+    """Return the union of cells (a coverage union: unit cells share their vertices,
+    :func:`gridgen.partition.cells.noded_coverage`), polygonal."""
+    return polygonal(coverage_union(parts))
 
 
 def community_pieces(area: BaseGeometry) -> Geoms:
@@ -228,18 +224,29 @@ def smooth_grids(geoms: Geoms, *, tolerance: float) -> Geoms:
 
     The lines that split open land between compounds are Voronoi zigzags; simplifying the
     grids together (GEOS coverage simplification) keeps them gap- and overlap-free and the
-    outer boundary (the community, or the edge of locked grids) untouched. The input comes
-    back when any grid would be invalid or change its number of parts.
+    outer boundary (the community, or the edge of locked grids) untouched. A result where a
+    grid is invalid, changes its number of parts, or would fall apart when snapped to
+    :data:`SNAP_METRES` (a neck simplified to nothing) is refused, and half the tolerance is
+    tried (three times); the input comes back when none passes.
     """
     if len(geoms) < 2 or tolerance <= 0:
         return geoms
-    try:
-        out = shapely.coverage_simplify(geoms, tolerance, simplify_boundary=False)
-    except shapely.errors.GEOSException:
-        return geoms
-    same = shapely.get_num_geometries(out) == shapely.get_num_geometries(geoms)
-    ok = shapely.is_valid(out) & same & np.isin(shapely.get_type_id(out), (3, 6))
-    return np.asarray(out, dtype=object) if ok.all() else geoms
+    parts = shapely.get_num_geometries(geoms)
+    for scale in (1.0, 0.5, 0.25):
+        try:
+            out = shapely.coverage_simplify(geoms, tolerance * scale, simplify_boundary=False)
+        except shapely.errors.GEOSException:
+            return geoms
+        snapped = shapely.set_precision(out, SNAP_METRES)
+        ok = (
+            shapely.is_valid(out)
+            & (shapely.get_num_geometries(out) == parts)
+            & (shapely.get_num_geometries(snapped) == parts)
+            & np.isin(shapely.get_type_id(out), (3, 6))
+        )
+        if ok.all():
+            return np.asarray(out, dtype=object)
+    return geoms
 
 
 def unit_footprints(dataset: Dataset, units: UnitGraph) -> Geoms:

@@ -59,6 +59,12 @@ rounding, or a small gap in survey data) still closes its enclosure."""
 ROAD_TOLERANCE_M = 1.0
 WALL_DISTANCE_M = 15.0
 PIECE_M = 5.0
+LAND_M = 15.0
+"""Open land farther than this from every compound and building of its enclosure (parks,
+squares, wide green belts) is land of its own, not shared out to the nearest compound: a
+grid boundary can then run along a wall instead of through the middle of a park."""
+LAND_MIN_M2 = 400.0
+"""Smallest piece of such far land that is a unit of its own (smaller ones are shared)."""
 MIN_SHARED_LENGTH = 0.5
 """Metres of common boundary for two cells to be neighbours (less is a corner)."""
 
@@ -158,7 +164,7 @@ def _spacing(area: float) -> float:
 def ground_cells(
     region: BaseGeometry, lines: Geoms, c_geom: Geoms, s_pts: Geoms
 ) -> tuple[Geoms, Geoms]:
-    """Return one cell per compound then per scattered building, and the enclosures.
+    """Return one cell per compound then per scattered building, and the empty enclosures.
 
     Parameters
     ----------
@@ -174,13 +180,16 @@ def ground_cells(
     Returns
     -------
     tuple
-        ``(cells, enclosures)``: cells of ``len(c_geom) + len(s_pts)`` owners (compound
-        cells hold their outline), and the enclosures. Land no owner reaches (empty
-        enclosures) is left out; the caller makes it units of empty land.
+        ``(cells, empty)``: cells of ``len(c_geom) + len(s_pts)`` owners (compound cells
+        hold their outline), and the land no owner holds: enclosures with nothing in them
+        and open land farther than :data:`LAND_M` from every compound and building (the
+        caller makes each a unit of empty land).
     """
     n_c, n_s = len(c_geom), len(s_pts)
     encl = enclosures(region, lines)
     shares: list[list[BaseGeometry]] = [[] for _ in range(n_c + n_s)]
+    owned = np.zeros(len(encl), dtype=bool)
+    land: list[BaseGeometry] = []
     tree = shapely.STRtree(encl)
     ci, ei = tree.query(c_geom, predicate="intersects") if n_c else (np.zeros(0, int),) * 2
     pieces = shapely.intersection(c_geom[ci], encl[ei]) if len(ci) else np.zeros(0, object)
@@ -192,12 +201,14 @@ def ground_cells(
         loose = np.unique(loose)
         if len(own) == 0 and len(loose) == 0:
             continue
-        _share_open_land(encl[j], pieces[own], ci[own], loose, s_pts, n_c, shares)
+        owned[j] = True
+        land += _share_open_land(encl[j], pieces[own], ci[own], loose, s_pts, n_c, shares)
     cells = np.empty(n_c + n_s, dtype=object)
     for k in range(n_c + n_s):
         parts = ([c_geom[k]] if k < n_c else []) + shares[k]
         cells[k] = _union(parts) if parts else shapely.Polygon()
-    return polygonal_cells(cells), encl
+    empty = np.asarray([*encl[~owned], *land], dtype=object)
+    return polygonal_cells(cells), empty
 
 
 def _share_open_land(  # noqa: PLR0917
@@ -208,12 +219,19 @@ def _share_open_land(  # noqa: PLR0917
     s_pts: Geoms,
     n_c: int,
     shares: list[list[BaseGeometry]],
-) -> None:
-    """Add each owner's part of the enclosure's open land to ``shares`` (nearest owner)."""
+) -> list[BaseGeometry]:
+    """Add each owner's part of the enclosure's open land to ``shares`` (nearest owner).
+
+    Of each owner's part, the pieces farther than :data:`LAND_M` from every compound and
+    building (wide and large enough: :func:`_far_zone`) are returned as land of their own,
+    lying beside their owner: a grid boundary can then follow the wall, 15 m out, instead
+    of the middle of a park, while the land stays where the nearest-owner rule puts it
+    unless the partitioner moves it.
+    """
     taken = _union(list(pieces)) if len(pieces) else shapely.Polygon()
     open_land = polygonal_cells(np.asarray([shapely.difference(enclosure, taken)], dtype=object))[0]
     if shapely.area(open_land) <= 1e-6:
-        return
+        return []
     labels = [n_c + int(s) for s in loose.tolist()]
     pts = list(s_pts[loose])
     if len(pieces):
@@ -224,29 +242,57 @@ def _share_open_land(  # noqa: PLR0917
         labels.extend(owners[idx].tolist())
     lab = np.asarray(labels, dtype=np.int64)
     if len(np.unique(lab)) == 1:
-        shares[int(lab[0])].append(open_land)
-        return
-    xy = shapely.get_coordinates(np.asarray(pts, dtype=object))
-    for owner, region in labelled_voronoi(xy, lab, enclosure).items():
+        regions = {int(lab[0]): enclosure}
+    else:
+        xy = shapely.get_coordinates(np.asarray(pts, dtype=object))
+        regions = labelled_voronoi(xy, lab, enclosure)
+    far = _far_zone(open_land, pieces, s_pts[loose])
+    land: list[BaseGeometry] = []
+    for owner, region in regions.items():
         share = polygonal_cells(
             np.asarray([shapely.intersection(region, open_land)], dtype=object)
         )[0]
+        if not shapely.is_empty(far) and shapely.intersects(share, far):
+            own_far = _land_pieces(shapely.intersection(share, far))
+            if own_far:
+                land.extend(own_far)
+                rest = shapely.difference(share, shapely.union_all(own_far))
+                share = polygonal_cells(np.asarray([rest], dtype=object))[0]
         if not shapely.is_empty(share):
             shares[owner].append(share)
+    return land
+
+
+def _land_pieces(geom: BaseGeometry) -> list[BaseGeometry]:
+    """Return the pieces of ``geom`` large (:data:`LAND_MIN_M2`) and wide (:data:`LAND_M`)."""
+    parts = shapely.get_parts(polygonal_cells(np.asarray([geom], dtype=object))[0])
+    if len(parts) == 0:
+        return []
+    wide = ~shapely.is_empty(shapely.buffer(parts, -LAND_M / 2, quad_segs=2))
+    return list(parts[wide & (shapely.area(parts) >= LAND_MIN_M2)])
+
+
+def _far_zone(open_land: BaseGeometry, pieces: Geoms, points: Geoms) -> BaseGeometry:
+    """Return the open land farther than :data:`LAND_M` from every compound and building,
+    in pieces large and wide enough to be land of their own (else empty)."""
+    reach = np.concatenate(
+        [
+            shapely.buffer(pieces, LAND_M, quad_segs=2),
+            shapely.buffer(points, LAND_M + 8.0, quad_segs=2),
+        ]
+    )
+    if len(reach) == 0:
+        return shapely.Polygon()
+    big = _land_pieces(shapely.difference(open_land, shapely.union_all(reach)))
+    return shapely.union_all(big) if big else shapely.Polygon()
 
 
 def _union(parts: list[BaseGeometry]) -> BaseGeometry:
-    """Return the union of edge-matched polygons (coverage union, robust fallback)."""
+    """Return the union of a compound and its shares (not vertex-matched: a full union,
+    snap-rounded to 1 mm so that nearly collinear edges do not leave zero-width gaps)."""
     if len(parts) == 1:
         return parts[0]
-    arr = np.asarray(parts, dtype=object)
-    try:
-        out = shapely.coverage_union_all(arr)
-        if out.geom_type in ("Polygon", "MultiPolygon") and out.is_valid:
-            return out
-    except shapely.errors.GEOSException:
-        pass
-    return shapely.union_all(arr)
+    return shapely.union_all(np.asarray(parts, dtype=object), grid_size=0.001)
 
 
 def ground_adjacency(

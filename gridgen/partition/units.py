@@ -35,6 +35,7 @@ from gridgen.dataset import Dataset
 from gridgen.errors import NotFoundError
 from gridgen.partition.cells import (
     make_disjoint,
+    noded_coverage,
     polygonal_cells,
     repair_cells,
     voronoi_split,
@@ -77,7 +78,7 @@ class UnitGraph:
     main_roads
         Main road lines inside the area (may be empty).
     enclosures
-        The enclosures the area's roads cut it into.
+        The enclosures with nothing in them (each a unit of empty land).
     big_compounds
         Compounds whose households exceed the band maximum (split by buildings).
     """
@@ -248,7 +249,7 @@ def build_units(
     scattered = np.flatnonzero(b_ci < 0)
     lines = road_lines(dataset, region)
     every_line = np.concatenate([lines["main"], lines["minor"], lines["path"]])
-    owner_geom, encl = ground_cells(region, every_line, c_geom, b_pts[scattered])
+    owner_geom, empty = ground_cells(region, every_line, c_geom, b_pts[scattered])
     n_comp = len(c_ids)
 
     unit_ids: list[str] = []
@@ -278,9 +279,7 @@ def build_units(
         ucomp.append("")
         cells.append(owner_geom[n_comp + k])
         b_unit[m] = len(unit_ids) - 1
-    covered = shapely.union_all(np.asarray(cells, dtype=object)) if cells else None
-    rest = region if covered is None else shapely.difference(region, covered)
-    for part in shapely.get_parts(polygonal_cells(np.asarray([rest], dtype=object))[0]):
+    for part in empty:  # enclosures with nothing in them: units of empty land
         if shapely.area(part) > 1.0:
             unit_ids.append(f"e:{len(unit_ids)}")
             kinds.append("empty")
@@ -292,6 +291,7 @@ def build_units(
     cell_arr, b_unit, unit_ids, kinds, ucomp = repair_cells(
         cell_arr, b_unit, b_pts, unit_ids, kinds, ucomp
     )
+    cell_arr = noded_coverage(cell_arr, region)
     hh = np.bincount(b_unit, weights=b_hh, minlength=len(unit_ids)).astype(np.int64)
     edges, shared, lengths = ground_adjacency(cell_arr, lines, c_geom)
     return UnitGraph(
@@ -315,7 +315,7 @@ def build_units(
             else shapely.GeometryCollection()
         ),
         big_compounds=tuple(str(c) for c in c_ids[big & (c_hh > band_max)]),
-        enclosures=encl,
+        enclosures=empty,
     )
 
 
