@@ -361,7 +361,8 @@ def valid_everywhere(wgs: Geoms, metric_crs: object, *, what: str = "grids") -> 
     """Return grids (EPSG:4326) valid there and in every CRS of :data:`OUTPUT_CRSS`.
 
     Grids invalid somewhere are snap-rounded in EPSG:4326 (1e-8°, then coarser) until they
-    are valid everywhere; :class:`GridGeometryError` when three rounds do not suffice.
+    are valid everywhere; :class:`GridGeometryError` when three rounds do not suffice. (The
+    finishing step repairs in metres first: :func:`opened_until_valid`.)
     """
     wgs = np.asarray(wgs, dtype=object).copy()
     for attempt in range(3):
@@ -375,6 +376,34 @@ def valid_everywhere(wgs: Geoms, metric_crs: object, *, what: str = "grids") -> 
         msg = f"{what}: {int(bad.sum())} grid(s) stay invalid in some output CRS"
         raise GridGeometryError(msg)
     return wgs
+
+
+OPENING_METRES: tuple[float, ...] = (0.01, 0.05, 0.25)
+"""Radii of the openings that remove corridors too thin to survive a reprojection."""
+
+
+def opened_until_valid(metric: Geoms, metric_crs: object) -> tuple[Geoms, Geoms]:
+    """Return (metric, EPSG:4326) grids valid in EPSG:4326 and every output CRS.
+
+    A grid that some conversion makes self-intersecting has a corridor or a near-touch
+    narrower than the conversion's distortion between two nearby edges (millimetres): it
+    is opened (eroded then dilated, mitred corners) by :data:`OPENING_METRES` in turn, kept
+    inside its old shape (so no overlap appears; the corridor's land, a few m² at most, is
+    left out), snapped to 1 mm and checked again. The last resort is
+    :func:`valid_everywhere`'s snapping in degrees.
+    """
+    metric = np.asarray(metric, dtype=object).copy()
+    wgs = to_wgs84(metric, metric_crs)
+    for radius in OPENING_METRES:
+        bad = np.flatnonzero(invalid_somewhere(wgs, metric_crs))
+        if len(bad) == 0:
+            return metric, wgs
+        inner = shapely.buffer(metric[bad], -radius, join_style="mitre", mitre_limit=10.0)
+        opened = shapely.buffer(inner, radius, join_style="mitre", mitre_limit=10.0)
+        kept = shapely.set_precision(shapely.intersection(opened, metric[bad]), SNAP_METRES)
+        metric[bad] = [polygonal(g) for g in kept]
+        wgs[bad] = to_wgs84(metric[bad], metric_crs)
+    return metric, valid_everywhere(wgs, metric_crs)
 
 
 def to_wgs84(geoms: Geoms, metric_crs: object) -> Geoms:
@@ -455,5 +484,5 @@ def finish_grids(
         # snapping cut a neck narrower than a millimetre: the units off the main part move
         labels, _ = mend_grids(units, labels, np.asarray(snapped, dtype=object))
     geoms = np.asarray([polygonal(g) for g in snapped], dtype=object)
-    wgs = valid_everywhere(to_wgs84(geoms, dataset.metric_crs), dataset.metric_crs)
+    geoms, wgs = opened_until_valid(geoms, dataset.metric_crs)
     return FinishedGrids(labels, geoms, wgs, detached_parts(units, labels, geoms))

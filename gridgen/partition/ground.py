@@ -59,10 +59,11 @@ rounding, or a small gap in survey data) still closes its enclosure."""
 ROAD_TOLERANCE_M = 1.0
 WALL_DISTANCE_M = 15.0
 PIECE_M = 5.0
-LAND_M = 15.0
+LAND_M = 12.0
 """Open land farther than this from every compound and building of its enclosure (parks,
-squares, wide green belts) is land of its own, not shared out to the nearest compound: a
-grid boundary can then run along a wall instead of through the middle of a park."""
+squares, wide green belts) is land of its own beside its nearest owner: a grid boundary can
+then run along a wall, 12 m out (inside the 15 m at which a boundary counts as on the
+ground), instead of through the middle of a park."""
 LAND_MIN_M2 = 400.0
 """Smallest piece of such far land that is a unit of its own (smaller ones are shared)."""
 MIN_SHARED_LENGTH = 0.5
@@ -253,10 +254,10 @@ def _share_open_land(  # noqa: PLR0917
             np.asarray([shapely.intersection(region, open_land)], dtype=object)
         )[0]
         if not shapely.is_empty(far) and shapely.intersects(share, far):
-            own_far = _land_pieces(shapely.intersection(share, far))
+            own_far = _land_pieces(shapely.intersection(share, far, grid_size=0.001))
             if own_far:
                 land.extend(own_far)
-                rest = shapely.difference(share, shapely.union_all(own_far))
+                rest = shapely.difference(share, shapely.union_all(own_far), grid_size=0.001)
                 share = polygonal_cells(np.asarray([rest], dtype=object))[0]
         if not shapely.is_empty(share):
             shares[owner].append(share)
@@ -283,7 +284,7 @@ def _far_zone(open_land: BaseGeometry, pieces: Geoms, points: Geoms) -> BaseGeom
     )
     if len(reach) == 0:
         return shapely.Polygon()
-    big = _land_pieces(shapely.difference(open_land, shapely.union_all(reach)))
+    big = _land_pieces(shapely.difference(open_land, shapely.union_all(reach), grid_size=0.001))
     return shapely.union_all(big) if big else shapely.Polygon()
 
 

@@ -45,20 +45,41 @@ def unbalanceable_units(units: UnitGraph, *, lo: int, hi: int) -> NDArray[np.int
     """Return units whose grid can never be in the band (a proof, not a heuristic).
 
     A unit with fewer households than the band minimum must share its grid with at least
-    one neighbour; when every neighbour would push the pair above the maximum (or it has
-    no neighbour), no grid holding it can be in the band.
+    one populated unit it reaches directly or across land without households; when each
+    such unit would push the pair above the maximum (or there is none), no grid holding it
+    can be in the band.
     """
     hh = units.households
     n = units.n
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    ea, eb = units.edges[:, 0], units.edges[:, 1]
-    big = np.iinfo(np.int64).max // 4
-    smallest = np.full(n, big, dtype=np.int64)
-    np.minimum.at(smallest, ea, hh[eb])
-    np.minimum.at(smallest, eb, hh[ea])
-    stuck = (hh > 0) & (hh < lo) & ((smallest == big) | (hh + smallest > hi))
-    return np.flatnonzero(stuck).astype(np.int64)
+    nbrs: list[list[int]] = [[] for _ in range(n)]
+    for a, b in units.edges.tolist():
+        nbrs[a].append(b)
+        nbrs[b].append(a)
+    out: list[int] = []
+    for u in np.flatnonzero((hh > 0) & (hh < lo)).tolist():
+        smallest = _smallest_reached(u, nbrs, hh)
+        if smallest is None or int(hh[u]) + smallest > hi:
+            out.append(u)
+    return np.asarray(out, dtype=np.int64)
+
+
+def _smallest_reached(u: int, nbrs: list[list[int]], hh: NDArray[np.int64]) -> int | None:
+    """Return the fewest households of a populated unit ``u`` reaches across empty land."""
+    seen = {u}
+    stack = list(nbrs[u])
+    best: int | None = None
+    while stack:
+        v = stack.pop()
+        if v in seen:
+            continue
+        seen.add(v)
+        if hh[v] > 0:
+            best = int(hh[v]) if best is None else min(best, int(hh[v]))
+        else:
+            stack.extend(nbrs[v])
+    return best
 
 
 def unbalanceable_problems(
