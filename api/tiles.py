@@ -94,7 +94,8 @@ def valid_on_grid(geoms: np.ndarray) -> np.ndarray:
     bad = np.flatnonzero(poly)[~shapely.is_valid(geoms[poly])]
     if len(bad):
         geoms = geoms.copy()
-        geoms[bad] = shapely.set_precision(geoms[bad], 1.0)
+        # make_valid first: GEOS cannot snap-round some invalid rings (a free hole)
+        geoms[bad] = shapely.set_precision(shapely.make_valid(geoms[bad]), 1.0)
     return geoms
 
 

@@ -34,7 +34,6 @@ from gridgen.distributed.subsets import partition_shards, without_restricted
 from gridgen.errors import ParameterError
 from gridgen.io.crs import WGS84
 from gridgen.io.polygons import frame_valid_polygons
-from gridgen.partition.cells import seed_spacing
 from gridgen.partition.drawing import Drawing
 from gridgen.partition.finish import finish_grids
 from gridgen.partition.ground import ground_cut_costs
@@ -54,9 +53,6 @@ from gridgen.partition.proofs import (
 )
 from gridgen.partition.regions import best_regions, components
 from gridgen.partition.units import UnitGraph, build_units
-
-GRID_SMOOTHING = 0.5
-"""Tolerance of :func:`smooth_grids`, in seed spacings of the tessellation."""
 
 Progress = Callable[[int, int], None]
 
@@ -109,9 +105,7 @@ def draw_grids(
             sub = best_regions(_subproblem(prob, nodes), target=target, lo=lo, hi=hi, rng=rng)
         labels[nodes] = sub + next_label
         next_label += int(sub.max()) + 1
-    done = finish_grids(
-        dataset, units, labels, band=band, smooth=GRID_SMOOTHING * seed_spacing(units.area)
-    )
+    done = finish_grids(dataset, units, labels, band=band)
     problems, notes = _part_problems(units, comp, done.labels, lo=lo, hi=hi)
     return Drawing(
         units,

@@ -42,12 +42,14 @@ from gridgen.dataset import Dataset
 from gridgen.errors import GridgenError
 from gridgen.io.crs import WGS84, wgs84_to_bd09, wgs84_to_gcj02
 from gridgen.io.polygons import polygonal
-from gridgen.partition.cells import coverage_union
+from gridgen.partition.cells import coverage_union, seed_spacing
 from gridgen.partition.units import UnitGraph
 
 IntArray = NDArray[np.int64]
 Geoms = NDArray[np.object_]
 
+GRID_SMOOTHING = 0.5
+"""Tolerance of the coverage smoothing, in seed spacings of the area (``seed_spacing``)."""
 SNAP_METRES = 0.001
 """Snap-rounding grid of the metric grids (1 mm)."""
 SNAP_DEGREES = 1e-8
@@ -434,11 +436,18 @@ def detached_parts(units: UnitGraph, labels: IntArray, geoms: Geoms) -> tuple[De
 
 
 def _shaped(
-    units: UnitGraph, labels: IntArray, footprints: Geoms, points: Geoms, *, smooth: float
+    units: UnitGraph,
+    labels: IntArray,
+    footprints: Geoms,
+    points: Geoms,
+    *,
+    smooth: float,
+    mend: bool,
 ) -> tuple[IntArray, Geoms]:
     """Return labels and grids: shapes, mended, smoothed, footprints inside (steps 2-4)."""
     geoms = grid_shapes(units.cells, labels)
-    labels, geoms = mend_grids(units, labels, geoms)
+    if mend:
+        labels, geoms = mend_grids(units, labels, geoms)
     geoms = smooth_grids(geoms, tolerance=smooth)
     owner = labels[units.building_unit] if len(units.building_unit) else np.zeros(0, int)
     geoms = carve_footprints(geoms, footprints, owner, units.area)
@@ -452,7 +461,8 @@ def finish_grids(
     labels: IntArray,
     *,
     band: tuple[int, int],
-    smooth: float,
+    smooth: float | None = None,
+    mend: bool = True,
 ) -> FinishedGrids:
     """Return the finished grids of one labelling (module doc, steps 1-5).
 
@@ -463,23 +473,31 @@ def finish_grids(
     units
         The unit graph; its cells tile the area the grids must tile.
     labels
-        Grid of every unit (any non-negative integers).
+        Grid of every unit.
     band
         ``(min, max)`` households: a detached piece joins a grid only within the maximum.
     smooth
-        Tolerance (metres) of the coverage smoothing (0: none).
+        Tolerance (metres) of the coverage smoothing (0: none; default
+        :data:`GRID_SMOOTHING` seed spacings of the area).
+    mend
+        Join detached pieces and move units cut off from their grid (partition, rebalance,
+        merge). The editor passes ``False``: its labels (0..k-1, a grid per code) are the
+        planner's, and a grid in pieces stays in pieces so that the edit can be refused.
     """
     if units.n == 0:
         empty = np.zeros(0, dtype=object)
         return FinishedGrids(np.zeros(0, dtype=np.int64), empty, empty, ())
-    labels = attach_detached(units, renumbered(labels), lo=band[0], hi=band[1])
+    if smooth is None:
+        smooth = GRID_SMOOTHING * seed_spacing(units.area)
+    if mend:
+        labels = attach_detached(units, renumbered(labels), lo=band[0], hi=band[1])
     footprints = unit_footprints(dataset, units)
     points = shapely.point_on_surface(footprints) if len(footprints) else footprints
     for _ in range(3):
-        labels, geoms = _shaped(units, labels, footprints, points, smooth=smooth)
+        labels, geoms = _shaped(units, labels, footprints, points, smooth=smooth, mend=mend)
         snapped = shapely.set_precision(geoms, SNAP_METRES)
         split = shapely.get_num_geometries(snapped) > shapely.get_num_geometries(geoms)
-        if not split.any():
+        if not split.any() or not mend:
             break
         # snapping cut a neck narrower than a millimetre: the units off the main part move
         labels, _ = mend_grids(units, labels, np.asarray(snapped, dtype=object))

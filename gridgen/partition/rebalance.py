@@ -37,7 +37,6 @@ from numpy.typing import NDArray
 from gridgen.dataset import Dataset
 from gridgen.io.crs import WGS84
 from gridgen.partition.audit import Audit, audit_layer
-from gridgen.partition.cells import seed_spacing
 from gridgen.partition.existing import GridLayer, building_grids, grid_layer
 from gridgen.partition.finish import FinishedGrids, finish_grids, to_wgs84
 from gridgen.partition.plan import Plan, Problem, checked_band, grid_table, plan_metrics
@@ -45,8 +44,6 @@ from gridgen.partition.settle import assign_codes, band_problems, settle
 from gridgen.partition.units import UnitGraph, build_units
 
 IntArray = NDArray[np.int64]
-GRID_SMOOTHING = 0.5
-"""Tolerance of the coverage smoothing of rebuilt grids, in seed spacings."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -177,8 +174,7 @@ def finished(
     dataset: Dataset, units: UnitGraph, labels: IntArray, *, band: tuple[int, int]
 ) -> FinishedGrids:
     """Return the finished grids of a settled labelling (the one finishing path)."""
-    smooth = GRID_SMOOTHING * seed_spacing(units.area) if units.n else 0.0
-    return finish_grids(dataset, units, labels, band=band, smooth=smooth)
+    return finish_grids(dataset, units, labels, band=band)
 
 
 def detached_part_problems(
