@@ -39,7 +39,7 @@ from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
 from gridgen.dataset import Dataset
-from gridgen.errors import GridgenError
+from gridgen.errors import TilingError
 from gridgen.io.crs import WGS84, wgs84_to_bd09, wgs84_to_gcj02
 from gridgen.io.polygons import polygonal
 from gridgen.partition.cells import coverage_union, seed_spacing
@@ -58,10 +58,6 @@ FOOTPRINT_SLACK_M2 = 0.01
 """Area of a footprint that may lie outside its grid (rounding), m²."""
 OUTPUT_CRSS: tuple[str, ...] = ("metric", "EPSG:3857", "EPSG:4490", "gcj02", "bd09")
 """Where every finished grid must be valid (besides EPSG:4326)."""
-
-
-class GridGeometryError(GridgenError):
-    """Grids could not be made valid in every output CRS, or do not tile their community."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -363,7 +359,7 @@ def valid_everywhere(wgs: Geoms, metric_crs: object, *, what: str = "grids") -> 
     """Return grids (EPSG:4326) valid there and in every CRS of :data:`OUTPUT_CRSS`.
 
     Grids invalid somewhere are snap-rounded in EPSG:4326 (1e-8°, then coarser) until they
-    are valid everywhere; :class:`GridGeometryError` when three rounds do not suffice. (The
+    are valid everywhere; :class:`TilingError` when three rounds do not suffice. (The
     finishing step repairs in metres first: :func:`opened_until_valid`.)
     """
     wgs = np.asarray(wgs, dtype=object).copy()
@@ -376,7 +372,7 @@ def valid_everywhere(wgs: Geoms, metric_crs: object, *, what: str = "grids") -> 
     bad = invalid_somewhere(wgs, metric_crs)
     if bad.any():
         msg = f"{what}: {int(bad.sum())} grid(s) stay invalid in some output CRS"
-        raise GridGeometryError(msg)
+        raise TilingError(msg)
     return wgs
 
 
