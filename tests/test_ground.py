@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import numpy as np
 import pytest
 import shapely
@@ -9,12 +12,14 @@ from finish_checks import assert_finished
 from partition_helpers import at, make_dataset
 from shapely.geometry import LineString, box
 
+from gridgen.dataset import Dataset
 from gridgen.partition.community import partition_community
 from gridgen.partition.ground import KINDS, enclosures, ground_cut_costs
+from gridgen.partition.plan import Plan
 from gridgen.partition.units import build_units
 
 
-def two_by_two(households: int = 300, *, kind: str = "minor") -> object:
+def two_by_two(households: int = 300, *, kind: str = "minor") -> Dataset:
     """Return a 400 x 400 m community cut by a cross of roads into four blocks.
 
     Each block holds one walled compound (140 x 140 m, set back 30 m from every road)
@@ -134,3 +139,30 @@ def test_detached_empty_piece_joins_the_nearest_grid() -> None:
     assert plan.metrics.tiling_ok
     assert not any(p.kind in ("no_households", "not_contiguous") for p in plan.problems)
     assert_finished(ds, plan)
+
+
+def test_partition_cli_fails_naming_the_community_when_the_tiling_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gridgen.io.write import write_frames
+    from gridgen.partition import community
+    from gridgen_cli.main import main
+
+    ds = two_by_two()
+    data = tmp_path / "two.gpkg"
+    write_frames({k: v for k, v in ds.layers.items() if len(v)}, data)
+    out = tmp_path / "plan.gpkg"
+    assert main(["partition", str(data), "--out", str(out)]) == 0
+    assert out.exists()
+    real = community.partition_dataset
+
+    def one_grid_lost(*args: object, **kwargs: object) -> Plan:
+        plan = real(*args, **kwargs)
+        return replace(plan, grids=plan.grids.iloc[1:].reset_index(drop=True))
+
+    monkeypatch.setattr(community, "partition_dataset", one_grid_lost)
+    out2 = tmp_path / "broken.gpkg"
+    assert main(["partition", str(data), "--out", str(out2)]) == 1
+    err = capsys.readouterr().err
+    assert "community C1" in err and "do not tile" in err
+    assert not out2.exists()
