@@ -35,6 +35,7 @@ import argparse
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -54,7 +55,7 @@ from gridgen.io.plan import read_plan
 from gridgen.partition.boundaries import boundary_on_ground
 from gridgen.partition.finish import finish_grids
 from gridgen.partition.plan import default_band, grid_table, tiling_errors
-from gridgen.partition.proofs import unbalanceable_units
+from gridgen.partition.proofs import unbalanceable_units, unsplittable_parts
 from gridgen.partition.units import UnitGraph, build_units
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -123,8 +124,18 @@ def baseline_checkout(ref: str, into: Path) -> Path:
     return into
 
 
-def proven(units: dict[str, UnitGraph], assignment: pd.DataFrame, lo: int, hi: int) -> set[str]:
-    """Return the grids proven unable to be in the band (v3's unit graph, any plan)."""
+def proven(
+    units: dict[str, UnitGraph],
+    assignment: pd.DataFrame,
+    band: tuple[int, int],
+    grid_hh: dict[str, int],
+) -> set[str]:
+    """Return the grids proven unable to be in the band (v3's unit graph, any plan).
+
+    A grid holding a unit no in-band grid can hold, or a building above the maximum; and in
+    each connected part that no number of in-band grids can hold, its grid farthest out.
+    """
+    lo, hi = band
     grid_of = dict(zip(assignment["building_id"].astype(str), assignment["grid_id"], strict=True))
     out: set[str] = set()
     for ug in units.values():
@@ -133,6 +144,16 @@ def proven(units: dict[str, UnitGraph], assignment: pd.DataFrame, lo: int, hi: i
         for b, u in zip(ug.building_ids.tolist(), ug.building_unit.tolist(), strict=True):
             if int(u) in bad and str(b) in grid_of:
                 out.add(str(grid_of[str(b)]))
+        for nodes in unsplittable_parts(ug, lo=lo, hi=hi):
+            inside = set(nodes.tolist())
+            grids = {
+                str(grid_of[str(b)])
+                for b, u in zip(ug.building_ids.tolist(), ug.building_unit.tolist(), strict=True)
+                if int(u) in inside and str(b) in grid_of
+            }
+            off = {g: max(lo - grid_hh.get(g, 0), grid_hh.get(g, 0) - hi) for g in grids}
+            if off and max(off.values()) > 0:
+                out.add(max(sorted(off), key=lambda g: off[g]))
     return out
 
 
@@ -148,7 +169,9 @@ def measure(  # noqa: PLR0917
     lo, hi = ctx["band"]
     table = grid_table(ds, grids, a, target=ctx["target"], band=(lo, hi))
     inb = table["in_band"].to_numpy(dtype=bool)
-    excused = table["grid_id"].astype(str).isin(proven(ctx["units"], a, lo, hi)).to_numpy()
+    grid_hh = dict(zip(table["grid_id"].astype(str), table["households"].astype(int), strict=True))
+    excused = table["grid_id"].astype(str).isin(proven(ctx["units"], a, (lo, hi), grid_hh))
+    excused = excused.to_numpy()
     feasible = ~excused | inb
     share = boundary_on_ground(ds, table)
     tiles = tiling_errors(ds, table)
@@ -262,6 +285,7 @@ def main() -> None:
     ap.add_argument("--target", type=int, default=300)
     ap.add_argument("--baseline", default="25532a6")
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--keep", type=Path, default=None, help="copy data and plans here")
     args = ap.parse_args()
     load0 = os.getloadavg()[0]
     sections = []
@@ -270,6 +294,10 @@ def main() -> None:
         base_tree = baseline_checkout(args.baseline, tmp / "baseline")
         for name in args.cities.split(","):
             sections.append(bench_city(name, args, base_tree, tmp))
+        if args.keep is not None:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            for f in tmp.glob("*.gpkg"):
+                shutil.copy(f, args.keep / f.name)
     report(args, sections, load0)
 
 

@@ -54,7 +54,8 @@ class Problem:
     ----------
     kind
         ``below_band``, ``above_band``, ``building_above_band``, ``not_contiguous``,
-        ``tiling``, ``no_households``, ``compound_split``, ``unassigned``.
+        ``tiling``, ``no_households``, ``compound_split``, ``unassigned``,
+        ``unbalanceable``, ``unsplittable``, ``detached_part``.
     community_id, grid_id, building_id
         Where (empty string when not applicable).
     reason
