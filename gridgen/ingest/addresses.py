@@ -23,8 +23,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+
+from gridgen.coverage.compound import text_or_none
 
 _DIGITS = {"零": 0, "〇": 0, "○": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
 _DIGITS |= {"六": 6, "七": 7, "八": 8, "九": 9}
@@ -33,14 +36,9 @@ _NUMERAL_RUN = re.compile("[零〇○一二两三四五六七八九十百千]+")
 _SPACE = re.compile(r"\s+")
 
 
-def text_or_none(value: object) -> str | None:
-    """Return ``value`` if it is a non-blank string, else None (NaN, NA and None alike)."""
-    return value if isinstance(value, str) and value.strip() else None
-
-
-def texts(values: object) -> list[str | None]:
-    """Return a column or list as strings and None (pandas 3 turns None into NaN)."""
-    return [text_or_none(v) for v in list(values)]  # type: ignore[call-overload]
+def texts(values: Iterable[object]) -> list[str | None]:
+    """Return a column or list as stripped strings and None (pandas 3 turns None into NaN)."""
+    return [text_or_none(v) for v in values]
 
 
 def chinese_number(run: str) -> str:

@@ -15,10 +15,13 @@ import pyproj
 import shapely
 from numpy.typing import NDArray
 
-from gridgen.ingest.addresses import text_or_none, texts
+from gridgen.coverage.compound import text_or_none
+from gridgen.ingest.addresses import texts
 from gridgen.ingest.placement import (
     MARGIN,
     MIN_SHARE,
+    NEAR_M,
+    NEAR_SHARE,
     ON_M,
     REACH_M,
     TIE_M,
@@ -77,9 +80,10 @@ def coordinate_votes(groups: Groups, fps: Footprints) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``g`` (group), ``f`` (footprint), ``score`` (votes), ``nearest`` (metres).
+        ``g`` (group), ``f`` (footprint), ``score`` (votes), ``nearest`` (metres),
+        ``near`` (points within :data:`NEAR_M`).
     """
-    empty = pd.DataFrame({"g": [], "f": [], "score": [], "nearest": []})
+    empty = pd.DataFrame({"g": [], "f": [], "score": [], "nearest": [], "near": []})
     if len(groups.points) == 0 or len(fps.geometry) == 0:
         return empty
     tree = shapely.STRtree(fps.geometry)
@@ -93,8 +97,10 @@ def coordinate_votes(groups: Groups, fps: Footprints) -> pd.DataFrame:
     closeness = np.exp(-(d - nearest) / TIE_M)
     share = closeness / pd.Series(closeness).groupby(pi).transform("sum").to_numpy()
     reach = np.clip((REACH_M - nearest) / (REACH_M - ON_M), 0.0, 1.0)
-    votes = pd.DataFrame({"g": g, "f": fj, "w": reach * share, "d": d})
-    out = votes.groupby(["g", "f"], sort=False).agg(score=("w", "sum"), nearest=("d", "min"))
+    votes = pd.DataFrame({"g": g, "f": fj, "w": reach * share, "d": d, "near": d <= NEAR_M})
+    out = votes.groupby(["g", "f"], sort=False).agg(
+        score=("w", "sum"), nearest=("d", "min"), near=("near", "sum")
+    )
     return out.reset_index()
 
 
@@ -153,54 +159,81 @@ def _candidate_pairs(
     return pairs, by_group
 
 
+def _verdict(
+    g: int, f: int, score: float, *, strict: bool, ctx: _Context
+) -> tuple[str, str] | None:
+    """Return (cause, reason) why group ``g`` may not take free footprint ``f``, or None.
+
+    Strict (first pass): ``f`` needs :data:`MIN_SHARE` of the group's possible vote.
+    Second pass, for groups left over once the strong claims are taken: ``f`` needs
+    :data:`NEAR_SHARE` of the group's points within :data:`NEAR_M` (door plates in the
+    yard in front of it). Both need :data:`MARGIN` times the next free footprint's vote.
+    """
+    groups, fps = ctx.groups, ctx.fps
+    possible = max(1, int(groups.point_count[g]))
+    runner = max(
+        (
+            s
+            for k, s in ctx.by_group[g].items()
+            if k != f and k not in ctx.taken and not _contradicts(groups, g, fps, k)
+        ),
+        default=0.0,
+    )
+    near = ctx.near.get((g, f), 0)
+    if score < MIN_SHARE * possible and (strict or near < NEAR_SHARE * possible):
+        return "far", (
+            f"its coordinates lie too far from the footprints (best {fps.ids[f]}: "
+            f"{score / possible:.0%} of the vote, {near} of {possible} points within "
+            f"{NEAR_M:.0f} m)"
+        )
+    if score < MARGIN * runner:
+        return "split", (
+            f"its coordinates split between {fps.ids[f]} and another footprint "
+            f"({score / possible:.0%} against {runner / possible:.0%} of the vote)"
+        )
+    return None
+
+
+@dataclass
+class _Context:
+    groups: Groups
+    fps: Footprints
+    by_group: dict[int, dict[int, float]]
+    near: dict[tuple[int, int], int]
+    taken: dict[int, int]
+
+
 def place_groups(groups: Groups, fps: Footprints) -> _Outcome:
     """Return each group's footprint (-1: none), how it was placed and why not."""
     n = len(groups.place)
     out = _Outcome(np.full(n, -1, dtype=np.int64), ["unmatched"] * n, [None] * n, [None] * n)
     votes = coordinate_votes(groups, fps)
     pairs, by_group = _candidate_pairs(groups, fps, votes)
-    taken: dict[int, int] = {}
-    decided = np.zeros(n, dtype=bool)
-    for prio, neg, g, f in pairs:
-        if decided[g]:
-            continue
-        if f in taken:
-            if out.reason[g] is None:
-                out.cause[g] = "taken"
-                holder = _label(groups, taken[f])
-                out.reason[g] = f"its coordinates fall on {fps.ids[f]}, which holds {holder}"
-            continue
-        if prio == _COORD:
-            possible = max(1, int(groups.point_count[g]))
-            runner = max(
-                (
-                    s
-                    for k, s in by_group[g].items()
-                    if k != f and k not in taken and not _contradicts(groups, g, fps, k)
-                ),
-                default=0.0,
-            )
-            if -neg < MIN_SHARE * possible:
-                decided[g] = True
-                out.cause[g] = "far" if out.reason[g] is None else out.cause[g]
-                out.reason[g] = out.reason[g] or (
-                    f"its coordinates lie {_nearest(votes, g):.0f} m or more from a footprint "
-                    f"(best {fps.ids[f]}, {-neg / possible:.0%} of the vote)"
-                )
+    near = {
+        (int(g), int(f)): int(k)
+        for g, f, k in zip(votes["g"], votes["f"], votes["near"], strict=True)
+    }
+    ctx = _Context(groups, fps, by_group, near, {})
+    for strict in (True, False):
+        for prio, neg, g, f in pairs:
+            if out.footprint[g] >= 0:
                 continue
-            if -neg < MARGIN * runner:
-                decided[g] = True
-                out.cause[g] = "split"
-                out.reason[g] = (
-                    f"its coordinates split between {fps.ids[f]} and another footprint "
-                    f"({-neg / possible:.0%} against {runner / possible:.0%} of the vote)"
-                )
+            if f in ctx.taken:
+                if not strict:
+                    out.cause[g] = "taken"
+                    holder = _label(groups, ctx.taken[f])
+                    out.reason[g] = f"its coordinates fall on {fps.ids[f]}, which holds {holder}"
                 continue
-        taken[f] = g
-        decided[g] = True
-        out.footprint[g] = f
-        out.how[g] = ("both", "address", "coordinate")[prio]
-        out.reason[g] = out.cause[g] = None
+            if prio == _COORD:
+                verdict = _verdict(g, f, -neg, strict=strict, ctx=ctx)
+                if verdict is not None:
+                    if not strict and out.cause[g] is None:
+                        out.cause[g], out.reason[g] = verdict
+                    continue
+            ctx.taken[f] = g
+            out.footprint[g] = f
+            out.how[g] = ("both", "address", "coordinate")[prio]
+            out.reason[g] = out.cause[g] = None
     _explain(groups, fps, votes, by_group, out)
     return out
 

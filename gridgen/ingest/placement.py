@@ -46,6 +46,10 @@ TIE_M = 2.0
 """A footprint this much farther than a point's nearest gets 1/e of the nearest's share."""
 MIN_SHARE = 0.5
 """Share of its possible vote a group must give its footprint."""
+NEAR_M = 12.0
+"""Door plates taken in the yard lie within this of their building."""
+NEAR_SHARE = 0.8
+"""Share of a left-over group's points that must lie within :data:`NEAR_M` of its footprint."""
 MARGIN = 1.5
 """How much more the footprint must get than the next free one."""
 OUTLINE_BUFFER_M = 10.0
