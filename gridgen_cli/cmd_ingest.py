@@ -21,8 +21,6 @@ from typing import Any
 from gridgen.errors import ParameterError
 from gridgen_cli.options import output_file
 
-CRS_INPUTS = ("communities", "footprints", "compounds", "roads", "stations")
-
 
 def add_parser(sub: Any) -> None:
     """Register the ``ingest`` subcommand."""
@@ -76,40 +74,25 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(run=run)
 
 
-def parse_crs_options(items: list[str]) -> dict[str, str]:
-    """Return input → CRS from ``--crs INPUT=CRS`` items."""
-    out: dict[str, str] = {}
-    for item in items:
-        name, sep, crs = item.partition("=")
-        name = name.strip().lower()
-        if not sep or name not in CRS_INPUTS or not crs.strip():
-            msg = f"--crs {item!r}: give INPUT=CRS with INPUT one of {', '.join(CRS_INPUTS)}"
-            raise ParameterError(msg)
-        out[name] = crs.strip()
-    return out
-
-
 def _say(message: str) -> None:
     print(f"ingest: {message}", file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
     """Ingest, write the dataset and the report atomically, print the summary."""
-    from gridgen.ingest.build import IngestOptions, IngestPaths, ingest_files
-    from gridgen.ingest.columns import parse_map
+    from gridgen.ingest.build import IngestPaths, ingest_files, ingest_options
     from gridgen.ingest.report import write_match_report
-    from gridgen.ingest.roads import parse_road_classes
     from gridgen.io.spreadsheet import TableLimits
     from gridgen.io.write import write_dataset
 
     if args.max_rows is not None and args.max_rows < 1:
         raise ParameterError(f"--max-rows {args.max_rows}: give a positive number of rows")
     limits = TableLimits() if args.max_rows is None else TableLimits(max_rows=args.max_rows)
-    options = IngestOptions(
+    options = ingest_options(
         ledger_crs=args.ledger_crs,
-        crs=parse_crs_options(args.crs),
-        mapping=parse_map(args.map),
-        road_classes=parse_road_classes(args.road_class),
+        crs=args.crs,
+        mapping=args.map,
+        road_classes=args.road_class,
         limits=limits,
     )
     paths = IngestPaths(

@@ -18,7 +18,7 @@ input (:func:`gridgen.validate.layers.validate_layers`):
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +28,7 @@ import pandas as pd
 import shapely
 
 from gridgen.dataset import Dataset
-from gridgen.errors import SchemaError
+from gridgen.errors import ParameterError, SchemaError
 from gridgen.ingest.columns import ColumnMap, find_columns
 from gridgen.ingest.ledger import Ledger, ledger_from_rows
 from gridgen.ingest.matching import match_ledger
@@ -36,7 +36,7 @@ from gridgen.ingest.placement import Footprints, Outlines, name_keys, outline_of
 from gridgen.ingest.report import MatchReport, match_report
 from gridgen.ingest.roads import mapped_roads
 from gridgen.ingest.sources import Source, read_source
-from gridgen.io.crs import WGS84, DeclaredCRS, metric_crs_for
+from gridgen.io.crs import WGS84, DeclaredCRS, metric_crs_for, parse_crs
 from gridgen.io.spreadsheet import TableLimits, table_rows
 
 Progress = Callable[[str], None]
@@ -75,6 +75,57 @@ class IngestOptions:
     mapping: ColumnMap = field(default_factory=lambda: ColumnMap({}))
     road_classes: Mapping[str, tuple[str, bool]] | None = None
     limits: TableLimits = field(default_factory=TableLimits)
+
+
+CRS_INPUTS = ("communities", "footprints", "compounds", "roads", "stations")
+
+
+def parse_input_crs(items: Iterable[str]) -> dict[str, str]:
+    """Return input → CRS from ``INPUT=CRS`` items (``footprints=gcj02``).
+
+    Raises
+    ------
+    ParameterError
+        A malformed item or an unknown input.
+    """
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, crs = str(item).partition("=")
+        name = name.strip().lower()
+        if not sep or name not in CRS_INPUTS or not crs.strip():
+            msg = f"--crs {item!r}: give INPUT=CRS with INPUT one of {', '.join(CRS_INPUTS)}"
+            raise ParameterError(msg)
+        parse_crs(crs.strip())  # a bad system fails here, before any file is read
+        out[name] = crs.strip()
+    return out
+
+
+def ingest_options(
+    *,
+    ledger_crs: str = "gcj02",
+    crs: Iterable[str] = (),
+    mapping: Iterable[str] = (),
+    road_classes: Iterable[str] = (),
+    limits: TableLimits | None = None,
+) -> IngestOptions:
+    """Return the options of ``gridgen ingest`` (and ``POST /datasets/ingest``) from their text.
+
+    Raises
+    ------
+    ParameterError, UnknownCRSError
+        A malformed ``--crs``, ``--map`` or ``--road-class`` item, or an unknown system.
+    """
+    from gridgen.ingest.columns import parse_map
+    from gridgen.ingest.roads import parse_road_classes
+
+    parse_crs(ledger_crs)
+    return IngestOptions(
+        ledger_crs=ledger_crs,
+        crs=parse_input_crs(crs),
+        mapping=parse_map(mapping),
+        road_classes=parse_road_classes(road_classes),
+        limits=limits or TableLimits(),
+    )
 
 
 @dataclass(frozen=True)

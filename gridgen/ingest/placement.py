@@ -1,25 +1,16 @@
-"""Placing a ledger's buildings on footprints: a vote of coordinates and the footprints' names.
+"""Placing a ledger's buildings on footprints: the groups of rows and their usable points.
 
-Rows are grouped by (place, building): the place is the compound key (or, without one,
-the door plate such as 胜利街12号, or else the compound outline the row's point lies in);
-the building is the building number. Each group is placed on at most one footprint, and
-each footprint takes at most one group:
+Rows are grouped by (place, building): the place is the compound key (or the compound
+its door plate belongs to, or the door plate itself for a scattered building such as
+胜利街12号, or else the compound outline the row's point lies in); the building is the
+building number. Each group is placed on at most one footprint, and each footprint takes
+at most one group (:mod:`gridgen.ingest.assignment`).
 
-1. **Address**: a footprint whose name gives the same place and building (锦绣花园3号楼, or
-   3号楼 inside the 锦绣花园 outline), when exactly one does.
-2. **Coordinates**: every door-plate point (in WGS84, then metres) votes for the footprints
-   within :data:`REACH_M`: a full vote for a footprint it lies on (within :data:`ON_M`),
-   falling linearly to none at :data:`REACH_M`. Points are left out of the vote when they
-   lie outside the district, outside the group's compound outline (when its name finds
-   one; :data:`OUTLINE_BUFFER_M` of slack) or on a spot shared by rows of
-   :data:`SHARED_POINT_GROUPS` or more buildings (a compound-level position, not a door
-   plate). A group's footprint needs at least :data:`MIN_SHARE` of the group's possible
-   vote and :data:`MARGIN` times the next free footprint's.
-3. Pairs are taken greedily: address matches first (where the coordinates agree, ``both``),
-   then the coordinate votes from the strongest down; a footprint taken by a stronger group
-   is not given to a weaker one, and a footprint whose own name names another building is
-   never given by coordinates. What is left is unmatched with its reason; nothing is forced
-   onto the nearest footprint.
+A group's door-plate points (in WGS84, then metres) are left out when they lie outside
+the district, outside the group's compound outline (when its name finds one;
+:data:`OUTLINE_BUFFER_M` of slack) or on a spot shared by rows of
+:data:`SHARED_POINT_GROUPS` or more buildings (a compound-level position, such as the
+gate, not a door plate); each such row says so in the report.
 
 Households of a building are its distinct rooms (a row without a room counts as one);
 residents are summed. Exact duplicate rows count once.
@@ -38,27 +29,11 @@ from numpy.typing import NDArray
 
 from gridgen.ingest.addresses import compound_key, folded_text, parse_address, texts
 
-ON_M = 2.0
-"""A point this close to a footprint lies on it (GPS noise, the wall line): a full vote."""
-REACH_M = 25.0
-"""Beyond this a point gives a footprint no vote (yards between rows are 15-30 m)."""
-TIE_M = 2.0
-"""A footprint this much farther than a point's nearest gets 1/e of the nearest's share."""
-MIN_SHARE = 0.5
-"""Share of its possible vote a group must give its footprint."""
-NEAR_M = 12.0
-"""Door plates taken in the yard lie within this of their building."""
-NEAR_SHARE = 0.8
-"""Share of a left-over group's points that must lie within :data:`NEAR_M` of its footprint."""
-MARGIN = 1.5
-"""How much more the footprint must get than the next free one."""
 OUTLINE_BUFFER_M = 10.0
 """Slack around a compound outline for its points (gates, walls)."""
 SHARED_POINT_GROUPS = 3
 """A 1 m spot holding rows of this many buildings is a compound-level position."""
 SNAP_M = 1.0
-
-HOW_ORDER = ("both", "address", "coordinate")
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import pandas as pd
 import shapely
 
 from gridgen.io.crs import WGS84
+from gridgen.io.polygons import polygonal_parts
 from gridgen.sample.raw import (
     BUILDING_SPELLINGS,
     FCLASS_BY_KIND,
@@ -39,21 +40,31 @@ YARD_M = (3.0, 12.0)
 
 
 def _in_yard(
-    x: float,
-    south: float,
+    poly: shapely.Polygon,
     tree: shapely.STRtree,
-    geoms: np.ndarray,
     rng: np.random.Generator,
 ) -> tuple[float, float]:
-    """Return a point in the open yard in front of (south of) a building: never on another
-    building (the offset halves until it is at least 2 m from every footprint)."""
+    """Return a door plate taken in the yard: a point of the building's southern wall
+    pushed 3-12 m straight out from the building (halved until it is at least 2 m from every
+    footprint, so it never lies on another building)."""
+    parts = polygonal_parts(poly)
+    if len(parts) == 0:  # a building known as a point: its door plate is there
+        return float(poly.centroid.x), float(poly.centroid.y)
+    poly = max(parts, key=lambda part: part.area)
+    ring = shapely.get_exterior_ring(poly)
+    centre = shapely.centroid(poly)
+    points = list(shapely.line_interpolate_point(ring, rng.random(8), normalized=True))
+    wall = min(points, key=lambda p: p.y)
+    direction = np.array([wall.x - centre.x, wall.y - centre.y])
+    direction /= max(float(np.hypot(*direction)), 1e-9)
     off = rng.uniform(*YARD_M)
     while off > 1.0:
-        p = shapely.Point(x, south - off)
-        if len(tree.query(p, predicate="dwithin", distance=2.0)) == 0:
+        x, y = np.array([wall.x, wall.y]) + direction * off
+        if len(tree.query(shapely.Point(x, y), predicate="dwithin", distance=2.0)) == 0:
             break
         off /= 2
-    return x, south - off
+    x, y = np.array([wall.x, wall.y]) + direction * off
+    return float(x), float(y)
 
 
 def _doorplates(layers: dict[str, gpd.GeoDataFrame], rng: np.random.Generator) -> dict[str, str]:
@@ -106,12 +117,8 @@ def _buildings(
         hh = int(row.households)
         units = max(1, -(-hh // (max(1, floors) * 2)))
         poly = geoms[i]
-        x0, y0, x1, _ = poly.bounds
         if yard[i]:
-            doors = [
-                _in_yard(x0 + (u + 0.5) / units * (x1 - x0), y0, tree, geoms, rng)
-                for u in range(units)
-            ]
+            doors = [_in_yard(poly, tree, rng) for _ in range(units)]
         else:
             doors = [_random_inside(poly, rng) for _ in range(units)]
         gate = None
@@ -256,3 +263,36 @@ def raw_district(layers: dict[str, gpd.GeoDataFrame], spec: RawSpec | None = Non
     return RawDistrict(
         communities, footprints, compounds, roads, ledger, truth_rows, truth_buildings, comm, extra
     )
+
+
+def relocated(
+    layers: dict[str, gpd.GeoDataFrame], lon: float, lat: float
+) -> dict[str, gpd.GeoDataFrame]:
+    """Return ``layers`` moved so their centre lies at (``lon``, ``lat``), shapes kept.
+
+    Every layer is taken to the local UTM zone of its old place, shifted in metres and
+    put down in the UTM zone of the new place (so a district can be tried in another city,
+    another Gauss-Krüger zone, with its real shapes and distances).
+    """
+    frames = {
+        k: v
+        for k, v in layers.items()
+        if isinstance(v, gpd.GeoDataFrame) and v._geometry_column_name in v.columns
+    }
+    base = layers["communities"]
+    old = base.estimate_utm_crs()
+    centre = shapely.centroid(shapely.union_all(base.to_crs(old).geometry.values))
+    new = gpd.GeoSeries([shapely.Point(lon, lat)], crs=WGS84).estimate_utm_crs()
+    target = gpd.GeoSeries([shapely.Point(lon, lat)], crs=WGS84).to_crs(new).iloc[0]
+    dx, dy = target.x - centre.x, target.y - centre.y
+    out = dict(layers)
+    for name, frame in frames.items():
+        if frame.empty:
+            out[name] = frame.set_crs(WGS84, allow_override=True)
+            continue
+        metric = frame.to_crs(old)
+        moved = shapely.transform(metric.geometry.values, lambda xy: xy + np.array([dx, dy]))
+        out[name] = metric.set_geometry(
+            gpd.GeoSeries(moved, index=metric.index, crs=new)
+        ).to_crs(WGS84)
+    return out

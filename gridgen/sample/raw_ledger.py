@@ -90,21 +90,25 @@ def household_rows(
 def messy_extras(
     rows: list[dict[str, object]], spec: RawSpec, rng: np.random.Generator
 ) -> list[dict[str, object]]:
-    """Return ``rows`` shuffled by compound, with duplicates, outside points and junk rows."""
-    out: list[dict[str, object]] = []
-    for row in rows:
-        out.append(row)
-        if pick(rng, spec.duplicate_share):
-            out.append({**row, "_kind": "duplicate"})
+    """Return ``rows`` with points outside the district, duplicates and junk rows added.
+
+    A duplicate is an exact copy (its 序号 aside) of the row before it, outside point and all.
+    """
+    rows = list(rows)
     with_xy = [
         i
-        for i, r in enumerate(out)
+        for i, r in enumerate(rows)
         if np.isfinite(float(str(r["x"]))) and r["_kind"] == "household"
     ]
     for k, i in enumerate(
         rng.choice(with_xy, size=min(spec.outside_rows, len(with_xy)), replace=False)
     ):
-        out[i] = {**out[i], "_outside": ("swap", "zero", "far")[k % 3]}
+        rows[i] = {**rows[i], "_outside": ("swap", "zero", "far")[k % 3]}
+    out: list[dict[str, object]] = []
+    for row in rows:
+        out.append(row)
+        if pick(rng, spec.duplicate_share):
+            out.append({**row, "_kind": "duplicate"})
     blank = dict.fromkeys((*LEDGER_COLUMNS[1:7], "人口数"), "") | {
         "x": np.nan,
         "y": np.nan,
