@@ -73,9 +73,9 @@ def _doorplates(layers: dict[str, gpd.GeoDataFrame], rng: np.random.Generator) -
     roads = dict(zip(comm, road_names(len(comm), rng), strict=True))
     counter = dict.fromkeys(comm, 0)
     plates: dict[str, str] = {}
-    for cid, comm_id in zip(
-        layers["compounds"]["compound_id"], layers["compounds"]["community_id"], strict=True
-    ):
+    compounds = layers["compounds"]
+    comp_comm = compounds.get("community_id", pd.Series([None] * len(compounds)))
+    for cid, comm_id in zip(compounds["compound_id"], comp_comm, strict=True):
         counter[comm_id] += 1
         plates[cid] = f"{roads[comm_id]}{counter[comm_id] * 2}号"
     b = layers["buildings"]
@@ -93,6 +93,9 @@ def _buildings(
 ) -> list[DoorBuilding]:
     metric = layers["communities"].estimate_utm_crs()
     b = layers["buildings"].reset_index(drop=True)
+    for col in ("floors", "residents"):
+        if col not in b.columns:
+            b[col] = np.nan
     if "community_id" not in b.columns:
         pts = gpd.GeoDataFrame(geometry=b.geometry.representative_point(), crs=b.crs)
         hit = gpd.sjoin(
@@ -230,7 +233,7 @@ def raw_district(layers: dict[str, gpd.GeoDataFrame], spec: RawSpec | None = Non
         crs=WGS84,
     )
     compounds = gpd.GeoDataFrame(
-        {"名称": layers["compounds"]["name"].astype(str).to_numpy()},
+        {"名称": layers["compounds"].get("name", pd.Series([], dtype=str)).astype(str).to_numpy()},
         geometry=layers["compounds"].geometry.values,
         crs=WGS84,
     )
@@ -254,7 +257,7 @@ def raw_district(layers: dict[str, gpd.GeoDataFrame], spec: RawSpec | None = Non
         st = layers["stations"]
         extra["stations"] = gpd.GeoDataFrame(
             {
-                "站点名称": st["name"].astype(str).to_numpy(),
+                "站点名称": st.get("name", st["station_id"]).astype(str).to_numpy(),
                 "类型": [STATION_LABELS[k] for k in st["kind"]],
             },
             geometry=st.geometry.values,
@@ -292,7 +295,7 @@ def relocated(
             continue
         metric = frame.to_crs(old)
         moved = shapely.transform(metric.geometry.values, lambda xy: xy + np.array([dx, dy]))
-        out[name] = metric.set_geometry(
-            gpd.GeoSeries(moved, index=metric.index, crs=new)
-        ).to_crs(WGS84)
+        out[name] = metric.set_geometry(gpd.GeoSeries(moved, index=metric.index, crs=new)).to_crs(
+            WGS84
+        )
     return out

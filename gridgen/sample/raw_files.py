@@ -114,8 +114,9 @@ def write_raw_district(
         paths["footprints"] = out / "footprints.geojson"
         gcj = frame_from_wgs84(raw.footprints, parse_crs("gcj02"))
         pyogrio.write_dataframe(gcj, paths["footprints"], driver="GeoJSON", COORDINATE_PRECISION=8)
-    paths["compounds"] = out / "compounds.geojson"
-    pyogrio.write_dataframe(raw.compounds.to_crs(4490), paths["compounds"], driver="GeoJSON")
+    if len(raw.compounds):
+        paths["compounds"] = out / "compounds.geojson"
+        pyogrio.write_dataframe(raw.compounds.to_crs(4490), paths["compounds"], driver="GeoJSON")
     if raw.roads is not None:
         (out / "roads").mkdir(exist_ok=True)
         paths["roads"] = out / "roads" / "gis_osm_roads_free_1.shp"

@@ -45,6 +45,8 @@ def household_rows(
     """Return the ledger rows of one building (one per room) with truth fields."""
     m = spec.mess
     rooms = rooms_of(b.households, b.floors)
+    if not rooms:  # not a home (a shop, a school): no ledger row
+        return []
     extra = rng.multinomial(
         max(0, b.residents - len(rooms)), np.full(len(rooms), 1 / max(1, len(rooms)))
     )
