@@ -188,7 +188,11 @@ def _solve(
 def _explain(groups: Groups, fps: Footprints, votes: pd.DataFrame, out: Outcome) -> None:
     """Fill the cause and reason of every unmatched group that has none yet."""
     holder = {int(f): int(g) for g, f in enumerate(out.footprint.tolist()) if f >= 0}
-    best = votes.sort_values("score", ascending=False).drop_duplicates("g").set_index("g")
+    top = votes.sort_values("score", ascending=False).drop_duplicates("g")
+    best = {
+        int(g): (int(f), float(s), float(d))
+        for g, f, s, d in zip(top["g"], top["f"], top["score"], top["nearest"], strict=True)
+    }
     for g in np.flatnonzero(out.footprint < 0).tolist():
         if out.reason[g] is not None:
             continue
@@ -197,12 +201,12 @@ def _explain(groups: Groups, fps: Footprints, votes: pd.DataFrame, out: Outcome)
         if groups.point_count[g] == 0:
             out.cause[g] = "no_coordinates"
             out.reason[g] = f"no usable coordinates and no footprint named {name}"
-        elif g not in best.index:
+        elif g not in best:
             out.cause[g] = "no_footprint_near"
             where = " inside its compound's outline" if groups.outline[g] >= 0 else ""
             out.reason[g] = f"no footprint{where} within {REACH_M:.0f} m of its coordinates"
         else:
-            f = int(best.at[g, "f"])
+            f, score, nearest = best[g]
             if contradicts(groups, g, fps, f):
                 out.cause[g] = "named_other"
                 out.reason[g] = (
@@ -215,10 +219,11 @@ def _explain(groups: Groups, fps: Footprints, votes: pd.DataFrame, out: Outcome)
                 out.reason[g] = f"its coordinates fall on {fps.ids[f]}, which holds {other}"
             else:
                 out.cause[g] = "far"
+                per_point = score / possible
                 out.reason[g] = (
                     f"its coordinates lie too far from the footprints (nearest {fps.ids[f]}, "
-                    f"{float(best.at[g, 'nearest']):.0f} m; support {float(best.at[g, 'score']) / possible:.1f} "
-                    f"per point, {UNMATCHED_SUPPORT} needed)"
+                    f"{nearest:.0f} m; support {per_point:.1f} per point, {UNMATCHED_SUPPORT} "
+                    "needed)"
                 )
 
 
