@@ -5,7 +5,7 @@ compound names with or without 小区, full-width digits, stray spaces. Everythi
 those to one key:
 
 - :func:`folded_text`: NFKC (full-width → half-width), no whitespace, Chinese numerals as
-  digits (三 → 3, 十二 → 12, 一百零五 → 105, 一〇五 → 105);
+  digits (三 → 3, 十二 → 12, 一百零五 → 105, 一〇五 → 105, 叁拾 → 30);
 - :func:`compound_key`: a compound name without its optional 小区 suffix;
 - :func:`building_key`: the building number of 3号楼 / 3栋 / A座 / 3-1幢 / 3# (``3``, ``A``,
   ``3-1``);
@@ -31,8 +31,9 @@ from gridgen.coverage.compound import text_or_none
 
 _DIGITS = {"零": 0, "〇": 0, "○": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
 _DIGITS |= {"六": 6, "七": 7, "八": 8, "九": 9}
-_UNITS = {"十": 10, "百": 100, "千": 1000}
-_NUMERAL_RUN = re.compile("[零〇○一二两三四五六七八九十百千]+")
+_DIGITS |= dict(zip("壹贰叁肆伍陆柒捌玖", range(1, 10), strict=True))  # financial numerals
+_UNITS = {"十": 10, "百": 100, "千": 1000, "拾": 10, "佰": 100, "仟": 1000}
+_NUMERAL_RUN = re.compile("[零〇○一二两三四五六七八九十百千壹贰叁肆伍陆柒捌玖拾佰仟]+")
 _SPACE = re.compile(r"\s+")
 
 

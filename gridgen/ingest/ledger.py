@@ -14,8 +14,8 @@ under the header is row 1) and gets:
 - ``duplicate_of``: the row it repeats exactly (every cell the same, sequence-number
   columns such as 序号 aside), else NA.
 
-A blank row between data rows is kept (reported as blank); blank rows at the end are not
-data.
+A blank row between data rows (nothing but maybe its 序号) is kept and reported as blank;
+blank rows at the end are not data.
 """
 
 from __future__ import annotations
@@ -281,7 +281,8 @@ def ledger_from_rows(
         for i in np.flatnonzero(bad):
             extra = f"residents {frame[cols['residents']].iloc[i]!r} not a whole number: counted 0"
             notes[i] = f"{notes[i]}; {extra}" if notes[i] else extra
-    blank = frame.isna().all(axis=1).to_numpy()
+    content = [c for c in frame.columns if folded(c) not in SEQUENCE_HEADERS]
+    blank = frame[content].isna().all(axis=1).to_numpy()
     for i in np.flatnonzero(blank):
         notes[i] = "blank row"
     out = keys.assign(

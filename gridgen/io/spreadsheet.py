@@ -134,17 +134,29 @@ def _column_number(letters: bytes) -> int:
     return n
 
 
-def _wide_cells(max_columns: int) -> re.Pattern[bytes]:
-    """Return a pattern of cell references whose column letters may pass ``max_columns``.
-
-    Only references with at least as many letters as the limit's own column match (for
-    128 columns, ``DX``: two or three letters), so a ledger of 12 columns costs no match.
-    """
-    letters, n = "", max_columns
+def _column_letters(n: int) -> str:
+    letters = ""
     while n:
         n, rem = divmod(n - 1, 26)
         letters = chr(65 + rem) + letters
-    return re.compile(rb' r="([A-Z]{%d,3})\d' % len(letters))
+    return letters
+
+
+def _far_cells(max_columns: int, cap_rows: int) -> re.Pattern[bytes]:
+    """Return a pattern of cell references that may lie past the column or row limit.
+
+    Only references with at least as many column letters as the limit's own column (for
+    128 columns, ``DX``: two or three letters), or a row number with more digits than the
+    cap, or as many and a first digit at least the cap's (for 500,020: 500000 and up),
+    match; so a ledger within the limits costs next to no match. Groups: (letters, row).
+    """
+    letters = len(_column_letters(max_columns))
+    digits = str(cap_rows)
+    n = len(digits)
+    return re.compile(
+        rb' r="(?:([A-Z]{%d,3})\d|[A-Z]{1,3}(\d{%d,}|[%s-9]\d{%d})")'
+        % (letters, n + 1, digits[0].encode(), n - 1)
+    )
 
 
 def _row_patterns(head: bytes) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
@@ -164,7 +176,7 @@ def _row_patterns(head: bytes) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
 def _scan_sheet(chunks: Iterator[bytes], name: str, limits: TableLimits) -> None:
     """Count rows and find the used range of a worksheet's XML, refusing past the limits."""
     cap_rows = limits.max_rows + HEADER_SLACK
-    wide = _wide_cells(limits.max_columns)
+    far = _far_cells(limits.max_columns, cap_rows)
     row_start, row_number = _ROW, _ROW_NUMBER
     rows = max_row = max_col = 0
     tail = b""
@@ -175,10 +187,11 @@ def _scan_sheet(chunks: Iterator[bytes], name: str, limits: TableLimits) -> None
         cut = max(0, data.rfind(b"<"))  # the last tag may be cut: it is seen whole next time
         body, tail = data[:cut], data[cut:]
         rows += len(row_start.findall(body))
-        numbers = row_number.findall(body)
+        cells = far.findall(body)
+        numbers = row_number.findall(body) + [row for _, row in cells if row]
         if numbers:
             max_row = max(max_row, *map(int, numbers))
-        letters = set(wide.findall(body))
+        letters = {col for col, _ in cells if col}
         if letters:
             max_col = max(max_col, *map(_column_number, letters))
         if rows > cap_rows or max_row > cap_rows:
