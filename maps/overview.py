@@ -13,6 +13,7 @@ import folium
 import geopandas as gpd
 import pandas as pd
 
+from gridgen.coverage.stations import DEFAULT_RADIUS_M
 from gridgen.dataset import Dataset
 from gridgen.io.atomic import write_text_atomic
 from gridgen.palette import (
@@ -26,7 +27,6 @@ from gridgen.partition.plan import Plan
 from gridgen.schema import PROPERTY_MODE_LABELS
 from maps.assets import AssetMode, render_offline_html
 from maps.escape import escape_properties, html_text
-from maps.sheet.data import DEFAULT_RADIUS_M
 from maps.style import (
     DEVIATION_LEGEND,
     deviation_color,

@@ -20,6 +20,7 @@ from gridgen.dataset import Dataset
 from gridgen.errors import ParameterError
 from gridgen.io.crs import WGS84
 from gridgen.partition.units import main_road_lines
+from gridgen.rules import RuleKind, rule_kind
 
 DEFAULT_TARGET = 300
 """Households per grid when a plan names no target (one grid worker's ~300 households)."""
@@ -53,19 +54,22 @@ class Problem:
     Attributes
     ----------
     kind
-        ``below_band``, ``above_band``, ``building_above_band``, ``not_contiguous``,
-        ``tiling``, ``no_households``, ``compound_split``, ``unassigned``.
+        The rule (:class:`gridgen.rules.RuleKind`; a name saved by an earlier version is
+        read as the rule it meant).
     community_id, grid_id, building_id
         Where (empty string when not applicable).
     reason
         A sentence for the planner.
     """
 
-    kind: str
+    kind: RuleKind
     community_id: str
     reason: str
     grid_id: str = ""
     building_id: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", rule_kind(self.kind))
 
 
 @dataclass(frozen=True)

@@ -31,14 +31,12 @@ from gridgen.coverage.compound import (
     nearest_station,
     text_or_none,
 )
+from gridgen.coverage.stations import DEFAULT_RADIUS_M
 from gridgen.dataset import Dataset
 from gridgen.errors import NotFoundError, ParameterError
 from gridgen.partition.plan import Plan
 from maps.sheet.index import sheet_index
 from maps.style import property_mode_label, station_kind_label, text_or_dash, yes_no
-
-DEFAULT_RADIUS_M = 500.0
-"""Station reach drawn when no coverage result says otherwise (GB 50180: 10-minute circle)."""
 
 NO_BUILDINGS = "无楼栋数据"
 NO_STATION = "附近无站点"
