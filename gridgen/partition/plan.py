@@ -19,6 +19,7 @@ import shapely
 from gridgen.dataset import Dataset
 from gridgen.errors import ParameterError
 from gridgen.io.crs import WGS84
+from gridgen.partition.codes import CODE_COLUMNS, CodeBook
 from gridgen.partition.units import main_road_lines
 
 DEFAULT_TARGET = 300
@@ -43,6 +44,7 @@ GRID_COLUMNS: tuple[str, ...] = (
     "deviation",
     "in_band",
     "main_road_crossings",
+    *CODE_COLUMNS,
 )
 
 
@@ -129,6 +131,9 @@ class Plan:
         The partitioning parameters (band already normalised by :func:`default_band`).
     locked
         Grid ids that re-partitioning keeps as they are (sorted, unique).
+    codes
+        The code scheme and the retired codes (:mod:`gridgen.partition.codes`): with the
+        grids' codes, every code ever used.
     """
 
     grids: gpd.GeoDataFrame
@@ -139,6 +144,7 @@ class Plan:
     band: tuple[int, int]
     seed: int
     locked: tuple[str, ...] = ()
+    codes: CodeBook = field(default_factory=CodeBook)
 
     def __post_init__(self) -> None:
         """Keep ``locked`` sorted and unique (so equal plans store equal records)."""
@@ -160,6 +166,7 @@ class Plan:
             "seed": int(self.seed),
             "metrics": self.metrics.to_dict(),
             "problems": [asdict(p) for p in self.problems],
+            "codes": self.codes.to_dict(),
         }
 
     @classmethod
@@ -188,6 +195,7 @@ class Plan:
             band=default_band(target, None if band is None else (int(band[0]), int(band[1]))),
             seed=int(record.get("seed", 0)),
             locked=tuple(locked),
+            codes=CodeBook.from_dict(record.get("codes")),
         )
 
 
@@ -305,6 +313,9 @@ def grid_table(
         out["party_org"] = False
     if "workers" not in out.columns:
         out["workers"] = 1
+    for col in CODE_COLUMNS:
+        if col not in out.columns:
+            out[col] = pd.Series([None] * len(out), dtype=object, index=out.index)
     cols = list(GRID_COLUMNS) + [c for c in out.columns if c not in GRID_COLUMNS]
     return gpd.GeoDataFrame(out[cols], geometry="geometry", crs=grids.crs)
 
@@ -449,6 +460,7 @@ def merge_plans(
         target=int(target),
         band=(int(band[0]), int(band[1])),
         seed=int(seed),
+        codes=CodeBook(first.codes.scheme, tuple(r for p in plans for r in p.codes.retired)),
     )
 
 
