@@ -33,9 +33,11 @@ from gridgen.partition.codes import (
     kept_codes,
     new_codes,
     prefixes,
+    unit_codes,
     used_codes,
 )
 from gridgen.partition.plan import Plan, Problem
+from gridgen.partition.units import UnitGraph
 
 NEW_CODES = 20
 """Codes never used in a community that the editor offers for new grids."""
@@ -228,6 +230,41 @@ def book_from_register(register: pd.DataFrame, scheme: CodeScheme) -> CodeBook:
     return CodeBook(scheme, retired)
 
 
+def redrawn_codes(
+    dataset: Dataset,
+    plan: Plan,
+    community_id: str,
+    *,
+    units: UnitGraph,
+    labels: np.ndarray,
+    geoms: np.ndarray,
+    kept_out: Iterable[str] = (),
+) -> list[str]:
+    """Return the codes of grids (``labels`` over ``units``, ``geoms`` metric) redrawn in a
+    community of ``plan``: a grid keeps the code of a grid of ``plan`` (not in ``kept_out``,
+    the grids left as they are) whose households it mostly holds; the others take codes
+    never used there (:func:`gridgen.partition.codes.unit_codes`)."""
+    a = plan.assignment.astype({"building_id": str, "grid_id": str})
+    old_code = dict(zip(a["building_id"], a["grid_id"], strict=True))
+    rows = plan.grids[plan.grids["community_id"].astype(str) == community_id]
+    rows = rows[~rows["grid_id"].astype(str).isin({str(g) for g in kept_out})]
+    bld = dataset.buildings
+    hh = pd.to_numeric(bld["households"], errors="coerce").fillna(0).astype(float)
+    return unit_codes(
+        plan.codes.scheme,
+        prefixes(dataset.communities, plan.codes.scheme)[community_id],
+        units=units,
+        labels=labels,
+        geoms=geoms,
+        old_code=old_code,
+        households=dict(zip(bld["building_id"].astype(str), hh, strict=True)),
+        old_grids=dict(
+            zip(rows["grid_id"].astype(str), rows.to_crs(dataset.metric_crs).geometry, strict=True)
+        ),
+        used=used_codes(plan.grids, plan.codes, community_id),
+    )
+
+
 def offered_codes(dataset: Dataset, plan: Plan, community_id: str, n: int = NEW_CODES) -> list[str]:
     """Return the next ``n`` codes never used in a community (new grids of the editor)."""
     scheme = plan.codes.scheme
@@ -256,6 +293,7 @@ __all__ = [
     "layer_codes",
     "new_code_refusal",
     "offered_codes",
+    "redrawn_codes",
     "renamed",
     "successor",
 ]

@@ -132,8 +132,7 @@ class Plan:
     locked
         Grid ids that re-partitioning keeps as they are (sorted, unique).
     codes
-        The code scheme and the retired codes (:mod:`gridgen.partition.codes`): with the
-        grids' codes, every code ever used.
+        Code scheme and retired codes (:mod:`gridgen.partition.codes`).
     """
 
     grids: gpd.GeoDataFrame
@@ -231,6 +230,20 @@ def default_band(target: int, band: tuple[int, int] | None = None) -> Band:
     return Band(lo, hi)
 
 
+def parse_band(text: str | None, *, option: str = "--band") -> tuple[int, int] | None:
+    """Return ``(min, max)`` from ``"MIN,MAX"`` (None stays None), for the CLI and the API.
+
+    ``option`` names the option or field in the message (``--band``, ``band``).
+    """
+    if text is None:
+        return None
+    parts = text.replace(" ", "").split(",")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        msg = f"{option} {text!r} must be two whole numbers MIN,MAX, e.g. 240,360"
+        raise ParameterError(msg)
+    return int(parts[0]), int(parts[1])
+
+
 def checked_band(target: int, band: tuple[int, int] | None) -> Band:
     """Return ``band`` as is when an entry point already checked it, else :func:`default_band`.
 
@@ -309,13 +322,8 @@ def grid_table(
     out["deviation"] = out["households"].to_numpy() / float(target) - 1.0
     out["in_band"] = (out["households"] >= lo) & (out["households"] <= hi)
     out["main_road_crossings"] = grid_main_road_crossings(dataset, geoms)
-    if "party_org" not in out.columns:
-        out["party_org"] = False
-    if "workers" not in out.columns:
-        out["workers"] = 1
-    for col in CODE_COLUMNS:
-        if col not in out.columns:
-            out[col] = pd.Series([None] * len(out), dtype=object, index=out.index)
+    defaults = {"party_org": False, "workers": 1, **dict.fromkeys(CODE_COLUMNS)}
+    out = out.assign(**{c: v for c, v in defaults.items() if c not in out.columns})
     cols = list(GRID_COLUMNS) + [c for c in out.columns if c not in GRID_COLUMNS]
     return gpd.GeoDataFrame(out[cols], geometry="geometry", crs=grids.crs)
 

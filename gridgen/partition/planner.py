@@ -24,14 +24,13 @@ from gridgen.errors import InfeasibleError, NotFoundError, ParameterError
 from gridgen.io.crs import WGS84
 from gridgen.io.polygons import frame_valid_polygons, polygonal
 from gridgen.partition.cells import seed_spacing
-from gridgen.partition.codes import prefixes, unit_codes, used_codes
 from gridgen.partition.community import (
     community_rng,
     draw_grids,
     drawing_frames,
     wgs84_grids,
 )
-from gridgen.partition.lifecycle import successor
+from gridgen.partition.lifecycle import redrawn_codes, successor
 from gridgen.partition.move_rules import (
     UNSAVABLE,
     Violation,
@@ -245,23 +244,14 @@ def repartition(
         return plan
     units = build_units(dataset, community_id, band_max=hi, area=free_area, building_ids=free_b)
     drawing = draw_grids(units, target=target, band=(lo, hi), rng=community_rng(seed, community_id))
-    free_rows = cgrids[~cgrids["grid_id"].astype(str).isin(locked_ids)]
-    new_ids = unit_codes(
-        plan.codes.scheme,
-        prefixes(dataset.communities, plan.codes.scheme)[community_id],
+    new_ids = redrawn_codes(
+        dataset,
+        plan,
+        community_id,
         units=units,
         labels=drawing.labels,
         geoms=drawing.geoms,
-        old_code=dict(zip(a["building_id"].astype(str), a["grid_id"].astype(str), strict=True)),
-        households=_households(dataset),
-        old_grids=dict(
-            zip(
-                free_rows["grid_id"].astype(str),
-                free_rows.to_crs(dataset.metric_crs).geometry,
-                strict=True,
-            )
-        ),
-        used=used_codes(plan.grids, plan.codes, community_id),
+        kept_out=locked_ids,
     )
     order = np.arange(len(new_ids), dtype=np.int64)
     new_grids, new_a = drawing_frames(drawing, ids=new_ids, order=order)
@@ -290,11 +280,45 @@ def repartition(
     )
 
 
-def _households(dataset: Dataset) -> dict[str, float]:
-    """Return building id → households (0 when missing)."""
-    bld = dataset.buildings
-    hh = pd.to_numeric(bld["households"], errors="coerce").fillna(0).astype(float)
-    return dict(zip(bld["building_id"].astype(str), hh, strict=True))
+REPARTITION_TRIES = 6
+"""Seeds :func:`best_repartition` tries before it settles for the most balanced result."""
+
+
+def _unlocked_out_of_band(
+    plan: Plan, community_id: str, *, locked: tuple[str, ...], band: tuple[int, int]
+) -> int:
+    """Return how many unlocked grids of ``community_id`` are outside ``band``."""
+    lo, hi = band
+    g = plan.grids[
+        (plan.grids["community_id"].astype(str) == community_id)
+        & ~plan.grids["grid_id"].astype(str).isin(locked)
+    ]
+    return int((~g["households"].between(lo, hi)).sum())
+
+
+def best_repartition(
+    dataset: Dataset,
+    plan: Plan,
+    community_id: str,
+    *,
+    locked: tuple[str, ...],
+    tries: int = REPARTITION_TRIES,
+) -> Plan:
+    """Return the :func:`repartition` of ``community_id`` with the fewest unlocked grids out
+    of band.
+
+    Seeds ``plan.seed + 1`` to ``plan.seed + tries`` are tried in turn, stopping at the first
+    whose unlocked grids are all in the band (``plan`` itself when ``tries`` is 0).
+    """
+    best, best_out = plan, None
+    for seed in range(plan.seed + 1, plan.seed + 1 + tries):
+        new = repartition(dataset, plan, community_id, locked=locked, seed=seed)
+        out = _unlocked_out_of_band(new, community_id, locked=locked, band=plan.band)
+        if best_out is None or out < best_out:
+            best, best_out = new, out
+        if out == 0:
+            break
+    return best
 
 
 def move_unit(
