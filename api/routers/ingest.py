@@ -10,7 +10,7 @@ Before the job is queued the ledger is checked against the limits on rows and in
 size (a streaming pass, about a second for 300,000 rows): a ledger past them is answered
 413 at once, naming the limit. The job then ingests, stores the dataset and the match
 report; ``GET /jobs/{id}`` gives the dataset id and the totals, ``GET
-/datasets/ingest/{job_id}/report?f=json|xlsx`` the whole report.
+/datasets/{dataset_id}/match-report?f=json|xlsx`` the whole report.
 """
 
 from __future__ import annotations
@@ -20,17 +20,18 @@ import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import pandas as pd
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.background import BackgroundTask
 
 from api.deps import PlannerDep, StateDep
+from api.match_reports import load_match_report, store_match_report
 from api.recovery import service_temp_dir
 from api.service import ServiceState, dataset_layers_for_store, metric_crs_text, submit_job
-from api.store.base import JobInfo, records_frame
+from api.store.base import JobInfo
 from api.uploads import copy_capped
-from gridgen.errors import InputError, NotFoundError, UnsupportedFormatError
+from gridgen.errors import InputError, UnsupportedFormatError
+from gridgen.io.spreadsheet import TableLimits
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 
@@ -40,14 +41,6 @@ SIDECARS = (".dbf", ".shx", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".xml")
 LEDGER = (".xlsx", ".xlsm", ".xls", ".csv")
 Files = Annotated[list[UploadFile], File()]
 OptionalFiles = Annotated[list[UploadFile] | None, File()]
-
-
-def _rows_key(job_id: str) -> str:
-    return f"j/{job_id}/match_rows"
-
-
-def _buildings_key(job_id: str) -> str:
-    return f"j/{job_id}/match_buildings"
 
 
 class _Saver:
@@ -93,16 +86,12 @@ def _check_ledger(state: ServiceState, path: Path) -> None:
         table_rows(path, path.name, limits=limits)
 
 
-def ledger_limits(state: ServiceState) -> Any:
-    """Return the ledger limits of the service's settings."""
-    from gridgen.io.spreadsheet import TableLimits
-
+def ledger_limits(state: ServiceState) -> TableLimits:
+    """Return the ledger limits of the service's settings (``GRIDGEN_LEDGER_MAX_*``)."""
     settings = state.settings
     return TableLimits(
-        max_rows=getattr(settings, "ledger_max_rows", TableLimits.max_rows),
-        max_inflated_bytes=getattr(
-            settings, "ledger_max_inflated_bytes", TableLimits.max_inflated_bytes
-        ),
+        max_rows=settings.ledger_max_rows,
+        max_inflated_bytes=settings.ledger_max_inflated_bytes,
     )
 
 
@@ -175,18 +164,14 @@ def ingest(
             actor=who.label,
         )
         report = result.report
-        rows = report.rows.drop(columns=["cause"])
-        state.store.add_layer(_rows_key(job.id), rows, layer="match_rows", actor=who.label)
-        state.store.add_layer(
-            _buildings_key(job.id), report.buildings, layer="match_buildings", actor=who.label
-        )
+        link = store_match_report(state, info.id, report, actor=who.label)
         state.bump()
         return {
             "dataset_id": info.id,
             "totals": report.totals,
             "ledger": report.ledger,
             "notes": list(report.notes),
-            "report": f"/datasets/ingest/{job.id}/report",
+            "report": link,
             "timings": result.timings,
         }
 
@@ -194,45 +179,26 @@ def ingest(
     return job
 
 
-@router.get("/ingest/{job_id}/report", summary="The match report of an ingest job")
-def ingest_report(
+@router.get(
+    "/{dataset_id}/match-report", summary="The match report of a dataset made from a ledger"
+)
+def match_report(
     state: StateDep,
     who: PlannerDep,
-    job_id: str,
+    dataset_id: str,
     f: Annotated[Literal["json", "xlsx"], Query(description="json or xlsx")] = "json",
 ) -> Any:
     """Return the match report (totals, per building, per ledger row) as JSON or a workbook."""
-    from gridgen.ingest.report import MatchReport, write_match_report
+    from gridgen.ingest.report import write_match_report
 
-    job = state.store.get_job(job_id)
-    if job.kind != JOB_KIND:
-        raise NotFoundError(f"job {job_id} is not an ingest job: it has no match report")
-    if job.status != "done" or job.result is None:
-        msg = f"job {job_id} is {job.status}: its report comes when it is done (GET /jobs/{job_id})"
-        raise NotFoundError(msg)
-    rows = _stored(state, _rows_key(job_id), ["row", "building_id", "how", "reason"])
-    buildings = _stored(
-        state, _buildings_key(job_id), ["building_id", "households", "residents", "rows"]
-    )
-    result = job.result
-    report = MatchReport(
-        result["totals"], buildings, rows, result.get("ledger", {}), tuple(result.get("notes", ()))
-    )
+    report = load_match_report(state, dataset_id)
     if f == "json":
         return JSONResponse(report.to_dict())
     folder = Path(tempfile.mkdtemp(prefix="report-", dir=service_temp_dir(state.settings)))
-    path = write_match_report(report, folder / f"match-report-{job_id}.xlsx")
+    path = write_match_report(report, folder / f"match-report-{dataset_id}.xlsx")
     return FileResponse(
         path,
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         filename=path.name,
         background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
     )
-
-
-def _stored(state: ServiceState, key: str, columns: list[str]) -> pd.DataFrame:
-    frame = records_frame(state.store.layer_rows(key), key)
-    for col in columns:
-        if col not in frame.columns:
-            frame[col] = pd.Series(dtype=object)
-    return frame[columns]
