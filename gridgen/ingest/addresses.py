@@ -157,17 +157,24 @@ def _after_admin(text: str) -> str:
     return text[hit.end() :] if hit and len(text) - hit.end() >= 4 else text
 
 
+TAIL_CHARS = 24
+"""Unit and room sit in an address's last characters: the end patterns look only there
+(an anchored ``search`` would otherwise try every position of a 40-character address)."""
+
+
 def _split_room(rest: str) -> tuple[str, str | None, str | None, str | None]:
     """Return (rest, building, unit, room) after taking the unit and room off the end."""
-    dashes = _TAIL_DASHES.search(rest)
+    cut = max(0, len(rest) - TAIL_CHARS)
+    tail_text = rest[cut:]
+    dashes = _TAIL_DASHES.search(tail_text)
     if dashes:
-        return rest[: dashes.start()], dashes.group(1), dashes.group(2), dashes.group(3)
-    tail = _TAIL_UNIT_ROOM.search(rest)
+        return rest[: cut + dashes.start()], dashes.group(1), dashes.group(2), dashes.group(3)
+    tail = _TAIL_UNIT_ROOM.search(tail_text)
     if tail is None:
         return rest, None, None, None
     unit = tail.group(1) or tail.group(3)
     room = tail.group(2) or tail.group(4)
-    return rest[: tail.start()], None, unit, room
+    return rest[: cut + tail.start()], None, unit, room
 
 
 @lru_cache(maxsize=200_000)

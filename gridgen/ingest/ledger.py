@@ -123,12 +123,21 @@ _NUMBER = re.compile(r"^-?[0-9]+(?:\.[0-9]+)?$")
 
 
 def _numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Return floats of text cells (NaN when blank or bad) and the mask of bad cells."""
+    """Return floats of text cells (NaN when blank or bad) and the mask of bad cells.
+
+    Plain numbers are parsed at once; only the others are folded first (full-width digits,
+    a decimal comma) and tried again.
+    """
     text = values.astype(object).where(values.notna(), None)
-    cleaned = text.map(lambda v: None if v is None else folded_text(str(v)).replace(",", "."))
-    nums = pd.to_numeric(cleaned, errors="coerce").to_numpy(dtype=float)
-    bad = cleaned.notna().to_numpy() & ~np.isfinite(nums)
-    return nums, bad
+    nums = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, copy=True)
+    given = text.notna().to_numpy()
+    retry = np.flatnonzero(given & ~np.isfinite(nums))
+    if len(retry):
+        folded = [folded_text(str(v)).replace(",", ".") for v in text.iloc[retry]]
+        nums[retry] = pd.to_numeric(pd.Series(folded, dtype=object), errors="coerce").to_numpy(
+            float
+        )
+    return nums, given & ~np.isfinite(nums)
 
 
 def _residents(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
