@@ -90,9 +90,12 @@ def contradicts(groups: Groups, g: int, fps: Footprints, f: int) -> bool:
 
 
 def label(groups: Groups, g: int) -> str:
-    """Return a group's name for messages (锦绣花园 3, or 胜利街12号)."""
+    """Return a group's name for messages (锦绣花园 3号楼, or 胜利街12号)."""
     place, building = groups.place[g], groups.building[g]
-    return f"{place}{building}" if building == "" else f"{place} {building}"
+    if building == "":
+        return str(place)
+    number = building if not str(building)[-1:].isdigit() else f"{building}号楼"
+    return f"{place} {number}"
 
 
 def _address_index(fps: Footprints) -> dict[tuple[str, str], int]:
