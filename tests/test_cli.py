@@ -106,7 +106,7 @@ def test_corrupt_file_exits_with_one_line_reason(tmp_path: Path) -> None:
     ],
 )
 def test_every_subcommand_has_a_handler(argv: list[str]) -> None:
-    """Every subcommand of DESIGN §1b parses and is bound to a real handler."""
+    """Every subcommand of docs/cli.md parses and is bound to a real handler."""
     from gridgen_cli.main import build_parser
 
     args = build_parser().parse_args(argv)

@@ -18,9 +18,10 @@ from handmade import frame, local_box
 from PIL import Image
 
 from gridgen.dataset import Dataset
-from gridgen.errors import MissingAssetError, NotFoundError, ParameterError
+from gridgen.errors import NotFoundError, ParameterError
 from gridgen.validate.layers import validate_layers
 from maps import assets
+from maps.errors import MissingAssetError
 from maps.labels import boxes_overlap, place_labels
 from maps.sheet.data import NO_BUILDINGS, NO_STATION, compound_sheet_data
 

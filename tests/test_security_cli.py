@@ -1,6 +1,6 @@
 """The CLI on bad input (issue 11, class 8): one line naming file, row or option; exit 2.
 
-Exit statuses follow DESIGN §1b: 0 ok, 1 failure, 2 bad input. GBK/GB18030 CSV files (what
+Exit statuses follow docs/cli.md: 0 ok, 1 failure, 2 bad input. GBK/GB18030 CSV files (what
 Chinese Excel writes) are read, not refused.
 """
 
