@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,9 +11,16 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from gridgen.dataset import Dataset
+from gridgen.partition.plan import Plan
 from gridgen.rules import RuleKind
 
-__all__ = ["UNSAVABLE", "Violation", "grid_violations", "split_compound_violations"]
+__all__ = [
+    "UNSAVABLE",
+    "Violation",
+    "grid_violations",
+    "recoded_violations",
+    "split_compound_violations",
+]
 
 
 @dataclass(frozen=True)
@@ -96,3 +104,38 @@ def split_compound_violations(
             )
         ]
     return []
+
+
+def recoded_violations(
+    violations: list[Violation], *, before: Plan, after: Plan
+) -> tuple[Violation, ...]:
+    """Return ``violations`` found on ``before`` naming the grids by their codes in ``after``.
+
+    ``after`` is ``before`` with grid codes assigned by the codes rules (a grid that kept
+    too few of its households takes a new code), so each grid is found again by its exact
+    shape; grid ids and codes inside the messages are renamed alike.
+    """
+    found = dict(
+        zip(
+            shapely.to_wkb(after.grids.geometry.to_numpy()).tolist(),
+            after.grids["grid_id"].astype(str),
+            strict=True,
+        )
+    )
+    shapes = shapely.to_wkb(before.grids.geometry.to_numpy()).tolist()
+    codes = {
+        g: found[w]
+        for g, w in zip(before.grids["grid_id"].astype(str), shapes, strict=True)
+        if w in found and found[w] != g
+    }
+    if not codes:
+        return tuple(violations)
+    pattern = re.compile(r"\b(" + "|".join(re.escape(c) for c in codes) + r")\b")
+    return tuple(
+        Violation(
+            v.kind,
+            codes.get(v.grid_id, v.grid_id),
+            pattern.sub(lambda m: codes[m.group(1)], v.message),
+        )
+        for v in violations
+    )

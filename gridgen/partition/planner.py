@@ -35,6 +35,7 @@ from gridgen.partition.move_rules import (
     UNSAVABLE,
     Violation,
     grid_violations,
+    recoded_violations,
     split_compound_violations,
 )
 from gridgen.partition.plan import (
@@ -408,13 +409,13 @@ def move_unit(
     )
     if building_id is not None:
         violations += split_compound_violations(dataset, new_a, building_id, to_grid=to_grid, hi=hi)
-    new_plan = successor(
+    coded = successor(
         new_plan, before=plan, dataset=dataset, on=on or date.today(), communities={community_id}
     )
     return MoveResult(
-        plan=new_plan,
-        metrics=new_plan.metrics,
-        violations=tuple(violations),
+        plan=coded,
+        metrics=coded.metrics,
+        violations=recoded_violations(violations, before=new_plan, after=coded),
         moved_buildings=tuple(moving),
         from_grids=tuple(sources),
         to_grid=str(to_grid),
