@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import ADMIN_KEY
 from fastapi.testclient import TestClient
+from job_helpers import wait_job
 from test_ingest_units import _bomb
 
 from api.app import create_app
@@ -36,13 +37,7 @@ def _files(
 
 
 def _wait(client: TestClient, job_id: str, headers: dict[str, str]) -> dict:
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        job = client.get(f"/jobs/{job_id}", headers=headers).json()
-        if job["status"] in ("done", "failed"):
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} did not finish")
+    return wait_job(client, job_id, headers=headers, timeout_s=240.0)
 
 
 @pytest.fixture
