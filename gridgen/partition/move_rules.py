@@ -1,9 +1,10 @@
-"""The rules a planner's move of a building or compound can break (:class:`Violation`)."""
+"""The rules a planner's move of a building or compound can break (:class:`Violation`), and
+the result of a move (:class:`MoveResult`)."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import pandas as pd
@@ -11,11 +12,13 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from gridgen.dataset import Dataset
-from gridgen.partition.plan import Plan
+from gridgen.errors import InfeasibleError
+from gridgen.partition.plan import Plan, PlanMetrics
 from gridgen.rules import RuleKind
 
 __all__ = [
     "UNSAVABLE",
+    "MoveResult",
     "Violation",
     "grid_violations",
     "recoded_violations",
@@ -39,6 +42,50 @@ class Violation:
 
 UNSAVABLE = frozenset({RuleKind.MULTIPART, RuleKind.EMPTY_GRID, RuleKind.NOT_ADJACENT})
 """Violations that leave a grid that is not one polygon: such a move is not saved."""
+
+
+@dataclass(frozen=True, eq=False)
+class MoveResult:
+    """The plan after a move (not saved), its metrics and the rules the move breaks."""
+
+    plan: Plan
+    metrics: PlanMetrics
+    violations: tuple[Violation, ...]
+    moved_buildings: tuple[str, ...]
+    from_grids: tuple[str, ...]
+    to_grid: str
+
+    @property
+    def ok(self) -> bool:
+        """Return whether the move breaks no rule."""
+        return not self.violations
+
+    def require_savable(self) -> None:
+        """Raise InfeasibleError when a grid of the moved plan is not one polygon.
+
+        A plan is stored and served only with every grid one valid Polygon: a move that
+        cuts a grid into pieces, empties it or lands units away from their new grid is
+        refused (the other rules are reported with the saved version).
+        """
+        broken = [v for v in self.violations if v.kind in UNSAVABLE]
+        if broken:
+            reasons = "; ".join(v.message for v in broken)
+            msg = (
+                f"{reasons}: move a set of units that keeps every grid in one piece (paint "
+                "them together in the editor and save them as one assignment)"
+            )
+            raise InfeasibleError(msg)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready summary (metrics, violations, what moved)."""
+        return {
+            "ok": self.ok,
+            "metrics": self.metrics.to_dict(),
+            "violations": [asdict(v) for v in self.violations],
+            "moved_buildings": list(self.moved_buildings),
+            "from_grids": list(self.from_grids),
+            "to_grid": self.to_grid,
+        }
 
 
 def grid_violations(
