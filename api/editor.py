@@ -12,11 +12,12 @@ from collections.abc import Collection
 from api.auth import Principal
 from api.scopes import require_communities
 from api.service import ServiceState, check_edit_base, load_dataset
-from api.store.base import VersionInfo, dataset_key
+from api.store.base import VersionInfo, dataset_key, version_date
 from api.store.delta import assignment_patch
 from api.tiles import LRU
 from gridgen.dataset import Dataset
 from gridgen.partition.assign import community_units, units_frame
+from gridgen.partition.lifecycle import restamped
 from gridgen.partition.plan import Plan
 from gridgen.partition.units import UnitGraph
 
@@ -70,6 +71,10 @@ def save_plan(
         changed_grids=changed,
         changed_assignment=patch,
     )
+    before = load_plan(state, plan_id, base)[0]
+    since = dict(zip(before.grids["grid_id"].astype(str), before.grids["valid_from"], strict=True))
+    codes = (since, {r.code for r in before.codes.retired})
+    saved = restamped(saved, before=codes, on=version_date(info.created_at))  # as stored
     _PLANS.put((id(state.store), plan_id, info.version), (saved, saved.locked))
     return info
 

@@ -34,6 +34,8 @@ SUBCOMMANDS: tuple[str, ...] = (
     "audit",
     "rebalance",
     "merge-grids",
+    "changes",
+    "nesting",
 )
 
 

@@ -57,6 +57,12 @@ def create_plan(state: StateDep, who: PlannerDep, body: PlanCreate) -> JobInfo:
     from gridgen.partition.plan import default_band
 
     band = default_band(body.target, body.band)
+    scheme = None
+    if body.code_scheme is not None or body.object_code is not None:
+        from gridgen.partition.codes import scheme_for
+
+        communities = load_dataset(state, body.dataset_id).communities
+        scheme = scheme_for(communities, body.code_scheme, object_code=body.object_code)
     params = body.model_dump()
     job = state.create_job(kind="partition", params=params, actor=who.label)
 
@@ -72,6 +78,7 @@ def create_plan(state: StateDep, who: PlannerDep, body: PlanCreate) -> JobInfo:
             seed=body.seed,
             communities=body.communities,
             executor=state.compute,
+            scheme=scheme,
             progress=lambda done, total: progress(
                 done / max(total, 1), f"{done}/{total} communities"
             ),

@@ -28,10 +28,13 @@ from api.store.base import (
     new_id,
     now,
     records_frame,
+    version_date,
 )
 from api.store.delta import copy_runs, split_rows
 from api.store.sql_core import Cursor, SQLCore, int_or_none, loads_json
 from gridgen.errors import NotFoundError, check_base_version
+from gridgen.partition.codes import CodeBook
+from gridgen.partition.lifecycle import restamped
 from gridgen.partition.plan import Plan
 
 
@@ -155,6 +158,9 @@ class SQLStore(SQLCore):
         patch: dict[str, str] | None = None,
     ) -> VersionInfo:
         created = now()
+        plan = restamped(
+            plan, before=self._codes_of(cur, plan_id, parent), on=version_date(created)
+        )
         record = plan.record()
         head = (
             *(plan_id, version, parent, actor, created, message),
@@ -192,6 +198,24 @@ class SQLStore(SQLCore):
             record,
             plan.locked,
         )
+
+    def _codes_of(
+        self, cur: Cursor, plan_id: str, version: int | None
+    ) -> tuple[dict[str, Any], set[str]] | None:
+        """Return (grid code → valid_from, retired codes) of a stored version (None: none)."""
+        if version is None:
+            return None
+        key = grids_key(plan_id, version)
+        self._run(cur, "SELECT fid, props FROM features WHERE layer_key = ?", (key,))
+        codes = {str(f): (loads_json(p) or {}).get("valid_from") for f, p in cur.fetchall()}
+        self._run(
+            cur,
+            "SELECT metrics FROM plan_versions WHERE plan_id = ? AND version = ?",
+            (plan_id, version),
+        )
+        row = cur.fetchone()
+        record = (loads_json(row[0]) if row is not None else None) or {}
+        return codes, {r.code for r in CodeBook.from_dict(record.get("codes")).retired}
 
     def _write_grids(
         self,

@@ -265,6 +265,37 @@ def redrawn_codes(
     )
 
 
+def restamped(plan: Plan, *, before: tuple[Mapping[str, Any], set[str]] | None, on: date) -> Plan:
+    """Return ``plan`` with the codes created since the version ``before`` valid from ``on``
+    and those retired since valid to ``on`` (a store dates a version this way).
+
+    ``before`` is (its grid codes → their ``valid_from``, its retired codes); a code it
+    holds keeps its date. None for a first version, whose grids keep the ``valid_from``
+    they have (an imported layer's) and get ``on`` where they have none.
+    """
+    day = on.isoformat()
+    codes = plan.grids["grid_id"].astype(str).tolist()
+    have = (
+        plan.grids["valid_from"].tolist()
+        if "valid_from" in plan.grids.columns
+        else [None] * len(codes)
+    )
+    if before is None:
+        dates = [day if blank(v) else str(v) for v in have]
+    else:
+        since = before[0]
+        dates = [(day if blank(since[c]) else str(since[c])) if c in since else day for c in codes]
+    was_retired = set() if before is None else before[1]
+    retired = tuple(
+        r if r.code in was_retired else replace(r, valid_to=day) for r in plan.codes.retired
+    )
+    if dates == have and retired == plan.codes.retired:
+        return plan
+    grids = plan.grids.copy()
+    grids["valid_from"] = dates
+    return replace(plan, grids=grids, codes=CodeBook(plan.codes.scheme, retired))
+
+
 def offered_codes(dataset: Dataset, plan: Plan, community_id: str, n: int = NEW_CODES) -> list[str]:
     """Return the next ``n`` codes never used in a community (new grids of the editor)."""
     scheme = plan.codes.scheme
@@ -295,5 +326,6 @@ __all__ = [
     "offered_codes",
     "redrawn_codes",
     "renamed",
+    "restamped",
     "successor",
 ]

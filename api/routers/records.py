@@ -1,0 +1,82 @@
+"""Grid records: each code's history, change orders (变更单) between versions, grid attributes.
+
+- ``GET /plans/{plan_id}/grids/{code}/history``: when a code was created, changed, retired;
+- ``GET /plans/{plan_id}/changes?from=&to=&f=json|xlsx|pdf``: the change order between two
+  versions (the workbook and the PDF are the handover sheets, 交接单);
+- ``POST /plans/{plan_id}/grid-attributes``: grid workers, party organisations and the
+  responsible party from an office's sheet, saved as a new version.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import JSONResponse
+
+from api.deps import PrincipalDep, StateDep
+from api.scopes import access_for, resolve_version
+from api.service import load_dataset, load_plan
+from api.store.base import version_date
+from api.store.history import code_history
+
+router = APIRouter(tags=["records"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ChangeFormat = Annotated[Literal["json", "xlsx", "pdf"], Query(description="json, xlsx or pdf")]
+VersionQuery = Annotated[str, Query(description="a version number, 'head' or 'published'")]
+
+
+@router.get("/plans/{plan_id}/grids/{code}/history", summary="A grid code's history")
+def grid_history(state: StateDep, who: PrincipalDep, plan_id: str, code: str) -> dict[str, Any]:
+    """Return when ``code`` was created, changed and retired, version by version.
+
+    Planners and admins (in scope) see every version; other roles see the published one.
+    """
+    head = resolve_version(state, who, plan_id, "head" if who.sees_drafts else "published")
+    versions = state.store.list_versions(plan_id)
+    if not who.sees_drafts:
+        versions = [v for v in versions if v.version == head.version]
+    return code_history(state.store, plan_id, code, versions=versions)
+
+
+@router.get("/plans/{plan_id}/changes", summary="Change order between two versions (变更单)")
+def changes(
+    *,
+    state: StateDep,
+    who: PrincipalDep,
+    plan_id: str,
+    from_: Annotated[str, Query(alias="from", description="the version before")],
+    to: VersionQuery = "head",
+    f: ChangeFormat = "json",
+) -> Response:
+    """Return what changed from version ``from`` to ``to``: per code its status, households
+    before, after, in and out and the buildings that moved; ``xlsx`` and ``pdf`` are the
+    handover sheets (交接单), one per changed grid. Grid workers' names appear only for
+    callers who see restricted values of the grid's community; the effective date is the
+    date of version ``to``."""
+    from gridgen.records.changes import change_order
+
+    old_info = resolve_version(state, who, plan_id, from_)
+    new_info = resolve_version(state, who, plan_id, to)
+    old, new = load_plan(state, old_info), load_plan(state, new_info)
+    dataset_id = state.store.get_plan(plan_id).dataset_id
+    access = access_for(state, who, dataset_id)
+    order = change_order(
+        load_dataset(state, dataset_id),
+        old,
+        new,
+        effective=version_date(new_info.created_at),
+        restricted=True if access.full else access.communities,
+        labels=(f"{plan_id} v{old_info.version}", f"{plan_id} v{new_info.version}"),
+    ).to_dict()
+    if f == "json":
+        return JSONResponse(order)
+    name = f"changes-{plan_id}-v{old_info.version}-v{new_info.version}.{f}"
+    disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if f == "xlsx":
+        from gridgen.io.records_xlsx import changes_workbook
+
+        return Response(changes_workbook(order), media_type=XLSX, headers=disposition)
+    from maps.handover import handover_pdf
+
+    return Response(handover_pdf(order), media_type="application/pdf", headers=disposition)
