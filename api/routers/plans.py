@@ -8,18 +8,21 @@ stored versions stay as they were. Viewers and grid workers see published versio
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
 
+from api.access import visible_frame
 from api.deps import PlannerDep, PrincipalDep, StateDep
 from api.models import LockGrids, MoveUnit, PlanCreate, Repartition
 from api.recovery import service_temp_dir
 from api.responses import Comparison, PlanDetail, SavedVersion, VersionGeoJSON, VersionMetrics
 from api.routers.ogc import GEOJSON
 from api.scopes import (
+    access_for,
     allowed_communities,
     changed_grids,
     grid_communities,
@@ -150,6 +153,9 @@ def get_version(
     info = resolve_version(state, who, plan_id, version)
     number = info.version
     plan = load_plan(state, info)
+    access = access_for(state, who, state.store.get_plan(plan_id).dataset_id)
+    if not access.full:  # grid workers' names and phones are restricted
+        plan = replace(plan, grids=visible_frame(plan.grids, layer="grids", access=access))
     headers = {"ETag": f'"{number}"'}
     if f == "gpkg":
         from gridgen.io.plan import write_plan

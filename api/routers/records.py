@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile
 from fastapi.responses import JSONResponse
 
-from api.deps import PrincipalDep, StateDep
-from api.scopes import access_for, resolve_version
-from api.service import load_dataset, load_plan
+from api.deps import PlannerDep, PrincipalDep, StateDep
+from api.scopes import access_for, grid_communities, require_communities, resolve_version
+from api.service import check_edit_base, load_dataset, load_plan, parse_base_version
 from api.store.base import version_date
 from api.store.history import code_history
+from api.uploads import read_capped
 
 router = APIRouter(tags=["records"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -80,3 +81,57 @@ def changes(
     from maps.handover import handover_pdf
 
     return Response(handover_pdf(order), media_type="application/pdf", headers=disposition)
+
+
+@router.post(
+    "/plans/{plan_id}/grid-attributes",
+    status_code=201,
+    summary="Grid workers, party organisations, 责任主体 from an office's sheet (new version)",
+)
+def grid_attributes(
+    *,
+    state: StateDep,
+    who: PlannerDep,
+    plan_id: str,
+    file: Annotated[UploadFile, File(description="Grid sheet: .xlsx or .csv, by 网格编码")],
+    base_version: Annotated[int | None, Form(ge=1)] = None,
+    message: Annotated[str, Form(max_length=1000)] = "",
+    if_match: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    """Apply the sheet (网格员 restricted like phones, 网格党组织 是/否 and name, 责任主体) to
+    the grids it names and save a new version; a refused sheet saves nothing."""
+    from gridgen.io.ledger import read_ledger_bytes
+    from gridgen.records.attributes import grid_sheet_updated
+
+    base = parse_base_version(if_match, base_version)
+    check_edit_base(state, plan_id, base)
+    plan = load_plan(state, state.store.get_version(plan_id, base))
+    name = file.filename or "grids.xlsx"
+    sheet = read_ledger_bytes(read_capped(file, limit=state.settings.upload_limit_bytes), name)
+    new, result = grid_sheet_updated(plan, sheet)
+    cols = list(result.columns)
+    was = plan.grids[cols].astype("string").fillna("").to_numpy()
+    now = new.grids[cols].astype("string").fillna("").to_numpy()
+    changed = new.grids.loc[(was != now).any(axis=1), "grid_id"].astype(str).tolist()
+    dataset_id = state.store.get_plan(plan_id).dataset_id
+    communities = grid_communities(new.grids, changed)
+    require_communities(state, who, dataset_id, communities, "updating grid attributes")
+    info = state.store.add_version(
+        plan_id,
+        base_version=base,
+        plan=new.with_locked(plan.locked),
+        actor=who.label,
+        message=message or f"grid attributes from {name}",
+        changed_grids=changed,
+        changed_assignment={},
+    )
+    body = {
+        "version": info.version,
+        "columns": list(result.columns),
+        "ignored": list(result.ignored),
+        "matched": result.matched,
+        "changed": result.changed,
+        "cells_changed": result.cells_changed,
+        "unmatched_grids": result.unmatched_layer,
+    }
+    return JSONResponse(body, status_code=201, headers={"ETag": f'"{info.version}"'})

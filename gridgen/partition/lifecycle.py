@@ -22,6 +22,7 @@ import shapely
 
 from gridgen.dataset import Dataset
 from gridgen.partition.codes import (
+    CARRIED_COLUMNS,
     EMPTY_WEIGHT,
     CodeBook,
     CodeScheme,
@@ -177,19 +178,19 @@ def renamed(plan: Plan, mapping: Mapping[str, str]) -> Plan:
 def layer_codes(
     codes: Iterable[Any], communities: Iterable[Any], grids: pd.DataFrame
 ) -> pd.DataFrame:
-    """Return ``grid_id, community_id, valid_from`` of a grid layer's codes, the dates taken
-    from ``grids`` (by code) when it has ``valid_from`` (the ``before`` of :func:`dated_grids`)."""
-    since: dict[str, Any] = {}
-    if "valid_from" in grids.columns:
-        since = dict(zip(grids["grid_id"].astype(str), grids["valid_from"], strict=False))
+    """Return ``grid_id, community_id, valid_from`` and the carried attributes of a grid
+    layer's codes, taken from ``grids`` (by code) where it has them (the ``before`` of
+    :func:`gridgen.partition.codes.dated_grids`)."""
     ids = [str(c) for c in codes]
-    return pd.DataFrame(
-        {
-            "grid_id": ids,
-            "community_id": [str(c) for c in communities],
-            "valid_from": [None if blank(since.get(c)) else str(since[c]) for c in ids],
-        }
-    )
+    out = pd.DataFrame({"grid_id": ids, "community_id": [str(c) for c in communities]})
+    keys = grids["grid_id"].astype(str)
+    for col in ("valid_from", *CARRIED_COLUMNS):
+        if col in grids.columns:
+            by = dict(zip(keys, grids[col].astype(object), strict=False))
+            out[col] = [None if blank(by.get(c)) else by[c] for c in ids]
+    if "valid_from" in out.columns:
+        out["valid_from"] = [None if blank(v) else str(v) for v in out["valid_from"]]
+    return out
 
 
 def code_register(grids: pd.DataFrame, book: CodeBook) -> pd.DataFrame:
