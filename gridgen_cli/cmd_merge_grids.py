@@ -64,8 +64,8 @@ def run(args: argparse.Namespace) -> int:
     a = s["audit"]
     print(
         f"{' + '.join(str(n) for n in s['grids_in'])} input grids -> {s['grids']} grids: "
-        f"{a['out_of_band']} out of band, {a['split_compounds']} split compounds, "
-        f"{a['multipart_grids']} multipart, gaps {a['gap_m2']:.0f} m²"
+        f"{a['out_of_band']} out of band, {a['split_compound']} split compounds, "
+        f"{a['multipart']} multipart, gaps {a['gap_m2']:.0f} m²"
     )
     for line in [*s["unfixable"], *s["not_fixed"]]:
         print(f"  {line}")

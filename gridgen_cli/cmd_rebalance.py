@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     )
     print(
         f"out of band {b['out_of_band']} -> {a['out_of_band']}, split compounds "
-        f"{b['split_compounds']} -> {a['split_compounds']}, gaps {b['gap_m2']:.0f} -> "
+        f"{b['split_compound']} -> {a['split_compound']}, gaps {b['gap_m2']:.0f} -> "
         f"{a['gap_m2']:.0f} m², overlaps {b['overlap_m2']:.0f} -> {a['overlap_m2']:.0f} m²"
     )
     for line in [*s["unfixable"], *s["not_fixed"]]:

@@ -112,6 +112,15 @@ def read_plan(path: str | Path) -> Plan:
         raise UnreadableFileError(msg) from None
 
 
+def _problems(text: object, src: object) -> tuple[Problem, ...]:
+    """Return the problems stored as JSON in ``plan_meta`` (SchemaError naming the file)."""
+    try:
+        return tuple(Problem(**p) for p in json.loads(str(text or "[]")))
+    except (TypeError, ValueError) as err:  # a kind that is no rule, a missing field
+        msg = f"plan {src}: plan_meta column problems is not a list of plan problems ({err})"
+        raise SchemaError(msg) from err
+
+
 def _read_plan(path: str | Path) -> Plan:
     """Return the plan stored in a GeoPackage written by :func:`write_plan` (or by hand).
 
@@ -191,7 +200,7 @@ def _read_plan(path: str | Path) -> Plan:
         if meta.get("metrics")
         else _metrics_from_columns(grids)
     )
-    problems = tuple(Problem(**p) for p in json.loads(str(meta.get("problems") or "[]")))
+    problems = _problems(meta.get("problems"), src)
     return Plan(
         grids=grids,
         assignment=assignment,

@@ -60,6 +60,7 @@ from gridgen.partition.proofs import (
 )
 from gridgen.partition.regions import best_regions, components, cut_costs
 from gridgen.partition.units import UnitGraph, build_units
+from gridgen.rules import RuleKind
 
 GRID_SMOOTHING = 0.5
 """Tolerance of :func:`smooth_grids`, in seed spacings of the tessellation."""
@@ -111,7 +112,7 @@ def draw_grids(
         if total == 0:
             problems.append(
                 Problem(
-                    "no_households",
+                    RuleKind.NO_HOUSEHOLDS,
                     cid,
                     "the community has no households: it is one empty grid"
                     if len(parts) == 1
@@ -127,7 +128,7 @@ def draw_grids(
                 "(join it with a neighbouring community or lower --band)"
             )
             notes.append(note)
-            problems.append(Problem("below_band", cid, note))
+            problems.append(Problem(RuleKind.BELOW_BAND, cid, note))
     big = np.flatnonzero(units.households > hi)
     for u in big:
         if units.kinds[u] in ("subunit", "building") or _single_building(units, int(u)):
@@ -137,7 +138,7 @@ def draw_grids(
                 f"maximum {hi}: its grid cannot be in the band"
             )
             notes.append(note)
-            problems.append(Problem("building_above_band", cid, note, building_id=b_id))
+            problems.append(Problem(RuleKind.BUILDING_ABOVE_BAND, cid, note, building_id=b_id))
     geoms = grid_geometries(units.cells, labels)
     labels, geoms = _mend_split_grids(units, labels, geoms)
     geoms = smooth_grids(geoms, tolerance=GRID_SMOOTHING * seed_spacing(units.area))
@@ -370,17 +371,18 @@ def finish_plan(
         if geom is None or geom.geom_type != "Polygon":
             found.append(
                 Problem(
-                    "not_contiguous",
+                    RuleKind.MULTIPART,
                     str(row.community_id),
                     f"grid {row.grid_id} is not one polygon",
                     grid_id=str(row.grid_id),
                 )
             )
         elif not row.in_band and not any(p.grid_id == row.grid_id for p in found):
-            side = "below" if row.households < band[0] else "above"
+            below = row.households < band[0]
+            side = "below" if below else "above"
             found.append(
                 Problem(
-                    f"{side}_band",
+                    RuleKind.BELOW_BAND if below else RuleKind.ABOVE_BAND,
                     str(row.community_id),
                     f"grid {row.grid_id} has {row.households} households, {side} the band "
                     f"{band[0]}-{band[1]}: the units around it (whole compounds) cannot be "

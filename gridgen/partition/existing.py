@@ -23,6 +23,7 @@ from gridgen.io.crs import WGS84, frame_to_wgs84, parse_crs
 from gridgen.partition.codes import CodeBook, CodeScheme, dated_grids, scheme_for
 from gridgen.partition.lifecycle import layer_codes
 from gridgen.partition.plan import Plan, Problem, checked_band, grid_table, plan_metrics
+from gridgen.rules import RuleKind
 
 MIN_FIT = 0.5
 """Share of a grid layer's area that must fall inside the communities (else wrong CRS)."""
@@ -305,7 +306,7 @@ def import_grids(
     comm = dataset.buildings["community_id"].astype(str).to_numpy()
     problems = [
         Problem(
-            "unassigned",
+            RuleKind.UNASSIGNED_BUILDING,
             str(comm[i]),
             f"building {bld_ids[i]} lies in no grid of the imported layer",
             building_id=str(bld_ids[i]),

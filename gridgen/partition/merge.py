@@ -47,6 +47,7 @@ from gridgen.partition.plan import Plan, checked_band
 from gridgen.partition.rebalance import IntArray, Redrawn, assemble, initial_labels
 from gridgen.partition.settle import band_problems, settle
 from gridgen.partition.units import UnitGraph, build_units
+from gridgen.rules import RuleKind
 
 
 @dataclass(frozen=True, eq=False)
@@ -235,8 +236,8 @@ def merge_layers(
         "grids_in": [len(lay.codes) for lay in placed],
         "grids": len(plan.grids),
         "audit": dict(after.summary),
-        "unfixable": [p.reason for p in plan.problems if p.kind == "unbalanceable"],
-        "not_fixed": [p.reason for p in plan.problems if p.kind != "unbalanceable"],
+        "unfixable": [p.reason for p in plan.problems if p.kind == RuleKind.UNBALANCEABLE],
+        "not_fixed": [p.reason for p in plan.problems if p.kind != RuleKind.UNBALANCEABLE],
     }
     return MergeResult(plan=plan, crosswalk=crosswalk, summary=summary)
 

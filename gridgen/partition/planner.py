@@ -34,8 +34,8 @@ from gridgen.partition.lifecycle import redrawn_codes, successor
 from gridgen.partition.move_rules import (
     UNSAVABLE,
     Violation,
-    compound_split,
     grid_violations,
+    split_compound_violations,
 )
 from gridgen.partition.plan import (
     GRID_COLUMNS,
@@ -49,6 +49,7 @@ from gridgen.partition.plan import (
 )
 from gridgen.partition.proofs import detached_problems, unbalanceable_problems
 from gridgen.partition.units import build_units, community_geometry
+from gridgen.rules import RuleKind
 
 SNAP_GRID = 0.001
 """Precision (metres) of the overlay operations of an edit."""
@@ -79,7 +80,7 @@ class MoveResult:
         cuts a grid into pieces, empties it or lands units away from their new grid is
         refused (the other rules are reported with the saved version).
         """
-        broken = [v for v in self.violations if v.code in UNSAVABLE]
+        broken = [v for v in self.violations if v.kind in UNSAVABLE]
         if broken:
             reasons = "; ".join(v.message for v in broken)
             msg = (
@@ -400,13 +401,13 @@ def move_unit(
     violations: list[Violation] = []
     if touching < ADJACENT_LENGTH:
         violations.append(
-            Violation("not_adjacent", str(to_grid), f"{what} does not border grid {to_grid}")
+            Violation(RuleKind.NOT_ADJACENT, str(to_grid), f"{what} does not border grid {to_grid}")
         )
     violations += grid_violations(
         new_geom, [*sources, str(to_grid)], before_hh, after_hh, band=(lo, hi)
     )
     if building_id is not None:
-        violations += compound_split(dataset, new_a, building_id, to_grid=to_grid, hi=hi)
+        violations += split_compound_violations(dataset, new_a, building_id, to_grid=to_grid, hi=hi)
     new_plan = successor(
         new_plan, before=plan, dataset=dataset, on=on or date.today(), communities={community_id}
     )

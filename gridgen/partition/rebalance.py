@@ -53,6 +53,7 @@ from gridgen.partition.lifecycle import layer_codes
 from gridgen.partition.plan import Plan, Problem, checked_band, grid_table, plan_metrics
 from gridgen.partition.settle import band_problems, settle
 from gridgen.partition.units import UnitGraph, build_units
+from gridgen.rules import RuleKind
 
 IntArray = NDArray[np.int64]
 GRID_SMOOTHING = 0.5
@@ -440,8 +441,8 @@ def _result(
         "communities_touched": sorted(r.community_id for r in redrawn),
         "max_moved": max_moved,
         "max_moved_reached": bool(max_moved is not None and budget <= 0),
-        "unfixable": [p.reason for p in plan.problems if p.kind == "unbalanceable"],
-        "not_fixed": [p.reason for p in plan.problems if p.kind != "unbalanceable"],
+        "unfixable": [p.reason for p in plan.problems if p.kind == RuleKind.UNBALANCEABLE],
+        "not_fixed": [p.reason for p in plan.problems if p.kind != RuleKind.UNBALANCEABLE],
         "audit_before": dict(before.summary),
         "audit_after": dict(after.summary),
     }

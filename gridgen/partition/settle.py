@@ -28,6 +28,7 @@ from gridgen.partition.plan import Problem
 from gridgen.partition.proofs import unbalanceable_units
 from gridgen.partition.regions import best_regions
 from gridgen.partition.units import UnitGraph
+from gridgen.rules import RuleKind
 
 IntArray = NDArray[np.int64]
 SCRATCH_FALLBACK = True
@@ -214,13 +215,14 @@ def band_problems(
                     else f"above the band maximum {hi}"
                 )
             )
-            out.append(Problem("unbalanceable", units.community_id, reason, grid_id=code))
+            out.append(Problem(RuleKind.UNBALANCEABLE, units.community_id, reason, grid_id=code))
         else:
             reason = (
                 f"grid {code} has {h[lab]} households, {side} the band {lo}-{hi}: no boundary "
                 "move, split or merge found that brings it in"
             )
-            out.append(Problem(f"{side}_band", units.community_id, reason, grid_id=code))
+            kind = RuleKind.BELOW_BAND if side == "below" else RuleKind.ABOVE_BAND
+            out.append(Problem(kind, units.community_id, reason, grid_id=code))
     return out
 
 
