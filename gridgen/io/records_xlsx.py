@@ -197,10 +197,67 @@ def fixes_workbook(
     return workbook_bytes(wb)
 
 
+OUTSIDE = "（图层外）"
+"""A zone name for land and buildings a department's layer does not cover."""
+
+
+def _zone(z: str | None) -> str:
+    return OUTSIDE if z is None else z
+
+
+def _alternative(change: dict[str, Any]) -> str:
+    alt = change["alternative"]
+    if alt is None:
+        return ""
+    units = "、".join(alt["units"])
+    return f"或将 {units} 并入相邻基础网格 {'、'.join(alt['to_grids'].values())}"
+
+
+def nesting_workbook(doc: dict[str, Any]) -> bytes:
+    """Return a nesting report (多网合一) as a workbook: ``汇总``, then per department's layer
+    the base grids it cuts and the proposed changes."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    rows = []
+    for r in doc["layers"]:
+        p = r["proposal"]
+        rows.append(
+            [r["layer"], r["zones"], r["zones_not_unions"], len(r["cut_grids"]),
+             p["households_rezoned"], p["area_rezoned_m2"]]
+        )  # fmt: skip
+    header = [
+        "部门图层",
+        "分区数",
+        "非网格组合的分区",
+        "被切割的基础网格",
+        "需调整户数",
+        "需调整面积(㎡)",
+    ]
+    table_sheet(wb, "汇总", header, rows, first=True)
+    for i, r in enumerate(doc["layers"], start=1):
+        cut = [
+            [g["code"], _zone(g["home_zone"]), _zone(z["zone"]), z["households"], z["area_m2"]]
+            for g in r["cut_grids"]
+            for z in g["zones"]
+        ]
+        head = ["基础网格", "主要所在分区", "分区", "户数", "面积(㎡)"]
+        table_sheet(wb, f"{i}-切割网格", head, cut, first=False)
+        moves = [
+            [c["grid"], _zone(c["to_zone"]), "、".join(_zone(z) for z in c["from_zones"]),
+             c["households"], c["area_m2"], _alternative(c)]
+            for c in r["proposal"]["changes"]
+        ]  # fmt: skip
+        head = ["基础网格", "整体划入分区", "原跨分区", "调整户数", "调整面积(㎡)", "备选方案"]
+        table_sheet(wb, f"{i}-调整建议", head, moves, first=False)
+    return workbook_bytes(wb)
+
+
 __all__ = [
     "STATUS_LABELS",
     "changes_workbook",
     "fixes_workbook",
+    "nesting_workbook",
     "sheet_name",
     "table_sheet",
     "text_width",
