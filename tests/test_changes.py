@@ -145,6 +145,13 @@ def test_cli_changes_json_xlsx_pdf(drift: tuple[Dataset, Plan, Plan], tmp_path: 
     assert main([*args, "--out", str(tmp_path / "c.xlsx"), "--effective", "2025-08-01"]) == 0
     assert main([*args, "--out", str(tmp_path / "c.pdf")]) == 0
     assert "网格调整交接单" in pdf_text(tmp_path / "c.pdf", last=1)
+    # an existing grid layer (codes, no assignment) compares too: buildings go by footprint
+    layer = tmp_path / "old.geojson"
+    old.grids[["grid_id", "community_id", "geometry"]].to_file(layer, driver="GeoJSON")
+    by_layer = ["changes", str(data), "--old", str(layer), "--new", str(tmp_path / "new.gpkg")]
+    assert main([*by_layer, "--out", str(tmp_path / "l.json")]) == 0
+    doc = json.loads((tmp_path / "l.json").read_text(encoding="utf-8"))
+    assert doc["summary"]["grids_kept"] + doc["summary"]["grids_changed"] > 0
     assert main([*args, "--out", str(tmp_path / "c.csv")]) == 2
     assert main([*args, "--out", str(tmp_path / "d.json"), "--effective", "1.8.2025"]) == 2
     assert not (tmp_path / "d.json").exists()
