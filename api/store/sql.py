@@ -36,6 +36,7 @@ from gridgen.errors import NotFoundError, check_base_version
 from gridgen.partition.codes import CodeBook
 from gridgen.partition.lifecycle import restamped
 from gridgen.partition.plan import Plan
+from gridgen.schema import LAYERS
 
 
 class SQLStore(SQLCore):
@@ -43,6 +44,8 @@ class SQLStore(SQLCore):
 
     ordered_props = True
     """Whether stored properties keep their order (JSON text: yes; PostgreSQL jsonb: no)."""
+    valid_from_sql = "json_extract(props, '$.valid_from')"
+    """SQL of a grid row's ``valid_from`` (read in the database: no row is decoded)."""
     assignment_patch_sql: str | None = None
     """SQL of the base version's assignment with the patch ``?`` applied in the database,
     keeping the order of its buildings (None: the back end writes the whole assignment)."""
@@ -206,8 +209,9 @@ class SQLStore(SQLCore):
         if version is None:
             return None
         key = grids_key(plan_id, version)
-        self._run(cur, "SELECT fid, props FROM features WHERE layer_key = ?", (key,))
-        codes = {str(f): (loads_json(p) or {}).get("valid_from") for f, p in cur.fetchall()}
+        sql = f"SELECT fid, {self.valid_from_sql} FROM features WHERE layer_key = ?"
+        self._run(cur, sql, (key,))
+        codes = {str(f): v for f, v in cur.fetchall()}
         self._run(
             cur,
             "SELECT metrics FROM plan_versions WHERE plan_id = ? AND version = ?",
@@ -235,6 +239,11 @@ class SQLStore(SQLCore):
         """
         key = grids_key(plan_id, version)
         frame = plan.grids
+        # every row carries every grid column (None where absent), so copied rows, written
+        # rows and rows read back agree on their properties
+        missing = [c for c in LAYERS["grids"].column_names if c not in frame.columns]
+        if missing:
+            frame = frame.assign(**dict.fromkeys(missing))
         cols = [c for c in frame.columns if c != getattr(frame, "_geometry_column_name", None)]
         if changed is None or base is None or not self._same_columns(cur, plan_id, base, cols):
             self._insert_features(cur, key, frame_records(frame, "grids"))
