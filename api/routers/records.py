@@ -59,7 +59,8 @@ def changes(
 
     old_info = resolve_version(state, who, plan_id, from_)
     new_info = resolve_version(state, who, plan_id, to)
-    old, new = load_plan(state, old_info), load_plan(state, new_info)
+    old = load_plan(state, plan_id, old_info.version)
+    new = load_plan(state, plan_id, new_info.version)
     dataset_id = state.store.get_plan(plan_id).dataset_id
     access = access_for(state, who, dataset_id)
     order = change_order(
@@ -105,7 +106,7 @@ def grid_attributes(
 
     base = parse_base_version(if_match, base_version)
     check_edit_base(state, plan_id, base)
-    plan = load_plan(state, state.store.get_version(plan_id, base))
+    plan = load_plan(state, plan_id, base)
     name = file.filename or "grids.xlsx"
     sheet = read_ledger_bytes(read_capped(file, limit=state.settings.upload_limit_bytes), name)
     new, result = grid_sheet_updated(plan, sheet)

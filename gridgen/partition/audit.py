@@ -1,4 +1,4 @@
-"""Audit of an existing grid layer against the rules planners follow (DESIGN §1).
+"""Audit of an existing grid layer against the rules planners follow (docs/rules.md).
 
 What is checked, and where it is found:
 

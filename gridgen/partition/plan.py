@@ -1,4 +1,4 @@
-"""The grid plan value (:class:`Plan`) and its quality measures (DESIGN §4).
+"""The grid plan value (:class:`Plan`) and its quality measures (docs/rules.md).
 
 :func:`plan_metrics` measures a plan from its geometry and assignment only, so a plan that
 a planner edited by hand, or one read from a file, is measured exactly like a fresh one.
@@ -72,7 +72,7 @@ class Problem:
 
 @dataclass(frozen=True)
 class PlanMetrics:
-    """Quality of a plan (DESIGN §4)."""
+    """Quality of a plan (the measures of docs/rules.md)."""
 
     n_grids: int
     households: int
