@@ -97,6 +97,7 @@ def test_sample_drift_matches_an_independent_count(drift: tuple[Dataset, Plan, P
     assert order.effective_date == "2025-07-01"
 
 
+@pytest.mark.needs_client("libreoffice", "poppler")
 def test_workbook_and_pdf_are_the_handover_sheets(
     drift: tuple[Dataset, Plan, Plan], tmp_path: Path
 ) -> None:
@@ -130,6 +131,7 @@ def test_workbook_and_pdf_are_the_handover_sheets(
     assert png.stat().st_size > 10_000
 
 
+@pytest.mark.needs_client("poppler")
 def test_cli_changes_json_xlsx_pdf(drift: tuple[Dataset, Plan, Plan], tmp_path: Path) -> None:
     ds, old, new = drift
     data = tmp_path / "data.gpkg"

@@ -93,6 +93,7 @@ def test_no_code_names_a_different_grid(city: tuple[Dataset, Plan, Plan, ChangeO
     assert not retired & set(new.grids["grid_id"])
 
 
+@pytest.mark.needs_client("libreoffice", "poppler")
 def test_city_handover_files_open(
     city: tuple[Dataset, Plan, Plan, ChangeOrder], tmp_path: Path
 ) -> None:

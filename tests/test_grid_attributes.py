@@ -25,16 +25,11 @@ from gridgen.partition.community import partition_dataset
 from gridgen.partition.plan import Plan
 from gridgen.partition.rebalance import rebalance
 from gridgen.records.attributes import grid_sheet_updated
-from gridgen.sample.district import make_district, sample_path
+from gridgen.sample.district import sample_path
 from gridgen.validate.layers import validate_layers
 from gridgen_cli.main import main
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
-
-
-@pytest.fixture(scope="module")
-def sample() -> Dataset:
-    return validate_layers(make_district(), source="sample")
 
 
 @pytest.fixture(scope="module")

@@ -19,14 +19,7 @@ from gridgen.io.write import write_dataset
 from gridgen.partition.community import partition_dataset
 from gridgen.partition.plan import Plan
 from gridgen.records.nesting import nesting_report
-from gridgen.sample.district import make_district
-from gridgen.validate.layers import validate_layers
 from gridgen_cli.main import main
-
-
-@pytest.fixture(scope="module")
-def sample() -> Dataset:
-    return validate_layers(make_district(), source="sample")
 
 
 @pytest.fixture(scope="module")
@@ -111,6 +104,7 @@ def test_a_zone_cutting_a_grid_reports_that_grid(sample: Dataset, base: Plan) ->
     )
 
 
+@pytest.mark.needs_client("libreoffice")
 def test_cli_nesting_json_and_xlsx(sample: Dataset, base: Plan, tmp_path: Path) -> None:
     data, plan = tmp_path / "data.gpkg", tmp_path / "base.gpkg"
     write_dataset(sample, data)

@@ -22,16 +22,9 @@ from gridgen.partition.codes import scheme_for
 from gridgen.partition.community import partition_dataset
 from gridgen.partition.plan import Plan
 from gridgen.records.standard import STANDARDS, standard_named, standard_section
-from gridgen.sample.district import make_district
-from gridgen.validate.layers import validate_layers
 from gridgen_cli.main import main
 
 DB11 = STANDARDS["DB11/T2157"]
-
-
-@pytest.fixture(scope="module")
-def sample() -> Dataset:
-    return validate_layers(make_district(), source="sample")
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +107,7 @@ def test_cjt349_plan_passes_cjt349_not_db11(sample: Dataset) -> None:
     assert db["count"] == len(grids) and "20 位" in db["items"][0]["problem"]
 
 
+@pytest.mark.needs_client("libreoffice")
 def test_cli_audit_standard_json_xlsx(sample: Dataset, plan: Plan, tmp_path: Path) -> None:
     data = tmp_path / "data.gpkg"
     write_dataset(sample, data)
