@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Header, Query, Response, UploadFile
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from api.deps import PlannerDep, PrincipalDep, StateDep
 from api.scopes import access_for, grid_communities, require_communities, resolve_version
@@ -23,8 +24,41 @@ from api.uploads import read_capped
 
 router = APIRouter(tags=["records"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class ChangeOrderJSON(BaseModel):
+    """A change order (变更单): the summary and one entry per code of either version."""
+
+    old: str
+    new: str
+    effective_date: str
+    summary: dict[str, int]
+    grids: list[dict[str, Any]]
+
+
+class GridAttributesSaved(BaseModel):
+    """The version a grid sheet saved and how the sheet matched the grids."""
+
+    version: int
+    columns: list[str]
+    ignored: list[str]
+    matched: int
+    changed: int
+    cells_changed: int
+    unmatched_grids: int
+
+
+CHANGE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "model": ChangeOrderJSON,
+        "content": {"application/json": {}, XLSX: {}, "application/pdf": {}},
+    }
+}
 ChangeFormat = Annotated[Literal["json", "xlsx", "pdf"], Query(description="json, xlsx or pdf")]
-VersionQuery = Annotated[str, Query(description="a version number, 'head' or 'published'")]
+VERSION_PATTERN = r"^([1-9][0-9]{0,17}|head|published)$"
+VersionQuery = Annotated[
+    str, Query(pattern=VERSION_PATTERN, description="a version number, 'head' or 'published'")
+]
 
 
 @router.get("/plans/{plan_id}/grids/{code}/history", summary="A grid code's history")
@@ -40,13 +74,20 @@ def grid_history(state: StateDep, who: PrincipalDep, plan_id: str, code: str) ->
     return code_history(state.store, plan_id, code, versions=versions)
 
 
-@router.get("/plans/{plan_id}/changes", summary="Change order between two versions (变更单)")
+@router.get(
+    "/plans/{plan_id}/changes",
+    summary="Change order between two versions (变更单)",
+    response_class=Response,
+    responses=CHANGE_RESPONSES,
+)
 def changes(
     *,
     state: StateDep,
     who: PrincipalDep,
     plan_id: str,
-    from_: Annotated[str, Query(alias="from", description="the version before")],
+    from_: Annotated[
+        str, Query(alias="from", pattern=VERSION_PATTERN, description="the version before")
+    ],
     to: VersionQuery = "head",
     f: ChangeFormat = "json",
 ) -> Response:
@@ -87,6 +128,7 @@ def changes(
 @router.post(
     "/plans/{plan_id}/grid-attributes",
     status_code=201,
+    response_model=GridAttributesSaved,
     summary="Grid workers, party organisations, 责任主体 from an office's sheet (new version)",
 )
 def grid_attributes(
