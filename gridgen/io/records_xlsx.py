@@ -119,6 +119,8 @@ def _handover_sheet(ws: Any, g: dict[str, Any], order: dict[str, Any]) -> None:
         ws.append(row)
         for col in (1, 3, 5):
             ws.cell(row=ws.max_row, column=col).font = Font(bold=True)
+        for col in (2, 4, 6):  # values beside their labels, not against the next label
+            ws.cell(row=ws.max_row, column=col).alignment = Alignment(horizontal="left")
     for title, key, other, other_label in (
         ("移入楼栋", "buildings_in", "from_grid", "原网格"),
         ("移出楼栋", "buildings_out", "to_grid", "新网格"),
@@ -128,6 +130,8 @@ def _handover_sheet(ws: Any, g: dict[str, Any], order: dict[str, Any]) -> None:
         ws.cell(row=ws.max_row, column=1).font = Font(bold=True)
         ws.append(["楼栋编号", "小区编号", "小区名称", "户数", other_label])
         _bold(ws, ws.max_row)
+        if not g[key]:
+            ws.append(["（无）"])
         for b in g[key]:
             ws.append(
                 [b["building_id"], b["compound_id"], b["compound_name"], b["households"],
@@ -171,6 +175,7 @@ def changes_workbook(order: dict[str, Any]) -> bytes:
     ws.append(header)
     _bold(ws, ws.max_row)
     ws.freeze_panes = f"A{ws.max_row + 1}"
+    ws.print_title_rows = f"{ws.max_row}:{ws.max_row}"  # the header on every printed page
     for r in rows:
         ws.append(r)
     _fit(ws)
