@@ -34,6 +34,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "audit",
     "rebalance",
     "merge-grids",
+    "qgis-plugin",
 )
 
 
