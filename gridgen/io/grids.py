@@ -30,6 +30,7 @@ from gridgen.errors import (
     UnsupportedFormatError,
 )
 from gridgen.io.crs import WGS84, frame_to_wgs84, parse_crs
+from gridgen.io.qgis_style import AUDIT_STYLES, write_layer_styles
 
 if TYPE_CHECKING:
     from gridgen.partition.audit import Audit
@@ -186,7 +187,8 @@ def write_audit(audit: Audit, path: str | Path) -> Path:
     """Write an audit as JSON (``.json``) or a GeoPackage (``.gpkg``); atomically.
 
     The GeoPackage has layers ``grids`` (the per-grid table), ``gaps``, ``overlaps`` and
-    ``split_compounds`` (WGS84) and a table ``summary`` (one row, the JSON summary).
+    ``split_compounds`` (WGS84) and a table ``summary`` (one row, the JSON summary); QGIS
+    opens the layers styled (:data:`gridgen.io.qgis_style.AUDIT_STYLES`).
     """
     out = Path(path)
     suffix = out.suffix.lower()
@@ -214,6 +216,7 @@ def write_audit(audit: Audit, path: str | Path) -> Path:
                 frame.to_crs(WGS84).to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
             summary = pd.DataFrame([dict(audit.summary)])
             pyogrio.write_dataframe(summary, tmp, layer="summary", driver="GPKG", append=True)
+            write_layer_styles(tmp, styles=AUDIT_STYLES)
         tmp.replace(out)
     finally:
         if tmp.exists():

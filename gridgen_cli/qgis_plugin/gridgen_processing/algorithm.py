@@ -33,7 +33,14 @@ from . import readers, runner
 from .layers import queue_outputs
 from .params import Inputs, cli_value, definition
 from .settings import EXECUTABLE_LABEL, HERE, gridgen_command
-from .spec import GROUPS, AlgorithmSpec, CommandLineError, Text, command_line
+from .spec import (
+    GROUPS,
+    AlgorithmSpec,
+    CommandLineError,
+    Text,
+    command_line,
+    parameter_hint,
+)
 
 LOAD_OUTPUTS = "LOAD_OUTPUTS"
 LOAD_LABEL = Text("运行后把输出图层加入项目", "Open the output layers after running")
@@ -185,7 +192,8 @@ class GridgenAlgorithm(QgsProcessingAlgorithm):
             parameters, FAIL_ON_REJECTED, context
         )
         if failed or (strict and outcome.status != 0):
-            raise QgsProcessingException(runner.failure_reason(outcome, self.spec.command))
+            reason = runner.failure_reason(outcome, self.spec.command)
+            raise QgsProcessingException(reason + parameter_hint(self.spec, reason))
 
     def _load(
         self, values: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback

@@ -10,6 +10,7 @@ Runs on the Python that QGIS ships (3.9 and later): no syntax newer than 3.9 at 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -196,3 +197,21 @@ def _option(flag: str, params: Sequence[Param], values: Mapping[str, Any]) -> li
 def number_text(value: float) -> str:
     """Return a number as the command line wants it (whole numbers without ``.0``)."""
     return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def parameter_hint(spec: AlgorithmSpec, message: str) -> str:
+    """Return ``" [--band = BAND_MIN, BAND_MAX]"`` for the options ``message`` names (or "").
+
+    gridgen's messages name its command-line options; the hint tells a QGIS user which
+    parameters those are.
+    """
+    flags: dict[str, list[str]] = {}
+    for p in spec.params:
+        if p.flag:
+            flags.setdefault(p.flag, []).append(p.name)
+    named = [
+        f"{flag} = {', '.join(names)}"
+        for flag, names in flags.items()
+        if re.search(rf"{re.escape(flag)}(?![\w-])", message)
+    ]
+    return f" [{'; '.join(named)}]" if named else ""
