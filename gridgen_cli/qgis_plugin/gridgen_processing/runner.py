@@ -120,19 +120,19 @@ def run(
             outcome.cancelled = True
             break
         try:
-            stream, line = lines.get(timeout=poll_seconds)
+            source, line = lines.get(timeout=poll_seconds)
         except queue.Empty:
             continue
         if line is None:
             open_streams -= 1
             continue
-        _dispatch(stream, line.rstrip("\r\n"), callbacks, outcome)
+        _dispatch(source, line.rstrip("\r\n"), callbacks, outcome)
     outcome.status = proc.wait()
     for reader in readers:
         reader.join(timeout=STOP_GRACE_SECONDS)
-    for stream in (proc.stdout, proc.stderr):
-        if stream is not None:
-            stream.close()
+    for pipe in (proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
     return outcome
 
 
