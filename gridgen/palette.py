@@ -35,6 +35,7 @@ BUILDING_FILL = "#e8d5b5"
 GRID_EDGE = "#1f5fa8"
 COMPOUND_EDGE = "#2b2b2b"
 UNCOVERED_COLOR = "#d7301f"
+UNCOVERED_EDGE = "#67000d"
 REACH_COLOR = "#c51b7d"
 
 DEVIATION_STOPS: tuple[tuple[float, tuple[int, int, int]], ...] = (

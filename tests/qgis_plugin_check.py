@@ -32,6 +32,7 @@ from qgis.core import (
     QgsProcessingFeedback,
     QgsProject,
     QgsRectangle,
+    QgsWkbTypes,
 )
 from qgis.PyQt.QtCore import QSize
 from qgis.PyQt.QtGui import QColor
@@ -109,8 +110,12 @@ def render(group, png):
     layers = [n.layer() for n in group.findLayers() if n.layer() is not None]
     utm = utm_of(layers[0])
     to_utm = QgsCoordinateTransform(layers[0].crs(), utm, QgsProject.instance())
-    zoom = community_extent(layers[0])
-    for path, extent in ((png, layers[0].extent()), (png.replace(".png", "_zoom.png"), zoom)):
+    whole = QgsRectangle()
+    for layer in layers:
+        whole.combineExtentWith(layer.extent())
+    polygons = [lyr for lyr in layers if lyr.geometryType() == QgsWkbTypes.PolygonGeometry]
+    zoom = community_extent(polygons[0]) if polygons else None
+    for path, extent in ((png, whole), (png.replace(".png", "_zoom.png"), zoom)):
         if extent is None:
             continue
         settings = QgsMapSettings()

@@ -213,7 +213,16 @@ def write_audit(audit: Audit, path: str | Path) -> Path:
                 "split_compounds": audit.split_compounds,
             }
             for name, frame in layers.items():
-                frame.to_crs(WGS84).to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+                # one declared type, even for an empty layer or Polygons mixed with
+                # MultiPolygons (a GEOMETRY layer opens in QGIS without a renderer)
+                frame.to_crs(WGS84).to_file(
+                    tmp,
+                    layer=name,
+                    driver="GPKG",
+                    engine="pyogrio",
+                    geometry_type="MultiPolygon",
+                    promote_to_multi=True,
+                )
             summary = pd.DataFrame([dict(audit.summary)])
             pyogrio.write_dataframe(summary, tmp, layer="summary", driver="GPKG", append=True)
             write_layer_styles(tmp, styles=AUDIT_STYLES)

@@ -31,6 +31,7 @@ from gridgen.palette import (
     ROAD_KIND_WIDTHS_MM,
     STATION_KIND_COLORS,
     UNCOVERED_COLOR,
+    UNCOVERED_EDGE,
 )
 from gridgen.schema import PROPERTY_MODE_LABELS, STATION_KIND_LABELS
 
@@ -168,9 +169,19 @@ def _share_classes(symbol: Callable[[str, str], str]) -> list[tuple[float, float
     ]
 
 
-def _labels(expression: str, *, size: float, colour: str = "#222222", polygon: bool) -> str:
+def _labels(
+    expression: str,
+    *,
+    size: float,
+    colour: str = "#222222",
+    polygon: bool,
+    display_all: bool = False,
+) -> str:
+    """Return simple labelling (``display_all``: every label, even where they collide)."""
     is_expr = "1" if not expression.isidentifier() else "0"
-    placement = "1" if polygon else "0"  # polygons: over the centroid; points: around
+    # polygons: horizontal, anywhere inside (4: QGIS tries many positions, so a label is
+    # rarely dropped for a station marker at the centre); points: around the point (0)
+    placement = "4" if polygon else "0"
     return (
         '<labeling type="simple"><settings calloutType="simple">'
         f'<text-style fieldName="{escape(expression)}" isExpression="{is_expr}" '
@@ -179,7 +190,7 @@ def _labels(expression: str, *, size: float, colour: str = "#222222", polygon: b
         '<text-buffer bufferDraw="1" bufferSize="0.8" bufferSizeUnits="MM" '
         'bufferColor="255,255,255,255" bufferOpacity="0.85"/>'
         f'<placement placement="{placement}" dist="1" distUnits="MM"/>'
-        '<rendering obstacle="1" displayAll="0" scaleVisibility="0"/>'
+        f'<rendering obstacle="1" displayAll="{int(display_all)}" scaleVisibility="0"/>'
         "</settings></labeling>"
     )
 
@@ -224,7 +235,8 @@ def _building_points() -> str:
 
 
 def _uncovered() -> str:
-    return _qml(_single(fill_symbol("0", UNCOVERED_COLOR, UNCOVERED_COLOR, 0.3, alpha=220)))
+    # a dark edge keeps them visible over a red (poorly covered) area of the coverage layer
+    return _qml(_single(fill_symbol("0", UNCOVERED_COLOR, UNCOVERED_EDGE, 0.4, alpha=230)))
 
 
 def _uncovered_points() -> str:
@@ -252,7 +264,7 @@ def _streets() -> str:
 
 
 def _coverage() -> str:
-    classes = _share_classes(lambda n, c: fill_symbol(n, c, COMMUNITY_EDGE, 0.4, alpha=200))
+    classes = _share_classes(lambda n, c: fill_symbol(n, c, COMMUNITY_EDGE, 0.4, alpha=120))
     label = "concat(round(\"share\" * 100), '%')"
     return _qml(_graduated("share", classes), _labels(label, size=9, polygon=True))
 

@@ -64,14 +64,23 @@ _KEEP: list[QgsProcessingLayerPostProcessorInterface] = []
 
 
 def spatial_tables(path: str) -> list[str]:
-    """Return the feature tables of a GeoPackage, top layer first."""
+    """Return the feature tables of a GeoPackage worth loading, top layer first.
+
+    An empty table of no declared geometry type (``GEOMETRY``) is left out: QGIS would
+    open it as a layer without symbology.
+    """
     uri = Path(path).resolve().as_uri() + "?mode=ro"
     with closing(sqlite3.connect(uri, uri=True)) as con:
+        rows = con.execute(
+            "SELECT c.table_name, g.geometry_type_name FROM gpkg_contents c "
+            "JOIN gpkg_geometry_columns g ON g.table_name = c.table_name "
+            "WHERE c.data_type = 'features'"
+        ).fetchall()
         names = [
-            str(r[0])
-            for r in con.execute(
-                "SELECT table_name FROM gpkg_contents WHERE data_type = 'features'"
-            )
+            str(table)
+            for table, kind in rows
+            if str(kind).upper() != "GEOMETRY"
+            or con.execute(f'SELECT 1 FROM "{table}" LIMIT 1').fetchone() is not None
         ]
     return sorted(names, key=rank_key)
 
