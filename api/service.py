@@ -26,6 +26,7 @@ from api.store.base import (
     records_frame,
 )
 from api.tiles import LRU
+from gridgen.coverage.stations import DEFAULT_RADIUS_M
 from gridgen.dataset import Dataset, empty_layer
 from gridgen.distributed.executor import Executor
 from gridgen.errors import NotFoundError, ParameterError, check_base_version
@@ -59,9 +60,6 @@ GDAL's OAPIF reader, QGIS and Shapefile need one geometry type per collection, s
 buildings with a footprint and buildings given as a point are served apart (the same
 split as in the files we write, ``gridgen.io.polygons.split_by_geometry_type``).
 """
-
-UNCOVERED_RADIUS_M = 500.0
-"""Walking radius (10-minute life circle) defining the uncovered-buildings layer."""
 
 
 @dataclass
@@ -247,7 +245,7 @@ def _uncovered(state: ServiceState, dataset_id: str) -> gpd.GeoDataFrame:
     """Return the buildings outside every station's walking radius (the derived layer)."""
     from gridgen.coverage.uncovered import uncovered_buildings
 
-    cov = dataset_coverage(state, dataset_id, radius=UNCOVERED_RADIUS_M, mode="walk")
+    cov = dataset_coverage(state, dataset_id, radius=DEFAULT_RADIUS_M, mode="walk")
     return uncovered_buildings(load_dataset(state, dataset_id), cov)
 
 

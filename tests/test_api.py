@@ -107,10 +107,10 @@ def test_upload_plan_edit_publish_layers(client: TestClient) -> None:
     assert r.status_code == 201, r.text
     assert r.json()["version"]["version"] == 2 and r.json()["version"]["parent"] == 1
     assert r.json()["version"]["author"].startswith("planner")
-    assert not {v["code"] for v in r.json()["move"]["violations"]} & {
-        "contiguity_broken",
+    assert not {v["kind"] for v in r.json()["move"]["violations"]} & {
+        "multipart",
         "not_adjacent",
-        "grid_emptied",
+        "empty_grid",
     }
     v2 = client.get(f"/plans/{plan_id}/versions/2", headers=planner).json()
     assert v2["assignment"][building] == to_grid

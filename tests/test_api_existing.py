@@ -64,9 +64,9 @@ def test_import_audit_rebalance(client: TestClient, tmp_path: Path) -> None:
         )
     assert r.status_code == 201, r.text
     plan_id = r.json()["plan_id"]
-    assert r.json()["audit"]["split_compounds"] == 1
+    assert r.json()["audit"]["split_compound"] == 1
     audit = client.get(f"/plans/{plan_id}/versions/1/audit", headers=planner).json()
-    assert audit["summary"]["split_compounds"] == 1  # version 1 is the layer as imported
+    assert audit["summary"]["split_compound"] == 1  # version 1 is the layer as imported
     layer = client.get(f"/plans/{plan_id}/versions/1/audit?f=geojson", headers=planner).json()
     assert [f["properties"]["finding"] for f in layer["features"]] == ["split_compound"]
     r = client.post(f"/plans/{plan_id}/edits/rebalance", json={"base_version": 1}, headers=planner)
@@ -75,7 +75,7 @@ def test_import_audit_rebalance(client: TestClient, tmp_path: Path) -> None:
     assert job["status"] == "done", job
     assert job["result"]["version"] == 2 and job["result"]["codes_kept"] == 2
     after = client.get(f"/plans/{plan_id}/versions/2/audit", headers=planner).json()
-    assert after["summary"]["split_compounds"] == 0 and after["summary"]["out_of_band"] == 0
+    assert after["summary"]["split_compound"] == 0 and after["summary"]["out_of_band"] == 0
     stale = client.post(
         f"/plans/{plan_id}/edits/rebalance", json={"base_version": 1}, headers=planner
     )

@@ -159,7 +159,7 @@ def test_grids_stay_valid_polygons_through_partition_edits_and_conversions(
         moved = move_unit(ds, plan, to_grid=to, building_id=b)
         # a move may cut a grid in two: it says so (a violation; the service refuses to
         # save it) and the pieces stay valid
-        split = frozenset(v.grid_id for v in moved.violations if v.code == "contiguity_broken")
+        split = frozenset(v.grid_id for v in moved.violations if v.kind == "multipart")
         assert_plan_valid(ds, moved.plan, "move_unit", split)
         left = sorted(moved.plan.grids["grid_id"])
         lock = left[pick % len(left)]

@@ -27,6 +27,7 @@ from api.service import (
     load_dataset,
     load_plan,
 )
+from gridgen.coverage.stations import DEFAULT_RADIUS_M
 from gridgen.errors import ParameterError, PermissionDeniedError
 from gridgen.io.csvsafe import csv_text
 from gridgen.partition.plan import Plan
@@ -97,7 +98,7 @@ def coverage(
     state: StateDep,
     who: PrincipalDep,
     dataset: DatasetQ = None,
-    radius: Radius = 500.0,
+    radius: Radius = DEFAULT_RADIUS_M,
     mode: Mode = "walk",
     level: LevelQ = "community",
     plan_id: str | None = None,
@@ -129,7 +130,7 @@ def stations(
     state: StateDep,
     who: PrincipalDep,
     dataset: DatasetQ = None,
-    radius: Radius = 500.0,
+    radius: Radius = DEFAULT_RADIUS_M,
     mode: Mode = "walk",
     f: Format = "json",
 ) -> Response:
@@ -192,7 +193,7 @@ def siting(
     target_share: Annotated[
         float | None, Query(gt=0, le=1, description="Or: fewest stations reaching this share")
     ] = None,
-    radius: Radius = 500.0,
+    radius: Radius = DEFAULT_RADIUS_M,
     mode: Mode = "walk",
     time_limit: Annotated[float, Query(gt=0, le=120)] = 20.0,
     f: Format = "json",

@@ -22,6 +22,7 @@ from api.service import (
     load_dataset,
     load_plan,
 )
+from gridgen.coverage.stations import DEFAULT_RADIUS_M
 from maps.report_html import REPORT_FORMATS
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -95,7 +96,7 @@ def governance_report(
     plan_id: str | None = None,
     version: int | None = None,
     before: Annotated[str | None, Query(description="Earlier dataset id to compare")] = None,
-    radius: Annotated[float, Query(gt=0, description="Station radius, metres")] = 500.0,
+    radius: Annotated[float, Query(gt=0, description="Station radius, metres")] = DEFAULT_RADIUS_M,
     mode: Annotated[
         Literal["walk", "line"] | None, Query(description="Default: walk where roads exist")
     ] = None,

@@ -1,5 +1,6 @@
-"""Reading and writing grid plans (DESIGN §1a): a GeoPackage with ``grids``, ``assignment``
-and a one-row ``plan_meta`` table (target, band, seed, metrics and problems as JSON).
+"""Reading and writing grid plans (DESIGN §1a): a GeoPackage with ``grids``, ``assignment``,
+``codes`` (every code ever used: community, valid_from, valid_to, status) and a one-row
+``plan_meta`` table (target, band, seed, code scheme, metrics and problems as JSON).
 """
 
 from __future__ import annotations
@@ -23,9 +24,12 @@ from gridgen.io.chinese_crs import describe_chinese_srs
 from gridgen.io.crs import WGS84, DeclaredCRS, frame_to_wgs84, parse_crs
 from gridgen.io.qgis_style import write_layer_styles
 from gridgen.io.write import GPKG_DATASET_OPTIONS, labelled_output
+from gridgen.partition.codes import CodeBook, CodeScheme
+from gridgen.partition.lifecycle import book_from_register, code_register
 from gridgen.partition.plan import GRID_COLUMNS, Plan, PlanMetrics, Problem
 
 META_LAYER = "plan_meta"
+CODES_LAYER = "codes"
 
 
 def write_plan(plan: Plan, path: str | Path, *, crs: str | int | None = None) -> Path:
@@ -58,6 +62,13 @@ def write_plan(plan: Plan, path: str | Path, *, crs: str | int | None = None) ->
             driver="GPKG",
             append=True,
         )
+        pyogrio.write_dataframe(
+            code_register(plan.grids, plan.codes),
+            out,
+            layer=CODES_LAYER,
+            driver="GPKG",
+            append=True,
+        )
         meta = pd.DataFrame(
             {
                 "target": [int(plan.target)],
@@ -65,6 +76,7 @@ def write_plan(plan: Plan, path: str | Path, *, crs: str | int | None = None) ->
                 "band_max": [int(plan.band[1])],
                 "seed": [int(plan.seed)],
                 "crs": [DeclaredCRS(crs=WGS84).label if crs is None else str(crs)],
+                "code_scheme": [json.dumps(plan.codes.scheme.to_dict())],
                 "metrics": [json.dumps(plan.metrics.to_dict(), ensure_ascii=False)],
                 "problems": [json.dumps([asdict(p) for p in plan.problems], ensure_ascii=False)],
             }
@@ -98,6 +110,15 @@ def read_plan(path: str | Path) -> Plan:
             "gridgen partition --out"
         )
         raise UnreadableFileError(msg) from None
+
+
+def _problems(text: object, src: object) -> tuple[Problem, ...]:
+    """Return the problems stored as JSON in ``plan_meta`` (SchemaError naming the file)."""
+    try:
+        return tuple(Problem(**p) for p in json.loads(str(text or "[]")))
+    except (TypeError, ValueError) as err:  # a kind that is no rule, a missing field
+        msg = f"plan {src}: plan_meta column problems is not a list of plan problems ({err})"
+        raise SchemaError(msg) from err
 
 
 def _read_plan(path: str | Path) -> Plan:
@@ -145,6 +166,8 @@ def _read_plan(path: str | Path) -> Plan:
         "deviation": np.nan,
         "in_band": False,
         "main_road_crossings": 0,
+        "valid_from": None,
+        "valid_to": None,
     }
     for col, val in defaults.items():
         if col not in grids.columns:
@@ -177,7 +200,7 @@ def _read_plan(path: str | Path) -> Plan:
         if meta.get("metrics")
         else _metrics_from_columns(grids)
     )
-    problems = tuple(Problem(**p) for p in json.loads(str(meta.get("problems") or "[]")))
+    problems = _problems(meta.get("problems"), src)
     return Plan(
         grids=grids,
         assignment=assignment,
@@ -186,7 +209,22 @@ def _read_plan(path: str | Path) -> Plan:
         target=target,
         band=band,
         seed=int(meta.get("seed", 0)),  # type: ignore[call-overload]
+        codes=_read_codes(src, layers, meta),
     )
+
+
+def _read_codes(src: Path, layers: set[str], meta: dict[str, object]) -> CodeBook:
+    """Return the code book of a plan file (``plain`` with nothing retired when absent)."""
+    import pyogrio
+
+    text = meta.get("code_scheme")
+    scheme = CodeScheme.from_dict(json.loads(str(text)) if text else None)
+    if CODES_LAYER not in layers:
+        return CodeBook(scheme)
+    register = pyogrio.read_dataframe(src, layer=CODES_LAYER, read_geometry=False)
+    if not {"grid_id", "community_id", "valid_to"} <= set(register.columns):
+        return CodeBook(scheme)
+    return book_from_register(register, scheme)
 
 
 def _metrics_from_columns(grids: gpd.GeoDataFrame) -> PlanMetrics:

@@ -10,24 +10,26 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from gridgen.dataset import Dataset
+from gridgen.rules import RuleKind
 
-__all__ = ["UNSAVABLE", "Violation", "compound_split", "grid_violations"]
+__all__ = ["UNSAVABLE", "Violation", "grid_violations", "split_compound_violations"]
 
 
 @dataclass(frozen=True)
 class Violation:
     """A planning rule an edit breaks.
 
-    ``code`` is one of ``contiguity_broken``, ``grid_emptied``, ``not_adjacent``,
-    ``left_band``, ``compound_split``.
+    ``kind`` is one of ``multipart``, ``empty_grid``, ``not_adjacent``, ``below_band`` or
+    ``above_band`` (a grid in the band that the move takes out of it) and
+    ``split_compound`` (:class:`gridgen.rules.RuleKind`).
     """
 
-    code: str
+    kind: RuleKind
     grid_id: str
     message: str
 
 
-UNSAVABLE = frozenset({"contiguity_broken", "grid_emptied", "not_adjacent"})
+UNSAVABLE = frozenset({RuleKind.MULTIPART, RuleKind.EMPTY_GRID, RuleKind.NOT_ADJACENT})
 """Violations that leave a grid that is not one polygon: such a move is not saved."""
 
 
@@ -45,28 +47,31 @@ def grid_violations(
     for g in grid_ids:
         shape = new_geom[g]
         if shapely.is_empty(shape) or shapely.area(shape) <= 0:
-            violations.append(Violation("grid_emptied", g, f"grid {g} would have no area left"))
+            violations.append(
+                Violation(RuleKind.EMPTY_GRID, g, f"grid {g} would have no area left")
+            )
         elif shape.geom_type != "Polygon":
             violations.append(
                 Violation(
-                    "contiguity_broken",
+                    RuleKind.MULTIPART,
                     g,
                     f"grid {g} would fall into {len(shapely.get_parts(shape))} separate pieces",
                 )
             )
         h0, h1 = int(before_hh[g]), int(after_hh.get(g, 0))
         if lo <= h0 <= hi and not lo <= h1 <= hi:
+            side = "below" if h1 < lo else "above"
             violations.append(
                 Violation(
-                    "left_band",
+                    RuleKind.BELOW_BAND if h1 < lo else RuleKind.ABOVE_BAND,
                     g,
-                    f"grid {g} would have {h1} households, outside the band {lo}-{hi} (now {h0})",
+                    f"grid {g} would have {h1} households, {side} the band {lo}-{hi} (now {h0})",
                 )
             )
     return violations
 
 
-def compound_split(
+def split_compound_violations(
     dataset: Dataset, new_a: pd.DataFrame, building_id: str, *, to_grid: str, hi: int
 ) -> list[Violation]:
     """Return the compound-split violation when moving one building splits its compound."""
@@ -84,7 +89,7 @@ def compound_split(
     if total <= hi and len(grids_now) > 1:
         return [
             Violation(
-                "compound_split",
+                RuleKind.SPLIT_COMPOUND,
                 str(to_grid),
                 f"compound {cid} ({total} households, not above the band maximum {hi}) "
                 f"would be split between grids {', '.join(sorted(grids_now))}",

@@ -19,7 +19,9 @@ import shapely
 from gridgen.dataset import Dataset
 from gridgen.errors import ParameterError
 from gridgen.io.crs import WGS84
+from gridgen.partition.codes import CODE_COLUMNS, CodeBook
 from gridgen.partition.units import main_road_lines
+from gridgen.rules import RuleKind, rule_kind
 
 DEFAULT_TARGET = 300
 """Households per grid when a plan names no target (one grid worker's ~300 households)."""
@@ -43,6 +45,7 @@ GRID_COLUMNS: tuple[str, ...] = (
     "deviation",
     "in_band",
     "main_road_crossings",
+    *CODE_COLUMNS,
 )
 
 
@@ -53,19 +56,22 @@ class Problem:
     Attributes
     ----------
     kind
-        ``below_band``, ``above_band``, ``building_above_band``, ``not_contiguous``,
-        ``tiling``, ``no_households``, ``compound_split``, ``unassigned``.
+        The rule (:class:`gridgen.rules.RuleKind`; a name saved by an earlier version is
+        read as the rule it meant).
     community_id, grid_id, building_id
         Where (empty string when not applicable).
     reason
         A sentence for the planner.
     """
 
-    kind: str
+    kind: RuleKind
     community_id: str
     reason: str
     grid_id: str = ""
     building_id: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", rule_kind(self.kind))
 
 
 @dataclass(frozen=True)
@@ -129,6 +135,8 @@ class Plan:
         The partitioning parameters (band already normalised by :func:`default_band`).
     locked
         Grid ids that re-partitioning keeps as they are (sorted, unique).
+    codes
+        Code scheme and retired codes (:mod:`gridgen.partition.codes`).
     """
 
     grids: gpd.GeoDataFrame
@@ -139,6 +147,7 @@ class Plan:
     band: tuple[int, int]
     seed: int
     locked: tuple[str, ...] = ()
+    codes: CodeBook = field(default_factory=CodeBook)
 
     def __post_init__(self) -> None:
         """Keep ``locked`` sorted and unique (so equal plans store equal records)."""
@@ -160,6 +169,7 @@ class Plan:
             "seed": int(self.seed),
             "metrics": self.metrics.to_dict(),
             "problems": [asdict(p) for p in self.problems],
+            "codes": self.codes.to_dict(),
         }
 
     @classmethod
@@ -188,6 +198,7 @@ class Plan:
             band=default_band(target, None if band is None else (int(band[0]), int(band[1]))),
             seed=int(record.get("seed", 0)),
             locked=tuple(locked),
+            codes=CodeBook.from_dict(record.get("codes")),
         )
 
 
@@ -315,10 +326,8 @@ def grid_table(
     out["deviation"] = out["households"].to_numpy() / float(target) - 1.0
     out["in_band"] = (out["households"] >= lo) & (out["households"] <= hi)
     out["main_road_crossings"] = grid_main_road_crossings(dataset, geoms)
-    if "party_org" not in out.columns:
-        out["party_org"] = False
-    if "workers" not in out.columns:
-        out["workers"] = 1
+    defaults = {"party_org": False, "workers": 1, **dict.fromkeys(CODE_COLUMNS)}
+    out = out.assign(**{c: v for c, v in defaults.items() if c not in out.columns})
     cols = list(GRID_COLUMNS) + [c for c in out.columns if c not in GRID_COLUMNS]
     return gpd.GeoDataFrame(out[cols], geometry="geometry", crs=grids.crs)
 
@@ -463,6 +472,7 @@ def merge_plans(
         target=int(target),
         band=(int(band[0]), int(band[1])),
         seed=int(seed),
+        codes=CodeBook(first.codes.scheme, tuple(r for p in plans for r in p.codes.retired)),
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from datetime import date
 from typing import Any
 
 import geopandas as gpd
@@ -27,15 +28,14 @@ from gridgen.partition.community import (
     community_rng,
     draw_grids,
     drawing_frames,
-    grid_ids,
-    grid_order,
     wgs84_grids,
 )
+from gridgen.partition.lifecycle import redrawn_codes, successor
 from gridgen.partition.move_rules import (
     UNSAVABLE,
     Violation,
-    compound_split,
     grid_violations,
+    split_compound_violations,
 )
 from gridgen.partition.plan import (
     GRID_COLUMNS,
@@ -49,6 +49,7 @@ from gridgen.partition.plan import (
 )
 from gridgen.partition.proofs import detached_problems, unbalanceable_problems
 from gridgen.partition.units import build_units, community_geometry
+from gridgen.rules import RuleKind
 
 SNAP_GRID = 0.001
 """Precision (metres) of the overlay operations of an edit."""
@@ -79,7 +80,7 @@ class MoveResult:
         cuts a grid into pieces, empties it or lands units away from their new grid is
         refused (the other rules are reported with the saved version).
         """
-        broken = [v for v in self.violations if v.code in UNSAVABLE]
+        broken = [v for v in self.violations if v.kind in UNSAVABLE]
         if broken:
             reasons = "; ".join(v.message for v in broken)
             msg = (
@@ -165,6 +166,7 @@ def _replace_community(
         target=target,
         band=band,
         seed=plan.seed,
+        codes=plan.codes,
     )
 
 
@@ -177,12 +179,14 @@ def repartition(
     target: int | None = None,
     band: tuple[int, int] | None = None,
     seed: int = 0,
+    on: date | None = None,
 ) -> Plan:
     """Return ``plan`` with one community redrawn around its locked grids.
 
     Locked grids keep their geometry, id and buildings exactly; the rest of the community
-    (its area and buildings) is partitioned again, and the new grids take the lowest free
-    sequence numbers in the usual north-to-south, west-to-east order.
+    (its area and buildings) is partitioned again. A new grid keeps the code of the old
+    grid whose households it mostly holds; the others take codes never used in the
+    community (:mod:`gridgen.partition.codes`), valid from ``on`` (default: today).
 
     Parameters
     ----------
@@ -241,15 +245,23 @@ def repartition(
         return plan
     units = build_units(dataset, community_id, band_max=hi, area=free_area, building_ids=free_b)
     drawing = draw_grids(units, target=target, band=(lo, hi), rng=community_rng(seed, community_id))
-    order = grid_order(drawing.geoms, community)
-    new_ids = grid_ids(community_id, len(order), taken=locked_ids)
+    new_ids = redrawn_codes(
+        dataset,
+        plan,
+        community_id,
+        units=units,
+        labels=drawing.labels,
+        geoms=drawing.geoms,
+        kept_out=locked_ids,
+    )
+    order = np.arange(len(new_ids), dtype=np.int64)
     new_grids, new_a = drawing_frames(drawing, ids=new_ids, order=order)
     new_grids = wgs84_grids(new_grids)
     grids = gpd.GeoDataFrame(
         pd.concat([locked_rows, new_grids], ignore_index=True), geometry="geometry", crs=WGS84
     )
     assignment = pd.concat([locked_a, new_a], ignore_index=True)
-    return _replace_community(
+    redrawn = _replace_community(
         dataset,
         plan,
         community_id,
@@ -263,6 +275,9 @@ def repartition(
             *detached_problems(drawing, ids=new_ids, order=order),
         ],
         infeasible=drawing.infeasible,
+    )
+    return successor(
+        redrawn, before=plan, dataset=dataset, on=on or date.today(), communities={community_id}
     )
 
 
@@ -314,12 +329,14 @@ def move_unit(
     to_grid: str,
     building_id: str | None = None,
     compound_id: str | None = None,
+    on: date | None = None,
 ) -> MoveResult:
     """Return the plan after moving a building or a whole compound to ``to_grid``.
 
     The piece of land that moves is the cell of the building (or compound) in the
     community's tessellation, cut to the grids it leaves. Nothing is saved; the result
-    lists every rule the move breaks (``violations``).
+    lists every rule the move breaks (``violations``). Codes follow
+    :func:`gridgen.partition.lifecycle.successor` (dated ``on``, default today).
     """
     community_id, what, moving, sources, a = _move_request(
         dataset, plan, to_grid=to_grid, building_id=building_id, compound_id=compound_id
@@ -384,13 +401,16 @@ def move_unit(
     violations: list[Violation] = []
     if touching < ADJACENT_LENGTH:
         violations.append(
-            Violation("not_adjacent", str(to_grid), f"{what} does not border grid {to_grid}")
+            Violation(RuleKind.NOT_ADJACENT, str(to_grid), f"{what} does not border grid {to_grid}")
         )
     violations += grid_violations(
         new_geom, [*sources, str(to_grid)], before_hh, after_hh, band=(lo, hi)
     )
     if building_id is not None:
-        violations += compound_split(dataset, new_a, building_id, to_grid=to_grid, hi=hi)
+        violations += split_compound_violations(dataset, new_a, building_id, to_grid=to_grid, hi=hi)
+    new_plan = successor(
+        new_plan, before=plan, dataset=dataset, on=on or date.today(), communities={community_id}
+    )
     return MoveResult(
         plan=new_plan,
         metrics=new_plan.metrics,
