@@ -60,6 +60,8 @@ def _sample_value(p: Param) -> Any:
         return True
     if p.kind == "crs":
         return "EPSG:4547"
+    if p.kind == "date":
+        return "2025-01-01"
     if p.kind == "output":
         return f"out_{p.name.lower()}{p.suffixes[0]}"
     return {"dataset": "city.gpkg", "file": "plan.gpkg"}.get(p.kind, f"{p.name.lower()}.gpkg")

@@ -312,7 +312,7 @@ def desktop(qgis_home: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     runs = {
         "partition": (
             "gridgen:partition",
-            {"DATA": walled, "OUTPUT": plan},
+            {"DATA": walled, "VALID_FROM": "2025-01-01", "CODE_SCHEME": 1, "OUTPUT": plan},
             OUT / "qgis_partition.png",
         ),
         "cancel": ("gridgen:partition", {"DATA": SAMPLE, "OUTPUT": work / "never.gpkg"}, None),
@@ -402,6 +402,9 @@ def test_outputs_load_styled_and_grouped_in_the_layer_tree(desktop: dict[str, An
         and int(partition["results"]["GRID_COUNT"][:-2]) == grids["count"]
     )
     assert any(" grids for " in line for line in partition["log"])  # the run's summary
+    codes = pyogrio.read_dataframe(desktop["work"] / "plan.gpkg", layer="codes")
+    assert set(codes["valid_from"]) == {"2025-01-01"}  # a Processing date parameter
+    assert codes["grid_id"].str.len().eq(15).all()  # DB11/T 2157 codes
     audit = _group(desktop["audit"])
     names = [c["layer"] for c in audit["children"]]
     assert names[0].startswith("grids") and len(names) == 4  # grids on top

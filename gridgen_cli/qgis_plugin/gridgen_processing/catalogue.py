@@ -68,6 +68,7 @@ PARTITION = AlgorithmSpec(
         c.target(),
         *c.band(),
         c.seed(),
+        *c.codes(),
         *c.data_crs(),
         *c.out_crs(),
         *c.executor(),
@@ -160,6 +161,7 @@ REBALANCE = AlgorithmSpec(
             minimum=0,
             maximum=10_000_000,
         ),
+        *c.codes(),
         *c.data_crs(),
         c.output(
             "--out",
@@ -205,6 +207,7 @@ MERGE_GRIDS = AlgorithmSpec(
         c.target(),
         *c.band(),
         c.seed(),
+        *c.codes(),
         *c.data_crs(),
         c.output(
             "--out",

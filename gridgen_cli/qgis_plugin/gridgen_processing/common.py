@@ -233,3 +233,45 @@ def output(
         load=load,
         temporary=temporary,
     )
+
+
+def codes() -> tuple[Param, ...]:
+    """Return the grid code options: scheme, CJ/T 349 object code, the date codes start."""
+    return (
+        Param(
+            "CODE_SCHEME",
+            "enum",
+            Text("网格编码规则", "Grid code scheme"),
+            flag="--code-scheme",
+            default=0,
+            choices=("", "db11", "cjt349", "plain"),
+            choice_labels=(
+                Text(
+                    "默认（社区编码为 12 位时用 DB11）",
+                    "default (DB11 when communities have 12-digit codes)",
+                ),
+                Text("DB11/T 2157（15 位）", "DB11/T 2157 (15 digits)"),
+                Text("CJ/T 349（20 位）", "CJ/T 349 (20 digits)"),
+                Text("社区编码 + 3 位序号", "community code + 3 digits"),
+            ),
+            advanced=True,
+        ),
+        Param(
+            "OBJECT_CODE",
+            "string",
+            Text("CJ/T 349 对象代码（6 位，可选）", "CJ/T 349 object code (6 digits, optional)"),
+            flag="--object-code",
+            optional=True,
+            advanced=True,
+        ),
+        Param(
+            "VALID_FROM",
+            "date",
+            Text(
+                "新编码生效日期（可选，默认今天）", "New codes valid from (optional, default today)"
+            ),
+            flag="--valid-from",
+            optional=True,
+            advanced=True,
+        ),
+    )

@@ -23,6 +23,7 @@ from qgis.core import (
     QgsProcessingFeedback,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterCrs,
+    QgsProcessingParameterDateTime,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSource,
@@ -34,6 +35,7 @@ from qgis.core import (
     QgsProcessingParameterString,
     QgsProcessingUtils,
     QgsVectorFileWriter,
+    QgsVectorLayer,
 )
 
 from .spec import Param, Text, number_text
@@ -112,6 +114,10 @@ def _make(p: Param, label: str, zh_first: bool) -> QgsProcessingParameterDefinit
         return QgsProcessingParameterBoolean(p.name, label, bool(p.default), p.optional)
     if kind == "crs":
         return QgsProcessingParameterCrs(p.name, label, None, p.optional)
+    if kind == "date":
+        return QgsProcessingParameterDateTime(
+            p.name, label, QgsProcessingParameterDateTime.Date, None, p.optional
+        )
     if kind == "string":
         return QgsProcessingParameterString(p.name, label, p.default, False, p.optional)
     if kind == "field":
@@ -224,7 +230,7 @@ def layer_list_value(run: Inputs, p: Param) -> list[str]:
         layer = item if isinstance(item, QgsMapLayer) else None
         if layer is None:
             layer = QgsProcessingUtils.mapLayerFromString(str(item), run.context)
-        if layer is None or layer.type() != QgsMapLayer.VectorLayer:
+        if not isinstance(layer, QgsVectorLayer):
             msg = f"{p.name}: {item} is not a vector layer QGIS can open"
             raise QgsProcessingException(msg)
         paths.append(export_source(layer, layer.name(), run.workdir, run.context, run.feedback))
@@ -258,6 +264,11 @@ def cli_value(run: Inputs, p: Param) -> Any:
         if not crs.isValid():
             return None
         return crs.authid() or crs.toWkt()
+    if kind == "date":
+        if raw is None or raw == "":
+            return None
+        day = alg.parameterAsDate(parameters, name, context)
+        return day.toString("yyyy-MM-dd") if day.isValid() else None
     if kind == "field":
         fields = alg.parameterAsFields(parameters, name, context)
         return fields[0] if fields else None

@@ -26,6 +26,7 @@ KINDS = (
     "enum",  # choices: the command line's values; "" means "leave the option out"
     "bool",  # a switch: the option given alone when true
     "crs",  # an EPSG (or WKT) coordinate system
+    "date",  # a day, as YYYY-MM-DD
     "string",
     "field",  # a field of the layer named by ``parent``
     "output",  # a file the command writes
