@@ -50,6 +50,9 @@ class Log(QgsProcessingFeedback):
     def pushConsoleInfo(self, info):
         self.lines.append(f"CONSOLE {info}")
 
+    def pushWarning(self, warning):
+        self.lines.append(f"WARNING {warning}")
+
     def reportError(self, error, fatalError=False):
         self.lines.append(f"ERROR {error}")
 

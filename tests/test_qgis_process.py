@@ -309,6 +309,11 @@ def desktop(qgis_home: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[s
         check=True,
     )
     sample_plan = work / "sample_plan.gpkg"
+    rejects = work / "one_bad_row.gpkg"
+    buildings = gpd.read_file(SAMPLE, layer="buildings")
+    buildings.loc[0, "households"] = -5
+    shutil.copyfile(SAMPLE, rejects)
+    buildings.to_file(rejects, layer="buildings", driver="GPKG")
     runs = {
         "partition": (
             "gridgen:partition",
@@ -317,6 +322,8 @@ def desktop(qgis_home: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[s
         ),
         "cancel": ("gridgen:partition", {"DATA": SAMPLE, "OUTPUT": work / "never.gpkg"}, None),
         "validate": ("gridgen:validate", {"DATA": SAMPLE}, None),
+        "rejects": ("gridgen:validate", {"DATA": rejects}, None),
+        "strict": ("gridgen:validate", {"DATA": rejects, "FAIL_ON_REJECTED": True}, None),
         "sample_plan": ("gridgen:partition", {"DATA": SAMPLE, "OUTPUT": sample_plan}, None),
         "audit": (
             "gridgen:audit",
@@ -427,6 +434,12 @@ def test_every_other_algorithm_runs_in_qgis(desktop: dict[str, Any]) -> None:
         assert desktop[name]["ok"], (name, desktop[name]["log"][-5:])
     assert desktop["validate"]["results"]["ROWS_REJECTED"] == "0.0"
     assert desktop["validate"]["results"]["DATA_CHECKED"] == str(SAMPLE)
+    rejects, strict = desktop["rejects"], desktop["strict"]
+    assert rejects["ok"] and rejects["results"]["ROWS_REJECTED"] == "1.0"
+    warning = "WARNING Rows were rejected: the validation report lists why · 有被拒绝的行"
+    assert any(line.startswith(warning) for line in rejects["log"])
+    assert not strict["ok"]  # FAIL_ON_REJECTED stops a model here
+    assert any("negative households" in line for line in rejects["log"])
     crosswalk = pd.read_csv(work / "crosswalk.csv")
     assert len(crosswalk) > 1000
     assert pyogrio.read_info(work / "merged.gpkg", layer="grids")["features"] > 50

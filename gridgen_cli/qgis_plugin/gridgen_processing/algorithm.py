@@ -47,6 +47,12 @@ LOAD_LABEL = Text("运行后把输出图层加入项目", "Open the output layer
 FAIL_ON_REJECTED = "FAIL_ON_REJECTED"
 FAIL_LABEL = Text("有被拒绝的行时失败", "Fail when rows are rejected")
 CANCELLED = Text("已取消：gridgen 进程已停止", "Cancelled: the gridgen process was stopped")
+STATUS = Text("gridgen 以非零状态结束，见日志", "gridgen ended with a non-zero status: see the log")
+WARNINGS = {
+    "validate": Text(
+        "有被拒绝的行：原因见校验报告", "Rows were rejected: the validation report lists why"
+    ),
+}
 
 
 class GridgenAlgorithm(QgsProcessingAlgorithm):
@@ -133,7 +139,7 @@ class GridgenAlgorithm(QgsProcessingAlgorithm):
             raise QgsProcessingException(f"gridgen {self.spec.command}: {exc}") from exc
         self._prepare_outputs(values)
         outcome = self._run([*self._command(), *arguments], workdir, feedback)
-        self._check(outcome, parameters, context)
+        self._check(outcome, parameters, context, feedback)
         feedback.setProgress(100)
         if self.parameterAsBoolean(parameters, LOAD_OUTPUTS, context):
             self._load(values, context, feedback)
@@ -182,7 +188,11 @@ class GridgenAlgorithm(QgsProcessingAlgorithm):
             raise QgsProcessingException(msg) from exc
 
     def _check(
-        self, outcome: runner.Outcome, parameters: dict[str, Any], context: QgsProcessingContext
+        self,
+        outcome: runner.Outcome,
+        parameters: dict[str, Any],
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
     ) -> None:
         """Raise the run's one-line reason when it failed or was cancelled."""
         if outcome.cancelled:
@@ -194,6 +204,8 @@ class GridgenAlgorithm(QgsProcessingAlgorithm):
         if failed or (strict and outcome.status != 0):
             reason = runner.failure_reason(outcome, self.spec.command)
             raise QgsProcessingException(reason + parameter_hint(self.spec, reason))
+        if outcome.status != 0:
+            feedback.pushWarning(WARNINGS.get(self.spec.name, STATUS).pick(self.zh_first))
 
     def _load(
         self, values: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback

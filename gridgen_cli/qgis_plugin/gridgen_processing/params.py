@@ -267,7 +267,7 @@ def cli_value(run: Inputs, p: Param) -> Any:
     if kind == "date":
         if raw is None or raw == "":
             return None
-        day = alg.parameterAsDate(parameters, name, context)
+        day = alg.parameterAsDateTime(parameters, name, context).date()  # QGIS 3.22: no AsDate
         return day.toString("yyyy-MM-dd") if day.isValid() else None
     if kind == "field":
         fields = alg.parameterAsFields(parameters, name, context)
