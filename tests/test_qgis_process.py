@@ -466,3 +466,23 @@ def test_the_render_of_the_partition_as_qgis_styles_it(desktop: dict[str, Any]) 
         under = int((drawn[:, 2] > drawn[:, 0] + 40).sum())  # blue: below the target
         over = int((drawn[:, 0] > drawn[:, 2] + 40).sum())  # red: above the target
         assert under > 0.02 * len(rgb) and over > 0.02 * len(rgb)
+
+
+def test_names_and_help_follow_the_language_of_qgis(
+    qgis_home: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    english = qgis_process(qgis_home, "list").stdout
+    assert "gridgen:partition\tPartition into grids · 划分网格" in english
+    home = tmp_path_factory.mktemp("home_zh")
+    subprocess.run(
+        [str(GRIDGEN), "qgis-plugin", "install"], capture_output=True, check=True, env=_env(home)
+    )
+    ini = home / ".local/share/QGIS/QGIS3/profiles/default/QGIS/QGIS3.ini"
+    with ini.open("a", encoding="utf-8") as out:
+        out.write("\n[locale]\noverrideFlag=true\nuserLocale=zh_CN\n")
+    chinese = qgis_process(home, "list").stdout
+    assert "gridgen:partition\t划分网格 · Partition into grids" in chinese
+    assert "gridgen:merge_grids\t多网合一 · Merge grid layers" in chinese
+    helped = qgis_process(home, "help", "gridgen:partition").stdout
+    assert helped.index("为每个社区划分") < helped.index("Draws balanced grids")
+    assert "BAND_MIN: 每格户数下限" in helped
