@@ -114,7 +114,7 @@ TABLE_RESPONSES: dict[int | str, dict[str, Any]] = {
 """``responses=`` of a route returning :class:`TableRows` as JSON or the rows as CSV."""
 
 
-class LedgerResult(BaseModel):
+class LedgerSaved(BaseModel):
     """What ``POST /datasets/{id}/ledger`` stored and how the ledger matched the layer."""
 
     dataset: dict[str, Any]

@@ -7,7 +7,7 @@ A breach has one :class:`RuleKind`, whoever finds it: the partitioner and the re
 and the reports that list them. The README's "Rule kinds" table lists them all; a new rule
 is a new member here, with its label and where it is found.
 
-The rules come from how cities draw grids (DESIGN §1, §4): grids tile their community
+The rules come from how cities draw grids (docs/rules.md): grids tile their community
 without gaps or overlaps, each is one polygon inside one community, holds a band of
 households around the target, never splits a compound that fits in the band, is not
 crossed by a main road, and every building lies in exactly one grid.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import mapbox_vector_tile
@@ -10,6 +9,7 @@ import pytest
 from conftest import ADMIN_KEY
 from editor_helpers import movable_unit
 from fastapi.testclient import TestClient
+from job_helpers import wait_job
 from test_api import key, run_plan, tile_xyz, upload
 
 from api.app import create_app
@@ -25,15 +25,6 @@ def client(database: tuple[str, str | None]) -> Iterator[TestClient]:
     settings = Settings(database_url=url, database_schema=schema, admin_key=ADMIN_KEY)
     with TestClient(create_app(settings)) as c:
         yield c
-
-
-def _wait(client: TestClient, job_id: str, headers: dict[str, str]) -> dict:
-    for _ in range(1200):
-        job = client.get(f"/jobs/{job_id}", headers=headers).json()
-        if job["status"] in ("done", "failed"):
-            return dict(job)
-        time.sleep(0.1)
-    raise AssertionError("job did not finish")
 
 
 def test_editor_assign_conflict_rebalance(client: TestClient) -> None:
@@ -147,7 +138,7 @@ def test_editor_assign_conflict_rebalance(client: TestClient) -> None:
         headers=planner,
     )
     assert r.status_code == 202, r.text
-    job = _wait(client, r.json()["id"], planner)
+    job = wait_job(client, r.json()["id"], headers=planner)
     assert job["status"] == "done", job
     assert job["result"]["version"] == 4
     final = client.get(f"/plans/{plan_id}/editor", headers=planner).json()

@@ -14,14 +14,6 @@ from gridgen.partition.plan import Plan, plan_metrics
 
 
 @pytest.fixture(scope="module")
-def sample() -> Dataset:
-    from gridgen.sample.district import make_district
-    from gridgen.validate.layers import validate_layers
-
-    return validate_layers(make_district(), source="sample")
-
-
-@pytest.fixture(scope="module")
 def plan(sample: Dataset) -> Plan:
     ids = sorted(sample.communities["community_id"].astype(str))[:2]
     return partition_dataset(sample, communities=ids)

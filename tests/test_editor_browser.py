@@ -10,7 +10,6 @@ key gets 403; hostile names never run script. No request leaves 127.0.0.1.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from editor_helpers import movable_unit
+from job_helpers import finished_job
 from served import running_service
 from test_browser import CHROMIUM, SHOTS, _assert_local
 
@@ -38,7 +38,7 @@ ARGS = [
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed"),
+    pytest.mark.needs_client("chromium"),
     pytest.mark.skipif(not MAPLIBRE.present(), reason="run `python -m maps.assets` first"),
 ]
 
@@ -62,12 +62,7 @@ def _plan(c: httpx.Client, dataset_id: str, communities: list[str]) -> str:
         "/plans", json={"dataset_id": dataset_id, "name": "editor", "communities": communities}
     )
     assert r.status_code == 202, r.text
-    for _ in range(1200):
-        job = c.get(f"/jobs/{r.json()['id']}").json()
-        if job["status"] in ("done", "failed"):
-            break
-        time.sleep(0.1)
-    assert job["status"] == "done", job
+    job = finished_job(c, r.json()["id"])
     return str(job["result"]["plan_id"])
 
 

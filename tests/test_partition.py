@@ -17,19 +17,6 @@ from gridgen.partition.community import partition_community, partition_dataset
 from gridgen.partition.plan import Plan, merge_plans, parse_band, plan_metrics
 
 
-def sample_dataset() -> Dataset:
-    """Return the validated sample district."""
-    from gridgen.sample.district import make_district
-    from gridgen.validate.layers import validate_layers
-
-    return validate_layers(make_district(), source="sample")
-
-
-@pytest.fixture(scope="module")
-def sample() -> Dataset:
-    return sample_dataset()
-
-
 @pytest.fixture(scope="module")
 def sample_plan(sample: Dataset) -> Plan:
     return partition_dataset(sample, target=300, seed=0)

@@ -17,14 +17,6 @@ from gridgen.partition.planner import best_repartition, move_unit, repartition
 
 
 @pytest.fixture(scope="module")
-def sample() -> Dataset:
-    from gridgen.sample.district import make_district
-    from gridgen.validate.layers import validate_layers
-
-    return validate_layers(make_district(), source="sample")
-
-
-@pytest.fixture(scope="module")
 def sample_plan(sample: Dataset) -> Plan:
     ids = sorted(sample.communities["community_id"].astype(str))[:3]
     return partition_dataset(sample, communities=ids)

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from api.access import visible_frame
 from api.auth import Principal
 from api.deps import PrincipalDep, StateDep
+from api.errors import PermissionDeniedError
 from api.responses import TABLE_RESPONSES, SitingResponse
 from api.scopes import access_for, resolve_version
 from api.service import (
@@ -28,7 +29,7 @@ from api.service import (
     load_plan,
 )
 from gridgen.coverage.stations import DEFAULT_RADIUS_M
-from gridgen.errors import ParameterError, PermissionDeniedError
+from gridgen.errors import ParameterError
 from gridgen.io.csvsafe import csv_text
 from gridgen.partition.plan import Plan
 
@@ -64,7 +65,7 @@ def _plan(
         info = resolve_version(state, who, None, dataset_id=dataset_id)
     else:
         info = resolve_version(state, who, plan_id, version)
-    return None if info is None else load_plan(state, info)
+    return None if info is None else load_plan(state, info.plan_id, info.version)
 
 
 def _scoped(

@@ -147,7 +147,7 @@ def audit_version(
     from gridgen.partition.audit import audit_grids
 
     number = _number(state, plan_id, version)
-    plan = load_plan(state, resolve_version(state, who, plan_id, number))
+    plan = load_plan(state, plan_id, resolve_version(state, who, plan_id, number).version)
     dataset = load_dataset(state, state.store.get_plan(plan_id).dataset_id)
     audit = audit_grids(dataset, plan.grids, band=plan.band)
     body = _findings_geojson(audit) if f == "geojson" else audit.to_dict()

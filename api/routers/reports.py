@@ -49,7 +49,7 @@ def _plan(
         info = resolve_version(state, who, None, dataset_id=dataset_id)
     else:
         info = resolve_version(state, who, plan_id, version)
-    return None if info is None else load_plan(state, info)
+    return None if info is None else load_plan(state, info.plan_id, info.version)
 
 
 def _coverage(state: ServiceState, dataset_id: str, radius: float, mode: str) -> Any:

@@ -57,7 +57,7 @@ def sheet(
     community = None if community is None or pd.isna(community) else str(community)
     restricted = may_see_restricted(access_for(state, who, dataset_id), community)
     published = resolve_version(state, who, None, dataset_id=dataset_id)
-    plan = None if published is None else load_plan(state, published)
+    plan = None if published is None else load_plan(state, published.plan_id, published.version)
     coverage = dataset_coverage(state, dataset_id, radius=radius, mode="walk")
     data = compound_sheet_data(
         ds, compound_id, plan=plan, coverage=coverage, radius=radius, restricted=restricted

@@ -1,6 +1,6 @@
-"""Reading and writing grid plans (DESIGN §1a): a GeoPackage with ``grids``, ``assignment``,
-``codes`` (every code ever used: community, valid_from, valid_to, status) and a one-row
-``plan_meta`` table (target, band, seed, code scheme, metrics and problems as JSON).
+"""Reading and writing grid plans (docs/data-model.md): a GeoPackage with ``grids``,
+``assignment``, ``codes`` (every code ever used: community, valid_from, valid_to, status) and a
+one-row ``plan_meta`` table (target, band, seed, code scheme, metrics and problems as JSON).
 """
 
 from __future__ import annotations
@@ -153,7 +153,10 @@ def _read_plan(path: str | Path) -> Plan:
         grids = grids.to_crs(WGS84)
     for col in ("grid_id", "community_id", "households"):
         if col not in grids.columns:
-            msg = f"plan {src}: layer grids lacks column {col!r} (required by DESIGN §1a)"
+            msg = (
+                f"plan {src}: layer grids lacks column {col!r} (required by the plan format, "
+                "docs/data-model.md)"
+            )
             raise SchemaError(msg)
     grids["grid_id"] = grids["grid_id"].astype(str)
     grids["community_id"] = grids["community_id"].astype(str)
@@ -180,7 +183,10 @@ def _read_plan(path: str | Path) -> Plan:
     assignment = pyogrio.read_dataframe(src, layer="assignment", read_geometry=False)
     for col in ("building_id", "grid_id"):
         if col not in assignment.columns:
-            msg = f"plan {src}: layer assignment lacks column {col!r} (required by DESIGN §1a)"
+            msg = (
+                f"plan {src}: layer assignment lacks column {col!r} (required by the plan "
+                "format, docs/data-model.md)"
+            )
             raise SchemaError(msg)
     assignment = assignment[["building_id", "grid_id"]].astype(str)
     unknown = sorted(set(assignment["grid_id"]) - set(grids["grid_id"]))

@@ -1,4 +1,4 @@
-"""Audit of an existing grid layer against the rules planners follow (DESIGN §1).
+"""Audit of an existing grid layer against the rules planners follow (docs/rules.md).
 
 What is checked, and where it is found:
 
@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 
 from gridgen.dataset import Dataset
 from gridgen.partition.existing import GridLayer, building_grids, grid_layer
-from gridgen.partition.plan import grid_main_road_crossings
+from gridgen.partition.measures import grid_main_road_crossings
 from gridgen.rules import RuleKind
 
 MIN_AREA_M2 = 1.0

@@ -177,50 +177,22 @@ def merge_layers(
     for done, cid in enumerate(all_ids, start=1):
         if progress is not None:
             progress(done - 1, len(all_ids))
-        units = build_units(dataset, cid, band_max=hi)
-        if units.n == 0:
-            continue
-        keys = np.column_stack(
-            [
-                initial_labels(
-                    units,
-                    codes,
-                    b_hh,
-                    [str(c) for c in lay.codes[lay.community == cid]],
-                    lay.geoms[lay.community == cid],
-                )
-                for lay, codes in zip(placed, codes_of, strict=True)
-            ]
-        )
-        start = agglomerate(units, refinement(units, keys), keys, target=target, lo=lo, hi=hi)
-        labels, stuck, _ = settle(
-            units, start, target=target, band=(lo, hi), seed=seed, join_stuck=True
-        )
-        first = placed[0]
-        mine = first.community == cid
-        codes = unit_codes(
-            scheme,
-            prefix[cid],
-            units=units,
-            labels=labels,
-            geoms=grid_geometries(units.cells, labels),
-            old_code=codes_of[0],
-            households=b_hh,
-            old_grids=dict(zip(first.codes[mine].astype(str), first.geoms[mine], strict=True)),
+        merged = _merged_community(
+            dataset,
+            cid,
+            placed,
+            codes_of,
+            b_hh=b_hh,
+            scheme=scheme,
+            prefix=prefix,
             used=taken,
+            target=target,
+            band=(lo, hi),
+            seed=seed,
         )
-        taken |= set(codes)
-        redrawn.append(
-            Redrawn(
-                community_id=cid,
-                units=units,
-                old=keys[:, 0],
-                labels=labels,
-                codes=codes,
-                problems=band_problems(units, labels, codes, stuck=stuck, lo=lo, hi=hi),
-                moved=0,
-            )
-        )
+        if merged is not None:
+            taken |= set(merged.codes)
+            redrawn.append(merged)
     if progress is not None:
         progress(len(all_ids), len(all_ids))
     every = {r.community_id for r in redrawn} | set(placed[0].community.astype(str))
@@ -240,6 +212,69 @@ def merge_layers(
         "not_fixed": [p.reason for p in plan.problems if p.kind != RuleKind.UNBALANCEABLE],
     }
     return MergeResult(plan=plan, crosswalk=crosswalk, summary=summary)
+
+
+def _merged_community(
+    dataset: Dataset,
+    community_id: str,
+    placed: list[GridLayer],
+    codes_of: list[dict[str, str]],
+    *,
+    b_hh: dict[str, float],
+    scheme: CodeScheme,
+    prefix: dict[str, str],
+    used: set[str],
+    target: int,
+    band: tuple[int, int],
+    seed: int,
+) -> Redrawn | None:
+    """Return one community's grids merged from every layer's (None when it has no units).
+
+    Units sharing a grid in every layer start together; the grids are balanced, and take
+    the first layer's codes by household majority, new codes avoiding ``used``.
+    """
+    lo, hi = band
+    units = build_units(dataset, community_id, band_max=hi)
+    if units.n == 0:
+        return None
+    keys = np.column_stack(
+        [
+            initial_labels(
+                units,
+                codes,
+                b_hh,
+                [str(c) for c in lay.codes[lay.community == community_id]],
+                lay.geoms[lay.community == community_id],
+            )
+            for lay, codes in zip(placed, codes_of, strict=True)
+        ]
+    )
+    start = agglomerate(units, refinement(units, keys), keys, target=target, lo=lo, hi=hi)
+    labels, stuck, _ = settle(
+        units, start, target=target, band=(lo, hi), seed=seed, join_stuck=True
+    )
+    first = placed[0]
+    mine = first.community == community_id
+    codes = unit_codes(
+        scheme,
+        prefix[community_id],
+        units=units,
+        labels=labels,
+        geoms=grid_geometries(units.cells, labels),
+        old_code=codes_of[0],
+        households=b_hh,
+        old_grids=dict(zip(first.codes[mine].astype(str), first.geoms[mine], strict=True)),
+        used=used,
+    )
+    return Redrawn(
+        community_id=community_id,
+        units=units,
+        old=keys[:, 0],
+        labels=labels,
+        codes=codes,
+        problems=band_problems(units, labels, codes, stuck=stuck, lo=lo, hi=hi),
+        moved=0,
+    )
 
 
 def merge_crosswalk(

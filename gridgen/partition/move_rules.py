@@ -1,8 +1,10 @@
-"""The rules a planner's move of a building or compound can break (:class:`Violation`)."""
+"""The rules a planner's move of a building or compound can break (:class:`Violation`), and
+the result of a move (:class:`MoveResult`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import pandas as pd
@@ -10,9 +12,18 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from gridgen.dataset import Dataset
+from gridgen.errors import InfeasibleError
+from gridgen.partition.plan import Plan, PlanMetrics
 from gridgen.rules import RuleKind
 
-__all__ = ["UNSAVABLE", "Violation", "grid_violations", "split_compound_violations"]
+__all__ = [
+    "UNSAVABLE",
+    "MoveResult",
+    "Violation",
+    "grid_violations",
+    "recoded_violations",
+    "split_compound_violations",
+]
 
 
 @dataclass(frozen=True)
@@ -31,6 +42,50 @@ class Violation:
 
 UNSAVABLE = frozenset({RuleKind.MULTIPART, RuleKind.EMPTY_GRID, RuleKind.NOT_ADJACENT})
 """Violations that leave a grid that is not one polygon: such a move is not saved."""
+
+
+@dataclass(frozen=True, eq=False)
+class MoveResult:
+    """The plan after a move (not saved), its metrics and the rules the move breaks."""
+
+    plan: Plan
+    metrics: PlanMetrics
+    violations: tuple[Violation, ...]
+    moved_buildings: tuple[str, ...]
+    from_grids: tuple[str, ...]
+    to_grid: str
+
+    @property
+    def ok(self) -> bool:
+        """Return whether the move breaks no rule."""
+        return not self.violations
+
+    def require_savable(self) -> None:
+        """Raise InfeasibleError when a grid of the moved plan is not one polygon.
+
+        A plan is stored and served only with every grid one valid Polygon: a move that
+        cuts a grid into pieces, empties it or lands units away from their new grid is
+        refused (the other rules are reported with the saved version).
+        """
+        broken = [v for v in self.violations if v.kind in UNSAVABLE]
+        if broken:
+            reasons = "; ".join(v.message for v in broken)
+            msg = (
+                f"{reasons}: move a set of units that keeps every grid in one piece (paint "
+                "them together in the editor and save them as one assignment)"
+            )
+            raise InfeasibleError(msg)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready summary (metrics, violations, what moved)."""
+        return {
+            "ok": self.ok,
+            "metrics": self.metrics.to_dict(),
+            "violations": [asdict(v) for v in self.violations],
+            "moved_buildings": list(self.moved_buildings),
+            "from_grids": list(self.from_grids),
+            "to_grid": self.to_grid,
+        }
 
 
 def grid_violations(
@@ -96,3 +151,38 @@ def split_compound_violations(
             )
         ]
     return []
+
+
+def recoded_violations(
+    violations: list[Violation], *, before: Plan, after: Plan
+) -> tuple[Violation, ...]:
+    """Return ``violations`` found on ``before`` naming the grids by their codes in ``after``.
+
+    ``after`` is ``before`` with grid codes assigned by the codes rules (a grid that kept
+    too few of its households takes a new code), so each grid is found again by its exact
+    shape; grid ids and codes inside the messages are renamed alike.
+    """
+    found = dict(
+        zip(
+            shapely.to_wkb(after.grids.geometry.to_numpy()).tolist(),
+            after.grids["grid_id"].astype(str),
+            strict=True,
+        )
+    )
+    shapes = shapely.to_wkb(before.grids.geometry.to_numpy()).tolist()
+    codes = {
+        g: found[w]
+        for g, w in zip(before.grids["grid_id"].astype(str), shapes, strict=True)
+        if w in found and found[w] != g
+    }
+    if not codes:
+        return tuple(violations)
+    pattern = re.compile(r"\b(" + "|".join(re.escape(c) for c in codes) + r")\b")
+    return tuple(
+        Violation(
+            v.kind,
+            codes.get(v.grid_id, v.grid_id),
+            pattern.sub(lambda m: codes[m.group(1)], v.message),
+        )
+        for v in violations
+    )

@@ -1,4 +1,4 @@
-"""The grid plan value (:class:`Plan`) and its quality measures (DESIGN §4).
+"""The grid plan value (:class:`Plan`) and its quality measures (docs/rules.md).
 
 :func:`plan_metrics` measures a plan from its geometry and assignment only, so a plan that
 a planner edited by hand, or one read from a file, is measured exactly like a fresh one.
@@ -20,7 +20,7 @@ from gridgen.dataset import Dataset
 from gridgen.errors import ParameterError
 from gridgen.io.crs import WGS84
 from gridgen.partition.codes import CODE_COLUMNS, CodeBook
-from gridgen.partition.units import main_road_lines
+from gridgen.partition.measures import grid_main_road_crossings, polsby_popper
 from gridgen.rules import RuleKind, rule_kind
 
 DEFAULT_TARGET = 300
@@ -29,10 +29,6 @@ TILING_AREA_TOLERANCE = 1e-4
 """Largest |area(union of grids) Δ area(community)| / area(community) (0.01%)."""
 OVERLAP_TOLERANCE = 1.0
 """Largest overlap between two grids of a community, m²."""
-CROSSING_EROSION = 15.0
-"""Metres removed from a grid's edge before looking for main roads in its interior."""
-CROSSING_MIN_LENGTH = 30.0
-"""Metres of main road inside the eroded grid that count as a crossing."""
 
 GRID_COLUMNS: tuple[str, ...] = (
     "grid_id",
@@ -76,7 +72,7 @@ class Problem:
 
 @dataclass(frozen=True)
 class PlanMetrics:
-    """Quality of a plan (DESIGN §4)."""
+    """Quality of a plan (the measures of docs/rules.md)."""
 
     n_grids: int
     households: int
@@ -260,42 +256,6 @@ def checked_band(target: int, band: tuple[int, int] | None) -> Band:
 
 DEFAULT_BAND: Band = default_band(DEFAULT_TARGET)
 """The band of :data:`DEFAULT_TARGET` (240-360)."""
-
-
-def polsby_popper(geoms: np.ndarray) -> np.ndarray:
-    """Return 4πA/P² per polygon (metric CRS); 0 for empty geometries."""
-    area = shapely.area(geoms)
-    perim = shapely.length(geoms)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pp = np.where(perim > 0, 4.0 * np.pi * area / (perim * perim), 0.0)
-    return np.asarray(pp, dtype=float)
-
-
-def grid_main_road_crossings(dataset: Dataset, geoms: np.ndarray) -> np.ndarray:
-    """Return per grid the number of main roads crossing its interior.
-
-    A main road crosses a grid when more than :data:`CROSSING_MIN_LENGTH` metres of it lie
-    inside the grid shrunk by :data:`CROSSING_EROSION` metres (roads along the edge, where
-    grids should meet, do not count).
-    """
-    out = np.zeros(len(geoms), dtype=np.int64)
-    if len(geoms) == 0:
-        return out
-    roads = main_road_lines(dataset, shapely.union_all(shapely.envelope(geoms)))
-    if shapely.is_empty(roads):
-        return out
-    lines = np.asarray(shapely.get_parts(shapely.line_merge(roads)), dtype=object)
-    if len(lines) == 0:
-        return out
-    inner = shapely.buffer(geoms, -CROSSING_EROSION)
-    tree = shapely.STRtree(lines)
-    gi, li = tree.query(inner, predicate="intersects")
-    if len(gi) == 0:
-        return out
-    inside = shapely.length(shapely.intersection(np.asarray(lines)[li], inner[gi]))
-    hit = inside > CROSSING_MIN_LENGTH
-    np.add.at(out, gi[hit], 1)
-    return out
 
 
 def grid_table(

@@ -5,7 +5,7 @@ row, the feature id, the field, what was done and how to fix the input. Nothing 
 silently: for every layer ``rows_in == rows_kept + rows_rejected`` and every rejected row
 has a ``rejected`` finding.
 
-Decisions documented here (DESIGN §1a leaves them open):
+Decisions documented here (the data model, docs/data-model.md, leaves them open):
 
 - Buildings outside every community are *kept* with ``community_id`` NA and flagged.
 - A building in a known compound takes the compound's community (a compound is never split
