@@ -7,7 +7,8 @@ each with a fresh ``HOME`` whose default profile the plugin is installed into.
 Cities: ``make_city(households=260_000)`` (the ≥ 250k-household city, written to a
 GeoPackage once per session) for the headless runs, the shipped sample district and
 ``make_walled_city`` (another generator) for the model, the desktop loading and the render.
-Without ``qgis_process``/``python3-qgis`` the tests skip locally and fail in CI.
+Without ``qgis_process``/``python3-qgis`` the tests skip locally and fail in CI
+(``needs_client``, ``tests/clients.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
+from clients import qgis_process_command
 
 from gridgen.io.write import write_frames
 from gridgen.sample.district import make_city, sample_path
@@ -42,35 +44,7 @@ SYSTEM_PYTHON = Path("/usr/bin/python3")
 MODEL = MODELS_SOURCE / "gridgen_validate_partition_audit.model3"
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").lower() not in ("", "0", "false")
-
-
-def _missing(what: str) -> None:
-    msg = f"{what} is not installed (Debian: apt-get install qgis python3-qgis)"
-    if _in_ci():
-        pytest.fail(msg)
-    pytest.skip(msg)
-
-
-def qgis_process_command() -> list[str]:
-    """Return the ``qgis_process`` to run (skip locally / fail in CI when there is none).
-
-    Debian 12's ``/usr/bin/qgis_process`` wrapper passes ``--noversioncheck`` (from
-    ``/etc/default/qgis``), which ``qgis_process`` refuses (qgis/QGIS#57683); the program
-    itself, ``qgis_process.bin``, is then run directly.
-    """
-    for name in ("qgis_process", "qgis_process.bin"):
-        path = shutil.which(name)
-        if path is None:
-            continue
-        probe = subprocess.run(
-            [path, "--version"], capture_output=True, text=True, check=False, env=_env(Path("/tmp"))
-        )
-        if probe.returncode == 0 and "QGIS" in probe.stdout:
-            return [path]
-    _missing("qgis_process (package qgis)")
-    raise AssertionError  # unreachable: _missing skips or fails
+pytestmark = pytest.mark.needs_client("qgis", "qgis_process")
 
 
 def _env(home: Path) -> dict[str, str]:
@@ -92,7 +66,6 @@ def big_city(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def qgis_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A fresh HOME where ``gridgen qgis-plugin install`` installed the plugin."""
-    qgis_process_command()
     home = tmp_path_factory.mktemp("home")
     done = subprocess.run(
         [str(GRIDGEN), "qgis-plugin", "install"],
@@ -195,7 +168,7 @@ def test_qgis_process_audit_coverage_and_report_on_the_big_city(
     summary = json.loads((out / "audit.json").read_text("utf-8"))["summary"]
     grids = len(pyogrio.read_dataframe(big_plan, layer="grids", read_geometry=False))
     assert summary["grids"] == grids
-    assert summary["buildings_unassigned"] == summary["gap_m2"] == summary["overlap_m2"] == 0
+    assert summary["unassigned_building"] == summary["gap_m2"] == summary["overlap_m2"] == 0
     assert f"OUT_OF_BAND:\t{summary['out_of_band']}" in done.stdout
     run_alg(
         qgis_home,
@@ -265,13 +238,11 @@ def test_the_model_validate_partition_audit_runs_headless(qgis_home: Path, tmp_p
     grids = pyogrio.read_dataframe(tmp_path / "plan.gpkg", layer="grids", read_geometry=False)
     summary = json.loads((tmp_path / "audit.json").read_text("utf-8"))["summary"]
     assert summary["grids"] == len(grids) > 50
-    assert summary["buildings_unassigned"] == 0
+    assert summary["unassigned_building"] == 0
     assert "layer 'grids' written to" in done.stdout  # partition's layer went via a GeoPackage
 
 
 def test_the_committed_model_is_what_the_script_builds(tmp_path: Path) -> None:
-    if not SYSTEM_PYTHON.exists():
-        _missing("python3-qgis")
     done = subprocess.run(
         [str(SYSTEM_PYTHON), str(ROOT / "scripts" / "qgis_models.py"), str(tmp_path)],
         capture_output=True,
