@@ -45,10 +45,15 @@ def recorded_command() -> list[str]:
 
 
 def gridgen_command() -> list[str]:
-    """Return the command that runs gridgen: the setting, else the install record, else PATH."""
+    """Return the command that runs gridgen: the setting, else the install record, else PATH.
+
+    A setting naming a file that is gone (an old virtual environment kept in the options
+    after ``gridgen qgis-plugin install`` ran from a new one) gives way to the record.
+    """
     setting = str(ProcessingConfig.getSetting(EXECUTABLE_SETTING) or "").strip()
     recorded = recorded_command()
-    if setting and (not recorded or setting != recorded[0]):
+    chosen = bool(setting) and (not recorded or setting != recorded[0])
+    if chosen and (not recorded or Path(setting).is_file()):
         return [setting]
     if recorded:
         return recorded
