@@ -457,3 +457,27 @@ def test_names_and_help_follow_the_language_of_qgis(
     helped = qgis_process(home, "help", "gridgen:partition").stdout
     assert helped.index("为每个社区划分") < helped.index("Draws balanced grids")
     assert "BAND_MIN: 每格户数下限" in helped
+
+
+def test_the_provider_setting_chooses_the_gridgen_executable(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    from gridgen_cli.qgis_install import ini_with
+
+    home = tmp_path_factory.mktemp("home_setting")
+    subprocess.run(
+        [str(GRIDGEN), "qgis-plugin", "install"], capture_output=True, check=True, env=_env(home)
+    )
+    other = home / "other-gridgen"
+    other.write_text(
+        "#!/bin/sh\necho 'gridgen validate: error: the other gridgen ran' >&2\nexit 2\n", "utf-8"
+    )
+    other.chmod(0o755)
+    ini = home / ".local/share/QGIS/QGIS3/profiles/default/QGIS/QGIS3.ini"
+    text = ini.read_text("utf-8")
+    for executable, works in ((other, False), (home / "gone" / "gridgen", True)):
+        key = "Configuration\\GRIDGEN_EXECUTABLE"
+        ini.write_text(ini_with(text, "Processing", key, str(executable)), "utf-8")
+        done = qgis_process(home, "run", "gridgen:validate", "--", f"DATA={SAMPLE}", check=False)
+        assert (done.returncode == 0) is works, done.stdout[-500:] + done.stderr[-500:]
+        assert ("the other gridgen ran" in done.stdout + done.stderr) is not works
