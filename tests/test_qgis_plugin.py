@@ -52,6 +52,8 @@ def _sample_value(p: Param) -> Any:
     """Return a value of every kind as the plugin passes it to command_line."""
     if p.kind == "grids_many":
         return ["a.gpkg", "b.geojson"]
+    if p.kind == "lines":
+        return ["a=b", "c=d"]
     if p.kind in ("int", "float"):
         return "1" if p.default is None else str(p.default)
     if p.kind == "enum":
@@ -145,6 +147,42 @@ def test_command_line_exactly_one_of_and_repeated_layers() -> None:
         command_line(site, {**_values(site), "TARGET_SHARE": "0.9"})
     with pytest.raises(CommandLineError, match=r"given: none"):
         command_line(site, {**_values(site), "ADD": None})
+
+
+def test_a_new_command_is_one_entry_with_repeated_options() -> None:
+    """What adding ``gridgen ingest`` takes: one spec; repeated options come from lines."""
+    from gridgen_cli.qgis_plugin.gridgen_processing.spec import Text
+
+    label = Text("某", "some")
+    spec = AlgorithmSpec(
+        name="ingest",
+        command="ingest",
+        title=Text("导入", "Ingest"),
+        group="data",
+        help=label,
+        params=(
+            Param("FOOTPRINTS", "layer", label, flag="--footprints"),
+            Param("MAP", "lines", label, flag="--map", optional=True),
+            Param("OUTPUT", "output", label, flag="--out", suffixes=(".gpkg",), load=True),
+        ),
+    )
+    values = {
+        "FOOTPRINTS": "roads.osm.pbf",
+        "MAP": ["buildings.building_id=BLDG_ID", "buildings.households=户数"],
+        "OUTPUT": "d.gpkg",
+    }
+    assert command_line(spec, values) == [
+        "ingest",
+        "--footprints",
+        "roads.osm.pbf",
+        "--map",
+        "buildings.building_id=BLDG_ID",
+        "--map",
+        "buildings.households=户数",
+        "--out",
+        "d.gpkg",
+    ]
+    assert "--map" not in command_line(spec, {**values, "MAP": []})
 
 
 def test_parameter_hint_names_the_parameters_of_an_option() -> None:
@@ -377,3 +415,22 @@ def test_the_plugin_runs_on_the_python_qgis_ships() -> None:
         ast.parse(path.read_text("utf-8"), feature_version=(3, 9))
     metadata = (PLUGIN_SOURCE / "metadata.txt").read_text("utf-8")
     assert "qgisMinimumVersion=3.22" in metadata
+
+
+def test_every_parameter_kind_has_a_definition_and_a_value() -> None:
+    """params.py (QGIS-only, read as source here) handles every kind spec.py knows."""
+    import ast
+
+    from gridgen_cli.qgis_plugin.gridgen_processing.spec import KINDS
+
+    tree = ast.parse((PLUGIN_SOURCE / "params.py").read_text("utf-8"))
+    values = next(
+        n.value
+        for n in ast.walk(tree)
+        if isinstance(n, ast.AnnAssign) and getattr(n.target, "id", "") == "VALUES"
+    )
+    assert isinstance(values, ast.Dict)
+    assert {k.value for k in values.keys if isinstance(k, ast.Constant)} == set(KINDS)
+    source = (PLUGIN_SOURCE / "params.py").read_text("utf-8")
+    for kind in KINDS:  # _make names every kind it builds (the rest are file destinations)
+        assert f'"{kind}"' in source, kind

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +47,12 @@ DATASET_FILTER = Text(
     "GeoPackage (*.gpkg);;Shapefile 压缩包 (*.zip);;CSV (*.csv);;所有文件 (*.*)",
     "GeoPackage (*.gpkg);;Zipped Shapefile (*.zip);;CSV (*.csv);;All files (*.*)",
 )
+SOURCE_TYPES = {
+    "grids": "TypeVectorPolygon",
+    "points": "TypeVectorPoint",
+    "layer": "TypeVectorAnyGeometry",
+}
+"""Layer kinds → the geometry Processing offers for them."""
 FILE_TYPES = {
     ".gpkg": "GeoPackage",
     ".json": "JSON",
@@ -86,10 +93,8 @@ def _make(p: Param, label: str, zh_first: bool) -> QgsProcessingParameterDefinit
             p.optional,
             file_filter(p.suffixes, zh_first),
         )
-    if kind in ("grids", "points"):
-        wanted = (
-            QgsProcessing.TypeVectorPolygon if kind == "grids" else QgsProcessing.TypeVectorPoint
-        )
+    if kind in SOURCE_TYPES:
+        wanted = getattr(QgsProcessing, SOURCE_TYPES[kind])
         return QgsProcessingParameterFeatureSource(p.name, label, [wanted], None, p.optional)
     if kind == "grids_many":
         return QgsProcessingParameterMultipleLayers(
@@ -118,8 +123,9 @@ def _make(p: Param, label: str, zh_first: bool) -> QgsProcessingParameterDefinit
         return QgsProcessingParameterDateTime(
             p.name, label, QgsProcessingParameterDateTime.Date, None, p.optional
         )
-    if kind == "string":
-        return QgsProcessingParameterString(p.name, label, p.default, False, p.optional)
+    if kind in ("string", "lines"):
+        multiline = kind == "lines"
+        return QgsProcessingParameterString(p.name, label, p.default, multiline, p.optional)
     if kind == "field":
         return QgsProcessingParameterField(
             p.name, label, None, p.parent, QgsProcessingParameterField.Any, False, p.optional
@@ -129,11 +135,16 @@ def _make(p: Param, label: str, zh_first: bool) -> QgsProcessingParameterDefinit
     )
 
 
-def plain_layer_file(value: Any) -> bool:
-    """Return whether ``value`` is a path gridgen reads as it is (no layer name, no filter)."""
+def plain_layer_file(value: Any, *, any_suffix: bool = False) -> bool:
+    """Return whether ``value`` is a path gridgen reads as it is (no layer name, no filter).
+
+    ``any_suffix``: every file on disk (inputs gridgen reads in many formats, such as
+    ``ingest``'s roads from an ``.osm.pbf``).
+    """
     if not isinstance(value, str) or "|" in value:
         return False
-    return os.path.isfile(value) and os.path.splitext(value)[1].lower() in LAYER_FILES
+    suffix = os.path.splitext(value)[1].lower()
+    return os.path.isfile(value) and (any_suffix or suffix in LAYER_FILES)
 
 
 def uri_layer_name(value: Any) -> str:
@@ -209,7 +220,7 @@ def layer_value(run: Inputs, p: Param) -> str | None:
     raw = run.parameters.get(p.name)
     if raw is None or raw == "":
         return None
-    if plain_layer_file(raw):
+    if plain_layer_file(raw, any_suffix=p.kind == "layer"):
         return str(raw)
     source = run.alg.parameterAsSource(run.parameters, p.name, run.context)
     if source is None:
@@ -237,44 +248,86 @@ def layer_list_value(run: Inputs, p: Param) -> list[str]:
     return paths
 
 
+def _number(run: Inputs, p: Param) -> str | None:
+    raw = run.parameters.get(p.name)
+    if (raw is None or raw == "") and p.default is None:
+        return None
+    if p.kind == "int":
+        return number_text(run.alg.parameterAsInt(run.parameters, p.name, run.context))
+    return number_text(run.alg.parameterAsDouble(run.parameters, p.name, run.context))
+
+
+def _enum(run: Inputs, p: Param) -> str | None:
+    index = run.alg.parameterAsEnum(run.parameters, p.name, run.context)
+    return p.choices[index] if 0 <= index < len(p.choices) else None
+
+
+def _crs(run: Inputs, p: Param) -> str | None:
+    crs = run.alg.parameterAsCrs(run.parameters, p.name, run.context)
+    if not crs.isValid():
+        return None
+    return str(crs.authid() or crs.toWkt())
+
+
+def _date(run: Inputs, p: Param) -> str | None:
+    raw = run.parameters.get(p.name)
+    if raw is None or raw == "":
+        return None
+    stamp = run.alg.parameterAsDateTime(run.parameters, p.name, run.context)
+    day = stamp.date()  # QGIS 3.22 has no parameterAsDate
+    return str(day.toString("yyyy-MM-dd")) if day.isValid() else None
+
+
+def _field(run: Inputs, p: Param) -> str | None:
+    fields = run.alg.parameterAsFields(run.parameters, p.name, run.context)
+    return str(fields[0]) if fields else None
+
+
+def _text(run: Inputs, p: Param) -> str | None:
+    return str(run.alg.parameterAsString(run.parameters, p.name, run.context)).strip() or None
+
+
+def _lines(run: Inputs, p: Param) -> list[str]:
+    text = str(run.alg.parameterAsString(run.parameters, p.name, run.context) or "")
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _file(run: Inputs, p: Param) -> str | None:
+    return str(run.alg.parameterAsFile(run.parameters, p.name, run.context)) or None
+
+
+def _output(run: Inputs, p: Param) -> str | None:
+    path = str(run.alg.parameterAsFileOutput(run.parameters, p.name, run.context) or "")
+    if not path and p.temporary:
+        path = os.path.join(run.workdir, f"{p.name.lower()}{p.suffixes[0]}")
+    return path or None
+
+
+def _bool(run: Inputs, p: Param) -> bool:
+    return bool(run.alg.parameterAsBoolean(run.parameters, p.name, run.context))
+
+
+VALUES: dict[str, Callable[[Inputs, Param], Any]] = {
+    "dataset": _file,
+    "file": _file,
+    "grids": layer_value,
+    "points": layer_value,
+    "layer": layer_value,
+    "grids_many": layer_list_value,
+    "int": _number,
+    "float": _number,
+    "enum": _enum,
+    "bool": _bool,
+    "crs": _crs,
+    "date": _date,
+    "string": _text,
+    "lines": _lines,
+    "field": _field,
+    "output": _output,
+}
+"""Parameter kind → its command-line value (None or [] when not given)."""
+
+
 def cli_value(run: Inputs, p: Param) -> Any:
     """Return the command-line text of parameter ``p`` (None: not given)."""
-    kind, name = p.kind, p.name
-    alg, parameters, context = run.alg, run.parameters, run.context
-    raw = parameters.get(name)
-    if kind in ("grids", "points"):
-        return layer_value(run, p)
-    if kind == "grids_many":
-        return layer_list_value(run, p)
-    if kind in ("dataset", "file"):
-        return alg.parameterAsFile(parameters, name, context) or None
-    if kind in ("int", "float"):
-        if (raw is None or raw == "") and p.default is None:
-            return None
-        if kind == "int":
-            return number_text(alg.parameterAsInt(parameters, name, context))
-        return number_text(alg.parameterAsDouble(parameters, name, context))
-    if kind == "enum":
-        index = alg.parameterAsEnum(parameters, name, context)
-        return p.choices[index] if 0 <= index < len(p.choices) else None
-    if kind == "bool":
-        return bool(alg.parameterAsBoolean(parameters, name, context))
-    if kind == "crs":
-        crs = alg.parameterAsCrs(parameters, name, context)
-        if not crs.isValid():
-            return None
-        return crs.authid() or crs.toWkt()
-    if kind == "date":
-        if raw is None or raw == "":
-            return None
-        day = alg.parameterAsDateTime(parameters, name, context).date()  # QGIS 3.22: no AsDate
-        return day.toString("yyyy-MM-dd") if day.isValid() else None
-    if kind == "field":
-        fields = alg.parameterAsFields(parameters, name, context)
-        return fields[0] if fields else None
-    if kind == "string":
-        return alg.parameterAsString(parameters, name, context).strip() or None
-    path = alg.parameterAsFileOutput(parameters, name, context)
-    if not path and p.temporary:
-        path = os.path.join(run.workdir, f"{name.lower()}{p.suffixes[0]}")
-    return path or None
+    return VALUES[p.kind](run, p)

@@ -21,6 +21,7 @@ KINDS = (
     "grids",  # a polygon layer: a file as is, a layer loaded in QGIS via a temporary GeoPackage
     "grids_many",  # several polygon layers, the option repeated
     "points",  # a point layer, like "grids"
+    "layer",  # any vector layer, like "grids"; any file on disk is passed as it is
     "int",
     "float",
     "enum",  # choices: the command line's values; "" means "leave the option out"
@@ -28,9 +29,14 @@ KINDS = (
     "crs",  # an EPSG (or WKT) coordinate system
     "date",  # a day, as YYYY-MM-DD
     "string",
+    "lines",  # several texts, one per line: the option repeated (--map A=B --map C=D)
     "field",  # a field of the layer named by ``parent``
     "output",  # a file the command writes
 )
+
+
+REPEATED = ("grids_many", "lines")
+"""Kinds whose value is a list, the option given once per item."""
 
 
 @dataclass(frozen=True)
@@ -140,7 +146,8 @@ def command_line(spec: AlgorithmSpec, values: Mapping[str, Any]) -> list[str]:
     """Return the arguments after ``gridgen`` for ``values`` (parameter name → CLI text).
 
     ``values`` holds the text of every parameter given (``None`` or absent: not given); a
-    ``bool`` is given when true; ``grids_many`` takes a list of paths.
+    ``bool`` is given when true; ``grids_many`` and ``lines`` take a list (the option is
+    repeated once per item).
 
     Raises
     ------
@@ -178,10 +185,10 @@ def _option(flag: str, params: Sequence[Param], values: Mapping[str, Any]) -> li
     first = given[0]
     if first.kind == "bool":
         return [flag]
-    if first.kind == "grids_many":
+    if first.kind in REPEATED:
         out: list[str] = []
-        for path in values[first.name]:
-            out += [flag, str(path)]
+        for item in values[first.name]:
+            out += [flag, str(item)]
         return out
     if len(params) == 1 or first.combine == "last":
         return [flag, str(values[given[-1].name])]
