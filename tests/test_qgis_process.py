@@ -395,8 +395,9 @@ def test_outputs_load_styled_and_grouped_in_the_layer_tree(desktop: dict[str, An
     assert coverage["coverage"]["renderer"] == "graduatedSymbol"
     assert coverage["coverage"]["attr"] == "share" and coverage["coverage"]["count"] == 11
     assert coverage["stations"]["renderer"] == "categorizedSymbol"
-    sites = {c["source"].rsplit("=", 1)[1] for c in _group(desktop["site"])["children"]}
-    assert "proposed_sites" in sites
+    sites = {c["source"].rsplit("=", 1)[1]: c for c in _group(desktop["site"])["children"]}
+    assert sites["proposed_sites"]["count"] == 2 and sites["proposed_sites"]["labels"]
+    assert sites["proposed_sites"]["renderer"] == "singleSymbol"  # drawn: sites have no kind
 
 
 def test_every_other_algorithm_runs_in_qgis(desktop: dict[str, Any]) -> None:

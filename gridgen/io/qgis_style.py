@@ -27,6 +27,7 @@ from gridgen.palette import (
     DEVIATION_STOPS,
     GRID_EDGE,
     PROPERTY_MODE_COLORS,
+    REACH_COLOR,
     ROAD_KIND_COLORS,
     ROAD_KIND_WIDTHS_MM,
     STATION_KIND_COLORS,
@@ -72,10 +73,10 @@ def fill_symbol(name: str, fill: str | None, edge: str, width_mm: float, alpha: 
     )
 
 
-def marker_symbol(name: str, colour: str, size_mm: float) -> str:
-    """Return a QML circle marker symbol."""
+def marker_symbol(name: str, colour: str, size_mm: float, shape: str = "circle") -> str:
+    """Return a QML marker symbol (a circle unless ``shape`` names another, e.g. star)."""
     props = {
-        "name": "circle",
+        "name": shape,
         "color": _rgba(colour),
         "outline_color": "255,255,255,255",
         "outline_style": "solid",
@@ -224,6 +225,13 @@ def _stations() -> str:
     return _qml(_categorized("kind", cats), _labels("name", size=8, polygon=False))
 
 
+def _proposed_sites() -> str:
+    # proposed sites carry rank and households gained, not a station kind
+    symbol = marker_symbol("0", REACH_COLOR, 5.0, shape="star")
+    label = "concat('#', \"rank\", ' +', \"newly_covered_households\", '户')"
+    return _qml(_single(symbol), _labels(label, size=9, polygon=False))
+
+
 def _buildings() -> str:
     symbol = fill_symbol("0", BUILDING_FILL, BUILDING_EDGE_HTML, 0.2, alpha=230)
     return _qml(_single(symbol), _labels("concat(\"households\", '户')", size=7, polygon=True))
@@ -307,7 +315,7 @@ STYLES: dict[str, Callable[[], str]] = {
     "grids": _grids,
     "compounds": _compounds,
     "stations": _stations,
-    "proposed_sites": _stations,
+    "proposed_sites": _proposed_sites,
     "buildings": _buildings,
     "building_points": _building_points,
     "uncovered_buildings": _uncovered,
