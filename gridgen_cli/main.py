@@ -31,6 +31,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "serve",
     "report",
     "update",
+    "ingest",
     "audit",
     "rebalance",
     "merge-grids",
