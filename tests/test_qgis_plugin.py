@@ -111,7 +111,7 @@ def test_algorithm_names_are_unique_processing_ids() -> None:
         "coverage",
         "site",
     } <= set(names)
-    assert {"report", "sheet", "atlas"} <= set(names)
+    assert {"report", "sheet", "atlas", "ingest"} <= set(names)
 
 
 def test_command_line_joins_the_band_and_refuses_half_of_it() -> None:
@@ -326,6 +326,7 @@ def test_readers_find_the_figures_of_real_outputs(tmp_path: Path) -> None:
     rejected.write_text(json.dumps({"counts": counts}), encoding="utf-8")
     assert readers.number(str(rejected), "rejected_rows", "") == 3
     assert readers.number(path, "plan", "no.such.key") is None
+    assert readers.number(path, "json", "totals.matched") is None  # a GeoPackage is no JSON
 
 
 # ---- install / uninstall -------------------------------------------------------------------

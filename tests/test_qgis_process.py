@@ -42,6 +42,16 @@ GRIDGEN = Path(sys.executable).parent / "gridgen"
 SAMPLE = sample_path() / "district.gpkg"
 SYSTEM_PYTHON = Path("/usr/bin/python3")
 MODEL = MODELS_SOURCE / "gridgen_validate_partition_audit.model3"
+INGEST_MODEL = MODELS_SOURCE / "gridgen_ingest_validate_partition_audit.model3"
+RAW = sample_path() / "raw"
+RAW_FILES = {
+    "COMMUNITIES": RAW / "communities.shp",
+    "FOOTPRINTS": RAW / "footprints.gpkg",
+    "LEDGER": RAW / "ledger.xlsx",
+    "COMPOUNDS": RAW / "compounds.geojson",
+    "ROADS": RAW / "roads" / "gis_osm_roads_free_1.shp",
+    "STATIONS": RAW / "stations.geojson",
+}
 
 
 pytestmark = pytest.mark.needs_client("qgis", "qgis_process")
@@ -242,7 +252,33 @@ def test_the_model_validate_partition_audit_runs_headless(qgis_home: Path, tmp_p
     assert "layer 'grids' written to" in done.stdout  # partition's layer went via a GeoPackage
 
 
-def test_the_committed_model_is_what_the_script_builds(tmp_path: Path) -> None:
+def test_the_model_ingest_validate_partition_audit_runs_headless(
+    qgis_home: Path, tmp_path: Path
+) -> None:
+    """From a district's own files (the shipped raw set) to an audited plan, headless."""
+    installed = (
+        qgis_home / ".local/share/QGIS/QGIS3/profiles/default/processing/models" / INGEST_MODEL.name
+    )
+    outputs = {
+        "ingest:DATASET": tmp_path / "district.gpkg",
+        "ingest:MATCH": tmp_path / "match.json",
+        "partition:PLAN": tmp_path / "plan.gpkg",
+        "audit:AUDIT": tmp_path / "audit.json",
+    }
+    done = run_alg(
+        qgis_home, str(installed), **RAW_FILES, TARGET=300, BAND_MIN=240, BAND_MAX=360, **outputs
+    )
+    assert "Executed 4 algorithms" in done.stdout
+    match = json.loads((tmp_path / "match.json").read_text("utf-8"))["totals"]
+    assert match["balanced"] and match["matched"] > 0.9 * match["rows"]
+    grids = pyogrio.read_dataframe(tmp_path / "plan.gpkg", layer="grids", read_geometry=False)
+    summary = json.loads((tmp_path / "audit.json").read_text("utf-8"))["summary"]
+    assert summary["grids"] == len(grids) > 50
+    assert summary["households"] == match["households"]
+    assert summary["unassigned_building"] == 0
+
+
+def test_the_committed_models_are_what_the_script_builds(tmp_path: Path) -> None:
     done = subprocess.run(
         [str(SYSTEM_PYTHON), str(ROOT / "scripts" / "qgis_models.py"), str(tmp_path)],
         capture_output=True,
@@ -252,8 +288,9 @@ def test_the_committed_model_is_what_the_script_builds(tmp_path: Path) -> None:
         timeout=300,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    built = ET.canonicalize(from_file=tmp_path / MODEL.name)  # Qt's attribute order varies
-    assert built == ET.canonicalize(from_file=MODEL), "run scripts/qgis_models.py"
+    for model in (MODEL, INGEST_MODEL):
+        built = ET.canonicalize(from_file=tmp_path / model.name)  # Qt's attribute order varies
+        assert built == ET.canonicalize(from_file=model), "run scripts/qgis_models.py"
 
 
 @pytest.fixture(scope="module")
@@ -292,6 +329,12 @@ def desktop(qgis_home: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[s
             OUT / "qgis_partition.png",
         ),
         "cancel": ("gridgen:partition", {"DATA": SAMPLE, "OUTPUT": work / "never.gpkg"}, None),
+        "ingest": (
+            "gridgen:ingest",
+            {**RAW_FILES, "FOOTPRINTS": f"{RAW_FILES['FOOTPRINTS']}|layername=footprints"}
+            | {"OUTPUT": work / "ingested.gpkg"},
+            None,
+        ),
         "validate": ("gridgen:validate", {"DATA": SAMPLE}, None),
         "rejects": ("gridgen:validate", {"DATA": rejects}, None),
         "strict": ("gridgen:validate", {"DATA": rejects, "FAIL_ON_REJECTED": True}, None),
@@ -306,7 +349,11 @@ def desktop(qgis_home: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[s
             {"DATA": walled, "RADIUS": 250, "OUTPUT": work / "coverage.gpkg"},
             OUT / "qgis_coverage.png",
         ),
-        "site": ("gridgen:site", {"DATA": SAMPLE, "ADD": 2, "OUTPUT": work / "sites.gpkg"}, None),
+        "site": (
+            "gridgen:site",
+            {"DATA": SAMPLE, "ADD": 2, "RADIUS": 300, "OUTPUT": work / "sites.gpkg"},
+            None,
+        ),
         "rebalance": (
             "gridgen:rebalance",
             {"DATA": SAMPLE, "GRIDS": str(second), "OUTPUT": work / "rebalanced.gpkg"}
@@ -402,8 +449,16 @@ def test_outputs_load_styled_and_grouped_in_the_layer_tree(desktop: dict[str, An
 
 def test_every_other_algorithm_runs_in_qgis(desktop: dict[str, Any]) -> None:
     work: Path = desktop["work"]
-    for name in ("validate", "site", "rebalance", "merge", "sheet", "atlas", "sample_plan"):
+    for name in ("ingest", "validate", "site", "rebalance", "merge", "sheet", "atlas"):
         assert desktop[name]["ok"], (name, desktop[name]["log"][-5:])
+    assert desktop["sample_plan"]["ok"]
+    ingest = desktop["ingest"]
+    assert float(ingest["results"]["ROWS_MATCHED"]) > 25_000  # read from the match report
+    assert any("layer 'footprints' written to" in line for line in ingest["log"])
+    dataset = {c["source"].rsplit("=", 1)[1]: c for c in _group(ingest)["children"]}
+    assert {"communities", "compounds", "buildings", "stations", "roads"} <= set(dataset)
+    assert dataset["compounds"]["renderer"] == "categorizedSymbol"
+    assert dataset["buildings"]["labels"]
     assert desktop["validate"]["results"]["ROWS_REJECTED"] == "0.0"
     assert desktop["validate"]["results"]["DATA_CHECKED"] == str(SAMPLE)
     rejects, strict = desktop["rejects"], desktop["strict"]

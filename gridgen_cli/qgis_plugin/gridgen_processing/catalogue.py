@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from . import common as c
 from .common import help_text as _help
+from .ingest import INGEST
 from .reports import ATLAS, REPORT, SHEET
 from .spec import AlgorithmSpec, Param, Result, Text
 
@@ -343,6 +344,7 @@ SITE = AlgorithmSpec(
 )
 
 ALGORITHMS: tuple[AlgorithmSpec, ...] = (
+    INGEST,
     VALIDATE,
     PARTITION,
     AUDIT,

@@ -56,9 +56,16 @@ READERS: Mapping[str, tuple[Callable[[str], Any], str]] = {
 
 
 def number(path: str, reader: str, key: str) -> float | None:
-    """Return the number at dotted ``key`` of what ``reader`` finds in ``path`` (None: absent)."""
+    """Return the number at dotted ``key`` of what ``reader`` finds in ``path``.
+
+    None when it is absent, or when the file is not what the reader reads (a match report
+    written as a workbook instead of JSON).
+    """
     function, default_key = READERS[reader]
-    value: Any = function(path)
+    try:
+        value: Any = function(path)
+    except (OSError, ValueError, sqlite3.Error):
+        return None
     for part in (key or default_key).split("."):
         if not isinstance(value, Mapping) or part not in value:
             return None
