@@ -366,6 +366,24 @@ def desktop(qgis_home: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[s
             | {"OUTPUT": work / "merged.gpkg", "CROSSWALK": work / "merged.csv"},
             None,
         ),
+        "audit_standard": (
+            "gridgen:audit",
+            {"DATA": SAMPLE, "GRIDS": str(sample_plan), "STANDARD": 1}
+            | {"OUTPUT": work / "fixes.xlsx"},
+            None,
+        ),
+        "changes": (
+            "gridgen:changes",
+            {"DATA": SAMPLE, "OLD": str(second), "NEW": str(sample_plan)}
+            | {"EFFECTIVE": "2025-03-01", "OUTPUT": work / "changes.json"},
+            None,
+        ),
+        "nesting": (
+            "gridgen:nesting",
+            {"DATA": SAMPLE, "BASE": str(sample_plan), "LAYERS": [f"{second}|layername=grids"]}
+            | {"OUTPUT": work / "nesting.json"},
+            None,
+        ),
         "sheet": (
             "gridgen:sheet",
             {"DATA": SAMPLE, "COMPOUND": "XQ00001", "OUTPUT": work / "sheet.png"},
@@ -449,7 +467,8 @@ def test_outputs_load_styled_and_grouped_in_the_layer_tree(desktop: dict[str, An
 
 def test_every_other_algorithm_runs_in_qgis(desktop: dict[str, Any]) -> None:
     work: Path = desktop["work"]
-    for name in ("ingest", "validate", "site", "rebalance", "merge", "sheet", "atlas"):
+    names = ("ingest", "validate", "site", "rebalance", "merge", "sheet", "atlas", "changes")
+    for name in (*names, "nesting", "audit_standard"):
         assert desktop[name]["ok"], (name, desktop[name]["log"][-5:])
     assert desktop["sample_plan"]["ok"]
     ingest = desktop["ingest"]
@@ -472,6 +491,10 @@ def test_every_other_algorithm_runs_in_qgis(desktop: dict[str, Any]) -> None:
     assert pyogrio.read_info(work / "merged.gpkg", layer="grids")["features"] > 50
     assert (work / "sheet.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (work / "atlas.pdf").read_bytes()[:5] == b"%PDF-"
+    changes = json.loads((work / "changes.json").read_text("utf-8"))
+    assert changes["effective_date"] == "2025-03-01"  # a Processing date parameter
+    assert json.loads((work / "nesting.json").read_text("utf-8"))
+    assert (work / "fixes.xlsx").read_bytes()[:2] == b"PK"  # the list of fixes, a workbook
 
 
 def test_cancel_stops_the_run(desktop: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from . import common as c
 from .common import help_text as _help
 from .ingest import INGEST
+from .records import CHANGES, NESTING, STANDARD
 from .reports import ATLAS, REPORT, SHEET
 from .spec import AlgorithmSpec, Param, Result, Text
 
@@ -105,18 +106,23 @@ AUDIT = AlgorithmSpec(
         "crossing communities, split compounds, grids out of band, in several parts, invalid, "
         "crossed by a main road, buildings in no grid. Writes JSON or a GeoPackage (gaps, "
         "overlaps, split compounds, the grid table).",
-        "gridgen audit DATA --grids GRIDS [--band MIN,MAX] --out REPORT.json|REPORT.gpkg",
+        "gridgen audit DATA --grids GRIDS [--band MIN,MAX] [--standard DB11/T2157|CJ/T349] "
+        "--out REPORT.json|REPORT.gpkg|REPORT.xlsx",
     ),
     params=(
         c.dataset(),
         *c.grid_layer(),
         c.target(),
         *c.band(),
+        *STANDARD,
         *c.data_crs(),
         c.output(
             "--out",
-            Text("审核报告（JSON 或 GeoPackage）", "Audit report (JSON or GeoPackage)"),
-            (".json", ".gpkg"),
+            Text(
+                "审核报告（JSON、GeoPackage，或检查标准时的整改清单 xlsx）",
+                "Audit report (JSON, GeoPackage, or with a standard the list of fixes, xlsx)",
+            ),
+            (".json", ".gpkg", ".xlsx"),
             load=True,
         ),
     ),
@@ -350,6 +356,8 @@ ALGORITHMS: tuple[AlgorithmSpec, ...] = (
     AUDIT,
     REBALANCE,
     MERGE_GRIDS,
+    CHANGES,
+    NESTING,
     COVERAGE,
     SITE,
     REPORT,
