@@ -221,3 +221,25 @@ def test_part_too_small_for_a_grid_joins_the_nearest_grid_and_is_reported() -> N
     assert len(found) == 1
     assert "BS" in found[0].reason and "300 m²" in found[0].reason
     assert found[0].grid_id == grid_of["BS"]
+
+
+def test_piece_cut_off_by_locked_grids_stays_a_grid_of_its_own() -> None:
+    from gridgen.partition.finish import attach_detached, community_pieces, unit_components
+    from gridgen.partition.units import build_units, community_geometry
+
+    # one piece of ground; a locked ring leaves free an island and a strip on the east
+    comm = box(0, 0, 300, 300)
+    blds = [
+        ("BI", None, 100, box(140, 140, 160, 160), "C1"),
+        ("BE", None, 150, box(265, 140, 285, 160), "C1"),
+    ]
+    ds = make_dataset([("C1", comm)], [], blds)
+    free = shapely.union(at(box(120, 120, 180, 180)), at(box(250, 0, 300, 300)))
+    units = build_units(ds, "C1", band_max=360, area=free, building_ids={"BI", "BE"})
+    labels = unit_components(units)  # a grid per free piece (open land units included)
+    assert len(set(labels.tolist())) == 2
+    whole = community_pieces(community_geometry(ds, "C1"))
+    # joining the island to the strip would leave a grid in two parts on one piece of ground
+    assert len(set(attach_detached(units, labels, lo=240, pieces=whole).tolist())) == 2
+    # pieces of the free area alone would (wrongly) join them: the community's pieces matter
+    assert len(set(attach_detached(units, labels, lo=240).tolist())) == 1

@@ -37,7 +37,7 @@ from shapely.geometry.base import BaseGeometry
 from gridgen.dataset import Dataset
 from gridgen.io.polygons import polygonal
 from gridgen.partition.cells import coverage_union, seed_spacing
-from gridgen.partition.units import UnitGraph
+from gridgen.partition.units import UnitGraph, community_geometry
 from gridgen.partition.valid_everywhere import SNAP_METRES, opened_until_valid
 
 IntArray = NDArray[np.int64]
@@ -101,16 +101,34 @@ def unit_components(units: UnitGraph) -> IntArray:
     return np.asarray(connected_components(g, directed=False)[1], dtype=np.int64)
 
 
-def attach_detached(units: UnitGraph, labels: IntArray, *, lo: int) -> IntArray:
+def attach_detached(
+    units: UnitGraph, labels: IntArray, *, lo: int, pieces: Geoms | None = None
+) -> IntArray:
     """Return labels where pieces too small for a grid joined the nearest grid.
 
     A connected piece of the unit graph with fewer than ``lo`` households (none, often: a
-    park across a river) joins the grid nearest to it (by distance between cells): a grid
-    of its own would be out of band for certain. Labels are renumbered 0..k-1.
+    park across a river) joins the grid nearest to it (by distance between cells) in
+    another piece of the community: a grid of its own would be out of band for certain.
+    A piece of the unit graph cut off inside the same community piece (by grids kept out
+    of a redraw) stays a grid of its own, since joining would leave a grid in two parts
+    on one piece of ground. Labels are renumbered 0..k-1.
+
+    Parameters
+    ----------
+    units, labels
+        The unit graph and the grid of every unit.
+    lo
+        Band minimum (households).
+    pieces
+        The separate pieces of the whole community (default: of ``units.area``).
     """
     comp = unit_components(units)
     if units.n == 0 or len(np.unique(comp)) < 2:
         return labels
+    if pieces is None:
+        pieces = community_pieces(units.area)
+    tree = shapely.STRtree(pieces) if len(pieces) else None
+    home = np.asarray([_piece_of(tree, c) for c in units.cells], dtype=np.int64)
     out = labels.copy()
     hh = units.households
     for c in np.unique(comp).tolist():
@@ -118,7 +136,9 @@ def attach_detached(units: UnitGraph, labels: IntArray, *, lo: int) -> IntArray:
         total = int(hh[mine].sum())
         if total >= lo or len(np.unique(out[mine])) > 1:
             continue
-        others = np.flatnonzero(~mine & (out != out[mine][0]))
+        own = set(home[mine].tolist())
+        elsewhere = ~np.isin(home, list(own)) | (home < 0)
+        others = np.flatnonzero(~mine & (out != out[mine][0]) & elsewhere)
         if len(others) == 0:
             continue
         piece = shapely.union_all(units.cells[mine])
@@ -394,7 +414,8 @@ def finish_grids(
     if smooth is None:
         smooth = GRID_SMOOTHING * seed_spacing(units.area)
     if mend:
-        labels = attach_detached(units, renumbered(labels), lo=band[0])
+        whole = community_pieces(community_geometry(dataset, units.community_id))
+        labels = attach_detached(units, renumbered(labels), lo=band[0], pieces=whole)
     footprints = unit_footprints(dataset, units)
     points = shapely.point_on_surface(footprints) if len(footprints) else footprints
     for _ in range(3):
