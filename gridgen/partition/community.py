@@ -56,9 +56,10 @@ from gridgen.partition.plan import (
 from gridgen.partition.proofs import (
     detached_problems,
     unbalanceable_problems,
+    unbalanceable_units,
     unsplittable_parts,
 )
-from gridgen.partition.regions import best_regions, components
+from gridgen.partition.regions import avoidable_out, best_regions, components
 from gridgen.partition.units import UnitGraph, build_units
 from gridgen.rules import RuleKind
 
@@ -101,6 +102,8 @@ def draw_grids(
     lo, hi = band
     prob = region_problem(units)
     comp = components(units.n, units.edges)
+    forced = units.households > hi
+    forced[unbalanceable_units(units, lo=lo, hi=hi)] = True
     labels = np.full(units.n, -1, dtype=np.int64)
     next_label = 0
     parts = sorted(set(comp.tolist()), key=lambda c: int(np.flatnonzero(comp == c)[0]))
@@ -110,7 +113,9 @@ def draw_grids(
         if len(nodes) == 1 or total <= hi:
             sub = np.zeros(len(nodes), dtype=np.int64)
         else:
-            sub = _best_of_starts(_subproblem(prob, nodes), target=target, band=band, rng=rng)
+            sub = _best_of_starts(
+                _subproblem(prob, nodes), target=target, band=band, rng=rng, forced=forced[nodes]
+            )
         labels[nodes] = sub + next_label
         next_label += int(sub.max()) + 1
     done = finish_grids(dataset, units, labels, band=band)
@@ -132,21 +137,32 @@ on the walled city, 22 grids out of band with one search, 14 with four, 13 with 
 
 
 def _best_of_starts(
-    prob: RegionProblem, *, target: int, band: tuple[int, int], rng: np.random.Generator
+    prob: RegionProblem,
+    *,
+    target: int,
+    band: tuple[int, int],
+    rng: np.random.Generator,
+    forced: NDArray[np.bool_],
 ) -> NDArray[np.int64]:
-    """Return the labels of the search that leaves the fewest regions out of band."""
+    """Return the labels of the search that leaves the fewest regions out of band.
+
+    Searches stop as soon as every region is in band but those proven out of band whatever
+    the plan (``forced`` units, a part no number of in-band regions can hold): more
+    searches cannot bring those in.
+    """
     lo, hi = band
 
-    def out_of_band(labels: NDArray[np.int64]) -> int:
+    def out_of_band(labels: NDArray[np.int64]) -> tuple[int, int]:
         h = np.bincount(labels, weights=prob.households)
-        return int(np.sum((h < lo) | (h > hi)))
+        total = int(np.sum((h < lo) | (h > hi)))
+        return avoidable_out(labels, prob, lo=lo, hi=hi, forced=forced), total
 
-    best = best_regions(prob, target=target, lo=lo, hi=hi, rng=rng)
+    best = best_regions(prob, target=target, lo=lo, hi=hi, rng=rng, forced=forced)
     best_out = out_of_band(best)
     for _ in range(RESTARTS - 1):
-        if best_out == 0:
+        if best_out[0] == 0:
             break
-        labels = best_regions(prob, target=target, lo=lo, hi=hi, rng=rng)
+        labels = best_regions(prob, target=target, lo=lo, hi=hi, rng=rng, forced=forced)
         if out_of_band(labels) < best_out:
             best, best_out = labels, out_of_band(labels)
     return best

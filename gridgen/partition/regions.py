@@ -22,12 +22,11 @@ matter with coarse units (whole compounds), see ``bench/partition.py``.
 from __future__ import annotations
 
 import math
-from collections import deque
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.sparse import coo_matrix, csr_matrix
-from scipy.sparse.csgraph import depth_first_order, minimum_spanning_tree
+from scipy.sparse.csgraph import connected_components, depth_first_order, minimum_spanning_tree
 
 from gridgen.partition.local_search import local_search
 from gridgen.partition.moves import chain_moves
@@ -60,8 +59,41 @@ def candidate_counts(total: int, *, target: float, lo: float, hi: float, n_units
     return sorted(k for k in ks if 1 <= k <= n_units) or [1]
 
 
+def avoidable_out(
+    labels: IntArray,
+    prob: RegionProblem,
+    *,
+    lo: float,
+    hi: float,
+    forced: NDArray[np.bool_] | None = None,
+) -> int:
+    """Return the regions out of band that a better plan could bring into it.
+
+    Regions holding a ``forced`` unit (one no in-band region can hold: a building above the
+    maximum, a unit proven unbalanceable) do not count, nor, in a part no number of in-band
+    regions can hold (:func:`fits_band`), one region.
+    """
+    h = np.bincount(labels, weights=prob.households)
+    out = (h < lo) | (h > hi)
+    if forced is not None and forced.any():
+        out[np.unique(labels[forced])] = False
+    n = int(out.sum())
+    return n - 1 if n and not fits_band(float(prob.households.sum()), lo=lo, hi=hi) else n
+
+
+def fits_band(total: float, *, lo: float, hi: float) -> bool:
+    """Return whether some number ``k`` of regions has ``k * lo <= total <= k * hi``."""
+    return total <= 0 or any(k * lo <= total <= k * hi for k in range(1, int(total // lo) + 2))
+
+
 def best_regions(
-    prob: RegionProblem, *, target: float, lo: float, hi: float, rng: np.random.Generator
+    prob: RegionProblem,
+    *,
+    target: float,
+    lo: float,
+    hi: float,
+    rng: np.random.Generator,
+    forced: NDArray[np.bool_] | None = None,
 ) -> IntArray:
     """Return a region label per unit (0..k-1) for one connected unit graph.
 
@@ -73,6 +105,9 @@ def best_regions(
         Target households per region and the band.
     rng
         Random generator (the result is a function of its state).
+    forced
+        Units whose region is out of band whatever the plan (proven): their regions are
+        not repaired, and the search stops when every other region is in band.
 
     Returns
     -------
@@ -89,15 +124,21 @@ def best_regions(
         if k == 1:
             labels = np.zeros(prob.n, dtype=np.int64)
         else:
-            labels = _bisect(
-                prob, np.arange(prob.n), k, target=target, lo=lo, hi=hi, rng=rng, nbrs=nbrs
-            )
+            labels = _bisect(prob, np.arange(prob.n), k, target=target, lo=lo, hi=hi, rng=rng)
             scale = CUT_WEIGHT / (4.0 * math.sqrt(total_area / k))
             labels = local_search(
                 labels, prob, nbrs, costs, target=target, lo=lo, hi=hi, scale=scale, rng=rng
             )
             labels = repair_regions(
-                labels, prob, nbrs, target=target, lo=lo, hi=hi, scale=scale, rng=rng
+                labels,
+                prob,
+                nbrs,
+                target=target,
+                lo=lo,
+                hi=hi,
+                scale=scale,
+                rng=rng,
+                forced=forced,
             )
             labels = local_search(
                 labels, prob, nbrs, costs, target=target, lo=lo, hi=hi, scale=scale, rng=rng
@@ -110,7 +151,7 @@ def best_regions(
         score = (-share, obj)
         if best is None or score < best:
             best, best_labels = score, labels
-        if share == 1.0:
+        if avoidable_out(labels, prob, lo=lo, hi=hi, forced=forced) == 0:
             break
     return best_labels
 
@@ -149,6 +190,7 @@ def repair_regions(
     scale: float,
     rng: np.random.Generator,
     rounds: int = 1,
+    forced: NDArray[np.bool_] | None = None,
 ) -> IntArray:
     """Return ``labels`` with out-of-band regions redrawn together with their neighbours.
 
@@ -156,7 +198,8 @@ def repair_regions(
     and one neighbour, or of it and all its neighbours, is split again into one fewer, as
     many, or one more regions (recombination, as in ReCom), and the redraw that lowers the
     patch's penalty + boundary cost most is taken. The number of grids can thus change
-    locally. Regions no patch improves are left (and reported by the caller).
+    locally. Regions no patch improves are left (and reported by the caller), as are
+    regions holding a ``forced`` unit (out of band whatever the plan).
     """
     labels = labels.copy()
     h = np.bincount(labels, weights=prob.households).astype(float)
@@ -164,10 +207,12 @@ def repair_regions(
     failed: set[tuple[int, ...]] = set()
     for _ in range(steps):
         h = np.bincount(labels, weights=prob.households).astype(float)
+        stuck = set(labels[forced].tolist()) if forced is not None else set()
         todo = [
             int(g)
             for g in np.argsort(-np.abs(h - target), kind="stable")
             if (h[g] < lo or h[g] > hi)
+            and int(g) not in stuck
             and tuple(np.flatnonzero(labels == g).tolist()) not in failed
         ]
         if not todo:
@@ -179,7 +224,7 @@ def repair_regions(
         if len(neigh) > 1:
             one_hop.append([g, *neigh[:5]])
         found = _best_patch(
-            labels, one_hop, prob, nbrs, target=target, lo=lo, hi=hi, scale=scale, rng=rng
+            labels, one_hop, prob, target=target, lo=lo, hi=hi, scale=scale, rng=rng
         )
         if found is None:
             failed.add(tuple(members.tolist()))
@@ -193,7 +238,6 @@ def _best_patch(
     labels: IntArray,
     patches: list[list[int]],
     prob: RegionProblem,
-    nbrs: list[list[int]],
     *,
     target: float,
     lo: float,
@@ -214,7 +258,7 @@ def _best_patch(
                 continue
             if m2 != m and not lo <= patch_total / m2 <= hi:
                 continue
-            sub = _bisect(prob, nodes, m2, target=target, lo=lo, hi=hi, rng=rng, nbrs=nbrs)
+            sub = _bisect(prob, nodes, m2, target=target, lo=lo, hi=hi, rng=rng)
             trial = labels.copy()
             trial[nodes] = int(labels.max()) + 1 + sub[nodes]
             _, cost = _patch_cost(trial, nodes, prob, target=target, lo=lo, hi=hi, scale=scale)
@@ -243,11 +287,8 @@ def _bisect(
     lo: float,
     hi: float,
     rng: np.random.Generator,
-    nbrs: list[list[int]] | None = None,
 ) -> IntArray:
     """Return labels (global array) for ``nodes`` split into ``k`` connected regions."""
-    if nbrs is None:
-        nbrs, _ = _adjacency_lists(prob)
     labels = np.zeros(prob.n, dtype=np.int64)
     stack: list[tuple[IntArray, int]] = [(nodes, k)]
     next_label = 0
@@ -257,7 +298,7 @@ def _bisect(
             labels[part] = next_label
             next_label += 1
             continue
-        found = _best_sweep_cut(prob, part, kk, nbrs, target=target, lo=lo, hi=hi, rng=rng)
+        found = _best_sweep_cut(prob, part, kk, target=target, lo=lo, hi=hi, rng=rng)
         if found is None:
             found = _best_tree_cut(prob, part, kk, target=target, lo=lo, hi=hi, rng=rng)
         side, k1 = found
@@ -269,11 +310,12 @@ def _bisect(
 def _split_scores(
     s: FloatArray, total: float, k: int, *, target: float, lo: float, hi: float
 ) -> FloatArray:
-    """Return the balance score of putting ``s`` households on a side of ``k1 = 1..k-1``."""
+    """Return the balance score of putting ``s`` households on a side of ``k1 = 1..k-1``
+    (one more axis, last, than ``s``)."""
     k1s = np.arange(1, k)
-    s = s[:, None]
-    per1 = s / k1s[None, :]
-    per2 = (total - s) / (k - k1s)[None, :]
+    s = s[..., None]
+    per1 = s / k1s
+    per2 = (total - s) / (k - k1s)
     out = (
         np.maximum(0, np.maximum(lo - per1, per1 - hi))
         + np.maximum(0, np.maximum(lo - per2, per2 - hi))
@@ -282,26 +324,50 @@ def _split_scores(
     return np.asarray(10.0 * out + SPLIT_DEVIATION_WEIGHT * dev, dtype=float)
 
 
-def _side_connected(side_nodes: IntArray, nbrs: list[list[int]]) -> bool:
-    """Return whether the units ``side_nodes`` form one connected piece of the graph."""
-    members = set(side_nodes.tolist())
-    start = int(side_nodes[0])
-    seen = {start}
-    queue = deque([start])
-    while queue:
-        v = queue.popleft()
-        for w in nbrs[v]:
-            if w in members and w not in seen:
-                seen.add(w)
-                queue.append(w)
-    return len(seen) == len(members)
+def smallest_first(values: FloatArray, count: int) -> IntArray:
+    """Return the flat indices of the ``count`` smallest values, smallest first (ties: lower
+    index first), as ``np.argsort(values, axis=None, kind="stable")[:count]`` but in
+    linear time (a partition, then a sort of the few)."""
+    flat = values.ravel()
+    if count >= len(flat):
+        return np.argsort(flat, kind="stable")
+    kth = flat[np.argpartition(flat, count - 1)[count - 1]]
+    below = np.flatnonzero(flat < kth)
+    ties = np.flatnonzero(flat == kth)[: count - len(below)]
+    pick = np.r_[below, ties]
+    return np.asarray(pick[np.lexsort((pick, flat[pick]))], dtype=np.int64)
+
+
+def both_sides_connected(side: list[bool], adj: list[list[int]]) -> bool:
+    """Return whether the nodes where ``side`` is True, and those where it is False, are
+    each connected (``adj``: local adjacency lists; both sides non-empty)."""
+    n = len(side)
+    seen = [False] * n
+    for value in (True, False):
+        start = side.index(value)
+        seen[start] = True
+        stack = [start]
+        count = 1
+        while stack:
+            v = stack.pop()
+            for w in adj[v]:
+                if not seen[w] and side[w] is value:
+                    seen[w] = True
+                    count += 1
+                    stack.append(w)
+        if count != side.count(value):
+            return False
+    return True
+
+
+CANDIDATES = 4 * SWEEP_ANGLES
+"""Sweep cuts checked per bisection (the best by balance)."""
 
 
 def _best_sweep_cut(
     prob: RegionProblem,
     part: IntArray,
     k: int,
-    nbrs: list[list[int]],
     *,
     target: float,
     lo: float,
@@ -311,8 +377,9 @@ def _best_sweep_cut(
     """Return the best straight-line (sweep) cut of ``part`` whose two sides are connected.
 
     Units are ordered along ``SWEEP_ANGLES`` directions; every prefix is a candidate side.
-    The best candidates by balance are checked for contiguity and scored with their
-    boundary cost. ``None`` when no candidate is connected (the tree cut is used then).
+    The best candidates by balance are checked for contiguity
+    (:func:`both_sides_connected`) and scored with their boundary cost. ``None`` when no
+    candidate is connected (the tree cut is used then).
     """
     n = len(part)
     hh = prob.households[part].astype(float)
@@ -323,35 +390,37 @@ def _best_sweep_cut(
     proj = xy @ np.vstack([np.cos(angles), np.sin(angles)])  # (n, angles)
     orders = np.argsort(proj, axis=0, kind="stable")
     cum = np.cumsum(hh[orders], axis=0)[:-1]  # (n-1, angles): prefix sums
-    scores = np.stack(
-        [
-            _split_scores(cum[:, a], total, k, target=target, lo=lo, hi=hi)
-            for a in range(len(angles))
-        ]
-    )  # (angles, n-1, k-1)
-    flat = np.argsort(scores, axis=None, kind="stable")[: 4 * SWEEP_ANGLES]
+    scores = _split_scores(cum.T, total, k, target=target, lo=lo, hi=hi)  # (angles, n-1, k-1)
+    flat = smallest_first(scores, CANDIDATES)
+    a_i, i_i, k_i = np.unravel_index(flat, scores.shape)
+    rank = np.empty_like(orders)
+    rank[orders, np.arange(SWEEP_ANGLES)[None, :]] = np.arange(n)[:, None]
+    masks = rank.T[a_i] <= i_i[:, None]  # (candidates, n): the prefix side of each
     local = np.full(prob.n, -1, dtype=np.int64)
     local[part] = np.arange(n)
     ea, eb = local[prob.edges[:, 0]], local[prob.edges[:, 1]]
     inside = (ea >= 0) & (eb >= 0)
     ea, eb, ec = ea[inside], eb[inside], prob.cut_cost[inside]
+    adj: list[list[int]] = [[] for _ in range(n)]
+    for u, v in zip(ea.tolist(), eb.tolist(), strict=True):
+        adj[u].append(v)
+        adj[v].append(u)
     perim = 4.0 * math.sqrt(float(prob.area[part].sum()) / k)
     best_score = math.inf
     best: tuple[NDArray[np.bool_], int] | None = None
     checked = 0
-    for f in flat:
-        a, i, kj = np.unravel_index(int(f), scores.shape)
-        bal = float(scores[a, i, kj])
+    bals = scores[a_i, i_i, k_i].tolist()
+    for c in range(len(flat)):
+        bal = bals[c]
         if bal >= best_score:
             break
-        side = np.zeros(n, dtype=bool)
-        side[orders[: i + 1, a]] = True
-        if not (_side_connected(part[side], nbrs) and _side_connected(part[~side], nbrs)):
+        if not both_sides_connected(masks[c].tolist(), adj):
             continue
         checked += 1
-        total_score = bal + CUT_WEIGHT * float(ec[side[ea] != side[eb]].sum()) / perim
+        cut = float(ec[masks[c][ea] != masks[c][eb]].sum())
+        total_score = bal + CUT_WEIGHT * cut / perim
         if total_score < best_score:
-            best_score, best = total_score, (side, int(kj) + 1)
+            best_score, best = total_score, (masks[c], int(k_i[c]) + 1)
         if checked >= 6:
             break
     return best
@@ -421,7 +490,6 @@ def _best_tree_cut(
 
 def components(n: int, edges: IntArray) -> IntArray:
     """Return the connected component label of each of ``n`` units."""
-    from scipy.sparse.csgraph import connected_components
 
     if n == 0:
         return np.zeros(0, dtype=np.int64)
