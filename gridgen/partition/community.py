@@ -319,6 +319,10 @@ def partition_community(
     prefix = prefixes(dataset.communities, scheme)[community_id]
     ids = new_codes(scheme, prefix, len(order), whole=len(order) == 1)
     grids, assignment = drawing_frames(drawing, ids=ids, order=order)
+    id_of_label = np.empty(len(drawing.geoms), dtype=object)
+    id_of_label[order] = ids
+    by_row = np.argsort(id_of_label.astype(str), kind="stable")  # the rows' order (grid_id)
+    same = np.array_equal(grids["grid_id"].astype(str).to_numpy(), id_of_label[by_row].astype(str))
     stuck = unbalanceable_problems(drawing, ids=ids, order=order, band=(lo, hi))
     detached = detached_problems(drawing, ids=ids, order=order)
     plan = finish_plan(
@@ -331,6 +335,7 @@ def partition_community(
         problems=[*drawing.problems, *stuck, *detached],
         cut_edges=cut_edge_total(drawing),
         infeasible={community_id: drawing.infeasible} if drawing.infeasible else {},
+        metric=drawing.geoms[by_row] if same else None,
     )
     return replace(plan, codes=CodeBook(scheme))
 
@@ -346,16 +351,18 @@ def finish_plan(
     problems: Iterable[Problem],
     cut_edges: int | None,
     infeasible: dict[str, str],
+    metric: NDArray[np.object_] | None = None,
 ) -> Plan:
     """Return a :class:`Plan` with grid metric columns, metrics and geometry problems.
 
     ``grids`` are finished grids (:mod:`gridgen.partition.finish`) in any CRS; a grid in
     several parts is reported unless its parts are separate pieces of the community
-    (reported as ``detached_part``).
+    (reported as ``detached_part``). ``metric``: the grids in the metric CRS (row order),
+    when the caller has them.
     """
     from gridgen.partition.plan import grid_table
 
-    table = grid_table(dataset, grids, assignment, target=target, band=band)
+    table = grid_table(dataset, grids, assignment, target=target, band=band, metric=metric)
     metrics = plan_metrics(
         dataset,
         table,
@@ -365,6 +372,7 @@ def finish_plan(
         cut_edges=cut_edges,
         infeasible=infeasible,
         measured=True,
+        metric=metric,
     )
     found = list(problems)
     apart = {p.grid_id for p in found if p.kind == RuleKind.DETACHED_PART}

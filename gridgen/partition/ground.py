@@ -68,6 +68,8 @@ then run along a wall, 12 m out (inside the 15 m at which a boundary counts as o
 ground), instead of through the middle of a park."""
 LAND_MIN_M2 = 400.0
 """Smallest piece of such far land that is a unit of its own (smaller ones are shared)."""
+ROAD_KINDS: tuple[str, ...] = ("path", "minor", "main")
+"""Road kinds, lowest priority first (a boundary near roads of two kinds has the later)."""
 MIN_SHARED_LENGTH = 0.5
 """Metres of common boundary for two cells to be neighbours (less is a corner)."""
 
@@ -185,17 +187,23 @@ def segment_kinds(segs: Segments, lines_by_kind: dict[str, Geoms], walls: Geoms)
         shapely.points(segs.start[seg] + (segs.end - segs.start)[seg] * t[:, None]), dtype=object
     )
     kind = np.full(len(mids), len(KINDS) - 1, dtype=np.int64)  # open land
-    ring_walls = shapely.boundary(walls) if len(walls) else walls
-    order = [("wall", ring_walls, WALL_DISTANCE_M)] + [
-        (k, lines_by_kind.get(k, _NO_GEOMS), ROAD_TOLERANCE_M) for k in ("path", "minor", "main")
-    ]
-    for name, geoms, dist in order:  # later kinds win: main over minor over path over wall
-        if len(geoms) == 0:
-            continue
-        hit, _ = shapely.STRtree(np.asarray(geoms, dtype=object)).query(
-            mids, predicate="dwithin", distance=dist
+    roads = [np.asarray(lines_by_kind.get(k, _NO_GEOMS), dtype=object) for k in ROAD_KINDS]
+    every = np.concatenate(roads)
+    if len(every):  # one query for every road kind; main over minor over path
+        rank = np.repeat(np.arange(len(ROAD_KINDS)), [len(r) for r in roads])
+        hit, line = shapely.STRtree(every).query(
+            mids, predicate="dwithin", distance=ROAD_TOLERANCE_M
         )
-        kind[np.unique(hit)] = KINDS.index(name)
+        best = np.full(len(mids), -1, dtype=np.int64)
+        np.maximum.at(best, hit, rank[line])
+        on_road = best >= 0
+        kind[on_road] = np.asarray([KINDS.index(k) for k in ROAD_KINDS])[best[on_road]]
+    rest = np.flatnonzero(kind == len(KINDS) - 1)
+    if len(walls) and len(rest):  # near a wall, where no road is
+        near, _ = shapely.STRtree(shapely.boundary(walls)).query(
+            mids[rest], predicate="dwithin", distance=WALL_DISTANCE_M
+        )
+        kind[rest[np.unique(near)]] = KINDS.index("wall")
     np.add.at(out, (seg, kind), (length / n)[seg])
     return out
 

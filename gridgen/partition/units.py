@@ -146,15 +146,46 @@ def community_geometry(dataset: Dataset, community_id: str) -> BaseGeometry:
 def community_members(
     dataset: Dataset, community_id: str
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """Return the compounds and buildings of ``community_id`` (metric CRS, sorted by id)."""
-    comp = dataset.metric("compounds")
-    bld = dataset.metric("buildings")
-    comp = comp[_community_column(comp) == community_id]
-    bld = bld[_community_column(bld) == community_id]
-    return (
-        comp.sort_values("compound_id", kind="stable"),
-        bld.sort_values("building_id", kind="stable"),
-    )
+    """Return the compounds and buildings of ``community_id`` (metric CRS, sorted by id).
+
+    The rows of every community are found once per dataset (:meth:`Dataset.derived`), not
+    by a scan of the whole layer per community.
+    """
+    rows = dataset.derived("partition.community_rows", _community_rows)
+    comp_rows, bld_rows = rows.get(community_id, (_NO_ROWS, _NO_ROWS))
+    return dataset.metric("compounds").iloc[comp_rows], dataset.metric("buildings").iloc[bld_rows]
+
+
+_NO_ROWS = np.zeros(0, dtype=np.int64)
+
+
+def _community_rows(dataset: Dataset) -> dict[str, tuple[IntArray, IntArray]]:
+    """Return per community the positions of its compounds and buildings, sorted by id."""
+    found = [
+        _rows_by_community(dataset.metric(layer), key)
+        for layer, key in (("compounds", "compound_id"), ("buildings", "building_id"))
+    ]
+    return {
+        c: (found[0].get(c, _NO_ROWS), found[1].get(c, _NO_ROWS)) for c in {*found[0], *found[1]}
+    }
+
+
+def _rows_by_community(frame: gpd.GeoDataFrame, key: str) -> dict[str, IntArray]:
+    """Return per community the positions of its rows in ``frame``, sorted by ``key``."""
+    comm = _community_column(frame)
+    known = np.flatnonzero([c is not None for c in comm])
+    if len(known) == 0:
+        return {}
+    names = np.asarray([str(c) for c in comm[known]], dtype=object)
+    ids = frame[key].astype(str).to_numpy()[known]
+    order = np.lexsort((ids, names))
+    names, rows = names[order], known[order]
+    starts = np.flatnonzero(np.r_[True, names[1:] != names[:-1]])
+    ends = np.r_[starts[1:], len(rows)]
+    return {
+        str(names[a]): rows[a:b].astype(np.int64)
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True)
+    }
 
 
 def _community_column(frame: gpd.GeoDataFrame) -> NDArray[np.object_]:
