@@ -57,9 +57,9 @@ from gridgen.partition.proofs import (
     detached_problems,
     unbalanceable_problems,
     unbalanceable_units,
-    unsplittable_parts,
 )
-from gridgen.partition.regions import avoidable_out, best_regions, components
+from gridgen.partition.regions import components, fits_band
+from gridgen.partition.search import COUNT_PROOF, part_regions
 from gridgen.partition.units import UnitGraph, build_units
 from gridgen.rules import RuleKind
 
@@ -106,20 +106,24 @@ def draw_grids(
     forced[unbalanceable_units(units, lo=lo, hi=hi)] = True
     labels = np.full(units.n, -1, dtype=np.int64)
     next_label = 0
+    proofs: list[tuple[NDArray[np.int64], str]] = []
     parts = sorted(set(comp.tolist()), key=lambda c: int(np.flatnonzero(comp == c)[0]))
     for c in parts:
         nodes = np.flatnonzero(comp == c)
         total = int(units.households[nodes].sum())
         if len(nodes) == 1 or total <= hi:
             sub = np.zeros(len(nodes), dtype=np.int64)
+            proof = COUNT_PROOF if total >= lo and not fits_band(total, lo=lo, hi=hi) else ""
         else:
-            sub = _best_of_starts(
+            sub, proof = part_regions(
                 _subproblem(prob, nodes), target=target, band=band, rng=rng, forced=forced[nodes]
             )
+        if proof:
+            proofs.append((nodes, proof))
         labels[nodes] = sub + next_label
         next_label += int(sub.max()) + 1
     done = finish_grids(dataset, units, labels, band=band)
-    problems, notes = _part_problems(units, comp, done.labels, lo=lo, hi=hi)
+    problems, notes = _part_problems(units, comp, done.labels, lo=lo, hi=hi, proofs=proofs)
     return Drawing(
         units,
         done.labels,
@@ -131,48 +135,18 @@ def draw_grids(
     )
 
 
-RESTARTS = 4
-"""Region searches per connected part while grids stay out of band (the fewest kept):
-on the walled city, 22 grids out of band with one search, 14 with four, 13 with ten."""
-
-
-def _best_of_starts(
-    prob: RegionProblem,
-    *,
-    target: int,
-    band: tuple[int, int],
-    rng: np.random.Generator,
-    forced: NDArray[np.bool_],
-) -> NDArray[np.int64]:
-    """Return the labels of the search that leaves the fewest regions out of band.
-
-    Searches stop as soon as every region is in band but those proven out of band whatever
-    the plan (``forced`` units, a part no number of in-band regions can hold): more
-    searches cannot bring those in.
-    """
-    lo, hi = band
-
-    def out_of_band(labels: NDArray[np.int64]) -> tuple[int, int]:
-        h = np.bincount(labels, weights=prob.households)
-        total = int(np.sum((h < lo) | (h > hi)))
-        return avoidable_out(labels, prob, lo=lo, hi=hi, forced=forced), total
-
-    best = best_regions(prob, target=target, lo=lo, hi=hi, rng=rng, forced=forced)
-    best_out = out_of_band(best)
-    for _ in range(RESTARTS - 1):
-        if best_out[0] == 0:
-            break
-        labels = best_regions(prob, target=target, lo=lo, hi=hi, rng=rng, forced=forced)
-        if out_of_band(labels) < best_out:
-            best, best_out = labels, out_of_band(labels)
-    return best
-
-
 def _part_problems(
-    units: UnitGraph, comp: NDArray[np.int64], labels: NDArray[np.int64], *, lo: int, hi: int
+    units: UnitGraph,
+    comp: NDArray[np.int64],
+    labels: NDArray[np.int64],
+    *,
+    lo: int,
+    hi: int,
+    proofs: list[tuple[NDArray[np.int64], str]],
 ) -> tuple[list[Problem], list[str]]:
-    """Return the problems (and notes) of parts that stayed grids of their own, and of
-    buildings above the band maximum."""
+    """Return the problems (and notes) of parts that stayed grids of their own, of parts
+    proven unsplittable (``proofs``: units and proof of each), and of buildings above the
+    band maximum."""
     cid = units.community_id
     problems: list[Problem] = []
     notes: list[str] = []
@@ -193,12 +167,17 @@ def _part_problems(
         )
         notes.append(note)
         problems.append(Problem(RuleKind.BELOW_BAND, cid, note))
-    for nodes in unsplittable_parts(units, lo=lo, hi=hi):
+    for nodes, proof in proofs:
         total = int(units.households[nodes].sum())
+        why = (
+            "no number of grids fits"
+            if proof == COUNT_PROOF
+            else f"an exhaustive search of its {len(nodes)} units finds no such division"
+        )
         note = (
             f"a connected part of the community with {total} households cannot be divided "
-            f"into grids of {lo}-{hi} households (no number of grids fits): one of its grids "
-            "is out of band whatever the plan"
+            f"into grids of {lo}-{hi} households ({why}): one of its grids is out of band "
+            "whatever the plan"
         )
         notes.append(note)
         problems.append(Problem(RuleKind.UNSPLITTABLE, cid, note))

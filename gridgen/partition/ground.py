@@ -208,6 +208,35 @@ def segment_kinds(segs: Segments, lines_by_kind: dict[str, Geoms], walls: Geoms)
     return out
 
 
+def unit_edges(
+    face_unit: IntArray,
+    segs: Segments,
+    lines: dict[str, Geoms],
+    c_geom: Geoms,
+) -> tuple[IntArray, FloatArray, FloatArray]:
+    """Return the unit pairs that share more than :data:`MIN_SHARED_LENGTH` m of boundary,
+    the shared lengths and the lengths per kind of ground (:data:`KINDS` columns)."""
+    la, lb = face_unit[segs.a], face_unit[segs.b]
+    diff = (la != lb) & (la >= 0) & (lb >= 0)
+    sub = Segments(segs.a[diff], segs.b[diff], segs.start[diff], segs.end[diff])
+    if len(sub.a) == 0:
+        return np.zeros((0, 2), dtype=np.int64), np.zeros(0), np.zeros((0, len(KINDS)))
+    per_seg = segment_kinds(sub, lines, c_geom)
+    pairs = np.column_stack([np.minimum(la, lb)[diff], np.maximum(la, lb)[diff]])
+    key, inv = np.unique(pairs, axis=0, return_inverse=True)
+    inv = inv.ravel()
+    kinds = np.column_stack(
+        [np.bincount(inv, weights=per_seg[:, k], minlength=len(key)) for k in range(len(KINDS))]
+    )
+    shared = np.bincount(inv, weights=sub.length, minlength=len(key))
+    keep = shared > MIN_SHARED_LENGTH
+    return (
+        np.asarray(key[keep], dtype=np.int64),
+        np.asarray(shared[keep], dtype=float),
+        np.asarray(kinds[keep], dtype=float),
+    )
+
+
 def ground_cut_costs(kinds: FloatArray, same_compound: NDArray[np.bool_]) -> FloatArray:
     """Return the cost of cutting each edge from its lengths per kind (:data:`KIND_COST`)."""
     weights = np.asarray([KIND_COST[k] for k in KINDS])

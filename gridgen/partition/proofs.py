@@ -97,27 +97,48 @@ def unbalanceable(
     return np.asarray(out, dtype=np.int64)
 
 
-def unsplittable_parts(units: UnitGraph, *, lo: int, hi: int) -> list[NDArray[np.int64]]:
+def unsplittable_parts(
+    units: UnitGraph, *, lo: int, hi: int, exhaustive: bool = False
+) -> list[NDArray[np.int64]]:
     """Return the connected parts (of at least ``lo`` households) no in-band grids can hold.
 
     A part of ``T`` households needs ``k`` grids with ``k * lo <= T <= k * hi``; when no
     ``k`` fits (417 households in a band of 240-360: one grid is too big, two too small), at
-    least one of its grids is out of band whatever the plan (a proof).
+    least one of its grids is out of band whatever the plan (a proof). With ``exhaustive``,
+    also the parts the partitioner's exhaustive search proves have no partition into
+    connected in-band grids (parts of up to :data:`gridgen.partition.exact.EXACT_UNITS`
+    units without a unit proven out of band; :func:`gridgen.partition.exact.
+    in_band_partition`, the same search with the same budget, so the same parts).
     """
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import connected_components
+
+    from gridgen.partition.exact import EXACT_UNITS, fits_some_count, in_band_partition
 
     if units.n == 0:
         return []
     e = units.edges
     g = csr_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(units.n, units.n))
     _, comp = connected_components(g, directed=False)
+    forced = np.zeros(units.n, dtype=bool)
+    if exhaustive:
+        forced = units.households > hi
+        forced[unbalanceable_units(units, lo=lo, hi=hi)] = True
     out: list[NDArray[np.int64]] = []
     for c in np.unique(comp).tolist():
         nodes = np.flatnonzero(comp == c)
         total = int(units.households[nodes].sum())
-        if total >= lo and not any(k * lo <= total <= k * hi for k in range(1, total // lo + 2)):
+        if total < lo:
+            continue
+        if not fits_some_count(total, lo=lo, hi=hi):
             out.append(nodes.astype(np.int64))
+        elif exhaustive and total > hi and len(nodes) <= EXACT_UNITS and not forced[nodes].any():
+            local = np.full(units.n, -1, dtype=np.int64)
+            local[nodes] = np.arange(len(nodes))
+            inside = (local[e[:, 0]] >= 0) & (local[e[:, 1]] >= 0)
+            sub = local[e[inside]]
+            if in_band_partition(units.households[nodes], sub, lo=lo, hi=hi).status == "none":
+                out.append(nodes.astype(np.int64))
     return out
 
 

@@ -5,13 +5,15 @@ of a compound too large for one grid (大小区单独建: such compounds are spl
 buildings), a scattered building (散居楼栋), or a piece of empty land. Every unit gets a
 *cell*; the cells tile the community exactly, so a grid is the union of its units' cells.
 
-The cells come from the ground (:mod:`gridgen.partition.ground`): the community is cut by
-its roads into enclosures, compounds keep their outlines, and the open land of each
-enclosure goes to the nearest compound edge or scattered building of that enclosure; an
-enclosure with nothing in it is a unit of empty land. A compound above the band maximum has
-its cell split by a Voronoi diagram of its buildings, and parts of cells cut off from their
-unit join the neighbour they share the longest boundary with
-(:mod:`gridgen.partition.cells`).
+The cells come from the ground (:mod:`gridgen.partition.ground`,
+:mod:`gridgen.partition.open_land`): the community is cut by its roads into enclosures,
+compounds keep their outlines, and the open land of each enclosure goes to the nearest
+compound edge or scattered building of that enclosure; an enclosure with nothing in it, and
+open land far from every owner, is a unit of empty land. A compound above the band maximum
+has its cell split by a Voronoi diagram of its buildings. All of it is one noding of the
+community's linework into faces (:mod:`gridgen.partition.faces`); a unit's cell is the
+coverage union of its faces, and faces of a unit cut off from its main piece join the
+neighbour they share the longest boundary with.
 
 Adjacency: two units are neighbours when their cells share more than
 :data:`gridgen.partition.ground.MIN_SHARED_LENGTH` metres of boundary. Each edge carries
@@ -35,8 +37,8 @@ from shapely.geometry.base import BaseGeometry
 from gridgen.dataset import Dataset
 from gridgen.errors import NotFoundError
 from gridgen.partition.cells import make_disjoint, polygonal_cells
-from gridgen.partition.faces import Segments, contiguous_labels, grouped_unions
-from gridgen.partition.ground import KINDS, MIN_SHARED_LENGTH, segment_kinds, solid_parts
+from gridgen.partition.faces import contiguous_labels, grouped_unions
+from gridgen.partition.ground import KINDS, solid_parts, unit_edges
 from gridgen.partition.open_land import GroundFaces, ground_faces
 
 IntArray = NDArray[np.int64]
@@ -288,7 +290,7 @@ def build_units(
     kinds = [units.kinds[i] for i in alive]
     ucomp = [units.compounds[i] for i in alive]
     hh = np.bincount(b_unit, weights=b.households, minlength=len(unit_ids)).astype(np.int64)
-    edges, shared, lengths = _unit_edges(face_unit, ground.segments, lines, c_geom)
+    edges, shared, lengths = unit_edges(face_unit, ground.segments, lines, c_geom)
     empty = np.asarray([k == "empty" for k in kinds], dtype=bool)
     return UnitGraph(
         community_id=community_id,
@@ -446,35 +448,6 @@ def _alive_cells(
                 remap[e] = int(tree.query_nearest(b_pts[held[0]])[0])
     b_new = remap[b_unit] if len(b_unit) else b_unit
     return cells[alive], b_new, remap[face_unit], alive
-
-
-def _unit_edges(
-    face_unit: IntArray,
-    segs: Segments,
-    lines: dict[str, NDArray[np.object_]],
-    c_geom: NDArray[np.object_],
-) -> tuple[IntArray, FloatArray, FloatArray]:
-    """Return the unit pairs that share more than :data:`MIN_SHARED_LENGTH` m of boundary,
-    the shared lengths and the lengths per kind of ground (:data:`KINDS` columns)."""
-    la, lb = face_unit[segs.a], face_unit[segs.b]
-    diff = (la != lb) & (la >= 0) & (lb >= 0)
-    sub = Segments(segs.a[diff], segs.b[diff], segs.start[diff], segs.end[diff])
-    if len(sub.a) == 0:
-        return np.zeros((0, 2), dtype=np.int64), np.zeros(0), np.zeros((0, len(KINDS)))
-    per_seg = segment_kinds(sub, lines, c_geom)
-    pairs = np.column_stack([np.minimum(la, lb)[diff], np.maximum(la, lb)[diff]])
-    key, inv = np.unique(pairs, axis=0, return_inverse=True)
-    inv = inv.ravel()
-    kinds = np.column_stack(
-        [np.bincount(inv, weights=per_seg[:, k], minlength=len(key)) for k in range(len(KINDS))]
-    )
-    shared = np.bincount(inv, weights=sub.length, minlength=len(key))
-    keep = shared > MIN_SHARED_LENGTH
-    return (
-        np.asarray(key[keep], dtype=np.int64),
-        np.asarray(shared[keep], dtype=float),
-        np.asarray(kinds[keep], dtype=float),
-    )
 
 
 def _compound_cells(
