@@ -18,6 +18,7 @@ and neighbourhoods are single integer operations.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,25 +80,29 @@ class _Search:
     def total(self, mask: int) -> int:
         return sum(self.hh[v] for v in _bits(mask))
 
-    def components(self, mask: int) -> list[int]:
-        out = []
+    def components(self, mask: int) -> Iterator[tuple[int, int]]:
+        """Yield the connected components of ``mask`` with their households, lazily."""
+        hh, nbrs = self.hh, self.nbrs
         while mask:
             comp = frontier = mask & -mask
+            total = 0
             while frontier:
                 grow = 0
-                for v in _bits(frontier):
-                    grow |= self.nbrs[v]
+                while frontier:
+                    low = frontier & -frontier
+                    v = low.bit_length() - 1
+                    frontier ^= low
+                    grow |= nbrs[v]
+                    total += hh[v]
                 frontier = grow & mask & ~comp
                 comp |= frontier
-            out.append(comp)
+            yield comp, total
             mask &= ~comp
-        return out
 
-    def solve(self, mask: int) -> list[int] | None:
+    def solve(self, mask: int, total: int) -> list[int] | None:
         """Return regions (bit sets) covering the populated units of ``mask``, or None."""
         if mask in self.memo:
             return self.memo[mask]
-        total = self.total(mask)
         if total == 0:
             return []
         if not fits_some_count(total, lo=self.lo, hi=self.hi):
@@ -124,19 +129,26 @@ class _Search:
                 rest = self._rest(mask & ~region)
                 if rest is not None:
                     return [region, *rest]
-            for v in _bits(frontier):
+            todo = frontier
+            while todo:
+                low = todo & -todo
+                v = low.bit_length() - 1
+                todo ^= low
                 if s + self.hh[v] > self.hi:
                     continue
-                grown = region | (1 << v)
+                grown = region | low
                 if grown not in seen:
                     seen.add(grown)
                     stack.append((grown, s + self.hh[v], (frontier | self.nbrs[v]) & mask & ~grown))
         return None
 
     def _rest(self, mask: int) -> list[int] | None:
+        """Return the regions of every component of ``mask`` (None as soon as one fails)."""
         out: list[int] = []
-        for comp in self.components(mask):
-            found = self.solve(comp)
+        for comp, total in self.components(mask):
+            if total and not fits_some_count(total, lo=self.lo, hi=self.hi):
+                return None
+            found = self.solve(comp, total)
             if found is None:
                 return None
             out += found
@@ -161,7 +173,8 @@ def in_band_partition(
         nbrs[b] |= 1 << a
     search = _Search(hh, nbrs, lo=lo, hi=hi, budget=budget)
     try:
-        regions = search.solve((1 << n) - 1)
+        everything = (1 << n) - 1
+        regions = search.solve(everything, search.total(everything))
     except _OutOfBudgetError:
         return ExactResult("unknown")
     if regions is None:
