@@ -133,7 +133,8 @@ def proven(
     """Return the grids proven unable to be in the band (v3's unit graph, any plan).
 
     A grid holding a unit no in-band grid can hold, or a building above the maximum; and in
-    each connected part that no number of in-band grids can hold, its grid farthest out.
+    each connected part that no number of in-band grids can hold (no number fits, or the
+    exhaustive search finds no partition), its grid farthest out.
     """
     lo, hi = band
     grid_of = dict(zip(assignment["building_id"].astype(str), assignment["grid_id"], strict=True))
@@ -144,7 +145,7 @@ def proven(
         for b, u in zip(ug.building_ids.tolist(), ug.building_unit.tolist(), strict=True):
             if int(u) in bad and str(b) in grid_of:
                 out.add(str(grid_of[str(b)]))
-        for nodes in unsplittable_parts(ug, lo=lo, hi=hi):
+        for nodes in unsplittable_parts(ug, lo=lo, hi=hi, exhaustive=True):
             inside = set(nodes.tolist())
             grids = {
                 str(grid_of[str(b)])

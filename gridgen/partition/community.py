@@ -56,9 +56,10 @@ from gridgen.partition.plan import (
 from gridgen.partition.proofs import (
     detached_problems,
     unbalanceable_problems,
-    unsplittable_parts,
+    unbalanceable_units,
 )
-from gridgen.partition.regions import best_regions, components
+from gridgen.partition.regions import components, fits_band
+from gridgen.partition.search import COUNT_PROOF, part_regions
 from gridgen.partition.units import UnitGraph, build_units
 from gridgen.rules import RuleKind
 
@@ -101,20 +102,28 @@ def draw_grids(
     lo, hi = band
     prob = region_problem(units)
     comp = components(units.n, units.edges)
+    forced = units.households > hi
+    forced[unbalanceable_units(units, lo=lo, hi=hi)] = True
     labels = np.full(units.n, -1, dtype=np.int64)
     next_label = 0
+    proofs: list[tuple[NDArray[np.int64], str]] = []
     parts = sorted(set(comp.tolist()), key=lambda c: int(np.flatnonzero(comp == c)[0]))
     for c in parts:
         nodes = np.flatnonzero(comp == c)
         total = int(units.households[nodes].sum())
         if len(nodes) == 1 or total <= hi:
             sub = np.zeros(len(nodes), dtype=np.int64)
+            proof = COUNT_PROOF if total >= lo and not fits_band(total, lo=lo, hi=hi) else ""
         else:
-            sub = _best_of_starts(_subproblem(prob, nodes), target=target, band=band, rng=rng)
+            sub, proof = part_regions(
+                _subproblem(prob, nodes), target=target, band=band, rng=rng, forced=forced[nodes]
+            )
+        if proof:
+            proofs.append((nodes, proof))
         labels[nodes] = sub + next_label
         next_label += int(sub.max()) + 1
     done = finish_grids(dataset, units, labels, band=band)
-    problems, notes = _part_problems(units, comp, done.labels, lo=lo, hi=hi)
+    problems, notes = _part_problems(units, comp, done.labels, lo=lo, hi=hi, proofs=proofs)
     return Drawing(
         units,
         done.labels,
@@ -126,37 +135,18 @@ def draw_grids(
     )
 
 
-RESTARTS = 4
-"""Region searches per connected part while grids stay out of band (the fewest kept):
-on the walled city, 22 grids out of band with one search, 14 with four, 13 with ten."""
-
-
-def _best_of_starts(
-    prob: RegionProblem, *, target: int, band: tuple[int, int], rng: np.random.Generator
-) -> NDArray[np.int64]:
-    """Return the labels of the search that leaves the fewest regions out of band."""
-    lo, hi = band
-
-    def out_of_band(labels: NDArray[np.int64]) -> int:
-        h = np.bincount(labels, weights=prob.households)
-        return int(np.sum((h < lo) | (h > hi)))
-
-    best = best_regions(prob, target=target, lo=lo, hi=hi, rng=rng)
-    best_out = out_of_band(best)
-    for _ in range(RESTARTS - 1):
-        if best_out == 0:
-            break
-        labels = best_regions(prob, target=target, lo=lo, hi=hi, rng=rng)
-        if out_of_band(labels) < best_out:
-            best, best_out = labels, out_of_band(labels)
-    return best
-
-
 def _part_problems(
-    units: UnitGraph, comp: NDArray[np.int64], labels: NDArray[np.int64], *, lo: int, hi: int
+    units: UnitGraph,
+    comp: NDArray[np.int64],
+    labels: NDArray[np.int64],
+    *,
+    lo: int,
+    hi: int,
+    proofs: list[tuple[NDArray[np.int64], str]],
 ) -> tuple[list[Problem], list[str]]:
-    """Return the problems (and notes) of parts that stayed grids of their own, and of
-    buildings above the band maximum."""
+    """Return the problems (and notes) of parts that stayed grids of their own, of parts
+    proven unsplittable (``proofs``: units and proof of each), and of buildings above the
+    band maximum."""
     cid = units.community_id
     problems: list[Problem] = []
     notes: list[str] = []
@@ -177,12 +167,17 @@ def _part_problems(
         )
         notes.append(note)
         problems.append(Problem(RuleKind.BELOW_BAND, cid, note))
-    for nodes in unsplittable_parts(units, lo=lo, hi=hi):
+    for nodes, proof in proofs:
         total = int(units.households[nodes].sum())
+        why = (
+            "no number of grids fits"
+            if proof == COUNT_PROOF
+            else f"an exhaustive search of its {len(nodes)} units finds no such division"
+        )
         note = (
             f"a connected part of the community with {total} households cannot be divided "
-            f"into grids of {lo}-{hi} households (no number of grids fits): one of its grids "
-            "is out of band whatever the plan"
+            f"into grids of {lo}-{hi} households ({why}): one of its grids is out of band "
+            "whatever the plan"
         )
         notes.append(note)
         problems.append(Problem(RuleKind.UNSPLITTABLE, cid, note))
@@ -303,6 +298,10 @@ def partition_community(
     prefix = prefixes(dataset.communities, scheme)[community_id]
     ids = new_codes(scheme, prefix, len(order), whole=len(order) == 1)
     grids, assignment = drawing_frames(drawing, ids=ids, order=order)
+    id_of_label = np.empty(len(drawing.geoms), dtype=object)
+    id_of_label[order] = ids
+    by_row = np.argsort(id_of_label.astype(str), kind="stable")  # the rows' order (grid_id)
+    same = np.array_equal(grids["grid_id"].astype(str).to_numpy(), id_of_label[by_row].astype(str))
     stuck = unbalanceable_problems(drawing, ids=ids, order=order, band=(lo, hi))
     detached = detached_problems(drawing, ids=ids, order=order)
     plan = finish_plan(
@@ -315,6 +314,7 @@ def partition_community(
         problems=[*drawing.problems, *stuck, *detached],
         cut_edges=cut_edge_total(drawing),
         infeasible={community_id: drawing.infeasible} if drawing.infeasible else {},
+        metric=drawing.geoms[by_row] if same else None,
     )
     return replace(plan, codes=CodeBook(scheme))
 
@@ -330,16 +330,18 @@ def finish_plan(
     problems: Iterable[Problem],
     cut_edges: int | None,
     infeasible: dict[str, str],
+    metric: NDArray[np.object_] | None = None,
 ) -> Plan:
     """Return a :class:`Plan` with grid metric columns, metrics and geometry problems.
 
     ``grids`` are finished grids (:mod:`gridgen.partition.finish`) in any CRS; a grid in
     several parts is reported unless its parts are separate pieces of the community
-    (reported as ``detached_part``).
+    (reported as ``detached_part``). ``metric``: the grids in the metric CRS (row order),
+    when the caller has them.
     """
     from gridgen.partition.plan import grid_table
 
-    table = grid_table(dataset, grids, assignment, target=target, band=band)
+    table = grid_table(dataset, grids, assignment, target=target, band=band, metric=metric)
     metrics = plan_metrics(
         dataset,
         table,
@@ -349,6 +351,7 @@ def finish_plan(
         cut_edges=cut_edges,
         infeasible=infeasible,
         measured=True,
+        metric=metric,
     )
     found = list(problems)
     apart = {p.grid_id for p in found if p.kind == RuleKind.DETACHED_PART}

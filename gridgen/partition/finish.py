@@ -30,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import shapely
 from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
@@ -256,14 +257,21 @@ def smooth_grids(geoms: Geoms, *, tolerance: float) -> Geoms:
 
 def unit_footprints(dataset: Dataset, units: UnitGraph) -> Geoms:
     """Return the metric footprint (or point) of every building of ``units``, in order."""
-    import pandas as pd
+    index = dataset.derived("finish.building_index", _building_index)
+    pos = np.asarray(index.get_indexer(pd.Index(np.asarray(units.building_ids, dtype=str))))
+    geoms = np.asarray(dataset.metric("buildings").geometry.to_numpy(), dtype=object)
+    out = np.asarray(geoms[np.maximum(pos, 0)], dtype=object).copy() if len(pos) else geoms[:0]
+    if (pos < 0).any():
+        out[pos < 0] = shapely.Point()
+    return out
 
-    bld = dataset.metric("buildings")
-    index = pd.Index(bld["building_id"].astype(str).to_numpy())
-    pos = index.get_indexer(np.asarray(units.building_ids, dtype=str))
-    geoms = bld.geometry.to_numpy()
-    out = np.empty(len(pos), dtype=object)
-    out[:] = [geoms[p] if p >= 0 else shapely.Point() for p in pos.tolist()]
+
+def _building_index(dataset: Dataset) -> pd.Index:
+    """Return the building ids of the dataset as an index (position of each id)."""
+    ids = np.asarray(
+        dataset.metric("buildings")["building_id"].astype(str).to_numpy(), dtype=object
+    )
+    out: pd.Index = pd.Index(ids)
     return out
 
 

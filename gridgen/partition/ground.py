@@ -11,12 +11,13 @@ the planning units (:mod:`gridgen.partition.units`) are therefore drawn from the
    Slivers under :data:`SLIVER_M2` (between the carriageways of a dual road, inside a
    roundabout) join the enclosure they share the longest boundary with. A community with
    no road inside is one enclosure (the fallback for sparse peripheral communities);
-2. **cells** (:func:`ground_cells`): inside each enclosure, compounds keep their outline
-   and the open land goes to the nearest compound edge or scattered building *of the same
-   enclosure* (a Voronoi diagram of points along compound edges and at buildings, cut to
-   the enclosure), so no cell reaches across a road unless its compound does; an
-   enclosure with no compound and no building stays empty land (a unit of its own);
-3. **edge kinds** (:func:`ground_adjacency`): each shared boundary between two cells is
+2. **faces** (:func:`gridgen.partition.open_land.ground_faces`): inside each enclosure,
+   compounds keep their outline and the open land goes to the nearest compound edge or
+   scattered building *of the same enclosure*, so no cell reaches across a road unless its
+   compound does; an enclosure with nothing in it, and open land far from every owner, is
+   land of its own. All these lines are noded once and polygonized into faces
+   (:mod:`gridgen.partition.faces`), each labelled with its owner;
+3. **edge kinds** (:func:`segment_kinds`): each shared boundary between two cells is
    measured by kind, in pieces of :data:`PIECE_M`: on a main road, a minor road, a path
    (within :data:`ROAD_TOLERANCE_M` of the line: enclosure edges are the road lines), near
    a compound wall (within :data:`WALL_DISTANCE_M`, the distance at which a boundary counts
@@ -33,10 +34,11 @@ import shapely
 from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
-from gridgen.partition.cells import NODE_GRID, labelled_voronoi, polygonal_cells
+from gridgen.partition.cells import polygonal_cells
+from gridgen.partition.faces import NODE_GRID, Segments
 
 KINDS: tuple[str, ...] = ("main", "minor", "path", "wall", "open")
-"""Kinds of a shared boundary, in the order of :func:`ground_adjacency`'s columns."""
+"""Kinds of a shared boundary, in the order of :func:`segment_kinds`'s columns."""
 KIND_COST: dict[str, float] = {
     "main": -0.8,
     "minor": 0.33,
@@ -66,6 +68,8 @@ then run along a wall, 12 m out (inside the 15 m at which a boundary counts as o
 ground), instead of through the middle of a park."""
 LAND_MIN_M2 = 400.0
 """Smallest piece of such far land that is a unit of its own (smaller ones are shared)."""
+ROAD_KINDS: tuple[str, ...] = ("path", "minor", "main")
+"""Road kinds, lowest priority first (a boundary near roads of two kinds has the later)."""
 MIN_SHARED_LENGTH = 0.5
 """Metres of common boundary for two cells to be neighbours (less is a corner)."""
 
@@ -163,206 +167,74 @@ def _merge_slivers(faces: Geoms) -> Geoms:
     return faces[alive]
 
 
-def _spacing(area: float) -> float:
-    """Return the seed spacing (m) along compound edges for an enclosure of ``area`` m²."""
-    return float(np.clip(np.sqrt(area) / 25.0, 4.0, 25.0))
+_NO_GEOMS = np.zeros(0, dtype=object)
 
 
-def ground_cells(
-    region: BaseGeometry, lines: Geoms, c_geom: Geoms, s_pts: Geoms
-) -> tuple[Geoms, Geoms]:
-    """Return one cell per compound then per scattered building, and the empty enclosures.
+def segment_kinds(segs: Segments, lines_by_kind: dict[str, Geoms], walls: Geoms) -> FloatArray:
+    """Return per segment its length on each kind of :data:`KINDS` (rows sum to its length).
 
-    Parameters
-    ----------
-    region
-        The area to tile (metric CRS).
-    lines
-        Road lines (every kind) and other linework that cut the region.
-    c_geom
-        Compound polygons, disjoint, inside ``region``.
-    s_pts
-        Points of the scattered buildings.
-
-    Returns
-    -------
-    tuple
-        ``(cells, empty)``: cells of ``len(c_geom) + len(s_pts)`` owners (compound cells
-        hold their outline), and the land no owner holds: enclosures with nothing in them
-        and open land farther than :data:`LAND_M` from every compound and building (the
-        caller makes each a unit of empty land).
+    A segment is cut into pieces of at most :data:`PIECE_M`; a piece is of the last kind
+    whose lines lie near its midpoint (main over minor over path over wall), else open land.
     """
-    n_c, n_s = len(c_geom), len(s_pts)
-    encl = enclosures(region, lines)
-    shares: list[list[BaseGeometry]] = [[] for _ in range(n_c + n_s)]
-    owned = np.zeros(len(encl), dtype=bool)
-    land: list[BaseGeometry] = []
-    tree = shapely.STRtree(encl)
-    ci, ei = tree.query(c_geom, predicate="intersects") if n_c else (np.zeros(0, int),) * 2
-    pieces = shapely.intersection(c_geom[ci], encl[ei]) if len(ci) else np.zeros(0, object)
-    pieces = polygonal_cells(np.asarray(pieces, dtype=object))
-    si, se = tree.query(s_pts, predicate="intersects") if n_s else (np.zeros(0, int),) * 2
-    for j in range(len(encl)):
-        own = np.flatnonzero((ei == j) & (shapely.area(pieces) > 0))
-        loose = si[se == j]
-        loose = np.unique(loose)
-        if len(own) == 0 and len(loose) == 0:
-            continue
-        owned[j] = True
-        land += _share_open_land(encl[j], pieces[own], ci[own], loose, s_pts, n_c, shares)
-    cells = np.empty(n_c + n_s, dtype=object)
-    for k in range(n_c + n_s):
-        parts = ([c_geom[k]] if k < n_c else []) + shares[k]
-        cells[k] = _union(parts) if parts else shapely.Polygon()
-    empty = np.asarray([*encl[~owned], *land], dtype=object)
-    return polygonal_cells(cells), empty
-
-
-def _share_open_land(  # noqa: PLR0917
-    enclosure: BaseGeometry,
-    pieces: Geoms,
-    owners: IntArray,
-    loose: IntArray,
-    s_pts: Geoms,
-    n_c: int,
-    shares: list[list[BaseGeometry]],
-) -> list[BaseGeometry]:
-    """Add each owner's part of the enclosure's open land to ``shares`` (nearest owner).
-
-    Of each owner's part, the pieces farther than :data:`LAND_M` from every compound and
-    building (wide and large enough: :func:`_far_zone`) are returned as land of their own,
-    lying beside their owner: a grid boundary can then follow the wall, 15 m out, instead
-    of the middle of a park, while the land stays where the nearest-owner rule puts it
-    unless the partitioner moves it.
-    """
-    taken = _union(list(pieces)) if len(pieces) else shapely.Polygon()
-    open_land = polygonal_cells(np.asarray([shapely.difference(enclosure, taken)], dtype=object))[0]
-    if shapely.area(open_land) <= 1e-6:
-        return []
-    labels = [n_c + int(s) for s in loose.tolist()]
-    pts = list(s_pts[loose])
-    if len(pieces):
-        spacing = _spacing(float(shapely.area(enclosure)))
-        rings = shapely.segmentize(shapely.boundary(pieces), spacing)
-        xy, idx = shapely.get_coordinates(rings, return_index=True)
-        pts.extend(np.asarray(shapely.points(xy), dtype=object).tolist())
-        labels.extend(owners[idx].tolist())
-    lab = np.asarray(labels, dtype=np.int64)
-    if len(np.unique(lab)) == 1:
-        regions = {int(lab[0]): enclosure}
-    else:
-        xy = shapely.get_coordinates(np.asarray(pts, dtype=object))
-        regions = labelled_voronoi(xy, lab, enclosure)
-    far = _far_zone(open_land, pieces, s_pts[loose])
-    land: list[BaseGeometry] = []
-    for owner, region in regions.items():
-        share = polygonal_cells(
-            np.asarray([shapely.intersection(region, open_land)], dtype=object)
-        )[0]
-        if not shapely.is_empty(far) and shapely.intersects(share, far):
-            own_far = _land_pieces(shapely.intersection(share, far, grid_size=0.001))
-            if own_far:
-                land.extend(own_far)
-                rest = shapely.difference(share, shapely.union_all(own_far), grid_size=0.001)
-                share = polygonal_cells(np.asarray([rest], dtype=object))[0]
-        if not shapely.is_empty(share):
-            shares[owner].append(share)
-    return land
-
-
-def _land_pieces(geom: BaseGeometry) -> list[BaseGeometry]:
-    """Return the pieces of ``geom`` large (:data:`LAND_MIN_M2`) and wide (:data:`LAND_M`)."""
-    parts = shapely.get_parts(polygonal_cells(np.asarray([geom], dtype=object))[0])
-    if len(parts) == 0:
-        return []
-    wide = ~shapely.is_empty(shapely.buffer(parts, -LAND_M / 2, quad_segs=2))
-    return list(parts[wide & (shapely.area(parts) >= LAND_MIN_M2)])
-
-
-def _far_zone(open_land: BaseGeometry, pieces: Geoms, points: Geoms) -> BaseGeometry:
-    """Return the open land farther than :data:`LAND_M` from every compound and building,
-    in pieces large and wide enough to be land of their own (else empty)."""
-    reach = np.concatenate(
-        [
-            shapely.buffer(pieces, LAND_M, quad_segs=2),
-            shapely.buffer(points, LAND_M + 8.0, quad_segs=2),
-        ]
-    )
-    if len(reach) == 0:
-        return shapely.Polygon()
-    big = _land_pieces(shapely.difference(open_land, shapely.union_all(reach), grid_size=0.001))
-    return shapely.union_all(big) if big else shapely.Polygon()
-
-
-def _union(parts: list[BaseGeometry]) -> BaseGeometry:
-    """Return the union of a compound and its shares (not vertex-matched: a full union,
-    snap-rounded to 1 mm so that nearly collinear edges do not leave zero-width gaps)."""
-    if len(parts) == 1:
-        return parts[0]
-    return shapely.union_all(np.asarray(parts, dtype=object), grid_size=0.001)
-
-
-def ground_adjacency(
-    cells: Geoms, lines_by_kind: dict[str, Geoms], walls: Geoms
-) -> tuple[IntArray, FloatArray, FloatArray]:
-    """Return the cell edges, shared lengths and lengths per kind (:data:`KINDS` columns).
-
-    Parameters
-    ----------
-    cells
-        Cell polygons tiling an area (metric CRS).
-    lines_by_kind
-        Road lines per kind (``main``, ``minor``, ``path``).
-    walls
-        Compound outlines (polygons or rings).
-    """
-    empty = (np.empty((0, 2), np.int64), np.empty(0), np.empty((0, len(KINDS))))
-    if len(cells) < 2:
-        return empty
-    a, b = shapely.STRtree(cells).query(cells, predicate="intersects")
-    sel = a < b
-    a, b = a[sel], b[sel]
-    if len(a) == 0:
-        return empty
-    inter = shapely.intersection(cells[a], cells[b])
-    overlap = shapely.area(inter) > 1e-6
-    lines = inter.copy()
-    if overlap.any():
-        lines[overlap] = shapely.intersection(shapely.boundary(cells[a[overlap]]), inter[overlap])
-    shared = np.asarray(shapely.length(lines), dtype=float)
-    keep = (shared > MIN_SHARED_LENGTH) | overlap
-    a, b, shared, lines = a[keep], b[keep], shared[keep], lines[keep]
-    kinds = kind_lengths(lines, lines_by_kind, walls)
-    return np.column_stack([a, b]).astype(np.int64), shared, kinds
-
-
-def kind_lengths(lines: Geoms, lines_by_kind: dict[str, Geoms], walls: Geoms) -> FloatArray:
-    """Return per line the length on each kind of :data:`KINDS` (rows sum to its length)."""
-    out = np.zeros((len(lines), len(KINDS)))
-    if len(lines) == 0:
+    length = segs.length
+    out = np.zeros((len(length), len(KINDS)))
+    if len(length) == 0:
         return out
-    parts, owner = shapely.get_parts(shapely.segmentize(lines, PIECE_M), return_index=True)
-    xy, idx = shapely.get_coordinates(parts, return_index=True)
-    same = idx[:-1] == idx[1:]
-    seg_a, seg_b = xy[:-1][same], xy[1:][same]
-    seg_owner = owner[idx[:-1][same]]
-    seg_len = np.hypot(*(seg_b - seg_a).T)
-    mids = shapely.points((seg_a + seg_b) / 2.0)
+    n = np.maximum(1, np.ceil(length / PIECE_M)).astype(np.int64)
+    seg = np.repeat(np.arange(len(length)), n)
+    t = (np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n) + 0.5) / n[seg]
+    mids = np.asarray(
+        shapely.points(segs.start[seg] + (segs.end - segs.start)[seg] * t[:, None]), dtype=object
+    )
     kind = np.full(len(mids), len(KINDS) - 1, dtype=np.int64)  # open land
-    ring_walls = shapely.boundary(walls) if len(walls) else walls
-    order = [("wall", ring_walls, WALL_DISTANCE_M)] + [
-        (k, lines_by_kind.get(k, np.zeros(0, dtype=object)), ROAD_TOLERANCE_M)
-        for k in ("path", "minor", "main")
-    ]
-    for name, geoms, dist in order:  # later kinds win: main over minor over path over wall
-        if len(geoms) == 0:
-            continue
-        hit, _ = shapely.STRtree(np.asarray(geoms, dtype=object)).query(
-            mids, predicate="dwithin", distance=dist
+    roads = [np.asarray(lines_by_kind.get(k, _NO_GEOMS), dtype=object) for k in ROAD_KINDS]
+    every = np.concatenate(roads)
+    if len(every):  # one query for every road kind; main over minor over path
+        rank = np.repeat(np.arange(len(ROAD_KINDS)), [len(r) for r in roads])
+        hit, line = shapely.STRtree(every).query(
+            mids, predicate="dwithin", distance=ROAD_TOLERANCE_M
         )
-        kind[np.unique(hit)] = KINDS.index(name)
-    np.add.at(out, (seg_owner, kind), seg_len)
+        best = np.full(len(mids), -1, dtype=np.int64)
+        np.maximum.at(best, hit, rank[line])
+        on_road = best >= 0
+        kind[on_road] = np.asarray([KINDS.index(k) for k in ROAD_KINDS])[best[on_road]]
+    rest = np.flatnonzero(kind == len(KINDS) - 1)
+    if len(walls) and len(rest):  # near a wall, where no road is
+        near, _ = shapely.STRtree(shapely.boundary(walls)).query(
+            mids[rest], predicate="dwithin", distance=WALL_DISTANCE_M
+        )
+        kind[rest[np.unique(near)]] = KINDS.index("wall")
+    np.add.at(out, (seg, kind), (length / n)[seg])
     return out
+
+
+def unit_edges(
+    face_unit: IntArray,
+    segs: Segments,
+    lines: dict[str, Geoms],
+    c_geom: Geoms,
+) -> tuple[IntArray, FloatArray, FloatArray]:
+    """Return the unit pairs that share more than :data:`MIN_SHARED_LENGTH` m of boundary,
+    the shared lengths and the lengths per kind of ground (:data:`KINDS` columns)."""
+    la, lb = face_unit[segs.a], face_unit[segs.b]
+    diff = (la != lb) & (la >= 0) & (lb >= 0)
+    sub = Segments(segs.a[diff], segs.b[diff], segs.start[diff], segs.end[diff])
+    if len(sub.a) == 0:
+        return np.zeros((0, 2), dtype=np.int64), np.zeros(0), np.zeros((0, len(KINDS)))
+    per_seg = segment_kinds(sub, lines, c_geom)
+    pairs = np.column_stack([np.minimum(la, lb)[diff], np.maximum(la, lb)[diff]])
+    key, inv = np.unique(pairs, axis=0, return_inverse=True)
+    inv = inv.ravel()
+    kinds = np.column_stack(
+        [np.bincount(inv, weights=per_seg[:, k], minlength=len(key)) for k in range(len(KINDS))]
+    )
+    shared = np.bincount(inv, weights=sub.length, minlength=len(key))
+    keep = shared > MIN_SHARED_LENGTH
+    return (
+        np.asarray(key[keep], dtype=np.int64),
+        np.asarray(shared[keep], dtype=float),
+        np.asarray(kinds[keep], dtype=float),
+    )
 
 
 def ground_cut_costs(kinds: FloatArray, same_compound: NDArray[np.bool_]) -> FloatArray:

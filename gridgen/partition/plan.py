@@ -265,16 +265,13 @@ def grid_table(
     *,
     target: int,
     band: tuple[int, int],
+    metric: np.ndarray | None = None,
 ) -> gpd.GeoDataFrame:
-    """Return ``grids`` (EPSG:4326) with households and every metric column recomputed."""
+    """Return ``grids`` (EPSG:4326) with households and every metric column recomputed
+    (``metric``: the grids in the metric CRS, when the caller has them)."""
     lo, hi = band
-    metric = grids.to_crs(dataset.metric_crs)
-    geoms = metric.geometry.to_numpy()
-    bld = dataset.buildings
-    hh_by_b = pd.Series(
-        pd.to_numeric(bld["households"], errors="coerce").fillna(0).to_numpy(dtype=float),
-        index=bld["building_id"].astype(str).to_numpy(),
-    )
+    geoms = grids.to_crs(dataset.metric_crs).geometry.to_numpy() if metric is None else metric
+    hh_by_b = dataset.derived("plan.households_by_building", _households_by_building)
     a = assignment.astype({"building_id": str, "grid_id": str})
     hh = a["building_id"].map(hh_by_b).fillna(0).groupby(a["grid_id"]).sum()
     nb = a.groupby("grid_id").size()
@@ -292,15 +289,26 @@ def grid_table(
     return gpd.GeoDataFrame(out[cols], geometry="geometry", crs=grids.crs)
 
 
-def tiling_errors(dataset: Dataset, grids: gpd.GeoDataFrame) -> dict[str, tuple[float, float]]:
-    """Return per community (relative area error of the union, largest pairwise overlap m²)."""
+def _households_by_building(dataset: Dataset) -> pd.Series:
+    bld = dataset.buildings
+    return pd.Series(
+        pd.to_numeric(bld["households"], errors="coerce").fillna(0).to_numpy(dtype=float),
+        index=bld["building_id"].astype(str).to_numpy(),
+    )
+
+
+def tiling_errors(
+    dataset: Dataset, grids: gpd.GeoDataFrame, metric: np.ndarray | None = None
+) -> dict[str, tuple[float, float]]:
+    """Return per community (relative area error of the union, largest pairwise overlap m²)
+    (``metric``: the grids in the metric CRS, when the caller has them)."""
     comms = dataset.metric("communities")
-    metric = grids.to_crs(dataset.metric_crs)
+    geoms = grids.to_crs(dataset.metric_crs).geometry.to_numpy() if metric is None else metric
     out: dict[str, tuple[float, float]] = {}
-    cid_col = metric["community_id"].astype(str).to_numpy()
+    cid_col = grids["community_id"].astype(str).to_numpy()
     comm_ids = comms["community_id"].astype(str).to_numpy()
     for cid in sorted(set(cid_col)):
-        g = metric.geometry.to_numpy()[cid_col == cid]
+        g = geoms[cid_col == cid]
         hit = np.flatnonzero(comm_ids == cid)
         if len(hit) == 0:
             out[cid] = (math.inf, 0.0)
@@ -378,6 +386,7 @@ def plan_metrics(
     cut_edges: int | None = None,
     infeasible: dict[str, str] | None = None,
     measured: bool = False,
+    metric: np.ndarray | None = None,
 ) -> PlanMetrics:
     """Return the metrics of a plan, measured from its geometry and assignment.
 
@@ -397,14 +406,15 @@ def plan_metrics(
         Per-community notes on what could not be met.
     measured
         ``grids`` already holds the columns of :func:`grid_table` for this assignment.
+    metric
+        The grids in the metric CRS, when the caller has them.
     """
     table = grids if measured else grid_table(dataset, grids, assignment, target=target, band=band)
-    metric = table.to_crs(dataset.metric_crs)
-    geoms = metric.geometry.to_numpy()
+    geoms = table.geometry.to_numpy()
     single = np.asarray(
         [g is not None and g.geom_type == "Polygon" and not g.is_empty for g in geoms]
     )
-    tiling = tiling_errors(dataset, table)
+    tiling = tiling_errors(dataset, table, metric)
     max_err = max((e for e, _ in tiling.values()), default=0.0)
     max_ov = max((o for _, o in tiling.values()), default=0.0)
     if cut_edges is None:

@@ -50,60 +50,95 @@ def unbalanceable_units(units: UnitGraph, *, lo: int, hi: int) -> NDArray[np.int
     such unit would push the pair above the maximum (or there is none), no grid holding it
     can be in the band.
     """
-    hh = units.households
-    n = units.n
-    if n == 0:
+    return unbalanceable(units.households, units.edges, lo=lo, hi=hi)
+
+
+def unbalanceable(
+    households: NDArray[np.int64], edges: NDArray[np.int64], *, lo: float, hi: float
+) -> NDArray[np.int64]:
+    """Return the units of :func:`unbalanceable_units` for a graph given as arrays.
+
+    The land without households is grouped once into connected pieces (scipy), each with its
+    populated neighbours, so every small unit looks at its own neighbours and those pieces
+    only (no search across the land per unit).
+    """
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    hh = np.asarray(households, dtype=np.int64)
+    n = len(hh)
+    small = np.flatnonzero((hh > 0) & (hh < lo))
+    if len(small) == 0:
         return np.zeros(0, dtype=np.int64)
-    nbrs: list[list[int]] = [[] for _ in range(n)]
-    for a, b in units.edges.tolist():
-        nbrs[a].append(b)
-        nbrs[b].append(a)
+    a = np.r_[edges[:, 0], edges[:, 1]].astype(np.int64)
+    b = np.r_[edges[:, 1], edges[:, 0]].astype(np.int64)
+    empty = hh == 0
+    inner = empty[a] & empty[b]
+    g = csr_matrix((np.ones(int(inner.sum())), (a[inner], b[inner])), shape=(n, n))
+    comp = np.asarray(connected_components(g, directed=False)[1], dtype=np.int64)
+    # per piece of empty land: its populated neighbours, smallest first
+    rim = empty[a] & ~empty[b]
+    piece, pop = comp[a[rim]], b[rim]
+    order = np.lexsort((pop, hh[pop], piece))
+    piece, pop = piece[order], pop[order]
+    start = np.searchsorted(piece, np.arange(int(comp.max()) + 2))
+    nbr = csr_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
     out: list[int] = []
-    for u in np.flatnonzero((hh > 0) & (hh < lo)).tolist():
-        smallest = _smallest_reached(u, nbrs, hh)
-        if smallest is None or int(hh[u]) + smallest > hi:
+    for u in small.tolist():
+        near = nbr.indices[nbr.indptr[u] : nbr.indptr[u + 1]]
+        reach = [int(hh[v]) for v in near.tolist() if hh[v] > 0 and v != u]
+        for c in np.unique(comp[near[empty[near]]]).tolist():
+            for v in pop[start[c] : start[c + 1]].tolist():
+                if v != u:
+                    reach.append(int(hh[v]))
+                    break
+        if not reach or int(hh[u]) + min(reach) > hi:
             out.append(u)
     return np.asarray(out, dtype=np.int64)
 
 
-def _smallest_reached(u: int, nbrs: list[list[int]], hh: NDArray[np.int64]) -> int | None:
-    """Return the fewest households of a populated unit ``u`` reaches across empty land."""
-    seen = {u}
-    stack = list(nbrs[u])
-    best: int | None = None
-    while stack:
-        v = stack.pop()
-        if v in seen:
-            continue
-        seen.add(v)
-        if hh[v] > 0:
-            best = int(hh[v]) if best is None else min(best, int(hh[v]))
-        else:
-            stack.extend(nbrs[v])
-    return best
-
-
-def unsplittable_parts(units: UnitGraph, *, lo: int, hi: int) -> list[NDArray[np.int64]]:
+def unsplittable_parts(
+    units: UnitGraph, *, lo: int, hi: int, exhaustive: bool = False
+) -> list[NDArray[np.int64]]:
     """Return the connected parts (of at least ``lo`` households) no in-band grids can hold.
 
     A part of ``T`` households needs ``k`` grids with ``k * lo <= T <= k * hi``; when no
     ``k`` fits (417 households in a band of 240-360: one grid is too big, two too small), at
-    least one of its grids is out of band whatever the plan (a proof).
+    least one of its grids is out of band whatever the plan (a proof). With ``exhaustive``,
+    also the parts the partitioner's exhaustive search proves have no partition into
+    connected in-band grids (parts of up to :data:`gridgen.partition.exact.EXACT_UNITS`
+    units without a unit proven out of band; :func:`gridgen.partition.exact.
+    in_band_partition`, the same search with the same budget, so the same parts).
     """
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import connected_components
+
+    from gridgen.partition.exact import EXACT_UNITS, fits_some_count, in_band_partition
 
     if units.n == 0:
         return []
     e = units.edges
     g = csr_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(units.n, units.n))
     _, comp = connected_components(g, directed=False)
+    forced = np.zeros(units.n, dtype=bool)
+    if exhaustive:
+        forced = units.households > hi
+        forced[unbalanceable_units(units, lo=lo, hi=hi)] = True
     out: list[NDArray[np.int64]] = []
     for c in np.unique(comp).tolist():
         nodes = np.flatnonzero(comp == c)
         total = int(units.households[nodes].sum())
-        if total >= lo and not any(k * lo <= total <= k * hi for k in range(1, total // lo + 2)):
+        if total < lo:
+            continue
+        if not fits_some_count(total, lo=lo, hi=hi):
             out.append(nodes.astype(np.int64))
+        elif exhaustive and total > hi and len(nodes) <= EXACT_UNITS and not forced[nodes].any():
+            local = np.full(units.n, -1, dtype=np.int64)
+            local[nodes] = np.arange(len(nodes))
+            inside = (local[e[:, 0]] >= 0) & (local[e[:, 1]] >= 0)
+            sub = local[e[inside]]
+            if in_band_partition(units.households[nodes], sub, lo=lo, hi=hi).status == "none":
+                out.append(nodes.astype(np.int64))
     return out
 
 

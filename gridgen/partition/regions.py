@@ -5,13 +5,15 @@ component of a community's unit graph. The method:
 
 1. **choose k**: candidates around ``total / target`` inside ``[ceil(total/max),
    floor(total/min)]`` (when that range is empty, the two nearest counts);
-2. **recursive bisection along spanning trees**: split the units into two connected sides
-   whose households fit ``k1`` and ``k2`` grids, by cutting one edge of a spanning tree
-   (several random minimum spanning trees of jittered centroid distances); among cuts that
-   fit the band, take the one with the best balance plus boundary cost (short, along roads);
+2. **recursive bisection** (:mod:`gridgen.partition.cuts`): split the units into two
+   connected sides whose households fit ``k1`` and ``k2`` grids, by a straight sweep cut or
+   by cutting one edge of a spanning tree (several random minimum spanning trees of
+   jittered centroid distances); take the cut with the best balance plus boundary cost
+   (short, along roads);
 3. **local search**: move boundary units to a neighbouring region when that lowers
    ``Σ balance(h_g) + λ Σ_cut c_e`` and the region they leave stays connected;
-4. keep the candidate k with the largest share of regions in the band, then the lowest
+4. **repair**: regions out of band are redrawn with their neighbours (recombination);
+5. keep the candidate k with the largest share of regions in the band, then the lowest
    objective.
 
 GerryChain's ``recursive_tree_part`` also cuts spanning trees, but with one symmetric ε and
@@ -22,19 +24,17 @@ matter with coarse units (whole compounds), see ``bench/partition.py``.
 from __future__ import annotations
 
 import math
-from collections import deque
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.sparse import coo_matrix, csr_matrix
-from scipy.sparse.csgraph import depth_first_order, minimum_spanning_tree
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
 
+from gridgen.partition.cuts import bisect_regions
 from gridgen.partition.local_search import local_search
 from gridgen.partition.moves import chain_moves
 from gridgen.partition.objective import (
     CUT_WEIGHT,
-    SPLIT_DEVIATION_WEIGHT,
-    FloatArray,
     IntArray,
     RegionProblem,
     band_penalty,
@@ -42,10 +42,6 @@ from gridgen.partition.objective import (
 
 SHARED_MOVES = True
 """Finish with the rebalance engine's ejection chains (:func:`chain_moves`)."""
-TREES_PER_SPLIT = 4
-"""Random minimum spanning trees tried per bisection."""
-SWEEP_ANGLES = 8
-"""Directions of the straight sweep cuts tried per bisection."""
 
 
 def candidate_counts(total: int, *, target: float, lo: float, hi: float, n_units: int) -> list[int]:
@@ -60,8 +56,43 @@ def candidate_counts(total: int, *, target: float, lo: float, hi: float, n_units
     return sorted(k for k in ks if 1 <= k <= n_units) or [1]
 
 
+def avoidable_out(
+    labels: IntArray,
+    prob: RegionProblem,
+    *,
+    lo: float,
+    hi: float,
+    forced: NDArray[np.bool_] | None = None,
+    unsplittable: bool = False,
+) -> int:
+    """Return the regions out of band that a better plan could bring into it.
+
+    Regions holding a ``forced`` unit (one no in-band region can hold: a building above the
+    maximum, a unit proven unbalanceable) do not count, nor, in a part no number of in-band
+    regions can hold (:func:`fits_band`, or ``unsplittable``: proven by search), one region.
+    """
+    h = np.bincount(labels, weights=prob.households)
+    out = (h < lo) | (h > hi)
+    if forced is not None and forced.any():
+        out[np.unique(labels[forced])] = False
+    n = int(out.sum())
+    split = unsplittable or not fits_band(float(prob.households.sum()), lo=lo, hi=hi)
+    return n - 1 if n and split else n
+
+
+def fits_band(total: float, *, lo: float, hi: float) -> bool:
+    """Return whether some number ``k`` of regions has ``k * lo <= total <= k * hi``."""
+    return total <= 0 or any(k * lo <= total <= k * hi for k in range(1, int(total // lo) + 2))
+
+
 def best_regions(
-    prob: RegionProblem, *, target: float, lo: float, hi: float, rng: np.random.Generator
+    prob: RegionProblem,
+    *,
+    target: float,
+    lo: float,
+    hi: float,
+    rng: np.random.Generator,
+    forced: NDArray[np.bool_] | None = None,
 ) -> IntArray:
     """Return a region label per unit (0..k-1) for one connected unit graph.
 
@@ -73,6 +104,9 @@ def best_regions(
         Target households per region and the band.
     rng
         Random generator (the result is a function of its state).
+    forced
+        Units whose region is out of band whatever the plan (proven): their regions are
+        not repaired, and the search stops when every other region is in band.
 
     Returns
     -------
@@ -89,15 +123,23 @@ def best_regions(
         if k == 1:
             labels = np.zeros(prob.n, dtype=np.int64)
         else:
-            labels = _bisect(
-                prob, np.arange(prob.n), k, target=target, lo=lo, hi=hi, rng=rng, nbrs=nbrs
+            labels = bisect_regions(
+                prob, np.arange(prob.n), k, target=target, lo=lo, hi=hi, rng=rng
             )
             scale = CUT_WEIGHT / (4.0 * math.sqrt(total_area / k))
             labels = local_search(
                 labels, prob, nbrs, costs, target=target, lo=lo, hi=hi, scale=scale, rng=rng
             )
             labels = repair_regions(
-                labels, prob, nbrs, target=target, lo=lo, hi=hi, scale=scale, rng=rng
+                labels,
+                prob,
+                nbrs,
+                target=target,
+                lo=lo,
+                hi=hi,
+                scale=scale,
+                rng=rng,
+                forced=forced,
             )
             labels = local_search(
                 labels, prob, nbrs, costs, target=target, lo=lo, hi=hi, scale=scale, rng=rng
@@ -110,9 +152,30 @@ def best_regions(
         score = (-share, obj)
         if best is None or score < best:
             best, best_labels = score, labels
-        if share == 1.0:
+        if avoidable_out(labels, prob, lo=lo, hi=hi, forced=forced) == 0:
             break
     return best_labels
+
+
+def polished(
+    labels: IntArray,
+    prob: RegionProblem,
+    *,
+    target: float,
+    lo: float,
+    hi: float,
+    rng: np.random.Generator,
+) -> IntArray:
+    """Return ``labels`` (0..k-1) improved by the local search and the ejection chains (the
+    shape and boundary terms; a move that takes a region out of band costs more than any
+    shape gain)."""
+    nbrs, costs = _adjacency_lists(prob)
+    k = int(labels.max()) + 1
+    scale = CUT_WEIGHT / (4.0 * math.sqrt(float(prob.area.sum()) / k))
+    labels = local_search(
+        labels, prob, nbrs, costs, target=target, lo=lo, hi=hi, scale=scale, rng=rng
+    )
+    return chain_moves(labels, prob, lo=lo, hi=hi) if SHARED_MOVES else labels
 
 
 def _patch_cost(
@@ -149,6 +212,7 @@ def repair_regions(
     scale: float,
     rng: np.random.Generator,
     rounds: int = 1,
+    forced: NDArray[np.bool_] | None = None,
 ) -> IntArray:
     """Return ``labels`` with out-of-band regions redrawn together with their neighbours.
 
@@ -156,7 +220,8 @@ def repair_regions(
     and one neighbour, or of it and all its neighbours, is split again into one fewer, as
     many, or one more regions (recombination, as in ReCom), and the redraw that lowers the
     patch's penalty + boundary cost most is taken. The number of grids can thus change
-    locally. Regions no patch improves are left (and reported by the caller).
+    locally. Regions no patch improves are left (and reported by the caller), as are
+    regions holding a ``forced`` unit (out of band whatever the plan).
     """
     labels = labels.copy()
     h = np.bincount(labels, weights=prob.households).astype(float)
@@ -164,10 +229,12 @@ def repair_regions(
     failed: set[tuple[int, ...]] = set()
     for _ in range(steps):
         h = np.bincount(labels, weights=prob.households).astype(float)
+        stuck = set(labels[forced].tolist()) if forced is not None else set()
         todo = [
             int(g)
             for g in np.argsort(-np.abs(h - target), kind="stable")
             if (h[g] < lo or h[g] > hi)
+            and int(g) not in stuck
             and tuple(np.flatnonzero(labels == g).tolist()) not in failed
         ]
         if not todo:
@@ -179,7 +246,7 @@ def repair_regions(
         if len(neigh) > 1:
             one_hop.append([g, *neigh[:5]])
         found = _best_patch(
-            labels, one_hop, prob, nbrs, target=target, lo=lo, hi=hi, scale=scale, rng=rng
+            labels, one_hop, prob, target=target, lo=lo, hi=hi, scale=scale, rng=rng
         )
         if found is None:
             failed.add(tuple(members.tolist()))
@@ -193,7 +260,6 @@ def _best_patch(
     labels: IntArray,
     patches: list[list[int]],
     prob: RegionProblem,
-    nbrs: list[list[int]],
     *,
     target: float,
     lo: float,
@@ -214,7 +280,7 @@ def _best_patch(
                 continue
             if m2 != m and not lo <= patch_total / m2 <= hi:
                 continue
-            sub = _bisect(prob, nodes, m2, target=target, lo=lo, hi=hi, rng=rng, nbrs=nbrs)
+            sub = bisect_regions(prob, nodes, m2, target=target, lo=lo, hi=hi, rng=rng)
             trial = labels.copy()
             trial[nodes] = int(labels.max()) + 1 + sub[nodes]
             _, cost = _patch_cost(trial, nodes, prob, target=target, lo=lo, hi=hi, scale=scale)
@@ -234,194 +300,8 @@ def _adjacency_lists(prob: RegionProblem) -> tuple[list[list[int]], list[list[fl
     return nbrs, costs
 
 
-def _bisect(
-    prob: RegionProblem,
-    nodes: IntArray,
-    k: int,
-    *,
-    target: float,
-    lo: float,
-    hi: float,
-    rng: np.random.Generator,
-    nbrs: list[list[int]] | None = None,
-) -> IntArray:
-    """Return labels (global array) for ``nodes`` split into ``k`` connected regions."""
-    if nbrs is None:
-        nbrs, _ = _adjacency_lists(prob)
-    labels = np.zeros(prob.n, dtype=np.int64)
-    stack: list[tuple[IntArray, int]] = [(nodes, k)]
-    next_label = 0
-    while stack:
-        part, kk = stack.pop()
-        if kk == 1 or len(part) == 1:
-            labels[part] = next_label
-            next_label += 1
-            continue
-        found = _best_sweep_cut(prob, part, kk, nbrs, target=target, lo=lo, hi=hi, rng=rng)
-        if found is None:
-            found = _best_tree_cut(prob, part, kk, target=target, lo=lo, hi=hi, rng=rng)
-        side, k1 = found
-        stack.append((part[~side], kk - k1))
-        stack.append((part[side], k1))
-    return labels
-
-
-def _split_scores(
-    s: FloatArray, total: float, k: int, *, target: float, lo: float, hi: float
-) -> FloatArray:
-    """Return the balance score of putting ``s`` households on a side of ``k1 = 1..k-1``."""
-    k1s = np.arange(1, k)
-    s = s[:, None]
-    per1 = s / k1s[None, :]
-    per2 = (total - s) / (k - k1s)[None, :]
-    out = (
-        np.maximum(0, np.maximum(lo - per1, per1 - hi))
-        + np.maximum(0, np.maximum(lo - per2, per2 - hi))
-    ) / target
-    dev = (np.abs(per1 - target) + np.abs(per2 - target)) / target
-    return np.asarray(10.0 * out + SPLIT_DEVIATION_WEIGHT * dev, dtype=float)
-
-
-def _side_connected(side_nodes: IntArray, nbrs: list[list[int]]) -> bool:
-    """Return whether the units ``side_nodes`` form one connected piece of the graph."""
-    members = set(side_nodes.tolist())
-    start = int(side_nodes[0])
-    seen = {start}
-    queue = deque([start])
-    while queue:
-        v = queue.popleft()
-        for w in nbrs[v]:
-            if w in members and w not in seen:
-                seen.add(w)
-                queue.append(w)
-    return len(seen) == len(members)
-
-
-def _best_sweep_cut(
-    prob: RegionProblem,
-    part: IntArray,
-    k: int,
-    nbrs: list[list[int]],
-    *,
-    target: float,
-    lo: float,
-    hi: float,
-    rng: np.random.Generator,
-) -> tuple[NDArray[np.bool_], int] | None:
-    """Return the best straight-line (sweep) cut of ``part`` whose two sides are connected.
-
-    Units are ordered along ``SWEEP_ANGLES`` directions; every prefix is a candidate side.
-    The best candidates by balance are checked for contiguity and scored with their
-    boundary cost. ``None`` when no candidate is connected (the tree cut is used then).
-    """
-    n = len(part)
-    hh = prob.households[part].astype(float)
-    total = float(hh.sum())
-    xy = prob.xy[part] - prob.xy[part].mean(axis=0)
-    offset = float(rng.uniform(0, np.pi / SWEEP_ANGLES))
-    angles = offset + np.arange(SWEEP_ANGLES) * np.pi / SWEEP_ANGLES
-    proj = xy @ np.vstack([np.cos(angles), np.sin(angles)])  # (n, angles)
-    orders = np.argsort(proj, axis=0, kind="stable")
-    cum = np.cumsum(hh[orders], axis=0)[:-1]  # (n-1, angles): prefix sums
-    scores = np.stack(
-        [
-            _split_scores(cum[:, a], total, k, target=target, lo=lo, hi=hi)
-            for a in range(len(angles))
-        ]
-    )  # (angles, n-1, k-1)
-    flat = np.argsort(scores, axis=None, kind="stable")[: 4 * SWEEP_ANGLES]
-    local = np.full(prob.n, -1, dtype=np.int64)
-    local[part] = np.arange(n)
-    ea, eb = local[prob.edges[:, 0]], local[prob.edges[:, 1]]
-    inside = (ea >= 0) & (eb >= 0)
-    ea, eb, ec = ea[inside], eb[inside], prob.cut_cost[inside]
-    perim = 4.0 * math.sqrt(float(prob.area[part].sum()) / k)
-    best_score = math.inf
-    best: tuple[NDArray[np.bool_], int] | None = None
-    checked = 0
-    for f in flat:
-        a, i, kj = np.unravel_index(int(f), scores.shape)
-        bal = float(scores[a, i, kj])
-        if bal >= best_score:
-            break
-        side = np.zeros(n, dtype=bool)
-        side[orders[: i + 1, a]] = True
-        if not (_side_connected(part[side], nbrs) and _side_connected(part[~side], nbrs)):
-            continue
-        checked += 1
-        total_score = bal + CUT_WEIGHT * float(ec[side[ea] != side[eb]].sum()) / perim
-        if total_score < best_score:
-            best_score, best = total_score, (side, int(kj) + 1)
-        if checked >= 6:
-            break
-    return best
-
-
-def _best_tree_cut(
-    prob: RegionProblem,
-    part: IntArray,
-    k: int,
-    *,
-    target: float,
-    lo: float,
-    hi: float,
-    rng: np.random.Generator,
-) -> tuple[NDArray[np.bool_], int]:
-    """Return (mask over ``part`` of one side, regions on that side) for the best tree cut."""
-    n = len(part)
-    local = np.full(prob.n, -1, dtype=np.int64)
-    local[part] = np.arange(n)
-    ea, eb = local[prob.edges[:, 0]], local[prob.edges[:, 1]]
-    inside = (ea >= 0) & (eb >= 0)
-    ea, eb, ec = ea[inside], eb[inside], prob.cut_cost[inside]
-    hh = prob.households[part].astype(float)
-    total = float(hh.sum())
-    xy = prob.xy[part]
-    dist = np.hypot(*(xy[ea] - xy[eb]).T) + 1.0
-    perim = 4.0 * math.sqrt(float(prob.area[part].sum()) / k)
-    best_score = math.inf
-    best: tuple[NDArray[np.bool_], int] = (np.arange(n) == 0, 1)
-    k1s = np.arange(1, k)
-    for _ in range(TREES_PER_SPLIT):
-        w = dist * rng.uniform(0.5, 1.5, size=len(dist))
-        tree = minimum_spanning_tree(coo_matrix((w, (ea, eb)), shape=(n, n)).tocsr())
-        tree = tree + tree.T
-        order, pred = depth_first_order(tree, 0, directed=False, return_predecessors=True)
-        sub = hh.copy()
-        size = np.ones(n, dtype=np.int64)
-        for v in order[:0:-1]:
-            p = pred[v]
-            sub[p] += sub[v]
-            size[p] += size[v]
-        cand = order[1:]
-        s = sub[cand][:, None]
-        per1 = s / k1s[None, :]
-        per2 = (total - s) / (k - k1s)[None, :]
-        out = (
-            np.maximum(0, np.maximum(lo - per1, per1 - hi))
-            + np.maximum(0, np.maximum(lo - per2, per2 - hi))
-        ) / target
-        dev = (np.abs(per1 - target) + np.abs(per2 - target)) / target
-        score = 10.0 * out + dev
-        flat = np.argsort(score, axis=None, kind="stable")[:8]
-        pos = np.empty(n, dtype=np.int64)
-        pos[order] = np.arange(n)
-        for f in flat:
-            ci, kj = np.unravel_index(int(f), score.shape)
-            v = int(cand[ci])
-            side = np.zeros(n, dtype=bool)
-            side[order[pos[v] : pos[v] + size[v]]] = True
-            cut = float(ec[side[ea] != side[eb]].sum())
-            total_score = float(score[ci, kj]) + CUT_WEIGHT * cut / perim
-            if total_score < best_score:
-                best_score = total_score
-                best = (side, int(k1s[kj]))
-    return best
-
-
 def components(n: int, edges: IntArray) -> IntArray:
     """Return the connected component label of each of ``n`` units."""
-    from scipy.sparse.csgraph import connected_components
 
     if n == 0:
         return np.zeros(0, dtype=np.int64)

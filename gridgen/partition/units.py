@@ -5,13 +5,15 @@ of a compound too large for one grid (大小区单独建: such compounds are spl
 buildings), a scattered building (散居楼栋), or a piece of empty land. Every unit gets a
 *cell*; the cells tile the community exactly, so a grid is the union of its units' cells.
 
-The cells come from the ground (:mod:`gridgen.partition.ground`): the community is cut by
-its roads into enclosures, compounds keep their outlines, and the open land of each
-enclosure goes to the nearest compound edge or scattered building of that enclosure; an
-enclosure with nothing in it is a unit of empty land. A compound above the band maximum has
-its cell split by a Voronoi diagram of its buildings, and parts of cells cut off from their
-unit join the neighbour they share the longest boundary with
-(:mod:`gridgen.partition.cells`).
+The cells come from the ground (:mod:`gridgen.partition.ground`,
+:mod:`gridgen.partition.open_land`): the community is cut by its roads into enclosures,
+compounds keep their outlines, and the open land of each enclosure goes to the nearest
+compound edge or scattered building of that enclosure; an enclosure with nothing in it, and
+open land far from every owner, is a unit of empty land. A compound above the band maximum
+has its cell split by a Voronoi diagram of its buildings. All of it is one noding of the
+community's linework into faces (:mod:`gridgen.partition.faces`); a unit's cell is the
+coverage union of its faces, and faces of a unit cut off from its main piece join the
+neighbour they share the longest boundary with.
 
 Adjacency: two units are neighbours when their cells share more than
 :data:`gridgen.partition.ground.MIN_SHARED_LENGTH` metres of boundary. Each edge carries
@@ -34,14 +36,10 @@ from shapely.geometry.base import BaseGeometry
 
 from gridgen.dataset import Dataset
 from gridgen.errors import NotFoundError
-from gridgen.partition.cells import (
-    make_disjoint,
-    noded_coverage,
-    polygonal_cells,
-    repair_cells,
-    voronoi_split,
-)
-from gridgen.partition.ground import KINDS, ground_adjacency, ground_cells, solid_parts
+from gridgen.partition.cells import make_disjoint, polygonal_cells
+from gridgen.partition.faces import contiguous_labels, grouped_unions
+from gridgen.partition.ground import KINDS, solid_parts, unit_edges
+from gridgen.partition.open_land import GroundFaces, ground_faces
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -150,15 +148,46 @@ def community_geometry(dataset: Dataset, community_id: str) -> BaseGeometry:
 def community_members(
     dataset: Dataset, community_id: str
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """Return the compounds and buildings of ``community_id`` (metric CRS, sorted by id)."""
-    comp = dataset.metric("compounds")
-    bld = dataset.metric("buildings")
-    comp = comp[_community_column(comp) == community_id]
-    bld = bld[_community_column(bld) == community_id]
-    return (
-        comp.sort_values("compound_id", kind="stable"),
-        bld.sort_values("building_id", kind="stable"),
-    )
+    """Return the compounds and buildings of ``community_id`` (metric CRS, sorted by id).
+
+    The rows of every community are found once per dataset (:meth:`Dataset.derived`), not
+    by a scan of the whole layer per community.
+    """
+    rows = dataset.derived("partition.community_rows", _community_rows)
+    comp_rows, bld_rows = rows.get(community_id, (_NO_ROWS, _NO_ROWS))
+    return dataset.metric("compounds").iloc[comp_rows], dataset.metric("buildings").iloc[bld_rows]
+
+
+_NO_ROWS = np.zeros(0, dtype=np.int64)
+
+
+def _community_rows(dataset: Dataset) -> dict[str, tuple[IntArray, IntArray]]:
+    """Return per community the positions of its compounds and buildings, sorted by id."""
+    found = [
+        _rows_by_community(dataset.metric(layer), key)
+        for layer, key in (("compounds", "compound_id"), ("buildings", "building_id"))
+    ]
+    return {
+        c: (found[0].get(c, _NO_ROWS), found[1].get(c, _NO_ROWS)) for c in {*found[0], *found[1]}
+    }
+
+
+def _rows_by_community(frame: gpd.GeoDataFrame, key: str) -> dict[str, IntArray]:
+    """Return per community the positions of its rows in ``frame``, sorted by ``key``."""
+    comm = _community_column(frame)
+    known = np.flatnonzero([c is not None for c in comm])
+    if len(known) == 0:
+        return {}
+    names = np.asarray([str(c) for c in comm[known]], dtype=object)
+    ids = frame[key].astype(str).to_numpy()[known]
+    order = np.lexsort((ids, names))
+    names, rows = names[order], known[order]
+    starts = np.flatnonzero(np.r_[True, names[1:] != names[:-1]])
+    ends = np.r_[starts[1:], len(rows)]
+    return {
+        str(names[a]): rows[a:b].astype(np.int64)
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True)
+    }
 
 
 def _community_column(frame: gpd.GeoDataFrame) -> NDArray[np.object_]:
@@ -240,21 +269,29 @@ def build_units(
     c_hh = np.bincount(b_ci[b_ci >= 0], weights=b.households[b_ci >= 0], minlength=len(c_ids))
     big = c_hh > band_max if not split_all else np.ones(len(c_ids), dtype=bool)
 
-    # 2. owner cells: per enclosure, compounds and scattered buildings share the open land
-    scattered = np.flatnonzero(b_ci < 0)
     lines = road_lines(dataset, region)
     every_line = np.concatenate([lines["main"], lines["minor"], lines["path"]])
-    owner_geom, empty = ground_cells(region, every_line, c_geom, b.points[scattered])
-    units, b_unit = _owner_units(b, c_ids, b_ci, big=big, owner_geom=owner_geom)
-    units.add_empty(empty)  # enclosures with nothing in them, land far from every owner
-    cell_arr = np.empty(len(units.cells), dtype=object)
-    cell_arr[:] = units.cells
-    cell_arr, b_unit, unit_ids, kinds, ucomp = repair_cells(
-        cell_arr, b_unit, b.points, units.ids, units.kinds, units.compounds
+    members = _compound_members(b_ci, len(c_ids))
+    splits = {
+        i: _split_points(b.points[members[i]])
+        for i in np.flatnonzero(big).tolist()
+        if len(members[i]) > 1
+    }
+    scattered = np.flatnonzero(b_ci < 0)
+    ground = ground_faces(
+        region, every_line, c_geom, b.points[scattered], {i: s.xy for i, s in splits.items()}
     )
-    cell_arr = noded_coverage(cell_arr, region)
+    units, b_unit, face_unit = _unit_table(
+        b, c_ids, members=members, splits=splits, scattered=scattered, ground=ground
+    )
+    face_unit = contiguous_labels(face_unit, ground.faces, ground.segments)
+    cell_arr, b_unit, face_unit, alive = _alive_cells(ground.faces, face_unit, b_unit, b.points)
+    unit_ids = [units.ids[i] for i in alive]
+    kinds = [units.kinds[i] for i in alive]
+    ucomp = [units.compounds[i] for i in alive]
     hh = np.bincount(b_unit, weights=b.households, minlength=len(unit_ids)).astype(np.int64)
-    edges, shared, lengths = ground_adjacency(cell_arr, lines, c_geom)
+    edges, shared, lengths = unit_edges(face_unit, ground.segments, lines, c_geom)
+    empty = np.asarray([k == "empty" for k in kinds], dtype=bool)
     return UnitGraph(
         community_id=community_id,
         crs=dataset.metric_crs,
@@ -276,7 +313,7 @@ def build_units(
             else shapely.GeometryCollection()
         ),
         big_compounds=tuple(str(c) for c in c_ids[big & (c_hh > band_max)]),
-        enclosures=empty,
+        enclosures=cell_arr[empty],
     )
 
 
@@ -305,56 +342,112 @@ def _member_buildings(bld: gpd.GeoDataFrame) -> _MemberBuildings:
 
 @dataclass
 class _UnitList:
-    """Units as they are made: the id, kind, compound and cell of each."""
+    """Units as they are made: the id, kind and compound of each."""
 
     ids: list[str] = field(default_factory=list)
     kinds: list[str] = field(default_factory=list)
     compounds: list[str] = field(default_factory=list)
-    cells: list[BaseGeometry] = field(default_factory=list)
 
-    def add(self, unit_id: str, kind: str, compound: str, cell: BaseGeometry) -> int:
+    def add(self, unit_id: str, kind: str, compound: str) -> int:
         """Append one unit; return its index."""
         self.ids.append(unit_id)
         self.kinds.append(kind)
         self.compounds.append(compound)
-        self.cells.append(cell)
         return len(self.ids) - 1
 
-    def add_empty(self, pieces: NDArray[np.object_]) -> None:
-        """Append an ``empty`` unit for every piece of land (over 1 m²) no owner holds."""
-        for part in pieces:
-            if shapely.area(part) > 1.0:
-                self.add(f"e:{len(self.ids)}", "empty", "", part)
+
+class _Split(NamedTuple):
+    """The buildings of a split compound as Voronoi seeds."""
+
+    xy: FloatArray
+    """Distinct points (rounded to 1 mm, jittered: co-circular seeds are broken)."""
+    first: IntArray
+    """Per point, the member (index in the compound's members) that holds it."""
 
 
-def _owner_units(
+def _split_points(points: NDArray[np.object_]) -> _Split:
+    """Return the distinct points of a compound's buildings (the first building keeps a
+    point shared by several; the others get no land and join their nearest unit)."""
+    xy = shapely.get_coordinates(points)
+    _, first = np.unique(np.round(xy, 3), axis=0, return_index=True)
+    first = np.sort(first)
+    jitter = np.random.default_rng(len(first)).uniform(-0.02, 0.02, size=(len(first), 2))
+    return _Split(xy[first] + jitter, first.astype(np.int64))
+
+
+def _compound_members(b_ci: IntArray, n_c: int) -> list[IntArray]:
+    """Return the buildings of each compound (in building order)."""
+    order = np.argsort(b_ci, kind="stable")
+    starts = np.searchsorted(b_ci[order], np.arange(n_c + 1))
+    return [order[starts[i] : starts[i + 1]].astype(np.int64) for i in range(n_c)]
+
+
+def _unit_table(
     b: _MemberBuildings,
     c_ids: NDArray[np.object_],
-    b_ci: IntArray,
     *,
-    big: NDArray[np.bool_],
-    owner_geom: NDArray[np.object_],
-) -> tuple[_UnitList, IntArray]:
-    """Return the compound, subunit (a big compound's buildings) and scattered-building
-    units, and the unit of every building.
-
-    ``owner_geom`` holds the compounds' cells, then the scattered buildings' cells.
-    """
+    members: list[IntArray],
+    splits: dict[int, _Split],
+    scattered: IntArray,
+    ground: GroundFaces,
+) -> tuple[_UnitList, IntArray, IntArray]:
+    """Return the units (compounds, subunits of split compounds, scattered buildings, land),
+    the unit of every building and the unit of every face."""
     units = _UnitList()
     b_unit = np.full(len(b.ids), -1, dtype=np.int64)
     n_comp = len(c_ids)
+    comp_unit = np.full(n_comp, -1, dtype=np.int64)
     for i in range(n_comp):
-        members = np.flatnonzero(b_ci == i)
-        if big[i] and len(members) > 1:
-            sub_cells = voronoi_split(owner_geom[i], b.points[members])
-            for k, m in enumerate(members):
-                sub_id = f"{c_ids[i]}/{b.ids[m]}"
-                b_unit[m] = units.add(sub_id, "subunit", str(c_ids[i]), sub_cells[k])
+        cid = str(c_ids[i])
+        if i in splits:
+            for m in members[i].tolist():
+                b_unit[m] = units.add(f"{cid}/{b.ids[m]}", "subunit", cid)
         else:
-            b_unit[members] = units.add(str(c_ids[i]), "compound", str(c_ids[i]), owner_geom[i])
-    for k, m in enumerate(np.flatnonzero(b_ci < 0)):
-        b_unit[m] = units.add(f"b:{b.ids[m]}", "building", "", owner_geom[n_comp + k])
-    return units, b_unit
+            comp_unit[i] = units.add(cid, "compound", cid)
+            b_unit[members[i]] = comp_unit[i]
+    for m in scattered.tolist():
+        b_unit[m] = units.add(f"b:{b.ids[m]}", "building", "")
+    land_base = len(units.ids)
+    for _ in range(ground.n_land):
+        units.add(f"e:{len(units.ids)}", "empty", "")
+    owner, face_unit = ground.owner, np.full(len(ground.faces), -1, dtype=np.int64)
+    comp = (owner >= 0) & (owner < n_comp)
+    face_unit[comp] = comp_unit[owner[comp]]
+    for i, split in splits.items():
+        mine = np.flatnonzero(owner == i)
+        face_unit[mine] = b_unit[members[i][split.first[ground.member[mine]]]]
+    loose = owner >= n_comp
+    face_unit[loose] = b_unit[scattered[owner[loose] - n_comp]]
+    face_unit[owner < 0] = land_base + ground.land[owner < 0]
+    return units, b_unit, face_unit
+
+
+def _alive_cells(
+    faces: NDArray[np.object_],
+    face_unit: IntArray,
+    b_unit: IntArray,
+    b_pts: NDArray[np.object_],
+) -> tuple[NDArray[np.object_], IntArray, IntArray, IntArray]:
+    """Return the cells of units holding land, buildings and faces renumbered to them, and
+    the old index of each kept unit.
+
+    A unit without land (a building whose seed was shadowed) gives its buildings to the
+    unit whose cell holds or is nearest to its first building.
+    """
+    n = max(int(face_unit.max()) + 1 if len(face_unit) else 0, int(b_unit.max(initial=-1)) + 1)
+    cells = grouped_unions(faces, face_unit, n)
+    alive = np.flatnonzero(~shapely.is_empty(cells))
+    remap = np.full(n, -1, dtype=np.int64)
+    remap[alive] = np.arange(len(alive))
+    dead = np.flatnonzero(shapely.is_empty(cells))
+    if len(dead) and len(alive):
+        tree = shapely.STRtree(cells[alive])
+        for e in dead.tolist():
+            held = np.flatnonzero(b_unit == e)
+            if len(held):
+                remap[e] = int(tree.query_nearest(b_pts[held[0]])[0])
+    b_new = remap[b_unit] if len(b_unit) else b_unit
+    return cells[alive], b_new, remap[face_unit], alive
 
 
 def _compound_cells(

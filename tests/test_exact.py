@@ -1,0 +1,120 @@
+"""The exhaustive search of small parts: partitions found, impossibility proven and reported."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from partition_helpers import row_of_compounds
+
+from gridgen.partition.community import partition_community
+from gridgen.partition.exact import in_band_partition
+from gridgen.rules import RuleKind
+
+LO, HI = 240, 360
+
+
+def _path(n: int) -> np.ndarray:
+    return np.asarray([(i, i + 1) for i in range(n - 1)], dtype=np.int64).reshape(-1, 2)
+
+
+def _connected(nodes: list[int], edges: np.ndarray) -> bool:
+    inside = set(nodes)
+    seen = {nodes[0]}
+    stack = [nodes[0]]
+    while stack:
+        v = stack.pop()
+        for a, b in edges.tolist():
+            for x, y in ((a, b), (b, a)):
+                if x == v and y in inside and y not in seen:
+                    seen.add(y)
+                    stack.append(y)
+    return seen == inside
+
+
+def _valid(labels: np.ndarray, hh: np.ndarray, edges: np.ndarray) -> bool:
+    """Every region connected, and every region with households in the band."""
+    for g in np.unique(labels).tolist():
+        nodes = np.flatnonzero(labels == g).tolist()
+        total = int(hh[nodes].sum())
+        if not _connected(nodes, edges) or not LO <= total <= HI:
+            return False
+    return True
+
+
+def _set_partitions(n: int) -> Iterator[list[int]]:
+    """Yield every partition of ``range(n)`` as labels (restricted growth strings)."""
+    if n == 0:
+        yield []
+        return
+    for head in _set_partitions(n - 1):
+        for g in range(max(head, default=-1) + 2):
+            yield [*head, g]
+
+
+def _brute_force_exists(hh: np.ndarray, edges: np.ndarray) -> bool:
+    """Return whether some labelling (every set partition, small n) is valid."""
+    return any(_valid(np.asarray(lab), hh, edges) for lab in _set_partitions(len(hh)))
+
+
+def test_three_in_a_row_have_no_partition_and_a_grid_of_six_has_one() -> None:
+    # 180 - 180 - 180: two grids are needed (540), and no cut gives two in-band sides
+    assert in_band_partition(np.asarray([180, 180, 180]), _path(3), lo=LO, hi=HI).status == "none"
+    # a 2 x 3 block of 150s: three grids of 300, each a connected pair
+    edges = np.asarray([(0, 1), (1, 2), (3, 4), (4, 5), (0, 3), (1, 4), (2, 5)])
+    found = in_band_partition(np.full(6, 150), edges, lo=LO, hi=HI)
+    assert found.status == "found" and found.labels is not None
+    assert _valid(found.labels, np.full(6, 150), edges)
+    assert len(np.unique(found.labels)) == 3
+
+
+def test_land_without_households_joins_a_region_and_bridges() -> None:
+    # 150 - land - 150 - 300: the land unit connects the two 150s into one grid of 300
+    hh = np.asarray([150, 0, 150, 300])
+    found = in_band_partition(hh, _path(4), lo=LO, hi=HI)
+    assert found.status == "found" and found.labels is not None
+    assert found.labels[0] == found.labels[1] == found.labels[2] != found.labels[3]
+
+
+def test_the_search_gives_up_when_its_budget_is_spent() -> None:
+    edges = np.asarray([(0, 1), (1, 2), (3, 4), (4, 5), (0, 3), (1, 4), (2, 5)])
+    assert in_band_partition(np.full(6, 150), edges, lo=LO, hi=HI, budget=1).status == "unknown"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.sampled_from([0, 60, 120, 150, 180, 240, 300]), min_size=2, max_size=6),
+    st.data(),
+)
+def test_found_partitions_are_valid_and_none_means_none_exists(
+    hh_list: list[int], data: st.DataObject
+) -> None:
+    n = len(hh_list)
+    hh = np.asarray(hh_list)
+    extra = data.draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1))))
+    pairs = {(min(a, b), max(a, b)) for a, b in [*map(tuple, _path(n).tolist()), *extra] if a != b}
+    edges = np.asarray(sorted(pairs), dtype=np.int64)
+    result = in_band_partition(hh, edges, lo=LO, hi=HI)
+    populated = hh > 0
+    if result.status == "found":
+        assert result.labels is not None
+        assert (result.labels >= 0).all()
+        # land takes a neighbour's region, so check regions on the populated units' sums
+        for g in np.unique(result.labels).tolist():
+            nodes = np.flatnonzero(result.labels == g).tolist()
+            assert _connected(nodes, edges)
+            assert not populated[nodes].any() or LO <= int(hh[nodes].sum()) <= HI
+    elif hh.sum() > 0:
+        assert result.status == "none"
+        assert not _brute_force_exists(hh, edges)
+
+
+def test_partition_reports_the_exhaustive_proof() -> None:
+    ds = row_of_compounds([180, 180, 180])
+    plan = partition_community(ds, "C1")
+    proofs = [p for p in plan.problems if p.kind == RuleKind.UNSPLITTABLE]
+    assert len(proofs) == 1
+    assert "exhaustive search of its" in proofs[0].reason
+    assert "540 households" in proofs[0].reason
