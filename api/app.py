@@ -112,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         datasets,
         editor,
         existing,
+        ingest,
         ledger,
         ogc,
         plans,
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # tiles first: the most frequent requests match the first routes tried
     for module in (
         tiles,
+        ingest,
         datasets,
         ledger,
         plans,

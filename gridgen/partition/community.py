@@ -9,23 +9,20 @@ Per community: :func:`gridgen.partition.units.build_units` makes the planning un
 buildings), :func:`gridgen.partition.regions.best_regions` groups the units of each connected part
 into regions, and each grid is the union of its units' cells.
 
-Grid ids are the community id followed by a 3-digit sequence, numbered north to south in
-rows, west to east within a row. The rule, exactly: let ``h = sqrt(area / k)`` be the side
-of an average grid (community area, k grids) and ``y0`` the community's northern edge;
-grid ``g`` is in row ``floor((y0 - cy_g) / h)`` where ``cy_g`` is the y of its
-representative point in the metric CRS; grids are sorted by (row, x, y) and numbered from 001.
+Grid codes come from :mod:`gridgen.partition.codes` (the scheme's prefix and a sequence
+numbered west to east, north to south); :func:`partition_dataset` dates the plan.
 """
 
 from __future__ import annotations
 
-import math
 import zlib
 from collections.abc import Callable, Iterable
+from dataclasses import replace
+from datetime import date
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 from numpy.typing import NDArray
 
 from gridgen.dataset import Dataset
@@ -34,9 +31,18 @@ from gridgen.distributed.subsets import partition_shards, without_restricted
 from gridgen.errors import ParameterError
 from gridgen.io.crs import WGS84
 from gridgen.io.polygons import frame_valid_polygons
+from gridgen.partition.codes import (
+    CodeBook,
+    CodeScheme,
+    new_codes,
+    prefixes,
+    scheme_for,
+    standard_order,
+)
 from gridgen.partition.drawing import Drawing
 from gridgen.partition.finish import finish_grids
 from gridgen.partition.ground import ground_cut_costs
+from gridgen.partition.lifecycle import first_issue
 from gridgen.partition.objective import RegionProblem
 from gridgen.partition.plan import (
     DEFAULT_BAND,
@@ -53,6 +59,7 @@ from gridgen.partition.proofs import (
 )
 from gridgen.partition.regions import best_regions, components
 from gridgen.partition.units import UnitGraph, build_units
+from gridgen.rules import RuleKind
 
 Progress = Callable[[int, int], None]
 
@@ -134,7 +141,7 @@ def _part_problems(
             continue  # in the band, or joined to a grid of another part (detached_part)
         if total == 0:
             note = "the community has no households: it is one empty grid"
-            problems.append(Problem("no_households", cid, note, grid_id=""))
+            problems.append(Problem(RuleKind.NO_HOUSEHOLDS, cid, note, grid_id=""))
             continue
         what = "community" if n_parts == 1 else "separate part of the community"
         note = (
@@ -142,7 +149,7 @@ def _part_problems(
             "(join it with a neighbouring community or lower --band)"
         )
         notes.append(note)
-        problems.append(Problem("below_band", cid, note))
+        problems.append(Problem(RuleKind.BELOW_BAND, cid, note))
     for u in np.flatnonzero(units.households > hi).tolist():
         if units.kinds[u] in ("subunit", "building") or _single_building(units, int(u)):
             b_id = str(units.building_ids[units.building_unit == u][0])
@@ -151,7 +158,7 @@ def _part_problems(
                 f"maximum {hi}: its grid cannot be in the band"
             )
             notes.append(note)
-            problems.append(Problem("building_above_band", cid, note, building_id=b_id))
+            problems.append(Problem(RuleKind.BUILDING_ABOVE_BAND, cid, note, building_id=b_id))
     return problems, notes
 
 
@@ -171,30 +178,6 @@ def _subproblem(prob: RegionProblem, nodes: NDArray[np.int64]) -> RegionProblem:
         xy=prob.xy[nodes],
         area=prob.area[nodes],
     )
-
-
-def grid_order(geoms: NDArray[np.object_], area: shapely.Geometry) -> NDArray[np.int64]:
-    """Return grid indices in id order: rows north to south, west to east (module doc)."""
-    if len(geoms) == 0:
-        return np.zeros(0, dtype=np.int64)
-    pts = shapely.get_coordinates(shapely.point_on_surface(geoms))
-    h = math.sqrt(max(float(shapely.area(area)), 1.0) / len(geoms))
-    y0 = float(shapely.bounds(area)[3])
-    row = np.floor((y0 - pts[:, 1]) / h)
-    return np.lexsort((-pts[:, 1], pts[:, 0], row)).astype(np.int64)
-
-
-def grid_ids(community_id: str, n: int, *, taken: Iterable[str] = ()) -> list[str]:
-    """Return ``n`` new grid ids for a community, skipping ids in ``taken`` (lowest first)."""
-    used = set(taken)
-    out: list[str] = []
-    seq = 1
-    while len(out) < n:
-        gid = f"{community_id}{seq:03d}"
-        if gid not in used:
-            out.append(gid)
-        seq += 1
-    return out
 
 
 def drawing_frames(
@@ -249,6 +232,7 @@ def partition_community(
     target: int = DEFAULT_TARGET,
     band: tuple[int, int] = DEFAULT_BAND,
     seed: int = 0,
+    scheme: CodeScheme | None = None,
 ) -> Plan:
     """Return the grid plan of one community.
 
@@ -266,6 +250,8 @@ def partition_community(
         :func:`partition_dataset` does); the default is the band of the default target.
     seed
         Random seed; the plan is a function of (dataset, community_id, options).
+    scheme
+        Code scheme (default: :func:`gridgen.partition.codes.scheme_for` the dataset).
 
     Returns
     -------
@@ -276,12 +262,14 @@ def partition_community(
     units = build_units(dataset, community_id, band_max=hi)
     rng = community_rng(seed, community_id)
     drawing = draw_grids(dataset, units, target=target, band=(lo, hi), rng=rng)
-    order = grid_order(drawing.geoms, units.area)
-    ids = grid_ids(community_id, len(order))
+    scheme = scheme or scheme_for(dataset.communities)
+    order = standard_order(drawing.geoms, units.area)
+    prefix = prefixes(dataset.communities, scheme)[community_id]
+    ids = new_codes(scheme, prefix, len(order), whole=len(order) == 1)
     grids, assignment = drawing_frames(drawing, ids=ids, order=order)
     stuck = unbalanceable_problems(drawing, ids=ids, order=order, band=(lo, hi))
     detached = detached_problems(drawing, ids=ids, order=order)
-    return finish_plan(
+    plan = finish_plan(
         dataset,
         grids,
         assignment,
@@ -292,6 +280,7 @@ def partition_community(
         cut_edges=cut_edge_total(drawing),
         infeasible={community_id: drawing.infeasible} if drawing.infeasible else {},
     )
+    return replace(plan, codes=CodeBook(scheme))
 
 
 def finish_plan(
@@ -332,17 +321,18 @@ def finish_plan(
         if geom is None or (geom.geom_type != "Polygon" and row.grid_id not in apart):
             found.append(
                 Problem(
-                    "not_contiguous",
+                    RuleKind.MULTIPART,
                     str(row.community_id),
                     f"grid {row.grid_id} is not one polygon",
                     grid_id=str(row.grid_id),
                 )
             )
         elif not row.in_band and not any(p.grid_id == row.grid_id for p in found):
-            side = "below" if row.households < band[0] else "above"
+            below = row.households < band[0]
+            side = "below" if below else "above"
             found.append(
                 Problem(
-                    f"{side}_band",
+                    RuleKind.BELOW_BAND if below else RuleKind.ABOVE_BAND,
                     str(row.community_id),
                     f"grid {row.grid_id} has {row.households} households, {side} the band "
                     f"{band[0]}-{band[1]}: the units around it (whole compounds) cannot be "
@@ -380,6 +370,8 @@ def partition_dataset(
     progress: Progress | None = None,
     executor: Executor | None = None,
     ship: str = "street",
+    scheme: CodeScheme | None = None,
+    on: date | None = None,
 ) -> Plan:
     """Return the grid plan of every community (or of ``communities``), merged.
 
@@ -401,6 +393,7 @@ def partition_dataset(
         msg = f"unknown ship {ship!r}: choose one of {', '.join(SHIP_MODES)}"
         raise ParameterError(msg)
     lo_hi = checked_band(target, band)
+    scheme = scheme or scheme_for(dataset.communities)
     ids = (
         sorted(dataset.communities["community_id"].astype(str))
         if communities is None
@@ -412,6 +405,14 @@ def partition_dataset(
         shipped = without_restricted(dataset)
         payload = partition_shards(shipped, ids) if ship == "street" else shipped
     plans = run_on.map(
-        partition_community, payload, ids, progress=progress, target=target, band=lo_hi, seed=seed
+        partition_community,
+        payload,
+        ids,
+        progress=progress,
+        target=target,
+        band=lo_hi,
+        seed=seed,
+        scheme=scheme,
     )
-    return merge_plans(plans, target=target, band=lo_hi, seed=seed)
+    plan = merge_plans(plans, target=target, band=lo_hi, seed=seed)
+    return first_issue(plan, on=on or date.today(), scheme=scheme)

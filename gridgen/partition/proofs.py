@@ -10,6 +10,7 @@ from numpy.typing import NDArray
 from gridgen.partition.drawing import Drawing
 from gridgen.partition.plan import Problem
 from gridgen.partition.units import UnitGraph
+from gridgen.rules import RuleKind
 
 
 def detached_problems(
@@ -30,7 +31,7 @@ def detached_problems(
         who = f"with its buildings {', '.join(b_ids[:10])}" if b_ids else "without buildings"
         out.append(
             Problem(
-                "detached_part",
+                RuleKind.DETACHED_PART,
                 drawing.units.community_id,
                 f"a separate piece of community {drawing.units.community_id} "
                 f"({part.area_m2:.0f} m², {who}) is too small for a grid of its own: it "
@@ -100,7 +101,7 @@ def unbalanceable_problems(
         )
         out.append(
             Problem(
-                "unbalanceable",
+                RuleKind.UNBALANCEABLE,
                 units.community_id,
                 f"{what} has {int(units.households[u])} households, below the band minimum "
                 f"{lo}, and adding any neighbouring unit exceeds the maximum {hi}: grid {gid} "

@@ -8,6 +8,7 @@
   function EditorState(data) {
     var self = this;
     self.community = data.community_id;
+    self.newCodes = data.new_codes || [];
     self.target = data.target;
     self.band = data.band;
     self.units = data.units;
@@ -169,11 +170,10 @@
     return out;
   };
 
-  /* The next free grid code of the community (community id + 3 digits). */
+  /* The next code never used in the community (the server lists them: gridgen.partition.codes). */
   EditorState.prototype.nextCode = function () {
-    for (var n = 1; n < 1000; n++) {
-      var code = this.community + ("00" + n).slice(-3);
-      if (this.gridIds.indexOf(code) < 0) return code;
+    for (var n = 0; n < this.newCodes.length; n++) {
+      if (this.gridIds.indexOf(this.newCodes[n]) < 0) return this.newCodes[n];
     }
     return null;
   };
@@ -197,7 +197,7 @@
         return;
       }
       var known = g in self.households;
-      var fresh = g.indexOf(self.community) === 0 && /^[0-9]{3}$/.test(g.slice(self.community.length));
+      var fresh = self.newCodes.indexOf(g) >= 0;
       if (!known && !fresh) { invalid.push({ unit: uid, grid: g, reason: "网格不存在" }); return; }
       valid.push(i);
       self.addGrid(g);
