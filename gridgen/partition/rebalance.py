@@ -49,6 +49,7 @@ from gridgen.partition.codes import (
 from gridgen.partition.existing import GridLayer, building_grids, grid_layer
 from gridgen.partition.finish import FinishedGrids, finish_grids, to_wgs84
 from gridgen.partition.lifecycle import layer_codes
+from gridgen.partition.lower_bound import ZERO, MoveBound, community_bound
 from gridgen.partition.plan import Plan, Problem, checked_band, grid_table, plan_metrics
 from gridgen.partition.settle import band_problems, settle
 from gridgen.partition.units import UnitGraph, build_units
@@ -70,6 +71,9 @@ class Redrawn:
     moved: int
     shapes: NDArray[np.object_] = field(default_factory=lambda: np.zeros(0, dtype=object))
     """The finished grids in EPSG:4326 (index = label; :mod:`gridgen.partition.finish`)."""
+    bound: MoveBound = ZERO
+    """Households that must change grid for the old grids to reach the band
+    (:mod:`gridgen.partition.lower_bound`)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,7 +87,9 @@ class RebalanceResult:
     crosswalk
         ``building_id, community_id, households, old_grid, new_grid, moved`` per building.
     summary
-        ``households_moved``, ``buildings_moved``, ``households_filled``,
+        ``households_moved``, ``lower_bound`` (households that must change grid for the
+        old grids to reach the band, :mod:`gridgen.partition.lower_bound`),
+        ``buildings_moved``, ``households_filled``,
         ``grids_changed``, ``codes_kept``, ``codes_new``, ``codes_retired`` (counts),
         ``new_codes``, ``retired_codes`` (lists), ``communities_touched``,
         ``max_moved_reached``, ``audit_before``, ``audit_after`` (audit summaries).
@@ -187,6 +193,7 @@ def redraw_community(
         ],
         moved=moved,
         shapes=done.wgs84,
+        bound=community_bound(units.households, old, lo=lo, hi=hi, stuck=stuck),
     )
 
 
@@ -453,6 +460,7 @@ def _result(
     after = audit_layer(dataset, grid_layer(dataset, plan.grids), band=plan.band)
     summary: dict[str, Any] = {
         "households_moved": int(hh[moved].sum()),
+        "lower_bound": sum((r.bound for r in redrawn), ZERO).households,
         "buildings_moved": int(moved.sum()),
         "households_filled": int(hh[filled].sum()),
         "grids_before": len(old_codes),

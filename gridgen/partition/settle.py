@@ -17,6 +17,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
+from gridgen.partition.band_sets import lonely_units
 from gridgen.partition.community import (
     community_rng,
     region_problem,
@@ -31,23 +32,27 @@ from gridgen.partition.units import UnitGraph
 from gridgen.rules import RuleKind
 
 IntArray = NDArray[np.int64]
-SCRATCH_FALLBACK = True
-"""Redraw a community from scratch when moves, splits and dissolves leave more grids out of
-band than a fresh drawing would (the fresh drawing is then kept; codes still follow the
-majority of households)."""
 SCRATCH_COST_PER_FIX = 800
-"""Most households a fresh drawing may move per grid it brings into the band."""
+"""Most households a fresh drawing of a whole community may move per grid it brings into
+the band, in a rebalance (merge-grids takes any fresh drawing that fixes more grids)."""
+LOCAL_RINGS = (1, 2)
+"""Rings of neighbouring grids redrawn with a grid that moves, splits and dissolves cannot
+bring into the band (:func:`local_redraw`)."""
 
 
-def _scratch_if_better(  # noqa: PLR0917
+def _scratch_if_better(
     units: UnitGraph,
     g: Moves,
     labels: IntArray,
+    *,
     stuck: IntArray,
     target: int,
     band: tuple[int, int],
     seed: int,
+    cost_per_fix: float,
 ) -> IntArray:
+    """Return a fresh drawing of the community when it leaves fewer grids out of band at
+    most ``cost_per_fix`` households moved per grid it fixes, else ``labels``."""
     lo, hi = band
     now = _out_key(g, labels, lo, hi, _excused(labels, stuck))
     if now[0] == 0:
@@ -56,9 +61,80 @@ def _scratch_if_better(  # noqa: PLR0917
         units, g, np.full(units.n, -1, dtype=np.int64), target=target, lo=lo, hi=hi, seed=seed
     )
     gain = now[0] - _out_key(g, fresh, lo, hi, _excused(fresh, stuck))[0]
-    if gain <= 0 or _changed(units.households, labels, fresh) > gain * SCRATCH_COST_PER_FIX:
+    if gain <= 0 or _changed(units.households, labels, fresh) > gain * cost_per_fix:
         return labels
     return fresh
+
+
+def _grid_neighbours(labels: IntArray, edges: IntArray) -> dict[int, set[int]]:
+    """Return the grids next to each grid (sharing a unit-graph edge)."""
+    a, b = labels[edges[:, 0]], labels[edges[:, 1]]
+    cut = (a != b) & (a >= 0) & (b >= 0)
+    out: dict[int, set[int]] = {}
+    for x, y in zip(a[cut].tolist(), b[cut].tolist(), strict=True):
+        out.setdefault(x, set()).add(y)
+        out.setdefault(y, set()).add(x)
+    return out
+
+
+def local_redraw(
+    units: UnitGraph,
+    g: Moves,
+    labels: IntArray,
+    *,
+    stuck: IntArray,
+    target: int,
+    lo: int,
+    hi: int,
+    seed: int,
+) -> IntArray:
+    """Return labels where each grid still out of band was drawn again with its neighbours.
+
+    The grid and the grids within :data:`LOCAL_RINGS` steps are drawn from scratch
+    (``best_regions``, the partitioner), the new regions take the old labels they share
+    most households with (``linear_sum_assignment``), boundary moves finish; kept only
+    when fewer grids are out of band. The smallest ring that does it wins, so the change
+    stays local.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    failed: set[int] = set()
+    for _ in range(int(labels.max()) + 2 if len(labels) else 0):
+        excused = _excused(labels, stuck)
+        k = int(labels.max()) + 1
+        h = np.bincount(labels, weights=g.households, minlength=k)
+        v = violation(h, lo, hi)
+        todo = [  # a grid without households is land finish_grids joins to a grid
+            int(x)
+            for x in np.argsort(-v, kind="stable")
+            if v[x] > 0 and h[x] > 0 and int(x) not in excused and int(x) not in failed
+        ]
+        if not todo:
+            break
+        grid, now, done = todo[0], _out_key(g, labels, lo, hi, excused), False
+        for rings in LOCAL_RINGS:
+            cluster = {grid}
+            for _r in range(rings):
+                near = _grid_neighbours(labels, units.edges)
+                cluster |= {y for x in cluster for y in near.get(x, ())}
+            nodes = np.flatnonzero(np.isin(labels, list(cluster)))
+            sub = _sub_regions(units, nodes, target=target, lo=lo, hi=hi, seed=seed)
+            old = labels[nodes]
+            olds = np.unique(old)
+            m = np.zeros((len(olds), int(sub.max()) + 1))
+            np.add.at(m, (np.searchsorted(olds, old), sub), g.households[nodes] + 1e-3)
+            r, c = linear_sum_assignment(m, maximize=True)
+            to = np.arange(k, k + m.shape[1], dtype=np.int64)
+            to[c] = olds[r]
+            trial = labels.copy()
+            trial[nodes] = to[sub]
+            trial, _ = balance(g, trial, lo=lo, hi=hi, excused=excused_mask(trial, stuck))
+            if _out_key(g, trial, lo, hi, _excused(trial, stuck)) < now:
+                labels, done = trial, True
+                break
+        if not done:
+            failed.add(grid)
+    return labels
 
 
 def _changed(households: IntArray, a: IntArray, b: IntArray) -> int:
@@ -142,7 +218,7 @@ def split_or_merge(
     leaves fewer grids out of band (for fresh plans; a rebalance leaves them as they are).
     """
     failed: set[int] = set()
-    for _ in range(int(labels.max()) + 2):
+    for _ in range(2 * int(labels.max()) + 4):
         excused = _excused(labels, stuck)
         k = int(labels.max()) + 1
         h = np.bincount(labels, weights=g.households, minlength=k)
@@ -180,6 +256,7 @@ def split_or_merge(
         now = (_out_key(g, labels, lo, hi, set())[0], _out_key(g, labels, lo, hi, excused))
         if after < now:
             labels = trial
+            failed.clear()  # grids changed: what failed may now work
         else:
             failed.add(grid)
     return labels
@@ -210,7 +287,8 @@ def band_problems(
                 f"grid {code} has {h[lab]} households ({side} the band {lo}-{hi}) and cannot be "
                 f"in it: unit {units.unit_ids[u]} has {int(units.households[u])} households "
                 + (
-                    f"and adding any neighbouring unit exceeds {hi}"
+                    f"and no connected set of units holding it (land without households "
+                    f"joins any) has {lo}-{hi} households"
                     if units.households[u] < lo
                     else f"above the band maximum {hi}"
                 )
@@ -226,12 +304,18 @@ def band_problems(
     return out
 
 
-def stuck_units(units: UnitGraph, *, lo: int, hi: int) -> IntArray:
-    """Return units no grid in the band can hold (the proof for grids left out of band)."""
+def stuck_units(units: UnitGraph, g: Moves, *, lo: int, hi: int) -> IntArray:
+    """Return units no grid in the band can hold (the proof for grids left out of band):
+    units above ``hi``, and units below ``lo`` that no connected set of units in the band
+    can hold (:func:`gridgen.partition.band_sets.lonely_units`)."""
     if int(units.households.sum()) < lo:
         return np.arange(units.n, dtype=np.int64)
     return np.union1d(
-        unbalanceable_units(units, lo=lo, hi=hi), np.flatnonzero(units.households > hi)
+        np.union1d(
+            unbalanceable_units(units, lo=lo, hi=hi),
+            lonely_units(g.households, g.nbrs, lo=lo, hi=hi),
+        ),
+        np.flatnonzero(units.households > hi),
     ).astype(np.int64)
 
 
@@ -254,7 +338,7 @@ def settle(
     g = Moves.from_edges(units.households, units.edges, units.shared_length)
     labels = fill(g, make_contiguous(g, labels), hi=hi)
     labels = _new_grids(units, g, labels, target=target, lo=lo, hi=hi, seed=seed)
-    stuck = stuck_units(units, lo=lo, hi=hi)
+    stuck = stuck_units(units, g, lo=lo, hi=hi)
     moved = 0
     if units.n:
         excused = excused_mask(labels, stuck)
@@ -271,8 +355,19 @@ def settle(
                 seed=seed,
                 join_stuck=join_stuck,
             )
-            if SCRATCH_FALLBACK:
-                labels = _scratch_if_better(units, g, labels, stuck, target, (lo, hi), seed)
+            labels = local_redraw(
+                units, g, labels, stuck=stuck, target=target, lo=lo, hi=hi, seed=seed
+            )
+            labels = _scratch_if_better(
+                units,
+                g,
+                labels,
+                stuck=stuck,
+                target=target,
+                band=(lo, hi),
+                seed=seed,
+                cost_per_fix=math.inf if join_stuck else SCRATCH_COST_PER_FIX,
+            )
     _, inv = np.unique(labels, return_inverse=True)
     labels = mend_pieces(units, g, inv.astype(np.int64).ravel())
     return labels, stuck, moved
