@@ -37,8 +37,11 @@ class RuleKind(StrEnum):
     MULTIPART = "multipart"
     """A grid is not one polygon (in several pieces)."""
     DETACHED_PART = "detached_part"
-    """A part of a community too small to form a grid: its buildings joined the nearest grid
-    and its land is left outside the grids, so every grid stays one polygon."""
+    """A separate piece of a community too small to form a grid: it belongs to the nearest
+    grid of the community, which is then a MultiPolygon (every square metre in some grid)."""
+    UNSPLITTABLE = "unsplittable"
+    """Proven out of band: a connected part of a community whose households no number of
+    in-band grids can hold (417 households in a band of 240-360)."""
     EMPTY_GRID = "empty_grid"
     """A grid has no area left."""
     NOT_ADJACENT = "not_adjacent"
@@ -60,6 +63,11 @@ class RuleKind(StrEnum):
     """A grid's polygon is not valid for GEOS."""
     DUPLICATE_CODE = "duplicate_code"
     """Two grids share one code."""
+    BAD_CODE = "bad_code"
+    """A code does not follow the grid standard (audit ``--standard``): its length, its prefix
+    (the community's code), its sequence, or the west→east, north→south order."""
+    MISSING_ATTRIBUTE = "missing_attribute"
+    """A grid lacks an attribute the grid standard requires (start date, 责任主体)."""
 
     @property
     def label(self) -> str:
@@ -75,6 +83,7 @@ RULE_LABELS: dict[RuleKind, str] = {
     RuleKind.NO_HOUSEHOLDS: "无住户",
     RuleKind.MULTIPART: "网格不连通",
     RuleKind.DETACHED_PART: "社区飞地并入邻近网格",
+    RuleKind.UNSPLITTABLE: "无法划分为达标网格",
     RuleKind.EMPTY_GRID: "网格无面积",
     RuleKind.NOT_ADJACENT: "单元与网格不相邻",
     RuleKind.SPLIT_COMPOUND: "小区被拆分",
@@ -85,6 +94,8 @@ RULE_LABELS: dict[RuleKind, str] = {
     RuleKind.MAIN_ROAD_CROSSING: "主干道穿越",
     RuleKind.INVALID_GEOMETRY: "几何无效",
     RuleKind.DUPLICATE_CODE: "编码重复",
+    RuleKind.BAD_CODE: "编码不规范",
+    RuleKind.MISSING_ATTRIBUTE: "属性缺失",
 }
 """Chinese label of every rule kind."""
 
@@ -95,7 +106,8 @@ RULE_SOURCES: dict[RuleKind, tuple[str, ...]] = {
     RuleKind.UNBALANCEABLE: ("partition", "rebalance"),
     RuleKind.NO_HOUSEHOLDS: ("partition",),
     RuleKind.MULTIPART: ("partition", "editor", "audit"),
-    RuleKind.DETACHED_PART: ("partition",),
+    RuleKind.DETACHED_PART: ("partition", "rebalance", "editor"),
+    RuleKind.UNSPLITTABLE: ("partition",),
     RuleKind.EMPTY_GRID: ("editor", "audit"),
     RuleKind.NOT_ADJACENT: ("editor",),
     RuleKind.SPLIT_COMPOUND: ("editor", "audit"),
@@ -106,6 +118,8 @@ RULE_SOURCES: dict[RuleKind, tuple[str, ...]] = {
     RuleKind.MAIN_ROAD_CROSSING: ("audit",),
     RuleKind.INVALID_GEOMETRY: ("audit",),
     RuleKind.DUPLICATE_CODE: ("audit",),
+    RuleKind.BAD_CODE: ("audit",),
+    RuleKind.MISSING_ATTRIBUTE: ("audit",),
 }
 """Who finds each rule kind: partition, rebalance, editor (a move or an assignment), audit,
 import (an existing grid layer read as a plan)."""

@@ -35,6 +35,8 @@ SUBCOMMANDS: tuple[str, ...] = (
     "audit",
     "rebalance",
     "merge-grids",
+    "changes",
+    "nesting",
 )
 
 

@@ -51,8 +51,16 @@ def write_plan(plan: Plan, path: str | Path, *, crs: str | int | None = None) ->
         grids = plan.grids
         if crs is not None:
             grids = labelled_output(grids, crs)
+        # one geometry type per layer: MultiPolygon when any grid holds a detached piece
+        multi = bool((grids.geometry.geom_type == "MultiPolygon").any())
         pyogrio.write_dataframe(
-            grids, out, layer="grids", driver="GPKG", dataset_options=GPKG_DATASET_OPTIONS
+            grids,
+            out,
+            layer="grids",
+            driver="GPKG",
+            dataset_options=GPKG_DATASET_OPTIONS,
+            promote_to_multi=multi,
+            geometry_type="MultiPolygon" if multi else "Polygon",
         )
         describe_chinese_srs(out)
         pyogrio.write_dataframe(
@@ -162,7 +170,7 @@ def _read_plan(path: str | Path) -> Plan:
     grids["community_id"] = grids["community_id"].astype(str)
     grids["households"] = pd.to_numeric(grids["households"], errors="raise").astype(np.int64)
     defaults: dict[str, object] = {
-        "party_org": False,
+        "party_org": None,
         "workers": 1,
         "buildings": 0,
         "polsby_popper": np.nan,

@@ -33,7 +33,7 @@ import shapely
 from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
-from gridgen.partition.cells import labelled_voronoi, polygonal_cells
+from gridgen.partition.cells import NODE_GRID, labelled_voronoi, polygonal_cells
 
 KINDS: tuple[str, ...] = ("main", "minor", "path", "wall", "open")
 """Kinds of a shared boundary, in the order of :func:`ground_adjacency`'s columns."""
@@ -102,17 +102,23 @@ def enclosures(region: BaseGeometry, lines: Geoms) -> Geoms:
     region_area = float(shapely.area(region))
     if len(lines) == 0 or region_area <= 0:
         return np.asarray([region], dtype=object)
-    clipped = shapely.intersection(extended_lines(lines, by=EXTEND_M), region)
+    # lines are clipped to a slightly larger area, so that a road ending on the community
+    # outline crosses it (a line clipped exactly at the outline may end a rounding error
+    # short of it and node nothing), and noded snap-rounded to 1 mm (robust noding)
+    reach = shapely.buffer(region, 2 * EXTEND_M, quad_segs=2)
+    clipped = shapely.intersection(extended_lines(lines, by=EXTEND_M), reach)
     clipped = clipped[~shapely.is_empty(clipped)]
     if len(clipped) == 0:
         return np.asarray([region], dtype=object)
-    noded = shapely.union_all([shapely.boundary(region), *clipped])
+    every = np.asarray([shapely.boundary(region), *clipped], dtype=object)
+    noded = shapely.union_all(every, grid_size=NODE_GRID)
     faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
     if len(faces) == 0:
         return np.asarray([region], dtype=object)
     inside = shapely.within(shapely.point_on_surface(faces), region)
     faces = faces[inside & (shapely.area(faces) > 0)]
-    if abs(float(shapely.area(faces).sum()) - region_area) > 1e-6 * region_area + 1.0:
+    slack = 1e-6 * region_area + NODE_GRID * float(shapely.length(region))
+    if abs(float(shapely.area(faces).sum()) - region_area) > slack:
         return np.asarray([region], dtype=object)  # noding failed: one enclosure
     return _merge_slivers(np.asarray(faces, dtype=object))
 

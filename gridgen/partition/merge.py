@@ -259,14 +259,15 @@ def _merged_community(
     labels, stuck, _ = settle(
         units, start, target=target, band=(lo, hi), seed=seed, join_stuck=True
     )
-    shaped = finished(dataset, units, labels, band=band)
     first = placed[0]
     mine = first.community == community_id
+    shaped = finished(dataset, units, labels, band=(lo, hi))
+    labels = shaped.labels
     codes = unit_codes(
         scheme,
         prefix[community_id],
         units=units,
-        labels=shaped.labels,
+        labels=labels,
         geoms=shaped.metric,
         old_code=codes_of[0],
         households=b_hh,
@@ -277,10 +278,10 @@ def _merged_community(
         community_id=community_id,
         units=units,
         old=keys[:, 0],
-        labels=shaped.labels,
+        labels=labels,
         codes=codes,
         problems=[
-            *band_problems(units, shaped.labels, codes, stuck=stuck, lo=lo, hi=hi),
+            *band_problems(units, labels, codes, stuck=stuck, lo=lo, hi=hi),
             *detached_part_problems(units, shaped, codes),
         ],
         moved=0,

@@ -308,8 +308,8 @@ def move_unit(
     The community's grids are drawn again from its planning units (buildings of every
     compound apart for a building move) through the one finishing step
     (:mod:`gridgen.partition.refinish`). Nothing is saved; the result lists every rule the
-    move breaks (``violations``). Codes follow :func:`gridgen.partition.lifecycle.successor`
-    (dated ``on``, default today).
+    move breaks (``violations``). Codes follow
+    :func:`gridgen.partition.lifecycle.successor` (dated ``on``, default today).
     """
     community_id, what, moving, sources, a = _move_request(
         dataset, plan, to_grid=to_grid, building_id=building_id, compound_id=compound_id

@@ -83,6 +83,30 @@ def _smallest_reached(u: int, nbrs: list[list[int]], hh: NDArray[np.int64]) -> i
     return best
 
 
+def unsplittable_parts(units: UnitGraph, *, lo: int, hi: int) -> list[NDArray[np.int64]]:
+    """Return the connected parts (of at least ``lo`` households) no in-band grids can hold.
+
+    A part of ``T`` households needs ``k`` grids with ``k * lo <= T <= k * hi``; when no
+    ``k`` fits (417 households in a band of 240-360: one grid is too big, two too small), at
+    least one of its grids is out of band whatever the plan (a proof).
+    """
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    if units.n == 0:
+        return []
+    e = units.edges
+    g = csr_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(units.n, units.n))
+    _, comp = connected_components(g, directed=False)
+    out: list[NDArray[np.int64]] = []
+    for c in np.unique(comp).tolist():
+        nodes = np.flatnonzero(comp == c)
+        total = int(units.households[nodes].sum())
+        if total >= lo and not any(k * lo <= total <= k * hi for k in range(1, total // lo + 2)):
+            out.append(nodes.astype(np.int64))
+    return out
+
+
 def unbalanceable_problems(
     drawing: Drawing, *, ids: list[str], order: NDArray[np.int64], band: tuple[int, int]
 ) -> list[Problem]:

@@ -47,12 +47,13 @@ from gridgen.partition.codes import (
     unit_codes,
 )
 from gridgen.partition.existing import GridLayer, building_grids, grid_layer
-from gridgen.partition.finish import FinishedGrids, finish_grids, to_wgs84
+from gridgen.partition.finish import FinishedGrids, finish_grids
 from gridgen.partition.lifecycle import layer_codes
 from gridgen.partition.lower_bound import ZERO, MoveBound, community_bound
 from gridgen.partition.plan import Plan, Problem, checked_band, grid_table, plan_metrics
 from gridgen.partition.settle import band_problems, settle
 from gridgen.partition.units import UnitGraph, build_units
+from gridgen.partition.valid_everywhere import to_wgs84
 from gridgen.rules import RuleKind
 
 IntArray = NDArray[np.int64]

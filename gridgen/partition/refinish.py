@@ -6,7 +6,9 @@ finish_grids`, exactly as partition, rebalance and merge-grids draw theirs. Unit
 labelled from the edited assignment (a unit goes with the grid of most of its households;
 a unit without households keeps the grid that covered most of its cell), and the planner's
 labels are kept as they are (``mend=False``): a grid the edit leaves in several pieces
-stays in pieces, so that the edit can be refused or reported, never silently changed.
+stays in pieces, so that the edit can be refused or reported, never silently changed. When
+the edit sends buildings of one unit to different grids (one building of a compound), the
+community's units are drawn building by building (``split_all``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from gridgen.dataset import Dataset
 from gridgen.io.crs import WGS84
 from gridgen.partition.finish import finish_grids
 from gridgen.partition.plan import Plan
-from gridgen.partition.units import UnitGraph
+from gridgen.partition.units import UnitGraph, build_units
 
 IntArray = np.ndarray
 
@@ -103,6 +105,9 @@ def refinished_community(
     codes
         Every grid code of the community after the edit (new grids included).
     """
+    if _units_split_by(units, assignment):
+        # buildings of one unit now in different grids: draw from buildings' own cells
+        units = build_units(dataset, units.community_id, band_max=plan.band[1], split_all=True)
     labels = unit_labels(dataset, plan, units, assignment, codes)
     orphan = labels < 0
     if orphan.any():  # land no grid covered: the nearest labelled unit's grid
@@ -134,6 +139,20 @@ def refinished_community(
         sorted(str(c) for c in cg["grid_id"].astype(str) if c not in rows["grid_id"].tolist())
     )
     return Refinished(rows=rows, removed=removed, pieces=pieces)
+
+
+def _units_split_by(units: UnitGraph, assignment: pd.DataFrame) -> bool:
+    """Return whether ``assignment`` puts the buildings of one unit in different grids."""
+    a = assignment.astype({"building_id": str, "grid_id": str})
+    grid_of = dict(zip(a["building_id"], a["grid_id"], strict=True))
+    seen: dict[int, str] = {}
+    for b, u in zip(units.building_ids.tolist(), units.building_unit.tolist(), strict=True):
+        g = grid_of.get(str(b))
+        if g is None:
+            continue
+        if seen.setdefault(int(u), g) != g:
+            return True
+    return False
 
 
 def _separate_piece(units: UnitGraph, geom: Any) -> bool:

@@ -232,7 +232,7 @@ def split_or_merge(
             if v[x] > 0
             and present[x]
             and int(x) not in failed
-            and (int(x) not in excused or (join_stuck and h[x] < lo))
+            and (int(x) not in excused or h[x] > 2 * hi or (join_stuck and h[x] < lo))
         ]
         if not todo:
             break
@@ -249,12 +249,22 @@ def split_or_merge(
                 failed.add(grid)
                 continue
         trial, _ = balance(g, trial, lo=lo, hi=hi, excused=excused_mask(trial, stuck))
+        # fewer grids out of band, then (a grid proven out of band split in two: the part
+        # without the proof in band) fewer households outside the band
         after = (
             _out_key(g, trial, lo, hi, set())[0],
             _out_key(g, trial, lo, hi, _excused(trial, stuck)),
+            _out_key(g, trial, lo, hi, set())[1],
         )
-        now = (_out_key(g, labels, lo, hi, set())[0], _out_key(g, labels, lo, hi, excused))
-        if after < now:
+        now = (
+            _out_key(g, labels, lo, hi, set())[0],
+            _out_key(g, labels, lo, hi, excused),
+            _out_key(g, labels, lo, hi, set())[1],
+        )
+        # a grid above twice the maximum is split whenever that lowers the households
+        # outside the band, even into two grids slightly out (a large compound's buildings)
+        huge = h[grid] > 2 * hi and after[2] < now[2]
+        if after < now or huge:
             labels = trial
             failed.clear()  # grids changed: what failed may now work
         else:

@@ -246,9 +246,7 @@ def build_units(
     every_line = np.concatenate([lines["main"], lines["minor"], lines["path"]])
     owner_geom, empty = ground_cells(region, every_line, c_geom, b.points[scattered])
     units, b_unit = _owner_units(b, c_ids, b_ci, big=big, owner_geom=owner_geom)
-    for part in empty:  # enclosures with nothing in them: units of empty land
-        if shapely.area(part) > 1.0:
-            units.add(f"e:{len(units.ids)}", "empty", "", part)
+    units.add_empty(empty)  # enclosures with nothing in them, land far from every owner
     cell_arr = np.empty(len(units.cells), dtype=object)
     cell_arr[:] = units.cells
     cell_arr, b_unit, unit_ids, kinds, ucomp = repair_cells(
@@ -321,6 +319,12 @@ class _UnitList:
         self.compounds.append(compound)
         self.cells.append(cell)
         return len(self.ids) - 1
+
+    def add_empty(self, pieces: NDArray[np.object_]) -> None:
+        """Append an ``empty`` unit for every piece of land (over 1 m²) no owner holds."""
+        for part in pieces:
+            if shapely.area(part) > 1.0:
+                self.add(f"e:{len(self.ids)}", "empty", "", part)
 
 
 def _owner_units(
