@@ -150,7 +150,14 @@ def rebalance_rows(
     redraw = partition_dataset(ds1, band=BAND)
     t_redraw = time.perf_counter() - t
     t = time.perf_counter()
-    ours = rebalance(ds1, current.grids, assignment=current.assignment, band=BAND)
+    ours = rebalance(  # as the service's rebalance edit calls it (rebalance_plan)
+        ds1,
+        current.grids,
+        assignment=current.assignment,
+        band=BAND,
+        codes=current.codes,
+        cut_edges=current.metrics.cut_edges,
+    )
     t_ours = time.perf_counter() - t
     rows = [
         ("redraw", _plan_figures(ds1, redraw, old, t_redraw)),

@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 
 IntArray = NDArray[np.int64]
 
-SEARCH_LIMIT = 20_000
+SEARCH_LIMIT = 5_000
 """Most sets examined per unit before giving up (then the unit is not reported)."""
 
 
@@ -57,38 +57,58 @@ def lonely_units(
     if len(small) == 0:
         return np.zeros(0, dtype=np.int64)
     near = near_units(hh, nbrs)
-    out = [u for u in small.tolist() if not _band_set_exists(u, hh, near, lo=lo, hi=hi)]
+    out = [
+        u
+        for u in small.tolist()
+        if not _greedy_band_set(u, hh, near, lo=lo, hi=hi)
+        and not _band_set_exists(u, hh, near, lo=lo, hi=hi)
+    ]
     return np.asarray(out, dtype=np.int64)
+
+
+def _greedy_band_set(u: int, hh: IntArray, near: list[set[int]], *, lo: int, hi: int) -> bool:
+    """Return True when growing a set from ``u`` (largest unit that fits first, then
+    smallest first) reaches the band: the usual, cheap way to rule a proof out."""
+    for largest in (True, False):
+        chosen, total, frontier = {u}, int(hh[u]), set(near[u])
+        while True:
+            fits = [v for v in frontier if total + hh[v] <= hi]
+            if not fits:
+                break
+            if any(total + hh[v] >= lo for v in fits):
+                return True
+            v = (
+                max(fits, key=lambda x: (hh[x], -x))
+                if largest
+                else min(fits, key=lambda x: (hh[x], x))
+            )
+            chosen.add(v)
+            total += int(hh[v])
+            frontier = (frontier | near[v]) - chosen
+    return False
 
 
 def _band_set_exists(u: int, hh: IntArray, near: list[set[int]], *, lo: int, hi: int) -> bool:
     """Return whether some connected set holding ``u`` has ``lo..hi`` households (True
-    when the search gives up)."""
+    when the search gives up after :data:`SEARCH_LIMIT` sets)."""
     budget = [SEARCH_LIMIT]
-    stack: list[tuple[int, frozenset[int], frozenset[int], frozenset[int]]] = [
-        (int(hh[u]), frozenset({u}), frozenset(near[u]), frozenset({u}))
-    ]
-    while stack:
-        total, chosen, frontier, banned = stack.pop()
+
+    def grow(
+        total: int, chosen: frozenset[int], frontier: frozenset[int], banned: set[int]
+    ) -> bool:
         if total >= lo:
             return True
         budget[0] -= 1
         if budget[0] < 0:
             return True
-        banned_here = set(banned)
-        for v in sorted(frontier):
-            if v in banned_here:
-                continue
-            banned_here.add(v)
+        tried = set(banned)
+        for v in sorted(frontier - tried, key=lambda x: (-hh[x], x)):
+            tried.add(v)
             if total + hh[v] > hi:
                 continue
             grown = chosen | {v}
-            stack.append(
-                (
-                    total + int(hh[v]),
-                    grown,
-                    frozenset((frontier | near[v]) - grown),
-                    frozenset(banned_here),
-                )
-            )
-    return False
+            if grow(total + int(hh[v]), grown, (frontier | near[v]) - grown, tried):
+                return True
+        return False
+
+    return grow(int(hh[u]), frozenset({u}), frozenset(near[u]), {u})

@@ -53,7 +53,7 @@ from gridgen.partition.lower_bound import ZERO, MoveBound, community_bound
 from gridgen.partition.plan import Plan, Problem, checked_band, grid_table, plan_metrics
 from gridgen.partition.settle import band_problems, settle
 from gridgen.partition.units import UnitGraph, build_units
-from gridgen.partition.valid_everywhere import to_wgs84
+from gridgen.partition.valid_everywhere import to_wgs84, valid_everywhere
 from gridgen.rules import RuleKind
 
 IntArray = NDArray[np.int64]
@@ -260,6 +260,7 @@ def rebalance(
     progress: Callable[[int, int], None] | None = None,
     codes: CodeBook | None = None,
     on: date | None = None,
+    cut_edges: int | None = None,
 ) -> RebalanceResult:
     """Return existing grids rebalanced with as few households moved as found.
 
@@ -286,6 +287,10 @@ def rebalance(
     codes, on
         The code book of the plan (scheme, retired codes; default: the dataset's scheme,
         nothing retired) and the date new codes are valid from (default: today).
+    cut_edges
+        Cut edges of the plan before (its metrics), when known: the new plan's count is
+        derived from it (the communities left as they were are not tessellated again);
+        default: counted on every community.
     """
     lo, hi = checked_band(target, band)
     layer = grid_layer(dataset, grids)
@@ -320,7 +325,9 @@ def rebalance(
         redrawn.append(r)
         if progress is not None:
             progress(len(redrawn), len(dirty))
-    plan, _ = assemble(dataset, grids, layer, redrawn, dirty, old_code, target, (lo, hi))
+    plan, _ = assemble(
+        dataset, grids, layer, redrawn, dirty, old_code, target, (lo, hi), cut_before=cut_edges
+    )
     prior = layer_codes(layer.codes, layer.community, grids)
     dated, book = dated_grids(plan.grids, before=prior, book=book, on=on or date.today())
     plan = replace(plan, grids=dated, codes=book)
@@ -338,8 +345,15 @@ def assemble(  # noqa: PLR0917
     old_code: dict[str, str],
     target: int,
     band: tuple[int, int],
+    *,
+    cut_before: int | None = None,
 ) -> tuple[Plan, int]:
-    """Return the plan joining untouched grids and the redrawn communities, and cut edges."""
+    """Return the plan joining untouched grids and the redrawn communities, and cut edges.
+
+    Untouched grids keep their geometry as given, made valid where it is not, in EPSG:4326
+    or after a conversion to an output CRS (:func:`valid_everywhere.valid_everywhere`).
+    ``cut_before``: cut edges of the plan before (see :func:`rebalance`).
+    """
     from gridgen.partition.plan import cut_edge_count
 
     keep = np.asarray([c not in dirty and c != "" for c in layer.community], dtype=bool)
@@ -356,6 +370,7 @@ def assemble(  # noqa: PLR0917
     ]
     rows: list[tuple[str, str]] = list(clean_a)
     cut = 0
+    old_cut = 0
     for r in redrawn:
         if r.units.n == 0:
             continue
@@ -372,9 +387,13 @@ def assemble(  # noqa: PLR0917
         )
         e = r.units.edges
         cut += int(np.sum(r.labels[e[:, 0]] != r.labels[e[:, 1]]))
+        oa, ob = r.old[e[:, 0]], r.old[e[:, 1]]
+        old_cut += int(np.sum((oa != ob) & (oa >= 0) & (ob >= 0)))
     assignment = pd.DataFrame(rows, columns=["building_id", "grid_id"]).astype(str)
     clean_frame = pd.DataFrame(clean_a, columns=["building_id", "grid_id"]).astype(str)
-    if len(clean_frame):
+    if cut_before is not None:
+        cut = max(0, cut_before - old_cut + cut)
+    elif len(clean_frame):
         cut += cut_edge_count(dataset, clean_frame, band_max=band[1])
     frame = gpd.GeoDataFrame(
         {"grid_id": codes, "community_id": comms, **_extra_columns(grids, codes)},
@@ -392,6 +411,11 @@ def assemble(  # noqa: PLR0917
     bad = ~frame.geometry.is_valid  # only untouched grids as given can be invalid
     if bad.any():
         frame.loc[bad, "geometry"] = [valid_polygon(x) for x in frame.geometry[bad]]
+    if n_clean:
+        given_wgs = frame.geometry.to_numpy()[:n_clean]
+        frame.iloc[:n_clean, frame.columns.get_loc("geometry")] = list(
+            valid_everywhere(given_wgs, dataset.metric_crs, what="grids kept as they were")
+        )
     table = grid_table(dataset, frame, assignment, target=target, band=band)
     table = table.sort_values("grid_id", kind="stable").reset_index(drop=True)
     metrics = plan_metrics(
