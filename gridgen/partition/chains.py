@@ -19,6 +19,7 @@ households moved, then moves, then (longest) shared boundary. A unit without hou
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -74,12 +75,68 @@ def score(h: list[int], delta: dict[int, int], lo: int, hi: int) -> tuple[int, f
     return count, total
 
 
+def cut_units(g: Moves, labels: IntArray, lab: int) -> set[int]:
+    """Return the units of grid ``lab`` whose removal disconnects or empties it.
+
+    The articulation points of the grid's unit graph (Tarjan's low-link, iteratively),
+    plus the unit of a one-unit grid.
+    """
+    members = np.flatnonzero(labels == lab).tolist()
+    if len(members) <= 1:
+        return set(members)
+    inside = set(members)
+    root = members[0]
+    disc = {root: 0}
+    low = {root: 0}
+    out: set[int] = set()
+    root_children = 0
+    clock = 1
+    stack: list[tuple[int, int, Iterator[int]]] = [(root, -1, iter(g.nbrs[root]))]
+    while stack:
+        u, parent, it = stack[-1]
+        pushed = False
+        for v in it:
+            if v not in inside:
+                continue
+            if v not in disc:
+                disc[v] = low[v] = clock
+                clock += 1
+                stack.append((v, u, iter(g.nbrs[v])))
+                pushed = True
+                break
+            if v != parent:
+                low[u] = min(low[u], disc[v])
+        if pushed:
+            continue
+        stack.pop()
+        if not stack:
+            break
+        p = stack[-1][0]
+        low[p] = min(low[p], low[u])
+        if p == root:
+            root_children += 1
+        elif low[u] >= disc[p]:
+            out.add(p)
+    if root_children > 1:
+        out.add(root)
+    return out
+
+
 def branch(
-    g: Moves, labels: IntArray, grid: int, unit: int, frozen: NDArray[np.bool_]
+    g: Moves,
+    labels: IntArray,
+    grid: int,
+    unit: int,
+    frozen: NDArray[np.bool_],
+    *,
+    cuts: set[int] | None = None,
 ) -> tuple[int, ...] | None:
     """Return the units leaving ``grid`` with ``unit``: it and every piece of the rest of
     the grid apart from the piece holding most households (None: a frozen unit would go,
-    or nothing would stay)."""
+    or nothing would stay). ``cuts``: the grid's :func:`cut_units`, if known (a unit not
+    among them leaves alone)."""
+    if cuts is not None and unit not in cuts:
+        return (unit,)
     members = set(np.flatnonzero(labels == grid).tolist())
     members.discard(unit)
     if not members:
@@ -148,7 +205,7 @@ def best_chain(
         h = np.bincount(labels, weights=g.households, minlength=k).astype(np.int64).tolist()
     beam = [Chain(labels, {grid: 0}, (), 0, 0.0, frozenset())]
     best: Chain | None = None
-    best_key: Key | None = None
+    best_key: tuple[int, float, float, int, float] | None = None
     seen: set[frozenset[tuple[int, int]]] = set()
     for _ in range(depth):
         grown: list[tuple[Key, int, Chain]] = []
@@ -163,8 +220,11 @@ def best_chain(
             seen.add(sig)
             base = score(h, {t: 0 for t in part.delta}, lo, hi)
             better = key[0] < base[0] if strict else key[:2] < base
-            if better and (best_key is None or key < best_key):
-                best, best_key = part, key
+            # the best chain that fixes a grid: fewest grids out of band, then fewest
+            # households moved; the best reduction: least households outside the band
+            final = (key[0], key[2], key[1], key[3], key[4]) if strict else key
+            if better and (best_key is None or final < best_key):
+                best, best_key = part, final
             if key[0] > 0 and len(beam) < BEAM:
                 beam.append(_applied(part))
         if not beam:
@@ -188,12 +248,15 @@ def _grown(
     over = {t: h[t] + chain.delta[t] > hi for t in open_grids}
     out: list[tuple[Key, int, Chain]] = []
     branches: dict[tuple[int, int], tuple[int, ...] | None] = {}
+    cuts: dict[int, set[int]] = {}
     hh = g.households
     for (unit, src, dst), s in sorted(_candidates(g, chain, open_grids, over).items()):
         if frozen[unit] or unit in chain.taken:
             continue
         if (unit, src) not in branches:
-            branches[unit, src] = branch(g, chain.labels, src, unit, frozen)
+            if src not in cuts:
+                cuts[src] = cut_units(g, chain.labels, src)
+            branches[unit, src] = branch(g, chain.labels, src, unit, frozen, cuts=cuts[src])
         moving = branches[unit, src]
         if moving is None or chain.taken.intersection(moving):
             continue

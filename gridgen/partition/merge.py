@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from gridgen.dataset import Dataset
+from gridgen.partition.assemble import Redrawn, assemble, detached_part_problems, finished
 from gridgen.partition.audit import audit_layer
 from gridgen.partition.codes import (
     CodeBook,
@@ -43,14 +44,7 @@ from gridgen.partition.existing import GridLayer, building_grids, check_grid_ext
 from gridgen.partition.lifecycle import layer_codes
 from gridgen.partition.moves import Moves, pieces
 from gridgen.partition.plan import Plan, checked_band
-from gridgen.partition.rebalance import (
-    IntArray,
-    Redrawn,
-    assemble,
-    detached_part_problems,
-    finished,
-    initial_labels,
-)
+from gridgen.partition.rebalance import IntArray, initial_labels
 from gridgen.partition.settle import band_problems, settle
 from gridgen.partition.units import UnitGraph, build_units
 from gridgen.rules import RuleKind

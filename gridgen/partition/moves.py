@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -137,53 +136,6 @@ def fill(g: Moves, labels: IntArray, *, hi: int) -> IntArray:
             out[u] = choice
             size[choice] += g.households[u]
             pending.discard(u)
-    return out
-
-
-def cut_units(g: Moves, labels: IntArray, lab: int) -> set[int]:
-    """Return the units of grid ``lab`` whose removal disconnects or empties it.
-
-    The articulation points of the grid's unit graph (Tarjan's low-link, iteratively),
-    plus the unit of a one-unit grid.
-    """
-    members = np.flatnonzero(labels == lab).tolist()
-    if len(members) <= 1:
-        return set(members)
-    inside = set(members)
-    root = members[0]
-    disc = {root: 0}
-    low = {root: 0}
-    out: set[int] = set()
-    root_children = 0
-    clock = 1
-    stack: list[tuple[int, int, Iterator[int]]] = [(root, -1, iter(g.nbrs[root]))]
-    while stack:
-        u, parent, it = stack[-1]
-        pushed = False
-        for v in it:
-            if v not in inside:
-                continue
-            if v not in disc:
-                disc[v] = low[v] = clock
-                clock += 1
-                stack.append((v, u, iter(g.nbrs[v])))
-                pushed = True
-                break
-            if v != parent:
-                low[u] = min(low[u], disc[v])
-        if pushed:
-            continue
-        stack.pop()
-        if not stack:
-            break
-        p = stack[-1][0]
-        low[p] = min(low[p], low[u])
-        if p == root:
-            root_children += 1
-        elif low[u] >= disc[p]:
-            out.add(p)
-    if root_children > 1:
-        out.add(root)
     return out
 
 

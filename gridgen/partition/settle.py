@@ -4,9 +4,10 @@ merge (多网合一).
 :func:`settle` takes a start (a grid per planning unit, ``-1`` for none) and returns grids
 that tile the units: pieces cut off from their grid are mended, land in no grid joins a
 neighbour or becomes new grids, grids out of band are fixed by ejection chains of boundary
-moves (:mod:`gridgen.partition.moves`) and only where moves cannot by a split or a
-dissolve (codes come from :mod:`gridgen.partition.codes`); :func:`band_problems` states
-the proof for every grid left out of band.
+moves (:mod:`gridgen.partition.moves`) and only where moves cannot by the cheapest of a
+split, a dissolve or a local redraw (:mod:`gridgen.partition.repairs`), and as a last
+resort a fresh drawing of the community (codes come from :mod:`gridgen.partition.codes`);
+:func:`band_problems` states the proof for every grid left out of band.
 """
 
 from __future__ import annotations
@@ -18,16 +19,18 @@ import shapely
 from numpy.typing import NDArray
 
 from gridgen.partition.band_sets import lonely_units
-from gridgen.partition.community import (
-    community_rng,
-    region_problem,
-)
 from gridgen.partition.finish import grid_shapes
-from gridgen.partition.moves import Moves, balance, fill, make_contiguous, pieces, violation
-from gridgen.partition.objective import RegionProblem
+from gridgen.partition.moves import Moves, balance, fill, make_contiguous, pieces
 from gridgen.partition.plan import Problem
 from gridgen.partition.proofs import unbalanceable_units
-from gridgen.partition.regions import best_regions
+from gridgen.partition.repairs import (
+    changed_households,
+    excused_mask,
+    excused_of,
+    out_key,
+    repair_grids,
+    sub_regions,
+)
 from gridgen.partition.units import UnitGraph
 from gridgen.rules import RuleKind
 
@@ -35,9 +38,6 @@ IntArray = NDArray[np.int64]
 SCRATCH_COST_PER_FIX = 800
 """Most households a fresh drawing of a whole community may move per grid it brings into
 the band, in a rebalance (merge-grids takes any fresh drawing that fixes more grids)."""
-LOCAL_RINGS = (1, 2)
-"""Rings of neighbouring grids redrawn with a grid that moves, splits and dissolves cannot
-bring into the band (:func:`local_redraw`)."""
 
 
 def _scratch_if_better(
@@ -54,119 +54,16 @@ def _scratch_if_better(
     """Return a fresh drawing of the community when it leaves fewer grids out of band at
     most ``cost_per_fix`` households moved per grid it fixes, else ``labels``."""
     lo, hi = band
-    now = _out_key(g, labels, lo, hi, _excused(labels, stuck))
+    now = out_key(g, labels, lo, hi, excused_of(labels, stuck))
     if now[0] == 0:
         return labels
     fresh = _new_grids(
         units, g, np.full(units.n, -1, dtype=np.int64), target=target, lo=lo, hi=hi, seed=seed
     )
-    gain = now[0] - _out_key(g, fresh, lo, hi, _excused(fresh, stuck))[0]
-    if gain <= 0 or _changed(units.households, labels, fresh) > gain * cost_per_fix:
+    gain = now[0] - out_key(g, fresh, lo, hi, excused_of(fresh, stuck))[0]
+    if gain <= 0 or changed_households(units.households, labels, fresh) > gain * cost_per_fix:
         return labels
     return fresh
-
-
-def _grid_neighbours(labels: IntArray, edges: IntArray) -> dict[int, set[int]]:
-    """Return the grids next to each grid (sharing a unit-graph edge)."""
-    a, b = labels[edges[:, 0]], labels[edges[:, 1]]
-    cut = (a != b) & (a >= 0) & (b >= 0)
-    out: dict[int, set[int]] = {}
-    for x, y in zip(a[cut].tolist(), b[cut].tolist(), strict=True):
-        out.setdefault(x, set()).add(y)
-        out.setdefault(y, set()).add(x)
-    return out
-
-
-def local_redraw(
-    units: UnitGraph,
-    g: Moves,
-    labels: IntArray,
-    *,
-    stuck: IntArray,
-    target: int,
-    lo: int,
-    hi: int,
-    seed: int,
-) -> IntArray:
-    """Return labels where each grid still out of band was drawn again with its neighbours.
-
-    The grid and the grids within :data:`LOCAL_RINGS` steps are drawn from scratch
-    (``best_regions``, the partitioner), the new regions take the old labels they share
-    most households with (``linear_sum_assignment``), boundary moves finish; kept only
-    when fewer grids are out of band. The smallest ring that does it wins, so the change
-    stays local.
-    """
-    from scipy.optimize import linear_sum_assignment
-
-    failed: set[int] = set()
-    for _ in range(int(labels.max()) + 2 if len(labels) else 0):
-        excused = _excused(labels, stuck)
-        k = int(labels.max()) + 1
-        h = np.bincount(labels, weights=g.households, minlength=k)
-        v = violation(h, lo, hi)
-        todo = [  # a grid without households is land finish_grids joins to a grid
-            int(x)
-            for x in np.argsort(-v, kind="stable")
-            if v[x] > 0 and h[x] > 0 and int(x) not in excused and int(x) not in failed
-        ]
-        if not todo:
-            break
-        grid, now, done = todo[0], _out_key(g, labels, lo, hi, excused), False
-        for rings in LOCAL_RINGS:
-            cluster = {grid}
-            for _r in range(rings):
-                near = _grid_neighbours(labels, units.edges)
-                cluster |= {y for x in cluster for y in near.get(x, ())}
-            nodes = np.flatnonzero(np.isin(labels, list(cluster)))
-            sub = _sub_regions(units, nodes, target=target, lo=lo, hi=hi, seed=seed)
-            old = labels[nodes]
-            olds = np.unique(old)
-            m = np.zeros((len(olds), int(sub.max()) + 1))
-            np.add.at(m, (np.searchsorted(olds, old), sub), g.households[nodes] + 1e-3)
-            r, c = linear_sum_assignment(m, maximize=True)
-            to = np.arange(k, k + m.shape[1], dtype=np.int64)
-            to[c] = olds[r]
-            trial = labels.copy()
-            trial[nodes] = to[sub]
-            trial, _ = balance(g, trial, lo=lo, hi=hi, excused=excused_mask(trial, stuck))
-            if _out_key(g, trial, lo, hi, _excused(trial, stuck)) < now:
-                labels, done = trial, True
-                break
-        if not done:
-            failed.add(grid)
-    return labels
-
-
-def _changed(households: IntArray, a: IntArray, b: IntArray) -> int:
-    """Return households whose grid differs between labelings, grids matched one-to-one."""
-    from scipy.optimize import linear_sum_assignment
-
-    m = np.zeros((int(a.max()) + 1, int(b.max()) + 1))
-    np.add.at(m, (a, b), households)
-    r, c = linear_sum_assignment(m, maximize=True)
-    return int(households.sum() - m[r, c].sum())
-
-
-def _sub_regions(
-    units: UnitGraph, nodes: IntArray, *, target: int, lo: int, hi: int, seed: int
-) -> IntArray:
-    """Return region labels (0..) for the connected ``nodes`` drawn from scratch."""
-    if len(nodes) == 1 or int(units.households[nodes].sum()) <= hi:
-        return np.zeros(len(nodes), dtype=np.int64)
-    prob = region_problem(units)
-    local = np.full(units.n, -1, dtype=np.int64)
-    local[nodes] = np.arange(len(nodes))
-    ea, eb = local[prob.edges[:, 0]], local[prob.edges[:, 1]]
-    keep = (ea >= 0) & (eb >= 0)
-    sub = RegionProblem(
-        households=prob.households[nodes],
-        edges=np.column_stack([ea[keep], eb[keep]]).astype(np.int64),
-        cut_cost=prob.cut_cost[keep],
-        xy=prob.xy[nodes],
-        area=prob.area[nodes],
-    )
-    rng = community_rng(seed, f"{units.community_id}/{int(nodes[0])}")
-    return best_regions(sub, target=target, lo=lo, hi=hi, rng=rng)
 
 
 def _new_grids(
@@ -180,104 +77,9 @@ def _new_grids(
     nxt = int(out.max()) + 1 if (out >= 0).any() else 0
     for part in pieces(g, np.where(out < 0, 1, 0).astype(np.int64), 1):
         nodes = np.asarray(part, dtype=np.int64)
-        sub = _sub_regions(units, nodes, target=target, lo=lo, hi=hi, seed=seed)
+        sub = sub_regions(units, nodes, target=target, lo=lo, hi=hi, seed=seed)
         out[nodes] = nxt + sub
         nxt += int(sub.max()) + 1
-    return out
-
-
-def _out_key(g: Moves, labels: IntArray, lo: int, hi: int, excused: set[int]) -> tuple[int, float]:
-    k = int(labels.max()) + 1
-    h = np.bincount(labels, weights=g.households, minlength=k)
-    present = np.bincount(labels, minlength=k) > 0
-    v = violation(h, lo, hi)
-    v[list(excused)] = 0.0
-    v[~present] = 0.0
-    return int(np.sum(v > 0)), float(v.sum())
-
-
-def _excused(labels: IntArray, stuck: IntArray) -> set[int]:
-    return {int(labels[u]) for u in stuck.tolist()}
-
-
-def split_or_merge(
-    units: UnitGraph,
-    g: Moves,
-    labels: IntArray,
-    *,
-    stuck: IntArray,
-    target: int,
-    lo: int,
-    hi: int,
-    seed: int,
-    join_stuck: bool = False,
-) -> IntArray:
-    """Return labels after splits of overfull / dissolves of underfull grids that help.
-
-    ``join_stuck``: grids out of band for a proven reason may be dissolved too when that
-    leaves fewer grids out of band (for fresh plans; a rebalance leaves them as they are).
-    """
-    failed: set[int] = set()
-    for _ in range(2 * int(labels.max()) + 4):
-        excused = _excused(labels, stuck)
-        k = int(labels.max()) + 1
-        h = np.bincount(labels, weights=g.households, minlength=k)
-        v = violation(h, lo, hi)
-        present = np.bincount(labels, minlength=k) > 0
-        # grids out of band for a proven reason are still dissolved when that helps (two
-        # stuck neighbours below the band become one grid: one grid out of band, not two)
-        todo = [
-            int(x)
-            for x in np.argsort(-v, kind="stable")
-            if v[x] > 0
-            and present[x]
-            and int(x) not in failed
-            and (int(x) not in excused or h[x] > 2 * hi or (join_stuck and h[x] < lo))
-        ]
-        if not todo:
-            break
-        grid = todo[0]
-        nodes = np.flatnonzero(labels == grid)
-        trial = labels.copy()
-        if h[grid] > hi:
-            sub = _sub_regions(units, nodes, target=target, lo=lo, hi=hi, seed=seed)
-            trial[nodes] = np.where(sub == 0, grid, k + sub - 1)
-        else:
-            trial[nodes] = -1
-            trial = fill(g, trial, hi=hi)
-            if (trial < 0).any():
-                failed.add(grid)
-                continue
-        trial, _ = balance(g, trial, lo=lo, hi=hi, excused=excused_mask(trial, stuck))
-        # fewer grids out of band, then (a grid proven out of band split in two: the part
-        # without the proof in band) fewer households outside the band
-        after = (
-            _out_key(g, trial, lo, hi, set())[0],
-            _out_key(g, trial, lo, hi, _excused(trial, stuck)),
-            _out_key(g, trial, lo, hi, set())[1],
-        )
-        now = (
-            _out_key(g, labels, lo, hi, set())[0],
-            _out_key(g, labels, lo, hi, excused),
-            _out_key(g, labels, lo, hi, set())[1],
-        )
-        # a grid above twice the maximum is split whenever that lowers the households
-        # outside the band, even into two grids slightly out (a large compound's buildings)
-        huge = h[grid] > 2 * hi and after[2] < now[2]
-        if after < now or huge:
-            labels = trial
-            failed.clear()  # grids changed: what failed may now work
-        else:
-            failed.add(grid)
-    return labels
-
-
-def excused_mask(labels: IntArray, stuck: IntArray) -> NDArray[np.bool_]:
-    k = int(labels.max()) + 1 if len(labels) else 0
-    out = np.zeros(k, dtype=bool)
-    for lab in _excused(labels, stuck):
-        if lab >= 0:
-            out[lab] = True
     return out
 
 
@@ -354,7 +156,7 @@ def settle(
         excused = excused_mask(labels, stuck)
         labels, moved = balance(g, labels, lo=lo, hi=hi, excused=excused, budget=budget)
         if math.isinf(budget):
-            labels = split_or_merge(
+            labels = repair_grids(
                 units,
                 g,
                 labels,
@@ -364,9 +166,6 @@ def settle(
                 hi=hi,
                 seed=seed,
                 join_stuck=join_stuck,
-            )
-            labels = local_redraw(
-                units, g, labels, stuck=stuck, target=target, lo=lo, hi=hi, seed=seed
             )
             labels = _scratch_if_better(
                 units,
