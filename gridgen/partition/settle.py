@@ -7,7 +7,8 @@ neighbour or becomes new grids, grids out of band are fixed by ejection chains o
 moves (:mod:`gridgen.partition.moves`) and only where moves cannot by the cheapest of a
 split, a dissolve or a local redraw (:mod:`gridgen.partition.repairs`), and as a last
 resort a fresh drawing of the community (codes come from :mod:`gridgen.partition.codes`);
-:func:`band_problems` states the proof for every grid left out of band.
+:func:`band_problems` states the proof for every grid left out of band. Moves that turned
+out not to be needed are undone last (:mod:`gridgen.partition.undo_moves`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from gridgen.partition.repairs import (
     repair_grids,
     sub_regions,
 )
+from gridgen.partition.undo_moves import undo_moves
 from gridgen.partition.units import UnitGraph
 from gridgen.rules import RuleKind
 
@@ -150,6 +152,7 @@ def settle(
     g = Moves.from_edges(units.households, units.edges, units.shared_length)
     labels = fill(g, make_contiguous(g, labels), hi=hi)
     labels = _new_grids(units, g, labels, target=target, lo=lo, hi=hi, seed=seed)
+    start = labels
     stuck = stuck_units(units, g, lo=lo, hi=hi)
     moved = 0
     if units.n:
@@ -177,6 +180,7 @@ def settle(
                 seed=seed,
                 cost_per_fix=math.inf if join_stuck else SCRATCH_COST_PER_FIX,
             )
+        labels = undo_moves(g, labels, start, lo=lo, hi=hi)
     _, inv = np.unique(labels, return_inverse=True)
     labels = mend_pieces(units, g, inv.astype(np.int64).ravel())
     return labels, stuck, moved
