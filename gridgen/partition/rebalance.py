@@ -2,24 +2,32 @@
 
 Only communities where the audit found something (a gap, an overlap, a grid crossing its
 boundary, a split compound, a grid out of band, in several parts or invalid, a building in
-no grid) are touched; the others come back exactly as they were. In a touched community:
+no grid) are touched; the others come back exactly as they were (their grids made valid in
+every output CRS if they were not). In a touched community:
 
 1. the community's planning units (:mod:`gridgen.partition.units`) take the grid holding
-   the majority of their households (whole compounds: split compounds are reunited), units
-   without households the grid covering most of their cell;
+   the majority of their households (whole compounds: split compounds are reunited; a
+   compound above the band maximum is split into its buildings' units, as partition
+   does), units without households the grid covering most of their cell;
 2. pieces of a grid cut off from its main piece, and units in no grid (gaps, land of grids
    attributed to another community) join a neighbouring grid (:func:`moves.fill`); land
    no grid reaches becomes new grids;
-3. grids out of band are fixed by ejection chains of boundary moves (:func:`moves.balance`);
-   only where moves cannot, an overfull grid is split or an underfull one dissolved into
-   its neighbours (kept only when that leaves fewer grids out of band);
+3. grids out of band are fixed by ejection chains of branch moves (:func:`moves.balance`,
+   :mod:`gridgen.partition.chains`); only where moves cannot, a grid is split, dissolved
+   or drawn again with its neighbours (:mod:`gridgen.partition.repairs`), and as a last
+   resort the community is drawn afresh when that fixes grids at no more than
+   :data:`~gridgen.partition.settle.SCRATCH_COST_PER_FIX` households moved per grid fixed;
+   moves that turned out not to be needed are undone (:mod:`gridgen.partition.undo_moves`);
 4. a grid keeps its code when it keeps the majority of its households; other grids take
    codes never used in the community; codes no grid keeps are retired
    (:mod:`gridgen.partition.codes`);
-5. the community's grids are rebuilt from the unit cells.
+5. the community's grids are drawn from the unit cells by the one finishing step
+   (:mod:`gridgen.partition.finish`).
 
-Grids that stay out of band are reported with the proof (a unit that no in-band grid can
-hold) or as not fixed.
+Grids that stay out of band are reported with the proof (a unit that no grid in the band
+can hold, :mod:`gridgen.partition.band_sets`) or as not fixed. The summary reports the
+households moved against a lower bound: households that must change grid for the old
+grids to reach the band (:mod:`gridgen.partition.lower_bound`).
 """
 
 from __future__ import annotations
