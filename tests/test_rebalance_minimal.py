@@ -237,3 +237,19 @@ def test_cli_refuses_grids_that_do_not_tile(
     err = capsys.readouterr().err
     assert "community C1" in err and "do not tile" in err
     assert not out.exists()
+
+
+def test_piece_rejoins_its_grid_across_open_land() -> None:
+    from gridgen.partition.moves import make_contiguous
+
+    # grid 0 holds units 0 and 2, joined only through unit 1 (open land, labelled grid 1 by
+    # area); grid 1 stays connected without it, so unit 1 joins grid 0
+    hh = np.array([100, 0, 50, 200])
+    edges = np.array([(0, 1), (1, 2), (1, 3)])
+    g = Moves.from_edges(hh, edges, np.ones(len(edges)))
+    assert make_contiguous(g, np.array([0, 1, 0, 1])).tolist() == [0, 0, 0, 1]
+    # when unit 1 holds grid 1 together (units 3 and 4 meet only through it), unit 2 is cut
+    hh = np.array([100, 0, 50, 200, 90])
+    edges = np.array([(0, 1), (1, 2), (1, 3), (1, 4)])
+    g = Moves.from_edges(hh, edges, np.ones(len(edges)))
+    assert make_contiguous(g, np.array([0, 1, 0, 1, 1])).tolist() == [0, 1, -1, 1, 1]

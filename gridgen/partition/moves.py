@@ -99,13 +99,63 @@ def pieces(g: Moves, labels: IntArray, label: int) -> list[list[int]]:
 
 
 def make_contiguous(g: Moves, labels: IntArray) -> IntArray:
-    """Return labels where every grid keeps only its largest piece (others become -1)."""
+    """Return labels where every grid is one piece of the unit graph.
+
+    A piece of a grid cut off from its main piece (largest households) first tries to
+    join it again across land without households of other grids (the shortest such path
+    takes the grid's label, when no grid falls apart for it: a grid drawn as one polygon
+    whose connecting open land is now labelled by area to a neighbour); pieces that
+    cannot become -1.
+    """
     out = labels.copy()
     for lab in np.unique(labels[labels >= 0]).tolist():
-        parts = pieces(g, labels, int(lab))
+        parts = pieces(g, out, int(lab))
+        if len(parts) < 2:
+            continue
+        main = set(parts[0])
         for extra in parts[1:]:
-            out[extra] = -1
+            if not _joined_across_open_land(g, out, int(lab), extra, main):
+                out[extra] = -1
+            else:
+                main |= set(extra)
     return out
+
+
+def _joined_across_open_land(
+    g: Moves, labels: IntArray, lab: int, piece: list[int], main: set[int]
+) -> bool:
+    """Relabel (in place) the shortest path of units without households from ``piece`` to
+    ``main`` to ``lab``; return whether it was found and taken."""
+    start = set(piece)
+    prev: dict[int, int] = {}
+    queue = deque(start)
+    seen = set(start)
+    end = -1
+    while queue and end < 0:
+        u = queue.popleft()
+        for v in g.nbrs[u]:
+            if v in seen:
+                continue
+            if v in main:
+                end = u
+                break
+            if g.households[v] == 0 and labels[v] != lab and labels[v] >= 0:
+                seen.add(v)
+                prev[v] = u
+                queue.append(v)
+    if end < 0:
+        return False
+    path = []
+    while end not in start:
+        path.append(end)
+        end = prev[end]
+    saved = labels[path].copy()
+    labels[path] = lab
+    for other in set(saved.tolist()):
+        if len(pieces(g, labels, int(other))) > 1 or not (labels == other).any():
+            labels[path] = saved
+            return False
+    return True
 
 
 def fill(g: Moves, labels: IntArray, *, hi: int) -> IntArray:
