@@ -75,51 +75,78 @@ def score(h: list[int], delta: dict[int, int], lo: int, hi: int) -> tuple[int, f
     return count, total
 
 
+@dataclass(frozen=True)
+class GridCuts:
+    """A depth-first search of one grid's units: what each unit holds together.
+
+    ``order`` lists the units in preorder; the subtree of unit ``u`` is
+    ``order[pos[u]:pos[u] + size[u]]``; ``split[u]`` names the children whose subtrees fall
+    off the grid when ``u`` leaves (``u`` is then an articulation point); ``connected`` is
+    False when the search did not reach every unit (a grid already in pieces).
+    """
+
+    order: list[int]
+    pos: dict[int, int]
+    size: dict[int, int]
+    split: dict[int, list[int]]
+    prefix: NDArray[np.int64]
+    connected: bool
+
+
+def grid_cuts(g: Moves, labels: IntArray, lab: int) -> GridCuts:
+    """Return the :class:`GridCuts` of grid ``lab`` (Tarjan's low-link, iteratively)."""
+    members = np.flatnonzero(labels == lab).tolist()
+    inside = set(members)
+    order: list[int] = []
+    pos: dict[int, int] = {}
+    size: dict[int, int] = {}
+    split: dict[int, list[int]] = {}
+    if members:
+        root = members[0]
+        low = {root: 0}
+        pos[root] = 0
+        order.append(root)
+        stack: list[tuple[int, int, Iterator[int]]] = [(root, -1, iter(g.nbrs[root]))]
+        while stack:
+            u, parent, it = stack[-1]
+            pushed = False
+            for v in it:
+                if v not in inside:
+                    continue
+                if v not in pos:
+                    pos[v] = low[v] = len(order)
+                    order.append(v)
+                    stack.append((v, u, iter(g.nbrs[v])))
+                    pushed = True
+                    break
+                if v != parent:
+                    low[u] = min(low[u], pos[v])
+            if pushed:
+                continue
+            stack.pop()
+            size[u] = len(order) - pos[u]
+            if not stack:
+                break
+            p = stack[-1][0]
+            low[p] = min(low[p], low[u])
+            if p == root or low[u] >= pos[p]:
+                split.setdefault(p, []).append(u)
+        if len(split.get(root, ())) < 2:
+            split.pop(root, None)  # the root holds the grid together only with 2+ children
+    hh = g.households[order] if order else np.zeros(0, dtype=np.int64)
+    prefix = np.concatenate([[0], np.cumsum(hh)]).astype(np.int64)
+    return GridCuts(order, pos, size, split, prefix, len(order) == len(members))
+
+
 def cut_units(g: Moves, labels: IntArray, lab: int) -> set[int]:
     """Return the units of grid ``lab`` whose removal disconnects or empties it.
 
-    The articulation points of the grid's unit graph (Tarjan's low-link, iteratively),
-    plus the unit of a one-unit grid.
+    The articulation points of the grid's unit graph, plus the unit of a one-unit grid.
     """
-    members = np.flatnonzero(labels == lab).tolist()
-    if len(members) <= 1:
-        return set(members)
-    inside = set(members)
-    root = members[0]
-    disc = {root: 0}
-    low = {root: 0}
-    out: set[int] = set()
-    root_children = 0
-    clock = 1
-    stack: list[tuple[int, int, Iterator[int]]] = [(root, -1, iter(g.nbrs[root]))]
-    while stack:
-        u, parent, it = stack[-1]
-        pushed = False
-        for v in it:
-            if v not in inside:
-                continue
-            if v not in disc:
-                disc[v] = low[v] = clock
-                clock += 1
-                stack.append((v, u, iter(g.nbrs[v])))
-                pushed = True
-                break
-            if v != parent:
-                low[u] = min(low[u], disc[v])
-        if pushed:
-            continue
-        stack.pop()
-        if not stack:
-            break
-        p = stack[-1][0]
-        low[p] = min(low[p], low[u])
-        if p == root:
-            root_children += 1
-        elif low[u] >= disc[p]:
-            out.add(p)
-    if root_children > 1:
-        out.add(root)
-    return out
+    cuts = grid_cuts(g, labels, lab)
+    if len(cuts.order) <= 1:
+        return set(cuts.order)
+    return set(cuts.split)
 
 
 def branch(
@@ -129,14 +156,18 @@ def branch(
     unit: int,
     frozen: NDArray[np.bool_],
     *,
-    cuts: set[int] | None = None,
+    cuts: GridCuts | None = None,
 ) -> tuple[int, ...] | None:
     """Return the units leaving ``grid`` with ``unit``: it and every piece of the rest of
     the grid apart from the piece holding most households (None: a frozen unit would go,
-    or nothing would stay). ``cuts``: the grid's :func:`cut_units`, if known (a unit not
-    among them leaves alone)."""
-    if cuts is not None and unit not in cuts:
-        return (unit,)
+    or nothing would stay). ``cuts``: the grid's :func:`grid_cuts`, if known."""
+    cuts = cuts if cuts is not None and cuts.connected else None
+    if cuts is not None:
+        if len(cuts.order) <= 1:
+            return None
+        if unit not in cuts.split:
+            return (unit,)
+        return _branch_from_cuts(cuts, unit, frozen)
     members = set(np.flatnonzero(labels == grid).tolist())
     members.discard(unit)
     if not members:
@@ -162,6 +193,40 @@ def branch(
     if frozen[out].any():
         return None
     return tuple(sorted(out))
+
+
+def _branch_from_cuts(
+    cuts: GridCuts, unit: int, frozen: NDArray[np.bool_]
+) -> tuple[int, ...] | None:
+    """Return :func:`branch` of an articulation point from the search (no new search)."""
+    pieces: list[tuple[int, int, int, int]] = []  # (households, units, start, end)
+    for c in cuts.split[unit]:
+        a, b = cuts.pos[c], cuts.pos[c] + cuts.size[c]
+        pieces.append((int(cuts.prefix[b] - cuts.prefix[a]), b - a, a, b))
+    pu = cuts.pos[unit]
+    own = int(cuts.prefix[pu + 1] - cuts.prefix[pu])
+    rest_n = len(cuts.order) - 1 - sum(p[1] for p in pieces)
+    if rest_n > 0:  # everything else: one piece (it holds the root, or joins it)
+        rest_hh = int(cuts.prefix[-1]) - own - sum(p[0] for p in pieces)
+        pieces.append((rest_hh, rest_n, -1, -1))
+    if not pieces:
+        return None
+    anchor = max(range(len(pieces)), key=lambda i: (pieces[i][0], pieces[i][1], -i))
+    out = [unit]
+    for i, (_h, _n, a, b) in enumerate(pieces):
+        if i != anchor:
+            out += _rest_units(cuts, unit) if a < 0 else cuts.order[a:b]
+    if frozen[out].any():
+        return None
+    return tuple(sorted(out))
+
+
+def _rest_units(cuts: GridCuts, unit: int) -> list[int]:
+    """Return the grid's units outside ``unit`` and the subtrees it splits off."""
+    off = {unit}
+    for c in cuts.split[unit]:
+        off.update(cuts.order[cuts.pos[c] : cuts.pos[c] + cuts.size[c]])
+    return [u for u in cuts.order if u not in off]
 
 
 def _candidates(
@@ -248,14 +313,14 @@ def _grown(
     over = {t: h[t] + chain.delta[t] > hi for t in open_grids}
     out: list[tuple[Key, int, Chain]] = []
     branches: dict[tuple[int, int], tuple[int, ...] | None] = {}
-    cuts: dict[int, set[int]] = {}
+    cuts: dict[int, GridCuts] = {}
     hh = g.households
     for (unit, src, dst), s in sorted(_candidates(g, chain, open_grids, over).items()):
         if frozen[unit] or unit in chain.taken:
             continue
         if (unit, src) not in branches:
             if src not in cuts:
-                cuts[src] = cut_units(g, chain.labels, src)
+                cuts[src] = grid_cuts(g, chain.labels, src)
             branches[unit, src] = branch(g, chain.labels, src, unit, frozen, cuts=cuts[src])
         moving = branches[unit, src]
         if moving is None or chain.taken.intersection(moving):

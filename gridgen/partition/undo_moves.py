@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 
-from gridgen.partition.chains import Moves, branch, cut_units
+from gridgen.partition.chains import Moves, branch, cut_units, grid_cuts
 
 IntArray = NDArray[np.int64]
 ROUNDS = 3
@@ -63,7 +63,7 @@ def undo_moves(
             src, dst = int(labels[u]), int(home[u])
             if src == dst or not any(labels[v] == dst for v in g.nbrs[u]):
                 continue
-            moving = branch(g, labels, src, u, frozen, cuts=cut_units(g, labels, src))
+            moving = branch(g, labels, src, u, frozen, cuts=grid_cuts(g, labels, src))
             if moving is None:
                 continue
             mv = list(moving)
