@@ -252,7 +252,7 @@ def merge_rows(
 HEADER = (
     "| city | method | time (s) | grids | in band | in band, not proven impossible "
     "| out of band without a proof: all / above / above 2x max | households changed "
-    "| codes kept (without majority) | invalid grids 4326/metric/GCJ-02/BD-09/3857/4490 "
+    "| codes kept (not that grid by households) | invalid grids 4326/metric/GCJ-02/BD-09/3857/4490 "
     "| geometry types "
     "| multipart (not a community in pieces) | gap / overlap m² | buildings outside their grid |"
 )

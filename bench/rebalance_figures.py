@@ -109,17 +109,26 @@ def changed_households(hh: dict[str, float], old: dict[str, str], new: dict[str,
 def majority_codes(
     hh: dict[str, float], old: dict[str, str], new: dict[str, str]
 ) -> tuple[int, int]:
-    """Return (old codes kept by a grid holding the majority of their households, codes
-    kept by a grid that does not hold that majority)."""
-    tot: dict[str, float] = {}
+    """Return (old codes kept by the grid that is that grid by households, codes kept
+    otherwise). A grid is an old grid by households when it holds more than half of the
+    old grid's households or more than half of its own come from it
+    (:func:`gridgen.partition.codes.kept_codes`)."""
+    of_old: dict[str, float] = {}
+    of_new: dict[str, float] = {}
     same: dict[str, float] = {}
     for b, g in old.items():
         w = hh.get(b, 0.0) + 1e-6
-        tot[g] = tot.get(g, 0.0) + w
+        of_old[g] = of_old.get(g, 0.0) + w
         if new.get(b) == g:
             same[g] = same.get(g, 0.0) + w
-    kept_codes = set(new.values()) & set(tot)
-    good = sum(1 for g in kept_codes if same.get(g, 0.0) > 0.5 * tot[g])
+    for b, g in new.items():
+        of_new[g] = of_new.get(g, 0.0) + hh.get(b, 0.0) + 1e-6
+    kept_codes = set(new.values()) & set(of_old)
+    good = sum(
+        1
+        for g in kept_codes
+        if same.get(g, 0.0) > 0.5 * of_old[g] or same.get(g, 0.0) > 0.5 * of_new[g]
+    )
     return good, len(kept_codes) - good
 
 

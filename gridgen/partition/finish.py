@@ -5,10 +5,10 @@ planning units with grids; :func:`finish_grids` turns such a labelling into grid
 that a district can file:
 
 1. **detached pieces** (:func:`attach_detached`): a piece of the community that touches no
-   other piece and has no households (a park across a river, an enclave) joins the nearest
-   grid of the community, as does a piece too small for a grid of its own when the grid
-   stays within the band maximum; that grid is then a MultiPolygon (属地兜底: every square
-   metre belongs to some grid) and the piece is reported as a ``detached_part``;
+   other piece and has fewer households than the band minimum (often none: a park across a
+   river, an enclave) joins the nearest grid of the community; that grid is then a
+   MultiPolygon (属地兜底: every square metre belongs to some grid) and the piece is
+   reported as a ``detached_part``;
 2. **shapes**: each grid is the union of its units' cells (which tile the community); a
    part of a grid cut off from its main part *inside the same piece of the community*
    (cells meeting at a point) moves, unit by unit, to the neighbouring grid it shares the
@@ -101,12 +101,12 @@ def unit_components(units: UnitGraph) -> IntArray:
     return np.asarray(connected_components(g, directed=False)[1], dtype=np.int64)
 
 
-def attach_detached(units: UnitGraph, labels: IntArray, *, lo: int, hi: int) -> IntArray:
+def attach_detached(units: UnitGraph, labels: IntArray, *, lo: int) -> IntArray:
     """Return labels where pieces too small for a grid joined the nearest grid.
 
-    A connected piece of the unit graph with no households always joins the grid nearest
-    to it (by distance between cells); one with fewer than ``lo`` households joins it when
-    that grid stays at or below ``hi``. Labels are renumbered 0..k-1.
+    A connected piece of the unit graph with fewer than ``lo`` households (none, often: a
+    park across a river) joins the grid nearest to it (by distance between cells): a grid
+    of its own would be out of band for certain. Labels are renumbered 0..k-1.
     """
     comp = unit_components(units)
     if units.n == 0 or len(np.unique(comp)) < 2:
@@ -123,9 +123,7 @@ def attach_detached(units: UnitGraph, labels: IntArray, *, lo: int, hi: int) -> 
             continue
         piece = shapely.union_all(units.cells[mine])
         near = int(others[int(shapely.STRtree(units.cells[others]).query_nearest(piece)[0])])
-        g = int(out[near])
-        if total == 0 or int(hh[out == g].sum()) + total <= hi:
-            out[mine] = g
+        out[mine] = int(out[near])
     return renumbered(out)
 
 
@@ -344,6 +342,23 @@ def _shaped(
     return labels, give_crumbs(geoms, keep, community_pieces(units.area))
 
 
+SPECK_M2 = 1.0
+"""Parts of a grid smaller than this (m², not its largest) are rounding specks, dropped."""
+
+
+def _without_specks(geom: BaseGeometry) -> BaseGeometry:
+    """Return ``geom`` without parts under :data:`SPECK_M2` (its largest part is kept)."""
+    parts = shapely.get_parts(geom)
+    if len(parts) < 2:
+        return geom
+    areas = shapely.area(parts)
+    keep = (areas >= SPECK_M2) | (np.arange(len(parts)) == int(np.argmax(areas)))
+    if keep.all():
+        return geom
+    kept = parts[keep]
+    return kept[0] if len(kept) == 1 else shapely.MultiPolygon(list(kept))
+
+
 def finish_grids(
     dataset: Dataset,
     units: UnitGraph,
@@ -364,7 +379,7 @@ def finish_grids(
     labels
         Grid of every unit.
     band
-        ``(min, max)`` households: a detached piece joins a grid only within the maximum.
+        ``(min, max)`` households: a detached piece below the minimum joins the nearest grid.
     smooth
         Tolerance (metres) of the coverage smoothing (0: none; default
         :data:`GRID_SMOOTHING` seed spacings of the area).
@@ -379,7 +394,7 @@ def finish_grids(
     if smooth is None:
         smooth = GRID_SMOOTHING * seed_spacing(units.area)
     if mend:
-        labels = attach_detached(units, renumbered(labels), lo=band[0], hi=band[1])
+        labels = attach_detached(units, renumbered(labels), lo=band[0])
     footprints = unit_footprints(dataset, units)
     points = shapely.point_on_surface(footprints) if len(footprints) else footprints
     for _ in range(3):
@@ -390,6 +405,6 @@ def finish_grids(
             break
         # snapping cut a neck narrower than a millimetre: the units off the main part move
         labels, _ = mend_grids(units, labels, np.asarray(snapped, dtype=object))
-    geoms = np.asarray([polygonal(g) for g in snapped], dtype=object)
+    geoms = np.asarray([_without_specks(polygonal(g)) for g in snapped], dtype=object)
     geoms, wgs = opened_until_valid(geoms, dataset.metric_crs)
     return FinishedGrids(labels, geoms, wgs, detached_parts(units, labels, geoms))

@@ -49,13 +49,12 @@ from gridgen.partition.assemble import Redrawn, assemble, detached_part_problems
 from gridgen.partition.audit import Audit, audit_layer
 from gridgen.partition.codes import (
     CodeBook,
-    dated_grids,
     prefixes,
     scheme_for,
     unit_codes,
 )
 from gridgen.partition.existing import GridLayer, building_grids, grid_layer
-from gridgen.partition.lifecycle import layer_codes
+from gridgen.partition.lifecycle import dated_grids, layer_codes
 from gridgen.partition.lower_bound import ZERO, community_bound
 from gridgen.partition.plan import Plan, checked_band
 from gridgen.partition.settle import band_problems, settle
