@@ -259,12 +259,16 @@ def best_chain(
     strict: bool = True,
     h: list[int] | None = None,
     depth: int = MAX_DEPTH,
+    cuts: dict[int, GridCuts] | None = None,
 ) -> Chain | None:
     """Return the best improving chain started at out-of-band ``grid``, or None.
 
     ``strict``: only chains that leave fewer grids out of band; otherwise also chains that
     only lower the households outside the band. ``h``: households per grid, if known.
+    ``cuts``: :func:`grid_cuts` of grids of ``labels`` already searched (filled as grids
+    are searched; the caller drops the grids a chain it applies changes).
     """
+    base_cuts: dict[int, GridCuts] = {} if cuts is None else cuts
     if h is None:
         k = int(labels.max()) + 1
         h = np.bincount(labels, weights=g.households, minlength=k).astype(np.int64).tolist()
@@ -275,7 +279,17 @@ def best_chain(
     for _ in range(depth):
         grown: list[tuple[Key, int, Chain]] = []
         for chain in beam:
-            grown += _grown(g, chain, h, lo=lo, hi=hi, frozen=frozen, budget=budget, depth=depth)
+            grown += _grown(
+                g,
+                chain,
+                h,
+                lo=lo,
+                hi=hi,
+                frozen=frozen,
+                budget=budget,
+                depth=depth,
+                base_cuts=base_cuts,
+            )
         grown.sort(key=lambda x: (x[0], x[1]))
         beam = []
         for key, _n, part in grown:
@@ -307,8 +321,10 @@ def _grown(
     frozen: NDArray[np.bool_],
     budget: float,
     depth: int,
+    base_cuts: dict[int, GridCuts],
 ) -> list[tuple[Key, int, Chain]]:
     """Return the chains one move longer than ``chain`` (labels not yet applied)."""
+    changed = {m[1] for m in chain.moves} | {m[2] for m in chain.moves}
     open_grids = [t for t, d in chain.delta.items() if h[t] + d > hi or h[t] + d < lo]
     over = {t: h[t] + chain.delta[t] > hi for t in open_grids}
     out: list[tuple[Key, int, Chain]] = []
@@ -320,7 +336,12 @@ def _grown(
             continue
         if (unit, src) not in branches:
             if src not in cuts:
-                cuts[src] = grid_cuts(g, chain.labels, src)
+                if src in changed:
+                    cuts[src] = grid_cuts(g, chain.labels, src)
+                else:  # as in the labels the search started from
+                    if src not in base_cuts:
+                        base_cuts[src] = grid_cuts(g, chain.labels, src)
+                    cuts[src] = base_cuts[src]
             branches[unit, src] = branch(g, chain.labels, src, unit, frozen, cuts=cuts[src])
         moving = branches[unit, src]
         if moving is None or chain.taken.intersection(moving):

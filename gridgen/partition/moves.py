@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from gridgen.partition.chains import DEEP, MAX_DEPTH, best_chain
+from gridgen.partition.chains import DEEP, MAX_DEPTH, GridCuts, best_chain
 from gridgen.partition.objective import IntArray, RegionProblem
 
 PHASES: tuple[tuple[bool, int], ...] = ((True, MAX_DEPTH), (True, DEEP), (False, MAX_DEPTH))
@@ -243,6 +243,7 @@ def balance(
     moved = 0
     trial: tuple[IntArray, int, int] | None = None  # (labels, moved, out count) to return to
     failed: set[tuple[int, int]] = set()  # (grid, phase) with no chain since last change
+    cuts: dict[int, GridCuts] = {}  # what each grid's units hold together, for ``labels``
     for _ in range(6 * k + 10):
         h = np.bincount(labels, weights=g.households, minlength=k)
         v = violation(h, lo, hi)
@@ -267,6 +268,7 @@ def balance(
                     strict=strict,
                     h=h_list,
                     depth=depth,
+                    cuts=cuts,
                 )
                 if chain is not None:
                     break
@@ -281,6 +283,9 @@ def balance(
             break
         labels = chain.labels
         moved += chain.moved
+        for m in chain.moves:
+            cuts.pop(m[1], None)
+            cuts.pop(m[2], None)
         if failed:
             near = _grids_near(g, labels, {m[1] for m in chain.moves} | {m[2] for m in chain.moves})
             failed = {f for f in failed if f[0] not in near}
