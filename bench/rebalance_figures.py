@@ -112,7 +112,8 @@ def majority_codes(
     """Return (old codes kept by the grid that is that grid by households, codes kept
     otherwise). A grid is an old grid by households when it holds more than half of the
     old grid's households or more than half of its own come from it
-    (:func:`gridgen.partition.codes.kept_codes`)."""
+    (:func:`gridgen.partition.codes.kept_codes`); codes of old grids without households
+    (kept by area) are not counted."""
     of_old: dict[str, float] = {}
     of_new: dict[str, float] = {}
     same: dict[str, float] = {}
@@ -123,7 +124,8 @@ def majority_codes(
             same[g] = same.get(g, 0.0) + w
     for b, g in new.items():
         of_new[g] = of_new.get(g, 0.0) + hh.get(b, 0.0) + 1e-6
-    kept_codes = set(new.values()) & set(of_old)
+    # codes of old grids without households are kept by area (codes.kept_by_area): left out
+    kept_codes = {g for g in set(new.values()) & set(of_old) if of_old[g] >= 0.5}
     good = sum(
         1
         for g in kept_codes
