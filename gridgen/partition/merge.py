@@ -2,7 +2,9 @@
 
 Per community:
 
-1. every input layer labels the planning units (majority of households, else of area);
+1. every input layer labels the planning units (majority of households, else of area); a
+   compound above the band maximum is split into its buildings' units, as partition does
+   (大小区单独建), so no input cell can keep it whole;
 2. units that share a grid in *every* layer (and touch) form a piece: the common
    refinement of the inputs, whose edges are boundaries present in some input;
 3. pieces below the band minimum are joined to the neighbouring piece they share a grid
@@ -10,12 +12,15 @@ Per community:
    never above the band maximum; so compounds grouped together in every input stay
    together, and new boundaries are only drawn where some input has one;
 4. what is still out of band is fixed as in :mod:`gridgen.partition.rebalance` (boundary
-   moves, then splits and dissolves), and grids are rebuilt from unit cells.
+   moves, splits, dissolves, local redraws, :mod:`gridgen.partition.settle`; a fresh
+   drawing of the community whenever it leaves fewer grids out of band), and the grids are
+   drawn by the one finishing step (:mod:`gridgen.partition.finish`): valid in every
+   output CRS, in several parts only where the community is.
 
 Codes: a grid keeps the code of the first layer's grid whose majority of households it
 holds; others take codes never used in the community (:mod:`gridgen.partition.codes`). The
-crosswalk gives, for every grid of
-every input layer, the new grids it overlaps and the share of its households in each.
+crosswalk gives, for every grid of every input layer, the new grids it overlaps and the
+share of its households in each.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from gridgen.dataset import Dataset
+from gridgen.partition.assemble import Redrawn, assemble, detached_part_problems, finished
 from gridgen.partition.audit import audit_layer
 from gridgen.partition.codes import (
     CodeBook,
@@ -42,14 +48,7 @@ from gridgen.partition.existing import GridLayer, building_grids, check_grid_ext
 from gridgen.partition.lifecycle import dated_grids, layer_codes
 from gridgen.partition.moves import Moves, pieces
 from gridgen.partition.plan import Plan, checked_band
-from gridgen.partition.rebalance import (
-    IntArray,
-    Redrawn,
-    assemble,
-    detached_part_problems,
-    finished,
-    initial_labels,
-)
+from gridgen.partition.rebalance import IntArray, initial_labels
 from gridgen.partition.settle import band_problems, settle
 from gridgen.partition.units import UnitGraph, build_units
 from gridgen.rules import RuleKind

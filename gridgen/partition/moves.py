@@ -5,30 +5,30 @@ Pure arrays, no geometry: ``labels`` gives the grid of each unit (``-1``: none),
 shared boundary lengths (metres).
 
 :func:`balance` brings grids into the band with as few households moved as it can find:
-for each grid out of band it searches *ejection chains* — an overfull grid hands a
-boundary unit to a neighbour, which, if now overfull, hands one on, and so on (an
-underfull grid pulls units the same way) — with a small beam over chains of up to
-:data:`MAX_DEPTH` moves, and takes the chain that leaves the fewest grids out of band,
-then the least total distance outside the band, then the fewest households moved, then the
-longest shared boundary (compact grids). Every grid stays connected and non-empty.
+for each grid out of band it searches *ejection chains* (:mod:`gridgen.partition.chains`)
+— an overfull grid hands a boundary unit (with whatever only it joins to its grid) to a
+neighbour, which, if now overfull, hands one on, and so on (an underfull grid pulls units
+the same way) — with a small beam over chains of up to :data:`~chains.MAX_DEPTH` moves
+(then :data:`~chains.DEEP` for grids that shorter chains cannot fix), and takes the chain
+that leaves the fewest grids out of band, then the least total distance outside the band,
+then the fewest households moved, then the longest shared boundary (compact grids). Every
+grid stays connected and non-empty.
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
+from gridgen.partition.chains import DEEP, MAX_DEPTH, GridCuts, best_chain
 from gridgen.partition.objective import IntArray, RegionProblem
 
-MAX_DEPTH = 3
-"""Longest ejection chain (moves)."""
-BEAM = 8
-"""Partial chains kept per depth."""
+PHASES: tuple[tuple[bool, int], ...] = ((True, MAX_DEPTH), (True, DEEP), (False, MAX_DEPTH))
+"""Searches tried in turn for a grid: (only chains that fix a grid, longest chain)."""
 LOOKAHEAD_HOUSEHOLDS = 400
 """Most households moved by excess reductions that have not yet fixed a grid."""
 FIX_ONLY = True
@@ -99,13 +99,63 @@ def pieces(g: Moves, labels: IntArray, label: int) -> list[list[int]]:
 
 
 def make_contiguous(g: Moves, labels: IntArray) -> IntArray:
-    """Return labels where every grid keeps only its largest piece (others become -1)."""
+    """Return labels where every grid is one piece of the unit graph.
+
+    A piece of a grid cut off from its main piece (largest households) first tries to
+    join it again across land without households of other grids (the shortest such path
+    takes the grid's label, when no grid falls apart for it: a grid drawn as one polygon
+    whose connecting open land is now labelled by area to a neighbour); pieces that
+    cannot become -1.
+    """
     out = labels.copy()
     for lab in np.unique(labels[labels >= 0]).tolist():
-        parts = pieces(g, labels, int(lab))
+        parts = pieces(g, out, int(lab))
+        if len(parts) < 2:
+            continue
+        main = set(parts[0])
         for extra in parts[1:]:
-            out[extra] = -1
+            if not _joined_across_open_land(g, out, int(lab), extra, main):
+                out[extra] = -1
+            else:
+                main |= set(extra)
     return out
+
+
+def _joined_across_open_land(
+    g: Moves, labels: IntArray, lab: int, piece: list[int], main: set[int]
+) -> bool:
+    """Relabel (in place) the shortest path of units without households from ``piece`` to
+    ``main`` to ``lab``; return whether it was found and taken."""
+    start = set(piece)
+    prev: dict[int, int] = {}
+    queue = deque(start)
+    seen = set(start)
+    end = -1
+    while queue and end < 0:
+        u = queue.popleft()
+        for v in g.nbrs[u]:
+            if v in seen:
+                continue
+            if v in main:
+                end = u
+                break
+            if g.households[v] == 0 and labels[v] != lab and labels[v] >= 0:
+                seen.add(v)
+                prev[v] = u
+                queue.append(v)
+    if end < 0:
+        return False
+    path = []
+    while end not in start:
+        path.append(end)
+        end = prev[end]
+    saved = labels[path].copy()
+    labels[path] = lab
+    for other in set(saved.tolist()):
+        if len(pieces(g, labels, int(other))) > 1 or not (labels == other).any():
+            labels[path] = saved
+            return False
+    return True
 
 
 def fill(g: Moves, labels: IntArray, *, hi: int) -> IntArray:
@@ -139,53 +189,6 @@ def fill(g: Moves, labels: IntArray, *, hi: int) -> IntArray:
     return out
 
 
-def cut_units(g: Moves, labels: IntArray, lab: int) -> set[int]:
-    """Return the units of grid ``lab`` whose removal disconnects or empties it.
-
-    The articulation points of the grid's unit graph (Tarjan's low-link, iteratively),
-    plus the unit of a one-unit grid.
-    """
-    members = np.flatnonzero(labels == lab).tolist()
-    if len(members) <= 1:
-        return set(members)
-    inside = set(members)
-    root = members[0]
-    disc = {root: 0}
-    low = {root: 0}
-    out: set[int] = set()
-    root_children = 0
-    clock = 1
-    stack: list[tuple[int, int, Iterator[int]]] = [(root, -1, iter(g.nbrs[root]))]
-    while stack:
-        u, parent, it = stack[-1]
-        pushed = False
-        for v in it:
-            if v not in inside:
-                continue
-            if v not in disc:
-                disc[v] = low[v] = clock
-                clock += 1
-                stack.append((v, u, iter(g.nbrs[v])))
-                pushed = True
-                break
-            if v != parent:
-                low[u] = min(low[u], disc[v])
-        if pushed:
-            continue
-        stack.pop()
-        if not stack:
-            break
-        p = stack[-1][0]
-        low[p] = min(low[p], low[u])
-        if p == root:
-            root_children += 1
-        elif low[u] >= disc[p]:
-            out.add(p)
-    if root_children > 1:
-        out.add(root)
-    return out
-
-
 def _stays_connected(g: Moves, labels: IntArray, lab: int, unit: int) -> bool:
     same = sum(1 for v in g.nbrs[unit] if labels[v] == lab)
     if same == 1:
@@ -204,119 +207,6 @@ def _stays_connected(g: Moves, labels: IntArray, lab: int, unit: int) -> bool:
                 seen.add(v)
                 queue.append(v)
     return len(seen) == len(members)
-
-
-@dataclass(frozen=True)
-class _Chain:
-    labels: IntArray
-    delta: dict[int, int]
-    moves: tuple[tuple[int, int, int], ...]
-    moved: int
-    shared: float
-
-
-def _score(h: list[int], delta: dict[int, int], lo: int, hi: int) -> tuple[int, float]:
-    """Return (grids out of band, households outside the band) over the touched grids."""
-    count, total = 0, 0.0
-    for grid, d in delta.items():
-        x = h[grid] + d
-        v = lo - x if x < lo else (x - hi if x > hi else 0)
-        if v > 0:
-            count += 1
-            total += v
-    return count, total
-
-
-def _successors(
-    g: Moves, c: _Chain, cur: int, *, shed: bool, frozen: NDArray[np.bool_]
-) -> list[tuple[int, int, int, float]]:
-    """Return candidate moves ``(unit, from, to, shared)`` from (shed) or into ``cur``."""
-    out: dict[tuple[int, int], float] = {}
-    labels = c.labels
-    for u in np.flatnonzero(labels == cur).tolist():
-        for v, s in zip(g.nbrs[u], g.shared[u], strict=True):
-            other = int(labels[v])
-            if other < 0 or other == cur or other in c.delta:
-                continue
-            unit = u if shed else v
-            if frozen[unit] or g.households[unit] == 0:
-                continue
-            key = (unit, other)
-            out[key] = out.get(key, 0.0) + s
-    if shed:
-        return [(u, cur, o, s) for (u, o), s in out.items()]
-    return [(v, o, cur, s) for (v, o), s in out.items()]
-
-
-def best_chain(
-    g: Moves,
-    labels: IntArray,
-    grid: int,
-    *,
-    lo: int,
-    hi: int,
-    frozen: NDArray[np.bool_],
-    budget: float = np.inf,
-    strict: bool = FIX_ONLY,
-    h: list[int] | None = None,
-) -> _Chain | None:
-    """Return the best improving ejection chain starting at out-of-band ``grid``, or None.
-
-    ``strict``: only chains that leave fewer grids out of band; otherwise also chains that
-    only lower the households outside the band. ``h``: households per grid, if known.
-    """
-    if h is None:
-        k = int(labels.max()) + 1
-        h = np.bincount(labels, weights=g.households, minlength=k).astype(np.int64).tolist()
-    hh = g.households
-    shed = h[grid] > hi
-    beam: list[tuple[_Chain, int]] = [(_Chain(labels, {grid: 0}, (), 0, 0.0), grid)]
-    best: _Chain | None = None
-    best_key: tuple[int, float, int, float] | None = None
-    cuts: dict[tuple[int, int], tuple[IntArray, set[int]]] = {}  # labels kept alive with id
-    for _ in range(MAX_DEPTH):
-        grown: list[tuple[tuple[int, float, int, float], _Chain, int, int]] = []
-        for chain, cur in beam:
-            for unit, src, dst, s in _successors(g, chain, cur, shed=shed, frozen=frozen):
-                hu = int(hh[unit])
-                if chain.moved + hu > budget:
-                    continue
-                delta = dict(chain.delta)
-                delta[src] = delta.get(src, 0) - hu
-                delta[dst] = delta.get(dst, 0) + hu
-                key = (*_score(h, delta, lo, hi), chain.moved + hu, -(chain.shared + s))
-                nxt = _Chain(
-                    chain.labels,
-                    delta,
-                    (*chain.moves, (unit, src, dst)),
-                    chain.moved + hu,
-                    chain.shared + s,
-                )
-                grown.append((key, nxt, dst if shed else src, len(grown)))
-        grown.sort(key=lambda x: (x[0], x[3]))
-        beam = []
-        for key, part, nxt_cur, _n in grown:
-            unit, src, dst = part.moves[-1]
-            ck = (id(part.labels), src)
-            if ck not in cuts:
-                cuts[ck] = (part.labels, cut_units(g, part.labels, src))
-            if unit in cuts[ck][1]:
-                continue
-            labels2 = part.labels.copy()
-            labels2[unit] = dst
-            chain = _Chain(labels2, part.delta, part.moves, part.moved, part.shared)
-            base = _score(h, {t: 0 for t in part.delta}, lo, hi)
-            better = key[0] < base[0] if strict else key[:2] < base
-            if better and (best_key is None or key < best_key):
-                best, best_key = chain, key
-            x = h[nxt_cur] + part.delta.get(nxt_cur, 0)
-            if (shed and x > hi) or (not shed and x < lo):
-                beam.append((chain, nxt_cur))
-            if len(beam) >= BEAM:
-                break
-        if not beam:
-            break
-    return best
 
 
 def balance(
@@ -352,7 +242,8 @@ def balance(
     frozen = np.zeros(g.n, dtype=bool) if frozen is None else frozen
     moved = 0
     trial: tuple[IntArray, int, int] | None = None  # (labels, moved, out count) to return to
-    failed: set[tuple[int, bool]] = set()  # (grid, strict) with no chain since last change
+    failed: set[tuple[int, int]] = set()  # (grid, phase) with no chain since last change
+    cuts: dict[int, GridCuts] = {}  # what each grid's units hold together, for ``labels``
     for _ in range(6 * k + 10):
         h = np.bincount(labels, weights=g.households, minlength=k)
         v = violation(h, lo, hi)
@@ -361,10 +252,10 @@ def balance(
         h_list = h.astype(np.int64).tolist()
         if trial is not None and count < trial[2]:
             trial = None  # the lookahead paid off
-        chain = None
-        for strict in (True, False) if FIX_ONLY else (False,):
+        chain, strict = None, True
+        for phase, (strict, depth) in enumerate(PHASES if FIX_ONLY else PHASES[-1:]):
             for grid in todo:
-                if (grid, strict) in failed:
+                if (grid, phase) in failed:
                     continue
                 chain = best_chain(
                     g,
@@ -376,18 +267,25 @@ def balance(
                     budget=budget - moved,
                     strict=strict,
                     h=h_list,
+                    depth=depth,
+                    cuts=cuts,
                 )
                 if chain is not None:
                     break
-                failed.add((grid, strict))
+                failed.add((grid, phase))
             if chain is not None:
-                if not strict and trial is None:
-                    trial = (labels, moved, count)
                 break
-        if chain is None or (trial is not None and len(chain.moves) and _looped(trial, moved)):
+        if chain is None:
+            break
+        if not strict and trial is None:
+            trial = (labels, moved, count)
+        if trial is not None and len(chain.moves) and _looped(trial, moved):
             break
         labels = chain.labels
         moved += chain.moved
+        for m in chain.moves:
+            cuts.pop(m[1], None)
+            cuts.pop(m[2], None)
         if failed:
             near = _grids_near(g, labels, {m[1] for m in chain.moves} | {m[2] for m in chain.moves})
             failed = {f for f in failed if f[0] not in near}
@@ -397,7 +295,7 @@ def balance(
 
 
 def _grids_near(g: Moves, labels: IntArray, touched: set[int]) -> set[int]:
-    """Return grids within MAX_DEPTH grid-steps of ``touched`` (whose chains may change)."""
+    """Return grids within DEEP grid-steps of ``touched`` (whose chains may change)."""
     if len(g.edges) == 0:
         return set(range(int(labels.max()) + 1))
     a, b = labels[g.edges[:, 0]], labels[g.edges[:, 1]]
@@ -408,7 +306,7 @@ def _grids_near(g: Moves, labels: IntArray, touched: set[int]) -> set[int]:
         adj.setdefault(y, set()).add(x)
     seen = set(touched)
     frontier = set(touched)
-    for _ in range(MAX_DEPTH):
+    for _ in range(DEEP):
         frontier = {y for x in frontier for y in adj.get(x, ())} - seen
         seen |= frontier
     return seen

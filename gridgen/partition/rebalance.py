@@ -2,24 +2,32 @@
 
 Only communities where the audit found something (a gap, an overlap, a grid crossing its
 boundary, a split compound, a grid out of band, in several parts or invalid, a building in
-no grid) are touched; the others come back exactly as they were. In a touched community:
+no grid) are touched; the others come back exactly as they were (their grids made valid in
+every output CRS if they were not). In a touched community:
 
 1. the community's planning units (:mod:`gridgen.partition.units`) take the grid holding
-   the majority of their households (whole compounds: split compounds are reunited), units
-   without households the grid covering most of their cell;
+   the majority of their households (whole compounds: split compounds are reunited; a
+   compound above the band maximum is split into its buildings' units, as partition
+   does), units without households the grid covering most of their cell;
 2. pieces of a grid cut off from its main piece, and units in no grid (gaps, land of grids
    attributed to another community) join a neighbouring grid (:func:`moves.fill`); land
    no grid reaches becomes new grids;
-3. grids out of band are fixed by ejection chains of boundary moves (:func:`moves.balance`);
-   only where moves cannot, an overfull grid is split or an underfull one dissolved into
-   its neighbours (kept only when that leaves fewer grids out of band);
+3. grids out of band are fixed by ejection chains of branch moves (:func:`moves.balance`,
+   :mod:`gridgen.partition.chains`); only where moves cannot, a grid is split, dissolved
+   or drawn again with its neighbours (:mod:`gridgen.partition.repairs`), and as a last
+   resort the community is drawn afresh when that fixes grids at no more than
+   :data:`~gridgen.partition.settle.SCRATCH_COST_PER_FIX` households moved per grid fixed;
+   moves that turned out not to be needed are undone (:mod:`gridgen.partition.undo_moves`);
 4. a grid keeps its code when it keeps the majority of its households; other grids take
    codes never used in the community; codes no grid keeps are retired
    (:mod:`gridgen.partition.codes`);
-5. the community's grids are rebuilt from the unit cells.
+5. the community's grids are drawn from the unit cells by the one finishing step
+   (:mod:`gridgen.partition.finish`).
 
-Grids that stay out of band are reported with the proof (a unit that no in-band grid can
-hold) or as not fixed.
+Grids that stay out of band are reported with the proof (a unit that no grid in the band
+can hold, :mod:`gridgen.partition.band_sets`) or as not fixed. The summary reports the
+households moved against a lower bound: households that must change grid for the old
+grids to reach the band (:mod:`gridgen.partition.lower_bound`).
 """
 
 from __future__ import annotations
@@ -37,7 +45,7 @@ import shapely
 from numpy.typing import NDArray
 
 from gridgen.dataset import Dataset
-from gridgen.io.crs import WGS84
+from gridgen.partition.assemble import Redrawn, assemble, detached_part_problems, finished
 from gridgen.partition.audit import Audit, audit_layer
 from gridgen.partition.codes import (
     CodeBook,
@@ -46,30 +54,14 @@ from gridgen.partition.codes import (
     unit_codes,
 )
 from gridgen.partition.existing import GridLayer, building_grids, grid_layer
-from gridgen.partition.finish import FinishedGrids, finish_grids
 from gridgen.partition.lifecycle import dated_grids, layer_codes
-from gridgen.partition.plan import Plan, Problem, checked_band, grid_table, plan_metrics
+from gridgen.partition.lower_bound import ZERO, community_bound
+from gridgen.partition.plan import Plan, checked_band
 from gridgen.partition.settle import band_problems, settle
 from gridgen.partition.units import UnitGraph, build_units
-from gridgen.partition.valid_everywhere import to_wgs84
 from gridgen.rules import RuleKind
 
 IntArray = NDArray[np.int64]
-
-
-@dataclass(frozen=True, eq=False)
-class Redrawn:
-    """One touched community after the rebalance (metric CRS)."""
-
-    community_id: str
-    units: UnitGraph
-    old: IntArray
-    labels: IntArray
-    codes: list[str]
-    problems: list[Problem]
-    moved: int
-    shapes: NDArray[np.object_] = field(default_factory=lambda: np.zeros(0, dtype=object))
-    """The finished grids in EPSG:4326 (index = label; :mod:`gridgen.partition.finish`)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,7 +75,9 @@ class RebalanceResult:
     crosswalk
         ``building_id, community_id, households, old_grid, new_grid, moved`` per building.
     summary
-        ``households_moved``, ``buildings_moved``, ``households_filled``,
+        ``households_moved``, ``lower_bound`` (households that must change grid for the
+        old grids to reach the band, :mod:`gridgen.partition.lower_bound`),
+        ``buildings_moved``, ``households_filled``,
         ``grids_changed``, ``codes_kept``, ``codes_new``, ``codes_retired`` (counts),
         ``new_codes``, ``retired_codes`` (lists), ``communities_touched``,
         ``max_moved_reached``, ``audit_before``, ``audit_after`` (audit summaries).
@@ -187,31 +181,8 @@ def redraw_community(
         ],
         moved=moved,
         shapes=done.wgs84,
+        bound=community_bound(units.households, old, lo=lo, hi=hi, stuck=stuck),
     )
-
-
-def finished(
-    dataset: Dataset, units: UnitGraph, labels: IntArray, *, band: tuple[int, int]
-) -> FinishedGrids:
-    """Return the finished grids of a settled labelling (the one finishing path)."""
-    return finish_grids(dataset, units, labels, band=band)
-
-
-def detached_part_problems(
-    units: UnitGraph, done: FinishedGrids, codes: list[str]
-) -> list[Problem]:
-    """Return a ``detached_part`` problem for every separate community piece a grid holds."""
-    return [
-        Problem(
-            RuleKind.DETACHED_PART,
-            units.community_id,
-            f"a separate piece of community {units.community_id} ({d.area_m2:.0f} m²) is too "
-            f"small for a grid of its own: it belongs to grid {codes[d.label]}, the nearest, "
-            "which is therefore in several parts",
-            grid_id=codes[d.label],
-        )
-        for d in done.detached
-    ]
 
 
 def _old_codes(
@@ -227,18 +198,6 @@ def _old_codes(
     return dict(zip(ids[has].tolist(), layer.codes[raw[has]].astype(str).tolist(), strict=True))
 
 
-def _extra_columns(grids: gpd.GeoDataFrame, codes: list[str]) -> dict[str, list[Any]]:
-    """Return party_org / workers of kept codes (defaults for new grids)."""
-    out: dict[str, list[Any]] = {}
-    for col, default in (("party_org", False), ("workers", 1)):
-        if col in grids.columns:
-            by = dict(zip(grids["grid_id"].astype(str), grids[col], strict=False))
-            out[col] = [by.get(c, default) for c in codes]
-        else:
-            out[col] = [default] * len(codes)
-    return out
-
-
 def rebalance(
     dataset: Dataset,
     grids: gpd.GeoDataFrame,
@@ -252,6 +211,7 @@ def rebalance(
     progress: Callable[[int, int], None] | None = None,
     codes: CodeBook | None = None,
     on: date | None = None,
+    cut_edges: int | None = None,
 ) -> RebalanceResult:
     """Return existing grids rebalanced with as few households moved as found.
 
@@ -278,6 +238,10 @@ def rebalance(
     codes, on
         The code book of the plan (scheme, retired codes; default: the dataset's scheme,
         nothing retired) and the date new codes are valid from (default: today).
+    cut_edges
+        Cut edges of the plan before (its metrics), when known: the new plan's count is
+        derived from it (the communities left as they were are not tessellated again);
+        default: counted on every community.
     """
     lo, hi = checked_band(target, band)
     layer = grid_layer(dataset, grids)
@@ -312,102 +276,15 @@ def rebalance(
         redrawn.append(r)
         if progress is not None:
             progress(len(redrawn), len(dirty))
-    plan, _ = assemble(dataset, grids, layer, redrawn, dirty, old_code, target, (lo, hi))
+    plan, _ = assemble(
+        dataset, grids, layer, redrawn, dirty, old_code, target, (lo, hi), cut_before=cut_edges
+    )
     prior = layer_codes(layer.codes, layer.community, grids)
     dated, book = dated_grids(plan.grids, before=prior, book=book, on=on or date.today())
     plan = replace(plan, grids=dated, codes=book)
     result = _result(dataset, plan, before, old_code, redrawn, max_moved=max_moved, budget=budget)
     result.summary["skipped_locked"] = skipped
     return result
-
-
-def assemble(  # noqa: PLR0917
-    dataset: Dataset,
-    grids: gpd.GeoDataFrame,
-    layer: GridLayer,
-    redrawn: list[Redrawn],
-    dirty: set[str],
-    old_code: dict[str, str],
-    target: int,
-    band: tuple[int, int],
-) -> tuple[Plan, int]:
-    """Return the plan joining untouched grids and the redrawn communities, and cut edges."""
-    from gridgen.partition.plan import cut_edge_count
-
-    keep = np.asarray([c not in dirty and c != "" for c in layer.community], dtype=bool)
-    codes = [str(c) for c in layer.codes[keep]]
-    comms = [str(c) for c in layer.community[keep]]
-    geoms = list(to_wgs84(layer.geoms[keep], dataset.metric_crs))
-    kept_codes = set(codes)
-    bld = dataset.buildings
-    comm_of = bld["community_id"].astype(str).to_numpy()
-    clean_a = [
-        (b, old_code[b])
-        for b, c in zip(bld["building_id"].astype(str).tolist(), comm_of.tolist(), strict=True)
-        if c not in dirty and old_code.get(b) in kept_codes
-    ]
-    rows: list[tuple[str, str]] = list(clean_a)
-    cut = 0
-    for r in redrawn:
-        if r.units.n == 0:
-            continue
-        codes.extend(r.codes)
-        comms.extend([r.community_id] * len(r.codes))
-        geoms.extend(list(r.shapes))
-        unit_code = np.asarray(r.codes, dtype=object)[r.labels]
-        rows.extend(
-            zip(
-                [str(b) for b in r.units.building_ids],
-                unit_code[r.units.building_unit].tolist(),
-                strict=True,
-            )
-        )
-        e = r.units.edges
-        cut += int(np.sum(r.labels[e[:, 0]] != r.labels[e[:, 1]]))
-    assignment = pd.DataFrame(rows, columns=["building_id", "grid_id"]).astype(str)
-    clean_frame = pd.DataFrame(clean_a, columns=["building_id", "grid_id"]).astype(str)
-    if len(clean_frame):
-        cut += cut_edge_count(dataset, clean_frame, band_max=band[1])
-    frame = gpd.GeoDataFrame(
-        {"grid_id": codes, "community_id": comms, **_extra_columns(grids, codes)},
-        geometry=gpd.GeoSeries(np.asarray(geoms, dtype=object), crs=WGS84),
-    )
-    # untouched grids keep their geometry exactly as given (no round trip through metres)
-    given = grids.assign(grid_id=grids["grid_id"].astype(str)).drop_duplicates(
-        "grid_id", keep=False
-    )
-    given_geom = dict(zip(given["grid_id"], given.geometry, strict=True))
-    n_clean = int(keep.sum())
-    frame.iloc[:n_clean, frame.columns.get_loc("geometry")] = [
-        given_geom.get(c, g) for c, g in zip(codes[:n_clean], frame.geometry[:n_clean], strict=True)
-    ]
-    bad = ~frame.geometry.is_valid  # only untouched grids as given can be invalid
-    if bad.any():
-        frame.loc[bad, "geometry"] = [valid_polygon(x) for x in frame.geometry[bad]]
-    table = grid_table(dataset, frame, assignment, target=target, band=band)
-    table = table.sort_values("grid_id", kind="stable").reset_index(drop=True)
-    metrics = plan_metrics(
-        dataset, table, assignment, target=target, band=band, cut_edges=cut, measured=True
-    )
-    plan = Plan(
-        grids=table,
-        assignment=assignment.sort_values("building_id", kind="stable").reset_index(drop=True),
-        metrics=metrics,
-        problems=tuple(p for r in redrawn for p in r.problems),
-        target=int(target),
-        band=band,
-        seed=0,
-    )
-    return plan, cut
-
-
-def valid_polygon(geom: Any) -> Any:
-    """Return ``geom`` made valid, without the zero-area slivers make_valid can leave."""
-    fixed = shapely.make_valid(geom)
-    parts = [p for p in shapely.get_parts(fixed) if p.geom_type in ("Polygon", "MultiPolygon")]
-    total = sum(p.area for p in parts)
-    keep = [p for p in parts if p.area > 1e-9 * total]
-    return shapely.union_all(keep) if keep else fixed
 
 
 def _result(
@@ -453,6 +330,7 @@ def _result(
     after = audit_layer(dataset, grid_layer(dataset, plan.grids), band=plan.band)
     summary: dict[str, Any] = {
         "households_moved": int(hh[moved].sum()),
+        "lower_bound": sum((r.bound for r in redrawn), ZERO).households,
         "buildings_moved": int(moved.sum()),
         "households_filled": int(hh[filled].sum()),
         "grids_before": len(old_codes),

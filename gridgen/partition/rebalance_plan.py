@@ -32,8 +32,9 @@ def rebalance_plan(
     plan's (else target ±20%). Grids in ``locked`` are kept exactly (their communities are
     left as they are), and so, with ``community_id``, is every grid of another community;
     the new plan's locked grids are ``locked``. The summary holds households moved, codes
-    kept, new and retired, the grids out of band before and after, and the crosswalk of
-    the buildings whose grid changed (at most :data:`CROSSWALK_ROWS`).
+    kept, new and retired, the lower bound on households that had to move
+    (:mod:`gridgen.partition.lower_bound`), the grids out of band before and after, and the
+    crosswalk of the buildings whose grid changed (at most :data:`CROSSWALK_ROWS`).
     """
     goal = target or plan.target
     lo_hi = default_band(goal, band or (plan.band if goal == plan.target else None))
@@ -46,6 +47,7 @@ def rebalance_plan(
         max_moved=max_moved,
         locked=_held_grids(plan, locked, community_id),
         codes=plan.codes,
+        cut_edges=plan.metrics.cut_edges if plan.metrics.n_grids else None,
     )
     return result.plan.with_locked(locked), _edit_summary(result)
 
@@ -64,7 +66,14 @@ def _edit_summary(result: RebalanceResult) -> dict[str, Any]:
     cw = result.crosswalk
     changed = cw[cw["old_grid"] != cw["new_grid"]]
     s = result.summary
-    keys = ("households_moved", "grids_changed", "codes_kept", "codes_new", "codes_retired")
+    keys = (
+        "households_moved",
+        "lower_bound",
+        "grids_changed",
+        "codes_kept",
+        "codes_new",
+        "codes_retired",
+    )
     return {
         **{k: s[k] for k in keys},
         "retired_codes": s["retired_codes"],

@@ -4,9 +4,11 @@ merge (多网合一).
 :func:`settle` takes a start (a grid per planning unit, ``-1`` for none) and returns grids
 that tile the units: pieces cut off from their grid are mended, land in no grid joins a
 neighbour or becomes new grids, grids out of band are fixed by ejection chains of boundary
-moves (:mod:`gridgen.partition.moves`) and only where moves cannot by a split or a
-dissolve (codes come from :mod:`gridgen.partition.codes`); :func:`band_problems` states
-the proof for every grid left out of band.
+moves (:mod:`gridgen.partition.moves`) and only where moves cannot by the cheapest of a
+split, a dissolve or a local redraw (:mod:`gridgen.partition.repairs`), and as a last
+resort a fresh drawing of the community (codes come from :mod:`gridgen.partition.codes`);
+:func:`band_problems` states the proof for every grid left out of band. Moves that turned
+out not to be needed are undone last (:mod:`gridgen.partition.undo_moves`).
 """
 
 from __future__ import annotations
@@ -17,80 +19,53 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
-from gridgen.partition.community import (
-    community_rng,
-    region_problem,
-)
+from gridgen.partition.band_sets import lonely_units
 from gridgen.partition.finish import grid_shapes
-from gridgen.partition.moves import Moves, balance, fill, make_contiguous, pieces, violation
-from gridgen.partition.objective import RegionProblem
+from gridgen.partition.moves import Moves, balance, fill, make_contiguous, pieces
 from gridgen.partition.plan import Problem
 from gridgen.partition.proofs import unbalanceable_units
-from gridgen.partition.regions import best_regions
+from gridgen.partition.repairs import (
+    changed_households,
+    excused_mask,
+    excused_of,
+    out_key,
+    repair_grids,
+    sub_regions,
+)
+from gridgen.partition.undo_moves import undo_moves
 from gridgen.partition.units import UnitGraph
 from gridgen.rules import RuleKind
 
 IntArray = NDArray[np.int64]
-SCRATCH_FALLBACK = True
-"""Redraw a community from scratch when moves, splits and dissolves leave more grids out of
-band than a fresh drawing would (the fresh drawing is then kept; codes still follow the
-majority of households)."""
 SCRATCH_COST_PER_FIX = 800
-"""Most households a fresh drawing may move per grid it brings into the band."""
+"""Most households a fresh drawing of a whole community may move per grid it brings into
+the band, in a rebalance (merge-grids takes any fresh drawing that fixes more grids)."""
 
 
-def _scratch_if_better(  # noqa: PLR0917
+def _scratch_if_better(
     units: UnitGraph,
     g: Moves,
     labels: IntArray,
+    *,
     stuck: IntArray,
     target: int,
     band: tuple[int, int],
     seed: int,
+    cost_per_fix: float,
 ) -> IntArray:
+    """Return a fresh drawing of the community when it leaves fewer grids out of band at
+    most ``cost_per_fix`` households moved per grid it fixes, else ``labels``."""
     lo, hi = band
-    now = _out_key(g, labels, lo, hi, _excused(labels, stuck))
+    now = out_key(g, labels, lo, hi, excused_of(labels, stuck))
     if now[0] == 0:
         return labels
     fresh = _new_grids(
         units, g, np.full(units.n, -1, dtype=np.int64), target=target, lo=lo, hi=hi, seed=seed
     )
-    gain = now[0] - _out_key(g, fresh, lo, hi, _excused(fresh, stuck))[0]
-    if gain <= 0 or _changed(units.households, labels, fresh) > gain * SCRATCH_COST_PER_FIX:
+    gain = now[0] - out_key(g, fresh, lo, hi, excused_of(fresh, stuck))[0]
+    if gain <= 0 or changed_households(units.households, labels, fresh) > gain * cost_per_fix:
         return labels
     return fresh
-
-
-def _changed(households: IntArray, a: IntArray, b: IntArray) -> int:
-    """Return households whose grid differs between labelings, grids matched one-to-one."""
-    from scipy.optimize import linear_sum_assignment
-
-    m = np.zeros((int(a.max()) + 1, int(b.max()) + 1))
-    np.add.at(m, (a, b), households)
-    r, c = linear_sum_assignment(m, maximize=True)
-    return int(households.sum() - m[r, c].sum())
-
-
-def _sub_regions(
-    units: UnitGraph, nodes: IntArray, *, target: int, lo: int, hi: int, seed: int
-) -> IntArray:
-    """Return region labels (0..) for the connected ``nodes`` drawn from scratch."""
-    if len(nodes) == 1 or int(units.households[nodes].sum()) <= hi:
-        return np.zeros(len(nodes), dtype=np.int64)
-    prob = region_problem(units)
-    local = np.full(units.n, -1, dtype=np.int64)
-    local[nodes] = np.arange(len(nodes))
-    ea, eb = local[prob.edges[:, 0]], local[prob.edges[:, 1]]
-    keep = (ea >= 0) & (eb >= 0)
-    sub = RegionProblem(
-        households=prob.households[nodes],
-        edges=np.column_stack([ea[keep], eb[keep]]).astype(np.int64),
-        cut_cost=prob.cut_cost[keep],
-        xy=prob.xy[nodes],
-        area=prob.area[nodes],
-    )
-    rng = community_rng(seed, f"{units.community_id}/{int(nodes[0])}")
-    return best_regions(sub, target=target, lo=lo, hi=hi, rng=rng)
 
 
 def _new_grids(
@@ -104,103 +79,9 @@ def _new_grids(
     nxt = int(out.max()) + 1 if (out >= 0).any() else 0
     for part in pieces(g, np.where(out < 0, 1, 0).astype(np.int64), 1):
         nodes = np.asarray(part, dtype=np.int64)
-        sub = _sub_regions(units, nodes, target=target, lo=lo, hi=hi, seed=seed)
+        sub = sub_regions(units, nodes, target=target, lo=lo, hi=hi, seed=seed)
         out[nodes] = nxt + sub
         nxt += int(sub.max()) + 1
-    return out
-
-
-def _out_key(g: Moves, labels: IntArray, lo: int, hi: int, excused: set[int]) -> tuple[int, float]:
-    k = int(labels.max()) + 1
-    h = np.bincount(labels, weights=g.households, minlength=k)
-    present = np.bincount(labels, minlength=k) > 0
-    v = violation(h, lo, hi)
-    v[list(excused)] = 0.0
-    v[~present] = 0.0
-    return int(np.sum(v > 0)), float(v.sum())
-
-
-def _excused(labels: IntArray, stuck: IntArray) -> set[int]:
-    return {int(labels[u]) for u in stuck.tolist()}
-
-
-def split_or_merge(
-    units: UnitGraph,
-    g: Moves,
-    labels: IntArray,
-    *,
-    stuck: IntArray,
-    target: int,
-    lo: int,
-    hi: int,
-    seed: int,
-    join_stuck: bool = False,
-) -> IntArray:
-    """Return labels after splits of overfull / dissolves of underfull grids that help.
-
-    ``join_stuck``: grids out of band for a proven reason may be dissolved too when that
-    leaves fewer grids out of band (for fresh plans; a rebalance leaves them as they are).
-    """
-    failed: set[int] = set()
-    for _ in range(int(labels.max()) + 2):
-        excused = _excused(labels, stuck)
-        k = int(labels.max()) + 1
-        h = np.bincount(labels, weights=g.households, minlength=k)
-        v = violation(h, lo, hi)
-        present = np.bincount(labels, minlength=k) > 0
-        # grids out of band for a proven reason are still dissolved when that helps (two
-        # stuck neighbours below the band become one grid: one grid out of band, not two)
-        todo = [
-            int(x)
-            for x in np.argsort(-v, kind="stable")
-            if v[x] > 0
-            and present[x]
-            and int(x) not in failed
-            and (int(x) not in excused or h[x] > 2 * hi or (join_stuck and h[x] < lo))
-        ]
-        if not todo:
-            break
-        grid = todo[0]
-        nodes = np.flatnonzero(labels == grid)
-        trial = labels.copy()
-        if h[grid] > hi:
-            sub = _sub_regions(units, nodes, target=target, lo=lo, hi=hi, seed=seed)
-            trial[nodes] = np.where(sub == 0, grid, k + sub - 1)
-        else:
-            trial[nodes] = -1
-            trial = fill(g, trial, hi=hi)
-            if (trial < 0).any():
-                failed.add(grid)
-                continue
-        trial, _ = balance(g, trial, lo=lo, hi=hi, excused=excused_mask(trial, stuck))
-        # fewer grids out of band, then (a grid proven out of band split in two: the part
-        # without the proof in band) fewer households outside the band
-        after = (
-            _out_key(g, trial, lo, hi, set())[0],
-            _out_key(g, trial, lo, hi, _excused(trial, stuck)),
-            _out_key(g, trial, lo, hi, set())[1],
-        )
-        now = (
-            _out_key(g, labels, lo, hi, set())[0],
-            _out_key(g, labels, lo, hi, excused),
-            _out_key(g, labels, lo, hi, set())[1],
-        )
-        # a grid above twice the maximum is split whenever that lowers the households
-        # outside the band, even into two grids slightly out (a large compound's buildings)
-        huge = h[grid] > 2 * hi and after[2] < now[2]
-        if after < now or huge:
-            labels = trial
-        else:
-            failed.add(grid)
-    return labels
-
-
-def excused_mask(labels: IntArray, stuck: IntArray) -> NDArray[np.bool_]:
-    k = int(labels.max()) + 1 if len(labels) else 0
-    out = np.zeros(k, dtype=bool)
-    for lab in _excused(labels, stuck):
-        if lab >= 0:
-            out[lab] = True
     return out
 
 
@@ -220,7 +101,8 @@ def band_problems(
                 f"grid {code} has {h[lab]} households ({side} the band {lo}-{hi}) and cannot be "
                 f"in it: unit {units.unit_ids[u]} has {int(units.households[u])} households "
                 + (
-                    f"and adding any neighbouring unit exceeds {hi}"
+                    f"and no connected set of units holding it (land without households "
+                    f"joins any) has {lo}-{hi} households"
                     if units.households[u] < lo
                     else f"above the band maximum {hi}"
                 )
@@ -236,12 +118,18 @@ def band_problems(
     return out
 
 
-def stuck_units(units: UnitGraph, *, lo: int, hi: int) -> IntArray:
-    """Return units no grid in the band can hold (the proof for grids left out of band)."""
+def stuck_units(units: UnitGraph, g: Moves, *, lo: int, hi: int) -> IntArray:
+    """Return units no grid in the band can hold (the proof for grids left out of band):
+    units above ``hi``, and units below ``lo`` that no connected set of units in the band
+    can hold (:func:`gridgen.partition.band_sets.lonely_units`)."""
     if int(units.households.sum()) < lo:
         return np.arange(units.n, dtype=np.int64)
     return np.union1d(
-        unbalanceable_units(units, lo=lo, hi=hi), np.flatnonzero(units.households > hi)
+        np.union1d(
+            unbalanceable_units(units, lo=lo, hi=hi),
+            lonely_units(g.households, g.nbrs, lo=lo, hi=hi),
+        ),
+        np.flatnonzero(units.households > hi),
     ).astype(np.int64)
 
 
@@ -264,13 +152,14 @@ def settle(
     g = Moves.from_edges(units.households, units.edges, units.shared_length)
     labels = fill(g, make_contiguous(g, labels), hi=hi)
     labels = _new_grids(units, g, labels, target=target, lo=lo, hi=hi, seed=seed)
-    stuck = stuck_units(units, lo=lo, hi=hi)
+    start = labels
+    stuck = stuck_units(units, g, lo=lo, hi=hi)
     moved = 0
     if units.n:
         excused = excused_mask(labels, stuck)
         labels, moved = balance(g, labels, lo=lo, hi=hi, excused=excused, budget=budget)
         if math.isinf(budget):
-            labels = split_or_merge(
+            labels = repair_grids(
                 units,
                 g,
                 labels,
@@ -281,8 +170,17 @@ def settle(
                 seed=seed,
                 join_stuck=join_stuck,
             )
-            if SCRATCH_FALLBACK:
-                labels = _scratch_if_better(units, g, labels, stuck, target, (lo, hi), seed)
+            labels = _scratch_if_better(
+                units,
+                g,
+                labels,
+                stuck=stuck,
+                target=target,
+                band=(lo, hi),
+                seed=seed,
+                cost_per_fix=math.inf if join_stuck else SCRATCH_COST_PER_FIX,
+            )
+        labels = undo_moves(g, labels, start, lo=lo, hi=hi)
     _, inv = np.unique(labels, return_inverse=True)
     labels = mend_pieces(units, g, inv.astype(np.int64).ravel())
     return labels, stuck, moved
