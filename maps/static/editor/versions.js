@@ -1,0 +1,80 @@
+/* The editor's versions panel: the list (author, time, message, publish), the rebalance
+ * methods, and the comparison of two versions (changed units outlined on the map).
+ */
+import { api, detailOf } from "./api.js";
+import { E, $, el, planPath, status } from "./context.js";
+import { markCompared } from "./map.js";
+import { showRefused } from "./panel.js";
+
+export function refreshVersions() {
+  api(planPath()).then((r) => {
+    if (!r.ok) return;
+    E.data.versions = r.body.versions;
+    E.data.published_version = r.body.plan.published_version;
+    renderVersions();
+  });
+}
+
+export function renderVersions() {
+  const ul = $("versions");
+  ul.textContent = "";
+  const a = $("cmp-a"), b = $("cmp-b");
+  a.textContent = ""; b.textContent = "";
+  E.data.versions.slice().reverse().forEach((v) => {
+    const li = el("li");
+    li.appendChild(el("strong", "v" + v.version + (v.published ? " (已发布)" : "")));
+    li.appendChild(el("span", " " + v.author + " · " + v.created_at.replace("T", " ").slice(0, 19), "meta"));
+    li.appendChild(el("div", v.message));
+    if (!v.published) {
+      const pub = el("button", "发布");
+      pub.type = "button";
+      pub.addEventListener("click", () => publish(v.version));
+      li.appendChild(pub);
+    }
+    ul.appendChild(li);
+    a.appendChild(el("option", "v" + v.version)).value = String(v.version);
+    b.appendChild(el("option", "v" + v.version)).value = String(v.version);
+  });
+  b.value = String(E.version);
+  a.value = String(Math.max(1, E.version - 1));
+}
+
+export function renderMethods() {
+  const sel = $("rebalance-method");
+  const keep = sel.value;
+  sel.textContent = "";
+  (E.data.rebalancers || ["repartition"]).forEach((m) => {
+    sel.appendChild(el("option", m)).value = m;
+  });
+  if (keep) sel.value = keep;
+  if (!sel.value) sel.value = "repartition";
+}
+
+function publish(v) {
+  api(planPath("/versions/" + v + "/publish"), { method: "POST" }).then((r) => {
+    if (!r.ok) { showRefused("发布失败：" + detailOf(r)); return; }
+    refreshVersions();
+  });
+}
+
+export function compare() {
+  const a = $("cmp-a").value, b = $("cmp-b").value;
+  api(planPath("/editor/compare?a=" + a + "&b=" + b + "&community=" + encodeURIComponent(E.community))).then((r) => {
+    if (!r.ok) { showRefused("比较失败：" + detailOf(r)); return; }
+    const ids = r.body.changed.map((c) => c.id);
+    markCompared(ids);
+    const t = $("compare-table");
+    t.hidden = false;
+    const body = t.tBodies[0];
+    body.textContent = "";
+    r.body.grids.forEach((g) => {
+      const tr = el("tr");
+      tr.appendChild(el("td", g.grid_id));
+      tr.appendChild(el("td", g.a === null ? "—" : g.a));
+      tr.appendChild(el("td", g.b === null ? "—" : g.b));
+      if (g.a !== g.b) tr.className = "touched";
+      body.appendChild(tr);
+    });
+    status("比较 v" + a + " → v" + b + "：" + ids.length + " 个单元改变");
+  });
+}
