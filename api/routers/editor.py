@@ -34,7 +34,8 @@ from api.routers.existing import minimal_change
 from api.scopes import allowed_communities
 from api.service import ServiceState, check_edit_base, parse_base_version, submit_job
 from api.store.base import JobInfo, VersionInfo, dataset_key, grids_key
-from api.tiles import check_tile, etag_of
+from api.tile_serving import layer_tile, tile_headers
+from api.tiles import check_tile
 from gridgen.dataset import Dataset
 from gridgen.errors import GridgenError, NotFoundError, ParameterError, PermissionDeniedError
 from gridgen.partition.assign import assign_units, editor_units, resolve_keys, unit_grids
@@ -296,18 +297,15 @@ def editor_compare(
 async def _tile_response(
     state: ServiceState, *, key: str, layer: str, z: int, x: int, y: int
 ) -> Response:
-    check_tile(z, x, y)
-    cache_key = (key, z, x, y, "editor")
-    hit = state.tiles.get(cache_key)
-    if hit is None:
-        from api.access import PUBLIC
+    from api.access import PUBLIC
 
-        data = await state.store.tile_async(key, z, x, y, layer=layer, access=PUBLIC)
-        hit = (data, etag_of(data))
-        state.tiles.put(cache_key, hit)
-    data, etag = hit
-    headers = {"ETag": etag, "Cache-Control": "private, max-age=300"}
-    return Response(content=data, media_type=MVT, headers=headers)
+    check_tile(z, x, y)
+    tile = await layer_tile(
+        state, key=key, layer=layer, zxy=(z, x, y), access=PUBLIC, cache_class="editor"
+    )
+    failed = [layer] if tile.failed else []
+    headers = tile_headers(tile.etag, public=False, failed=failed)
+    return Response(content=tile.data, media_type=MVT, headers=headers)
 
 
 async def _planner_of(request: Request, state: ServiceState, *, action: str) -> Principal:
@@ -387,13 +385,11 @@ async def dataset_layer_tile(
         state.memo.put(("plan-dataset", plan_id), dataset_id)
     key = dataset_key(str(dataset_id), layer)
     access = who.access
-    cache_key = (key, z, x, y, access.cache_class)
-    hit = state.tiles.get(cache_key)
-    if hit is None:
-        data = await state.store.tile_async(key, z, x, y, layer=layer, access=access)
-        hit = (data, etag_of(data))
-        state.tiles.put(cache_key, hit)
-    return Response(content=hit[0], media_type=MVT, headers={"ETag": hit[1]})
+    tile = await layer_tile(
+        state, key=key, layer=layer, zxy=(z, x, y), access=access, cache_class=access.cache_class
+    )
+    headers = tile_headers(tile.etag, public=False, failed=[layer] if tile.failed else [])
+    return Response(content=tile.data, media_type=MVT, headers=headers)
 
 
 _FORBIDDEN = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">

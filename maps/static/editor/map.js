@@ -1,8 +1,8 @@
 /* The editor's map: unit cells from vector tiles recoloured through feature state (no
  * request while painting), grid outlines, dataset context layers, grid code labels.
  */
-import { createMap, roadsLayer, ORIGIN } from "/static/shared/gridgen-map.js";
-import { E, el, planPath, status } from "./context.js";
+import { createMap, roadsLayer, watchTileErrors, whenReady, ORIGIN } from "/static/shared/gridgen-map.js";
+import { E, $, el, planPath, status } from "./context.js";
 
 const PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1",
   "#ff9da7", "#9c755f", "#86bcb6", "#d37295", "#a0cbe8", "#8cd17d", "#fabfd2", "#b6992d"];
@@ -76,14 +76,16 @@ export function addLayers() {
   map.on("sourcedata", (e) => {
     if (e.isSourceLoaded && !E.perf.sources[e.sourceId]) E.perf.sources[e.sourceId] = performance.now();
   });
-  // ready: the first frame drawn with every tile of every source loaded
-  map.on("render", function onRender() {
-    if (!map.areTilesLoaded() || !SOURCES.every((id) => map.isSourceLoaded(id))) return;
-    map.off("render", onRender);
+  // ready: the first frame drawn with every tile of every source loaded (or failed)
+  whenReady(map, () => SOURCES, () => {
     E.perf.ready = performance.now();
     placeLabels();
     document.body.dataset.ready = "1";
     status("就绪 · v" + E.version);
+  });
+  watchTileErrors(map, (n) => {
+    document.body.dataset.tileErrors = String(n);
+    $("tile-errors").textContent = "⚠ " + n + " 个图块加载失败";
   });
 }
 

@@ -61,3 +61,32 @@ export function roadsLayer(id, source) {
     },
   };
 }
+
+// Call onReady once, on the first frame drawn with every tile of the sources loaded or
+// failed (sourceIds: a function returning the ids to wait for). A failed tile (HTTP error,
+// bad data) counts as done: MapLibre draws no frame after it, so an error asks for one.
+export function whenReady(map, sourceIds, onReady) {
+  let done = false;
+  function check() {
+    if (done) return;
+    const ids = sourceIds();
+    if (!map.areTilesLoaded() || !ids.every((id) => map.isSourceLoaded(id))) return;
+    done = true;
+    map.off("render", check);
+    map.off("idle", check);
+    onReady();
+  }
+  map.on("render", check);
+  map.on("idle", check);
+  map.on("error", () => { if (!done) map.triggerRepaint(); });
+}
+
+// Count tiles that failed to load; onError(count, event) after each.
+export function watchTileErrors(map, onError) {
+  let count = 0;
+  map.on("error", (e) => {
+    if (!e.sourceId && !e.tile) return;
+    count += 1;
+    onError(count, e);
+  });
+}

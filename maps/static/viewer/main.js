@@ -11,7 +11,7 @@
  * Timings for bench/viewer.py are kept in window.gridgenPerf (ready: every visible tile drawn);
  * window.gridgenViewer is the tests' handle.
  */
-import { createMap } from "/static/shared/gridgen-map.js";
+import { createMap, watchTileErrors, whenReady } from "/static/shared/gridgen-map.js";
 import { loadAudit } from "./audit.js";
 import { V, BUILDING_MIN_ZOOM, api, status } from "./context.js";
 import { click, hover, under } from "./hover.js";
@@ -38,12 +38,10 @@ function mapLoaded() {
   return new Promise((resolve) => { if (map.loaded()) resolve(); else map.once("load", resolve); });
 }
 
-// ready: the first frame drawn with every tile of every source loaded
+// ready: the first frame drawn with every tile of every source loaded (or failed: a tile
+// that fails leaves a hole, never the page waiting)
 function watchReady() {
-  map.on("render", function onRender() {
-    const ids = Object.keys(map.getStyle().sources);
-    if (!map.areTilesLoaded() || !ids.every((id) => map.isSourceLoaded(id))) return;
-    map.off("render", onRender);
+  whenReady(map, () => Object.keys(map.getStyle().sources), () => {
     perf.ready = performance.now();
     document.body.setAttribute("data-ready", "1");
     const names = {};
@@ -51,6 +49,10 @@ function watchReady() {
       names[f.properties.community_id] = f.properties.name;
     });
     setCommunityNames(names);
+  });
+  watchTileErrors(map, (n) => {
+    document.body.setAttribute("data-tile-errors", String(n));
+    document.getElementById("tile-errors").textContent = "⚠ " + n + " 个图块加载失败，地图可能有空缺";
   });
 }
 
