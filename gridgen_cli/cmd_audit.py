@@ -24,8 +24,7 @@ def run(args: argparse.Namespace) -> int:
     from gridgen.io.grids import write_audit
     from gridgen.io.read import read_dataset
     from gridgen.partition.audit import audit_grids
-    from gridgen.partition.plan import default_band
-    from gridgen_cli.cmd_partition import parse_band
+    from gridgen.partition.plan import default_band, parse_band
 
     if args.grids is None:
         msg = "--grids GRIDS is required: the grid layer to audit"

@@ -28,8 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from gridgen.io.grids import write_plan_atomic, write_table_csv
     from gridgen.io.read import read_dataset
     from gridgen.partition.merge import merge_layers
-    from gridgen.partition.plan import default_band
-    from gridgen_cli.cmd_partition import parse_band
+    from gridgen.partition.plan import default_band, parse_band
     from gridgen_cli.progress import progress_task
 
     if len(args.grids) < 2:

@@ -7,24 +7,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gridgen.errors import ParameterError
 from gridgen_cli.options import (
     add_out_crs_option,
     add_scheduler_option,
     executor_from,
     output_file,
 )
-
-
-def parse_band(text: str | None) -> tuple[int, int] | None:
-    """Return ``(min, max)`` from ``"MIN,MAX"`` (None stays None)."""
-    if text is None:
-        return None
-    parts = text.replace(" ", "").split(",")
-    if len(parts) != 2 or not all(p.isdigit() for p in parts):
-        msg = f"--band {text!r} must be two whole numbers MIN,MAX, e.g. --band 240,360"
-        raise ParameterError(msg)
-    return int(parts[0]), int(parts[1])
 
 
 def add_parser(sub: Any) -> None:
@@ -50,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from gridgen.io.plan import write_plan
     from gridgen.io.read import read_dataset
     from gridgen.partition.community import partition_dataset
-    from gridgen.partition.plan import default_band
+    from gridgen.partition.plan import default_band, parse_band
     from gridgen_cli.progress import progress_task
 
     band = default_band(args.target, parse_band(args.band))

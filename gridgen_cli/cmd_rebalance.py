@@ -33,9 +33,8 @@ def run(args: argparse.Namespace) -> int:
     from gridgen.io.plan import read_plan
     from gridgen.io.read import read_dataset
     from gridgen.partition.existing import check_grid_extent
-    from gridgen.partition.plan import default_band
+    from gridgen.partition.plan import default_band, parse_band
     from gridgen.partition.rebalance import rebalance
-    from gridgen_cli.cmd_partition import parse_band
     from gridgen_cli.progress import progress_task
 
     if (args.plan is None) == (args.grids is None):

@@ -85,3 +85,11 @@ def test_import_audit_rebalance(client: TestClient, tmp_path: Path) -> None:
     with bad.open("rb") as fh:
         r = client.post(f"/datasets/{ds}/grids", files={"file": ("g.txt", fh)}, headers=planner)
     assert r.status_code == 422 and "grid layer" in r.text
+    with (tmp_path / "g.geojson").open("rb") as fh:
+        r = client.post(
+            f"/datasets/{ds}/grids",
+            files={"file": ("g.geojson", fh)},
+            data={"band": "240-360"},
+            headers=planner,
+        )
+    assert r.status_code == 422 and "band '240-360' must be two whole numbers" in r.text

@@ -13,7 +13,7 @@ from partition_helpers import block_community, row_of_compounds
 from gridgen.dataset import Dataset
 from gridgen.errors import NotFoundError, ParameterError
 from gridgen.partition.community import grid_order, partition_community, partition_dataset
-from gridgen.partition.plan import Plan, merge_plans, plan_metrics
+from gridgen.partition.plan import Plan, merge_plans, parse_band, plan_metrics
 
 
 def sample_dataset() -> Dataset:
@@ -220,6 +220,16 @@ def test_band_checked_once_at_the_entry(monkeypatch: pytest.MonkeyPatch) -> None
     assert plan.band == (240, 360)
     assert again.band == (250, 350)
     assert plan_module.checked_band(300, checked) is checked
+
+
+def test_parse_band_one_reading_for_cli_and_api() -> None:
+    assert parse_band(" 240, 360 ") == (240, 360)
+    assert parse_band(None) is None
+    for bad in ("", "240", "240,360,400", "240;360", "-1,360", "2.5,360"):
+        with pytest.raises(ParameterError, match=r"--band .* must be two whole numbers MIN,MAX"):
+            parse_band(bad)
+    with pytest.raises(ParameterError, match=r"^band 'x' must"):
+        parse_band("x", option="band")
 
 
 def test_unknown_community_raises() -> None:

@@ -9,10 +9,11 @@ from partition_helpers import block_community, row_of_compounds
 
 from gridgen.dataset import Dataset
 from gridgen.errors import InfeasibleError, NotFoundError, ParameterError
+from gridgen.partition.assign import community_units
 from gridgen.partition.community import partition_community, partition_dataset
-from gridgen.partition.compare import compare_plans, locked_unchanged
+from gridgen.partition.compare import community_unit_changes, compare_plans, locked_unchanged
 from gridgen.partition.plan import Plan
-from gridgen.partition.planner import move_unit, repartition
+from gridgen.partition.planner import best_repartition, move_unit, repartition
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +53,28 @@ def test_repartition_keeps_locked_grids(sample: Dataset, sample_plan: Plan) -> N
     # new ids do not clash and keep the community prefix
     new_ids = set(new.grids.loc[new.grids["community_id"] == cid, "grid_id"]) - set(locked)
     assert all(g.startswith(cid) and len(g) == len(cid) + 3 for g in new_ids)
+
+
+def out_of_band(plan: Plan, cid: str, locked: tuple[str, ...]) -> int:
+    g = plan.grids[(plan.grids["community_id"] == cid) & ~plan.grids["grid_id"].isin(locked)]
+    return int((~g["households"].between(*plan.band)).sum())
+
+
+def test_best_repartition_keeps_the_most_balanced_seed(sample: Dataset, sample_plan: Plan) -> None:
+    cid = sorted(sample_plan.grids["community_id"])[0]
+    grids = sample_plan.grids
+    locked = (sorted(grids.loc[grids["community_id"] == cid, "grid_id"])[0],)
+    seeds = range(sample_plan.seed + 1, sample_plan.seed + 4)
+    tried = [repartition(sample, sample_plan, cid, locked=locked, seed=s) for s in seeds]
+    outs = [out_of_band(p, cid, locked) for p in tried]
+    if 0 in outs:  # it stops at the first seed with every unlocked grid in band
+        tried, outs = tried[: outs.index(0) + 1], outs[: outs.index(0) + 1]
+    expected = tried[outs.index(min(outs))]
+    best = best_repartition(sample, sample_plan, cid, locked=locked, tries=3)
+    assert out_of_band(best, cid, locked) == min(outs)
+    assert best.assignment.equals(expected.assignment)
+    assert locked_unchanged(sample_plan, best, locked)
+    assert best_repartition(sample, sample_plan, cid, locked=locked, tries=0) is sample_plan
 
 
 def test_repartition_unknown_locked_grid(sample: Dataset, sample_plan: Plan) -> None:
@@ -132,3 +155,18 @@ def test_compare_plans() -> None:
     assert d["buildings_changed"] == 1
     same = compare_plans(plan, plan)
     assert same.buildings.empty and same.grids_reshaped == ()
+
+
+def test_community_unit_changes_names_the_moved_unit() -> None:
+    ds = row_of_compounds([100] * 9)
+    plan = partition_community(ds, "C1")
+    res = move_unit(ds, plan, compound_id="K02", to_grid="C1002")
+    units = community_units(ds, plan, "C1")
+    diff = community_unit_changes(ds, units, plan, res.plan)
+    assert diff["changed"] == [{"id": "K02", "a": "C1001", "b": "C1002"}]
+    assert diff["grids"] == [
+        {"grid_id": "C1001", "a": 300, "b": 200},
+        {"grid_id": "C1002", "a": 300, "b": 400},
+        {"grid_id": "C1003", "a": 300, "b": 300},
+    ]
+    assert community_unit_changes(ds, units, plan, plan)["changed"] == []

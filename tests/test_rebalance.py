@@ -236,3 +236,31 @@ def test_community_without_grids_gets_new_ones() -> None:
     assert s["households_filled"] == 600 and s["households_moved"] == 0
     assert s["codes_kept"] == 2 and s["new_codes"] == ["C2001", "C2002"]
     assert s["audit_after"]["gap_m2"] < 1.0 and s["audit_after"]["out_of_band"] == 0
+
+
+def test_rebalance_plan_defaults_scope_and_summary() -> None:
+    from gridgen.partition.existing import import_grids
+    from gridgen.partition.rebalance_plan import rebalance_plan
+
+    ds = two_communities()  # both communities: 450 + 150 households, both grids out of band
+    grids = layer(
+        ("C1001", box(0, 0, 380, 140)),
+        ("C1002", box(380, 0, 500, 140)),
+        ("C2001", box(500, 0, 880, 140)),
+        ("C2002", box(880, 0, 1000, 140)),
+    )
+    plan = import_grids(ds, grids, target=300, band=BAND, source="test")
+    new, s = rebalance_plan(ds, plan, community_id="C1")
+    assert new.band == plan.band and new.target == 300 and new.locked == ()
+    assert s["skipped_locked"] == ["C2"]  # the other community is held as it is
+    assert s["out_of_band_before"] == 4 and s["out_of_band_after"] == 2
+    assert s["households_moved"] == 150 and s["codes_new"] == 0
+    assert [(r["building_id"], r["old_grid"], r["new_grid"]) for r in s["crosswalk"]] == [
+        ("B2", "C1001", "C1002")
+    ]  # only buildings whose grid changed
+    c2 = new.grids[new.grids["community_id"] == "C2"]
+    assert all(shapely.equals(a, b) for a, b in zip(c2.geometry, grids.geometry[2:], strict=True))
+    held, s = rebalance_plan(ds, plan, community_id="C1", locked=("C1002",))
+    assert held.locked == ("C1002",) and s["households_moved"] == 0
+    smaller, s = rebalance_plan(ds, plan, target=150)  # another target: its own ±20% band
+    assert smaller.band == (120, 180) and s["out_of_band_after"] == 0

@@ -30,16 +30,14 @@ from api.editor import (
     units_of,
 )
 from api.responses import AssignSaved
-from api.routers.existing import minimal_change
 from api.scopes import allowed_communities
 from api.service import ServiceState, check_edit_base, parse_base_version, submit_job
 from api.store.base import JobInfo, VersionInfo, dataset_key, grids_key
 from api.tile_serving import layer_tile, tile_headers
 from api.tiles import check_tile
-from gridgen.dataset import Dataset
 from gridgen.errors import GridgenError, NotFoundError, ParameterError, PermissionDeniedError
-from gridgen.partition.assign import assign_units, editor_units, resolve_keys, unit_grids
-from gridgen.partition.plan import Plan
+from gridgen.partition.assign import assign_units, editor_units, resolve_keys
+from gridgen.partition.compare import community_unit_changes
 
 router = APIRouter(tags=["editor"])
 MVT = "application/vnd.mapbox-vector-tile"
@@ -75,30 +73,6 @@ class Rebalance(BaseModel):
     max_moved: int | None = Field(default=None, ge=0, description="Most households to move")
     seed: int | None = None
     message: str = Field("", max_length=500)
-
-
-REBALANCE_TRIES = 6
-"""Seeds the re-partition tries before it settles for the most balanced result."""
-
-
-def _repartition(dataset: Dataset, plan: Plan, community_id: str, locked: tuple[str, ...]) -> Plan:
-    """Re-partition the unlocked grids, trying seeds until every unlocked grid is in band."""
-    from gridgen.partition.planner import repartition
-
-    lo, hi = plan.band
-    best, best_out = plan, None
-    for seed in range(plan.seed + 1, plan.seed + 1 + REBALANCE_TRIES):
-        new = repartition(dataset, plan, community_id, locked=locked, seed=seed)
-        g = new.grids[
-            (new.grids["community_id"].astype(str) == community_id)
-            & ~new.grids["grid_id"].astype(str).isin(locked)
-        ]
-        out = int((~g["households"].between(lo, hi)).sum())
-        if best_out is None or out < best_out:
-            best, best_out = new, out
-        if out == 0:
-            break
-    return best
 
 
 REBALANCERS: tuple[str, ...] = ("repartition", "minimal_change")
@@ -197,17 +171,6 @@ def assign(
     return JSONResponse(body_out, status_code=201, headers={"ETag": f'"{info.version}"'})
 
 
-def _locked_outside(
-    plan: Plan, locked: tuple[str, ...], community_id: str | None
-) -> tuple[str, ...]:
-    """Return ``locked`` plus, for a one-community rebalance, every grid outside it."""
-    if community_id is None:
-        return locked
-    grids = plan.grids
-    outside = grids.loc[grids["community_id"].astype(str) != community_id, "grid_id"]
-    return tuple(sorted({*locked, *outside.astype(str)}))
-
-
 def _rebalance_message(method: str, where: str, summary: dict[str, Any]) -> str:
     """Return the default version message of a rebalance."""
     if method == "repartition":
@@ -241,25 +204,27 @@ def rebalance(
     job = state.create_job(kind="rebalance", params=body.model_dump(), actor=who.label)
 
     def work(progress: Callable[[float, str], None]) -> dict[str, Any]:
+        from gridgen.partition.planner import best_repartition
+        from gridgen.partition.rebalance_plan import rebalance_plan
+
         progress(0.05, "loading")
         plan, locked = load_plan(state, plan_id, base)
         where = body.community_id or "the whole plan"
         progress(0.2, f"rebalancing {where} ({body.method})")
         summary: dict[str, Any] = {}
+        _, dataset = plan_dataset(state, plan_id)
         if body.method == "repartition":
-            _, dataset = plan_dataset(state, plan_id)
-            new = _repartition(dataset, plan, str(body.community_id), locked)
+            new = best_repartition(dataset, plan, str(body.community_id), locked=locked)
         else:
-            new, summary = minimal_change(
-                state,
-                dataset_id,
+            new, summary = rebalance_plan(
+                dataset,
                 plan,
                 target=body.target,
                 band=body.band,
                 max_moved=body.max_moved,
-                locked=_locked_outside(plan, locked, body.community_id),
+                locked=locked,
+                community_id=body.community_id,
             )
-            new = new.with_locked(locked)
         progress(0.9, "saving")
         message = body.message or _rebalance_message(body.method, where, summary)
         info = save_plan(
@@ -280,18 +245,8 @@ def editor_compare(
     pb, _ = load_plan(state, plan_id, b)
     dataset_id, dataset = plan_dataset(state, plan_id)
     graph = units_of(state, dataset_id, pa, community)
-    ga, gb = unit_grids(dataset, graph, pa), unit_grids(dataset, graph, pb)
-    changed = [
-        {"id": graph.unit_ids[i], "a": ga[i], "b": gb[i]} for i in range(graph.n) if ga[i] != gb[i]
-    ]
-
-    def households(p: Plan) -> dict[str, int]:
-        g = p.grids[p.grids["community_id"].astype(str) == community]
-        return {str(k): int(v) for k, v in zip(g["grid_id"], g["households"], strict=True)}
-
-    ha, hb = households(pa), households(pb)
-    rows = [{"grid_id": g, "a": ha.get(g), "b": hb.get(g)} for g in sorted(set(ha) | set(hb))]
-    return {"a": a, "b": b, "community_id": community, "changed": changed, "grids": rows}
+    changes = community_unit_changes(dataset, graph, pa, pb)
+    return {"a": a, "b": b, "community_id": community, **changes}
 
 
 async def _tile_response(

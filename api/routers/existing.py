@@ -1,9 +1,8 @@
-"""Existing grids in the service: import a city's grid layer as a plan, audit a version,
-and the minimal-change rebalance of a version (a background job saving a new version).
+"""Existing grids in the service: import a city's grid layer as a plan, audit a version.
 
-The rebalance itself is a method (``minimal_change``) of the one rebalance edit,
-``POST /plans/{id}/edits/rebalance`` in :mod:`api.routers.editor`; :func:`minimal_change`
-here is its work.
+The minimal-change rebalance of a version is a method (``minimal_change``) of the one
+rebalance edit, ``POST /plans/{id}/edits/rebalance`` in :mod:`api.routers.editor`; its work
+is :func:`gridgen.partition.rebalance_plan.rebalance_plan`.
 """
 
 from __future__ import annotations
@@ -19,10 +18,9 @@ from pydantic import BaseModel
 
 from api.deps import PlannerDep, PrincipalDep, StateDep
 from api.scopes import resolve_version
-from api.service import ServiceState, load_dataset, load_plan
+from api.service import load_dataset, load_plan
 from api.uploads import copy_capped
 from gridgen.errors import InputError, ParameterError
-from gridgen.partition.plan import Plan
 
 router = APIRouter(tags=["existing grids"])
 AUDIT_SCHEMA: dict[str, Any] = {
@@ -46,8 +44,6 @@ class ImportedGrids(BaseModel):
 
 
 SUFFIXES = (".gpkg", ".geojson", ".json", ".zip")
-CROSSWALK_ROWS = 50_000
-"""Most crosswalk rows (changed buildings) kept with a version."""
 
 
 def _save_upload(upload: UploadFile, folder: Path, limit: int) -> Path:
@@ -59,16 +55,6 @@ def _save_upload(upload: UploadFile, folder: Path, limit: int) -> Path:
     with path.open("wb") as out:
         copy_capped(upload, out, limit=limit)
     return path
-
-
-def _band(text: str | None) -> tuple[int, int] | None:
-    if not text:
-        return None
-    parts = text.replace(" ", "").split(",")
-    if len(parts) != 2 or not all(p.isdigit() for p in parts):
-        msg = f"band {text!r}: give MIN,MAX, e.g. 240,360"
-        raise ParameterError(msg)
-    return int(parts[0]), int(parts[1])
 
 
 @router.post(
@@ -93,10 +79,10 @@ def import_grid_layer(
     from gridgen.io.grids import read_grid_layer
     from gridgen.partition.audit import audit_grids
     from gridgen.partition.existing import import_grids
-    from gridgen.partition.plan import default_band
+    from gridgen.partition.plan import default_band, parse_band
 
     dataset = load_dataset(state, dataset_id)
-    lo_hi = default_band(target, _band(band))
+    lo_hi = default_band(target, parse_band(band or None, option="band"))
     with tempfile.TemporaryDirectory(prefix="gridgen-grids-") as tmp:
         path = _save_upload(file, Path(tmp), state.settings.upload_limit_bytes)
         grids = read_grid_layer(path, id_column=id_column or None, crs=crs or None)
@@ -166,48 +152,3 @@ def audit_version(
     body = _findings_geojson(audit) if f == "geojson" else audit.to_dict()
     body["version"] = number
     return JSONResponse(body)
-
-
-def minimal_change(
-    state: ServiceState,
-    dataset_id: str,
-    plan: Plan,
-    *,
-    target: int | None,
-    band: tuple[int, int] | None,
-    max_moved: int | None,
-    locked: tuple[str, ...],
-) -> tuple[Plan, dict[str, Any]]:
-    """Return the plan rebalanced with the fewest households moved, and what it did.
-
-    Grids in ``locked`` are kept exactly (their communities are left as they are). The
-    summary holds households moved, codes kept, new and retired, the audit before and
-    after, and the crosswalk of the buildings whose grid changed (at most
-    :data:`CROSSWALK_ROWS`).
-    """
-    from gridgen.partition.plan import default_band
-    from gridgen.partition.rebalance import rebalance
-
-    goal = target or plan.target
-    lo_hi = default_band(goal, band or (plan.band if goal == plan.target else None))
-    result = rebalance(
-        load_dataset(state, dataset_id),
-        plan.grids,
-        assignment=plan.assignment,
-        target=goal,
-        band=lo_hi,
-        max_moved=max_moved,
-        locked=locked,
-    )
-    changed = result.crosswalk[result.crosswalk["old_grid"] != result.crosswalk["new_grid"]]
-    s = result.summary
-    keys = ("households_moved", "grids_changed", "codes_kept", "codes_new", "codes_retired")
-    summary = {
-        **{k: s[k] for k in keys},
-        "retired_codes": s["retired_codes"],
-        "skipped_locked": s["skipped_locked"],
-        "out_of_band_before": s["audit_before"]["out_of_band"],
-        "out_of_band_after": s["audit_after"]["out_of_band"],
-        "crosswalk": json.loads(changed.head(CROSSWALK_ROWS).to_json(orient="records")),
-    }
-    return result.plan.with_locked(locked), summary

@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -36,6 +35,8 @@ from gridgen.errors import ParameterError
 from gridgen.io.crs import WGS84
 from gridgen.io.polygons import frame_valid_polygons, snapped_polygons
 from gridgen.partition.cells import seed_spacing
+from gridgen.partition.drawing import Drawing
+from gridgen.partition.objective import RegionProblem
 from gridgen.partition.plan import (
     DEFAULT_BAND,
     DEFAULT_TARGET,
@@ -50,26 +51,13 @@ from gridgen.partition.proofs import (
     detached_problems,
     unbalanceable_problems,
 )
-from gridgen.partition.regions import RegionProblem, best_regions, components, cut_costs
+from gridgen.partition.regions import best_regions, components, cut_costs
 from gridgen.partition.units import UnitGraph, build_units
 
 GRID_SMOOTHING = 0.5
 """Tolerance of :func:`smooth_grids`, in seed spacings of the tessellation."""
 
 Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True, eq=False)
-class Drawing:
-    """Grids drawn over one unit graph (metric CRS), before ids are given."""
-
-    units: UnitGraph
-    labels: NDArray[np.int64]
-    geoms: NDArray[np.object_]
-    problems: tuple[Problem, ...]
-    infeasible: str
-    detached: tuple[tuple[int, float, tuple[str, ...]], ...] = ()
-    """Parts of the community too small to form a grid: (label, area m², building ids)."""
 
 
 def community_rng(seed: int, community_id: str) -> np.random.Generator:

@@ -1,5 +1,6 @@
 """Comparing two plans: buildings that changed grid, grids added, removed or reshaped,
-metric deltas, and whether locked grids stayed as they were."""
+metric deltas, whether locked grids stayed as they were, and (for the editor) the units of
+a community that changed grid."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import pandas as pd
 import shapely
 
 from gridgen.dataset import Dataset
+from gridgen.partition.assign import unit_grids
 from gridgen.partition.plan import Plan, PlanMetrics
+from gridgen.partition.units import UnitGraph
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,3 +105,31 @@ def locked_unchanged(before: Plan, after: Plan, locked: Iterable[str]) -> bool:
         if ba != bb:
             return False
     return True
+
+
+def community_unit_changes(
+    dataset: Dataset, units: UnitGraph, a: Plan, b: Plan
+) -> dict[str, list[dict[str, Any]]]:
+    """Return the units of a community whose grid differs from plan ``a`` to ``b``, and
+    households per grid in both.
+
+    ``changed`` lists ``{"id", "a", "b"}`` (unit id, its grid in each plan); ``grids``
+    lists ``{"grid_id", "a", "b"}`` (households, None where a plan lacks the grid) for the
+    community's grids in either plan, sorted by grid id.
+    """
+    ga, gb = unit_grids(dataset, units, a), unit_grids(dataset, units, b)
+    changed: list[dict[str, Any]] = [
+        {"id": units.unit_ids[i], "a": ga[i], "b": gb[i]} for i in range(units.n) if ga[i] != gb[i]
+    ]
+    ha = _grid_households(a, units.community_id)
+    hb = _grid_households(b, units.community_id)
+    rows: list[dict[str, Any]] = [
+        {"grid_id": g, "a": ha.get(g), "b": hb.get(g)} for g in sorted(set(ha) | set(hb))
+    ]
+    return {"changed": changed, "grids": rows}
+
+
+def _grid_households(plan: Plan, community_id: str) -> dict[str, int]:
+    """Return households per grid of one community of ``plan``."""
+    g = plan.grids[plan.grids["community_id"].astype(str) == community_id]
+    return {str(k): int(v) for k, v in zip(g["grid_id"], g["households"], strict=True)}

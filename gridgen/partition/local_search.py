@@ -1,4 +1,4 @@
-"""The region objective's weights and its local search (moves of single boundary units).
+"""The local search of the region objective (moves of single boundary units).
 
 :func:`local_search` is the hot loop of :func:`gridgen.partition.regions.best_regions`:
 it keeps per-region sums (households, area moments) and scores a move by the change of
@@ -10,30 +10,19 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
-if TYPE_CHECKING:
-    from gridgen.partition.regions import RegionProblem
+from gridgen.partition.objective import (
+    DEVIATION_WEIGHT,
+    MOMENT_WEIGHT,
+    OUT_DISTANCE_WEIGHT,
+    OUT_OF_BAND_WEIGHT,
+    IntArray,
+    RegionProblem,
+)
 
-IntArray = NDArray[np.int64]
-FloatArray = NDArray[np.float64]
-
-OUT_OF_BAND_WEIGHT = 4.0
-"""Penalty per region outside the band, plus ``OUT_DISTANCE_WEIGHT`` per target outside."""
-OUT_DISTANCE_WEIGHT = 8.0
-DEVIATION_WEIGHT = 1.0
-"""Weight of the squared relative deviation from the target."""
-CUT_WEIGHT = 0.6
-"""Weight of boundary cost, in units of one typical region perimeter."""
-SPLIT_DEVIATION_WEIGHT = 1.0
-"""Weight of the deviation from target of a split's two sides (band misses weigh 10)."""
-MOMENT_WEIGHT = 0.3
-"""Weight of the shape term 2πI/A² per region (1 for a disk) in the local search."""
-TREES_PER_SPLIT = 4
-SWEEP_ANGLES = 8
 MAX_PASSES = 12
 
 

@@ -19,15 +19,11 @@ import math
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
-if TYPE_CHECKING:
-    from gridgen.partition.regions import RegionProblem
-
-IntArray = NDArray[np.int64]
+from gridgen.partition.objective import IntArray, RegionProblem
 
 MAX_DEPTH = 3
 """Longest ejection chain (moves)."""

@@ -223,6 +223,20 @@ def default_band(target: int, band: tuple[int, int] | None = None) -> Band:
     return Band(lo, hi)
 
 
+def parse_band(text: str | None, *, option: str = "--band") -> tuple[int, int] | None:
+    """Return ``(min, max)`` from ``"MIN,MAX"`` (None stays None), for the CLI and the API.
+
+    ``option`` names the option or field in the message (``--band``, ``band``).
+    """
+    if text is None:
+        return None
+    parts = text.replace(" ", "").split(",")
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        msg = f"{option} {text!r} must be two whole numbers MIN,MAX, e.g. 240,360"
+        raise ParameterError(msg)
+    return int(parts[0]), int(parts[1])
+
+
 def checked_band(target: int, band: tuple[int, int] | None) -> Band:
     """Return ``band`` as is when an entry point already checked it, else :func:`default_band`.
 

@@ -266,6 +266,47 @@ def repartition(
     )
 
 
+REPARTITION_TRIES = 6
+"""Seeds :func:`best_repartition` tries before it settles for the most balanced result."""
+
+
+def _unlocked_out_of_band(
+    plan: Plan, community_id: str, *, locked: tuple[str, ...], band: tuple[int, int]
+) -> int:
+    """Return how many unlocked grids of ``community_id`` are outside ``band``."""
+    lo, hi = band
+    g = plan.grids[
+        (plan.grids["community_id"].astype(str) == community_id)
+        & ~plan.grids["grid_id"].astype(str).isin(locked)
+    ]
+    return int((~g["households"].between(lo, hi)).sum())
+
+
+def best_repartition(
+    dataset: Dataset,
+    plan: Plan,
+    community_id: str,
+    *,
+    locked: tuple[str, ...],
+    tries: int = REPARTITION_TRIES,
+) -> Plan:
+    """Return the :func:`repartition` of ``community_id`` with the fewest unlocked grids out
+    of band.
+
+    Seeds ``plan.seed + 1`` to ``plan.seed + tries`` are tried in turn, stopping at the first
+    whose unlocked grids are all in the band (``plan`` itself when ``tries`` is 0).
+    """
+    best, best_out = plan, None
+    for seed in range(plan.seed + 1, plan.seed + 1 + tries):
+        new = repartition(dataset, plan, community_id, locked=locked, seed=seed)
+        out = _unlocked_out_of_band(new, community_id, locked=locked, band=plan.band)
+        if best_out is None or out < best_out:
+            best, best_out = new, out
+        if out == 0:
+            break
+    return best
+
+
 def move_unit(
     dataset: Dataset,
     plan: Plan,

@@ -4,19 +4,13 @@ units no plan can bring into the band (the proof reported for every grid left ou
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import shapely
 from numpy.typing import NDArray
 
-from gridgen.partition.plan import (
-    Problem,
-)
+from gridgen.partition.drawing import Drawing
+from gridgen.partition.plan import Problem
 from gridgen.partition.units import UnitGraph
-
-if TYPE_CHECKING:
-    from gridgen.partition.community import Drawing
 
 
 def detached_parts(

@@ -23,73 +23,29 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import depth_first_order, minimum_spanning_tree
 
-from gridgen.partition.local_search import (
+from gridgen.partition.local_search import local_search
+from gridgen.partition.moves import chain_moves
+from gridgen.partition.objective import (
     CUT_WEIGHT,
-    DEVIATION_WEIGHT,
-    OUT_DISTANCE_WEIGHT,
-    OUT_OF_BAND_WEIGHT,
     SPLIT_DEVIATION_WEIGHT,
-    SWEEP_ANGLES,
-    TREES_PER_SPLIT,
     FloatArray,
     IntArray,
-    local_search,
+    RegionProblem,
+    band_penalty,
 )
-from gridgen.partition.moves import chain_moves
 
 SHARED_MOVES = True
 """Finish with the rebalance engine's ejection chains (:func:`chain_moves`)."""
-
-
-@dataclass(frozen=True)
-class RegionProblem:
-    """Graph data for :func:`best_regions`.
-
-    Attributes
-    ----------
-    households
-        Households per unit.
-    edges
-        ``(m, 2)`` unit index pairs.
-    cut_cost
-        Cost of cutting each edge in metres (shared length, lowered along main roads;
-        may be negative where a main road makes the edge a natural boundary).
-    xy
-        ``(n, 2)`` unit centroids (metres).
-    area
-        Unit areas (m²).
-    """
-
-    households: IntArray
-    edges: IntArray
-    cut_cost: FloatArray
-    xy: FloatArray
-    area: FloatArray
-
-    @property
-    def n(self) -> int:
-        """Return the number of units."""
-        return len(self.households)
-
-
-def band_penalty(h: FloatArray | float, *, target: float, lo: float, hi: float) -> FloatArray:
-    """Return the balance penalty of regions with ``h`` households (0 is best)."""
-    h = np.asarray(h, dtype=float)
-    out = np.maximum(0.0, np.maximum(lo - h, h - hi)) / target
-    dev = (h - target) / target
-    return np.asarray(
-        DEVIATION_WEIGHT * dev * dev
-        + OUT_DISTANCE_WEIGHT * out
-        + OUT_OF_BAND_WEIGHT * (out > 0).astype(float),
-        dtype=float,
-    )
+TREES_PER_SPLIT = 4
+"""Random minimum spanning trees tried per bisection."""
+SWEEP_ANGLES = 8
+"""Directions of the straight sweep cuts tried per bisection."""
 
 
 def candidate_counts(total: int, *, target: float, lo: float, hi: float, n_units: int) -> list[int]:

@@ -25,6 +25,7 @@ from gridgen.partition.community import (
     region_problem,
 )
 from gridgen.partition.moves import Moves, balance, fill, make_contiguous, pieces, violation
+from gridgen.partition.objective import RegionProblem
 from gridgen.partition.plan import Problem
 from gridgen.partition.proofs import unbalanceable_units
 from gridgen.partition.regions import best_regions
@@ -77,8 +78,6 @@ def _sub_regions(
     """Return region labels (0..) for the connected ``nodes`` drawn from scratch."""
     if len(nodes) == 1 or int(units.households[nodes].sum()) <= hi:
         return np.zeros(len(nodes), dtype=np.int64)
-    from gridgen.partition.regions import RegionProblem
-
     prob = region_problem(units)
     local = np.full(units.n, -1, dtype=np.int64)
     local[nodes] = np.arange(len(nodes))
