@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import Principal
 from api.deps import PlannerDep, StateDep, principal_for
+from api.edit_conflicts import check_assign_base
 from api.editor import (
     check_scope,
     load_plan,
@@ -144,7 +145,7 @@ def assign(
     if len(body.assign) > MAX_ASSIGN:
         raise ParameterError(f"assign: at most {MAX_ASSIGN} ids per edit")
     base = parse_base_version(if_match, body.base_version)
-    check_edit_base(state, plan_id, base)
+    check_assign_base(state, plan_id, base, body.assign)
     plan, locked = load_plan(state, plan_id, base)
     dataset_id, dataset = plan_dataset(state, plan_id)
     resolved, _ = resolve_keys(dataset, body.assign)
