@@ -19,6 +19,7 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 
+from api.assign_edit import PreparedAssign, prepare_assign
 from api.auth import Principal
 from api.deps import PlannerDep, StateDep, principal_for
 from api.edit_conflicts import check_assign_base
@@ -37,7 +38,7 @@ from api.store.base import JobInfo, VersionInfo, dataset_key, grids_key
 from api.tile_serving import layer_tile, tile_headers
 from api.tiles import check_tile
 from gridgen.errors import GridgenError, NotFoundError, ParameterError, PermissionDeniedError
-from gridgen.partition.assign import assign_units, editor_units, resolve_keys
+from gridgen.partition.assign import editor_units
 from gridgen.partition.compare import community_unit_changes
 
 router = APIRouter(tags=["editor"])
@@ -53,8 +54,11 @@ class AssignUnits(BaseModel):
 
     base_version: int | None = Field(None, description="Version the edit was made on")
     assign: dict[str, str] = Field(
-        ..., description="unit or building id → grid id (a new grid: community id + 3 digits)"
+        default_factory=dict,
+        description="unit or building id → grid id (a new grid: community id + 3 digits)",
     )
+    lock: list[str] = Field(default_factory=list, description="grids to lock with this edit")
+    unlock: list[str] = Field(default_factory=list, description="grids to unlock with this edit")
     message: str = Field("", max_length=500)
 
 
@@ -130,46 +134,83 @@ def editor_data(
     return data
 
 
+def _check_size(body: AssignUnits) -> None:
+    if not (body.assign or body.lock or body.unlock):
+        raise ParameterError("assign: name at least one unit or building id, or grids to lock")
+    if len(body.assign) > MAX_ASSIGN:
+        raise ParameterError(f"assign: at most {MAX_ASSIGN} ids per edit")
+
+
+def _message(body: AssignUnits, edit: PreparedAssign) -> str:
+    if body.message:
+        return body.message
+    done = edit.summary()
+    parts = [f"assign {len(body.assign)} units"] if body.assign else []
+    parts += [f"lock {', '.join(done['locked'])}"] if done["locked"] else []
+    parts += [f"unlock {', '.join(done['unlocked'])}"] if done["unlocked"] else []
+    return "; ".join(parts)
+
+
 @router.post(
     "/plans/{plan_id}/edits/assign",
     status_code=201,
     response_model=AssignSaved,
-    summary="Assign units to grids",
+    summary="Assign units to grids (and lock or unlock grids) in one version",
 )
 def assign(
     *, state: StateDep, who: PlannerDep, plan_id: str, body: AssignUnits, if_match: IfMatch = None
 ) -> JSONResponse:
-    """Give units (or buildings) to grids in one edit; rebuilds the touched grids' shapes."""
-    if not body.assign:
-        raise ParameterError("assign: name at least one unit or building id")
-    if len(body.assign) > MAX_ASSIGN:
-        raise ParameterError(f"assign: at most {MAX_ASSIGN} ids per edit")
+    """Give units (or buildings) to grids in one edit; rebuilds the touched grids' shapes.
+
+    ``lock`` and ``unlock`` change locks in the same version (unlocking before the moves,
+    locking after). A stale base gets 409 with ``conflicts``: the units of this edit that
+    a later version moved elsewhere (who, where to); see :mod:`api.edit_conflicts`.
+    """
+    _check_size(body)
     base = parse_base_version(if_match, body.base_version)
     check_assign_base(state, plan_id, base, body.assign)
-    plan, locked = load_plan(state, plan_id, base)
-    dataset_id, dataset = plan_dataset(state, plan_id)
-    resolved, _ = resolve_keys(dataset, body.assign)
-    bld = dataset.buildings
-    named = bld["building_id"].astype(str).isin({b for ids in resolved.values() for b in ids})
-    comms = set(bld.loc[named, "community_id"].astype(str))
-    check_scope(state, who, dataset_id, comms)
-    graphs = {c: units_of(state, dataset_id, plan, c) for c in comms}
-    result = assign_units(dataset, plan, body.assign, locked=locked, units=graphs)
-    if not result.moved_buildings:
-        raise ParameterError("assign: every unit is already in the grid named: nothing to save")
-    message = body.message or f"assign {len(body.assign)} units"
+    edit = prepare_assign(
+        state, who, plan_id, base, assign=body.assign, lock=body.lock, unlock=body.unlock
+    )
     info = save_plan(
         state,
         plan_id,
         base=base,
-        plan=result.plan,
-        locked=locked,
+        plan=edit.plan,
+        locked=edit.locked,
         actor=who.label,
-        message=message,
-        communities=comms,
+        message=_message(body, edit),
+        communities=edit.communities,
     )
-    body_out = {"version": _version_dict(info), "assign": result.to_dict()}
+    body_out = {"version": _version_dict(info), "assign": edit.summary()}
     return JSONResponse(body_out, status_code=201, headers={"ETag": f'"{info.version}"'})
+
+
+@router.post(
+    "/plans/{plan_id}/edits/assign/check",
+    summary="Try an assignment without saving it (the server's verdict before a save)",
+)
+def assign_check(
+    *, state: StateDep, who: PlannerDep, plan_id: str, body: AssignUnits, if_match: IfMatch = None
+) -> dict[str, Any]:
+    """Apply the edit to its base version as a save would, and report it without saving.
+
+    The same checks as ``/edits/assign`` (422 naming what is refused: unknown ids, locked
+    grids, grids left in several pieces); the answer lists what the edit does and the
+    households of every grid it touches before and after, with their band status.
+    """
+    _check_size(body)
+    base = parse_base_version(if_match, body.base_version)
+    edit = prepare_assign(
+        state, who, plan_id, base, assign=body.assign, lock=body.lock, unlock=body.unlock
+    )
+    lo, hi = edit.plan.band
+    return {
+        "base_version": base,
+        "assign": edit.summary(),
+        "grids": edit.grid_households(),
+        "band": [int(lo), int(hi)],
+    }
 
 
 def _rebalance_message(method: str, where: str, summary: dict[str, Any]) -> str:

@@ -1,0 +1,76 @@
+"""The editor's check route gives the server's verdict without saving, with the same rules as
+a save; locks ride with a save (one version for moves and locks)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import ADMIN_KEY
+from editor_helpers import movable_unit
+from fastapi.testclient import TestClient
+from test_api import key, run_plan, upload
+
+from api.app import create_app
+from api.settings import Settings
+from gridgen.sample.district import sample_path
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/check.db", admin_key=ADMIN_KEY)
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+def test_check_answers_like_a_save_and_locks_ride_with_the_save(client: TestClient) -> None:
+    planner = key(client, "planner")
+    ds = upload(client, sample_path() / "district.gpkg")
+    comms = client.get("/ogc/collections/communities/items?limit=1", headers=planner).json()
+    cid = comms["features"][0]["properties"]["community_id"]
+    plan = run_plan(client, planner, ds, communities=[cid])
+    data = client.get(f"/plans/{plan}/editor?community={cid}", headers=planner).json()
+    i, src, dst = movable_unit(data)
+    unit = data["units"][i]
+    url = f"/plans/{plan}/edits/assign"
+
+    r = client.post(url + "/check", json={"base_version": 1, "assign": {unit["id"]: dst}},
+                    headers=planner)  # fmt: skip
+    assert r.status_code == 200, r.text
+    rows = {g["grid_id"]: g for g in r.json()["grids"]}
+    assert set(rows) == {src, dst}
+    assert rows[dst]["after"] - rows[dst]["before"] == unit["households"]
+    assert rows[src]["before"] - rows[src]["after"] == unit["households"]
+    assert client.get(f"/plans/{plan}", headers=planner).json()["plan"]["head_version"] == 1
+
+    # a grid emptied of every unit: reported (the page asks before saving)
+    everything = {u["id"]: dst for u in data["units"] if u["grid"] == src and u["kind"] != "empty"}
+    r = client.post(url + "/check", json={"base_version": 1, "assign": everything}, headers=planner)
+    assert r.status_code == 200, r.text
+    assert src in r.json()["assign"]["removed_grids"]
+    assert {g["grid_id"]: g["after"] for g in r.json()["grids"]}[src] == 0
+    # what a save refuses, the check refuses with the same words
+    bad = {"base_version": 1, "assign": {unit["id"]: "nope"}}
+    verdicts = [client.post(url + s, json=bad, headers=planner) for s in ("/check", "")]
+    assert [v.status_code for v in verdicts] == [422, 422]
+    assert verdicts[0].json()["detail"] == verdicts[1].json()["detail"]
+
+    # move into dst and lock dst in one version
+    edit = {"base_version": 1, "assign": {unit["id"]: dst}, "lock": [dst]}
+    r = client.post(url, json=edit, headers=planner)
+    assert r.status_code == 201, r.text
+    assert r.json()["version"]["version"] == 2 and r.json()["version"]["locked"] == [dst]
+    # moving out of a locked grid is refused; unlocking it in the same edit allows it
+    back = {"base_version": 2, "assign": {unit["id"]: src}}
+    r = client.post(url, json=back, headers=planner)
+    assert r.status_code == 422 and "locked" in r.json()["detail"]
+    r = client.post(url, json={**back, "unlock": [dst]}, headers=planner)
+    assert r.status_code == 201, r.text
+    v3 = r.json()["version"]
+    assert v3["version"] == 3 and v3["locked"] == [] and "unlock" in v3["message"]
+    # a lock alone is one cheap version; nothing at all is refused
+    r = client.post(url, json={"base_version": 3, "lock": [src]}, headers=planner)
+    assert r.status_code == 201 and r.json()["version"]["locked"] == [src]
+    r = client.post(url, json={"base_version": 4, "lock": [src]}, headers=planner)
+    assert r.status_code == 422 and "nothing to save" in r.json()["detail"]
