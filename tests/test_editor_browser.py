@@ -1,11 +1,14 @@
 """The grid editor in headless Chromium (WebGL through SwiftShader) against the real service.
 
 A planner paints a compound into a neighbouring grid with mouse events, sees both grids'
-households change, undoes and redoes, saves (version 2 in the API, shown after a reload);
-a second browser context still on version 1 saves another change, sees who saved which
-version and re-applies its change on top; a locked grid refuses paint; rebalance makes a
-version whose unlocked grids are in band; compare highlights the changed unit; a viewer
-key gets 403; hostile names never run script. No request leaves 127.0.0.1.
+households change, undoes and redoes, takes the units inside a box, saves after the
+server's check (version 2 in the API, shown after a reload); a second browser context still
+on version 1 saves another unit and is merged without being asked; a lock rides with the
+next save and refuses paint; rebalance (minimal change by default) saves a version or
+reports that nothing moves; compare highlights the changed unit; a viewer key gets 403; a
+planner of another community sees why, in Chinese, and is not offered what its key cannot
+do; hostile names never run script. No request leaves 127.0.0.1. (Conflicts on one unit,
+drafts and double clicks are shown on a big city in ``test_big_city_editor.py``.)
 """
 
 from __future__ import annotations
@@ -55,6 +58,8 @@ class Served:
     viewer: str
     hostile_plan: str
     hostile_community: str
+    scoped: str
+    other: str
 
 
 def _plan(c: httpx.Client, dataset_id: str, communities: list[str]) -> str:
@@ -97,14 +102,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             ds = r.json()["id"]
             comms = c.get("/ogc/collections/communities/items", params={"limit": 3}).json()
             cids = sorted(f["properties"]["community_id"] for f in comms["features"])
-            plan_id = _plan(c, ds, cids[:1])
+            plan_id = _plan(c, ds, cids[:2])
             keys = {}
-            for name, role in (
-                ("planner 甲", "planner"),
-                ("planner 乙", "planner"),
-                ("v", "viewer"),
+            for name, role, scope in (
+                ("planner 甲", "planner", None),
+                ("planner 乙", "planner", None),
+                ("v", "viewer", None),
+                ("planner 丙", "planner", cids[1]),
             ):
-                r = c.post("/keys", json={"name": name, "role": role})
+                r = c.post("/keys", json={"name": name, "role": role, "community_id": scope})
                 keys[name] = r.json()["secret"]
             with _hostile_gpkg(tmp).open("rb") as fh:
                 r = c.post("/datasets", files={"file": ("hostile.gpkg", fh)})
@@ -112,7 +118,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             hostile_plan = _plan(c, r.json()["id"], cids[:1])
         yield Served(
             base, plan_id, cids[0], keys["planner 甲"], keys["planner 乙"], keys["v"],
-            hostile_plan, cids[0],
+            hostile_plan, cids[0], keys["planner 丙"], cids[1],
         )  # fmt: skip
 
 
@@ -161,7 +167,23 @@ def _editor(s: Served, key: str, version: int | None = None) -> dict[str, Any]:
     return dict(r.json())
 
 
-def test_editor_paint_undo_save_conflict_lock_rebalance_compare(server: Served) -> None:
+def _save(page: Any, version: int) -> list[str]:
+    """Click Save, confirm grids emptied or out of band; wait for ``version``.
+
+    Returns the lines the confirmation listed (empty when none was asked).
+    """
+    page.click("#save")
+    asked: list[str] = []
+    page.wait_for_selector(f"#title:has-text('v{version}'), #confirm:not([hidden])", timeout=60_000)
+    if page.locator("#confirm").is_visible():
+        asked = page.locator("#confirm-list li").all_inner_texts()
+        page.click("#confirm-yes")
+    page.wait_for_selector(f"#title:has-text('v{version}')", timeout=60_000)
+    page.wait_for_selector("#changes:text-is('0')", timeout=60_000)
+    return asked
+
+
+def test_editor_paint_undo_save_merge_lock_rebalance_compare(server: Served) -> None:
     from playwright.sync_api import sync_playwright
 
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -181,24 +203,27 @@ def test_editor_paint_undo_save_conflict_lock_rebalance_compare(server: Served) 
             assert _households(page, dst) == h_dst + unit["households"]
             assert _households(page, src) == h_src - unit["households"]
             assert page.inner_text("#changes") == "1"
+            page.wait_for_selector("#verdict.ok", timeout=30_000)  # the server's check
             page.keyboard.press("Control+z")
             assert (_households(page, src), _households(page, dst)) == (h_src, h_dst)
             page.keyboard.press("Control+y")
             assert _households(page, dst) == h_dst + unit["households"]
             page.screenshot(path=str(SHOTS / "editor-painted.png"))
-            # rectangle select paints every unit in the box (undone as one step)
+            # rectangle select takes the units inside the box (undone as one step)
             box = page.locator("#map").bounding_box()
             cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+            inside = page.evaluate(_INSIDE, [cx - box["x"], cy - box["y"], 150])
             page.keyboard.press("r")
             page.mouse.move(cx - 150, cy - 150)
             page.mouse.down()
             page.mouse.move(cx + 150, cy + 150, steps=5)
             page.mouse.up()
-            assert int(page.inner_text("#changes")) > 1
+            taken = page.evaluate(_PENDING)
+            assert set(taken) - {unit["id"]} <= set(inside) and len(taken) > 1
             page.keyboard.press("Control+z")
             assert page.inner_text("#changes") == "1"
             page.keyboard.press("b")
-            # a new grid takes the next free code of the community
+            # a new grid takes a code the community has not used
             rows = page.locator("#grid-table tbody tr").count()
             page.keyboard.press("n")
             code = page.inner_text("#active-grid")
@@ -207,8 +232,11 @@ def test_editor_paint_undo_save_conflict_lock_rebalance_compare(server: Served) 
             assert page.locator("#grid-table tbody tr").count() == rows + 1
             page.click(f"#grid-table tr[data-grid='{dst}']")
             page.fill("#message", "move one compound")
-            page.click("#save")
-            page.wait_for_selector("#title:has-text('v2')", timeout=60_000)
+            asked = _save(page, 2)
+            out = [g["grid_id"] for g in data["grids"] if g["grid_id"] in (src, dst)]
+            lo, hi = data["band"]
+            h_after = {src: h_src - unit["households"], dst: h_dst + unit["households"]}
+            assert len(asked) == sum(not lo <= h_after[g] <= hi for g in out), asked
             # the API has version 2 with the compound moved
             v2 = _editor(s, s.planner)
             assert v2["version"] == 2 and v2["units"][i]["grid"] == dst
@@ -217,43 +245,36 @@ def test_editor_paint_undo_save_conflict_lock_rebalance_compare(server: Served) 
             page.wait_for_selector("body[data-ready='1']", timeout=120_000)
             assert page.evaluate(f"window.gridgenEditor.state().grid[{i}]") == dst
 
-            # the second context, still on version 1, saves another change: conflict
+            # the second context, still on version 1, saves another unit: merged, no question
             j, _, dst2 = movable_unit(
                 data, avoid={src, dst}, kinds=("compound", "subunit", "building")
             )
             _paint(other, data["units"][j]["id"], dst2)
-            other.click("#save")
-            other.wait_for_selector("#conflict:not([hidden])", timeout=60_000)
-            text = other.inner_text("#conflict-text")
-            assert "version 2" in text and "planner 甲" in text, text
-            other.screenshot(path=str(SHOTS / "editor-conflict.png"))
-            other.click("#reapply")
-            other.wait_for_selector("#conflict-text:has-text('重新应用 1')", timeout=60_000)
-            other.click("#save")
-            other.wait_for_selector("#title:has-text('v3')", timeout=60_000)
+            _save(other, 3)
+            assert other.locator("#conflict-units tbody tr").count() == 0
             v3 = _editor(s, s.planner)
             assert v3["units"][i]["grid"] == dst and v3["units"][j]["grid"] == dst2
 
-            # a locked grid refuses paint
+            # a lock rides with the next save; a locked grid refuses paint
             page.reload()
             page.wait_for_selector("body[data-ready='1']", timeout=120_000)
             page.click(f"#grid-table tr[data-grid='{dst}'] button")
-            page.wait_for_selector("#title:has-text('v4')", timeout=60_000)
+            assert page.inner_text("#changes") == "1"
             before = _households(page, dst)
             _paint(page, unit["id"], src)
             assert _households(page, dst) == before
             assert "已锁定" in page.inner_text("#warnings")
-            assert page.inner_text("#changes") == "0"
             page.screenshot(path=str(SHOTS / "editor-locked.png"))
+            _save(page, 4)
+            assert _editor(s, s.planner)["locked"] == [dst]
 
-            # rebalance: a new version whose unlocked grids are in band
+            # rebalance (minimal change by default): a new version, or nothing to move
+            assert page.input_value("#rebalance-method") == "minimal_change"
             page.click("#rebalance")
-            page.wait_for_selector("#title:has-text('v5')", timeout=300_000)
-            v5 = _editor(s, s.planner)
-            lo, hi = v5["band"]
-            free = [g for g in v5["grids"] if g["grid_id"] not in v5["locked"]]
-            assert v5["locked"] == [dst] and free
-            assert all(lo <= g["households"] <= hi for g in free), free
+            page.wait_for_selector(
+                "#title:has-text('v5'), #status:has-text('方案未改变')", timeout=300_000
+            )
+            assert "rebalancing" not in page.inner_text("#status")
 
             # compare v1 → v2 highlights the moved unit
             page.select_option("#cmp-a", "1")
@@ -269,15 +290,27 @@ def test_editor_paint_undo_save_conflict_lock_rebalance_compare(server: Served) 
             assert page.locator("#compare-table tr.touched").count() == 2
             page.wait_for_timeout(300)
             page.screenshot(path=str(SHOTS / "editor-compare.png"))
-            # publish the rebalanced version from the versions list
+            # publish the head version from the versions list
+            head = _editor(s, s.planner)["head_version"]
             page.click("#versions li:first-child button")
             page.wait_for_selector("#versions li:first-child:has-text('已发布')", timeout=60_000)
             r = httpx.get(f"{s.base}/plans/{s.plan_id}", headers={"X-API-Key": s.planner})
-            assert r.json()["plan"]["published_version"] == 5
+            assert r.json()["plan"]["published_version"] == head
         finally:
             browser.close()
     assert errors == []
     _assert_local(requests)
+
+
+_INSIDE = """([x, y, half]) => {
+  const m = window.gridgenEditor.map, S = window.gridgenEditor.state();
+  const pts = window.gridgenEditor.labels();
+  return pts.map((p, i) => [m.project([p[0], p[1]]), i])
+    .filter(([q, i]) => Math.abs(q.x - x) <= half && Math.abs(q.y - y) <= half && S.paintable(i))
+    .map(([q, i]) => S.units[i].id);
+}"""
+
+_PENDING = "() => Object.keys(window.gridgenEditor.state().changes())"
 
 
 def test_editor_viewer_403_and_hostile_names(server: Served) -> None:
@@ -296,6 +329,18 @@ def test_editor_viewer_403_and_hostile_names(server: Served) -> None:
             page.on("request", lambda q: requests.append(q.url))
             page.goto(f"{s.base}/edit/{s.plan_id}?key={s.viewer}")
             assert "viewer" in page.inner_text("#why")
+            # a planner of another community: the reason, in Chinese, instead of a blank map
+            page.goto(f"{s.base}/edit/{s.plan_id}?key={s.scoped}&community={s.community}")
+            page.wait_for_selector("body[data-denied='1']", timeout=60_000)
+            assert page.locator("#denied").is_visible() and not page.locator("#map").is_visible()
+            why = page.inner_text("#denied-why")
+            assert "不在此密钥的范围" in why and s.community in why, why
+            page.screenshot(path=str(SHOTS / "editor-403.png"))
+            # its own community: editing offered, publishing the two-community plan not
+            page.goto(f"{s.base}/edit/{s.plan_id}?key={s.scoped}&community={s.other}")
+            page.wait_for_selector("body[data-ready='1']", timeout=120_000)
+            assert page.locator("#versions li").count() >= 1
+            assert page.locator("#versions li button").count() == 0
             page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(f"{s.base}/edit/{s.hostile_plan}?key={s.planner}")

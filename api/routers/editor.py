@@ -32,7 +32,7 @@ from api.editor import (
     units_of,
 )
 from api.responses import AssignSaved
-from api.scopes import allowed_communities
+from api.scopes import allowed_communities, plan_in_scope
 from api.service import ServiceState, check_edit_base, parse_base_version, submit_job
 from api.store.base import JobInfo, VersionInfo, dataset_key, grids_key
 from api.tile_serving import layer_tile, tile_headers
@@ -40,6 +40,7 @@ from api.tiles import check_tile
 from gridgen.errors import GridgenError, NotFoundError, ParameterError, PermissionDeniedError
 from gridgen.partition.assign import editor_units
 from gridgen.partition.compare import community_unit_changes
+from gridgen.partition.unit_geometry import unit_shapes
 
 router = APIRouter(tags=["editor"])
 MVT = "application/vnd.mapbox-vector-tile"
@@ -118,6 +119,8 @@ def editor_data(
     dataset_id, dataset = plan_dataset(state, plan_id)
     graph = units_of(state, dataset_id, plan, cid)
     data = editor_units(dataset, plan, cid, units=graph)
+    shapes_key = ("unit-shapes", dataset_id, cid, int(plan.band[1]))
+    data.update(state.memo.get_or_make(shapes_key, lambda: unit_shapes(graph)))
     comm = dataset.communities
     row = comm[comm["community_id"].astype(str) == cid]
     data["community_name"] = "" if row.empty else str(row["name"].iloc[0] or "")
@@ -131,6 +134,11 @@ def editor_data(
     data["versions"] = [_version_dict(v) for v in state.store.list_versions(plan_id)]
     data["who"] = {"name": who.name, "role": who.role}
     data["rebalancers"] = list(REBALANCERS)
+    data["may"] = {  # what this key may do here: the page offers nothing else
+        "edit": True,
+        "publish": plan_in_scope(state, who, plan_id, number),
+        "rebalance_plan": allowed is None,
+    }
     return data
 
 

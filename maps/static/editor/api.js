@@ -7,7 +7,8 @@ function headers(extra) {
   return h;
 }
 
-// Resolve to {status, ok, body} (body: parsed JSON, or {detail: text} when not JSON).
+// Resolve to {status, ok, body} (body: parsed JSON, or {detail: text} when not JSON);
+// a request that never reached the service resolves with status 0.
 export function api(path, opts) {
   opts = opts || {};
   const init = { method: opts.method || "GET",
@@ -17,7 +18,5 @@ export function api(path, opts) {
     let body = null;
     try { body = t ? JSON.parse(t) : null; } catch (e) { body = { detail: t.slice(0, 300) }; }
     return { status: r.status, ok: r.ok, body: body };
-  }));
+  }), () => ({ status: 0, ok: false, body: { detail: "network" } }));
 }
-
-export function detailOf(r) { return (r.body && r.body.detail) || r.status; }

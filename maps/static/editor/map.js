@@ -1,18 +1,21 @@
 /* The editor's map: unit cells from vector tiles recoloured through feature state (no
- * request while painting), grid outlines, dataset context layers, grid code labels.
+ * request while painting), grid outlines drawn live from the units' shared borders, pending
+ * and compared units outlined, dataset context layers. Colours: see colors.js.
  */
 import { createMap, roadsLayer, watchTileErrors, whenReady, ORIGIN } from "/static/shared/gridgen-map.js";
-import { E, $, el, planPath, status } from "./context.js";
+import { balanceColour, gridColours, PALETTE } from "./colors.js";
+import { E, $, planPath, status } from "./context.js";
+import { placeAllLabels } from "./labels.js";
 
-const PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1",
-  "#ff9da7", "#9c755f", "#86bcb6", "#d37295", "#a0cbe8", "#8cd17d", "#fabfd2", "#b6992d"];
-const SOURCES = ["units", "grids", "roads", "communities", "stations"];
-let labels = [];
+const SOURCES = ["units", "borders", "roads", "communities", "stations"];
 let compared = [];
 
 export function colorOf(g) {
-  const i = E.S.gridIds.indexOf(g);
-  return i < 0 ? "#cccccc" : PALETTE[i % PALETTE.length];
+  const S = E.S;
+  if (!(g in S.households)) return "#cccccc";
+  if (E.mode === "balance") return balanceColour(S.households[g], S.target, S.band);
+  const k = E.colours[g];
+  return k === undefined ? "#cccccc" : PALETTE[k % PALETTE.length];
 }
 
 function tileUrl(path) { return ORIGIN + path + "/{z}/{x}/{y}.mvt"; }
@@ -20,7 +23,6 @@ function unitsUrl() {
   return tileUrl(planPath("/units")) + "?community=" + encodeURIComponent(E.community) +
     "&version=" + E.version;
 }
-function gridsUrl() { return tileUrl(planPath("/versions/" + E.version + "/grids")); }
 function layerUrl(name) { return tileUrl(planPath("/layers/" + name)); }
 
 function hatch() {
@@ -34,6 +36,14 @@ function hatch() {
   return { width: size, height: size, data: new Uint8Array(ctx.getImageData(0, 0, size, size).data.buffer) };
 }
 
+// The unit borders as GeoJSON (feature id = edge index) and the community outline.
+function bordersData() {
+  const feats = (E.data.edge_lines || []).map((lines, k) => ({
+    type: "Feature", id: k, properties: { edge: k }, geometry: { type: "MultiLineString", coordinates: lines },
+  }));
+  return { type: "FeatureCollection", features: feats };
+}
+
 export function initMap() {
   E.map = createMap({ container: "map", key: E.key });
   E.map.on("load", () => {
@@ -44,6 +54,26 @@ export function initMap() {
   return E.map;
 }
 
+function unitLayers(map) {
+  const unit = (spec) => map.addLayer(Object.assign({ source: "units", "source-layer": "units" }, spec));
+  const on = (state) => ["case", ["boolean", ["feature-state", state], false], 1, 0];
+  unit({ id: "units-fill", type: "fill",
+    paint: { "fill-color": ["coalesce", ["feature-state", "color"], "#dddddd"], "fill-opacity": 0.72 } });
+  unit({ id: "units-hatch", type: "fill", paint: { "fill-pattern": "hatch", "fill-opacity": on("locked") } });
+  unit({ id: "units-line", type: "line", paint: { "line-color": "#ffffff", "line-width": 0.6 } });
+  map.addLayer(roadsLayer("roads", "roads"));
+  map.addLayer({ id: "communities-line", type: "line", source: "communities", "source-layer": "communities",
+    paint: { "line-color": "#6a3d9a", "line-width": 2.5, "line-dasharray": [3, 2] } });
+  map.addLayer({ id: "grid-borders", type: "line", source: "borders",
+    paint: { "line-color": "#1a1a1a", "line-width": 2.2, "line-opacity": on("cut") } });
+  unit({ id: "units-pending", type: "line",
+    paint: { "line-color": "#ff6d00", "line-width": 2.5, "line-dasharray": [2, 1], "line-opacity": on("pending") } });
+  unit({ id: "units-changed", type: "line",
+    paint: { "line-color": "#d00000", "line-width": 3, "line-opacity": on("changed") } });
+  map.addLayer({ id: "stations", type: "circle", source: "stations", "source-layer": "stations",
+    paint: { "circle-radius": 5, "circle-color": "#b2182b", "circle-stroke-color": "#fff", "circle-stroke-width": 1.5 } });
+}
+
 export function addLayers() {
   const map = E.map;
   E.sourcesAdded = true;
@@ -51,26 +81,11 @@ export function addLayers() {
   if (b) map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 20, duration: 0 });
   map.addImage("hatch", hatch());
   map.addSource("units", { type: "vector", tiles: [unitsUrl()], promoteId: "unit_id", maxzoom: 16 });
-  map.addSource("grids", { type: "vector", tiles: [gridsUrl()], maxzoom: 15 });
+  map.addSource("borders", { type: "geojson", data: bordersData() });
   ["roads", "communities", "stations"].forEach((n) => {
     map.addSource(n, { type: "vector", tiles: [layerUrl(n)], maxzoom: 15 });
   });
-  map.addLayer({ id: "units-fill", type: "fill", source: "units", "source-layer": "units",
-    paint: { "fill-color": ["coalesce", ["feature-state", "color"], "#dddddd"], "fill-opacity": 0.72 } });
-  map.addLayer({ id: "units-hatch", type: "fill", source: "units", "source-layer": "units",
-    paint: { "fill-pattern": "hatch", "fill-opacity": ["case", ["boolean", ["feature-state", "locked"], false], 1, 0] } });
-  map.addLayer({ id: "units-line", type: "line", source: "units", "source-layer": "units",
-    paint: { "line-color": "#ffffff", "line-width": 0.6 } });
-  map.addLayer(roadsLayer("roads", "roads"));
-  map.addLayer({ id: "communities-line", type: "line", source: "communities", "source-layer": "communities",
-    paint: { "line-color": "#6a3d9a", "line-width": 2.5, "line-dasharray": [3, 2] } });
-  map.addLayer({ id: "grids-line", type: "line", source: "grids", "source-layer": "grids",
-    paint: { "line-color": "#222222", "line-width": 1.8 } });
-  map.addLayer({ id: "units-changed", type: "line", source: "units", "source-layer": "units",
-    paint: { "line-color": "#d00000", "line-width": 3,
-      "line-opacity": ["case", ["boolean", ["feature-state", "changed"], false], 1, 0] } });
-  map.addLayer({ id: "stations", type: "circle", source: "stations", "source-layer": "stations",
-    paint: { "circle-radius": 5, "circle-color": "#b2182b", "circle-stroke-color": "#fff", "circle-stroke-width": 1.5 } });
+  unitLayers(map);
   colourAll();
   E.perf.sources = {};
   map.on("sourcedata", (e) => {
@@ -79,7 +94,7 @@ export function addLayers() {
   // ready: the first frame drawn with every tile of every source loaded (or failed)
   whenReady(map, () => SOURCES, () => {
     E.perf.ready = performance.now();
-    placeLabels();
+    placeAllLabels();
     document.body.dataset.ready = "1";
     status("就绪 · v" + E.version);
   });
@@ -92,20 +107,50 @@ export function addLayers() {
 export function refreshMap() {
   const map = E.map;
   map.getSource("units").setTiles([unitsUrl()]);
-  map.getSource("grids").setTiles([gridsUrl()]);
+  map.getSource("borders").setData(bordersData());
   map.removeFeatureState({ source: "units", sourceLayer: "units" });
+  map.removeFeatureState({ source: "borders" });
   compared = [];
   colourAll();
-  map.once("idle", () => { placeLabels(); status("就绪 · v" + E.version); });
+  placeAllLabels();
+  map.once("idle", () => status("就绪 · v" + E.version));
 }
 
 export function setUnitState(i) {
   const S = E.S;
   E.map.setFeatureState({ source: "units", sourceLayer: "units", id: S.units[i].id },
-    { color: colorOf(S.grid[i]), locked: !!S.locked[S.grid[i]] });
+    { color: colorOf(S.grid[i]), locked: !!S.locked[S.grid[i]], pending: S.grid[i] !== S.base[i] });
 }
 
-export function colourAll() { for (let i = 0; i < E.S.units.length; i++) setUnitState(i); }
+// Show the grid borders around units (indices): an edge is drawn when its units differ.
+export function setBorders(indices) {
+  const S = E.S, done = {};
+  indices.forEach((i) => S.unitEdges[i].forEach((k) => {
+    if (done[k]) return;
+    done[k] = true;
+    const e = S.edges[k];
+    E.map.setFeatureState({ source: "borders", id: k }, { cut: S.grid[e[0]] !== S.grid[e[1]] });
+  }));
+}
+
+// Recompute the colours of every grid; recolour the units of grids whose colour changed.
+export function recolour(touched) {
+  const S = E.S;
+  const before = {};
+  S.gridIds.forEach((g) => { before[g] = colorOf(g); });
+  E.colours = gridColours(S, E.colours);
+  const changed = new Set(touched || []);
+  S.gridIds.forEach((g) => { if (colorOf(g) !== before[g]) changed.add(g); });
+  for (let i = 0; i < S.units.length; i++) if (changed.has(S.grid[i])) setUnitState(i);
+  return Array.from(changed);
+}
+
+export function colourAll() {
+  E.colours = gridColours(E.S, null);
+  const all = [];
+  for (let i = 0; i < E.S.units.length; i++) { setUnitState(i); all.push(i); }
+  setBorders(all);
+}
 
 // Outline the units a comparison found changed (ids), clearing the previous ones.
 export function markCompared(ids) {
@@ -113,31 +158,6 @@ export function markCompared(ids) {
   compared.forEach((id) => set(id, false));
   compared = ids;
   compared.forEach((id) => set(id, true));
-}
-
-export function placeLabels() {
-  const S = E.S;
-  labels.forEach((m) => m.remove());
-  labels = [];
-  const boxes = {};
-  E.map.querySourceFeatures("grids", { sourceLayer: "grids" }).forEach((f) => {
-    const g = f.properties.grid_id;
-    if (!(g in S.households)) return;
-    const bx = boxes[g] || (boxes[g] = [180, 90, -180, -90]);
-    const rings = f.geometry.type === "Polygon" ? [f.geometry.coordinates] : f.geometry.coordinates;
-    rings.forEach((poly) => {
-      poly[0].forEach((p) => {
-        bx[0] = Math.min(bx[0], p[0]); bx[1] = Math.min(bx[1], p[1]);
-        bx[2] = Math.max(bx[2], p[0]); bx[3] = Math.max(bx[3], p[1]);
-      });
-    });
-  });
-  Object.keys(boxes).forEach((g) => {
-    const bx = boxes[g];
-    const m = new maplibregl.Marker({ element: el("div", g.slice(-3), "grid-label") })
-      .setLngLat([(bx[0] + bx[2]) / 2, (bx[1] + bx[3]) / 2]).addTo(E.map);
-    labels.push(m);
-  });
 }
 
 // The index of the unit drawn at a screen point, or -1.

@@ -1,8 +1,11 @@
 /* The editor's side panel: the grid table (households, deviation, band, lock), the active
- * grid, warnings and the buttons' state, redrawn on every paint.
+ * grid, the warnings over every pending change with the server's verdict, the colour legend
+ * and the buttons' state, redrawn on every paint.
  */
+import { balanceLegend } from "./colors.js";
 import { E, $, el } from "./context.js";
-import { colorOf, setUnitState } from "./map.js";
+import { updateLabels } from "./labels.js";
+import { colorOf, recolour, setBorders, setUnitState } from "./map.js";
 import { EditorState } from "./state.js";
 
 let rows = {};
@@ -17,7 +20,6 @@ export function addRow(g) {
   const tr = el("tr");
   const name = el("td");
   const sw = el("span", null, "sw");
-  sw.style.background = colorOf(g);
   name.appendChild(sw);
   name.appendChild(document.createTextNode(g));
   const hh = el("td"), dev = el("td"), band = el("td", null, "band"), lockCell = el("td");
@@ -29,18 +31,21 @@ export function addRow(g) {
   tr.dataset.grid = g;
   tr.addEventListener("click", () => setActive(g));
   $("grid-table").tBodies[0].appendChild(tr);
-  rows[g] = { tr: tr, hh: hh, dev: dev, band: band, lock: lock };
+  rows[g] = { tr: tr, hh: hh, dev: dev, band: band, lock: lock, sw: sw };
   updateRow(g, false);
 }
 
 export function updateRow(g, touched) {
   const S = E.S, r = rows[g];
+  if (!r) { addRow(g); return; }
   const ok = S.inBand(g);
+  r.sw.style.background = colorOf(g);
   r.hh.textContent = String(S.households[g]);
   r.dev.textContent = (S.deviation(g) >= 0 ? "+" : "") + (100 * S.deviation(g)).toFixed(0) + "%";
   r.band.textContent = ok ? "✓" : "✗";
-  r.lock.textContent = S.locked[g] ? "已锁" : "—";
-  r.lock.title = S.locked[g] ? "解锁" : "锁定";
+  const pending = g in S.lockPending;
+  r.lock.textContent = (S.locked[g] ? "已锁" : "—") + (pending ? "*" : "");
+  r.lock.title = (S.locked[g] ? "解锁" : "锁定") + (pending ? "（保存时生效）" : "");
   r.tr.classList.toggle("out", !ok);
   if (touched) r.tr.classList.add("touched");
 }
@@ -55,18 +60,39 @@ export function setActive(g) {
   $("lock-btn").textContent = g && E.S.locked[g] ? "解锁" : "锁定";
 }
 
-export function showWarnings(gs) {
+function warningText(w) {
+  if (w.kind === "pieces") return "网格 " + w.grid + " 在单元图上分成 " + w.pieces + " 块（不连通）";
+  if (w.kind === "empty") return "网格 " + w.grid + " 已空：保存时将撤销此网格";
+  if (w.kind === "band") {
+    const side = w.households < w.band[0] ? "低于下限 " + w.band[0] : "高于上限 " + w.band[1];
+    return "网格 " + w.grid + " 有 " + w.households + " 户，" + side + (w.before === null ? "" : "（原 " + w.before + " 户）");
+  }
+  return "小区 " + (w.name || w.compound) + " 被划入 " + w.grids.length + " 个网格：" + w.grids.join(", ");
+}
+
+// Warnings over every pending change (not only the last stroke), and the server's verdict.
+export function showWarnings() {
   const box = $("warnings");
   box.textContent = "";
-  E.S.warnings(gs).forEach((w) => {
-    let t;
-    if (w.kind === "pieces") t = "网格 " + w.grid + " 分成 " + w.pieces + " 块（不连通）";
-    else if (w.kind === "empty") t = "网格 " + w.grid + " 已空";
-    else t = "小区 " + (w.name || w.compound) + " 被划入 " + w.grids.length + " 个网格：" + w.grids.join(", ");
-    const d = el("div", t);
+  const verdict = E.verdict && E.verdict.key === E.checkKey ? E.verdict : null;
+  E.S.warnings().forEach((w) => {
+    // the server judges contiguity: once it accepted this edit, the unit-graph hint goes
+    if (w.kind === "pieces" && verdict && verdict.ok) return;
+    const d = el("div", warningText(w) + (w.kind === "pieces" && !verdict ? "（待服务器检查）" : ""));
     d.dataset.kind = w.kind;
     box.appendChild(d);
   });
+  showVerdict();
+}
+
+export function showVerdict() {
+  const v = $("verdict");
+  const S = E.S;
+  if (!S || !S.pendingCount()) { v.textContent = ""; v.className = ""; return; }
+  const verdict = E.verdict && E.verdict.key === E.checkKey ? E.verdict : null;
+  if (!verdict) { v.textContent = "服务器检查中…"; v.className = "checking"; return; }
+  v.textContent = verdict.ok ? "服务器检查：可以保存" : "服务器检查：不能保存：" + verdict.text;
+  v.className = verdict.ok ? "ok" : "refused";
 }
 
 export function showRefused(text) {
@@ -79,18 +105,42 @@ export function showRefused(text) {
 
 export function updateButtons() {
   const S = E.S;
-  const n = Object.keys(S.changes()).length;
+  const n = S.pendingCount();
   $("changes").textContent = String(n);
-  $("save").disabled = n === 0;
-  $("undo").disabled = !S.undoStack.length;
-  $("redo").disabled = !S.redoStack.length;
+  $("save").disabled = n === 0 || E.saving;
+  $("save-label").textContent = E.saving ? "保存中…" : "保存";
+  $("undo").disabled = !S.undoStack.length || E.saving;
+  $("redo").disabled = !S.redoStack.length || E.saving;
+  $("rebalance").disabled = E.saving;
 }
 
-// Redraw what a list of [unit index, from, to] changes touched: units, rows, warnings.
+export function showLegend() {
+  const box = $("legend");
+  box.textContent = "";
+  if (E.mode !== "balance") { box.hidden = true; return; }
+  box.hidden = false;
+  balanceLegend(E.S.target, E.S.band).forEach(([color, text]) => {
+    const item = el("span", null, "item");
+    const sw = el("span", null, "sw");
+    sw.style.background = color;
+    item.appendChild(sw);
+    item.appendChild(document.createTextNode(text));
+    box.appendChild(item);
+  });
+}
+
+// Redraw what a list of [unit index, from, to] changes touched: units, borders, colours,
+// rows, labels, warnings; then tell the page (draft, server check).
 export function drawChanges(changes) {
-  for (let k = 0; k < changes.length; k++) setUnitState(changes[k][0]);
+  const units = changes.map((c) => c[0]);
+  units.forEach(setUnitState);
+  setBorders(units);
   const touched = EditorState.touched(changes);
-  touched.forEach((g) => { if (!rows[g]) addRow(g); updateRow(g, true); });
-  showWarnings(touched);
+  const recoloured = recolour(E.mode === "balance" ? touched : []);
+  new Set(touched.concat(recoloured)).forEach((g) => updateRow(g, touched.indexOf(g) >= 0));
+  updateLabels(touched);
+  if (E.active) setActive(E.active);
+  showWarnings();
   updateButtons();
+  if (E.actions.changed) E.actions.changed();
 }

@@ -1,9 +1,11 @@
-/* gridgen editor state: the assignment of units to grids, per-grid sums, undo/redo, and
- * the live checks (contiguity on the unit adjacency, empty grids, split compounds).
+/* gridgen editor state: the assignment of units to grids, per-grid sums, pending locks,
+ * undo/redo, the warnings over every pending change (contiguity on the unit adjacency,
+ * empty grids, grids out of band, split compounds) and the draft kept in the browser.
  * No DOM and no requests here: the other modules draw what this computes.
  */
+
 export function EditorState(data) {
-  var self = this;
+  const self = this;
   self.community = data.community_id;
   self.target = data.target;
   self.band = data.band;
@@ -11,29 +13,37 @@ export function EditorState(data) {
   self.index = {};
   self.grid = new Array(data.units.length);
   self.base = new Array(data.units.length);
-  self.nbrs = data.units.map(function () { return []; });
-  data.units.forEach(function (u, i) {
+  self.nbrs = data.units.map(() => []);
+  self.edges = data.edges;
+  self.unitEdges = data.units.map(() => []); // edge indices of each unit
+  data.units.forEach((u, i) => {
     self.index[u.id] = i;
     self.grid[i] = u.grid;
     self.base[i] = u.grid;
   });
-  data.edges.forEach(function (e) {
+  data.edges.forEach((e, k) => {
     self.nbrs[e[0]].push(e[1]);
     self.nbrs[e[1]].push(e[0]);
+    self.unitEdges[e[0]].push(k);
+    self.unitEdges[e[1]].push(k);
   });
-  self.gridIds = data.grids.map(function (g) { return g.grid_id; });
+  self.gridIds = data.grids.map((g) => g.grid_id);
   self.baseGrids = self.gridIds.slice();
   self.households = {};
   self.members = {};
-  self.gridIds.forEach(function (g) { self.households[g] = 0; self.members[g] = 0; });
-  data.units.forEach(function (u, i) {
-    var g = self.grid[i];
+  self.gridIds.forEach((g) => { self.households[g] = 0; self.members[g] = 0; });
+  data.units.forEach((u, i) => {
+    const g = self.grid[i];
     if (!(g in self.households)) { self.gridIds.push(g); self.households[g] = 0; self.members[g] = 0; }
     self.households[g] += u.households;
     self.members[g] += 1;
   });
+  self.baseHouseholds = Object.assign({}, self.households);
   self.locked = {};
-  (data.locked || []).forEach(function (g) { self.locked[g] = true; });
+  (data.locked || []).forEach((g) => { self.locked[g] = true; });
+  self.baseLocked = Object.assign({}, self.locked);
+  self.lockPending = {}; // grid → true (lock) / false (unlock), sent with the next save
+  self.newCodes = (data.new_codes || []).slice(); // codes the service offers for new grids
   self.undoStack = [];
   self.redoStack = [];
 }
@@ -44,12 +54,11 @@ EditorState.prototype.paintable = function (i) {
 
 /* Give units (indices) to grid g. Returns {action, refused} (action null when nothing moved). */
 EditorState.prototype.assign = function (indices, g) {
-  var changes = [];
-  var refused = [];
+  const changes = [];
+  const refused = [];
   if (this.locked[g]) return { action: null, refused: [{ reason: "locked", grid: g }] };
-  for (var k = 0; k < indices.length; k++) {
-    var i = indices[k];
-    var from = this.grid[i];
+  for (const i of indices) {
+    const from = this.grid[i];
     if (from === g || !this.paintable(i)) continue;
     if (this.locked[from]) { refused.push({ reason: "locked", grid: from, unit: this.units[i].id }); continue; }
     changes.push([i, from, g]);
@@ -62,12 +71,12 @@ EditorState.prototype.assign = function (indices, g) {
 };
 
 EditorState.prototype.apply = function (changes, reverse) {
-  for (var k = 0; k < changes.length; k++) {
-    var i = changes[k][0];
-    var from = reverse ? changes[k][2] : changes[k][1];
-    var to = reverse ? changes[k][1] : changes[k][2];
-    var hh = this.units[i].households;
-    if (!(to in this.households)) { this.gridIds.push(to); this.households[to] = 0; this.members[to] = 0; }
+  for (const c of changes) {
+    const i = c[0];
+    const from = reverse ? c[2] : c[1];
+    const to = reverse ? c[1] : c[2];
+    const hh = this.units[i].households;
+    this.addGrid(to);
     this.households[from] -= hh;
     this.members[from] -= 1;
     this.households[to] += hh;
@@ -77,7 +86,7 @@ EditorState.prototype.apply = function (changes, reverse) {
 };
 
 EditorState.prototype.undo = function () {
-  var c = this.undoStack.pop();
+  const c = this.undoStack.pop();
   if (!c) return null;
   this.apply(c, true);
   this.redoStack.push(c);
@@ -85,7 +94,7 @@ EditorState.prototype.undo = function () {
 };
 
 EditorState.prototype.redo = function () {
-  var c = this.redoStack.pop();
+  const c = this.redoStack.pop();
   if (!c) return null;
   this.apply(c, false);
   this.undoStack.push(c);
@@ -94,25 +103,29 @@ EditorState.prototype.redo = function () {
 
 /* The grids an action touches. */
 EditorState.touched = function (changes) {
-  var out = {};
-  changes.forEach(function (c) { out[c[1]] = true; out[c[2]] = true; });
+  const out = {};
+  changes.forEach((c) => { out[c[1]] = true; out[c[2]] = true; });
   return Object.keys(out);
+};
+
+/* Lock or unlock grid g locally; the change is sent with the next save. */
+EditorState.prototype.setLock = function (g, on) {
+  if (on) this.locked[g] = true; else delete this.locked[g];
+  if (on === !!this.baseLocked[g]) delete this.lockPending[g]; else this.lockPending[g] = on;
 };
 
 /* Number of connected pieces of grid g in the unit graph (0 when empty). */
 EditorState.prototype.pieces = function (g) {
-  var seen = {};
-  var count = 0;
-  for (var i = 0; i < this.grid.length; i++) {
+  const seen = {};
+  let count = 0;
+  for (let i = 0; i < this.grid.length; i++) {
     if (this.grid[i] !== g || seen[i]) continue;
     count++;
-    var stack = [i];
+    const stack = [i];
     seen[i] = true;
     while (stack.length) {
-      var u = stack.pop();
-      var ns = this.nbrs[u];
-      for (var k = 0; k < ns.length; k++) {
-        var v = ns[k];
+      const u = stack.pop();
+      for (const v of this.nbrs[u]) {
         if (!seen[v] && this.grid[v] === g) { seen[v] = true; stack.push(v); }
       }
     }
@@ -120,28 +133,42 @@ EditorState.prototype.pieces = function (g) {
   return count;
 };
 
-/* Warnings for grids gs: several pieces, empty, compounds split between grids. */
-EditorState.prototype.warnings = function (gs) {
-  var out = [];
-  var self = this;
-  gs.forEach(function (g) {
-    if (!self.members[g] && self.baseGrids.indexOf(g) >= 0) {
+/* The grids any pending change touches (the grid a changed unit left and the one it joined). */
+EditorState.prototype.pendingGrids = function () {
+  const out = {};
+  for (let i = 0; i < this.grid.length; i++) {
+    if (this.grid[i] !== this.base[i]) { out[this.grid[i]] = true; out[this.base[i]] = true; }
+  }
+  return Object.keys(out).sort();
+};
+
+/* Warnings over every pending change: pieces, empty, out of band, compounds split. */
+EditorState.prototype.warnings = function () {
+  const out = [];
+  const [lo, hi] = this.band;
+  this.pendingGrids().forEach((g) => {
+    if (!this.members[g] && this.baseGrids.indexOf(g) >= 0) {
       out.push({ kind: "empty", grid: g });
-    } else if (self.members[g]) {
-      var p = self.pieces(g);
-      if (p > 1) out.push({ kind: "pieces", grid: g, pieces: p });
+      return;
+    }
+    const p = this.pieces(g);
+    if (p > 1) out.push({ kind: "pieces", grid: g, pieces: p });
+    if (!this.inBand(g)) {
+      out.push({ kind: "band", grid: g, households: this.households[g], band: [lo, hi],
+        before: this.baseHouseholds[g] === undefined ? null : this.baseHouseholds[g] });
     }
   });
-  var comp = {};
-  self.units.forEach(function (u, i) {
+  const comp = {};
+  this.units.forEach((u, i) => {
     if (u.kind !== "subunit") return;
-    var c = comp[u.compound_id] || (comp[u.compound_id] = { grids: {}, hh: 0, name: u.name });
-    c.grids[self.grid[i]] = true;
+    const c = comp[u.compound_id] || (comp[u.compound_id] = { grids: {}, hh: 0, name: u.name, moved: false });
+    c.grids[this.grid[i]] = true;
     c.hh += u.households;
+    if (this.grid[i] !== this.base[i]) c.moved = true;
   });
-  Object.keys(comp).forEach(function (cid) {
-    var grids = Object.keys(comp[cid].grids);
-    if (grids.length > 1 && comp[cid].hh <= self.band[1]) {
+  Object.keys(comp).forEach((cid) => {
+    const grids = Object.keys(comp[cid].grids);
+    if (comp[cid].moved && grids.length > 1 && comp[cid].hh <= hi) {
       out.push({ kind: "split", compound: cid, name: comp[cid].name, grids: grids });
     }
   });
@@ -153,26 +180,45 @@ EditorState.prototype.deviation = function (g) {
 };
 
 EditorState.prototype.inBand = function (g) {
-  var h = this.households[g];
+  const h = this.households[g];
   return h >= this.band[0] && h <= this.band[1];
 };
 
 /* {unit_id: grid} of every unit whose grid differs from the saved version. */
 EditorState.prototype.changes = function () {
-  var out = {};
-  for (var i = 0; i < this.grid.length; i++) {
+  const out = {};
+  for (let i = 0; i < this.grid.length; i++) {
     if (this.grid[i] !== this.base[i]) out[this.units[i].id] = this.grid[i];
   }
   return out;
 };
 
-/* The next free grid code of the community (community id + 3 digits). */
+/* The edit a save sends: {assign, lock, unlock}. */
+EditorState.prototype.edit = function () {
+  const lp = this.lockPending;
+  return {
+    assign: this.changes(),
+    lock: Object.keys(lp).filter((g) => lp[g]).sort(),
+    unlock: Object.keys(lp).filter((g) => !lp[g]).sort(),
+  };
+};
+
+/* Pending changes: units moved plus locks changed. */
+EditorState.prototype.pendingCount = function () {
+  return Object.keys(this.changes()).length + Object.keys(this.lockPending).length;
+};
+
+/* The next code for a new grid: the first code the service offers that is not in use here
+ * (codes never used in the community), else community id + the next free 3 digits. */
 EditorState.prototype.nextCode = function () {
-  for (var n = 1; n < 1000; n++) {
-    var code = this.community + ("00" + n).slice(-3);
-    if (this.gridIds.indexOf(code) < 0) return code;
-  }
-  return null;
+  const free = this.newCodes.filter((c) => this.gridIds.indexOf(c) < 0);
+  if (free.length) return free[0];
+  let top = 0;
+  this.gridIds.forEach((g) => {
+    const tail = g.slice(this.community.length);
+    if (g.indexOf(this.community) === 0 && /^[0-9]{3}$/.test(tail)) top = Math.max(top, Number(tail));
+  });
+  return top < 999 ? this.community + ("00" + (top + 1)).slice(-3) : null;
 };
 
 EditorState.prototype.addGrid = function (g) {
@@ -181,29 +227,41 @@ EditorState.prototype.addGrid = function (g) {
 
 /* Re-apply local changes {unit_id: grid} on this (fresh) state; returns {applied, invalid}. */
 EditorState.prototype.reapply = function (local) {
-  var self = this;
-  var valid = [];
-  var invalid = [];
-  Object.keys(local).forEach(function (uid) {
-    var g = local[uid];
-    var i = self.index[uid];
+  const valid = [];
+  const invalid = [];
+  Object.keys(local).forEach((uid) => {
+    const g = local[uid];
+    const i = this.index[uid];
     if (i === undefined) { invalid.push({ unit: uid, grid: g, reason: "单元不存在" }); return; }
-    if (self.grid[i] === g) return;
-    if (self.locked[g] || self.locked[self.grid[i]]) {
+    if (this.grid[i] === g) return;
+    if (this.locked[g] || this.locked[this.grid[i]]) {
       invalid.push({ unit: uid, grid: g, reason: "网格已锁定" });
       return;
     }
-    var known = g in self.households;
-    var fresh = g.indexOf(self.community) === 0 && /^[0-9]{3}$/.test(g.slice(self.community.length));
+    const known = g in this.households;
+    const fresh = g.indexOf(this.community) === 0 && /^[0-9]+$/.test(g.slice(this.community.length));
     if (!known && !fresh) { invalid.push({ unit: uid, grid: g, reason: "网格不存在" }); return; }
     valid.push(i);
-    self.addGrid(g);
+    this.addGrid(g);
   });
-  var applied = [];
-  valid.forEach(function (i) {
-    var r = self.assign([i], local[self.units[i].id]);
+  let applied = [];
+  valid.forEach((i) => {
+    const r = this.assign([i], local[this.units[i].id]);
     if (r.action) applied = applied.concat(r.action);
   });
   return { applied: applied, invalid: invalid };
 };
 
+/* Re-apply pending locks {grid: true|false} (grids that no longer exist are skipped). */
+EditorState.prototype.reapplyLocks = function (locks) {
+  Object.keys(locks || {}).forEach((g) => { if (g in this.households) this.setLock(g, locks[g]); });
+};
+
+/* What the browser keeps of the pending edit: per unit [grid at base, grid now], locks. */
+EditorState.prototype.toDraft = function () {
+  const units = {};
+  for (let i = 0; i < this.grid.length; i++) {
+    if (this.grid[i] !== this.base[i]) units[this.units[i].id] = [this.base[i], this.grid[i]];
+  }
+  return { units: units, locks: Object.assign({}, this.lockPending) };
+};

@@ -11,10 +11,11 @@ let rectStart = null;
 export function paint(indices) {
   if (!E.active) return;
   const t0 = performance.now();
+  if (E.saving) return;
   const r = E.S.assign(indices, E.active);
+  if (r.action) drawChanges(r.action);
   if (r.refused.length) showRefused("网格 " + r.refused[0].grid + " 已锁定，不能涂改（先解锁）");
   if (!r.action) return;
-  drawChanges(r.action);
   E.perf.paints.push(performance.now() - t0);
   E.map.once("render", () => { E.perf.frames.push(performance.now() - t0); });
 }
@@ -54,13 +55,16 @@ function drawBox(point) {
   box.style.height = Math.abs(point.y - rectStart.y) + "px";
 }
 
+// The units inside the box: those whose label point (the centre of the unit's largest
+// inscribed circle) lies in it, so a box takes what it covers, not what it grazes.
 function endRect(point) {
-  const feats = E.map.queryRenderedFeatures([rectStart, point], { layers: ["units-fill"] });
-  const seen = {};
+  const pts = E.data.labels || [];
+  const x0 = Math.min(rectStart.x, point.x), x1 = Math.max(rectStart.x, point.x);
+  const y0 = Math.min(rectStart.y, point.y), y1 = Math.max(rectStart.y, point.y);
   const idx = [];
-  feats.forEach((f) => {
-    const i = E.S.index[f.properties.unit_id];
-    if (i !== undefined && !seen[i]) { seen[i] = true; idx.push(i); }
+  pts.forEach((p, i) => {
+    const at = E.map.project([p[0], p[1]]);
+    if (at.x >= x0 && at.x <= x1 && at.y >= y0 && at.y <= y1 && E.S.paintable(i)) idx.push(i);
   });
   rectStart = null;
   $("rect-box").hidden = true;

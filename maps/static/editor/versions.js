@@ -1,9 +1,10 @@
 /* The editor's versions panel: the list (author, time, message, publish), the rebalance
  * methods, and the comparison of two versions (changed units outlined on the map).
  */
-import { api, detailOf } from "./api.js";
+import { api } from "./api.js";
 import { E, $, el, planPath, status } from "./context.js";
 import { markCompared } from "./map.js";
+import { authorName, METHOD_NAMES, versionMessage, zhError } from "./messages.js";
 import { showRefused } from "./panel.js";
 
 export function refreshVersions() {
@@ -23,9 +24,9 @@ export function renderVersions() {
   E.data.versions.slice().reverse().forEach((v) => {
     const li = el("li");
     li.appendChild(el("strong", "v" + v.version + (v.published ? " (已发布)" : "")));
-    li.appendChild(el("span", " " + v.author + " · " + v.created_at.replace("T", " ").slice(0, 19), "meta"));
-    li.appendChild(el("div", v.message));
-    if (!v.published) {
+    li.appendChild(el("span", " " + authorName(v.author) + " · " + v.created_at.replace("T", " ").slice(0, 19), "meta"));
+    li.appendChild(el("div", versionMessage(v.message)));
+    if (!v.published && E.data.may && E.data.may.publish) {
       const pub = el("button", "发布");
       pub.type = "button";
       pub.addEventListener("click", () => publish(v.version));
@@ -43,16 +44,15 @@ export function renderMethods() {
   const sel = $("rebalance-method");
   const keep = sel.value;
   sel.textContent = "";
-  (E.data.rebalancers || ["repartition"]).forEach((m) => {
-    sel.appendChild(el("option", m)).value = m;
-  });
-  if (keep) sel.value = keep;
-  if (!sel.value) sel.value = "repartition";
+  const methods = (E.data.rebalancers || ["minimal_change"]).slice();
+  methods.sort((a, b) => (a === "minimal_change" ? -1 : b === "minimal_change" ? 1 : 0));
+  methods.forEach((m) => { sel.appendChild(el("option", METHOD_NAMES[m] || m)).value = m; });
+  sel.value = keep && methods.indexOf(keep) >= 0 ? keep : methods[0];
 }
 
 function publish(v) {
   api(planPath("/versions/" + v + "/publish"), { method: "POST" }).then((r) => {
-    if (!r.ok) { showRefused("发布失败：" + detailOf(r)); return; }
+    if (!r.ok) { showRefused("发布失败：" + zhError(r)); return; }
     refreshVersions();
   });
 }
@@ -60,7 +60,7 @@ function publish(v) {
 export function compare() {
   const a = $("cmp-a").value, b = $("cmp-b").value;
   api(planPath("/editor/compare?a=" + a + "&b=" + b + "&community=" + encodeURIComponent(E.community))).then((r) => {
-    if (!r.ok) { showRefused("比较失败：" + detailOf(r)); return; }
+    if (!r.ok) { showRefused("比较失败：" + zhError(r)); return; }
     const ids = r.body.changed.map((c) => c.id);
     markCompared(ids);
     const t = $("compare-table");
