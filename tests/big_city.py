@@ -1,10 +1,13 @@
-"""A city of ≥ 250k households served by the real service, built once per test session.
+"""Cities of ≥ 250k households served by the real service, built once per test session.
 
-``make_city(households=260_000)`` is validated and written to a GeoPackage, uploaded to
-``gridgen serve`` (embedded store, loopback), partitioned through the API (a job) and its
-plan published. The store file is made once per session (in the session's base temporary
-folder, which every module of the session shares) and every user serves a copy of it, so
-the tests that need a big city pay for it once.
+Two cities built differently: ``grid``, ``make_city(households=260_000)`` (the sample
+district's generator scaled: communities on a lattice), and ``walled``, engine's
+``make_walled_city()`` (273k households in walled compounds inside an irregular road net,
+communities in pieces, built like a real district). Each is validated and written to a
+GeoPackage, uploaded to ``gridgen serve`` (embedded store, loopback), partitioned through
+the API (a job) and its plan published. The store file is made once per session (in the
+session's base temporary folder, which every module of the session shares) and every user
+serves a copy of it, so the tests that need a big city pay for it once.
 """
 
 from __future__ import annotations
@@ -48,24 +51,29 @@ def wait_job(c: httpx.Client, job_id: str, *, timeout_s: float = 600.0) -> dict[
         time.sleep(0.2)
 
 
-def _city_gpkg(folder: Path) -> Path:
+def _city_gpkg(folder: Path, kind: str) -> Path:
     from gridgen.io.write import write_dataset
     from gridgen.sample.district import make_city
+    from gridgen.sample.walled import make_walled_city
     from gridgen.validate.layers import validate_layers
 
-    path = folder / f"city-{HOUSEHOLDS}.gpkg"
-    ds = validate_layers(make_city(households=HOUSEHOLDS, seed=1), source="city")
-    write_dataset(ds, path)
+    path = folder / f"{kind}.gpkg"
+    raw = make_city(households=HOUSEHOLDS, seed=1) if kind == "grid" else make_walled_city()
+    write_dataset(validate_layers(raw, source=kind), path)
     return path
 
 
-def build_city_store(folder: Path) -> Path:
-    """Return a store file holding the big city and its published plan (made in ``folder``)."""
+def build_city_store(root: Path, kind: str = "walled") -> Path:
+    """Return a store file holding the city ``kind`` (grid, walled) and its published plan.
+
+    Made once in ``root / kind``; later calls with the same folder return it.
+    """
+    folder = root / kind
     db = folder / "city.db"
     if db.exists():
         return db
     folder.mkdir(parents=True, exist_ok=True)
-    gpkg = _city_gpkg(folder)
+    gpkg = _city_gpkg(folder, kind)
     part = folder / "city.partial.db"
     part.unlink(missing_ok=True)
     with (

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
-from editor_helpers import movable_unit
+from editor_helpers import households, movable_unit, paint_unit, save_and_wait
 from served import running_service
 from test_browser import CHROMIUM, SHOTS, _assert_local
 
@@ -122,20 +122,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         )  # fmt: skip
 
 
-UNIT_POINT = """(id) => {
-  const m = window.gridgenEditor.map, c = m.getCanvas(), r = c.getBoundingClientRect();
-  const hits = [];
-  for (let y = 4; y < c.clientHeight; y += 5) for (let x = 4; x < c.clientWidth; x += 5) {
-    const f = m.queryRenderedFeatures([x, y], {layers: ['units-fill']});
-    if (f.length && f[0].properties.unit_id === id) hits.push([x, y]);
-  }
-  if (!hits.length) return null;
-  hits.sort((a, b) => a[1] - b[1] || a[0] - b[0]);
-  const [x, y] = hits[Math.floor(hits.length / 2)];
-  return [r.left + x, r.top + y];
-}"""
-
-
 def _open(browser: Any, s: Served, key: str, requests: list[str], errors: list[str]) -> Any:
     ctx = browser.new_context(viewport={"width": 1400, "height": 900})
     page = ctx.new_page()
@@ -146,41 +132,11 @@ def _open(browser: Any, s: Served, key: str, requests: list[str], errors: list[s
     return page
 
 
-def _households(page: Any, grid: str) -> int:
-    return int(page.inner_text(f"#grid-table tr[data-grid='{grid}'] td:nth-child(2)"))
-
-
-def _paint(page: Any, unit_id: str, grid: str) -> None:
-    page.click(f"#grid-table tr[data-grid='{grid}']")
-    point = page.evaluate(UNIT_POINT, unit_id)
-    assert point is not None, unit_id
-    page.mouse.move(point[0], point[1])
-    page.mouse.down()
-    page.mouse.move(point[0] + 1, point[1] + 1)
-    page.mouse.up()
-
-
 def _editor(s: Served, key: str, version: int | None = None) -> dict[str, Any]:
     params = {"community": s.community, **({"version": version} if version else {})}
     r = httpx.get(f"{s.base}/plans/{s.plan_id}/editor", params=params, headers={"X-API-Key": key})
     assert r.status_code == 200, r.text
     return dict(r.json())
-
-
-def _save(page: Any, version: int) -> list[str]:
-    """Click Save, confirm grids emptied or out of band; wait for ``version``.
-
-    Returns the lines the confirmation listed (empty when none was asked).
-    """
-    page.click("#save")
-    asked: list[str] = []
-    page.wait_for_selector(f"#title:has-text('v{version}'), #confirm:not([hidden])", timeout=60_000)
-    if page.locator("#confirm").is_visible():
-        asked = page.locator("#confirm-list li").all_inner_texts()
-        page.click("#confirm-yes")
-    page.wait_for_selector(f"#title:has-text('v{version}')", timeout=60_000)
-    page.wait_for_selector("#changes:text-is('0')", timeout=60_000)
-    return asked
 
 
 def test_editor_paint_undo_save_merge_lock_rebalance_compare(server: Served) -> None:
@@ -198,16 +154,16 @@ def test_editor_paint_undo_save_merge_lock_rebalance_compare(server: Served) -> 
         try:
             page = _open(browser, s, s.planner, requests, errors)
             other = _open(browser, s, s.planner2, requests, errors)  # holds version 1
-            h_src, h_dst = _households(page, src), _households(page, dst)
-            _paint(page, unit["id"], dst)
-            assert _households(page, dst) == h_dst + unit["households"]
-            assert _households(page, src) == h_src - unit["households"]
+            h_src, h_dst = households(page, src), households(page, dst)
+            paint_unit(page, unit["id"], dst)
+            assert households(page, dst) == h_dst + unit["households"]
+            assert households(page, src) == h_src - unit["households"]
             assert page.inner_text("#changes") == "1"
             page.wait_for_selector("#verdict.ok", timeout=30_000)  # the server's check
             page.keyboard.press("Control+z")
-            assert (_households(page, src), _households(page, dst)) == (h_src, h_dst)
+            assert (households(page, src), households(page, dst)) == (h_src, h_dst)
             page.keyboard.press("Control+y")
-            assert _households(page, dst) == h_dst + unit["households"]
+            assert households(page, dst) == h_dst + unit["households"]
             page.screenshot(path=str(SHOTS / "editor-painted.png"))
             # rectangle select takes the units inside the box (undone as one step)
             box = page.locator("#map").bounding_box()
@@ -232,7 +188,7 @@ def test_editor_paint_undo_save_merge_lock_rebalance_compare(server: Served) -> 
             assert page.locator("#grid-table tbody tr").count() == rows + 1
             page.click(f"#grid-table tr[data-grid='{dst}']")
             page.fill("#message", "move one compound")
-            asked = _save(page, 2)
+            asked = save_and_wait(page, 2)
             out = [g["grid_id"] for g in data["grids"] if g["grid_id"] in (src, dst)]
             lo, hi = data["band"]
             h_after = {src: h_src - unit["households"], dst: h_dst + unit["households"]}
@@ -249,8 +205,8 @@ def test_editor_paint_undo_save_merge_lock_rebalance_compare(server: Served) -> 
             j, _, dst2 = movable_unit(
                 data, avoid={src, dst}, kinds=("compound", "subunit", "building")
             )
-            _paint(other, data["units"][j]["id"], dst2)
-            _save(other, 3)
+            paint_unit(other, data["units"][j]["id"], dst2)
+            save_and_wait(other, 3)
             assert other.locator("#conflict-units tbody tr").count() == 0
             v3 = _editor(s, s.planner)
             assert v3["units"][i]["grid"] == dst and v3["units"][j]["grid"] == dst2
@@ -260,12 +216,12 @@ def test_editor_paint_undo_save_merge_lock_rebalance_compare(server: Served) -> 
             page.wait_for_selector("body[data-ready='1']", timeout=120_000)
             page.click(f"#grid-table tr[data-grid='{dst}'] button")
             assert page.inner_text("#changes") == "1"
-            before = _households(page, dst)
-            _paint(page, unit["id"], src)
-            assert _households(page, dst) == before
+            before = households(page, dst)
+            paint_unit(page, unit["id"], src)
+            assert households(page, dst) == before
             assert "已锁定" in page.inner_text("#warnings")
             page.screenshot(path=str(SHOTS / "editor-locked.png"))
-            _save(page, 4)
+            save_and_wait(page, 4)
             assert _editor(s, s.planner)["locked"] == [dst]
 
             # rebalance (minimal change by default): a new version, or nothing to move

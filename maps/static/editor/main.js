@@ -104,6 +104,7 @@ function start() {
     checkLabels: checkLabels,
     labels: () => (E.data ? E.data.labels : []),
     verdict: () => E.verdict,
+    colours: () => Object.assign({}, E.colours), // grid → palette index (区分网格 mode)
   };
   bindMouse();
   guardLeaving();
