@@ -13,6 +13,7 @@ export const V = {
   groups: [], // toggleable layers: {id, label, layers (map layer ids), on}
   hoverLayers: [],
   labels: {}, // grid id → maplibregl.Marker
+  communityNames: {}, // community id → name, from the communities tiles the map loaded
 };
 
 export const BUILDING_MIN_ZOOM = 14;

@@ -44,16 +44,21 @@ function watchReady() {
   whenReady(map, () => Object.keys(map.getStyle().sources), () => {
     perf.ready = performance.now();
     document.body.setAttribute("data-ready", "1");
-    const names = {};
-    map.querySourceFeatures("context", { sourceLayer: "communities" }).forEach((f) => {
-      names[f.properties.community_id] = f.properties.name;
-    });
-    setCommunityNames(names);
+    learnNames();
   });
   watchTileErrors(map, (n) => {
     document.body.setAttribute("data-tile-errors", String(n));
     document.getElementById("tile-errors").textContent = "⚠ " + n + " 个图块加载失败，地图可能有空缺";
   });
+}
+
+// Community names of the communities tiles loaded so far (the coverage table, grid labels).
+function learnNames() {
+  const names = {};
+  map.querySourceFeatures("context", { sourceLayer: "communities" }).forEach((f) => {
+    if (!(f.properties.community_id in V.communityNames)) names[f.properties.community_id] = f.properties.name;
+  });
+  if (Object.keys(names).length) setCommunityNames(names);
 }
 
 function tilejson(layer) {
@@ -73,7 +78,7 @@ function bindMap() {
   map.on("movestart", () => { box.hidden = true; });
   map.on("click", click);
   map.on("moveend", updateLabels);
-  map.on("idle", () => { updateLabels(); buildingsNote(); });
+  map.on("idle", () => { learnNames(); updateLabels(); buildingsNote(); });
 }
 
 // The map's sources are added as soon as the bounds are known (tiles first); the counts

@@ -74,15 +74,19 @@ function showTotal(cov, hh, label) {
   el.setAttribute("data-covered", String(cov));
 }
 
-// Community names from the map (the coverage rows carry ids only).
-const communityNames = {};
+// Community names come from the map (the coverage rows carry ids only); a community whose
+// name is not known (yet) reads "社区 <id>", so the column reads alike everywhere.
+function communityLabel(id) {
+  const name = V.communityNames[id];
+  return name || "社区 " + id;
+}
 
 function coverageRow(r) {
   const share = r.households ? r.covered_households / r.households : null;
   const tr = document.createElement("tr");
   const id = r.community_id || r.key;
   tr.setAttribute("data-community", id);
-  [r.name || communityNames[id] || id, r.households, r.covered_households].forEach((v) => {
+  [r.name || communityLabel(id), r.households, r.covered_households].forEach((v) => {
     const td = document.createElement("td");
     td.textContent = v === null || v === undefined ? "—" : String(v);
     tr.appendChild(td);
@@ -100,10 +104,9 @@ function coverageRow(r) {
 }
 
 export function setCommunityNames(names) {
-  Object.keys(names).forEach((id) => { if (names[id]) communityNames[id] = names[id]; });
+  Object.keys(names).forEach((id) => { if (names[id]) V.communityNames[id] = names[id]; });
   document.querySelectorAll("#coverage-table tbody tr").forEach((tr) => {
-    const name = communityNames[tr.getAttribute("data-community")];
-    if (name) tr.firstChild.textContent = name;
+    tr.firstChild.textContent = communityLabel(tr.getAttribute("data-community"));
   });
 }
 
