@@ -14,10 +14,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
+
 from api.auth import Principal
-from api.editor import check_scope, load_plan, plan_dataset, units_of
+from api.plan_edits import check_scope, plan_dataset, units_of
 from api.scopes import grid_communities
-from api.service import ServiceState
+from api.service import ServiceState, load_plan
 from gridgen.errors import ParameterError
 from gridgen.partition.assign import AssignResult, assign_units, resolve_keys
 from gridgen.partition.plan import Plan
@@ -33,6 +35,7 @@ class PreparedAssign:
     result: AssignResult | None
     communities: set[str]
     lock_changes: tuple[tuple[str, bool], ...]
+    households: pd.Series  # households per building id (the dataset's)
 
     def summary(self) -> dict[str, Any]:
         """Return what the edit does (JSON-ready): moves, grids touched, emptied, locks."""
@@ -45,21 +48,48 @@ class PreparedAssign:
         out["unlocked"] = [g for g, on in self.lock_changes if not on]
         return out
 
+    def retired(self) -> dict[str, dict[str, int]]:
+        """Return, for every code the edit retires, the grids its households are now in.
+
+        A grid keeps its code only while it keeps most of its households
+        (:mod:`gridgen.partition.codes`): a touched grid whose code is gone has its
+        households in other grids now (``{grid: households}``, new codes or others'); an
+        empty mapping means it was emptied.
+        """
+        if self.result is None:
+            return {}
+        gone = set(self.result.touched_grids) - set(self.plan.grids["grid_id"].astype(str))
+        out: dict[str, dict[str, int]] = {}
+        base, a = self.base_plan.assignment, self.plan.assignment
+        for g in sorted(gone):
+            ids = set(base.loc[base["grid_id"].astype(str) == g, "building_id"].astype(str))
+            mine = a[a["building_id"].astype(str).isin(ids)]
+            weight = self.households.reindex(mine["building_id"].astype(str)).fillna(0)
+            per = pd.Series(weight.to_numpy(), index=mine["grid_id"].astype(str))
+            out[g] = {str(k): int(v) for k, v in per.groupby(level=0).sum().items()}
+        return out
+
     def grid_households(self) -> list[dict[str, Any]]:
-        """Return households before and after of every grid the edit touches or empties."""
-        names = set(self.summary()["touched_grids"])
-        before = _households(self.base_plan, names)
-        after = _households(self.plan, names)
+        """Return households before and after of every grid the edit touches or creates.
+
+        A retired code's row has ``after`` None and ``now_in`` (see :meth:`retired`); a new
+        code's row has ``before`` None.
+        """
+        touched = set(self.summary()["touched_grids"])
+        fresh = set(self.summary()["new_grids"])
+        gone = self.retired()
+        before = _households(self.base_plan, touched)
+        after = _households(self.plan, touched | fresh)
         lo, hi = self.plan.band
-        return [
-            {
-                "grid_id": g,
-                "before": before.get(g),
-                "after": after.get(g, 0),
-                "in_band": lo <= after.get(g, 0) <= hi,
-            }
-            for g in sorted(names)
-        ]
+        rows: list[dict[str, Any]] = []
+        for g in sorted(touched | fresh):
+            row: dict[str, Any] = {"grid_id": g, "before": before.get(g), "after": after.get(g, 0)}
+            if g in gone:
+                row["after"] = None
+                row["now_in"] = gone[g]
+            row["in_band"] = row["after"] is None or lo <= row["after"] <= hi
+            rows.append(row)
+        return rows
 
 
 def _households(plan: Plan, names: set[str]) -> dict[str, int]:
@@ -99,7 +129,8 @@ def prepare_assign(
     PermissionDeniedError
         When a scoped key edits or locks outside its communities.
     """
-    plan, base_locked = load_plan(state, plan_id, base)
+    plan = load_plan(state, plan_id, base)
+    base_locked = plan.locked
     dataset_id, dataset = plan_dataset(state, plan_id)
     resolved, _ = resolve_keys(dataset, assign)
     bld = dataset.buildings
@@ -119,4 +150,8 @@ def prepare_assign(
         msg = "assign: every unit is already in the grid named and no lock changes: nothing to save"
         raise ParameterError(msg)
     out = plan if result is None else result.plan
-    return PreparedAssign(plan, out, locked, result, comms, changes)
+    hh = pd.Series(
+        pd.to_numeric(bld["households"], errors="coerce").fillna(0).to_numpy(),
+        index=bld["building_id"].astype(str).to_numpy(),
+    )
+    return PreparedAssign(plan, out, locked, result, comms, changes, hh)

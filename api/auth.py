@@ -18,7 +18,7 @@ import secrets
 from dataclasses import dataclass
 
 from api.access import FULL, PUBLIC, Access
-from gridgen.errors import AuthenticationError, PermissionDeniedError
+from api.errors import AuthenticationError, PermissionDeniedError
 
 ROLES: tuple[str, ...] = ("viewer", "grid_worker", "planner", "admin")
 

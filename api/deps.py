@@ -9,9 +9,9 @@ from fastapi import Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 
 from api.auth import Principal, anonymous, hash_secret, secret_from_headers
+from api.errors import AuthenticationError
 from api.service import ServiceState
 from api.store.base import Store
-from gridgen.errors import AuthenticationError
 
 KEY_TTL_S = 10.0
 """Seconds a key found in the store is trusted without asking the store again."""

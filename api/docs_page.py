@@ -12,7 +12,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
 from api.security import add_script_nonce, content_security_policy, new_nonce
-from gridgen.errors import MissingAssetError
+from maps.errors import MissingAssetError
 
 SWAGGER_BASE = "/static/vendor/swagger-ui"
 

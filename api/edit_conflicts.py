@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from api.editor import load_plan, plan_dataset
-from api.service import ServiceState, check_edit_base
-from gridgen.errors import ConflictError
+from api.errors import ConflictError
+from api.plan_edits import plan_dataset
+from api.service import ServiceState, check_edit_base, load_plan
 from gridgen.partition.conflicts import VersionStep, edit_conflicts
 
 
@@ -57,9 +57,9 @@ def check_assign_base(
         steps = []
         for v in range(base + 1, head + 1):
             info = state.store.get_version(plan_id, v)
-            plan, _ = load_plan(state, plan_id, v)
+            plan = load_plan(state, plan_id, v)
             steps.append(VersionStep(v, info.author, info.created_at, plan))
         _, dataset = plan_dataset(state, plan_id)
-        base_plan, _ = load_plan(state, plan_id, base)
+        base_plan = load_plan(state, plan_id, base)
         found = edit_conflicts(dataset, base_plan, steps, assign)
         raise EditConflictError(exc, [c.to_dict() for c in found]) from None

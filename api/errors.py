@@ -1,4 +1,8 @@
-"""The one table mapping gridgen errors to HTTP status codes, and the handlers using it.
+"""The service's own errors, the one table mapping errors to HTTP status codes, and the handlers.
+
+The errors only the service raises (authentication, permission, request size and
+parameters, edit conflicts, storage) are defined here, beside the service; they derive
+from :class:`gridgen.errors.GridgenError` like every other.
 
 Every error body is JSON: ``{"error": <class name>, "detail": <message>, ...}``; the message
 names the bad field or parameter (gridgen errors are written that way). A validation report
@@ -14,26 +18,103 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from gridgen.errors import (
-    AuthenticationError,
-    BadParameterError,
-    ConflictError,
     GridgenError,
     InfeasibleError,
     InputError,
-    MissingAssetError,
     NotFoundError,
     ParameterError,
-    PayloadTooLargeError,
-    PermissionDeniedError,
-    StorageError,
+    TooManyRowsError,
     UnknownLayerError,
-    UnknownParameterError,
     UnsupportedFormatError,
     ValidationFailedError,
 )
+from maps.errors import MissingAssetError
+
+
+class AuthenticationError(GridgenError):
+    """No valid API key or bearer token was given."""
+
+
+class PermissionDeniedError(GridgenError):
+    """The caller's role may not perform this operation or see this data."""
+
+
+class PayloadTooLargeError(InputError):
+    """An upload exceeds the configured size limit."""
+
+
+class BadParameterError(ParameterError):
+    """A request parameter (path, query or header) is malformed: HTTP 400 naming it."""
+
+
+class UnknownParameterError(ParameterError):
+    """A request carries a query parameter the endpoint does not define (OGC: 400)."""
+
+
+class StorageError(GridgenError):
+    """The storage back end failed (database unreachable, schema missing)."""
+
+
+class ConflictError(GridgenError):
+    """An edit was made against a stale version (or a unique value exists already).
+
+    For a stale plan edit ``head_version`` and ``base_version`` are set, and, when known,
+    who saved the head (``head_author``), when (``head_created_at``) and why
+    (``head_message``); the service returns them in the 409 body. All are None for other
+    conflicts.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        head_version: int | None = None,
+        base_version: int | None = None,
+        head_author: str | None = None,
+        head_created_at: str | None = None,
+        head_message: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.head_version = head_version
+        self.base_version = base_version
+        self.head_author = head_author
+        self.head_created_at = head_created_at
+        self.head_message = head_message
+
+
+def check_base_version(
+    plan_id: str,
+    *,
+    head_version: int,
+    base_version: int,
+    head_author: str | None = None,
+    head_created_at: str | None = None,
+    head_message: str | None = None,
+) -> None:
+    """Raise :class:`ConflictError` unless an edit made on ``base_version`` is on the head."""
+    if base_version == head_version:
+        return
+    saved = ""
+    if head_author is not None:
+        saved = f", saved by {head_author} at {head_created_at}"
+        saved += f" ({head_message})" if head_message else ""
+    msg = (
+        f"plan {plan_id} is at version {head_version}{saved}; the edit was made on version "
+        f"{base_version}: reload version {head_version} and apply the edit again"
+    )
+    raise ConflictError(
+        msg,
+        head_version=head_version,
+        base_version=base_version,
+        head_author=head_author,
+        head_created_at=head_created_at,
+        head_message=head_message,
+    )
+
 
 STATUS_BY_ERROR: tuple[tuple[type[GridgenError], int], ...] = (
     (PayloadTooLargeError, 413),
+    (TooManyRowsError, 413),
     (BadParameterError, 400),
     (UnsupportedFormatError, 415),
     (UnknownParameterError, 400),

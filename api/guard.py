@@ -24,8 +24,8 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import error_body, status_for
-from gridgen.errors import GridgenError, ParameterError, PayloadTooLargeError, PermissionDeniedError
+from api.errors import PayloadTooLargeError, PermissionDeniedError, error_body, status_for
+from gridgen.errors import GridgenError, ParameterError
 
 if TYPE_CHECKING:
     from api.service import ServiceState

@@ -12,7 +12,7 @@ import re
 
 from fastapi import Request
 
-from gridgen.errors import BadParameterError
+from api.errors import BadParameterError
 
 INT64_MAX = 2**63 - 1
 MAX_PARAMETER_CHARS = 2000

@@ -12,12 +12,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.store.base import PlanInfo, VersionInfo
+from gridgen.rules import RuleKind
 
 
 class ProblemModel(BaseModel):
     """A planning rule that could not be met, with where and why."""
 
-    kind: str
+    kind: RuleKind
     community_id: str
     reason: str
     grid_id: str = ""
@@ -113,7 +114,7 @@ TABLE_RESPONSES: dict[int | str, dict[str, Any]] = {
 """``responses=`` of a route returning :class:`TableRows` as JSON or the rows as CSV."""
 
 
-class LedgerResult(BaseModel):
+class LedgerSaved(BaseModel):
     """What ``POST /datasets/{id}/ledger`` stored and how the ledger matched the layer."""
 
     dataset: dict[str, Any]

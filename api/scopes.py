@@ -20,9 +20,10 @@ import pandas as pd
 
 from api.access import Access
 from api.auth import Principal
+from api.errors import PermissionDeniedError
 from api.service import ServiceState, load_dataset
 from api.store.base import VersionInfo
-from gridgen.errors import ParameterError, PermissionDeniedError
+from gridgen.errors import ParameterError
 from gridgen.schema import restricted_columns
 
 

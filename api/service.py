@@ -15,20 +15,21 @@ import geopandas as gpd
 import pandas as pd
 import pyproj
 
+from api.cache import LRU
+from api.errors import check_base_version
 from api.recovery import JobHeartbeat, instance_owner
 from api.settings import Settings
 from api.store.base import (
     JobInfo,
     Store,
-    VersionInfo,
     dataset_key,
     grids_key,
     records_frame,
 )
-from api.tiles import LRU
+from gridgen.coverage.stations import DEFAULT_RADIUS_M
 from gridgen.dataset import Dataset, empty_layer
 from gridgen.distributed.executor import Executor
-from gridgen.errors import NotFoundError, ParameterError, check_base_version
+from gridgen.errors import NotFoundError, ParameterError
 from gridgen.partition.plan import Plan
 from gridgen.schema import DATASET_LAYERS
 from gridgen.validate.report import ValidationReport
@@ -59,9 +60,6 @@ GDAL's OAPIF reader, QGIS and Shapefile need one geometry type per collection, s
 buildings with a footprint and buildings given as a point are served apart (the same
 split as in the files we write, ``gridgen.io.polygons.split_by_geometry_type``).
 """
-
-UNCOVERED_RADIUS_M = 500.0
-"""Walking radius (10-minute life circle) defining the uncovered-buildings layer."""
 
 
 @dataclass
@@ -247,7 +245,7 @@ def _uncovered(state: ServiceState, dataset_id: str) -> gpd.GeoDataFrame:
     """Return the buildings outside every station's walking radius (the derived layer)."""
     from gridgen.coverage.uncovered import uncovered_buildings
 
-    cov = dataset_coverage(state, dataset_id, radius=UNCOVERED_RADIUS_M, mode="walk")
+    cov = dataset_coverage(state, dataset_id, radius=DEFAULT_RADIUS_M, mode="walk")
     return uncovered_buildings(load_dataset(state, dataset_id), cov)
 
 
@@ -289,14 +287,20 @@ def resolve_layer(state: ServiceState, dataset: str | None, collection: str) -> 
 
 
 # -- plans -------------------------------------------------------------------------------
-def load_plan(state: ServiceState, info: VersionInfo) -> Plan:
-    """Return the plan stored as version ``info`` (cached: versions never change)."""
+def load_plan(state: ServiceState, plan_id: str, version: int) -> Plan:
+    """Return the plan stored as ``version`` of ``plan_id``, its locked grids included
+    (cached: versions never change)."""
 
     def make() -> Plan:
-        return state.store.load_version(info.plan_id, info.version)
+        return state.store.load_version(plan_id, version)
 
-    plan: Plan = state.memo.get_or_make(("plan", info.plan_id, info.version), make)
+    plan: Plan = state.memo.get_or_make(plan_key(plan_id, version), make)
     return plan
+
+
+def plan_key(plan_id: str, version: int) -> tuple[str, str, int]:
+    """Return the cache key of a plan version in ``state.memo``."""
+    return ("plan", plan_id, int(version))
 
 
 def check_edit_base(state: ServiceState, plan_id: str, base: int) -> None:

@@ -1,4 +1,8 @@
-"""Service settings, read from the environment (prefix ``GRIDGEN_``) through a cached function."""
+"""Service settings, read from the environment (prefix ``GRIDGEN_``) through a cached function.
+
+They build on the executor settings of the library (:mod:`gridgen.distributed.settings`),
+which the command line reads without loading these.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +10,23 @@ from functools import lru_cache
 from typing import Literal
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from gridgen.distributed.cluster import DEFAULT_TIMEOUT_S
-from gridgen.distributed.executor import Executor
+from gridgen.distributed.settings import ENV_PREFIX, ExecutorSettings
 
 Role = Literal["viewer", "grid_worker", "planner", "admin"]
 
 
-class Settings(BaseSettings):
-    """Settings of the gridgen service.
+class Settings(ExecutorSettings):
+    """Settings of the gridgen service: the executor's (where per-community work runs:
+    ``GRIDGEN_WORKERS``, ``GRIDGEN_DASK_*``, from
+    :class:`gridgen.distributed.settings.ExecutorSettings`) and the service's own.
 
     Every field can be set by an environment variable ``GRIDGEN_<FIELD>`` (for example
     ``GRIDGEN_DATABASE_URL``), or passed to :func:`api.app.create_app` directly.
     """
 
-    model_config = SettingsConfigDict(env_prefix="GRIDGEN_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     database_url: str = Field(
         default="sqlite:///./gridgen.db",
@@ -71,34 +76,6 @@ class Settings(BaseSettings):
     max_items: int = Field(default=1000, ge=1, description="Server maximum of OGC `limit`.")
     default_items: int = Field(default=100, ge=1, description="Default OGC `limit`.")
     job_workers: int = Field(default=1, ge=1, description="Background job threads.")
-    dask_scheduler: str | None = Field(
-        default=None,
-        description="Dask scheduler (tcp://HOST:8786) running per-community work "
-        "(partitioning, coverage) for the CLI and the service's jobs; unset: no cluster.",
-    )
-    dask_timeout: float = Field(
-        default=DEFAULT_TIMEOUT_S,
-        gt=0,
-        allow_inf_nan=False,
-        description="Seconds to wait for the Dask scheduler and its first worker.",
-    )
-    workers: int = Field(
-        default=1,
-        ge=1,
-        description="Local worker processes for per-community work when no Dask scheduler "
-        "is set (1: in the calling process).",
-    )
-
-    def executor(self, *, scheduler: str | None = None, workers: int | None = None) -> Executor:
-        """Return where per-community work runs: ``scheduler``/``workers`` win over settings.
-
-        An empty ``scheduler`` string means no cluster even when the setting names one.
-        """
-        return Executor(
-            workers=self.workers if workers is None else workers,
-            scheduler=self.dask_scheduler if scheduler is None else scheduler,
-            timeout=self.dask_timeout,
-        )
 
 
 @lru_cache(maxsize=1)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from api.access import Access
 from api.service import ServiceState
-from api.tiles import etag_of
+from api.tile_encoder import etag_of
 
 _log = logging.getLogger("gridgen.tiles")
 

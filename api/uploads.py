@@ -12,7 +12,7 @@ from typing import BinaryIO
 
 from fastapi import UploadFile
 
-from gridgen.errors import PayloadTooLargeError
+from api.errors import PayloadTooLargeError
 
 CHUNK = 1 << 20
 """Bytes read from an upload at a time."""

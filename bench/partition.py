@@ -31,7 +31,8 @@ import shapely
 
 from gridgen.distributed.executor import Executor
 from gridgen.partition.community import community_rng, draw_grids, partition_dataset
-from gridgen.partition.plan import default_band, polsby_popper
+from gridgen.partition.measures import polsby_popper
+from gridgen.partition.plan import default_band
 from gridgen.partition.proofs import unbalanceable_units
 from gridgen.partition.regions import components
 from gridgen.partition.units import UnitGraph, build_units

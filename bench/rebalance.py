@@ -324,7 +324,7 @@ def report(
     for name, secs, s in audits:
         lines.append(
             f"- audit of the drifted city with {name} grids: {secs:.2f} s ({s['grids']} grids, "
-            f"{s['out_of_band']} out of band, {s['split_compounds']} split compounds, gaps "
+            f"{s['out_of_band']} out of band, {s['split_compound']} split compounds, gaps "
             f"{s['gap_m2']:.0f} m² / {s['gap_households']} households, overlaps "
             f"{s['overlap_m2']:.0f} m²)."
         )

@@ -29,7 +29,7 @@ def empty_layer(name: str) -> gpd.GeoDataFrame:
 
 @dataclass(frozen=True)
 class Dataset:
-    """A validated dataset (DESIGN §1a).
+    """A validated dataset (docs/data-model.md).
 
     Attributes
     ----------

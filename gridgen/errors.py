@@ -3,7 +3,10 @@
 Every message says what is wrong *and* how to fix the input. Messages are built first
 and then raised (osmnx style). The service maps these classes to HTTP status codes in
 one table (``api/errors.py``); the command line prints ``str(error)`` on one line and
-exits non-zero.
+exits non-zero. Errors only the service raises (authentication, permission, request size
+and parameters, edit conflicts, storage) live beside it, in ``api/errors.py``; a missing
+offline asset of the maps is ``maps.errors.MissingAssetError``. All derive from
+:class:`GridgenError`.
 """
 
 from __future__ import annotations
@@ -49,10 +52,6 @@ class ParameterError(InputError):
     """A function or command option has a value out of its range."""
 
 
-class UnknownParameterError(ParameterError):
-    """A request carries a query parameter the endpoint does not define (OGC: 400)."""
-
-
 class ValidationFailedError(InputError):
     """Validation found problems that cannot be repaired (see the attached report)."""
 
@@ -69,83 +68,6 @@ class NotFoundError(GridgenError):
     """A named object (dataset, plan, grid, compound, building) does not exist."""
 
 
-class ConflictError(GridgenError):
-    """An edit was made against a stale version (or a unique value exists already).
-
-    For a stale plan edit ``head_version`` and ``base_version`` are set, and, when known,
-    who saved the head (``head_author``), when (``head_created_at``) and why
-    (``head_message``); the service returns them in the 409 body. All are None for other
-    conflicts.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        head_version: int | None = None,
-        base_version: int | None = None,
-        head_author: str | None = None,
-        head_created_at: str | None = None,
-        head_message: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.head_version = head_version
-        self.base_version = base_version
-        self.head_author = head_author
-        self.head_created_at = head_created_at
-        self.head_message = head_message
-
-
-def check_base_version(
-    plan_id: str,
-    *,
-    head_version: int,
-    base_version: int,
-    head_author: str | None = None,
-    head_created_at: str | None = None,
-    head_message: str | None = None,
-) -> None:
-    """Raise :class:`ConflictError` unless an edit made on ``base_version`` is on the head."""
-    if base_version == head_version:
-        return
-    saved = ""
-    if head_author is not None:
-        saved = f", saved by {head_author} at {head_created_at}"
-        saved += f" ({head_message})" if head_message else ""
-    msg = (
-        f"plan {plan_id} is at version {head_version}{saved}; the edit was made on version "
-        f"{base_version}: reload version {head_version} and apply the edit again"
-    )
-    raise ConflictError(
-        msg,
-        head_version=head_version,
-        base_version=base_version,
-        head_author=head_author,
-        head_created_at=head_created_at,
-        head_message=head_message,
-    )
-
-
-class PermissionDeniedError(GridgenError):
-    """The caller's role may not perform this operation or see this data."""
-
-
-class MissingAssetError(GridgenError):
-    """An offline asset (vendored Leaflet, CJK font) is not installed; the message says how."""
-
-
-class AuthenticationError(GridgenError):
-    """No valid API key or bearer token was given."""
-
-
-class PayloadTooLargeError(InputError):
-    """An upload exceeds the configured size limit."""
-
-
-class StorageError(GridgenError):
-    """The storage back end failed (database unreachable, schema missing)."""
-
-
 class ClusterError(GridgenError):
     """The Dask cluster cannot be reached or failed (address, workers, lost tasks)."""
 
@@ -154,9 +76,5 @@ class LedgerError(InputError):
     """A ledger (楼栋台账) cannot be applied: no rows, duplicate or unknown ids, bad values."""
 
 
-class TooManyRowsError(PayloadTooLargeError):
+class TooManyRowsError(InputError):
     """A layer holds more rows than the configured cap (``max_rows`` / ``max_layer_rows``)."""
-
-
-class BadParameterError(ParameterError):
-    """A request parameter (path, query or header) is malformed: HTTP 400 naming it."""

@@ -1,4 +1,4 @@
-"""The exchange data model (DESIGN §1a): layers, columns, types, defaults, restrictions.
+"""The exchange data model (docs/data-model.md): layers, columns, types, defaults, restrictions.
 
 This module is the single source of truth for column names. Readers, validation,
 writers, the service and the maps all look columns up here.
@@ -65,7 +65,7 @@ class Column:
     default
         Value used when an optional column is absent (``None`` means missing/NA).
     restricted
-        Personal data (DESIGN §1): only roles with restricted access see it.
+        Personal data (docs/rules.md): only roles with restricted access see it.
     choices
         Allowed values for ``category`` columns.
     """

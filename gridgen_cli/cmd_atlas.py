@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from gridgen.coverage.stations import DEFAULT_RADIUS_M
 from gridgen_cli.options import add_scheduler_option, executor_from
 
 
@@ -19,7 +20,12 @@ def add_context_options(p: argparse.ArgumentParser) -> None:
         default="walk",
         help="station coverage to mark uncovered buildings (default walk; none skips it)",
     )
-    p.add_argument("--radius", type=float, default=500.0, help="station reach, m (default 500)")
+    p.add_argument(
+        "--radius",
+        type=float,
+        default=DEFAULT_RADIUS_M,
+        help=f"station reach, m (default {DEFAULT_RADIUS_M:g})",
+    )
     p.add_argument(
         "--restricted",
         action="store_true",

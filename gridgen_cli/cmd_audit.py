@@ -39,12 +39,12 @@ def run(args: argparse.Namespace) -> int:
     s = audit.summary
     print(
         f"{s['grids']} grids, {s['households']} households (band {band[0]}-{band[1]}): "
-        f"{s['out_of_band']} out of band, {s['split_compounds']} split compounds, "
-        f"{s['buildings_unassigned']} buildings in no grid, gaps {s['gap_m2']:.0f} m² "
+        f"{s['out_of_band']} out of band, {s['split_compound']} split compounds, "
+        f"{s['unassigned_building']} buildings in no grid, gaps {s['gap_m2']:.0f} m² "
         f"({s['gap_households']} households), overlaps {s['overlap_m2']:.0f} m² "
-        f"({s['overlap_households']} households counted twice), {s['multipart_grids']} "
-        f"multipart, {s['invalid_geometries']} invalid, {s['crossing_grids']} crossing "
-        f"community boundaries, {s['main_road_crossings']} crossed by a main road"
+        f"({s['overlap_households']} households counted twice), {s['multipart']} "
+        f"multipart, {s['invalid_geometry']} invalid, {s['crosses_community']} crossing "
+        f"community boundaries, {s['main_road_crossing']} crossed by a main road"
     )
     print(f"audit written to {args.out}")
     return 0

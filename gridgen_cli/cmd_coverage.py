@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from gridgen.coverage.stations import DEFAULT_RADIUS_M
 from gridgen_cli.options import add_scheduler_option, executor_from, output_file
 
 
@@ -16,7 +17,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--plan", type=Path, default=None, help="grid plan GeoPackage (for --level grid)"
     )
-    p.add_argument("--radius", type=float, default=500.0, help="service radius, m (300/500/1000)")
+    p.add_argument(
+        "--radius", type=float, default=DEFAULT_RADIUS_M, help="service radius, m (300/500/1000)"
+    )
     p.add_argument(
         "--mode", choices=("walk", "line"), default="walk", help="walking or straight line"
     )

@@ -103,21 +103,24 @@ def step_partition(ctx: DemoContext) -> None:
 def step_coverage(ctx: DemoContext) -> None:
     """Walking coverage of stations, roll-ups, property, party and staffing tables."""
     from gridgen.coverage.governance import party_stats, property_stats, staffing_stats
-    from gridgen.coverage.stations import coverage_by_level, station_load
+    from gridgen.coverage.stations import DEFAULT_RADIUS_M, coverage_by_level, station_load
     from gridgen.distributed.work import run_coverage
     from gridgen.io.coverage import write_table
 
     plan = ctx.results["plan"]
-    cov = run_coverage(ctx.ds, radius=500.0, mode="walk", executor=ctx.executor)
+    cov = run_coverage(ctx.ds, radius=DEFAULT_RADIUS_M, mode="walk", executor=ctx.executor)
     ctx.results["coverage"] = cov
     for level in ("grid", "community", "street", "district"):
         table = coverage_by_level(ctx.ds, cov, level=level, plan=plan)
         write_table(table, ctx.out / f"coverage_{level}.csv")
         if level == "district":
-            write_table(table, ctx.out / "coverage_district.json", meta={"radius_m": 500})
+            write_table(
+                table, ctx.out / "coverage_district.json", meta={"radius_m": int(DEFAULT_RADIUS_M)}
+            )
             row = table.iloc[0]
             ctx.say(
-                f"station coverage (walk, 500 m): {int(row['covered_households']):,} of "
+                f"station coverage (walk, {DEFAULT_RADIUS_M:g} m): "
+                f"{int(row['covered_households']):,} of "
                 f"{int(row['households']):,} households ({float(row['share']):.1%})"
             )
     write_table(station_load(ctx.ds, cov), ctx.out / "station_load.csv")
@@ -129,11 +132,12 @@ def step_coverage(ctx: DemoContext) -> None:
 def step_report(ctx: DemoContext) -> None:
     """The governance report (every published figure): out/report.xlsx and out/report.html."""
     from gridgen.coverage.figures import governance_figures, round_share
+    from gridgen.coverage.stations import DEFAULT_RADIUS_M
     from gridgen.io.report_xlsx import write_atomic
     from maps.report_html import report_bytes
 
     figures = governance_figures(
-        ctx.ds, plan=ctx.results["plan"], radius=500.0, coverage=ctx.results["coverage"]
+        ctx.ds, plan=ctx.results["plan"], radius=DEFAULT_RADIUS_M, coverage=ctx.results["coverage"]
     )
     for fmt in ("xlsx", "html", "json"):
         write_atomic(ctx.out / f"report.{fmt}", report_bytes(figures, fmt=fmt))
@@ -163,6 +167,7 @@ def step_siting(ctx: DemoContext) -> None:
 
 def step_maps(ctx: DemoContext) -> None:
     """Offline overview map, a few compound sheets (PNG, PDF, HTML) and one atlas."""
+    from gridgen.coverage.stations import DEFAULT_RADIUS_M
     from gridgen_cli.progress import progress_task
     from maps.outputs import write_map_outputs
 
@@ -172,7 +177,7 @@ def step_maps(ctx: DemoContext) -> None:
             ctx.out / "maps",
             plan=ctx.results["plan"],
             coverage=ctx.results["coverage"],
-            radius=500.0,
+            radius=DEFAULT_RADIUS_M,
             progress=progress,
         )
     sheets = sum(key.startswith("sheet:") for key in written)

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from gridgen_cli.code_options import add_code_options, code_scheme, valid_from
 from gridgen_cli.grid_options import add_grid_options, load_grids
 
 
@@ -19,6 +20,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--out", type=Path, required=True, help="merged plan GeoPackage")
     p.add_argument("--crosswalk", type=Path, required=True, help="CSV: new grid per input grid")
     p.add_argument("--summary", type=Path, default=None, help="JSON summary with the audit")
+    add_code_options(p)
     p.set_defaults(run=run)
 
 
@@ -35,7 +37,9 @@ def run(args: argparse.Namespace) -> int:
         msg = "merge-grids needs at least two --grids layers"
         raise ParameterError(msg)
     band = default_band(args.target, parse_band(args.band))
+    on = valid_from(args)
     ds = read_dataset(args.data, crs=args.crs)
+    scheme = code_scheme(args, ds)
     layers = [load_grids(args, ds, p) for p in args.grids]
     names = [p.name for p in args.grids]
     if len(set(names)) < len(names):
@@ -49,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
             band=band,
             seed=args.seed,
             progress=progress,
+            scheme=scheme,
+            on=on,
         )
     write_plan_atomic(result.plan, args.out)
     write_table_csv(result.crosswalk, args.crosswalk)
@@ -58,8 +64,8 @@ def run(args: argparse.Namespace) -> int:
     a = s["audit"]
     print(
         f"{' + '.join(str(n) for n in s['grids_in'])} input grids -> {s['grids']} grids: "
-        f"{a['out_of_band']} out of band, {a['split_compounds']} split compounds, "
-        f"{a['multipart_grids']} multipart, gaps {a['gap_m2']:.0f} m²"
+        f"{a['out_of_band']} out of band, {a['split_compound']} split compounds, "
+        f"{a['multipart']} multipart, gaps {a['gap_m2']:.0f} m²"
     )
     for line in [*s["unfixable"], *s["not_fixed"]]:
         print(f"  {line}")

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from gridgen_cli.code_options import add_code_options, code_scheme, valid_from
 from gridgen_cli.options import (
     add_out_crs_option,
     add_scheduler_option,
@@ -29,6 +30,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     add_scheduler_option(p)
     add_out_crs_option(p)
+    add_code_options(p)
     p.set_defaults(run=run)
 
 
@@ -45,10 +47,19 @@ def run(args: argparse.Namespace) -> int:
     executor = executor_from(args)
     if args.out_crs is not None:
         parse_crs(args.out_crs)  # a bad --out-crs fails before the work
+    on = valid_from(args)
     ds = read_dataset(args.data, crs=args.crs)
+    scheme = code_scheme(args, ds)
     with progress_task("partition") as progress:
         plan = partition_dataset(
-            ds, target=args.target, band=band, seed=args.seed, executor=executor, progress=progress
+            ds,
+            target=args.target,
+            band=band,
+            seed=args.seed,
+            executor=executor,
+            progress=progress,
+            scheme=scheme,
+            on=on,
         )
     write_plan(plan, args.out, crs=args.out_crs)
     m = plan.metrics

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from gridgen_cli.code_options import add_code_options, code_scheme, valid_from
 from gridgen_cli.grid_options import add_grid_options, load_grids
 
 
@@ -23,6 +24,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--out", type=Path, required=True, help="new plan GeoPackage")
     p.add_argument("--crosswalk", type=Path, default=None, help="CSV: building, old and new code")
     p.add_argument("--summary", type=Path, default=None, help="JSON summary (audit before/after)")
+    add_code_options(p)
     p.set_defaults(run=run)
 
 
@@ -32,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from gridgen.io.grids import write_plan_atomic, write_table_csv
     from gridgen.io.plan import read_plan
     from gridgen.io.read import read_dataset
+    from gridgen.partition.codes import CodeBook
     from gridgen.partition.existing import check_grid_extent
     from gridgen.partition.plan import default_band, parse_band
     from gridgen.partition.rebalance import rebalance
@@ -43,7 +46,10 @@ def run(args: argparse.Namespace) -> int:
     if args.max_moved is not None and args.max_moved < 0:
         msg = f"--max-moved {args.max_moved}: give a number of households ≥ 0"
         raise ParameterError(msg)
+    on = valid_from(args)
     ds = read_dataset(args.data, crs=args.crs)
+    scheme = code_scheme(args, ds)
+    book = None if scheme is None else CodeBook(scheme)
     assignment = None
     target = args.target
     band_text = parse_band(args.band)
@@ -51,6 +57,13 @@ def run(args: argparse.Namespace) -> int:
         plan = read_plan(args.plan)
         check_grid_extent(ds, plan.grids, source=str(args.plan))
         grids, assignment = plan.grids, plan.assignment
+        if scheme is not None and scheme != plan.codes.scheme:
+            msg = (
+                f"--code-scheme {scheme.name}: the plan's codes follow {plan.codes.scheme.name}; "
+                "a rebalance keeps the plan's scheme (leave --code-scheme out)"
+            )
+            raise ParameterError(msg)
+        book = plan.codes
         if band_text is None and args.target == 300:
             target, band_text = plan.target, plan.band
     else:
@@ -65,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
             band=band,
             max_moved=args.max_moved,
             progress=progress,
+            codes=book,
+            on=on,
         )
     write_plan_atomic(result.plan, args.out)
     if args.crosswalk is not None:
@@ -81,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     )
     print(
         f"out of band {b['out_of_band']} -> {a['out_of_band']}, split compounds "
-        f"{b['split_compounds']} -> {a['split_compounds']}, gaps {b['gap_m2']:.0f} -> "
+        f"{b['split_compound']} -> {a['split_compound']}, gaps {b['gap_m2']:.0f} -> "
         f"{a['gap_m2']:.0f} m², overlaps {b['overlap_m2']:.0f} -> {a['overlap_m2']:.0f} m²"
     )
     for line in [*s["unfixable"], *s["not_fixed"]]:

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from gridgen.coverage.stations import DEFAULT_RADIUS_M
 from gridgen.errors import UnsupportedFormatError
 
 SUFFIXES: dict[str, str] = {".xlsx": "xlsx", ".html": "html", ".htm": "html", ".json": "json"}
@@ -21,7 +22,12 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--before", type=Path, default=None, help="an earlier snapshot of DATA (change figures)"
     )
-    p.add_argument("--radius", type=float, default=500.0, help="station radius, m (default 500)")
+    p.add_argument(
+        "--radius",
+        type=float,
+        default=DEFAULT_RADIUS_M,
+        help=f"station radius, m (default {DEFAULT_RADIUS_M:g})",
+    )
     p.add_argument(
         "--mode",
         choices=("walk", "line"),

@@ -34,9 +34,11 @@ def _options(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Start the service with ``args`` and return the exit code when it stops."""
     import uvicorn
+    from pydantic import ValidationError
 
     from api.app import create_app
     from api.settings import Settings
+    from gridgen.distributed.settings import setting_problems
     from gridgen.errors import GridgenError
 
     if not 0 < args.port < 65536:
@@ -44,6 +46,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         settings = Settings() if args.database is None else Settings(database_url=args.database)
+    except ValidationError as exc:
+        print(f"gridgen serve: bad setting: {setting_problems(exc)}", file=sys.stderr)
+        return 2
+    try:
         app = create_app(settings)
     except GridgenError as exc:
         print(f"gridgen serve: {exc}", file=sys.stderr)

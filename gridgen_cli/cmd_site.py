@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from gridgen.coverage.stations import DEFAULT_RADIUS_M
 from gridgen_cli.options import add_out_crs_option
 
 
@@ -18,7 +19,12 @@ def add_parser(sub: Any) -> None:
     goal.add_argument(
         "--target-share", type=float, default=None, help="fewest stations reaching this share (0-1]"
     )
-    p.add_argument("--radius", type=float, default=500.0, help="service radius, m (default 500)")
+    p.add_argument(
+        "--radius",
+        type=float,
+        default=DEFAULT_RADIUS_M,
+        help=f"service radius, m (default {DEFAULT_RADIUS_M:g})",
+    )
     p.add_argument(
         "--mode", choices=("walk", "line"), default="walk", help="walking or straight line"
     )

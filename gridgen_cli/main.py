@@ -1,4 +1,4 @@
-"""The ``gridgen`` console script (DESIGN §1b).
+"""The ``gridgen`` console script (docs/cli.md).
 
 Each subcommand lives in its own module ``gridgen_cli.cmd_<name>`` exposing
 ``add_parser(subparsers)`` and ``run(args) -> int``. This package sits above ``gridgen``,

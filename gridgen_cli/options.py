@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gridgen.distributed.executor import Executor
-from gridgen.errors import ParameterError
+from gridgen.distributed.settings import executor_settings
 
 
 def add_scheduler_option(parser: argparse.ArgumentParser) -> None:
@@ -30,21 +30,12 @@ def add_scheduler_option(parser: argparse.ArgumentParser) -> None:
 
 
 def executor_from(args: argparse.Namespace) -> Executor:
-    """Return the executor of a command: its options over the ``GRIDGEN_*`` settings."""
-    from pydantic import ValidationError
+    """Return the executor of a command: its options over the ``GRIDGEN_*`` executor settings.
 
-    from api.settings import Settings
-
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"GRIDGEN_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
-            for e in exc.errors()
-        )
-        msg = f"bad setting: {problems}"
-        raise ParameterError(msg) from exc
-    return settings.executor(
+    Only the executor settings are read (:mod:`gridgen.distributed.settings`): the web
+    service's settings (``GRIDGEN_UPLOAD_LIMIT_BYTES`` ...) are no concern of the CLI.
+    """
+    return executor_settings().executor(
         scheduler=getattr(args, "scheduler", None), workers=getattr(args, "workers", None)
     )
 

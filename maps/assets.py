@@ -33,8 +33,8 @@ import folium
 from branca.element import Element, Figure
 from folium.elements import JSCSSMixin
 
-from gridgen.errors import MissingAssetError
 from maps import static_dir
+from maps.errors import MissingAssetError
 from maps.npm import stage_npm_dist
 
 LEAFLET_VERSION = "1.9.4"

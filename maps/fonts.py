@@ -13,7 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from gridgen.errors import MissingAssetError
+from maps.errors import MissingAssetError
 
 CJK_FONT_FAMILY = "Noto Sans CJK SC"
 PDF_FONT_FAMILY = "WenQuanYi Zen Hei"

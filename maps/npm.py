@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from gridgen.errors import MissingAssetError
 from maps import static_dir
+from maps.errors import MissingAssetError
 
 DIST = "package/dist/"
 

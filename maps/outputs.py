@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from gridgen.coverage.stations import DEFAULT_RADIUS_M
 from gridgen.dataset import Dataset
 from gridgen.partition.plan import Plan
 
@@ -40,7 +41,7 @@ def write_map_outputs(
     *,
     plan: Plan | None = None,
     coverage: pd.DataFrame | None = None,
-    radius: float = 500.0,
+    radius: float = DEFAULT_RADIUS_M,
     community_id: str | None = None,
     sheets: int = 3,
     progress: ProgressFn | None = None,

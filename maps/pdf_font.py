@@ -25,8 +25,8 @@ import logging
 from functools import cache
 from pathlib import Path
 
-from gridgen.errors import MissingAssetError
 from gridgen.io.atomic import write_bytes_atomic
+from maps.errors import MissingAssetError
 from maps.pdf_subset import install as install_fast_subset
 
 __all__ = ["PDF_SUBSET_FAMILY", "pdf_font_families", "pdf_subset_path", "subset_chars"]

@@ -1,9 +1,14 @@
-"""Shared fixtures: the two store back ends (SQLite file, PostGIS schema) and API clients.
+"""Shared fixtures and rules: the sample district, the two store back ends (SQLite file,
+PostGIS schema), the hypothesis profile and the named clients.
 
 PostGIS tests use the server named by ``GRIDGEN_TEST_DATABASE_URL`` (started by
 ``scripts/start_postgis.sh``); each test gets a fresh schema, dropped afterwards. Without
 the variable they are skipped locally and FAIL in CI (``CI`` set), so that CI never passes
-without having run them.
+without having run them. The same holds for tests marked ``needs_client(NAME)``
+(Chromium, GDAL, poppler, LibreOffice, QGIS: ``tests/clients.py``).
+
+Property tests (hypothesis) run derandomized in CI, so CI never goes red by chance; locally
+they explore at random and print the blob that reproduces a failure (``@reproduce_failure``).
 """
 
 from __future__ import annotations
@@ -13,8 +18,41 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from clients import CLIENTS, client_present, in_ci, missing_client_message
+from hypothesis import settings
+
+from gridgen.dataset import Dataset
+
+settings.register_profile("ci", derandomize=True, print_blob=True, database=None)
+settings.register_profile("dev", print_blob=True)
+settings.load_profile("ci" if in_ci() else "dev")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip (locally) or fail (in CI) a test whose named client is not installed."""
+    for mark in item.iter_markers("needs_client"):
+        for name in mark.args:
+            if name not in CLIENTS:
+                pytest.fail(f"needs_client({name!r}): known clients are {sorted(CLIENTS)}")
+            if not client_present(name):
+                message = missing_client_message(name)
+                if in_ci():
+                    pytest.fail(message)
+                pytest.skip(message)
+
 
 PG_ENV = "GRIDGEN_TEST_DATABASE_URL"
+
+
+@pytest.fixture(scope="session")
+def sample() -> Dataset:
+    """Return the validated sample district shipped in the package (read once per session).
+
+    Shared by every test module: treat it as read-only (copy a layer before changing it).
+    """
+    from gridgen.io.read import load_sample
+
+    return load_sample()
 
 
 def postgis_url() -> str:
@@ -23,7 +61,7 @@ def postgis_url() -> str:
     if url:
         return url
     msg = f"{PG_ENV} is not set: run `export {PG_ENV}=$(scripts/start_postgis.sh)`"
-    if os.environ.get("CI", "").lower() not in ("", "0", "false"):
+    if in_ci():
         pytest.fail(msg)
     pytest.skip(msg)
 

@@ -25,20 +25,27 @@ def movable_unit(
     avoid: set[str] = frozenset(),
     kinds: tuple[str, ...] = ("compound",),
 ) -> tuple[int, str, str]:
-    """Return (unit index, from grid, to grid) for a unit that can move to a neighbour."""
+    """Return (unit index, from grid, to grid) for a unit that can move to a neighbour.
+
+    Units holding less than half of their grid's households come first: moving one leaves
+    its grid the majority of its households, so the grid keeps its code
+    (:mod:`gridgen.partition.codes`).
+    """
     units, edges = data["units"], data["edges"]
-    for a, b in edges:
-        for i, j in ((a, b), (b, a)):
-            u, v = units[i], units[j]
-            if u["kind"] not in kinds or u["households"] == 0 or u["grid"] == v["grid"]:
-                continue
-            if u["grid"] in avoid or v["grid"] in avoid or u["id"] in avoid:
-                continue
-            trial = [dict(x) for x in units]
-            trial[i]["grid"] = v["grid"]
-            ok = _connected(trial, edges, u["grid"]) and _connected(trial, edges, v["grid"])
-            if ok and any(x["grid"] == u["grid"] for x in trial):
-                return i, u["grid"], v["grid"]
+    held = {g["grid_id"]: g["households"] for g in data["grids"]}
+    pairs = [(i, j) for a, b in edges for i, j in ((a, b), (b, a))]
+    pairs.sort(key=lambda p: 2 * units[p[0]]["households"] >= held.get(units[p[0]]["grid"], 0))
+    for i, j in pairs:
+        u, v = units[i], units[j]
+        if u["kind"] not in kinds or u["households"] == 0 or u["grid"] == v["grid"]:
+            continue
+        if u["grid"] in avoid or v["grid"] in avoid or u["id"] in avoid:
+            continue
+        trial = [dict(x) for x in units]
+        trial[i]["grid"] = v["grid"]
+        ok = _connected(trial, edges, u["grid"]) and _connected(trial, edges, v["grid"])
+        if ok and any(x["grid"] == u["grid"] for x in trial):
+            return i, u["grid"], v["grid"]
     raise AssertionError("no movable compound found")
 
 

@@ -39,17 +39,28 @@ def test_check_answers_like_a_save_and_locks_ride_with_the_save(client: TestClie
                     headers=planner)  # fmt: skip
     assert r.status_code == 200, r.text
     rows = {g["grid_id"]: g for g in r.json()["grids"]}
-    assert set(rows) == {src, dst}
     assert rows[dst]["after"] - rows[dst]["before"] == unit["households"]
-    assert rows[src]["before"] - rows[src]["after"] == unit["households"]
+    # the grid left behind keeps its code only with most of its households; else its code
+    # is retired and its row says where its households are now (dst, and a new code)
+    if rows[src]["after"] is not None:
+        assert rows[src]["before"] - rows[src]["after"] == unit["households"]
+        assert r.json()["retired"] == {}
+    else:
+        now_in = rows[src]["now_in"]
+        (fresh,) = set(now_in) - {dst}
+        assert now_in == {dst: unit["households"], fresh: rows[fresh]["after"]}
+        assert rows[fresh]["before"] is None and fresh in r.json()["assign"]["new_grids"]
+        assert r.json()["retired"] == {src: now_in}
     assert client.get(f"/plans/{plan}", headers=planner).json()["plan"]["head_version"] == 1
 
     # a grid emptied of every unit: reported (the page asks before saving)
     everything = {u["id"]: dst for u in data["units"] if u["grid"] == src and u["kind"] != "empty"}
     r = client.post(url + "/check", json={"base_version": 1, "assign": everything}, headers=planner)
     assert r.status_code == 200, r.text
-    assert src in r.json()["assign"]["removed_grids"]
-    assert {g["grid_id"]: g["after"] for g in r.json()["grids"]}[src] == 0
+    # one grid holds both now: one code is retired, its households in the other grid
+    (gone,) = r.json()["assign"]["removed_grids"]
+    kept = ({src, dst} - {gone}).pop()
+    assert gone in (src, dst) and set(r.json()["retired"][gone]) == {kept}
     # what a save refuses, the check refuses with the same words
     bad = {"base_version": 1, "assign": {unit["id"]: "nope"}}
     verdicts = [client.post(url + s, json=bad, headers=planner) for s in ("/check", "")]
@@ -62,7 +73,10 @@ def test_check_answers_like_a_save_and_locks_ride_with_the_save(client: TestClie
     assert r.status_code == 201, r.text
     assert r.json()["version"]["version"] == 2 and r.json()["version"]["locked"] == [dst]
     # moving out of a locked grid is refused; unlocking it in the same edit allows it
-    back = {"base_version": 2, "assign": {unit["id"]: src}}
+    v2 = client.get(f"/plans/{plan}/editor?community={cid}", headers=planner).json()
+    stayed = next(k for k, u in enumerate(data["units"]) if u["grid"] == src and k != i)
+    left = v2["units"][stayed]["grid"]  # src, or its new code when src lost most households
+    back = {"base_version": 2, "assign": {unit["id"]: left}}
     r = client.post(url, json=back, headers=planner)
     assert r.status_code == 422 and "locked" in r.json()["detail"]
     r = client.post(url, json={**back, "unlock": [dst]}, headers=planner)
@@ -70,7 +84,10 @@ def test_check_answers_like_a_save_and_locks_ride_with_the_save(client: TestClie
     v3 = r.json()["version"]
     assert v3["version"] == 3 and v3["locked"] == [] and "unlock" in v3["message"]
     # a lock alone is one cheap version; nothing at all is refused
-    r = client.post(url, json={"base_version": 3, "lock": [src]}, headers=planner)
-    assert r.status_code == 201 and r.json()["version"]["locked"] == [src]
-    r = client.post(url, json={"base_version": 4, "lock": [src]}, headers=planner)
+    v3_grids = {u["grid"] for u in client.get(f"/plans/{plan}/editor?community={cid}",
+                                              headers=planner).json()["units"]}  # fmt: skip
+    one = sorted(v3_grids)[0]
+    r = client.post(url, json={"base_version": 3, "lock": [one]}, headers=planner)
+    assert r.status_code == 201 and r.json()["version"]["locked"] == [one]
+    r = client.post(url, json={"base_version": 4, "lock": [one]}, headers=planner)
     assert r.status_code == 422 and "nothing to save" in r.json()["detail"]

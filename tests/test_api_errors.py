@@ -11,6 +11,7 @@ import pytest
 from conftest import ADMIN_KEY
 from fastapi.testclient import TestClient
 from handmade import raw_layers
+from job_helpers import finished_job
 
 from api.app import create_app
 from api.settings import Settings
@@ -123,12 +124,7 @@ def _plan(client: TestClient, planner: dict[str, str], hand_gpkg: Path) -> tuple
     with hand_gpkg.open("rb") as fh:
         ds = client.post("/datasets", files={"file": ("h.gpkg", fh)}, headers=ADMIN).json()["id"]
     job = client.post("/plans", json={"dataset_id": ds, "target": 30}, headers=planner).json()
-    for _ in range(300):
-        job = client.get(f"/jobs/{job['id']}", headers=planner).json()
-        if job["status"] in ("done", "failed"):
-            break
-        threading.Event().wait(0.05)
-    assert job["status"] == "done", job
+    job = finished_job(client, job["id"], headers=planner, timeout_s=30)
     plan_id = job["result"]["plan_id"]
     grids = client.get(f"/plans/{plan_id}/versions/1", headers=planner).json()["features"]
     return plan_id, sorted(f["properties"]["grid_id"] for f in grids)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pytest
 from conftest import ADMIN_KEY
 from fastapi.testclient import TestClient
+from job_helpers import wait_job
 from partition_helpers import UTM49, at, block_community
 from shapely.geometry import box
 
@@ -30,15 +29,6 @@ def client(database: tuple[str, str | None]) -> Iterator[TestClient]:
     )
     with TestClient(create_app(settings)) as c:
         yield c
-
-
-def wait(client: TestClient, job_id: str, headers: dict[str, str]) -> dict[str, Any]:
-    for _ in range(600):
-        job = client.get(f"/jobs/{job_id}", headers=headers).json()
-        if job["status"] in ("done", "failed"):
-            return dict(job)
-        time.sleep(0.1)
-    raise AssertionError("job did not finish")
 
 
 def test_import_audit_rebalance(client: TestClient, tmp_path: Path) -> None:
@@ -64,18 +54,18 @@ def test_import_audit_rebalance(client: TestClient, tmp_path: Path) -> None:
         )
     assert r.status_code == 201, r.text
     plan_id = r.json()["plan_id"]
-    assert r.json()["audit"]["split_compounds"] == 1
+    assert r.json()["audit"]["split_compound"] == 1
     audit = client.get(f"/plans/{plan_id}/versions/1/audit", headers=planner).json()
-    assert audit["summary"]["split_compounds"] == 1  # version 1 is the layer as imported
+    assert audit["summary"]["split_compound"] == 1  # version 1 is the layer as imported
     layer = client.get(f"/plans/{plan_id}/versions/1/audit?f=geojson", headers=planner).json()
     assert [f["properties"]["finding"] for f in layer["features"]] == ["split_compound"]
     r = client.post(f"/plans/{plan_id}/edits/rebalance", json={"base_version": 1}, headers=planner)
     assert r.status_code == 202, r.text
-    job = wait(client, r.json()["id"], planner)
+    job = wait_job(client, r.json()["id"], headers=planner)
     assert job["status"] == "done", job
     assert job["result"]["version"] == 2 and job["result"]["codes_kept"] == 2
     after = client.get(f"/plans/{plan_id}/versions/2/audit", headers=planner).json()
-    assert after["summary"]["split_compounds"] == 0 and after["summary"]["out_of_band"] == 0
+    assert after["summary"]["split_compound"] == 0 and after["summary"]["out_of_band"] == 0
     stale = client.post(
         f"/plans/{plan_id}/edits/rebalance", json={"base_version": 1}, headers=planner
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 from conftest import ADMIN_KEY
 from fastapi.testclient import TestClient
 from handmade import raw_layers
+from job_helpers import finished_job
 
 from api.app import create_app
 from api.settings import Settings
@@ -92,12 +92,7 @@ def test_viewer_cannot_read_a_draft_plan_report(served: tuple[TestClient, dict])
     planner = {"X-API-Key": ids["planner"]}
     r = client.post("/plans", json={"dataset_id": ids["new"], "target": 60}, headers=planner)
     assert r.status_code == 202, r.text
-    for _ in range(600):
-        job = client.get(f"/jobs/{r.json()['id']}", headers=planner).json()
-        if job["status"] in ("done", "failed"):
-            break
-        time.sleep(0.1)
-    assert job["status"] == "done", job
+    job = finished_job(client, r.json()["id"], headers=planner, timeout_s=60)
     plan_id = job["result"]["plan_id"]
     path = f"/reports/governance?dataset={ids['new']}&plan_id={plan_id}"
     draft = client.get(path, headers=planner)

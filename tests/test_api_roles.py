@@ -8,7 +8,6 @@ role without access receives must not hold the phone, nor the column names.
 from __future__ import annotations
 
 import math
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ import geopandas as gpd
 import mapbox_vector_tile
 import pandas as pd
 import pytest
+from clients import have_client
 from conftest import ADMIN_KEY
 from fastapi.testclient import TestClient
 from handmade import frame as utm_frame
@@ -80,7 +80,7 @@ def _outputs(client: TestClient) -> dict[str, str]:
 
 def _text(path: str, content: bytes) -> bytes:
     """Return the text of a PDF (pdftotext) or the bytes of anything else."""
-    if not path.endswith(".pdf") or shutil.which("pdftotext") is None:
+    if not path.endswith(".pdf") or not have_client("poppler"):
         return content
     run = subprocess.run(["pdftotext", "-", "-"], input=content, capture_output=True, check=True)
     return run.stdout
@@ -122,7 +122,7 @@ def test_admin_sees_restricted_everywhere(served: tuple[TestClient, dict]) -> No
     assert client.get(out["feature"], headers=ADMIN).json()["properties"]["key_persons"] == 1
     assert PHONE in client.get(out["sheet_html"], headers=ADMIN).content
     pdf = client.get(out["sheet_pdf"], headers=ADMIN).content
-    if shutil.which("pdftotext"):
+    if have_client("poppler"):
         assert PHONE in _text(".pdf", pdf)
 
 

@@ -14,14 +14,6 @@ from gridgen.partition.plan import Plan, plan_metrics
 
 
 @pytest.fixture(scope="module")
-def sample() -> Dataset:
-    from gridgen.sample.district import make_district
-    from gridgen.validate.layers import validate_layers
-
-    return validate_layers(make_district(), source="sample")
-
-
-@pytest.fixture(scope="module")
 def plan(sample: Dataset) -> Plan:
     ids = sorted(sample.communities["community_id"].astype(str))[:2]
     return partition_dataset(sample, communities=ids)
@@ -61,9 +53,13 @@ def test_assign_moves_compound_and_keeps_tiling(sample: Dataset, plan: Plan, cid
     hh = dict(zip(plan.grids["grid_id"], plan.grids["households"], strict=True))
     hh2 = dict(zip(new.grids["grid_id"], new.grids["households"], strict=True))
     assert hh2[dst] == hh[dst] + unit["households"]
-    assert hh2[src] == hh[src] - unit["households"]
+    # a grid left with less than half of its households takes a new code (codes module)
+    lost = unit["households"] > hh[src] / 2
+    assert (src not in hh2) == lost and len(result.new_grids) == int(lost)
+    left = result.new_grids[0] if lost else src
+    assert hh2[left] == hh[src] - unit["households"]
     assert new.metrics.tiling_ok
-    rebuilt = new.grids[new.grids["grid_id"].isin([src, dst])]
+    rebuilt = new.grids[new.grids["grid_id"].isin([left, dst])]
     assert set(rebuilt.geom_type) == {"Polygon"} and rebuilt.is_valid.all()
     # untouched grids keep their exact geometry
     others = plan.grids[~plan.grids["grid_id"].isin([src, dst])].set_index("grid_id")
@@ -80,10 +76,13 @@ def test_assign_moves_compound_and_keeps_tiling(sample: Dataset, plan: Plan, cid
     assert got.band_compliance == pytest.approx(full.band_compliance)
     assert got.mean_polsby_popper == pytest.approx(full.mean_polsby_popper)
     assert got.contiguous_share == full.contiguous_share and got.tiling_ok == full.tiling_ok
-    # moving it back gives the households back
-    back = assign_units(sample, new, {unit["id"]: src}).plan
+    # moving it back gives the households back (a retired code is never reused)
+    if lost:
+        with pytest.raises(ParameterError, match="never given to another grid"):
+            assign_units(sample, new, {unit["id"]: src})
+    back = assign_units(sample, new, {unit["id"]: left}).plan
     hh3 = dict(zip(back.grids["grid_id"], back.grids["households"], strict=True))
-    assert hh3[src] == hh[src] and back.metrics.tiling_ok
+    assert hh3[left] == hh[src] and back.metrics.tiling_ok
 
 
 def test_assign_names_every_bad_id(sample: Dataset, plan: Plan, cid: str) -> None:
@@ -107,14 +106,17 @@ def test_assign_refuses_locked_grid(sample: Dataset, plan: Plan, cid: str) -> No
 
 def test_assign_new_grid_and_disconnected_refused(sample: Dataset, plan: Plan, cid: str) -> None:
     data = editor_units(sample, plan, cid)
-    i, _, _ = movable_unit(data)
+    i, src, _ = movable_unit(data)
     unit = data["units"][i]
-    taken = set(plan.grids["grid_id"])
-    new_id = next(f"{cid}{n:03d}" for n in range(1, 999) if f"{cid}{n:03d}" not in taken)
+    new_id = data["new_codes"][0]
+    assert new_id not in set(plan.grids["grid_id"])
     result = assign_units(sample, plan, {unit["id"]: new_id})
     assert result.new_grids == (new_id,)
     row = result.plan.grids[result.plan.grids["grid_id"] == new_id]
-    assert len(row) == 1 and int(row["households"].iloc[0]) == unit["households"]
+    # the new code goes to the part of the old grid that lost most of its households
+    before = int(plan.grids.loc[plan.grids["grid_id"] == src, "households"].iloc[0])
+    new_hh = unit["households"] if unit["households"] <= before / 2 else before - unit["households"]
+    assert len(row) == 1 and int(row["households"].iloc[0]) == new_hh
     assert result.plan.metrics.tiling_ok
     # two far-apart units of one grid painted into a new grid: refused, named
     units = data["units"]

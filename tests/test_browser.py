@@ -13,7 +13,6 @@ Screenshots go to ``out/screenshots/``.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from urllib.parse import urlparse
 
 import httpx
 import pytest
+from job_helpers import finished_job
 from served import running_service
 from viewer_helpers import VIEWER_ARGS, map_idle, rendered, spot
 
@@ -36,7 +36,7 @@ SHOTS = Path(__file__).resolve().parents[1] / "out" / "screenshots"
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.serial,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed"),
+    pytest.mark.needs_client("chromium"),
     pytest.mark.skipif(
         not (assets_present() and MAPLIBRE.present()), reason="run `python -m maps.assets` first"
     ),
@@ -58,13 +58,7 @@ def _published_plan(c: httpx.Client, dataset_id: str) -> None:
     """Create a plan through the API (background job), wait for it, publish its version."""
     r = c.post("/plans", json={"dataset_id": dataset_id, "name": "browser", "target": 300})
     assert r.status_code == 202, r.text
-    job = r.json()
-    for _ in range(1200):
-        job = c.get(f"/jobs/{job['id']}").json()
-        if job["status"] in ("done", "failed"):
-            break
-        time.sleep(0.1)
-    assert job["status"] == "done", job
+    job = finished_job(c, r.json()["id"])
     plan_id, version = job["result"]["plan_id"], job["result"]["version"]
     r = c.post(f"/plans/{plan_id}/versions/{version}/publish")
     assert r.status_code == 200, r.text

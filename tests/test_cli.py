@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_helpers import CliRun
+from cli_helpers import run_main as run_cli
 
 from gridgen.sample.district import sample_path
 from gridgen_cli.main import main
@@ -14,18 +16,7 @@ from gridgen_cli.main import main
 SAMPLE = sample_path() / "district.gpkg"
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run the console script in a subprocess, as a user would."""
-    return subprocess.run(
-        [sys.executable, "-m", "gridgen_cli.main", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-
-
-def assert_one_line_error(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
+def assert_one_line_error(proc: CliRun | subprocess.CompletedProcess[str], *needles: str) -> None:
     """Assert a non-zero exit and a single stderr line containing every needle."""
     assert proc.returncode != 0, proc.stdout
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
@@ -106,7 +97,7 @@ def test_corrupt_file_exits_with_one_line_reason(tmp_path: Path) -> None:
     ],
 )
 def test_every_subcommand_has_a_handler(argv: list[str]) -> None:
-    """Every subcommand of DESIGN §1b parses and is bound to a real handler."""
+    """Every subcommand of docs/cli.md parses and is bound to a real handler."""
     from gridgen_cli.main import build_parser
 
     args = build_parser().parse_args(argv)
@@ -118,15 +109,14 @@ def test_partition_with_unreachable_scheduler_is_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GRIDGEN_DASK_TIMEOUT", "2")
-    proc = run_cli(
-        "partition",
-        str(SAMPLE),
-        "--target",
-        "300",
-        "--out",
-        str(tmp_path / "p.gpkg"),
-        "--scheduler",
-        "tcp://127.0.0.1:9",
+    # a subprocess: the Dask client that fails to connect stays out of the test process
+    argv = ["partition", str(SAMPLE), "--target", "300", "--out", str(tmp_path / "p.gpkg")]
+    proc = subprocess.run(
+        [sys.executable, "-m", "gridgen_cli.main", *argv, "--scheduler", "tcp://127.0.0.1:9"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
     )
     assert proc.returncode == 1  # a cluster that cannot be reached is a failure, not bad input
     errors = [line for line in proc.stderr.splitlines() if "error" in line]

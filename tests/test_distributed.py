@@ -227,14 +227,14 @@ def test_coverage_distributed_equals_whole_on_random_lattice(
     assert_coverage_equal(got, whole, exact=False)
 
 
-def test_coverage_blocks_group_communities_by_street(district: Dataset) -> None:
-    blocks = coverage_blocks(district, by="street")
+def test_coverage_blocks_group_communities_by_street(sample: Dataset) -> None:
+    blocks = coverage_blocks(sample, by="street")
     assert len(blocks) == 3
     members = sorted(c for m in blocks.values() for c in m)
-    assert members == sorted(district.communities["community_id"].astype(str))
-    assert len(coverage_blocks(district, by="community")) == 10
+    assert members == sorted(sample.communities["community_id"].astype(str))
+    assert len(coverage_blocks(sample, by="community")) == 10
     with pytest.raises(ParameterError, match="unknown block 'grid'"):
-        coverage_blocks(district, by="grid")
+        coverage_blocks(sample, by="grid")
 
 
 def test_halo_smaller_than_radius_is_refused() -> None:
@@ -242,15 +242,15 @@ def test_halo_smaller_than_radius_is_refused() -> None:
         coverage_distributed(edge_dataset(), radius=300, halo_m=100)
 
 
-def test_restricted_columns_are_not_shipped(district: Dataset) -> None:
-    assert "leader_phone" in district.buildings.columns
-    district.metric("buildings")
-    shipped = without_restricted(district)
+def test_restricted_columns_are_not_shipped(sample: Dataset) -> None:
+    assert "leader_phone" in sample.buildings.columns
+    sample.metric("buildings")
+    shipped = without_restricted(sample)
     for frame in (shipped.buildings, shipped.metric("buildings")):
         assert not {"leader_phone", "key_persons"} & set(frame.columns)
         assert "households" in frame.columns
-    assert len(shipped.buildings) == len(district.buildings)
-    assert "leader_phone" in district.buildings.columns  # the caller's dataset is untouched
+    assert len(shipped.buildings) == len(sample.buildings)
+    assert "leader_phone" in sample.buildings.columns  # the caller's dataset is untouched
 
 
 # --------------------------------------------------------------------------- in process
@@ -365,50 +365,40 @@ def client(cluster: object) -> Iterator[object]:
         yield c
 
 
-@pytest.fixture(scope="module")
-def district() -> Dataset:
-    from gridgen.sample.district import make_district
-    from gridgen.validate.layers import validate_layers
-
-    return validate_layers(make_district(), source="sample")
-
-
-def test_cluster_coverage_is_identical_to_in_process(district: Dataset, client: object) -> None:
-    local = coverage_distributed(district, radius=300, mode="walk")
+def test_cluster_coverage_is_identical_to_in_process(sample: Dataset, client: object) -> None:
+    local = coverage_distributed(sample, radius=300, mode="walk")
     remote = coverage_distributed(
-        district,
+        sample,
         radius=300,
         mode="walk",
         executor=Executor(client=client),  # type: ignore[arg-type]
     )
     assert_coverage_equal(remote, local, exact=True)
-    assert_coverage_equal(local, station_coverage(district, radius=300, mode="walk"), exact=False)
+    assert_coverage_equal(local, station_coverage(sample, radius=300, mode="walk"), exact=False)
     assert 0 < local["covered"].mean() < 1
 
 
 def test_cluster_reached_through_the_setting(
-    district: Dataset, cluster: object, monkeypatch: pytest.MonkeyPatch
+    sample: Dataset, cluster: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from api.settings import Settings
 
     monkeypatch.setenv("GRIDGEN_DASK_SCHEDULER", cluster.scheduler_address)  # type: ignore[attr-defined]
-    remote = run_coverage(district, radius=500, mode="line", executor=Settings().executor())
+    remote = run_coverage(sample, radius=500, mode="line", executor=Settings().executor())
     monkeypatch.delenv("GRIDGEN_DASK_SCHEDULER")
-    assert_coverage_equal(
-        remote, coverage_distributed(district, radius=500, mode="line"), exact=True
-    )
+    assert_coverage_equal(remote, coverage_distributed(sample, radius=500, mode="line"), exact=True)
 
 
 @pytest.mark.parametrize("ship", ["dataset", "street"])
 def test_cluster_partition_is_identical_to_in_process(
-    district: Dataset, client: object, ship: str
+    sample: Dataset, client: object, ship: str
 ) -> None:
     from gridgen.partition.community import partition_dataset
 
-    local = partition_dataset(district, target=300, seed=7)
+    local = partition_dataset(sample, target=300, seed=7)
     seen: list[int] = []
     remote = partition_dataset(
-        district,
+        sample,
         target=300,
         seed=7,
         ship=ship,
@@ -437,11 +427,11 @@ def dying_coverage(
 
 
 def test_a_worker_that_dies_mid_run_has_its_community_rerun(
-    district: Dataset, client: object, tmp_path: Path
+    sample: Dataset, client: object, tmp_path: Path
 ) -> None:
     marker = tmp_path / "killed"
-    ids = coverage_group_ids(district)
-    payload = HaloInput(district, community_rows(district, ids, halo_m=1000))
+    ids = coverage_group_ids(sample)
+    payload = HaloInput(sample, community_rows(sample, ids, halo_m=1000))
     parts = map_communities(
         dying_coverage,
         payload,
@@ -453,26 +443,26 @@ def test_a_worker_that_dies_mid_run_has_its_community_rerun(
         mode="walk",
     )
     assert marker.exists()  # a worker really died
-    got = assemble_coverage(district, parts)
-    assert len(got) == len(district.buildings)
-    assert_coverage_equal(got, coverage_distributed(district, radius=500, mode="walk"), exact=True)
+    got = assemble_coverage(sample, parts)
+    assert len(got) == len(sample.buildings)
+    assert_coverage_equal(got, coverage_distributed(sample, radius=500, mode="walk"), exact=True)
 
 
-def test_partition_per_street_shards_equals_whole_dataset(district: Dataset) -> None:
+def test_partition_per_street_shards_equals_whole_dataset(sample: Dataset) -> None:
     from gridgen.partition.community import partition_community, partition_dataset
     from gridgen.partition.plan import merge_plans
 
-    shards = partition_shards(district, sorted(district.communities["community_id"].astype(str)))
+    shards = partition_shards(sample, sorted(sample.communities["community_id"].astype(str)))
     assert len(shards.parts) == 3
-    assert sum(len(p.buildings) for p in shards.parts.values()) == len(district.buildings)
-    local = partition_dataset(district, target=300, seed=5)
-    ids = sorted(district.communities["community_id"].astype(str))
+    assert sum(len(p.buildings) for p in shards.parts.values()) == len(sample.buildings)
+    local = partition_dataset(sample, target=300, seed=5)
+    ids = sorted(sample.communities["community_id"].astype(str))
     plans = map_communities(partition_community, shards, ids, target=300, band=(240, 360), seed=5)
     split = merge_plans(plans, target=300, band=(240, 360), seed=5)
     pd.testing.assert_frame_equal(split.assignment, local.assignment)
     assert split.grids.geometry.geom_equals_exact(local.grids.geometry, 0).all()
     with pytest.raises(ParameterError, match="unknown ship 'all'"):
-        partition_dataset(district, ship="all")
+        partition_dataset(sample, ship="all")
 
 
 def dying_partition(
@@ -488,16 +478,16 @@ def dying_partition(
 
 
 def test_a_worker_holding_a_street_part_dies_and_the_plan_is_complete(
-    district: Dataset, client: object, tmp_path: Path
+    sample: Dataset, client: object, tmp_path: Path
 ) -> None:
     from gridgen.partition.community import partition_dataset
     from gridgen.partition.plan import merge_plans
 
     marker = tmp_path / "killed"
-    ids = sorted(district.communities["community_id"].astype(str))
+    ids = sorted(sample.communities["community_id"].astype(str))
     plans = map_communities(
         dying_partition,
-        partition_shards(district, ids),
+        partition_shards(sample, ids),
         ids,
         executor=Executor(client=client),  # type: ignore[arg-type]
         marker=str(marker),
@@ -508,9 +498,9 @@ def test_a_worker_holding_a_street_part_dies_and_the_plan_is_complete(
     )
     assert marker.exists()
     plan = merge_plans(plans, target=300, band=(240, 360), seed=2)  # type: ignore[arg-type]
-    local = partition_dataset(district, target=300, seed=2)
+    local = partition_dataset(sample, target=300, seed=2)
     pd.testing.assert_frame_equal(plan.assignment, local.assignment)
-    assert len(plan.assignment) == len(district.buildings)
+    assert len(plan.assignment) == len(sample.buildings)
 
 
 def flaky(payload: object, community_id: str, *, log: str, fail_with: str) -> str:

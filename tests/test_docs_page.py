@@ -37,7 +37,7 @@ def test_docs_page_links_only_local_assets_and_carries_a_nonce(tmp_path: Path) -
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed")
+@pytest.mark.needs_client("chromium")
 def test_docs_page_renders_offline_in_chromium(tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import math
 import re
-import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from job_helpers import finished_job
 from served import running_service
 
 from gridgen.sample.district import sample_path
 
-pytestmark = pytest.mark.skipif(shutil.which("ogr2ogr") is None, reason="needs gdal-bin")
+pytestmark = pytest.mark.needs_client("gdal")
 
 ADMIN = {"X-API-Key": "gdal-admin"}
 # laundering long field names to 10 characters is what Shapefile is; nothing else may warn
@@ -62,12 +61,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             r = c.post("/datasets", files={"file": ("district.gpkg", fh)})
         assert r.status_code == 201, r.text
         job = c.post("/plans", json={"dataset_id": r.json()["id"]}).json()
-        for _ in range(600):
-            job = c.get(f"/jobs/{job['id']}").json()
-            if job["status"] in ("done", "failed"):
-                break
-            time.sleep(0.2)
-        assert job["status"] == "done", job
+        job = finished_job(c, job["id"])
         plan_id = job["result"]["plan_id"]
         assert c.post(f"/plans/{plan_id}/versions/1/publish").status_code == 200
         yield base

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from coverage_helpers import SmallPlan, small_dataset, small_layers
 
+from gridgen.coverage.figure_changes import report_figures
 from gridgen.coverage.governance import (
-    compare_snapshots,
     compound_party_chain,
     party_stats,
     property_stats,
@@ -68,20 +68,21 @@ def test_staffing() -> None:
     assert no_plan["grids"] == 0 and no_plan["buildings_with_leader"] == 2
 
 
-def test_compare_snapshots_counts_eliminated_no_property_compounds() -> None:
+def test_snapshot_changes_count_eliminated_no_property_compounds() -> None:
+    # the one before/after comparison (figure_changes), on the small dataset
     before = small_dataset()
     layers = small_layers()
     layers["compounds"].loc[layers["compounds"]["compound_id"] == "K2", "property_mode"] = "subsidy"
     after = small_dataset(layers)
-    table = compare_snapshots(before, after, radius=500).set_index(["community_id", "metric"])
-    row = table.loc[("C2", "no_property_compounds_eliminated")]
-    assert (row["before"], row["after"]) == (0, 1)
-    none = table.loc[("C2", "compounds_none")]
-    assert (none["before"], none["after"], none["delta"]) == (1, 0, -1)
-    share = table.loc[("C1", "professional_share")]
-    assert share["delta"] == 0
-    cov = table[table["table"] == "coverage"].loc[("C1", "covered_households")]
-    assert cov["after"] == cov["before"] == 100
+    _, changes = report_figures(after, before=before, radius=500)
+    assert changes is not None
+    c2 = next(c for c in changes["communities"] if c["id"] == "C2")
+    assert c2["no_property_compounds_eliminated"] == {"count": 1, "denominator": 1, "share": 1.0}
+    none = c2["no_property_compounds"]
+    assert (none["before"], none["after"], none["difference"]) == (1, 0, -1)
+    c1 = next(c for c in changes["communities"] if c["id"] == "C1")
+    assert c1["compounds_with_property"]["difference"] == 0
+    assert c1["covered_households"]["before"] == c1["covered_households"]["after"] == 100
 
 
 def test_bad_level() -> None:

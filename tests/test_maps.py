@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import zipfile
 from dataclasses import dataclass
@@ -18,14 +17,15 @@ from handmade import frame, local_box
 from PIL import Image
 
 from gridgen.dataset import Dataset
-from gridgen.errors import MissingAssetError, NotFoundError, ParameterError
+from gridgen.errors import NotFoundError, ParameterError
 from gridgen.validate.layers import validate_layers
 from maps import assets
+from maps.errors import MissingAssetError
 from maps.labels import boxes_overlap, place_labels
 from maps.sheet.data import NO_BUILDINGS, NO_STATION, building_rows, compound_sheet_data
 
 PHONE = "13912345678"
-needs_poppler = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils")
+needs_poppler = pytest.mark.needs_client("poppler")
 
 
 def _dense_layers() -> dict[str, gpd.GeoDataFrame]:
@@ -403,13 +403,6 @@ def test_cli_sheet_and_atlas(ds: Dataset, tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------- sample district (end to end)
-
-
-@pytest.fixture(scope="module")
-def sample() -> Dataset:
-    from gridgen.io.read import load_sample
-
-    return load_sample()
 
 
 def test_labels_do_not_overlap_on_densest_sample_compound(sample: Dataset) -> None:

@@ -66,7 +66,7 @@ def test_disagreeing_layers_give_a_valid_plan(block: Dataset) -> None:
     )
     r = merge_layers(block, [a, rows], names=["城管", "综治"], band=BAND)
     s = r.summary["audit"]
-    for key in ("out_of_band", "split_compounds", "buildings_unassigned", "multipart_grids"):
+    for key in ("out_of_band", "split_compound", "unassigned_building", "multipart"):
         assert s[key] == 0, key
     assert s["gap_m2"] < 1.0 and s["overlap_m2"] < 1.0
     cw = r.crosswalk

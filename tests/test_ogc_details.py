@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import ADMIN_KEY
 from fastapi.testclient import TestClient
+from job_helpers import finished_job
 
 from api.app import create_app
 from api.fields import FIELD_DESCRIPTIONS, etag_matches
@@ -30,11 +30,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
         assert r.status_code == 201, r.text
         ids = sorted(r.json()["layers"])  # noqa: F841 - the upload answer lists the layers
         job = c.post("/plans", json={"dataset_id": r.json()["id"]}, headers=ADMIN).json()
-        for _ in range(600):
-            job = c.get(f"/jobs/{job['id']}", headers=ADMIN).json()
-            if job["status"] in ("done", "failed"):
-                break
-            time.sleep(0.1)
+        job = finished_job(c, job["id"], headers=ADMIN, timeout_s=60)
         plan_id = job["result"]["plan_id"]
         assert c.post(f"/plans/{plan_id}/versions/1/publish", headers=ADMIN).status_code == 200
         yield c

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -17,17 +16,12 @@ from gridgen.dataset import Dataset
 from gridgen.io.chinese_crs import GEOJSON_MEMBER
 from gridgen.io.crs import WGS84
 from gridgen.io.plan import read_plan, write_plan
-from gridgen.io.read import load_sample, read_layers
+from gridgen.io.read import read_layers
 from gridgen.io.write import write_frames
 from gridgen.partition.community import partition_dataset
 from gridgen.partition.plan import Plan
 
-pytestmark = pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="needs gdal-bin")
-
-
-@pytest.fixture(scope="module")
-def sample() -> Dataset:
-    return load_sample()
+pytestmark = pytest.mark.needs_client("gdal")
 
 
 @pytest.fixture(scope="module")

@@ -12,21 +12,9 @@ from partition_helpers import block_community, row_of_compounds
 
 from gridgen.dataset import Dataset
 from gridgen.errors import NotFoundError, ParameterError
-from gridgen.partition.community import grid_order, partition_community, partition_dataset
+from gridgen.partition.codes import standard_order
+from gridgen.partition.community import partition_community, partition_dataset
 from gridgen.partition.plan import Plan, merge_plans, parse_band, plan_metrics
-
-
-def sample_dataset() -> Dataset:
-    """Return the validated sample district."""
-    from gridgen.sample.district import make_district
-    from gridgen.validate.layers import validate_layers
-
-    return validate_layers(make_district(), source="sample")
-
-
-@pytest.fixture(scope="module")
-def sample() -> Dataset:
-    return sample_dataset()
 
 
 @pytest.fixture(scope="module")
@@ -247,7 +235,7 @@ def test_grid_order_rows_then_west_to_east() -> None:
         ],
         dtype=object,
     )
-    order = grid_order(boxes, shapely.box(0, 0, 200, 200))
+    order = standard_order(boxes, shapely.box(0, 0, 200, 200))
     assert order.tolist() == [1, 3, 2, 0]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -65,7 +64,7 @@ def test_fast_subset_keeps_every_outline_and_advance() -> None:
     assert set(ours.getBestCmap()) == {ord(ch) for ch in TEXT} | {0x2236, 0x223C}
 
 
-@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="needs poppler-utils")
+@pytest.mark.needs_client("poppler")
 def test_sheet_pdf_with_fast_subset_renders_like_fonttools(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

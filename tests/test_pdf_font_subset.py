@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from dataclasses import replace
 from pathlib import Path
@@ -11,9 +10,8 @@ from pathlib import Path
 import pytest
 
 from gridgen.dataset import Dataset
-from gridgen.io.read import load_sample
 
-pytestmark = pytest.mark.skipif(shutil.which("pdffonts") is None, reason="needs poppler-utils")
+pytestmark = pytest.mark.needs_client("poppler")
 
 MAPS = Path(__file__).resolve().parents[1] / "maps"
 RARE = "堃喆珺"  # in WenQuanYi Zen Hei, not in GB 2312: drawn from the full font
@@ -23,11 +21,6 @@ def poppler(*args: str) -> str:
     done = subprocess.run(args, capture_output=True, text=True, check=True)
     assert done.stderr.strip() == "", done.stderr
     return done.stdout
-
-
-@pytest.fixture(scope="module")
-def sample() -> Dataset:
-    return load_sample()
 
 
 def test_subset_is_small_renamed_and_covers_every_fixed_label() -> None:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from gridgen.dataset import Dataset
-from gridgen.io.read import load_sample
 
-pytestmark = pytest.mark.skipif(shutil.which("pdffonts") is None, reason="needs poppler-utils")
+pytestmark = pytest.mark.needs_client("poppler")
 
 
 def poppler(*args: str) -> str:
@@ -24,11 +22,6 @@ def poppler(*args: str) -> str:
 def fonts(path: Path) -> list[list[str]]:
     rows = poppler("pdffonts", str(path)).splitlines()[2:]
     return [r.split() for r in rows if r.strip()]
-
-
-@pytest.fixture(scope="module")
-def sample() -> Dataset:
-    return load_sample()
 
 
 def test_sheet_pdf_font_embedded_once_as_truetype_and_text_extractable(

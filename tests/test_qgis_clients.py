@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -21,19 +20,10 @@ from gridgen.io.polygons import POINT_LAYERS
 
 ROOT = Path(__file__).resolve().parents[1]
 SYSTEM_PYTHON = Path("/usr/bin/python3")
-needs_gdal = pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="needs gdal-bin")
+needs_gdal = pytest.mark.needs_client("gdal")
 
 
-def _has_qgis() -> bool:
-    if not SYSTEM_PYTHON.exists():
-        return False
-    probe = subprocess.run(
-        [str(SYSTEM_PYTHON), "-c", "import qgis.core"], capture_output=True, check=False
-    )
-    return probe.returncode == 0
-
-
-needs_qgis = pytest.mark.skipif(not _has_qgis(), reason="needs Debian's python3-qgis")
+needs_qgis = pytest.mark.needs_client("qgis")
 
 
 @pytest.fixture(scope="module")

@@ -52,11 +52,11 @@ def test_split_compound_reunited_and_gap_filled(row4: Dataset) -> None:
     moved = r.crosswalk[r.crosswalk["moved"]]
     assert moved[["building_id", "old_grid", "new_grid"]].values.tolist() == [["B002a", "G1", "G2"]]
     after = r.summary["audit_after"]
-    assert after["split_compounds"] == 0 and after["out_of_band"] == 0
+    assert after["split_compound"] == 0 and after["out_of_band"] == 0
     g = rebalance(row4, layer(("G1", box(0, 0, 260, 140)), ("G2", box(260, 0, 380, 140))))
     assert g.summary["households_filled"] == 150 and g.summary["households_moved"] == 0
     assert g.summary["audit_after"]["gap_m2"] < 1.0
-    assert g.summary["audit_after"]["buildings_unassigned"] == 0
+    assert g.summary["audit_after"]["unassigned_building"] == 0
 
 
 def test_overlap_resolved(row4: Dataset) -> None:
@@ -147,7 +147,7 @@ def test_cli_rebalance(row4: Dataset, tmp_path: Path, capsys: pytest.CaptureFixt
     table = pd.read_csv(cw, dtype=str, encoding="utf-8-sig")
     row = table[table["building_id"] == "B002a"].iloc[0]
     assert row["old_grid"] == "'=G1" and row["new_grid"] == "G2"  # formula neutralised
-    assert json.loads(summ.read_text(encoding="utf-8"))["audit_after"]["split_compounds"] == 0
+    assert json.loads(summ.read_text(encoding="utf-8"))["audit_after"]["split_compound"] == 0
     again = ["rebalance", str(data), "--plan", str(out), "--out", str(tmp_path / "n2.gpkg")]
     assert main(again) == 0
     assert "0 households moved" in capsys.readouterr().out
@@ -196,7 +196,7 @@ def test_locked_grids_keep_their_community(row4: Dataset) -> None:
     grids = layer(("G1", box(0, 0, 310, 140)), ("G2", box(310, 0, 500, 140)))
     r = rebalance(row4, grids, band=BAND, locked=["G2"])
     assert r.summary["skipped_locked"] == ["C1"] and r.summary["households_moved"] == 0
-    assert r.summary["audit_after"]["split_compounds"] == 1
+    assert r.summary["audit_after"]["split_compound"] == 1
 
 
 def two_communities() -> Dataset:
@@ -222,9 +222,9 @@ def test_grid_crossing_a_community_boundary_is_split_along_it() -> None:
     )
     r = rebalance(ds, grids, band=BAND)
     s = r.summary
-    assert s["audit_before"]["crossing_grids"] == 1
+    assert s["audit_before"]["crosses_community"] == 1
     after = s["audit_after"]
-    assert after["crossing_grids"] == 0 and after["out_of_band"] == 0 and after["gap_m2"] < 1
+    assert after["crosses_community"] == 0 and after["out_of_band"] == 0 and after["gap_m2"] < 1
     assert r.crosswalk.set_index("building_id").loc["B4", "new_grid"].startswith("C2")
 
 

@@ -58,7 +58,7 @@ def soffice_csv(xlsx: Path, tmp: Path) -> dict[str, list[list[str]]]:
     return sheets
 
 
-@pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (libreoffice-calc-nogui) not installed")
+@pytest.mark.needs_client("libreoffice")
 def test_excel_opens_in_libreoffice_with_the_values(tmp_path: Path) -> None:
     xlsx = tmp_path / "report.xlsx"
     xlsx.write_bytes(workbook_bytes(hand_figures()))
@@ -144,7 +144,7 @@ def test_report_command_bad_suffix_writes_nothing(
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed")
+@pytest.mark.needs_client("chromium")
 def test_html_prints_on_one_a4_page_offline(tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -176,7 +176,7 @@ def test_html_prints_on_one_a4_page_offline(tmp_path: Path) -> None:
         assert pages is not None and pages.group(1) == "1", info.stdout
 
 
-@pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (libreoffice-calc-nogui) not installed")
+@pytest.mark.needs_client("libreoffice")
 def test_excel_with_changes_in_libreoffice(tmp_path: Path) -> None:
     before = small_dataset(report_layers())
     layers = report_layers()

@@ -1,14 +1,15 @@
 """The CLI on bad input (issue 11, class 8): one line naming file, row or option; exit 2.
 
-Exit statuses follow DESIGN §1b: 0 ok, 1 failure, 2 bad input. GBK/GB18030 CSV files (what
+Exit statuses follow docs/cli.md: 0 ok, 1 failure, 2 bad input. GBK/GB18030 CSV files (what
 Chinese Excel writes) are read, not refused.
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
+
+from cli_helpers import CliRun
+from cli_helpers import run_main as _cli
 
 from gridgen.io.read import read_layers
 from gridgen.sample.district import sample_path
@@ -20,12 +21,7 @@ COMMUNITY_CSV = (
 )
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "gridgen_cli.main", *args]
-    return subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=300)
-
-
-def _one_line(proc: subprocess.CompletedProcess[str], status: int, *needles: str) -> str:
+def _one_line(proc: CliRun, status: int, *needles: str) -> str:
     assert proc.returncode == status, (proc.returncode, proc.stderr)
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()

@@ -12,7 +12,6 @@ community, for the others every phone).
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +20,7 @@ from urllib.parse import quote
 import pytest
 from conftest import ADMIN_KEY
 from fastapi.testclient import TestClient
+from job_helpers import finished_job
 
 from api.app import create_app
 from api.settings import Settings
@@ -78,12 +78,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             if isinstance(p, str) and len(p) >= 7
         }
         r = c.post("/plans", json={"dataset_id": dataset, "communities": [own]}, headers=ADMIN)
-        job = r.json()
-        for _ in range(600):
-            job = c.get(f"/jobs/{job['id']}", headers=ADMIN).json()
-            if job["status"] in ("done", "failed"):
-                break
-            time.sleep(0.1)
+        job = finished_job(c, r.json()["id"], headers=ADMIN, timeout_s=60)
         plan = job["result"]["plan_id"]
         c.post(f"/plans/{plan}/versions/1/publish", headers=ADMIN)
         keys = {}

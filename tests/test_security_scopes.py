@@ -10,7 +10,6 @@ the street scope is stored in its own column (legacy ``street:<id>`` values are 
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ import pyogrio
 import pytest
 from conftest import ADMIN_KEY
 from fastapi.testclient import TestClient
+from job_helpers import finished_job
 
 from api.app import create_app
 from api.settings import Settings
@@ -67,13 +67,7 @@ def _key(c: TestClient, **body: Any) -> dict[str, str]:
 def _plan(c: TestClient, who: dict[str, str], dataset: str, **body: Any) -> tuple[str, int]:
     r = c.post("/plans", json={"dataset_id": dataset, "target": 300, **body}, headers=who)
     assert r.status_code == 202, r.text
-    job = r.json()
-    for _ in range(600):
-        job = c.get(f"/jobs/{job['id']}", headers=who).json()
-        if job["status"] in ("done", "failed"):
-            break
-        time.sleep(0.1)
-    assert job["status"] == "done", job
+    job = finished_job(c, r.json()["id"], headers=who, timeout_s=60)
     return job["result"]["plan_id"], job["result"]["version"]
 
 

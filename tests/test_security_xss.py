@@ -29,7 +29,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed"),
+    pytest.mark.needs_client("chromium"),
     pytest.mark.skipif(
         not (assets_present() and MAPLIBRE.present()), reason="run `python -m maps.assets` first"
     ),

@@ -14,9 +14,10 @@ import pytest
 import shapely
 
 from api.access import FULL, PUBLIC, Access
+from api.errors import ConflictError
 from api.store import open_store
 from api.store.base import Store, dataset_key, grids_key
-from gridgen.errors import ConflictError, NotFoundError, ParameterError
+from gridgen.errors import NotFoundError, ParameterError
 from gridgen.partition.plan import Plan, PlanMetrics, Problem
 
 W, S = 112.50, 37.80  # south-west corner of the two test communities (Taiyuan)

@@ -16,8 +16,8 @@ import shapely
 from shapely.errors import GEOSException
 
 from api.access import PUBLIC
+from api.tile_encoder import EXTENT, LayerIndex, encode_tile, tile_bounds
 from api.tile_grid import repaired_on_grid, valid_on_grid
-from api.tiles import EXTENT, LayerIndex, encode_tile, tile_bounds
 
 # rounded to whole tile units, each of these makes set_precision(…, 1.0) raise
 ON_GRID = [

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import Settings
-from api.tiles import HALF
+from api.tile_encoder import HALF
 from gridgen.sample.district import sample_path
 
 ADMIN = {"X-API-Key": ADMIN_KEY}

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from api.access import visible_frame
 from api.auth import Principal
 from api.deps import PrincipalDep, StateDep
+from api.errors import PermissionDeniedError
 from api.responses import TABLE_RESPONSES, SitingResponse
 from api.scopes import access_for, resolve_version
 from api.service import (
@@ -27,7 +28,8 @@ from api.service import (
     load_dataset,
     load_plan,
 )
-from gridgen.errors import ParameterError, PermissionDeniedError
+from gridgen.coverage.stations import DEFAULT_RADIUS_M
+from gridgen.errors import ParameterError
 from gridgen.io.csvsafe import csv_text
 from gridgen.partition.plan import Plan
 
@@ -63,7 +65,7 @@ def _plan(
         info = resolve_version(state, who, None, dataset_id=dataset_id)
     else:
         info = resolve_version(state, who, plan_id, version)
-    return None if info is None else load_plan(state, info)
+    return None if info is None else load_plan(state, info.plan_id, info.version)
 
 
 def _scoped(
@@ -97,7 +99,7 @@ def coverage(
     state: StateDep,
     who: PrincipalDep,
     dataset: DatasetQ = None,
-    radius: Radius = 500.0,
+    radius: Radius = DEFAULT_RADIUS_M,
     mode: Mode = "walk",
     level: LevelQ = "community",
     plan_id: str | None = None,
@@ -129,7 +131,7 @@ def stations(
     state: StateDep,
     who: PrincipalDep,
     dataset: DatasetQ = None,
-    radius: Radius = 500.0,
+    radius: Radius = DEFAULT_RADIUS_M,
     mode: Mode = "walk",
     f: Format = "json",
 ) -> Response:
@@ -192,7 +194,7 @@ def siting(
     target_share: Annotated[
         float | None, Query(gt=0, le=1, description="Or: fewest stations reaching this share")
     ] = None,
-    radius: Radius = 500.0,
+    radius: Radius = DEFAULT_RADIUS_M,
     mode: Mode = "walk",
     time_limit: Annotated[float, Query(gt=0, le=120)] = 20.0,
     f: Format = "json",

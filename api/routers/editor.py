@@ -23,9 +23,9 @@ from api.assign_edit import PreparedAssign, prepare_assign
 from api.auth import Principal
 from api.deps import PlannerDep, StateDep, principal_for
 from api.edit_conflicts import check_assign_base
-from api.editor import (
+from api.errors import PermissionDeniedError
+from api.plan_edits import (
     check_scope,
-    load_plan,
     plan_dataset,
     save_plan,
     units_layer_key,
@@ -33,11 +33,17 @@ from api.editor import (
 )
 from api.responses import AssignSaved
 from api.scopes import allowed_communities, plan_in_scope
-from api.service import ServiceState, check_edit_base, parse_base_version, submit_job
+from api.service import (
+    ServiceState,
+    check_edit_base,
+    load_plan,
+    parse_base_version,
+    submit_job,
+)
 from api.store.base import JobInfo, VersionInfo, dataset_key, grids_key
+from api.tile_encoder import check_tile
 from api.tile_serving import layer_tile, tile_headers
-from api.tiles import check_tile
-from gridgen.errors import GridgenError, NotFoundError, ParameterError, PermissionDeniedError
+from gridgen.errors import GridgenError, NotFoundError, ParameterError
 from gridgen.partition.assign import editor_units
 from gridgen.partition.compare import community_unit_changes
 from gridgen.partition.unit_geometry import unit_shapes
@@ -107,7 +113,8 @@ def editor_data(
     """Return units (id, households, grid), adjacency, grids, versions and the community."""
     info = state.store.get_plan(plan_id)
     number = info.head_version if version is None else version
-    plan, locked = load_plan(state, plan_id, number)
+    plan = load_plan(state, plan_id, number)
+    locked = plan.locked
     communities = sorted(set(plan.grids["community_id"].astype(str)))
     allowed = allowed_communities(state, who, info.dataset_id)
     own = next((c for c in communities if allowed is not None and c in allowed), None)
@@ -217,6 +224,7 @@ def assign_check(
         "base_version": base,
         "assign": edit.summary(),
         "grids": edit.grid_households(),
+        "retired": edit.retired(),
         "band": [int(lo), int(hi)],
     }
 
@@ -258,7 +266,8 @@ def rebalance(
         from gridgen.partition.rebalance_plan import rebalance_plan
 
         progress(0.05, "loading")
-        plan, locked = load_plan(state, plan_id, base)
+        plan = load_plan(state, plan_id, base)
+        locked = plan.locked
         where = body.community_id or "the whole plan"
         progress(0.2, f"rebalancing {where} ({body.method})")
         summary: dict[str, Any] = {}
@@ -291,8 +300,8 @@ def editor_compare(
     *, state: StateDep, who: PlannerDep, plan_id: str, a: int, b: int, community: str
 ) -> dict[str, Any]:
     """Return the units of a community whose grid differs, and households per grid in a, b."""
-    pa, _ = load_plan(state, plan_id, a)
-    pb, _ = load_plan(state, plan_id, b)
+    pa = load_plan(state, plan_id, a)
+    pb = load_plan(state, plan_id, b)
     dataset_id, dataset = plan_dataset(state, plan_id)
     graph = units_of(state, dataset_id, pa, community)
     changes = community_unit_changes(dataset, graph, pa, pb)
@@ -336,7 +345,7 @@ async def units_tile(
     await _planner_of(request, state, action="editing plans")
 
     def key() -> str:
-        plan, _ = load_plan(state, plan_id, version)
+        plan = load_plan(state, plan_id, version)
         dataset_id = state.store.get_plan(plan_id).dataset_id
         return units_layer_key(state, dataset_id, plan, community)
 

@@ -21,6 +21,7 @@ from api.scopes import resolve_version
 from api.service import load_dataset, load_plan
 from api.uploads import copy_capped
 from gridgen.errors import InputError, ParameterError
+from gridgen.rules import RuleKind
 
 router = APIRouter(tags=["existing grids"])
 AUDIT_SCHEMA: dict[str, Any] = {
@@ -112,15 +113,15 @@ def _number(state: Any, plan_id: str, version: str) -> int:
 def _findings_geojson(audit: Any) -> dict[str, Any]:
     features: list[dict[str, Any]] = []
     for kind, frame in (
-        ("gap", audit.gaps),
-        ("overlap", audit.overlaps),
-        ("split_compound", audit.split_compounds),
+        (RuleKind.GAP, audit.gaps),
+        (RuleKind.OVERLAP, audit.overlaps),
+        (RuleKind.SPLIT_COMPOUND, audit.split_compounds),
     ):
         if len(frame) == 0:
             continue
         data = json.loads(frame.to_crs(4326).to_json(drop_id=True, na="null"))
         for feat in data["features"]:
-            feat["properties"] = {"finding": kind, **feat["properties"]}
+            feat["properties"] = {"finding": kind.value, **feat["properties"]}
             features.append(feat)
     return {"type": "FeatureCollection", "features": features, "summary": audit.summary}
 
@@ -146,7 +147,7 @@ def audit_version(
     from gridgen.partition.audit import audit_grids
 
     number = _number(state, plan_id, version)
-    plan = load_plan(state, resolve_version(state, who, plan_id, number))
+    plan = load_plan(state, plan_id, resolve_version(state, who, plan_id, number).version)
     dataset = load_dataset(state, state.store.get_plan(plan_id).dataset_id)
     audit = audit_grids(dataset, plan.grids, band=plan.band)
     body = _findings_geojson(audit) if f == "geojson" else audit.to_dict()

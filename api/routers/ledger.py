@@ -15,7 +15,7 @@ from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import JSONResponse
 
 from api.deps import AdminDep, StateDep
-from api.responses import LedgerResult
+from api.responses import LedgerSaved
 from api.service import dataset_layers_for_store, load_dataset, metric_crs_text
 from api.uploads import read_capped
 
@@ -25,7 +25,7 @@ router = APIRouter(prefix="/datasets", tags=["datasets"])
 @router.post(
     "/{dataset_id}/ledger",
     status_code=201,
-    response_model=LedgerResult,
+    response_model=LedgerSaved,
     summary="Refresh a layer from a ledger",
 )
 def upload_ledger(

@@ -18,10 +18,11 @@ from fastapi.responses import JSONResponse
 
 from api.access import Access, visible_properties
 from api.deps import PrincipalDep, StateDep
+from api.errors import UnknownParameterError
 from api.scopes import access_for
 from api.service import COLLECTIONS, check_collection, resolve_layer
 from api.store.base import BBox, FeatureRow
-from gridgen.errors import ParameterError, UnknownParameterError
+from gridgen.errors import ParameterError
 
 router = APIRouter(prefix="/ogc", tags=["OGC API - Features"])
 

@@ -142,7 +142,7 @@ def get_version(
     """Return a version's grids and assignment; ETag is the version number (for If-Match)."""
     info = resolve_version(state, who, plan_id, version)
     number = info.version
-    plan = load_plan(state, info)
+    plan = load_plan(state, info.plan_id, info.version)
     headers = {"ETag": f'"{number}"'}
     if f == "gpkg":
         from gridgen.io.plan import write_plan
@@ -177,7 +177,7 @@ def _version_json(info: VersionInfo) -> dict[str, Any]:
 def get_metrics(state: StateDep, who: PrincipalDep, plan_id: str, version: str) -> VersionMetrics:
     """Return plan metrics, problems, and per-grid households, deviation and compactness."""
     info = resolve_version(state, who, plan_id, version)
-    grids = load_plan(state, info).grids
+    grids = load_plan(state, info.plan_id, info.version).grids
     grids = grids.drop(columns=grids.geometry.name)
     per_grid = grids.astype(object).where(grids.notna(), None).to_dict(orient="records")
     return VersionMetrics.model_validate(
@@ -190,8 +190,8 @@ def compare(state: StateDep, who: PrincipalDep, plan_id: str, a: int, b: int) ->
     """Return what changed from version ``a`` to ``b`` (buildings, grids, metric deltas)."""
     from gridgen.partition.compare import compare_plans
 
-    pa = load_plan(state, resolve_version(state, who, plan_id, a))
-    pb = load_plan(state, resolve_version(state, who, plan_id, b))
+    pa = load_plan(state, plan_id, resolve_version(state, who, plan_id, a).version)
+    pb = load_plan(state, plan_id, resolve_version(state, who, plan_id, b).version)
     dataset = load_dataset(state, state.store.get_plan(plan_id).dataset_id)
     return Comparison(a=a, b=b, **compare_plans(pa, pb, dataset=dataset).to_dict())
 

@@ -22,6 +22,7 @@ from api.service import (
     load_dataset,
     load_plan,
 )
+from gridgen.coverage.stations import DEFAULT_RADIUS_M
 from maps.report_html import REPORT_FORMATS
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -48,7 +49,7 @@ def _plan(
         info = resolve_version(state, who, None, dataset_id=dataset_id)
     else:
         info = resolve_version(state, who, plan_id, version)
-    return None if info is None else load_plan(state, info)
+    return None if info is None else load_plan(state, info.plan_id, info.version)
 
 
 def _coverage(state: ServiceState, dataset_id: str, radius: float, mode: str) -> Any:
@@ -95,7 +96,7 @@ def governance_report(
     plan_id: str | None = None,
     version: int | None = None,
     before: Annotated[str | None, Query(description="Earlier dataset id to compare")] = None,
-    radius: Annotated[float, Query(gt=0, description="Station radius, metres")] = 500.0,
+    radius: Annotated[float, Query(gt=0, description="Station radius, metres")] = DEFAULT_RADIUS_M,
     mode: Annotated[
         Literal["walk", "line"] | None, Query(description="Default: walk where roads exist")
     ] = None,

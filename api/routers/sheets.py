@@ -18,6 +18,7 @@ from api.deps import PrincipalDep, StateDep
 from api.scopes import access_for, resolve_version
 from api.security import add_script_nonce, content_security_policy, nonce_or_new
 from api.service import current_dataset_id, dataset_coverage, load_dataset, load_plan
+from gridgen.coverage.stations import DEFAULT_RADIUS_M
 from gridgen.errors import NotFoundError
 
 router = APIRouter(prefix="/sheets", tags=["sheets"])
@@ -36,7 +37,7 @@ def sheet(
     compound_id: str,
     fmt: Literal["png", "pdf", "html"],
     dataset: Annotated[str | None, Query(description="Dataset id (default: current)")] = None,
-    radius: Annotated[float, Query(gt=0, description="Station reach, metres")] = 500.0,
+    radius: Annotated[float, Query(gt=0, description="Station reach, metres")] = DEFAULT_RADIUS_M,
     paper: Annotated[Literal["A4", "A3"], Query()] = "A4",
     x_gridgen_nonce: Annotated[
         str | None, Header(description="CSP nonce of the viewer page showing the sheet")
@@ -56,7 +57,7 @@ def sheet(
     community = None if community is None or pd.isna(community) else str(community)
     restricted = may_see_restricted(access_for(state, who, dataset_id), community)
     published = resolve_version(state, who, None, dataset_id=dataset_id)
-    plan = None if published is None else load_plan(state, published)
+    plan = None if published is None else load_plan(state, published.plan_id, published.version)
     coverage = dataset_coverage(state, dataset_id, radius=radius, mode="walk")
     data = compound_sheet_data(
         ds, compound_id, plan=plan, coverage=coverage, radius=radius, restricted=restricted

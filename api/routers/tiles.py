@@ -18,8 +18,8 @@ from api.deps import PrincipalDep, StateDep, principal_for
 from api.fields import etag_matches, property_keys, tile_fields
 from api.scopes import access_for
 from api.service import COLLECTIONS, ServiceState, resolve_layer
+from api.tile_encoder import MAX_ZOOM, check_tile, etag_of
 from api.tile_serving import LayerTile, layer_tile, tile_headers
-from api.tiles import MAX_ZOOM, check_tile, etag_of
 from gridgen.errors import ParameterError
 
 router = APIRouter(prefix="/tiles", tags=["tiles"])

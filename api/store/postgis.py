@@ -25,11 +25,12 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from api.access import Access, restricted_of
+from api.errors import StorageError
 from api.store.base import BBox, FeatureRow, check_bbox, dumps
 from api.store.sql import SQLStore, iter_chunks
 from api.store.sql_core import schema_sql
-from api.tiles import BUFFER, EXTENT, tile_bounds
-from gridgen.errors import NotFoundError, ParameterError, StorageError
+from api.tile_encoder import BUFFER, EXTENT, tile_bounds
+from gridgen.errors import NotFoundError, ParameterError
 
 SCHEMA = schema_sql(
     float_type="DOUBLE PRECISION",

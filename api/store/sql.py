@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from api.errors import check_base_version
 from api.store.base import (
     BBox,
     DatasetInfo,
@@ -31,7 +32,7 @@ from api.store.base import (
 )
 from api.store.delta import copy_runs, split_rows
 from api.store.sql_core import Cursor, SQLCore, int_or_none, loads_json
-from gridgen.errors import NotFoundError, check_base_version
+from gridgen.errors import NotFoundError
 from gridgen.partition.plan import Plan
 
 

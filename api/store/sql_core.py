@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
+from api.errors import ConflictError
 from api.store.base import (
     AuditEntry,
     FeatureRow,
@@ -24,7 +25,7 @@ from api.store.base import (
     new_id,
     now,
 )
-from gridgen.errors import ConflictError, NotFoundError, ParameterError
+from gridgen.errors import NotFoundError, ParameterError
 
 LEGACY_STREET = "street:"
 """How stores before the ``street_id`` column kept a street scope in ``community_id``."""

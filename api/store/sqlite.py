@@ -1,7 +1,7 @@
 """The embedded store: one SQLite file, zero configuration (the default back end).
 
 Geometries are stored as WKB (EPSG:4326) with their envelope in four indexed columns used
-by bbox queries. Tiles are encoded in process by :func:`api.tiles.encode_tile` from a
+by bbox queries. Tiles are encoded in process by :func:`api.tile_encoder.encode_tile` from a
 layer index kept in an LRU (layer keys never change, so the index never goes stale).
 Each transaction opens its own connection (WAL mode) so that threads never share one;
 writes use ``BEGIN IMMEDIATE`` so that a version check and its insert are atomic.
@@ -21,11 +21,13 @@ import numpy as np
 import shapely
 
 from api.access import Access
+from api.cache import LRU
+from api.errors import StorageError
 from api.store.base import BBox, FeatureRow, check_bbox, dumps
 from api.store.sql import SQLStore, iter_chunks
 from api.store.sql_core import schema_sql
-from api.tiles import LRU, LayerIndex, encode_tile
-from gridgen.errors import NotFoundError, StorageError
+from api.tile_encoder import LayerIndex, encode_tile
+from gridgen.errors import NotFoundError
 
 SCHEMA = schema_sql(
     float_type="REAL",

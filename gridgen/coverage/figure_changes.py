@@ -13,12 +13,13 @@ import pandas as pd
 from gridgen.coverage.figures import (
     GovernanceFigures,
     _count,
-    _key,
     _ratio,
     governance_figures,
     group_figures,
 )
+from gridgen.coverage.stations import DEFAULT_RADIUS_M
 from gridgen.dataset import Dataset
+from gridgen.levels import community_keys
 from gridgen.partition.plan import Plan
 
 
@@ -26,6 +27,11 @@ def _difference(a: Any, b: Any) -> Any:
     if a is None or b is None:
         return None
     return b - a
+
+
+def _group_id(value: Any) -> str | None:
+    """Return a group's id as text (None: the row of what lies in no group)."""
+    return None if pd.isna(value) else str(value)
 
 
 def _change(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
@@ -57,7 +63,7 @@ def _eliminated_by_key(before: Dataset, after: Dataset, level: str) -> pd.Series
         if "community_id" in comp.columns
         else pd.Series(pd.NA, index=comp.index)
     )
-    return _count(_key(after, comm, level), eliminated)
+    return _count(community_keys(after, comm, level), eliminated)
 
 
 def figure_changes(
@@ -87,18 +93,19 @@ def figure_changes(
         ("street", "streets"),
         ("community", "communities"),
     ):
-        rows_b = {str(r["id"]): r for _, r in before.tables[level].iterrows()}
+        rows_b = {_group_id(r["id"]): r for _, r in before.tables[level].iterrows()}
         elim = _eliminated_by_key(before_dataset, after_dataset, level)
         entries = []
         for _, row_a in after.tables[level].iterrows():
-            gid = str(row_a["id"])
+            gid = _group_id(row_a["id"])
             row_b = next(iter(rows_b.values())) if level == "district" else rows_b.get(gid)
             if row_b is None:
                 continue
             fb, fa = group_figures(row_b), group_figures(row_a)
             entry: dict[str, Any] = {"id": gid}
             entry.update({name: _change(fb[name], fa[name]) for name in fa})
-            count = int(elim.sum()) if level == "district" else int(elim.get(gid, 0))
+            mine = elim.index.isna() if gid is None else elim.index == gid
+            count = int(elim.sum()) if level == "district" else int(elim[mine].sum())
             den = int(row_b["no_property_compounds"])
             entry["no_property_compounds_eliminated"] = {
                 "count": count,
@@ -116,7 +123,7 @@ def report_figures(
     plan: Plan | None = None,
     before: Dataset | None = None,
     plan_before: Plan | None = None,
-    radius: float = 500.0,
+    radius: float = DEFAULT_RADIUS_M,
     mode: str | None = None,
 ) -> tuple[GovernanceFigures, dict[str, Any] | None]:
     """Return the figures of ``dataset`` and, with ``before``, their change since then.

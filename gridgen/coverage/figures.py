@@ -12,7 +12,9 @@ figure with its numerator and denominator; :func:`figure_changes` compares two s
 Grid figures need a plan; without one, ``grids`` is 0 and every ratio over grids is
 ``None``. Households per grid are the households of the buildings the plan assigns to the
 grid (so a refreshed ledger shows at once). Groups are keyed ``id`` with ``name`` (and
-``street_id`` for communities); buildings outside every community count in the district only.
+``street_id`` for communities), grouped by :mod:`gridgen.levels`: what lies in no street (or
+no community) is counted in a last row whose ``id`` is empty, so every level adds up to the
+district.
 """
 
 from __future__ import annotations
@@ -26,14 +28,19 @@ import pandas as pd
 
 from gridgen.coverage import governance as gov
 from gridgen.coverage.network import walkable_roads
-from gridgen.coverage.stations import check_radius, coverage_by_level, station_coverage
+from gridgen.coverage.stations import (
+    DEFAULT_RADIUS_M,
+    check_radius,
+    coverage_by_level,
+    station_coverage,
+)
 from gridgen.dataset import Dataset
+from gridgen.levels import KEY_COLUMNS, community_keys, level_groups, rolled_up
 from gridgen.partition.plan import DEFAULT_BAND, Plan
 from gridgen.schema import PROPERTY_MODE_LABELS, PROPERTY_MODES, STATION_KINDS
 
 FigureKind = Literal["count", "share", "ratio"]
 REPORT_LEVELS: tuple[str, ...] = ("district", "street", "community")
-LEVEL_LABELS: dict[str, str] = {"district": "区", "street": "街道", "community": "社区"}
 
 
 @dataclass(frozen=True)
@@ -171,30 +178,15 @@ def _names(dataset: Dataset, layer: str, key: str) -> pd.Series:
     )
 
 
-def _key(dataset: Dataset, community: pd.Series, level: str) -> pd.Series:
-    """Return each row's group key at ``level`` from its community id."""
-    community = pd.Series(community.astype("string").to_numpy())
-    if level == "community":
-        return community
-    if level == "street":
-        comm = dataset.communities
-        street_of = pd.Series(
-            comm["street_id"].astype("string").to_numpy() if "street_id" in comm.columns else pd.NA,
-            index=comm["community_id"].astype("string").to_numpy(),
-        )
-        return community.map(street_of).astype("string")
-    return pd.Series(dataset.name, index=community.index, dtype="string")
-
-
 def _count(keys: pd.Series, mask: Any = None) -> pd.Series:
     frame = pd.DataFrame({"key": keys.to_numpy()})
     frame["n"] = 1 if mask is None else np.asarray(mask, dtype=np.int64)
-    return frame.groupby("key", dropna=True)["n"].sum()
+    return frame.groupby("key", dropna=False)["n"].sum()
 
 
 def _sum(keys: pd.Series, values: Any) -> pd.Series:
     frame = pd.DataFrame({"key": keys.to_numpy(), "v": np.asarray(values, dtype=np.int64)})
-    return frame.groupby("key", dropna=True)["v"].sum()
+    return frame.groupby("key", dropna=False)["v"].sum()
 
 
 def _grid_counts(dataset: Dataset, plan: Plan, level: str, band: tuple[int, int]) -> pd.DataFrame:
@@ -216,10 +208,10 @@ def _grid_counts(dataset: Dataset, plan: Plan, level: str, band: tuple[int, int]
     grids = plan.grids
     ids = grids["grid_id"].astype("string")
     hh = ids.map(per_grid).fillna(0).to_numpy(dtype=np.int64)
-    keys = _key(dataset, grids["community_id"], level)
+    keys = community_keys(dataset, grids["community_id"], level)
     frame = pd.DataFrame({"key": keys.to_numpy(), "hh": hh})
     frame["in_band"] = (frame["hh"] >= band[0]) & (frame["hh"] <= band[1])
-    g = frame.groupby("key", dropna=True)
+    g = frame.groupby("key", dropna=False)
     return pd.DataFrame(
         {
             "households_in_grids": g["hh"].sum(),
@@ -232,7 +224,7 @@ def _grid_counts(dataset: Dataset, plan: Plan, level: str, band: tuple[int, int]
 
 def _governance_counts(dataset: Dataset, plan: Plan | None, level: str) -> pd.DataFrame:
     """Return the property, party and staffing counts per group, indexed by key."""
-    key = {"community": "community_id", "street": "street_id", "district": "district"}[level]
+    key = KEY_COLUMNS[level]
     prop = gov.property_stats(dataset, level=level).set_index(key)
     party = gov.party_stats(dataset, plan=plan, level=level).set_index(key)
     staff = gov.staffing_stats(dataset, plan=plan, level=level).set_index(key)
@@ -251,7 +243,7 @@ def _governance_counts(dataset: Dataset, plan: Plan | None, level: str) -> pd.Da
     out["buildings_with_leader"] = staff["buildings_with_leader"]
     out["grid_workers"] = staff["grid_workers"]
     out.index = out.index.astype("string")
-    return out[out.index.notna()]
+    return out
 
 
 COUNT_COLUMNS: tuple[str, ...] = (
@@ -282,24 +274,15 @@ COUNT_COLUMNS: tuple[str, ...] = (
 
 
 def _groups(dataset: Dataset, level: str) -> pd.DataFrame:
+    """Return the groups of ``level`` (:func:`gridgen.levels.level_groups`) as ``id``, ``name``."""
+    groups = level_groups(dataset, level).rename(columns={KEY_COLUMNS[level]: "id"})
+    layer = {"street": ("streets", "street_id"), "community": ("communities", "community_id")}
     if level == "district":
-        return pd.DataFrame({"id": [dataset.name], "name": [dataset.name]}, dtype="string")
-    if level == "street":
-        street_ids = _key(dataset, dataset.communities["community_id"], "street")
-        known = (
-            dataset.streets["street_id"].astype("string")
-            if not dataset.streets.empty
-            else pd.Series(dtype="string")
-        )
-        ids = pd.unique(pd.concat([known, street_ids.dropna()]).to_numpy())
-        out = pd.DataFrame({"id": pd.array(ids, dtype="string")})
-        out["name"] = out["id"].map(_names(dataset, "streets", "street_id")).astype("string")
-        return out
-    comm = dataset.communities
-    out = pd.DataFrame({"id": comm["community_id"].astype("string").to_numpy()})
-    out["name"] = out["id"].map(_names(dataset, "communities", "community_id")).astype("string")
-    out["street_id"] = _key(dataset, out["id"], "street").to_numpy()
-    return out
+        names = groups["id"]
+    else:
+        names = groups["id"].map(_names(dataset, *layer[level]))
+    groups.insert(1, "name", names.astype("string").to_numpy())
+    return groups
 
 
 def _level_table(
@@ -313,7 +296,7 @@ def _level_table(
     counts = _governance_counts(dataset, plan, level)
     b = dataset.buildings
     b_comm = b["community_id"] if "community_id" in b.columns else pd.Series(pd.NA, index=b.index)
-    b_keys = _key(dataset, b_comm, level)
+    b_keys = community_keys(dataset, b_comm, level)
     residents = (
         pd.to_numeric(b["residents"], errors="coerce").fillna(0)
         if "residents" in b.columns
@@ -329,13 +312,13 @@ def _level_table(
         s_comm = (
             st["community_id"] if "community_id" in st.columns else pd.Series(pd.NA, index=st.index)
         )
-        s_keys = _key(dataset, s_comm, level)
+        s_keys = community_keys(dataset, s_comm, level)
         counts["stations"] = _count(s_keys)
         for kind in STATION_KINDS:
             counts[f"{kind}_stations"] = _count(s_keys, st["kind"].astype("string").eq(kind))
     if plan is not None:
         counts = counts.join(_grid_counts(dataset, plan, level, band))
-    out = groups.merge(counts, left_on="id", right_index=True, how="left")
+    out = rolled_up(groups, counts, counts=tuple(counts.columns))
     for col in COUNT_COLUMNS:
         if col not in out.columns:
             out[col] = 0
@@ -352,7 +335,7 @@ def governance_figures(
     dataset: Dataset,
     *,
     plan: Plan | None = None,
-    radius: float = 500.0,
+    radius: float = DEFAULT_RADIUS_M,
     mode: str | None = None,
     band: tuple[int, int] | None = None,
     coverage: pd.DataFrame | None = None,
@@ -423,7 +406,7 @@ def group_figures(row: pd.Series) -> dict[str, dict[str, Any]]:
 
 def _group_entry(row: pd.Series, level: str) -> dict[str, Any]:
     entry: dict[str, Any] = {
-        "id": str(row["id"]),
+        "id": None if pd.isna(row["id"]) else str(row["id"]),
         "name": None if pd.isna(row["name"]) else str(row["name"]),
     }
     if level == "community":

@@ -1,8 +1,9 @@
-"""Governance figures: property management, party organisation, staffing, change over time.
+"""Governance figures: property management, party organisation, staffing.
 
 Every table has one row per group at ``level`` (``community``, ``street`` or
-``district``), with counts that add up across levels, and shares as fractions (NA where
-the denominator is 0).
+``district``, grouped by :mod:`gridgen.levels`), with counts that add up across levels, and
+shares as fractions (NA where the denominator is 0). Change over time is
+:func:`gridgen.coverage.figure_changes.figure_changes`.
 
 The four-level party chain (四级组织体系) of a compound is complete when all four levels
 exist: the community party committee (every community is assumed to have one), a
@@ -18,9 +19,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from gridgen.coverage.stations import check_choice, check_radius, coverage_by_level
+from gridgen.coverage.stations import check_choice
 from gridgen.dataset import Dataset
 from gridgen.errors import InputError, ParameterError
+from gridgen.levels import community_keys, level_groups, rolled_up
 from gridgen.partition.plan import Plan
 from gridgen.schema import PROPERTY_MODES
 
@@ -35,56 +37,14 @@ def _share(num: pd.Series, den: pd.Series) -> pd.Series:
     return num.astype("Float64") / den_f.where(den_f > 0)
 
 
-def _community_street(dataset: Dataset) -> pd.Series:
-    comm = dataset.communities
-    streets = (
-        comm["street_id"] if "street_id" in comm.columns else pd.Series(pd.NA, index=comm.index)
-    )
-    return pd.Series(
-        streets.astype("string").to_numpy(), index=comm["community_id"].astype("string").to_numpy()
-    )
-
-
-def _group_frame(dataset: Dataset, level: str) -> pd.DataFrame:
-    """Return the full list of groups at ``level`` (key column named after the level)."""
-    if level == "community":
-        comm = dataset.communities
-        out = pd.DataFrame({"community_id": comm["community_id"].astype("string").to_numpy()})
-        out["street_id"] = out["community_id"].map(_community_street(dataset)).astype("string")
-        return out
-    if level == "street":
-        street_of = _community_street(dataset)
-        ids = (
-            dataset.streets["street_id"].astype("string")
-            if not dataset.streets.empty
-            else street_of.dropna().drop_duplicates()
-        )
-        return pd.DataFrame({"street_id": pd.unique(ids.to_numpy())})
-    return pd.DataFrame({"district": [dataset.name]})
-
-
-def _key_of_community(dataset: Dataset, community: pd.Series, level: str) -> pd.Series:
-    """Return the group key at ``level`` for a series of community ids."""
-    community = community.astype("string")
-    if level == "community":
-        return community
-    if level == "street":
-        return community.map(_community_street(dataset)).astype("string")
-    return pd.Series(dataset.name, index=community.index, dtype="string")
-
-
 def _finish(dataset: Dataset, level: str, agg: pd.DataFrame) -> pd.DataFrame:
     """Return ``agg`` (indexed by group key) joined to every group, counts filled with 0."""
-    groups = _group_frame(dataset, level)
-    key = groups.columns[0]
-    agg = agg.copy()
-    agg.index = agg.index.astype("string")
-    agg.index.name = key
-    out = groups.merge(agg.reset_index(), on=key, how="outer", sort=False)
-    for col in agg.columns:
-        if pd.api.types.is_integer_dtype(agg[col]) or pd.api.types.is_bool_dtype(agg[col]):
-            out[col] = out[col].fillna(0).astype(np.int64)
-    return out.reset_index(drop=True)
+    counts = tuple(
+        col
+        for col in agg.columns
+        if pd.api.types.is_integer_dtype(agg[col]) or pd.api.types.is_bool_dtype(agg[col])
+    )
+    return rolled_up(level_groups(dataset, level), agg, counts=counts)
 
 
 def _compound_households(dataset: Dataset) -> pd.Series:
@@ -146,7 +106,7 @@ def property_stats(dataset: Dataset, *, level: str = "community") -> pd.DataFram
     """
     check_choice(level, GOVERNANCE_LEVELS, name="level")
     comp = _compounds(dataset)
-    comp["key"] = _key_of_community(dataset, comp["community_id"], level)
+    comp["key"] = community_keys(dataset, comp["community_id"], level)
     g = comp.groupby("key", dropna=False, sort=False)
     agg = pd.DataFrame({"compounds": g.size(), "households": g["households"].sum()})
     for mode in PROPERTY_MODES:
@@ -302,7 +262,7 @@ def party_stats(
     chain = compound_party_chain(
         dataset, plan=plan, party_group_min_members=party_group_min_members
     )
-    chain["key"] = _key_of_community(dataset, chain["community_id"], level)
+    chain["key"] = community_keys(dataset, chain["community_id"], level)
     g = chain.groupby("key", dropna=False, sort=False)
     agg = pd.DataFrame(
         {
@@ -347,7 +307,7 @@ def staffing_stats(
     )
     frame = pd.DataFrame(
         {
-            "key": _key_of_community(dataset, community.astype("string"), level).to_numpy(),
+            "key": community_keys(dataset, community.astype("string"), level).to_numpy(),
             "households": pd.to_numeric(b["households"]).fillna(0).to_numpy(dtype=np.int64),
             "leader": (leader != "").to_numpy(dtype=bool),
         }
@@ -381,101 +341,9 @@ def _with_grid_counts(
     grids' ``column``) per group, 0 without a plan; every column as int64."""
     if plan is not None:
         grids = _grid_community(plan)
-        grids["key"] = _key_of_community(dataset, grids["community_id"], level)
+        grids["key"] = community_keys(dataset, grids["community_id"], level)
         gg = grids.groupby("key", dropna=False)
         agg = agg.join(pd.DataFrame({"grids": gg.size(), name: gg[column].sum()}), how="outer")
     else:
         agg = agg.assign(grids=0, **{name: 0})
     return agg.fillna(0).astype(np.int64)
-
-
-def _long(table: pd.DataFrame, name: str, key: str) -> pd.DataFrame:
-    values = table.drop(columns=[c for c in table.columns if c in ("street_id",) and c != key])
-    long = values.melt(id_vars=[key], var_name="metric", value_name="value")
-    long.insert(1, "table", name)
-    return long
-
-
-def compare_snapshots(
-    before: Dataset,
-    after: Dataset,
-    *,
-    level: str = "community",
-    plan_before: Plan | None = None,
-    plan_after: Plan | None = None,
-    radius: float | None = None,
-    mode: str = "walk",
-) -> pd.DataFrame:
-    """Return the governance tables of two snapshots side by side with deltas.
-
-    Parameters
-    ----------
-    before, after
-        Two datasets of the same area (ids are matched).
-    level
-        ``community``, ``street`` or ``district``.
-    plan_before, plan_after
-        Grid plans for the party and staffing figures.
-    radius
-        When given, station coverage at this radius (and ``mode``) is compared too.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Long format: the level key, ``table`` (property, party, staffing, coverage),
-        ``metric``, ``before``, ``after``, ``delta`` (after − before). The metric
-        ``no_property_compounds_eliminated`` (table property) counts compounds with
-        mode ``none`` before and another mode after (``before`` is 0).
-    """
-    check_choice(level, GOVERNANCE_LEVELS, name="level")
-    key = _group_frame(after, level).columns[0]
-    frames = []
-    for ds, plan, when in ((before, plan_before, "before"), (after, plan_after, "after")):
-        parts = [
-            _long(property_stats(ds, level=level), "property", key),
-            _long(party_stats(ds, plan=plan, level=level), "party", key),
-            _long(staffing_stats(ds, plan=plan, level=level), "staffing", key),
-        ]
-        if radius is not None:
-            from gridgen.coverage.stations import station_coverage
-
-            cov = station_coverage(ds, radius=check_radius(radius), mode=mode)
-            table = coverage_by_level(ds, cov, level=level)
-            if level == "district":
-                table = table.assign(district=ds.name)
-            parts.append(_long(table, "coverage", key))
-        long = pd.concat(parts, ignore_index=True).rename(columns={"value": when})
-        frames.append(long.set_index([key, "table", "metric"]))
-    if level == "district":
-        frames = [f.rename(index=lambda _v: after.name, level=0) for f in frames]
-    both = frames[0].join(frames[1], how="outer").reset_index()
-    elim = _eliminated(before, after, level)
-    both = pd.concat([both, elim], ignore_index=True)
-    b_num = pd.to_numeric(both["before"], errors="coerce").astype("Float64")
-    a_num = pd.to_numeric(both["after"], errors="coerce").astype("Float64")
-    both["before"] = b_num
-    both["after"] = a_num
-    both["delta"] = a_num - b_num
-    return both
-
-
-def _eliminated(before: Dataset, after: Dataset, level: str) -> pd.DataFrame:
-    """Return per group the compounds with no property service before and some after."""
-    cb = _compounds(before).set_index("compound_id")
-    ca = _compounds(after)
-    ca["was_none"] = ca["compound_id"].map(cb["property_mode"]).eq("none").fillna(False)
-    ca["eliminated"] = ca["was_none"] & (ca["property_mode"] != "none")
-    ca["key"] = _key_of_community(after, ca["community_id"], level)
-    key_name = _group_frame(after, level).columns[0]
-    counts = ca.groupby("key", dropna=False)["eliminated"].sum().astype(np.int64)
-    groups = _group_frame(after, level)[key_name].astype("string")
-    after_vals = groups.map(counts).fillna(0).astype(np.int64).to_numpy()
-    return pd.DataFrame(
-        {
-            key_name: groups.to_numpy(),
-            "table": "property",
-            "metric": "no_property_compounds_eliminated",
-            "before": 0,
-            "after": after_vals,
-        }
-    )

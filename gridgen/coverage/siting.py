@@ -41,6 +41,7 @@ from gridgen.coverage.covering import (
 )
 from gridgen.coverage.network import graph_with_points, snap_points, walk_network
 from gridgen.coverage.stations import (
+    DEFAULT_RADIUS_M,
     MODES,
     check_choice,
     check_radius,
@@ -292,7 +293,7 @@ def maximal_covering(
     dataset: Dataset,
     *,
     k: int,
-    radius: float = 500.0,
+    radius: float = DEFAULT_RADIUS_M,
     mode: str = "walk",
     candidates: gpd.GeoDataFrame | None = None,
     stations: gpd.GeoDataFrame | None = None,
@@ -337,7 +338,7 @@ def minimal_stations(
     dataset: Dataset,
     *,
     target_share: float,
-    radius: float = 500.0,
+    radius: float = DEFAULT_RADIUS_M,
     mode: str = "walk",
     candidates: gpd.GeoDataFrame | None = None,
     stations: gpd.GeoDataFrame | None = None,

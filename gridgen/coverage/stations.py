@@ -30,6 +30,13 @@ from scipy.spatial import cKDTree
 from gridgen.coverage.network import graph_with_points, snap_points, walk_network
 from gridgen.dataset import Dataset
 from gridgen.errors import InputError, ParameterError
+from gridgen.levels import (
+    community_keys,
+    grid_of_building,
+    level_groups,
+    require_level,
+    rolled_up,
+)
 from gridgen.partition.plan import Plan
 
 Mode = Literal["walk", "line"]
@@ -37,7 +44,9 @@ Level = Literal["building", "grid", "community", "street", "district"]
 
 MODES: tuple[str, ...] = ("walk", "line")
 LEVELS: tuple[str, ...] = ("building", "grid", "community", "street", "district")
-LIFE_CIRCLES: dict[str, float] = {"5min": 300.0, "10min": 500.0, "15min": 1000.0}
+DEFAULT_RADIUS_M = 500.0
+"""The default station service radius, metres: the 10-minute life circle of GB 50180-2018."""
+LIFE_CIRCLES: dict[str, float] = {"5min": 300.0, "10min": DEFAULT_RADIUS_M, "15min": 1000.0}
 """Walking radii of the GB 50180-2018 life circles, metres."""
 
 COVERAGE_COLUMNS: tuple[str, ...] = (
@@ -150,7 +159,7 @@ def nearest_line(
 def station_coverage(
     dataset: Dataset,
     *,
-    radius: float = 500.0,
+    radius: float = DEFAULT_RADIUS_M,
     mode: str = "walk",
     stations: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
@@ -211,49 +220,57 @@ def station_coverage(
     return gpd.GeoDataFrame(out, geometry=src.geometry, crs=src.crs)
 
 
-def _keys_for_level(
-    dataset: Dataset, cov: pd.DataFrame, level: str, plan: Plan | None
-) -> tuple[pd.Series, pd.DataFrame]:
-    """Return each building's group key at ``level`` and the full list of groups."""
-    if level == "grid":
-        if plan is None:
-            msg = "level 'grid' needs a plan: pass plan=... (gridgen coverage --plan PLAN.gpkg)"
-            raise ParameterError(msg)
-        assign = plan.assignment.astype({"building_id": "string", "grid_id": "string"})
-        if assign["building_id"].duplicated().any():
-            dup = assign.loc[assign["building_id"].duplicated(), "building_id"].iloc[0]
-            msg = f"plan assignment lists building {dup!r} more than once: fix the plan"
-            raise InputError(msg)
-        grid_of = pd.Series(assign["grid_id"].to_numpy(), index=assign["building_id"].to_numpy())
-        keys = cov["building_id"].map(grid_of).astype("string")
-        groups = pd.DataFrame(
-            {
-                "grid_id": plan.grids["grid_id"].astype("string").to_numpy(),
-                "community_id": plan.grids["community_id"].astype("string").to_numpy(),
-            }
-        )
-        return keys, groups
-    if level == "community":
-        comm = dataset.communities
-        groups = pd.DataFrame({"community_id": comm["community_id"].astype("string").to_numpy()})
-        if "street_id" in comm.columns:
-            groups["street_id"] = comm["street_id"].astype("string").to_numpy()
-        return cov["community_id"].astype("string"), groups
-    if level == "street":
-        comm = dataset.communities
-        if "street_id" not in comm.columns:
-            msg = "level 'street' needs communities.street_id: add it to the communities layer"
-            raise InputError(msg)
-        street_of = pd.Series(
-            comm["street_id"].astype("string").to_numpy(),
-            index=comm["community_id"].astype("string").to_numpy(),
-        )
-        keys = cov["community_id"].astype("string").map(street_of).astype("string")
-        ids = dataset.streets["street_id"].astype("string") if not dataset.streets.empty else None
-        values = ids if ids is not None else street_of.dropna().drop_duplicates()
-        return keys, pd.DataFrame({"street_id": values.to_numpy()})
-    keys = pd.Series(dataset.name, index=cov.index, dtype="string")
-    return keys, pd.DataFrame({"district": [dataset.name]})
+def _level_keys(dataset: Dataset, cov: pd.DataFrame, level: str, plan: Plan | None) -> pd.Series:
+    """Return each building's group key at ``level`` (NA: in no group, see gridgen.levels)."""
+    if plan is not None and level == "grid":
+        return cov["building_id"].astype("string").map(grid_of_building(plan)).astype("string")
+    require_level(dataset, level)
+    return community_keys(dataset, cov["community_id"], level)
+
+
+COUNT_COLUMNS: tuple[str, ...] = (
+    "buildings",
+    "households",
+    "covered_households",
+    "uncovered_households",
+    "share",
+    "unreachable_buildings",
+    "compounds",
+    "uncovered_compounds",
+    "partly_covered_compounds",
+)
+"""The figures of every group of :func:`coverage_by_level`, in column order."""
+
+
+def _building_rows(cov: pd.DataFrame, covered_hh: NDArray[np.int64]) -> pd.DataFrame:
+    """Return the building-level roll-up: each building with its own figures."""
+    out = pd.DataFrame(cov.drop(columns="geometry", errors="ignore"))
+    out["covered_households"] = covered_hh
+    hh = out["households"].to_numpy(dtype=float)
+    out["share"] = np.where(hh > 0, covered_hh / np.where(hh > 0, hh, 1), np.nan)
+    return out.reset_index(drop=True)
+
+
+def _compound_counts(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return per key: compounds with households, not covered at all, and partly covered."""
+    comp = (
+        frame.dropna(subset=["compound_id"])
+        .groupby(["key", "compound_id"], dropna=False, sort=False)[
+            ["households", "covered_households"]
+        ]
+        .sum()
+        .reset_index()
+    )
+    comp = comp[comp["households"] > 0]
+    comp["uncovered"] = comp["covered_households"] == 0
+    comp["partly"] = (comp["covered_households"] > 0) & (
+        comp["covered_households"] < comp["households"]
+    )
+    return comp.groupby("key", dropna=False, sort=False).agg(
+        compounds=("compound_id", "size"),
+        uncovered_compounds=("uncovered", "sum"),
+        partly_covered_compounds=("partly", "sum"),
+    )
 
 
 def coverage_by_level(
@@ -279,92 +296,47 @@ def coverage_by_level(
     Returns
     -------
     pandas.DataFrame
-        One row per group (groups without buildings included with zeros; buildings
-        without a group, e.g. not in the plan, in a row with an NA key) with ``buildings``,
-        ``households``, ``covered_households``, ``uncovered_households``, ``share``
-        (covered / households, NA for no households), ``unreachable_buildings``,
-        ``compounds`` (with households), ``uncovered_compounds`` (none of their households
-        covered) and ``partly_covered_compounds``. A compound split between grids (a
-        large compound made into several grids) is counted in each of them, so compound
-        counts of grids may exceed their community's; household counts always add up.
-        At building level, one row per building with its own figures.
+        One row per group of :func:`gridgen.levels.level_groups` in key order (groups
+        without buildings included with zeros; buildings in no group, e.g. not in the plan,
+        in a last row with an NA key: the rule of :mod:`gridgen.levels`) with the group's
+        columns and :data:`COUNT_COLUMNS`: ``buildings``, ``households``,
+        ``covered_households``, ``uncovered_households``, ``share`` (covered / households,
+        NA for no households), ``unreachable_buildings``, ``compounds`` (with households),
+        ``uncovered_compounds`` (none of their households covered) and
+        ``partly_covered_compounds``. A compound split between grids (a large compound made
+        into several grids) is counted in each of them, so compound counts of grids may
+        exceed their community's; household counts always add up. At building level, one
+        row per building with its own figures.
     """
     check_choice(level, LEVELS, name="level")
-    covered_hh = np.where(cov["covered"].to_numpy(dtype=bool), cov["households"].to_numpy(), 0)
+    covered_hh = np.where(
+        cov["covered"].to_numpy(dtype=bool), cov["households"].to_numpy(), 0
+    ).astype(np.int64)
     if level == "building":
-        out = pd.DataFrame(cov.drop(columns="geometry", errors="ignore"))
-        out["covered_households"] = covered_hh.astype(np.int64)
-        hh = out["households"].to_numpy(dtype=float)
-        out["share"] = np.where(hh > 0, covered_hh / np.where(hh > 0, hh, 1), np.nan)
-        return out.reset_index(drop=True)
-    keys, groups = _keys_for_level(dataset, cov, level, plan)
-    key_col = groups.columns[0]
+        return _building_rows(cov, covered_hh)
+    groups = level_groups(dataset, level, plan=plan)  # a grid level needs a plan
+    keys = _level_keys(dataset, cov, level, plan)
     frame = pd.DataFrame(
         {
-            "key": keys.to_numpy(),
+            "key": keys.astype("string").to_numpy(),
             "compound_id": cov["compound_id"].astype("string").to_numpy(),
             "households": cov["households"].to_numpy(dtype=np.int64),
-            "covered_households": covered_hh.astype(np.int64),
+            "covered_households": covered_hh,
             "unreachable": ~cov["reachable"].to_numpy(dtype=bool),
         }
     )
-    frame["key"] = frame["key"].astype("string")
     agg = frame.groupby("key", dropna=False, sort=False).agg(
         buildings=("households", "size"),
         households=("households", "sum"),
         covered_households=("covered_households", "sum"),
         unreachable_buildings=("unreachable", "sum"),
     )
-    comp = (
-        frame.dropna(subset=["compound_id"])
-        .groupby(["key", "compound_id"], dropna=False, sort=False)[
-            ["households", "covered_households"]
-        ]
-        .sum()
-        .reset_index()
-    )
-    comp = comp[comp["households"] > 0]
-    comp["uncovered"] = comp["covered_households"] == 0
-    comp["partly"] = (comp["covered_households"] > 0) & (
-        comp["covered_households"] < comp["households"]
-    )
-    comp_agg = comp.groupby("key", dropna=False, sort=False).agg(
-        compounds=("compound_id", "size"),
-        uncovered_compounds=("uncovered", "sum"),
-        partly_covered_compounds=("partly", "sum"),
-    )
-    agg = agg.join(comp_agg, how="left")
-    out = groups.rename(columns={key_col: "key"})
-    out["key"] = out["key"].astype("string")
-    out = out.drop_duplicates("key").merge(agg.reset_index(), on="key", how="outer", sort=False)
-    count_cols = [
-        "buildings",
-        "households",
-        "covered_households",
-        "unreachable_buildings",
-        "compounds",
-        "uncovered_compounds",
-        "partly_covered_compounds",
-    ]
-    for col in count_cols:
-        out[col] = out[col].fillna(0).astype(np.int64)
+    agg = agg.join(_compound_counts(frame), how="left")
+    out = rolled_up(groups, agg, counts=(*agg.columns,))
     out["uncovered_households"] = out["households"] - out["covered_households"]
     hh = out["households"].to_numpy(dtype=float)
     out["share"] = np.where(hh > 0, out["covered_households"] / np.where(hh > 0, hh, 1), np.nan)
-    out = out.rename(columns={"key": key_col})
-    first = [c for c in groups.columns]
-    rest = [
-        "buildings",
-        "households",
-        "covered_households",
-        "uncovered_households",
-        "share",
-        "unreachable_buildings",
-        "compounds",
-        "uncovered_compounds",
-        "partly_covered_compounds",
-    ]
-    return out[first + rest].reset_index(drop=True)
+    return out[[*groups.columns, *COUNT_COLUMNS]].reset_index(drop=True)
 
 
 def station_load(

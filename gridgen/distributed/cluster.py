@@ -101,7 +101,7 @@ def check_workers(client: Client) -> None:
     try:
         mine = importlib.metadata.version("gridgen")
     except importlib.metadata.PackageNotFoundError:  # run from a source tree
-        from gridgen import __version__ as mine
+        from gridgen.version import __version__ as mine
     found = client.run(importlib.metadata.version, "gridgen", on_error="return")
     for worker, version in sorted(found.items()):
         if isinstance(version, BaseException):

@@ -209,6 +209,23 @@ def community_rows(
     """
     halo = check_halo(halo_m)
     index = index if index is not None else SpatialIndex.of(dataset)
+    blocks = (
+        {str(k): [str(m) for m in v] for k, v in community_ids.items()}
+        if isinstance(community_ids, Mapping)
+        else {str(c): [str(c)] for c in community_ids}
+    )
+    regions, parts = _block_rows(dataset, blocks, buildings=buildings)
+    return _rows_within_halo(index, regions, parts, halo=halo)
+
+
+def _block_rows(
+    dataset: Dataset,
+    blocks: dict[str, list[str]],
+    *,
+    buildings: dict[str, IntArray] | None,
+) -> tuple[NDArray[np.object_], dict[str, dict[str, IntArray]]]:
+    """Return each task's region and its own rows (``buildings``, ``communities``,
+    ``compounds``), for tasks keyed like ``blocks`` (task key → communities)."""
     groups = building_groups(dataset)
     comm = dataset.metric("communities")
     comm_ids = comm["community_id"].astype("string").fillna("\x00").to_numpy(dtype=object)
@@ -222,11 +239,6 @@ def community_rows(
         else np.full(len(cmp), ORPHANS, dtype=object)
     )
     empty = np.zeros(0, dtype=np.int64)
-    blocks = (
-        {str(k): [str(m) for m in v] for k, v in community_ids.items()}
-        if isinstance(community_ids, Mapping)
-        else {str(c): [str(c)] for c in community_ids}
-    )
     regions: list[Any] = []
     parts: dict[str, dict[str, IntArray]] = {}
     for cid, members in blocks.items():
@@ -237,28 +249,43 @@ def community_rows(
             region = shapely.multipoints(b_pts[b_rows]) if len(b_rows) else shapely.Point()
         else:
             b_rows = np.sort(np.concatenate([groups.get(m, empty) for m in members]))
-            polys = comm.geometry.to_numpy()[own]
-            pts = b_pts[b_rows]
-            if len(polys):
-                poly = shapely.union_all(polys)
-                pts = pts[~shapely.covers(poly, pts)]
-                region = shapely.union(poly, shapely.multipoints(pts)) if len(pts) else poly
-            else:
-                region = shapely.multipoints(pts) if len(pts) else shapely.Point()
+            region = _community_region(comm.geometry.to_numpy()[own], b_pts[b_rows])
         regions.append(region)
         parts[cid] = {
             "buildings": b_rows,
             "communities": own,
             "compounds": np.flatnonzero(np.isin(cmp_key, members)).astype(np.int64),
         }
-    region_arr = np.asarray(regions, dtype=object)
-    st_pairs = index.station_tree.query(region_arr, predicate="dwithin", distance=halo)
-    rd_pairs = index.road_tree.query(region_arr, predicate="dwithin", distance=halo)
+    return np.asarray(regions, dtype=object), parts
+
+
+def _community_region(polys: NDArray[np.object_], pts: NDArray[np.object_]) -> Any:
+    """Return the union of community polygons and the building points outside them."""
+    if len(polys):
+        poly = shapely.union_all(polys)
+        pts = pts[~shapely.covers(poly, pts)]
+        return shapely.union(poly, shapely.multipoints(pts)) if len(pts) else poly
+    return shapely.multipoints(pts) if len(pts) else shapely.Point()
+
+
+def _rows_within_halo(
+    index: SpatialIndex,
+    regions: NDArray[np.object_],
+    parts: dict[str, dict[str, IntArray]],
+    *,
+    halo: float,
+) -> dict[str, CommunityRows]:
+    """Return every task's rows: its own (``parts``), plus the stations and roads within
+    ``halo`` of its region and the road each of those stations snaps to."""
+    st_of = _split_pairs(
+        index.station_tree.query(regions, predicate="dwithin", distance=halo), len(regions)
+    )
+    rd_of = _split_pairs(
+        index.road_tree.query(regions, predicate="dwithin", distance=halo), len(regions)
+    )
     n_st = len(index.station_xy)
-    st_of = _split_pairs(st_pairs, len(regions))
-    rd_of = _split_pairs(rd_pairs, len(regions))
     out: dict[str, CommunityRows] = {}
-    for k, cid in enumerate(blocks):
+    for k, cid in enumerate(parts):
         stations = st_of[k]
         roads = rd_of[k]
         finite = stations[np.isfinite(index.station_snap_m[stations])]

@@ -19,6 +19,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from gridgen.coverage.stations import DEFAULT_RADIUS_M
 from gridgen.dataset import Dataset
 from gridgen.distributed.executor import Executor, ProgressFn, map_communities
 from gridgen.distributed.subsets import (
@@ -112,7 +113,7 @@ def default_halo(radius: float) -> float:
 def coverage_distributed(
     dataset: Dataset,
     *,
-    radius: float = 500.0,
+    radius: float = DEFAULT_RADIUS_M,
     mode: str = "walk",
     halo_m: float | None = None,
     by: str = "street",
@@ -186,7 +187,7 @@ def assemble_coverage(dataset: Dataset, parts: Sequence[gpd.GeoDataFrame]) -> gp
 def run_coverage(
     dataset: Dataset,
     *,
-    radius: float = 500.0,
+    radius: float = DEFAULT_RADIUS_M,
     mode: str = "walk",
     executor: Executor | None = None,
     progress: ProgressFn | None = None,

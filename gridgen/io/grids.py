@@ -228,7 +228,7 @@ def write_table_csv(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write a table as UTF-8 CSV (with BOM, for Excel), atomically.
 
     Text cells that begin with ``=``, ``+``, ``-``, ``@``, tab or CR are prefixed with ``'``
-    so spreadsheets do not run them as formulas (DESIGN §2a).
+    so spreadsheets do not run them as formulas (docs/service.md, security).
     """
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)

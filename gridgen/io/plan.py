@@ -1,5 +1,6 @@
-"""Reading and writing grid plans (DESIGN §1a): a GeoPackage with ``grids``, ``assignment``
-and a one-row ``plan_meta`` table (target, band, seed, metrics and problems as JSON).
+"""Reading and writing grid plans (docs/data-model.md): a GeoPackage with ``grids``,
+``assignment``, ``codes`` (every code ever used: community, valid_from, valid_to, status) and a
+one-row ``plan_meta`` table (target, band, seed, code scheme, metrics and problems as JSON).
 """
 
 from __future__ import annotations
@@ -23,9 +24,12 @@ from gridgen.io.chinese_crs import describe_chinese_srs
 from gridgen.io.crs import WGS84, DeclaredCRS, frame_to_wgs84, parse_crs
 from gridgen.io.qgis_style import write_layer_styles
 from gridgen.io.write import GPKG_DATASET_OPTIONS, labelled_output
+from gridgen.partition.codes import CodeBook, CodeScheme
+from gridgen.partition.lifecycle import book_from_register, code_register
 from gridgen.partition.plan import GRID_COLUMNS, Plan, PlanMetrics, Problem
 
 META_LAYER = "plan_meta"
+CODES_LAYER = "codes"
 
 
 def write_plan(plan: Plan, path: str | Path, *, crs: str | int | None = None) -> Path:
@@ -58,6 +62,13 @@ def write_plan(plan: Plan, path: str | Path, *, crs: str | int | None = None) ->
             driver="GPKG",
             append=True,
         )
+        pyogrio.write_dataframe(
+            code_register(plan.grids, plan.codes),
+            out,
+            layer=CODES_LAYER,
+            driver="GPKG",
+            append=True,
+        )
         meta = pd.DataFrame(
             {
                 "target": [int(plan.target)],
@@ -65,6 +76,7 @@ def write_plan(plan: Plan, path: str | Path, *, crs: str | int | None = None) ->
                 "band_max": [int(plan.band[1])],
                 "seed": [int(plan.seed)],
                 "crs": [DeclaredCRS(crs=WGS84).label if crs is None else str(crs)],
+                "code_scheme": [json.dumps(plan.codes.scheme.to_dict())],
                 "metrics": [json.dumps(plan.metrics.to_dict(), ensure_ascii=False)],
                 "problems": [json.dumps([asdict(p) for p in plan.problems], ensure_ascii=False)],
             }
@@ -100,6 +112,15 @@ def read_plan(path: str | Path) -> Plan:
         raise UnreadableFileError(msg) from None
 
 
+def _problems(text: object, src: object) -> tuple[Problem, ...]:
+    """Return the problems stored as JSON in ``plan_meta`` (SchemaError naming the file)."""
+    try:
+        return tuple(Problem(**p) for p in json.loads(str(text or "[]")))
+    except (TypeError, ValueError) as err:  # a kind that is no rule, a missing field
+        msg = f"plan {src}: plan_meta column problems is not a list of plan problems ({err})"
+        raise SchemaError(msg) from err
+
+
 def _read_plan(path: str | Path) -> Plan:
     """Return the plan stored in a GeoPackage written by :func:`write_plan` (or by hand).
 
@@ -132,7 +153,10 @@ def _read_plan(path: str | Path) -> Plan:
         grids = grids.to_crs(WGS84)
     for col in ("grid_id", "community_id", "households"):
         if col not in grids.columns:
-            msg = f"plan {src}: layer grids lacks column {col!r} (required by DESIGN §1a)"
+            msg = (
+                f"plan {src}: layer grids lacks column {col!r} (required by the plan format, "
+                "docs/data-model.md)"
+            )
             raise SchemaError(msg)
     grids["grid_id"] = grids["grid_id"].astype(str)
     grids["community_id"] = grids["community_id"].astype(str)
@@ -145,6 +169,8 @@ def _read_plan(path: str | Path) -> Plan:
         "deviation": np.nan,
         "in_band": False,
         "main_road_crossings": 0,
+        "valid_from": None,
+        "valid_to": None,
     }
     for col, val in defaults.items():
         if col not in grids.columns:
@@ -157,7 +183,10 @@ def _read_plan(path: str | Path) -> Plan:
     assignment = pyogrio.read_dataframe(src, layer="assignment", read_geometry=False)
     for col in ("building_id", "grid_id"):
         if col not in assignment.columns:
-            msg = f"plan {src}: layer assignment lacks column {col!r} (required by DESIGN §1a)"
+            msg = (
+                f"plan {src}: layer assignment lacks column {col!r} (required by the plan "
+                "format, docs/data-model.md)"
+            )
             raise SchemaError(msg)
     assignment = assignment[["building_id", "grid_id"]].astype(str)
     unknown = sorted(set(assignment["grid_id"]) - set(grids["grid_id"]))
@@ -177,7 +206,7 @@ def _read_plan(path: str | Path) -> Plan:
         if meta.get("metrics")
         else _metrics_from_columns(grids)
     )
-    problems = tuple(Problem(**p) for p in json.loads(str(meta.get("problems") or "[]")))
+    problems = _problems(meta.get("problems"), src)
     return Plan(
         grids=grids,
         assignment=assignment,
@@ -186,7 +215,22 @@ def _read_plan(path: str | Path) -> Plan:
         target=target,
         band=band,
         seed=int(meta.get("seed", 0)),  # type: ignore[call-overload]
+        codes=_read_codes(src, layers, meta),
     )
+
+
+def _read_codes(src: Path, layers: set[str], meta: dict[str, object]) -> CodeBook:
+    """Return the code book of a plan file (``plain`` with nothing retired when absent)."""
+    import pyogrio
+
+    text = meta.get("code_scheme")
+    scheme = CodeScheme.from_dict(json.loads(str(text)) if text else None)
+    if CODES_LAYER not in layers:
+        return CodeBook(scheme)
+    register = pyogrio.read_dataframe(src, layer=CODES_LAYER, read_geometry=False)
+    if not {"grid_id", "community_id", "valid_to"} <= set(register.columns):
+        return CodeBook(scheme)
+    return book_from_register(register, scheme)
 
 
 def _metrics_from_columns(grids: gpd.GeoDataFrame) -> PlanMetrics:

@@ -68,6 +68,8 @@ def _is_good(geoms: NDArray[np.object_]) -> NDArray[np.bool_]:
 
 def valid_polygons(
     geoms: NDArray[np.object_] | gpd.GeoSeries,
+    *,
+    rows: NDArray[np.bool_] | None = None,
 ) -> tuple[NDArray[np.object_], NDArray[np.float64]]:
     """Return one valid Polygon per input geometry and the area each row gave away.
 
@@ -75,11 +77,13 @@ def valid_polygons(
     the polygonal parts of ``make_valid`` are kept: the largest is the row's polygon; each
     smaller part joins the row it shares the longest boundary with when that union stays
     one valid Polygon, and is dropped otherwise (its area counts in the second array).
-    Empty or missing rows stay as they are.
+    Empty or missing rows stay as they are, and so do rows outside ``rows`` (a mask;
+    default every row).
     """
     arr = np.asarray(geoms, dtype=object).copy()
     lost = np.zeros(len(arr), dtype=np.float64)
-    bad = np.flatnonzero(~_is_good(arr) & ~shapely.is_missing(arr))
+    todo = ~_is_good(arr) & ~shapely.is_missing(arr)
+    bad = np.flatnonzero(todo if rows is None else todo & rows)
     crumbs: list[tuple[int, BaseGeometry]] = []
     for i in bad.tolist():
         if shapely.is_empty(arr[i]):
@@ -136,20 +140,31 @@ def snapped_polygons(
 
 
 def frame_valid_polygons(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Return ``frame`` with one valid Polygon per row when it is a layer of polygons.
+    """Return ``frame`` with every polygonal row valid, each keeping its type.
 
-    Layers holding any MultiPolygon, line or point are left to :func:`valid_geometries`.
+    A Polygon row stays one valid Polygon (:func:`valid_polygons`: crumbs join a
+    neighbouring Polygon row), a MultiPolygon row (a grid left in pieces on purpose, or a
+    community in pieces) stays a valid MultiPolygon. Layers holding lines or points are
+    left to :func:`valid_geometries`.
     """
     geoms = frame.geometry.to_numpy()
     present = ~shapely.is_missing(geoms)
     if not present.any():
         return frame
-    kinds = shapely.get_type_id(geoms[present])
-    if not np.all(kinds == _POLYGON):
+    kinds = np.full(len(geoms), -1, dtype=np.int64)
+    kinds[present] = shapely.get_type_id(geoms[present])
+    if not np.isin(kinds[present], (_POLYGON, _MULTIPOLYGON)).all():
         return valid_geometries(frame)
-    if _is_good(geoms[present]).all():
+    single = kinds == _POLYGON
+    multi = kinds == _MULTIPOLYGON
+    broken_multi = multi & ~shapely.is_valid(geoms)
+    if _is_good(geoms[single]).all() and not broken_multi.any():
         return frame
-    fixed, _ = valid_polygons(geoms)
+    # a layer mixing both used to go to valid_geometries, which made a Polygon row that a
+    # transformation had left self-touching into a MultiPolygon (a BD-09 repartition)
+    fixed, _ = valid_polygons(geoms, rows=single)
+    for i in np.flatnonzero(broken_multi).tolist():
+        fixed[i] = shapely.MultiPolygon(polygonal_parts(shapely.make_valid(geoms[i])).tolist())
     out = frame.copy()
     return out.set_geometry(gpd.GeoSeries(fixed, index=frame.index, crs=frame.crs))
 

@@ -19,11 +19,11 @@ from typing import Any
 
 from gridgen.coverage.figures import (
     FIGURES,
-    LEVEL_LABELS,
     Figure,
     GovernanceFigures,
     figures_dict,
 )
+from gridgen.levels import LEVEL_LABELS
 
 PERCENT = "0.0%"
 INTEGER = "#,##0"

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import geopandas as gpd
@@ -32,6 +33,7 @@ from shapely.geometry.base import BaseGeometry
 from gridgen.dataset import Dataset
 from gridgen.errors import ParameterError
 from gridgen.io.crs import WGS84
+from gridgen.partition.lifecycle import new_code_refusal, offered_codes, successor
 from gridgen.partition.plan import Plan
 from gridgen.partition.replace import replace_community
 from gridgen.partition.units import UnitGraph, build_units
@@ -129,6 +131,7 @@ def editor_units(
         "mean_polsby_popper": (
             float(cg["polsby_popper"].mean()) if "polsby_popper" in cg.columns and len(cg) else None
         ),
+        "new_codes": offered_codes(dataset, plan, community_id),
     }
 
 
@@ -222,10 +225,10 @@ def _check(
             if comm_of_grid[gid] not in comms:
                 wrong_comm.append(f"{key} (community {comm}) → {gid}")
                 continue
-        elif gid.startswith(comm) and gid[len(comm) :].isdigit() and len(gid) == len(comm) + 3:
+        elif (why := new_code_refusal(dataset, plan, comm, gid)) is None:
             new_grids[gid] = comm
         else:
-            bad_grid.append(f"{key} → {gid}")
+            bad_grid.append(f"{key} → {gid} ({why})")
             continue
         for b in bids:
             if old.get(b) == gid:
@@ -236,7 +239,7 @@ def _check(
             moves[b] = gid
     if bad_grid:
         problems.append(
-            "unknown grid ids (a new grid is <community_id> + 3 digits): "
+            "unknown grid ids (a new grid takes a code never used in its community): "
             + ", ".join(bad_grid[:20])
         )
     if wrong_comm:
@@ -255,6 +258,7 @@ def assign_units(
     *,
     locked: Iterable[str] = (),
     units: Mapping[str, UnitGraph] | None = None,
+    on: date | None = None,
 ) -> AssignResult:
     """Return the plan with units (or buildings) moved to the grids in ``assign``.
 
@@ -265,12 +269,14 @@ def assign_units(
     plan
         The plan to change.
     assign
-        ``{unit_or_building_id: grid_id}``; a grid id not in the plan that reads
-        ``<community_id>NNN`` creates a new grid of that community.
+        ``{unit_or_building_id: grid_id}``; a grid id not in the plan that is a code never
+        used in the community (:func:`offered_codes`) creates a new grid there.
     locked
         Locked grids: moving a unit into or out of one is refused.
     units
         Unit graphs per community already built (:func:`community_units`), to save time.
+    on
+        Date of the edit (default: today); codes follow :func:`lifecycle.successor`.
 
     Raises
     ------
@@ -290,24 +296,24 @@ def assign_units(
         a = pd.concat([a, add], ignore_index=True)
     comm_of_grid = _pairs(plan.grids, "grid_id", "community_id")
     comm_of_grid.update(new_grids)
-    out = plan
-    removed: list[str] = []
-    for cid in sorted({comm_of_grid[g] for g in touched}):
+    out, comms = plan, {comm_of_grid[g] for g in touched}
+    for cid in sorted(comms):
         graph = (units or {}).get(cid) or community_units(dataset, plan, cid)
         tg = [g for g in touched if comm_of_grid[g] == cid]
-        rows, gone = _rebuild(
+        rows, _ = _rebuild(
             dataset, plan=out, units=graph, assignment=a, touched=tg, community_id=cid
         )
-        removed += gone
         ids = set(rows["grid_id"].astype(str))
         comm_a = a[a["grid_id"].isin(ids)]
         out = replace_community(dataset, out, graph, rows, comm_a)
+    out = successor(out, before=plan, dataset=dataset, on=on, communities=comms)
+    before, after = set(plan.grids["grid_id"].astype(str)), set(out.grids["grid_id"].astype(str))
     return AssignResult(
         plan=out,
         moved_buildings=tuple(sorted(moves)),
         touched_grids=tuple(touched),
-        new_grids=tuple(sorted(new_grids)),
-        removed_grids=tuple(sorted(removed)),
+        new_grids=tuple(sorted(after - before)),
+        removed_grids=tuple(sorted(before - after)),
     )
 
 

@@ -1,4 +1,4 @@
-"""Audit of an existing grid layer against the rules planners follow (DESIGN §1).
+"""Audit of an existing grid layer against the rules planners follow (docs/rules.md).
 
 What is checked, and where it is found:
 
@@ -30,7 +30,8 @@ from numpy.typing import NDArray
 
 from gridgen.dataset import Dataset
 from gridgen.partition.existing import GridLayer, building_grids, grid_layer
-from gridgen.partition.plan import grid_main_road_crossings
+from gridgen.partition.measures import grid_main_road_crossings
+from gridgen.rules import RuleKind
 
 MIN_AREA_M2 = 1.0
 """Gap and overlap pieces smaller than this (m²) are digitising noise and not reported."""
@@ -88,12 +89,13 @@ def audit_grids(
 ) -> Audit:
     """Return the audit of a grid layer (WGS84 frame with ``grid_id``) on ``dataset``.
 
-    The ``summary`` holds the integers ``grids``, ``out_of_band``, ``above_band``,
-    ``below_band``, ``split_compounds`` (not allowed), ``split_compounds_allowed``,
-    ``buildings_unassigned``, ``households_unassigned``, ``multipart_grids``,
-    ``invalid_geometries``, ``empty_grids``, ``duplicate_codes``, ``crossing_grids``,
-    ``main_road_crossings``, ``gaps``, ``overlaps``, ``gap_households``,
-    ``overlap_households``, ``households``, ``band_min``, ``band_max`` and the numbers
+    The ``summary`` counts the findings of every rule kind the audit checks under its name
+    (:class:`gridgen.rules.RuleKind`): ``below_band``, ``above_band``, ``split_compound``
+    (not allowed), ``unassigned_building``, ``multipart``, ``invalid_geometry``,
+    ``empty_grid``, ``duplicate_code``, ``crosses_community``, ``main_road_crossing``,
+    ``gap`` and ``overlap`` (pieces); and the integers ``grids``, ``households``,
+    ``band_min``, ``band_max``, ``out_of_band`` (below + above), ``split_compound_allowed``,
+    ``unassigned_households``, ``gap_households``, ``overlap_households`` and the numbers
     ``gap_m2`` and ``overlap_m2``.
     """
     layer = grid_layer(dataset, grids)
@@ -129,28 +131,31 @@ def audit_layer(dataset: Dataset, layer: GridLayer, *, band: tuple[int, int]) ->
     table["split_compounds"] = n_split
     hh = table["households"].to_numpy()
     unassigned = raw < 0
+    found: dict[RuleKind, int] = {
+        RuleKind.BELOW_BAND: int(np.sum(hh < lo)),
+        RuleKind.ABOVE_BAND: int(np.sum(hh > hi)),
+        RuleKind.SPLIT_COMPOUND: int((~splits["allowed"]).sum()) if len(splits) else 0,
+        RuleKind.UNASSIGNED_BUILDING: int(unassigned.sum()),
+        RuleKind.MULTIPART: int((table["parts"] > 1).sum()),
+        RuleKind.INVALID_GEOMETRY: int((~table["valid"]).sum()),
+        RuleKind.EMPTY_GRID: int((table["parts"] == 0).sum()),
+        RuleKind.DUPLICATE_CODE: len(layer.duplicates),
+        RuleKind.CROSSES_COMMUNITY: int(table["crosses_community"].sum()),
+        RuleKind.MAIN_ROAD_CROSSING: int((table["main_road_crossings"] > 0).sum()),
+        RuleKind.GAP: len(gaps),
+        RuleKind.OVERLAP: len(overlaps),
+    }
     summary: dict[str, int | float] = {
         "grids": len(codes),
         "households": int(b_hh.sum()),
         "band_min": int(lo),
         "band_max": int(hi),
-        "out_of_band": int(np.sum((hh < lo) | (hh > hi))),
-        "above_band": int(np.sum(hh > hi)),
-        "below_band": int(np.sum(hh < lo)),
-        "split_compounds": int((~splits["allowed"]).sum()) if len(splits) else 0,
-        "split_compounds_allowed": int(splits["allowed"].sum()) if len(splits) else 0,
-        "buildings_unassigned": int(unassigned.sum()),
-        "households_unassigned": int(b_hh[unassigned].sum()),
-        "multipart_grids": int((table["parts"] > 1).sum()),
-        "invalid_geometries": int((~table["valid"]).sum()),
-        "empty_grids": int((table["parts"] == 0).sum()),
-        "duplicate_codes": len(layer.duplicates),
-        "crossing_grids": int(table["crosses_community"].sum()),
-        "main_road_crossings": int((table["main_road_crossings"] > 0).sum()),
-        "gaps": len(gaps),
+        **{kind.value: n for kind, n in found.items()},
+        "out_of_band": found[RuleKind.BELOW_BAND] + found[RuleKind.ABOVE_BAND],
+        "split_compound_allowed": int(splits["allowed"].sum()) if len(splits) else 0,
+        "unassigned_households": int(b_hh[unassigned].sum()),
         "gap_m2": float(gaps["area_m2"].sum()) if len(gaps) else 0.0,
         "gap_households": int(b_hh[in_count == 0].sum()),
-        "overlaps": len(overlaps),
         "overlap_m2": float(overlaps["area_m2"].sum()) if len(overlaps) else 0.0,
         "overlap_households": int((b_hh * np.maximum(in_count - 1, 0)).sum()),
     }

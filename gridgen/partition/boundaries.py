@@ -4,7 +4,7 @@ A grid boundary a resident can see runs along a road or a compound wall (地理�
 :func:`boundary_on_ground` measures, over the *interior* boundaries of a plan (grid
 boundaries inside communities: community outlines are not counted), the share of length
 within :data:`GROUND_DISTANCE` metres of a road or a compound edge, of a road alone and of
-a main road alone (DESIGN §4, "Boundaries on the ground").
+a main road alone (docs/rules.md, "Boundaries on the ground").
 
 The lines are cut into pieces of at most :data:`PIECE_METRES` and a piece counts when its
 midpoint is near enough (a spatial-index query, no buffer unions: a city of 273k

@@ -9,18 +9,16 @@ Per community: :func:`gridgen.partition.units.build_units` makes the planning un
 buildings), :func:`gridgen.partition.regions.best_regions` groups the units of each connected part
 into regions, and each grid is the union of its units' cells.
 
-Grid ids are the community id followed by a 3-digit sequence, numbered north to south in
-rows, west to east within a row. The rule, exactly: let ``h = sqrt(area / k)`` be the side
-of an average grid (community area, k grids) and ``y0`` the community's northern edge;
-grid ``g`` is in row ``floor((y0 - cy_g) / h)`` where ``cy_g`` is the y of its
-representative point in the metric CRS; grids are sorted by (row, x, y) and numbered from 001.
+Grid codes come from :mod:`gridgen.partition.codes` (the scheme's prefix and a sequence
+numbered west to east, north to south); :func:`partition_dataset` dates the plan.
 """
 
 from __future__ import annotations
 
-import math
 import zlib
 from collections.abc import Callable, Iterable
+from dataclasses import replace
+from datetime import date
 
 import geopandas as gpd
 import numpy as np
@@ -35,7 +33,16 @@ from gridgen.errors import ParameterError
 from gridgen.io.crs import WGS84
 from gridgen.io.polygons import frame_valid_polygons, snapped_polygons
 from gridgen.partition.cells import seed_spacing
+from gridgen.partition.codes import (
+    CodeBook,
+    CodeScheme,
+    new_codes,
+    prefixes,
+    scheme_for,
+    standard_order,
+)
 from gridgen.partition.drawing import Drawing
+from gridgen.partition.lifecycle import first_issue
 from gridgen.partition.objective import RegionProblem
 from gridgen.partition.plan import (
     DEFAULT_BAND,
@@ -53,6 +60,7 @@ from gridgen.partition.proofs import (
 )
 from gridgen.partition.regions import best_regions, components, cut_costs
 from gridgen.partition.units import UnitGraph, build_units
+from gridgen.rules import RuleKind
 
 GRID_SMOOTHING = 0.5
 """Tolerance of :func:`smooth_grids`, in seed spacings of the tessellation."""
@@ -104,7 +112,7 @@ def draw_grids(
         if total == 0:
             problems.append(
                 Problem(
-                    "no_households",
+                    RuleKind.NO_HOUSEHOLDS,
                     cid,
                     "the community has no households: it is one empty grid"
                     if len(parts) == 1
@@ -120,7 +128,7 @@ def draw_grids(
                 "(join it with a neighbouring community or lower --band)"
             )
             notes.append(note)
-            problems.append(Problem("below_band", cid, note))
+            problems.append(Problem(RuleKind.BELOW_BAND, cid, note))
     big = np.flatnonzero(units.households > hi)
     for u in big:
         if units.kinds[u] in ("subunit", "building") or _single_building(units, int(u)):
@@ -130,7 +138,7 @@ def draw_grids(
                 f"maximum {hi}: its grid cannot be in the band"
             )
             notes.append(note)
-            problems.append(Problem("building_above_band", cid, note, building_id=b_id))
+            problems.append(Problem(RuleKind.BUILDING_ABOVE_BAND, cid, note, building_id=b_id))
     geoms = grid_geometries(units.cells, labels)
     labels, geoms = _mend_split_grids(units, labels, geoms)
     geoms = smooth_grids(geoms, tolerance=GRID_SMOOTHING * seed_spacing(units.area))
@@ -231,30 +239,6 @@ def grid_geometries(cells: NDArray[np.object_], labels: NDArray[np.int64]) -> ND
     return out
 
 
-def grid_order(geoms: NDArray[np.object_], area: shapely.Geometry) -> NDArray[np.int64]:
-    """Return grid indices in id order: rows north to south, west to east (module doc)."""
-    if len(geoms) == 0:
-        return np.zeros(0, dtype=np.int64)
-    pts = shapely.get_coordinates(shapely.point_on_surface(geoms))
-    h = math.sqrt(max(float(shapely.area(area)), 1.0) / len(geoms))
-    y0 = float(shapely.bounds(area)[3])
-    row = np.floor((y0 - pts[:, 1]) / h)
-    return np.lexsort((-pts[:, 1], pts[:, 0], row)).astype(np.int64)
-
-
-def grid_ids(community_id: str, n: int, *, taken: Iterable[str] = ()) -> list[str]:
-    """Return ``n`` new grid ids for a community, skipping ids in ``taken`` (lowest first)."""
-    used = set(taken)
-    out: list[str] = []
-    seq = 1
-    while len(out) < n:
-        gid = f"{community_id}{seq:03d}"
-        if gid not in used:
-            out.append(gid)
-        seq += 1
-    return out
-
-
 def drawing_frames(
     drawing: Drawing, *, ids: list[str], order: NDArray[np.int64]
 ) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
@@ -301,6 +285,7 @@ def partition_community(
     target: int = DEFAULT_TARGET,
     band: tuple[int, int] = DEFAULT_BAND,
     seed: int = 0,
+    scheme: CodeScheme | None = None,
 ) -> Plan:
     """Return the grid plan of one community.
 
@@ -318,6 +303,8 @@ def partition_community(
         :func:`partition_dataset` does); the default is the band of the default target.
     seed
         Random seed; the plan is a function of (dataset, community_id, options).
+    scheme
+        Code scheme (default: :func:`gridgen.partition.codes.scheme_for` the dataset).
 
     Returns
     -------
@@ -327,12 +314,14 @@ def partition_community(
     lo, hi = band
     units = build_units(dataset, community_id, band_max=hi)
     drawing = draw_grids(units, target=target, band=(lo, hi), rng=community_rng(seed, community_id))
-    order = grid_order(drawing.geoms, units.area)
-    ids = grid_ids(community_id, len(order))
+    scheme = scheme or scheme_for(dataset.communities)
+    order = standard_order(drawing.geoms, units.area)
+    prefix = prefixes(dataset.communities, scheme)[community_id]
+    ids = new_codes(scheme, prefix, len(order), whole=len(order) == 1)
     grids, assignment = drawing_frames(drawing, ids=ids, order=order)
     stuck = unbalanceable_problems(drawing, ids=ids, order=order, band=(lo, hi))
     detached = detached_problems(drawing, ids=ids, order=order)
-    return finish_plan(
+    plan = finish_plan(
         dataset,
         grids,
         assignment,
@@ -343,6 +332,7 @@ def partition_community(
         cut_edges=cut_edge_total(drawing),
         infeasible={community_id: drawing.infeasible} if drawing.infeasible else {},
     )
+    return replace(plan, codes=CodeBook(scheme))
 
 
 def finish_plan(
@@ -381,17 +371,18 @@ def finish_plan(
         if geom is None or geom.geom_type != "Polygon":
             found.append(
                 Problem(
-                    "not_contiguous",
+                    RuleKind.MULTIPART,
                     str(row.community_id),
                     f"grid {row.grid_id} is not one polygon",
                     grid_id=str(row.grid_id),
                 )
             )
         elif not row.in_band and not any(p.grid_id == row.grid_id for p in found):
-            side = "below" if row.households < band[0] else "above"
+            below = row.households < band[0]
+            side = "below" if below else "above"
             found.append(
                 Problem(
-                    f"{side}_band",
+                    RuleKind.BELOW_BAND if below else RuleKind.ABOVE_BAND,
                     str(row.community_id),
                     f"grid {row.grid_id} has {row.households} households, {side} the band "
                     f"{band[0]}-{band[1]}: the units around it (whole compounds) cannot be "
@@ -429,6 +420,8 @@ def partition_dataset(
     progress: Progress | None = None,
     executor: Executor | None = None,
     ship: str = "street",
+    scheme: CodeScheme | None = None,
+    on: date | None = None,
 ) -> Plan:
     """Return the grid plan of every community (or of ``communities``), merged.
 
@@ -450,6 +443,7 @@ def partition_dataset(
         msg = f"unknown ship {ship!r}: choose one of {', '.join(SHIP_MODES)}"
         raise ParameterError(msg)
     lo_hi = checked_band(target, band)
+    scheme = scheme or scheme_for(dataset.communities)
     ids = (
         sorted(dataset.communities["community_id"].astype(str))
         if communities is None
@@ -461,6 +455,14 @@ def partition_dataset(
         shipped = without_restricted(dataset)
         payload = partition_shards(shipped, ids) if ship == "street" else shipped
     plans = run_on.map(
-        partition_community, payload, ids, progress=progress, target=target, band=lo_hi, seed=seed
+        partition_community,
+        payload,
+        ids,
+        progress=progress,
+        target=target,
+        band=lo_hi,
+        seed=seed,
+        scheme=scheme,
     )
-    return merge_plans(plans, target=target, band=lo_hi, seed=seed)
+    plan = merge_plans(plans, target=target, band=lo_hi, seed=seed)
+    return first_issue(plan, on=on or date.today(), scheme=scheme)

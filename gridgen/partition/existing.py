@@ -9,6 +9,7 @@ grid belongs to the community it overlaps most.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 import geopandas as gpd
 import numpy as np
@@ -19,7 +20,10 @@ from numpy.typing import NDArray
 from gridgen.dataset import Dataset
 from gridgen.errors import UnknownCRSError
 from gridgen.io.crs import WGS84, frame_to_wgs84, parse_crs
+from gridgen.partition.codes import CodeBook, CodeScheme, dated_grids, scheme_for
+from gridgen.partition.lifecycle import layer_codes
 from gridgen.partition.plan import Plan, Problem, checked_band, grid_table, plan_metrics
+from gridgen.rules import RuleKind
 
 MIN_FIT = 0.5
 """Share of a grid layer's area that must fall inside the communities (else wrong CRS)."""
@@ -266,10 +270,15 @@ def import_grids(
     target: int = 300,
     band: tuple[int, int] | None = None,
     source: str = "grids",
+    scheme: CodeScheme | None = None,
+    on: date | None = None,
 ) -> Plan:
     """Return an existing grid layer (WGS84, ``grid_id``) as an ordinary :class:`Plan`.
 
     Buildings in no grid are left out of the assignment and reported (``unassigned``).
+    Codes are kept as given, each valid from the layer's ``valid_from`` or else from
+    ``on`` (default: today); ``scheme`` (default: the dataset's) is the scheme of codes
+    later producers give out.
     """
     lo, hi = checked_band(target, band)
     check_grid_extent(dataset, grids, source=source)
@@ -297,13 +306,16 @@ def import_grids(
     comm = dataset.buildings["community_id"].astype(str).to_numpy()
     problems = [
         Problem(
-            "unassigned",
+            RuleKind.UNASSIGNED_BUILDING,
             str(comm[i]),
             f"building {bld_ids[i]} lies in no grid of the imported layer",
             building_id=str(bld_ids[i]),
         )
         for i in np.flatnonzero(~has).tolist()
     ]
+    prior = layer_codes(layer.codes, layer.community, grids)
+    book = CodeBook(scheme or scheme_for(dataset.communities))
+    table, book = dated_grids(table, before=prior, book=book, on=on or date.today())
     return Plan(
         grids=table.sort_values("grid_id", kind="stable").reset_index(drop=True),
         assignment=assignment.sort_values("building_id", kind="stable").reset_index(drop=True),
@@ -312,4 +324,5 @@ def import_grids(
         target=int(target),
         band=(lo, hi),
         seed=0,
+        codes=book,
     )

@@ -13,14 +13,16 @@ Per community:
    moves, then splits and dissolves), and grids are rebuilt from unit cells.
 
 Codes: a grid keeps the code of the first layer's grid whose majority of households it
-holds; others take the next free sequence numbers. The crosswalk gives, for every grid of
+holds; others take codes never used in the community (:mod:`gridgen.partition.codes`). The
+crosswalk gives, for every grid of
 every input layer, the new grids it overlaps and the share of its households in each.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any
 
 import geopandas as gpd
@@ -29,13 +31,23 @@ import pandas as pd
 
 from gridgen.dataset import Dataset
 from gridgen.partition.audit import audit_layer
+from gridgen.partition.codes import (
+    CodeBook,
+    CodeScheme,
+    dated_grids,
+    prefixes,
+    scheme_for,
+    unit_codes,
+)
 from gridgen.partition.community import grid_geometries
 from gridgen.partition.existing import GridLayer, building_grids, check_grid_extent, grid_layer
+from gridgen.partition.lifecycle import layer_codes
 from gridgen.partition.moves import Moves, pieces
 from gridgen.partition.plan import Plan, checked_band
 from gridgen.partition.rebalance import IntArray, Redrawn, assemble, initial_labels
-from gridgen.partition.settle import assign_codes, band_problems, settle
+from gridgen.partition.settle import band_problems, settle
 from gridgen.partition.units import UnitGraph, build_units
+from gridgen.rules import RuleKind
 
 
 @dataclass(frozen=True, eq=False)
@@ -120,6 +132,8 @@ def merge_layers(
     band: tuple[int, int] | None = None,
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
+    scheme: CodeScheme | None = None,
+    on: date | None = None,
 ) -> MergeResult:
     """Return one plan merged from grid layers (WGS84 frames with ``grid_id``).
 
@@ -136,8 +150,13 @@ def merge_layers(
         As for partitioning.
     progress
         Called as ``progress(done, total)`` after each community.
+    scheme, on
+        Code scheme of new codes (default: the dataset's) and the date they are valid
+        from (default: today); the first layer's codes that no grid keeps are retired.
     """
     lo, hi = checked_band(target, band)
+    scheme = scheme or scheme_for(dataset.communities)
+    prefix = prefixes(dataset.communities, scheme)
     names = names or [f"layer{i + 1}" for i in range(len(layers))]
     placed = []
     for name, frame in zip(names, layers, strict=True):
@@ -158,47 +177,30 @@ def merge_layers(
     for done, cid in enumerate(all_ids, start=1):
         if progress is not None:
             progress(done - 1, len(all_ids))
-        units = build_units(dataset, cid, band_max=hi)
-        if units.n == 0:
-            continue
-        keys = np.column_stack(
-            [
-                initial_labels(
-                    units,
-                    codes,
-                    b_hh,
-                    [str(c) for c in lay.codes[lay.community == cid]],
-                    lay.geoms[lay.community == cid],
-                )
-                for lay, codes in zip(placed, codes_of, strict=True)
-            ]
+        merged = _merged_community(
+            dataset,
+            cid,
+            placed,
+            codes_of,
+            b_hh=b_hh,
+            scheme=scheme,
+            prefix=prefix,
+            used=taken,
+            target=target,
+            band=(lo, hi),
+            seed=seed,
         )
-        start = agglomerate(units, refinement(units, keys), keys, target=target, lo=lo, hi=hi)
-        labels, stuck, _ = settle(
-            units, start, target=target, band=(lo, hi), seed=seed, join_stuck=True
-        )
-        first = placed[0]
-        local = [str(c) for c in first.codes[first.community == cid]]
-        geoms = grid_geometries(units.cells, labels)
-        codes = assign_codes(
-            units, keys[:, 0], labels=labels, local=local, geoms=geoms, taken=taken
-        )
-        taken |= set(codes)
-        redrawn.append(
-            Redrawn(
-                community_id=cid,
-                units=units,
-                old=keys[:, 0],
-                labels=labels,
-                codes=codes,
-                problems=band_problems(units, labels, codes, stuck=stuck, lo=lo, hi=hi),
-                moved=0,
-            )
-        )
+        if merged is not None:
+            taken |= set(merged.codes)
+            redrawn.append(merged)
     if progress is not None:
         progress(len(all_ids), len(all_ids))
     every = {r.community_id for r in redrawn} | set(placed[0].community.astype(str))
     plan, _ = assemble(dataset, layers[0], placed[0], redrawn, every, codes_of[0], target, (lo, hi))
+    prior = layer_codes(placed[0].codes, placed[0].community, layers[0])
+    day = on or date.today()
+    dated, book = dated_grids(plan.grids, before=prior, book=CodeBook(scheme), on=day)
+    plan = replace(plan, grids=dated, codes=book)
     crosswalk = merge_crosswalk(dataset, plan, names, codes_of)
     after = audit_layer(dataset, grid_layer(dataset, plan.grids), band=(lo, hi))
     summary = {
@@ -206,10 +208,73 @@ def merge_layers(
         "grids_in": [len(lay.codes) for lay in placed],
         "grids": len(plan.grids),
         "audit": dict(after.summary),
-        "unfixable": [p.reason for p in plan.problems if p.kind == "unbalanceable"],
-        "not_fixed": [p.reason for p in plan.problems if p.kind != "unbalanceable"],
+        "unfixable": [p.reason for p in plan.problems if p.kind == RuleKind.UNBALANCEABLE],
+        "not_fixed": [p.reason for p in plan.problems if p.kind != RuleKind.UNBALANCEABLE],
     }
     return MergeResult(plan=plan, crosswalk=crosswalk, summary=summary)
+
+
+def _merged_community(
+    dataset: Dataset,
+    community_id: str,
+    placed: list[GridLayer],
+    codes_of: list[dict[str, str]],
+    *,
+    b_hh: dict[str, float],
+    scheme: CodeScheme,
+    prefix: dict[str, str],
+    used: set[str],
+    target: int,
+    band: tuple[int, int],
+    seed: int,
+) -> Redrawn | None:
+    """Return one community's grids merged from every layer's (None when it has no units).
+
+    Units sharing a grid in every layer start together; the grids are balanced, and take
+    the first layer's codes by household majority, new codes avoiding ``used``.
+    """
+    lo, hi = band
+    units = build_units(dataset, community_id, band_max=hi)
+    if units.n == 0:
+        return None
+    keys = np.column_stack(
+        [
+            initial_labels(
+                units,
+                codes,
+                b_hh,
+                [str(c) for c in lay.codes[lay.community == community_id]],
+                lay.geoms[lay.community == community_id],
+            )
+            for lay, codes in zip(placed, codes_of, strict=True)
+        ]
+    )
+    start = agglomerate(units, refinement(units, keys), keys, target=target, lo=lo, hi=hi)
+    labels, stuck, _ = settle(
+        units, start, target=target, band=(lo, hi), seed=seed, join_stuck=True
+    )
+    first = placed[0]
+    mine = first.community == community_id
+    codes = unit_codes(
+        scheme,
+        prefix[community_id],
+        units=units,
+        labels=labels,
+        geoms=grid_geometries(units.cells, labels),
+        old_code=codes_of[0],
+        households=b_hh,
+        old_grids=dict(zip(first.codes[mine].astype(str), first.geoms[mine], strict=True)),
+        used=used,
+    )
+    return Redrawn(
+        community_id=community_id,
+        units=units,
+        old=keys[:, 0],
+        labels=labels,
+        codes=codes,
+        problems=band_problems(units, labels, codes, stuck=stuck, lo=lo, hi=hi),
+        moved=0,
+    )
 
 
 def merge_crosswalk(

@@ -1,8 +1,10 @@
-"""The rules a planner's move of a building or compound can break (:class:`Violation`)."""
+"""The rules a planner's move of a building or compound can break (:class:`Violation`), and
+the result of a move (:class:`MoveResult`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import pandas as pd
@@ -10,25 +12,80 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from gridgen.dataset import Dataset
+from gridgen.errors import InfeasibleError
+from gridgen.partition.plan import Plan, PlanMetrics
+from gridgen.rules import RuleKind
 
-__all__ = ["UNSAVABLE", "Violation", "compound_split", "grid_violations"]
+__all__ = [
+    "UNSAVABLE",
+    "MoveResult",
+    "Violation",
+    "grid_violations",
+    "recoded_violations",
+    "split_compound_violations",
+]
 
 
 @dataclass(frozen=True)
 class Violation:
     """A planning rule an edit breaks.
 
-    ``code`` is one of ``contiguity_broken``, ``grid_emptied``, ``not_adjacent``,
-    ``left_band``, ``compound_split``.
+    ``kind`` is one of ``multipart``, ``empty_grid``, ``not_adjacent``, ``below_band`` or
+    ``above_band`` (a grid in the band that the move takes out of it) and
+    ``split_compound`` (:class:`gridgen.rules.RuleKind`).
     """
 
-    code: str
+    kind: RuleKind
     grid_id: str
     message: str
 
 
-UNSAVABLE = frozenset({"contiguity_broken", "grid_emptied", "not_adjacent"})
+UNSAVABLE = frozenset({RuleKind.MULTIPART, RuleKind.EMPTY_GRID, RuleKind.NOT_ADJACENT})
 """Violations that leave a grid that is not one polygon: such a move is not saved."""
+
+
+@dataclass(frozen=True, eq=False)
+class MoveResult:
+    """The plan after a move (not saved), its metrics and the rules the move breaks."""
+
+    plan: Plan
+    metrics: PlanMetrics
+    violations: tuple[Violation, ...]
+    moved_buildings: tuple[str, ...]
+    from_grids: tuple[str, ...]
+    to_grid: str
+
+    @property
+    def ok(self) -> bool:
+        """Return whether the move breaks no rule."""
+        return not self.violations
+
+    def require_savable(self) -> None:
+        """Raise InfeasibleError when a grid of the moved plan is not one polygon.
+
+        A plan is stored and served only with every grid one valid Polygon: a move that
+        cuts a grid into pieces, empties it or lands units away from their new grid is
+        refused (the other rules are reported with the saved version).
+        """
+        broken = [v for v in self.violations if v.kind in UNSAVABLE]
+        if broken:
+            reasons = "; ".join(v.message for v in broken)
+            msg = (
+                f"{reasons}: move a set of units that keeps every grid in one piece (paint "
+                "them together in the editor and save them as one assignment)"
+            )
+            raise InfeasibleError(msg)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready summary (metrics, violations, what moved)."""
+        return {
+            "ok": self.ok,
+            "metrics": self.metrics.to_dict(),
+            "violations": [asdict(v) for v in self.violations],
+            "moved_buildings": list(self.moved_buildings),
+            "from_grids": list(self.from_grids),
+            "to_grid": self.to_grid,
+        }
 
 
 def grid_violations(
@@ -45,28 +102,31 @@ def grid_violations(
     for g in grid_ids:
         shape = new_geom[g]
         if shapely.is_empty(shape) or shapely.area(shape) <= 0:
-            violations.append(Violation("grid_emptied", g, f"grid {g} would have no area left"))
+            violations.append(
+                Violation(RuleKind.EMPTY_GRID, g, f"grid {g} would have no area left")
+            )
         elif shape.geom_type != "Polygon":
             violations.append(
                 Violation(
-                    "contiguity_broken",
+                    RuleKind.MULTIPART,
                     g,
                     f"grid {g} would fall into {len(shapely.get_parts(shape))} separate pieces",
                 )
             )
         h0, h1 = int(before_hh[g]), int(after_hh.get(g, 0))
         if lo <= h0 <= hi and not lo <= h1 <= hi:
+            side = "below" if h1 < lo else "above"
             violations.append(
                 Violation(
-                    "left_band",
+                    RuleKind.BELOW_BAND if h1 < lo else RuleKind.ABOVE_BAND,
                     g,
-                    f"grid {g} would have {h1} households, outside the band {lo}-{hi} (now {h0})",
+                    f"grid {g} would have {h1} households, {side} the band {lo}-{hi} (now {h0})",
                 )
             )
     return violations
 
 
-def compound_split(
+def split_compound_violations(
     dataset: Dataset, new_a: pd.DataFrame, building_id: str, *, to_grid: str, hi: int
 ) -> list[Violation]:
     """Return the compound-split violation when moving one building splits its compound."""
@@ -84,10 +144,45 @@ def compound_split(
     if total <= hi and len(grids_now) > 1:
         return [
             Violation(
-                "compound_split",
+                RuleKind.SPLIT_COMPOUND,
                 str(to_grid),
                 f"compound {cid} ({total} households, not above the band maximum {hi}) "
                 f"would be split between grids {', '.join(sorted(grids_now))}",
             )
         ]
     return []
+
+
+def recoded_violations(
+    violations: list[Violation], *, before: Plan, after: Plan
+) -> tuple[Violation, ...]:
+    """Return ``violations`` found on ``before`` naming the grids by their codes in ``after``.
+
+    ``after`` is ``before`` with grid codes assigned by the codes rules (a grid that kept
+    too few of its households takes a new code), so each grid is found again by its exact
+    shape; grid ids and codes inside the messages are renamed alike.
+    """
+    found = dict(
+        zip(
+            shapely.to_wkb(after.grids.geometry.to_numpy()).tolist(),
+            after.grids["grid_id"].astype(str),
+            strict=True,
+        )
+    )
+    shapes = shapely.to_wkb(before.grids.geometry.to_numpy()).tolist()
+    codes = {
+        g: found[w]
+        for g, w in zip(before.grids["grid_id"].astype(str), shapes, strict=True)
+        if w in found and found[w] != g
+    }
+    if not codes:
+        return tuple(violations)
+    pattern = re.compile(r"\b(" + "|".join(re.escape(c) for c in codes) + r")\b")
+    return tuple(
+        Violation(
+            v.kind,
+            codes.get(v.grid_id, v.grid_id),
+            pattern.sub(lambda m: codes[m.group(1)], v.message),
+        )
+        for v in violations
+    )

@@ -1,4 +1,4 @@
-"""The grid plan value (:class:`Plan`) and its quality measures (DESIGN §4).
+"""The grid plan value (:class:`Plan`) and its quality measures (docs/rules.md).
 
 :func:`plan_metrics` measures a plan from its geometry and assignment only, so a plan that
 a planner edited by hand, or one read from a file, is measured exactly like a fresh one.
@@ -19,7 +19,9 @@ import shapely
 from gridgen.dataset import Dataset
 from gridgen.errors import ParameterError
 from gridgen.io.crs import WGS84
-from gridgen.partition.units import main_road_lines
+from gridgen.partition.codes import CODE_COLUMNS, CodeBook
+from gridgen.partition.measures import grid_main_road_crossings, polsby_popper
+from gridgen.rules import RuleKind, rule_kind
 
 DEFAULT_TARGET = 300
 """Households per grid when a plan names no target (one grid worker's ~300 households)."""
@@ -27,10 +29,6 @@ TILING_AREA_TOLERANCE = 1e-4
 """Largest |area(union of grids) Δ area(community)| / area(community) (0.01%)."""
 OVERLAP_TOLERANCE = 1.0
 """Largest overlap between two grids of a community, m²."""
-CROSSING_EROSION = 15.0
-"""Metres removed from a grid's edge before looking for main roads in its interior."""
-CROSSING_MIN_LENGTH = 30.0
-"""Metres of main road inside the eroded grid that count as a crossing."""
 
 GRID_COLUMNS: tuple[str, ...] = (
     "grid_id",
@@ -43,6 +41,7 @@ GRID_COLUMNS: tuple[str, ...] = (
     "deviation",
     "in_band",
     "main_road_crossings",
+    *CODE_COLUMNS,
 )
 
 
@@ -53,24 +52,27 @@ class Problem:
     Attributes
     ----------
     kind
-        ``below_band``, ``above_band``, ``building_above_band``, ``not_contiguous``,
-        ``tiling``, ``no_households``, ``compound_split``, ``unassigned``.
+        The rule (:class:`gridgen.rules.RuleKind`; a name saved by an earlier version is
+        read as the rule it meant).
     community_id, grid_id, building_id
         Where (empty string when not applicable).
     reason
         A sentence for the planner.
     """
 
-    kind: str
+    kind: RuleKind
     community_id: str
     reason: str
     grid_id: str = ""
     building_id: str = ""
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", rule_kind(self.kind))
+
 
 @dataclass(frozen=True)
 class PlanMetrics:
-    """Quality of a plan (DESIGN §4)."""
+    """Quality of a plan (the measures of docs/rules.md)."""
 
     n_grids: int
     households: int
@@ -129,6 +131,8 @@ class Plan:
         The partitioning parameters (band already normalised by :func:`default_band`).
     locked
         Grid ids that re-partitioning keeps as they are (sorted, unique).
+    codes
+        Code scheme and retired codes (:mod:`gridgen.partition.codes`).
     """
 
     grids: gpd.GeoDataFrame
@@ -139,6 +143,7 @@ class Plan:
     band: tuple[int, int]
     seed: int
     locked: tuple[str, ...] = ()
+    codes: CodeBook = field(default_factory=CodeBook)
 
     def __post_init__(self) -> None:
         """Keep ``locked`` sorted and unique (so equal plans store equal records)."""
@@ -160,6 +165,7 @@ class Plan:
             "seed": int(self.seed),
             "metrics": self.metrics.to_dict(),
             "problems": [asdict(p) for p in self.problems],
+            "codes": self.codes.to_dict(),
         }
 
     @classmethod
@@ -188,6 +194,7 @@ class Plan:
             band=default_band(target, None if band is None else (int(band[0]), int(band[1]))),
             seed=int(record.get("seed", 0)),
             locked=tuple(locked),
+            codes=CodeBook.from_dict(record.get("codes")),
         )
 
 
@@ -251,42 +258,6 @@ DEFAULT_BAND: Band = default_band(DEFAULT_TARGET)
 """The band of :data:`DEFAULT_TARGET` (240-360)."""
 
 
-def polsby_popper(geoms: np.ndarray) -> np.ndarray:
-    """Return 4πA/P² per polygon (metric CRS); 0 for empty geometries."""
-    area = shapely.area(geoms)
-    perim = shapely.length(geoms)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pp = np.where(perim > 0, 4.0 * np.pi * area / (perim * perim), 0.0)
-    return np.asarray(pp, dtype=float)
-
-
-def grid_main_road_crossings(dataset: Dataset, geoms: np.ndarray) -> np.ndarray:
-    """Return per grid the number of main roads crossing its interior.
-
-    A main road crosses a grid when more than :data:`CROSSING_MIN_LENGTH` metres of it lie
-    inside the grid shrunk by :data:`CROSSING_EROSION` metres (roads along the edge, where
-    grids should meet, do not count).
-    """
-    out = np.zeros(len(geoms), dtype=np.int64)
-    if len(geoms) == 0:
-        return out
-    roads = main_road_lines(dataset, shapely.union_all(shapely.envelope(geoms)))
-    if shapely.is_empty(roads):
-        return out
-    lines = np.asarray(shapely.get_parts(shapely.line_merge(roads)), dtype=object)
-    if len(lines) == 0:
-        return out
-    inner = shapely.buffer(geoms, -CROSSING_EROSION)
-    tree = shapely.STRtree(lines)
-    gi, li = tree.query(inner, predicate="intersects")
-    if len(gi) == 0:
-        return out
-    inside = shapely.length(shapely.intersection(np.asarray(lines)[li], inner[gi]))
-    hit = inside > CROSSING_MIN_LENGTH
-    np.add.at(out, gi[hit], 1)
-    return out
-
-
 def grid_table(
     dataset: Dataset,
     grids: gpd.GeoDataFrame,
@@ -315,10 +286,8 @@ def grid_table(
     out["deviation"] = out["households"].to_numpy() / float(target) - 1.0
     out["in_band"] = (out["households"] >= lo) & (out["households"] <= hi)
     out["main_road_crossings"] = grid_main_road_crossings(dataset, geoms)
-    if "party_org" not in out.columns:
-        out["party_org"] = False
-    if "workers" not in out.columns:
-        out["workers"] = 1
+    defaults = {"party_org": False, "workers": 1, **dict.fromkeys(CODE_COLUMNS)}
+    out = out.assign(**{c: v for c, v in defaults.items() if c not in out.columns})
     cols = list(GRID_COLUMNS) + [c for c in out.columns if c not in GRID_COLUMNS]
     return gpd.GeoDataFrame(out[cols], geometry="geometry", crs=grids.crs)
 
@@ -463,6 +432,7 @@ def merge_plans(
         target=int(target),
         band=(int(band[0]), int(band[1])),
         seed=int(seed),
+        codes=CodeBook(first.codes.scheme, tuple(r for p in plans for r in p.codes.retired)),
     )
 
 

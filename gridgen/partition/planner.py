@@ -9,8 +9,7 @@ saved (the service stores what the planner accepts).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
-from typing import Any
+from datetime import date
 
 import geopandas as gpd
 import numpy as np
@@ -19,7 +18,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from gridgen.dataset import Dataset
-from gridgen.errors import InfeasibleError, NotFoundError, ParameterError
+from gridgen.errors import NotFoundError, ParameterError
 from gridgen.io.crs import WGS84
 from gridgen.io.polygons import frame_valid_polygons, polygonal
 from gridgen.partition.cells import seed_spacing
@@ -27,20 +26,19 @@ from gridgen.partition.community import (
     community_rng,
     draw_grids,
     drawing_frames,
-    grid_ids,
-    grid_order,
     wgs84_grids,
 )
+from gridgen.partition.lifecycle import redrawn_codes, successor
 from gridgen.partition.move_rules import (
-    UNSAVABLE,
+    MoveResult,
     Violation,
-    compound_split,
     grid_violations,
+    recoded_violations,
+    split_compound_violations,
 )
 from gridgen.partition.plan import (
     GRID_COLUMNS,
     Plan,
-    PlanMetrics,
     Problem,
     checked_band,
     cut_edge_count,
@@ -49,55 +47,12 @@ from gridgen.partition.plan import (
 )
 from gridgen.partition.proofs import detached_problems, unbalanceable_problems
 from gridgen.partition.units import build_units, community_geometry
+from gridgen.rules import RuleKind
 
 SNAP_GRID = 0.001
 """Precision (metres) of the overlay operations of an edit."""
 ADJACENT_LENGTH = 0.5
 """Metres of common boundary for a moved piece to count as touching its new grid."""
-
-
-@dataclass(frozen=True, eq=False)
-class MoveResult:
-    """The plan after a move (not saved), its metrics and the rules the move breaks."""
-
-    plan: Plan
-    metrics: PlanMetrics
-    violations: tuple[Violation, ...]
-    moved_buildings: tuple[str, ...]
-    from_grids: tuple[str, ...]
-    to_grid: str
-
-    @property
-    def ok(self) -> bool:
-        """Return whether the move breaks no rule."""
-        return not self.violations
-
-    def require_savable(self) -> None:
-        """Raise InfeasibleError when a grid of the moved plan is not one polygon.
-
-        A plan is stored and served only with every grid one valid Polygon: a move that
-        cuts a grid into pieces, empties it or lands units away from their new grid is
-        refused (the other rules are reported with the saved version).
-        """
-        broken = [v for v in self.violations if v.code in UNSAVABLE]
-        if broken:
-            reasons = "; ".join(v.message for v in broken)
-            msg = (
-                f"{reasons}: move a set of units that keeps every grid in one piece (paint "
-                "them together in the editor and save them as one assignment)"
-            )
-            raise InfeasibleError(msg)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready summary (metrics, violations, what moved)."""
-        return {
-            "ok": self.ok,
-            "metrics": self.metrics.to_dict(),
-            "violations": [asdict(v) for v in self.violations],
-            "moved_buildings": list(self.moved_buildings),
-            "from_grids": list(self.from_grids),
-            "to_grid": self.to_grid,
-        }
 
 
 def _community_grids(plan: Plan, community_id: str) -> gpd.GeoDataFrame:
@@ -165,6 +120,7 @@ def _replace_community(
         target=target,
         band=band,
         seed=plan.seed,
+        codes=plan.codes,
     )
 
 
@@ -177,12 +133,14 @@ def repartition(
     target: int | None = None,
     band: tuple[int, int] | None = None,
     seed: int = 0,
+    on: date | None = None,
 ) -> Plan:
     """Return ``plan`` with one community redrawn around its locked grids.
 
     Locked grids keep their geometry, id and buildings exactly; the rest of the community
-    (its area and buildings) is partitioned again, and the new grids take the lowest free
-    sequence numbers in the usual north-to-south, west-to-east order.
+    (its area and buildings) is partitioned again. A new grid keeps the code of the old
+    grid whose households it mostly holds; the others take codes never used in the
+    community (:mod:`gridgen.partition.codes`), valid from ``on`` (default: today).
 
     Parameters
     ----------
@@ -205,33 +163,11 @@ def repartition(
     else:
         lo, hi = checked_band(target, band)
     cgrids = _community_grids(plan, community_id)
-    ids = set(cgrids["grid_id"].astype(str))
-    # locked grids of other communities are fine (those communities are not touched)
-    all_ids = set(plan.grids["grid_id"].astype(str))
-    asked = {str(g) for g in locked}
-    unknown = sorted(asked - all_ids)
-    if unknown:
-        msg = (
-            f"locked grids {', '.join(unknown)} are not in the plan: lock some of "
-            f"{', '.join(sorted(ids))} (the grids of {community_id})"
-        )
-        raise NotFoundError(msg)
-    locked_ids = sorted(asked & ids)
+    locked_ids = _locked_in_community(plan, cgrids, community_id, locked)
     locked_rows = cgrids[cgrids["grid_id"].astype(str).isin(locked_ids)]
     a = plan.assignment
     locked_a = a[a["grid_id"].astype(str).isin(locked_ids)]
-    community = community_geometry(dataset, community_id)
-    metric_locked = locked_rows.to_crs(dataset.metric_crs).geometry.to_numpy()
-    free_area = (
-        shapely.difference(community, shapely.union_all(metric_locked))
-        if len(metric_locked)
-        else community
-    )
-    bld = dataset.buildings
-    in_comm = bld["community_id"].astype(str) == community_id
-    free_b = set(bld.loc[in_comm, "building_id"].astype(str)) - set(
-        locked_a["building_id"].astype(str)
-    )
+    free_area, free_b = _free_part(dataset, community_id, locked_rows, locked_a)
     if shapely.area(free_area) <= 1.0:
         if free_b:
             msg = (
@@ -241,15 +177,23 @@ def repartition(
         return plan
     units = build_units(dataset, community_id, band_max=hi, area=free_area, building_ids=free_b)
     drawing = draw_grids(units, target=target, band=(lo, hi), rng=community_rng(seed, community_id))
-    order = grid_order(drawing.geoms, community)
-    new_ids = grid_ids(community_id, len(order), taken=locked_ids)
+    new_ids = redrawn_codes(
+        dataset,
+        plan,
+        community_id,
+        units=units,
+        labels=drawing.labels,
+        geoms=drawing.geoms,
+        kept_out=locked_ids,
+    )
+    order = np.arange(len(new_ids), dtype=np.int64)
     new_grids, new_a = drawing_frames(drawing, ids=new_ids, order=order)
     new_grids = wgs84_grids(new_grids)
     grids = gpd.GeoDataFrame(
         pd.concat([locked_rows, new_grids], ignore_index=True), geometry="geometry", crs=WGS84
     )
     assignment = pd.concat([locked_a, new_a], ignore_index=True)
-    return _replace_community(
+    redrawn = _replace_community(
         dataset,
         plan,
         community_id,
@@ -264,6 +208,53 @@ def repartition(
         ],
         infeasible=drawing.infeasible,
     )
+    return successor(
+        redrawn, before=plan, dataset=dataset, on=on or date.today(), communities={community_id}
+    )
+
+
+def _locked_in_community(
+    plan: Plan, cgrids: gpd.GeoDataFrame, community_id: str, locked: Iterable[str]
+) -> list[str]:
+    """Return the ``locked`` grids of the community (``cgrids``), sorted.
+
+    Locked grids of other communities are fine (those communities are not touched); a
+    grid the plan does not have raises NotFoundError.
+    """
+    ids = set(cgrids["grid_id"].astype(str))
+    all_ids = set(plan.grids["grid_id"].astype(str))
+    asked = {str(g) for g in locked}
+    unknown = sorted(asked - all_ids)
+    if unknown:
+        msg = (
+            f"locked grids {', '.join(unknown)} are not in the plan: lock some of "
+            f"{', '.join(sorted(ids))} (the grids of {community_id})"
+        )
+        raise NotFoundError(msg)
+    return sorted(asked & ids)
+
+
+def _free_part(
+    dataset: Dataset,
+    community_id: str,
+    locked_rows: gpd.GeoDataFrame,
+    locked_a: pd.DataFrame,
+) -> tuple[BaseGeometry, set[str]]:
+    """Return the community's area outside its locked grids (metric CRS) and the ids of
+    its buildings no locked grid holds."""
+    community = community_geometry(dataset, community_id)
+    metric_locked = locked_rows.to_crs(dataset.metric_crs).geometry.to_numpy()
+    free_area = (
+        shapely.difference(community, shapely.union_all(metric_locked))
+        if len(metric_locked)
+        else community
+    )
+    bld = dataset.buildings
+    in_comm = bld["community_id"].astype(str) == community_id
+    free_b = set(bld.loc[in_comm, "building_id"].astype(str)) - set(
+        locked_a["building_id"].astype(str)
+    )
+    return free_area, free_b
 
 
 REPARTITION_TRIES = 6
@@ -314,12 +305,14 @@ def move_unit(
     to_grid: str,
     building_id: str | None = None,
     compound_id: str | None = None,
+    on: date | None = None,
 ) -> MoveResult:
     """Return the plan after moving a building or a whole compound to ``to_grid``.
 
     The piece of land that moves is the cell of the building (or compound) in the
     community's tessellation, cut to the grids it leaves. Nothing is saved; the result
-    lists every rule the move breaks (``violations``).
+    lists every rule the move breaks (``violations``). Codes follow
+    :func:`gridgen.partition.lifecycle.successor` (dated ``on``, default today).
     """
     community_id, what, moving, sources, a = _move_request(
         dataset, plan, to_grid=to_grid, building_id=building_id, compound_id=compound_id
@@ -384,17 +377,20 @@ def move_unit(
     violations: list[Violation] = []
     if touching < ADJACENT_LENGTH:
         violations.append(
-            Violation("not_adjacent", str(to_grid), f"{what} does not border grid {to_grid}")
+            Violation(RuleKind.NOT_ADJACENT, str(to_grid), f"{what} does not border grid {to_grid}")
         )
     violations += grid_violations(
         new_geom, [*sources, str(to_grid)], before_hh, after_hh, band=(lo, hi)
     )
     if building_id is not None:
-        violations += compound_split(dataset, new_a, building_id, to_grid=to_grid, hi=hi)
+        violations += split_compound_violations(dataset, new_a, building_id, to_grid=to_grid, hi=hi)
+    coded = successor(
+        new_plan, before=plan, dataset=dataset, on=on or date.today(), communities={community_id}
+    )
     return MoveResult(
-        plan=new_plan,
-        metrics=new_plan.metrics,
-        violations=tuple(violations),
+        plan=coded,
+        metrics=coded.metrics,
+        violations=recoded_violations(violations, before=new_plan, after=coded),
         moved_buildings=tuple(moving),
         from_grids=tuple(sources),
         to_grid=str(to_grid),
@@ -464,7 +460,6 @@ def _shift_crumbs(
 
 
 __all__ = [
-    "MoveResult",
     "Violation",
     "move_unit",
     "repartition",

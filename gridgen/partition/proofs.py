@@ -11,6 +11,7 @@ from numpy.typing import NDArray
 from gridgen.partition.drawing import Drawing
 from gridgen.partition.plan import Problem
 from gridgen.partition.units import UnitGraph
+from gridgen.rules import RuleKind
 
 
 def detached_parts(
@@ -57,7 +58,7 @@ def detached_problems(
         who = f"its buildings {', '.join(b_ids)}" if b_ids else "it has no buildings; it"
         out.append(
             Problem(
-                "detached_part",
+                RuleKind.DETACHED_PART,
                 drawing.units.community_id,
                 f"a separate part of community {drawing.units.community_id} ({area:.0f} m²) is "
                 f"too small to form a grid: {who} joined grid {gid}, the nearest; its land "
@@ -106,7 +107,7 @@ def unbalanceable_problems(
         )
         out.append(
             Problem(
-                "unbalanceable",
+                RuleKind.UNBALANCEABLE,
                 units.community_id,
                 f"{what} has {int(units.households[u])} households, below the band minimum "
                 f"{lo}, and adding any neighbouring unit exceeds the maximum {hi}: grid {gid} "

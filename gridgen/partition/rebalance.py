@@ -14,7 +14,8 @@ no grid) are touched; the others come back exactly as they were. In a touched co
    only where moves cannot, an overfull grid is split or an underfull one dissolved into
    its neighbours (kept only when that leaves fewer grids out of band);
 4. a grid keeps its code when it keeps the majority of its households; other grids take
-   the next free sequence numbers of the community; codes no grid keeps are retired;
+   codes never used in the community; codes no grid keeps are retired
+   (:mod:`gridgen.partition.codes`);
 5. the community's grids are rebuilt from the unit cells.
 
 Grids that stay out of band are reported with the proof (a unit that no in-band grid can
@@ -25,7 +26,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any
 
 import geopandas as gpd
@@ -38,11 +40,20 @@ from gridgen.dataset import Dataset
 from gridgen.io.crs import WGS84
 from gridgen.partition.audit import Audit, audit_layer
 from gridgen.partition.cells import seed_spacing
+from gridgen.partition.codes import (
+    CodeBook,
+    dated_grids,
+    prefixes,
+    scheme_for,
+    unit_codes,
+)
 from gridgen.partition.community import grid_geometries, smooth_grids
 from gridgen.partition.existing import GridLayer, building_grids, grid_layer
+from gridgen.partition.lifecycle import layer_codes
 from gridgen.partition.plan import Plan, Problem, checked_band, grid_table, plan_metrics
-from gridgen.partition.settle import assign_codes, band_problems, settle
+from gridgen.partition.settle import band_problems, settle
 from gridgen.partition.units import UnitGraph, build_units
+from gridgen.rules import RuleKind
 
 IntArray = NDArray[np.int64]
 GRID_SMOOTHING = 0.5
@@ -143,6 +154,7 @@ def redraw_community(
     target: int,
     budget: float = math.inf,
     seed: int = 0,
+    book: CodeBook | None = None,
 ) -> Redrawn:
     """Return one community rebalanced (module doc, steps 1-4)."""
     lo, hi = band
@@ -152,8 +164,18 @@ def redraw_community(
     old = initial_labels(units, old_code, b_hh, local, layer.geoms[local_idx])
     labels, stuck, moved = settle(units, old, target=target, band=band, budget=budget, seed=seed)
     geoms = grid_geometries(units.cells, labels) if units.n else np.empty(0, dtype=object)
-    taken = {str(c) for c in layer.codes}
-    codes = assign_codes(units, old, labels=labels, local=local, geoms=geoms, taken=taken)
+    book = book or CodeBook(scheme_for(dataset.communities))
+    codes = unit_codes(
+        book.scheme,
+        prefixes(dataset.communities, book.scheme)[community_id],
+        units=units,
+        labels=labels,
+        geoms=geoms,
+        old_code=old_code,
+        households=b_hh,
+        old_grids=dict(zip(local, layer.geoms[local_idx], strict=True)),
+        used={str(c) for c in layer.codes} | book.retired_in(community_id),
+    )
     return Redrawn(
         community_id=community_id,
         units=units,
@@ -201,6 +223,8 @@ def rebalance(
     seed: int = 0,
     locked: Iterable[str] = (),
     progress: Callable[[int, int], None] | None = None,
+    codes: CodeBook | None = None,
+    on: date | None = None,
 ) -> RebalanceResult:
     """Return existing grids rebalanced with as few households moved as found.
 
@@ -224,6 +248,9 @@ def rebalance(
         summary as ``skipped_locked``).
     progress
         Called as ``progress(done, total)`` after each touched community.
+    codes, on
+        The code book of the plan (scheme, retired codes; default: the dataset's scheme,
+        nothing retired) and the date new codes are valid from (default: today).
     """
     lo, hi = checked_band(target, band)
     layer = grid_layer(dataset, grids)
@@ -239,6 +266,7 @@ def rebalance(
     skipped = sorted(dirty & held)
     dirty -= held
     budget = math.inf if max_moved is None else float(max_moved)
+    book = codes or CodeBook(scheme_for(dataset.communities))
     redrawn: list[Redrawn] = []
     for cid in sorted(dirty):
         r = redraw_community(
@@ -251,12 +279,16 @@ def rebalance(
             target=target,
             budget=budget,
             seed=seed,
+            book=book,
         )
         budget -= r.moved
         redrawn.append(r)
         if progress is not None:
             progress(len(redrawn), len(dirty))
     plan, _ = assemble(dataset, grids, layer, redrawn, dirty, old_code, target, (lo, hi))
+    prior = layer_codes(layer.codes, layer.community, grids)
+    dated, book = dated_grids(plan.grids, before=prior, book=book, on=on or date.today())
+    plan = replace(plan, grids=dated, codes=book)
     result = _result(dataset, plan, before, old_code, redrawn, max_moved=max_moved, budget=budget)
     result.summary["skipped_locked"] = skipped
     return result
@@ -409,8 +441,8 @@ def _result(
         "communities_touched": sorted(r.community_id for r in redrawn),
         "max_moved": max_moved,
         "max_moved_reached": bool(max_moved is not None and budget <= 0),
-        "unfixable": [p.reason for p in plan.problems if p.kind == "unbalanceable"],
-        "not_fixed": [p.reason for p in plan.problems if p.kind != "unbalanceable"],
+        "unfixable": [p.reason for p in plan.problems if p.kind == RuleKind.UNBALANCEABLE],
+        "not_fixed": [p.reason for p in plan.problems if p.kind != RuleKind.UNBALANCEABLE],
         "audit_before": dict(before.summary),
         "audit_after": dict(after.summary),
     }

@@ -45,6 +45,7 @@ def rebalance_plan(
         band=lo_hi,
         max_moved=max_moved,
         locked=_held_grids(plan, locked, community_id),
+        codes=plan.codes,
     )
     return result.plan.with_locked(locked), _edit_summary(result)
 

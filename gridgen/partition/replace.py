@@ -107,6 +107,7 @@ def replace_community(
         target=plan.target,
         band=plan.band,
         seed=plan.seed,
+        codes=plan.codes,
     )
 
 

@@ -5,8 +5,8 @@ merge (多网合一).
 that tile the units: pieces cut off from their grid are mended, land in no grid joins a
 neighbour or becomes new grids, grids out of band are fixed by ejection chains of boundary
 moves (:mod:`gridgen.partition.moves`) and only where moves cannot by a split or a
-dissolve. :func:`assign_codes` keeps a grid's code when it keeps the majority of its
-households; :func:`band_problems` states the proof for every grid left out of band.
+dissolve (codes come from :mod:`gridgen.partition.codes`); :func:`band_problems` states
+the proof for every grid left out of band.
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ from numpy.typing import NDArray
 from gridgen.partition.community import (
     community_rng,
     grid_geometries,
-    grid_ids,
-    grid_order,
     region_problem,
 )
 from gridgen.partition.moves import Moves, balance, fill, make_contiguous, pieces, violation
@@ -30,6 +28,7 @@ from gridgen.partition.plan import Problem
 from gridgen.partition.proofs import unbalanceable_units
 from gridgen.partition.regions import best_regions
 from gridgen.partition.units import UnitGraph
+from gridgen.rules import RuleKind
 
 IntArray = NDArray[np.int64]
 SCRATCH_FALLBACK = True
@@ -195,38 +194,6 @@ def excused_mask(labels: IntArray, stuck: IntArray) -> NDArray[np.bool_]:
     return out
 
 
-def assign_codes(
-    units: UnitGraph,
-    old: IntArray,
-    *,
-    labels: IntArray,
-    local: list[str],
-    geoms: NDArray[np.object_],
-    taken: set[str],
-) -> list[str]:
-    """Return the code of each label (labels 0..k-1): kept by majority, else new."""
-    k = int(labels.max()) + 1 if len(labels) else 0
-    w = units.households.astype(float) + 1e-6 * units.areas()
-    codes: list[str | None] = [None] * k
-    best: dict[int, float] = {}
-    for o in range(len(local)):
-        sel = old == o
-        if not sel.any():
-            continue
-        share = np.bincount(labels[sel], weights=w[sel], minlength=k)
-        lab = int(np.argmax(share))
-        if share[lab] > 0.5 * share.sum() and share[lab] > best.get(lab, -1.0):
-            best[lab] = float(share[lab])
-            codes[lab] = local[o]
-    free = [lab for lab in range(k) if codes[lab] is None]
-    if free:
-        order = grid_order(geoms[free], units.area)
-        fresh = grid_ids(units.community_id, len(free), taken=taken)
-        for rank, idx in enumerate(order.tolist()):
-            codes[free[idx]] = fresh[rank]
-    return [str(c) for c in codes]
-
-
 def band_problems(
     units: UnitGraph, labels: IntArray, codes: list[str], *, stuck: IntArray, lo: int, hi: int
 ) -> list[Problem]:
@@ -248,13 +215,14 @@ def band_problems(
                     else f"above the band maximum {hi}"
                 )
             )
-            out.append(Problem("unbalanceable", units.community_id, reason, grid_id=code))
+            out.append(Problem(RuleKind.UNBALANCEABLE, units.community_id, reason, grid_id=code))
         else:
             reason = (
                 f"grid {code} has {h[lab]} households, {side} the band {lo}-{hi}: no boundary "
                 "move, split or merge found that brings it in"
             )
-            out.append(Problem(f"{side}_band", units.community_id, reason, grid_id=code))
+            kind = RuleKind.BELOW_BAND if side == "below" else RuleKind.ABOVE_BAND
+            out.append(Problem(kind, units.community_id, reason, grid_id=code))
     return out
 
 

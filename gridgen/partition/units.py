@@ -27,7 +27,8 @@ there means the edge is a natural grid boundary).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -217,83 +218,41 @@ def build_units(
     """
     community = community_geometry(dataset, community_id)
     region = community if area is None else shapely.intersection(area, community)
-    crs = dataset.metric_crs
     comp, bld = community_members(dataset, community_id)
     if building_ids is not None:
         bld = bld[bld["building_id"].astype(str).isin(building_ids)]
-    b_ids = bld["building_id"].astype(str).to_numpy(dtype=object)
-    b_hh = np.asarray(pd.to_numeric(bld["households"], errors="coerce").fillna(0), dtype=np.int64)
-    b_pts = shapely.point_on_surface(bld.geometry.to_numpy())
-    b_comp = bld["compound_id"].astype(object).where(bld["compound_id"].notna(), "").to_numpy()
-    b_comp = np.asarray([str(c) for c in b_comp], dtype=object)
-
+    b = _member_buildings(bld)
     c_ids, c_geom = _compound_cells(
-        comp, region, b_comp, redraw=area is not None and building_ids is not None
+        comp, region, b.compounds, redraw=area is not None and building_ids is not None
     )
-    b_ci = _building_compounds(b_comp, b_pts, c_ids, c_geom)
-    c_hh = np.bincount(b_ci[b_ci >= 0], weights=b_hh[b_ci >= 0], minlength=len(c_ids))
+    b_ci = _building_compounds(b.compounds, b.points, c_ids, c_geom)
+    c_hh = np.bincount(b_ci[b_ci >= 0], weights=b.households[b_ci >= 0], minlength=len(c_ids))
     big = c_hh > band_max if not split_all else np.ones(len(c_ids), dtype=bool)
 
     # 2. owner cells: compounds and scattered buildings share out the remainder
     remainder = shapely.difference(region, shapely.union_all(c_geom)) if len(c_geom) else region
     scattered = np.flatnonzero(b_ci < 0)
-    owner_geom = owner_cells(region, remainder, c_geom, b_pts[scattered])
-    n_comp = len(c_ids)
-
-    unit_ids: list[str] = []
-    kinds: list[str] = []
-    ucomp: list[str] = []
-    cells: list[BaseGeometry] = []
-    b_unit = np.full(len(b_ids), -1, dtype=np.int64)
-    for i in range(n_comp):
-        members = np.flatnonzero(b_ci == i)
-        if big[i] and len(members) > 1:
-            sub_cells = voronoi_split(owner_geom[i], b_pts[members])
-            for k, m in enumerate(members):
-                unit_ids.append(f"{c_ids[i]}/{b_ids[m]}")
-                kinds.append("subunit")
-                ucomp.append(str(c_ids[i]))
-                cells.append(sub_cells[k])
-                b_unit[m] = len(unit_ids) - 1
-        else:
-            unit_ids.append(str(c_ids[i]))
-            kinds.append("compound")
-            ucomp.append(str(c_ids[i]))
-            cells.append(owner_geom[i])
-            b_unit[members] = len(unit_ids) - 1
-    for k, m in enumerate(scattered):
-        unit_ids.append(f"b:{b_ids[m]}")
-        kinds.append("building")
-        ucomp.append("")
-        cells.append(owner_geom[n_comp + k])
-        b_unit[m] = len(unit_ids) - 1
-    covered = shapely.union_all(np.asarray(cells, dtype=object)) if cells else None
-    rest = region if covered is None else shapely.difference(region, covered)
-    for part in shapely.get_parts(polygonal_cells(np.asarray([rest], dtype=object))[0]):
-        if shapely.area(part) > 1.0:
-            unit_ids.append(f"e:{len(unit_ids)}")
-            kinds.append("empty")
-            ucomp.append("")
-            cells.append(part)
-
-    cell_arr = np.empty(len(cells), dtype=object)
-    cell_arr[:] = cells
+    owner_geom = owner_cells(region, remainder, c_geom, b.points[scattered])
+    units, b_unit = _owner_units(b, c_ids, b_ci, big=big, owner_geom=owner_geom)
+    units.add_empty(region)
+    cell_arr = np.empty(len(units.cells), dtype=object)
+    cell_arr[:] = units.cells
     cell_arr, b_unit, unit_ids, kinds, ucomp = repair_cells(
-        cell_arr, b_unit, b_pts, unit_ids, kinds, ucomp
+        cell_arr, b_unit, b.points, units.ids, units.kinds, units.compounds
     )
-    hh = np.bincount(b_unit, weights=b_hh, minlength=len(unit_ids)).astype(np.int64)
+    hh = np.bincount(b_unit, weights=b.households, minlength=len(unit_ids)).astype(np.int64)
     roads = main_road_lines(dataset, region)
     edges, shared, road_len = unit_adjacency(cell_arr, roads)
     return UnitGraph(
         community_id=community_id,
-        crs=crs,
+        crs=dataset.metric_crs,
         area=region,
         unit_ids=tuple(unit_ids),
         kinds=tuple(kinds),
         compound_ids=tuple(ucomp),
         households=hh,
         cells=cell_arr,
-        building_ids=b_ids,
+        building_ids=b.ids,
         building_unit=b_unit,
         edges=edges,
         shared_length=shared,
@@ -301,6 +260,85 @@ def build_units(
         main_roads=roads,
         big_compounds=tuple(str(c) for c in c_ids[big & (c_hh > band_max)]),
     )
+
+
+class _MemberBuildings(NamedTuple):
+    """The buildings being tessellated, as arrays (metric CRS)."""
+
+    ids: NDArray[np.object_]
+    households: IntArray
+    points: NDArray[np.object_]
+    compounds: NDArray[np.object_]
+    """Compound id of each building ('' for a scattered building)."""
+
+
+def _member_buildings(bld: gpd.GeoDataFrame) -> _MemberBuildings:
+    """Return the ids, households, points on surface and compound ids of ``bld``."""
+    b_comp = bld["compound_id"].astype(object).where(bld["compound_id"].notna(), "").to_numpy()
+    return _MemberBuildings(
+        ids=bld["building_id"].astype(str).to_numpy(dtype=object),
+        households=np.asarray(
+            pd.to_numeric(bld["households"], errors="coerce").fillna(0), dtype=np.int64
+        ),
+        points=shapely.point_on_surface(bld.geometry.to_numpy()),
+        compounds=np.asarray([str(c) for c in b_comp], dtype=object),
+    )
+
+
+@dataclass
+class _UnitList:
+    """Units as they are made: the id, kind, compound and cell of each."""
+
+    ids: list[str] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
+    compounds: list[str] = field(default_factory=list)
+    cells: list[BaseGeometry] = field(default_factory=list)
+
+    def add(self, unit_id: str, kind: str, compound: str, cell: BaseGeometry) -> int:
+        """Append one unit; return its index."""
+        self.ids.append(unit_id)
+        self.kinds.append(kind)
+        self.compounds.append(compound)
+        self.cells.append(cell)
+        return len(self.ids) - 1
+
+    def add_empty(self, region: BaseGeometry) -> None:
+        """Append an ``empty`` unit for every part of ``region`` (over 1 m²) no cell covers."""
+        covered = shapely.union_all(np.asarray(self.cells, dtype=object)) if self.cells else None
+        rest = region if covered is None else shapely.difference(region, covered)
+        for part in shapely.get_parts(polygonal_cells(np.asarray([rest], dtype=object))[0]):
+            if shapely.area(part) > 1.0:
+                self.add(f"e:{len(self.ids)}", "empty", "", part)
+
+
+def _owner_units(
+    b: _MemberBuildings,
+    c_ids: NDArray[np.object_],
+    b_ci: IntArray,
+    *,
+    big: NDArray[np.bool_],
+    owner_geom: NDArray[np.object_],
+) -> tuple[_UnitList, IntArray]:
+    """Return the compound, subunit (a big compound's buildings) and scattered-building
+    units, and the unit of every building.
+
+    ``owner_geom`` holds the compounds' cells, then the scattered buildings' cells.
+    """
+    units = _UnitList()
+    b_unit = np.full(len(b.ids), -1, dtype=np.int64)
+    n_comp = len(c_ids)
+    for i in range(n_comp):
+        members = np.flatnonzero(b_ci == i)
+        if big[i] and len(members) > 1:
+            sub_cells = voronoi_split(owner_geom[i], b.points[members])
+            for k, m in enumerate(members):
+                sub_id = f"{c_ids[i]}/{b.ids[m]}"
+                b_unit[m] = units.add(sub_id, "subunit", str(c_ids[i]), sub_cells[k])
+        else:
+            b_unit[members] = units.add(str(c_ids[i]), "compound", str(c_ids[i]), owner_geom[i])
+    for k, m in enumerate(np.flatnonzero(b_ci < 0)):
+        b_unit[m] = units.add(f"b:{b.ids[m]}", "building", "", owner_geom[n_comp + k])
+    return units, b_unit
 
 
 def _compound_cells(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
@@ -148,6 +149,56 @@ def add_community(
     shared edges; breaks close to them are snapped so roads cross the main road
     instead of leaving slivers of main road a few metres long.
     """
+    lots, demand = _community_lots(target, rng)
+    rows = lot_rows(demand, rng)
+    v_breaks = snapped_breaks(
+        share_breaks(np.array([demand[row].sum() for row in rows]), 0.15), west
+    )
+    layout = _RowLayout()
+    for r, row in enumerate(rows):
+        below = layout.row_u[r - 1][1:-1] if r > 0 else None
+        u_breaks = _row_breaks(demand[row], below=below, south=south, rng=rng)
+        layout.row_u.append(u_breaks)
+        for k, lot in enumerate(row):
+            ua, ub = u_breaks[k], u_breaks[k + 1]
+            va, vb = v_breaks[r], v_breaks[r + 1]
+            if k > 0:  # lot boundary: a minor road (some are footpaths)
+                layout.minor.append(bilinear_points(quad, [ua, ua], [va, vb]))
+                layout.minor_kind.append("path" if rng.random() < 0.12 else "minor")
+            kind, b = lots[lot]
+            layout.anchors.append((lot, _lot_anchors(quad, (ua, ub), (va, vb))))
+            if kind == "public":
+                continue
+            corners = _lot_corners(quad, (ua, ub), (va, vb))
+            _add_lot(acc, corners, kind, b, lot=lot, community_id=community_id, spec=spec, rng=rng)
+    layout.add_row_roads(quad, v_breaks)
+    _stations(
+        acc,
+        layout.anchors,
+        lots,
+        community_id=community_id,
+        community_name=community_name,
+        n_micro=n_micro,
+        red_front=red_front,
+        rng=rng,
+    )
+    splits = {
+        "bottom": layout.row_u[0][1:-1],
+        "top": layout.row_u[-1][1:-1],
+        "left": v_breaks[1:-1],
+        "right": v_breaks[1:-1],
+    }
+    return CommunityRoads(minor=layout.minor, minor_kind=layout.minor_kind, splits=splits)
+
+
+def _community_lots(
+    target: float, rng: np.random.Generator
+) -> tuple[list[tuple[str, dict[str, FloatArray]]], FloatArray]:
+    """Return the lots of a community (kind, buildings) and the area each one demands.
+
+    Compound lots, one scattered-building lot, and half the time a park or school lot
+    without homes.
+    """
     sizes, scattered_hh = _compound_targets(target, rng)
     lots: list[tuple[str, dict[str, FloatArray]]] = []
     for size in sizes:
@@ -157,78 +208,69 @@ def add_community(
     if rng.random() < 0.5:  # a park or school lot without homes
         lots.append(("public", {"demand": np.array([demand.sum() * 0.08])}))
         demand = np.append(demand, demand.sum() * 0.08)
+    return lots, demand
 
-    rows = lot_rows(demand, rng)
-    v_breaks = snapped_breaks(
-        share_breaks(np.array([demand[row].sum() for row in rows]), 0.15), west
-    )
+
+def _row_breaks(
+    demand: FloatArray, *, below: FloatArray | None, south: FloatArray, rng: np.random.Generator
+) -> FloatArray:
+    """Return the lot breaks (0 to 1 along the row) of one row of lots.
+
+    The first row snaps to the ``south`` neighbour's breaks; a break of a later row close
+    to one of the row ``below`` continues it as a crossing.
+    """
+    u_breaks = share_breaks(demand, 0.18)
+    u_breaks[1:-1] += rng.uniform(-0.01, 0.01, len(demand) - 1)  # no exact ties
+    if below is None:
+        return snapped_breaks(u_breaks, south)
+    for k in range(1, len(demand)):
+        near = np.abs(below - u_breaks[k]) < 0.03
+        if near.any():
+            u_breaks[k] = below[int(np.argmax(near))]
+    return u_breaks
+
+
+def _lot_corners(quad: FloatArray, u: tuple[float, float], v: tuple[float, float]) -> FloatArray:
+    """Return the corners (BL, BR, TR, TL) of the lot ``u × v`` set back from its roads."""
+    (ua, ub), (va, vb) = u, v
     mu = SETBACK_M / CELL_M
     mv = SETBACK_M / CELL_M
-    minor: list[FloatArray] = []
-    minor_kind: list[str] = []
-    row_u: list[FloatArray] = []
-    anchors: list[tuple[int, FloatArray]] = []  # (lot index, 4 anchor points S/N/W/E)
-    for r, row in enumerate(rows):
-        u_breaks = share_breaks(demand[row], 0.18)
-        u_breaks[1:-1] += rng.uniform(-0.01, 0.01, len(row) - 1)  # no exact ties
-        if r == 0:
-            u_breaks = snapped_breaks(u_breaks, south)
-        else:  # a break close to one of the row below continues it as a crossing
-            below = row_u[r - 1][1:-1]
-            for k in range(1, len(row)):
-                near = np.abs(below - u_breaks[k]) < 0.03
-                if near.any():
-                    u_breaks[k] = below[int(np.argmax(near))]
-        row_u.append(u_breaks)
-        va, vb = v_breaks[r], v_breaks[r + 1]
-        for k, lot in enumerate(row):
-            ua, ub = u_breaks[k], u_breaks[k + 1]
-            if k > 0:  # lot boundary: a minor road (some are footpaths)
-                seg = bilinear_points(quad, [ua, ua], [va, vb])
-                minor.append(seg)
-                minor_kind.append("path" if rng.random() < 0.12 else "minor")
-            kind, b = lots[lot]
-            cu = np.array([ua + mu, ub - mu, ub - mu, ua + mu])
-            cv = np.array([va + mv, va + mv, vb - mv, vb - mv])
-            corners = bilinear_points(quad, cu, cv)
-            d = 3.0 / CELL_M
-            um, vm = (ua + ub) / 2.0, (va + vb) / 2.0
-            anchors.append(
-                (
-                    lot,
-                    bilinear_points(
-                        quad, [um, um, ua + mu + d, ub - mu - d], [va + mv + d, vb - mv - d, vm, vm]
-                    ),
-                )
-            )
-            if kind == "public":
-                continue
-            _add_lot(acc, corners, kind, b, lot=lot, community_id=community_id, spec=spec, rng=rng)
-    # horizontal minor roads between rows, split where lot boundaries meet them
-    for r in range(1, len(rows)):
-        ts = np.unique(np.concatenate([row_u[r - 1], row_u[r]]))
-        pts = bilinear_points(quad, ts, np.full(len(ts), v_breaks[r]))
-        for a, b2 in itertools.pairwise(pts):
-            minor.append(np.vstack([a, b2]))
-            minor_kind.append("minor")
+    cu = np.array([ua + mu, ub - mu, ub - mu, ua + mu])
+    cv = np.array([va + mv, va + mv, vb - mv, vb - mv])
+    return bilinear_points(quad, cu, cv)
 
-    _stations(
-        acc,
-        anchors,
-        lots,
-        community_id=community_id,
-        community_name=community_name,
-        n_micro=n_micro,
-        red_front=red_front,
-        rng=rng,
+
+def _lot_anchors(quad: FloatArray, u: tuple[float, float], v: tuple[float, float]) -> FloatArray:
+    """Return the lot's four station anchor points (S, N, W, E), 3 m inside its setback."""
+    (ua, ub), (va, vb) = u, v
+    mu = SETBACK_M / CELL_M
+    mv = SETBACK_M / CELL_M
+    d = 3.0 / CELL_M
+    um, vm = (ua + ub) / 2.0, (va + vb) / 2.0
+    return bilinear_points(
+        quad, [um, um, ua + mu + d, ub - mu - d], [va + mv + d, vb - mv - d, vm, vm]
     )
-    splits = {
-        "bottom": row_u[0][1:-1],
-        "top": row_u[-1][1:-1],
-        "left": v_breaks[1:-1],
-        "right": v_breaks[1:-1],
-    }
-    return CommunityRoads(minor=minor, minor_kind=minor_kind, splits=splits)
+
+
+@dataclass
+class _RowLayout:
+    """What laying out a community's rows of lots makes besides the lots themselves."""
+
+    minor: list[FloatArray] = field(default_factory=list)
+    minor_kind: list[str] = field(default_factory=list)
+    row_u: list[FloatArray] = field(default_factory=list)
+    """Lot breaks of each row."""
+    anchors: list[tuple[int, FloatArray]] = field(default_factory=list)
+    """(lot index, 4 anchor points S/N/W/E) of each lot."""
+
+    def add_row_roads(self, quad: FloatArray, v_breaks: FloatArray) -> None:
+        """Add the minor roads between rows, split where lot boundaries meet them."""
+        for r in range(1, len(self.row_u)):
+            ts = np.unique(np.concatenate([self.row_u[r - 1], self.row_u[r]]))
+            pts = bilinear_points(quad, ts, np.full(len(ts), v_breaks[r]))
+            for a, b2 in itertools.pairwise(pts):
+                self.minor.append(np.vstack([a, b2]))
+                self.minor_kind.append("minor")
 
 
 def _add_lot(

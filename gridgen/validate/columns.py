@@ -8,17 +8,13 @@ with a ``defaulted`` finding.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from gridgen.errors import SchemaError
 from gridgen.schema import Column, LayerSchema
-
-if TYPE_CHECKING:
-    from gridgen.validate.layers import LayerState
+from gridgen.validate.state import LayerState
 
 _TRUE = {"true", "t", "1", "yes", "y", "是", "有", "1.0"}
 _FALSE = {"false", "f", "0", "no", "n", "否", "无", "0.0"}

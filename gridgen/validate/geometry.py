@@ -6,18 +6,15 @@ already found faulty.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import geopandas as gpd
 import numpy as np
 import shapely
+from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
 from gridgen.io.crs import DeclaredCRS, outside_china
 from gridgen.validate.report import Action
-
-if TYPE_CHECKING:
-    from gridgen.validate.layers import LayerState
+from gridgen.validate.state import LayerState
 
 _GEOMETRY_NAMES = {
     -1: "missing",
@@ -75,9 +72,23 @@ def _coerced_geometry(
 
 def validate_geometry(layer: LayerState, declared: DeclaredCRS) -> None:
     """Apply the geometry rules: missing, swapped, out of range, invalid, wrong type."""
-    frame = layer.frame
-    name, allowed = layer.name, layer.schema.geometry_types
-    geoms = np.asarray(frame.geometry.array, dtype=object)
+    geoms = np.asarray(layer.frame.geometry.array, dtype=object)
+    _check_coordinates(layer, geoms, declared)
+    fixed = _repaired_geometries(layer, geoms)
+    if fixed:
+        frame = layer.frame
+        rows = np.fromiter(fixed.keys(), dtype=int)
+        new = geoms.copy()
+        new[rows] = np.array(list(fixed.values()), dtype=object)
+        layer.frame = frame.set_geometry(gpd.GeoSeries(new, index=frame.index, crs=frame.crs))
+
+
+def _check_coordinates(
+    layer: LayerState, geoms: NDArray[np.object_], declared: DeclaredCRS
+) -> None:
+    """Reject missing geometries, swapped lat/lon and coordinates that are not lon/lat;
+    flag points outside China in GCJ-02/BD-09 input (left unconverted)."""
+    name = layer.name
     bounds = shapely.bounds(geoms)
     with np.errstate(invalid="ignore"):
         cx = (bounds[:, 0] + bounds[:, 2]) / 2.0
@@ -137,6 +148,14 @@ def validate_geometry(layer: LayerState, declared: DeclaredCRS) -> None:
                 "coordinates or the declared CRS"
             ),
         )
+
+
+def _repaired_geometries(layer: LayerState, geoms: NDArray[np.object_]) -> dict[int, object]:
+    """Return the repaired geometry of every kept row that is invalid or of a wrong type.
+
+    Rows that cannot be repaired are rejected; every repair is a ``repaired`` finding.
+    """
+    allowed = layer.schema.geometry_types
     alive = layer.alive
     type_names = np.array([_GEOMETRY_NAMES[int(t)] for t in range(-1, 8)], dtype=object)
     types = type_names[shapely.get_type_id(geoms) + 1]
@@ -145,58 +164,69 @@ def validate_geometry(layer: LayerState, declared: DeclaredCRS) -> None:
     fixed: dict[int, object] = {}
     for row in np.flatnonzero(invalid | wrong):
         r = int(row)
-        geom = geoms[r]
-        if invalid[r]:
-            reason = shapely.is_valid_reason(geom)
-            repaired, note = _coerced_geometry(shapely.make_valid(geom), allowed)
-            if repaired is None or shapely.is_empty(repaired):
-                _one(
-                    layer,
-                    "invalid_geometry",
-                    r,
-                    "rejected",
-                    f"{name} row {r}: invalid "
-                    f"geometry ({reason}) cannot be repaired ({note}); redraw the feature",
-                )
-                continue
+        repaired = (
+            _repaired_invalid(layer, r, geoms[r])
+            if invalid[r]
+            else _repaired_type(layer, r, geoms[r], str(types[r]))
+        )
+        if repaired is not None:
             fixed[r] = repaired
-            extra = f"; {note}" if note else ""
-            _one(
-                layer,
-                "invalid_geometry",
-                r,
-                "repaired",
-                f"{name} row {r}: invalid geometry "
-                f"({reason}) repaired with make_valid{extra}; check the outline",
-            )
-        else:
-            coerced, note = _coerced_geometry(geom, allowed)
-            if coerced is None:
-                _one(
-                    layer,
-                    "wrong_geometry_type",
-                    r,
-                    "rejected",
-                    f"{name} row {r}: geometry "
-                    f"type {types[r]} is not allowed ({note}); give "
-                    f"{' or '.join(allowed)}",
-                )
-                continue
-            fixed[r] = coerced
-            if note:
-                _one(
-                    layer,
-                    "wrong_geometry_type",
-                    r,
-                    "repaired",
-                    f"{name} row {r}: {types[r]} {note}; split the feature if both parts "
-                    "are needed",
-                )
-    if fixed:
-        rows = np.fromiter(fixed.keys(), dtype=int)
-        new = geoms.copy()
-        new[rows] = np.array(list(fixed.values()), dtype=object)
-        layer.frame = frame.set_geometry(gpd.GeoSeries(new, index=frame.index, crs=frame.crs))
+    return fixed
+
+
+def _repaired_invalid(layer: LayerState, r: int, geom: BaseGeometry) -> BaseGeometry | None:
+    """Return an invalid geometry repaired by make_valid (None: row rejected)."""
+    name, allowed = layer.name, layer.schema.geometry_types
+    reason = shapely.is_valid_reason(geom)
+    repaired, note = _coerced_geometry(shapely.make_valid(geom), allowed)
+    if repaired is None or shapely.is_empty(repaired):
+        _one(
+            layer,
+            "invalid_geometry",
+            r,
+            "rejected",
+            f"{name} row {r}: invalid "
+            f"geometry ({reason}) cannot be repaired ({note}); redraw the feature",
+        )
+        return None
+    extra = f"; {note}" if note else ""
+    _one(
+        layer,
+        "invalid_geometry",
+        r,
+        "repaired",
+        f"{name} row {r}: invalid geometry "
+        f"({reason}) repaired with make_valid{extra}; check the outline",
+    )
+    return repaired
+
+
+def _repaired_type(
+    layer: LayerState, r: int, geom: BaseGeometry, type_name: str
+) -> BaseGeometry | None:
+    """Return a geometry of a type the layer does not take as one it takes (None: rejected)."""
+    name, allowed = layer.name, layer.schema.geometry_types
+    coerced, note = _coerced_geometry(geom, allowed)
+    if coerced is None:
+        _one(
+            layer,
+            "wrong_geometry_type",
+            r,
+            "rejected",
+            f"{name} row {r}: geometry "
+            f"type {type_name} is not allowed ({note}); give "
+            f"{' or '.join(allowed)}",
+        )
+        return None
+    if note:
+        _one(
+            layer,
+            "wrong_geometry_type",
+            r,
+            "repaired",
+            f"{name} row {r}: {type_name} {note}; split the feature if both parts are needed",
+        )
+    return coerced
 
 
 def _one(layer: LayerState, rule: str, row: int, action: Action, message: str) -> None:

@@ -5,7 +5,7 @@ row, the feature id, the field, what was done and how to fix the input. Nothing 
 silently: for every layer ``rows_in == rows_kept + rows_rejected`` and every rejected row
 has a ``rejected`` finding.
 
-Decisions documented here (DESIGN §1a leaves them open):
+Decisions documented here (the data model, docs/data-model.md, leaves them open):
 
 - Buildings outside every community are *kept* with ``community_id`` NA and flagged.
 - A building in a known compound takes the compound's community (a compound is never split
@@ -26,14 +26,12 @@ already found faulty (about 3 s for 113k buildings on 2 cores). The rules live i
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyproj
-from numpy.typing import NDArray
 
 from gridgen.dataset import Dataset, empty_layer
 from gridgen.errors import SchemaError, UnknownLayerError, ValidationFailedError
@@ -42,7 +40,6 @@ from gridgen.schema import (
     DATASET_LAYERS,
     LAYERS,
     REQUIRED_LAYERS,
-    LayerSchema,
 )
 from gridgen.validate.columns import (
     check_required_columns,
@@ -53,56 +50,8 @@ from gridgen.validate.columns import (
 from gridgen.validate.geometry import validate_geometry
 from gridgen.validate.links import link_layers
 from gridgen.validate.offset import gcj02_offset_findings
-from gridgen.validate.report import Action, Finding, LayerCount, ValidationReport
-
-BoolArray = NDArray[np.bool_]
-
-
-@dataclass
-class LayerState:
-    """Working state of one layer: frame indexed by input row, rejections, findings."""
-
-    name: str
-    schema: LayerSchema
-    frame: gpd.GeoDataFrame
-    rejected: BoolArray
-    findings: list[Finding] = field(default_factory=list)
-
-    @property
-    def alive(self) -> BoolArray:
-        """Return the mask of rows not rejected so far."""
-        return ~self.rejected
-
-    def feature_id(self, row: int) -> str | None:
-        """Return the id of input row ``row`` (None when the layer has no usable id)."""
-        col = self.schema.id_column
-        if col is None or col not in self.frame:
-            return None
-        value = self.frame[col].iat[row]
-        return None if pd.isna(value) else str(value)
-
-    def add(
-        self,
-        rule: str,
-        mask: BoolArray,
-        column: str | None,
-        action: Action,
-        message: Callable[[int], str],
-    ) -> None:
-        """Record a finding for every row of ``mask`` (rejecting them when asked)."""
-        rows = np.flatnonzero(mask)
-        for row in rows:
-            r = int(row)
-            self.findings.append(
-                Finding(rule, self.name, r, self.feature_id(r), column, action, message(r))
-            )
-        if action == "rejected":
-            self.rejected[rows] = True
-
-    def add_layer_finding(self, rule: str, column: str | None, message: str) -> None:
-        """Record a layer-wide (row None) flagged finding."""
-        self.findings.append(Finding(rule, self.name, None, None, column, "flagged", message))
-
+from gridgen.validate.report import Finding, LayerCount, ValidationReport
+from gridgen.validate.state import LayerState
 
 # --------------------------------------------------------------------------- layers
 

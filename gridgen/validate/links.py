@@ -7,8 +7,6 @@ vectorised (spatial joins, shapely 2 arrays); Python runs per row only to word f
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -16,9 +14,7 @@ import pyproj
 import shapely
 
 from gridgen.schema import HOUSEHOLDS_PER_M2_FLOOR
-
-if TYPE_CHECKING:
-    from gridgen.validate.layers import LayerState
+from gridgen.validate.state import LayerState
 
 COMPOUND_TOLERANCE_M = 2.0
 """A building whose representative point lies within this distance of its compound is inside."""

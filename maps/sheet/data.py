@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyproj
 import shapely
+from numpy.typing import NDArray
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
@@ -31,15 +32,13 @@ from gridgen.coverage.compound import (
     nearest_station,
     text_or_none,
 )
+from gridgen.coverage.stations import DEFAULT_RADIUS_M
 from gridgen.dataset import Dataset
 from gridgen.errors import NotFoundError, ParameterError
 from gridgen.partition.plan import Plan
 from maps.sheet.grids import grid_of_buildings, split_note
 from maps.sheet.index import sheet_index
 from maps.style import property_mode_label, station_kind_label, text_or_dash, yes_no
-
-DEFAULT_RADIUS_M = 500.0
-"""Station reach drawn when no coverage result says otherwise (GB 50180: 10-minute circle)."""
 
 NO_BUILDINGS = "无楼栋数据"
 NO_STATION = "附近无站点"
@@ -225,36 +224,22 @@ def compound_sheet_data(
     name = text_or_none(comp.get("name")) or cid
     street_name, community_name = _place_names(dataset, comp.get("community_id"))
 
-    all_b = dataset.metric("buildings")
     rows = sheet_index(dataset).buildings_of.get(cid, np.empty(0, dtype=np.intp))
-    in_compound = np.zeros(len(all_b), dtype=bool)
-    in_compound[rows] = True
-    mine = _numbered(all_b.iloc[np.sort(rows)])
+    mine = _numbered(dataset.metric("buildings").iloc[np.sort(rows)])
     ids = mine["building_id"].astype(str).tolist()
     buildings = _sheet_buildings(mine, ids, _coverage_by_building(coverage), restricted=restricted)
     grid_of = grid_of_buildings(plan, ids)
     buildings = [replace(b, grid_id=grid_of.get(b.building_id)) for b in buildings]
     grids = compound_grids(dataset, plan, ids, geom)
-    near, near_roads = _context(dataset, all_b, in_compound, geom)
+    near, near_roads = _context(dataset, rows, geom)
     station = _sheet_station(
         nearest_station(dataset, geom, ids, coverage=coverage, radius=radius_m)
     )
-    mode = text_or_none(comp.get("property_mode")) or "none"
-    company_name, company_party = _company(dataset, text_or_none(comp.get("property_company_id")))
-    branch_raw = comp.get("party_branch")
-    party_branch = None if branch_raw is None or pd.isna(branch_raw) else bool(branch_raw)
-    property_rows = [
-        ("物业模式", property_mode_label(mode)),
-        ("物业企业", company_name or "—"),
-        ("物业党组织", yes_no(company_party)),
-        ("小区党支部", yes_no(party_branch)),
-    ]
+    prop = _property_facts(dataset, comp)
     totals = compound_summary(
         mine, covered=pd.Series([b.covered for b in buildings], dtype=object), restricted=restricted
     )
-    summary = _summary_rows(
-        totals, grid_ids=grids.grid_ids, station=station, property_rows=property_rows
-    )
+    summary = _summary_rows(totals, grid_ids=grids.grid_ids, station=station, prop=prop)
     three_teams = _three_teams(totals, grids, summary) if restricted else None
     grid_text = f"网格 {'、'.join(grids.grid_ids)}" if grids.grid_ids else "未划网格"
     parts = [p for p in (street_name, community_name, grid_text) if p]
@@ -273,11 +258,11 @@ def compound_sheet_data(
         context_roads=tuple(near_roads),
         buildings=tuple(buildings),
         station=station,
-        property_mode=mode,
-        property_label=property_mode_label(mode),
-        property_company=company_name,
-        company_party_org=company_party,
-        party_branch=party_branch,
+        property_mode=prop.mode,
+        property_label=property_mode_label(prop.mode),
+        property_company=prop.company,
+        company_party_org=prop.company_party,
+        party_branch=prop.party_branch,
         summary=tuple(summary),
         notes=_notes(buildings, station, radius_m),
         restricted=restricted,
@@ -351,9 +336,13 @@ def _sheet_buildings(
 
 
 def _context(
-    dataset: Dataset, all_b: gpd.GeoDataFrame, in_compound: Any, geom: BaseGeometry
+    dataset: Dataset, rows: NDArray[np.intp], geom: BaseGeometry
 ) -> tuple[gpd.GeoSeries, gpd.GeoSeries]:
-    """Return neighbouring footprints and roads around the compound (metric CRS)."""
+    """Return neighbouring footprints and roads around the compound (metric CRS), the
+    compound's own buildings (``rows`` of the metric buildings layer) left out."""
+    all_b = dataset.metric("buildings")
+    in_compound = np.zeros(len(all_b), dtype=bool)
+    in_compound[rows] = True
     window = shapely.box(*geom.buffer(max(60.0, 0.25 * _extent(geom))).bounds)
     # The spatial index of the (cached) metric layer is built once for every sheet.
     hits = all_b.sindex.query(window, predicate="intersects")
@@ -368,12 +357,27 @@ def _context(
     return near, near_roads
 
 
-def _company(dataset: Dataset, company_id: str | None) -> tuple[str | None, bool | None]:
-    """Return the property company's name and whether it has a party organisation."""
-    if company_id is None:
-        return None, None
-    name, party = sheet_index(dataset).company.get(company_id, (None, None))
-    return name or company_id, party
+class _PropertyFacts(NamedTuple):
+    """A compound's property management: mode, company, its party organisation, branch."""
+
+    mode: str
+    company: str | None
+    company_party: bool | None
+    party_branch: bool | None
+
+
+def _property_facts(dataset: Dataset, comp: pd.Series) -> _PropertyFacts:
+    """Return the compound's property mode, company (name, whether it has a party
+    organisation) and whether the compound has a party branch."""
+    mode = text_or_none(comp.get("property_mode")) or "none"
+    company_id = text_or_none(comp.get("property_company_id"))
+    company, party = None, None
+    if company_id is not None:
+        name, party = sheet_index(dataset).company.get(company_id, (None, None))
+        company = name or company_id
+    branch_raw = comp.get("party_branch")
+    branch = None if branch_raw is None or pd.isna(branch_raw) else bool(branch_raw)
+    return _PropertyFacts(mode, company, party, branch)
 
 
 def _notes(
@@ -399,7 +403,7 @@ def _summary_rows(
     *,
     grid_ids: tuple[str, ...],
     station: SheetStation | None,
-    property_rows: list[tuple[str, str]],
+    prop: _PropertyFacts,
 ) -> list[tuple[str, str]]:
     """Return the (label, value) rows of the summary table in display order."""
     rows: list[tuple[str, str]] = [
@@ -408,7 +412,10 @@ def _summary_rows(
         ("人数", text_or_dash(totals.residents)),
         ("楼栋长配备", f"{totals.leaders}/{totals.buildings}"),
         ("党员", str(totals.party_members)),
-        *property_rows,
+        ("物业模式", property_mode_label(prop.mode)),
+        ("物业企业", prop.company or "—"),
+        ("物业党组织", yes_no(prop.company_party)),
+        ("小区党支部", yes_no(prop.party_branch)),
         ("所属网格", "、".join(grid_ids) if grid_ids else "—"),
     ]
     if station is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import folium
+import pyproj
 import shapely
 from branca.element import Element
 
@@ -22,7 +23,7 @@ from gridgen.palette import (
 )
 from maps.assets import AssetMode, render_offline_html
 from maps.escape import html_text
-from maps.sheet.data import SheetData, building_rows
+from maps.sheet.data import SheetData, SheetStation, building_rows
 from maps.style import property_mode_color
 from maps.web import WEB_FONT, blank_map, feature_collection, to_wgs84, to_wgs84_points
 
@@ -117,78 +118,104 @@ def sheet_map(data: SheetData) -> folium.Map:
             },
         ).add_to(m)
     if data.buildings:
-        props = []
-        for b in data.buildings:
-            p = {
-                "label": f"{b.number}号楼",
-                "building_id": b.building_id,
-                "households": str(b.households),
-                "residents": "—" if b.residents is None else str(b.residents),
-                "leader": b.leader_name or "—",
-                "_edge": UNCOVERED_COLOR if b.covered is False else BUILDING_EDGE_HTML,
-            }
-            if data.restricted:
-                p["phone"] = b.leader_phone or "—"
-                p["key_persons"] = "—" if b.key_persons is None else str(b.key_persons)
-            props.append(p)
-        fields = ["label", "building_id", "households", "residents", "leader"]
-        aliases = ["楼栋", "编码", "户数", "人数", "楼栋长"]
-        if data.restricted:
-            fields += ["phone", "key_persons"]
-            aliases += ["联系电话", "重点人员"]
-        folium.GeoJson(
-            feature_collection(to_wgs84([b.geometry for b in data.buildings], crs), props),
-            name="楼栋",
-            marker=folium.CircleMarker(radius=5),
-            style_function=lambda f: {
-                "color": f["properties"]["_edge"],
-                "weight": 1.2,
-                "fill": True,
-                "fillColor": "#f6d7a7",
-                "fillOpacity": 0.95,
-            },
-            tooltip=folium.GeoJsonTooltip(fields, aliases=aliases),
-        ).add_to(m)
-        numbers = folium.FeatureGroup(name="楼栋编号")
-        anchors = to_wgs84_points([b.geometry.representative_point() for b in data.buildings], crs)
-        for b, pt in zip(data.buildings, anchors, strict=True):
-            folium.Marker(
-                location=[pt.y, pt.x],
-                icon=folium.DivIcon(
-                    html=f'<div class="gg-num">{html_text(b.number)}</div>',
-                    icon_size=(24, 14),
-                    icon_anchor=(12, 7),
-                    class_name="gg-num-icon",
-                ),
-            ).add_to(numbers)
-        numbers.add_to(m)
+        _building_layer(data).add_to(m)
+        _building_numbers(data).add_to(m)
     if data.station is not None:
-        st = to_wgs84_points([data.station.geometry], crs)[0]
-        folium.Circle(
-            location=[st.y, st.x],
-            radius=data.station.radius_m,
-            color=REACH_COLOR,
-            weight=1,
-            dash_array="4 3",
-            fill=True,
-            fill_opacity=0.05,
-            tooltip=f"服务范围 {data.station.radius_m:.0f} 米",
-        ).add_to(m)
-        folium.CircleMarker(
-            location=[st.y, st.x],
-            radius=7,
-            color="#ffffff",
-            weight=1.5,
-            fill=True,
-            fill_color=REACH_COLOR,
-            fill_opacity=1,
-            tooltip=html_text(f"{data.station.kind_label}：{data.station.name}"),
-        ).add_to(m)
+        for marker in _station_markers(data.station, crs):
+            marker.add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     root = m.get_root()
     root.header.add_child(Element(_PAGE_CSS.format(font=WEB_FONT)), name="gg_css")  # type: ignore[attr-defined]
     root.html.add_child(Element(_panel(data)), name="gg_panel")  # type: ignore[attr-defined]
     return m
+
+
+def _building_properties(data: SheetData) -> list[dict[str, str]]:
+    """Return each building's tooltip fields (phones and key persons only when restricted)."""
+    props = []
+    for b in data.buildings:
+        p = {
+            "label": f"{b.number}号楼",
+            "building_id": b.building_id,
+            "households": str(b.households),
+            "residents": "—" if b.residents is None else str(b.residents),
+            "leader": b.leader_name or "—",
+            "_edge": UNCOVERED_COLOR if b.covered is False else BUILDING_EDGE_HTML,
+        }
+        if data.restricted:
+            p["phone"] = b.leader_phone or "—"
+            p["key_persons"] = "—" if b.key_persons is None else str(b.key_persons)
+        props.append(p)
+    return props
+
+
+def _building_layer(data: SheetData) -> folium.GeoJson:
+    """Return the buildings (uncovered ones outlined red) with their tooltip."""
+    fields = ["label", "building_id", "households", "residents", "leader"]
+    aliases = ["楼栋", "编码", "户数", "人数", "楼栋长"]
+    if data.restricted:
+        fields += ["phone", "key_persons"]
+        aliases += ["联系电话", "重点人员"]
+    geoms = to_wgs84([b.geometry for b in data.buildings], data.metric_crs)
+    return folium.GeoJson(
+        feature_collection(geoms, _building_properties(data)),
+        name="楼栋",
+        marker=folium.CircleMarker(radius=5),
+        style_function=lambda f: {
+            "color": f["properties"]["_edge"],
+            "weight": 1.2,
+            "fill": True,
+            "fillColor": "#f6d7a7",
+            "fillOpacity": 0.95,
+        },
+        tooltip=folium.GeoJsonTooltip(fields, aliases=aliases),
+    )
+
+
+def _building_numbers(data: SheetData) -> folium.FeatureGroup:
+    """Return the building numbers as text markers inside the buildings."""
+    numbers = folium.FeatureGroup(name="楼栋编号")
+    points = [b.geometry.representative_point() for b in data.buildings]
+    anchors = to_wgs84_points(points, data.metric_crs)
+    for b, pt in zip(data.buildings, anchors, strict=True):
+        folium.Marker(
+            location=[pt.y, pt.x],
+            icon=folium.DivIcon(
+                html=f'<div class="gg-num">{html_text(b.number)}</div>',
+                icon_size=(24, 14),
+                icon_anchor=(12, 7),
+                class_name="gg-num-icon",
+            ),
+        ).add_to(numbers)
+    return numbers
+
+
+def _station_markers(
+    station: SheetStation, crs: pyproj.CRS
+) -> tuple[folium.Circle, folium.CircleMarker]:
+    """Return the station's reach circle and its dot."""
+    st = to_wgs84_points([station.geometry], crs)[0]
+    reach = folium.Circle(
+        location=[st.y, st.x],
+        radius=station.radius_m,
+        color=REACH_COLOR,
+        weight=1,
+        dash_array="4 3",
+        fill=True,
+        fill_opacity=0.05,
+        tooltip=f"服务范围 {station.radius_m:.0f} 米",
+    )
+    dot = folium.CircleMarker(
+        location=[st.y, st.x],
+        radius=7,
+        color="#ffffff",
+        weight=1.5,
+        fill=True,
+        fill_color=REACH_COLOR,
+        fill_opacity=1,
+        tooltip=html_text(f"{station.kind_label}：{station.name}"),
+    )
+    return reach, dot
 
 
 def sheet_html(data: SheetData, *, mode: AssetMode = "served", static_url: str = "/static") -> str:

@@ -98,6 +98,40 @@ def _map_extent(data: SheetData, aspect: float) -> tuple[float, float, float, fl
 
 def draw_map_panel(fig: Figure, lay: SheetLayout, data: SheetData) -> None:
     """Draw the map panel (context, compound, grids, buildings, station, furniture, labels)."""
+    ax, extent = _map_axes(fig, lay, data)
+    s = lay.scale
+    st = data.station
+    _draw_context(ax, data, s)
+    if st is not None:
+        _draw_station_reach(ax, st, s)
+    _draw_compound_and_grids(ax, data, s)
+    _draw_buildings(ax, data, s)
+    if st is not None:
+        _draw_station(ax, st, extent, s)
+    # Furniture: north arrow (top right), scale bar (bottom left), legend (bottom right).
+    span = extent[2] - extent[0]
+    _north_arrow(ax, s)
+    _scale_bar(ax, span, s)
+    _legend(fig, lay, data)
+    obstacles = _label_obstacles(fig, ax, span=span, station=st, s=s)
+    draw_building_labels(fig, ax, data, scale=s, obstacles=obstacles)
+    if not data.buildings:
+        ax.text(
+            0.5,
+            0.5,
+            "无楼栋数据",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=20 * s,
+            color="#999999",
+        )
+
+
+def _map_axes(
+    fig: Figure, lay: SheetLayout, data: SheetData
+) -> tuple[Any, tuple[float, float, float, float]]:
+    """Return the map frame's axes (no ticks, equal aspect) and its extent (x0, y0, x1, y1)."""
     W, H = lay.page
     mx, my, mw, mh = lay.map_box
     ax = fig.add_axes((mx / W, my / H, mw / W, mh / H))
@@ -110,8 +144,11 @@ def draw_map_panel(fig: Figure, lay: SheetLayout, data: SheetData) -> None:
     ax.set_yticks([])
     for spine in ax.spines.values():
         spine.set_linewidth(0.8)
-    s = lay.scale
+    return ax, (x0, y0, x1, y1)
 
+
+def _draw_context(ax: Any, data: SheetData, s: float) -> None:
+    """Draw the roads and the other compounds' buildings around the compound."""
     if data.context_roads:
         ax.add_collection(
             LineCollection(_lines(list(data.context_roads)), colors=ROAD_COLOR, linewidths=2.2 * s)
@@ -121,19 +158,25 @@ def draw_map_panel(fig: Figure, lay: SheetLayout, data: SheetData) -> None:
         ax.add_collection(
             PathCollection(ctx, facecolors=CONTEXT_FILL, edgecolors="#cfcfcf", linewidths=0.3)
         )
-    st = data.station
-    if st is not None:
-        ax.add_patch(
-            Circle(
-                (st.geometry.x, st.geometry.y),
-                st.radius_m,
-                facecolor=REACH_COLOR,
-                alpha=0.05,
-                edgecolor=REACH_COLOR,
-                linewidth=0.9 * s,
-                linestyle=(0, (4, 3)),
-            )
+
+
+def _draw_station_reach(ax: Any, st: SheetStation, s: float) -> None:
+    """Draw the station's reach as a dashed, faintly filled circle."""
+    ax.add_patch(
+        Circle(
+            (st.geometry.x, st.geometry.y),
+            st.radius_m,
+            facecolor=REACH_COLOR,
+            alpha=0.05,
+            edgecolor=REACH_COLOR,
+            linewidth=0.9 * s,
+            linestyle=(0, (4, 3)),
         )
+    )
+
+
+def _draw_compound_and_grids(ax: Any, data: SheetData, s: float) -> None:
+    """Draw the compound's fill (property mode colour), the grid boundaries, its outline."""
     ax.add_collection(
         PathCollection(
             _paths([data.compound_geometry]),
@@ -162,6 +205,10 @@ def draw_map_panel(fig: Figure, lay: SheetLayout, data: SheetData) -> None:
             linewidths=1.6 * s,
         )
     )
+
+
+def _draw_buildings(ax: Any, data: SheetData, s: float) -> None:
+    """Draw the compound's buildings (footprints, or squares for points), uncovered in red."""
     polys = [b for b in data.buildings if b.geometry.geom_type != "Point"]
     points = [b for b in data.buildings if b.geometry.geom_type == "Point"]
     if polys:
@@ -187,60 +234,57 @@ def draw_map_panel(fig: Figure, lay: SheetLayout, data: SheetData) -> None:
             linewidths=0.8,
             zorder=3,
         )
-    if st is not None:
-        ax.scatter(
-            [st.geometry.x],
-            [st.geometry.y],
-            s=160 * s,
-            marker="*",
-            c=REACH_COLOR,
-            edgecolors="white",
-            linewidths=0.8,
-            zorder=5,
-        )
-        if not (x0 <= st.geometry.x <= x1 and y0 <= st.geometry.y <= y1):
-            _station_pointer(ax, st, (x0, y0, x1, y1), s)
-        else:
-            ax.annotate(
-                st.name,
-                (st.geometry.x, st.geometry.y),
-                xytext=(6, -10),
-                textcoords="offset points",
-                fontsize=7 * s,
-                color=REACH_COLOR,
-                zorder=6,
-                annotation_clip=True,
-                clip_on=True,
-            )
 
-    # Furniture: north arrow (top right), scale bar (bottom left), legend (bottom right).
-    span = x1 - x0
-    _north_arrow(ax, s)
-    _scale_bar(ax, span, s)
-    _legend(fig, lay, data)
-    # Scale bar (bottom left) and north arrow (top right) boxes, in display pixels.
+
+def _draw_station(
+    ax: Any, st: SheetStation, extent: tuple[float, float, float, float], s: float
+) -> None:
+    """Draw the station as a star with its name, or an arrow at the frame when outside."""
+    x0, y0, x1, y1 = extent
+    ax.scatter(
+        [st.geometry.x],
+        [st.geometry.y],
+        s=160 * s,
+        marker="*",
+        c=REACH_COLOR,
+        edgecolors="white",
+        linewidths=0.8,
+        zorder=5,
+    )
+    if not (x0 <= st.geometry.x <= x1 and y0 <= st.geometry.y <= y1):
+        _station_pointer(ax, st, extent, s)
+    else:
+        ax.annotate(
+            st.name,
+            (st.geometry.x, st.geometry.y),
+            xytext=(6, -10),
+            textcoords="offset points",
+            fontsize=7 * s,
+            color=REACH_COLOR,
+            zorder=6,
+            annotation_clip=True,
+            clip_on=True,
+        )
+
+
+def _label_obstacles(
+    fig: Figure, ax: Any, *, span: float, station: SheetStation | None, s: float
+) -> list[tuple[float, ...]]:
+    """Return the boxes (display pixels) building labels must avoid: the scale bar, the
+    north arrow and the station star with its name."""
     bar_box = ax.transAxes.transform([(0.0, 0.0), (0.03 + _nice_length(span) / span + 0.06, 0.1)])
     north_box = ax.transAxes.transform([(0.90, 0.78), (1.0, 1.0)])
-    obstacles = [(*bar_box[0], *bar_box[1]), (*north_box[0], *north_box[1])]
-    if st is not None:
+    obstacles: list[tuple[float, ...]] = [
+        (*bar_box[0], *bar_box[1]),
+        (*north_box[0], *north_box[1]),
+    ]
+    if station is not None:
         # The station star and its name (drawn right of and below the star).
-        sx, sy = ax.transData.transform((st.geometry.x, st.geometry.y))
+        sx, sy = ax.transData.transform((station.geometry.x, station.geometry.y))
         px = fig.dpi / 72.0
-        name_w = 7 * s * px * text_width_em(st.name)
+        name_w = 7 * s * px * text_width_em(station.name)
         obstacles.append((sx - 8 * px, sy - 18 * px, sx + 8 * px + name_w, sy + 8 * px))
-
-    draw_building_labels(fig, ax, data, scale=s, obstacles=obstacles)
-    if not data.buildings:
-        ax.text(
-            0.5,
-            0.5,
-            "无楼栋数据",
-            transform=ax.transAxes,
-            ha="center",
-            va="center",
-            fontsize=20 * s,
-            color="#999999",
-        )
+    return obstacles
 
 
 def _station_pointer(

@@ -91,8 +91,11 @@ export function showVerdict() {
   if (!S || !S.pendingCount()) { v.textContent = ""; v.className = ""; return; }
   const verdict = E.verdict && E.verdict.key === E.checkKey ? E.verdict : null;
   if (!verdict) { v.textContent = "服务器检查中…"; v.className = "checking"; return; }
-  v.textContent = verdict.ok ? "服务器检查：可以保存" : "服务器检查：不能保存：" + verdict.text;
-  v.className = verdict.ok ? "ok" : "refused";
+  let text = verdict.ok ? "服务器检查：可以保存" : "服务器检查：不能保存：" + verdict.text;
+  const retired = verdict.ok ? Object.keys(verdict.body.retired || {}) : [];
+  if (retired.length) text += "；保存后撤销编码 " + retired.join("、") + "（保留多数户的网格才保留编码）";
+  v.textContent = text;
+  v.className = verdict.ok ? (retired.length ? "ok notice" : "ok") : "refused";
 }
 
 export function showRefused(text) {

@@ -36,21 +36,30 @@ export function save() {
   status("服务器检查中…");
   verdictNow().then((v) => {
     if (!v.ok) { finish(); status("不能保存"); showRefused("不能保存：" + v.text); return; }
-    const risky = (v.body.grids || []).filter((g) => g.after === 0 || !g.in_band);
+    const risky = (v.body.grids || []).filter((g) => g.after === 0 || g.after === null || !g.in_band);
     const key = JSON.stringify(risky.map((g) => [g.grid_id, g.after]));
     // asked once per save: a re-save after merging the head asks only if the grids differ
     if (risky.length && key !== confirmed) askConfirm(risky, v.body.band, key); else post();
   }, () => { finish(); showRefused("无法连接服务器：修改仍保留在浏览器中"); });
 }
 
-// Grids emptied or out of band: the planner confirms before the save goes out.
+// What a grid row of the server's check means for the planner (emptied, code retired, band).
+function riskText(g, band) {
+  if (g.after === null) {
+    const parts = Object.keys(g.now_in || {}).map((k) => k + " " + g.now_in[k] + " 户");
+    return "网格 " + g.grid_id + " 的编码将撤销（原 " + g.before + " 户，保留多数户的网格才保留编码）" +
+      (parts.length ? "，户分入 " + parts.join("、") : "");
+  }
+  const why = g.after === 0 ? "将被清空并撤销" : g.after < band[0] ? "低于下限 " + band[0] : g.after > band[1] ? "高于上限 " + band[1] : "";
+  return (g.before === null ? "新网格 " + g.grid_id : "网格 " + g.grid_id + "：" + g.before + " 户") + " → " +
+    g.after + " 户" + (why ? "，" + why : "");
+}
+
+// Grids emptied, retired or out of band: the planner confirms before the save goes out.
 function askConfirm(grids, band, key) {
   const ul = $("confirm-list");
   ul.textContent = "";
-  grids.forEach((g) => {
-    const why = g.after === 0 ? "将被清空并撤销" : g.after < band[0] ? "低于下限 " + band[0] : "高于上限 " + band[1];
-    ul.appendChild(el("li", "网格 " + g.grid_id + "：" + (g.before === null ? "新网格" : g.before + " 户") + " → " + g.after + " 户，" + why));
-  });
+  grids.forEach((g) => ul.appendChild(el("li", riskText(g, band))));
   $("confirm").hidden = false;
   $("confirm").scrollIntoView({ block: "nearest" });
   status("请确认");

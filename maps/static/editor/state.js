@@ -208,17 +208,10 @@ EditorState.prototype.pendingCount = function () {
   return Object.keys(this.changes()).length + Object.keys(this.lockPending).length;
 };
 
-/* The next code for a new grid: the first code the service offers that is not in use here
- * (codes never used in the community), else community id + the next free 3 digits. */
+/* The next code never used in the community (the server lists them: gridgen.partition.codes). */
 EditorState.prototype.nextCode = function () {
   const free = this.newCodes.filter((c) => this.gridIds.indexOf(c) < 0);
-  if (free.length) return free[0];
-  let top = 0;
-  this.gridIds.forEach((g) => {
-    const tail = g.slice(this.community.length);
-    if (g.indexOf(this.community) === 0 && /^[0-9]{3}$/.test(tail)) top = Math.max(top, Number(tail));
-  });
-  return top < 999 ? this.community + ("00" + (top + 1)).slice(-3) : null;
+  return free.length ? free[0] : null;
 };
 
 EditorState.prototype.addGrid = function (g) {
@@ -239,7 +232,7 @@ EditorState.prototype.reapply = function (local) {
       return;
     }
     const known = g in this.households;
-    const fresh = g.indexOf(this.community) === 0 && /^[0-9]+$/.test(g.slice(this.community.length));
+    const fresh = this.newCodes.indexOf(g) >= 0;
     if (!known && !fresh) { invalid.push({ unit: uid, grid: g, reason: "网格不存在" }); return; }
     valid.push(i);
     this.addGrid(g);

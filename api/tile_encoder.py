@@ -1,4 +1,4 @@
-"""Vector tiles: tile math, the embedded Mapbox Vector Tile encoder, and an LRU of tiles.
+"""Vector tiles: tile math and the embedded Mapbox Vector Tile encoder (routes: routers/tiles).
 
 The embedded back end keeps each served layer in memory once (geometries in EPSG:3857 in a
 shapely STRtree) and encodes a tile by querying the tree, simplifying to half a tile pixel,
@@ -9,9 +9,6 @@ clipping to the tile plus a 64-pixel buffer and encoding with :func:`api.mvt.enc
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,47 +115,3 @@ def encode_tile(index: LayerIndex, z: int, x: int, y: int, *, layer: str, access
     where = f"{layer} {z}/{x}/{y}"
     tile_geoms = valid_on_grid(shapely.transform(geoms, to_tile), where=where, ids=ids)
     return encode_layer(layer, tile_geoms, props, ids, extent=EXTENT)
-
-
-class LRU:
-    """A thread-safe least-recently-used cache."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._data: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
-
-    def get(self, key: Hashable) -> Any | None:
-        """Return the cached value or None."""
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                self.hits += 1
-                return self._data[key]
-            self.misses += 1
-            return None
-
-    def put(self, key: Hashable, value: Any) -> None:
-        """Cache ``value`` under ``key``, evicting the least recently used beyond ``size``."""
-        if self.size <= 0:
-            return
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
-
-    def get_or_make(self, key: Hashable, make: Callable[[], Any]) -> Any:
-        """Return the cached value of ``key``, making and caching it when absent."""
-        value = self.get(key)
-        if value is None:
-            value = make()
-            self.put(key, value)
-        return value
-
-    def clear(self) -> None:
-        """Forget everything."""
-        with self._lock:
-            self._data.clear()

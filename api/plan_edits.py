@@ -1,8 +1,9 @@
-"""Glue for the grid editor: plan versions as :class:`Plan` values, unit graphs, unit layers.
+"""Saving edited plan versions, and the unit graphs and unit layers edits work on.
 
-The store-facing code of the editor is kept in these few functions (:func:`load_plan`,
-:func:`save_plan`, :func:`units_layer_key`) so a change of the
-store's plan representation touches only them.
+The editor's store-facing code is kept in these few functions (:func:`save_plan`,
+:func:`units_layer_key`, and :func:`api.service.load_plan` for reading a version) so a
+change of the store's plan representation touches only them. The routes are in
+:mod:`api.routers.editor`.
 """
 
 from __future__ import annotations
@@ -11,30 +12,13 @@ from collections.abc import Collection
 
 from api.auth import Principal
 from api.scopes import require_communities
-from api.service import ServiceState, check_edit_base, load_dataset
+from api.service import ServiceState, check_edit_base, load_dataset, load_plan, plan_key
 from api.store.base import VersionInfo, dataset_key
 from api.store.delta import assignment_patch
-from api.tiles import LRU
 from gridgen.dataset import Dataset
 from gridgen.partition.assign import community_units, units_frame
 from gridgen.partition.plan import Plan
 from gridgen.partition.units import UnitGraph
-
-_PLANS = LRU(4)
-"""The last plan versions loaded or saved (versions never change: safe to keep)."""
-
-
-def load_plan(state: ServiceState, plan_id: str, version: int) -> tuple[Plan, tuple[str, ...]]:
-    """Return (plan, locked grids) of a stored version (cached: versions are immutable)."""
-
-    def make() -> tuple[Plan, tuple[str, ...]]:
-        plan = state.store.load_version(plan_id, version)
-        return plan, plan.locked
-
-    out: tuple[Plan, tuple[str, ...]] = _PLANS.get_or_make(
-        (id(state.store), plan_id, version), make
-    )
-    return out
 
 
 def save_plan(
@@ -60,7 +44,7 @@ def save_plan(
         grids = plan.grids
         inside = grids["community_id"].astype(str).isin({str(c) for c in communities})
         changed = set(grids.loc[inside, "grid_id"].astype(str))
-        patch = assignment_patch(load_plan(state, plan_id, base)[0].assignment, plan.assignment)
+        patch = assignment_patch(load_plan(state, plan_id, base).assignment, plan.assignment)
     info = state.store.add_version(
         plan_id,
         base_version=base,
@@ -70,7 +54,7 @@ def save_plan(
         changed_grids=changed,
         changed_assignment=patch,
     )
-    _PLANS.put((id(state.store), plan_id, info.version), (saved, saved.locked))
+    state.memo.put(plan_key(plan_id, info.version), saved)
     return info
 
 
