@@ -5,7 +5,9 @@ plan edit has); its 409 body carries, besides who saved the head, ``conflicts``:
 of this edit that a later version moved to another grid (:mod:`gridgen.partition.conflicts`),
 each with the grid the edit wants (``mine``), the base's and the head's (``theirs``) grid and
 the version, author and time of the change. An empty list means the edit touches nothing
-anyone else changed: the page re-applies it on the head without asking.
+anyone else changed: the page re-applies it on the head without asking. ``renamed`` maps
+the base's codes that later versions retired to the grid now holding most of their
+households, so the page re-applies an edit to the grids it meant, under their new codes.
 """
 
 from __future__ import annotations
@@ -16,13 +18,16 @@ from typing import Any
 from api.errors import ConflictError
 from api.plan_edits import plan_dataset
 from api.service import ServiceState, check_edit_base, load_plan
-from gridgen.partition.conflicts import VersionStep, edit_conflicts
+from gridgen.partition.assign import resolve_keys
+from gridgen.partition.conflicts import VersionStep, edit_conflicts, renamed_codes
 
 
 class EditConflictError(ConflictError):
     """A stale editor save, with the units of the edit that others changed since its base."""
 
-    def __init__(self, error: ConflictError, conflicts: list[dict[str, Any]]) -> None:
+    def __init__(
+        self, error: ConflictError, conflicts: list[dict[str, Any]], renamed: dict[str, str]
+    ) -> None:
         n = len(conflicts)
         which = (
             f"{n} unit(s) of this edit were moved elsewhere since: "
@@ -39,6 +44,7 @@ class EditConflictError(ConflictError):
             head_message=error.head_message,
         )
         self.conflicts = conflicts
+        self.renamed = renamed
 
 
 def check_assign_base(
@@ -62,4 +68,9 @@ def check_assign_base(
         _, dataset = plan_dataset(state, plan_id)
         base_plan = load_plan(state, plan_id, base)
         found = edit_conflicts(dataset, base_plan, steps, assign)
-        raise EditConflictError(exc, [c.to_dict() for c in found]) from None
+        members, _ = resolve_keys(dataset, assign)
+        named = {b for ids in members.values() for b in ids}
+        bld = dataset.buildings
+        comms = set(bld.loc[bld["building_id"].astype(str).isin(named), "community_id"].astype(str))
+        renamed = renamed_codes(dataset, base_plan, steps[-1].plan, communities=comms or None)
+        raise EditConflictError(exc, [c.to_dict() for c in found], renamed) from None

@@ -156,6 +156,7 @@ def error_body(error: GridgenError) -> dict[str, Any]:
         conflicts = getattr(error, "conflicts", None)  # a stale editor save (api.edit_conflicts)
         if conflicts is not None:
             body["conflicts"] = conflicts
+            body["renamed"] = getattr(error, "renamed", {})
     return body
 
 

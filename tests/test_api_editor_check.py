@@ -10,6 +10,7 @@ import pytest
 from conftest import ADMIN_KEY
 from editor_helpers import movable_unit
 from fastapi.testclient import TestClient
+from job_helpers import finished_job
 from test_api import key, run_plan, upload
 
 from api.app import create_app
@@ -91,3 +92,25 @@ def test_check_answers_like_a_save_and_locks_ride_with_the_save(client: TestClie
     assert r.status_code == 201 and r.json()["version"]["locked"] == [one]
     r = client.post(url, json={"base_version": 4, "lock": [one]}, headers=planner)
     assert r.status_code == 422 and "nothing to save" in r.json()["detail"]
+
+
+def test_a_rebalance_that_moves_nothing_changes_nothing(client: TestClient) -> None:
+    planner = key(client, "planner")
+    ds = upload(client, sample_path() / "district.gpkg")
+    comms = client.get("/ogc/collections/communities/items?limit=1", headers=planner).json()
+    cid = comms["features"][0]["properties"]["community_id"]
+    plan = run_plan(client, planner, ds, communities=[cid])
+    grids = client.get(f"/plans/{plan}/editor?community={cid}", headers=planner).json()["grids"]
+    lo, hi = client.get(f"/plans/{plan}/editor?community={cid}", headers=planner).json()["band"]
+    assert all(lo <= g["households"] <= hi for g in grids)  # nothing to fix
+    r = client.post(
+        f"/plans/{plan}/edits/rebalance",
+        json={"base_version": 1, "community_id": cid, "method": "minimal_change"},
+        headers=planner,
+    )
+    assert r.status_code == 202, r.text
+    job = finished_job(client, r.json()["id"], headers=planner)
+    assert job["status"] == "done", job
+    assert job["result"]["unchanged"] is True and job["result"]["version"] == 1
+    assert job["result"].get("households_moved", 0) == 0
+    assert client.get(f"/plans/{plan}", headers=planner).json()["plan"]["head_version"] == 1

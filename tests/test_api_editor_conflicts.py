@@ -64,6 +64,20 @@ def test_a_stale_save_names_the_units_both_sides_changed(client: TestClient) -> 
     assert c["unit"] == u["id"] and c["mine"] == mine and c["theirs"] == dst
     assert c["base"] == src and c["version"] == 2 and c["author"].startswith("规划员甲")
     assert c["created_at"] and u["id"] in body["detail"]
+    # a code A's save retired (the grid kept too few of its households) is named with the
+    # grid its households are in now; a unit A did not move is no conflict even so
+    v2 = client.get(f"/plans/{plan}/editor?community={cid}", headers=a).json()
+    stay = next(k for k, x in enumerate(data["units"]) if x["grid"] == src and k != i)
+    if v2["units"][stay]["grid"] != src:
+        assert body["renamed"] == {src: v2["units"][stay]["grid"]}
+    else:
+        assert body["renamed"] == {}
+    r = client.post(
+        f"/plans/{plan}/edits/assign",
+        json={"base_version": 1, "assign": {data["units"][stay]["id"]: dst_j}},
+        headers=b,
+    )
+    assert r.status_code == 409 and r.json()["conflicts"] == []
     # B moving only w (a unit A left alone): 409 with no conflict, nothing saved
     r = client.post(
         f"/plans/{plan}/edits/assign",

@@ -46,6 +46,7 @@ from api.tile_serving import layer_tile, tile_headers
 from gridgen.errors import GridgenError, NotFoundError, ParameterError
 from gridgen.partition.assign import editor_units
 from gridgen.partition.compare import community_unit_changes
+from gridgen.partition.plan import Plan
 from gridgen.partition.unit_geometry import unit_shapes
 
 router = APIRouter(tags=["editor"])
@@ -229,6 +230,21 @@ def assign_check(
     }
 
 
+def _same_grids(before: Plan, after: Plan, community_id: str | None) -> bool:
+    """Return whether ``after`` puts every building in the grid of ``before`` (same codes),
+    in ``community_id`` only when one is named."""
+
+    def part(plan: Plan) -> tuple[set[str], set[tuple[str, str]]]:
+        g = plan.grids
+        if community_id is not None:
+            g = g[g["community_id"].astype(str) == community_id]
+        codes = set(g["grid_id"].astype(str))
+        a = plan.assignment[plan.assignment["grid_id"].astype(str).isin(codes)]
+        return codes, set(zip(a["building_id"].astype(str), a["grid_id"].astype(str), strict=True))
+
+    return part(before) == part(after)
+
+
 def _rebalance_message(method: str, where: str, summary: dict[str, Any]) -> str:
     """Return the default version message of a rebalance."""
     if method == "repartition":
@@ -284,6 +300,8 @@ def rebalance(
                 locked=locked,
                 community_id=body.community_id,
             )
+        if _same_grids(plan, new, body.community_id):  # nothing moved: no version saved
+            return {"plan_id": plan_id, "version": base, "unchanged": True, **summary}
         progress(0.9, "saving")
         message = body.message or _rebalance_message(body.method, where, summary)
         info = save_plan(

@@ -2,10 +2,16 @@
 
 An edit is made on a base version; when others have saved since, each unit (or building)
 the edit names is either untouched by them (the edit applies as it is: merged without
-asking) or changed by them to another grid than the edit wants: a conflict, reported with
+asking) or moved by them to another grid than the edit wants: a conflict, reported with
 the grid the edit wants (``mine``), the grid at the base, the grid at the head
 (``theirs``) and who moved it last, in which version and when. A unit both sides moved to
 the same grid is no conflict.
+
+Grids are followed by membership, not by code: a save may retire a grid's code when the
+grid lost most of its households (:mod:`gridgen.partition.codes`), so a grid of one
+version is read in the next as the grid it is matched to by shared households
+(:func:`gridgen.partition.matching.successors`). A unit whose grid was only renamed was
+not moved.
 """
 
 from __future__ import annotations
@@ -13,8 +19,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
+import pandas as pd
+
 from gridgen.dataset import Dataset
 from gridgen.partition.assign import resolve_keys
+from gridgen.partition.matching import building_households, successors
 from gridgen.partition.plan import Plan
 
 
@@ -46,23 +55,21 @@ class UnitConflict:
 
 
 def _key_grids(
-    plan: Plan, members: Mapping[str, list[str]], households: Mapping[str, int]
-) -> dict[str, tuple[str | None, tuple[tuple[str, str], ...]]]:
-    """Return key → (grid holding most of its households, its (building, grid) pairs)."""
+    plan: Plan, members: Mapping[str, list[str]], households: pd.Series
+) -> dict[str, str | None]:
+    """Return key → the grid holding most of its households in ``plan``."""
     wanted = {b for ids in members.values() for b in ids}
     a = plan.assignment
     a = a[a["building_id"].astype(str).isin(wanted)]
-    grid_of = dict(
-        zip(a["building_id"].astype(str).tolist(), a["grid_id"].astype(str).tolist(), strict=True)
-    )
-    out: dict[str, tuple[str | None, tuple[tuple[str, str], ...]]] = {}
+    grid_of = dict(zip(a["building_id"].astype(str), a["grid_id"].astype(str), strict=True))
+    out: dict[str, str | None] = {}
     for key, ids in members.items():
-        pairs = tuple(sorted((b, grid_of[b]) for b in ids if b in grid_of))
         weight: dict[str, float] = {}
-        for b, g in pairs:
-            weight[g] = weight.get(g, 0.0) + households.get(b, 0) + 1e-6
-        main = max(sorted(weight), key=lambda g: weight[g]) if weight else None
-        out[key] = (main, pairs)
+        for b in ids:
+            if b in grid_of:
+                g = grid_of[b]
+                weight[g] = weight.get(g, 0.0) + float(households.get(b, 0)) + 1e-6
+        out[key] = max(sorted(weight), key=lambda g: weight[g]) if weight else None
     return out
 
 
@@ -80,46 +87,57 @@ def edit_conflicts(
     later
         Every version saved after ``base``, oldest first (the last is the head).
     assign
-        The edit: ``{unit_or_building_id: grid_id}``; unknown ids are left to the save,
-        which names them.
+        The edit: ``{unit_or_building_id: grid_id}`` in the base's codes; unknown ids are
+        left to the save, which names them.
 
     Returns
     -------
     list of UnitConflict
-        In the order of ``assign``: units whose buildings' grids at the head differ from
-        the base and whose grid at the head is not the one the edit wants.
+        In the order of ``assign``: units whose grid at the head is not the one they had at
+        the base (followed through renames) and not the one the edit wants.
     """
     members, _ = resolve_keys(dataset, assign)
     if not members or not later:
         return []
+    hh = building_households(dataset)
     bld = dataset.buildings
-    hh = dict(
-        zip(
-            bld["building_id"].astype(str).tolist(),
-            bld["households"].fillna(0).astype(int).tolist(),
-            strict=True,
-        )
-    )
+    named = bld["building_id"].astype(str).isin({b for ids in members.values() for b in ids})
+    comms = set(bld.loc[named, "community_id"].astype(str))
     start = _key_grids(base, members, hh)
-    prev = start
-    last: dict[str, VersionStep] = {}
+    follow = {c: c for c in base.grids["grid_id"].astype(str)}  # base code → code now
+    grids, prev_plan, last = dict(start), base, {}
     for step in later:
+        succ = successors(prev_plan, step.plan, hh, communities=comms)
         now = _key_grids(step.plan, members, hh)
         for key in members:
-            if now[key][1] != prev[key][1]:
-                last[key] = step
-        prev = now
+            if now[key] != succ.get(str(grids[key]), grids[key]):
+                last[key] = step  # moved in this version, not only renamed
+        follow = {c: succ.get(g, g) for c, g in follow.items()}
+        grids, prev_plan = now, step.plan
     out: list[UnitConflict] = []
     for key in members:
-        (base_grid, before), (head_grid, after) = start[key], prev[key]
-        mine = str(assign[key])
-        if before == after or key not in last or head_grid == mine:
+        head, was = grids[key], start[key]
+        mine = follow.get(str(assign[key]), str(assign[key]))
+        if head == follow.get(str(was), was) or key not in last or head == mine:
             continue
         by = last[key]
         out.append(
-            UnitConflict(key, mine, base_grid, head_grid, by.version, by.author, by.created_at)
+            UnitConflict(key, str(assign[key]), was, head, by.version, by.author, by.created_at)
         )
     return out
 
 
-__all__ = ["UnitConflict", "VersionStep", "edit_conflicts"]
+def renamed_codes(
+    dataset: Dataset, base: Plan, head: Plan, *, communities: set[str] | None = None
+) -> dict[str, str]:
+    """Return base code → head code for the grids of ``base`` known by another code now."""
+    succ = successors(base, head, building_households(dataset), communities=communities)
+    return {old: new for old, new in sorted(succ.items()) if old != new}
+
+
+__all__ = [
+    "UnitConflict",
+    "VersionStep",
+    "edit_conflicts",
+    "renamed_codes",
+]

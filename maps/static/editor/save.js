@@ -92,14 +92,27 @@ function post() {
 }
 
 // A stale save: load the head, re-apply what nobody else touched, ask about the rest.
+// Grids the head knows by another code (body.renamed) are re-applied under their new code;
+// a new grid whose code someone else took meanwhile gets the next free code.
 function onConflict(body, edit) {
   const conflicts = body.conflicts || [];
   const both = new Set(conflicts.map((c) => c.unit));
-  const rest = {};
-  Object.keys(edit.assign).forEach((u) => { if (!both.has(u)) rest[u] = edit.assign[u]; });
-  const locks = Object.assign({}, E.S.lockPending);
+  const renamed = body.renamed || {};
+  const baseGrids = new Set(E.S.baseGrids);
+  const locks = {};
+  Object.keys(E.S.lockPending).forEach((g) => { locks[renamed[g] || g] = E.S.lockPending[g]; });
   status("冲突：正在载入 v" + body.head_version);
   load(body.head_version, () => {
+    const fresh = {};
+    const target = (g) => {
+      if (renamed[g]) return renamed[g];
+      if (baseGrids.has(g) || !(g in E.S.households)) return g;
+      if (!fresh[g]) { fresh[g] = E.S.nextCode() || g; E.S.addGrid(fresh[g]); } // taken meanwhile
+      return fresh[g];
+    };
+    const rest = {};
+    Object.keys(edit.assign).forEach((u) => { if (!both.has(u)) rest[u] = target(edit.assign[u]); });
+    conflicts.forEach((c) => { c.mine = target(c.mine); });
     const res = E.S.reapply(rest);
     E.S.reapplyLocks(locks);
     redrawAll();

@@ -67,12 +67,16 @@ export function compare() {
     t.hidden = false;
     const body = t.tBodies[0];
     body.textContent = "";
+    // grids matched by membership: a renamed or renumbered grid is one row, old → new code
     r.body.grids.forEach((g) => {
       const tr = el("tr");
-      tr.appendChild(el("td", g.grid_id));
+      const same = g.code_a === g.code_b;
+      tr.appendChild(el("td", same ? g.code_a : (g.code_a || "（无）") + " → " + (g.code_b || "（撤销）")));
       tr.appendChild(el("td", g.a === null ? "—" : g.a));
       tr.appendChild(el("td", g.b === null ? "—" : g.b));
-      if (g.a !== g.b) tr.className = "touched";
+      if (g.a !== g.b || !same) tr.className = "touched";
+      tr.dataset.codeA = g.code_a || "";
+      tr.dataset.codeB = g.code_b || "";
       body.appendChild(tr);
     });
     status("比较 v" + a + " → v" + b + "：" + ids.length + " 个单元改变");
