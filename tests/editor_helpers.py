@@ -70,7 +70,13 @@ def households(page: Any, grid: str) -> int:
 
 def paint_unit(page: Any, unit_id: str, grid: str) -> None:
     """Pick ``grid`` in the table and paint ``unit_id`` with a real mouse stroke."""
-    page.click(f"#grid-table tr[data-grid='{grid}']")
+    row = page.locator(f"#grid-table tr[data-grid='{grid}']")
+    if row.count() == 0:
+        shown = page.eval_on_selector_all(
+            "#grid-table tr[data-grid]", "rs => rs.map(r => r.dataset.grid)"
+        )
+        raise AssertionError(f"grid {grid} not in the table ({page.inner_text('#title')}): {shown}")
+    row.click()
     point = page.evaluate(UNIT_POINT, unit_id)
     assert point is not None, unit_id
     page.mouse.move(point[0], point[1])

@@ -103,6 +103,13 @@ def _targets(e: Editing, data: dict[str, Any], *, want: int, avoid: set[str]) ->
             yield u, ok
 
 
+def _member(data: dict[str, Any], grid: str, *skip: dict[str, Any]) -> str:
+    """Return a unit of ``grid`` in ``data`` other than ``skip`` (to follow the grid by
+    membership: a save may give a grid another code)."""
+    ids = {x["id"] for x in skip}
+    return str(next(x["id"] for x in data["units"] if x["grid"] == grid and x["id"] not in ids))
+
+
 def _open(browser: Any, e: Editing, key: str, requests: list[str], errors: list[str]) -> Any:
     page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
     page.on("request", lambda r: requests.append(r.url))
@@ -165,7 +172,9 @@ def test_two_planners_same_unit_keep_mine_keep_theirs_and_other_units_merged(
             pb.screenshot(path=str(SCREENS / "editor-conflict-resolved.png"))
             head = _data(e)
             grid = {x["id"]: x["grid"] for x in head["units"]}
-            assert grid[u["id"]] == d2 and grid[w["id"]] == dw  # B's choice and B's other unit
+            # by membership: a grid's code follows most of its households (codes module)
+            assert grid[u["id"]] == grid[_member(data, d2, u, w)]  # B's choice
+            assert grid[w["id"]] == grid[_member(data, dw, u, w)]  # B's other unit, merged
             assert head["versions"][-1]["author"].startswith("规划员乙")
 
             # keep theirs: B moves u2 first; A moves u2 elsewhere and w back, then chooses theirs
@@ -173,15 +182,20 @@ def test_two_planners_same_unit_keep_mine_keep_theirs_and_other_units_merged(
             pa.wait_for_selector("body[data-ready='1']", timeout=120_000)
             pb.reload()
             pb.wait_for_selector("body[data-ready='1']", timeout=120_000)
-            paint_unit(pb, u2["id"], f1)
+            now = {x["id"]: x["grid"] for x in head["units"]}  # codes as they are now
+            g1, g2 = (now[_member(data, f, u, w, u2)] for f in (f1, f2))
+            home = now[_member(data, w["grid"], u, w, u2)]
+            paint_unit(pb, u2["id"], g1)
             save_and_wait(pb, start + 3)
-            paint_unit(pa, u2["id"], f2)
-            paint_unit(pa, w["id"], w["grid"])
+            paint_unit(pa, u2["id"], g2)
+            paint_unit(pa, w["id"], home)
             text = _choose(pa, u2["id"], "theirs")
-            assert "规划员乙" in text and f1 in text
+            assert "规划员乙" in text and g1 in text
             _confirmed(pa, f"#title:has-text('v{start + 4}')")
             grid = {x["id"]: x["grid"] for x in _data(e)["units"]}
-            assert grid[u2["id"]] == f1 and grid[w["id"]] == w["grid"] and grid[u["id"]] == d2
+            assert grid[u2["id"]] == grid[_member(data, f1, u, w, u2)]  # theirs kept
+            assert grid[w["id"]] == grid[_member(data, w["grid"], u, w, u2)]  # A's other unit
+            assert grid[u["id"]] == grid[_member(data, d2, u, w, u2)]  # nothing else lost
         finally:
             browser.close()
     assert errors == []
@@ -298,6 +312,80 @@ def test_labels_stay_inside_their_grids_and_the_balance_mode(editing: Editing) -
                 " sourceLayer: 'units', id: u.id}) || {}).color); }"
             )
             assert len(set(colours)) > 3
+        finally:
+            browser.close()
+    assert errors == []
+    _assert_local(requests)
+
+
+_CHANGED = """() => {
+  const S = window.gridgenEditor.state(), m = window.gridgenEditor.map;
+  return S.units.filter(u => (m.getFeatureState({source: 'units', sourceLayer: 'units',
+    id: u.id}) || {}).changed).map(u => u.id);
+}"""
+
+
+def _kept_codes_hold(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """Return the grids of ``before`` whose households mostly sit in one grid of ``after``
+    that does not carry their code (empty: every code stayed with its grid)."""
+    hh = {u["id"]: u["households"] for u in before["units"]}
+    now = {u["id"]: u["grid"] for u in after["units"]}
+    shares: dict[str, dict[str, int]] = {}
+    for u in before["units"]:
+        row = shares.setdefault(u["grid"], {})
+        row[now[u["id"]]] = row.get(now[u["id"]], 0) + hh[u["id"]]
+    wrong = []
+    for code, row in shares.items():
+        total = sum(row.values())
+        holder = max(sorted(row), key=lambda g: row[g])
+        if total and row[holder] > total / 2 and holder != code:
+            wrong.append(f"{code} → {holder}")
+    return wrong
+
+
+def test_rebalance_keeps_codes_and_compare_shows_exactly_the_unit_moved(
+    editing: Editing,
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    e = editing
+    before = _data(e)
+    u, (d1, *_) = next(_targets(e, before, want=1, avoid=set()))
+    requests: list[str] = []
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=VIEWER_ARGS)
+        try:
+            page = _open(browser, e, e.a, requests, errors)
+            # a version that differs by one unit; compare highlights exactly that unit
+            v0 = before["version"]
+            paint_unit(page, u["id"], d1)
+            save_and_wait(page, v0 + 1)
+            page.select_option("#cmp-a", str(v0))
+            page.select_option("#cmp-b", str(v0 + 1))
+            page.click("#compare")
+            page.wait_for_selector("#compare-table:not([hidden]) tbody tr", timeout=60_000)
+            assert page.evaluate(_CHANGED) == [u["id"]]
+            assert page.locator("#compare-table tr.touched").count() == 2
+            # rebalance from the page: minimal change by default; codes stay with their grids
+            moved = _data(e)
+            assert page.input_value("#rebalance-method") == "minimal_change"
+            page.click("#rebalance")
+            page.wait_for_selector(
+                f"#title:has-text('v{v0 + 2}'), #status:has-text('方案未改变')", timeout=300_000
+            )
+            after = _data(e)
+            assert _kept_codes_hold(moved, after) == []
+            out_before = sum(not before["band"][0] <= g["households"] <= before["band"][1]
+                             for g in moved["grids"])  # fmt: skip
+            out_after = sum(not after["band"][0] <= g["households"] <= after["band"][1]
+                            for g in after["grids"])  # fmt: skip
+            assert out_after <= out_before
+            page.wait_for_timeout(500)
+            assert page.evaluate(_CHANGED) == []  # the comparison's outline went with the reload
+            assert page.evaluate(_NEIGHBOURS_SHARING) == []
+            page.mouse.move(5, 5)
+            page.screenshot(path=str(SCREENS / "editor-rebalanced.png"))
         finally:
             browser.close()
     assert errors == []

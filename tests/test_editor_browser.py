@@ -127,8 +127,10 @@ def _open(browser: Any, s: Served, key: str, requests: list[str], errors: list[s
     return page
 
 
-def _editor(s: Served, key: str, version: int | None = None) -> dict[str, Any]:
-    params = {"community": s.community, **({"version": version} if version else {})}
+def _editor(
+    s: Served, key: str, version: int | None = None, community: str | None = None
+) -> dict[str, Any]:
+    params = {"community": community or s.community, **({"version": version} if version else {})}
     r = httpx.get(f"{s.base}/plans/{s.plan_id}/editor", params=params, headers={"X-API-Key": key})
     assert r.status_code == 200, r.text
     return dict(r.json())
@@ -318,3 +320,82 @@ def test_editor_viewer_403_and_hostile_names(server: Served) -> None:
             browser.close()
     assert dialogs == [] and errors == []
     _assert_local(requests)
+
+
+def _server_details(s: Served) -> tuple[list[str], dict[str, Any]]:
+    """Return the details of real refusals of the editor's routes, and a real 409 body."""
+    plan = f"{s.base}/plans/{s.plan_id}"
+
+    def post(path: str, body: dict[str, Any], key: str) -> httpx.Response:
+        return httpx.post(plan + path, json=body, headers={"X-API-Key": key}, timeout=120)
+
+    data = _editor(s, s.planner)
+    if not data["locked"]:  # a locked grid (and a second version) to be refused about
+        grid = data["grids"][-1]["grid_id"]
+        r = post("/edits/assign", {"base_version": data["version"], "lock": [grid]}, s.planner)
+        assert r.status_code == 201, r.text
+        data = _editor(s, s.planner)
+    other = _editor(s, s.planner, community=s.other)
+    head, unit = data["version"], next(u for u in data["units"] if u["kind"] != "empty")
+    locked = set(data["locked"])
+    details = []
+    tries = [
+        ({"assign": {"XQ99999": data["grids"][0]["grid_id"]}}, s.planner),
+        ({"assign": {unit["id"]: "G999999"}}, s.planner),
+        ({"assign": {unit["id"]: other["grids"][0]["grid_id"]}}, s.planner),
+        ({"assign": {unit["id"]: data["grids"][0]["grid_id"]}}, s.scoped),
+        ({"assign": {unit["id"]: data["grids"][0]["grid_id"]}}, s.viewer),
+        ({"lock": sorted(locked)}, s.planner),
+        ({"lock": ["G999999"]}, s.planner),
+    ]
+    tries += [({"assign": {u["id"]: g}}, s.planner) for u in data["units"][:12]
+              for g in sorted({x["grid"] for x in data["units"]} - {u["grid"]})]  # fmt: skip
+    for body, key in tries:
+        r = post("/edits/assign/check", {"base_version": head, **body}, key)
+        if r.status_code >= 400:
+            details.append(str(r.json()["detail"]))
+    r = post("/edits/rebalance", {"base_version": head, "method": "X9"}, s.planner)
+    details.append(str(r.json()["detail"]))
+    stale = post(
+        "/edits/assign", {"base_version": 1, "assign": {unit["id"]: unit["grid"]}}, s.planner
+    )
+    assert stale.status_code == 409, stale.text
+    return details, stale.json()
+
+
+_ZH = """async ([details, body, versions]) => {
+  const m = await import('/static/editor/messages.js');
+  return {details: details.map(m.zhDetail), conflict: m.conflictText(body),
+          versions: versions.map(m.versionMessage),
+          job: m.jobMessage({message: 'rebalancing C1 (minimal_change)'})};
+}"""
+
+
+def test_every_server_message_reaches_the_planner_in_chinese(server: Served) -> None:
+    """The service answers in English; each refusal the editor can meet, the 409, version
+    messages and job progress are shown in Chinese (ids kept, no English words left)."""
+    import re
+
+    from playwright.sync_api import sync_playwright
+
+    s = server
+    details, stale = _server_details(s)
+    kinds = " ".join(details)
+    for needle in ("unknown unit", "unknown grid", "another community", "outside this key",
+                   "needs role", "nothing to save", "not grids of the plan", "method"):  # fmt: skip
+        assert needle in kinds, (needle, details)
+    versions = [v["message"] for v in _editor(s, s.planner)["versions"]]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(f"{s.base}/edit/{s.plan_id}?key={s.planner}&community={s.community}")
+            zh = page.evaluate(_ZH, [details, stale, versions])
+        finally:
+            browser.close()
+    english = re.compile(r"\b[a-z]{3,}\b")
+    texts = [*zh["details"], zh["conflict"], zh["job"]]
+    texts += [t for t, v in zip(zh["versions"], versions, strict=True) if v != "move one compound"]
+    names = re.compile(r"planner [甲乙丙]|bootstrap admin")  # key names are data, not messages
+    for text in texts:
+        assert not text.startswith("服务器：") and not english.search(names.sub("", text)), text

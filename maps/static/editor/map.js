@@ -14,7 +14,7 @@ export function colorOf(g) {
   const S = E.S;
   if (!(g in S.households)) return "#cccccc";
   if (E.mode === "balance") return balanceColour(S.households[g], S.target, S.band);
-  const k = E.colours[g];
+  const k = E.colours ? E.colours[g] : undefined;
   return k === undefined ? "#cccccc" : PALETTE[k % PALETTE.length];
 }
 
@@ -108,9 +108,9 @@ export function refreshMap() {
   const map = E.map;
   map.getSource("units").setTiles([unitsUrl()]);
   map.getSource("borders").setData(bordersData());
-  map.removeFeatureState({ source: "units", sourceLayer: "units" });
-  map.removeFeatureState({ source: "borders" });
-  compared = [];
+  // every state set again explicitly (MapLibre applies a source-wide removeFeatureState
+  // after the changes of the same frame, which left stale outlines behind)
+  markCompared([]);
   colourAll();
   placeAllLabels();
   map.once("idle", () => status("就绪 · v" + E.version));
@@ -146,7 +146,7 @@ export function recolour(touched) {
 }
 
 export function colourAll() {
-  E.colours = gridColours(E.S, null);
+  E.colours = gridColours(E.S, E.colours); // colours kept across versions where they can be
   const all = [];
   for (let i = 0; i < E.S.units.length; i++) { setUnitState(i); all.push(i); }
   setBorders(all);

@@ -16,11 +16,21 @@ function roles(text) { return text.split(" or ").map((r) => ROLE[r] || r).join("
 // A key's scope as the service names it ("community X", "street Y").
 function scope(text) { return text.replace(/^community /, "社区 ").replace(/^street /, "街道 "); }
 
+// Why the codes module refuses a new grid's code (gridgen.partition.lifecycle), in Chinese.
+function codeReasons(text) {
+  return text
+    .replace(/\(not a (.+?) code of community (\S+); next new code ([^)]+)\)/g,
+      "（不是社区 $2 的 $1 编码；下一个可用的新编码是 $3）")
+    .replace(/\(used before and never given to another grid; next new code ([^)]+)\)/g,
+      "（此编码曾经使用过，不再用于其他网格；下一个可用的新编码是 $1）")
+    .replace(/none left/g, "已用完");
+}
+
 // [pattern, (match) => Chinese] for one sentence of a detail.
 const SENTENCES = [
   [/^unknown unit or building ids: (.+)$/, (m) => "未知的单元或楼栋：" + m[1]],
-  [/^unknown grid ids \([^)]*\): (.+)$/, (m) => "未知的网格编码（新网格须用本社区从未用过的编码）：" + m[1]],
-  [/^grids of another community: (.+)$/, (m) => "属于其他社区的网格：" + m[1]],
+  [/^unknown grid ids \((?:a new grid|[^)]*)[^:]*: (.+)$/, (m) => "未知的网格编码（新网格须用本社区从未用过的编码）：" + codeReasons(m[1])],
+  [/^grids of another community: (.+)$/, (m) => "属于其他社区的网格：" + m[1].replace(/\(community (\S+)\)/g, "（社区 $1）")],
   [/^locked grids \(unlock them first\): (.+)$/, (m) => "涉及已锁定的网格（请先解锁）：" + m[1]],
   [/^grids (.+) would not be one connected polygon.*$/,
     (m) => "网格 " + m[1].replace(/\((\d+) pieces\)/g, "（$1 块）") + " 将不再是一个连通的多边形：请把连接各块的单元涂到同一网格"],
@@ -53,11 +63,25 @@ function sentence(text) {
   return null;
 }
 
+// Split on "; " outside parentheses (a refusal's reasons carry their own "; ").
+function splitTop(text) {
+  const out = [];
+  let depth = 0, start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === "(") depth++;
+    else if (c === ")") depth = Math.max(0, depth - 1);
+    else if (c === ";" && depth === 0 && text[i + 1] === " ") { out.push(text.slice(start, i)); start = i + 2; }
+  }
+  out.push(text.slice(start));
+  return out;
+}
+
 // The Chinese text of a service error detail (sentences joined by "; ").
 export function zhDetail(detail) {
   if (detail === null || detail === undefined) return "";
   const text = String(detail);
-  const parts = text.replace(/^assign:\s*/, "").split(/;\s+/);
+  const parts = splitTop(text.replace(/^assign:\s*/, ""));
   const zh = parts.map(sentence);
   if (zh.every((z) => z !== null)) return zh.join("；");
   const whole = sentence(text);

@@ -82,6 +82,11 @@ export function showWarnings() {
     d.dataset.kind = w.kind;
     box.appendChild(d);
   });
+  refusals.forEach((text) => {
+    const d = el("div", text, "refused");
+    d.dataset.kind = "refused";
+    box.appendChild(d);
+  });
   showVerdict();
 }
 
@@ -98,13 +103,17 @@ export function showVerdict() {
   v.className = verdict.ok ? (retired.length ? "ok notice" : "ok") : "refused";
 }
 
+// What was refused (a locked grid, a failed save): kept under the warnings until the next
+// change or load, so a later redraw does not hide it.
+let refusals = [];
+
 export function showRefused(text) {
-  const last = $("warnings").lastChild;
-  if (last && last.textContent === text) return;
-  const d = el("div", text, "refused");
-  d.dataset.kind = "refused";
-  $("warnings").appendChild(d);
+  if (refusals[refusals.length - 1] === text) return;
+  refusals = refusals.concat([text]).slice(-3);
+  showWarnings();
 }
+
+export function clearRefused() { refusals = []; }
 
 export function updateButtons() {
   const S = E.S;
@@ -135,6 +144,7 @@ export function showLegend() {
 // Redraw what a list of [unit index, from, to] changes touched: units, borders, colours,
 // rows, labels, warnings; then tell the page (draft, server check).
 export function drawChanges(changes) {
+  clearRefused();
   const units = changes.map((c) => c[0]);
   units.forEach(setUnitState);
   setBorders(units);

@@ -3,7 +3,8 @@ import { api } from "./api.js";
 import { E, $, planPath, status } from "./context.js";
 import { addLayers, refreshMap } from "./map.js";
 import { zhDetail } from "./messages.js";
-import { buildTable, setActive, showLegend, showWarnings, updateButtons } from "./panel.js";
+import { buildTable, clearRefused, setActive, showLegend, showWarnings, updateButtons } from "./panel.js";
+import { gridColours } from "./colors.js";
 import { EditorState } from "./state.js";
 import { renderMethods, renderVersions } from "./versions.js";
 
@@ -39,12 +40,14 @@ export function load(v, then) {
     E.community = data.community_id;
     E.version = data.version;
     E.S = new EditorState(data);
+    E.colours = gridColours(E.S, E.colours); // the table and the map share the colours
     E.verdict = null;
     if (!E.active || !(E.active in E.S.households)) E.active = E.S.gridIds.slice().sort()[0] || null;
     setTitle();
     $("community-name").textContent = (data.community_name || "") + " " + E.community;
     $("pp").textContent = data.mean_polsby_popper === null ? "—" : data.mean_polsby_popper.toFixed(3);
     if (!E.sourcesAdded) { if (E.mapReady) addLayers(); } else refreshMap();
+    clearRefused();
     buildTable();
     renderVersions();
     renderMethods();
