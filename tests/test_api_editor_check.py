@@ -114,3 +114,31 @@ def test_a_rebalance_that_moves_nothing_changes_nothing(client: TestClient) -> N
     assert job["result"]["unchanged"] is True and job["result"]["version"] == 1
     assert job["result"].get("households_moved", 0) == 0
     assert client.get(f"/plans/{plan}", headers=planner).json()["plan"]["head_version"] == 1
+
+
+def test_a_scoped_planner_compares_its_own_community_only(client: TestClient) -> None:
+    planner = key(client, "planner")
+    ds = upload(client, sample_path() / "district.gpkg")
+    comms = client.get("/ogc/collections/communities/items?limit=2", headers=planner).json()
+    mine, theirs = sorted(f["properties"]["community_id"] for f in comms["features"])
+    plan = run_plan(client, planner, ds, communities=[mine, theirs])
+    scoped = key(client, "planner", community=mine)
+    url = f"/plans/{plan}/editor/compare"
+    r = client.get(url, params={"a": 1, "b": 1, "community": theirs}, headers=scoped)
+    assert r.status_code == 403 and theirs in r.json()["detail"]
+    r = client.get(url, params={"a": 1, "b": 1, "community": mine}, headers=scoped)
+    assert r.status_code == 200 and r.json()["changed"] == []
+    # tiles: units of its own community only; draft grids of a plan reaching outside, none
+    units = f"/plans/{plan}/units/14/0/0.mvt"
+    r = client.get(units, params={"community": theirs, "version": 1}, headers=scoped)
+    assert r.status_code == 403
+    assert (
+        client.get(units, params={"community": mine, "version": 1}, headers=scoped).status_code
+        == 200
+    )
+    assert (
+        client.get(f"/plans/{plan}/versions/1/grids/14/0/0.mvt", headers=scoped).status_code == 403
+    )
+    assert (
+        client.get(f"/plans/{plan}/versions/1/grids/14/0/0.mvt", headers=planner).status_code == 200
+    )

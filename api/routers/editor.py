@@ -32,7 +32,7 @@ from api.plan_edits import (
     units_of,
 )
 from api.responses import AssignSaved
-from api.scopes import allowed_communities, plan_in_scope
+from api.scopes import allowed_communities, plan_in_scope, require_plan_in_scope
 from api.service import (
     ServiceState,
     check_edit_base,
@@ -317,7 +317,9 @@ def rebalance(
 def editor_compare(
     *, state: StateDep, who: PlannerDep, plan_id: str, a: int, b: int, community: str
 ) -> dict[str, Any]:
-    """Return the units of a community whose grid differs, and households per grid in a, b."""
+    """Return the units of a community whose grid differs, and households per grid in a, b
+    (grids matched by membership); a scoped key compares its own communities only."""
+    check_scope(state, who, state.store.get_plan(plan_id).dataset_id, {community})
     pa = load_plan(state, plan_id, a)
     pb = load_plan(state, plan_id, b)
     dataset_id, dataset = plan_dataset(state, plan_id)
@@ -360,7 +362,10 @@ async def units_tile(
     from fastapi.concurrency import run_in_threadpool
 
     state: ServiceState = request.app.state.gridgen
-    await _planner_of(request, state, action="editing plans")
+    who = await _planner_of(request, state, action="editing plans")
+    if who.community_id is not None or who.street_id is not None:  # a scoped key: its own
+        dataset_id = (await run_in_threadpool(state.store.get_plan, plan_id)).dataset_id
+        await run_in_threadpool(check_scope, state, who, dataset_id, {community})
 
     def key() -> str:
         plan = load_plan(state, plan_id, version)
@@ -383,9 +388,18 @@ async def units_tile(
 async def version_grids_tile(
     *, request: Request, plan_id: str, version: int, z: int, x: int, y: int
 ) -> Response:
-    """Return a vector tile of layer ``grids`` of any version (planners and admins)."""
+    """Return a vector tile of layer ``grids`` of any version (planners and admins; a scoped
+    key, of the versions lying in its scope or published)."""
+    from fastapi.concurrency import run_in_threadpool
+
     state: ServiceState = request.app.state.gridgen
-    await _planner_of(request, state, action="reading draft versions")
+    who = await _planner_of(request, state, action="reading draft versions")
+    if who.community_id is not None or who.street_id is not None:
+        info = await run_in_threadpool(state.store.get_plan, plan_id)
+        if info.published_version != version:
+            await run_in_threadpool(
+                require_plan_in_scope, state, who, plan_id, version, "reading draft versions"
+            )
     return await _tile_response(
         state, key=grids_key(plan_id, version), layer="grids", z=z, x=x, y=y
     )
