@@ -16,7 +16,9 @@ FIELD_DESCRIPTIONS: dict[str, str] = {
     "station_id": "站点编码 station code (for uncovered buildings: the nearest station)",
     "road_id": "道路编码 road code",
     "company_id": "物业公司编码 property company code",
-    "grid_id": "网格编码 grid code: community code + 3-digit sequence (north to south)",
+    "grid_id": "网格编码 grid code: community code + sequence (west→east, north→south)",
+    "valid_from": "启用日期 date the grid code came into use (ISO date)",
+    "valid_to": "停用日期 date the grid code was retired (empty while in use)",
     "name": "名称 name as given in the dataset",
     "kind": "类型 kind: stations center/micro/red_front; roads main/minor/path",
     "households": "户数 households (for grids: total of the grid's buildings)",
@@ -36,8 +38,15 @@ FIELD_DESCRIPTIONS: dict[str, str] = {
     "has_party_org": "true when the property company has a party organisation",
     "capacity_households": "服务能力 households the station is meant to serve",
     "walkable": "true when pedestrians may use the road (walking coverage)",
-    "party_org": "true when the grid has a grid party organisation (网格党组织)",
-    "workers": "网格员 grid workers assigned to the grid",
+    "party_org": (
+        "true when the grid has a grid party organisation (网格党组织); empty: unknown (no "
+        "office's sheet said)"
+    ),
+    "party_org_name": "网格党组织名称 name of the grid's party organisation",
+    "responsible": "责任主体 party responsible for the grid's land (属地兜底 where none)",
+    "grid_worker": "网格员 grid worker's name (restricted: authorised roles only)",
+    "worker_phone": "网格员电话 grid worker's phone (restricted: authorised roles only)",
+    "workers": "网格员人数 grid workers assigned to the grid",
     "buildings": "楼栋数 buildings assigned to the grid",
     "polsby_popper": "compactness 4πA/P² of the grid polygon, 0-1 (1 = a disc)",
     "deviation": "households / target − 1: 0 is on target, +0.2 is 20% above",

@@ -18,6 +18,7 @@ It is plain ASGI (no ``BaseHTTPMiddleware``), so requests without a body pass st
 from __future__ import annotations
 
 import contextlib
+import re
 from typing import TYPE_CHECKING
 
 from starlette.datastructures import Headers
@@ -31,8 +32,20 @@ if TYPE_CHECKING:
     from api.service import ServiceState
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-UPLOAD_PATHS = ("/datasets", "/datasets/")
-"""Routes taking file uploads (capped at ``upload_limit_bytes``, admin only)."""
+UPLOAD_ROUTES: tuple[tuple[re.Pattern[str], tuple[str, ...], str], ...] = (
+    (re.compile(r"/datasets/?"), ("admin",), "uploading datasets"),
+    (re.compile(r"/datasets/ingest/?"), ("planner", "admin"), "ingesting a district's files"),
+    (re.compile(r"/datasets/[^/]+/ledger/?"), ("admin",), "refreshing a dataset from a ledger"),
+)
+"""POST routes taking file uploads (capped at ``upload_limit_bytes``): path, roles, action."""
+
+
+def upload_route(path: str) -> tuple[tuple[str, ...], str] | None:
+    """Return (roles, action) of the upload route at ``path`` (None: not an upload)."""
+    for pattern, roles, action in UPLOAD_ROUTES:
+        if pattern.fullmatch(path):
+            return roles, action
+    return None
 
 
 class BodyTooLargeError(Exception):
@@ -64,8 +77,10 @@ class RequestGuard:
         who = await principal_for(
             self.state, headers.get("x-api-key"), headers.get("authorization")
         )
-        if scope["path"] in UPLOAD_PATHS and scope["method"] == "POST" and who.role != "admin":
-            msg = f"uploading datasets needs role admin; this key has role {who.role}"
+        route = upload_route(scope["path"]) if scope["method"] == "POST" else None
+        if route is not None and who.role not in route[0]:
+            roles = " or ".join(route[0])
+            msg = f"{route[1]} needs role {roles}; this key has role {who.role}"
             raise PermissionDeniedError(msg)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -74,7 +89,7 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        upload = scope["path"] in UPLOAD_PATHS
+        upload = scope["method"] == "POST" and upload_route(scope["path"]) is not None
         settings = self.state.settings
         limit = settings.upload_limit_bytes if upload else settings.json_limit_bytes
         what = "file" if upload else "body"

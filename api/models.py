@@ -55,6 +55,15 @@ class PlanCreate(BaseModel):
     communities: list[Id] | None = Field(
         default=None, max_length=10_000, description="Only these communities."
     )
+    code_scheme: Literal["db11", "cjt349", "plain"] | None = Field(
+        default=None,
+        description="Grid codes: db11 (DB11/T 2157, 15 digits), cjt349 (CJ/T 349, 20 digits) "
+        "or plain (community id + 3 digits); default db11 when every community has a "
+        "12-digit code, else plain.",
+    )
+    object_code: str | None = Field(
+        default=None, pattern=r"^[0-9]{6}$", description="CJ/T 349's 6-digit object code."
+    )
 
 
 class EditBase(BaseModel):

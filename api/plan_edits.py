@@ -13,10 +13,11 @@ from collections.abc import Collection
 from api.auth import Principal
 from api.scopes import require_communities
 from api.service import ServiceState, check_edit_base, load_dataset, load_plan, plan_key
-from api.store.base import VersionInfo, dataset_key
+from api.store.base import VersionInfo, dataset_key, version_date
 from api.store.delta import assignment_patch
 from gridgen.dataset import Dataset
 from gridgen.partition.assign import community_units, units_frame
+from gridgen.partition.lifecycle import restamped
 from gridgen.partition.plan import Plan
 from gridgen.partition.units import UnitGraph
 
@@ -54,6 +55,10 @@ def save_plan(
         changed_grids=changed,
         changed_assignment=patch,
     )
+    before = load_plan(state, plan_id, base)
+    since = dict(zip(before.grids["grid_id"].astype(str), before.grids["valid_from"], strict=True))
+    codes = (since, {r.code for r in before.codes.retired})
+    saved = restamped(saved, before=codes, on=version_date(info.created_at))  # as stored
     state.memo.put(plan_key(plan_id, info.version), saved)
     return info
 

@@ -49,6 +49,16 @@ class Settings(ExecutorSettings):
         gt=0,
         description="Most rows (features) one layer of an uploaded dataset may hold.",
     )
+    ledger_max_rows: int = Field(
+        default=500_000,
+        gt=0,
+        description="Most data rows a ledger (一标三实, 楼栋台账) may hold; past it 413.",
+    )
+    ledger_max_inflated_bytes: int = Field(
+        default=512 * 1024 * 1024,
+        gt=0,
+        description="Most bytes an uploaded workbook may inflate to (its XML); past it 413.",
+    )
     job_heartbeat_seconds: float = Field(
         default=15.0,
         gt=0,

@@ -60,6 +60,11 @@ class RuleKind(StrEnum):
     """A grid's polygon is not valid for GEOS."""
     DUPLICATE_CODE = "duplicate_code"
     """Two grids share one code."""
+    BAD_CODE = "bad_code"
+    """A code does not follow the grid standard (audit ``--standard``): its length, its prefix
+    (the community's code), its sequence, or the west→east, north→south order."""
+    MISSING_ATTRIBUTE = "missing_attribute"
+    """A grid lacks an attribute the grid standard requires (start date, 责任主体)."""
 
     @property
     def label(self) -> str:
@@ -85,6 +90,8 @@ RULE_LABELS: dict[RuleKind, str] = {
     RuleKind.MAIN_ROAD_CROSSING: "主干道穿越",
     RuleKind.INVALID_GEOMETRY: "几何无效",
     RuleKind.DUPLICATE_CODE: "编码重复",
+    RuleKind.BAD_CODE: "编码不规范",
+    RuleKind.MISSING_ATTRIBUTE: "属性缺失",
 }
 """Chinese label of every rule kind."""
 
@@ -106,6 +113,8 @@ RULE_SOURCES: dict[RuleKind, tuple[str, ...]] = {
     RuleKind.MAIN_ROAD_CROSSING: ("audit",),
     RuleKind.INVALID_GEOMETRY: ("audit",),
     RuleKind.DUPLICATE_CODE: ("audit",),
+    RuleKind.BAD_CODE: ("audit",),
+    RuleKind.MISSING_ATTRIBUTE: ("audit",),
 }
 """Who finds each rule kind: partition, rebalance, editor (a move or an assignment), audit,
 import (an existing grid layer read as a plan)."""

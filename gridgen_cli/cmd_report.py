@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     d = figures.tables["district"].iloc[0]
     line = (
         f"report: {int(d['households']):,} households, {int(d['grids']):,} grids "
-        f"({int(d['grids_with_party_org']):,} with a party organisation), "
+        f"({_party(d)}), "
         f"{int(d['micro_stations']):,} micro-stations, {int(d['compounds']):,} compounds "
         f"({int(d['no_property_compounds']):,} without property management), "
         f"{len(figures.tables['street'])} streets, {len(figures.tables['community'])} "
@@ -85,3 +85,12 @@ def run(args: argparse.Namespace) -> int:
         )
     print(f"{line}; written to {args.out}")
     return 0
+
+
+def _party(district: Any) -> str:
+    """Return how many grids have a party organisation, or that it is unknown."""
+    grids, known = int(district["grids"]), int(district["grids_party_org_known"])
+    if grids and not known:
+        return "party organisations unknown: no grid sheet given (gridgen update --layer grids)"
+    unknown = f", {grids - known:,} unknown" if grids - known else ""
+    return f"{int(district['grids_with_party_org']):,} with a party organisation{unknown}"

@@ -31,9 +31,12 @@ SUBCOMMANDS: tuple[str, ...] = (
     "serve",
     "report",
     "update",
+    "ingest",
     "audit",
     "rebalance",
     "merge-grids",
+    "changes",
+    "nesting",
 )
 
 

@@ -16,6 +16,7 @@ import io
 from typing import Any
 
 from gridgen.coverage.figures import FIGURES, GovernanceFigures, figures_dict, round_share
+from gridgen.io.report_xlsx import shown_value
 
 CHART_SHARES: tuple[tuple[str, str], ...] = (
     ("compounds_with_property", "有物业小区"),
@@ -77,7 +78,12 @@ def _cards(d: dict[str, Any]) -> str:
     cards = [
         card(f"{d['households']['value']:,}", "户数"),
         card(f"{d['grids']['value']:,}", f"网格（平均每格 {_fmt(hpg, 'ratio')} 户）"),
-        card(round_share(d["grids_with_party_org"]["share"]), "网格党组织覆盖率"),
+        card(
+            shown_value(d["grids_with_party_org"])
+            if d["grids_with_party_org"]["value"] is None
+            else round_share(d["grids_with_party_org"]["share"]),
+            "网格党组织覆盖率",
+        ),
         card(
             f"{d['micro_stations']['value']:,}",
             f"网格党群服务微站（每网格站点 {_fmt(d['stations_per_grid']['value'], 'ratio')}）",
@@ -110,7 +116,8 @@ def _figure_rows(doc: dict[str, Any]) -> list[str]:
                 cells[1] += f"（{round_share(c['share_after'])}）"
         else:
             share = round_share(f["share"]) if fig.kind == "share" else ""
-            cells = [_fmt(f["value"], fig.kind), share]
+            shown = shown_value(f)
+            cells = [shown if isinstance(shown, str) else _fmt(shown, fig.kind), share]
         tds = "".join(f"<td>{html.escape(v)}</td>" for v in cells)
         rows.append(f'<tr><td class="l">{html.escape(fig.label)}</td>{tds}</tr>')
     if changes:

@@ -96,7 +96,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             "compound_id": str(compounds["compound_id"].iloc[0]), "fmt": "html",
             "paper": "A4", "collection_id": "buildings", "bbox": "112.5,37.7,112.6,37.9",
             "limit": "10", "offset": "0", "feature_id": str(buildings["building_id"].iloc[0]),
-            "key_id": key_id, "community": own,
+            "key_id": key_id, "community": own, "from": "1", "to": "1", "code": "X001",
         }  # fmt: skip
         all_phones = set(phones)
         forbidden = {

@@ -8,18 +8,21 @@ stored versions stay as they were. Viewers and grid workers see published versio
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
 
+from api.access import visible_frame
 from api.deps import PlannerDep, PrincipalDep, StateDep
 from api.models import LockGrids, MoveUnit, PlanCreate, Repartition
 from api.recovery import service_temp_dir
 from api.responses import Comparison, PlanDetail, SavedVersion, VersionGeoJSON, VersionMetrics
 from api.routers.ogc import GEOJSON
 from api.scopes import (
+    access_for,
     allowed_communities,
     changed_grids,
     grid_communities,
@@ -57,6 +60,12 @@ def create_plan(state: StateDep, who: PlannerDep, body: PlanCreate) -> JobInfo:
     from gridgen.partition.plan import default_band
 
     band = default_band(body.target, body.band)
+    scheme = None
+    if body.code_scheme is not None or body.object_code is not None:
+        from gridgen.partition.codes import scheme_for
+
+        communities = load_dataset(state, body.dataset_id).communities
+        scheme = scheme_for(communities, body.code_scheme, object_code=body.object_code)
     params = body.model_dump()
     job = state.create_job(kind="partition", params=params, actor=who.label)
 
@@ -72,6 +81,7 @@ def create_plan(state: StateDep, who: PlannerDep, body: PlanCreate) -> JobInfo:
             seed=body.seed,
             communities=body.communities,
             executor=state.compute,
+            scheme=scheme,
             progress=lambda done, total: progress(
                 done / max(total, 1), f"{done}/{total} communities"
             ),
@@ -143,6 +153,9 @@ def get_version(
     info = resolve_version(state, who, plan_id, version)
     number = info.version
     plan = load_plan(state, info.plan_id, info.version)
+    access = access_for(state, who, state.store.get_plan(plan_id).dataset_id)
+    if not access.full:  # grid workers' names and phones are restricted
+        plan = replace(plan, grids=visible_frame(plan.grids, layer="grids", access=access))
     headers = {"ETag": f'"{number}"'}
     if f == "gpkg":
         from gridgen.io.plan import write_plan

@@ -23,7 +23,7 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import geopandas as gpd
@@ -160,6 +160,12 @@ def new_id() -> str:
 def now() -> str:
     """Return the current UTC time as ISO 8601 text."""
     return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def version_date(created_at: str) -> date:
+    """Return the date of a version saved at ``created_at`` (the service's local date): the
+    date its new grid codes start and its retired codes end."""
+    return datetime.fromisoformat(created_at).astimezone().date()
 
 
 def json_value(value: Any) -> Any:

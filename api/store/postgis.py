@@ -85,6 +85,7 @@ class PostGISStore(SQLStore):
     placeholder = "%s"
     lock_clause = " FOR UPDATE"
     ordered_props = False
+    valid_from_sql = "props->>'valid_from'"
 
     def __init__(self, url: str, *, schema: str | None = None, max_size: int = 8) -> None:
         if schema is not None and not _SCHEMA_NAME.match(schema):

@@ -29,11 +29,15 @@ from api.store.base import (
     new_id,
     now,
     records_frame,
+    version_date,
 )
 from api.store.delta import copy_runs, split_rows
 from api.store.sql_core import Cursor, SQLCore, int_or_none, loads_json
 from gridgen.errors import NotFoundError
+from gridgen.partition.codes import CodeBook
+from gridgen.partition.lifecycle import restamped
 from gridgen.partition.plan import Plan
+from gridgen.schema import LAYERS
 
 
 class SQLStore(SQLCore):
@@ -41,6 +45,8 @@ class SQLStore(SQLCore):
 
     ordered_props = True
     """Whether stored properties keep their order (JSON text: yes; PostgreSQL jsonb: no)."""
+    valid_from_sql = "json_extract(props, '$.valid_from')"
+    """SQL of a grid row's ``valid_from`` (read in the database: no row is decoded)."""
     assignment_patch_sql: str | None = None
     """SQL of the base version's assignment with the patch ``?`` applied in the database,
     keeping the order of its buildings (None: the back end writes the whole assignment)."""
@@ -156,6 +162,9 @@ class SQLStore(SQLCore):
         patch: dict[str, str] | None = None,
     ) -> VersionInfo:
         created = now()
+        plan = restamped(
+            plan, before=self._codes_of(cur, plan_id, parent), on=version_date(created)
+        )
         record = plan.record()
         head = (
             *(plan_id, version, parent, actor, created, message),
@@ -194,6 +203,25 @@ class SQLStore(SQLCore):
             plan.locked,
         )
 
+    def _codes_of(
+        self, cur: Cursor, plan_id: str, version: int | None
+    ) -> tuple[dict[str, Any], set[str]] | None:
+        """Return (grid code → valid_from, retired codes) of a stored version (None: none)."""
+        if version is None:
+            return None
+        key = grids_key(plan_id, version)
+        sql = f"SELECT fid, {self.valid_from_sql} FROM features WHERE layer_key = ?"
+        self._run(cur, sql, (key,))
+        codes = {str(f): v for f, v in cur.fetchall()}
+        self._run(
+            cur,
+            "SELECT metrics FROM plan_versions WHERE plan_id = ? AND version = ?",
+            (plan_id, version),
+        )
+        row = cur.fetchone()
+        record = (loads_json(row[0]) if row is not None else None) or {}
+        return codes, {r.code for r in CodeBook.from_dict(record.get("codes")).retired}
+
     def _write_grids(
         self,
         cur: Cursor,
@@ -212,6 +240,11 @@ class SQLStore(SQLCore):
         """
         key = grids_key(plan_id, version)
         frame = plan.grids
+        # every row carries every grid column (None where absent), so copied rows, written
+        # rows and rows read back agree on their properties
+        missing = [c for c in LAYERS["grids"].column_names if c not in frame.columns]
+        if missing:
+            frame = frame.assign(**dict.fromkeys(missing))
         cols = [c for c in frame.columns if c != getattr(frame, "_geometry_column_name", None)]
         if changed is None or base is None or not self._same_columns(cur, plan_id, base, cols):
             self._insert_features(cur, key, frame_records(frame, "grids"))

@@ -236,6 +236,7 @@ def _governance_counts(dataset: Dataset, plan: Plan | None, level: str) -> pd.Da
     out["companies_with_party_org"] = prop["companies_with_party_org"]
     out["grids"] = party["grids"]
     out["grids_with_party_org"] = party["grids_with_party_org"]
+    out["grids_party_org_known"] = party["grids_party_org_known"]
     out["compounds_with_party_branch"] = party["compounds_with_branch"]
     out["compounds_chain_complete"] = party["compounds_chain_complete"]
     out["households"] = staff["households"]
@@ -257,6 +258,7 @@ COUNT_COLUMNS: tuple[str, ...] = (
     "households_per_grid_max",
     "grids_in_band",
     "grids_with_party_org",
+    "grids_party_org_known",
     "stations",
     *(f"{k}_stations" for k in STATION_KINDS),
     *(f"compounds_{m}" for m in PROPERTY_MODES),
@@ -393,7 +395,13 @@ def figure_value(row: pd.Series, fig: Figure) -> dict[str, Any]:
     if fig.kind == "share":
         assert fig.denominator is not None
         n, d = _num(row[fig.name]), _num(row[fig.denominator])
-        return {"value": n, "numerator": n, "denominator": d, "share": _ratio(n, d)}
+        out: dict[str, Any] = {"value": n, "numerator": n, "denominator": d, "share": _ratio(n, d)}
+        if fig.name == "grids_with_party_org":
+            unknown = d - _num(row["grids_party_org_known"])
+            if unknown and unknown == d:  # no office's sheet said: not 0, unknown
+                out.update(value=None, numerator=None, share=None)
+            out["unknown_grids"] = unknown
+        return out
     assert fig.numerator is not None and fig.denominator is not None
     n, d = _num(row[fig.numerator]), _num(row[fig.denominator])
     return {"value": _ratio(n, d), "numerator": n, "denominator": d}

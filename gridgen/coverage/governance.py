@@ -233,6 +233,10 @@ def _grid_community(plan: Plan) -> pd.DataFrame:
             "party_org": grids["party_org"].astype("boolean").fillna(False).to_numpy(dtype=bool)
             if "party_org" in grids.columns
             else False,
+            # None: no office's sheet said whether the grid has a party organisation
+            "party_known": grids["party_org"].notna().to_numpy(dtype=bool)
+            if "party_org" in grids.columns
+            else False,
             "workers": pd.to_numeric(grids["workers"]).fillna(0).to_numpy(dtype=np.int64)
             if "workers" in grids.columns
             else 0,
@@ -274,7 +278,13 @@ def party_stats(
         }
     )
     agg = _with_grid_counts(
-        agg, dataset, plan, level=level, name="grids_with_party_org", column="party_org"
+        agg,
+        dataset,
+        plan,
+        level=level,
+        name="grids_with_party_org",
+        column="party_org",
+        known="grids_party_org_known",
     )
     out = _finish(dataset, level, agg)
     out["grid_party_share"] = _share(out["grids_with_party_org"], out["grids"])
@@ -336,14 +346,20 @@ def _with_grid_counts(
     level: str,
     name: str,
     column: str,
+    known: str | None = None,
 ) -> pd.DataFrame:
     """Return ``agg`` (indexed by group key) with ``grids`` and ``name`` (the sum of the
-    grids' ``column``) per group, 0 without a plan; every column as int64."""
+    grids' ``column``) per group, 0 without a plan; every column as int64. ``known``: also
+    the grids whose ``party_org`` a sheet gave, under that name."""
+    extra = {} if known is None else {known: 0}
     if plan is not None:
         grids = _grid_community(plan)
         grids["key"] = community_keys(dataset, grids["community_id"], level)
         gg = grids.groupby("key", dropna=False)
-        agg = agg.join(pd.DataFrame({"grids": gg.size(), name: gg[column].sum()}), how="outer")
+        sums = {"grids": gg.size(), name: gg[column].sum()}
+        if known is not None:
+            sums[known] = gg["party_known"].sum()
+        agg = agg.join(pd.DataFrame(sums), how="outer")
     else:
-        agg = agg.assign(grids=0, **{name: 0})
+        agg = agg.assign(grids=0, **{name: 0}, **extra)
     return agg.fillna(0).astype(np.int64)

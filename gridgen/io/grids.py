@@ -30,6 +30,7 @@ from gridgen.errors import (
     UnsupportedFormatError,
 )
 from gridgen.io.crs import WGS84, frame_to_wgs84, parse_crs
+from gridgen.records.attributes import attribute_frame
 
 if TYPE_CHECKING:
     from gridgen.partition.audit import Audit
@@ -96,7 +97,9 @@ def read_grid_layer(
     crs: str | int | None = None,
     layer: str | None = None,
 ) -> gpd.GeoDataFrame:
-    """Return an existing grid layer in WGS84 with columns ``grid_id`` (and ``community_id``).
+    """Return an existing grid layer in WGS84 with columns ``grid_id`` (and ``community_id``),
+    and the grid attributes it carries under their canonical names
+    (:data:`gridgen.records.attributes.HEADERS`: valid_from, 责任主体, 网格员...).
 
     Parameters
     ----------
@@ -160,6 +163,9 @@ def read_grid_layer(
     comm = next((c for c in COMMUNITY_COLUMNS if c in frame.columns and c != code), None)
     if comm is not None:
         out["community_id"] = frame[comm].astype(str).to_numpy()
+    # the grid attributes the standards and the offices keep (dates, 责任主体, 网格员...)
+    for col, values in attribute_frame(frame.drop(columns=[code])).items():
+        out[str(col)] = values.to_numpy()
     out["geometry"] = [shapely.Polygon() if g is None else g for g in out.geometry]
     return _to_wgs84(out, crs, str(p))
 

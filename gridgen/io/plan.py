@@ -162,7 +162,7 @@ def _read_plan(path: str | Path) -> Plan:
     grids["community_id"] = grids["community_id"].astype(str)
     grids["households"] = pd.to_numeric(grids["households"], errors="raise").astype(np.int64)
     defaults: dict[str, object] = {
-        "party_org": False,
+        "party_org": None,
         "workers": 1,
         "buildings": 0,
         "polsby_popper": np.nan,

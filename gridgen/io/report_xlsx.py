@@ -31,6 +31,17 @@ DECIMAL = "#,##0.00"
 MODE_LABELS = {"walk": "步行（沿道路）", "line": "直线"}
 
 
+UNKNOWN = "未知"
+"""Shown for a figure no office's sheet gave (grids with a party organisation, no sheet)."""
+
+
+def shown_value(figure: dict[str, Any]) -> Any:
+    """Return a figure's value as a report shows it: "未知" when the figure is unknown."""
+    if figure["value"] is None and figure.get("unknown_grids"):
+        return UNKNOWN
+    return figure["value"]
+
+
 def _width(value: Any) -> int:
     text = (
         value
@@ -82,7 +93,7 @@ def _summary_sheet(wb: Any, doc: dict[str, Any]) -> None:
     district = doc["district"]
     for fig in FIGURES:
         f = district[fig.name]
-        row: list[Any] = [fig.section, fig.label, f["value"]]
+        row: list[Any] = [fig.section, fig.label, shown_value(f)]
         row += [f.get("numerator"), f.get("denominator"), f.get("share")]
         if changes:
             c = changes[fig.name]
@@ -125,7 +136,7 @@ def _level_sheet(wb: Any, doc: dict[str, Any], level: str, key: str) -> None:
         if level == "community":
             row.append(entry["street_id"])
         for fig in FIGURES:
-            row.append(entry[fig.name]["value"])
+            row.append(shown_value(entry[fig.name]))
             if fig.kind == "share":
                 row.append(entry[fig.name]["share"])
         ws.append(row)

@@ -60,6 +60,17 @@ NOT_SUBDIVIDED = 0
 """CJ/T 349 sequence of the one grid of a community that is not subdivided (``00``)."""
 CODE_COLUMNS: tuple[str, ...] = ("valid_from", "valid_to")
 """Lifecycle columns every grid carries (ISO dates; ``valid_to`` empty while in use)."""
+CARRIED_COLUMNS: dict[str, Any] = {
+    "workers": 1,
+    "party_org": None,
+    "party_org_name": None,
+    "responsible": None,
+    "grid_worker": None,
+    "worker_phone": None,
+}
+"""Grid attributes that follow the code (a kept code keeps them) and their value for a new
+code (``party_org`` None: unknown until an office's sheet says;
+:mod:`gridgen.records.attributes`)."""
 EMPTY_WEIGHT = 1e-3
 """Weight of a building in the households match, so grids of empty buildings match too."""
 
@@ -401,9 +412,10 @@ def dated_grids(
 ) -> tuple[gpd.GeoDataFrame, CodeBook]:
     """Return ``after`` with ``valid_from``/``valid_to`` set, and the book with new retirees.
 
-    A code of ``before`` keeps its ``valid_from`` (``on`` when it had none); a new code
-    gets ``on``; codes of ``before`` that ``after`` lacks are retired on ``on``. Raises
-    :class:`InfeasibleError` when ``after`` names a retired code (a code is never reused).
+    A code of ``before`` keeps its ``valid_from`` (``on`` when it had none) and the
+    attributes of :data:`CARRIED_COLUMNS` ``before`` has; a new code gets ``on`` and the
+    defaults; codes of ``before`` that ``after`` lacks are retired on ``on``. Raises
+    :class:`InfeasibleError` when ``after`` names a retired code (never reused).
     """
     today = on.isoformat()
     ids = after["grid_id"].astype(str)
@@ -424,12 +436,29 @@ def dated_grids(
             value = None if old_from is None else old_from.iloc[i]
             since[code] = None if blank(value) else str(value)
             community[code] = cid
-    out = after.copy()
+    out = carried(after.copy(), before)
     out["valid_from"] = [since.get(c) or today for c in ids]
     out["valid_to"] = pd.Series([None] * len(out), dtype=object, index=out.index)
     gone = sorted(set(since) - set(ids))
     retired = book.retired + tuple(RetiredCode(c, community[c], since[c], today) for c in gone)
     return out, CodeBook(book.scheme, retired)
+
+
+def carried(after: pd.DataFrame, before: pd.DataFrame | None) -> pd.DataFrame:
+    """Return ``after`` with the :data:`CARRIED_COLUMNS` of the codes ``before`` gives them
+    for, the defaults elsewhere (a producer's own values do not count: attributes come
+    from the offices, :mod:`gridgen.records.attributes`)."""
+    ids = after["grid_id"].astype(str)
+    for col, default in CARRIED_COLUMNS.items():
+        values = [default] * len(after)
+        if before is not None and col in before.columns:
+            keys = before["grid_id"].astype(str)
+            old = dict(zip(keys, before[col].astype(object), strict=False))
+            values = [old.get(c, default) for c in ids]
+        after[col] = pd.Series(
+            [None if blank(v) else v for v in values], index=after.index, dtype=object
+        )
+    return after
 
 
 def blank(value: Any) -> bool:

@@ -230,12 +230,13 @@ def _subproblem(prob: RegionProblem, nodes: NDArray[np.int64]) -> RegionProblem:
 
 
 def grid_geometries(cells: NDArray[np.object_], labels: NDArray[np.int64]) -> NDArray[np.object_]:
-    """Return the union of the cells of each label (index = label)."""
+    """Return the union of the cells of each label (index = label; an empty polygon for a
+    label no cell has, as when mending moved every unit of a grid away)."""
     k = int(labels.max()) + 1 if len(labels) else 0
     out = np.empty(k, dtype=object)
     for g in range(k):
         part = cells[labels == g]
-        out[g] = shapely.union_all(part) if len(part) > 1 else part[0]
+        out[g] = shapely.union_all(part) if len(part) != 1 else part[0]
     return out
 
 

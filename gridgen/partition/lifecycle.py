@@ -22,6 +22,7 @@ import shapely
 
 from gridgen.dataset import Dataset
 from gridgen.partition.codes import (
+    CARRIED_COLUMNS,
     EMPTY_WEIGHT,
     CodeBook,
     CodeScheme,
@@ -177,19 +178,19 @@ def renamed(plan: Plan, mapping: Mapping[str, str]) -> Plan:
 def layer_codes(
     codes: Iterable[Any], communities: Iterable[Any], grids: pd.DataFrame
 ) -> pd.DataFrame:
-    """Return ``grid_id, community_id, valid_from`` of a grid layer's codes, the dates taken
-    from ``grids`` (by code) when it has ``valid_from`` (the ``before`` of :func:`dated_grids`)."""
-    since: dict[str, Any] = {}
-    if "valid_from" in grids.columns:
-        since = dict(zip(grids["grid_id"].astype(str), grids["valid_from"], strict=False))
+    """Return ``grid_id, community_id, valid_from`` and the carried attributes of a grid
+    layer's codes, taken from ``grids`` (by code) where it has them (the ``before`` of
+    :func:`gridgen.partition.codes.dated_grids`)."""
     ids = [str(c) for c in codes]
-    return pd.DataFrame(
-        {
-            "grid_id": ids,
-            "community_id": [str(c) for c in communities],
-            "valid_from": [None if blank(since.get(c)) else str(since[c]) for c in ids],
-        }
-    )
+    out = pd.DataFrame({"grid_id": ids, "community_id": [str(c) for c in communities]})
+    keys = grids["grid_id"].astype(str)
+    for col in ("valid_from", *CARRIED_COLUMNS):
+        if col in grids.columns:
+            by = dict(zip(keys, grids[col].astype(object), strict=False))
+            out[col] = [None if blank(by.get(c)) else by[c] for c in ids]
+    if "valid_from" in out.columns:
+        out["valid_from"] = [None if blank(v) else str(v) for v in out["valid_from"]]
+    return out
 
 
 def code_register(grids: pd.DataFrame, book: CodeBook) -> pd.DataFrame:
@@ -265,6 +266,37 @@ def redrawn_codes(
     )
 
 
+def restamped(plan: Plan, *, before: tuple[Mapping[str, Any], set[str]] | None, on: date) -> Plan:
+    """Return ``plan`` with the codes created since the version ``before`` valid from ``on``
+    and those retired since valid to ``on`` (a store dates a version this way).
+
+    ``before`` is (its grid codes → their ``valid_from``, its retired codes); a code it
+    holds keeps its date. None for a first version, whose grids keep the ``valid_from``
+    they have (an imported layer's) and get ``on`` where they have none.
+    """
+    day = on.isoformat()
+    codes = plan.grids["grid_id"].astype(str).tolist()
+    have = (
+        plan.grids["valid_from"].tolist()
+        if "valid_from" in plan.grids.columns
+        else [None] * len(codes)
+    )
+    if before is None:
+        dates = [day if blank(v) else str(v) for v in have]
+    else:
+        since = before[0]
+        dates = [(day if blank(since[c]) else str(since[c])) if c in since else day for c in codes]
+    was_retired = set() if before is None else before[1]
+    retired = tuple(
+        r if r.code in was_retired else replace(r, valid_to=day) for r in plan.codes.retired
+    )
+    if dates == have and retired == plan.codes.retired:
+        return plan
+    grids = plan.grids.copy()
+    grids["valid_from"] = dates
+    return replace(plan, grids=grids, codes=CodeBook(plan.codes.scheme, retired))
+
+
 def offered_codes(dataset: Dataset, plan: Plan, community_id: str, n: int = NEW_CODES) -> list[str]:
     """Return the next ``n`` codes never used in a community (new grids of the editor)."""
     scheme = plan.codes.scheme
@@ -295,5 +327,6 @@ __all__ = [
     "offered_codes",
     "redrawn_codes",
     "renamed",
+    "restamped",
     "successor",
 ]

@@ -1,4 +1,4 @@
-"""Per-grid quality measures (DESIGN §4): compactness and main-road crossings."""
+"""Per-grid quality measures (docs/rules.md): compactness and main-road crossings."""
 
 from __future__ import annotations
 
