@@ -143,7 +143,8 @@ def test_editor_assign_conflict_rebalance(client: TestClient) -> None:
     assert r.status_code == 202, r.text
     job = wait_job(client, r.json()["id"], headers=planner)
     assert job["status"] == "done", job
-    assert job["result"]["version"] == 4
+    # a new version, or none when the rebalance moves nothing (the plan stays as it is)
+    assert job["result"]["version"] == (3 if job["result"].get("unchanged") else 4)
     final = client.get(f"/plans/{plan_id}/editor", headers=planner).json()
     lo, hi = final["band"]
     free = [g for g in final["grids"] if g["grid_id"] not in final["locked"]]
