@@ -230,19 +230,29 @@ def assign_check(
     }
 
 
-def _same_grids(before: Plan, after: Plan, community_id: str | None) -> bool:
-    """Return whether ``after`` puts every building in the grid of ``before`` (same codes),
-    in ``community_id`` only when one is named."""
+SAME_AREA_M2 = 1.0
+"""Area (m²) by which a grid's shape may differ and still be the same grid (a degenerate
+part a rebuild leaves is no change)."""
 
-    def part(plan: Plan) -> tuple[set[str], set[tuple[str, str]]]:
+
+def _same_grids(before: Plan, after: Plan, community_id: str | None) -> bool:
+    """Return whether ``after`` has the grids of ``before``: the same codes and buildings,
+    shapes differing by less than :data:`SAME_AREA_M2` (in ``community_id`` when named)."""
+    import shapely
+
+    def part(plan: Plan, crs: Any) -> tuple[dict[str, Any], set[tuple[str, str]]]:
         g = plan.grids
         if community_id is not None:
             g = g[g["community_id"].astype(str) == community_id]
-        codes = set(g["grid_id"].astype(str))
-        a = plan.assignment[plan.assignment["grid_id"].astype(str).isin(codes)]
-        return codes, set(zip(a["building_id"].astype(str), a["grid_id"].astype(str), strict=True))
+        shapes = dict(zip(g["grid_id"].astype(str), g.to_crs(crs).geometry, strict=True))
+        a = plan.assignment[plan.assignment["grid_id"].astype(str).isin(shapes)]
+        return shapes, set(zip(a["building_id"].astype(str), a["grid_id"].astype(str), strict=True))
 
-    return part(before) == part(after)
+    crs = before.grids.estimate_utm_crs()
+    (sa, aa), (sb, ab) = part(before, crs), part(after, crs)
+    if sa.keys() != sb.keys() or aa != ab:
+        return False
+    return all(shapely.area(shapely.symmetric_difference(sa[k], sb[k])) < SAME_AREA_M2 for k in sa)
 
 
 def _rebalance_message(method: str, where: str, summary: dict[str, Any]) -> str:
