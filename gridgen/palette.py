@@ -35,6 +35,7 @@ BUILDING_FILL = "#e8d5b5"
 GRID_EDGE = "#1f5fa8"
 COMPOUND_EDGE = "#2b2b2b"
 UNCOVERED_COLOR = "#d7301f"
+UNCOVERED_EDGE = "#67000d"
 REACH_COLOR = "#c51b7d"
 
 DEVIATION_STOPS: tuple[tuple[float, tuple[int, int, int]], ...] = (
@@ -45,3 +46,23 @@ DEVIATION_STOPS: tuple[tuple[float, tuple[int, int, int]], ...] = (
     (0.5, (178, 24, 43)),
 )
 """Diverging scale for household deviation (households / target - 1): blue under, red over."""
+
+COVERAGE_SHARE_STOPS: tuple[tuple[float, str], ...] = (
+    (0.5, "#d7301f"),
+    (0.8, "#fc8d59"),
+    (0.95, "#fee08b"),
+    (1.0, "#91cf60"),
+)
+"""Sequential scale for a covered share below 100 %: (upper bound, colour)."""
+COVERAGE_FULL_COLOR = "#1a9850"
+"""Colour of a share of 100 % (every household covered)."""
+
+AUDIT_COLORS: dict[str, str] = {
+    "in_band": "#91bfdb",
+    "out_of_band": "#fc8d59",
+    "gap": "#d7301f",
+    "overlap": "#7b3294",
+    "split": "#e7298a",
+    "split_allowed": "#bababa",
+}
+"""Fills of the audit layers: grids in and out of band, gaps, overlaps, split compounds."""

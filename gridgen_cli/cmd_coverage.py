@@ -1,4 +1,7 @@
-"""``gridgen coverage DATA [--plan P] [--radius M] [--mode walk|line] [--level L] --out FILE``."""
+"""``gridgen coverage DATA [--plan P] [--radius M] [--mode walk|line] [--level L] --out FILE``.
+
+FILE is a table (``.csv``, ``.json``) or a styled GeoPackage (``.gpkg``).
+"""
 
 from __future__ import annotations
 
@@ -31,7 +34,11 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--crs", default=None, help="declared CRS of DATA: EPSG code, gcj02 or bd09")
     p.add_argument(
-        "--out", type=output_file(".csv", ".json"), required=True, help="FILE.csv or FILE.json"
+        "--out",
+        type=output_file(".csv", ".json", ".gpkg"),
+        required=True,
+        help="FILE.csv or FILE.json (the table), or FILE.gpkg (layers QGIS opens styled: "
+        "coverage by share, stations with their load, uncovered buildings)",
     )
     add_scheduler_option(p)
     p.set_defaults(run=run)
@@ -41,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     """Compute coverage, write the table at ``--level`` and print a one-line summary."""
     from gridgen.coverage.stations import coverage_by_level, station_load
     from gridgen.distributed.work import run_coverage
-    from gridgen.io.coverage import write_table
+    from gridgen.io.coverage import write_coverage_layers, write_table
     from gridgen.io.read import read_dataset
     from gridgen_cli.progress import progress_task
 
@@ -70,7 +77,10 @@ def run(args: argparse.Namespace) -> int:
         "unreachable_buildings": int(total["unreachable_buildings"]),
         "tables": {"stations": load},
     }
-    write_table(table, args.out, meta=meta)
+    if args.out.suffix.lower() == ".gpkg":
+        write_coverage_layers(ds, table, cov, load, args.out, level=args.level, plan=plan)
+    else:
+        write_table(table, args.out, meta=meta)
     share = f"{total['share']:.1%}" if total["households"] else "n/a"
     overloaded = int(load["overloaded"].fillna(False).sum())
     print(

@@ -37,6 +37,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "merge-grids",
     "changes",
     "nesting",
+    "qgis-plugin",
 )
 
 

@@ -4,7 +4,7 @@
 # and a virtual environment with gridgen and its dev and bench extras.
 source "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
 ensure_apt "${RUNTIME_DEBS[@]}" postgresql postgresql-15-postgis-3 chromium poppler-utils libreoffice-calc-nogui gdal-bin \
-  python3-qgis qgis-providers
+  python3-qgis qgis-providers qgis
 ensure_venv "dev,bench"
 cd "$ROOT"
 export PYTHONUNBUFFERED=1

@@ -1,4 +1,4 @@
-"""The named clients the tests run (Chromium, GDAL, poppler, LibreOffice, QGIS).
+"""The named clients the tests run (Chromium, GDAL, poppler, LibreOffice, QGIS, qgis_process).
 
 A test that needs one carries ``pytest.mark.needs_client("<name>")``: where the client is
 missing it is skipped locally and FAILS when ``CI`` is set (``tests/conftest.py``), so CI
@@ -35,6 +35,26 @@ def _has_qgis() -> bool:
     return probe.returncode == 0
 
 
+def qgis_process_command() -> list[str]:
+    """Return the ``qgis_process`` that works here (``[]`` when there is none).
+
+    Debian 12's ``/usr/bin/qgis_process`` wrapper passes ``--noversioncheck`` (from
+    ``/etc/default/qgis``), which ``qgis_process`` refuses (qgis/QGIS#57683); the program
+    itself, ``qgis_process.bin``, is then run directly.
+    """
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    for name in ("qgis_process", "qgis_process.bin"):
+        path = shutil.which(name)
+        if path is None:
+            continue
+        probe = subprocess.run(
+            [path, "--version"], capture_output=True, text=True, check=False, env=env
+        )
+        if probe.returncode == 0 and "QGIS" in probe.stdout:
+            return [path]
+    return []
+
+
 def _commands(*names: str) -> Callable[[], bool]:
     return lambda: all(shutil.which(n) is not None for n in names)
 
@@ -45,6 +65,7 @@ CLIENTS: dict[str, tuple[Callable[[], bool], str]] = {
     "poppler": (_commands("pdftotext", "pdftoppm", "pdffonts"), "poppler (poppler-utils)"),
     "libreoffice": (_commands("soffice"), "LibreOffice Calc (libreoffice-calc-nogui)"),
     "qgis": (_has_qgis, "QGIS for Debian's python3 (python3-qgis)"),
+    "qgis_process": (lambda: bool(qgis_process_command()), "QGIS' qgis_process (qgis)"),
 }
 """Client name → (is it installed, what to install). ``scripts/test.sh`` installs them all."""
 

@@ -27,9 +27,8 @@ def movable_unit(
 ) -> tuple[int, str, str]:
     """Return (unit index, from grid, to grid) for a unit that can move to a neighbour.
 
-    Units holding less than half of their grid's households come first: moving one leaves
-    its grid the majority of its households, so the grid keeps its code
-    (:mod:`gridgen.partition.codes`).
+    Units holding less than half of their grid's households come first: moving one renames
+    no grid (:mod:`gridgen.partition.codes`).
     """
     units, edges = data["units"], data["edges"]
     held = {g["grid_id"]: g["households"] for g in data["grids"]}

@@ -37,4 +37,11 @@ def test_an_unknown_client_name_is_an_error() -> None:
 
 
 def test_every_named_client_is_known() -> None:
-    assert set(clients.CLIENTS) == {"chromium", "gdal", "poppler", "libreoffice", "qgis"}
+    assert set(clients.CLIENTS) == {
+        "chromium",
+        "gdal",
+        "poppler",
+        "libreoffice",
+        "qgis",
+        "qgis_process",
+    }

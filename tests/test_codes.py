@@ -21,14 +21,13 @@ from gridgen.partition.codes import (
     CodeBook,
     CodeScheme,
     RetiredCode,
-    dated_grids,
     kept_codes,
     new_codes,
     scheme_for,
     standard_order,
 )
 from gridgen.partition.community import partition_dataset
-from gridgen.partition.lifecycle import code_register
+from gridgen.partition.lifecycle import code_register, dated_grids
 from gridgen.partition.plan import Plan
 
 DAY1, DAY2 = date(2024, 3, 1), date(2025, 6, 30)
@@ -96,14 +95,29 @@ def test_standard_order_west_to_east_north_to_south() -> None:
 
 
 def test_kept_codes_majority_one_to_one() -> None:
-    # old A: 300 households, 200 go to new 0 and 100 to new 1; old B: 100, all to new 0
+    # old A: 300 households, 210 go to new 0 and 90 to new 1; old B: 100, all to new 0
     old = ["A", "A", "B", "C"]
     new = np.array([0, 1, 0, 2])
-    w = np.array([200.0, 100.0, 100.0, 50.0])
-    # new 0 holds most of A and all of B: it keeps A (shares more); B is retired
+    w = np.array([210.0, 90.0, 100.0, 50.0])
+    # new 0 holds most of A and all of B: it keeps A (210 shared beat 100 + 90); B retires
     assert kept_codes(old, new, w, k=3) == ["A", None, "C"]
-    # half is not most: A split 150/150 is kept by neither part
-    assert kept_codes(["A", "A"], np.array([0, 1]), np.array([150.0, 150.0]), k=2) == [None, None]
+    # a grid that gave a compound away stays itself: A (298) gives 194 to B (150); the
+    # 104 left all come from A, so they keep A, and B (now 344) keeps B
+    old = ["A", "A", "B"]
+    new = np.array([0, 1, 1])
+    w = np.array([104.0, 194.0, 150.0])
+    assert kept_codes(old, new, w, k=2) == ["A", "B"]
+    # ... unless the compound outweighs both: A (300) gives 250 to B (100): the new grid of
+    # 350 is mostly A's, so it keeps A; the 50 left take a new code and B retires
+    w = np.array([50.0, 250.0, 100.0])
+    assert kept_codes(old, new, w, k=2) == [None, "A"]
+    # a grid split in two halves: one half keeps the code (the lower label on a tie)
+    assert kept_codes(["A", "A"], np.array([0, 1]), np.array([150.0, 150.0]), k=2) == ["A", None]
+    # a grid whose households are mostly another's, holding a minority of each: no code
+    old = ["A", "A", "B", "B"]
+    new = np.array([0, 1, 0, 2])
+    w = np.array([100.0, 200.0, 100.0, 200.0])
+    assert kept_codes(old, new, w, k=3) == [None, "A", "B"]
 
 
 def _grids(codes: list[str], community: str = "C1") -> gpd.GeoDataFrame:

@@ -133,5 +133,9 @@ def test_qgis_opens_every_layer_with_our_style_and_renders_the_plan(
     assert grids["renderer"] == "graduatedSymbol" and grids["attr"] == "deviation"
     assert grids["labels"] and grids["label_field"] == "grid_id"
     assert report[str(demo_files["plan_gcj02"])]["grids"]["renderer"] == "graduatedSymbol"
-    assert report[str(demo_files["sites"])]["proposed_sites"]["renderer"] == "categorizedSymbol"
+    sites = report[str(demo_files["sites"])]["proposed_sites"]
+    # sites have no station kind: one star each, labelled with rank and households gained
+    assert (
+        sites["renderer"] == "singleSymbol" and "newly_covered_households" in sites["label_field"]
+    )
     assert out_png.exists() and out_png.stat().st_size > 20_000

@@ -1,20 +1,23 @@
-"""Writing coverage tables (CSV/JSON) and siting results (GeoPackage); reading candidate layers."""
+"""Coverage tables (CSV/JSON) and layers (GeoPackage), siting results; candidate layers."""
 
 from __future__ import annotations
 
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
 
 from gridgen.coverage.siting import SitingResult
 from gridgen.dataset import Dataset
-from gridgen.errors import DataFileNotFoundError, UnsupportedFormatError
+from gridgen.errors import DataFileNotFoundError, ParameterError, UnsupportedFormatError
 from gridgen.io.atomic import write_text_atomic
 from gridgen.io.csvsafe import write_csv
+
+if TYPE_CHECKING:
+    from gridgen.partition.plan import Plan
 
 TABLE_SUFFIXES: tuple[str, ...] = (".csv", ".json")
 SITING_UNCOVERED_COLUMNS: tuple[str, ...] = (
@@ -69,6 +72,71 @@ def write_table(
     for name, other in extra.items():
         doc[name] = table_records(other)
     return write_text_atomic(target, json.dumps(doc, ensure_ascii=False, indent=1))
+
+
+def _level_shapes(dataset: Dataset, level: str, plan: Plan | None) -> gpd.GeoDataFrame:
+    """Return the polygons (or points) of the groups at ``level``, keyed like the table."""
+    if level == "building":
+        b = dataset.buildings
+        return gpd.GeoDataFrame({"building_id": b["building_id"].astype(str)}, geometry=b.geometry)
+    if level == "grid":
+        if plan is None:
+            msg = "level 'grid' needs a plan: pass --plan PLAN.gpkg"
+            raise ParameterError(msg)
+        g = plan.grids
+        return gpd.GeoDataFrame({"grid_id": g["grid_id"].astype(str)}, geometry=g.geometry)
+    if level in ("community", "street"):
+        layer = dataset.communities if level == "community" else dataset.streets
+        key = f"{level}_id"
+        out = gpd.GeoDataFrame({key: layer[key].astype(str)}, geometry=layer.geometry)
+        if "name" in layer.columns:
+            out["name"] = layer["name"].astype("string").to_numpy()
+        return out
+    whole = dataset.communities.geometry.union_all()
+    return gpd.GeoDataFrame(
+        {"district": [dataset.name]}, geometry=[whole], crs=dataset.communities.crs
+    )
+
+
+def write_coverage_layers(
+    dataset: Dataset,
+    table: pd.DataFrame,
+    cov: pd.DataFrame,
+    load: pd.DataFrame,
+    path: str | Path,
+    *,
+    level: str,
+    plan: Plan | None = None,
+) -> Path:
+    """Write coverage as a GeoPackage QGIS opens styled (one writer for CLI and plugin).
+
+    Layers: ``coverage`` (the table rolled up at ``level`` on the groups' geometry, coloured
+    by covered ``share``), ``stations`` (each station with its load, from
+    :func:`gridgen.coverage.stations.station_load`) and ``uncovered_buildings``.
+    Groups without a key (buildings outside every grid of the plan) stay out of the
+    ``coverage`` layer; they are in the CSV/JSON table.
+    """
+    from gridgen.coverage.uncovered import uncovered_buildings
+    from gridgen.io.write import write_frames
+
+    target = Path(path)
+    if target.suffix.lower() != ".gpkg":
+        msg = f"cannot write {target.name}: coverage layers are written to a .gpkg file"
+        raise UnsupportedFormatError(msg)
+    shapes = _level_shapes(dataset, level, plan)
+    key = str(shapes.columns[0])
+    rows = pd.DataFrame(table.drop(columns="geometry", errors="ignore"))
+    rows = rows[rows[key].notna()].astype({key: str})
+    extra = [c for c in rows.columns if c not in shapes.columns or c == key]
+    coverage = shapes.merge(rows[extra], on=key, how="inner")
+    st = dataset.stations.astype({"station_id": str})
+    shared = [c for c in load.columns if c != "station_id" and c in st.columns]
+    stations = st.drop(columns=shared).merge(
+        load.astype({"station_id": str}), on="station_id", how="left"
+    )
+    uncovered = uncovered_buildings(dataset, cov, columns=SITING_UNCOVERED_COLUMNS)
+    frames = {"coverage": coverage, "stations": stations, "uncovered_buildings": uncovered}
+    return write_frames(frames, target)
 
 
 def write_siting(

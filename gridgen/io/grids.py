@@ -30,6 +30,7 @@ from gridgen.errors import (
     UnsupportedFormatError,
 )
 from gridgen.io.crs import WGS84, frame_to_wgs84, parse_crs
+from gridgen.io.qgis_style import AUDIT_STYLES, write_layer_styles
 from gridgen.records.attributes import attribute_frame
 
 if TYPE_CHECKING:
@@ -192,7 +193,8 @@ def write_audit(audit: Audit, path: str | Path) -> Path:
     """Write an audit as JSON (``.json``) or a GeoPackage (``.gpkg``); atomically.
 
     The GeoPackage has layers ``grids`` (the per-grid table), ``gaps``, ``overlaps`` and
-    ``split_compounds`` (WGS84) and a table ``summary`` (one row, the JSON summary).
+    ``split_compounds`` (WGS84) and a table ``summary`` (one row, the JSON summary); QGIS
+    opens the layers styled (:data:`gridgen.io.qgis_style.AUDIT_STYLES`).
     """
     out = Path(path)
     suffix = out.suffix.lower()
@@ -217,9 +219,19 @@ def write_audit(audit: Audit, path: str | Path) -> Path:
                 "split_compounds": audit.split_compounds,
             }
             for name, frame in layers.items():
-                frame.to_crs(WGS84).to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+                # one declared type, even for an empty layer or Polygons mixed with
+                # MultiPolygons (a GEOMETRY layer opens in QGIS without a renderer)
+                frame.to_crs(WGS84).to_file(
+                    tmp,
+                    layer=name,
+                    driver="GPKG",
+                    engine="pyogrio",
+                    geometry_type="MultiPolygon",
+                    promote_to_multi=True,
+                )
             summary = pd.DataFrame([dict(audit.summary)])
             pyogrio.write_dataframe(summary, tmp, layer="summary", driver="GPKG", append=True)
+            write_layer_styles(tmp, styles=AUDIT_STYLES)
         tmp.replace(out)
     finally:
         if tmp.exists():

@@ -12,22 +12,27 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from html import escape
 from pathlib import Path
 
 from gridgen.palette import (
+    AUDIT_COLORS,
     BUILDING_EDGE_HTML,
     BUILDING_FILL,
     COMMUNITY_EDGE,
     COMPOUND_EDGE,
+    COVERAGE_FULL_COLOR,
+    COVERAGE_SHARE_STOPS,
     DEVIATION_STOPS,
     GRID_EDGE,
     PROPERTY_MODE_COLORS,
+    REACH_COLOR,
     ROAD_KIND_COLORS,
     ROAD_KIND_WIDTHS_MM,
     STATION_KIND_COLORS,
     UNCOVERED_COLOR,
+    UNCOVERED_EDGE,
 )
 from gridgen.schema import PROPERTY_MODE_LABELS, STATION_KIND_LABELS
 
@@ -68,10 +73,10 @@ def fill_symbol(name: str, fill: str | None, edge: str, width_mm: float, alpha: 
     )
 
 
-def marker_symbol(name: str, colour: str, size_mm: float) -> str:
-    """Return a QML circle marker symbol."""
+def marker_symbol(name: str, colour: str, size_mm: float, shape: str = "circle") -> str:
+    """Return a QML marker symbol (a circle unless ``shape`` names another, e.g. star)."""
     props = {
-        "name": "circle",
+        "name": shape,
         "color": _rgba(colour),
         "outline_color": "255,255,255,255",
         "outline_style": "solid",
@@ -119,8 +124,22 @@ def _categorized(attr: str, cats: list[tuple[str, str, str]]) -> str:
     )
     symbols = "".join(s for _, _, s in cats)
     return (
-        f'<renderer-v2 type="categorizedSymbol" attr="{attr}" symbollevels="0">'
+        f'<renderer-v2 type="categorizedSymbol" attr="{escape(attr)}" symbollevels="0">'
         f"<categories>{rows}</categories><symbols>{symbols}</symbols></renderer-v2>"
+    )
+
+
+def _graduated(attr: str, classes: list[tuple[float, float, str, str]]) -> str:
+    """Return a graduated renderer: ``classes`` is (lower, upper, label, symbol XML by index)."""
+    ranges = "".join(
+        f'<range lower="{lo}" upper="{hi}" label="{escape(label)}" symbol="{i}" render="true"/>'
+        for i, (lo, hi, label, _) in enumerate(classes)
+    )
+    symbols = "".join(symbol for *_, symbol in classes)
+    return (
+        f'<renderer-v2 type="graduatedSymbol" attr="{escape(attr)}" '
+        f'graduatedMethod="GraduatedColor" symbollevels="0"><ranges>{ranges}</ranges>'
+        f"<symbols>{symbols}</symbols></renderer-v2>"
     )
 
 
@@ -128,25 +147,42 @@ def _deviation_renderer() -> str:
     """Return a graduated renderer on ``deviation`` in the viewer's diverging colours."""
     bounds = [-1000.0, -0.35, -0.1, 0.1, 0.35, 1000.0]
     labels = ["< -35%", "-35% – -10%", "-10% – +10%", "+10% – +35%", "> +35%"]
-    ranges, symbols = [], []
+    classes = []
     for i, (lo, hi) in enumerate(itertools.pairwise(bounds)):
         _, rgb = DEVIATION_STOPS[i]
         colour = "#{:02x}{:02x}{:02x}".format(*rgb)
-        ranges.append(
-            f'<range lower="{lo}" upper="{hi}" label="{escape(labels[i])}" symbol="{i}" '
-            'render="true"/>'
+        classes.append((lo, hi, labels[i], fill_symbol(str(i), colour, GRID_EDGE, 0.6, alpha=190)))
+    return _graduated("deviation", classes)
+
+
+def _share_classes(symbol: Callable[[str, str], str]) -> list[tuple[float, float, str, str]]:
+    """Return the covered-share classes (< 50 %, ..., 100 %) with ``symbol(name, colour)``."""
+    full = 1.0 - 1e-9  # a share of exactly 1 is a class of its own
+    uppers = [*(min(u, full) for u, _ in COVERAGE_SHARE_STOPS), 1.0]
+    colours = [*(c for _, c in COVERAGE_SHARE_STOPS), COVERAGE_FULL_COLOR]
+    labels = ["< 50%", "50% – 80%", "80% – 95%", "95% – 100%", "100%"]
+    lowers = [-0.001, *uppers[:-1]]
+    return [
+        (lo, hi, label, symbol(str(i), colour))
+        for i, (lo, hi, label, colour) in enumerate(
+            zip(lowers, uppers, labels, colours, strict=True)
         )
-        symbols.append(fill_symbol(str(i), colour, GRID_EDGE, 0.6, alpha=190))
-    return (
-        '<renderer-v2 type="graduatedSymbol" attr="deviation" graduatedMethod="GraduatedColor" '
-        f'symbollevels="0"><ranges>{"".join(ranges)}</ranges>'
-        f"<symbols>{''.join(symbols)}</symbols></renderer-v2>"
-    )
+    ]
 
 
-def _labels(expression: str, *, size: float, colour: str = "#222222", polygon: bool) -> str:
+def _labels(
+    expression: str,
+    *,
+    size: float,
+    colour: str = "#222222",
+    polygon: bool,
+    display_all: bool = False,
+) -> str:
+    """Return simple labelling (``display_all``: every label, even where they collide)."""
     is_expr = "1" if not expression.isidentifier() else "0"
-    placement = "1" if polygon else "0"  # polygons: over the centroid; points: around
+    # polygons: horizontal, anywhere inside (4: QGIS tries many positions, so a label is
+    # rarely dropped for a station marker at the centre); points: around the point (0)
+    placement = "4" if polygon else "0"
     return (
         '<labeling type="simple"><settings calloutType="simple">'
         f'<text-style fieldName="{escape(expression)}" isExpression="{is_expr}" '
@@ -155,7 +191,7 @@ def _labels(expression: str, *, size: float, colour: str = "#222222", polygon: b
         '<text-buffer bufferDraw="1" bufferSize="0.8" bufferSizeUnits="MM" '
         'bufferColor="255,255,255,255" bufferOpacity="0.85"/>'
         f'<placement placement="{placement}" dist="1" distUnits="MM"/>'
-        '<rendering obstacle="1" displayAll="0" scaleVisibility="0"/>'
+        f'<rendering obstacle="1" displayAll="{int(display_all)}" scaleVisibility="0"/>'
         "</settings></labeling>"
     )
 
@@ -189,6 +225,13 @@ def _stations() -> str:
     return _qml(_categorized("kind", cats), _labels("name", size=8, polygon=False))
 
 
+def _proposed_sites() -> str:
+    # proposed sites carry rank and households gained, not a station kind
+    symbol = marker_symbol("0", REACH_COLOR, 5.0, shape="star")
+    label = "concat('#', \"rank\", ' +', \"newly_covered_households\", '户')"
+    return _qml(_single(symbol), _labels(label, size=9, polygon=False))
+
+
 def _buildings() -> str:
     symbol = fill_symbol("0", BUILDING_FILL, BUILDING_EDGE_HTML, 0.2, alpha=230)
     return _qml(_single(symbol), _labels("concat(\"households\", '户')", size=7, polygon=True))
@@ -200,7 +243,12 @@ def _building_points() -> str:
 
 
 def _uncovered() -> str:
-    return _qml(_single(fill_symbol("0", UNCOVERED_COLOR, UNCOVERED_COLOR, 0.3, alpha=220)))
+    # a dark edge keeps them visible over a red (poorly covered) area of the coverage layer
+    return _qml(_single(fill_symbol("0", UNCOVERED_COLOR, UNCOVERED_EDGE, 0.4, alpha=230)))
+
+
+def _uncovered_points() -> str:
+    return _qml(_single(marker_symbol("0", UNCOVERED_COLOR, 2.2)))
 
 
 def _roads() -> str:
@@ -223,31 +271,101 @@ def _streets() -> str:
     )
 
 
+def _coverage() -> str:
+    classes = _share_classes(lambda n, c: fill_symbol(n, c, COMMUNITY_EDGE, 0.4, alpha=120))
+    label = "concat(round(\"share\" * 100), '%')"
+    return _qml(_graduated("share", classes), _labels(label, size=9, polygon=True))
+
+
+def _coverage_points() -> str:
+    return _qml(_graduated("share", _share_classes(lambda n, c: marker_symbol(n, c, 2.0))))
+
+
+def _audit_grids() -> str:
+    in_band = "if(\"in_band\", 'in', 'out')"
+    cats = [
+        ("in", "in band", fill_symbol("0", AUDIT_COLORS["in_band"], GRID_EDGE, 0.5, alpha=150)),
+        ("out", "out of band", fill_symbol("1", AUDIT_COLORS["out_of_band"], GRID_EDGE, 0.5)),
+    ]
+    return _qml(_categorized(in_band, cats), _labels("grid_id", size=9, polygon=True))
+
+
+def _audit_fill(key: str) -> Callable[[], str]:
+    def style() -> str:
+        colour = AUDIT_COLORS[key]
+        return _qml(_single(fill_symbol("0", colour, colour, 0.6, alpha=200)))
+
+    return style
+
+
+def _split_compounds() -> str:
+    allowed = "if(\"allowed\", 'allowed', 'split')"
+    cats = [
+        ("split", "split", fill_symbol("0", AUDIT_COLORS["split"], COMPOUND_EDGE, 0.6)),
+        (
+            "allowed",
+            "split, allowed (above the band)",
+            fill_symbol("1", AUDIT_COLORS["split_allowed"], COMPOUND_EDGE, 0.3, alpha=120),
+        ),
+    ]
+    return _qml(_categorized(allowed, cats), _labels("compound_id", size=8, polygon=True))
+
+
 STYLES: dict[str, Callable[[], str]] = {
     "grids": _grids,
     "compounds": _compounds,
     "stations": _stations,
-    "proposed_sites": _stations,
+    "proposed_sites": _proposed_sites,
     "buildings": _buildings,
     "building_points": _building_points,
     "uncovered_buildings": _uncovered,
     "roads": _roads,
     "communities": _communities,
     "streets": _streets,
+    "coverage": _coverage,
+    "coverage_points": _coverage_points,
+    "uncovered_building_points": _uncovered_points,
 }
 """Layer name → QML of its default style."""
 
+POINT_STYLES: dict[str, Callable[[], str]] = {
+    "coverage": _coverage_points,
+    "buildings": _building_points,
+    "uncovered_buildings": _uncovered_points,
+}
+"""Styles of layers of footprints whose every row is a point (a layer of one family keeps
+its name; mixed layers put their points in ``<layer>_points``, styled by :data:`STYLES`)."""
 
-def write_layer_styles(path: str | Path) -> list[str]:
+AUDIT_STYLES: dict[str, Callable[[], str]] = {
+    "grids": _audit_grids,
+    "gaps": _audit_fill("gap"),
+    "overlaps": _audit_fill("overlap"),
+    "split_compounds": _split_compounds,
+}
+"""Styles of an audit GeoPackage: grids in and out of band, gaps, overlaps, split compounds."""
+
+
+def write_layer_styles(
+    path: str | Path, *, styles: Mapping[str, Callable[[], str]] = STYLES
+) -> list[str]:
     """Add a default QGIS style for every styled layer of a GeoPackage; return their names.
 
     The ``layer_styles`` table is created when absent (and registered in gpkg_contents as
     an attribute table); an existing default of ours for the same layer is replaced.
+    ``styles`` maps layer names to their style (:data:`AUDIT_STYLES` for an audit); a point
+    layer takes its :data:`POINT_STYLES` entry when there is one.
     """
     styled: list[str] = []
     with sqlite3.connect(str(path)) as con:
-        layers = con.execute("SELECT table_name, column_name FROM gpkg_geometry_columns").fetchall()
-        wanted = [(t, c) for t, c in layers if t in STYLES]
+        layers = con.execute(
+            "SELECT table_name, column_name, geometry_type_name FROM gpkg_geometry_columns"
+        ).fetchall()
+        chosen = {
+            t: POINT_STYLES[t] if "POINT" in str(g).upper() and t in POINT_STYLES else styles[t]
+            for t, _, g in layers
+            if t in styles
+        }
+        wanted = [(t, c) for t, c, _ in layers if t in chosen]
         if not wanted:
             return styled
         con.execute(_TABLE)
@@ -266,7 +384,7 @@ def write_layer_styles(path: str | Path) -> list[str]:
                 "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, "
                 "owner, ui, update_time) VALUES ('', '', ?, ?, ?, ?, '', 1, ?, 'gridgen', '', "
                 "strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
-                (table, column, STYLE_NAME, STYLES[table](), f"gridgen default style of {table}"),
+                (table, column, STYLE_NAME, chosen[table](), f"gridgen default style of {table}"),
             )
             styled.append(table)
     con.close()

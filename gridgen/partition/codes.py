@@ -15,9 +15,10 @@ codes here, so a code means the same thing whoever made the plan:
   the community. Exactly: with ``h = sqrt(area / k)`` (community area, k grids numbered
   together) and ``y0`` the community's northern edge, a grid is in row
   ``floor((y0 - y) / h)`` of its representative point; grids are sorted by (row, x, -y).
-- **Keep by households** (:func:`kept_codes`): old and new grids are matched one-to-one by
-  the households they share; a new grid keeps an old grid's code when it holds most
-  (more than half) of that grid's households. Grids without buildings are judged by area.
+- **Keep by households** (:func:`kept_codes`): a new grid keeps an old grid's code when it
+  is that grid by households (it holds more than half of the old grid's households, or
+  more than half of its own come from it), one-to-one with the most households shared.
+  Grids without buildings are judged by area.
 - **Never reuse** (:func:`new_codes`): a new grid takes the next sequence never used in its
   community (after the highest used; the lowest never used once the sequence space ends),
   so a retired code never names another grid. The codes ever used travel with the plan
@@ -36,14 +37,13 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 from numpy.typing import NDArray
+from scipy.optimize import linear_sum_assignment
 
 from gridgen.errors import InfeasibleError, ParameterError
 from gridgen.partition.units import UnitGraph
@@ -56,6 +56,8 @@ OBJECT_CODE_DIGITS = 6
 """Digits of CJ/T 349's object code (the first six of its 20)."""
 DEFAULT_OBJECT_CODE = "000000"
 """CJ/T 349 object code used when none is configured."""
+KEPT_CODE_BONUS = 0.5
+"""Households a kept code is worth besides those it shares (:func:`kept_codes`)."""
 NOT_SUBDIVIDED = 0
 """CJ/T 349 sequence of the one grid of a community that is not subdivided (``00``)."""
 CODE_COLUMNS: tuple[str, ...] = ("valid_from", "valid_to")
@@ -296,23 +298,35 @@ def kept_codes(
     """Return per new label (0..k-1) the old code it keeps, or None.
 
     ``old`` (old code, ``""`` for none), ``new`` (label) and ``weight`` (households) per
-    building. A new grid keeps an old grid's code when it holds more than half of that
-    grid's weight; where one new grid holds the majority of several old grids it keeps the
-    one it shares most with (ties: the lowest code). Every code is kept at most once.
+    building. A new grid may keep an old grid's code when it is that grid by households:
+    it holds more than half of the old grid's households, or more than half of its own
+    come from the old grid (a grid that gave a compound away stays itself). Among those
+    pairs, codes go one-to-one so that the households shared are the most (the assignment
+    problem, :func:`scipy.optimize.linear_sum_assignment`; ties: the lower label, then the
+    lower code). Each code kept counts half a household more, so near ties keep more codes.
     """
     out: list[str | None] = [None] * k
-    if len(new) == 0 or k == 0:
-        return out
     frame = pd.DataFrame({"o": np.asarray(old, dtype=object), "n": new, "w": weight})
-    frame = frame[frame["o"].astype(str) != ""]
-    if frame.empty:
+    frame = frame[(frame["o"].astype(str) != "") & (frame["w"] > 0)]
+    if frame.empty or k == 0:
         return out
     shared = frame.groupby(["o", "n"], sort=True)["w"].sum().reset_index()
-    total = shared.groupby("o")["w"].transform("sum")
-    major = shared[shared["w"] > 0.5 * total]
-    major = major.sort_values(["n", "w", "o"], ascending=[True, False, True], kind="stable")
-    for lab, code in major.drop_duplicates("n")[["n", "o"]].itertuples(index=False):
-        out[int(lab)] = str(code)
+    of_old = shared.groupby("o")["w"].transform("sum")
+    of_new = shared.groupby("n")["w"].transform("sum")
+    pairs = shared[(shared["w"] > 0.5 * of_old) | (shared["w"] > 0.5 * of_new)]
+    if pairs.empty:
+        return out
+    codes = sorted(set(pairs["o"].astype(str)))
+    labels = sorted(set(pairs["n"].astype(int)))
+    gain = np.zeros((len(labels), len(codes)))
+    rows = np.searchsorted(labels, pairs["n"].astype(int).to_numpy())
+    cols = np.searchsorted(codes, pairs["o"].astype(str).to_numpy())
+    # ties go to the lower label and code: a nudge far below one household
+    nudge = 1e-6 * (1.0 - (rows * len(codes) + cols) / gain.size)
+    gain[rows, cols] = pairs["w"].to_numpy(dtype=float) + KEPT_CODE_BONUS + nudge
+    for r, c in zip(*linear_sum_assignment(gain, maximize=True), strict=True):
+        if gain[r, c] > 0:
+            out[labels[r]] = codes[c]
     return out
 
 
@@ -403,64 +417,6 @@ def unit_codes(
     return community_codes(scheme, prefix, kept=kept, geoms=geoms, area=units.area, used=used)
 
 
-def dated_grids(
-    after: gpd.GeoDataFrame,
-    *,
-    before: pd.DataFrame | None,
-    book: CodeBook,
-    on: date,
-) -> tuple[gpd.GeoDataFrame, CodeBook]:
-    """Return ``after`` with ``valid_from``/``valid_to`` set, and the book with new retirees.
-
-    A code of ``before`` keeps its ``valid_from`` (``on`` when it had none) and the
-    attributes of :data:`CARRIED_COLUMNS` ``before`` has; a new code gets ``on`` and the
-    defaults; codes of ``before`` that ``after`` lacks are retired on ``on``. Raises
-    :class:`InfeasibleError` when ``after`` names a retired code (never reused).
-    """
-    today = on.isoformat()
-    ids = after["grid_id"].astype(str)
-    reused = sorted(set(ids) & {r.code for r in book.retired})
-    if reused:
-        msg = (
-            f"grid codes {', '.join(reused[:5])} were retired and are never given to another "
-            "grid: take new codes (gridgen.partition.codes.new_codes)"
-        )
-        raise InfeasibleError(msg)
-    since: dict[str, str | None] = {}
-    community: dict[str, str] = {}
-    if before is not None and len(before):
-        old_from = before["valid_from"] if "valid_from" in before.columns else None
-        for i, (code, cid) in enumerate(
-            zip(before["grid_id"].astype(str), before["community_id"].astype(str), strict=True)
-        ):
-            value = None if old_from is None else old_from.iloc[i]
-            since[code] = None if blank(value) else str(value)
-            community[code] = cid
-    out = carried(after.copy(), before)
-    out["valid_from"] = [since.get(c) or today for c in ids]
-    out["valid_to"] = pd.Series([None] * len(out), dtype=object, index=out.index)
-    gone = sorted(set(since) - set(ids))
-    retired = book.retired + tuple(RetiredCode(c, community[c], since[c], today) for c in gone)
-    return out, CodeBook(book.scheme, retired)
-
-
-def carried(after: pd.DataFrame, before: pd.DataFrame | None) -> pd.DataFrame:
-    """Return ``after`` with the :data:`CARRIED_COLUMNS` of the codes ``before`` gives them
-    for, the defaults elsewhere (a producer's own values do not count: attributes come
-    from the offices, :mod:`gridgen.records.attributes`)."""
-    ids = after["grid_id"].astype(str)
-    for col, default in CARRIED_COLUMNS.items():
-        values = [default] * len(after)
-        if before is not None and col in before.columns:
-            keys = before["grid_id"].astype(str)
-            old = dict(zip(keys, before[col].astype(object), strict=False))
-            values = [old.get(c, default) for c in ids]
-        after[col] = pd.Series(
-            [None if blank(v) else v for v in values], index=after.index, dtype=object
-        )
-    return after
-
-
 def blank(value: Any) -> bool:
     """Return whether a date cell is empty (None, NA, NaN, empty text)."""
     if value is None or value is pd.NA:
@@ -485,7 +441,6 @@ __all__ = [
     "blank",
     "community_codes",
     "community_codes_of",
-    "dated_grids",
     "kept_by_area",
     "kept_codes",
     "new_codes",

@@ -20,8 +20,8 @@ from numpy.typing import NDArray
 from gridgen.dataset import Dataset
 from gridgen.errors import UnknownCRSError
 from gridgen.io.crs import WGS84, frame_to_wgs84, parse_crs
-from gridgen.partition.codes import CodeBook, CodeScheme, dated_grids, scheme_for
-from gridgen.partition.lifecycle import layer_codes
+from gridgen.partition.codes import CodeBook, CodeScheme, scheme_for
+from gridgen.partition.lifecycle import dated_grids, layer_codes
 from gridgen.partition.plan import Plan, Problem, checked_band, grid_table, plan_metrics
 from gridgen.rules import RuleKind
 

@@ -16,11 +16,13 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
 from gridgen.dataset import Dataset
+from gridgen.errors import InfeasibleError
 from gridgen.partition.codes import (
     CARRIED_COLUMNS,
     EMPTY_WEIGHT,
@@ -29,7 +31,6 @@ from gridgen.partition.codes import (
     RetiredCode,
     blank,
     community_codes,
-    dated_grids,
     kept_by_area,
     kept_codes,
     new_codes,
@@ -180,7 +181,7 @@ def layer_codes(
 ) -> pd.DataFrame:
     """Return ``grid_id, community_id, valid_from`` and the carried attributes of a grid
     layer's codes, taken from ``grids`` (by code) where it has them (the ``before`` of
-    :func:`gridgen.partition.codes.dated_grids`)."""
+    :func:`dated_grids`)."""
     ids = [str(c) for c in codes]
     out = pd.DataFrame({"grid_id": ids, "community_id": [str(c) for c in communities]})
     keys = grids["grid_id"].astype(str)
@@ -317,10 +318,70 @@ def new_code_refusal(dataset: Dataset, plan: Plan, community_id: str, code: str)
     return None
 
 
+def dated_grids(
+    after: gpd.GeoDataFrame,
+    *,
+    before: pd.DataFrame | None,
+    book: CodeBook,
+    on: date,
+) -> tuple[gpd.GeoDataFrame, CodeBook]:
+    """Return ``after`` with ``valid_from``/``valid_to`` set, and the book with new retirees.
+
+    A code of ``before`` keeps its ``valid_from`` (``on`` when it had none) and the
+    attributes of :data:`CARRIED_COLUMNS` ``before`` has; a new code gets ``on`` and the
+    defaults; codes of ``before`` that ``after`` lacks are retired on ``on``. Raises
+    :class:`InfeasibleError` when ``after`` names a retired code (never reused).
+    """
+    today = on.isoformat()
+    ids = after["grid_id"].astype(str)
+    reused = sorted(set(ids) & {r.code for r in book.retired})
+    if reused:
+        msg = (
+            f"grid codes {', '.join(reused[:5])} were retired and are never given to another "
+            "grid: take new codes (gridgen.partition.codes.new_codes)"
+        )
+        raise InfeasibleError(msg)
+    since: dict[str, str | None] = {}
+    community: dict[str, str] = {}
+    if before is not None and len(before):
+        old_from = before["valid_from"] if "valid_from" in before.columns else None
+        for i, (code, cid) in enumerate(
+            zip(before["grid_id"].astype(str), before["community_id"].astype(str), strict=True)
+        ):
+            value = None if old_from is None else old_from.iloc[i]
+            since[code] = None if blank(value) else str(value)
+            community[code] = cid
+    out = carried(after.copy(), before)
+    out["valid_from"] = [since.get(c) or today for c in ids]
+    out["valid_to"] = pd.Series([None] * len(out), dtype=object, index=out.index)
+    gone = sorted(set(since) - set(ids))
+    retired = book.retired + tuple(RetiredCode(c, community[c], since[c], today) for c in gone)
+    return out, CodeBook(book.scheme, retired)
+
+
+def carried(after: pd.DataFrame, before: pd.DataFrame | None) -> pd.DataFrame:
+    """Return ``after`` with the :data:`CARRIED_COLUMNS` of the codes ``before`` gives them
+    for, the defaults elsewhere (a producer's own values do not count: attributes come
+    from the offices, :mod:`gridgen.records.attributes`)."""
+    ids = after["grid_id"].astype(str)
+    for col, default in CARRIED_COLUMNS.items():
+        values = [default] * len(after)
+        if before is not None and col in before.columns:
+            keys = before["grid_id"].astype(str)
+            old = dict(zip(keys, before[col].astype(object), strict=False))
+            values = [old.get(c, default) for c in ids]
+        after[col] = pd.Series(
+            [None if blank(v) else v for v in values], index=after.index, dtype=object
+        )
+    return after
+
+
 __all__ = [
     "book_from_register",
+    "carried",
     "changed_communities",
     "code_register",
+    "dated_grids",
     "first_issue",
     "layer_codes",
     "new_code_refusal",

@@ -34,14 +34,13 @@ from gridgen.partition.audit import audit_layer
 from gridgen.partition.codes import (
     CodeBook,
     CodeScheme,
-    dated_grids,
     prefixes,
     scheme_for,
     unit_codes,
 )
 from gridgen.partition.community import grid_geometries
 from gridgen.partition.existing import GridLayer, building_grids, check_grid_extent, grid_layer
-from gridgen.partition.lifecycle import layer_codes
+from gridgen.partition.lifecycle import dated_grids, layer_codes
 from gridgen.partition.moves import Moves, pieces
 from gridgen.partition.plan import Plan, checked_band
 from gridgen.partition.rebalance import IntArray, Redrawn, assemble, initial_labels

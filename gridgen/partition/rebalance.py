@@ -42,14 +42,13 @@ from gridgen.partition.audit import Audit, audit_layer
 from gridgen.partition.cells import seed_spacing
 from gridgen.partition.codes import (
     CodeBook,
-    dated_grids,
     prefixes,
     scheme_for,
     unit_codes,
 )
 from gridgen.partition.community import grid_geometries, smooth_grids
 from gridgen.partition.existing import GridLayer, building_grids, grid_layer
-from gridgen.partition.lifecycle import layer_codes
+from gridgen.partition.lifecycle import dated_grids, layer_codes
 from gridgen.partition.plan import Plan, Problem, checked_band, grid_table, plan_metrics
 from gridgen.partition.settle import band_problems, settle
 from gridgen.partition.units import UnitGraph, build_units
