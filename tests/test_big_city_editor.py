@@ -137,6 +137,7 @@ def _choose(page: Any, unit_id: str, which: str) -> str:
         " return r.top >= 0 && r.top < window.innerHeight; }"
     ), "the conflict box is scrolled into view"
     text = str(page.inner_text("#conflict"))
+    page.screenshot(path=str(SCREENS / f"editor-conflict-{which}.png"))
     row.locator(f"input[value='{which}']").check()
     page.click("#resolve")
     return text
