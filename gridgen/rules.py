@@ -37,8 +37,11 @@ class RuleKind(StrEnum):
     MULTIPART = "multipart"
     """A grid is not one polygon (in several pieces)."""
     DETACHED_PART = "detached_part"
-    """A part of a community too small to form a grid: its buildings joined the nearest grid
-    and its land is left outside the grids, so every grid stays one polygon."""
+    """A separate piece of a community too small to form a grid: it belongs to the nearest
+    grid of the community, which is then a MultiPolygon (every square metre in some grid)."""
+    UNSPLITTABLE = "unsplittable"
+    """Proven out of band: a connected part of a community whose households no number of
+    in-band grids can hold (417 households in a band of 240-360)."""
     EMPTY_GRID = "empty_grid"
     """A grid has no area left."""
     NOT_ADJACENT = "not_adjacent"
@@ -80,6 +83,7 @@ RULE_LABELS: dict[RuleKind, str] = {
     RuleKind.NO_HOUSEHOLDS: "无住户",
     RuleKind.MULTIPART: "网格不连通",
     RuleKind.DETACHED_PART: "社区飞地并入邻近网格",
+    RuleKind.UNSPLITTABLE: "无法划分为达标网格",
     RuleKind.EMPTY_GRID: "网格无面积",
     RuleKind.NOT_ADJACENT: "单元与网格不相邻",
     RuleKind.SPLIT_COMPOUND: "小区被拆分",
@@ -102,7 +106,8 @@ RULE_SOURCES: dict[RuleKind, tuple[str, ...]] = {
     RuleKind.UNBALANCEABLE: ("partition", "rebalance"),
     RuleKind.NO_HOUSEHOLDS: ("partition",),
     RuleKind.MULTIPART: ("partition", "editor", "audit"),
-    RuleKind.DETACHED_PART: ("partition",),
+    RuleKind.DETACHED_PART: ("partition", "rebalance", "editor"),
+    RuleKind.UNSPLITTABLE: ("partition",),
     RuleKind.EMPTY_GRID: ("editor", "audit"),
     RuleKind.NOT_ADJACENT: ("editor",),
     RuleKind.SPLIT_COMPOUND: ("editor", "audit"),

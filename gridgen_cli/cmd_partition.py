@@ -35,12 +35,16 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Partition ``args.data`` and write the plan (problems are printed, exit status 0)."""
+    """Partition ``args.data`` and write the plan (problems are printed).
+
+    Exit status 0 only when the grids tile every community; otherwise a
+    :class:`gridgen.errors.TilingError` names the communities (exit 1) and nothing is written.
+    """
     from gridgen.io.crs import parse_crs
     from gridgen.io.plan import write_plan
     from gridgen.io.read import read_dataset
     from gridgen.partition.community import partition_dataset
-    from gridgen.partition.plan import default_band, parse_band
+    from gridgen.partition.plan import default_band, parse_band, require_tiling
     from gridgen_cli.progress import progress_task
 
     band = default_band(args.target, parse_band(args.band))
@@ -61,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
             scheme=scheme,
             on=on,
         )
+    require_tiling(ds, plan.grids)  # exit 1 naming the communities, nothing written
     write_plan(plan, args.out, crs=args.out_crs)
     m = plan.metrics
     if args.json:

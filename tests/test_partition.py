@@ -266,16 +266,18 @@ def test_random_small_communities(rows: int, cols: int, data: st.DataObject) -> 
 
 
 def test_split_grid_is_mended() -> None:
-    from gridgen.partition.community import _mend_split_grids, grid_geometries
+    from gridgen.partition.finish import grid_shapes, mend_grids
     from gridgen.partition.units import build_units
 
     units = build_units(row_of_compounds([100, 100, 100]), "C1", band_max=360)
-    labels = np.asarray([0, 1, 0], dtype=np.int64)  # grid 0 = K00 + K02, not touching
-    geoms = grid_geometries(units.cells, labels)
+    # grid 0 = K00 + K02, which do not touch; K01 and any land between are grid 1
+    labels = np.asarray([0 if c in ("K00", "K02") else 1 for c in units.unit_ids])
+    geoms = grid_shapes(units.cells, labels)
     assert geoms[0].geom_type == "MultiPolygon"
-    new_labels, new_geoms = _mend_split_grids(units, labels, geoms)
+    new_labels, new_geoms = mend_grids(units, labels, geoms)
     assert all(g.geom_type == "Polygon" for g in new_geoms)
-    assert new_labels[1] == 1 and new_labels[0] != new_labels[2]
+    k = {u: int(new_labels[i]) for i, u in enumerate(units.unit_ids)}
+    assert k["K01"] == 1 and k["K00"] != k["K02"]
 
 
 def test_unbalanceable_compound_is_proven_and_reported() -> None:

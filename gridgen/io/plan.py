@@ -51,8 +51,16 @@ def write_plan(plan: Plan, path: str | Path, *, crs: str | int | None = None) ->
         grids = plan.grids
         if crs is not None:
             grids = labelled_output(grids, crs)
+        # one geometry type per layer: MultiPolygon when any grid holds a detached piece
+        multi = bool((grids.geometry.geom_type == "MultiPolygon").any())
         pyogrio.write_dataframe(
-            grids, out, layer="grids", driver="GPKG", dataset_options=GPKG_DATASET_OPTIONS
+            grids,
+            out,
+            layer="grids",
+            driver="GPKG",
+            dataset_options=GPKG_DATASET_OPTIONS,
+            promote_to_multi=multi,
+            geometry_type="MultiPolygon" if multi else "Polygon",
         )
         describe_chinese_srs(out)
         pyogrio.write_dataframe(

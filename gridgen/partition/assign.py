@@ -2,16 +2,12 @@
 
 The editor keeps a grid as a set of unit ids (DistrictBuilder's design): the planner paints
 units, and a save sends ``{unit_or_building_id: grid_id}``. :func:`assign_units` checks every
-id, moves the buildings, and rebuilds the polygons of the *touched* grids (those that gain
-or lose a unit) from the unit cells of :func:`gridgen.partition.units.build_units`:
-
-- the area the touched grids covered before stays theirs (untouched grids keep their exact
-  geometry, so the community stays tiled);
-- each touched grid becomes that area cut to the cells of its units; land in the area
-  not covered by such a cell (empty land, smoothing of the old boundaries) joins the touched
-  grid it borders longest;
-- detached crumbs without a building of their grid join the neighbour they border longest;
-  a grid still in several pieces is refused (the planner must paint a connected grid).
+id, moves the buildings, and draws the grids of every touched community again from its
+planning units through the one finishing step (:mod:`gridgen.partition.refinish`, which
+calls :func:`gridgen.partition.finish.finish_grids` as partition does): the community stays
+tiled, every building lies inside its grid, every grid is valid in every output CRS, and
+grids whose units did not change come out as the partition drew them. A grid the edit
+leaves in several pieces is refused (the planner must paint a connected grid).
 
 :func:`editor_units` gives the editor what it needs of one community: unit ids, households,
 current grid per unit and the unit adjacency (for live contiguity checks in the page).
@@ -28,13 +24,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from shapely.geometry.base import BaseGeometry
 
 from gridgen.dataset import Dataset
 from gridgen.errors import ParameterError
 from gridgen.io.crs import WGS84
 from gridgen.partition.lifecycle import new_code_refusal, offered_codes, successor
 from gridgen.partition.plan import Plan
+from gridgen.partition.refinish import refinished_community
 from gridgen.partition.replace import replace_community
 from gridgen.partition.units import UnitGraph, build_units
 
@@ -299,10 +295,16 @@ def assign_units(
     out, comms = plan, {comm_of_grid[g] for g in touched}
     for cid in sorted(comms):
         graph = (units or {}).get(cid) or community_units(dataset, plan, cid)
-        tg = [g for g in touched if comm_of_grid[g] == cid]
-        rows, _ = _rebuild(
-            dataset, plan=out, units=graph, assignment=a, touched=tg, community_id=cid
-        )
+        codes = sorted(g for g, c in comm_of_grid.items() if c == cid)
+        done = refinished_community(dataset, out, graph, a, codes)
+        if done.pieces:
+            detail = ", ".join(f"{g} ({n} pieces)" for g, n in sorted(done.pieces.items()))
+            msg = (
+                f"assign: grids {detail} would not be one connected polygon: "
+                "paint the units that join their pieces to the same grid"
+            )
+            raise ParameterError(msg)
+        rows = done.rows
         ids = set(rows["grid_id"].astype(str))
         comm_a = a[a["grid_id"].isin(ids)]
         out = replace_community(dataset, out, graph, rows, comm_a)
@@ -317,90 +319,6 @@ def assign_units(
     )
 
 
-def _rebuild(
-    dataset: Dataset,
-    *,
-    plan: Plan,
-    units: UnitGraph,
-    assignment: pd.DataFrame,
-    touched: list[str],
-    community_id: str,
-) -> tuple[gpd.GeoDataFrame, list[str]]:
-    """Return the community's grid rows (EPSG:4326) with the touched grids rebuilt."""
-    crs = dataset.metric_crs
-    cg = plan.grids[plan.grids["community_id"].astype(str) == community_id]
-    metric = cg.to_crs(crs)
-    old_geom = dict(zip(metric["grid_id"].astype(str), metric.geometry, strict=True))
-    region = _poly(
-        shapely.union_all([old_geom[g] for g in touched if g in old_geom], grid_size=SNAP)
-    )
-    grid_of_b = _pairs(
-        assignment, "building_id", "grid_id", only={str(b) for b in units.building_ids}
-    )
-    # a unit goes with the grid of most of its buildings (ties: lowest id)
-    votes: dict[int, dict[str, int]] = {}
-    for b, u in zip(units.building_ids, units.building_unit, strict=True):
-        g = grid_of_b.get(str(b))
-        if g in touched:
-            row = votes.setdefault(int(u), {})
-            row[g] = row.get(g, 0) + 1
-    cells: dict[str, list[BaseGeometry]] = {g: [] for g in touched}
-    for u, row in votes.items():
-        g = max(sorted(row), key=lambda k: row[k])
-        cells[g].append(units.cells[u])
-    shapes: dict[str, BaseGeometry] = {}
-    for g in touched:
-        if cells[g]:
-            own = shapely.union_all(cells[g], grid_size=SNAP)
-            shapes[g] = _poly(shapely.intersection(_poly(own), region, grid_size=SNAP))
-    taken = _poly(shapely.union_all(list(shapes.values()), grid_size=SNAP))
-    rest = _poly(shapely.difference(region, taken, grid_size=SNAP))
-    for part in _parts(rest):
-        _give(part, shapes, preferred=_owner(part, old_geom, touched))
-    points = _building_points(dataset, assignment, touched)
-    for g in list(shapes):
-        parts = _parts(shapes[g])
-        if len(parts) < 2:
-            continue
-        keep = [p for p in parts if _holds(p, points.get(g))]
-        if not keep:
-            keep = [max(parts, key=lambda p: p.area)]
-        shapes[g] = _poly(shapely.union_all(keep, grid_size=SNAP))
-        for p in parts:
-            if not any(p is k for k in keep):
-                _give(p, shapes, preferred=None, exclude=g)
-    broken = sorted(g for g, s in shapes.items() if len(_parts(s)) > 1)
-    if broken:
-        detail = ", ".join(f"{g} ({len(_parts(shapes[g]))} pieces)" for g in broken)
-        msg = (
-            f"assign: grids {detail} would not be one connected polygon: "
-            "paint the units that join their pieces to the same grid"
-        )
-        raise ParameterError(msg)
-    gone = sorted(set(g for g in touched if g in old_geom) - set(shapes))
-    rows = cg[~cg["grid_id"].astype(str).isin(touched)].copy()
-    fresh = gpd.GeoDataFrame(
-        {
-            "grid_id": list(shapes),
-            "community_id": community_id,
-            "party_org": [_attr(cg, g, "party_org", False) for g in shapes],
-            "workers": [_attr(cg, g, "workers", 1) for g in shapes],
-        },
-        geometry=gpd.GeoSeries(list(shapes.values()), crs=crs).to_crs(WGS84),
-        crs=WGS84,
-    )
-    fresh.geometry = shapely.make_valid(fresh.geometry.to_numpy())
-    merged = pd.concat([rows, fresh], ignore_index=True)
-    return gpd.GeoDataFrame(merged, geometry="geometry", crs=WGS84), gone
-
-
-def _attr(frame: pd.DataFrame, gid: str, col: str, default: Any) -> Any:
-    if col not in frame.columns:
-        return default
-    hit = frame.loc[frame["grid_id"].astype(str) == gid, col]
-    return default if hit.empty or pd.isna(hit.iloc[0]) else hit.iloc[0]
-
-
 def _pairs(
     frame: pd.DataFrame, key: str, value: str, *, only: set[str] | None = None
 ) -> dict[str, str]:
@@ -413,78 +331,6 @@ def _pairs(
     keys = frame[key].astype(str).to_numpy().tolist()
     values = frame[value].astype(str).to_numpy().tolist()
     return dict(zip(keys, values, strict=True))
-
-
-def _poly(geom: BaseGeometry) -> BaseGeometry:
-    """Return the polygonal part of ``geom`` (overlays may add lines and points)."""
-    if geom.geom_type in ("Polygon", "MultiPolygon"):
-        return geom
-    polys = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
-    return shapely.union_all(polys) if polys else shapely.Polygon()
-
-
-def _parts(geom: BaseGeometry) -> list[BaseGeometry]:
-    return [p for p in shapely.get_parts(geom) if p.geom_type == "Polygon" and p.area > 1e-4]
-
-
-def _owner(part: BaseGeometry, old: dict[str, BaseGeometry], touched: list[str]) -> str | None:
-    best, area = None, 0.0
-    for g in touched:
-        if g in old:
-            a = float(shapely.area(shapely.intersection(old[g], part)))
-            if a > area:
-                best, area = g, a
-    return best
-
-
-def _give(
-    part: BaseGeometry,
-    shapes: dict[str, BaseGeometry],
-    *,
-    preferred: str | None,
-    exclude: str | None = None,
-) -> None:
-    """Add ``part`` to the touched grid it borders longest (``preferred`` when it borders it)."""
-    zone = shapely.buffer(part, 0.01)
-    lengths = {
-        g: float(shapely.length(shapely.intersection(shapely.boundary(s), zone)))
-        for g, s in shapes.items()
-        if g != exclude
-    }
-    if preferred in lengths and lengths[preferred] > 0.01:
-        best = preferred
-    elif lengths and max(lengths.values()) > 0:
-        best = max(sorted(lengths), key=lambda g: lengths[g])
-    elif preferred is not None and preferred in shapes:
-        best = preferred
-    elif exclude is not None:
-        best = exclude
-    else:
-        return
-    shapes[best] = _poly(shapely.union(shapes[best], part, grid_size=SNAP))
-
-
-def _building_points(
-    dataset: Dataset, assignment: pd.DataFrame, touched: list[str]
-) -> dict[str, BaseGeometry]:
-    sel = assignment[assignment["grid_id"].isin(touched)]
-    bld = dataset.metric("buildings")
-    ids = bld["building_id"].astype(str)
-    mask = ids.isin(set(sel["building_id"])).to_numpy()
-    pts = shapely.point_on_surface(bld.geometry.to_numpy()[mask])
-    at = dict(zip(ids.to_numpy()[mask], pts, strict=True))
-    out: dict[str, BaseGeometry] = {}
-    for g, grp in sel.groupby("grid_id"):
-        geoms = [at[b] for b in grp["building_id"] if b in at]
-        if geoms:
-            out[str(g)] = shapely.multipoints(geoms)
-    return out
-
-
-def _holds(part: BaseGeometry, points: BaseGeometry | None) -> bool:
-    if points is None:
-        return False
-    return bool(shapely.intersects(shapely.buffer(part, 0.01), points))
 
 
 __all__ = [

@@ -4,9 +4,9 @@
 cells (see that module's docstring for the whole recipe):
 
 - compound polygons are made disjoint (:func:`make_disjoint`);
-- the rest of the community (roads, open land, scattered buildings) is shared out by a
-  Voronoi diagram of seeds on compound edges and at scattered buildings
-  (:func:`owner_cells`), so each compound reaches the middle of the road around it;
+- the open land of each enclosure is shared out by a Voronoi diagram of seeds on compound
+  edges and at scattered buildings (:func:`gridgen.partition.ground.ground_cells`, which
+  calls :func:`voronoi_split`);
 - a compound above the band maximum is split among its buildings (:func:`voronoi_split`);
 - stray parts of a cell join the neighbour they share the longest boundary with, so every
   cell is one polygon (:func:`repair_cells`).
@@ -19,12 +19,8 @@ import shapely
 from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
-SMOOTHING = 0.0
-"""Tolerance, in seed spacings, for smoothing the Voronoi lines that split open land.
-
-Off: smoothing the cells removes short contacts between units (fewer neighbours, lower
-band compliance: 95.7% → 93.0% at 0.5 on the generated city); grids are smoothed instead.
-"""
+NODE_GRID = 0.001
+"""Snap-rounding grid (metres) of the noded cell boundaries (:func:`noded_coverage`)."""
 SNAP = 0.05
 """Tolerance (metres) used to measure shared boundaries between cells."""
 
@@ -69,78 +65,6 @@ def seed_spacing(region: BaseGeometry) -> float:
     return float(np.clip(np.sqrt(shapely.area(region)) / 35.0, 5.0, 40.0))
 
 
-def owner_cells(
-    region: BaseGeometry,
-    remainder: BaseGeometry,
-    c_geom: NDArray[np.object_],
-    s_pts: NDArray[np.object_],
-) -> NDArray[np.object_]:
-    """Return one cell per compound then per scattered building, tiling ``region``."""
-    n_c, n_s = len(c_geom), len(s_pts)
-    out = np.empty(n_c + n_s, dtype=object)
-    out[:n_c] = c_geom
-    out[n_c:] = [shapely.Polygon()] * n_s
-    if n_c + n_s == 0 or shapely.area(remainder) <= 0:
-        return out
-    spacing = seed_spacing(region)
-    rings = shapely.segmentize(shapely.boundary(c_geom), spacing) if n_c else c_geom
-    coords, idx = (
-        shapely.get_coordinates(rings, return_index=True)
-        if n_c
-        else (np.empty((0, 2)), np.empty(0, dtype=np.int64))
-    )
-    s_xy = shapely.get_coordinates(s_pts) if n_s else np.empty((0, 2))
-    xy = np.vstack([s_xy, coords])
-    labels = np.concatenate([n_c + np.arange(n_s), idx]).astype(np.int64)
-    # scattered buildings first, so a building on a compound edge keeps its own seed
-    _, first = np.unique(np.round(xy, 3), axis=0, return_index=True)
-    first = np.sort(first)
-    xy, labels = xy[first], labels[first]
-    if len(xy) == 1:
-        out[labels[0]] = shapely.union(out[labels[0]], remainder)
-        return out
-    vor = _voronoi_cells(xy, region)
-    order = np.argsort(labels, kind="stable")
-    bounds = np.flatnonzero(np.diff(labels[order])) + 1
-    shares = np.full(n_c + n_s, None, dtype=object)
-    for group in np.split(order, bounds):
-        cells = vor[group]
-        cells = cells[~shapely.is_empty(cells)]
-        if len(cells):
-            shares[int(labels[group[0]])] = _union_coverage(cells)
-    has = np.flatnonzero(shares != None)  # noqa: E711 (element-wise)
-    clipped = polygonal_cells(shapely.intersection(shares[has], remainder))
-    # the lines between shares are Voronoi zigzags (seeds every `spacing` m): smooth them
-    # as a coverage; the coverage's own boundary (compound edges, community outline) is kept
-    ok = ~shapely.is_empty(clipped)
-    if SMOOTHING > 0 and ok.sum() > 1:
-        try:
-            smooth = shapely.coverage_simplify(
-                clipped[ok], SMOOTHING * spacing, simplify_boundary=False
-            )
-            if shapely.is_valid(smooth).all():
-                clipped[ok] = smooth
-        except shapely.errors.GEOSException:
-            pass
-    for lab, share in zip(has.tolist(), clipped, strict=True):
-        out[lab] = shapely.union(out[lab], share) if lab < n_c else share
-    return polygonal_cells(out)
-
-
-def _union_coverage(cells: NDArray[np.object_]) -> BaseGeometry:
-    """Return the union of edge-matched cells (fast coverage union, robust fallback)."""
-    if len(cells) == 1:
-        first: BaseGeometry = cells[0]
-        return first
-    try:
-        out = shapely.coverage_union_all(cells)
-    except shapely.errors.GEOSException:
-        return shapely.union_all(cells)
-    if out.geom_type not in ("Polygon", "MultiPolygon") or not out.is_valid:
-        return shapely.union_all(cells)
-    return out
-
-
 def _voronoi_cells(xy: FloatArray, region: BaseGeometry) -> NDArray[np.object_]:
     """Return the Voronoi cell of each point (input order; empty where GEOS merged seeds).
 
@@ -165,6 +89,102 @@ def _voronoi_cells(xy: FloatArray, region: BaseGeometry) -> NDArray[np.object_]:
     if bad.any():
         vor[bad] = polygonal_cells(shapely.make_valid(vor[bad]))
     return np.asarray(shapely.transform(vor, lambda c: c + origin), dtype=object)
+
+
+def noded_coverage(cells: NDArray[np.object_], region: BaseGeometry) -> NDArray[np.object_]:
+    """Return the cells rebuilt as an exact coverage of ``region`` (no gap, no overlap).
+
+    Cells drawn by different overlays (compound outlines, Voronoi shares, building splits)
+    meet along edges whose vertices differ and leave slivers between them; in floating point
+    their unions can come out in parts joined only by such slivers. Noding every boundary
+    (and the region's) together, snap-rounded to :data:`NODE_GRID` (so that slivers and
+    corridors narrower than that collapse into lines), and polygonizing gives faces that
+    share their vertices:
+    each face goes to the cell holding it (in two, the first), a face in no cell (a gap)
+    to the cell it shares the longest boundary with, and each cell is the coverage union of
+    its faces, so any union of cells is exact.
+    """
+    if len(cells) < 2:
+        return cells
+    lines = np.asarray([*shapely.boundary(cells), shapely.boundary(region)], dtype=object)
+    noded = shapely.union_all(lines, grid_size=NODE_GRID)
+    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
+    pts = shapely.point_on_surface(faces)
+    faces = faces[shapely.within(pts, region)]
+    if len(faces) == 0:
+        return cells
+    tree = shapely.STRtree(cells)
+    fi, ci = tree.query(shapely.point_on_surface(faces), predicate="within")
+    owner = np.full(len(faces), -1, dtype=np.int64)
+    owner[fi[::-1]] = ci[::-1]  # the first cell holding a face keeps it
+    for f in np.flatnonzero(owner < 0).tolist():
+        near = tree.query(faces[f], predicate="intersects")
+        if len(near):
+            shared = shapely.length(shapely.intersection(shapely.boundary(faces[f]), cells[near]))
+            owner[f] = int(near[int(np.argmax(shared))])
+    out = cells.copy()
+    keep = owner >= 0
+    faces, owner = faces[keep], owner[keep]
+    order = np.argsort(owner, kind="stable")
+    bounds = np.flatnonzero(np.diff(owner[order])) + 1
+    for group in np.split(order, bounds):
+        if len(group):
+            out[int(owner[group[0]])] = coverage_union(faces[group])
+    return out
+
+
+def coverage_union(parts: NDArray[np.object_]) -> BaseGeometry:
+    """Return the union of polygons that should be edge-matched (a fast coverage union).
+
+    For the cells of one Voronoi diagram, which share their vertices. GEOS's coverage union
+    trusts its input: where polygons do not match exactly it can drop area or leave touching
+    parts apart. The result is kept only when it is valid, polygonal and keeps the parts'
+    total area (to 1e-9); otherwise the robust union is used.
+    """
+    if len(parts) == 1:
+        one: BaseGeometry = parts[0]
+        return one
+    total = float(shapely.area(parts).sum())
+    try:
+        out = shapely.coverage_union_all(parts)
+        if (
+            out.geom_type in ("Polygon", "MultiPolygon")
+            and abs(float(out.area) - total) <= 1e-9 * total + 1e-6
+            and out.is_valid
+        ):
+            return out
+    except shapely.errors.GEOSException:
+        pass
+    return shapely.union_all(parts)
+
+
+def labelled_voronoi(
+    xy: FloatArray, labels: IntArray, extent: BaseGeometry
+) -> dict[int, BaseGeometry]:
+    """Return, per label, the union of the Voronoi cells of its points (over ``extent``).
+
+    The cells are edge-matched, so each label's union is a fast coverage union; the
+    caller clips them (cheaper than clipping every cell to a complex polygon).
+    """
+    _, first = np.unique(np.round(xy, 3), axis=0, return_index=True)
+    first = np.sort(first)
+    if len(first) == 1:
+        return {int(labels[first[0]]): extent}
+    vor = _voronoi_cells(xy[first], extent)
+    lab = labels[first]
+    out: dict[int, BaseGeometry] = {}
+    order = np.argsort(lab, kind="stable")
+    bounds = np.flatnonzero(np.diff(lab[order])) + 1
+    for group in np.split(order, bounds):
+        cells = vor[group]
+        cells = cells[~shapely.is_empty(cells)]
+        if len(cells) == 0:
+            continue
+        if len(cells) == 1:
+            out[int(lab[group[0]])] = cells[0]
+            continue
+        out[int(lab[group[0]])] = coverage_union(cells)
+    return out
 
 
 def voronoi_split(cell: BaseGeometry, pts: NDArray[np.object_]) -> list[BaseGeometry]:

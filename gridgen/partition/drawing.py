@@ -7,18 +7,21 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from gridgen.partition.finish import Detached
 from gridgen.partition.plan import Problem
 from gridgen.partition.units import UnitGraph
 
 
 @dataclass(frozen=True, eq=False)
 class Drawing:
-    """Grids drawn over one unit graph (metric CRS), before ids are given."""
+    """Grids drawn over one unit graph (``geoms`` in the metric CRS), before ids are given."""
 
     units: UnitGraph
     labels: NDArray[np.int64]
     geoms: NDArray[np.object_]
     problems: tuple[Problem, ...]
     infeasible: str
-    detached: tuple[tuple[int, float, tuple[str, ...]], ...] = ()
-    """Parts of the community too small to form a grid: (label, area m², building ids)."""
+    detached: tuple[Detached, ...] = ()
+    """Parts of grids that are separate pieces of the community (see ``finish``)."""
+    wgs84: NDArray[np.object_] | None = None
+    """The finished grids in EPSG:4326 (valid in every output CRS), index = label."""

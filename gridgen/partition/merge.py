@@ -38,12 +38,18 @@ from gridgen.partition.codes import (
     scheme_for,
     unit_codes,
 )
-from gridgen.partition.community import grid_geometries
 from gridgen.partition.existing import GridLayer, building_grids, check_grid_extent, grid_layer
 from gridgen.partition.lifecycle import dated_grids, layer_codes
 from gridgen.partition.moves import Moves, pieces
 from gridgen.partition.plan import Plan, checked_band
-from gridgen.partition.rebalance import IntArray, Redrawn, assemble, initial_labels
+from gridgen.partition.rebalance import (
+    IntArray,
+    Redrawn,
+    assemble,
+    detached_part_problems,
+    finished,
+    initial_labels,
+)
 from gridgen.partition.settle import band_problems, settle
 from gridgen.partition.units import UnitGraph, build_units
 from gridgen.rules import RuleKind
@@ -254,12 +260,14 @@ def _merged_community(
     )
     first = placed[0]
     mine = first.community == community_id
+    shaped = finished(dataset, units, labels, band=(lo, hi))
+    labels = shaped.labels
     codes = unit_codes(
         scheme,
         prefix[community_id],
         units=units,
         labels=labels,
-        geoms=grid_geometries(units.cells, labels),
+        geoms=shaped.metric,
         old_code=codes_of[0],
         households=b_hh,
         old_grids=dict(zip(first.codes[mine].astype(str), first.geoms[mine], strict=True)),
@@ -271,8 +279,12 @@ def _merged_community(
         old=keys[:, 0],
         labels=labels,
         codes=codes,
-        problems=band_problems(units, labels, codes, stuck=stuck, lo=lo, hi=hi),
+        problems=[
+            *band_problems(units, labels, codes, stuck=stuck, lo=lo, hi=hi),
+            *detached_part_problems(units, shaped, codes),
+        ],
         moved=0,
+        shapes=shaped.wgs84,
     )
 
 

@@ -318,6 +318,33 @@ def tiling_errors(dataset: Dataset, grids: gpd.GeoDataFrame) -> dict[str, tuple[
     return out
 
 
+def require_tiling(dataset: Dataset, grids: gpd.GeoDataFrame) -> None:
+    """Raise :class:`gridgen.errors.TilingError` naming every community the grids fail to tile.
+
+    The tolerances are :data:`TILING_AREA_TOLERANCE` (relative area of the symmetric
+    difference between the union of a community's grids and the community) and
+    :data:`OVERLAP_TOLERANCE` (largest overlap of two of its grids, m²).
+    """
+    from gridgen.errors import TilingError
+
+    bad = {
+        cid: (err, ov)
+        for cid, (err, ov) in tiling_errors(dataset, grids).items()
+        if err > TILING_AREA_TOLERANCE or ov > OVERLAP_TOLERANCE
+    }
+    if bad:
+        detail = "; ".join(
+            f"community {cid}: area off by {err:.2%}, overlap {ov:.1f} m²"
+            for cid, (err, ov) in sorted(bad.items())[:10]
+        )
+        msg = (
+            f"the grids do not tile {len(bad)} communit{'y' if len(bad) == 1 else 'ies'} "
+            f"({detail}); nothing was written: check those communities' outlines "
+            "(gridgen validate) and report the case"
+        )
+        raise TilingError(msg)
+
+
 def cut_edge_count(dataset: Dataset, assignment: pd.DataFrame, *, band_max: float) -> int:
     """Return the number of unit-graph edges whose two units lie in different grids."""
     from gridgen.partition.units import build_units

@@ -15,13 +15,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
 from gridgen.dataset import Dataset
 from gridgen.errors import NotFoundError, ParameterError
 from gridgen.io.crs import WGS84
-from gridgen.io.polygons import frame_valid_polygons, polygonal
-from gridgen.partition.cells import seed_spacing
 from gridgen.partition.community import (
     community_rng,
     draw_grids,
@@ -46,13 +45,9 @@ from gridgen.partition.plan import (
     plan_metrics,
 )
 from gridgen.partition.proofs import detached_problems, unbalanceable_problems
-from gridgen.partition.units import build_units, community_geometry
+from gridgen.partition.refinish import refinished_community, unit_labels
+from gridgen.partition.units import UnitGraph, build_units, community_geometry
 from gridgen.rules import RuleKind
-
-SNAP_GRID = 0.001
-"""Precision (metres) of the overlay operations of an edit."""
-ADJACENT_LENGTH = 0.5
-"""Metres of common boundary for a moved piece to count as touching its new grid."""
 
 
 def _community_grids(plan: Plan, community_id: str) -> gpd.GeoDataFrame:
@@ -176,7 +171,8 @@ def repartition(
             raise ParameterError(msg)
         return plan
     units = build_units(dataset, community_id, band_max=hi, area=free_area, building_ids=free_b)
-    drawing = draw_grids(units, target=target, band=(lo, hi), rng=community_rng(seed, community_id))
+    rng = community_rng(seed, community_id)
+    drawing = draw_grids(dataset, units, target=target, band=(lo, hi), rng=rng)
     new_ids = redrawn_codes(
         dataset,
         plan,
@@ -309,9 +305,10 @@ def move_unit(
 ) -> MoveResult:
     """Return the plan after moving a building or a whole compound to ``to_grid``.
 
-    The piece of land that moves is the cell of the building (or compound) in the
-    community's tessellation, cut to the grids it leaves. Nothing is saved; the result
-    lists every rule the move breaks (``violations``). Codes follow
+    The community's grids are drawn again from its planning units (buildings of every
+    compound apart for a building move) through the one finishing step
+    (:mod:`gridgen.partition.refinish`). Nothing is saved; the result lists every rule the
+    move breaks (``violations``). Codes follow
     :func:`gridgen.partition.lifecycle.successor` (dated ``on``, default today).
     """
     community_id, what, moving, sources, a = _move_request(
@@ -319,55 +316,22 @@ def move_unit(
     )
     lo, hi = plan.band
     units = build_units(dataset, community_id, band_max=hi, split_all=building_id is not None)
-    unit_idx = sorted(
-        {
-            int(u)
-            for b, u in zip(units.building_ids, units.building_unit, strict=True)
-            if str(b) in set(moving)
-        }
-    )
-    piece = polygonal(shapely.union_all(units.cells[unit_idx]))
-    cgrids = frame_valid_polygons(_community_grids(plan, community_id).to_crs(dataset.metric_crs))
-    geom = dict(zip(cgrids["grid_id"].astype(str), cgrids.geometry, strict=True))
+    cgrids = _community_grids(plan, community_id)
+    codes = sorted(cgrids["grid_id"].astype(str))
     before_hh = dict(zip(cgrids["grid_id"].astype(str), cgrids["households"], strict=True))
-    new_geom = dict(geom)
-    moved_land: BaseGeometry = shapely.Polygon()
-    for s in sources:
-        # snap-rounded to 1 mm: plan grids went through WGS84 and back, cells did not. Where
-        # the piece only touches a source grid along an edge, the snapped intersection is a
-        # collection holding lines or points; GEOS refuses such mixed-dimension input in the
-        # next overlay, so only the areal part of each result is kept.
-        part = polygonal(shapely.intersection(piece, geom[s], grid_size=SNAP_GRID))
-        moved_land = polygonal(shapely.union(moved_land, part, grid_size=SNAP_GRID))
-        new_geom[s] = polygonal(shapely.difference(geom[s], piece, grid_size=SNAP_GRID))
-    target_geom = geom[str(to_grid)]
-    touching = shapely.length(
-        shapely.intersection(shapely.boundary(moved_land), shapely.buffer(target_geom, 0.05))
-    )
-    new_geom[str(to_grid)] = polygonal(shapely.union(target_geom, moved_land, grid_size=SNAP_GRID))
-    # grids are smoothed, cells are not: crumbs of a source grid that the cut leaves
-    # between the moved land and the target go with the move (and crumbs of the moved
-    # land that do not reach the target stay), so only real breaks are reported
-    crumb = max(0.05 * float(shapely.area(piece)), seed_spacing(units.area) ** 2)
-    for s in sources:
-        new_geom[s], new_geom[str(to_grid)] = _shift_crumbs(
-            new_geom[s], new_geom[str(to_grid)], crumb
-        )
-        new_geom[str(to_grid)], new_geom[s] = _shift_crumbs(
-            new_geom[str(to_grid)], new_geom[s], crumb
-        )
     new_a = a.copy()
     new_a.loc[new_a["building_id"].isin(moving), "grid_id"] = str(to_grid)
-    rows = cgrids.copy()
-    rows["geometry"] = [new_geom[g] for g in rows["grid_id"].astype(str)]
-    rows = rows[~rows.geometry.is_empty]
-    comm_ids = set(cgrids["grid_id"].astype(str))
-    comm_a = new_a[new_a["grid_id"].isin(comm_ids)]
+    done = refinished_community(dataset, plan, units, new_a, codes)
+    touching = _touches(units, unit_labels(dataset, plan, units, a, codes), moving, codes, to_grid)
+    metric = done.rows.to_crs(dataset.metric_crs)
+    new_geom: dict[str, BaseGeometry] = {g: shapely.Polygon() for g in codes}
+    new_geom.update(zip(metric["grid_id"].astype(str), metric.geometry, strict=True))
+    comm_a = new_a[new_a["grid_id"].isin(set(codes))]
     new_plan = _replace_community(
         dataset,
         plan,
         community_id,
-        rows,
+        done.rows,
         comm_a,
         target=plan.target,
         band=plan.band,
@@ -375,7 +339,7 @@ def move_unit(
     )
     after_hh = dict(zip(new_plan.grids["grid_id"], new_plan.grids["households"], strict=True))
     violations: list[Violation] = []
-    if touching < ADJACENT_LENGTH:
+    if not touching:
         violations.append(
             Violation(RuleKind.NOT_ADJACENT, str(to_grid), f"{what} does not border grid {to_grid}")
         )
@@ -395,6 +359,20 @@ def move_unit(
         from_grids=tuple(sources),
         to_grid=str(to_grid),
     )
+
+
+def _touches(
+    units: UnitGraph, labels: NDArray[np.int64], moving: list[str], codes: list[str], to_grid: str
+) -> bool:
+    """Return whether the moving buildings' units border a unit of ``to_grid`` (before)."""
+    mine = set(moving)
+    moved = np.zeros(units.n, dtype=bool)
+    for b, u in zip(units.building_ids.tolist(), units.building_unit.tolist(), strict=True):
+        if str(b) in mine:
+            moved[u] = True
+    target = (labels == codes.index(str(to_grid))) & ~moved
+    ea, eb = units.edges[:, 0], units.edges[:, 1]
+    return bool(np.any((moved[ea] & target[eb]) | (moved[eb] & target[ea])))
 
 
 def _move_request(
@@ -440,23 +418,6 @@ def _move_request(
         msg = f"{what} is already in grid {to_grid}: nothing to move"
         raise ParameterError(msg)
     return community_id, what, moving, sources, a
-
-
-def _shift_crumbs(
-    src: BaseGeometry, dst: BaseGeometry, max_area: float
-) -> tuple[BaseGeometry, BaseGeometry]:
-    """Return (src, dst) with small detached parts of ``src`` that touch ``dst`` moved to it."""
-    parts = shapely.get_parts(src)
-    if len(parts) < 2:
-        return src, dst
-    areas = shapely.area(parts)
-    main = int(np.argmax(areas))
-    near = shapely.intersects(parts, shapely.buffer(dst, 0.01))
-    move = (areas <= max_area) & near & (np.arange(len(parts)) != main)
-    if not move.any():
-        return src, dst
-    keep = polygonal(shapely.union_all(parts[~move], grid_size=SNAP_GRID))
-    return keep, polygonal(shapely.union_all([dst, *parts[move]], grid_size=SNAP_GRID))
 
 
 __all__ = [

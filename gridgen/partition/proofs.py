@@ -5,7 +5,6 @@ units no plan can bring into the band (the proof reported for every grid left ou
 from __future__ import annotations
 
 import numpy as np
-import shapely
 from numpy.typing import NDArray
 
 from gridgen.partition.drawing import Drawing
@@ -14,55 +13,29 @@ from gridgen.partition.units import UnitGraph
 from gridgen.rules import RuleKind
 
 
-def detached_parts(
-    units: UnitGraph, labels: NDArray[np.int64], geoms: NDArray[np.object_]
-) -> tuple[tuple[int, float, tuple[str, ...]], ...]:
-    """Return the parts of grids detached from their grid's largest piece.
-
-    They are parts of a multi-part community too small to form a grid of their own: their
-    buildings stay with the grid (the nearest one, joined through the unit graph) while the
-    grid keeps only its largest piece, so that it is one polygon; each is reported.
-    """
-    out: list[tuple[int, float, tuple[str, ...]]] = []
-    for g, geom in enumerate(geoms):
-        if geom is None or shapely.get_type_id(geom) == 3:
-            continue
-        parts = shapely.get_parts(geom)
-        if len(parts) < 2:
-            continue
-        areas = shapely.area(parts)
-        members = np.flatnonzero(labels == g)
-        for i in np.argsort(-areas)[1:].tolist():
-            reach = shapely.area(shapely.intersection(units.cells[members], parts[i]))
-            inside = set(members[reach > 0].tolist())
-            b_ids = tuple(
-                sorted(
-                    str(b)
-                    for b, u in zip(units.building_ids, units.building_unit, strict=True)
-                    if int(u) in inside
-                )
-            )
-            out.append((g, float(areas[i]), b_ids))
-    return tuple(out)
-
-
 def detached_problems(
     drawing: Drawing, *, ids: list[str], order: NDArray[np.int64]
 ) -> list[Problem]:
-    """Return a problem for each detached community part (see :func:`detached_parts`)."""
+    """Return a problem for each detached piece of the community a grid holds.
+
+    The pieces come from :func:`gridgen.partition.finish.finish_grids`: a separate piece of
+    the community too small for a grid of its own joins the nearest grid, which is then a
+    MultiPolygon (every square metre belongs to some grid).
+    """
     id_of_label = np.empty(len(drawing.geoms), dtype=object)
     id_of_label[order] = ids
     out = []
-    for label, area, b_ids in drawing.detached:
-        gid = str(id_of_label[label])
-        who = f"its buildings {', '.join(b_ids)}" if b_ids else "it has no buildings; it"
+    for part in drawing.detached:
+        gid = str(id_of_label[part.label])
+        b_ids = part.building_ids
+        who = f"with its buildings {', '.join(b_ids[:10])}" if b_ids else "without buildings"
         out.append(
             Problem(
                 RuleKind.DETACHED_PART,
                 drawing.units.community_id,
-                f"a separate part of community {drawing.units.community_id} ({area:.0f} m²) is "
-                f"too small to form a grid: {who} joined grid {gid}, the nearest; its land "
-                "is left outside the grids so that every grid is one polygon",
+                f"a separate piece of community {drawing.units.community_id} "
+                f"({part.area_m2:.0f} m², {who}) is too small for a grid of its own: it "
+                f"belongs to grid {gid}, the nearest, which is therefore in several parts",
                 grid_id=gid,
             )
         )
@@ -73,20 +46,65 @@ def unbalanceable_units(units: UnitGraph, *, lo: int, hi: int) -> NDArray[np.int
     """Return units whose grid can never be in the band (a proof, not a heuristic).
 
     A unit with fewer households than the band minimum must share its grid with at least
-    one neighbour; when every neighbour would push the pair above the maximum (or it has
-    no neighbour), no grid holding it can be in the band.
+    one populated unit it reaches directly or across land without households; when each
+    such unit would push the pair above the maximum (or there is none), no grid holding it
+    can be in the band.
     """
     hh = units.households
     n = units.n
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    ea, eb = units.edges[:, 0], units.edges[:, 1]
-    big = np.iinfo(np.int64).max // 4
-    smallest = np.full(n, big, dtype=np.int64)
-    np.minimum.at(smallest, ea, hh[eb])
-    np.minimum.at(smallest, eb, hh[ea])
-    stuck = (hh > 0) & (hh < lo) & ((smallest == big) | (hh + smallest > hi))
-    return np.flatnonzero(stuck).astype(np.int64)
+    nbrs: list[list[int]] = [[] for _ in range(n)]
+    for a, b in units.edges.tolist():
+        nbrs[a].append(b)
+        nbrs[b].append(a)
+    out: list[int] = []
+    for u in np.flatnonzero((hh > 0) & (hh < lo)).tolist():
+        smallest = _smallest_reached(u, nbrs, hh)
+        if smallest is None or int(hh[u]) + smallest > hi:
+            out.append(u)
+    return np.asarray(out, dtype=np.int64)
+
+
+def _smallest_reached(u: int, nbrs: list[list[int]], hh: NDArray[np.int64]) -> int | None:
+    """Return the fewest households of a populated unit ``u`` reaches across empty land."""
+    seen = {u}
+    stack = list(nbrs[u])
+    best: int | None = None
+    while stack:
+        v = stack.pop()
+        if v in seen:
+            continue
+        seen.add(v)
+        if hh[v] > 0:
+            best = int(hh[v]) if best is None else min(best, int(hh[v]))
+        else:
+            stack.extend(nbrs[v])
+    return best
+
+
+def unsplittable_parts(units: UnitGraph, *, lo: int, hi: int) -> list[NDArray[np.int64]]:
+    """Return the connected parts (of at least ``lo`` households) no in-band grids can hold.
+
+    A part of ``T`` households needs ``k`` grids with ``k * lo <= T <= k * hi``; when no
+    ``k`` fits (417 households in a band of 240-360: one grid is too big, two too small), at
+    least one of its grids is out of band whatever the plan (a proof).
+    """
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    if units.n == 0:
+        return []
+    e = units.edges
+    g = csr_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(units.n, units.n))
+    _, comp = connected_components(g, directed=False)
+    out: list[NDArray[np.int64]] = []
+    for c in np.unique(comp).tolist():
+        nodes = np.flatnonzero(comp == c)
+        total = int(units.households[nodes].sum())
+        if total >= lo and not any(k * lo <= total <= k * hi for k in range(1, total // lo + 2)):
+            out.append(nodes.astype(np.int64))
+    return out
 
 
 def unbalanceable_problems(

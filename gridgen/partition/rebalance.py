@@ -39,24 +39,22 @@ from numpy.typing import NDArray
 from gridgen.dataset import Dataset
 from gridgen.io.crs import WGS84
 from gridgen.partition.audit import Audit, audit_layer
-from gridgen.partition.cells import seed_spacing
 from gridgen.partition.codes import (
     CodeBook,
     prefixes,
     scheme_for,
     unit_codes,
 )
-from gridgen.partition.community import grid_geometries, smooth_grids
 from gridgen.partition.existing import GridLayer, building_grids, grid_layer
+from gridgen.partition.finish import FinishedGrids, finish_grids
 from gridgen.partition.lifecycle import dated_grids, layer_codes
 from gridgen.partition.plan import Plan, Problem, checked_band, grid_table, plan_metrics
 from gridgen.partition.settle import band_problems, settle
 from gridgen.partition.units import UnitGraph, build_units
+from gridgen.partition.valid_everywhere import to_wgs84
 from gridgen.rules import RuleKind
 
 IntArray = NDArray[np.int64]
-GRID_SMOOTHING = 0.5
-"""Tolerance of the coverage smoothing of rebuilt grids, in seed spacings."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,6 +68,8 @@ class Redrawn:
     codes: list[str]
     problems: list[Problem]
     moved: int
+    shapes: NDArray[np.object_] = field(default_factory=lambda: np.zeros(0, dtype=object))
+    """The finished grids in EPSG:4326 (index = label; :mod:`gridgen.partition.finish`)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -162,14 +162,14 @@ def redraw_community(
     local = [str(c) for c in layer.codes[local_idx]]
     old = initial_labels(units, old_code, b_hh, local, layer.geoms[local_idx])
     labels, stuck, moved = settle(units, old, target=target, band=band, budget=budget, seed=seed)
-    geoms = grid_geometries(units.cells, labels) if units.n else np.empty(0, dtype=object)
+    done = finished(dataset, units, labels, band=band)
     book = book or CodeBook(scheme_for(dataset.communities))
     codes = unit_codes(
         book.scheme,
         prefixes(dataset.communities, book.scheme)[community_id],
         units=units,
-        labels=labels,
-        geoms=geoms,
+        labels=done.labels,
+        geoms=done.metric,
         old_code=old_code,
         households=b_hh,
         old_grids=dict(zip(local, layer.geoms[local_idx], strict=True)),
@@ -179,11 +179,39 @@ def redraw_community(
         community_id=community_id,
         units=units,
         old=old,
-        labels=labels,
+        labels=done.labels,
         codes=codes,
-        problems=band_problems(units, labels, codes, stuck=stuck, lo=lo, hi=hi),
+        problems=[
+            *band_problems(units, done.labels, codes, stuck=stuck, lo=lo, hi=hi),
+            *detached_part_problems(units, done, codes),
+        ],
         moved=moved,
+        shapes=done.wgs84,
     )
+
+
+def finished(
+    dataset: Dataset, units: UnitGraph, labels: IntArray, *, band: tuple[int, int]
+) -> FinishedGrids:
+    """Return the finished grids of a settled labelling (the one finishing path)."""
+    return finish_grids(dataset, units, labels, band=band)
+
+
+def detached_part_problems(
+    units: UnitGraph, done: FinishedGrids, codes: list[str]
+) -> list[Problem]:
+    """Return a ``detached_part`` problem for every separate community piece a grid holds."""
+    return [
+        Problem(
+            RuleKind.DETACHED_PART,
+            units.community_id,
+            f"a separate piece of community {units.community_id} ({d.area_m2:.0f} m²) is too "
+            f"small for a grid of its own: it belongs to grid {codes[d.label]}, the nearest, "
+            "which is therefore in several parts",
+            grid_id=codes[d.label],
+        )
+        for d in done.detached
+    ]
 
 
 def _old_codes(
@@ -309,7 +337,7 @@ def assemble(  # noqa: PLR0917
     keep = np.asarray([c not in dirty and c != "" for c in layer.community], dtype=bool)
     codes = [str(c) for c in layer.codes[keep]]
     comms = [str(c) for c in layer.community[keep]]
-    geoms = list(layer.geoms[keep])
+    geoms = list(to_wgs84(layer.geoms[keep], dataset.metric_crs))
     kept_codes = set(codes)
     bld = dataset.buildings
     comm_of = bld["community_id"].astype(str).to_numpy()
@@ -323,11 +351,9 @@ def assemble(  # noqa: PLR0917
     for r in redrawn:
         if r.units.n == 0:
             continue
-        shapes = grid_geometries(r.units.cells, r.labels)
-        shapes = smooth_grids(shapes, tolerance=GRID_SMOOTHING * seed_spacing(r.units.area))
         codes.extend(r.codes)
         comms.extend([r.community_id] * len(r.codes))
-        geoms.extend(list(shapes))
+        geoms.extend(list(r.shapes))
         unit_code = np.asarray(r.codes, dtype=object)[r.labels]
         rows.extend(
             zip(
@@ -344,8 +370,8 @@ def assemble(  # noqa: PLR0917
         cut += cut_edge_count(dataset, clean_frame, band_max=band[1])
     frame = gpd.GeoDataFrame(
         {"grid_id": codes, "community_id": comms, **_extra_columns(grids, codes)},
-        geometry=gpd.GeoSeries(np.asarray(geoms, dtype=object), crs=dataset.metric_crs),
-    ).to_crs(WGS84)
+        geometry=gpd.GeoSeries(np.asarray(geoms, dtype=object), crs=WGS84),
+    )
     # untouched grids keep their geometry exactly as given (no round trip through metres)
     given = grids.assign(grid_id=grids["grid_id"].astype(str)).drop_duplicates(
         "grid_id", keep=False
@@ -355,7 +381,7 @@ def assemble(  # noqa: PLR0917
     frame.iloc[:n_clean, frame.columns.get_loc("geometry")] = [
         given_geom.get(c, g) for c, g in zip(codes[:n_clean], frame.geometry[:n_clean], strict=True)
     ]
-    bad = ~frame.geometry.is_valid
+    bad = ~frame.geometry.is_valid  # only untouched grids as given can be invalid
     if bad.any():
         frame.loc[bad, "geometry"] = [valid_polygon(x) for x in frame.geometry[bad]]
     table = grid_table(dataset, frame, assignment, target=target, band=band)

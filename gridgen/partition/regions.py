@@ -419,26 +419,6 @@ def _best_tree_cut(
     return best
 
 
-def cut_costs(
-    shared_length: FloatArray,
-    road_length: FloatArray,
-    same_compound: NDArray[np.bool_],
-    *,
-    wall_factor: float = 0.7,
-    road_weight: float = 1.5,
-) -> FloatArray:
-    """Return the cost of cutting each edge.
-
-    Boundaries between different compounds (walls) cost ``wall_factor`` of their length;
-    cuts inside a split compound cost their full length; a main road along the boundary
-    lowers the cost by ``road_weight`` per metre of road (main roads make good borders, and
-    a grid that keeps both sides of one pays for it).
-    """
-    factor = np.where(same_compound, 1.0, wall_factor)
-    road = np.minimum(road_length, shared_length)
-    return np.asarray(shared_length * factor - road_weight * road, dtype=float)
-
-
 def components(n: int, edges: IntArray) -> IntArray:
     """Return the connected component label of each of ``n`` units."""
     from scipy.sparse.csgraph import connected_components

@@ -19,9 +19,9 @@ from numpy.typing import NDArray
 
 from gridgen.partition.community import (
     community_rng,
-    grid_geometries,
     region_problem,
 )
+from gridgen.partition.finish import grid_shapes
 from gridgen.partition.moves import Moves, balance, fill, make_contiguous, pieces, violation
 from gridgen.partition.objective import RegionProblem
 from gridgen.partition.plan import Problem
@@ -156,7 +156,7 @@ def split_or_merge(
             if v[x] > 0
             and present[x]
             and int(x) not in failed
-            and (int(x) not in excused or (join_stuck and h[x] < lo))
+            and (int(x) not in excused or h[x] > 2 * hi or (join_stuck and h[x] < lo))
         ]
         if not todo:
             break
@@ -173,12 +173,22 @@ def split_or_merge(
                 failed.add(grid)
                 continue
         trial, _ = balance(g, trial, lo=lo, hi=hi, excused=excused_mask(trial, stuck))
+        # fewer grids out of band, then (a grid proven out of band split in two: the part
+        # without the proof in band) fewer households outside the band
         after = (
             _out_key(g, trial, lo, hi, set())[0],
             _out_key(g, trial, lo, hi, _excused(trial, stuck)),
+            _out_key(g, trial, lo, hi, set())[1],
         )
-        now = (_out_key(g, labels, lo, hi, set())[0], _out_key(g, labels, lo, hi, excused))
-        if after < now:
+        now = (
+            _out_key(g, labels, lo, hi, set())[0],
+            _out_key(g, labels, lo, hi, excused),
+            _out_key(g, labels, lo, hi, set())[1],
+        )
+        # a grid above twice the maximum is split whenever that lowers the households
+        # outside the band, even into two grids slightly out (a large compound's buildings)
+        huge = h[grid] > 2 * hi and after[2] < now[2]
+        if after < now or huge:
             labels = trial
         else:
             failed.add(grid)
@@ -287,7 +297,7 @@ def mend_pieces(units: UnitGraph, g: Moves, labels: IntArray, rounds: int = 3) -
     """
     labels = labels.copy()
     for _ in range(rounds):
-        geoms = grid_geometries(units.cells, labels) if units.n else np.empty(0, dtype=object)
+        geoms = grid_shapes(units.cells, labels) if units.n else np.empty(0, dtype=object)
         split = [k for k, geom in enumerate(geoms) if geom.geom_type == "MultiPolygon"]
         if not split:
             break

@@ -2,27 +2,22 @@
 
 A *unit* is what the partitioner moves between grids: a whole compound (小区), a building
 of a compound too large for one grid (大小区单独建: such compounds are split by their
-buildings), or a scattered building (散居楼栋). Every unit gets a *cell*; the cells tile
-the community exactly, so a grid is the union of its units' cells:
+buildings), a scattered building (散居楼栋), or a piece of empty land. Every unit gets a
+*cell*; the cells tile the community exactly, so a grid is the union of its units' cells.
 
-1. compound polygons (clipped to the community, made disjoint) are cells as they are;
-2. the rest of the community (roads, open land, scattered buildings) is shared out by a
-   Voronoi diagram of seeds: the points of scattered buildings and points every few
-   metres along compound edges, labelled with their unit. Each compound thus extends to
-   the middle of the road or open space around it, so grid boundaries run along road
-   centre lines and compound walls;
-3. a compound above the band maximum has its cell split by a Voronoi diagram of its
-   buildings;
-4. parts of cells that end up disconnected from their unit are given to the neighbour they
-   share the longest boundary with (so every cell is one polygon).
-
-This module decides the units and builds their graph; the cell geometry of steps 1-4 is
-drawn by :mod:`gridgen.partition.cells`.
+The cells come from the ground (:mod:`gridgen.partition.ground`): the community is cut by
+its roads into enclosures, compounds keep their outlines, and the open land of each
+enclosure goes to the nearest compound edge or scattered building of that enclosure; an
+enclosure with nothing in it is a unit of empty land. A compound above the band maximum has
+its cell split by a Voronoi diagram of its buildings, and parts of cells cut off from their
+unit join the neighbour they share the longest boundary with
+(:mod:`gridgen.partition.cells`).
 
 Adjacency: two units are neighbours when their cells share more than
-:data:`MIN_SHARED_LENGTH` metres of boundary. Each edge carries the shared length and the
-length of main road within :data:`ROAD_BUFFER` metres of the shared boundary (a main road
-there means the edge is a natural grid boundary).
+:data:`gridgen.partition.ground.MIN_SHARED_LENGTH` metres of boundary. Each edge carries
+the shared length and its length per kind of ground (main road, minor road, path, near a
+compound wall, open land: :data:`gridgen.partition.ground.KINDS`), from which the
+partitioner's cut costs come.
 """
 
 from __future__ import annotations
@@ -41,16 +36,13 @@ from gridgen.dataset import Dataset
 from gridgen.errors import NotFoundError
 from gridgen.partition.cells import (
     make_disjoint,
-    owner_cells,
+    noded_coverage,
     polygonal_cells,
     repair_cells,
     voronoi_split,
 )
+from gridgen.partition.ground import KINDS, ground_adjacency, ground_cells, solid_parts
 
-MIN_SHARED_LENGTH = 0.5
-"""Metres of common boundary for two cells to count as neighbours (less is a corner)."""
-ROAD_BUFFER = 20.0
-"""Metres around a shared boundary within which a main road is said to run along it."""
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
 
@@ -81,9 +73,13 @@ class UnitGraph:
     edges
         ``(m, 2)`` unit index pairs ``i < j``.
     shared_length, road_length
-        Per edge: metres of shared boundary and metres of main road along it.
+        Per edge: metres of shared boundary and metres of it on a main road.
+    edge_kinds
+        ``(m, len(KINDS))`` metres of each shared boundary per kind of ground.
     main_roads
         Main road lines inside the area (may be empty).
+    enclosures
+        The enclosures with nothing in them (each a unit of empty land).
     big_compounds
         Compounds whose households exceed the band maximum (split by buildings).
     """
@@ -101,8 +97,10 @@ class UnitGraph:
     edges: IntArray
     shared_length: FloatArray
     road_length: FloatArray
+    edge_kinds: FloatArray
     main_roads: BaseGeometry
     big_compounds: tuple[str, ...]
+    enclosures: NDArray[np.object_]
 
     @property
     def n(self) -> int:
@@ -169,16 +167,29 @@ def _community_column(frame: gpd.GeoDataFrame) -> NDArray[np.object_]:
     return np.asarray(frame["community_id"].to_numpy(dtype=object, na_value=None), dtype=object)
 
 
+def road_lines(dataset: Dataset, area: BaseGeometry) -> dict[str, NDArray[np.object_]]:
+    """Return the road lines that intersect ``area`` by kind (metric CRS, not clipped)."""
+    roads = dataset.metric("roads")
+    out = {k: np.zeros(0, dtype=object) for k in ("main", "minor", "path")}
+    if len(roads) == 0:
+        return out
+    idx = np.sort(roads.sindex.query(area, predicate="intersects"))
+    if len(idx) == 0:
+        return out
+    lines = roads.geometry.to_numpy()[idx]
+    kinds = (
+        roads["kind"].astype(str).to_numpy()[idx]
+        if "kind" in roads.columns
+        else np.full(len(idx), "minor", dtype=object)
+    )
+    for k in out:
+        out[k] = np.asarray(lines[kinds == k], dtype=object)
+    return out
+
+
 def main_road_lines(dataset: Dataset, area: BaseGeometry) -> BaseGeometry:
     """Return the main roads (kind ``main``) inside ``area`` as one geometry (metric CRS)."""
-    roads = dataset.metric("roads")
-    if len(roads) == 0 or "kind" not in roads.columns:
-        return shapely.GeometryCollection()
-    idx = roads.sindex.query(area, predicate="intersects")
-    if len(idx) == 0:
-        return shapely.GeometryCollection()
-    sub = roads.iloc[np.sort(idx)]
-    lines = sub.geometry.to_numpy()[sub["kind"].astype(str).to_numpy() == "main"]
+    lines = road_lines(dataset, area)["main"]
     if len(lines) == 0:
         return shapely.GeometryCollection()
     return shapely.intersection(shapely.union_all(lines), area)
@@ -217,7 +228,7 @@ def build_units(
         Units whose cells tile ``area``.
     """
     community = community_geometry(dataset, community_id)
-    region = community if area is None else shapely.intersection(area, community)
+    region = community if area is None else solid_parts(shapely.intersection(area, community))
     comp, bld = community_members(dataset, community_id)
     if building_ids is not None:
         bld = bld[bld["building_id"].astype(str).isin(building_ids)]
@@ -229,20 +240,21 @@ def build_units(
     c_hh = np.bincount(b_ci[b_ci >= 0], weights=b.households[b_ci >= 0], minlength=len(c_ids))
     big = c_hh > band_max if not split_all else np.ones(len(c_ids), dtype=bool)
 
-    # 2. owner cells: compounds and scattered buildings share out the remainder
-    remainder = shapely.difference(region, shapely.union_all(c_geom)) if len(c_geom) else region
+    # 2. owner cells: per enclosure, compounds and scattered buildings share the open land
     scattered = np.flatnonzero(b_ci < 0)
-    owner_geom = owner_cells(region, remainder, c_geom, b.points[scattered])
+    lines = road_lines(dataset, region)
+    every_line = np.concatenate([lines["main"], lines["minor"], lines["path"]])
+    owner_geom, empty = ground_cells(region, every_line, c_geom, b.points[scattered])
     units, b_unit = _owner_units(b, c_ids, b_ci, big=big, owner_geom=owner_geom)
-    units.add_empty(region)
+    units.add_empty(empty)  # enclosures with nothing in them, land far from every owner
     cell_arr = np.empty(len(units.cells), dtype=object)
     cell_arr[:] = units.cells
     cell_arr, b_unit, unit_ids, kinds, ucomp = repair_cells(
         cell_arr, b_unit, b.points, units.ids, units.kinds, units.compounds
     )
+    cell_arr = noded_coverage(cell_arr, region)
     hh = np.bincount(b_unit, weights=b.households, minlength=len(unit_ids)).astype(np.int64)
-    roads = main_road_lines(dataset, region)
-    edges, shared, road_len = unit_adjacency(cell_arr, roads)
+    edges, shared, lengths = ground_adjacency(cell_arr, lines, c_geom)
     return UnitGraph(
         community_id=community_id,
         crs=dataset.metric_crs,
@@ -256,9 +268,15 @@ def build_units(
         building_unit=b_unit,
         edges=edges,
         shared_length=shared,
-        road_length=road_len,
-        main_roads=roads,
+        road_length=lengths[:, KINDS.index("main")],
+        edge_kinds=lengths,
+        main_roads=(
+            shapely.intersection(shapely.union_all(lines["main"]), region)
+            if len(lines["main"])
+            else shapely.GeometryCollection()
+        ),
         big_compounds=tuple(str(c) for c in c_ids[big & (c_hh > band_max)]),
+        enclosures=empty,
     )
 
 
@@ -302,11 +320,9 @@ class _UnitList:
         self.cells.append(cell)
         return len(self.ids) - 1
 
-    def add_empty(self, region: BaseGeometry) -> None:
-        """Append an ``empty`` unit for every part of ``region`` (over 1 m²) no cell covers."""
-        covered = shapely.union_all(np.asarray(self.cells, dtype=object)) if self.cells else None
-        rest = region if covered is None else shapely.difference(region, covered)
-        for part in shapely.get_parts(polygonal_cells(np.asarray([rest], dtype=object))[0]):
+    def add_empty(self, pieces: NDArray[np.object_]) -> None:
+        """Append an ``empty`` unit for every piece of land (over 1 m²) no owner holds."""
+        for part in pieces:
             if shapely.area(part) > 1.0:
                 self.add(f"e:{len(self.ids)}", "empty", "", part)
 
@@ -378,57 +394,3 @@ def _building_compounds(
         pi, ci = tree.query(b_pts[loose], predicate="within")
         b_ci[loose[pi]] = ci
     return b_ci
-
-
-def unit_adjacency(
-    cells: NDArray[np.object_], main_roads: BaseGeometry
-) -> tuple[IntArray, FloatArray, FloatArray]:
-    """Return the edges ``(i, j)``, shared boundary lengths and main-road lengths.
-
-    Parameters
-    ----------
-    cells
-        Cell polygons (metric CRS).
-    main_roads
-        Main road lines.
-
-    Returns
-    -------
-    tuple
-        ``(edges (m, 2) with i < j, shared_length (m,), road_length (m,))``.
-    """
-    if len(cells) < 2:
-        return np.empty((0, 2), dtype=np.int64), np.empty(0), np.empty(0)
-    tree = shapely.STRtree(cells)
-    a, b = tree.query(cells, predicate="intersects")
-    sel = a < b
-    a, b = a[sel], b[sel]
-    if len(a) == 0:
-        return np.empty((0, 2), dtype=np.int64), np.empty(0), np.empty(0)
-    # exact intersection: cells from one overlay chain share their vertices, so touching
-    # cells meet in lines; a buffered test would also join cells that are separated by a
-    # sliver of a third cell (their union would then not be one polygon)
-    inter = shapely.intersection(cells[a], cells[b])
-    overlap = shapely.area(inter) > 1e-6
-    shared = np.asarray(shapely.length(inter), dtype=float)
-    if overlap.any():
-        shared[overlap] = shapely.length(
-            shapely.intersection(shapely.boundary(cells[a[overlap]]), inter[overlap])
-        )
-    keep = (shared > MIN_SHARED_LENGTH) | overlap
-    shared_lines = inter
-    a, b, shared, shared_lines = a[keep], b[keep], shared[keep], shared_lines[keep]
-    road = np.zeros(len(a))
-    if not shapely.is_empty(main_roads) and len(a):
-        # only edges near a road get a buffer; road pieces are intersected pairwise
-        parts = shapely.get_parts(main_roads)
-        ei, ri = shapely.STRtree(parts).query(
-            shared_lines, predicate="dwithin", distance=ROAD_BUFFER
-        )
-        if len(ei):
-            near, inv = np.unique(ei, return_inverse=True)
-            zones = shapely.buffer(shared_lines[near], ROAD_BUFFER, cap_style="flat", quad_segs=2)
-            lens = shapely.length(shapely.intersection(zones[inv], parts[ri]))
-            road = np.bincount(ei, weights=lens, minlength=len(a)).astype(float)
-    edges = np.column_stack([a, b]).astype(np.int64)
-    return edges, shared, road

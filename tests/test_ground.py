@@ -1,0 +1,168 @@
+"""Units from the ground (enclosures, open land, edge kinds) and the finishing step."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import shapely
+from finish_checks import assert_finished
+from partition_helpers import at, make_dataset
+from shapely.geometry import LineString, box
+
+from gridgen.dataset import Dataset
+from gridgen.partition.community import partition_community
+from gridgen.partition.ground import KINDS, enclosures, ground_cut_costs
+from gridgen.partition.plan import Plan
+from gridgen.partition.units import build_units
+
+
+def two_by_two(households: int = 300, *, kind: str = "minor") -> Dataset:
+    """Return a 400 x 400 m community cut by a cross of roads into four blocks.
+
+    Each block holds one walled compound (140 x 140 m, set back 30 m from every road)
+    with one building of ``households``.
+    """
+    comm = box(0, 0, 400, 400)
+    roads = [
+        ("R1", kind, LineString([(200, 0), (200, 400)])),
+        ("R2", kind, LineString([(0, 200), (400, 200)])),
+    ]
+    compounds, buildings = [], []
+    for i, (x, y) in enumerate(((30, 30), (230, 30), (30, 230), (230, 230))):
+        compounds.append((f"K{i}", "C1", box(x, y, x + 140, y + 140)))
+        buildings.append((f"B{i}", f"K{i}", households, box(x + 50, y + 50, x + 90, y + 70), "C1"))
+    return make_dataset([("C1", comm)], compounds, buildings, roads)
+
+
+def test_two_by_two_blocks_give_grids_bounded_exactly_by_the_roads() -> None:
+    ds = two_by_two()
+    plan = partition_community(ds, "C1")
+    grids = plan.grids.to_crs(ds.metric_crs)
+    assert len(grids) == 4
+    blocks = [at(box(x, y, x + 200, y + 200)) for x in (0, 200) for y in (0, 200)]
+    for geom in grids.geometry:
+        # each grid is exactly one road block (to the millimetre)
+        best = min(blocks, key=lambda b: shapely.area(shapely.symmetric_difference(b, geom)))
+        assert shapely.area(shapely.symmetric_difference(best, geom)) < 0.01
+        assert shapely.hausdorff_distance(best, geom) < 0.01
+    # so the interior boundary is exactly the two roads
+    roads = ds.metric("roads").geometry.to_numpy()
+    inner = shapely.difference(
+        shapely.union_all(shapely.boundary(grids.geometry.to_numpy())),
+        shapely.buffer(shapely.boundary(ds.metric("communities").geometry.iloc[0]), 0.001),
+    )
+    assert abs(inner.length - 800.0) < 0.1
+    assert shapely.hausdorff_distance(inner, shapely.union_all(roads)) < 0.01
+    assert_finished(ds, plan)
+
+
+def test_enclosures_cut_by_roads_and_close_a_near_miss() -> None:
+    square = box(0, 0, 100, 100)
+    cross = np.asarray([LineString([(50, 0), (50, 100)]), LineString([(0, 50), (100, 50)])])
+    assert len(enclosures(square, cross)) == 4
+    # a dangling road cuts nothing; a road stopping 1 m short of the edge still closes
+    dangle = np.asarray([LineString([(50, 0), (50, 60)])])
+    assert len(enclosures(square, dangle)) == 1
+    short = np.asarray([LineString([(50, 1.0), (50, 99.0)])])
+    parts = enclosures(square, short)
+    assert len(parts) == 2
+    assert abs(shapely.area(parts).sum() - 10_000.0) < 1e-6
+    # no road: the community is one enclosure (sparse peripheral communities)
+    assert len(enclosures(square, np.zeros(0, dtype=object))) == 1
+
+
+def test_open_land_stays_in_its_enclosure_and_edges_know_their_kind() -> None:
+    # block west of the road holds a compound; the block east of it is empty
+    comm = box(0, 0, 300, 100)
+    roads = [("R1", "minor", LineString([(150, 0), (150, 100)]))]
+    ds = make_dataset(
+        [("C1", comm)],
+        [("K0", "C1", box(20, 20, 80, 80))],
+        [("B0", "K0", 100, box(30, 30, 60, 60), "C1")],
+        roads,
+    )
+    units = build_units(ds, "C1", band_max=360)
+    cells = dict(zip(units.unit_ids, units.cells, strict=True))
+    west, east = at(box(0, 0, 150, 100)), at(box(150, 0, 300, 100))
+    # the compound's cell stays west of the road: it holds the compound and the open land
+    # within 12 m of it; the rest of the west block, and the whole east block, are land
+    assert shapely.area(shapely.difference(cells["K0"], west)) < 1e-6
+    assert shapely.contains(cells["K0"], at(box(9, 20, 91, 80)))
+    assert shapely.contains(cells["K0"], at(box(20, 9, 80, 91)))
+    empty = [c for c, k in zip(units.cells, units.kinds, strict=True) if k == "empty"]
+    assert len(empty) == 2
+    east_unit = min(empty, key=lambda c: shapely.area(shapely.symmetric_difference(c, east)))
+    assert shapely.area(shapely.symmetric_difference(east_unit, east)) < 0.01
+    # the edge across the road is all of kind "minor"; the K0 cell meets its far land
+    # within 15 m of the compound wall ("wall")
+    road = [
+        k
+        for (a, b), k in zip(units.edges.tolist(), units.edge_kinds, strict=True)
+        if units.cells[a] is east_unit or units.cells[b] is east_unit
+    ]
+    assert road and all(r[KINDS.index("minor")] == pytest.approx(r.sum()) for r in road)
+    k0 = units.unit_ids.index("K0")
+    wall = [
+        k for (a, b), k in zip(units.edges.tolist(), units.edge_kinds, strict=True) if k0 in (a, b)
+    ]
+    assert wall and all(w[KINDS.index("wall")] == pytest.approx(w.sum()) for w in wall)
+    # cut costs: open land > wall > path > minor > main
+    one = np.eye(len(KINDS))
+    cost = ground_cut_costs(one, np.zeros(len(KINDS), dtype=bool))
+    order = [KINDS.index(k) for k in ("open", "wall", "path", "minor", "main")]
+    assert list(np.argsort(-cost)) == order
+
+
+def test_detached_empty_piece_joins_the_nearest_grid() -> None:
+    # a community of two pieces: a block with two compounds, and an empty park apart
+    main = box(0, 0, 300, 120)
+    park = box(0, 200, 80, 260)
+    comm = shapely.union(main, park)
+    compounds = [("K0", "C1", box(10, 10, 140, 110)), ("K1", "C1", box(160, 10, 290, 110))]
+    buildings = [
+        ("B0", "K0", 300, box(40, 40, 80, 70), "C1"),
+        ("B1", "K1", 290, box(200, 40, 240, 70), "C1"),
+    ]
+    ds = make_dataset([("C1", comm)], compounds, buildings)
+    plan = partition_community(ds, "C1")
+    assert len(plan.grids) == 2
+    detached = [p for p in plan.problems if p.kind == "detached_part"]
+    assert len(detached) == 1
+    holder = plan.grids.set_index("grid_id").loc[detached[0].grid_id]
+    assert holder.geometry.geom_type == "MultiPolygon"
+    # the park went to the grid nearest to it (the west one, holding B0)
+    grid_of = dict(zip(plan.assignment["building_id"], plan.assignment["grid_id"], strict=True))
+    assert grid_of["B0"] == detached[0].grid_id
+    assert plan.metrics.tiling_ok
+    assert not any(p.kind in ("no_households", "not_contiguous") for p in plan.problems)
+    assert_finished(ds, plan)
+
+
+def test_partition_cli_fails_naming_the_community_when_the_tiling_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gridgen.io.write import write_frames
+    from gridgen.partition import community
+    from gridgen_cli.main import main
+
+    ds = two_by_two()
+    data = tmp_path / "two.gpkg"
+    write_frames({k: v for k, v in ds.layers.items() if len(v)}, data)
+    out = tmp_path / "plan.gpkg"
+    assert main(["partition", str(data), "--out", str(out)]) == 0
+    assert out.exists()
+    real = community.partition_dataset
+
+    def one_grid_lost(*args: object, **kwargs: object) -> Plan:
+        plan = real(*args, **kwargs)
+        return replace(plan, grids=plan.grids.iloc[1:].reset_index(drop=True))
+
+    monkeypatch.setattr(community, "partition_dataset", one_grid_lost)
+    out2 = tmp_path / "broken.gpkg"
+    assert main(["partition", str(data), "--out", str(out2)]) == 1
+    err = capsys.readouterr().err
+    assert "community C1" in err and "do not tile" in err
+    assert not out2.exists()
