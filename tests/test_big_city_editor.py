@@ -119,12 +119,25 @@ def _open(browser: Any, e: Editing, key: str, requests: list[str], errors: list[
     return page
 
 
+def _state(page: Any) -> str:
+    """Return what the page says (status, warnings, verdict, conflict), for a failure."""
+    parts = [
+        page.inner_text(s) for s in ("#title", "#status", "#warnings", "#verdict", "#conflict")
+    ]
+    return " | ".join(parts)
+
+
 def _confirmed(page: Any, then: str) -> None:
     """After a click on Save: confirm grids emptied or out of band if asked; wait for ``then``."""
-    page.wait_for_selector(f"#confirm:not([hidden]), {then}", timeout=60_000)
-    if page.locator("#confirm").is_visible():
-        page.click("#confirm-yes")
-    page.wait_for_selector(then, timeout=60_000)
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_selector(f"#confirm:not([hidden]), {then}", timeout=60_000)
+        if page.locator("#confirm").is_visible():
+            page.click("#confirm-yes")
+        page.wait_for_selector(then, timeout=60_000)
+    except PlaywrightTimeout as exc:
+        raise AssertionError(f"waiting for {then}: {_state(page)}") from exc
 
 
 def _choose(page: Any, unit_id: str, which: str) -> str:
@@ -151,9 +164,8 @@ def test_two_planners_same_unit_keep_mine_keep_theirs_and_other_units_merged(
     e = editing
     data = _data(e)
     start = data["version"]
-    found = _targets(e, data, want=2, avoid=set())
-    u, (d1, d2) = next(found)
-    u2, (f1, f2) = next(_targets(e, data, want=2, avoid={u["grid"], d1, d2}))
+    u, (d1, d2, *_) = next(_targets(e, data, want=2, avoid=set()))
+    u2, (f1, f2, *_) = next(_targets(e, data, want=2, avoid={u["grid"], d1, d2}))
     w, (dw, *_) = next(_targets(e, data, want=1, avoid={u["grid"], d1, d2, u2["grid"], f1, f2}))
     requests: list[str] = []
     errors: list[str] = []
@@ -191,7 +203,7 @@ def test_two_planners_same_unit_keep_mine_keep_theirs_and_other_units_merged(
             paint_unit(pa, u2["id"], g2)
             paint_unit(pa, w["id"], home)
             text = _choose(pa, u2["id"], "theirs")
-            assert "规划员乙" in text and g1 in text
+            assert "规划员乙" in text and g1 in text  # theirs: g1, or g1 merged into its grid
             _confirmed(pa, f"#title:has-text('v{start + 4}')")
             grid = {x["id"]: x["grid"] for x in _data(e)["units"]}
             assert grid[u2["id"]] == grid[_member(data, f1, u, w, u2)]  # theirs kept
@@ -383,7 +395,8 @@ def test_rebalance_keeps_codes_and_compare_shows_exactly_the_unit_moved(
                             for g in after["grids"])  # fmt: skip
             assert out_after <= out_before
             page.wait_for_timeout(500)
-            assert page.evaluate(_CHANGED) == []  # the comparison's outline went with the reload
+            if after["version"] != moved["version"]:  # a new version: the outline went
+                assert page.evaluate(_CHANGED) == []
             assert page.evaluate(_NEIGHBOURS_SHARING) == []
             page.mouse.move(5, 5)
             page.screenshot(path=str(SCREENS / "editor-rebalanced.png"))

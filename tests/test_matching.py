@@ -35,3 +35,13 @@ def test_grids_without_a_partner_and_zero_household_grids() -> None:
     got = matched_grids(a, b, HH)
     # Z (no households) still matches Y by its building; N is new
     assert got == [GridMatch("A", "A", 100), GridMatch("Z", "Y", 0), GridMatch(None, "N", 0)]
+
+
+def test_a_big_unit_moving_keeps_both_grids_by_their_codes() -> None:
+    # b3 (150 households) moves from B to A: B's code stays with what is left of B (b4),
+    # A's with A; the households alone would pair old B with new A
+    hh = pd.Series({"b1": 100, "b3": 150, "b4": 10})
+    a = _plan({"b1": "A", "b3": "B", "b4": "B"})
+    b = _plan({"b1": "A", "b3": "A", "b4": "B"})
+    assert matched_grids(a, b, hh) == [GridMatch("A", "A", 100), GridMatch("B", "B", 10)]
+    assert successors(a, b, hh) == {"A": "A", "B": "B"}

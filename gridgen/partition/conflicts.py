@@ -48,10 +48,13 @@ class UnitConflict:
     version: int
     author: str
     created_at: str
+    merged: tuple[str, ...] = ()  # codes retired into ``theirs`` when the unit stayed put
 
-    def to_dict(self) -> dict[str, str | int | None]:
+    def to_dict(self) -> dict[str, str | int | list[str] | None]:
         """Return a JSON-ready record."""
-        return asdict(self)
+        out: dict[str, str | int | list[str] | None] = asdict(self)
+        out["merged"] = list(self.merged)
+        return out
 
 
 def _key_grids(
@@ -70,6 +73,31 @@ def _key_grids(
                 g = grid_of[b]
                 weight[g] = weight.get(g, 0.0) + float(households.get(b, 0)) + 1e-6
         out[key] = max(sorted(weight), key=lambda g: weight[g]) if weight else None
+    return out
+
+
+def _absorbing(
+    before: Plan, after: Plan, households: pd.Series, communities: set[str]
+) -> dict[str, list[str]]:
+    """Return code of ``after`` → codes of ``before`` (in ``communities``) it took in: grids
+    whose code ``after`` retired and whose households it holds most of."""
+    g = before.grids[before.grids["community_id"].astype(str).isin(communities)]
+    retired = set(g["grid_id"].astype(str)) - set(after.grids["grid_id"].astype(str))
+    if not retired:
+        return {}
+    a, b = before.assignment, after.assignment
+    old = a[a["grid_id"].astype(str).isin(retired)]
+    now = dict(zip(b["building_id"].astype(str), b["grid_id"].astype(str), strict=True))
+    frame = pd.DataFrame(
+        {
+            "old": old["grid_id"].astype(str).to_numpy(),
+            "new": [now.get(x) for x in old["building_id"].astype(str)],
+            "hh": households.reindex(old["building_id"].astype(str)).fillna(0).to_numpy() + 1e-6,
+        }
+    ).dropna()
+    out: dict[str, list[str]] = {}
+    for code, rows in frame.groupby("old"):
+        out.setdefault(str(rows.groupby("new")["hh"].sum().idxmax()), []).append(str(code))
     return out
 
 
@@ -106,23 +134,38 @@ def edit_conflicts(
     start = _key_grids(base, members, hh)
     follow = {c: c for c in base.grids["grid_id"].astype(str)}  # base code → code now
     grids, prev_plan, last = dict(start), base, {}
+    merged: dict[str, list[str]] = {}  # key → codes retired into its grid by another version
     for step in later:
         succ = successors(prev_plan, step.plan, hh, communities=comms)
+        absorbing = _absorbing(prev_plan, step.plan, hh, comms)
         now = _key_grids(step.plan, members, hh)
         for key in members:
             if now[key] != succ.get(str(grids[key]), grids[key]):
                 last[key] = step  # moved in this version, not only renamed
+            elif now[key] in absorbing:
+                last[key] = step  # its grid took in a grid whose code was retired
+                merged[key] = absorbing[str(now[key])]
         follow = {c: succ.get(g, g) for c, g in follow.items()}
         grids, prev_plan = now, step.plan
     out: list[UnitConflict] = []
     for key in members:
         head, was = grids[key], start[key]
         mine = follow.get(str(assign[key]), str(assign[key]))
-        if head == follow.get(str(was), was) or key not in last or head == mine:
+        same = head == follow.get(str(was), was) and key not in merged
+        if same or key not in last or head == mine:
             continue
         by = last[key]
         out.append(
-            UnitConflict(key, str(assign[key]), was, head, by.version, by.author, by.created_at)
+            UnitConflict(
+                key,
+                str(assign[key]),
+                was,
+                head,
+                by.version,
+                by.author,
+                by.created_at,
+                tuple(merged.get(key, ())),
+            )
         )
     return out
 

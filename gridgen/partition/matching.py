@@ -1,11 +1,15 @@
 """Grids of two plans matched by membership: which grid of one is which grid of the other.
 
-Codes are not identities: a save renames a grid that lost most of its households
-(:mod:`gridgen.partition.codes`), a rebalance may renumber. Two plans' grids are matched
-one-to-one so that matched pairs share as many households as possible (the assignment
-problem, :func:`scipy.optimize.linear_sum_assignment`); buildings count a little each so
-that grids without households still match by their buildings. The editor's comparison and
-its conflict check read grids through this matching.
+A code alone does not say it: a save retires the code of a grid that is no longer that
+grid by households, and versions made before the codes module
+(:mod:`gridgen.partition.codes`) renumbered freely. Two plans' grids are matched
+one-to-one: first a code present in both, when the two are the same grid by the codes
+module's rule (the new one holds more than half of the old one's households, or more than
+half of its own come from it); then the others so that matched pairs share as many
+households as possible (the assignment problem,
+:func:`scipy.optimize.linear_sum_assignment`). Buildings count a little each so that grids
+without households still match by their buildings. The editor's comparison and its
+conflict check read grids through this matching.
 """
 
 from __future__ import annotations
@@ -91,11 +95,23 @@ def matched_grids(
     seen_a: set[str] = set()
     seen_b: set[str] = set()
     if matrix.size:
-        for i, j in zip(*linear_sum_assignment(-matrix), strict=True):
-            if matrix[i, j] > 0:
-                out.append(GridMatch(rows[i], cols[j], round(float(matrix[i, j]))))
-                seen_a.add(rows[i])
-                seen_b.add(cols[j])
+        old_total, new_total = matrix.sum(axis=1), matrix.sum(axis=0)
+        ci = {g: j for j, g in enumerate(cols)}
+        for i, g in enumerate(rows):  # the same code, the same grid by households
+            j = ci.get(g)
+            if j is not None and matrix[i, j] > 0.5 * min(old_total[i], new_total[j]):
+                out.append(GridMatch(g, g, round(float(matrix[i, j]))))
+                seen_a.add(g)
+                seen_b.add(g)
+        free_r = [i for i, g in enumerate(rows) if g not in seen_a]
+        free_c = [j for j, g in enumerate(cols) if g not in seen_b]
+        rest = matrix[np.ix_(free_r, free_c)]
+        for i, j in zip(*linear_sum_assignment(-rest), strict=True) if rest.size else ():
+            if rest[i, j] > 0:
+                a_code, b_code = rows[free_r[i]], cols[free_c[j]]
+                out.append(GridMatch(a_code, b_code, round(float(rest[i, j]))))
+                seen_a.add(a_code)
+                seen_b.add(b_code)
     out += [GridMatch(g, None, 0) for g in rows if g not in seen_a]
     out += [GridMatch(None, g, 0) for g in cols if g not in seen_b]
     return sorted(out, key=lambda m: (m.a is None, m.a or "", m.b or ""))

@@ -131,7 +131,8 @@ function conflictRow(c, k) {
   tr.dataset.unit = c.unit;
   const name = i === undefined ? c.unit : (S.units[i].name || c.unit);
   tr.appendChild(el("td", name + (name !== c.unit ? "（" + c.unit + "）" : "")));
-  [["mine", "我的：→ " + c.mine], ["theirs", authorName(c.author) + "（v" + c.version + "）：→ " + (c.theirs || "—")]]
+  const merged = (c.merged || []).length ? "（并入了网格 " + c.merged.join("、") + "）" : "";
+  [["mine", "我的：→ " + c.mine], ["theirs", authorName(c.author) + "（v" + c.version + "）：→ " + (c.theirs || "—") + merged]]
     .forEach(([value, text]) => {
       const td = el("td");
       const label = el("label");
