@@ -7,6 +7,7 @@ import numpy as np
 import pyproj
 import shapely
 
+from gridgen.partition.ground import KINDS
 from gridgen.partition.unit_geometry import edge_lines, outline_lines, unit_label_points
 from gridgen.partition.units import UnitGraph
 
@@ -39,6 +40,8 @@ def _graph() -> UnitGraph:
         road_length=np.zeros(2),
         main_roads=shapely.MultiLineString([]),
         big_compounds=(),
+        edge_kinds=np.zeros((2, len(KINDS))),
+        enclosures=np.array([], dtype=object),
     )
 
 
