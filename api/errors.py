@@ -153,6 +153,10 @@ def error_body(error: GridgenError) -> dict[str, Any]:
         for name in ("head_author", "head_created_at", "head_message"):
             if getattr(error, name) is not None:
                 body[name] = getattr(error, name)
+        conflicts = getattr(error, "conflicts", None)  # a stale editor save (api.edit_conflicts)
+        if conflicts is not None:
+            body["conflicts"] = conflicts
+            body["renamed"] = getattr(error, "renamed", {})
     return body
 
 

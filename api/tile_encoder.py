@@ -19,6 +19,7 @@ import shapely
 from api.access import Access, visible_properties
 from api.mvt import encode_layer
 from api.store.base import FeatureRow
+from api.tile_grid import valid_on_grid
 from gridgen.errors import ParameterError
 
 EXTENT = 4096
@@ -78,24 +79,6 @@ class LayerIndex:
         )
 
 
-def valid_on_grid(geoms: np.ndarray) -> np.ndarray:
-    """Return tile geometries (already on the integer grid) with invalid polygons repaired.
-
-    Rounding to the tile grid can make a ring touch or cross itself; only those polygons
-    (a few per thousand at z16) are snap-rounded by GEOS, which keeps them valid on the grid.
-    """
-    kinds = shapely.get_type_id(geoms)
-    poly = (kinds == 3) | (kinds == 6)
-    if not poly.any():
-        return geoms
-    bad = np.flatnonzero(poly)[~shapely.is_valid(geoms[poly])]
-    if len(bad):
-        geoms = geoms.copy()
-        # make_valid first: GEOS cannot snap-round some invalid rings (a free hole)
-        geoms[bad] = shapely.set_precision(shapely.make_valid(geoms[bad]), 1.0)
-    return geoms
-
-
 def encode_tile(index: LayerIndex, z: int, x: int, y: int, *, layer: str, access: Access) -> bytes:
     """Return the MVT bytes of ``index`` at z/x/y, one layer named ``layer``.
 
@@ -128,5 +111,7 @@ def encode_tile(index: LayerIndex, z: int, x: int, y: int, *, layer: str, access
         )
         for i in hits.tolist()
     ]
-    tile_geoms = valid_on_grid(shapely.transform(geoms, to_tile))
-    return encode_layer(layer, tile_geoms, props, hits.tolist(), extent=EXTENT)
+    ids = hits.tolist()
+    where = f"{layer} {z}/{x}/{y}"
+    tile_geoms = valid_on_grid(shapely.transform(geoms, to_tile), where=where, ids=ids)
+    return encode_layer(layer, tile_geoms, props, ids, extent=EXTENT)

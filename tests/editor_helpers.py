@@ -1,5 +1,6 @@
-"""Pick a unit the editor tests can move: a compound on a grid border whose move keeps both
-grids connected (so the save is accepted)."""
+"""Helpers of the editor's tests: a unit that can move (a compound on a grid border whose move
+keeps both grids connected), and the page actions (paint a unit with the mouse, read a
+grid's households, save and confirm)."""
 
 from __future__ import annotations
 
@@ -45,3 +46,55 @@ def movable_unit(
         if ok and any(x["grid"] == u["grid"] for x in trial):
             return i, u["grid"], v["grid"]
     raise AssertionError("no movable compound found")
+
+
+UNIT_POINT = """(id) => {
+  const m = window.gridgenEditor.map, c = m.getCanvas(), r = c.getBoundingClientRect();
+  const hits = [];
+  for (let y = 4; y < c.clientHeight; y += 5) for (let x = 4; x < c.clientWidth; x += 5) {
+    const f = m.queryRenderedFeatures([x, y], {layers: ['units-fill']});
+    if (f.length && f[0].properties.unit_id === id) hits.push([x, y]);
+  }
+  if (!hits.length) return null;
+  hits.sort((a, b) => a[1] - b[1] || a[0] - b[0]);
+  const [x, y] = hits[Math.floor(hits.length / 2)];
+  return [r.left + x, r.top + y];
+}"""
+
+
+def households(page: Any, grid: str) -> int:
+    """Return the households the editor's table shows for ``grid``."""
+    return int(page.inner_text(f"#grid-table tr[data-grid='{grid}'] td:nth-child(2)"))
+
+
+def paint_unit(page: Any, unit_id: str, grid: str) -> None:
+    """Pick ``grid`` in the table and paint ``unit_id`` with a real mouse stroke."""
+    row = page.locator(f"#grid-table tr[data-grid='{grid}']")
+    if row.count() == 0:
+        shown = page.eval_on_selector_all(
+            "#grid-table tr[data-grid]", "rs => rs.map(r => r.dataset.grid)"
+        )
+        raise AssertionError(f"grid {grid} not in the table ({page.inner_text('#title')}): {shown}")
+    row.click()
+    point = page.evaluate(UNIT_POINT, unit_id)
+    assert point is not None, unit_id
+    page.mouse.move(point[0], point[1])
+    page.mouse.down()
+    page.mouse.move(point[0] + 1, point[1] + 1)
+    page.mouse.up()
+
+
+def save_and_wait(page: Any, version: int) -> list[str]:
+    """Click Save, confirm grids emptied or out of band; wait for ``version``.
+
+    Returns the lines the confirmation listed (empty when none was asked).
+    """
+    page.click("#save")
+    asked: list[str] = []
+    page.wait_for_selector(f"#title:has-text('v{version}'), #confirm:not([hidden])", timeout=60_000)
+    if page.locator("#confirm").is_visible():
+        asked = page.locator("#confirm-list li").all_inner_texts()
+        page.click("#confirm-yes")
+    page.wait_for_selector(f"#title:has-text('v{version}')", timeout=60_000)
+    page.wait_for_selector("#changes:text-is('0')", timeout=60_000)
+    return asked

@@ -30,10 +30,7 @@ CLI_MAY_IMPORT_API = ("gridgen_cli.cmd_serve", "gridgen_cli.cmd_demo")
 LONG_FUNCTIONS: dict[str, str] = {
     # none left: every function of issue 19 §3 and of the codes module is split
 }
-LONG_SCRIPTS: dict[str, str] = {
-    # issue 19 §3: split into ES modules by concern (map, tools, panel, save/conflict)
-    "maps/static/editor/editor.js": "editor (issue 20)",
-}
+LONG_SCRIPTS: dict[str, str] = {}
 
 
 def module_name(path: Path) -> str:

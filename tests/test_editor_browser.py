@@ -1,11 +1,14 @@
 """The grid editor in headless Chromium (WebGL through SwiftShader) against the real service.
 
 A planner paints a compound into a neighbouring grid with mouse events, sees both grids'
-households change, undoes and redoes, saves (version 2 in the API, shown after a reload);
-a second browser context still on version 1 saves another change, sees who saved which
-version and re-applies its change on top; a locked grid refuses paint; rebalance makes a
-version whose unlocked grids are in band; compare highlights the changed unit; a viewer
-key gets 403; hostile names never run script. No request leaves 127.0.0.1.
+households change, undoes and redoes, takes the units inside a box, saves after the
+server's check (version 2 in the API, shown after a reload); a second browser context still
+on version 1 saves another unit and is merged without being asked; a lock rides with the
+next save and refuses paint; rebalance (minimal change by default) saves a version or
+reports that nothing moves; compare highlights the changed unit; a viewer key gets 403; a
+planner of another community sees why, in Chinese, and is not offered what its key cannot
+do; hostile names never run script. No request leaves 127.0.0.1. (Conflicts on one unit,
+drafts and double clicks are shown on a big city in ``test_big_city_editor.py``.)
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
-from editor_helpers import movable_unit
+from editor_helpers import households, movable_unit, paint_unit, save_and_wait
 from job_helpers import finished_job
 from served import running_service
 from test_browser import CHROMIUM, SHOTS, _assert_local
@@ -55,6 +58,8 @@ class Served:
     viewer: str
     hostile_plan: str
     hostile_community: str
+    scoped: str
+    other: str
 
 
 def _plan(c: httpx.Client, dataset_id: str, communities: list[str]) -> str:
@@ -92,14 +97,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             ds = r.json()["id"]
             comms = c.get("/ogc/collections/communities/items", params={"limit": 3}).json()
             cids = sorted(f["properties"]["community_id"] for f in comms["features"])
-            plan_id = _plan(c, ds, cids[:1])
+            plan_id = _plan(c, ds, cids[:2])
             keys = {}
-            for name, role in (
-                ("planner 甲", "planner"),
-                ("planner 乙", "planner"),
-                ("v", "viewer"),
+            for name, role, scope in (
+                ("planner 甲", "planner", None),
+                ("planner 乙", "planner", None),
+                ("v", "viewer", None),
+                ("planner 丙", "planner", cids[1]),
             ):
-                r = c.post("/keys", json={"name": name, "role": role})
+                r = c.post("/keys", json={"name": name, "role": role, "community_id": scope})
                 keys[name] = r.json()["secret"]
             with _hostile_gpkg(tmp).open("rb") as fh:
                 r = c.post("/datasets", files={"file": ("hostile.gpkg", fh)})
@@ -107,22 +113,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             hostile_plan = _plan(c, r.json()["id"], cids[:1])
         yield Served(
             base, plan_id, cids[0], keys["planner 甲"], keys["planner 乙"], keys["v"],
-            hostile_plan, cids[0],
+            hostile_plan, cids[0], keys["planner 丙"], cids[1],
         )  # fmt: skip
-
-
-UNIT_POINT = """(id) => {
-  const m = window.gridgenEditor.map, c = m.getCanvas(), r = c.getBoundingClientRect();
-  const hits = [];
-  for (let y = 4; y < c.clientHeight; y += 5) for (let x = 4; x < c.clientWidth; x += 5) {
-    const f = m.queryRenderedFeatures([x, y], {layers: ['units-fill']});
-    if (f.length && f[0].properties.unit_id === id) hits.push([x, y]);
-  }
-  if (!hits.length) return null;
-  hits.sort((a, b) => a[1] - b[1] || a[0] - b[0]);
-  const [x, y] = hits[Math.floor(hits.length / 2)];
-  return [r.left + x, r.top + y];
-}"""
 
 
 def _open(browser: Any, s: Served, key: str, requests: list[str], errors: list[str]) -> Any:
@@ -135,28 +127,16 @@ def _open(browser: Any, s: Served, key: str, requests: list[str], errors: list[s
     return page
 
 
-def _households(page: Any, grid: str) -> int:
-    return int(page.inner_text(f"#grid-table tr[data-grid='{grid}'] td:nth-child(2)"))
-
-
-def _paint(page: Any, unit_id: str, grid: str) -> None:
-    page.click(f"#grid-table tr[data-grid='{grid}']")
-    point = page.evaluate(UNIT_POINT, unit_id)
-    assert point is not None, unit_id
-    page.mouse.move(point[0], point[1])
-    page.mouse.down()
-    page.mouse.move(point[0] + 1, point[1] + 1)
-    page.mouse.up()
-
-
-def _editor(s: Served, key: str, version: int | None = None) -> dict[str, Any]:
-    params = {"community": s.community, **({"version": version} if version else {})}
+def _editor(
+    s: Served, key: str, version: int | None = None, community: str | None = None
+) -> dict[str, Any]:
+    params = {"community": community or s.community, **({"version": version} if version else {})}
     r = httpx.get(f"{s.base}/plans/{s.plan_id}/editor", params=params, headers={"X-API-Key": key})
     assert r.status_code == 200, r.text
     return dict(r.json())
 
 
-def test_editor_paint_undo_save_conflict_lock_rebalance_compare(server: Served) -> None:
+def test_editor_paint_undo_save_merge_lock_rebalance_compare(server: Served) -> None:
     from playwright.sync_api import sync_playwright
 
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -171,25 +151,28 @@ def test_editor_paint_undo_save_conflict_lock_rebalance_compare(server: Served) 
         try:
             page = _open(browser, s, s.planner, requests, errors)
             other = _open(browser, s, s.planner2, requests, errors)  # holds version 1
-            h_src, h_dst = _households(page, src), _households(page, dst)
-            _paint(page, unit["id"], dst)
-            assert _households(page, dst) == h_dst + unit["households"]
-            assert _households(page, src) == h_src - unit["households"]
+            h_src, h_dst = households(page, src), households(page, dst)
+            paint_unit(page, unit["id"], dst)
+            assert households(page, dst) == h_dst + unit["households"]
+            assert households(page, src) == h_src - unit["households"]
             assert page.inner_text("#changes") == "1"
+            page.wait_for_selector("#verdict.ok", timeout=30_000)  # the server's check
             page.keyboard.press("Control+z")
-            assert (_households(page, src), _households(page, dst)) == (h_src, h_dst)
+            assert (households(page, src), households(page, dst)) == (h_src, h_dst)
             page.keyboard.press("Control+y")
-            assert _households(page, dst) == h_dst + unit["households"]
+            assert households(page, dst) == h_dst + unit["households"]
             page.screenshot(path=str(SHOTS / "editor-painted.png"))
-            # rectangle select paints every unit in the box (undone as one step)
+            # rectangle select takes the units inside the box (undone as one step)
             box = page.locator("#map").bounding_box()
             cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+            inside = page.evaluate(_INSIDE, [cx - box["x"], cy - box["y"], 150])
             page.keyboard.press("r")
             page.mouse.move(cx - 150, cy - 150)
             page.mouse.down()
             page.mouse.move(cx + 150, cy + 150, steps=5)
             page.mouse.up()
-            assert int(page.inner_text("#changes")) > 1
+            taken = page.evaluate(_PENDING)
+            assert set(taken) - {unit["id"]} <= set(inside) and len(taken) > 1
             page.keyboard.press("Control+z")
             assert page.inner_text("#changes") == "1"
             page.keyboard.press("b")
@@ -203,8 +186,14 @@ def test_editor_paint_undo_save_conflict_lock_rebalance_compare(server: Served) 
             assert page.locator("#grid-table tbody tr").count() == rows + 1
             page.click(f"#grid-table tr[data-grid='{dst}']")
             page.fill("#message", "move one compound")
-            page.click("#save")
-            page.wait_for_selector("#title:has-text('v2')", timeout=60_000)
+            check = httpx.post(
+                f"{s.base}/plans/{s.plan_id}/edits/assign/check",
+                json={"base_version": 1, "assign": {unit["id"]: dst}},
+                headers={"X-API-Key": s.planner},
+            ).json()
+            risky = [g for g in check["grids"] if g["after"] in (0, None) or not g["in_band"]]
+            asked = save_and_wait(page, 2)  # asked about exactly the grids the server named
+            assert len(asked) == len(risky) and all(g["grid_id"] in " ".join(asked) for g in risky)
             # the API has version 2 with the compound moved
             v2 = _editor(s, s.planner)
             assert v2["version"] == 2 and v2["units"][i]["grid"] == dst
@@ -218,43 +207,36 @@ def test_editor_paint_undo_save_conflict_lock_rebalance_compare(server: Served) 
             page.wait_for_selector("body[data-ready='1']", timeout=120_000)
             assert page.evaluate(f"window.gridgenEditor.state().grid[{i}]") == dst
 
-            # the second context, still on version 1, saves another change: conflict
+            # the second context, still on version 1, saves another unit: merged, no question
             j, _, dst2 = movable_unit(
                 data, avoid={src, dst}, kinds=("compound", "subunit", "building")
             )
-            _paint(other, data["units"][j]["id"], dst2)
-            other.click("#save")
-            other.wait_for_selector("#conflict:not([hidden])", timeout=60_000)
-            text = other.inner_text("#conflict-text")
-            assert "version 2" in text and "planner 甲" in text, text
-            other.screenshot(path=str(SHOTS / "editor-conflict.png"))
-            other.click("#reapply")
-            other.wait_for_selector("#conflict-text:has-text('重新应用 1')", timeout=60_000)
-            other.click("#save")
-            other.wait_for_selector("#title:has-text('v3')", timeout=60_000)
+            paint_unit(other, data["units"][j]["id"], dst2)
+            save_and_wait(other, 3)
+            assert other.locator("#conflict-units tbody tr").count() == 0
             v3 = _editor(s, s.planner)
             assert v3["units"][i]["grid"] == dst and v3["units"][j]["grid"] == dst2
 
-            # a locked grid refuses paint
+            # a lock rides with the next save; a locked grid refuses paint
             page.reload()
             page.wait_for_selector("body[data-ready='1']", timeout=120_000)
             page.click(f"#grid-table tr[data-grid='{dst}'] button")
-            page.wait_for_selector("#title:has-text('v4')", timeout=60_000)
-            before = _households(page, dst)
-            _paint(page, unit["id"], left)
-            assert _households(page, dst) == before
+            assert page.inner_text("#changes") == "1"
+            before = households(page, dst)
+            paint_unit(page, unit["id"], left)
+            assert households(page, dst) == before
             assert "已锁定" in page.inner_text("#warnings")
-            assert page.inner_text("#changes") == "0"
             page.screenshot(path=str(SHOTS / "editor-locked.png"))
+            save_and_wait(page, 4)
+            assert _editor(s, s.planner)["locked"] == [dst]
 
-            # rebalance: a new version whose unlocked grids are in band
+            # rebalance (minimal change by default): a new version, or nothing to move
+            assert page.input_value("#rebalance-method") == "minimal_change"
             page.click("#rebalance")
-            page.wait_for_selector("#title:has-text('v5')", timeout=300_000)
-            v5 = _editor(s, s.planner)
-            lo, hi = v5["band"]
-            free = [g for g in v5["grids"] if g["grid_id"] not in v5["locked"]]
-            assert v5["locked"] == [dst] and free
-            assert all(lo <= g["households"] <= hi for g in free), free
+            page.wait_for_selector(
+                "#title:has-text('v5'), #status:has-text('方案未改变')", timeout=300_000
+            )
+            assert "rebalancing" not in page.inner_text("#status")
 
             # compare v1 → v2 highlights the moved unit
             page.select_option("#cmp-a", "1")
@@ -267,19 +249,32 @@ def test_editor_paint_undo_save_conflict_lock_rebalance_compare(server: Served) 
                 unit["id"],
             )
             assert state.get("changed") is True
-            touched = 2 if left == src else 3  # a renamed grid: its old and new code
-            assert page.locator("#compare-table tr.touched").count() == touched
+            # grids matched by membership: the grid left behind is one row even if renamed
+            assert page.locator("#compare-table tr.touched").count() == 2
+            assert page.locator(f"#compare-table tr[data-code-a='{src}']").count() == 1
             page.wait_for_timeout(300)
             page.screenshot(path=str(SHOTS / "editor-compare.png"))
-            # publish the rebalanced version from the versions list
+            # publish the head version from the versions list
+            head = _editor(s, s.planner)["head_version"]
             page.click("#versions li:first-child button")
             page.wait_for_selector("#versions li:first-child:has-text('已发布')", timeout=60_000)
             r = httpx.get(f"{s.base}/plans/{s.plan_id}", headers={"X-API-Key": s.planner})
-            assert r.json()["plan"]["published_version"] == 5
+            assert r.json()["plan"]["published_version"] == head
         finally:
             browser.close()
     assert errors == []
     _assert_local(requests)
+
+
+_INSIDE = """([x, y, half]) => {
+  const m = window.gridgenEditor.map, S = window.gridgenEditor.state();
+  const pts = window.gridgenEditor.labels();
+  return pts.map((p, i) => [m.project([p[0], p[1]]), i])
+    .filter(([q, i]) => Math.abs(q.x - x) <= half && Math.abs(q.y - y) <= half && S.paintable(i))
+    .map(([q, i]) => S.units[i].id);
+}"""
+
+_PENDING = "() => Object.keys(window.gridgenEditor.state().changes())"
 
 
 def test_editor_viewer_403_and_hostile_names(server: Served) -> None:
@@ -298,6 +293,18 @@ def test_editor_viewer_403_and_hostile_names(server: Served) -> None:
             page.on("request", lambda q: requests.append(q.url))
             page.goto(f"{s.base}/edit/{s.plan_id}?key={s.viewer}")
             assert "viewer" in page.inner_text("#why")
+            # a planner of another community: the reason, in Chinese, instead of a blank map
+            page.goto(f"{s.base}/edit/{s.plan_id}?key={s.scoped}&community={s.community}")
+            page.wait_for_selector("body[data-denied='1']", timeout=60_000)
+            assert page.locator("#denied").is_visible() and not page.locator("#map").is_visible()
+            why = page.inner_text("#denied-why")
+            assert "不在此密钥的范围" in why and s.community in why, why
+            page.screenshot(path=str(SHOTS / "editor-403.png"))
+            # its own community: editing offered, publishing the two-community plan not
+            page.goto(f"{s.base}/edit/{s.plan_id}?key={s.scoped}&community={s.other}")
+            page.wait_for_selector("body[data-ready='1']", timeout=120_000)
+            assert page.locator("#versions li").count() >= 1
+            assert page.locator("#versions li button").count() == 0
             page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(f"{s.base}/edit/{s.hostile_plan}?key={s.planner}")
@@ -313,3 +320,82 @@ def test_editor_viewer_403_and_hostile_names(server: Served) -> None:
             browser.close()
     assert dialogs == [] and errors == []
     _assert_local(requests)
+
+
+def _server_details(s: Served) -> tuple[list[str], dict[str, Any]]:
+    """Return the details of real refusals of the editor's routes, and a real 409 body."""
+    plan = f"{s.base}/plans/{s.plan_id}"
+
+    def post(path: str, body: dict[str, Any], key: str) -> httpx.Response:
+        return httpx.post(plan + path, json=body, headers={"X-API-Key": key}, timeout=120)
+
+    data = _editor(s, s.planner)
+    if not data["locked"]:  # a locked grid (and a second version) to be refused about
+        grid = data["grids"][-1]["grid_id"]
+        r = post("/edits/assign", {"base_version": data["version"], "lock": [grid]}, s.planner)
+        assert r.status_code == 201, r.text
+        data = _editor(s, s.planner)
+    other = _editor(s, s.planner, community=s.other)
+    head, unit = data["version"], next(u for u in data["units"] if u["kind"] != "empty")
+    locked = set(data["locked"])
+    details = []
+    tries = [
+        ({"assign": {"XQ99999": data["grids"][0]["grid_id"]}}, s.planner),
+        ({"assign": {unit["id"]: "G999999"}}, s.planner),
+        ({"assign": {unit["id"]: other["grids"][0]["grid_id"]}}, s.planner),
+        ({"assign": {unit["id"]: data["grids"][0]["grid_id"]}}, s.scoped),
+        ({"assign": {unit["id"]: data["grids"][0]["grid_id"]}}, s.viewer),
+        ({"lock": sorted(locked)}, s.planner),
+        ({"lock": ["G999999"]}, s.planner),
+    ]
+    tries += [({"assign": {u["id"]: g}}, s.planner) for u in data["units"][:12]
+              for g in sorted({x["grid"] for x in data["units"]} - {u["grid"]})]  # fmt: skip
+    for body, key in tries:
+        r = post("/edits/assign/check", {"base_version": head, **body}, key)
+        if r.status_code >= 400:
+            details.append(str(r.json()["detail"]))
+    r = post("/edits/rebalance", {"base_version": head, "method": "X9"}, s.planner)
+    details.append(str(r.json()["detail"]))
+    stale = post(
+        "/edits/assign", {"base_version": 1, "assign": {unit["id"]: unit["grid"]}}, s.planner
+    )
+    assert stale.status_code == 409, stale.text
+    return details, stale.json()
+
+
+_ZH = """async ([details, body, versions]) => {
+  const m = await import('/static/editor/messages.js');
+  return {details: details.map(m.zhDetail), conflict: m.conflictText(body),
+          versions: versions.map(m.versionMessage),
+          job: m.jobMessage({message: 'rebalancing C1 (minimal_change)'})};
+}"""
+
+
+def test_every_server_message_reaches_the_planner_in_chinese(server: Served) -> None:
+    """The service answers in English; each refusal the editor can meet, the 409, version
+    messages and job progress are shown in Chinese (ids kept, no English words left)."""
+    import re
+
+    from playwright.sync_api import sync_playwright
+
+    s = server
+    details, stale = _server_details(s)
+    kinds = " ".join(details)
+    for needle in ("unknown unit", "unknown grid", "another community", "outside this key",
+                   "needs role", "nothing to save", "not grids of the plan", "method"):  # fmt: skip
+        assert needle in kinds, (needle, details)
+    versions = [v["message"] for v in _editor(s, s.planner)["versions"]]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(f"{s.base}/edit/{s.plan_id}?key={s.planner}&community={s.community}")
+            zh = page.evaluate(_ZH, [details, stale, versions])
+        finally:
+            browser.close()
+    english = re.compile(r"\b[a-z]{3,}\b")
+    texts = [*zh["details"], zh["conflict"], zh["job"]]
+    texts += [t for t, v in zip(zh["versions"], versions, strict=True) if v != "move one compound"]
+    names = re.compile(r"planner [甲乙丙]|bootstrap admin")  # key names are data, not messages
+    for text in texts:
+        assert not text.startswith("服务器：") and not english.search(names.sub("", text)), text

@@ -22,7 +22,7 @@ from gridgen.validate.layers import validate_layers
 from maps import assets
 from maps.errors import MissingAssetError
 from maps.labels import boxes_overlap, place_labels
-from maps.sheet.data import NO_BUILDINGS, NO_STATION, compound_sheet_data
+from maps.sheet.data import NO_BUILDINGS, NO_STATION, building_rows, compound_sheet_data
 
 PHONE = "13912345678"
 needs_poppler = pytest.mark.needs_client("poppler")
@@ -131,6 +131,24 @@ def test_sheet_data_numbers_titles_and_restriction(ds: Dataset, plan: HandPlan) 
     assert full.three_teams.building_leaders == 2
     assert full.three_teams.party_members == 4
     assert ("重点人员", "2") in full.summary
+
+
+def test_a_compound_split_across_grids_shows_each_buildings_grid(
+    ds: Dataset, plan: HandPlan
+) -> None:
+    a = plan.assignment.copy()
+    a.loc[a["building_id"] == "B2", "grid_id"] = "C1002"
+    data = compound_sheet_data(ds, "K1", plan=HandPlan(plan.grids, a))
+    assert data.grid_ids == ("C1001", "C1002") and "C1001、C1002" in data.subtitle
+    rows = building_rows(data)
+    assert rows[0][-1] == "网格" and [r[-1] for r in rows[1:]] == ["002", "001"]  # B2, B1
+    hh = {b.building_id: b.households for b in data.buildings}
+    note = f"本小区分属 2 个网格：C1001（2 号楼，{hh['B1']} 户）；C1002（1 号楼，{hh['B2']} 户）"
+    assert note in data.notes
+    # in one grid: no column, no note
+    whole = compound_sheet_data(ds, "K1", plan=plan)
+    assert "网格" not in building_rows(whole)[0]
+    assert not any("分属" in n for n in whole.notes)
 
 
 def test_sheet_data_errors(ds: Dataset) -> None:

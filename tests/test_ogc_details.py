@@ -146,7 +146,7 @@ def test_tile_polygons_made_invalid_by_the_grid_are_repaired() -> None:
     import numpy as np
     import shapely
 
-    from api.tile_encoder import valid_on_grid
+    from api.tile_grid import valid_on_grid
 
     # a thin spike whose two sides cross once rounded to whole tile units
     bow = shapely.Polygon([(0, 0), (10, 0), (10, 10), (6, 4), (4, 6), (0, 10)])

@@ -158,8 +158,7 @@ def test_community_unit_changes_names_the_moved_unit() -> None:
     diff = community_unit_changes(ds, units, plan, res.plan)
     assert diff["changed"] == [{"id": "K02", "a": "C1001", "b": "C1002"}]
     assert diff["grids"] == [
-        {"grid_id": "C1001", "a": 300, "b": 200},
-        {"grid_id": "C1002", "a": 300, "b": 400},
-        {"grid_id": "C1003", "a": 300, "b": 300},
+        {"grid_id": g, "code_a": g, "code_b": g, "a": 300, "b": hb}
+        for g, hb in (("C1001", 200), ("C1002", 400), ("C1003", 300))
     ]
     assert community_unit_changes(ds, units, plan, plan)["changed"] == []

@@ -92,3 +92,32 @@ def test_bad_layer_lists_are_clear_errors(client: TestClient) -> None:
         r = client.get(f"/tiles/{layers}/15/0/0.mvt", headers=ADMIN)
         assert r.status_code == status, r.text
         assert "layer" in r.json()["detail"] or "collection" in r.json()["detail"]
+
+
+def test_one_failing_layer_never_removes_the_others(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    z, x, y = _tile_of(client)
+    store = client.app.state.gridgen.store  # type: ignore[attr-defined]
+    real = store.tile_async
+
+    async def roads_fail(key: str, *args: Any, layer: str, **kw: Any) -> bytes:
+        if layer == "roads":
+            raise RuntimeError("TopologyException: unable to assign free hole to a shell")
+        data: bytes = await real(key, *args, layer=layer, **kw)
+        return data
+
+    monkeypatch.setattr(store, "tile_async", roads_fail)
+    url = f"/tiles/communities,roads,compounds/{z}/{x}/{y}.mvt"
+    r = client.get(url, headers=ADMIN)
+    assert r.status_code == 200
+    assert r.headers["x-gridgen-tile-errors"] == "roads"
+    assert r.headers["cache-control"] == "no-store"
+    assert set(_features(r.content)) == {"communities", "compounds"}
+    assert "roads 15/" in caplog.text and "could not be made" in caplog.text
+    alone = client.get(f"/tiles/roads/{z}/{x}/{y}.mvt", headers=ADMIN)
+    assert alone.status_code == 200 and alone.content == b""
+    monkeypatch.setattr(store, "tile_async", real)  # the failure was not cached
+    r = client.get(url, headers=ADMIN)
+    assert "x-gridgen-tile-errors" not in r.headers
+    assert set(_features(r.content)) == {"communities", "compounds", "roads"}

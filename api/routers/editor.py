@@ -19,8 +19,10 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 
+from api.assign_edit import PreparedAssign, prepare_assign
 from api.auth import Principal
 from api.deps import PlannerDep, StateDep, principal_for
+from api.edit_conflicts import check_assign_base
 from api.errors import PermissionDeniedError
 from api.plan_edits import (
     check_scope,
@@ -30,7 +32,7 @@ from api.plan_edits import (
     units_of,
 )
 from api.responses import AssignSaved
-from api.scopes import allowed_communities
+from api.scopes import allowed_communities, plan_in_scope, require_plan_in_scope
 from api.service import (
     ServiceState,
     check_edit_base,
@@ -39,10 +41,13 @@ from api.service import (
     submit_job,
 )
 from api.store.base import JobInfo, VersionInfo, dataset_key, grids_key
-from api.tile_encoder import check_tile, etag_of
+from api.tile_encoder import check_tile
+from api.tile_serving import layer_tile, tile_headers
 from gridgen.errors import GridgenError, NotFoundError, ParameterError
-from gridgen.partition.assign import assign_units, editor_units, resolve_keys
+from gridgen.partition.assign import editor_units
 from gridgen.partition.compare import community_unit_changes
+from gridgen.partition.plan import Plan
+from gridgen.partition.unit_geometry import unit_shapes
 
 router = APIRouter(tags=["editor"])
 MVT = "application/vnd.mapbox-vector-tile"
@@ -57,8 +62,11 @@ class AssignUnits(BaseModel):
 
     base_version: int | None = Field(None, description="Version the edit was made on")
     assign: dict[str, str] = Field(
-        ..., description="unit or building id → grid id (a new grid: community id + 3 digits)"
+        default_factory=dict,
+        description="unit or building id → grid id (a new grid: community id + 3 digits)",
     )
+    lock: list[str] = Field(default_factory=list, description="grids to lock with this edit")
+    unlock: list[str] = Field(default_factory=list, description="grids to unlock with this edit")
     message: str = Field("", max_length=500)
 
 
@@ -119,6 +127,8 @@ def editor_data(
     dataset_id, dataset = plan_dataset(state, plan_id)
     graph = units_of(state, dataset_id, plan, cid)
     data = editor_units(dataset, plan, cid, units=graph)
+    shapes_key = ("unit-shapes", dataset_id, cid, int(plan.band[1]))
+    data.update(state.memo.get_or_make(shapes_key, lambda: unit_shapes(graph)))
     comm = dataset.communities
     row = comm[comm["community_id"].astype(str) == cid]
     data["community_name"] = "" if row.empty else str(row["name"].iloc[0] or "")
@@ -132,50 +142,117 @@ def editor_data(
     data["versions"] = [_version_dict(v) for v in state.store.list_versions(plan_id)]
     data["who"] = {"name": who.name, "role": who.role}
     data["rebalancers"] = list(REBALANCERS)
+    data["may"] = {  # what this key may do here: the page offers nothing else
+        "edit": True,
+        "publish": plan_in_scope(state, who, plan_id, number),
+        "rebalance_plan": allowed is None,
+    }
     return data
+
+
+def _check_size(body: AssignUnits) -> None:
+    if not (body.assign or body.lock or body.unlock):
+        raise ParameterError("assign: name at least one unit or building id, or grids to lock")
+    if len(body.assign) > MAX_ASSIGN:
+        raise ParameterError(f"assign: at most {MAX_ASSIGN} ids per edit")
+
+
+def _message(body: AssignUnits, edit: PreparedAssign) -> str:
+    if body.message:
+        return body.message
+    done = edit.summary()
+    parts = [f"assign {len(body.assign)} units"] if body.assign else []
+    parts += [f"lock {', '.join(done['locked'])}"] if done["locked"] else []
+    parts += [f"unlock {', '.join(done['unlocked'])}"] if done["unlocked"] else []
+    return "; ".join(parts)
 
 
 @router.post(
     "/plans/{plan_id}/edits/assign",
     status_code=201,
     response_model=AssignSaved,
-    summary="Assign units to grids",
+    summary="Assign units to grids (and lock or unlock grids) in one version",
 )
 def assign(
     *, state: StateDep, who: PlannerDep, plan_id: str, body: AssignUnits, if_match: IfMatch = None
 ) -> JSONResponse:
-    """Give units (or buildings) to grids in one edit; rebuilds the touched grids' shapes."""
-    if not body.assign:
-        raise ParameterError("assign: name at least one unit or building id")
-    if len(body.assign) > MAX_ASSIGN:
-        raise ParameterError(f"assign: at most {MAX_ASSIGN} ids per edit")
+    """Give units (or buildings) to grids in one edit; rebuilds the touched grids' shapes.
+
+    ``lock`` and ``unlock`` change locks in the same version (unlocking before the moves,
+    locking after). A stale base gets 409 with ``conflicts``: the units of this edit that
+    a later version moved elsewhere (who, where to); see :mod:`api.edit_conflicts`.
+    """
+    _check_size(body)
     base = parse_base_version(if_match, body.base_version)
-    check_edit_base(state, plan_id, base)
-    plan = load_plan(state, plan_id, base)
-    locked = plan.locked
-    dataset_id, dataset = plan_dataset(state, plan_id)
-    resolved, _ = resolve_keys(dataset, body.assign)
-    bld = dataset.buildings
-    named = bld["building_id"].astype(str).isin({b for ids in resolved.values() for b in ids})
-    comms = set(bld.loc[named, "community_id"].astype(str))
-    check_scope(state, who, dataset_id, comms)
-    graphs = {c: units_of(state, dataset_id, plan, c) for c in comms}
-    result = assign_units(dataset, plan, body.assign, locked=locked, units=graphs)
-    if not result.moved_buildings:
-        raise ParameterError("assign: every unit is already in the grid named: nothing to save")
-    message = body.message or f"assign {len(body.assign)} units"
+    check_assign_base(state, plan_id, base, body.assign)
+    edit = prepare_assign(
+        state, who, plan_id, base, assign=body.assign, lock=body.lock, unlock=body.unlock
+    )
     info = save_plan(
         state,
         plan_id,
         base=base,
-        plan=result.plan,
-        locked=locked,
+        plan=edit.plan,
+        locked=edit.locked,
         actor=who.label,
-        message=message,
-        communities=comms,
+        message=_message(body, edit),
+        communities=edit.communities,
     )
-    body_out = {"version": _version_dict(info), "assign": result.to_dict()}
+    body_out = {"version": _version_dict(info), "assign": edit.summary()}
     return JSONResponse(body_out, status_code=201, headers={"ETag": f'"{info.version}"'})
+
+
+@router.post(
+    "/plans/{plan_id}/edits/assign/check",
+    summary="Try an assignment without saving it (the server's verdict before a save)",
+)
+def assign_check(
+    *, state: StateDep, who: PlannerDep, plan_id: str, body: AssignUnits, if_match: IfMatch = None
+) -> dict[str, Any]:
+    """Apply the edit to its base version as a save would, and report it without saving.
+
+    The same checks as ``/edits/assign`` (422 naming what is refused: unknown ids, locked
+    grids, grids left in several pieces); the answer lists what the edit does and the
+    households of every grid it touches before and after, with their band status.
+    """
+    _check_size(body)
+    base = parse_base_version(if_match, body.base_version)
+    edit = prepare_assign(
+        state, who, plan_id, base, assign=body.assign, lock=body.lock, unlock=body.unlock
+    )
+    lo, hi = edit.plan.band
+    return {
+        "base_version": base,
+        "assign": edit.summary(),
+        "grids": edit.grid_households(),
+        "retired": edit.retired(),
+        "band": [int(lo), int(hi)],
+    }
+
+
+SAME_AREA_M2 = 1.0
+"""Area (m²) by which a grid's shape may differ and still be the same grid (a degenerate
+part a rebuild leaves is no change)."""
+
+
+def _same_grids(before: Plan, after: Plan, community_id: str | None) -> bool:
+    """Return whether ``after`` has the grids of ``before``: the same codes and buildings,
+    shapes differing by less than :data:`SAME_AREA_M2` (in ``community_id`` when named)."""
+    import shapely
+
+    def part(plan: Plan, crs: Any) -> tuple[dict[str, Any], set[tuple[str, str]]]:
+        g = plan.grids
+        if community_id is not None:
+            g = g[g["community_id"].astype(str) == community_id]
+        shapes = dict(zip(g["grid_id"].astype(str), g.to_crs(crs).geometry, strict=True))
+        a = plan.assignment[plan.assignment["grid_id"].astype(str).isin(shapes)]
+        return shapes, set(zip(a["building_id"].astype(str), a["grid_id"].astype(str), strict=True))
+
+    crs = before.grids.estimate_utm_crs()
+    (sa, aa), (sb, ab) = part(before, crs), part(after, crs)
+    if sa.keys() != sb.keys() or aa != ab:
+        return False
+    return all(shapely.area(shapely.symmetric_difference(sa[k], sb[k])) < SAME_AREA_M2 for k in sa)
 
 
 def _rebalance_message(method: str, where: str, summary: dict[str, Any]) -> str:
@@ -233,6 +310,8 @@ def rebalance(
                 locked=locked,
                 community_id=body.community_id,
             )
+        if _same_grids(plan, new, body.community_id):  # nothing moved: no version saved
+            return {"plan_id": plan_id, "version": base, "unchanged": True, **summary}
         progress(0.9, "saving")
         message = body.message or _rebalance_message(body.method, where, summary)
         info = save_plan(
@@ -248,7 +327,9 @@ def rebalance(
 def editor_compare(
     *, state: StateDep, who: PlannerDep, plan_id: str, a: int, b: int, community: str
 ) -> dict[str, Any]:
-    """Return the units of a community whose grid differs, and households per grid in a, b."""
+    """Return the units of a community whose grid differs, and households per grid in a, b
+    (grids matched by membership); a scoped key compares its own communities only."""
+    check_scope(state, who, state.store.get_plan(plan_id).dataset_id, {community})
     pa = load_plan(state, plan_id, a)
     pb = load_plan(state, plan_id, b)
     dataset_id, dataset = plan_dataset(state, plan_id)
@@ -260,18 +341,15 @@ def editor_compare(
 async def _tile_response(
     state: ServiceState, *, key: str, layer: str, z: int, x: int, y: int
 ) -> Response:
-    check_tile(z, x, y)
-    cache_key = (key, z, x, y, "editor")
-    hit = state.tiles.get(cache_key)
-    if hit is None:
-        from api.access import PUBLIC
+    from api.access import PUBLIC
 
-        data = await state.store.tile_async(key, z, x, y, layer=layer, access=PUBLIC)
-        hit = (data, etag_of(data))
-        state.tiles.put(cache_key, hit)
-    data, etag = hit
-    headers = {"ETag": etag, "Cache-Control": "private, max-age=300"}
-    return Response(content=data, media_type=MVT, headers=headers)
+    check_tile(z, x, y)
+    tile = await layer_tile(
+        state, key=key, layer=layer, zxy=(z, x, y), access=PUBLIC, cache_class="editor"
+    )
+    failed = [layer] if tile.failed else []
+    headers = tile_headers(tile.etag, public=False, failed=failed)
+    return Response(content=tile.data, media_type=MVT, headers=headers)
 
 
 async def _planner_of(request: Request, state: ServiceState, *, action: str) -> Principal:
@@ -294,7 +372,10 @@ async def units_tile(
     from fastapi.concurrency import run_in_threadpool
 
     state: ServiceState = request.app.state.gridgen
-    await _planner_of(request, state, action="editing plans")
+    who = await _planner_of(request, state, action="editing plans")
+    if who.community_id is not None or who.street_id is not None:  # a scoped key: its own
+        dataset_id = (await run_in_threadpool(state.store.get_plan, plan_id)).dataset_id
+        await run_in_threadpool(check_scope, state, who, dataset_id, {community})
 
     def key() -> str:
         plan = load_plan(state, plan_id, version)
@@ -317,9 +398,18 @@ async def units_tile(
 async def version_grids_tile(
     *, request: Request, plan_id: str, version: int, z: int, x: int, y: int
 ) -> Response:
-    """Return a vector tile of layer ``grids`` of any version (planners and admins)."""
+    """Return a vector tile of layer ``grids`` of any version (planners and admins; a scoped
+    key, of the versions lying in its scope or published)."""
+    from fastapi.concurrency import run_in_threadpool
+
     state: ServiceState = request.app.state.gridgen
-    await _planner_of(request, state, action="reading draft versions")
+    who = await _planner_of(request, state, action="reading draft versions")
+    if who.community_id is not None or who.street_id is not None:
+        info = await run_in_threadpool(state.store.get_plan, plan_id)
+        if info.published_version != version:
+            await run_in_threadpool(
+                require_plan_in_scope, state, who, plan_id, version, "reading draft versions"
+            )
     return await _tile_response(
         state, key=grids_key(plan_id, version), layer="grids", z=z, x=x, y=y
     )
@@ -351,13 +441,11 @@ async def dataset_layer_tile(
         state.memo.put(("plan-dataset", plan_id), dataset_id)
     key = dataset_key(str(dataset_id), layer)
     access = who.access
-    cache_key = (key, z, x, y, access.cache_class)
-    hit = state.tiles.get(cache_key)
-    if hit is None:
-        data = await state.store.tile_async(key, z, x, y, layer=layer, access=access)
-        hit = (data, etag_of(data))
-        state.tiles.put(cache_key, hit)
-    return Response(content=hit[0], media_type=MVT, headers={"ETag": hit[1]})
+    tile = await layer_tile(
+        state, key=key, layer=layer, zxy=(z, x, y), access=access, cache_class=access.cache_class
+    )
+    headers = tile_headers(tile.etag, public=False, failed=[layer] if tile.failed else [])
+    return Response(content=tile.data, media_type=MVT, headers=headers)
 
 
 _FORBIDDEN = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">

@@ -19,6 +19,7 @@ from api.fields import etag_matches, property_keys, tile_fields
 from api.scopes import access_for
 from api.service import COLLECTIONS, ServiceState, resolve_layer
 from api.tile_encoder import MAX_ZOOM, check_tile, etag_of
+from api.tile_serving import LayerTile, layer_tile, tile_headers
 from gridgen.errors import ParameterError
 
 router = APIRouter(prefix="/tiles", tags=["tiles"])
@@ -101,16 +102,14 @@ async def tile(request: Request, layer: str, z: int, x: int, y: int) -> Response
         raise ParameterError(msg)
     parts = [await _layer_tile(state, who, dataset, name, (z, x, y)) for name in names]
     if len(parts) == 1:
-        data, etag, public = parts[0]
+        data, etag = parts[0][0].data, parts[0][0].etag
     else:
-        data = b"".join(p[0] for p in parts)  # concatenated MVT tiles: one tile, many layers
-        etag, public = etag_of(data), all(p[2] for p in parts)
-    out_headers = {
-        "ETag": etag,
-        "Cache-Control": f"{'public' if public else 'private'}, max-age=300",
-        "Vary": "X-API-Key, Authorization",
-    }
-    if etag_matches(headers.get("if-none-match"), etag):
+        data = b"".join(p[0].data for p in parts)  # concatenated MVT tiles: one tile, many layers
+        etag = etag_of(data)
+    failed = [name for name, p in zip(names, parts, strict=True) if p[0].failed]
+    out_headers = tile_headers(etag, public=all(p[1] for p in parts), failed=failed)
+    out_headers["Vary"] = "X-API-Key, Authorization"
+    if not failed and etag_matches(headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=out_headers)
     return Response(content=data, media_type=MVT, headers=out_headers)
 
@@ -121,20 +120,16 @@ MAX_LAYERS = 8
 
 async def _layer_tile(
     state: ServiceState, who: Principal, dataset: str | None, layer: str, zxy: tuple[int, int, int]
-) -> tuple[bytes, str, bool]:
-    """Return (MVT bytes, ETag, public) of tile z/x/y of one layer for ``who`` (cached)."""
+) -> tuple[LayerTile, bool]:
+    """Return (tile z/x/y of one layer for ``who``, public) (cached; see api.tile_serving)."""
     resolved = state.resolved.get((dataset, layer))
     if resolved is None:
         resolved = await run_in_threadpool(resolve_layer, state, dataset, layer)
-    key = resolved[1]
     access = who.access
     if who.street_id:  # a street-scoped grid worker: the street's communities in this dataset
         access = await run_in_threadpool(access_for, state, who, resolved[0])
-    z, x, y = zxy
-    cache_key = (key, z, x, y, access.cache_class)
-    hit = state.tiles.get(cache_key)
-    if hit is None:
-        data = await state.store.tile_async(key, z, x, y, layer=layer, access=access)
-        hit = (data, etag_of(data))
-        state.tiles.put(cache_key, hit)
-    return hit[0], hit[1], access.cache_class == "public"
+    cache_class = access.cache_class
+    out = await layer_tile(
+        state, key=resolved[1], layer=layer, zxy=zxy, access=access, cache_class=cache_class
+    )
+    return out, cache_class == "public"

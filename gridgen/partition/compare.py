@@ -14,6 +14,7 @@ import shapely
 
 from gridgen.dataset import Dataset
 from gridgen.partition.assign import unit_grids
+from gridgen.partition.matching import building_households, matched_grids
 from gridgen.partition.plan import Plan, PlanMetrics
 from gridgen.partition.units import UnitGraph
 
@@ -110,21 +111,37 @@ def locked_unchanged(before: Plan, after: Plan, locked: Iterable[str]) -> bool:
 def community_unit_changes(
     dataset: Dataset, units: UnitGraph, a: Plan, b: Plan
 ) -> dict[str, list[dict[str, Any]]]:
-    """Return the units of a community whose grid differs from plan ``a`` to ``b``, and
-    households per grid in both.
+    """Return the units of a community that changed grid from plan ``a`` to ``b``, and
+    households per grid in both, grids matched by membership (not by code).
 
-    ``changed`` lists ``{"id", "a", "b"}`` (unit id, its grid in each plan); ``grids``
-    lists ``{"grid_id", "a", "b"}`` (households, None where a plan lacks the grid) for the
-    community's grids in either plan, sorted by grid id.
+    A grid of ``a`` is the grid of ``b`` it shares most households with
+    (:func:`gridgen.partition.matching.matched_grids`): a grid renamed because it lost most
+    of its households, or renumbered by a rebalance, is the same grid. ``changed`` lists
+    ``{"id", "a", "b"}`` (unit id, its grid code in each plan) for the units whose grid in
+    ``b`` is not their grid of ``a``; ``grids`` lists ``{"grid_id", "code_a", "code_b",
+    "a", "b"}`` per matched pair (the code in ``b``, else in ``a``; households, None where
+    a plan lacks the grid), sorted by code in ``a`` then in ``b``.
     """
+    hh = building_households(dataset)
+    pairs = matched_grids(a, b, hh, community_id=units.community_id)
+    same = {m.a: m.b for m in pairs if m.a is not None}
     ga, gb = unit_grids(dataset, units, a), unit_grids(dataset, units, b)
     changed: list[dict[str, Any]] = [
-        {"id": units.unit_ids[i], "a": ga[i], "b": gb[i]} for i in range(units.n) if ga[i] != gb[i]
+        {"id": units.unit_ids[i], "a": ga[i], "b": gb[i]}
+        for i in range(units.n)
+        if same.get(ga[i]) != gb[i]
     ]
     ha = _grid_households(a, units.community_id)
     hb = _grid_households(b, units.community_id)
     rows: list[dict[str, Any]] = [
-        {"grid_id": g, "a": ha.get(g), "b": hb.get(g)} for g in sorted(set(ha) | set(hb))
+        {
+            "grid_id": m.b or m.a,
+            "code_a": m.a,
+            "code_b": m.b,
+            "a": ha.get(m.a) if m.a else None,
+            "b": hb.get(m.b) if m.b else None,
+        }
+        for m in pairs
     ]
     return {"changed": changed, "grids": rows}
 

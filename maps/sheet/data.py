@@ -9,7 +9,7 @@ the sheet when ``restricted=True``, so a renderer cannot leak what it was never 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, NamedTuple
 
@@ -36,6 +36,7 @@ from gridgen.coverage.stations import DEFAULT_RADIUS_M
 from gridgen.dataset import Dataset
 from gridgen.errors import NotFoundError, ParameterError
 from gridgen.partition.plan import Plan
+from maps.sheet.grids import grid_of_buildings, split_note
 from maps.sheet.index import sheet_index
 from maps.style import property_mode_label, station_kind_label, text_or_dash, yes_no
 
@@ -58,6 +59,7 @@ class SheetBuilding:
     covered: bool | None = None
     leader_phone: str | None = None
     key_persons: int | None = None
+    grid_id: str | None = None
 
     @property
     def label(self) -> str:
@@ -226,6 +228,8 @@ def compound_sheet_data(
     mine = _numbered(dataset.metric("buildings").iloc[np.sort(rows)])
     ids = mine["building_id"].astype(str).tolist()
     buildings = _sheet_buildings(mine, ids, _coverage_by_building(coverage), restricted=restricted)
+    grid_of = grid_of_buildings(plan, ids)
+    buildings = [replace(b, grid_id=grid_of.get(b.building_id)) for b in buildings]
     grids = compound_grids(dataset, plan, ids, geom)
     near, near_roads = _context(dataset, rows, geom)
     station = _sheet_station(
@@ -389,6 +393,8 @@ def _notes(
             f"最近站点 {station.name} 距小区 {station.distance_m:.0f} 米，"
             f"超出服务半径 {radius_m:.0f} 米"
         )
+    if split := split_note((b.number, b.households, b.grid_id) for b in buildings):
+        notes.append(split)
     return tuple(notes)
 
 
@@ -433,6 +439,8 @@ def _extent(geom: BaseGeometry) -> float:
 def building_rows(data: SheetData) -> list[list[str]]:
     """Return the building table rows (header first); restricted columns only when allowed."""
     header = ["编号", "楼栋编码", "户数", "人数", "层数", "楼栋长", "党员"]
+    split = len(data.grid_ids) > 1  # a compound split across grids: each building's grid
+    header += ["网格"] if split else []
     if data.restricted:
         header += ["联系电话", "重点人员"]
     rows = [header]
@@ -446,6 +454,7 @@ def building_rows(data: SheetData) -> list[list[str]]:
             b.leader_name or "—",
             text_or_dash(b.party_members),
         ]
+        row += [b.grid_id[-3:] if b.grid_id else "—"] if split else []
         if data.restricted:
             row += [b.leader_phone or "—", text_or_dash(b.key_persons)]
         rows.append(row)
