@@ -26,6 +26,7 @@ from api.security import SecurityHeaders, content_security_policy, new_nonce
 from api.service import ServiceState
 from api.settings import Settings, get_settings
 from api.store import open_store
+from gridgen.coverage.stations import DEFAULT_RADIUS_M
 
 BOOTSTRAP_ACTOR = "settings (GRIDGEN_ADMIN_KEY)"
 
@@ -57,7 +58,10 @@ def _viewer_routes(app: FastAPI) -> None:
         index = None if folder is None else folder / "viewer" / "index.html"
         if index is not None and index.is_file():
             nonce = new_nonce()
-            meta = f'<head>\n<meta name="gridgen-nonce" content="{nonce}">'
+            meta = (
+                f'<head>\n<meta name="gridgen-nonce" content="{nonce}">\n'
+                f'<meta name="gridgen-radius" content="{DEFAULT_RADIUS_M:g}">'
+            )
             page = index.read_text(encoding="utf-8").replace("<head>", meta, 1)
             csp = {"Content-Security-Policy": content_security_policy(nonce)}
             return HTMLResponse(page, headers={**csp, "Cache-Control": "no-store"})

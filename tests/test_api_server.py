@@ -28,5 +28,8 @@ def test_real_server_over_http(tmp_path: Path) -> None:
         assert (
             c.get("/ogc/collections/stations/items", headers={"X-API-Key": "x"}).status_code == 401
         )
-        assert c.get("/").status_code == 200
+        page = c.get("/")
+        assert page.status_code == 200
+        # the viewer's default station radius is the service's, not a literal in the page
+        assert '<meta name="gridgen-radius" content="500">' in page.text
     assert (tmp_path / "served.db").exists()

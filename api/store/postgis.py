@@ -225,8 +225,14 @@ class PostGISStore(SQLStore):
         where = "layer_key = %s"
         params: list[Any] = [key]
         if bbox is not None:
-            where += " AND geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)"
-            params += list(bbox)
+            # && compares the float4 boxes PostGIS caches (rounded outward, ~1e-5 degree at
+            # these longitudes): the index finds candidates, the float8 envelope decides, as
+            # the SQLite back end's double-precision columns do
+            where += (
+                " AND geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)"
+                " AND ST_Intersects(ST_Envelope(geom), ST_MakeEnvelope(%s, %s, %s, %s, 4326))"
+            )
+            params += [*bbox, *bbox]
         with self._tx(write=False) as cur:
             cur.execute(f"SELECT COUNT(*) FROM features WHERE {where}", params)
             total = int(cur.fetchone()[0])

@@ -3,11 +3,17 @@ import { takeKey } from "/static/shared/gridgen-map.js";
 
 const params = new URLSearchParams(window.location.search);
 
+// The service's default station radius (metres), written into the page it serves.
+function defaultRadius() {
+  const meta = document.querySelector('meta[name="gridgen-radius"]');
+  return meta ? meta.getAttribute("content") : "500";
+}
+
 export const V = {
   params: params,
   key: takeKey(),
   dataset: params.get("dataset"),
-  radius: Number(params.get("radius") || 500),
+  radius: Number(params.get("radius") || defaultRadius()),
   perf: (window.gridgenPerf = { start: performance.now(), ready: null }),
   map: null,
   groups: [], // toggleable layers: {id, label, layers (map layer ids), on}

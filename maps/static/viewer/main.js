@@ -6,7 +6,7 @@
  * comes from this origin; no basemap.
  *
  * URL options: ?key=API_KEY (sent as X-API-Key, kept in sessionStorage), ?dataset=ID,
- * ?radius=M (coverage radius, default 500), ?plan=ID&version=V.
+ * ?radius=M (coverage radius, default: the service's, in the page's meta), ?plan=ID&version=V.
  * Modules: context (state, requests), style, layers, labels, hover, audit, panel.
  * Timings for bench/viewer.py are kept in window.gridgenPerf (ready: every visible tile drawn);
  * window.gridgenViewer is the tests' handle.
