@@ -18,9 +18,10 @@ households moved, then moves, then (longest) shared boundary. A unit without hou
 
 from __future__ import annotations
 
+import hashlib
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -35,6 +36,8 @@ DEEP = 5
 """Longest chain of the second, deeper search (only for grids the first one cannot fix)."""
 BEAM = 8
 """Partial chains kept per depth."""
+MEMO_ENTRIES = 50_000
+"""Entries a :class:`Memo` table holds before it starts afresh (bounds its memory)."""
 
 
 class Moves(Protocol):
@@ -93,9 +96,49 @@ class GridCuts:
     connected: bool
 
 
-def grid_cuts(g: Moves, labels: IntArray, lab: int) -> GridCuts:
-    """Return the :class:`GridCuts` of grid ``lab`` (Tarjan's low-link, iteratively)."""
-    members = np.flatnonzero(labels == lab).tolist()
+@dataclass
+class Memo:
+    """What the searches of one :func:`gridgen.partition.moves.balance` call already found.
+
+    Successive chains start from labels that differ by a move or two, so the same grids
+    (the same units) and the same chain states come back again and again: on the walled
+    city, 71% of the grid searches and half the candidate lists of a failing balance repeat
+    (the lookahead's chains are searched anew after each reduction). The results depend on
+    the unit graph, which is fixed for one balance call, and on the units or labels in the
+    keys only, so reusing them changes nothing found.
+
+    Attributes
+    ----------
+    cuts
+        :func:`grid_cuts` by the grid's units (``members.tobytes()``).
+    candidates
+        The sorted moves of :func:`_candidates` by (labels' digest, open grids, which shed).
+    """
+
+    cuts: dict[bytes, GridCuts] = field(default_factory=dict)
+    candidates: dict[
+        tuple[bytes, tuple[int, ...], tuple[bool, ...]],
+        list[tuple[tuple[int, int, int], float]],
+    ] = field(default_factory=dict)
+
+
+def grid_cuts(g: Moves, labels: IntArray, lab: int, memo: Memo | None = None) -> GridCuts:
+    """Return the :class:`GridCuts` of grid ``lab`` (Tarjan's low-link, iteratively);
+    ``memo``: searches of the same units already made (:class:`Memo`)."""
+    units = np.flatnonzero(labels == lab)
+    if memo is None:
+        return _searched(g, units.tolist())
+    key = units.tobytes()
+    found = memo.cuts.get(key)
+    if found is None:
+        if len(memo.cuts) >= MEMO_ENTRIES:
+            memo.cuts.clear()
+        found = memo.cuts[key] = _searched(g, units.tolist())
+    return found
+
+
+def _searched(g: Moves, members: list[int]) -> GridCuts:
+    """Return the :class:`GridCuts` of the grid made of ``members``."""
     inside = set(members)
     order: list[int] = []
     pos: dict[int, int] = {}
@@ -229,6 +272,22 @@ def _rest_units(cuts: GridCuts, unit: int) -> list[int]:
     return [u for u in cuts.order if u not in off]
 
 
+def _sorted_candidates(
+    g: Moves, c: Chain, open_grids: list[int], over: dict[int, bool], memo: Memo | None
+) -> list[tuple[tuple[int, int, int], float]]:
+    """Return :func:`_candidates` sorted by move, from ``memo`` when seen before."""
+    if memo is None:
+        return sorted(_candidates(g, c, open_grids, over).items())
+    digest = hashlib.blake2b(c.labels.tobytes(), digest_size=16).digest()
+    key = (digest, tuple(open_grids), tuple(over[t] for t in open_grids))
+    found = memo.candidates.get(key)
+    if found is None:
+        if len(memo.candidates) >= MEMO_ENTRIES:
+            memo.candidates.clear()
+        found = memo.candidates[key] = sorted(_candidates(g, c, open_grids, over).items())
+    return found
+
+
 def _candidates(
     g: Moves, c: Chain, open_grids: list[int], over: dict[int, bool]
 ) -> dict[tuple[int, int, int], float]:
@@ -260,13 +319,15 @@ def best_chain(
     h: list[int] | None = None,
     depth: int = MAX_DEPTH,
     cuts: dict[int, GridCuts] | None = None,
+    memo: Memo | None = None,
 ) -> Chain | None:
     """Return the best improving chain started at out-of-band ``grid``, or None.
 
     ``strict``: only chains that leave fewer grids out of band; otherwise also chains that
     only lower the households outside the band. ``h``: households per grid, if known.
     ``cuts``: :func:`grid_cuts` of grids of ``labels`` already searched (filled as grids
-    are searched; the caller drops the grids a chain it applies changes).
+    are searched; the caller drops the grids a chain it applies changes). ``memo``: what
+    earlier searches on the same unit graph found (:class:`Memo`; the result is the same).
     """
     base_cuts: dict[int, GridCuts] = {} if cuts is None else cuts
     if h is None:
@@ -289,6 +350,7 @@ def best_chain(
                 budget=budget,
                 depth=depth,
                 base_cuts=base_cuts,
+                memo=memo,
             )
         grown.sort(key=lambda x: (x[0], x[1]))
         beam = []
@@ -322,6 +384,7 @@ def _grown(
     budget: float,
     depth: int,
     base_cuts: dict[int, GridCuts],
+    memo: Memo | None = None,
 ) -> list[tuple[Key, int, Chain]]:
     """Return the chains one move longer than ``chain`` (labels not yet applied)."""
     changed = {m[1] for m in chain.moves} | {m[2] for m in chain.moves}
@@ -331,16 +394,16 @@ def _grown(
     branches: dict[tuple[int, int], tuple[int, ...] | None] = {}
     cuts: dict[int, GridCuts] = {}
     hh = g.households
-    for (unit, src, dst), s in sorted(_candidates(g, chain, open_grids, over).items()):
+    for (unit, src, dst), s in _sorted_candidates(g, chain, open_grids, over, memo):
         if frozen[unit] or unit in chain.taken:
             continue
         if (unit, src) not in branches:
             if src not in cuts:
                 if src in changed:
-                    cuts[src] = grid_cuts(g, chain.labels, src)
+                    cuts[src] = grid_cuts(g, chain.labels, src, memo)
                 else:  # as in the labels the search started from
                     if src not in base_cuts:
-                        base_cuts[src] = grid_cuts(g, chain.labels, src)
+                        base_cuts[src] = grid_cuts(g, chain.labels, src, memo)
                     cuts[src] = base_cuts[src]
             branches[unit, src] = branch(g, chain.labels, src, unit, frozen, cuts=cuts[src])
         moving = branches[unit, src]

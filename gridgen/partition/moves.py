@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from gridgen.partition.chains import DEEP, MAX_DEPTH, GridCuts, best_chain
+from gridgen.partition.chains import DEEP, MAX_DEPTH, GridCuts, Memo, best_chain
 from gridgen.partition.objective import IntArray, RegionProblem
 
 PHASES: tuple[tuple[bool, int], ...] = ((True, MAX_DEPTH), (True, DEEP), (False, MAX_DEPTH))
@@ -244,6 +244,7 @@ def balance(
     trial: tuple[IntArray, int, int] | None = None  # (labels, moved, out count) to return to
     failed: set[tuple[int, int]] = set()  # (grid, phase) with no chain since last change
     cuts: dict[int, GridCuts] = {}  # what each grid's units hold together, for ``labels``
+    memo = Memo()  # searches repeat from one chain to the next (same graph, same result)
     for _ in range(6 * k + 10):
         h = np.bincount(labels, weights=g.households, minlength=k)
         v = violation(h, lo, hi)
@@ -269,6 +270,7 @@ def balance(
                     h=h_list,
                     depth=depth,
                     cuts=cuts,
+                    memo=memo,
                 )
                 if chain is not None:
                     break
