@@ -76,6 +76,46 @@ def _near(
     return out
 
 
+@dataclass(frozen=True)
+class _Pieces:
+    """Pieces of interior boundary (at most :data:`PIECE_METRES`): midpoints and lengths."""
+
+    length_m: float
+    mids: NDArray[np.object_]
+    lengths: NDArray[np.float64]
+
+
+def _pieces(dataset: Dataset, grids: gpd.GeoDataFrame) -> _Pieces:
+    """Return the interior boundary of ``grids`` (any CRS) cut into pieces."""
+    metric = grids.to_crs(dataset.metric_crs)
+    comms = dataset.metric("communities")
+    inner = interior_boundary(metric.geometry.to_numpy(), comms.geometry.to_numpy())
+    length = float(shapely.length(inner).sum()) / 2.0  # counted from both sides
+    parts = shapely.get_parts(shapely.segmentize(inner, PIECE_METRES))
+    xy, owner = shapely.get_coordinates(parts, return_index=True)
+    seg_a, seg_b = xy[:-1], xy[1:]
+    same = owner[:-1] == owner[1:]
+    seg_a, seg_b = seg_a[same], seg_b[same]
+    mids = np.asarray(shapely.points((seg_a + seg_b) / 2.0), dtype=object)
+    return _Pieces(length, mids, np.hypot(*(seg_b - seg_a).T))
+
+
+def _ground(
+    dataset: Dataset, mids: NDArray[np.object_], within: float
+) -> dict[str, NDArray[np.bool_]]:
+    """Return per piece whether it is near a road, a main road, a compound edge."""
+    roads = dataset.metric("roads")
+    road_lines = roads.geometry.to_numpy()
+    kind = roads["kind"].astype(str).to_numpy() if "kind" in roads.columns else np.array([])
+    main_lines = road_lines[kind == "main"] if len(kind) else road_lines[:0]
+    walls = shapely.boundary(dataset.metric("compounds").geometry.to_numpy())
+    return {
+        "road": _near(mids, road_lines, within),
+        "main": _near(mids, main_lines, within),
+        "wall": _near(mids, np.asarray(walls, dtype=object), within),
+    }
+
+
 def boundary_on_ground(
     dataset: Dataset, grids: gpd.GeoDataFrame, *, within: float = GROUND_DISTANCE
 ) -> GroundShare:
@@ -90,31 +130,88 @@ def boundary_on_ground(
     within
         Metres from a road or compound edge that count as on the ground.
     """
-    metric = grids.to_crs(dataset.metric_crs)
-    comms = dataset.metric("communities")
-    inner = interior_boundary(metric.geometry.to_numpy(), comms.geometry.to_numpy())
-    length = float(shapely.length(inner).sum()) / 2.0  # counted from both sides
-    if length <= 0:
+    pieces = _pieces(dataset, grids)
+    if pieces.length_m <= 0:
         return GroundShare(0.0, 1.0, 1.0, 1.0)
-    parts = shapely.get_parts(shapely.segmentize(inner, PIECE_METRES))
-    xy, owner = shapely.get_coordinates(parts, return_index=True)
-    seg_a, seg_b = xy[:-1], xy[1:]
-    same = owner[:-1] == owner[1:]
-    seg_a, seg_b = seg_a[same], seg_b[same]
-    seg_len = np.hypot(*(seg_b - seg_a).T)
-    mids = shapely.points((seg_a + seg_b) / 2.0)
-    roads = dataset.metric("roads")
-    road_lines = roads.geometry.to_numpy()
-    kind = roads["kind"].astype(str).to_numpy() if "kind" in roads.columns else np.array([])
-    main_lines = road_lines[kind == "main"] if len(kind) else road_lines[:0]
-    walls = shapely.boundary(dataset.metric("compounds").geometry.to_numpy())
-    on_road = _near(mids, road_lines, within)
-    on_main = _near(mids, main_lines, within)
-    on_wall = _near(mids, np.asarray(walls, dtype=object), within)
+    near = _ground(dataset, pieces.mids, within)
+    seg_len = pieces.lengths
     total = float(seg_len.sum()) or 1.0
     return GroundShare(
-        length_m=length,
-        ground=float(seg_len[on_road | on_wall].sum()) / total,
-        road=float(seg_len[on_road].sum()) / total,
-        main_road=float(seg_len[on_main].sum()) / total,
+        length_m=pieces.length_m,
+        ground=float(seg_len[near["road"] | near["wall"]].sum()) / total,
+        road=float(seg_len[near["road"]].sum()) / total,
+        main_road=float(seg_len[near["main"]].sum()) / total,
+    )
+
+
+@dataclass(frozen=True)
+class OffGround:
+    """Where the interior boundary *not* on the ground runs (shares of all interior boundary).
+
+    Attributes
+    ----------
+    big_compounds
+        Inside a compound with more households than the band maximum: such a compound is
+        split by its buildings (大小区单独建), and the cuts between its buildings cannot run
+        on a road or a wall.
+    compounds
+        Inside any other compound (one a grid could have held whole).
+    buildings
+        Outside compounds, within :data:`GROUND_DISTANCE` of a building without a compound
+        (scattered buildings with no wall around them).
+    open_land
+        Anywhere else (open land between compounds or buildings, far from any).
+    """
+
+    big_compounds: float
+    compounds: float
+    buildings: float
+    open_land: float
+
+    def ground_without_big(self, ground: float) -> float:
+        """Return the share on the ground of the boundary outside big compounds."""
+        rest = 1.0 - self.big_compounds
+        return ground / rest if rest > 0 else 1.0
+
+
+def off_ground(
+    dataset: Dataset,
+    grids: gpd.GeoDataFrame,
+    *,
+    band_max: float,
+    within: float = GROUND_DISTANCE,
+) -> OffGround:
+    """Return where the interior boundary of ``grids`` off the ground runs (:class:`OffGround`).
+
+    A piece of boundary (at most :data:`PIECE_METRES`) farther than ``within`` from every
+    road and compound edge is classed by its midpoint: inside a compound above
+    ``band_max`` households, inside another compound, near a building outside compounds,
+    or open land.
+    """
+    pieces = _pieces(dataset, grids)
+    if pieces.length_m <= 0:
+        return OffGround(0.0, 0.0, 0.0, 0.0)
+    near = _ground(dataset, pieces.mids, within)
+    off = np.flatnonzero(~(near["road"] | near["wall"]))
+    mids = pieces.mids[off]
+    comps = dataset.metric("compounds")
+    bld = dataset.metric("buildings")
+    hh = bld.groupby(bld["compound_id"].astype(str))["households"].sum()
+    big = comps["compound_id"].astype(str).map(hh).fillna(0).to_numpy() > band_max
+    c_geoms = comps.geometry.to_numpy()
+    in_big = _near(mids, np.asarray(c_geoms[big], dtype=object), 0.0)
+    in_comp = _near(mids, np.asarray(c_geoms[~big], dtype=object), 0.0) & ~in_big
+    loose = bld.geometry.to_numpy()[bld["compound_id"].isna().to_numpy()]
+    by_bld = _near(mids, np.asarray(loose, dtype=object), within) & ~(in_big | in_comp)
+    lengths = pieces.lengths[off]
+    total = float(pieces.lengths.sum()) or 1.0
+
+    def share(mask: NDArray[np.bool_]) -> float:
+        return float(lengths[mask].sum()) / total
+
+    return OffGround(
+        big_compounds=share(in_big),
+        compounds=share(in_comp),
+        buildings=share(by_bld),
+        open_land=share(~(in_big | in_comp | by_bld)),
     )
