@@ -409,7 +409,7 @@ def _grown(
         moving = branches[unit, src]
         if moving is None or chain.taken.intersection(moving):
             continue
-        hu = int(hh[list(moving)].sum())
+        hu = int(hh[moving[0]]) if len(moving) == 1 else int(hh[list(moving)].sum())
         if chain.moved + hu > budget or (hu == 0 and len(chain.moves) + 1 >= depth):
             continue  # land without households only helps as a step to a later move
         delta = dict(chain.delta)
