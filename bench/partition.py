@@ -14,7 +14,9 @@ Cities (our own data is never the only judge):
 Per city, three methods, every one measured by the same code on its written or finished grids:
 
 - **gridgen v3**: ``gridgen partition DATA --workers 2 --out PLAN`` in a subprocess, wall
-  time end to end (start-up, read, enclosures and units, partition, finishing, write);
+  time end to end (start-up, read, enclosures and units, partition, finishing, write) and
+  CPU time of all its processes (less sensitive than the wall time to other jobs on a
+  shared machine);
 - **previous engine**: the same command from a checkout of ``--baseline`` (``git archive``
   into a temporary folder, run with it first on ``PYTHONPATH``);
 - **pymetis** (contiguous k-way, k = round(total / target) per connected part) on v3's unit
@@ -39,6 +41,7 @@ import argparse
 import os
 import platform
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -72,6 +75,7 @@ class Row:
 
     method: str
     seconds: float
+    cpu: float
     grids: int
     band: float
     band_feasible: float
@@ -102,21 +106,28 @@ def city(name: str, households: int) -> dict[str, gpd.GeoDataFrame]:
     raise SystemExit(msg)
 
 
-def run_cli(pythonpath: Path, data: Path, out: Path) -> float:
-    """Return the wall time of ``gridgen partition DATA --workers 2`` from ``pythonpath``."""
+def children_cpu() -> float:
+    """Return the CPU seconds (user + system) of this process's finished children."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def run_cli(pythonpath: Path, data: Path, out: Path) -> tuple[float, float]:
+    """Return the wall time and CPU time (every process) of ``gridgen partition DATA
+    --workers 2`` from ``pythonpath``."""
     env = dict(os.environ, PYTHONPATH=str(pythonpath))
     cmd = [sys.executable, "-m", "gridgen_cli.main", "partition", str(data)]
     cmd += ["--workers", "2", "--out", str(out)]
-    t = time.perf_counter()
+    t, c = time.perf_counter(), children_cpu()
     proc = subprocess.run(
         cmd, env=env, capture_output=True, text=True, check=False, cwd=data.parent
     )
-    secs = time.perf_counter() - t
+    secs, cpu = time.perf_counter() - t, children_cpu() - c
     if proc.returncode != 0:
         print(proc.stdout[-2000:], proc.stderr[-2000:])
         msg = f"{pythonpath}: partition failed ({proc.returncode})"
         raise SystemExit(msg)
-    return secs
+    return secs, cpu
 
 
 def baseline_checkout(ref: str, into: Path) -> Path:
@@ -168,7 +179,7 @@ def measure(  # noqa: PLR0917
     method: str,
     grids: gpd.GeoDataFrame,
     a: pd.DataFrame,
-    secs: float,
+    secs: tuple[float, float],
     ctx: dict[str, Any],
 ) -> Row:
     """Return the figures of one plan (grids in any CRS, assignment)."""
@@ -185,7 +196,8 @@ def measure(  # noqa: PLR0917
     parts = shapely.get_num_geometries(table.geometry.to_numpy())
     return Row(
         method=method,
-        seconds=secs,
+        seconds=secs[0],
+        cpu=secs[1],
         grids=len(table),
         band=float(inb.mean()),
         band_feasible=float(inb[feasible].mean()),
@@ -274,7 +286,7 @@ def bench_city(
         rows.append(measure(ds, label, plan.grids, plan.assignment, secs, ctx))
         print(rows[-1])
     grids, a, secs = run_pymetis(ds, units, ctx)
-    rows.append(measure(ds, "pymetis (v3 units, finished by v3)", grids, a, secs, ctx))
+    rows.append(measure(ds, "pymetis (v3 units, finished by v3)", grids, a, (secs, secs), ctx))
     print(rows[-1])
     n_units = sum(u.n for u in units.values())
     info = (
@@ -333,21 +345,21 @@ def report(args: argparse.Namespace, sections: list[tuple[str, list[Row]]], load
         "",
     ]
     head = (
-        "| method | time (s) | grids | in band | in band, not proven impossible | boundary on "
-        "the ground (road or wall ≤ 15 m) | on the ground, outside compounds above the band "
-        "maximum | on roads | mean Polsby-Popper | grids crossed by a main road | contiguous "
-        "| tiling |"
+        "| method | time (s) | CPU (s) | grids | in band | in band, not proven impossible | "
+        "boundary on the ground (road or wall ≤ 15 m) | on the ground, outside compounds "
+        "above the band maximum | on roads | mean Polsby-Popper | grids crossed by a main "
+        "road | contiguous | tiling |"
     )
     for info, rows in sections:
         lines += [
             f"### {info}",
             "",
             head,
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
         ]
         for r in rows:
             lines.append(
-                f"| {r.method} | {r.seconds:.1f} | {r.grids} | {r.band:.1%} | "
+                f"| {r.method} | {r.seconds:.1f} | {r.cpu:.1f} | {r.grids} | {r.band:.1%} | "
                 f"{r.band_feasible:.1%} | {r.ground:.1%} | "
                 f"{r.off.ground_without_big(r.ground):.1%} | {r.road:.1%} | {r.pp:.3f} | "
                 f"{r.crossings} | {r.contiguous:.1%} | "
