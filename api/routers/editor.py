@@ -184,7 +184,7 @@ def assign(
     """
     _check_size(body)
     base = parse_base_version(if_match, body.base_version)
-    check_assign_base(state, plan_id, base, body.assign)
+    check_assign_base(state, who, plan_id, base, body.assign, grids=[*body.lock, *body.unlock])
     edit = prepare_assign(
         state, who, plan_id, base, assign=body.assign, lock=body.lock, unlock=body.unlock
     )
@@ -404,6 +404,10 @@ async def version_grids_tile(
 
     state: ServiceState = request.app.state.gridgen
     who = await _planner_of(request, state, action="reading draft versions")
+    known = ("version-known", plan_id, version)  # versions are never deleted: asked once
+    if state.memo.get(known) is None:  # an unknown version is 404, not an empty tile
+        await run_in_threadpool(state.store.get_version, plan_id, version)
+        state.memo.put(known, True)
     if who.community_id is not None or who.street_id is not None:
         info = await run_in_threadpool(state.store.get_plan, plan_id)
         if info.published_version != version:

@@ -21,6 +21,7 @@ from api.service import check_edit_base, load_dataset, load_plan, parse_base_ver
 from api.store.base import version_date
 from api.store.history import code_history
 from api.uploads import read_capped
+from gridgen.errors import NotFoundError, ParameterError
 
 router = APIRouter(tags=["records"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -67,6 +68,9 @@ def grid_history(state: StateDep, who: PrincipalDep, plan_id: str, code: str) ->
 
     Planners and admins (in scope) see every version; other roles see the published one.
     """
+    if not who.sees_drafts and state.store.get_plan(plan_id).published_version is None:
+        msg = f"plan {plan_id} has no published version: its grid codes have no history to show"
+        raise NotFoundError(msg)
     head = resolve_version(state, who, plan_id, "head" if who.sees_drafts else "published")
     versions = state.store.list_versions(plan_id)
     if not who.sees_drafts:
@@ -100,6 +104,12 @@ def changes(
 
     old_info = resolve_version(state, who, plan_id, from_)
     new_info = resolve_version(state, who, plan_id, to)
+    if old_info.version > new_info.version:
+        msg = (
+            f"from={from_} (version {old_info.version}) is later than to={to} (version "
+            f"{new_info.version}): a change order goes from the older version to the newer"
+        )
+        raise ParameterError(msg)
     old = load_plan(state, plan_id, old_info.version)
     new = load_plan(state, plan_id, new_info.version)
     dataset_id = state.store.get_plan(plan_id).dataset_id

@@ -1,0 +1,140 @@
+"""Bad input to the editor's, records' and tile routes gets a 4xx naming the parameter: never a
+500, never a silent guess (base versions out of range or disagreeing, tiles of versions that do
+not exist, change orders backwards, unknown tile parameters); a scoped key gets 403 before a 409
+could tell it about another community's edits. About 10 s (one small plan, one save)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ADMIN_KEY
+from editor_helpers import movable_unit
+from fastapi.testclient import TestClient
+from test_api import key, run_plan, upload
+
+from api.app import create_app
+from api.settings import Settings
+from gridgen.sample.district import sample_path
+
+
+@dataclass(frozen=True)
+class Setup:
+    """A plan of two communities at version 2 (planner moved ``unit`` from ``src`` to ``dst``)."""
+
+    client: TestClient
+    plan: str
+    own: str  # the community edited
+    planner: dict[str, str]
+    viewer: dict[str, str]
+    scoped: dict[str, str]  # a planner key of the other community
+    unit: str
+    src: str
+    dst: str
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
+    folder: Path = tmp_path_factory.mktemp("edit-inputs")
+    settings = Settings(database_url=f"sqlite:///{folder}/e.db", admin_key=ADMIN_KEY)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as c:
+        planner, viewer = key(c, "planner"), key(c, "viewer")
+        ds = upload(c, sample_path() / "district.gpkg")
+        feats = c.get("/ogc/collections/communities/items?limit=2", headers=planner).json()
+        own, other = (f["properties"]["community_id"] for f in feats["features"])
+        plan = run_plan(c, planner, ds, communities=[own, other])
+        data = c.get(f"/plans/{plan}/editor?community={own}", headers=planner).json()
+        i, src, dst = movable_unit(data)
+        unit = data["units"][i]["id"]
+        edit = {"base_version": 1, "assign": {unit: dst}}
+        r = c.post(f"/plans/{plan}/edits/assign", json=edit, headers=planner)
+        assert r.status_code == 201, r.text
+        scoped = key(c, "planner", other)
+        yield Setup(c, plan, own, planner, viewer, scoped, unit, src, dst)
+
+
+@pytest.mark.parametrize("route", ["/edits/assign/check", "/edits/assign"])
+def test_a_base_version_out_of_range_or_disagreeing_is_refused_naming_it(
+    setup: Setup, route: str
+) -> None:
+    s = setup
+    url = f"/plans/{s.plan}{route}"
+    move = {s.unit: s.src}
+    cases: list[tuple[dict[str, object], dict[str, Any], str]] = [
+        ({"base_version": 10**30, "assign": move}, {}, "base_version"),  # was 500 (check)
+        ({"base_version": 0, "assign": move}, {}, "base_version"),  # was 404 / 409
+        ({"base_version": -1, "assign": move}, {}, "base_version"),
+        ({"assign": move}, {"If-Match": '"99999999999999999999999"'}, "If-Match"),  # was 500
+        ({"assign": move}, {"If-Match": '"²"'.encode("latin-1")}, "If-Match"),  # was 500
+        ({"base_version": 2, "assign": move}, {"If-Match": '"1"'}, "If-Match"),  # body won
+    ]
+    for body, headers, named in cases:
+        r = s.client.post(url, json=body, headers={**s.planner, **headers})
+        assert r.status_code == 422, (body, headers, r.status_code, r.text)
+        assert named in r.json()["detail"], r.text
+    info = s.client.get(f"/plans/{s.plan}", headers=s.planner).json()
+    assert info["plan"]["head_version"] == 2
+    # the same version in both is fine
+    r = s.client.post(
+        url.removesuffix("/check") + "/check",
+        json={"base_version": 2, "assign": move},
+        headers={**s.planner, "If-Match": 'W/"2"'},
+    )
+    assert r.status_code == 200, r.text
+
+
+def test_a_scoped_key_gets_403_not_the_conflicts_of_another_community(setup: Setup) -> None:
+    s = setup
+    url = f"/plans/{s.plan}/edits/assign"
+    # on the stale base 1, the 409 would name the unit, who moved it and where (was 409)
+    r = s.client.post(url, json={"base_version": 1, "assign": {s.unit: s.src}}, headers=s.scoped)
+    assert r.status_code == 403, r.text
+    assert "conflicts" not in r.json() and s.unit not in r.text
+    r = s.client.post(url, json={"base_version": 1, "lock": [s.dst]}, headers=s.scoped)
+    assert r.status_code == 403, r.text
+    # the planner of the community still gets the 409 with its conflicts
+    r = s.client.post(url, json={"base_version": 1, "assign": {s.unit: s.src}}, headers=s.planner)
+    assert r.status_code == 409 and r.json()["conflicts"][0]["unit"] == s.unit
+
+
+def test_grid_tiles_of_a_version_that_does_not_exist_are_404(setup: Setup) -> None:
+    s = setup
+    for version in (3, 99, 0, -1):  # were 200 with an empty tile
+        r = s.client.get(f"/plans/{s.plan}/versions/{version}/grids/3/1/1.mvt", headers=s.planner)
+        assert r.status_code == 404, (version, r.status_code, r.text)
+        assert f"no version {version}" in r.json()["detail"]
+    for version in (1, 2):
+        r = s.client.get(f"/plans/{s.plan}/versions/{version}/grids/3/1/1.mvt", headers=s.planner)
+        assert r.status_code == 200, r.text
+
+
+def test_a_change_order_backwards_is_refused_naming_from_and_to(setup: Setup) -> None:
+    s = setup
+    for query in ("from=2&to=1", "from=head&to=1"):  # was 200, the order reversed
+        r = s.client.get(f"/plans/{s.plan}/changes?{query}", headers=s.planner)
+        assert r.status_code == 400, (query, r.text)
+        assert "from=" in r.json()["detail"] and "to=1" in r.json()["detail"]
+    r = s.client.get(f"/plans/{s.plan}/changes?from=1&to=2", headers=s.planner)
+    assert r.status_code == 200 and r.json()["summary"]["buildings_moved"] > 0
+
+
+def test_a_code_history_of_an_unpublished_plan_is_404_for_a_viewer(setup: Setup) -> None:
+    s = setup
+    r = s.client.get(f"/plans/{s.plan}/grids/{s.dst}/history", headers=s.viewer)
+    assert r.status_code == 404, r.text  # was 400 naming a parameter "version" it never sent
+    assert "no published version" in r.json()["detail"]
+    r = s.client.get(f"/plans/{s.plan}/grids/{s.dst}/history", headers=s.planner)
+    assert r.status_code == 200 and r.json()["code"] == s.dst
+
+
+def test_a_tile_refuses_query_parameters_it_does_not_take(setup: Setup) -> None:
+    s = setup
+    # ?version= was ignored: the published grids served as if they were that version
+    r = s.client.get("/tiles/grids/3/1/1.mvt?version=2", headers=s.planner)
+    assert r.status_code == 400, r.text
+    assert r.json()["error"] == "UnknownParameterError" and "version" in r.json()["detail"]
+    r = s.client.get("/tiles/grids/3/1/1.mvt?dataset=nope", headers=s.planner)
+    assert r.status_code == 404 and "nope" in r.json()["detail"]
