@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 Households = Annotated[int, Field(gt=0, le=1_000_000)]
 Seed = Annotated[int, Field(ge=0, le=2**32 - 1, description="Random seed (0 to 2^32-1).")]
@@ -12,7 +12,14 @@ Version = Annotated[int, Field(ge=1, le=2**63 - 1)]
 Id = Annotated[str, Field(min_length=1, max_length=200)]
 
 
-class KeyCreate(BaseModel):
+class RequestBody(BaseModel):
+    """A request body: a field the route does not define is refused (422 naming it), never
+    dropped (a typo such as ``lokc`` would otherwise save an edit without its locks)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class KeyCreate(RequestBody):
     """A new API key."""
 
     name: str = Field(min_length=1, max_length=200, description="Who holds the key.")
@@ -42,7 +49,7 @@ class KeyCreated(BaseModel):
     secret: str
 
 
-class PlanCreate(BaseModel):
+class PlanCreate(RequestBody):
     """Create a plan by running the partitioner on a dataset (a background job)."""
 
     dataset_id: Id
@@ -66,7 +73,7 @@ class PlanCreate(BaseModel):
     )
 
 
-class EditBase(BaseModel):
+class EditBase(RequestBody):
     """Fields shared by every edit: the version it was made on and a note."""
 
     base_version: Version | None = Field(

@@ -138,3 +138,39 @@ def test_a_tile_refuses_query_parameters_it_does_not_take(setup: Setup) -> None:
     assert r.json()["error"] == "UnknownParameterError" and "version" in r.json()["detail"]
     r = s.client.get("/tiles/grids/3/1/1.mvt?dataset=nope", headers=s.planner)
     assert r.status_code == 404 and "nope" in r.json()["detail"]
+
+
+def test_rebalance_refuses_what_it_would_ignore_or_fail_on_later(setup: Setup) -> None:
+    s = setup
+    url = f"/plans/{s.plan}/edits/rebalance"
+    cases: list[tuple[dict[str, object], int, str]] = [
+        ({"community_id": "zzz"}, 404, "community_id"),  # was a job that rebalanced nothing
+        ({"community_id": s.own, "method": "repartition", "target": 250}, 422, "target"),
+        ({"community_id": s.own, "seed": 5}, 422, "seed"),  # seed was accepted and unused
+        ({"community_id": s.own, "band": [400, 200]}, 422, "band"),  # was a failed job
+        ({"community_id": s.own, "band": [-5, 10]}, 422, "band"),
+    ]
+    for body, status, named in cases:
+        r = s.client.post(url, json={"base_version": 2, **body}, headers=s.planner)
+        assert r.status_code == status, (body, r.status_code, r.text)
+        assert named in r.json()["detail"], r.text
+    assert s.client.get(f"/plans/{s.plan}", headers=s.planner).json()["plan"]["head_version"] == 2
+
+
+def test_a_misspelt_field_is_refused_not_dropped(setup: Setup) -> None:
+    s = setup
+    # "lokc" was dropped: the check (and a save) went through without the lock
+    r = s.client.post(
+        f"/plans/{s.plan}/edits/assign/check",
+        json={"base_version": 2, "assign": {s.unit: s.src}, "lokc": [s.dst]},
+        headers=s.planner,
+    )
+    assert r.status_code == 422 and "lokc" in r.json()["detail"], r.text
+    r = s.client.post(
+        f"/plans/{s.plan}/edits/lock",
+        json={"base_version": 2, "grid_ids": [s.dst], "lockd": False},
+        headers=s.planner,
+    )
+    assert r.status_code == 422 and "lockd" in r.json()["detail"], r.text
+    r = s.client.post("/plans", json={"dataset_id": "x", "taget": 250}, headers=s.planner)
+    assert r.status_code == 422 and "taget" in r.json()["detail"], r.text

@@ -17,13 +17,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from api.assign_edit import PreparedAssign, prepare_assign
 from api.auth import Principal
 from api.deps import PlannerDep, StateDep, principal_for
 from api.edit_conflicts import check_assign_base
 from api.errors import PermissionDeniedError
+from api.models import Households, RequestBody, Version
 from api.plan_edits import (
     check_scope,
     plan_dataset,
@@ -46,7 +47,7 @@ from api.tile_serving import layer_tile, tile_headers
 from gridgen.errors import GridgenError, NotFoundError, ParameterError
 from gridgen.partition.assign import editor_units
 from gridgen.partition.compare import community_unit_changes
-from gridgen.partition.plan import Plan
+from gridgen.partition.plan import Plan, default_band
 from gridgen.partition.unit_geometry import unit_shapes
 
 router = APIRouter(tags=["editor"])
@@ -57,10 +58,10 @@ MAX_ASSIGN = 20000
 """Most units or buildings one assignment may name."""
 
 
-class AssignUnits(BaseModel):
+class AssignUnits(RequestBody):
     """Give units (or buildings) to grids in one edit."""
 
-    base_version: int | None = Field(None, description="Version the edit was made on")
+    base_version: Version | None = Field(None, description="Version the edit was made on")
     assign: dict[str, str] = Field(
         default_factory=dict,
         description="unit or building id → grid id (a new grid: community id + 3 digits)",
@@ -70,21 +71,25 @@ class AssignUnits(BaseModel):
     message: str = Field("", max_length=500)
 
 
-class Rebalance(BaseModel):
+class Rebalance(RequestBody):
     """Rebalance a plan version as a background job that saves a new version.
 
     ``minimal_change`` (the default) moves as few households as it can to fix what the
     audit finds, in the whole plan or, with ``community_id``, in that community only;
-    ``repartition`` redraws the unlocked grids of ``community_id`` from scratch.
+    ``repartition`` redraws the unlocked grids of ``community_id`` from scratch with the
+    plan's target and band (``target``, ``band`` and ``max_moved`` are minimal_change's).
     """
 
-    base_version: int | None = None
+    base_version: Version | None = None
     community_id: str | None = Field(None, max_length=200)
     method: str = Field("minimal_change", description="minimal_change or repartition")
     target: int | None = Field(default=None, gt=0, le=100_000, description="Households/grid")
-    band: tuple[int, int] | None = Field(default=None, description="MIN, MAX households")
-    max_moved: int | None = Field(default=None, ge=0, description="Most households to move")
-    seed: int | None = None
+    band: tuple[Households, Households] | None = Field(
+        default=None, description="MIN, MAX households"
+    )
+    max_moved: int | None = Field(
+        default=None, ge=0, le=2**63 - 1, description="Most households to move"
+    )
     message: str = Field("", max_length=500)
 
 
@@ -263,6 +268,30 @@ def _rebalance_message(method: str, where: str, summary: dict[str, Any]) -> str:
     return f"rebalance {where}: {moved} households moved, {new} new codes"
 
 
+def _check_rebalance(plan_id: str, plan: Plan, body: Rebalance) -> None:
+    """Raise naming the field unless the job can do what ``body`` asks of ``plan``."""
+    if body.method == "repartition":
+        if body.community_id is None:
+            raise ParameterError("community_id: repartition redraws one community; name it")
+        given = [k for k in ("target", "band", "max_moved") if getattr(body, k) is not None]
+        if given:
+            msg = (
+                f"{', '.join(given)}: repartition keeps the plan's target and band; leave "
+                "them out, or use method minimal_change"
+            )
+            raise ParameterError(msg)
+    if body.community_id is not None:
+        communities = set(plan.grids["community_id"].astype(str))
+        if body.community_id not in communities:
+            msg = (
+                f"community_id: community {body.community_id!r} has no grids in plan "
+                f"{plan_id}: use one of {sorted(communities)[:10]}"
+            )
+            raise NotFoundError(msg)
+    if body.band is not None:
+        default_band(body.target or plan.target, body.band)
+
+
 @router.post("/plans/{plan_id}/edits/rebalance", status_code=202, summary="Rebalance (job)")
 def rebalance(
     *, state: StateDep, who: PlannerDep, plan_id: str, body: Rebalance, if_match: IfMatch = None
@@ -278,13 +307,12 @@ def rebalance(
     check_edit_base(state, plan_id, base)
     if body.method not in REBALANCERS:
         raise ParameterError(f"method {body.method!r}: use one of {', '.join(REBALANCERS)}")
-    if body.method == "repartition" and body.community_id is None:
-        raise ParameterError("community_id: repartition redraws one community; name it")
     dataset_id = state.store.get_plan(plan_id).dataset_id
     if body.community_id is not None:
         check_scope(state, who, dataset_id, {body.community_id})
     elif allowed_communities(state, who, dataset_id) is not None:
         raise PermissionDeniedError("community_id: a scoped key rebalances its own communities")
+    _check_rebalance(plan_id, load_plan(state, plan_id, base), body)
     job = state.create_job(kind="rebalance", params=body.model_dump(), actor=who.label)
 
     def work(progress: Callable[[float, str], None]) -> dict[str, Any]:
