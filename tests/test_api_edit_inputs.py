@@ -174,3 +174,27 @@ def test_a_misspelt_field_is_refused_not_dropped(setup: Setup) -> None:
     assert r.status_code == 422 and "lockd" in r.json()["detail"], r.text
     r = s.client.post("/plans", json={"dataset_id": "x", "taget": 250}, headers=s.planner)
     assert r.status_code == 422 and "taget" in r.json()["detail"], r.text
+
+
+def test_a_unit_of_a_community_the_plan_does_not_cover_is_refused(setup: Setup) -> None:
+    from gridgen.io.read import read_dataset
+
+    s = setup
+    covered = {s.own, *(c["community_id"] for c in _communities(s))}
+    bld = read_dataset(sample_path() / "district.gpkg").buildings
+    bare = bld[~bld["community_id"].astype(str).isin(covered)].iloc[0]
+    cid, building = str(bare["community_id"]), str(bare["building_id"])
+    # was 200 / 201: a one-building grid in a community whose other buildings have none
+    for route in ("/edits/assign/check", "/edits/assign"):
+        r = s.client.post(
+            f"/plans/{s.plan}{route}",
+            json={"base_version": 2, "assign": {building: cid + "001"}},
+            headers=s.planner,
+        )
+        assert r.status_code == 422, r.text
+        assert "does not cover" in r.json()["detail"] and building in r.json()["detail"]
+
+
+def _communities(s: Setup) -> list[dict[str, str]]:
+    data = s.client.get(f"/plans/{s.plan}/editor?community={s.own}", headers=s.planner).json()
+    return [{"community_id": c} for c in data["communities"]]

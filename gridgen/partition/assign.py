@@ -213,10 +213,15 @@ def _check(
     bad_grid: list[str] = []
     wrong_comm: list[str] = []
     on_locked: list[str] = []
+    planned = set(comm_of_grid.values())
+    outside: list[str] = []
     for key, bids in resolved.items():
         gid = str(assign[key])
         comms = {comm_of_b[b] for b in bids}
         comm = sorted(comms)[0]
+        if not comms & planned:  # a grid there would hold this unit and leave the rest bare
+            outside.append(f"{key} (community {comm})")
+            continue
         if gid in comm_of_grid:
             if comm_of_grid[gid] not in comms:
                 wrong_comm.append(f"{key} (community {comm}) → {gid}")
@@ -237,6 +242,11 @@ def _check(
         problems.append(
             "unknown grid ids (a new grid takes a code never used in its community): "
             + ", ".join(bad_grid[:20])
+        )
+    if outside:
+        problems.append(
+            "units of communities this plan does not cover (partition them first): "
+            + ", ".join(outside[:20])
         )
     if wrong_comm:
         problems.append("grids of another community: " + ", ".join(wrong_comm[:20]))
