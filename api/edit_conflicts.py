@@ -12,7 +12,7 @@ households, so the page re-applies an edit to the grids it meant, under their ne
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from api.auth import Principal
@@ -28,14 +28,26 @@ class EditConflictError(ConflictError):
     """A stale editor save, with the units of the edit that others changed since its base."""
 
     def __init__(
-        self, error: ConflictError, conflicts: list[dict[str, Any]], renamed: dict[str, str]
+        self,
+        error: ConflictError,
+        conflicts: list[dict[str, Any]],
+        renamed: dict[str, str],
+        *,
+        named: Collection[str] = (),
     ) -> None:
         n = len(conflicts)
+        gone = sorted(set(renamed) & set(named))
         which = (
             f"{n} unit(s) of this edit were moved elsewhere since: "
             + ", ".join(str(c["unit"]) for c in conflicts[:10])
             if n
-            else "no unit of this edit was changed since: it can be applied on the head as is"
+            else "no unit of this edit was changed since: it can be applied on the head"
+            + (
+                ", with grid(s) it names now known as "
+                + ", ".join(f"{g} → {renamed[g]}" for g in gone[:10])
+                if gone
+                else " as is"
+            )
         )
         super().__init__(
             f"{error}; {which}",
@@ -85,4 +97,7 @@ def check_assign_base(
         check_scope(state, who, dataset_id, comms | grid_communities(base_plan.grids, grids))
         found = edit_conflicts(dataset, base_plan, steps, assign)
         renamed = renamed_codes(dataset, base_plan, steps[-1].plan, communities=comms or None)
-        raise EditConflictError(exc, [c.to_dict() for c in found], renamed) from None
+        named_grids = {*assign.values(), *grids}
+        raise EditConflictError(
+            exc, [c.to_dict() for c in found], renamed, named=named_grids
+        ) from None

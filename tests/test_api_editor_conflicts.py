@@ -100,3 +100,63 @@ def test_a_stale_save_names_the_units_both_sides_changed(client: TestClient) -> 
         headers=b,
     )
     assert r.status_code == 201, r.text
+
+
+def _emptiable(client: TestClient, plan: str, data: dict[str, Any], who: dict[str, str]) -> tuple:
+    """Return (source grid, grid it is emptied into, the move) of a grid that can be emptied."""
+    units, edges = data["units"], data["edges"]
+    pairs = {(units[i]["grid"], units[j]["grid"]) for e in edges for i, j in (e, e[::-1])}
+    for src, dst in sorted(p for p in pairs if p[0] != p[1]):
+        move = {u["id"]: dst for u in units if u["grid"] == src and u["kind"] != "empty"}
+        r = client.post(
+            f"/plans/{plan}/edits/assign/check",
+            json={"base_version": 1, "assign": move},
+            headers=who,
+        )
+        if r.status_code == 200 and r.json()["assign"]["removed_grids"]:
+            return src, dst, move, r.json()["assign"]["removed_grids"]
+    raise AssertionError("no grid of the sample can be emptied into a neighbour")
+
+
+def test_a_stale_edit_into_a_grid_retired_since_names_where_it_went(client: TestClient) -> None:
+    a, b = _planner(client, "规划员甲"), _planner(client, "规划员乙")
+    ds = upload(client, sample_path() / "district.gpkg")
+    comms = client.get("/ogc/collections/communities/items?limit=1", headers=a).json()
+    cid = comms["features"][0]["properties"]["community_id"]
+    plan = run_plan(client, a, ds, communities=[cid])
+    data = client.get(f"/plans/{plan}/editor?community={cid}", headers=a).json()
+    src, dst, move, (gone,) = _emptiable(client, plan, data, a)
+    # A merges two grids: one of their codes is retired
+    r = client.post(
+        f"/plans/{plan}/edits/assign", json={"base_version": 1, "assign": move}, headers=a
+    )
+    assert r.status_code == 201, r.text
+    v2 = client.get(f"/plans/{plan}/editor?community={cid}", headers=a).json()
+    merged = {u["grid"] for u in v2["units"] if u["id"] in move}
+    assert gone not in {g["grid_id"] for g in v2["grids"]} and len(merged) == 1
+    # B, on version 1, gives a unit of a third grid to the retired code: the 409 said
+    # "applied as is" with renamed {} (was), and the page's re-apply got a 422
+    units = data["units"]
+    w = next(
+        units[j]
+        for i, j in (p for e in data["edges"] for p in (e, e[::-1]))
+        if units[i]["grid"] == gone and units[j]["grid"] not in (src, dst)
+        and units[j]["kind"] != "empty"
+    )  # fmt: skip
+    r = client.post(
+        f"/plans/{plan}/edits/assign",
+        json={"base_version": 1, "assign": {w["id"]: gone}},
+        headers=b,
+    )
+    assert r.status_code == 409, r.text
+    body = r.json()
+    assert body["conflicts"] == [] and body["renamed"][gone] == next(iter(merged))
+    assert f"{gone} → {body['renamed'][gone]}" in body["detail"] and "as is" not in body["detail"]
+    r = client.post(
+        f"/plans/{plan}/edits/assign",
+        json={"base_version": 2, "assign": {w["id"]: body["renamed"][gone]}},
+        headers=b,
+    )
+    assert r.status_code in (201, 422), r.text  # 422 only for a shape the move would break
+    if r.status_code == 422:
+        assert "connected" in r.json()["detail"] or "pieces" in r.json()["detail"]
