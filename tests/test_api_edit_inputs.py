@@ -26,8 +26,10 @@ class Setup:
     """A plan of two communities at version 2 (planner moved ``unit`` from ``src`` to ``dst``)."""
 
     client: TestClient
+    dataset: str
     plan: str
     own: str  # the community edited
+    other: str  # the scoped key's community
     planner: dict[str, str]
     viewer: dict[str, str]
     scoped: dict[str, str]  # a planner key of the other community
@@ -53,7 +55,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
         r = c.post(f"/plans/{plan}/edits/assign", json=edit, headers=planner)
         assert r.status_code == 201, r.text
         scoped = key(c, "planner", other)
-        yield Setup(c, plan, own, planner, viewer, scoped, unit, src, dst)
+        yield Setup(c, ds, plan, own, other, planner, viewer, scoped, unit, src, dst)
 
 
 @pytest.mark.parametrize("route", ["/edits/assign/check", "/edits/assign"])
@@ -198,3 +200,28 @@ def test_a_unit_of_a_community_the_plan_does_not_cover_is_refused(setup: Setup) 
 def _communities(s: Setup) -> list[dict[str, str]]:
     data = s.client.get(f"/plans/{s.plan}/editor?community={s.own}", headers=s.planner).json()
     return [{"community_id": c} for c in data["communities"]]
+
+
+def test_a_scoped_key_imports_grids_of_its_own_communities_only(
+    setup: Setup, tmp_path: Path
+) -> None:
+    import geopandas as gpd
+
+    s = setup
+    comm = gpd.read_file(sample_path() / "district.gpkg", layer="communities")
+    for cid, status in ((s.own, 403), (s.other, 201)):  # the first was 201: a plan outside
+        row = comm[comm["community_id"].astype(str) == cid]
+        layer = gpd.GeoDataFrame(
+            {"grid_id": [cid + "001"], "community_id": [cid]},
+            geometry=list(row.geometry),
+            crs=comm.crs,
+        )
+        path = tmp_path / f"{cid}.geojson"
+        layer.to_file(path, driver="GeoJSON")
+        with path.open("rb") as fh:
+            r = s.client.post(
+                f"/datasets/{s.dataset}/grids", files={"file": (path.name, fh)}, headers=s.scoped
+            )
+        assert r.status_code == status, (cid, r.text)
+        if status == 403:
+            assert s.own in r.json()["detail"]

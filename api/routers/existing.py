@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from api.deps import PlannerDep, PrincipalDep, StateDep
-from api.scopes import resolve_version
+from api.scopes import grid_communities, require_communities, resolve_version
 from api.service import load_dataset, load_plan
 from api.uploads import copy_capped
 from gridgen.errors import InputError, ParameterError
@@ -89,6 +89,10 @@ def import_grid_layer(
         grids = read_grid_layer(path, id_column=id_column or None, crs=crs or None)
     label = name or Path(file.filename or "grids").stem
     plan = import_grids(dataset, grids, target=target, band=lo_hi, source=label)
+    # a scoped planner imports grids of its own communities only, as it plans them
+    require_communities(
+        state, who, dataset_id, grid_communities(plan.grids), "importing a grid layer"
+    )
     audit = audit_grids(dataset, grids, band=lo_hi)
     info = state.store.create_plan(
         dataset_id=dataset_id,
