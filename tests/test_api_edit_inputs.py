@@ -225,3 +225,16 @@ def test_a_scoped_key_imports_grids_of_its_own_communities_only(
         assert r.status_code == status, (cid, r.text)
         if status == 403:
             assert s.own in r.json()["detail"]
+
+
+def test_an_unreadable_upload_is_named_by_its_own_name(setup: Setup) -> None:
+    s = setup
+    r = s.client.post(
+        f"/datasets/{s.dataset}/grids",
+        files={"file": ("网格.geojson", b"not json")},
+        headers=s.planner,
+    )
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    assert detail.startswith("网格.geojson: cannot be read"), detail  # was the server's path
+    assert "/tmp" not in detail and "gridgen-grids-" not in detail

@@ -130,3 +130,16 @@ def test_the_ledger_route_takes_a_household_ledger_over_1_mib(served: tuple) -> 
     assert len(report["rows"]) == body["totals"]["rows"]
     r = client.post(url, files={"file": ("bomb.xlsx", _bomb(3_000_000))}, headers=ADMIN)
     assert r.status_code == 413 and "rows" in r.json()["detail"]
+
+
+def test_a_failed_ingest_names_the_upload_not_the_server_folder(served: tuple) -> None:
+    client, keys = served
+    files = [
+        (part, ("footprints.gpkg", b"not a geopackage") if part == "footprints" else f)
+        for part, f in _files(RAW)
+    ]
+    r = client.post("/datasets/ingest", files=files, headers=keys["planner"])
+    assert r.status_code == 202, r.text
+    job = _wait(client, r.json()["id"], keys["planner"])
+    assert job["status"] == "failed" and "footprints.gpkg" in job["error"], job
+    assert "/tmp" not in job["error"] and "ingest-" not in job["error"], job["error"]

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from api.deps import PlannerDep, PrincipalDep, StateDep
 from api.scopes import grid_communities, require_communities, resolve_version
 from api.service import load_dataset, load_plan
-from api.uploads import copy_capped
+from api.uploads import copy_capped, upload_names
 from gridgen.errors import InputError, ParameterError
 from gridgen.rules import RuleKind
 
@@ -84,7 +84,7 @@ def import_grid_layer(
 
     dataset = load_dataset(state, dataset_id)
     lo_hi = default_band(target, parse_band(band or None, option="band"))
-    with tempfile.TemporaryDirectory(prefix="gridgen-grids-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="gridgen-grids-") as tmp, upload_names(Path(tmp)):
         path = _save_upload(file, Path(tmp), state.settings.upload_limit_bytes)
         grids = read_grid_layer(path, id_column=id_column or None, crs=crs or None)
     label = name or Path(file.filename or "grids").stem

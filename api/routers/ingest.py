@@ -29,7 +29,7 @@ from api.match_reports import load_match_report, store_match_report
 from api.recovery import service_temp_dir
 from api.service import ServiceState, dataset_layers_for_store, metric_crs_text, submit_job
 from api.store.base import JobInfo
-from api.uploads import copy_capped
+from api.uploads import copy_capped, upload_names
 from gridgen.errors import InputError, UnsupportedFormatError
 from gridgen.io.spreadsheet import TableLimits
 
@@ -138,7 +138,8 @@ def ingest(
             ledger=saver.save("ledger", [ledger], LEDGER),
             **extra,
         )
-        _check_ledger(state, paths.ledger)
+        with upload_names(folder):
+            _check_ledger(state, paths.ledger)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -150,9 +151,10 @@ def ingest(
         from gridgen.ingest.build import ingest_files
 
         try:
-            result = ingest_files(
-                paths, options=options, progress=lambda m: progress(0.5, m), name=label
-            )
+            with upload_names(folder):
+                result = ingest_files(
+                    paths, options=options, progress=lambda m: progress(0.5, m), name=label
+                )
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         progress(0.9, "storing the dataset and the match report")
