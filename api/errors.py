@@ -177,7 +177,8 @@ async def _request_validation_handler(request: Request, exc: Exception) -> JSONR
     problems = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
-        problems.append({"parameter": ".".join(loc) or "request", "problem": err.get("msg", "")})
+        text = str(err.get("msg", "")).removeprefix("Value error, ")  # pydantic's prefix
+        problems.append({"parameter": ".".join(loc) or "request", "problem": text})
     detail = "; ".join(f"{p['parameter']}: {p['problem']}" for p in problems)
     # 422 only for the JSON body; a bad path, query or header parameter is 400
     in_body = any(err.get("loc", ("",))[0] == "body" for err in exc.errors())

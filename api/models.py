@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from api.params import nul_free
 
 Households = Annotated[int, Field(gt=0, le=1_000_000)]
 Seed = Annotated[int, Field(ge=0, le=2**32 - 1, description="Random seed (0 to 2^32-1).")]
@@ -14,9 +16,16 @@ Id = Annotated[str, Field(min_length=1, max_length=200)]
 
 class RequestBody(BaseModel):
     """A request body: a field the route does not define is refused (422 naming it), never
-    dropped (a typo such as ``lokc`` would otherwise save an edit without its locks)."""
+    dropped (a typo such as ``lokc`` would otherwise save an edit without its locks), and
+    so is text holding a NUL byte."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _nul_free(cls, value: Any) -> Any:
+        """Refuse a NUL byte in any text of the body (PostgreSQL cannot store one)."""
+        return nul_free(value)
 
 
 class KeyCreate(RequestBody):

@@ -238,3 +238,36 @@ def test_an_unreadable_upload_is_named_by_its_own_name(setup: Setup) -> None:
     detail = r.json()["detail"]
     assert detail.startswith("网格.geojson: cannot be read"), detail  # was the server's path
     assert "/tmp" not in detail and "gridgen-grids-" not in detail
+
+
+def test_a_nul_byte_in_a_body_or_form_field_is_422_on_both_stores(
+    database: tuple[str, str | None],
+) -> None:
+    url, schema = database
+    settings = Settings(database_url=url, database_schema=schema, admin_key=ADMIN_KEY)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as c:
+        admin = {"X-API-Key": ADMIN_KEY}
+        r = c.post("/keys", json={"name": "甲\x00", "role": "viewer"}, headers=admin)
+        assert r.status_code == 422, r.text  # was 500 on PostGIS
+        assert r.json()["detail"] == "name: contains a NUL byte; remove it"
+        planner = key(c, "planner")
+        ds = upload(c, sample_path() / "district.gpkg")
+        feats = c.get("/ogc/collections/communities/items?limit=1", headers=planner).json()
+        cid = feats["features"][0]["properties"]["community_id"]
+        plan = run_plan(c, planner, ds, communities=[cid])
+        data = c.get(f"/plans/{plan}/editor?community={cid}", headers=planner).json()
+        i, _, dst = movable_unit(data)
+        edit = {"base_version": 1, "assign": {data["units"][i]["id"]: dst}, "message": "a\x00"}
+        r = c.post(f"/plans/{plan}/edits/assign", json=edit, headers=planner)
+        assert r.status_code == 422 and "message" in r.json()["detail"], r.text  # was 500
+        lock = {"base_version": 1, "grid_ids": [dst], "message": "\x00"}
+        r = c.post(f"/plans/{plan}/edits/lock", json=lock, headers=planner)
+        assert r.status_code == 422 and "message" in r.json()["detail"], r.text  # was 500
+        r = c.post(
+            f"/plans/{plan}/grid-attributes",
+            files={"file": ("g.csv", f"网格编码,网格员\n{dst},张三\n".encode())},
+            data={"base_version": "1", "message": "\x00"},
+            headers=planner,
+        )
+        assert r.status_code == 422 and "message" in r.json()["detail"], r.text  # was 500
+        assert c.get(f"/plans/{plan}", headers=planner).json()["plan"]["head_version"] == 1

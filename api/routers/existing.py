@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from api.deps import PlannerDep, PrincipalDep, StateDep
+from api.params import NoNul
 from api.scopes import grid_communities, require_communities, resolve_version
 from api.service import load_dataset, load_plan
 from api.uploads import copy_capped, upload_names
@@ -70,11 +71,11 @@ def import_grid_layer(
     who: PlannerDep,
     dataset_id: str,
     file: Annotated[UploadFile, File(description="Grid polygons: .gpkg, .geojson, .zip")],
-    name: Annotated[str | None, Form(max_length=200)] = None,
-    id_column: Annotated[str | None, Form(description="Grid code column")] = None,
-    crs: Annotated[str | None, Form(description="EPSG code, gcj02 or bd09")] = None,
+    name: Annotated[str | None, Form(max_length=200), NoNul] = None,
+    id_column: Annotated[str | None, Form(description="Grid code column"), NoNul] = None,
+    crs: Annotated[str | None, Form(description="EPSG code, gcj02 or bd09"), NoNul] = None,
     target: Annotated[int, Form(gt=0)] = 300,
-    band: Annotated[str | None, Form(description="MIN,MAX")] = None,
+    band: Annotated[str | None, Form(description="MIN,MAX"), NoNul] = None,
 ) -> JSONResponse:
     """Store the layer as a new plan (version 1 = as imported) and return its audit summary."""
     from gridgen.io.grids import read_grid_layer

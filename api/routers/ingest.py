@@ -26,6 +26,7 @@ from starlette.background import BackgroundTask
 
 from api.deps import PlannerDep, StateDep
 from api.match_reports import load_match_report, store_match_report
+from api.params import NoNul
 from api.recovery import service_temp_dir
 from api.service import ServiceState, dataset_layers_for_store, metric_crs_text, submit_job
 from api.store.base import JobInfo
@@ -106,13 +107,15 @@ def ingest(
     compounds: OptionalFiles = None,
     roads: OptionalFiles = None,
     stations: OptionalFiles = None,
-    ledger_crs: Annotated[str, Form(description="gcj02, bd09 or an EPSG code")] = "gcj02",
-    crs: Annotated[list[str] | None, Form(description="INPUT=CRS, e.g. footprints=gcj02")] = None,
-    mapping: Annotated[
-        list[str] | None, Form(alias="map", description="LAYER.FIELD=COLUMN")
+    ledger_crs: Annotated[str, Form(description="gcj02, bd09 or an EPSG code"), NoNul] = "gcj02",
+    crs: Annotated[
+        list[str] | None, Form(description="INPUT=CRS, e.g. footprints=gcj02"), NoNul
     ] = None,
-    road_class: Annotated[list[str] | None, Form(description="CLASS=KIND")] = None,
-    name: Annotated[str | None, Form(max_length=200)] = None,
+    mapping: Annotated[
+        list[str] | None, Form(alias="map", description="LAYER.FIELD=COLUMN"), NoNul
+    ] = None,
+    road_class: Annotated[list[str] | None, Form(description="CLASS=KIND"), NoNul] = None,
+    name: Annotated[str | None, Form(max_length=200), NoNul] = None,
 ) -> JobInfo:
     """Save the files, check the ledger's limits, and queue the ingest; poll ``/jobs/{id}``."""
     from gridgen.ingest.build import IngestPaths, ingest_options

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from api.deps import PlannerDep, PrincipalDep, StateDep
+from api.params import NoNul
 from api.scopes import access_for, grid_communities, require_communities, resolve_version
 from api.service import check_edit_base, load_dataset, load_plan, parse_base_version
 from api.store.base import version_date
@@ -148,7 +149,7 @@ def grid_attributes(
     plan_id: str,
     file: Annotated[UploadFile, File(description="Grid sheet: .xlsx or .csv, by 网格编码")],
     base_version: Annotated[int | None, Form(ge=1)] = None,
-    message: Annotated[str, Form(max_length=1000)] = "",
+    message: Annotated[str, Form(max_length=1000), NoNul] = "",
     if_match: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     """Apply the sheet (网格员 restricted like phones, 网格党组织 是/否 and name, 责任主体) to
