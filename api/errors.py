@@ -172,11 +172,19 @@ async def _gridgen_handler(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(exc), status_code=status, headers=headers)
 
 
+LOCATIONS = ("body", "query", "path", "header")
+
+
+def _short(part: str, most: int = 60) -> str:
+    """Return a part of a parameter's path, cut to ``most`` characters (a dict key echoed)."""
+    return part if len(part) <= most else part[:most] + "…"
+
+
 async def _request_validation_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     problems = []
     for err in exc.errors():
-        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
+        loc = [_short(str(p)) for p in err.get("loc", ()) if p not in LOCATIONS]
         text = str(err.get("msg", "")).removeprefix("Value error, ")  # pydantic's prefix
         problems.append({"parameter": ".".join(loc) or "request", "problem": text})
     detail = "; ".join(f"{p['parameter']}: {p['problem']}" for p in problems)

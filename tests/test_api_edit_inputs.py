@@ -271,3 +271,29 @@ def test_a_nul_byte_in_a_body_or_form_field_is_422_on_both_stores(
         )
         assert r.status_code == 422 and "message" in r.json()["detail"], r.text  # was 500
         assert c.get(f"/plans/{plan}", headers=planner).json()["plan"]["head_version"] == 1
+
+
+def test_one_building_given_two_grids_or_a_made_up_compound_is_refused(setup: Setup) -> None:
+    from gridgen.io.read import read_dataset
+
+    s = setup
+    bld = read_dataset(sample_path() / "district.gpkg").buildings
+    (b, *_) = sorted(bld.loc[bld["compound_id"].astype(str) == s.unit, "building_id"].astype(str))
+    url = f"/plans/{s.plan}/edits/assign/check"
+    cases = [  # were 200: the compound's grid silently won / the prefix was not checked
+        ({s.unit: s.src, b: s.dst}, f"buildings given to two grids: {b} ({s.unit} → {s.src}"),
+        ({b: s.src, f"b:{b}": s.dst}, f"buildings given to two grids: {b} ({b} → {s.src}"),
+        ({f"XQ_NOPE/{b}": s.src}, f"unknown unit or building ids: XQ_NOPE/{b}"),
+    ]
+    for assign, said in cases:
+        r = s.client.post(url, json={"base_version": 2, "assign": assign}, headers=s.planner)
+        assert r.status_code == 422 and said in r.json()["detail"], (assign, r.text)
+    r = s.client.post(url, json={"base_version": 2, "assign": {s.unit: s.src, b: s.src}},
+                      headers=s.planner)  # fmt: skip
+    assert r.status_code == 200, r.text  # the same grid twice is one instruction
+    # a grid locked twice is locked once; 25 unknown grids are named 20 and counted
+    r = s.client.post(url, json={"base_version": 2, "lock": [s.dst, s.dst]}, headers=s.planner)
+    assert r.status_code == 200 and r.json()["assign"]["locked"] == [s.dst], r.text
+    lock = [f"G{k:03d}" for k in range(25)]
+    r = s.client.post(url, json={"base_version": 2, "lock": lock}, headers=s.planner)
+    assert r.status_code == 422 and "G019 (25 in all)" in r.json()["detail"], r.text

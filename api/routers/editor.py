@@ -24,7 +24,7 @@ from api.auth import Principal
 from api.deps import PlannerDep, StateDep, principal_for
 from api.edit_conflicts import check_assign_base
 from api.errors import PermissionDeniedError
-from api.models import Households, RequestBody, Version
+from api.models import Households, Id, RequestBody, Version
 from api.plan_edits import (
     check_scope,
     plan_dataset,
@@ -62,12 +62,16 @@ class AssignUnits(RequestBody):
     """Give units (or buildings) to grids in one edit."""
 
     base_version: Version | None = Field(None, description="Version the edit was made on")
-    assign: dict[str, str] = Field(
+    assign: dict[Id, Id] = Field(
         default_factory=dict,
         description="unit or building id → grid id (a new grid: community id + 3 digits)",
     )
-    lock: list[str] = Field(default_factory=list, description="grids to lock with this edit")
-    unlock: list[str] = Field(default_factory=list, description="grids to unlock with this edit")
+    lock: list[Id] = Field(
+        default_factory=list, max_length=MAX_ASSIGN, description="grids to lock with this edit"
+    )
+    unlock: list[Id] = Field(
+        default_factory=list, max_length=MAX_ASSIGN, description="grids to unlock with this edit"
+    )
     message: str = Field("", max_length=500)
 
 
