@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gridgen.errors import (
     GridgenError,
@@ -196,7 +197,28 @@ async def _request_validation_handler(request: Request, exc: Exception) -> JSONR
     )
 
 
+HTTP_ERROR_NAMES = {404: "NotFoundError", 405: "MethodNotAllowedError"}
+"""Error name of the HTTP errors the framework raises itself (no route, wrong method)."""
+
+
+async def _http_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """Answer the framework's own HTTP errors with the body every error has."""
+    assert isinstance(exc, StarletteHTTPException)
+    where = f"{request.method} {request.url.path}"
+    if exc.status_code == 404 and exc.detail == "Not Found":
+        detail = f"{where}: no such route; the routes are listed at /docs"
+    elif exc.status_code == 405:
+        detail = f"{where}: this method is not allowed on this path; see /docs"
+    else:
+        detail = str(exc.detail)
+    name = HTTP_ERROR_NAMES.get(exc.status_code, "HTTPError")
+    body = {"error": name, "detail": detail}
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Register the handlers of gridgen errors and request validation errors on ``app``."""
+    """Register the handlers of gridgen errors, request validation errors and the
+    framework's own HTTP errors (unknown route, wrong method) on ``app``."""
     app.add_exception_handler(GridgenError, _gridgen_handler)
     app.add_exception_handler(RequestValidationError, _request_validation_handler)
+    app.add_exception_handler(StarletteHTTPException, _http_error_handler)

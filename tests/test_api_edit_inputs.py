@@ -297,3 +297,14 @@ def test_one_building_given_two_grids_or_a_made_up_compound_is_refused(setup: Se
     lock = [f"G{k:03d}" for k in range(25)]
     r = s.client.post(url, json={"base_version": 2, "lock": lock}, headers=s.planner)
     assert r.status_code == 422 and "G019 (25 in all)" in r.json()["detail"], r.text
+
+
+def test_an_unknown_route_or_method_gets_the_error_body_every_error_has(setup: Setup) -> None:
+    s = setup
+    # a code holding '/' (sent as %2F) reaches no route: was {"detail": "Not Found"}
+    r = s.client.get(f"/plans/{s.plan}/grids/a%2Fb/history", headers=s.planner)
+    assert r.status_code == 404, r.text
+    assert r.json()["error"] == "NotFoundError" and "no such route" in r.json()["detail"]
+    r = s.client.delete("/plans", headers=s.planner)
+    assert r.status_code == 405 and r.json()["error"] == "MethodNotAllowedError", r.text
+    assert "DELETE /plans" in r.json()["detail"] and r.headers["allow"]
