@@ -23,7 +23,7 @@ from api.assign_edit import PreparedAssign, prepare_assign
 from api.auth import Principal
 from api.deps import PlannerDep, StateDep, principal_for
 from api.edit_conflicts import check_assign_base
-from api.errors import PermissionDeniedError
+from api.errors import ConflictError, PermissionDeniedError
 from api.models import Households, Id, RequestBody, Version
 from api.plan_edits import (
     check_scope,
@@ -197,16 +197,21 @@ def assign(
     edit = prepare_assign(
         state, who, plan_id, base, assign=body.assign, lock=body.lock, unlock=body.unlock
     )
-    info = save_plan(
-        state,
-        plan_id,
-        base=base,
-        plan=edit.plan,
-        locked=edit.locked,
-        actor=who.label,
-        message=_message(body, edit),
-        communities=edit.communities,
-    )
+    try:
+        info = save_plan(
+            state,
+            plan_id,
+            base=base,
+            plan=edit.plan,
+            locked=edit.locked,
+            actor=who.label,
+            message=_message(body, edit),
+            communities=edit.communities,
+        )
+    except ConflictError:  # another save landed while this edit was applied: the 409 names
+        grids = [*body.lock, *body.unlock]  # what it changed, as a stale base's 409 does
+        check_assign_base(state, who, plan_id, base, body.assign, grids=grids)
+        raise
     body_out = {"version": _version_dict(info), "assign": edit.summary()}
     return JSONResponse(body_out, status_code=201, headers={"ETag": f'"{info.version}"'})
 
