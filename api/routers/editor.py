@@ -17,14 +17,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import Field
 
 from api.assign_edit import PreparedAssign, prepare_assign
 from api.auth import Principal
 from api.deps import PlannerDep, StateDep, principal_for
 from api.edit_conflicts import check_assign_base
+from api.editor_bodies import (
+    REBALANCERS,
+    AssignUnits,
+    Rebalance,
+    check_rebalance,
+    check_size,
+)
 from api.errors import ConflictError, PermissionDeniedError
-from api.models import Households, Id, RequestBody, Version
 from api.plan_edits import (
     check_scope,
     plan_dataset,
@@ -44,62 +49,16 @@ from api.service import (
 from api.store.base import JobInfo, VersionInfo, dataset_key, grids_key
 from api.tile_encoder import check_tile
 from api.tile_serving import layer_tile, tile_headers
-from gridgen.errors import GridgenError, NotFoundError, ParameterError
+from gridgen.errors import GridgenError, NotFoundError
 from gridgen.partition.assign import editor_units
 from gridgen.partition.compare import community_unit_changes
-from gridgen.partition.plan import Plan, default_band
+from gridgen.partition.plan import Plan
 from gridgen.partition.unit_geometry import unit_shapes
 
 router = APIRouter(tags=["editor"])
 MVT = "application/vnd.mapbox-vector-tile"
 MVT_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"content": {MVT: {}}}}
 IfMatch = Annotated[str | None, Header(description='Base version of the edit, e.g. "3"')]
-MAX_ASSIGN = 20000
-"""Most units or buildings one assignment may name."""
-
-
-class AssignUnits(RequestBody):
-    """Give units (or buildings) to grids in one edit."""
-
-    base_version: Version | None = Field(None, description="Version the edit was made on")
-    assign: dict[Id, Id] = Field(
-        default_factory=dict,
-        description="unit or building id → grid id (a new grid: community id + 3 digits)",
-    )
-    lock: list[Id] = Field(
-        default_factory=list, max_length=MAX_ASSIGN, description="grids to lock with this edit"
-    )
-    unlock: list[Id] = Field(
-        default_factory=list, max_length=MAX_ASSIGN, description="grids to unlock with this edit"
-    )
-    message: str = Field("", max_length=500)
-
-
-class Rebalance(RequestBody):
-    """Rebalance a plan version as a background job that saves a new version.
-
-    ``minimal_change`` (the default) moves as few households as it can to fix what the
-    audit finds, in the whole plan or, with ``community_id``, in that community only;
-    ``repartition`` redraws the unlocked grids of ``community_id`` from scratch with the
-    plan's target and band (``target``, ``band`` and ``max_moved`` are minimal_change's).
-    """
-
-    base_version: Version | None = None
-    community_id: str | None = Field(None, max_length=200)
-    method: str = Field("minimal_change", description="minimal_change or repartition")
-    target: int | None = Field(default=None, gt=0, le=100_000, description="Households/grid")
-    band: tuple[Households, Households] | None = Field(
-        default=None, description="MIN, MAX households"
-    )
-    max_moved: int | None = Field(
-        default=None, ge=0, le=2**63 - 1, description="Most households to move"
-    )
-    message: str = Field("", max_length=500)
-
-
-REBALANCERS: tuple[str, ...] = ("repartition", "minimal_change")
-"""Rebalance methods, in the order the editor offers them (repartition works around locks;
-the minimal-change rebalance leaves a community with a locked grid as it is)."""
 
 
 def _version_dict(info: VersionInfo) -> dict[str, Any]:
@@ -159,13 +118,6 @@ def editor_data(
     return data
 
 
-def _check_size(body: AssignUnits) -> None:
-    if not (body.assign or body.lock or body.unlock):
-        raise ParameterError("assign: name at least one unit or building id, or grids to lock")
-    if len(body.assign) > MAX_ASSIGN:
-        raise ParameterError(f"assign: at most {MAX_ASSIGN} ids per edit")
-
-
 def _message(body: AssignUnits, edit: PreparedAssign) -> str:
     if body.message:
         return body.message
@@ -191,7 +143,7 @@ def assign(
     locking after). A stale base gets 409 with ``conflicts``: the units of this edit that
     a later version moved elsewhere (who, where to); see :mod:`api.edit_conflicts`.
     """
-    _check_size(body)
+    check_size(body)
     base = parse_base_version(if_match, body.base_version)
     check_assign_base(state, who, plan_id, base, body.assign, grids=[*body.lock, *body.unlock])
     edit = prepare_assign(
@@ -229,7 +181,7 @@ def assign_check(
     grids, grids left in several pieces); the answer lists what the edit does and the
     households of every grid it touches before and after, with their band status.
     """
-    _check_size(body)
+    check_size(body)
     base = parse_base_version(if_match, body.base_version)
     edit = prepare_assign(
         state, who, plan_id, base, assign=body.assign, lock=body.lock, unlock=body.unlock
@@ -277,30 +229,6 @@ def _rebalance_message(method: str, where: str, summary: dict[str, Any]) -> str:
     return f"rebalance {where}: {moved} households moved, {new} new codes"
 
 
-def _check_rebalance(plan_id: str, plan: Plan, body: Rebalance) -> None:
-    """Raise naming the field unless the job can do what ``body`` asks of ``plan``."""
-    if body.method == "repartition":
-        if body.community_id is None:
-            raise ParameterError("community_id: repartition redraws one community; name it")
-        given = [k for k in ("target", "band", "max_moved") if getattr(body, k) is not None]
-        if given:
-            msg = (
-                f"{', '.join(given)}: repartition keeps the plan's target and band; leave "
-                "them out, or use method minimal_change"
-            )
-            raise ParameterError(msg)
-    if body.community_id is not None:
-        communities = set(plan.grids["community_id"].astype(str))
-        if body.community_id not in communities:
-            msg = (
-                f"community_id: community {body.community_id!r} has no grids in plan "
-                f"{plan_id}: use one of {sorted(communities)[:10]}"
-            )
-            raise NotFoundError(msg)
-    if body.band is not None:
-        default_band(body.target or plan.target, body.band)
-
-
 @router.post("/plans/{plan_id}/edits/rebalance", status_code=202, summary="Rebalance (job)")
 def rebalance(
     *, state: StateDep, who: PlannerDep, plan_id: str, body: Rebalance, if_match: IfMatch = None
@@ -314,14 +242,12 @@ def rebalance(
     """
     base = parse_base_version(if_match, body.base_version)
     check_edit_base(state, plan_id, base)
-    if body.method not in REBALANCERS:
-        raise ParameterError(f"method {body.method!r}: use one of {', '.join(REBALANCERS)}")
     dataset_id = state.store.get_plan(plan_id).dataset_id
     if body.community_id is not None:
         check_scope(state, who, dataset_id, {body.community_id})
     elif allowed_communities(state, who, dataset_id) is not None:
         raise PermissionDeniedError("community_id: a scoped key rebalances its own communities")
-    _check_rebalance(plan_id, load_plan(state, plan_id, base), body)
+    check_rebalance(plan_id, load_plan(state, plan_id, base), body)
     job = state.create_job(kind="rebalance", params=body.model_dump(), actor=who.label)
 
     def work(progress: Callable[[float, str], None]) -> dict[str, Any]:
