@@ -308,3 +308,12 @@ def test_an_unknown_route_or_method_gets_the_error_body_every_error_has(setup: S
     r = s.client.delete("/plans", headers=s.planner)
     assert r.status_code == 405 and r.json()["error"] == "MethodNotAllowedError", r.text
     assert "DELETE /plans" in r.json()["detail"] and r.headers["allow"]
+
+
+def test_a_plan_of_no_or_unknown_communities_is_refused_before_the_job(setup: Setup) -> None:
+    s = setup
+    cases = [([], 422, "communities: name at least one"), (["XQ_NOPE"], 404, "XQ_NOPE")]
+    for communities, status, said in cases:  # were jobs failing later ('merge_plans ...')
+        body = {"dataset_id": s.dataset, "communities": communities}
+        r = s.client.post("/plans", json=body, headers=s.planner)
+        assert r.status_code == status and said in r.json()["detail"], (communities, r.text)
