@@ -109,7 +109,9 @@ class LockGrids(EditBase):
 class Repartition(EditBase):
     """Re-partition the unlocked grids of some communities."""
 
-    communities: list[Id] | None = Field(default=None, max_length=10_000)
+    communities: list[Id] | None = Field(
+        default=None, min_length=1, max_length=10_000, description="Default: every community."
+    )  # [] is refused: it read as 'every community'
     target: Households | None = None
     band: tuple[Households, Households] | None = None
     seed: Seed | None = None

@@ -317,3 +317,14 @@ def test_a_plan_of_no_or_unknown_communities_is_refused_before_the_job(setup: Se
         body = {"dataset_id": s.dataset, "communities": communities}
         r = s.client.post("/plans", json=body, headers=s.planner)
         assert r.status_code == status and said in r.json()["detail"], (communities, r.text)
+
+
+def test_a_repartition_of_an_empty_list_of_communities_is_refused(setup: Setup) -> None:
+    s = setup
+    r = s.client.post(
+        f"/plans/{s.plan}/edits/repartition",
+        json={"base_version": 2, "communities": []},
+        headers=s.planner,
+    )
+    assert r.status_code == 422 and "communities" in r.json()["detail"], r.text  # was: all
+    assert s.client.get(f"/plans/{s.plan}", headers=s.planner).json()["plan"]["head_version"] == 2
