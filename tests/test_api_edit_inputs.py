@@ -284,6 +284,7 @@ def test_one_building_given_two_grids_or_a_made_up_compound_is_refused(setup: Se
         ({s.unit: s.src, b: s.dst}, f"buildings given to two grids: {b} ({s.unit} → {s.src}"),
         ({b: s.src, f"b:{b}": s.dst}, f"buildings given to two grids: {b} ({b} → {s.src}"),
         ({f"XQ_NOPE/{b}": s.src}, f"unknown unit or building ids: XQ_NOPE/{b}"),
+        ({"e:0": s.src}, "open-land units (no buildings"),  # an id /editor lists: not 'unknown'
     ]
     for assign, said in cases:
         r = s.client.post(url, json={"base_version": 2, "assign": assign}, headers=s.planner)

@@ -215,6 +215,7 @@ def _named_twice(resolved: Mapping[str, list[str]], assign: Mapping[str, str]) -
 
 
 UNKNOWN_IDS = "unknown unit or building ids"
+OPEN_LAND = "open-land units (no buildings: they follow the grids around them)"
 TWICE = "buildings given to two grids"
 BAD_GRID = "unknown grid ids (a new grid takes a code never used in its community)"
 OUTSIDE = "units of communities this plan does not cover (partition them first)"
@@ -227,8 +228,10 @@ def _check(
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Return (building → new grid, new grid → community) or raise naming every bad id."""
     resolved, unknown = resolve_keys(dataset, assign)
+    land = sorted(k for k in unknown if k.startswith("e:"))  # units.py names open land e:N
     found: dict[str, list[str]] = {
-        UNKNOWN_IDS: sorted(unknown),
+        UNKNOWN_IDS: sorted(set(unknown) - set(land)),
+        OPEN_LAND: land,
         TWICE: _named_twice(resolved, assign),
         BAD_GRID: [],
         OUTSIDE: [],
