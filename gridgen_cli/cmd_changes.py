@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gridgen.errors import UnsupportedFormatError
+from gridgen.rules import RuleKind
 from gridgen_cli.code_options import valid_from
 
 if TYPE_CHECKING:
@@ -79,6 +81,10 @@ def run(args: argparse.Namespace) -> int:
     ds = read_dataset(args.data, crs=args.crs)
     old = read_plan_or_layer(ds, args.old, id_column=args.id_column)
     new = read_plan_or_layer(ds, args.new, id_column=args.id_column)
+    for path, plan in ((args.old, old), (args.new, new)):
+        for p in plan.problems:
+            if p.kind == RuleKind.DUPLICATE_CODE:
+                print(f"warning: {path.name}: {p.reason}", file=sys.stderr)
     order = change_order(
         ds,
         old,
