@@ -90,6 +90,21 @@ def test_a_planner_ingests_a_district_and_downloads_the_report(served: tuple) ->
         "台账行",
     ]
     assert client.get(result["report"], headers=keys["viewer"]).status_code == 403
+    # a key scoped to one community may not make a district's dataset
+    items = client.get(
+        "/ogc/collections/communities/items",
+        params={"dataset": result["dataset_id"], "limit": 1},
+        headers=keys["planner"],
+    ).json()
+    cid = items["features"][0]["properties"]["community_id"]
+    r = client.post(
+        "/keys",
+        json={"name": "scoped", "role": "planner", "community_id": cid},
+        headers=ADMIN,
+    )
+    scoped = {"X-API-Key": r.json()["secret"]}
+    refused = client.post("/datasets/ingest", files=_files(RAW), headers=scoped)
+    assert refused.status_code == 403 and "scoped to" in refused.json()["detail"]
 
 
 def test_bad_inputs_to_the_ingest_route(served: tuple) -> None:

@@ -25,9 +25,11 @@ from fastapi.responses import FileResponse, JSONResponse
 from starlette.background import BackgroundTask
 
 from api.deps import PlannerDep, StateDep
+from api.errors import PermissionDeniedError
 from api.match_reports import load_match_report, store_match_report
 from api.params import NoNul
 from api.recovery import service_temp_dir
+from api.scopes import scope_of
 from api.service import ServiceState, dataset_layers_for_store, metric_crs_text, submit_job
 from api.store.base import JobInfo
 from api.uploads import copy_capped, upload_names
@@ -117,8 +119,20 @@ def ingest(
     road_class: Annotated[list[str] | None, Form(description="CLASS=KIND"), NoNul] = None,
     name: Annotated[str | None, Form(max_length=200), NoNul] = None,
 ) -> JobInfo:
-    """Save the files, check the ledger's limits, and queue the ingest; poll ``/jobs/{id}``."""
+    """Save the files, check the ledger's limits, and queue the ingest; poll ``/jobs/{id}``.
+
+    An ingest makes a district's dataset: a key scoped to a street or a community may not
+    (403 naming its scope), as only an admin may upload a dataset.
+    """
     from gridgen.ingest.build import IngestPaths, ingest_options
+
+    scope = scope_of(who)
+    if scope is not None:
+        msg = (
+            f"ingest makes a dataset for a whole district: this key is scoped to {scope.label};"
+            " ask for a planner key without a scope, or an admin key"
+        )
+        raise PermissionDeniedError(msg)
 
     options = ingest_options(
         ledger_crs=ledger_crs,
