@@ -101,12 +101,19 @@ def _lock_changes(
     plan: Plan, lock: Sequence[str], unlock: Sequence[str], new_grids: set[str]
 ) -> tuple[tuple[str, bool], ...]:
     """Return (grid, locked) of every lock change; raise naming grids that do not exist."""
+    lock, unlock = list(dict.fromkeys(lock)), list(dict.fromkeys(unlock))  # once each
     if both := sorted(set(lock) & set(unlock)):
-        raise ParameterError(f"lock, unlock: {', '.join(both)} named in both")
+        raise ParameterError(f"lock, unlock: {_listed(both)} named in both")
     known = set(plan.grids["grid_id"].astype(str)) | new_grids
     if unknown := sorted((set(lock) | set(unlock)) - known):
-        raise ParameterError(f"lock, unlock: {', '.join(unknown)} are not grids of the plan")
+        raise ParameterError(f"lock, unlock: {_listed(unknown)} are not grids of the plan")
     return tuple([(g, True) for g in lock] + [(g, False) for g in unlock])
+
+
+def _listed(names: Sequence[str], most: int = 20) -> str:
+    """Return the first ``most`` names, comma-separated, and how many there are in all."""
+    more = f" ({len(names)} in all)" if len(names) > most else ""
+    return ", ".join(names[:most]) + more
 
 
 def prepare_assign(

@@ -12,11 +12,13 @@ households, so the page re-applies an edit to the grids it meant, under their ne
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
+from api.auth import Principal
 from api.errors import ConflictError
-from api.plan_edits import plan_dataset
+from api.plan_edits import check_scope, plan_dataset
+from api.scopes import grid_communities
 from api.service import ServiceState, check_edit_base, load_plan
 from gridgen.partition.assign import resolve_keys
 from gridgen.partition.conflicts import VersionStep, edit_conflicts, renamed_codes
@@ -26,14 +28,26 @@ class EditConflictError(ConflictError):
     """A stale editor save, with the units of the edit that others changed since its base."""
 
     def __init__(
-        self, error: ConflictError, conflicts: list[dict[str, Any]], renamed: dict[str, str]
+        self,
+        error: ConflictError,
+        conflicts: list[dict[str, Any]],
+        renamed: dict[str, str],
+        *,
+        named: Collection[str] = (),
     ) -> None:
         n = len(conflicts)
+        gone = sorted(set(renamed) & set(named))
         which = (
             f"{n} unit(s) of this edit were moved elsewhere since: "
             + ", ".join(str(c["unit"]) for c in conflicts[:10])
             if n
-            else "no unit of this edit was changed since: it can be applied on the head as is"
+            else "no unit of this edit was changed since: it can be applied on the head"
+            + (
+                ", with grid(s) it names now known as "
+                + ", ".join(f"{g} → {renamed[g]}" for g in gone[:10])
+                if gone
+                else " as is"
+            )
         )
         super().__init__(
             f"{error}; {which}",
@@ -48,11 +62,20 @@ class EditConflictError(ConflictError):
 
 
 def check_assign_base(
-    state: ServiceState, plan_id: str, base: int, assign: Mapping[str, str]
+    state: ServiceState,
+    who: Principal,
+    plan_id: str,
+    base: int,
+    assign: Mapping[str, str],
+    *,
+    grids: Sequence[str] = (),
 ) -> None:
     """Return when ``base`` is the head; else raise :class:`EditConflictError` (409).
 
-    A base that is not a version of the plan fails as :func:`check_edit_base` says.
+    A base that is not a version of the plan fails as :func:`check_edit_base` says. The
+    409 names other planners' changes, so a scoped key gets it only for an edit inside its
+    scope (the units of ``assign`` and the grids it locks or unlocks, ``grids``): else
+    PermissionDeniedError, as the save would.
     """
     try:
         check_edit_base(state, plan_id, base)
@@ -65,12 +88,16 @@ def check_assign_base(
             info = state.store.get_version(plan_id, v)
             plan = load_plan(state, plan_id, v)
             steps.append(VersionStep(v, info.author, info.created_at, plan))
-        _, dataset = plan_dataset(state, plan_id)
+        dataset_id, dataset = plan_dataset(state, plan_id)
         base_plan = load_plan(state, plan_id, base)
-        found = edit_conflicts(dataset, base_plan, steps, assign)
         members, _ = resolve_keys(dataset, assign)
         named = {b for ids in members.values() for b in ids}
         bld = dataset.buildings
         comms = set(bld.loc[bld["building_id"].astype(str).isin(named), "community_id"].astype(str))
+        check_scope(state, who, dataset_id, comms | grid_communities(base_plan.grids, grids))
+        found = edit_conflicts(dataset, base_plan, steps, assign)
         renamed = renamed_codes(dataset, base_plan, steps[-1].plan, communities=comms or None)
-        raise EditConflictError(exc, [c.to_dict() for c in found], renamed) from None
+        named_grids = {*assign.values(), *grids}
+        raise EditConflictError(
+            exc, [c.to_dict() for c in found], renamed, named=named_grids
+        ) from None

@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gridgen.errors import (
     GridgenError,
@@ -172,12 +173,21 @@ async def _gridgen_handler(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(exc), status_code=status, headers=headers)
 
 
+LOCATIONS = ("body", "query", "path", "header")
+
+
+def _short(part: str, most: int = 60) -> str:
+    """Return a part of a parameter's path, cut to ``most`` characters (a dict key echoed)."""
+    return part if len(part) <= most else part[:most] + "…"
+
+
 async def _request_validation_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     problems = []
     for err in exc.errors():
-        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
-        problems.append({"parameter": ".".join(loc) or "request", "problem": err.get("msg", "")})
+        loc = [_short(str(p)) for p in err.get("loc", ()) if p not in LOCATIONS]
+        text = str(err.get("msg", "")).removeprefix("Value error, ")  # pydantic's prefix
+        problems.append({"parameter": ".".join(loc) or "request", "problem": text})
     detail = "; ".join(f"{p['parameter']}: {p['problem']}" for p in problems)
     # 422 only for the JSON body; a bad path, query or header parameter is 400
     in_body = any(err.get("loc", ("",))[0] == "body" for err in exc.errors())
@@ -187,7 +197,28 @@ async def _request_validation_handler(request: Request, exc: Exception) -> JSONR
     )
 
 
+HTTP_ERROR_NAMES = {404: "NotFoundError", 405: "MethodNotAllowedError"}
+"""Error name of the HTTP errors the framework raises itself (no route, wrong method)."""
+
+
+async def _http_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    """Answer the framework's own HTTP errors with the body every error has."""
+    assert isinstance(exc, StarletteHTTPException)
+    where = f"{request.method} {request.url.path}"
+    if exc.status_code == 404 and exc.detail == "Not Found":
+        detail = f"{where}: no such route; the routes are listed at /docs"
+    elif exc.status_code == 405:
+        detail = f"{where}: this method is not allowed on this path; see /docs"
+    else:
+        detail = str(exc.detail)
+    name = HTTP_ERROR_NAMES.get(exc.status_code, "HTTPError")
+    body = {"error": name, "detail": detail}
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Register the handlers of gridgen errors and request validation errors on ``app``."""
+    """Register the handlers of gridgen errors, request validation errors and the
+    framework's own HTTP errors (unknown route, wrong method) on ``app``."""
     app.add_exception_handler(GridgenError, _gridgen_handler)
     app.add_exception_handler(RequestValidationError, _request_validation_handler)
+    app.add_exception_handler(StarletteHTTPException, _http_error_handler)

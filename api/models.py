@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from api.params import nul_free
 
 Households = Annotated[int, Field(gt=0, le=1_000_000)]
 Seed = Annotated[int, Field(ge=0, le=2**32 - 1, description="Random seed (0 to 2^32-1).")]
@@ -12,7 +14,21 @@ Version = Annotated[int, Field(ge=1, le=2**63 - 1)]
 Id = Annotated[str, Field(min_length=1, max_length=200)]
 
 
-class KeyCreate(BaseModel):
+class RequestBody(BaseModel):
+    """A request body: a field the route does not define is refused (422 naming it), never
+    dropped (a typo such as ``lokc`` would otherwise save an edit without its locks), and
+    so is text holding a NUL byte."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _nul_free(cls, value: Any) -> Any:
+        """Refuse a NUL byte in any text of the body (PostgreSQL cannot store one)."""
+        return nul_free(value)
+
+
+class KeyCreate(RequestBody):
     """A new API key."""
 
     name: str = Field(min_length=1, max_length=200, description="Who holds the key.")
@@ -42,7 +58,7 @@ class KeyCreated(BaseModel):
     secret: str
 
 
-class PlanCreate(BaseModel):
+class PlanCreate(RequestBody):
     """Create a plan by running the partitioner on a dataset (a background job)."""
 
     dataset_id: Id
@@ -66,7 +82,7 @@ class PlanCreate(BaseModel):
     )
 
 
-class EditBase(BaseModel):
+class EditBase(RequestBody):
     """Fields shared by every edit: the version it was made on and a note."""
 
     base_version: Version | None = Field(
@@ -93,7 +109,9 @@ class LockGrids(EditBase):
 class Repartition(EditBase):
     """Re-partition the unlocked grids of some communities."""
 
-    communities: list[Id] | None = Field(default=None, max_length=10_000)
+    communities: list[Id] | None = Field(
+        default=None, min_length=1, max_length=10_000, description="Default: every community."
+    )  # [] is refused: it read as 'every community'
     target: Households | None = None
     band: tuple[Households, Households] | None = None
     seed: Seed | None = None

@@ -9,8 +9,10 @@ range (which SQLite and PostgreSQL cannot bind) is answered 400 with the paramet
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from fastapi import Request
+from pydantic import AfterValidator
 
 from api.errors import BadParameterError
 
@@ -37,3 +39,27 @@ async def check_parameters(request: Request) -> None:
         check_value(str(name), str(value))
     for name, value in request.query_params.multi_items():
         check_value(name, value)
+
+
+def nul_free(value: Any) -> Any:
+    """Return ``value`` (text, or text in lists and mappings) unless it holds a NUL byte.
+
+    PostgreSQL cannot store one (the save failed with a 500); the ValueError becomes a 422
+    naming the field. Every request body (:class:`api.models.RequestBody`) and form field
+    (:data:`NoNul`) is checked.
+    """
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("contains a NUL byte; remove it")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            nul_free(key)
+            nul_free(item)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            nul_free(item)
+    return value
+
+
+NoNul = AfterValidator(nul_free)
+"""Metadata of a form field: ``Annotated[str, Form(...), NoNul]`` refuses NUL bytes (422)."""

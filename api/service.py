@@ -320,17 +320,40 @@ def check_edit_base(state: ServiceState, plan_id: str, base: int) -> None:
 
 
 def parse_base_version(if_match: str | None, field_value: int | None) -> int:
-    """Return the base version of an edit from ``If-Match`` (``"3"`` or ``W/"3"``) or a field."""
-    if field_value is not None:
-        return field_value
+    """Return the base version of an edit from ``If-Match`` (``"3"`` or ``W/"3"``) or a field.
+
+    Raises
+    ------
+    ParameterError
+        When neither is given, ``If-Match`` is no version number, either is out of range
+        (1 to 2^63 - 1), or the two name different versions.
+    """
+    header: int | None = None
     if if_match:
         text = if_match.strip().removeprefix("W/").strip('"')
-        if text.isdigit():
-            return int(text)
-        msg = f'If-Match {if_match!r}: give the base version number, e.g. If-Match: "3"'
+        if not (text.isascii() and text.isdigit()):
+            msg = f'If-Match {if_match!r}: give the base version number, e.g. If-Match: "3"'
+            raise ParameterError(msg)
+        header = int(text)
+    for name, value in (("base_version", field_value), ("If-Match", header)):
+        if value is not None and not 1 <= value <= MAX_VERSION:
+            msg = f"{name} {value}: a version number is between 1 and 2^63 - 1"
+            raise ParameterError(msg)
+    if field_value is not None and header is not None and field_value != header:
+        msg = (
+            f"base_version {field_value} and If-Match {if_match!r} name different versions: "
+            "give one of them, or the same version in both"
+        )
         raise ParameterError(msg)
-    msg = "base_version: an edit must name the version it was made on (field or If-Match header)"
-    raise ParameterError(msg)
+    base = field_value if field_value is not None else header
+    if base is None:
+        msg = "base_version: an edit must name the version it was made on (field or If-Match)"
+        raise ParameterError(msg)
+    return base
+
+
+MAX_VERSION = 2**63 - 1
+"""Largest version number (the stores keep versions as signed 64-bit integers)."""
 
 
 # -- jobs --------------------------------------------------------------------------------

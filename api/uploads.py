@@ -8,11 +8,15 @@ error a client sees.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import BinaryIO
 
 from fastapi import UploadFile
 
 from api.errors import PayloadTooLargeError
+from gridgen.errors import GridgenError
 
 CHUNK = 1 << 20
 """Bytes read from an upload at a time."""
@@ -41,3 +45,20 @@ def read_capped(upload: UploadFile, *, limit: int) -> bytes:
     buf = io.BytesIO()
     copy_capped(upload, buf, limit=limit)
     return buf.getvalue()
+
+
+@contextmanager
+def upload_names(folder: Path) -> Iterator[None]:
+    """Re-raise a gridgen error raised inside with ``folder`` (the service's temporary
+    folder of the uploads) cut from its message: the client knows its files by their own
+    names, and the server's paths are none of its business.
+    """
+    try:
+        yield
+    except GridgenError as exc:
+        text = str(exc)
+        for prefix in {str(folder) + "/", str(folder.resolve()) + "/"}:
+            text = text.replace(prefix, "")
+        if exc.args and text != str(exc):
+            exc.args = (text, *exc.args[1:])
+        raise

@@ -140,7 +140,8 @@ def store_writes(c: Any, plan: str, url: str, changed: set[str], rounds: int) ->
 def profile_route(c: Any, plan: str, community: str) -> None:
     """Print the cProfile of the assign route called in this thread (one new-path save)."""
     from api.auth import Principal
-    from api.routers.editor import AssignUnits, assign
+    from api.editor_bodies import AssignUnits
+    from api.routers.editor import assign
 
     data = c.get(f"/plans/{plan}/editor", params={"community": community}, headers=H).json()
     body = AssignUnits(base_version=data["head_version"], assign=rotation(data))

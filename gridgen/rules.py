@@ -117,7 +117,7 @@ RULE_SOURCES: dict[RuleKind, tuple[str, ...]] = {
     RuleKind.CROSSES_COMMUNITY: ("audit",),
     RuleKind.MAIN_ROAD_CROSSING: ("audit",),
     RuleKind.INVALID_GEOMETRY: ("audit",),
-    RuleKind.DUPLICATE_CODE: ("audit",),
+    RuleKind.DUPLICATE_CODE: ("import", "audit"),
     RuleKind.BAD_CODE: ("audit",),
     RuleKind.MISSING_ATTRIBUTE: ("audit",),
 }

@@ -73,10 +73,17 @@ def run(args: argparse.Namespace) -> int:
         if args.out.suffix.lower() == ".xlsx":
             msg += " (.xlsx is the list of fixes of --standard)"
         raise ParameterError(msg)
+    std = None
     if args.standard:
         from gridgen.records.standard import standard_named
 
-        standard_named(args.standard)  # a bad name fails before the work
+        std = standard_named(args.standard)  # a bad name fails before the work
+    if args.object_code is not None and (std is None or std.scheme != "cjt349"):
+        msg = (
+            f"--object-code {args.object_code!r} goes with --standard CJ/T349 (DB11/T 2157 "
+            "codes have no object code): add --standard CJ/T349 or drop --object-code"
+        )
+        raise ParameterError(msg)
     band = default_band(args.target, parse_band(args.band))
     ds = read_dataset(args.data, crs=args.crs)
     grids = load_grids(args, ds, args.grids)

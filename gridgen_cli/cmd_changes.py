@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gridgen.errors import UnsupportedFormatError
+from gridgen.rules import RuleKind
 from gridgen_cli.code_options import valid_from
 
 if TYPE_CHECKING:
@@ -27,6 +29,11 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--out", type=Path, required=True, help="CHANGES.json, .xlsx or .pdf")
     p.add_argument("--crs", default=None, help="declared CRS of DATA: EPSG code, gcj02 or bd09")
     p.add_argument(
+        "--id-column",
+        default=None,
+        help="code column of a grid layer (default: first of grid_id, code, 网格编码, 网格编号)",
+    )
+    p.add_argument(
         "--effective",
         dest="valid_from",
         default=None,
@@ -38,20 +45,25 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(run=run)
 
 
-def read_plan_or_layer(ds: Dataset, path: Path) -> Plan:
-    """Return the plan at ``path``, or a grid layer without assignment taken as a plan."""
+def read_plan_or_layer(ds: Dataset, path: Path, *, id_column: str | None = None) -> Plan:
+    """Return the plan at ``path``, or a grid layer without assignment (its codes in
+    ``id_column``) taken as a plan."""
     import pyogrio
+    from pyogrio.errors import DataSourceError
 
     from gridgen.io.plan import read_plan
 
     if path.exists() and path.suffix.lower() == ".gpkg":
-        layers = {name for name, _ in pyogrio.list_layers(path)}
+        try:
+            layers = {name for name, _ in pyogrio.list_layers(path)}
+        except DataSourceError:  # not a GeoPackage: read_grid_layer says so, naming the file
+            layers = set()
         if {"grids", "assignment"} <= layers:
             return read_plan(path)
     from gridgen.io.grids import read_grid_layer
     from gridgen.partition.existing import import_grids
 
-    return import_grids(ds, read_grid_layer(path), source=str(path))
+    return import_grids(ds, read_grid_layer(path, id_column=id_column), source=str(path))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -65,9 +77,14 @@ def run(args: argparse.Namespace) -> int:
     if suffix not in FORMATS:
         msg = f"cannot write {args.out.name}: give --out ending in {', '.join(FORMATS)}"
         raise UnsupportedFormatError(msg)
-    effective = valid_from(args) if args.valid_from else None
+    effective = valid_from(args, flag="--effective") if args.valid_from else None
     ds = read_dataset(args.data, crs=args.crs)
-    old, new = read_plan_or_layer(ds, args.old), read_plan_or_layer(ds, args.new)
+    old = read_plan_or_layer(ds, args.old, id_column=args.id_column)
+    new = read_plan_or_layer(ds, args.new, id_column=args.id_column)
+    for path, plan in ((args.old, old), (args.new, new)):
+        for p in plan.problems:
+            if p.kind == RuleKind.DUPLICATE_CODE:
+                print(f"warning: {path.name}: {p.reason}", file=sys.stderr)
     order = change_order(
         ds,
         old,

@@ -36,15 +36,16 @@ def add_code_options(parser: argparse.ArgumentParser, *, scheme: bool = True) ->
     )
 
 
-def valid_from(args: argparse.Namespace) -> date:
-    """Return ``--valid-from`` as a date (today when not given)."""
+def valid_from(args: argparse.Namespace, *, flag: str = "--valid-from") -> date:
+    """Return ``--valid-from`` (or the option ``flag`` names in messages) as a date (today
+    when not given)."""
     text = getattr(args, "valid_from", None)
     if text is None:
         return date.today()
     try:
         return date.fromisoformat(str(text))
     except ValueError:
-        msg = f"--valid-from {text!r}: give a date as YYYY-MM-DD, e.g. --valid-from 2025-01-01"
+        msg = f"{flag} {text!r}: give a date as YYYY-MM-DD, e.g. {flag} 2025-01-01"
         raise ParameterError(msg) from None
 
 

@@ -90,6 +90,21 @@ def test_a_planner_ingests_a_district_and_downloads_the_report(served: tuple) ->
         "台账行",
     ]
     assert client.get(result["report"], headers=keys["viewer"]).status_code == 403
+    # a key scoped to one community may not make a district's dataset
+    items = client.get(
+        "/ogc/collections/communities/items",
+        params={"dataset": result["dataset_id"], "limit": 1},
+        headers=keys["planner"],
+    ).json()
+    cid = items["features"][0]["properties"]["community_id"]
+    r = client.post(
+        "/keys",
+        json={"name": "scoped", "role": "planner", "community_id": cid},
+        headers=ADMIN,
+    )
+    scoped = {"X-API-Key": r.json()["secret"]}
+    refused = client.post("/datasets/ingest", files=_files(RAW), headers=scoped)
+    assert refused.status_code == 403 and "scoped to" in refused.json()["detail"]
 
 
 def test_bad_inputs_to_the_ingest_route(served: tuple) -> None:
@@ -130,3 +145,16 @@ def test_the_ledger_route_takes_a_household_ledger_over_1_mib(served: tuple) -> 
     assert len(report["rows"]) == body["totals"]["rows"]
     r = client.post(url, files={"file": ("bomb.xlsx", _bomb(3_000_000))}, headers=ADMIN)
     assert r.status_code == 413 and "rows" in r.json()["detail"]
+
+
+def test_a_failed_ingest_names_the_upload_not_the_server_folder(served: tuple) -> None:
+    client, keys = served
+    files = [
+        (part, ("footprints.gpkg", b"not a geopackage") if part == "footprints" else f)
+        for part, f in _files(RAW)
+    ]
+    r = client.post("/datasets/ingest", files=files, headers=keys["planner"])
+    assert r.status_code == 202, r.text
+    job = _wait(client, r.json()["id"], keys["planner"])
+    assert job["status"] == "failed" and "footprints.gpkg" in job["error"], job
+    assert "/tmp" not in job["error"] and "ingest-" not in job["error"], job["error"]

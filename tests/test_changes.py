@@ -132,7 +132,9 @@ def test_workbook_and_pdf_are_the_handover_sheets(
 
 
 @pytest.mark.needs_client("poppler")
-def test_cli_changes_json_xlsx_pdf(drift: tuple[Dataset, Plan, Plan], tmp_path: Path) -> None:
+def test_cli_changes_json_xlsx_pdf(
+    drift: tuple[Dataset, Plan, Plan], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     ds, old, new = drift
     data = tmp_path / "data.gpkg"
     write_dataset(ds, data)
@@ -154,6 +156,14 @@ def test_cli_changes_json_xlsx_pdf(drift: tuple[Dataset, Plan, Plan], tmp_path: 
     assert main([*by_layer, "--out", str(tmp_path / "l.json")]) == 0
     doc = json.loads((tmp_path / "l.json").read_text(encoding="utf-8"))
     assert doc["summary"]["grids_kept"] + doc["summary"]["grids_changed"] > 0
+    # a code on two polygons is one grid, and the command says so (never silently)
+    twice = old.grids[["grid_id", "community_id", "geometry"]].copy()
+    twice.loc[1, "grid_id"] = twice.loc[0, "grid_id"]
+    twice.to_file(tmp_path / "twice.geojson", driver="GeoJSON")
+    dup = ["changes", str(data), "--old", str(tmp_path / "twice.geojson")]
+    assert main([*dup, "--new", str(tmp_path / "new.gpkg"), "--out", str(tmp_path / "t.json")]) == 0
+    said = capsys.readouterr().err
+    assert f"twice.geojson: code {twice.loc[0, 'grid_id']} is on more than one polygon" in said
     assert main([*args, "--out", str(tmp_path / "c.csv")]) == 2
     assert main([*args, "--out", str(tmp_path / "d.json"), "--effective", "1.8.2025"]) == 2
     assert not (tmp_path / "d.json").exists()

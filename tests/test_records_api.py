@@ -82,7 +82,8 @@ def test_scheme_history_and_changes(client: TestClient) -> None:
 
     # viewers see published versions only: the history as of the published version
     assert client.get(f"/plans/{plan_id}/changes?from=1", headers=viewer).status_code == 403
-    assert client.get(f"/plans/{plan_id}/grids/{dst}/history", headers=viewer).status_code == 400
+    # nothing published: 404 (no history to show a viewer), not a 400 naming no parameter
+    assert client.get(f"/plans/{plan_id}/grids/{dst}/history", headers=viewer).status_code == 404
     client.post(f"/plans/{plan_id}/versions/2/publish", headers=planner)
     h = client.get(f"/plans/{plan_id}/grids/{dst}/history", headers=viewer).json()
     assert [e["version"] for e in h["events"]] == [2]

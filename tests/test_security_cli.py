@@ -84,3 +84,45 @@ def test_truncated_plan_geopackage(tmp_path: Path) -> None:
     proc = _cli("coverage", str(SAMPLE), "--plan", str(truncated), "--out", str(out))
     _one_line(proc, 2, str(truncated), "cannot be read")
     assert not out.exists()
+
+
+def _one_grid_layer(path: Path, column: str) -> Path:
+    """Write one grid (the sample's first community) with its code in ``column``."""
+    import geopandas as gpd
+
+    comm = gpd.read_file(SAMPLE, layer="communities").iloc[:1]
+    cid = str(comm["community_id"].iloc[0])
+    grids = gpd.GeoDataFrame(
+        {column: [cid + "001"], "community_id": [cid]}, geometry=list(comm.geometry), crs=comm.crs
+    )
+    grids.to_file(path, driver="GeoJSON")
+    return path
+
+
+def test_changes_names_its_own_options_and_reads_odd_code_columns(tmp_path: Path) -> None:
+    layer = _one_grid_layer(tmp_path / "grids.geojson", "编号")
+    out = tmp_path / "c.json"
+    args = ["changes", str(SAMPLE), "--old", str(layer), "--new", str(layer), "--out", str(out)]
+    # the option is --effective, not --valid-from (the message named an option it lacks)
+    _one_line(_cli(*args, "--effective", "2025-02-30"), 2, "--effective", "2025-02-30")
+    # a corrupt GeoPackage: one line naming it, exit 2 (was exit 1, "internal error")
+    bad = tmp_path / "old.gpkg"
+    bad.write_bytes(b"not a geopackage")
+    proc = _cli("changes", str(SAMPLE), "--old", str(bad), "--new", str(layer), "--out", str(out))
+    _one_line(proc, 2, str(bad), "cannot be read")
+    # the message asks for --id-column: changes has it now
+    _one_line(_cli(*args), 2, "--id-column", "编号")
+    assert _cli(*args, "--id-column", "编号").returncode == 0
+    assert '"grids_kept": 1' in out.read_text(encoding="utf-8")
+
+
+def test_audit_object_code_without_cjt349_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "a.json"
+    grids = _one_grid_layer(tmp_path / "grids.geojson", "grid_id")
+    base = ["audit", str(SAMPLE), "--grids", str(grids), "--out", str(out)]
+    # was ignored (exit 0): DB11/T 2157 codes have no object code
+    _one_line(_cli(*base, "--object-code", "110000"), 2, "--object-code", "CJ/T349")
+    proc = _cli(*base, "--standard", "DB11/T2157", "--object-code", "110000")
+    _one_line(proc, 2, "--object-code")
+    assert not out.exists()
+    assert _cli(*base, "--standard", "CJ/T349", "--object-code", "110000").returncode == 0

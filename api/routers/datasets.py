@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 
 from api.deps import AdminDep, PrincipalDep, StateDep
+from api.params import NoNul
 from api.recovery import service_temp_dir
 from api.scopes import redact_report
 from api.service import dataset_layers_for_store, metric_crs_text, store_one_type_parts
@@ -56,8 +57,8 @@ def upload_dataset(
     who: AdminDep,
     request: Request,
     file: Annotated[list[UploadFile], File(description="GeoPackage, zip, or layer files")],
-    name: Annotated[str | None, Form(max_length=200)] = None,
-    crs: Annotated[str | None, Form(description="EPSG code, gcj02 or bd09")] = None,
+    name: Annotated[str | None, Form(max_length=200), NoNul] = None,
+    crs: Annotated[str | None, Form(description="EPSG code, gcj02 or bd09"), NoNul] = None,
 ) -> DatasetInfo:
     """Validate the uploaded files with ``gridgen.io.read.read_dataset`` and store them.
 

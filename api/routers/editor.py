@@ -17,13 +17,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import BaseModel, Field
 
 from api.assign_edit import PreparedAssign, prepare_assign
 from api.auth import Principal
 from api.deps import PlannerDep, StateDep, principal_for
 from api.edit_conflicts import check_assign_base
-from api.errors import PermissionDeniedError
+from api.editor_bodies import (
+    REBALANCERS,
+    AssignUnits,
+    Rebalance,
+    check_rebalance,
+    check_size,
+)
+from api.errors import ConflictError, PermissionDeniedError
 from api.plan_edits import (
     check_scope,
     plan_dataset,
@@ -43,7 +49,7 @@ from api.service import (
 from api.store.base import JobInfo, VersionInfo, dataset_key, grids_key
 from api.tile_encoder import check_tile
 from api.tile_serving import layer_tile, tile_headers
-from gridgen.errors import GridgenError, NotFoundError, ParameterError
+from gridgen.errors import GridgenError, NotFoundError
 from gridgen.partition.assign import editor_units
 from gridgen.partition.compare import community_unit_changes
 from gridgen.partition.plan import Plan
@@ -53,44 +59,6 @@ router = APIRouter(tags=["editor"])
 MVT = "application/vnd.mapbox-vector-tile"
 MVT_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"content": {MVT: {}}}}
 IfMatch = Annotated[str | None, Header(description='Base version of the edit, e.g. "3"')]
-MAX_ASSIGN = 20000
-"""Most units or buildings one assignment may name."""
-
-
-class AssignUnits(BaseModel):
-    """Give units (or buildings) to grids in one edit."""
-
-    base_version: int | None = Field(None, description="Version the edit was made on")
-    assign: dict[str, str] = Field(
-        default_factory=dict,
-        description="unit or building id → grid id (a new grid: community id + 3 digits)",
-    )
-    lock: list[str] = Field(default_factory=list, description="grids to lock with this edit")
-    unlock: list[str] = Field(default_factory=list, description="grids to unlock with this edit")
-    message: str = Field("", max_length=500)
-
-
-class Rebalance(BaseModel):
-    """Rebalance a plan version as a background job that saves a new version.
-
-    ``minimal_change`` (the default) moves as few households as it can to fix what the
-    audit finds, in the whole plan or, with ``community_id``, in that community only;
-    ``repartition`` redraws the unlocked grids of ``community_id`` from scratch.
-    """
-
-    base_version: int | None = None
-    community_id: str | None = Field(None, max_length=200)
-    method: str = Field("minimal_change", description="minimal_change or repartition")
-    target: int | None = Field(default=None, gt=0, le=100_000, description="Households/grid")
-    band: tuple[int, int] | None = Field(default=None, description="MIN, MAX households")
-    max_moved: int | None = Field(default=None, ge=0, description="Most households to move")
-    seed: int | None = None
-    message: str = Field("", max_length=500)
-
-
-REBALANCERS: tuple[str, ...] = ("repartition", "minimal_change")
-"""Rebalance methods, in the order the editor offers them (repartition works around locks;
-the minimal-change rebalance leaves a community with a locked grid as it is)."""
 
 
 def _version_dict(info: VersionInfo) -> dict[str, Any]:
@@ -150,13 +118,6 @@ def editor_data(
     return data
 
 
-def _check_size(body: AssignUnits) -> None:
-    if not (body.assign or body.lock or body.unlock):
-        raise ParameterError("assign: name at least one unit or building id, or grids to lock")
-    if len(body.assign) > MAX_ASSIGN:
-        raise ParameterError(f"assign: at most {MAX_ASSIGN} ids per edit")
-
-
 def _message(body: AssignUnits, edit: PreparedAssign) -> str:
     if body.message:
         return body.message
@@ -182,22 +143,27 @@ def assign(
     locking after). A stale base gets 409 with ``conflicts``: the units of this edit that
     a later version moved elsewhere (who, where to); see :mod:`api.edit_conflicts`.
     """
-    _check_size(body)
+    check_size(body)
     base = parse_base_version(if_match, body.base_version)
-    check_assign_base(state, plan_id, base, body.assign)
+    check_assign_base(state, who, plan_id, base, body.assign, grids=[*body.lock, *body.unlock])
     edit = prepare_assign(
         state, who, plan_id, base, assign=body.assign, lock=body.lock, unlock=body.unlock
     )
-    info = save_plan(
-        state,
-        plan_id,
-        base=base,
-        plan=edit.plan,
-        locked=edit.locked,
-        actor=who.label,
-        message=_message(body, edit),
-        communities=edit.communities,
-    )
+    try:
+        info = save_plan(
+            state,
+            plan_id,
+            base=base,
+            plan=edit.plan,
+            locked=edit.locked,
+            actor=who.label,
+            message=_message(body, edit),
+            communities=edit.communities,
+        )
+    except ConflictError:  # another save landed while this edit was applied: the 409 names
+        grids = [*body.lock, *body.unlock]  # what it changed, as a stale base's 409 does
+        check_assign_base(state, who, plan_id, base, body.assign, grids=grids)
+        raise
     body_out = {"version": _version_dict(info), "assign": edit.summary()}
     return JSONResponse(body_out, status_code=201, headers={"ETag": f'"{info.version}"'})
 
@@ -215,7 +181,7 @@ def assign_check(
     grids, grids left in several pieces); the answer lists what the edit does and the
     households of every grid it touches before and after, with their band status.
     """
-    _check_size(body)
+    check_size(body)
     base = parse_base_version(if_match, body.base_version)
     edit = prepare_assign(
         state, who, plan_id, base, assign=body.assign, lock=body.lock, unlock=body.unlock
@@ -276,15 +242,12 @@ def rebalance(
     """
     base = parse_base_version(if_match, body.base_version)
     check_edit_base(state, plan_id, base)
-    if body.method not in REBALANCERS:
-        raise ParameterError(f"method {body.method!r}: use one of {', '.join(REBALANCERS)}")
-    if body.method == "repartition" and body.community_id is None:
-        raise ParameterError("community_id: repartition redraws one community; name it")
     dataset_id = state.store.get_plan(plan_id).dataset_id
     if body.community_id is not None:
         check_scope(state, who, dataset_id, {body.community_id})
     elif allowed_communities(state, who, dataset_id) is not None:
         raise PermissionDeniedError("community_id: a scoped key rebalances its own communities")
+    check_rebalance(plan_id, load_plan(state, plan_id, base), body)
     job = state.create_job(kind="rebalance", params=body.model_dump(), actor=who.label)
 
     def work(progress: Callable[[float, str], None]) -> dict[str, Any]:
@@ -404,6 +367,10 @@ async def version_grids_tile(
 
     state: ServiceState = request.app.state.gridgen
     who = await _planner_of(request, state, action="reading draft versions")
+    known = ("version-known", plan_id, version)  # versions are never deleted: asked once
+    if state.memo.get(known) is None:  # an unknown version is 404, not an empty tile
+        await run_in_threadpool(state.store.get_version, plan_id, version)
+        state.memo.put(known, True)
     if who.community_id is not None or who.street_id is not None:
         info = await run_in_threadpool(state.store.get_plan, plan_id)
         if info.published_version != version:

@@ -17,9 +17,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from api.deps import PlannerDep, PrincipalDep, StateDep
-from api.scopes import resolve_version
+from api.params import NoNul
+from api.scopes import grid_communities, require_communities, resolve_version
 from api.service import load_dataset, load_plan
-from api.uploads import copy_capped
+from api.uploads import copy_capped, upload_names
 from gridgen.errors import InputError, ParameterError
 from gridgen.rules import RuleKind
 
@@ -70,11 +71,11 @@ def import_grid_layer(
     who: PlannerDep,
     dataset_id: str,
     file: Annotated[UploadFile, File(description="Grid polygons: .gpkg, .geojson, .zip")],
-    name: Annotated[str | None, Form(max_length=200)] = None,
-    id_column: Annotated[str | None, Form(description="Grid code column")] = None,
-    crs: Annotated[str | None, Form(description="EPSG code, gcj02 or bd09")] = None,
+    name: Annotated[str | None, Form(max_length=200), NoNul] = None,
+    id_column: Annotated[str | None, Form(description="Grid code column"), NoNul] = None,
+    crs: Annotated[str | None, Form(description="EPSG code, gcj02 or bd09"), NoNul] = None,
     target: Annotated[int, Form(gt=0)] = 300,
-    band: Annotated[str | None, Form(description="MIN,MAX")] = None,
+    band: Annotated[str | None, Form(description="MIN,MAX"), NoNul] = None,
 ) -> JSONResponse:
     """Store the layer as a new plan (version 1 = as imported) and return its audit summary."""
     from gridgen.io.grids import read_grid_layer
@@ -84,11 +85,15 @@ def import_grid_layer(
 
     dataset = load_dataset(state, dataset_id)
     lo_hi = default_band(target, parse_band(band or None, option="band"))
-    with tempfile.TemporaryDirectory(prefix="gridgen-grids-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="gridgen-grids-") as tmp, upload_names(Path(tmp)):
         path = _save_upload(file, Path(tmp), state.settings.upload_limit_bytes)
         grids = read_grid_layer(path, id_column=id_column or None, crs=crs or None)
     label = name or Path(file.filename or "grids").stem
     plan = import_grids(dataset, grids, target=target, band=lo_hi, source=label)
+    # a scoped planner imports grids of its own communities only, as it plans them
+    require_communities(
+        state, who, dataset_id, grid_communities(plan.grids), "importing a grid layer"
+    )
     audit = audit_grids(dataset, grids, band=lo_hi)
     info = state.store.create_plan(
         dataset_id=dataset_id,

@@ -25,11 +25,14 @@ from fastapi.responses import FileResponse, JSONResponse
 from starlette.background import BackgroundTask
 
 from api.deps import PlannerDep, StateDep
+from api.errors import PermissionDeniedError
 from api.match_reports import load_match_report, store_match_report
+from api.params import NoNul
 from api.recovery import service_temp_dir
+from api.scopes import scope_of
 from api.service import ServiceState, dataset_layers_for_store, metric_crs_text, submit_job
 from api.store.base import JobInfo
-from api.uploads import copy_capped
+from api.uploads import copy_capped, upload_names
 from gridgen.errors import InputError, UnsupportedFormatError
 from gridgen.io.spreadsheet import TableLimits
 
@@ -106,16 +109,30 @@ def ingest(
     compounds: OptionalFiles = None,
     roads: OptionalFiles = None,
     stations: OptionalFiles = None,
-    ledger_crs: Annotated[str, Form(description="gcj02, bd09 or an EPSG code")] = "gcj02",
-    crs: Annotated[list[str] | None, Form(description="INPUT=CRS, e.g. footprints=gcj02")] = None,
-    mapping: Annotated[
-        list[str] | None, Form(alias="map", description="LAYER.FIELD=COLUMN")
+    ledger_crs: Annotated[str, Form(description="gcj02, bd09 or an EPSG code"), NoNul] = "gcj02",
+    crs: Annotated[
+        list[str] | None, Form(description="INPUT=CRS, e.g. footprints=gcj02"), NoNul
     ] = None,
-    road_class: Annotated[list[str] | None, Form(description="CLASS=KIND")] = None,
-    name: Annotated[str | None, Form(max_length=200)] = None,
+    mapping: Annotated[
+        list[str] | None, Form(alias="map", description="LAYER.FIELD=COLUMN"), NoNul
+    ] = None,
+    road_class: Annotated[list[str] | None, Form(description="CLASS=KIND"), NoNul] = None,
+    name: Annotated[str | None, Form(max_length=200), NoNul] = None,
 ) -> JobInfo:
-    """Save the files, check the ledger's limits, and queue the ingest; poll ``/jobs/{id}``."""
+    """Save the files, check the ledger's limits, and queue the ingest; poll ``/jobs/{id}``.
+
+    An ingest makes a district's dataset: a key scoped to a street or a community may not
+    (403 naming its scope), as only an admin may upload a dataset.
+    """
     from gridgen.ingest.build import IngestPaths, ingest_options
+
+    scope = scope_of(who)
+    if scope is not None:
+        msg = (
+            f"ingest makes a dataset for a whole district: this key is scoped to {scope.label};"
+            " ask for a planner key without a scope, or an admin key"
+        )
+        raise PermissionDeniedError(msg)
 
     options = ingest_options(
         ledger_crs=ledger_crs,
@@ -138,7 +155,8 @@ def ingest(
             ledger=saver.save("ledger", [ledger], LEDGER),
             **extra,
         )
-        _check_ledger(state, paths.ledger)
+        with upload_names(folder):
+            _check_ledger(state, paths.ledger)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -150,9 +168,10 @@ def ingest(
         from gridgen.ingest.build import ingest_files
 
         try:
-            result = ingest_files(
-                paths, options=options, progress=lambda m: progress(0.5, m), name=label
-            )
+            with upload_names(folder):
+                result = ingest_files(
+                    paths, options=options, progress=lambda m: progress(0.5, m), name=label
+                )
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         progress(0.9, "storing the dataset and the match report")

@@ -16,6 +16,7 @@ from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import JSONResponse
 
 from api.deps import AdminDep, StateDep
+from api.params import NoNul
 from api.responses import LedgerSaved
 from api.service import dataset_layers_for_store, load_dataset, metric_crs_text
 from api.uploads import read_capped
@@ -37,11 +38,13 @@ def upload_ledger(
     who: AdminDep,
     dataset_id: str,
     file: Annotated[UploadFile, File(description="Ledger: .xlsx or .csv (UTF-8 or GBK)")],
-    layer: Annotated[str, Form()] = "buildings",
-    key: Annotated[str | None, Form(description="Id column (default the layer's)")] = None,
-    name: Annotated[str | None, Form(max_length=200)] = None,
+    layer: Annotated[str, Form(), NoNul] = "buildings",
+    key: Annotated[str | None, Form(description="Id column (default the layer's)"), NoNul] = None,
+    name: Annotated[str | None, Form(max_length=200), NoNul] = None,
     crs: Annotated[
-        str, Form(description="Household ledgers: system of the coordinates (gcj02, bd09, EPSG)")
+        str,
+        Form(description="Household ledgers: system of the coordinates (gcj02, bd09, EPSG)"),
+        NoNul,
     ] = "gcj02",
 ) -> JSONResponse:
     """Apply the ledger to the dataset, validate, and store the result as a new dataset.

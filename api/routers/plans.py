@@ -40,12 +40,27 @@ from api.service import (
     submit_job,
 )
 from api.store.base import JobInfo, PlanInfo, VersionInfo
-from gridgen.errors import ParameterError
+from gridgen.errors import NotFoundError, ParameterError
 from gridgen.partition.plan import Plan
 
 router = APIRouter(tags=["plans"])
 GPKG = "application/geopackage+sqlite3"
 IfMatch = Annotated[str | None, Header(description='Base version of the edit, e.g. "3"')]
+
+
+def _check_communities(state: ServiceState, dataset_id: str, communities: list[str]) -> None:
+    """Raise naming ``communities`` unless it names communities of the dataset (the job
+    failed later, with 'merge_plans needs at least one plan' for an empty list)."""
+    if not communities:
+        msg = "communities: name at least one community, or leave it out to plan them all"
+        raise ParameterError(msg)
+    known = set(load_dataset(state, dataset_id).communities["community_id"].astype(str))
+    if unknown := sorted(set(communities) - known):
+        msg = (
+            f"communities: {', '.join(unknown[:20])} not in dataset {dataset_id}; pass "
+            "community_id values of its communities layer"
+        )
+        raise NotFoundError(msg)
 
 
 @router.post("/plans", status_code=202, summary="Create a plan (background partitioning job)")
@@ -57,6 +72,8 @@ def create_plan(state: StateDep, who: PlannerDep, body: PlanCreate) -> JobInfo:
         if body.communities is None:
             body = body.model_copy(update={"communities": sorted(allowed)})
         require_communities(state, who, body.dataset_id, body.communities or (), "creating a plan")
+    if body.communities is not None:
+        _check_communities(state, body.dataset_id, body.communities)
     from gridgen.partition.plan import default_band
 
     band = default_band(body.target, body.band)

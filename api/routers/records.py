@@ -16,11 +16,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from api.deps import PlannerDep, PrincipalDep, StateDep
+from api.params import NoNul
 from api.scopes import access_for, grid_communities, require_communities, resolve_version
 from api.service import check_edit_base, load_dataset, load_plan, parse_base_version
 from api.store.base import version_date
 from api.store.history import code_history
 from api.uploads import read_capped
+from gridgen.errors import NotFoundError, ParameterError
 
 router = APIRouter(tags=["records"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -67,6 +69,9 @@ def grid_history(state: StateDep, who: PrincipalDep, plan_id: str, code: str) ->
 
     Planners and admins (in scope) see every version; other roles see the published one.
     """
+    if not who.sees_drafts and state.store.get_plan(plan_id).published_version is None:
+        msg = f"plan {plan_id} has no published version: its grid codes have no history to show"
+        raise NotFoundError(msg)
     head = resolve_version(state, who, plan_id, "head" if who.sees_drafts else "published")
     versions = state.store.list_versions(plan_id)
     if not who.sees_drafts:
@@ -100,6 +105,12 @@ def changes(
 
     old_info = resolve_version(state, who, plan_id, from_)
     new_info = resolve_version(state, who, plan_id, to)
+    if old_info.version > new_info.version:
+        msg = (
+            f"from={from_} (version {old_info.version}) is later than to={to} (version "
+            f"{new_info.version}): a change order goes from the older version to the newer"
+        )
+        raise ParameterError(msg)
     old = load_plan(state, plan_id, old_info.version)
     new = load_plan(state, plan_id, new_info.version)
     dataset_id = state.store.get_plan(plan_id).dataset_id
@@ -138,7 +149,7 @@ def grid_attributes(
     plan_id: str,
     file: Annotated[UploadFile, File(description="Grid sheet: .xlsx or .csv, by 网格编码")],
     base_version: Annotated[int | None, Form(ge=1)] = None,
-    message: Annotated[str, Form(max_length=1000)] = "",
+    message: Annotated[str, Form(max_length=1000), NoNul] = "",
     if_match: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     """Apply the sheet (网格员 restricted like phones, 网格党组织 是/否 and name, 责任主体) to

@@ -15,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from api.access import RESTRICTED_ALL, restricted_of
 from api.auth import Principal
 from api.deps import PrincipalDep, StateDep, principal_for
+from api.errors import UnknownParameterError
 from api.fields import etag_matches, property_keys, tile_fields
 from api.scopes import access_for
 from api.service import COLLECTIONS, ServiceState, resolve_layer
@@ -95,6 +96,9 @@ async def tile(request: Request, layer: str, z: int, x: int, y: int) -> Response
     state: ServiceState = request.app.state.gridgen
     headers = request.headers
     who = await principal_for(state, headers.get("x-api-key"), headers.get("authorization"))
+    if unknown := sorted(set(request.query_params) - TILE_QUERY):
+        msg = f"unknown query parameter {', '.join(unknown)}: a tile takes only ?dataset="
+        raise UnknownParameterError(msg)  # ?version= of a draft would be served published
     dataset = request.query_params.get("dataset") or None
     names = layer.split(",")
     if len(names) > MAX_LAYERS or len(set(names)) != len(names):
@@ -116,6 +120,8 @@ async def tile(request: Request, layer: str, z: int, x: int, y: int) -> Response
 
 MAX_LAYERS = 8
 """Most layers one tile request may name."""
+TILE_QUERY = frozenset({"dataset"})
+"""The query parameters of the tile route (any other is refused, 400)."""
 
 
 async def _layer_tile(

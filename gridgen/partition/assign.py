@@ -178,6 +178,13 @@ def resolve_keys(dataset: Dataset, keys: Iterable[str]) -> tuple[dict[str, list[
     by_comp: dict[str, list[str]] = {}
     for b, c in zip(b_ids[hit].tolist(), comp_text.to_numpy()[hit].tolist(), strict=True):
         by_comp.setdefault(c, []).append(b)
+    # <compound>/<building>: the building must be in that compound
+    pairs = {tuple(k.split("/", 1)) for k in keys if "/" in k and k not in by_comp}
+    in_comp = {
+        b: c
+        for b, c in zip(b_ids.tolist(), comp_text.to_numpy().tolist(), strict=True)
+        if (c, b) in pairs
+    }
     out: dict[str, list[str]] = {}
     unknown: list[str] = []
     for k in keys:
@@ -187,11 +194,33 @@ def resolve_keys(dataset: Dataset, keys: Iterable[str]) -> tuple[dict[str, list[
             out[k] = [k]
         elif k.startswith("b:") and k[2:] in known_b:
             out[k] = [k[2:]]
-        elif "/" in k and k.split("/", 1)[1] in known_b:
+        elif "/" in k and in_comp.get(k.split("/", 1)[1]) == k.split("/", 1)[0]:
             out[k] = [k.split("/", 1)[1]]
         else:
             unknown.append(k)
     return out, unknown
+
+
+def _named_twice(resolved: Mapping[str, list[str]], assign: Mapping[str, str]) -> list[str]:
+    """Return 'building (key → grid, key → grid)' for buildings two keys give to two grids
+    (a compound and one of its buildings, a building and ``b:`` it)."""
+    seen: dict[str, tuple[str, str]] = {}
+    out: list[str] = []
+    for key, bids in resolved.items():
+        for b in bids:
+            first = seen.setdefault(b, (key, str(assign[key])))
+            if first[1] != str(assign[key]):
+                out.append(f"{b} ({first[0]} → {first[1]}, {key} → {assign[key]})")
+    return out
+
+
+UNKNOWN_IDS = "unknown unit or building ids"
+OPEN_LAND = "open-land units (no buildings: they follow the grids around them)"
+TWICE = "buildings given to two grids"
+BAD_GRID = "unknown grid ids (a new grid takes a code never used in its community)"
+OUTSIDE = "units of communities this plan does not cover (partition them first)"
+WRONG_COMMUNITY = "grids of another community"
+ON_LOCKED = "locked grids (unlock them first)"
 
 
 def _check(
@@ -199,50 +228,48 @@ def _check(
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Return (building → new grid, new grid → community) or raise naming every bad id."""
     resolved, unknown = resolve_keys(dataset, assign)
-    problems: list[str] = []
-    if unknown:
-        problems.append(f"unknown unit or building ids: {', '.join(sorted(unknown)[:20])}")
-    grids = plan.grids
-    comm_of_grid = _pairs(grids, "grid_id", "community_id")
+    land = sorted(k for k in unknown if k.startswith("e:"))  # units.py names open land e:N
+    found: dict[str, list[str]] = {
+        UNKNOWN_IDS: sorted(set(unknown) - set(land)),
+        OPEN_LAND: land,
+        TWICE: _named_twice(resolved, assign),
+        BAD_GRID: [],
+        OUTSIDE: [],
+        WRONG_COMMUNITY: [],
+        ON_LOCKED: [],
+    }
+    comm_of_grid = _pairs(plan.grids, "grid_id", "community_id")
     named = {b for bids in resolved.values() for b in bids}
     comm_of_b = _pairs(dataset.buildings, "building_id", "community_id", only=named)
     old = _pairs(plan.assignment, "building_id", "grid_id", only=named)
     locked_set = {str(g) for g in locked}
     moves: dict[str, str] = {}
     new_grids: dict[str, str] = {}
-    bad_grid: list[str] = []
-    wrong_comm: list[str] = []
-    on_locked: list[str] = []
+    planned = set(comm_of_grid.values())
     for key, bids in resolved.items():
         gid = str(assign[key])
         comms = {comm_of_b[b] for b in bids}
         comm = sorted(comms)[0]
+        if not comms & planned:  # a grid there would hold this unit and leave the rest bare
+            found[OUTSIDE].append(f"{key} (community {comm})")
+            continue
         if gid in comm_of_grid:
             if comm_of_grid[gid] not in comms:
-                wrong_comm.append(f"{key} (community {comm}) → {gid}")
+                found[WRONG_COMMUNITY].append(f"{key} (community {comm}) → {gid}")
                 continue
         elif (why := new_code_refusal(dataset, plan, comm, gid)) is None:
             new_grids[gid] = comm
         else:
-            bad_grid.append(f"{key} → {gid} ({why})")
+            found[BAD_GRID].append(f"{key} → {gid} ({why})")
             continue
         for b in bids:
             if old.get(b) == gid:
                 continue
             if gid in locked_set or old.get(b) in locked_set:
-                on_locked.append(f"{key} ({old.get(b)} → {gid})")
+                found[ON_LOCKED].append(f"{key} ({old.get(b)} → {gid})")
                 break
             moves[b] = gid
-    if bad_grid:
-        problems.append(
-            "unknown grid ids (a new grid takes a code never used in its community): "
-            + ", ".join(bad_grid[:20])
-        )
-    if wrong_comm:
-        problems.append("grids of another community: " + ", ".join(wrong_comm[:20]))
-    if on_locked:
-        problems.append("locked grids (unlock them first): " + ", ".join(on_locked[:20]))
-    if problems:
+    if problems := [f"{what}: {', '.join(items[:20])}" for what, items in found.items() if items]:
         raise ParameterError("assign: " + "; ".join(problems))
     return moves, new_grids
 

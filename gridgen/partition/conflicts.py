@@ -173,9 +173,16 @@ def edit_conflicts(
 def renamed_codes(
     dataset: Dataset, base: Plan, head: Plan, *, communities: set[str] | None = None
 ) -> dict[str, str]:
-    """Return base code → head code for the grids of ``base`` known by another code now."""
-    succ = successors(base, head, building_households(dataset), communities=communities)
-    return {old: new for old, new in sorted(succ.items()) if old != new}
+    """Return base code → head code for the grids of ``base`` known by another code now, and
+    for the codes retired since (merged into another grid), the head grid holding most of
+    their households (an edit naming a retired code is re-applied to that grid)."""
+    hh = building_households(dataset)
+    succ = successors(base, head, hh, communities=communities)
+    comms = set(base.grids["community_id"].astype(str)) if communities is None else communities
+    out = {old: new for old, new in succ.items() if old != new}
+    for new, olds in _absorbing(base, head, hh, comms).items():
+        out.update({old: new for old in olds if old not in succ})
+    return dict(sorted(out.items()))
 
 
 __all__ = [

@@ -263,6 +263,22 @@ def compound_majority(dataset: Dataset, grid_of: IntArray, *, band_max: int) -> 
     return out
 
 
+def _duplicate_code_problems(layer: GridLayer) -> list[Problem]:
+    """Return one ``duplicate_code`` problem per code found on several polygons of the layer
+    (they were taken as one grid: said, never silently)."""
+    where = dict(zip(layer.codes.astype(str).tolist(), layer.community.tolist(), strict=True))
+    return [
+        Problem(
+            RuleKind.DUPLICATE_CODE,
+            str(where.get(code, "")),
+            f"code {code} is on more than one polygon of the layer: they are taken as one grid;"
+            " give each grid its own code, or name a column of unique codes (--id-column)",
+            grid_id=code,
+        )
+        for code in layer.duplicates
+    ]
+
+
 def import_grids(
     dataset: Dataset,
     grids: gpd.GeoDataFrame,
@@ -313,6 +329,7 @@ def import_grids(
         )
         for i in np.flatnonzero(~has).tolist()
     ]
+    problems += _duplicate_code_problems(layer)
     prior = layer_codes(layer.codes, layer.community, grids)
     book = CodeBook(scheme or scheme_for(dataset.communities))
     table, book = dated_grids(table, before=prior, book=book, on=on or date.today())

@@ -63,6 +63,17 @@ CHANGES = AlgorithmSpec(
             optional=True,
         ),
         Param(
+            "ID_COLUMN",
+            "string",
+            Text(
+                "网格图层的编码字段（可选，默认 grid_id、code、网格编码或网格编号）",
+                "Code field of a grid layer (optional; default grid_id, code, 网格编码, 网格编号)",
+            ),
+            flag="--id-column",
+            optional=True,
+            advanced=True,
+        ),
+        Param(
             "RESTRICTED",
             "bool",
             Text("显示网格员姓名（受限信息）", "Show grid workers' names (restricted)"),
