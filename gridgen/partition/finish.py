@@ -128,8 +128,12 @@ def attach_detached(
         return labels
     if pieces is None:
         pieces = community_pieces(units.area)
-    tree = shapely.STRtree(pieces) if len(pieces) else None
-    home = np.asarray([_piece_of(tree, c) for c in units.cells], dtype=np.int64)
+    home = np.full(units.n, -1, dtype=np.int64)  # the community piece of each cell
+    if len(pieces):
+        cell, piece = shapely.STRtree(pieces).query(
+            shapely.point_on_surface(units.cells), predicate="intersects"
+        )
+        home[cell[::-1]] = piece[::-1]  # the first piece found, as _piece_of
     out = labels.copy()
     hh = units.households
     for c in np.unique(comp).tolist():
