@@ -8,6 +8,7 @@ error a client sees.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -59,6 +60,30 @@ def upload_names(folder: Path) -> Iterator[None]:
         text = str(exc)
         for prefix in {str(folder) + "/", str(folder.resolve()) + "/"}:
             text = text.replace(prefix, "")
+        if exc.args and text != str(exc):
+            exc.args = (text, *exc.args[1:])
+        raise
+
+
+FORM_FIELDS = {
+    "--ledger-crs": "ledger_crs",
+    "--road-class": "road_class",
+    "--crs": "crs",
+    "--map": "map",
+}
+"""The ingest command's options and the form fields of ``POST /datasets/ingest`` they are."""
+
+
+@contextmanager
+def form_field_names() -> Iterator[None]:
+    """Re-raise a gridgen error raised inside with the command line's option names (shared
+    messages of :mod:`gridgen.ingest`) replaced by the route's form fields."""
+    try:
+        yield
+    except GridgenError as exc:
+        text = str(exc)
+        for flag, field in FORM_FIELDS.items():
+            text = re.sub(rf"{re.escape(flag)}(?![\w-])", field, text)
         if exc.args and text != str(exc):
             exc.args = (text, *exc.args[1:])
         raise

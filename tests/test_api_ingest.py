@@ -122,6 +122,14 @@ def test_bad_inputs_to_the_ingest_route(served: tuple) -> None:
         "/datasets/ingest", files=_files(RAW), data={"map": "ledger.colour=X"}, headers=ADMIN
     )
     assert r.status_code == 422 and "has no field 'colour'" in r.json()["detail"]
+    # the route's messages name its form fields, not the command line's options
+    assert r.json()["detail"].startswith("map 'ledger.colour=X'"), r.text
+    assert "--" not in r.json()["detail"]
+    r = client.post(
+        "/datasets/ingest", files=_files(RAW), data={"road_class": "tertiary"}, headers=ADMIN
+    )
+    assert r.status_code == 422 and r.json()["detail"].startswith("road_class 'tertiary'")
+    assert "e.g. road_class tertiary=main" in r.json()["detail"]
     notes = "会议纪要\n今天讨论网格\n".encode()
     r = client.post("/datasets/ingest", files=_files(RAW, ("notes.csv", notes)), headers=ADMIN)
     job = _wait(client, r.json()["id"], ADMIN)

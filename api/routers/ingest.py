@@ -32,7 +32,7 @@ from api.recovery import service_temp_dir
 from api.scopes import scope_of
 from api.service import ServiceState, dataset_layers_for_store, metric_crs_text, submit_job
 from api.store.base import JobInfo
-from api.uploads import copy_capped, upload_names
+from api.uploads import copy_capped, form_field_names, upload_names
 from gridgen.errors import InputError, UnsupportedFormatError
 from gridgen.io.spreadsheet import TableLimits
 
@@ -134,13 +134,14 @@ def ingest(
         )
         raise PermissionDeniedError(msg)
 
-    options = ingest_options(
-        ledger_crs=ledger_crs,
-        crs=crs or (),
-        mapping=mapping or (),
-        road_classes=road_class or (),
-        limits=ledger_limits(state),
-    )
+    with form_field_names():
+        options = ingest_options(
+            ledger_crs=ledger_crs,
+            crs=crs or (),
+            mapping=mapping or (),
+            road_classes=road_class or (),
+            limits=ledger_limits(state),
+        )
     folder = Path(tempfile.mkdtemp(prefix="ingest-", dir=service_temp_dir(state.settings)))
     try:
         saver = _Saver(folder, state.settings.upload_limit_bytes)
@@ -168,7 +169,7 @@ def ingest(
         from gridgen.ingest.build import ingest_files
 
         try:
-            with upload_names(folder):
+            with upload_names(folder), form_field_names():
                 result = ingest_files(
                     paths, options=options, progress=lambda m: progress(0.5, m), name=label
                 )
