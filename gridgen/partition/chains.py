@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -192,6 +192,25 @@ def cut_units(g: Moves, labels: IntArray, lab: int) -> set[int]:
     return set(cuts.split)
 
 
+def connected_parts(nbrs: Sequence[Sequence[int]], members: set[int]) -> list[list[int]]:
+    """Return the connected parts of ``members`` (unit indices) on the graph ``nbrs``, in the
+    order found; ``members`` is emptied."""
+    parts: list[list[int]] = []
+    while members:
+        start = members.pop()
+        part = [start]
+        queue = deque([start])
+        while queue:
+            u = queue.popleft()
+            for v in nbrs[u]:
+                if v in members:
+                    members.discard(v)
+                    part.append(v)
+                    queue.append(v)
+        parts.append(part)
+    return parts
+
+
 def branch(
     g: Moves,
     labels: IntArray,
@@ -215,19 +234,7 @@ def branch(
     members.discard(unit)
     if not members:
         return None
-    parts: list[list[int]] = []
-    while members:
-        start = members.pop()
-        part = [start]
-        queue = deque([start])
-        while queue:
-            u = queue.popleft()
-            for v in g.nbrs[u]:
-                if v in members:
-                    members.discard(v)
-                    part.append(v)
-                    queue.append(v)
-        parts.append(part)
+    parts = connected_parts(g.nbrs, members)
     if len(parts) == 1:
         return (unit,)
     hh = g.households

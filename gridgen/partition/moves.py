@@ -24,7 +24,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from gridgen.partition.chains import DEEP, MAX_DEPTH, GridCuts, Memo, best_chain
+from gridgen.partition.chains import (
+    DEEP,
+    MAX_DEPTH,
+    GridCuts,
+    Memo,
+    best_chain,
+    connected_parts,
+)
 from gridgen.partition.objective import IntArray, RegionProblem
 
 PHASES: tuple[tuple[bool, int], ...] = ((True, MAX_DEPTH), (True, DEEP), (False, MAX_DEPTH))
@@ -81,19 +88,7 @@ def violation(h: NDArray[np.float64] | IntArray, lo: int, hi: int) -> NDArray[np
 def pieces(g: Moves, labels: IntArray, label: int) -> list[list[int]]:
     """Return the connected pieces of ``label``'s units (largest households first)."""
     members = set(np.flatnonzero(labels == label).tolist())
-    out: list[list[int]] = []
-    while members:
-        start = members.pop()
-        comp = [start]
-        queue = deque([start])
-        while queue:
-            u = queue.popleft()
-            for v in g.nbrs[u]:
-                if v in members:
-                    members.discard(v)
-                    comp.append(v)
-                    queue.append(v)
-        out.append(sorted(comp))
+    out = [sorted(part) for part in connected_parts(g.nbrs, members)]
     out.sort(key=lambda c: (-int(g.households[c].sum()), -len(c), c[0]))
     return out
 
