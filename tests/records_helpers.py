@@ -1,5 +1,5 @@
-"""Helpers of the grid-record tests: real clients (LibreOffice, poppler), a drift of a city,
-and an independent count of a change order by code."""
+"""Helpers of the grid-record and report tests: real clients (LibreOffice, poppler), a drift
+of a city, and an independent count of a change order by code."""
 
 from __future__ import annotations
 

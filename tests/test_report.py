@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 import shutil
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from coverage_helpers import SmallPlan, small_dataset
+from records_helpers import soffice_csv
 from test_figures import report_layers, sample_snapshots
 
 from gridgen.coverage.figure_changes import report_figures
@@ -20,42 +20,12 @@ from gridgen.sample.district import sample_path
 from gridgen_cli.main import main
 from maps.report_html import report_html
 
-SOFFICE = shutil.which("soffice")
 CHROMIUM = Path("/usr/bin/chromium")
-# CSV filter options: comma, double quote, UTF-8, from row 1, ..., cells as shown, all sheets
-CSV_FILTER = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true,false,false,-1"
 
 
 def hand_figures():  # type: ignore[no-untyped-def]
     ds = small_dataset(report_layers())
     return report_figures(ds, plan=SmallPlan(), radius=800, mode="walk")[0]
-
-
-def soffice_csv(xlsx: Path, tmp: Path) -> dict[str, list[list[str]]]:
-    """Convert every sheet of ``xlsx`` to CSV with LibreOffice; return sheet name → rows."""
-    out = tmp / "csv"
-    run = subprocess.run(
-        [
-            str(SOFFICE),
-            f"-env:UserInstallation=file://{tmp / 'lo_profile'}",
-            "--headless",
-            "--convert-to",
-            CSV_FILTER,
-            "--outdir",
-            str(out),
-            str(xlsx),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr
-    sheets = {}
-    for path in sorted(out.glob(f"{xlsx.stem}-*.csv")):
-        with path.open(encoding="utf-8") as fh:
-            sheets[path.stem.removeprefix(f"{xlsx.stem}-")] = list(csv.reader(fh))
-    return sheets
 
 
 @pytest.mark.needs_client("libreoffice")
