@@ -15,6 +15,7 @@ from shapely.geometry import LineString, box
 from gridgen.dataset import Dataset
 from gridgen.partition.community import partition_community
 from gridgen.partition.ground import KINDS, enclosures, ground_cut_costs
+from gridgen.partition.overlaps import overlap_hosts
 from gridgen.partition.plan import Plan
 from gridgen.partition.units import build_units
 
@@ -166,3 +167,39 @@ def test_partition_cli_fails_naming_the_community_when_the_tiling_fails(
     err = capsys.readouterr().err
     assert "community C1" in err and "do not tile" in err
     assert not out2.exists()
+
+
+def test_overlapping_footprints_share_the_unit_of_the_largest() -> None:
+    fps = np.asarray(
+        [
+            box(0, 0, 10, 10),  # 0: hosts 1 (inside it) and 2 (overlapping 1 m²)
+            box(2, 2, 4, 4),
+            box(-1, 9, 1, 11),
+            box(10, 0, 20, 10),  # 3: touches 0 along a wall only: its own unit
+            box(30, 0, 40, 10),  # 4 and 5: one outline drawn twice, the lower index hosts
+            box(30, 0, 40, 10),
+            shapely.Point(3, 3),  # a point overlaps nothing
+        ],
+        dtype=object,
+    )
+    assert overlap_hosts(fps).tolist() == [0, 0, 0, 3, 4, 4, 6]
+
+
+def test_a_building_drawn_inside_another_lies_in_the_same_grid() -> None:
+    # two scattered buildings of 300 households, and a gatehouse (0 households) drawn inside
+    # the east one near its west wall, closer to the west building's seed than the east's
+    comm = box(0, 0, 400, 200)
+    buildings = [
+        ("B0", None, 300, box(40, 60, 120, 140), "C1"),
+        ("B1", None, 300, box(180, 20, 380, 180), "C1"),
+        ("G", None, 0, box(182, 95, 186, 105), "C1"),
+    ]
+    ds = make_dataset([("C1", comm)], [], buildings)
+    units = build_units(ds, "C1", band_max=360)
+    unit_of = dict(zip(units.building_ids, units.building_unit.tolist(), strict=True))
+    assert unit_of["G"] == unit_of["B1"] != unit_of["B0"]
+    assert units.kinds.count("building") == 2
+    plan = partition_community(ds, "C1")
+    grid_of = dict(zip(plan.assignment["building_id"], plan.assignment["grid_id"], strict=True))
+    assert grid_of["G"] == grid_of["B1"] != grid_of["B0"]
+    assert_finished(ds, plan)

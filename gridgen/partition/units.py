@@ -4,6 +4,7 @@ A *unit* is what the partitioner moves between grids: a whole compound (小区),
 of a compound too large for one grid (大小区单独建: such compounds are split by their
 buildings), a scattered building (散居楼栋), or a piece of empty land. Every unit gets a
 *cell*; the cells tile the community exactly, so a grid is the union of its units' cells.
+Buildings whose footprints overlap are in one unit (:mod:`gridgen.partition.overlaps`).
 
 The cells come from the ground (:mod:`gridgen.partition.ground`,
 :mod:`gridgen.partition.open_land`): the community is cut by its roads into enclosures,
@@ -40,6 +41,7 @@ from gridgen.partition.cells import make_disjoint, polygonal_cells
 from gridgen.partition.faces import contiguous_labels, grouped_unions
 from gridgen.partition.ground import KINDS, solid_parts, unit_edges
 from gridgen.partition.open_land import GroundFaces, ground_faces
+from gridgen.partition.overlaps import overlap_hosts
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -262,6 +264,8 @@ def build_units(
     if building_ids is not None:
         bld = bld[bld["building_id"].astype(str).isin(building_ids)]
     b = _member_buildings(bld)
+    host = overlap_hosts(shapely.make_valid(bld.geometry.to_numpy()))
+    seeded = host == np.arange(len(host))  # a building inside another joins its unit
     c_ids, c_geom = _compound_cells(
         comp, region, b.compounds, redraw=area is not None and building_ids is not None
     )
@@ -271,19 +275,20 @@ def build_units(
 
     lines = road_lines(dataset, region)
     every_line = np.concatenate([lines["main"], lines["minor"], lines["path"]])
-    members = _compound_members(b_ci, len(c_ids))
+    members = _compound_members(np.where(seeded, b_ci, -1), len(c_ids))
     splits = {
         i: _split_points(b.points[members[i]])
         for i in np.flatnonzero(big).tolist()
         if len(members[i]) > 1
     }
-    scattered = np.flatnonzero(b_ci < 0)
+    scattered = np.flatnonzero((b_ci < 0) & seeded)
     ground = ground_faces(
         region, every_line, c_geom, b.points[scattered], {i: s.xy for i, s in splits.items()}
     )
     units, b_unit, face_unit = _unit_table(
         b, c_ids, members=members, splits=splits, scattered=scattered, ground=ground
     )
+    b_unit = b_unit[host]
     face_unit = contiguous_labels(face_unit, ground.faces, ground.segments)
     cell_arr, b_unit, face_unit, alive = _alive_cells(ground.faces, face_unit, b_unit, b.points)
     unit_ids = [units.ids[i] for i in alive]
