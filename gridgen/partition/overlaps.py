@@ -53,4 +53,5 @@ def overlap_hosts(footprints: NDArray[np.object_]) -> IntArray:
     _, first = np.unique(group[order], return_index=True)
     host_of_group = np.empty(k, dtype=np.int64)
     host_of_group[group[order][first]] = order[first]
-    return host_of_group[group]
+    hosts: IntArray = host_of_group[group]
+    return hosts
