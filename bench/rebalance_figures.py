@@ -29,18 +29,19 @@ def proven_grids(
 ) -> set[str]:
     """Return the grids a problem proves cannot be in the band.
 
-    ``unbalanceable`` names its grid; ``building_above_band`` its building (whose grid it
-    is); ``below_band`` / ``no_households`` *without* a grid name a community (or a separate
-    part of it) too small for a grid in the band: its grids below the band (``below``). A
-    ``below_band`` or ``above_band`` problem naming a grid only says no fix was found: not a
-    proof.
+    ``unbalanceable`` names its grid, and so does ``unsplittable`` when the grid is the one
+    out of band of a connected part no plan divides into in-band grids;
+    ``building_above_band`` its building (whose grid it is); ``below_band`` /
+    ``no_households`` *without* a grid name a community (or a separate part of it) too
+    small for a grid in the band: its grids below the band (``below``). A ``below_band`` or
+    ``above_band`` problem naming a grid only says no fix was found: not a proof.
     """
     ids = grids["grid_id"].astype(str)
     small = grids[ids.isin(below)]
     by_comm = small.groupby(small["community_id"].astype(str))["grid_id"].agg(list).to_dict()
     out: set[str] = set()
     for kind, comm, grid, building in problems:
-        if kind == "unbalanceable" and grid:
+        if kind in ("unbalanceable", "unsplittable") and grid:
             out.add(grid)
         elif kind == "building_above_band" and building in new:
             out.add(new[building])

@@ -40,8 +40,10 @@ class RuleKind(StrEnum):
     """A separate piece of a community too small to form a grid: it belongs to the nearest
     grid of the community, which is then a MultiPolygon (every square metre in some grid)."""
     UNSPLITTABLE = "unsplittable"
-    """Proven out of band: a connected part of a community whose households no number of
-    in-band grids can hold (417 households in a band of 240-360)."""
+    """Proven out of band: a connected part of a community that no plan divides into in-band
+    grids (no number of grids fits its households, 417 in a band of 240-360; or an
+    exhaustive search of its units finds no division). Names the grid when the plan has
+    exactly one out of band in that part."""
     EMPTY_GRID = "empty_grid"
     """A grid has no area left."""
     NOT_ADJACENT = "not_adjacent"
@@ -107,7 +109,7 @@ RULE_SOURCES: dict[RuleKind, tuple[str, ...]] = {
     RuleKind.NO_HOUSEHOLDS: ("partition",),
     RuleKind.MULTIPART: ("partition", "editor", "audit"),
     RuleKind.DETACHED_PART: ("partition", "rebalance", "editor"),
-    RuleKind.UNSPLITTABLE: ("partition",),
+    RuleKind.UNSPLITTABLE: ("partition", "rebalance"),
     RuleKind.EMPTY_GRID: ("editor", "audit"),
     RuleKind.NOT_ADJACENT: ("editor",),
     RuleKind.SPLIT_COMPOUND: ("editor", "audit"),

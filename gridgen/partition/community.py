@@ -57,6 +57,8 @@ from gridgen.partition.proofs import (
     detached_problems,
     unbalanceable_problems,
     unbalanceable_units,
+    unsplittable_problems,
+    unsplittable_reason,
 )
 from gridgen.partition.regions import components, fits_band
 from gridgen.partition.search import COUNT_PROOF, part_regions
@@ -132,6 +134,7 @@ def draw_grids(
         "; ".join(notes),
         done.detached,
         done.wgs84,
+        tuple(proofs),
     )
 
 
@@ -144,9 +147,10 @@ def _part_problems(
     hi: int,
     proofs: list[tuple[NDArray[np.int64], str]],
 ) -> tuple[list[Problem], list[str]]:
-    """Return the problems (and notes) of parts that stayed grids of their own, of parts
-    proven unsplittable (``proofs``: units and proof of each), and of buildings above the
-    band maximum."""
+    """Return the problems (and notes) of parts that stayed grids of their own and of
+    buildings above the band maximum, and the notes of parts proven unsplittable
+    (``proofs``: units and proof of each; their problems name the grid once ids are given,
+    :func:`gridgen.partition.proofs.unsplittable_problems`)."""
     cid = units.community_id
     problems: list[Problem] = []
     notes: list[str] = []
@@ -167,20 +171,9 @@ def _part_problems(
         )
         notes.append(note)
         problems.append(Problem(RuleKind.BELOW_BAND, cid, note))
-    for nodes, proof in proofs:
+    for nodes, proof in proofs:  # the problems: proofs.unsplittable_problems (grid named)
         total = int(units.households[nodes].sum())
-        why = (
-            "no number of grids fits"
-            if proof == COUNT_PROOF
-            else f"an exhaustive search of its {len(nodes)} units finds no such division"
-        )
-        note = (
-            f"a connected part of the community with {total} households cannot be divided "
-            f"into grids of {lo}-{hi} households ({why}): one of its grids is out of band "
-            "whatever the plan"
-        )
-        notes.append(note)
-        problems.append(Problem(RuleKind.UNSPLITTABLE, cid, note))
+        notes.append(unsplittable_reason(total, len(nodes), proof, lo=lo, hi=hi))
     for u in np.flatnonzero(units.households > hi).tolist():
         if units.kinds[u] in ("subunit", "building") or _single_building(units, int(u)):
             b_id = str(units.building_ids[units.building_unit == u][0])
@@ -303,6 +296,7 @@ def partition_community(
     by_row = np.argsort(id_of_label.astype(str), kind="stable")  # the rows' order (grid_id)
     same = np.array_equal(grids["grid_id"].astype(str).to_numpy(), id_of_label[by_row].astype(str))
     stuck = unbalanceable_problems(drawing, ids=ids, order=order, band=(lo, hi))
+    stuck += unsplittable_problems(drawing, ids=ids, order=order, band=(lo, hi))
     detached = detached_problems(drawing, ids=ids, order=order)
     plan = finish_plan(
         dataset,

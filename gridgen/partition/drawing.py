@@ -25,3 +25,6 @@ class Drawing:
     """Parts of grids that are separate pieces of the community (see ``finish``)."""
     wgs84: NDArray[np.object_] | None = None
     """The finished grids in EPSG:4326 (valid in every output CRS), index = label."""
+    proofs: tuple[tuple[NDArray[np.int64], str], ...] = ()
+    """Connected parts proven to hold a grid out of band whatever the plan: their units and
+    the proof (:func:`gridgen.partition.proofs.unsplittable_problems` reports them)."""

@@ -44,7 +44,11 @@ from gridgen.partition.plan import (
     grid_table,
     plan_metrics,
 )
-from gridgen.partition.proofs import detached_problems, unbalanceable_problems
+from gridgen.partition.proofs import (
+    detached_problems,
+    unbalanceable_problems,
+    unsplittable_problems,
+)
 from gridgen.partition.refinish import refinished_community, unit_labels
 from gridgen.partition.units import UnitGraph, build_units, community_geometry
 from gridgen.rules import RuleKind
@@ -200,6 +204,7 @@ def repartition(
         problems=[
             *drawing.problems,
             *unbalanceable_problems(drawing, ids=new_ids, order=order, band=(lo, hi)),
+            *unsplittable_problems(drawing, ids=new_ids, order=order, band=(lo, hi)),
             *detached_problems(drawing, ids=new_ids, order=order),
         ],
         infeasible=drawing.infeasible,

@@ -169,3 +169,89 @@ def unbalanceable_problems(
             )
         )
     return out
+
+
+def part_proof(households: NDArray[np.int64], edges: NDArray[np.int64], *, lo: int, hi: int) -> str:
+    """Return why a connected part (``edges`` local to it) cannot be divided into connected
+    grids of ``lo..hi`` households: :data:`~gridgen.partition.search.COUNT_PROOF` (no
+    number of grids fits its households), :data:`~gridgen.partition.search.SEARCH_PROOF`
+    (the exhaustive search of a part of at most :data:`gridgen.partition.exact.
+    EXACT_UNITS` units finds none), or ``""`` when there is no proof.
+    """
+    from gridgen.partition.exact import EXACT_UNITS, fits_some_count, in_band_partition
+    from gridgen.partition.search import COUNT_PROOF, NO_PROOF, SEARCH_PROOF
+
+    total = int(np.sum(households))
+    if total < lo:
+        return NO_PROOF
+    if not fits_some_count(total, lo=lo, hi=hi):
+        return COUNT_PROOF
+    if len(households) > EXACT_UNITS or total <= hi:
+        return NO_PROOF
+    found = in_band_partition(households, edges, lo=lo, hi=hi)
+    return SEARCH_PROOF if found.status == "none" else NO_PROOF
+
+
+def proven_part_grid(
+    households: NDArray[np.int64],
+    labels: NDArray[np.int64],
+    nodes: NDArray[np.int64],
+    *,
+    lo: int,
+    hi: int,
+    forced: NDArray[np.bool_],
+) -> int:
+    """Return the grid (label) a proof that part ``nodes`` has a grid out of band names,
+    or -1.
+
+    A part that no plan divides into in-band grids has at least one grid out of band; when
+    the plan has exactly one there and none of the part's units is ``forced`` (out of band
+    whatever the plan for a reason of its own, which may be the same grid), the proof is
+    that grid's.
+    """
+    if forced[nodes].any():
+        return -1
+    h = np.bincount(labels, weights=households, minlength=int(labels.max()) + 1)
+    mine = np.unique(labels[nodes[households[nodes] > 0]])
+    out = mine[(h[mine] < lo) | (h[mine] > hi)]
+    return int(out[0]) if len(out) == 1 else -1
+
+
+def unsplittable_reason(
+    total: int, n_units: int, proof: str, *, lo: int, hi: int, grid: str = ""
+) -> str:
+    """Return the sentence of an ``unsplittable`` problem (naming ``grid`` when given)."""
+    from gridgen.partition.search import COUNT_PROOF
+
+    why = (
+        "no number of grids fits"
+        if proof == COUNT_PROOF
+        else f"an exhaustive search of its {n_units} units finds no such division"
+    )
+    which = f"grid {grid} is the one out of band" if grid else "one of its grids is out of band"
+    return (
+        f"a connected part of the community with {total} households cannot be divided "
+        f"into grids of {lo}-{hi} households ({why}): {which} whatever the plan"
+    )
+
+
+def unsplittable_problems(
+    drawing: Drawing, *, ids: list[str], order: NDArray[np.int64], band: tuple[int, int]
+) -> list[Problem]:
+    """Return an ``unsplittable`` problem for each part of the drawing proven to hold a
+    grid out of band (:attr:`Drawing.proofs`), naming the grid when the plan has exactly
+    one out of band there (:func:`proven_part_grid`)."""
+    lo, hi = band
+    units = drawing.units
+    id_of_label = np.empty(len(drawing.geoms), dtype=object)
+    id_of_label[order] = ids
+    forced = units.households > hi
+    forced[unbalanceable_units(units, lo=lo, hi=hi)] = True
+    out: list[Problem] = []
+    for nodes, proof in drawing.proofs:
+        lab = proven_part_grid(units.households, drawing.labels, nodes, lo=lo, hi=hi, forced=forced)
+        gid = str(id_of_label[lab]) if lab >= 0 else ""
+        total = int(units.households[nodes].sum())
+        reason = unsplittable_reason(total, len(nodes), proof, lo=lo, hi=hi, grid=gid)
+        out.append(Problem(RuleKind.UNSPLITTABLE, units.community_id, reason, grid_id=gid))
+    return out

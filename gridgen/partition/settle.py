@@ -23,7 +23,13 @@ from gridgen.partition.band_sets import lonely_units
 from gridgen.partition.finish import grid_shapes
 from gridgen.partition.moves import Moves, balance, fill, make_contiguous, pieces
 from gridgen.partition.plan import Problem
-from gridgen.partition.proofs import unbalanceable_units
+from gridgen.partition.proofs import (
+    part_proof,
+    proven_part_grid,
+    unbalanceable_units,
+    unsplittable_reason,
+)
+from gridgen.partition.regions import components
 from gridgen.partition.repairs import (
     changed_households,
     excused_mask,
@@ -88,14 +94,23 @@ def _new_grids(
 def band_problems(
     units: UnitGraph, labels: IntArray, codes: list[str], *, stuck: IntArray, lo: int, hi: int
 ) -> list[Problem]:
+    """Return a problem for every grid out of band: ``unbalanceable`` when it holds a
+    ``stuck`` unit, ``unsplittable`` when it is the one grid out of band of a connected part
+    no plan divides into in-band grids (:func:`part_proofs`), else ``below_band`` /
+    ``above_band`` (not fixed)."""
     h = np.bincount(labels, weights=units.households, minlength=len(codes)).astype(np.int64)
     out: list[Problem] = []
     proof = {int(labels[u]): int(u) for u in stuck.tolist()}
+    parts = part_proofs(units, labels, stuck=stuck, lo=lo, hi=hi)
     for lab, code in enumerate(codes):
         if lo <= h[lab] <= hi:
             continue
         side = "below" if h[lab] < lo else "above"
-        if lab in proof:
+        if lab in parts and lab not in proof:
+            total, n_units, why = parts[lab]
+            reason = unsplittable_reason(total, n_units, why, lo=lo, hi=hi, grid=code)
+            out.append(Problem(RuleKind.UNSPLITTABLE, units.community_id, reason, grid_id=code))
+        elif lab in proof:
             u = proof[lab]
             reason = (
                 f"grid {code} has {h[lab]} households ({side} the band {lo}-{hi}) and cannot be "
@@ -115,6 +130,33 @@ def band_problems(
             )
             kind = RuleKind.BELOW_BAND if side == "below" else RuleKind.ABOVE_BAND
             out.append(Problem(kind, units.community_id, reason, grid_id=code))
+    return out
+
+
+def part_proofs(
+    units: UnitGraph, labels: IntArray, *, stuck: IntArray, lo: int, hi: int
+) -> dict[int, tuple[int, int, str]]:
+    """Return, per grid (label) proven out of band as the one grid out of band of its
+    connected part (:func:`gridgen.partition.proofs.proven_part_grid`,
+    :func:`gridgen.partition.proofs.part_proof`): the part's households, units and proof."""
+    if units.n == 0:
+        return {}
+    forced = np.zeros(units.n, dtype=bool)
+    forced[stuck] = True
+    comp = components(units.n, units.edges)
+    out: dict[int, tuple[int, int, str]] = {}
+    for c in np.unique(comp).tolist():
+        nodes = np.flatnonzero(comp == c)
+        lab = proven_part_grid(units.households, labels, nodes, lo=lo, hi=hi, forced=forced)
+        if lab < 0:
+            continue
+        local = np.full(units.n, -1, dtype=np.int64)
+        local[nodes] = np.arange(len(nodes))
+        e = local[units.edges]
+        e = e[(e >= 0).all(axis=1)]
+        why = part_proof(units.households[nodes], e, lo=lo, hi=hi)
+        if why:
+            out[lab] = (int(units.households[nodes].sum()), len(nodes), why)
     return out
 
 
