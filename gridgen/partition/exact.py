@@ -30,6 +30,13 @@ EXACT_UNITS = 60
 """Largest part (units) searched exhaustively."""
 EXACT_BUDGET = 20_000
 """Connected sets examined before the search gives up (~0.1-0.3 s)."""
+PROVEN_KEPT = 256
+"""Parts proven to have no partition remembered (the rebalance asks twice: to fix, then to
+report the proof)."""
+_PROVEN: set[tuple[tuple[int, ...], bytes, int, int]] = set()
+CHECK_SETS = 200
+"""Connected sets examined per unit when checking that every unit of a part still has some
+in-band region (:meth:`_Search._band_set`; beyond that the unit is assumed to have one)."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,9 @@ class _Search:
     def __init__(self, hh: list[int], nbrs: list[int], *, lo: int, hi: int, budget: int) -> None:
         self.hh, self.nbrs, self.lo, self.hi = hh, nbrs, lo, hi
         self.budget = budget
+        self.largest = False
+        self.same = [0] * len(hh)
+        """Per unit, the units of its grid in the plan the search should stay near."""
         self.memo: dict[int, list[int] | None] = {}
 
     def total(self, mask: int) -> int:
@@ -109,14 +119,49 @@ class _Search:
             result = None
         elif total <= self.hi:
             result = [mask]
+        elif any(not self._band_set(v, mask) for v in _bits(mask) if 0 < self.hh[v] < self.lo):
+            result = None
         else:
             result = self._branch(mask)
         self.memo[mask] = result
         return result
 
+    def _band_set(self, v: int, mask: int) -> bool:
+        """Return whether some connected set of ``mask`` holding ``v`` has ``lo..hi``
+        households (True when :data:`CHECK_SETS` sets did not settle it): a unit without
+        one cannot be in any region of ``mask``, so ``mask`` has no partition."""
+        hh, nbrs, lo, hi = self.hh, self.nbrs, self.lo, self.hi
+        start = 1 << v
+        seen = {start}
+        stack = [(start, hh[v], nbrs[v] & mask)]
+        left = CHECK_SETS
+        while stack and left:
+            region, s, frontier = stack.pop()
+            left -= 1
+            todo = frontier
+            while todo:
+                low = todo & -todo
+                w = low.bit_length() - 1
+                todo ^= low
+                t = s + hh[w]
+                if t > hi:
+                    continue
+                if t >= lo:
+                    return True
+                grown = region | low
+                if grown not in seen:
+                    seen.add(grown)
+                    stack.append((grown, t, (frontier | nbrs[w]) & mask & ~grown))
+        return bool(stack)
+
     def _branch(self, mask: int) -> list[int] | None:
         """Return the regions of ``mask`` with the region of its most constrained unit first."""
-        anchor = min(_bits(mask), key=lambda v: ((self.nbrs[v] & mask).bit_count(), v))
+        if self.largest:  # the largest unit: fewest regions hold it
+            anchor = min(_bits(mask), key=lambda v: (-self.hh[v], v))
+        else:  # the fewest neighbours: dead ends show soonest
+            anchor = min(
+                _bits(mask), key=lambda v: (self.hh[v] == 0, (self.nbrs[v] & mask).bit_count(), v)
+            )
         start = 1 << anchor
         seen = {start}
         stack = [(start, self.hh[anchor], self.nbrs[anchor] & mask)]
@@ -129,17 +174,20 @@ class _Search:
                 rest = self._rest(mask & ~region)
                 if rest is not None:
                     return [region, *rest]
-            todo = frontier
-            while todo:
-                low = todo & -todo
-                v = low.bit_length() - 1
-                todo ^= low
-                if s + self.hh[v] > self.hi:
-                    continue
-                grown = region | low
-                if grown not in seen:
-                    seen.add(grown)
-                    stack.append((grown, s + self.hh[v], (frontier | self.nbrs[v]) & mask & ~grown))
+            same = self.same[anchor]
+            for group in (frontier & ~same, frontier & same):  # the anchor's own grid first
+                todo = group
+                while todo:
+                    low = todo & -todo
+                    v = low.bit_length() - 1
+                    todo ^= low
+                    if s + self.hh[v] > self.hi:
+                        continue
+                    grown = region | low
+                    if grown not in seen:
+                        seen.add(grown)
+                        rim = (frontier | self.nbrs[v]) & mask & ~grown
+                        stack.append((grown, s + self.hh[v], rim))
         return None
 
     def _rest(self, mask: int) -> list[int] | None:
@@ -162,22 +210,44 @@ def in_band_partition(
     lo: int,
     hi: int,
     budget: int = EXACT_BUDGET,
+    near: IntArray | None = None,
 ) -> ExactResult:
     """Return a partition of a connected part into connected regions of ``lo..hi``
-    households, or the proof that none exists (module docstring)."""
+    households, or the proof that none exists (module docstring).
+
+    ``near``: a grid per unit (a plan to change little): each region grows through the
+    units of its first unit's grid before others, so the partition found tends to keep
+    those grids. A proof does not depend on it (proofs are remembered per part).
+    """
     n = len(households)
     hh = [int(h) for h in np.asarray(households).tolist()]
+    key = (tuple(hh), np.asarray(edges, dtype=np.int64).tobytes(), lo, hi)
+    if key in _PROVEN:
+        return ExactResult("none")
     nbrs = [0] * n
     for a, b in np.asarray(edges).tolist():
         nbrs[a] |= 1 << b
         nbrs[b] |= 1 << a
-    search = _Search(hh, nbrs, lo=lo, hi=hi, budget=budget)
-    try:
-        everything = (1 << n) - 1
-        regions = search.solve(everything, search.total(everything))
-    except _OutOfBudgetError:
-        return ExactResult("unknown")
+    search = _Search(hh, nbrs, lo=lo, hi=hi, budget=budget // 2)
+    if near is not None:
+        grids: dict[int, int] = {}
+        for v, g in enumerate(np.asarray(near).tolist()):
+            grids[g] = grids.get(g, 0) | (1 << v)
+        search.same = [grids[g] for g in np.asarray(near).tolist()]
+    everything = (1 << n) - 1
+    regions: list[int] | None = None
+    for largest in (False, True):  # proofs come fastest from the first, partitions the second
+        search.largest, search.budget = largest, search.budget + budget // 2
+        try:
+            regions = search.solve(everything, search.total(everything))
+            break
+        except _OutOfBudgetError:
+            if largest:
+                return ExactResult("unknown")
     if regions is None:
+        if len(_PROVEN) >= PROVEN_KEPT:
+            _PROVEN.clear()
+        _PROVEN.add(key)
         return ExactResult("none")
     labels = np.full(n, -1, dtype=np.int64)
     for r, region in enumerate(regions):

@@ -18,8 +18,10 @@ import math
 import numpy as np
 import shapely
 from numpy.typing import NDArray
+from scipy.optimize import linear_sum_assignment
 
 from gridgen.partition.band_sets import lonely_units
+from gridgen.partition.exact import EXACT_UNITS, in_band_partition
 from gridgen.partition.finish import grid_shapes
 from gridgen.partition.moves import Moves, balance, fill, make_contiguous, pieces
 from gridgen.partition.plan import Problem
@@ -72,6 +74,56 @@ def _scratch_if_better(
     if gain <= 0 or changed_households(units.households, labels, fresh) > gain * cost_per_fix:
         return labels
     return fresh
+
+
+def _exact_if_better(
+    units: UnitGraph,
+    labels: IntArray,
+    *,
+    stuck: IntArray,
+    band: tuple[int, int],
+    cost_per_fix: float,
+) -> IntArray:
+    """Return labels where each connected part with grids out of band (and no unit proven
+    out of band) is divided into in-band grids by the exhaustive search
+    (:func:`gridgen.partition.exact.in_band_partition`, staying near the current grids),
+    when that moves at most ``cost_per_fix`` households per grid it brings into the band;
+    the new grids take the labels they share most households with."""
+    lo, hi = band
+    if units.n == 0:
+        return labels
+    hh = units.households
+    forced = np.zeros(units.n, dtype=bool)
+    forced[stuck] = True
+    comp = components(units.n, units.edges)
+    out = labels.copy()
+    for c in np.unique(comp).tolist():
+        nodes = np.flatnonzero(comp == c)
+        if len(nodes) > EXACT_UNITS or forced[nodes].any():
+            continue
+        k = int(out.max()) + 1
+        h = np.bincount(out, weights=hh, minlength=k)
+        mine = np.unique(out[nodes[hh[nodes] > 0]])
+        bad = int(np.sum((h[mine] < lo) | (h[mine] > hi)))
+        if bad == 0:
+            continue
+        local = np.full(units.n, -1, dtype=np.int64)
+        local[nodes] = np.arange(len(nodes))
+        e = local[units.edges]
+        found = in_band_partition(hh[nodes], e[(e >= 0).all(axis=1)], lo=lo, hi=hi, near=out[nodes])
+        if found.labels is None:
+            continue
+        olds = np.unique(out[nodes])
+        m = np.zeros((len(olds), int(found.labels.max()) + 1))
+        np.add.at(m, (np.searchsorted(olds, out[nodes]), found.labels), hh[nodes] + 1e-3)
+        r, cols = linear_sum_assignment(m, maximize=True)
+        to = np.arange(k, k + m.shape[1], dtype=np.int64)
+        to[cols] = olds[r]
+        trial = out.copy()
+        trial[nodes] = to[found.labels]
+        if changed_households(hh, out, trial) <= bad * cost_per_fix:
+            out = trial
+    return out
 
 
 def _new_grids(
@@ -220,6 +272,13 @@ def settle(
                 target=target,
                 band=(lo, hi),
                 seed=seed,
+                cost_per_fix=math.inf if join_stuck else SCRATCH_COST_PER_FIX,
+            )
+            labels = _exact_if_better(
+                units,
+                labels,
+                stuck=stuck,
+                band=(lo, hi),
                 cost_per_fix=math.inf if join_stuck else SCRATCH_COST_PER_FIX,
             )
         labels = undo_moves(g, labels, start, lo=lo, hi=hi)
