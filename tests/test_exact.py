@@ -118,3 +118,27 @@ def test_partition_reports_the_exhaustive_proof() -> None:
     assert len(proofs) == 1
     assert "exhaustive search of its" in proofs[0].reason
     assert "540 households" in proofs[0].reason
+
+
+def test_free_units_need_no_band_and_none_is_no_proof() -> None:
+    # 138 - 300 - 150 - 150: 138 alone is below 240 and with 300 above 360 (out of band
+    # whatever the plan); without it free there is no partition
+    hh = np.asarray([138, 300, 150, 150])
+    assert in_band_partition(hh, _path(4), lo=LO, hi=HI).status == "none"
+    free = np.asarray([True, False, False, False])
+    found = in_band_partition(hh, _path(4), lo=LO, hi=HI, free=free)
+    assert found.status == "found" and found.labels is not None
+    lab = found.labels.tolist()
+    assert lab[0] != lab[1] != lab[2] and lab[2] == lab[3]
+    # 138 - 200 - 200: no plan has every region without the free unit in band (the free
+    # unit's region stays within the maximum), but that is no proof: 138 | 400 is one out
+    hh = np.asarray([138, 200, 200])
+    free = np.asarray([True, False, False])
+    assert in_band_partition(hh, _path(3), lo=LO, hi=HI, free=free).status == "unknown"
+
+
+def test_a_unit_left_without_an_in_band_region_ends_the_search_at_once() -> None:
+    # 226 between two 300s (226 + 300 > 360): no region holds the 226, proven in one step
+    hh = np.asarray([300, 226, 300, 60, 200])
+    edges = np.asarray([(0, 1), (1, 2), (2, 3), (3, 4), (0, 4)])
+    assert in_band_partition(hh, edges, lo=LO, hi=HI, budget=1).status == "none"

@@ -5,7 +5,9 @@ region out of band, either a better plan exists or none does. For a part of a fe
 units, :func:`in_band_partition` settles it by exhaustive search: a region holding the
 most constrained unit (the fewest neighbours) is chosen among every connected set of units
 with households in the band, and the rest, component by component, is searched the same way
-(the results of components already seen are remembered). Either it returns a partition
+(the results of components already seen are remembered). A part where some unit has no
+connected in-band set left is given up at once (no region can hold that unit), which
+settles most impossible parts without branching. Either it returns a partition
 into connected in-band regions, or it proves there is none (a proof reported as
 ``unsplittable``), or it gives up after :data:`EXACT_BUDGET` sets.
 
@@ -83,8 +85,11 @@ class _Search:
         self.hh, self.nbrs, self.lo, self.hi = hh, nbrs, lo, hi
         self.budget = budget
         self.largest = False
-        self.same = [0] * len(hh)
-        """Per unit, the units of its grid in the plan the search should stay near."""
+        self.free = 0
+        """Units out of band whatever the plan (:func:`in_band_partition`'s ``free``)."""
+        self.eh = list(hh)
+        """Households counted against ``hi`` (0 for a free unit below ``lo``: its region
+        holds up to ``hi`` besides it)."""
         self.memo: dict[int, list[int] | None] = {}
 
     def total(self, mask: int) -> int:
@@ -115,11 +120,14 @@ class _Search:
             return self.memo[mask]
         if total == 0:
             return []
-        if not fits_some_count(total, lo=self.lo, hi=self.hi):
+        free = mask & self.free
+        if not free and not fits_some_count(total, lo=self.lo, hi=self.hi):
             result = None
-        elif total <= self.hi:
+        elif total - sum(self.hh[v] - self.eh[v] for v in _bits(free)) <= self.hi:
             result = [mask]
-        elif any(not self._band_set(v, mask) for v in _bits(mask) if 0 < self.hh[v] < self.lo):
+        elif any(
+            not self._band_set(v, mask) for v in _bits(mask & ~free) if 0 < self.hh[v] < self.lo
+        ):
             result = None
         else:
             result = self._branch(mask)
@@ -128,9 +136,10 @@ class _Search:
 
     def _band_set(self, v: int, mask: int) -> bool:
         """Return whether some connected set of ``mask`` holding ``v`` has ``lo..hi``
-        households (True when :data:`CHECK_SETS` sets did not settle it): a unit without
-        one cannot be in any region of ``mask``, so ``mask`` has no partition."""
-        hh, nbrs, lo, hi = self.hh, self.nbrs, self.lo, self.hi
+        households, or reaches a free unit within ``hi`` (True when :data:`CHECK_SETS` sets
+        did not settle it): a unit without one cannot be in any region of ``mask``, so
+        ``mask`` has no partition."""
+        hh, nbrs, lo, hi, free = self.hh, self.nbrs, self.lo, self.hi, self.free
         start = 1 << v
         seen = {start}
         stack = [(start, hh[v], nbrs[v] & mask)]
@@ -143,6 +152,8 @@ class _Search:
                 low = todo & -todo
                 w = low.bit_length() - 1
                 todo ^= low
+                if low & free and not self.eh[w]:
+                    return True  # its region holds up to hi besides it
                 t = s + hh[w]
                 if t > hi:
                     continue
@@ -164,37 +175,39 @@ class _Search:
             )
         start = 1 << anchor
         seen = {start}
-        stack = [(start, self.hh[anchor], self.nbrs[anchor] & mask)]
+        eh = self.eh
+        stack = [(start, eh[anchor], self.nbrs[anchor] & mask)]
         while stack:
             region, s, frontier = stack.pop()
             self.budget -= 1
             if self.budget < 0:
                 raise _OutOfBudgetError
-            if s >= self.lo:
+            if s >= self.lo or region & self.free:
                 rest = self._rest(mask & ~region)
                 if rest is not None:
                     return [region, *rest]
-            same = self.same[anchor]
-            for group in (frontier & ~same, frontier & same):  # the anchor's own grid first
-                todo = group
-                while todo:
-                    low = todo & -todo
-                    v = low.bit_length() - 1
-                    todo ^= low
-                    if s + self.hh[v] > self.hi:
-                        continue
-                    grown = region | low
-                    if grown not in seen:
-                        seen.add(grown)
-                        rim = (frontier | self.nbrs[v]) & mask & ~grown
-                        stack.append((grown, s + self.hh[v], rim))
+            todo = frontier
+            while todo:
+                low = todo & -todo
+                v = low.bit_length() - 1
+                todo ^= low
+                if s + eh[v] > self.hi:
+                    continue
+                grown = region | low
+                if grown not in seen:
+                    seen.add(grown)
+                    stack.append((grown, s + eh[v], (frontier | self.nbrs[v]) & mask & ~grown))
         return None
 
     def _rest(self, mask: int) -> list[int] | None:
         """Return the regions of every component of ``mask`` (None as soon as one fails)."""
         out: list[int] = []
         for comp, total in self.components(mask):
-            if total and not fits_some_count(total, lo=self.lo, hi=self.hi):
+            if (
+                total
+                and not comp & self.free
+                and not fits_some_count(total, lo=self.lo, hi=self.hi)
+            ):
                 return None
             found = self.solve(comp, total)
             if found is None:
@@ -210,15 +223,24 @@ def in_band_partition(
     lo: int,
     hi: int,
     budget: int = EXACT_BUDGET,
-    near: IntArray | None = None,
+    free: NDArray[np.bool_] | None = None,
 ) -> ExactResult:
     """Return a partition of a connected part into connected regions of ``lo..hi``
     households, or the proof that none exists (module docstring).
 
-    ``near``: a grid per unit (a plan to change little): each region grows through the
-    units of its first unit's grid before others, so the partition found tends to keep
-    those grids. A proof does not depend on it (proofs are remembered per part).
+    The search runs twice on one memo, half the budget each: from the unit with the fewest
+    neighbours (dead ends, hence proofs, show soonest), then from the largest unit (fewest
+    regions hold it: partitions show soonest). Proofs are remembered per part.
+
+    ``free``: units proven out of band whatever the plan (above the maximum, or below the
+    minimum with no in-band region to join): a region holding one below the minimum needs
+    no households beyond it and holds at most ``hi`` besides it; one above the maximum is a
+    region of its own. Then the partition found has every other region in the band, and
+    "none" is not a proof (a free unit's region holding more might help the others): the
+    status is ``"unknown"`` instead.
     """
+    if free is not None and np.any(free):
+        return _with_free(households, edges, lo=lo, hi=hi, budget=budget, free=free)
     n = len(households)
     hh = [int(h) for h in np.asarray(households).tolist()]
     key = (tuple(hh), np.asarray(edges, dtype=np.int64).tobytes(), lo, hi)
@@ -228,12 +250,7 @@ def in_band_partition(
     for a, b in np.asarray(edges).tolist():
         nbrs[a] |= 1 << b
         nbrs[b] |= 1 << a
-    search = _Search(hh, nbrs, lo=lo, hi=hi, budget=budget // 2)
-    if near is not None:
-        grids: dict[int, int] = {}
-        for v, g in enumerate(np.asarray(near).tolist()):
-            grids[g] = grids.get(g, 0) | (1 << v)
-        search.same = [grids[g] for g in np.asarray(near).tolist()]
+    search = _Search(hh, nbrs, lo=lo, hi=hi, budget=0)
     everything = (1 << n) - 1
     regions: list[int] | None = None
     for largest in (False, True):  # proofs come fastest from the first, partitions the second
@@ -249,6 +266,41 @@ def in_band_partition(
             _PROVEN.clear()
         _PROVEN.add(key)
         return ExactResult("none")
+    return _result(regions, n, nbrs)
+
+
+def _with_free(
+    households: IntArray,
+    edges: IntArray,
+    *,
+    lo: int,
+    hi: int,
+    budget: int,
+    free: NDArray[np.bool_],
+) -> ExactResult:
+    """Return :func:`in_band_partition` with ``free`` units ("none" reported as unknown)."""
+    n = len(households)
+    hh = [int(h) for h in np.asarray(households).tolist()]
+    nbrs = [0] * n
+    for a, b in np.asarray(edges).tolist():
+        nbrs[a] |= 1 << b
+        nbrs[b] |= 1 << a
+    search = _Search(hh, nbrs, lo=lo, hi=hi, budget=budget)
+    search.free = sum(1 << int(v) for v in np.flatnonzero(free).tolist())
+    search.eh = [
+        0 if f and h < lo else h for f, h in zip(np.asarray(free).tolist(), hh, strict=True)
+    ]
+    search.largest = True
+    try:
+        everything = (1 << n) - 1
+        regions = search.solve(everything, search.total(everything))
+    except _OutOfBudgetError:
+        return ExactResult("unknown")
+    return _result(regions, n, nbrs) if regions is not None else ExactResult("unknown")
+
+
+def _result(regions: list[int], n: int, nbrs: list[int]) -> ExactResult:
+    """Return the found result of ``regions`` (bit sets) over ``n`` units."""
     labels = np.full(n, -1, dtype=np.int64)
     for r, region in enumerate(regions):
         labels[_bits(region)] = r

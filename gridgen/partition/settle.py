@@ -84,9 +84,10 @@ def _exact_if_better(
     band: tuple[int, int],
     cost_per_fix: float,
 ) -> IntArray:
-    """Return labels where each connected part with grids out of band (and no unit proven
-    out of band) is divided into in-band grids by the exhaustive search
-    (:func:`gridgen.partition.exact.in_band_partition`, staying near the current grids),
+    """Return labels where each connected part with grids out of band (other than those
+    holding a ``stuck`` unit) is divided by the exhaustive search into grids in the band
+    but those holding a stuck unit (:func:`gridgen.partition.exact.in_band_partition`,
+    ``free`` units, staying near the current grids),
     when that moves at most ``cost_per_fix`` households per grid it brings into the band;
     the new grids take the labels they share most households with."""
     lo, hi = band
@@ -99,18 +100,19 @@ def _exact_if_better(
     out = labels.copy()
     for c in np.unique(comp).tolist():
         nodes = np.flatnonzero(comp == c)
-        if len(nodes) > EXACT_UNITS or forced[nodes].any():
+        if len(nodes) > EXACT_UNITS:
             continue
         k = int(out.max()) + 1
         h = np.bincount(out, weights=hh, minlength=k)
-        mine = np.unique(out[nodes[hh[nodes] > 0]])
+        mine = np.setdiff1d(np.unique(out[nodes[hh[nodes] > 0]]), out[forced])
         bad = int(np.sum((h[mine] < lo) | (h[mine] > hi)))
         if bad == 0:
             continue
         local = np.full(units.n, -1, dtype=np.int64)
         local[nodes] = np.arange(len(nodes))
         e = local[units.edges]
-        found = in_band_partition(hh[nodes], e[(e >= 0).all(axis=1)], lo=lo, hi=hi, near=out[nodes])
+        e = e[(e >= 0).all(axis=1)]
+        found = in_band_partition(hh[nodes], e, lo=lo, hi=hi, free=forced[nodes])
         if found.labels is None:
             continue
         olds = np.unique(out[nodes])
