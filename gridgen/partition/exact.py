@@ -201,6 +201,8 @@ class _Search:
 
     def _rest(self, mask: int) -> list[int] | None:
         """Return the regions of every component of ``mask`` (None as soon as one fails)."""
+        if mask in self.memo:  # a connected part seen before
+            return self.memo[mask]
         out: list[int] = []
         for comp, total in self.components(mask):
             if (

@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 
 from gridgen.partition.band_sets import lonely_units
-from gridgen.partition.exact import EXACT_UNITS, in_band_partition
+from gridgen.partition.exact import EXACT_BUDGET, EXACT_UNITS, in_band_partition
 from gridgen.partition.finish import grid_shapes
 from gridgen.partition.moves import Moves, balance, fill, make_contiguous, pieces
 from gridgen.partition.plan import Problem
@@ -48,6 +48,10 @@ IntArray = NDArray[np.int64]
 SCRATCH_COST_PER_FIX = 800
 """Most households a fresh drawing of a whole community may move per grid it brings into
 the band, in a rebalance (merge-grids takes any fresh drawing that fixes more grids)."""
+MERGE_EXACT_BUDGET = 100_000
+"""Connected sets the exhaustive search of a part may examine in merge-grids (rebalance:
+:data:`gridgen.partition.exact.EXACT_BUDGET`, to stay no slower than a redraw); walled
+city: a 40-unit part whose partition is found after ~46,000 sets."""
 
 
 def _scratch_if_better(
@@ -83,6 +87,7 @@ def _exact_if_better(
     stuck: IntArray,
     band: tuple[int, int],
     cost_per_fix: float,
+    budget: int = EXACT_BUDGET,
 ) -> IntArray:
     """Return labels where each connected part with grids out of band (other than those
     holding a ``stuck`` unit) is divided by the exhaustive search into grids in the band
@@ -112,7 +117,7 @@ def _exact_if_better(
         local[nodes] = np.arange(len(nodes))
         e = local[units.edges]
         e = e[(e >= 0).all(axis=1)]
-        found = in_band_partition(hh[nodes], e, lo=lo, hi=hi, free=forced[nodes])
+        found = in_band_partition(hh[nodes], e, lo=lo, hi=hi, budget=budget, free=forced[nodes])
         if found.labels is None:
             continue
         olds = np.unique(out[nodes])
@@ -282,6 +287,7 @@ def settle(
                 stuck=stuck,
                 band=(lo, hi),
                 cost_per_fix=math.inf if join_stuck else SCRATCH_COST_PER_FIX,
+                budget=MERGE_EXACT_BUDGET if join_stuck else EXACT_BUDGET,
             )
         labels = undo_moves(g, labels, start, lo=lo, hi=hi)
     _, inv = np.unique(labels, return_inverse=True)
