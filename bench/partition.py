@@ -332,8 +332,10 @@ def off_ground_line(r: Row) -> str:
     o = r.off
     return (
         f"interior boundary off the ground {1 - r.ground:.1%}: inside compounds above the band "
-        f"maximum (split by building, no road or wall to follow) {o.big_compounds:.1%}, inside "
-        f"other compounds {o.compounds:.1%}, among buildings without a compound "
+        f"maximum (split by building) {o.big_compounds:.1%} ({o.big_roadless:.1%} in those with "
+        f"no internal road, {o.big_compounds - o.big_roadless:.1%} in those with internal "
+        f"roads, off them), inside other compounds {o.compounds:.1%}, among buildings without "
+        "a compound "
         f"{o.buildings:.1%}, open land {o.open_land:.1%}"
     )
 
