@@ -20,13 +20,15 @@ less than half of the boundary they share runs on a road.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from gridgen.partition.ground import KINDS, ROAD_KINDS
-from gridgen.partition.objective import RegionProblem
+from gridgen.partition.objective import CUT_WEIGHT, MOMENT_WEIGHT, RegionProblem, band_penalty
 from gridgen.partition.regions import best_regions
 from gridgen.partition.units import UnitGraph
 
@@ -225,6 +227,28 @@ def cut_cost(prob: RegionProblem, labels: IntArray) -> float:
     return float(prob.cut_cost[labels[e[:, 0]] != labels[e[:, 1]]].sum())
 
 
+def region_score(
+    prob: RegionProblem, labels: IntArray, *, target: float, band: tuple[int, int]
+) -> float:
+    """Return the region objective of ``labels`` (:mod:`gridgen.partition.objective`):
+    band penalties, the cut cost scaled by a typical region perimeter, and the shape term
+    of the local search (2πI/A² per region, units as point masses plus their own disks)."""
+    k = int(labels.max()) + 1
+    h = np.bincount(labels, weights=prob.households, minlength=k).astype(float)
+    pen = float(band_penalty(h, target=target, lo=band[0], hi=band[1]).sum())
+    scale = CUT_WEIGHT / (4.0 * math.sqrt(max(float(prob.area.sum()), 1e-9) / k))
+    ua = prob.area.astype(float)
+    cx = prob.xy[:, 0] - prob.xy[:, 0].mean()
+    cy = prob.xy[:, 1] - prob.xy[:, 1].mean()
+    sums = [
+        np.bincount(labels, weights=w, minlength=k)
+        for w in (ua, ua * cx, ua * cy, ua * (cx * cx + cy * cy) + ua * ua / (2 * math.pi))
+    ]
+    sa = np.maximum(sums[0], 1e-9)
+    shape = 2 * math.pi * (sums[3] - (sums[1] ** 2 + sums[2] ** 2) / sa) / (sa * sa)
+    return pen + scale * cut_cost(prob, labels) + MOMENT_WEIGHT * float(shape.sum())
+
+
 def out_of_band(prob: RegionProblem, labels: IntArray, band: tuple[int, int]) -> int:
     """Return the number of regions of ``labels`` out of ``band``."""
     h = np.bincount(labels, weights=prob.households)
@@ -244,7 +268,8 @@ def road_following(
     """Return the labels of one connected part: a second search over it (one run of
     :func:`gridgen.partition.regions.best_regions`) with each piece of at most the band
     maximum as one unit (:func:`contracted`), where that leaves no more regions out of band
-    and cuts less (:func:`cut_cost`); else ``labels``.
+    and scores better on the region objective (:func:`region_score`: balance, cut cost and
+    shape, so a road-following plan of much worse shape is not taken); else ``labels``.
 
     Pieces as units let the search draw grids whose boundaries inside large compounds run
     only on internal roads; the search over single buildings stays the fallback wherever
@@ -263,7 +288,10 @@ def road_following(
         coarse, target=target, lo=band[0], hi=band[1], rng=rng.spawn(1)[0], forced=c_forced
     )
     alt = np.asarray(found[group], dtype=np.int64)
-    mine = (out_of_band(prob, labels, band), cut_cost(prob, labels))
-    if (out_of_band(prob, alt, band), cut_cost(prob, alt)) < mine:
+    if out_of_band(prob, alt, band) > out_of_band(prob, labels, band):
+        return labels
+    if region_score(prob, alt, target=target, band=band) < region_score(
+        prob, labels, target=target, band=band
+    ):
         return alt
     return labels
