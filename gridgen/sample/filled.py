@@ -26,9 +26,14 @@ compounds with open land between them). The layers are the same (EPSG:4326):
   neighbouring communities; each community has a service centre and micro-stations.
 
 Households come from floor area (95 m² a household) and are scaled so their total is
-within a fraction of a percent of the number asked; the gross density
-(:data:`HOUSEHOLDS_PER_KM2`) is set so that the scaling stays close to 1 and compound
-sizes stay as drawn.
+within a fraction of a percent of the number asked; at the gross density
+:data:`HOUSEHOLDS_PER_KM2` the scaling stays close to 1 (1.08 at the default size).
+
+At the defaults (273,000 households, seed 7): 19.5 km², 91 communities, 760 compounds
+(median 264 households, 5-95% 50-880; 288 above 360 holding 68% of the households, 218 of
+them with internal roads), 4,194 buildings, 1,460 road lines; compounds cover 81% of the
+district, and 5% of it is in no compound and farther than 15 m from every road (the river,
+school plots).
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ frame (rotated so that its long side runs along x); what follows each real patte
   school, a market: :data:`NON_RESIDENTIAL_SHARE`).
 - **Compound sizes** are drawn from a log-normal law, median :data:`MEDIAN_HOUSEHOLDS`
   (most compounds of Chinese districts hold 100-900 households; a few large estates hold
-  several thousand).
+  several thousand), and give each compound its share of the block; the households built
+  come out somewhat fewer (rows of buildings do not use every metre).
 - **Buildings** stand in rows (south-facing slabs for walk-ups and mid-rises, point
   towers for high-rises), spaced for sunlight (日照间距), each wholly inside its compound.
 - **Internal roads** (小区内部道路, mapped in OSM as ``highway=service`` / ``footway``):
