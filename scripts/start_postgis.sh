@@ -13,6 +13,10 @@ set -euo pipefail
 PORT="${GRIDGEN_PG_PORT:-55432}"
 DATA="${GRIDGEN_PG_DATA:-/tmp/gridgen-pg}"
 DB="${GRIDGEN_PG_DB:-gridgen_test}"
+if ! [[ "$DB" =~ ^[A-Za-z_][A-Za-z0-9_-]{0,62}$ ]]; then
+    echo "start_postgis.sh: GRIDGEN_PG_DB must be letters, digits, _ or - (at most 63, not starting with a digit or -), got '$DB'" >&2
+    exit 2
+fi
 
 BIN=""
 for d in /usr/lib/postgresql/*/bin; do
@@ -45,7 +49,7 @@ fi
 
 PSQL=("$BIN/psql" -h 127.0.0.1 -p "$PORT" -U postgres -v ON_ERROR_STOP=1 -qtA)
 if [ "$(as_pg "${PSQL[@]}" -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$DB'")" != "1" ]; then
-    as_pg "${PSQL[@]}" -d postgres -c "CREATE DATABASE $DB" >&2
+    as_pg "${PSQL[@]}" -d postgres -c "CREATE DATABASE \"$DB\"" >&2
 fi
 as_pg "${PSQL[@]}" -d "$DB" -c "CREATE EXTENSION IF NOT EXISTS postgis" >&2
 

@@ -7,20 +7,22 @@ on version 1 saves another unit and is merged without being asked; a lock rides 
 next save and refuses paint; rebalance (minimal change by default) saves a version or
 reports that nothing moves; compare highlights the changed unit; a viewer key gets 403; a
 planner of another community sees why, in Chinese, and is not offered what its key cannot
-do; hostile names never run script. No request leaves 127.0.0.1. (Conflicts on one unit,
-drafts and double clicks are shown on a big city in ``test_big_city_editor.py``.)
+do; hostile names never run script; a save into a grid merged meanwhile is re-applied
+under the absorbing grid's code and shown before it goes out. No request leaves 127.0.0.1.
+(Conflicts on one unit, drafts and double clicks are shown on a big city in
+``test_big_city_editor.py``.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from editor_helpers import households, movable_unit, paint_unit, save_and_wait
+from editor_helpers import _connected, households, movable_unit, paint_unit, save_and_wait
 from job_helpers import finished_job
 from served import running_service
 from test_browser import CHROMIUM, SHOTS, _assert_local
@@ -399,3 +401,88 @@ def test_every_server_message_reaches_the_planner_in_chinese(server: Served) -> 
     names = re.compile(r"planner [甲乙丙]|bootstrap admin")  # key names are data, not messages
     for text in texts:
         assert not text.startswith("服务器：") and not english.search(names.sub("", text)), text
+
+
+def _merge_case(data: dict[str, Any]) -> tuple[int, str, str, str]:
+    """Return (unit, its grid, a neighbouring grid to paint it into, a larger grid next to
+    that one which will absorb it): the unit can move without cutting its grid."""
+    units, edges = data["units"], data["edges"]
+    held = {g["grid_id"]: g["households"] for g in data["grids"]}
+    next_to: dict[str, set[str]] = {}
+    for a, b in edges:
+        ga, gb = units[a]["grid"], units[b]["grid"]
+        if ga != gb and "empty" not in (units[a]["kind"], units[b]["kind"]):
+            next_to.setdefault(ga, set()).add(gb)
+            next_to.setdefault(gb, set()).add(ga)
+    for a, b in edges:
+        for i, j in ((a, b), (b, a)):
+            u, dst = units[i], units[j]["grid"]
+            src = u["grid"]
+            if u["kind"] == "empty" or u["households"] == 0 or src == dst:
+                continue
+            trial = [dict(x, grid=dst if k == i else x["grid"]) for k, x in enumerate(units)]
+            if not any(x["grid"] == src for x in trial) or not _connected(trial, edges, src):
+                continue
+            for big in sorted(g for g in next_to.get(dst, ()) - {src} if held[g] > held[dst]):
+                merged = [
+                    dict(x, grid=big if x["grid"] == dst and x["kind"] != "empty" else x["grid"])
+                    for x in units
+                ]
+                if _connected(merged, edges, big):
+                    return i, src, dst, big
+    raise AssertionError("no unit next to a grid that a larger neighbour can absorb")
+
+
+def test_a_save_into_a_grid_merged_meanwhile_is_shown_before_it_goes_out(server: Served) -> None:
+    """Planner 甲 paints a unit into grid D; planner 乙 meanwhile merges D into its larger
+    neighbour H. 甲's save gets a 409 naming D → H: the page re-applies the unit under H but
+    says so and saves only when 甲 saves again (never silently into a grid 甲 did not pick)."""
+    from playwright.sync_api import sync_playwright
+
+    s = server
+    data = _editor(s, s.planner, community=s.other)
+    i, _src, dst, absorber = _merge_case(data)
+    unit = data["units"][i]
+    head = data["head_version"]
+    requests: list[str] = []
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = _open(browser, replace(s, community=s.other), s.planner, requests, errors)
+            paint_unit(page, unit["id"], dst)
+            merge = {
+                u["id"]: absorber
+                for u in data["units"]
+                if u["grid"] == dst and u["kind"] != "empty"  # open land follows
+            }
+            r = httpx.post(
+                f"{s.base}/plans/{s.plan_id}/edits/assign",
+                json={"base_version": head, "assign": merge, "message": "merge"},
+                headers={"X-API-Key": s.planner2},
+                timeout=120,
+            )
+            assert r.status_code == 201, r.text
+            page.click("#save")
+            page.wait_for_selector(
+                "#conflict:not([hidden]), #confirm:not([hidden])", timeout=60_000
+            )
+            if page.locator("#confirm").is_visible():
+                page.click("#confirm-yes")
+            page.wait_for_selector("#conflict:not([hidden])", timeout=60_000)
+            page.wait_for_selector(f"#title:has-text('v{head + 1}')", timeout=60_000)
+            assert "已被并入其他网格" in page.inner_text("#conflict-text")
+            said = page.locator("#conflict-invalid li").all_inner_texts()
+            assert any(f"网格 {dst} 已并入网格 {absorber}" in t and unit["id"] in t for t in said)
+            page.wait_for_timeout(500)  # no automatic re-save
+            page.screenshot(path=str(SHOTS / "editor-merged-meanwhile.png"))
+            assert page.inner_text("#changes") == "1"
+            assert _editor(s, s.planner, community=s.other)["head_version"] == head + 1
+            assert page.evaluate(f"window.gridgenEditor.state().grid[{i}]") == absorber
+            save_and_wait(page, head + 2)
+            after = _editor(s, s.planner, community=s.other)
+            assert after["units"][i]["grid"] == absorber
+        finally:
+            browser.close()
+    assert errors == []
+    _assert_local(requests)

@@ -203,3 +203,57 @@ def test_a_building_drawn_inside_another_lies_in_the_same_grid() -> None:
     grid_of = dict(zip(plan.assignment["building_id"], plan.assignment["grid_id"], strict=True))
     assert grid_of["G"] == grid_of["B1"] != grid_of["B0"]
     assert_finished(ds, plan)
+
+
+def lane_compound() -> Dataset:
+    """Return a 400 x 300 m community filled by one compound of 600 households (4 x 150)
+    with one internal lane (kind ``path``) from its west wall to its east wall at y = 150.
+
+    The buildings of the two rows are set off along the row, so the Voronoi ridges of
+    their centres are slanted and cross the lane.
+    """
+    comm = box(0, 0, 400, 300)
+    lane = LineString([(0, 150), (400, 150)])
+    south = [(60, 80), (260, 80)]
+    north = [(140, 200), (340, 200)]
+    buildings = [
+        (f"B{i}", "K0", 150, box(x, y, x + 60, y + 14), "C1")
+        for i, (x, y) in enumerate(south + north)
+    ]
+    return make_dataset([("C1", comm)], [("K0", "C1", comm)], buildings, [("L1", "path", lane)])
+
+
+def test_a_big_compound_is_split_along_its_internal_road() -> None:
+    ds = lane_compound()
+    units = build_units(ds, "C1", band_max=360)
+    assert units.big_compounds == ("K0",)
+    # every building's cell stays on its own side of the lane
+    lane = ds.metric("roads").geometry.iloc[0]
+    south_side = at(box(0, 0, 400, 150))
+    for b, u in zip(units.building_ids, units.building_unit.tolist(), strict=True):
+        inside = shapely.area(shapely.intersection(units.cells[u], south_side))
+        share = inside / shapely.area(units.cells[u])
+        assert share == pytest.approx(1.0 if b in ("B0", "B1") else 0.0, abs=1e-6)
+    # two grids of 300 households: the grid boundary is exactly the lane
+    plan = partition_community(ds, "C1")
+    grids = plan.grids.to_crs(ds.metric_crs)
+    assert sorted(grids["households"].tolist()) == [300, 300]
+    inner = shapely.difference(
+        shapely.union_all(shapely.boundary(grids.geometry.to_numpy())),
+        shapely.buffer(shapely.boundary(ds.metric("communities").geometry.iloc[0]), 0.001),
+    )
+    assert abs(inner.length - 400.0) < 0.1
+    assert shapely.hausdorff_distance(inner, lane) < 0.01
+    assert_finished(ds, plan)
+
+
+def test_a_dead_end_lane_does_not_cut_a_compound() -> None:
+    from gridgen.partition.inner_roads import inner_pieces
+
+    poly = box(0, 0, 100, 100)
+    through = np.asarray([LineString([(0, 50), (100, 50)])], dtype=object)
+    short = np.asarray([LineString([(0.5, 50), (99.5, 50)])], dtype=object)
+    dead_end = np.asarray([LineString([(0, 50), (60, 50)])], dtype=object)
+    assert len(inner_pieces({0: poly}, through)[0]) == 2
+    assert len(inner_pieces({0: poly}, short)[0]) == 2  # 0.5 m short of the walls: closes
+    assert inner_pieces({0: poly}, dead_end) == {}

@@ -14,7 +14,7 @@ from shapely.geometry import box
 
 from gridgen.dataset import Dataset
 from gridgen.errors import ParameterError
-from gridgen.partition.band_sets import lonely_units
+from gridgen.partition.band_sets import lonely_units, near_units
 from gridgen.partition.lower_bound import community_bound, smallest_sum_at_least
 from gridgen.partition.merge import merge_layers
 from gridgen.partition.moves import Moves, balance, pieces
@@ -78,6 +78,17 @@ def test_lonely_units_need_a_set_in_the_band() -> None:
     # single neighbour leaves the pair below 240
     g = path_graph([100, 80, 70])
     assert lonely_units(g.households, g.nbrs, lo=240, hi=360).tolist() == []
+
+
+def test_units_are_near_through_any_stretch_of_land_without_households() -> None:
+    # 0 -(land 1 - land 2)- 3, 3 - 4 directly, 4 -(land 5)- 0, and land 6 touching only 0
+    nbrs = [[1, 5, 6], [0, 2], [1, 3], [2, 4], [3, 5], [4, 0], [0]]
+    hh = np.asarray([10, 0, 0, 20, 30, 0, 0], dtype=np.int64)
+    near = near_units(hh, nbrs)
+    assert near[0] == {3, 4}
+    assert near[3] == {0, 4}
+    assert near[4] == {0, 3}
+    assert near[1] == near[6] == set()  # land has no list of its own
 
 
 def test_branch_move_carries_what_only_the_unit_joins() -> None:

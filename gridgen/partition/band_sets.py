@@ -30,22 +30,46 @@ SEARCH_LIMIT = 5_000
 
 
 def near_units(households: IntArray, nbrs: Sequence[Sequence[int]]) -> list[set[int]]:
-    """Return, per unit with households, the units with households it is near."""
-    out: list[set[int]] = [set() for _ in range(len(households))]
-    for u in np.flatnonzero(households > 0).tolist():
-        seen = {u}
-        queue = deque([u])
+    """Return, per unit with households, the units with households it is near.
+
+    The units without households are grouped into connected pieces of land first, and each
+    piece's bordering units are listed once: a breadth-first walk per unit would cross the
+    same land again for every unit around it (0.28 s of a 0.66 s rebalance of Helsinki)."""
+    hh = np.asarray(households)
+    land = _land_pieces(hh, nbrs)
+    border: dict[int, set[int]] = {}
+    for x in np.flatnonzero(land >= 0).tolist():
+        border.setdefault(int(land[x]), set()).update(v for v in nbrs[x] if hh[v] > 0)
+    out: list[set[int]] = [set() for _ in range(len(hh))]
+    for u in np.flatnonzero(hh > 0).tolist():
+        mine = out[u]
+        for v in nbrs[u]:
+            if hh[v] > 0:
+                mine.add(v)
+            else:
+                mine |= border[int(land[v])]
+        mine.discard(u)
+    return out
+
+
+def _land_pieces(hh: IntArray, nbrs: Sequence[Sequence[int]]) -> IntArray:
+    """Return, per unit without households, its connected piece of such units (-1 for the
+    others)."""
+    piece = np.full(len(hh), -1, dtype=np.int64)
+    k = 0
+    for start in np.flatnonzero(hh <= 0).tolist():
+        if piece[start] >= 0:
+            continue
+        piece[start] = k
+        queue = deque([start])
         while queue:
             x = queue.popleft()
             for v in nbrs[x]:
-                if v in seen:
-                    continue
-                seen.add(v)
-                if households[v] > 0:
-                    out[u].add(v)
-                else:
+                if hh[v] <= 0 and piece[v] < 0:
+                    piece[v] = k
                     queue.append(v)
-    return out
+        k += 1
+    return piece
 
 
 def lonely_units(

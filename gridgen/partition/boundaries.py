@@ -152,8 +152,11 @@ class OffGround:
     ----------
     big_compounds
         Inside a compound with more households than the band maximum: such a compound is
-        split by its buildings (大小区单独建), and the cuts between its buildings cannot run
-        on a road or a wall.
+        split by its buildings (大小区单独建), and the cuts between its buildings run on a
+        road only where the compound has internal roads (小区内部道路).
+    big_roadless
+        The part of ``big_compounds`` inside compounds with no road line inside them: there
+        no cut between the buildings can run on a road or a wall.
     compounds
         Inside any other compound (one a grid could have held whole).
     buildings
@@ -164,6 +167,7 @@ class OffGround:
     """
 
     big_compounds: float
+    big_roadless: float
     compounds: float
     buildings: float
     open_land: float
@@ -185,12 +189,12 @@ def off_ground(
 
     A piece of boundary (at most :data:`PIECE_METRES`) farther than ``within`` from every
     road and compound edge is classed by its midpoint: inside a compound above
-    ``band_max`` households, inside another compound, near a building outside compounds,
-    or open land.
+    ``band_max`` households (and of these, those with no road inside), inside another
+    compound, near a building outside compounds, or open land.
     """
     pieces = _pieces(dataset, grids)
     if pieces.length_m <= 0:
-        return OffGround(0.0, 0.0, 0.0, 0.0)
+        return OffGround(0.0, 0.0, 0.0, 0.0, 0.0)
     near = _ground(dataset, pieces.mids, within)
     off = np.flatnonzero(~(near["road"] | near["wall"]))
     mids = pieces.mids[off]
@@ -200,6 +204,13 @@ def off_ground(
     big = comps["compound_id"].astype(str).map(hh).fillna(0).to_numpy() > band_max
     c_geoms = comps.geometry.to_numpy()
     in_big = _near(mids, np.asarray(c_geoms[big], dtype=object), 0.0)
+    roads = dataset.metric("roads").geometry.to_numpy()
+    crossed = np.zeros(len(c_geoms), dtype=bool)
+    if len(roads) and len(c_geoms):
+        inner = shapely.buffer(np.asarray(c_geoms, dtype=object), -1.0)
+        _, hit = shapely.STRtree(inner).query(roads, predicate="intersects")
+        crossed[hit] = True
+    in_roadless = _near(mids, np.asarray(c_geoms[big & ~crossed], dtype=object), 0.0)
     in_comp = _near(mids, np.asarray(c_geoms[~big], dtype=object), 0.0) & ~in_big
     loose = bld.geometry.to_numpy()[bld["compound_id"].isna().to_numpy()]
     by_bld = _near(mids, np.asarray(loose, dtype=object), within) & ~(in_big | in_comp)
@@ -211,6 +222,7 @@ def off_ground(
 
     return OffGround(
         big_compounds=share(in_big),
+        big_roadless=share(in_roadless),
         compounds=share(in_comp),
         buildings=share(by_bld),
         open_land=share(~(in_big | in_comp | by_bld)),

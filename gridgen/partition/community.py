@@ -61,6 +61,7 @@ from gridgen.partition.proofs import (
     unsplittable_reason,
 )
 from gridgen.partition.regions import components, fits_band
+from gridgen.partition.road_snap import road_following, road_pieces, snapped_to_roads
 from gridgen.partition.search import COUNT_PROOF, part_regions
 from gridgen.partition.units import UnitGraph, build_units
 from gridgen.rules import RuleKind
@@ -107,6 +108,7 @@ def draw_grids(
     forced = units.households > hi
     forced[unbalanceable_units(units, lo=lo, hi=hi)] = True
     labels = np.full(units.n, -1, dtype=np.int64)
+    pieces = road_pieces(units)
     next_label = 0
     proofs: list[tuple[NDArray[np.int64], str]] = []
     parts = sorted(set(comp.tolist()), key=lambda c: int(np.flatnonzero(comp == c)[0]))
@@ -117,13 +119,23 @@ def draw_grids(
             sub = np.zeros(len(nodes), dtype=np.int64)
             proof = COUNT_PROOF if total >= lo and not fits_band(total, lo=lo, hi=hi) else ""
         else:
-            sub, proof = part_regions(
-                _subproblem(prob, nodes), target=target, band=band, rng=rng, forced=forced[nodes]
-            )
+            part = _subproblem(prob, nodes)
+            sub, proof = part_regions(part, target=target, band=band, rng=rng, forced=forced[nodes])
+            if not proof:
+                sub = road_following(
+                    part,
+                    sub,
+                    _local(pieces, nodes, units.n),
+                    target=target,
+                    band=band,
+                    rng=rng,
+                    forced=forced[nodes],
+                )
         if proof:
             proofs.append((nodes, proof))
         labels[nodes] = sub + next_label
         next_label += int(sub.max()) + 1
+    labels = snapped_to_roads(units, prob, labels, band=band)
     done = finish_grids(dataset, units, labels, band=band)
     problems, notes = _part_problems(units, comp, done.labels, lo=lo, hi=hi, proofs=proofs)
     return Drawing(
@@ -184,6 +196,15 @@ def _part_problems(
             notes.append(note)
             problems.append(Problem(RuleKind.BUILDING_ABOVE_BAND, cid, note, building_id=b_id))
     return problems, notes
+
+
+def _local(
+    pieces: list[NDArray[np.int64]], nodes: NDArray[np.int64], n: int
+) -> list[NDArray[np.int64]]:
+    """Return the pieces lying in ``nodes``, indexed by position in ``nodes``."""
+    local = np.full(n, -1, dtype=np.int64)
+    local[nodes] = np.arange(len(nodes))
+    return [local[p] for p in pieces if (local[p] >= 0).all()]
 
 
 def _single_building(units: UnitGraph, u: int) -> bool:

@@ -8,7 +8,7 @@ edges (:func:`_spacing` apart) and at buildings. Open land farther than
 in pieces large and wide enough, is land of its own, as are enclosures with nothing in
 them: a grid boundary can then follow a wall, 12 m out, instead of the middle of a park. A
 compound above the band maximum has its cell split among its buildings by their Voronoi
-diagram.
+diagram, cut first by the compound's internal roads (:mod:`gridgen.partition.inner_roads`).
 
 All these lines are noded once and polygonized (:mod:`gridgen.partition.faces`); each face
 is labelled by a point inside it (the enclosure and compound holding it, the nearest seed
@@ -37,6 +37,7 @@ from gridgen.partition.faces import (
     voronoi_ridges,
 )
 from gridgen.partition.ground import LAND_M, LAND_MIN_M2, enclosures
+from gridgen.partition.inner_roads import inner_pieces, piece_members, piece_ridges
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -126,6 +127,8 @@ def ground_faces(
     parts = [shapely.boundary(encl), shapely.boundary(c_geom), _open_land_edges(seeds, encl)]
     parts += [shapely.boundary(far)]
     parts += [_split_edges(splits, ci, ei, encl)]
+    cut_by_roads = inner_pieces({c: c_geom[c] for c in splits}, lines)
+    parts += [piece_ridges(cut_by_roads, splits)]
     faces = noded_faces(np.concatenate(parts), region)
     rep = shapely.point_on_surface(faces)
     face_encl = _holder(tree, rep, nearest=True)
@@ -146,7 +149,7 @@ def ground_faces(
         n_land = _far_land(
             faces, segs, owner=owner, land=land, n_land=n_land, far=in_far & (owner >= 0)
         )
-    member = _members(splits, owner, rep)
+    member = _members(splits, owner, rep, cut_by_roads)
     return GroundFaces(faces, owner, member, land, n_land, segs)
 
 
@@ -341,8 +344,11 @@ def _far_land(
     return n_land + int(wide.sum())
 
 
-def _members(splits: dict[int, FloatArray], owner: IntArray, rep: Geoms) -> IntArray:
-    """Return per face of a split compound the building whose Voronoi cell holds it."""
+def _members(
+    splits: dict[int, FloatArray], owner: IntArray, rep: Geoms, pieces: dict[int, Geoms]
+) -> IntArray:
+    """Return per face of a split compound the building whose Voronoi cell holds it (of the
+    face's own piece, where internal roads cut the compound: :mod:`.inner_roads`)."""
     from scipy.spatial import cKDTree
 
     member = np.full(len(owner), -1, dtype=np.int64)
@@ -351,5 +357,7 @@ def _members(splits: dict[int, FloatArray], owner: IntArray, rep: Geoms) -> IntA
         if len(mine) == 0:
             continue
         _, nearest = cKDTree(xy).query(shapely.get_coordinates(rep[mine]))
+        if c in pieces:
+            nearest = piece_members(pieces[c], xy, rep[mine], nearest.astype(np.int64))
         member[mine] = nearest
     return member

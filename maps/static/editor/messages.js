@@ -99,14 +99,17 @@ export function zhError(r) {
 
 function when(iso) { return iso ? String(iso).replace("T", " ").slice(0, 16) : ""; }
 
-// The Chinese text of a 409: who saved which version, when; how many units conflict.
-export function conflictText(body) {
+// The Chinese text of a 409: who saved which version, when; how many units conflict, or
+// how many of the planner's units now go to a grid that absorbed the one they painted into.
+export function conflictText(body, redirected = 0) {
   const who = body.head_author ? String(body.head_author).replace(/ \((planner|admin), key [0-9a-f]+\)$/, "") : "其他人";
   let t = who + " 于 " + when(body.head_created_at) + " 保存了版本 v" + body.head_version +
     "（你的修改基于 v" + body.base_version + "）";
   if (body.head_message) t += "，说明：" + versionMessage(body.head_message);
   const n = (body.conflicts || []).length;
-  t += n ? "。你们都改动了 " + n + " 个单元，请逐个选择保留哪一方。" : "。对方没有改动你改的单元，已自动合并。";
+  if (n) t += "。你们都改动了 " + n + " 个单元，请逐个选择保留哪一方。";
+  else if (redirected) t += "。你划入的网格已被并入其他网格：" + redirected + " 个单元改为划入合并后的网格，请核对后再保存。";
+  else t += "。对方没有改动你改的单元，已自动合并。";
   return t;
 }
 

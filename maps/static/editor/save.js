@@ -92,7 +92,8 @@ function post() {
 }
 
 // A stale save: load the head, re-apply what nobody else touched, ask about the rest.
-// Grids the head knows by another code (body.renamed) are re-applied under their new code;
+// Grids the head knows by another code (body.renamed) are re-applied under their new code,
+// and the planner is told so before anything is saved (the grid they painted into is gone);
 // a new grid whose code someone else took meanwhile gets the next free code.
 function onConflict(body, edit) {
   const conflicts = body.conflicts || [];
@@ -112,13 +113,15 @@ function onConflict(body, edit) {
     };
     const rest = {};
     Object.keys(edit.assign).forEach((u) => { if (!both.has(u)) rest[u] = target(edit.assign[u]); });
+    const redirected = Object.keys(rest).filter((u) => renamed[edit.assign[u]])
+      .map((u) => ({ unit: u, from: edit.assign[u], to: rest[u] }));
     conflicts.forEach((c) => { c.mine = target(c.mine); });
     const res = E.S.reapply(rest);
     E.S.reapplyLocks(locks);
     redrawAll();
     finish();
-    showConflicts(body, conflicts, res.invalid);
-    if (!conflicts.length && !res.invalid.length && merges < MAX_MERGES) {
+    showConflicts(body, conflicts, res.invalid, redirected);
+    if (!conflicts.length && !res.invalid.length && !redirected.length && merges < MAX_MERGES) {
       merges += 1;
       save(); // nobody else touched these units: merged without asking
     }
@@ -154,9 +157,9 @@ function resolvable() {
   $("resolve").disabled = !rows.every((tr) => tr.querySelector("input:checked"));
 }
 
-function showConflicts(body, conflicts, invalid) {
+function showConflicts(body, conflicts, invalid, redirected) {
   $("conflict").hidden = false;
-  $("conflict-text").textContent = conflictText(body);
+  $("conflict-text").textContent = conflictText(body, redirected.length);
   const tbody = $("conflict-units").tBodies[0];
   tbody.textContent = "";
   conflicts.forEach((c, k) => tbody.appendChild(conflictRow(c, k)));
@@ -167,6 +170,7 @@ function showConflicts(body, conflicts, invalid) {
   const ul = $("conflict-invalid");
   ul.textContent = "";
   invalid.forEach((x) => ul.appendChild(el("li", "不再适用：" + x.unit + " → " + x.grid + "（" + x.reason + "）")));
+  redirected.forEach((x) => ul.appendChild(el("li", "网格 " + x.from + " 已并入网格 " + x.to + "：" + x.unit + " 改为划入 " + x.to)));
   $("conflict").scrollIntoView({ block: "nearest" });
   status("冲突 · v" + E.version);
 }
