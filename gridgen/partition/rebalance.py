@@ -24,8 +24,13 @@ every output CRS if they were not). In a touched community:
 5. the community's grids are drawn from the unit cells by the one finishing step
    (:mod:`gridgen.partition.finish`).
 
-Grids that stay out of band are reported with the proof (a unit that no grid in the band
-can hold, :mod:`gridgen.partition.band_sets`) or as not fixed. The summary reports the
+Where moves, repairs and a fresh drawing leave grids out of band in a connected part of at
+most :data:`gridgen.partition.exact.EXACT_UNITS` units, the exhaustive search
+(:mod:`gridgen.partition.exact`) either finds the part's division into grids in the band
+(taken at the same cost limit as a fresh drawing) or proves there is none. Grids that
+stay out of band are reported with the proof (a unit that no grid in the band can hold,
+:mod:`gridgen.partition.band_sets`; or, ``unsplittable``, the one grid out of band of a part
+no plan divides into grids in the band) or as not fixed. The summary reports the
 households moved against a lower bound: households that must change grid for the old
 grids to reach the band (:mod:`gridgen.partition.lower_bound`).
 """

@@ -6,9 +6,11 @@ that tile the units: pieces cut off from their grid are mended, land in no grid 
 neighbour or becomes new grids, grids out of band are fixed by ejection chains of boundary
 moves (:mod:`gridgen.partition.moves`) and only where moves cannot by the cheapest of a
 split, a dissolve or a local redraw (:mod:`gridgen.partition.repairs`), and as a last
-resort a fresh drawing of the community (codes come from :mod:`gridgen.partition.codes`);
-:func:`band_problems` states the proof for every grid left out of band. Moves that turned
-out not to be needed are undone last (:mod:`gridgen.partition.undo_moves`).
+resort a fresh drawing of the community or, for a connected part of a few dozen units, the
+exhaustive search's division of it (:mod:`gridgen.partition.exact`; codes come from
+:mod:`gridgen.partition.codes`); :func:`band_problems` states the proof for every grid left
+out of band. Moves that turned out not to be needed are undone last
+(:mod:`gridgen.partition.undo_moves`).
 """
 
 from __future__ import annotations
