@@ -16,22 +16,29 @@ import argparse
 import pickle
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import shapely
 from rebalance import BAND, CITIES, LATTICES, lattice_layer, problems_of
 from rebalance_figures import grid_of, households_of, proven_grids
 
+from gridgen.dataset import Dataset
 from gridgen.partition.community import partition_dataset
 from gridgen.partition.exact import fits_some_count, in_band_partition
 from gridgen.partition.merge import merge_layers
+from gridgen.partition.plan import Plan
 from gridgen.partition.rebalance import rebalance
 from gridgen.partition.regions import components
 from gridgen.partition.units import build_units
 from gridgen.sample.drift import drifted
 from gridgen.validate.layers import validate_layers
 
+BIG_BUDGET = 1_000_000
+"""Connected sets of the second, larger exhaustive search of a part the first left open."""
 
-def plans(city: str, n: int, cache: Path) -> dict[str, object]:
+
+def plans(city: str, n: int, cache: Path) -> dict[str, Any]:
     """Return (cached) datasets and plans of one city."""
     path = cache / f"{city}_{n}.pkl"
     if path.exists():
@@ -64,7 +71,7 @@ def plans(city: str, n: int, cache: Path) -> dict[str, object]:
     return out
 
 
-def unproven(ds, plan) -> list[tuple[str, str, int]]:
+def unproven(ds: Dataset, plan: Plan) -> list[tuple[str, str, int]]:
     """Return (grid, community, households) of grids out of band without a proof."""
     lo, hi = BAND
     hh = households_of(ds)
@@ -81,7 +88,10 @@ def unproven(ds, plan) -> list[tuple[str, str, int]]:
     return [(g, comm[g], h[g]) for g in ids if not lo <= h[g] <= hi and g not in proven]
 
 
-def sub_exact(hh, edges, nodes, *, budget=200_000):
+def sub_exact(
+    hh: np.ndarray, edges: np.ndarray, nodes: np.ndarray, *, budget: int = 200_000
+) -> str:
+    """Return the exhaustive search's status on the connected ``nodes``."""
     local = np.full(len(hh), -1, dtype=np.int64)
     local[nodes] = np.arange(len(nodes))
     ea, eb = local[edges[:, 0]], local[edges[:, 1]]
@@ -90,7 +100,8 @@ def sub_exact(hh, edges, nodes, *, budget=200_000):
     return in_band_partition(hh[nodes], sub, lo=BAND[0], hi=BAND[1], budget=budget).status
 
 
-def describe(ds, plan, gid: str, cid: str, h: int) -> None:
+def describe(ds: Dataset, plan: Plan, gid: str, cid: str, h: int) -> None:
+    """Print one unproven grid: units, neighbours, and what the exhaustive search says."""
     lo, hi = BAND
     units = build_units(ds, cid, band_max=hi)
     new = grid_of(plan.assignment)
@@ -107,8 +118,6 @@ def describe(ds, plan, gid: str, cid: str, h: int) -> None:
     g_m = plan.grids.to_crs(units.crs)
     empty = np.flatnonzero(lab == "")
     if len(empty):
-        import shapely
-
         pts = shapely.point_on_surface(units.cells[empty])
         tree = shapely.STRtree(g_m.geometry.to_numpy())
         pi, gi = tree.query(pts, predicate="intersects")
@@ -159,9 +168,15 @@ def describe(ds, plan, gid: str, cid: str, h: int) -> None:
     tot = int(units.households[part].sum())
     status = sub_exact(units.households, e, part) if len(part) <= 120 else "too big"
     if status == "unknown":
-        status = "unknown, 3M: " + sub_exact(units.households, e, part, budget=100_000)
+        status = f"unknown, {BIG_BUDGET:,}: " + sub_exact(
+            units.households, e, part, budget=BIG_BUDGET
+        )
     outs = sorted({lab[u] for u in part.tolist() if lab[u] and not lo <= gh.get(lab[u], 0) <= hi})
-    big = [f"{units.unit_ids[u]}={int(units.households[u])}" for u in part.tolist() if units.households[u] > hi]
+    big = [
+        f"{units.unit_ids[u]}={int(units.households[u])}"
+        for u in part.tolist()
+        if units.households[u] > hi
+    ]
     msg.append(f"    grids out of band in the part: {outs}; units above the band: {big}")
     msg.append(
         f"    part of the community: {len(part)} units, {tot} hh, grids "

@@ -79,6 +79,7 @@ def test_rebalance_names_the_grid_it_cannot_bring_in() -> None:
     (gid,) = out
     assert not any(p.kind in (RuleKind.BELOW_BAND, RuleKind.ABOVE_BAND) for p in r.plan.problems)
     assert "whatever the plan" in named(r.plan)[gid]
+    assert r.summary["unfixable"] == [named(r.plan)[gid]]
 
 
 def test_rebalance_names_a_grid_no_count_of_grids_fits() -> None:

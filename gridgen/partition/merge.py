@@ -49,9 +49,8 @@ from gridgen.partition.lifecycle import dated_grids, layer_codes
 from gridgen.partition.moves import Moves, pieces
 from gridgen.partition.plan import Plan, checked_band
 from gridgen.partition.rebalance import IntArray, initial_labels
-from gridgen.partition.settle import band_problems, settle
+from gridgen.partition.settle import PROVEN_KINDS, band_problems, settle
 from gridgen.partition.units import UnitGraph, build_units
-from gridgen.rules import RuleKind
 
 
 @dataclass(frozen=True, eq=False)
@@ -212,8 +211,8 @@ def merge_layers(
         "grids_in": [len(lay.codes) for lay in placed],
         "grids": len(plan.grids),
         "audit": dict(after.summary),
-        "unfixable": [p.reason for p in plan.problems if p.kind == RuleKind.UNBALANCEABLE],
-        "not_fixed": [p.reason for p in plan.problems if p.kind != RuleKind.UNBALANCEABLE],
+        "unfixable": [p.reason for p in plan.problems if p.kind in PROVEN_KINDS],
+        "not_fixed": [p.reason for p in plan.problems if p.kind not in PROVEN_KINDS],
     }
     return MergeResult(plan=plan, crosswalk=crosswalk, summary=summary)
 

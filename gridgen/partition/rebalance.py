@@ -62,9 +62,8 @@ from gridgen.partition.existing import GridLayer, building_grids, grid_layer
 from gridgen.partition.lifecycle import dated_grids, layer_codes
 from gridgen.partition.lower_bound import ZERO, community_bound
 from gridgen.partition.plan import Plan, checked_band
-from gridgen.partition.settle import band_problems, settle
+from gridgen.partition.settle import PROVEN_KINDS, band_problems, settle
 from gridgen.partition.units import UnitGraph, build_units
-from gridgen.rules import RuleKind
 
 IntArray = NDArray[np.int64]
 
@@ -349,8 +348,8 @@ def _result(
         "communities_touched": sorted(r.community_id for r in redrawn),
         "max_moved": max_moved,
         "max_moved_reached": bool(max_moved is not None and budget <= 0),
-        "unfixable": [p.reason for p in plan.problems if p.kind == RuleKind.UNBALANCEABLE],
-        "not_fixed": [p.reason for p in plan.problems if p.kind != RuleKind.UNBALANCEABLE],
+        "unfixable": [p.reason for p in plan.problems if p.kind in PROVEN_KINDS],
+        "not_fixed": [p.reason for p in plan.problems if p.kind not in PROVEN_KINDS],
         "audit_before": dict(before.summary),
         "audit_after": dict(after.summary),
     }

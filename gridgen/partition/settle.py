@@ -50,6 +50,9 @@ IntArray = NDArray[np.int64]
 SCRATCH_COST_PER_FIX = 800
 """Most households a fresh drawing of a whole community may move per grid it brings into
 the band, in a rebalance (merge-grids takes any fresh drawing that fixes more grids)."""
+PROVEN_KINDS = frozenset({RuleKind.UNBALANCEABLE, RuleKind.UNSPLITTABLE})
+"""Problems of :func:`band_problems` that prove their grid out of band (a summary's
+``unfixable``; the others are ``not_fixed``)."""
 MERGE_EXACT_BUDGET = 100_000
 """Connected sets the exhaustive search of a part may examine in merge-grids (rebalance:
 :data:`gridgen.partition.exact.EXACT_BUDGET`, to stay no slower than a redraw); walled
