@@ -30,12 +30,20 @@ IntArray = NDArray[np.int64]
 
 EXACT_UNITS = 60
 """Largest part (units) searched exhaustively."""
-EXACT_BUDGET = 20_000
+EXACT_BUDGET = 30_000
 """Connected sets examined before the search gives up (~0.1-0.3 s)."""
 PROVEN_KEPT = 256
 """Parts proven to have no partition remembered (the rebalance asks twice: to fix, then to
 report the proof)."""
 _PROVEN: set[tuple[tuple[int, ...], bytes, int, int]] = set()
+MODES = ("fewest sets", "fewest neighbours", "largest")
+"""The searches :func:`in_band_partition` runs in turn on one memo, a share of the budget
+each: branching on the unit the fewest in-band sets hold, on the unit with the fewest
+neighbours (both settle proofs soonest, on different parts), on the largest unit (finds
+partitions soonest)."""
+ANCHOR_SETS = 16
+"""In-band sets counted per unit when choosing the unit to branch on (the one with the
+fewest: the smallest search tree)."""
 CHECK_SETS = 200
 """Connected sets examined per unit when checking that every unit of a part still has some
 in-band region (:meth:`_Search._band_set`; beyond that the unit is assumed to have one)."""
@@ -84,7 +92,8 @@ class _Search:
     def __init__(self, hh: list[int], nbrs: list[int], *, lo: int, hi: int, budget: int) -> None:
         self.hh, self.nbrs, self.lo, self.hi = hh, nbrs, lo, hi
         self.budget = budget
-        self.largest = False
+        self.mode = "fewest neighbours"
+        """How the unit to branch on is chosen (:data:`MODES`)."""
         self.free = 0
         """Units out of band whatever the plan (:func:`in_band_partition`'s ``free``)."""
         self.eh = list(hh)
@@ -165,11 +174,39 @@ class _Search:
                     stack.append((grown, t, (frontier | nbrs[w]) & mask & ~grown))
         return bool(stack)
 
+    def _band_sets(self, v: int, mask: int) -> int:
+        """Return how many connected sets of ``mask`` holding ``v`` have ``lo..hi``
+        households (counting stops at :data:`ANCHOR_SETS`)."""
+        hh, nbrs, lo, hi, eh = self.hh, self.nbrs, self.lo, self.hi, self.eh
+        start = 1 << v
+        seen = {start}
+        stack = [(start, eh[v], nbrs[v] & mask)]
+        found = 1 if hh[v] >= lo or start & self.free else 0
+        pops = 0
+        while stack and found < ANCHOR_SETS and pops < 8 * ANCHOR_SETS:
+            region, s, frontier = stack.pop()
+            pops += 1
+            for w in _bits(frontier):
+                t = s + eh[w]
+                grown = region | (1 << w)
+                if t > hi or grown in seen:
+                    continue
+                seen.add(grown)
+                if t >= lo or grown & self.free:
+                    found += 1
+                stack.append((grown, t, (frontier | nbrs[w]) & mask & ~grown))
+        return found
+
     def _branch(self, mask: int) -> list[int] | None:
         """Return the regions of ``mask`` with the region of its most constrained unit first."""
-        if self.largest:  # the largest unit: fewest regions hold it
+        if self.mode == "largest":  # the largest unit: fewest regions hold it
             anchor = min(_bits(mask), key=lambda v: (-self.hh[v], v))
-        else:  # the fewest neighbours: dead ends show soonest
+        elif self.mode == "fewest sets":  # the fewest regions can hold it: dead ends soonest
+            anchor = min(
+                (v for v in _bits(mask) if self.hh[v] > 0),
+                key=lambda v: (self._band_sets(v, mask), (self.nbrs[v] & mask).bit_count(), v),
+            )
+        else:  # the fewest neighbours
             anchor = min(
                 _bits(mask), key=lambda v: (self.hh[v] == 0, (self.nbrs[v] & mask).bit_count(), v)
             )
@@ -230,9 +267,8 @@ def in_band_partition(
     """Return a partition of a connected part into connected regions of ``lo..hi``
     households, or the proof that none exists (module docstring).
 
-    The search runs twice on one memo, half the budget each: from the unit with the fewest
-    neighbours (dead ends, hence proofs, show soonest), then from the largest unit (fewest
-    regions hold it: partitions show soonest). Proofs are remembered per part.
+    The search runs in turn with each of :data:`MODES` on one memo, a third of the budget
+    each. Proofs are remembered per part.
 
     ``free``: units proven out of band whatever the plan (above the maximum, or below the
     minimum with no in-band region to join): a region holding one below the minimum needs
@@ -255,13 +291,13 @@ def in_band_partition(
     search = _Search(hh, nbrs, lo=lo, hi=hi, budget=0)
     everything = (1 << n) - 1
     regions: list[int] | None = None
-    for largest in (False, True):  # proofs come fastest from the first, partitions the second
-        search.largest, search.budget = largest, search.budget + budget // 2
+    for mode in MODES:  # proofs come fastest from the first two, partitions the last
+        search.mode, search.budget = mode, max(search.budget, 0) + budget // len(MODES)
         try:
             regions = search.solve(everything, search.total(everything))
             break
         except _OutOfBudgetError:
-            if largest:
+            if mode == MODES[-1]:
                 return ExactResult("unknown")
     if regions is None:
         if len(_PROVEN) >= PROVEN_KEPT:
@@ -292,7 +328,7 @@ def _with_free(
     search.eh = [
         0 if f and h < lo else h for f, h in zip(np.asarray(free).tolist(), hh, strict=True)
     ]
-    search.largest = True
+    search.mode = "largest"
     try:
         everything = (1 << n) - 1
         regions = search.solve(everything, search.total(everything))
