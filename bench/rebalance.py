@@ -368,9 +368,20 @@ NOTES = (
     "added hold at least the band minimum each; grids holding a unit proven impossible are "
     "left out. No plan keeping whole units can change fewer households.",
     "- *Proven impossible*: a problem of kind unbalanceable, building_above_band, "
-    "below_band (a community or separate part below the band minimum) or no_households "
-    "names the grid and the reason. *Out of band, no proof*: grids out of band without such "
-    "a problem.",
+    "below_band (a community or separate part below the band minimum), no_households or "
+    "unsplittable (the one grid out of band of a connected part that no plan divides into "
+    "grids in the band: no number of grids fits its households, or the exhaustive search of "
+    "its units, `gridgen.partition.exact`, finds no division) names the grid and the reason. "
+    "*Out of band, no proof*: grids out of band without such a problem.",
+    "- *What stays out of band without a proof* (`bench/band_diagnose.py` prints each such "
+    "grid, its units, neighbours and the exhaustive search's verdict on its part): (a) grids "
+    "next to a grid already proven out of band (it holds a unit no grid in the band can "
+    "hold): they come into the band only if that grid takes more households beyond the "
+    "band, which the redraw does (make_city: a grid of 825 households holding a 216-household "
+    "compound) and rebalance and merge-grids do not; (b) parts of 40-101 units, many of them "
+    "small buildings, where the exhaustive search neither finds a division into grids in the "
+    "band nor proves there is none within its budget (30,000 connected sets; merge-grids "
+    "150,000).",
     "- *Invalid grids*: grids that GEOS finds invalid after the conversion the writers make "
     "(`gridgen.io.crs.frame_from_wgs84`) into each output CRS.",
     "- *Merge-grids*: households changed and codes kept are counted against the first "

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,9 +34,11 @@ EXACT_UNITS = 60
 EXACT_BUDGET = 30_000
 """Connected sets examined before the search gives up (~0.1-0.3 s)."""
 PROVEN_KEPT = 256
-"""Parts proven to have no partition remembered (the rebalance asks twice: to fix, then to
-report the proof)."""
-_PROVEN: set[tuple[tuple[int, ...], bytes, int, int]] = set()
+"""Parts proven to have no partition, and parts the search gave up on (per budget),
+remembered (the rebalance asks twice: to fix, then to report the proof)."""
+_Key = tuple[tuple[int, ...], bytes, int, int]
+_PROVEN: set[_Key] = set()
+_GAVE_UP: set[tuple[_Key, int]] = set()
 MODES = ("fewest sets", "fewest neighbours", "largest")
 """The searches :func:`in_band_partition` runs in turn on one memo, a share of the budget
 each: branching on the unit the fewest in-band sets hold, on the unit with the fewest
@@ -284,6 +287,8 @@ def in_band_partition(
     key = (tuple(hh), np.asarray(edges, dtype=np.int64).tobytes(), lo, hi)
     if key in _PROVEN:
         return ExactResult("none")
+    if (key, budget) in _GAVE_UP:
+        return ExactResult("unknown")
     nbrs = [0] * n
     for a, b in np.asarray(edges).tolist():
         nbrs[a] |= 1 << b
@@ -298,13 +303,19 @@ def in_band_partition(
             break
         except _OutOfBudgetError:
             if mode == MODES[-1]:
+                _remember(_GAVE_UP, (key, budget))
                 return ExactResult("unknown")
     if regions is None:
-        if len(_PROVEN) >= PROVEN_KEPT:
-            _PROVEN.clear()
-        _PROVEN.add(key)
+        _remember(_PROVEN, key)
         return ExactResult("none")
     return _result(regions, n, nbrs)
+
+
+def _remember(kept: set[Any], key: Any) -> None:
+    """Add ``key`` to ``kept`` (emptied first when it holds :data:`PROVEN_KEPT` keys)."""
+    if len(kept) >= PROVEN_KEPT:
+        kept.clear()
+    kept.add(key)
 
 
 def _with_free(
