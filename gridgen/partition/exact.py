@@ -44,7 +44,7 @@ MODES = ("fewest sets", "fewest neighbours", "largest")
 each: branching on the unit the fewest in-band sets hold, on the unit with the fewest
 neighbours (both settle proofs soonest, on different parts), on the largest unit (finds
 partitions soonest)."""
-ANCHOR_SETS = 16
+ANCHOR_SETS = 8
 """In-band sets counted per unit when choosing the unit to branch on (the one with the
 fewest: the smallest search tree)."""
 CHECK_SETS = 200

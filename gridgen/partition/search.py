@@ -4,9 +4,8 @@
 best_regions`); while regions stay out of band that no proof excuses, a small part is
 settled by exhaustive search (:func:`gridgen.partition.exact.in_band_partition`: a
 partition into in-band regions, polished by the local search, or the proof that none
-exists; regions holding a unit proven out of band need not be in band), and a larger one
-gets up to :data:`RESTARTS` searches in all (a small one the exhaustive search gave up on
-gets no more).
+exists), and a larger one gets up to :data:`RESTARTS` searches in all (a small one the
+exhaustive search gave up on gets no more).
 """
 
 from __future__ import annotations
@@ -63,10 +62,9 @@ def part_regions(
     best = best_regions(prob, target=target, lo=lo, hi=hi, rng=rng, forced=forced)
     best_out = out_of_band(best)
     restarts = RESTARTS - 1
-    if best_out[0] and proof == NO_PROOF and prob.n <= EXACT_UNITS:
-        free = forced if forced.any() else None  # their regions need not be in band
-        exact = in_band_partition(prob.households, prob.edges, lo=lo, hi=hi, free=free)
-        if exact.status == "unknown" and free is None:
+    if best_out[0] and not forced.any() and proof == NO_PROOF and prob.n <= EXACT_UNITS:
+        exact = in_band_partition(prob.households, prob.edges, lo=lo, hi=hi)
+        if exact.status == "unknown":
             restarts = 0
         if exact.status == "none":
             proof = SEARCH_PROOF
