@@ -176,9 +176,15 @@ def part_proof(households: NDArray[np.int64], edges: NDArray[np.int64], *, lo: i
     grids of ``lo..hi`` households: :data:`~gridgen.partition.search.COUNT_PROOF` (no
     number of grids fits its households), :data:`~gridgen.partition.search.SEARCH_PROOF`
     (the exhaustive search of a part of at most :data:`gridgen.partition.exact.
-    EXACT_UNITS` units finds none), or ``""`` when there is no proof.
+    EXACT_UNITS` units finds none within :data:`gridgen.partition.exact.REPAIR_EXACT_BUDGET`
+    sets: rebalance and merge-grids ask it), or ``""`` when there is no proof.
     """
-    from gridgen.partition.exact import EXACT_UNITS, fits_some_count, in_band_partition
+    from gridgen.partition.exact import (
+        EXACT_UNITS,
+        REPAIR_EXACT_BUDGET,
+        fits_some_count,
+        in_band_partition,
+    )
     from gridgen.partition.search import COUNT_PROOF, NO_PROOF, SEARCH_PROOF
 
     total = int(np.sum(households))
@@ -188,7 +194,7 @@ def part_proof(households: NDArray[np.int64], edges: NDArray[np.int64], *, lo: i
         return COUNT_PROOF
     if len(households) > EXACT_UNITS or total <= hi:
         return NO_PROOF
-    found = in_band_partition(households, edges, lo=lo, hi=hi)
+    found = in_band_partition(households, edges, lo=lo, hi=hi, budget=REPAIR_EXACT_BUDGET)
     return SEARCH_PROOF if found.status == "none" else NO_PROOF
 
 

@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 
 from gridgen.partition.band_sets import lonely_units
-from gridgen.partition.exact import EXACT_BUDGET, EXACT_UNITS, in_band_partition
+from gridgen.partition.exact import EXACT_UNITS, REPAIR_EXACT_BUDGET, in_band_partition
 from gridgen.partition.finish import grid_shapes
 from gridgen.partition.moves import Moves, balance, fill, make_contiguous, pieces
 from gridgen.partition.plan import Problem
@@ -55,7 +55,7 @@ PROVEN_KINDS = frozenset({RuleKind.UNBALANCEABLE, RuleKind.UNSPLITTABLE})
 ``unfixable``; the others are ``not_fixed``)."""
 MERGE_EXACT_BUDGET = 150_000
 """Connected sets the exhaustive search of a part may examine in merge-grids (rebalance:
-:data:`gridgen.partition.exact.EXACT_BUDGET`, to stay no slower than a redraw); walled
+:data:`gridgen.partition.exact.REPAIR_EXACT_BUDGET`, to stay no slower than a redraw); walled
 city: a 40-unit part whose partition the search from the largest unit finds after ~46,000
 sets (a third of the budget)."""
 
@@ -93,7 +93,7 @@ def _exact_if_better(
     stuck: IntArray,
     band: tuple[int, int],
     cost_per_fix: float,
-    budget: int = EXACT_BUDGET,
+    budget: int = REPAIR_EXACT_BUDGET,
 ) -> IntArray:
     """Return labels where each connected part with grids out of band (other than those
     holding a ``stuck`` unit) is divided by the exhaustive search into grids in the band
@@ -293,7 +293,7 @@ def settle(
                 stuck=stuck,
                 band=(lo, hi),
                 cost_per_fix=math.inf if join_stuck else SCRATCH_COST_PER_FIX,
-                budget=MERGE_EXACT_BUDGET if join_stuck else EXACT_BUDGET,
+                budget=MERGE_EXACT_BUDGET if join_stuck else REPAIR_EXACT_BUDGET,
             )
         labels = undo_moves(g, labels, start, lo=lo, hi=hi)
     _, inv = np.unique(labels, return_inverse=True)
