@@ -347,7 +347,7 @@ def report(args: argparse.Namespace, sections: list[tuple[str, list[Row]]], load
         "## partition",
         "",
         f"`bench/partition.py`, {date.today().isoformat()}; machine: {platform.machine()}, "
-        f"{os.cpu_count()} cores shared with other helpers' jobs (load average {load0:.1f} at "
+        f"{os.cpu_count()} cores (load average {load0:.1f} at "
         f"the start, {os.getloadavg()[0]:.1f} at the end), Python {platform.python_version()}. "
         f"Target {args.target}, band {lo}-{hi}. Previous engine: `{args.baseline}`.",
         "",
