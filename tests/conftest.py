@@ -22,10 +22,18 @@ from clients import CLIENTS, client_present, in_ci, missing_client_message
 from hypothesis import settings
 
 from gridgen.dataset import Dataset
+from gridgen.partition.exact import forget_proofs
 
 settings.register_profile("ci", derandomize=True, print_blob=True, database=None)
 settings.register_profile("dev", print_blob=True)
 settings.load_profile("ci" if in_ci() else "dev")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_proofs() -> None:
+    """Every test searches afresh: the exhaustive search remembers proofs per process, so a
+    test asking a part another test settled would otherwise not exercise the search."""
+    forget_proofs()
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

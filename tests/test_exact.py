@@ -178,3 +178,22 @@ def test_two_units_needing_the_same_partner_are_proven_at_once() -> None:
     small = np.asarray([330, 226, 116, 220, 330])
     ring = np.asarray([(0, 1), (1, 2), (2, 3), (3, 4), (4, 0)])
     assert in_band_partition(small, ring, lo=LO, hi=HI, budget=30).status == "none"
+
+
+def test_a_unit_above_the_maximum_leaves_no_in_band_partition() -> None:
+    # 400 | 150 | 150 in a row: whatever region holds the 400 is above 360
+    path = np.asarray([[0, 1], [1, 2]], dtype=np.int64)
+    assert in_band_partition(np.asarray([400, 150, 150]), path, lo=240, hi=360).status == "none"
+    # ... unless it is free (proven out of band): then the others are searched
+    free = np.asarray([True, False, False])
+    found = in_band_partition(np.asarray([400, 150, 150]), path, lo=240, hi=360, free=free)
+    assert found.status == "found" and found.labels is not None
+    assert found.labels[1] == found.labels[2] != found.labels[0]
+
+
+def test_land_cut_off_from_every_region_still_gets_one() -> None:
+    # 150 - 150 in a row and a land unit touching neither (a part given in pieces)
+    edges = np.asarray([[0, 1]], dtype=np.int64)
+    found = in_band_partition(np.asarray([150, 150, 0]), edges, lo=240, hi=360)
+    assert found.status == "found" and found.labels is not None
+    assert found.labels.tolist() == [0, 0, 0]

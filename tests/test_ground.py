@@ -182,7 +182,11 @@ def test_overlapping_footprints_share_the_unit_of_the_largest() -> None:
         ],
         dtype=object,
     )
-    assert overlap_hosts(fps).tolist() == [0, 0, 0, 3, 4, 4, 6]
+    loose = np.full(len(fps), "", dtype=object)
+    assert overlap_hosts(fps, loose).tolist() == [0, 0, 0, 3, 4, 4, 6]
+    # buildings of two compounds keep their compounds' units even where they overlap
+    two = np.asarray(["K1", "K2", "K1", "", "K3", "K3", ""], dtype=object)
+    assert overlap_hosts(fps, two).tolist() == [0, 1, 0, 3, 4, 4, 6]
 
 
 def test_a_building_drawn_inside_another_lies_in_the_same_grid() -> None:

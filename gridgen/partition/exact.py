@@ -3,13 +3,16 @@
 The region search (:mod:`gridgen.partition.regions`) is a heuristic: when it leaves a
 region out of band, either a better plan exists or none does. For a part of a few dozen
 units, :func:`in_band_partition` settles it by exhaustive search: a region holding the
-most constrained unit (the fewest neighbours) is chosen among every connected set of units
-with households in the band, and the rest, component by component, is searched the same way
-(the results of components already seen are remembered). A part where some unit has no
-connected in-band set left is given up at once (no region can hold that unit), which
-settles most impossible parts without branching. Either it returns a partition
-into connected in-band regions, or it proves there is none (a proof reported as
-``unsplittable``), or it gives up after :data:`EXACT_BUDGET` sets.
+branch unit is chosen among every connected set of units with households in the band, and
+the rest, component by component, is searched the same way (the results of components
+already seen are remembered). The branch unit is, in turn (:data:`MODES`, each with a share
+of the budget), the one the fewest in-band sets hold, the one with the fewest neighbours,
+and the largest. A part where some unit has no connected in-band set left is given up at
+once (no region can hold that unit), which settles most impossible parts without
+branching. Either it returns a partition into connected in-band regions, or it proves
+there is none (a proof reported as ``unsplittable``), or it gives up after its budget of
+sets (:data:`EXACT_BUDGET` for the partitioner, :data:`REPAIR_EXACT_BUDGET` for rebalance
+and merge-grids).
 
 Land without households in a component of its own joins any neighbouring region (that
 keeps the region connected and its households unchanged), so it never blocks a partition.
@@ -76,7 +79,7 @@ class ExactResult:
 
 
 class _OutOfBudgetError(Exception):
-    """The search examined :data:`EXACT_BUDGET` sets."""
+    """The search examined the sets its budget allows."""
 
 
 def _bits(mask: int) -> list[int]:
@@ -289,6 +292,8 @@ def in_band_partition(
         return _with_free(households, edges, lo=lo, hi=hi, budget=budget, free=free)
     n = len(households)
     hh = [int(h) for h in np.asarray(households).tolist()]
+    if any(h > hi for h in hh):
+        return ExactResult("none")  # no region holding that unit is in the band
     key = (tuple(hh), np.asarray(edges, dtype=np.int64).tobytes(), lo, hi)
     if key in _PROVEN:
         return ExactResult("none")
@@ -314,6 +319,12 @@ def in_band_partition(
         _remember(_PROVEN, key)
         return ExactResult("none")
     return _result(regions, n, nbrs)
+
+
+def forget_proofs() -> None:
+    """Empty the proofs and give-ups remembered so far (a fresh search answers next)."""
+    _PROVEN.clear()
+    _GAVE_UP.clear()
 
 
 def _remember(kept: set[Any], key: Any) -> None:
@@ -367,8 +378,12 @@ def _land_joined(labels: IntArray, nbrs: list[int]) -> IntArray:
     if not (labels >= 0).any():
         return np.zeros(len(labels), dtype=np.int64)
     while (labels < 0).any():
+        joined = 0
         for v in np.flatnonzero(labels < 0).tolist():
             near = [labels[w] for w in _bits(nbrs[v]) if labels[w] >= 0]
             if near:
                 labels[v] = min(near)
+                joined += 1
+        if not joined:  # land cut off from every region (a part given in pieces)
+            labels[labels < 0] = int(labels.max())
     return labels

@@ -3,8 +3,9 @@
 Footprint layers often hold a building drawn inside another (a gatehouse inside a podium
 outline, an OSM ``building:part`` kept as a building) or two outlines of one building
 drawn twice. Two overlapping footprints can never lie in two different grids, since grids
-do not overlap; so such buildings are one unit: the largest footprint of each overlapping
-group is its *host* (the seed of its cell), the others are held by it.
+do not overlap; so such buildings of one compound (or scattered ones) are one unit: the
+largest footprint of each overlapping group is its *host* (the seed of its cell), the others
+are held by it. Buildings of two compounds that overlap keep their compounds' units.
 """
 
 from __future__ import annotations
@@ -21,13 +22,17 @@ MIN_OVERLAP_M2 = 0.01
 """Footprints sharing more than this area (m²) overlap; touching walls share none."""
 
 
-def overlap_hosts(footprints: NDArray[np.object_]) -> IntArray:
+def overlap_hosts(footprints: NDArray[np.object_], compounds: NDArray[np.object_]) -> IntArray:
     """Return, per building, the building hosting its unit (itself when it overlaps none).
 
     Parameters
     ----------
     footprints
         Building footprints (polygons, or points that overlap nothing) in a metric CRS.
+    compounds
+        Each building's compound id ('' for a scattered building): only buildings of one
+        compound (or two scattered ones) are grouped, so a compound's households stay its
+        own (whether it is split by building depends on them).
 
     Returns
     -------
@@ -41,7 +46,7 @@ def overlap_hosts(footprints: NDArray[np.object_]) -> IntArray:
     if n < 2:
         return own
     i, j = shapely.STRtree(footprints).query(footprints, predicate="intersects")
-    pair = i < j
+    pair = (i < j) & (compounds[i] == compounds[j])
     i, j = i[pair], j[pair]
     shared = shapely.area(shapely.intersection(footprints[i], footprints[j]))
     close = shared > MIN_OVERLAP_M2

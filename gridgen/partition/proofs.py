@@ -108,7 +108,7 @@ def unsplittable_parts(
     also the parts the partitioner's exhaustive search proves have no partition into
     connected in-band grids (parts of up to :data:`gridgen.partition.exact.EXACT_UNITS`
     units without a unit proven out of band; :func:`gridgen.partition.exact.
-    in_band_partition`, the same search with the same budget, so the same parts).
+    in_band_partition` with the partitioner's budget, so the same parts).
     """
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import connected_components

@@ -98,7 +98,7 @@ def _exact_if_better(
     """Return labels where each connected part with grids out of band (other than those
     holding a ``stuck`` unit) is divided by the exhaustive search into grids in the band
     but those holding a stuck unit (:func:`gridgen.partition.exact.in_band_partition`,
-    ``free`` units, staying near the current grids),
+    ``free`` units),
     when that moves at most ``cost_per_fix`` households per grid it brings into the band;
     the new grids take the labels they share most households with."""
     lo, hi = band

@@ -264,7 +264,7 @@ def build_units(
     if building_ids is not None:
         bld = bld[bld["building_id"].astype(str).isin(building_ids)]
     b = _member_buildings(bld)
-    host = overlap_hosts(shapely.make_valid(bld.geometry.to_numpy()))
+    host = overlap_hosts(shapely.make_valid(bld.geometry.to_numpy()), b.compounds)
     seeded = host == np.arange(len(host))  # a building inside another joins its unit
     c_ids, c_geom = _compound_cells(
         comp, region, b.compounds, redraw=area is not None and building_ids is not None

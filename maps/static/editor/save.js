@@ -113,7 +113,9 @@ function onConflict(body, edit) {
     };
     const rest = {};
     Object.keys(edit.assign).forEach((u) => { if (!both.has(u)) rest[u] = target(edit.assign[u]); });
-    const redirected = Object.keys(rest).filter((u) => renamed[edit.assign[u]])
+    // merged: the painted grid's households went to a grid the planner already had
+    // (a grid only renumbered since keeps re-applying silently)
+    const redirected = Object.keys(rest).filter((u) => baseGrids.has(renamed[edit.assign[u]]))
       .map((u) => ({ unit: u, from: edit.assign[u], to: rest[u] }));
     conflicts.forEach((c) => { c.mine = target(c.mine); });
     const res = E.S.reapply(rest);
