@@ -43,7 +43,7 @@ from gridgen.partition.drawing import Drawing
 from gridgen.partition.finish import finish_grids
 from gridgen.partition.ground import ground_cut_costs
 from gridgen.partition.lifecycle import first_issue
-from gridgen.partition.objective import RegionProblem
+from gridgen.partition.objective import RegionProblem, subproblem
 from gridgen.partition.plan import (
     DEFAULT_BAND,
     DEFAULT_TARGET,
@@ -119,7 +119,7 @@ def draw_grids(
             sub = np.zeros(len(nodes), dtype=np.int64)
             proof = COUNT_PROOF if total >= lo and not fits_band(total, lo=lo, hi=hi) else ""
         else:
-            part = _subproblem(prob, nodes)
+            part = subproblem(prob, nodes)
             sub, proof = part_regions(part, target=target, band=band, rng=rng, forced=forced[nodes])
             if not proof:
                 sub = road_following(
@@ -209,20 +209,6 @@ def _local(
 
 def _single_building(units: UnitGraph, u: int) -> bool:
     return int(np.sum(units.building_unit == u)) == 1
-
-
-def _subproblem(prob: RegionProblem, nodes: NDArray[np.int64]) -> RegionProblem:
-    local = np.full(prob.n, -1, dtype=np.int64)
-    local[nodes] = np.arange(len(nodes))
-    ea, eb = local[prob.edges[:, 0]], local[prob.edges[:, 1]]
-    keep = (ea >= 0) & (eb >= 0)
-    return RegionProblem(
-        households=prob.households[nodes],
-        edges=np.column_stack([ea[keep], eb[keep]]).astype(np.int64),
-        cut_cost=prob.cut_cost[keep],
-        xy=prob.xy[nodes],
-        area=prob.area[nodes],
-    )
 
 
 def drawing_frames(

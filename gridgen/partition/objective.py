@@ -60,6 +60,28 @@ class RegionProblem:
         return len(self.households)
 
 
+def local_edges(edges: IntArray, nodes: IntArray, n: int) -> tuple[IntArray, NDArray[np.bool_]]:
+    """Return the edges between ``nodes`` (of ``n`` units) numbered by position in ``nodes``,
+    and which rows of ``edges`` they are."""
+    local = np.full(n, -1, dtype=np.int64)
+    local[nodes] = np.arange(len(nodes))
+    e = local[edges].reshape(-1, 2)
+    keep: NDArray[np.bool_] = np.all(e >= 0, axis=1)
+    return e[keep], keep
+
+
+def subproblem(prob: RegionProblem, nodes: IntArray) -> RegionProblem:
+    """Return the problem restricted to ``nodes`` (numbered by position in ``nodes``)."""
+    edges, keep = local_edges(prob.edges, nodes, prob.n)
+    return RegionProblem(
+        households=prob.households[nodes],
+        edges=edges,
+        cut_cost=prob.cut_cost[keep],
+        xy=prob.xy[nodes],
+        area=prob.area[nodes],
+    )
+
+
 def band_penalty(h: FloatArray | float, *, target: float, lo: float, hi: float) -> FloatArray:
     """Return the balance penalty of regions with ``h`` households (0 is best)."""
     h = np.asarray(h, dtype=float)

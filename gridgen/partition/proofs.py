@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gridgen.partition.drawing import Drawing
+from gridgen.partition.objective import local_edges
 from gridgen.partition.plan import Problem
 from gridgen.partition.units import UnitGraph
 from gridgen.rules import RuleKind
@@ -133,10 +134,7 @@ def unsplittable_parts(
         if not fits_some_count(total, lo=lo, hi=hi):
             out.append(nodes.astype(np.int64))
         elif exhaustive and total > hi and len(nodes) <= EXACT_UNITS and not forced[nodes].any():
-            local = np.full(units.n, -1, dtype=np.int64)
-            local[nodes] = np.arange(len(nodes))
-            inside = (local[e[:, 0]] >= 0) & (local[e[:, 1]] >= 0)
-            sub = local[e[inside]]
+            sub, _ = local_edges(e, nodes, units.n)
             if in_band_partition(units.households[nodes], sub, lo=lo, hi=hi).status == "none":
                 out.append(nodes.astype(np.int64))
     return out

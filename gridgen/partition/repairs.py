@@ -27,7 +27,7 @@ from scipy.optimize import linear_sum_assignment
 
 from gridgen.partition.community import community_rng, region_problem
 from gridgen.partition.moves import Moves, balance, fill, violation
-from gridgen.partition.objective import RegionProblem
+from gridgen.partition.objective import subproblem
 from gridgen.partition.regions import best_regions
 from gridgen.partition.units import UnitGraph
 
@@ -43,17 +43,7 @@ def sub_regions(
     if len(nodes) == 1 or int(units.households[nodes].sum()) <= hi:
         return np.zeros(len(nodes), dtype=np.int64)
     prob = region_problem(units)
-    local = np.full(units.n, -1, dtype=np.int64)
-    local[nodes] = np.arange(len(nodes))
-    ea, eb = local[prob.edges[:, 0]], local[prob.edges[:, 1]]
-    keep = (ea >= 0) & (eb >= 0)
-    sub = RegionProblem(
-        households=prob.households[nodes],
-        edges=np.column_stack([ea[keep], eb[keep]]).astype(np.int64),
-        cut_cost=prob.cut_cost[keep],
-        xy=prob.xy[nodes],
-        area=prob.area[nodes],
-    )
+    sub = subproblem(prob, nodes)
     rng = community_rng(seed, f"{units.community_id}/{int(nodes[0])}")
     return best_regions(sub, target=target, lo=lo, hi=hi, rng=rng)
 

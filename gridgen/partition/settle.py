@@ -26,6 +26,7 @@ from gridgen.partition.band_sets import lonely_units
 from gridgen.partition.exact import EXACT_UNITS, REPAIR_EXACT_BUDGET, in_band_partition
 from gridgen.partition.finish import grid_shapes
 from gridgen.partition.moves import Moves, balance, fill, make_contiguous, pieces
+from gridgen.partition.objective import local_edges
 from gridgen.partition.plan import Problem
 from gridgen.partition.proofs import (
     part_proof,
@@ -119,10 +120,7 @@ def _exact_if_better(
         bad = int(np.sum((h[mine] < lo) | (h[mine] > hi)))
         if bad == 0:
             continue
-        local = np.full(units.n, -1, dtype=np.int64)
-        local[nodes] = np.arange(len(nodes))
-        e = local[units.edges]
-        e = e[(e >= 0).all(axis=1)]
+        e, _ = local_edges(units.edges, nodes, units.n)
         found = in_band_partition(hh[nodes], e, lo=lo, hi=hi, budget=budget, free=forced[nodes])
         if found.labels is None:
             continue
@@ -215,10 +213,7 @@ def part_proofs(
         lab = proven_part_grid(units.households, labels, nodes, lo=lo, hi=hi, forced=forced)
         if lab < 0:
             continue
-        local = np.full(units.n, -1, dtype=np.int64)
-        local[nodes] = np.arange(len(nodes))
-        e = local[units.edges]
-        e = e[(e >= 0).all(axis=1)]
+        e, _ = local_edges(units.edges, nodes, units.n)
         why = part_proof(units.households[nodes], e, lo=lo, hi=hi)
         if why:
             out[lab] = (int(units.households[nodes].sum()), len(nodes), why)
