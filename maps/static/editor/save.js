@@ -92,9 +92,9 @@ function post() {
 }
 
 // A stale save: load the head, re-apply what nobody else touched, ask about the rest.
-// Grids the head knows by another code (body.renamed) are re-applied under their new code,
-// and the planner is told so before anything is saved (the grid they painted into is gone);
-// a new grid whose code someone else took meanwhile gets the next free code.
+// Grids the head knows by another code (body.renamed) are re-applied under their new code;
+// when the painted grid was merged into one the planner already had, the planner is told so
+// before anything is saved; a new grid whose code someone else took gets the next free code.
 function onConflict(body, edit) {
   const conflicts = body.conflicts || [];
   const both = new Set(conflicts.map((c) => c.unit));
