@@ -42,7 +42,6 @@ import math
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pyproj
 import shapely
 from numpy.typing import NDArray
@@ -59,17 +58,9 @@ from gridgen.sample.filled_blocks import (
     split_by_share,
     to_metric,
 )
-from gridgen.sample.layers import LayerRows, finished_layers
-from gridgen.sample.layout import SAMPLE_METRIC_CRS, AreaSpec
-from gridgen.sample.names import community_names, street_names
-from gridgen.sample.walled_blocks import BlockContents, building_households
-from gridgen.sample.walled_city import (
-    Block,
-    communities_of,
-    road_frame_rows,
-    station_rows,
-    street_groups,
-)
+from gridgen.sample.layout import SAMPLE_METRIC_CRS
+from gridgen.sample.walled_blocks import BlockContents, compound_households
+from gridgen.sample.walled_city import Block, city_layers, communities_of
 
 __all__ = ["make_filled_city"]
 
@@ -138,7 +129,8 @@ def make_filled_city(*, households: int = 273_000, seed: int = 7) -> dict[str, g
     service, lanes = _internal_roads(filled, blocks, factor, rng)
     raw_hh = np.asarray([b.raw_households() for b in blocks])
     members = communities_of(blocks, raw_hh * factor, rng)
-    return _layers(blocks, members, (main_lines, minor_lines + service, lanes), factor, rng)
+    roads = (main_lines, minor_lines + service, lanes)
+    return city_layers(blocks, members, roads, factor, rng, district_code=FILLED_DISTRICT_CODE)
 
 
 def _outline(radius: float, rng: np.random.Generator) -> BaseGeometry:
@@ -305,8 +297,8 @@ def _internal_roads(
     lanes: list[BaseGeometry] = []
     for f, b in zip(filled, blocks, strict=True):
         for comp, slabs in zip(f.compounds, b.contents.compound_buildings, strict=True):
-            raw = building_households(slabs, [comp.storeys] * len(slabs))
-            big = float(np.maximum(1, np.round(raw * factor)).sum()) > BIG_COMPOUND_HOUSEHOLDS
+            big = float(compound_households(slabs, comp.storeys, factor).sum())
+            big = big > BIG_COMPOUND_HOUSEHOLDS
             if not big or rng.random() < NO_ROAD_SHARE:
                 continue
             s, p = compound_roads(f, comp, rng)
@@ -314,81 +306,3 @@ def _internal_roads(
             lanes.extend(p)
             b.contents.paths.extend(p)
     return service, lanes
-
-
-def _layers(
-    blocks: list[Block],
-    members: list[list[int]],
-    lines: tuple[list[BaseGeometry], list[BaseGeometry], list[BaseGeometry]],
-    factor: float,
-    rng: np.random.Generator,
-) -> dict[str, gpd.GeoDataFrame]:
-    """Return the finished layers of the city."""
-    acc = LayerRows()
-    n_comm = len(members)
-    comm_geoms = [
-        shapely.coverage_union_all(np.asarray([blocks[i].polygon for i in m], dtype=object))
-        for m in members
-    ]
-    streets = street_groups(comm_geoms, rng)
-    street_of = np.empty(n_comm, dtype=np.int64)
-    for s, cells in enumerate(streets):
-        street_of[list(cells)] = s
-    seq = np.zeros(len(streets), dtype=np.int64)
-    names = community_names(n_comm, rng)
-    ids: list[str] = []
-    for c in range(n_comm):
-        seq[street_of[c]] += 1
-        ids.append(f"{FILLED_DISTRICT_CODE}{street_of[c] + 1:03d}{seq[street_of[c]]:03d}")
-    acc.add(
-        "communities",
-        np.asarray(comm_geoms, dtype=object),
-        community_id=ids,
-        name=names,
-        street_id=[f"{FILLED_DISTRICT_CODE}{s + 1:03d}" for s in street_of.tolist()],
-    )
-    for c, m in enumerate(members):
-        for i in m:
-            _add_block(acc, blocks[i].contents, ids[c], factor)
-    station_rows(acc, comm_geoms, ids, names, rng)
-    geoms, kinds = road_frame_rows(*lines)
-    acc.add("roads", geoms, kind=kinds)
-    spec = AreaSpec(
-        n_x=n_comm,
-        n_y=1,
-        street_cells=tuple(tuple(s) for s in streets),
-        street_names=tuple(street_names(len(streets))),
-        community_names=tuple(names),
-        community_targets=tuple([0.0] * n_comm),
-        n_micro=0,
-        n_red_front=0,
-        n_companies=max(15, round(n_comm * 0.9)),
-    )
-    out = finished_layers(acc, spec, ids, street_of, rng)
-    codes = [f"{FILLED_DISTRICT_CODE}{s + 1:03d}" for s in range(len(out["streets"]))]
-    out["streets"] = out["streets"].assign(street_id=pd.array(codes, dtype="str"))
-    return out
-
-
-def _add_block(acc: LayerRows, contents: BlockContents, community_id: str, factor: float) -> None:
-    """Add one block's compounds and buildings to ``acc`` (households scaled by ``factor``)."""
-    for comp, slabs, floors in zip(
-        contents.compounds, contents.compound_buildings, contents.compound_floors, strict=True
-    ):
-        acc.n_compounds += 1
-        cid = f"XQ{acc.n_compounds:05d}"
-        hh = np.maximum(1, np.round(building_households(slabs, [floors] * len(slabs)) * factor))
-        acc.add(
-            "compounds",
-            np.asarray([comp], dtype=object),
-            compound_id=[cid],
-            community_id=[community_id],
-            households=[int(hh.sum())],
-        )
-        acc.add(
-            "buildings",
-            np.asarray(slabs, dtype=object),
-            compound_id=[cid] * len(slabs),
-            households=hh.astype(np.int64),
-            floors=[floors] * len(slabs),
-        )

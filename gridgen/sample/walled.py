@@ -27,7 +27,6 @@ import math
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pyproj
 import shapely
 from numpy.typing import NDArray
@@ -35,23 +34,17 @@ from shapely.geometry.base import BaseGeometry
 
 from gridgen.errors import ParameterError
 from gridgen.io.crs import WGS84
-from gridgen.sample.layers import LayerRows, finished_layers
-from gridgen.sample.layout import SAMPLE_METRIC_CRS, AreaSpec
-from gridgen.sample.names import community_names, street_names
+from gridgen.sample.layout import SAMPLE_METRIC_CRS
 from gridgen.sample.walled_blocks import (
     BLOCK_KIND_WEIGHTS,
     BLOCK_KINDS,
-    BlockContents,
     block_contents,
-    building_households,
 )
 from gridgen.sample.walled_city import (
     Block,
+    city_layers,
     communities_of,
     detach_pieces,
-    road_frame_rows,
-    station_rows,
-    street_groups,
 )
 
 __all__ = ["make_walled_city"]
@@ -107,7 +100,9 @@ def make_walled_city(*, households: int = 273_000, seed: int = 11) -> dict[str, 
     members = communities_of(blocks, raw_hh * factor, rng)
     members = detach_pieces(blocks, members, rng)
     factor = households / max(sum(b.raw_households() for b in blocks), 1.0)  # pieces emptied
-    return _layers(blocks, members, (main_lines, minor_lines), factor, rng)
+    paths = [p for b in blocks for p in b.contents.paths]
+    roads = (main_lines, minor_lines, paths)
+    return city_layers(blocks, members, roads, factor, rng, district_code=WALLED_DISTRICT_CODE)
 
 
 def _node_blocks(blocks: list[Block]) -> None:
@@ -230,92 +225,3 @@ def _cut_superblock(
     minor = shapely.difference(inner, shapely.buffer(sb.boundary, 0.05))
     lines = [g for g in shapely.get_parts(shapely.line_merge(minor)) if g.length > 1.0]
     return faces, lines
-
-
-def _layers(
-    blocks: list[Block],
-    members: list[list[int]],
-    lines: tuple[list[BaseGeometry], list[BaseGeometry]],
-    factor: float,
-    rng: np.random.Generator,
-) -> dict[str, gpd.GeoDataFrame]:
-    """Return the finished layers of the city."""
-    acc = LayerRows()
-    n_comm = len(members)
-    comm_geoms = [
-        shapely.coverage_union_all(np.asarray([blocks[i].polygon for i in m], dtype=object))
-        for m in members
-    ]
-    streets = street_groups(comm_geoms, rng)
-    street_of = np.empty(n_comm, dtype=np.int64)
-    for s, cells in enumerate(streets):
-        street_of[list(cells)] = s
-    seq = np.zeros(len(streets), dtype=np.int64)
-    names = community_names(n_comm, rng)
-    ids: list[str] = []
-    for c in range(n_comm):
-        s = int(street_of[c])
-        seq[s] += 1
-        ids.append(f"{WALLED_DISTRICT_CODE}{s + 1:03d}{seq[s]:03d}")
-    acc.add(
-        "communities",
-        np.asarray(comm_geoms, dtype=object),
-        community_id=ids,
-        name=names,
-        street_id=[f"{WALLED_DISTRICT_CODE}{s + 1:03d}" for s in street_of.tolist()],
-    )
-    for c, m in enumerate(members):
-        for i in m:
-            _add_block(acc, blocks[i].contents, ids[c], factor)
-    station_rows(acc, comm_geoms, ids, names, rng)
-    paths = [p for b in blocks for p in b.contents.paths]
-    geoms, kinds = road_frame_rows(lines[0], lines[1], paths)
-    acc.add("roads", geoms, kind=kinds)
-    spec = AreaSpec(
-        n_x=n_comm,
-        n_y=1,
-        street_cells=tuple(tuple(s) for s in streets),
-        street_names=tuple(street_names(len(streets))),
-        community_names=tuple(names),
-        community_targets=tuple([0.0] * n_comm),
-        n_micro=0,
-        n_red_front=0,
-        n_companies=max(15, round(n_comm * 0.9)),
-    )
-    out = finished_layers(acc, spec, ids, street_of, rng)
-    codes = [f"{WALLED_DISTRICT_CODE}{s + 1:03d}" for s in range(len(out["streets"]))]
-    out["streets"] = out["streets"].assign(street_id=pd.array(codes, dtype="str"))
-    return out
-
-
-def _add_block(acc: LayerRows, contents: BlockContents, community_id: str, factor: float) -> None:
-    """Add one block's compounds and buildings to ``acc`` (households scaled by ``factor``)."""
-    for comp, slabs, floors in zip(
-        contents.compounds, contents.compound_buildings, contents.compound_floors, strict=True
-    ):
-        acc.n_compounds += 1
-        cid = f"XQ{acc.n_compounds:05d}"
-        hh = np.maximum(1, np.round(building_households(slabs, [floors] * len(slabs)) * factor))
-        acc.add(
-            "compounds",
-            np.asarray([comp], dtype=object),
-            compound_id=[cid],
-            community_id=[community_id],
-            households=[int(hh.sum())],
-        )
-        acc.add(
-            "buildings",
-            np.asarray(slabs, dtype=object),
-            compound_id=[cid] * len(slabs),
-            households=hh.astype(np.int64),
-            floors=[floors] * len(slabs),
-        )
-    if contents.scattered:
-        hh = building_households(contents.scattered, contents.scattered_floors) * factor
-        acc.add(
-            "buildings",
-            np.asarray(contents.scattered, dtype=object),
-            compound_id=[None] * len(contents.scattered),
-            households=np.maximum(1, np.round(hh)).astype(np.int64),
-            floors=contents.scattered_floors,
-        )

@@ -184,3 +184,10 @@ def building_households(geoms: list[BaseGeometry], floors: list[int]) -> FloatAr
     """Return raw households per building: floor area over :data:`FLOOR_AREA_PER_HOUSEHOLD`."""
     area = np.asarray(shapely.area(np.asarray(geoms, dtype=object)), dtype=float)
     return np.asarray(area * np.asarray(floors, dtype=float) / FLOOR_AREA_PER_HOUSEHOLD)
+
+
+def compound_households(slabs: list[BaseGeometry], floors: int, factor: float) -> FloatArray:
+    """Return the households of a compound's buildings of ``floors`` floors: raw households
+    (:func:`building_households`) scaled by ``factor``, rounded, at least 1 each."""
+    raw = building_households(slabs, [floors] * len(slabs))
+    return np.asarray(np.maximum(1, np.round(raw * factor)))

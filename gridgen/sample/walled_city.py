@@ -11,13 +11,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
-from gridgen.sample.layers import LayerRows
-from gridgen.sample.walled_blocks import BlockContents, building_households
+from gridgen.sample.layers import LayerRows, finished_layers
+from gridgen.sample.layout import AreaSpec
+from gridgen.sample.names import community_names, street_names
+from gridgen.sample.walled_blocks import BlockContents, building_households, compound_households
 
 COMMUNITY_HOUSEHOLDS = 2750.0
 """Households a community is drawn around (社区按照3000户左右规模设置)."""
@@ -234,3 +238,95 @@ def road_frame_rows(
             kinds[near] = kind
     keep = shapely.length(noded) > 0.5
     return np.asarray(noded[keep], dtype=object), [str(k) for k in kinds[keep]]
+
+
+def city_layers(
+    blocks: list[Block],
+    members: list[list[int]],
+    roads: tuple[list[BaseGeometry], ...],
+    factor: float,
+    rng: np.random.Generator,
+    *,
+    district_code: str,
+) -> dict[str, gpd.GeoDataFrame]:
+    """Return the finished layers of a city of ``blocks`` grouped into communities
+    (``members``): ``roads`` are the line lists of :func:`road_frame_rows` (main, minor,
+    path), ``factor`` scales raw households, codes start with ``district_code``."""
+    acc = LayerRows()
+    n_comm = len(members)
+    comm_geoms = [
+        shapely.coverage_union_all(np.asarray([blocks[i].polygon for i in m], dtype=object))
+        for m in members
+    ]
+    streets = street_groups(comm_geoms, rng)
+    street_of = np.empty(n_comm, dtype=np.int64)
+    for s, cells in enumerate(streets):
+        street_of[list(cells)] = s
+    seq = np.zeros(len(streets), dtype=np.int64)
+    names = community_names(n_comm, rng)
+    ids: list[str] = []
+    for c in range(n_comm):
+        s = int(street_of[c])
+        seq[s] += 1
+        ids.append(f"{district_code}{s + 1:03d}{seq[s]:03d}")
+    acc.add(
+        "communities",
+        np.asarray(comm_geoms, dtype=object),
+        community_id=ids,
+        name=names,
+        street_id=[f"{district_code}{s + 1:03d}" for s in street_of.tolist()],
+    )
+    for c, m in enumerate(members):
+        for i in m:
+            _add_block(acc, blocks[i].contents, ids[c], factor)
+    station_rows(acc, comm_geoms, ids, names, rng)
+    geoms, kinds = road_frame_rows(*roads)
+    acc.add("roads", geoms, kind=kinds)
+    spec = AreaSpec(
+        n_x=n_comm,
+        n_y=1,
+        street_cells=tuple(tuple(s) for s in streets),
+        street_names=tuple(street_names(len(streets))),
+        community_names=tuple(names),
+        community_targets=tuple([0.0] * n_comm),
+        n_micro=0,
+        n_red_front=0,
+        n_companies=max(15, round(n_comm * 0.9)),
+    )
+    out = finished_layers(acc, spec, ids, street_of, rng)
+    codes = [f"{district_code}{s + 1:03d}" for s in range(len(out["streets"]))]
+    out["streets"] = out["streets"].assign(street_id=pd.array(codes, dtype="str"))
+    return out
+
+
+def _add_block(acc: LayerRows, contents: BlockContents, community_id: str, factor: float) -> None:
+    """Add one block's compounds and buildings to ``acc`` (households scaled by ``factor``)."""
+    for comp, slabs, floors in zip(
+        contents.compounds, contents.compound_buildings, contents.compound_floors, strict=True
+    ):
+        acc.n_compounds += 1
+        cid = f"XQ{acc.n_compounds:05d}"
+        hh = compound_households(slabs, floors, factor)
+        acc.add(
+            "compounds",
+            np.asarray([comp], dtype=object),
+            compound_id=[cid],
+            community_id=[community_id],
+            households=[int(hh.sum())],
+        )
+        acc.add(
+            "buildings",
+            np.asarray(slabs, dtype=object),
+            compound_id=[cid] * len(slabs),
+            households=hh.astype(np.int64),
+            floors=[floors] * len(slabs),
+        )
+    if contents.scattered:
+        hh = building_households(contents.scattered, contents.scattered_floors) * factor
+        acc.add(
+            "buildings",
+            np.asarray(contents.scattered, dtype=object),
+            compound_id=[None] * len(contents.scattered),
+            households=np.maximum(1, np.round(hh)).astype(np.int64),
+            floors=contents.scattered_floors,
+        )
