@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pytest
 import shapely
+from city_checks import assert_same_city, assert_schema_and_valid
 
 from gridgen.errors import ParameterError
 from gridgen.sample.filled import BIG_COMPOUND_HOUSEHOLDS, make_filled_city
 from gridgen.sample.layout import SAMPLE_METRIC_CRS
-from gridgen.schema import DATASET_LAYERS, LAYERS, ROAD_KINDS
-from gridgen.validate.layers import validate_layers
 
 WALL_SHARE_MIN = 0.7
 """Smallest share of compounds sharing at least 20 m of wall with a neighbour (a block
@@ -34,13 +32,7 @@ def metric(city: dict[str, gpd.GeoDataFrame]) -> dict[str, gpd.GeoDataFrame]:
 
 def test_same_seed_same_city_and_households_as_asked(city: dict[str, gpd.GeoDataFrame]) -> None:
     again = make_filled_city(households=40_000, seed=5)
-    for name in DATASET_LAYERS:
-        cols = [c for c in city[name].columns if c != "geometry"]
-        pd.testing.assert_frame_equal(
-            pd.DataFrame(city[name][cols]), pd.DataFrame(again[name][cols])
-        )
-        if "geometry" in city[name].columns:
-            assert city[name].geometry.geom_equals_exact(again[name].geometry, 0.0).all()
+    assert_same_city(city, again)
     total = int(city["buildings"]["households"].sum())
     assert abs(total - 40_000) / 40_000 < 0.01
     other = make_filled_city(households=40_000, seed=6)
@@ -55,16 +47,7 @@ def test_same_seed_same_city_and_households_as_asked(city: dict[str, gpd.GeoData
 def test_layers_follow_the_schema_and_validate_without_findings(
     city: dict[str, gpd.GeoDataFrame],
 ) -> None:
-    for name, frame in city.items():
-        schema = LAYERS[name]
-        assert list(frame.columns) == [
-            *schema.column_names,
-            *(["geometry"] if schema.spatial else []),
-        ]
-        assert frame[schema.id_column].is_unique
-    ds = validate_layers(city, source="filled")
-    assert not ds.report.findings
-    assert set(city["roads"]["kind"]) == set(ROAD_KINDS)
+    assert_schema_and_valid(city, source="filled")
     for name in ("communities", "compounds", "buildings"):
         assert shapely.is_valid(city[name].geometry.to_numpy()).all()
 

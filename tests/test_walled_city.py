@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pytest
 import shapely
+from city_checks import assert_same_city, assert_schema_and_valid
 
 from gridgen.errors import ParameterError
 from gridgen.sample.layout import SAMPLE_METRIC_CRS
 from gridgen.sample.walled import make_walled_city
-from gridgen.schema import DATASET_LAYERS, LAYERS, ROAD_KINDS
-from gridgen.validate.layers import validate_layers
 
 
 @pytest.fixture(scope="module")
@@ -27,11 +25,7 @@ def metric(city: dict[str, gpd.GeoDataFrame]) -> dict[str, gpd.GeoDataFrame]:
 
 def test_same_seed_same_city_and_households_as_asked(city: dict[str, gpd.GeoDataFrame]) -> None:
     again = make_walled_city(households=30_000, seed=3)
-    for name in DATASET_LAYERS:
-        cols = [c for c in city[name].columns if c != "geometry"]
-        pd.testing.assert_frame_equal(
-            pd.DataFrame(city[name][cols]), pd.DataFrame(again[name][cols])
-        )
+    assert_same_city(city, again)
     total = int(city["buildings"]["households"].sum())
     assert abs(total - 30_000) / 30_000 < 0.01
 
@@ -39,16 +33,7 @@ def test_same_seed_same_city_and_households_as_asked(city: dict[str, gpd.GeoData
 def test_layers_follow_the_schema_and_validate_without_findings(
     city: dict[str, gpd.GeoDataFrame],
 ) -> None:
-    for name, frame in city.items():
-        schema = LAYERS[name]
-        assert list(frame.columns) == [
-            *schema.column_names,
-            *(["geometry"] if schema.spatial else []),
-        ]
-        assert frame[schema.id_column].is_unique
-    ds = validate_layers(city, source="walled")
-    assert not ds.report.findings
-    assert set(city["roads"]["kind"]) == set(ROAD_KINDS)
+    assert_schema_and_valid(city, source="walled")
 
 
 def test_compounds_are_walled_inside_blocks_with_open_land(
