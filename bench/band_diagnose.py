@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import shapely
-from rebalance import BAND, CITIES, LATTICES, lattice_layer, problems_of
+from rebalance import BAND, CITIES, LATTICES, lattice_layer, problems_of, rebalanced
 from rebalance_figures import grid_of, households_of, proven_grids
 
 from gridgen.dataset import Dataset
@@ -28,7 +28,6 @@ from gridgen.partition.community import partition_dataset
 from gridgen.partition.exact import fits_some_count, in_band_partition
 from gridgen.partition.merge import merge_layers
 from gridgen.partition.plan import Plan
-from gridgen.partition.rebalance import rebalance
 from gridgen.partition.regions import components
 from gridgen.partition.units import build_units
 from gridgen.sample.drift import drifted
@@ -48,14 +47,7 @@ def plans(city: str, n: int, cache: Path) -> dict[str, Any]:
     current = partition_dataset(ds0, band=BAND)
     ds1 = validate_layers(drifted(raw0), source=f"{city} drifted")
     redraw = partition_dataset(ds1, band=BAND)
-    ours = rebalance(
-        ds1,
-        current.grids,
-        assignment=current.assignment,
-        band=BAND,
-        codes=current.codes,
-        cut_edges=current.metrics.cut_edges,
-    ).plan
+    ours = rebalanced(ds1, current).plan
     layers = [lattice_layer(ds0, side, off, prefix) for side, off, prefix in LATTICES]
     merged = merge_layers(ds0, layers, band=BAND).plan
     out = {

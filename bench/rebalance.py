@@ -54,7 +54,7 @@ from gridgen.partition.community import partition_dataset
 from gridgen.partition.existing import building_grids, grid_layer
 from gridgen.partition.merge import merge_layers
 from gridgen.partition.plan import DEFAULT_BAND, Plan
-from gridgen.partition.rebalance import rebalance
+from gridgen.partition.rebalance import RebalanceResult, rebalance
 from gridgen.sample.district import make_city
 from gridgen.sample.drift import drifted
 from gridgen.sample.filled import make_filled_city
@@ -166,14 +166,7 @@ def rebalance_rows(
     redraw = partition_dataset(ds1, band=BAND)
     t_redraw = time.perf_counter() - t
     t = time.perf_counter()
-    ours = rebalance(  # as the service's rebalance edit calls it (rebalance_plan)
-        ds1,
-        current.grids,
-        assignment=current.assignment,
-        band=BAND,
-        codes=current.codes,
-        cut_edges=current.metrics.cut_edges,
-    )
+    ours = rebalanced(ds1, current)
     t_ours = time.perf_counter() - t
     rows = [
         ("redraw", _plan_figures(ds1, redraw, old, t_redraw)),
@@ -207,6 +200,19 @@ def rebalance_rows(
         "partition_seconds": t_current,
     }
     return rows, facts
+
+
+def rebalanced(ds: Dataset, current: Plan) -> RebalanceResult:
+    """Return ``current`` rebalanced on ``ds`` as the service's rebalance edit asks it
+    (:mod:`gridgen.partition.rebalance_plan`)."""
+    return rebalance(
+        ds,
+        current.grids,
+        assignment=current.assignment,
+        band=BAND,
+        codes=current.codes,
+        cut_edges=current.metrics.cut_edges,
+    )
 
 
 def _plan_figures(ds: Dataset, plan: Plan, old: dict[str, str], secs: float) -> Figures:
