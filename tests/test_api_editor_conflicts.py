@@ -33,17 +33,26 @@ def _planner(client: TestClient, name: str) -> dict[str, str]:
     return {"X-API-Key": r.json()["secret"]}
 
 
-def _other_grid(data: dict[str, Any], unit: dict[str, Any], *not_: str) -> str:
-    return next(g["grid_id"] for g in data["grids"] if g["grid_id"] not in {unit["grid"], *not_})
-
-
-def test_a_stale_save_names_the_units_both_sides_changed(client: TestClient) -> None:
+def _two_planners_on_a_plan(
+    client: TestClient,
+) -> tuple[dict[str, str], dict[str, str], str, str, dict[str, Any]]:
+    """Return two planners' headers, a plan of the sample's first community, the community
+    and its editor data at version 1."""
     a, b = _planner(client, "规划员甲"), _planner(client, "规划员乙")
     ds = upload(client, sample_path() / "district.gpkg")
     comms = client.get("/ogc/collections/communities/items?limit=1", headers=a).json()
     cid = comms["features"][0]["properties"]["community_id"]
     plan = run_plan(client, a, ds, communities=[cid])
     data = client.get(f"/plans/{plan}/editor?community={cid}", headers=a).json()
+    return a, b, plan, cid, data
+
+
+def _other_grid(data: dict[str, Any], unit: dict[str, Any], *not_: str) -> str:
+    return next(g["grid_id"] for g in data["grids"] if g["grid_id"] not in {unit["grid"], *not_})
+
+
+def test_a_stale_save_names_the_units_both_sides_changed(client: TestClient) -> None:
+    a, b, plan, cid, data = _two_planners_on_a_plan(client)
     i, src, dst = movable_unit(data)
     j, _, dst_j = movable_unit(data, avoid={src, dst}, kinds=("compound", "subunit", "building"))
     u, w = data["units"][i], data["units"][j]
@@ -119,12 +128,7 @@ def _emptiable(client: TestClient, plan: str, data: dict[str, Any], who: dict[st
 
 
 def test_a_stale_edit_into_a_grid_retired_since_names_where_it_went(client: TestClient) -> None:
-    a, b = _planner(client, "规划员甲"), _planner(client, "规划员乙")
-    ds = upload(client, sample_path() / "district.gpkg")
-    comms = client.get("/ogc/collections/communities/items?limit=1", headers=a).json()
-    cid = comms["features"][0]["properties"]["community_id"]
-    plan = run_plan(client, a, ds, communities=[cid])
-    data = client.get(f"/plans/{plan}/editor?community={cid}", headers=a).json()
+    a, b, plan, cid, data = _two_planners_on_a_plan(client)
     src, dst, move, (gone,) = _emptiable(client, plan, data, a)
     # A merges two grids: one of their codes is retired
     r = client.post(
@@ -170,12 +174,7 @@ def test_a_save_racing_another_gets_the_conflicts_too(
     again over A's move); now it names them like a stale base's 409."""
     import api.routers.editor as editor_routes
 
-    a, b = _planner(client, "规划员甲"), _planner(client, "规划员乙")
-    ds = upload(client, sample_path() / "district.gpkg")
-    comms = client.get("/ogc/collections/communities/items?limit=1", headers=a).json()
-    cid = comms["features"][0]["properties"]["community_id"]
-    plan = run_plan(client, a, ds, communities=[cid])
-    data = client.get(f"/plans/{plan}/editor?community={cid}", headers=a).json()
+    a, b, plan, _cid, data = _two_planners_on_a_plan(client)
     u, dst, mine = _two_ways(client, plan, data, a)
     url = f"/plans/{plan}/edits/assign"
     r = client.post(url, json={"base_version": 1, "assign": {u["id"]: dst}}, headers=a)
