@@ -204,6 +204,7 @@ def _repair_pass(
     """Return labels after one pass of repairs ``steps`` (0: split or dissolve; i: local
     redraw of ``LOCAL_RINGS[i - 1]`` rings) over the grids out of band."""
     failed: set[int] = set()
+    saved: tuple[IntArray, tuple[int, tuple[int, float], float]] | None = None
     for _ in range(2 * int(labels.max()) + 4 if len(labels) else 0):
         excused = excused_of(labels, stuck)
         k = int(labels.max()) + 1
@@ -237,10 +238,14 @@ def _repair_pass(
         )
         if best is None:
             failed.add(grid)
-        else:
-            labels = best
-            failed.clear()  # grids changed: what failed may now work
-    return labels
+            continue
+        if not best[1] and saved is None:  # a step nearer the band: kept if a fix follows
+            saved = (labels, _counts(_rank(g, labels, stuck, lo, hi)))
+        labels = best[0]
+        failed.clear()  # grids changed: what failed may now work
+        if saved is not None and _counts(_rank(g, labels, stuck, lo, hi)) < saved[1]:
+            saved = None
+    return labels if saved is None else saved[0]
 
 
 def _best_trial(
@@ -256,18 +261,20 @@ def _best_trial(
     hi: int,
     seed: int,
     fixes_only: bool = False,
-) -> IntArray | None:
-    """Return the first repair of ``grid`` that helps (module doc), or None.
+) -> tuple[IntArray, bool] | None:
+    """Return the first repair of ``grid`` that helps (module doc) and whether it leaves
+    fewer grids out of band, or None.
 
-    ``fixes_only`` (a rebalance): a repair must leave fewer grids out of band (one that only
-    brings grids nearer the band moves a grid's households for no grid brought in); of the
-    ``steps`` that do, the one leaving fewest grids out of band, then changing the fewest
-    households, is returned.
+    ``fixes_only`` (a rebalance): of the ``steps`` whose repair leaves fewer grids out of
+    band, the one leaving fewest, then changing the fewest households; only when none does,
+    the first that brings grids nearer the band (the caller undoes it unless a fix follows:
+    alone it moves households for no grid brought in).
     """
     opts = {"target": target, "lo": lo, "hi": hi, "seed": seed}
     h_grid = int(g.households[labels == grid].sum())
     now = _rank(g, labels, stuck, lo, hi)
     kept: list[tuple[tuple[int, int], int, IntArray]] = []
+    nearer: IntArray | None = None
     for step in steps:
         if step == 0:
             drawn = split_or_dissolve_trial(units, g, labels, grid, **opts)
@@ -280,15 +287,19 @@ def _best_trial(
         a, b = (_counts(after), _counts(now)) if fixes_only else (after, now)
         # a split or dissolve: fewer grids out of band, proven ones included; a local
         # redraw: fewer grids out of band, proven ones aside
-        ok = (a < b or (h_grid > 2 * hi and after[2] < now[2])) if step == 0 else a[1] < b[1]
+        big = h_grid > 2 * hi and after[2] < now[2]
+        ok = (after < now or big) if step == 0 else after[1] < now[1]
         if ok and not fixes_only:
-            return trial
-        if ok:
+            return trial, True
+        fixes = (a < b or big) if step == 0 else a[1] < b[1]
+        if fixes:
             key = (after[1][0], after[0])
             kept.append((key, changed_households(g.households, labels, trial), trial))
-    if not kept:
-        return None
-    return min(kept, key=lambda t: (t[0], t[1]))[2]
+        elif ok and nearer is None:
+            nearer = trial
+    if kept:
+        return min(kept, key=lambda t: (t[0], t[1]))[2], True
+    return None if nearer is None else (nearer, False)
 
 
 def _counts(
