@@ -19,8 +19,9 @@ twice the band maximum is split whenever that lowers the households outside the 
 large compound's buildings). In a rebalance (``join_stuck`` False) a repair must leave
 fewer grids out of band, households outside the band aside (a dissolve that turned a grid
 219 households below the band into one 380 above it moved 219 households for no grid
-brought in; filled city: 12,231 -> 11,124 households changed, the same grids out of band),
-and of the local redraws that do, the one changing the fewest households is kept.
+brought in; filled city: 12,231 -> 11,124 households changed, the same grids out of band);
+a repair that only brings grids nearer the band is kept when a later repair of the same
+pass brings one in, else undone (:func:`_repair_pass`).
 """
 
 from __future__ import annotations
@@ -265,15 +266,14 @@ def _best_trial(
     """Return the first repair of ``grid`` that helps (module doc) and whether it leaves
     fewer grids out of band, or None.
 
-    ``fixes_only`` (a rebalance): of the ``steps`` whose repair leaves fewer grids out of
-    band, the one leaving fewest, then changing the fewest households; only when none does,
-    the first that brings grids nearer the band (the caller undoes it unless a fix follows:
-    alone it moves households for no grid brought in).
+    ``fixes_only`` (a rebalance): the first of the ``steps`` whose repair leaves fewer grids
+    out of band; only when none does, the first that brings grids nearer the band (the
+    caller undoes it unless a fix follows: alone it moves households for no grid brought
+    in).
     """
     opts = {"target": target, "lo": lo, "hi": hi, "seed": seed}
     h_grid = int(g.households[labels == grid].sum())
     now = _rank(g, labels, stuck, lo, hi)
-    kept: list[tuple[tuple[int, int], int, IntArray]] = []
     nearer: IntArray | None = None
     for step in steps:
         if step == 0:
@@ -284,21 +284,18 @@ def _best_trial(
             continue
         trial, _ = balance(g, drawn, lo=lo, hi=hi, excused=excused_mask(drawn, stuck))
         after = _rank(g, trial, stuck, lo, hi)
-        a, b = (_counts(after), _counts(now)) if fixes_only else (after, now)
-        # a split or dissolve: fewer grids out of band, proven ones included; a local
-        # redraw: fewer grids out of band, proven ones aside
         big = h_grid > 2 * hi and after[2] < now[2]
+        # a split or dissolve: fewer grids out of band, proven ones included; a local
+        # redraw: fewer grids out of band, proven ones aside (then, unless ``fixes_only``,
+        # fewer households outside the band)
         ok = (after < now or big) if step == 0 else after[1] < now[1]
         if ok and not fixes_only:
             return trial, True
-        fixes = (a < b or big) if step == 0 else a[1] < b[1]
-        if fixes:
-            key = (after[1][0], after[0])
-            kept.append((key, changed_households(g.households, labels, trial), trial))
-        elif ok and nearer is None:
+        a, b = _counts(after), _counts(now)
+        if (a < b or big) if step == 0 else a[1] < b[1]:
+            return trial, True
+        if ok and nearer is None:
             nearer = trial
-    if kept:
-        return min(kept, key=lambda t: (t[0], t[1]))[2], True
     return None if nearer is None else (nearer, False)
 
 
