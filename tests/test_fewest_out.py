@@ -1,5 +1,5 @@
-"""The fewest grids out of band a part can have (gridgen.partition.fewest_out), the cut-unit
-proof (gridgen.partition.proofs.cut_unit_proof), and the proofs rebalance and merge-grids
+"""The fewest grids out of band a part can have (gridgen.partition.fewest_out), the proofs
+by cut units (gridgen.partition.cut_proofs), and the proofs rebalance and merge-grids
 report with them: hand-checkable rows and stars of compounds."""
 
 from __future__ import annotations
@@ -8,9 +8,10 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gridgen.partition.cut_proofs import cut_pair_proof, cut_unit_proof
 from gridgen.partition.exact import in_band_partition
 from gridgen.partition.fewest_out import fewest_out_partition
-from gridgen.partition.proofs import cut_unit_proof, part_proof
+from gridgen.partition.proofs import part_proof
 
 BAND = (240, 360)
 STAR = np.asarray([(0, 1), (0, 2), (0, 3)])
@@ -76,6 +77,19 @@ def test_cut_unit_proof_by_hand() -> None:
     assert cut_unit_proof(np.asarray([150, 150, 300]), path, lo=240, hi=360) == -1
 
 
+def test_cut_pair_proof_by_hand() -> None:
+    # a ring 300 - 100 - 300 - 100: no single unit cuts it; the two 300s do, leaving two
+    # pieces of 100 (no grid count fits 100) that must go to their grids: one grid of
+    # both is 800 > 360, two grids hold 800 > 2 x 360
+    ring = np.asarray([(0, 1), (1, 2), (2, 3), (0, 3)])
+    hh = np.asarray([300, 100, 300, 100])
+    assert cut_unit_proof(hh, ring, lo=240, hi=360) == -1
+    assert cut_pair_proof(hh, ring, lo=240, hi=360) == (0, 2)
+    assert in_band_partition(hh, ring, lo=240, hi=360).status == "none"
+    # 250 - 100 - 250 - 100: 350 | 350, no proof
+    assert cut_pair_proof(np.asarray([250, 100, 250, 100]), ring, lo=240, hi=360) is None
+
+
 @st.composite
 def small_graphs(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
     """A connected graph of 2-8 units (a random tree plus a few extra edges)."""
@@ -93,6 +107,8 @@ def small_graphs(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
 def test_cut_unit_proof_is_sound(graph: tuple[np.ndarray, np.ndarray]) -> None:
     hh, edges = graph
     if cut_unit_proof(hh, edges, lo=240, hi=360) >= 0:
+        assert in_band_partition(hh, edges, lo=240, hi=360, budget=10**6).status == "none"
+    if cut_pair_proof(hh, edges, lo=240, hi=360) is not None:
         assert in_band_partition(hh, edges, lo=240, hi=360, budget=10**6).status == "none"
 
 
@@ -146,4 +162,17 @@ def test_band_problems_prove_a_grid_next_to_a_stuck_one() -> None:
     assert set(by_grid) == {"G0", "G2"}
     assert by_grid["G0"].kind == RuleKind.UNBALANCEABLE
     assert by_grid["G2"].kind == RuleKind.UNSPLITTABLE  # was below_band: no fix found
-    assert "unless some grid holds more than 540 households" in by_grid["G2"].reason
+    assert "each holding at most 540 households): grid G2 is the one" in by_grid["G2"].reason
+
+
+@given(small_graphs(), st.lists(st.booleans(), min_size=8, max_size=8))
+def test_cut_proofs_with_stuck_units_are_sound(
+    graph: tuple[np.ndarray, np.ndarray], flags: list[bool]
+) -> None:
+    from gridgen.partition.cut_proofs import cut_proof
+
+    hh, edges = graph
+    stuck = np.asarray(flags[: len(hh)])
+    if cut_proof(hh, edges, band=BAND, stuck=stuck, cap=540):
+        found = fewest_out_partition(hh, edges, stuck=stuck, band=BAND, most=0, window=(1, 540))
+        assert found.status == "none"

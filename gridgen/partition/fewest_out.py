@@ -57,49 +57,42 @@ class _Search:
         self.lo, self.hi = band
         self.floor, self.cap = window
         self.budget = 0
-        self.memo: dict[tuple[int, int], list[int] | None] = {}
+        self.memo: dict[tuple[int, int], tuple[list[int], int] | None] = {}
 
-    def total(self, mask: int) -> int:
-        return sum(self.hh[v] for v in set_bits(mask))
-
-    def wild(self, region: int) -> int:
-        """Return 1 when ``region`` counts as out of band (no stuck unit, outside the band)."""
-        if region & self.stuck:
-            return 0
-        return 0 if self.lo <= self.total(region) <= self.hi else 1
-
-    def components(self, mask: int) -> list[int]:
-        """Return the connected components of ``mask``."""
+    def components(self, mask: int) -> list[tuple[int, int]]:
+        """Return the connected components of ``mask`` with their households."""
+        hh, nbrs = self.hh, self.nbrs
         out = []
         while mask:
             comp = frontier = mask & -mask
+            total = 0
             while frontier:
                 grow = 0
                 for v in set_bits(frontier):
-                    grow |= self.nbrs[v]
+                    grow |= nbrs[v]
+                    total += hh[v]
                 frontier = grow & mask & ~comp
                 comp |= frontier
-            out.append(comp)
+            out.append((comp, total))
             mask &= ~comp
         return out
 
-    def solve(self, mask: int, most: int) -> list[int] | None:
-        """Return regions covering ``mask`` (connected) with at most ``most`` out of band
-        besides those holding a stuck unit, or None."""
+    def solve(self, mask: int, total: int, most: int) -> tuple[list[int], int] | None:
+        """Return regions covering ``mask`` (connected, ``total`` households) with at most
+        ``most`` out of band besides those holding a stuck unit, and how many are, or None."""
         key = (mask, most)
         if key in self.memo:
             return self.memo[key]
-        total = self.total(mask)
         free = mask & self.stuck
-        result: list[int] | None
+        result: tuple[list[int], int] | None
         if total == 0:
-            result = []
+            result = ([], 0)
         elif self.lo <= total <= self.hi or (free and total <= self.cap):
-            result = [mask]
+            result = ([mask], 0)
         elif not free and most == 0 and not fits_some_count(total, lo=self.lo, hi=self.hi):
             result = None
-        elif most > 0 and self.floor <= total <= self.cap:
-            result = [mask]
+        elif most > 0 and not free and self.floor <= total <= self.cap:
+            result = ([mask], 1)
         else:
             result = self._branch(mask, most)
         self.memo[key] = result
@@ -111,7 +104,7 @@ class _Search:
         pool = set_bits(mask & self.stuck) or set_bits(mask)
         return min(pool, key=lambda v: (-self.hh[v], v))
 
-    def _branch(self, mask: int, most: int) -> list[int] | None:
+    def _branch(self, mask: int, most: int) -> tuple[list[int], int] | None:
         """Return the regions of ``mask``, the region of :meth:`_anchor` chosen first."""
         anchor = self._anchor(mask)
         grow_to = self.cap if (mask & self.stuck or most > 0) else self.hi
@@ -127,7 +120,7 @@ class _Search:
             if out <= most and (out == 0 or s >= self.floor):
                 rest = self._rest(mask & ~region, most - out)
                 if rest is not None:
-                    return [region, *rest]
+                    return [region, *rest[0]], rest[1] + out
             for v in set_bits(frontier):
                 if s + self.hh[v] > grow_to:
                     continue
@@ -137,20 +130,28 @@ class _Search:
                     stack.append((grown, s + self.hh[v], (frontier | self.nbrs[v]) & mask & ~grown))
         return None
 
-    def _rest(self, mask: int, most: int) -> list[int] | None:
+    def _rest(self, mask: int, most: int) -> tuple[list[int], int] | None:
         """Return the regions of every component of ``mask``, at most ``most`` out of band
-        in all (each component takes the fewest it needs)."""
+        in all (each component takes the fewest it needs), and how many are."""
+        comps = self.components(mask)
+        need = [
+            0 if comp & self.stuck or fits_some_count(total, lo=self.lo, hi=self.hi) else 1
+            for comp, total in comps
+        ]
+        if sum(need) > most:
+            return None  # components no number of grids fits need one out of band each
         out: list[int] = []
-        for comp in self.components(mask):
-            for allowed in range(most + 1):
-                found = self.solve(comp, allowed)
+        used = 0
+        for (comp, total), least in zip(comps, need, strict=True):
+            for allowed in range(least, most - used + 1):
+                found = self.solve(comp, total, allowed)
                 if found is not None:
                     break
             else:
                 return None
-            most -= sum(self.wild(r) for r in found)
-            out += found
-        return out
+            out += found[0]
+            used += found[1]
+        return out, used
 
 
 def fewest_out_partition(
@@ -193,6 +194,6 @@ def fewest_out_partition(
     if regions is None:
         return ExactResult("none")
     labels = np.full(n, -1, dtype=np.int64)
-    for r, region in enumerate(regions):
+    for r, region in enumerate(regions[0]):
         labels[set_bits(region)] = r
     return ExactResult("found", land_joined(labels, nbrs))

@@ -169,60 +169,17 @@ def unbalanceable_problems(
     return out
 
 
-CUT_PROOF = "cut"
-"""A unit cuts the part into pieces whose households no number of grids fits, and the one
-grid holding that unit cannot take up what they leave over (:func:`cut_unit_proof`)."""
-
-
-def cut_unit_proof(
-    households: NDArray[np.int64], edges: NDArray[np.int64], *, lo: int, hi: int
-) -> int:
-    """Return a unit that proves a connected part has no division into connected grids of
-    ``lo..hi`` households, or -1.
-
-    Removing a cut vertex ``a`` (networkx ``articulation_points``) leaves pieces; every
-    grid but the one holding ``a`` lies within one piece, so each piece of ``T``
-    households gives that grid at least ``T`` minus the largest ``f <= T`` some number of
-    grids fits (``k * lo <= f <= k * hi``, or 0). When no choice of such shares brings the
-    grid of ``a`` into ``lo..hi`` (a subset-sum over the pieces), there is no division.
-    Cheap (linear in the part) where the exhaustive search may run out of budget: e.g. a
-    compound of 285 households whose side piece of 445 households must give it 85.
-    """
-    import networkx as nx
-
-    from gridgen.partition.exact import fits_some_count
-
-    hh = np.asarray(households, dtype=np.int64)
-    graph = nx.Graph()
-    graph.add_nodes_from(range(len(hh)))
-    graph.add_edges_from(np.asarray(edges).tolist())
-    fits = [fits_some_count(t, lo=lo, hi=hi) for t in range(int(hh.sum()) + 1)]
-    within = (1 << (hi + 1)) - 1
-    allowed = (within >> lo << lo) | 1  # lo..hi households, or none (land only)
-    for a in sorted(nx.articulation_points(graph)):
-        rest = graph.subgraph(v for v in graph if v != a)
-        sums = (1 << int(hh[a])) & within  # bit s: the grid of a can hold s households
-        for piece in nx.connected_components(rest):
-            total = int(hh[list(piece)].sum())
-            grown = 0
-            for share in range(min(total, hi) + 1):
-                if fits[total - share]:
-                    grown |= sums << share
-            sums = grown & within
-        if not sums & allowed:
-            return int(a)
-    return -1
-
-
 def part_proof(households: NDArray[np.int64], edges: NDArray[np.int64], *, lo: int, hi: int) -> str:
     """Return why a connected part (``edges`` local to it) cannot be divided into connected
     grids of ``lo..hi`` households: :data:`~gridgen.partition.search.COUNT_PROOF` (no
-    number of grids fits its households), :data:`CUT_PROOF` (a cut unit,
-    :func:`cut_unit_proof`), :data:`~gridgen.partition.search.SEARCH_PROOF` (the exhaustive
-    search of a part of at most :data:`gridgen.partition.exact.EXACT_UNITS` units finds
-    none within :data:`gridgen.partition.exact.REPAIR_EXACT_BUDGET` sets: rebalance and
-    merge-grids ask it), or ``""`` when there is no proof.
+    number of grids fits its households), :data:`gridgen.partition.cut_proofs.CUT_PROOF`
+    (a cut unit or pair of units, :mod:`gridgen.partition.cut_proofs`),
+    :data:`~gridgen.partition.search.SEARCH_PROOF` (the exhaustive search of a part of at
+    most :data:`gridgen.partition.exact.EXACT_UNITS` units finds none within
+    :data:`gridgen.partition.exact.REPAIR_EXACT_BUDGET` sets: rebalance and merge-grids ask
+    it), or ``""`` when there is no proof.
     """
+    from gridgen.partition.cut_proofs import CUT_PROOF, cut_proof
     from gridgen.partition.exact import (
         EXACT_UNITS,
         REPAIR_EXACT_BUDGET,
@@ -238,7 +195,7 @@ def part_proof(households: NDArray[np.int64], edges: NDArray[np.int64], *, lo: i
         return COUNT_PROOF
     if total <= hi:
         return NO_PROOF
-    if cut_unit_proof(households, edges, lo=lo, hi=hi) >= 0:
+    if cut_proof(households, edges, band=(lo, hi)):
         return CUT_PROOF
     if len(households) > EXACT_UNITS:
         return NO_PROOF
@@ -275,12 +232,13 @@ def unsplittable_reason(
     total: int, n_units: int, proof: str, *, lo: int, hi: int, grid: str = ""
 ) -> str:
     """Return the sentence of an ``unsplittable`` problem (naming ``grid`` when given)."""
+    from gridgen.partition.cut_proofs import CUT_PROOF
     from gridgen.partition.search import COUNT_PROOF
 
     why = {
         COUNT_PROOF: "no number of grids fits",
-        CUT_PROOF: "one of its units cuts it into pieces no number of grids fits, and the "
-        "grid holding that unit cannot take up what they leave over",
+        CUT_PROOF: "one unit, or two, cut it into pieces no number of grids fits, and the "
+        "grids holding those units cannot take up what the pieces leave over",
     }.get(proof, f"an exhaustive search of its {n_units} units finds no such division")
     which = f"grid {grid} is the one out of band" if grid else "one of its grids is out of band"
     return (
@@ -302,14 +260,20 @@ def fewest_reason(
     :func:`gridgen.partition.settle.fewest_out_proofs`: the part's plan leaves ``q`` grids
     out of band, as few as any plan can without a grid outside ``window``."""
     lo, hi = band
-    fewer = "every grid in the band" if q == 1 else f"fewer than {q} grids out of band"
-    return (
+    head = (
         f"a connected part of the community with {total} households ({n_units} units) "
-        f"cannot be divided into grids of {lo}-{hi} households with {fewer} (grids "
-        "holding a unit out of band whatever the plan aside) unless some "
-        f"grid holds more than {window[1]} households or one out of band fewer than "
-        f"{window[0]} (exhaustive search): grid {grid} is "
-        + ("that grid" if q == 1 else f"one of the {q}")
+        f"cannot be divided into grids of {lo}-{hi} households"
+    )
+    if q == 1:
+        return (
+            f"{head} (grids holding a unit out of band whatever the plan aside, each holding "
+            f"at most {window[1]} households): grid {grid} is the one out of band"
+        )
+    return (
+        f"{head} with fewer than {q} grids out of band (grids holding a unit out of band "
+        f"whatever the plan aside) unless some grid holds more than {window[1]} households "
+        f"or one out of band fewer than {window[0]} (exhaustive search): grid {grid} is one "
+        f"of the {q}"
     )
 
 

@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 
 from gridgen.partition.band_sets import lonely_units
+from gridgen.partition.cut_proofs import cut_proof
 from gridgen.partition.exact import (
     EXACT_UNITS,
     REPAIR_EXACT_BUDGET,
@@ -70,6 +71,8 @@ FIX_WINDOWS = ((0.9, 1.1), (0.75, 1.25))
 """Windows (shares of the band minimum and maximum) a grid left out of band, or one holding
 a stuck unit, may take when that brings more grids into the band (:func:`_fewest_out`,
 narrowest first: the division least out of band)."""
+FIX_BUDGET = 10_000
+"""Connected sets each window's search of :func:`_fewest_out` examines."""
 PROOF_WINDOW = (0.5, 1.5)
 """The window of the proof that no plan has fewer grids out of band (:func:`fewest_out_proofs`):
 every such plan has a grid above 1.5 times the band maximum or one out of band below half
@@ -177,7 +180,11 @@ def _fewest_out(
     lo, hi = band
     for low, high in FIX_WINDOWS:
         window = (math.ceil(low * lo), math.floor(high * hi))
-        found = fewest_out_partition(hh, edges, stuck=stuck, band=band, most=most, window=window)
+        if most == 0 and cut_proof(hh, edges, band=band, stuck=stuck, cap=window[1]):
+            continue  # no such division: a cut proves it in milliseconds
+        found = fewest_out_partition(
+            hh, edges, stuck=stuck, band=band, most=most, window=window, budget=FIX_BUDGET
+        )
         if found.labels is not None:
             return found
     return ExactResult("unknown")
@@ -300,16 +307,22 @@ def fewest_out_proofs(
         mine = np.setdiff1d(np.unique(labels[nodes[hh[nodes] > 0]]), labels[forced])
         outs = [int(x) for x in mine if not lo <= h[x] <= hi]
         q = len(outs)
-        if not outs or proven & set(outs) or len(nodes) > FEWEST_OUT_UNITS:
+        if not outs or proven & set(outs):
             continue
         if q == 1 and not forced[nodes].any():
             continue  # part_proofs searched it
         e, _ = local_edges(units.edges, nodes, units.n)
+        total = int(hh[nodes].sum())
+        if q == 1 and cut_proof(hh[nodes], e, band=band, stuck=forced[nodes], cap=2 * hi):
+            out[outs[0]] = (total, len(nodes), q, (1, 2 * hi))
+            continue
+        if len(nodes) > FEWEST_OUT_UNITS:
+            continue
         found = fewest_out_partition(
             hh[nodes], e, stuck=forced[nodes], band=band, most=q - 1, window=window
         )
         if found.status == "none":
-            out |= {lab: (int(hh[nodes].sum()), len(nodes), q, window) for lab in outs}
+            out |= {lab: (total, len(nodes), q, window) for lab in outs}
     return out
 
 
