@@ -33,7 +33,7 @@ from gridgen.partition.exact import ExactResult, fits_some_count, land_joined, s
 IntArray = NDArray[np.int64]
 FEWEST_OUT_BUDGET = 30_000
 """Connected sets one search examines before it gives up (rebalance and merge-grids)."""
-FEWEST_OUT_UNITS = 40
+FEWEST_OUT_UNITS = 32
 """Largest part (units) searched."""
 
 
