@@ -21,6 +21,7 @@ from gridgen.errors import UnknownCRSError
 from gridgen.io.crs import wgs84_to_gcj02
 from gridgen.io.read import load_sample, read_dataset
 from gridgen.sample.district import sample_path
+from gridgen.validate import offset
 
 SAMPLE = sample_path() / "district.gpkg"
 
@@ -73,7 +74,12 @@ def _to_gcj02(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
-def test_gcj02_labelled_wgs84_gets_a_finding_with_the_offset(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sample_rows", [2000, 40])
+def test_gcj02_labelled_wgs84_gets_a_finding_with_the_offset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sample_rows: int
+) -> None:
+    """The check reads at most ``SAMPLE_ROWS`` rows a layer: a sample of 40 decides alike."""
+    monkeypatch.setattr(offset, "SAMPLE_ROWS", sample_rows)
     clean = load_sample()
     assert not [f for f in clean.report.findings if f.rule == "gcj02_offset_suspected"]
     path = _copy(tmp_path / "g.gpkg", {"stations": _to_gcj02, "buildings": _to_gcj02})

@@ -10,6 +10,7 @@ implementation does.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -255,10 +256,29 @@ def frame_from_wgs84(frame: gpd.GeoDataFrame, target: DeclaredCRS) -> gpd.GeoDat
     return frame_valid_polygons(frame.to_crs(target.crs))
 
 
+def utm_epsg(lon: float, lat: float) -> int:
+    """Return the EPSG code of the WGS84 UTM zone holding ``(lon, lat)`` (degrees).
+
+    The zone geopandas' ``estimate_utm_crs`` picks (pyproj's database query: the first UTM
+    zone whose area of use holds the point; a point on a zone border goes to the western
+    zone), from the zone formula instead of the query: the query costs ~0.1 s per call,
+    a tenth of reading a 273k-household district (the test compares both on many points).
+    """
+    if not (-180.0 <= lon <= 180.0 and -80.0 <= lat <= 84.0):
+        msg = (
+            f"no UTM zone holds lon {lon:.4f}, lat {lat:.4f}: give layers in degrees "
+            "(EPSG:4326) or declare their CRS (--crs EPSG:...)"
+        )
+        raise UnknownCRSError(msg)
+    zone = min(60, max(1, math.ceil((lon + 180.0) / 6.0)))
+    return (32600 if lat >= 0 else 32700) + zone
+
+
 def metric_crs_for(frame: gpd.GeoDataFrame) -> pyproj.CRS:
-    """Return the local UTM CRS (WGS84 datum) for the extent of ``frame``."""
+    """Return the local UTM CRS (WGS84 datum) for the extent of ``frame`` (the zone of the
+    centre of its bounds in degrees, as ``GeoDataFrame.estimate_utm_crs``)."""
     if frame.empty:
         msg = "cannot choose a metric CRS for an empty layer: give communities with geometry"
         raise UnknownCRSError(msg)
-    crs = frame.to_crs(WGS84).estimate_utm_crs(datum_name="WGS 84")
-    return pyproj.CRS.from_user_input(crs)
+    minx, miny, maxx, maxy = frame.to_crs(WGS84).total_bounds
+    return pyproj.CRS.from_epsg(utm_epsg((minx + maxx) / 2.0, (miny + maxy) / 2.0))
