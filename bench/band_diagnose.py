@@ -7,7 +7,8 @@ grid out of band without a proof (``bench/rebalance_figures.proven_grids``) is p
 its community, households, units, neighbouring grids, and what an exhaustive search says
 about the grid with its neighbours (one and two rings) and about its connected part of the
 community: a partition into in-band grids exists (a search failure), none exists (a proof
-the engine should report), or unknown (the search gave up).
+the engine should report), or unknown (the search gave up); and whether a cut unit or pair
+of units proves it (:mod:`gridgen.partition.cut_proofs`, no stuck units).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from rebalance_figures import grid_of, households_of, proven_grids
 
 from gridgen.dataset import Dataset
 from gridgen.partition.community import partition_dataset
+from gridgen.partition.cut_proofs import cut_proof
 from gridgen.partition.exact import fits_some_count, in_band_partition
 from gridgen.partition.merge import merge_layers
 from gridgen.partition.plan import Plan
@@ -170,10 +172,14 @@ def describe(ds: Dataset, plan: Plan, gid: str, cid: str, h: int) -> None:
         if units.households[u] > hi
     ]
     msg.append(f"    grids out of band in the part: {outs}; units above the band: {big}")
+    local = np.full(units.n, -1, dtype=np.int64)
+    local[part] = np.arange(len(part))
+    inside = (local[e[:, 0]] >= 0) & (local[e[:, 1]] >= 0)
+    cut = cut_proof(units.households[part], local[e[inside]], band=BAND)
     msg.append(
         f"    part of the community: {len(part)} units, {tot} hh, grids "
         f"{len({lab[u] for u in part.tolist()} - {''})}, fits a count: "
-        f"{fits_some_count(tot, lo=lo, hi=hi)}, exact {status}"
+        f"{fits_some_count(tot, lo=lo, hi=hi)}, exact {status}, cut proof {cut}"
     )
     print("\n".join(msg))
 

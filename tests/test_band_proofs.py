@@ -40,8 +40,14 @@ def test_part_proof_by_count_and_by_search() -> None:
     path = np.asarray([(0, 1), (1, 2)])
     # 417 = 139 x 3: one grid is too big, two too small
     assert part_proof(np.asarray([139, 139, 139]), path, lo=240, hi=360) == "count"
-    # 540 fits two grids, but 180 | 180 | 180 in a row has no cut into 240-360 sides
-    assert part_proof(np.asarray([180, 180, 180]), path, lo=240, hi=360) == "search"
+    # 540 fits two grids, but 180 | 180 | 180 in a row has no cut into 240-360 sides: the
+    # middle unit cuts it into two pieces of 180 that no grid count fits, and its grid
+    # would have to take both (540)
+    assert part_proof(np.asarray([180, 180, 180]), path, lo=240, hi=360) == "cut"
+    # the same three in a triangle: no cut unit, the exhaustive search proves it (any two
+    # make 360, the third is left with 180)
+    triangle = np.asarray([(0, 1), (1, 2), (0, 2)])
+    assert part_proof(np.asarray([180, 180, 180]), triangle, lo=240, hi=360) == "search"
     # 150 - 150 - 300: 300 | 300
     assert part_proof(np.asarray([150, 150, 300]), path, lo=240, hi=360) == ""
 

@@ -82,7 +82,7 @@ class _OutOfBudgetError(Exception):
     """The search examined the sets its budget allows."""
 
 
-def _bits(mask: int) -> list[int]:
+def set_bits(mask: int) -> list[int]:
     """Return the indices of the set bits of ``mask``."""
     out = []
     while mask:
@@ -113,7 +113,7 @@ class _Search:
         self.memo: dict[int, list[int] | None] = {}
 
     def total(self, mask: int) -> int:
-        return sum(self.hh[v] for v in _bits(mask))
+        return sum(self.hh[v] for v in set_bits(mask))
 
     def components(self, mask: int) -> Iterator[tuple[int, int]]:
         """Yield the connected components of ``mask`` with their households, lazily."""
@@ -143,10 +143,10 @@ class _Search:
         free = mask & self.free
         if not free and not fits_some_count(total, lo=self.lo, hi=self.hi):
             result = None
-        elif total - sum(self.hh[v] - self.eh[v] for v in _bits(free)) <= self.hi:
+        elif total - sum(self.hh[v] - self.eh[v] for v in set_bits(free)) <= self.hi:
             result = [mask]
         elif any(
-            not self._band_set(v, mask) for v in _bits(mask & ~free) if 0 < self.hh[v] < self.lo
+            not self._band_set(v, mask) for v in set_bits(mask & ~free) if 0 < self.hh[v] < self.lo
         ):
             result = None
         else:
@@ -197,7 +197,7 @@ class _Search:
         while stack and found < ANCHOR_SETS and pops < 8 * ANCHOR_SETS:
             region, s, frontier = stack.pop()
             pops += 1
-            for w in _bits(frontier):
+            for w in set_bits(frontier):
                 t = s + eh[w]
                 grown = region | (1 << w)
                 if t > hi or grown in seen:
@@ -211,15 +211,16 @@ class _Search:
     def _branch(self, mask: int) -> list[int] | None:
         """Return the regions of ``mask`` with the region of its most constrained unit first."""
         if self.mode == "largest":  # the largest unit: fewest regions hold it
-            anchor = min(_bits(mask), key=lambda v: (-self.hh[v], v))
+            anchor = min(set_bits(mask), key=lambda v: (-self.hh[v], v))
         elif self.mode == "fewest sets":  # the fewest regions can hold it: dead ends soonest
             anchor = min(
-                (v for v in _bits(mask) if self.hh[v] > 0),
+                (v for v in set_bits(mask) if self.hh[v] > 0),
                 key=lambda v: (self._band_sets(v, mask), (self.nbrs[v] & mask).bit_count(), v),
             )
         else:  # the fewest neighbours
             anchor = min(
-                _bits(mask), key=lambda v: (self.hh[v] == 0, (self.nbrs[v] & mask).bit_count(), v)
+                set_bits(mask),
+                key=lambda v: (self.hh[v] == 0, (self.nbrs[v] & mask).bit_count(), v),
             )
         start = 1 << anchor
         seen = {start}
@@ -368,11 +369,11 @@ def _result(regions: list[int], n: int, nbrs: list[int]) -> ExactResult:
     """Return the found result of ``regions`` (bit sets) over ``n`` units."""
     labels = np.full(n, -1, dtype=np.int64)
     for r, region in enumerate(regions):
-        labels[_bits(region)] = r
-    return ExactResult("found", _land_joined(labels, nbrs))
+        labels[set_bits(region)] = r
+    return ExactResult("found", land_joined(labels, nbrs))
 
 
-def _land_joined(labels: IntArray, nbrs: list[int]) -> IntArray:
+def land_joined(labels: IntArray, nbrs: list[int]) -> IntArray:
     """Return labels where units without a region (land) take a neighbour's region."""
     labels = labels.copy()
     if not (labels >= 0).any():
@@ -380,7 +381,7 @@ def _land_joined(labels: IntArray, nbrs: list[int]) -> IntArray:
     while (labels < 0).any():
         joined = 0
         for v in np.flatnonzero(labels < 0).tolist():
-            near = [labels[w] for w in _bits(nbrs[v]) if labels[w] >= 0]
+            near = [labels[w] for w in set_bits(nbrs[v]) if labels[w] >= 0]
             if near:
                 labels[v] = min(near)
                 joined += 1

@@ -172,11 +172,14 @@ def unbalanceable_problems(
 def part_proof(households: NDArray[np.int64], edges: NDArray[np.int64], *, lo: int, hi: int) -> str:
     """Return why a connected part (``edges`` local to it) cannot be divided into connected
     grids of ``lo..hi`` households: :data:`~gridgen.partition.search.COUNT_PROOF` (no
-    number of grids fits its households), :data:`~gridgen.partition.search.SEARCH_PROOF`
-    (the exhaustive search of a part of at most :data:`gridgen.partition.exact.
-    EXACT_UNITS` units finds none within :data:`gridgen.partition.exact.REPAIR_EXACT_BUDGET`
-    sets: rebalance and merge-grids ask it), or ``""`` when there is no proof.
+    number of grids fits its households), :data:`gridgen.partition.cut_proofs.CUT_PROOF`
+    (a cut unit or pair of units, :mod:`gridgen.partition.cut_proofs`),
+    :data:`~gridgen.partition.search.SEARCH_PROOF` (the exhaustive search of a part of at
+    most :data:`gridgen.partition.exact.EXACT_UNITS` units finds none within
+    :data:`gridgen.partition.exact.REPAIR_EXACT_BUDGET` sets: rebalance and merge-grids ask
+    it), or ``""`` when there is no proof.
     """
+    from gridgen.partition.cut_proofs import CUT_PROOF, cut_proof
     from gridgen.partition.exact import (
         EXACT_UNITS,
         REPAIR_EXACT_BUDGET,
@@ -190,7 +193,11 @@ def part_proof(households: NDArray[np.int64], edges: NDArray[np.int64], *, lo: i
         return NO_PROOF
     if not fits_some_count(total, lo=lo, hi=hi):
         return COUNT_PROOF
-    if len(households) > EXACT_UNITS or total <= hi:
+    if total <= hi:
+        return NO_PROOF
+    if cut_proof(households, edges, band=(lo, hi)):
+        return CUT_PROOF
+    if len(households) > EXACT_UNITS:
         return NO_PROOF
     found = in_band_partition(households, edges, lo=lo, hi=hi, budget=REPAIR_EXACT_BUDGET)
     return SEARCH_PROOF if found.status == "none" else NO_PROOF
@@ -225,17 +232,48 @@ def unsplittable_reason(
     total: int, n_units: int, proof: str, *, lo: int, hi: int, grid: str = ""
 ) -> str:
     """Return the sentence of an ``unsplittable`` problem (naming ``grid`` when given)."""
+    from gridgen.partition.cut_proofs import CUT_PROOF
     from gridgen.partition.search import COUNT_PROOF
 
-    why = (
-        "no number of grids fits"
-        if proof == COUNT_PROOF
-        else f"an exhaustive search of its {n_units} units finds no such division"
-    )
+    why = {
+        COUNT_PROOF: "no number of grids fits",
+        CUT_PROOF: "one unit, or two, cut it into pieces no number of grids fits, and the "
+        "grids holding those units cannot take up what the pieces leave over",
+    }.get(proof, f"an exhaustive search of its {n_units} units finds no such division")
     which = f"grid {grid} is the one out of band" if grid else "one of its grids is out of band"
     return (
         f"a connected part of the community with {total} households cannot be divided "
         f"into grids of {lo}-{hi} households ({why}): {which} whatever the plan"
+    )
+
+
+def fewest_reason(
+    total: int,
+    n_units: int,
+    q: int,
+    window: tuple[int, int],
+    *,
+    band: tuple[int, int],
+    grid: str,
+) -> str:
+    """Return the sentence of an ``unsplittable`` problem proven by
+    :func:`gridgen.partition.settle.fewest_out_proofs`: the part's plan leaves ``q`` grids
+    out of band, as few as any plan can without a grid outside ``window``."""
+    lo, hi = band
+    head = (
+        f"a connected part of the community with {total} households ({n_units} units) "
+        f"cannot be divided into grids of {lo}-{hi} households"
+    )
+    if q == 1:
+        return (
+            f"{head} (grids holding a unit out of band whatever the plan aside, each holding "
+            f"at most {window[1]} households): grid {grid} is the one out of band"
+        )
+    return (
+        f"{head} with fewer than {q} grids out of band (grids holding a unit out of band "
+        f"whatever the plan aside) unless some grid holds more than {window[1]} households "
+        f"or one out of band fewer than {window[0]} (exhaustive search): grid {grid} is one "
+        f"of the {q}"
     )
 
 

@@ -23,12 +23,20 @@ from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 
 from gridgen.partition.band_sets import lonely_units
-from gridgen.partition.exact import EXACT_UNITS, REPAIR_EXACT_BUDGET, in_band_partition
+from gridgen.partition.cut_proofs import cut_proof
+from gridgen.partition.exact import (
+    EXACT_UNITS,
+    REPAIR_EXACT_BUDGET,
+    ExactResult,
+    in_band_partition,
+)
+from gridgen.partition.fewest_out import FEWEST_OUT_UNITS, fewest_out_partition
 from gridgen.partition.finish import grid_shapes
 from gridgen.partition.moves import Moves, balance, fill, make_contiguous, pieces
 from gridgen.partition.objective import local_edges
 from gridgen.partition.plan import Problem
 from gridgen.partition.proofs import (
+    fewest_reason,
     part_proof,
     proven_part_grid,
     unbalanceable_units,
@@ -59,6 +67,16 @@ MERGE_EXACT_BUDGET = 150_000
 :data:`gridgen.partition.exact.REPAIR_EXACT_BUDGET`, to stay no slower than a redraw); walled
 city: a 40-unit part whose partition the search from the largest unit finds after ~46,000
 sets (a third of the budget)."""
+FIX_WINDOWS = ((0.9, 1.1), (0.75, 1.25))
+"""Windows (shares of the band minimum and maximum) a grid left out of band, or one holding
+a stuck unit, may take when that brings more grids into the band (:func:`_fewest_out`,
+narrowest first: the division least out of band)."""
+FIX_BUDGET = 10_000
+"""Connected sets each window's search of :func:`_fewest_out` examines."""
+PROOF_WINDOW = (0.5, 1.5)
+"""The window of the proof that no plan has fewer grids out of band (:func:`fewest_out_proofs`):
+every such plan has a grid above 1.5 times the band maximum or one out of band below half
+the minimum."""
 
 
 def _scratch_if_better(
@@ -115,13 +133,13 @@ def _exact_if_better(
         if len(nodes) > EXACT_UNITS:
             continue
         k = int(out.max()) + 1
-        h = np.bincount(out, weights=hh, minlength=k)
-        mine = np.setdiff1d(np.unique(out[nodes[hh[nodes] > 0]]), out[forced])
-        bad = int(np.sum((h[mine] < lo) | (h[mine] > hi)))
+        bad = _unexcused_out(hh, out, nodes, forced, band)
         if bad == 0:
             continue
         e, _ = local_edges(units.edges, nodes, units.n)
         found = in_band_partition(hh[nodes], e, lo=lo, hi=hi, budget=budget, free=forced[nodes])
+        if found.labels is None and len(nodes) <= FEWEST_OUT_UNITS:
+            found = _fewest_out(hh[nodes], e, stuck=forced[nodes], band=band, most=bad - 1)
         if found.labels is None:
             continue
         olds = np.unique(out[nodes])
@@ -132,9 +150,44 @@ def _exact_if_better(
         to[cols] = olds[r]
         trial = out.copy()
         trial[nodes] = to[found.labels]
-        if changed_households(hh, out, trial) <= bad * cost_per_fix:
+        fixed = bad - _unexcused_out(hh, trial, nodes, forced, band)
+        if fixed > 0 and changed_households(hh, out, trial) <= fixed * cost_per_fix:
             out = trial
     return out
+
+
+def _unexcused_out(
+    hh: IntArray,
+    labels: IntArray,
+    nodes: IntArray,
+    forced: NDArray[np.bool_],
+    band: tuple[int, int],
+) -> int:
+    """Return how many grids of part ``nodes`` are out of band, those holding a ``forced``
+    unit aside."""
+    lo, hi = band
+    h = np.bincount(labels, weights=hh, minlength=int(labels.max()) + 1)
+    mine = np.setdiff1d(np.unique(labels[nodes[hh[nodes] > 0]]), labels[forced])
+    return int(np.sum((h[mine] < lo) | (h[mine] > hi)))
+
+
+def _fewest_out(
+    hh: IntArray, edges: IntArray, *, stuck: NDArray[np.bool_], band: tuple[int, int], most: int
+) -> ExactResult:
+    """Return the division of a part with at most ``most`` grids out of band besides those
+    holding a stuck unit whose grids are least out of band (:data:`FIX_WINDOWS`, narrowest
+    first; :func:`gridgen.partition.fewest_out.fewest_out_partition`), or not found."""
+    lo, hi = band
+    for low, high in FIX_WINDOWS:
+        window = (math.ceil(low * lo), math.floor(high * hi))
+        if most == 0 and cut_proof(hh, edges, band=band, stuck=stuck, cap=window[1]):
+            continue  # no such division: a cut proves it in milliseconds
+        found = fewest_out_partition(
+            hh, edges, stuck=stuck, band=band, most=most, window=window, budget=FIX_BUDGET
+        )
+        if found.labels is not None:
+            return found
+    return ExactResult("unknown")
 
 
 def _new_grids(
@@ -165,11 +218,15 @@ def band_problems(
     out: list[Problem] = []
     proof = {int(labels[u]): int(u) for u in stuck.tolist()}
     parts = part_proofs(units, labels, stuck=stuck, lo=lo, hi=hi)
+    fewest = fewest_out_proofs(units, labels, stuck=stuck, band=(lo, hi), proven=set(parts))
     for lab, code in enumerate(codes):
         if lo <= h[lab] <= hi:
             continue
         side = "below" if h[lab] < lo else "above"
-        if lab in parts and lab not in proof:
+        if lab in fewest and lab not in proof:
+            reason = fewest_reason(*fewest[lab], band=(lo, hi), grid=code)
+            out.append(Problem(RuleKind.UNSPLITTABLE, units.community_id, reason, grid_id=code))
+        elif lab in parts and lab not in proof:
             total, n_units, why = parts[lab]
             reason = unsplittable_reason(total, n_units, why, lo=lo, hi=hi, grid=code)
             out.append(Problem(RuleKind.UNSPLITTABLE, units.community_id, reason, grid_id=code))
@@ -217,6 +274,55 @@ def part_proofs(
         why = part_proof(units.households[nodes], e, lo=lo, hi=hi)
         if why:
             out[lab] = (int(units.households[nodes].sum()), len(nodes), why)
+    return out
+
+
+def fewest_out_proofs(
+    units: UnitGraph,
+    labels: IntArray,
+    *,
+    stuck: IntArray,
+    band: tuple[int, int],
+    proven: set[int],
+) -> dict[int, tuple[int, int, int, tuple[int, int]]]:
+    """Return, per grid (label) out of band in a connected part of at most
+    :data:`gridgen.partition.fewest_out.FEWEST_OUT_UNITS` units whose ``q`` grids out of
+    band (those holding a ``stuck`` unit aside) are as few as any plan can have with no
+    grid outside :data:`PROOF_WINDOW` (:func:`gridgen.partition.fewest_out.
+    fewest_out_partition` proves there is none with ``q - 1``): the part's households,
+    units, ``q`` and the window. Parts with one such grid and no stuck unit are
+    :func:`part_proofs`' (``proven``)."""
+    lo, hi = band
+    if units.n == 0:
+        return {}
+    hh = units.households
+    forced = np.zeros(units.n, dtype=bool)
+    forced[stuck] = True
+    h = np.bincount(labels, weights=hh, minlength=int(labels.max()) + 1)
+    window = (math.ceil(PROOF_WINDOW[0] * lo), math.floor(PROOF_WINDOW[1] * hi))
+    comp = components(units.n, units.edges)
+    out: dict[int, tuple[int, int, int, tuple[int, int]]] = {}
+    for c in np.unique(comp).tolist():
+        nodes = np.flatnonzero(comp == c)
+        mine = np.setdiff1d(np.unique(labels[nodes[hh[nodes] > 0]]), labels[forced])
+        outs = [int(x) for x in mine if not lo <= h[x] <= hi]
+        q = len(outs)
+        if not outs or proven & set(outs):
+            continue
+        if q == 1 and not forced[nodes].any():
+            continue  # part_proofs searched it
+        e, _ = local_edges(units.edges, nodes, units.n)
+        total = int(hh[nodes].sum())
+        if q == 1 and cut_proof(hh[nodes], e, band=band, stuck=forced[nodes], cap=2 * hi):
+            out[outs[0]] = (total, len(nodes), q, (1, 2 * hi))
+            continue
+        if len(nodes) > FEWEST_OUT_UNITS:
+            continue
+        found = fewest_out_partition(
+            hh[nodes], e, stuck=forced[nodes], band=band, most=q - 1, window=window
+        )
+        if found.status == "none":
+            out |= {lab: (total, len(nodes), q, window) for lab in outs}
     return out
 
 
