@@ -18,7 +18,7 @@ import pytest
 import shapely
 from finish_checks import assert_finished
 from handmade import raw_layers
-from partition_helpers import at, make_dataset
+from partition_helpers import at, make_dataset, with_barriers
 from shapely.geometry import LineString, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
@@ -44,15 +44,7 @@ def quad(barrier: tuple[str, BaseGeometry] | None) -> Dataset:
         compounds.append((f"K{i}", "C1", box(x, y, x + 160, y + 60)))
         buildings.append((f"B{i}", f"K{i}", 150, box(x + 60, y + 20, x + 100, y + 40), "C1"))
     ds = make_dataset([("C1", comm)], compounds, buildings)
-    if barrier is None:
-        return ds
-    kind, geom = barrier
-    rows = gpd.GeoDataFrame(
-        {"barrier_id": ["H1"], "kind": [kind], "name": ["河"]},
-        geometry=[at(geom)],
-        crs=ds.metric_crs,
-    ).to_crs(4326)
-    return Dataset(layers={**ds.layers, "barriers": rows}, metric_crs=ds.metric_crs)
+    return ds if barrier is None else with_barriers(ds, [("H1", *barrier)])
 
 
 RIVER = LineString([(0, 100), (400, 100)])
