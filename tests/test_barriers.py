@@ -216,3 +216,20 @@ def test_a_part_between_a_river_and_the_outline_proven_apart_says_so() -> None:
     assert "730 households" in proofs[0]
     assert "keeps grids off the river or railway" in proofs[0]
     assert grid_barrier_straddles(ds, plan.assignment).empty
+
+
+def test_a_compound_sheet_draws_the_river_beside_it(tmp_path: Path) -> None:
+    from gridgen.io.read import load_sample
+    from gridgen.sample.railway import with_railway_and_river
+    from maps.sheet.data import compound_sheet_data
+    from maps.sheet.render import render_sheet_png
+
+    ds = validate_layers(with_railway_and_river(dict(load_sample().layers)))
+    comps = ds.metric("compounds").set_index("compound_id").geometry
+    river = ds.metric("barriers").set_index("kind").geometry["river"]
+    near, far = comps.distance(river).idxmin(), comps.distance(river).idxmax()
+    data = compound_sheet_data(ds, str(near))
+    assert [k for k, _ in data.context_barriers] == ["river"]
+    assert compound_sheet_data(ds, str(far)).context_barriers == ()
+    out = render_sheet_png(data, tmp_path / "sheet.png", dpi=60)
+    assert out.stat().st_size > 10_000
