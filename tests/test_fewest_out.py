@@ -5,7 +5,7 @@ report with them: hand-checkable rows and stars of compounds."""
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gridgen.partition.cut_proofs import cut_pair_proof, cut_unit_proof
@@ -103,6 +103,7 @@ def small_graphs(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
     return hh, np.asarray(sorted(edges))
 
 
+@settings(deadline=None)  # exhaustive searches: no per-example time limit under load
 @given(small_graphs())
 def test_cut_unit_proof_is_sound(graph: tuple[np.ndarray, np.ndarray]) -> None:
     hh, edges = graph
@@ -112,6 +113,7 @@ def test_cut_unit_proof_is_sound(graph: tuple[np.ndarray, np.ndarray]) -> None:
         assert in_band_partition(hh, edges, lo=240, hi=360, budget=10**6).status == "none"
 
 
+@settings(deadline=None)  # exhaustive searches: no per-example time limit under load
 @given(small_graphs())
 def test_fewest_out_agrees_with_the_exhaustive_search(
     graph: tuple[np.ndarray, np.ndarray],
@@ -165,6 +167,7 @@ def test_band_problems_prove_a_grid_next_to_a_stuck_one() -> None:
     assert "each holding at most 540 households): grid G2 is the one" in by_grid["G2"].reason
 
 
+@settings(deadline=None)
 @given(small_graphs(), st.lists(st.booleans(), min_size=8, max_size=8))
 def test_cut_proofs_with_stuck_units_are_sound(
     graph: tuple[np.ndarray, np.ndarray], flags: list[bool]
@@ -222,6 +225,7 @@ def _fewest_by_brute_force(
     return best
 
 
+@settings(deadline=None)
 @given(small_graphs(), st.lists(st.booleans(), min_size=8, max_size=8))
 def test_fewest_out_agrees_with_brute_force(
     graph: tuple[np.ndarray, np.ndarray], flags: list[bool]
