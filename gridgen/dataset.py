@@ -67,11 +67,17 @@ class Dataset:
         return self._derived_cache[key]  # type: ignore[no-any-return]
 
     def layer(self, name: str) -> gpd.GeoDataFrame:
-        """Return layer ``name`` in EPSG:4326 (do not modify it in place)."""
-        if name not in self.layers:
+        """Return layer ``name`` in EPSG:4326 (do not modify it in place).
+
+        A layer of the data model the dataset does not hold (one stored before the layer
+        existed, such as ``barriers``) is an empty frame with the schema columns.
+        """
+        if name in self.layers:
+            return self.layers[name]
+        if name not in DATASET_LAYERS:
             msg = f"unknown layer {name!r}: a dataset has layers {', '.join(DATASET_LAYERS)}"
             raise UnknownLayerError(msg)
-        return self.layers[name]
+        return self.derived(f"empty layer {name}", lambda _: empty_layer(name))
 
     def metric(self, name: str) -> gpd.GeoDataFrame:
         """Return layer ``name`` projected to :attr:`metric_crs` (cached; do not modify)."""

@@ -29,6 +29,11 @@ ROAD_KIND_COLORS: dict[str, str] = {"main": "#8c8c8c", "minor": "#b5b5b5", "path
 
 ROAD_KIND_WIDTHS_MM: dict[str, float] = {"main": 1.2, "minor": 0.6, "path": 0.3}
 
+BARRIER_KIND_COLORS: dict[str, str] = {"river": "#4a90d9", "railway": "#4d4d4d", "wall": "#9c6b43"}
+"""Line (and water) colour per kind of the ``barriers`` layer."""
+
+BARRIER_KIND_WIDTHS_MM: dict[str, float] = {"river": 1.2, "railway": 0.9, "wall": 0.4}
+
 COMMUNITY_EDGE = "#333333"
 BUILDING_EDGE_HTML = "#8a5a1c"
 BUILDING_FILL = "#e8d5b5"

@@ -37,6 +37,8 @@ STATION_KIND_LABELS: dict[str, str] = {
     "red_front": "红色阵地",
 }
 ROAD_KINDS: tuple[str, ...] = ("main", "minor", "path")
+BARRIER_KINDS: tuple[str, ...] = ("river", "railway", "wall")
+"""Kinds of the ``barriers`` layer: linework other than roads that grids follow (地理布局)."""
 
 LAYER_LABELS: dict[str, str] = {
     "streets": "街道",
@@ -45,6 +47,7 @@ LAYER_LABELS: dict[str, str] = {
     "buildings": "楼栋",
     "stations": "党群服务站点",
     "roads": "道路",
+    "barriers": "河流铁路围墙",
     "property_companies": "物业企业",
     "grids": "网格",
 }
@@ -179,6 +182,16 @@ LAYERS: dict[str, LayerSchema] = {
         ),
         ("LineString", "MultiLineString"),
     ),
+    "barriers": LayerSchema(
+        "barriers",
+        "barrier_id",
+        (
+            Column("barrier_id", "str"),
+            Column("kind", "category", required=True, choices=BARRIER_KINDS),
+            Column("name", "str"),
+        ),
+        ("LineString", "MultiLineString", "Polygon", "MultiPolygon"),
+    ),
     "property_companies": LayerSchema(
         "property_companies",
         "company_id",
@@ -222,12 +235,16 @@ DATASET_LAYERS: tuple[str, ...] = (
     "buildings",
     "stations",
     "roads",
+    "barriers",
     "property_companies",
 )
 """Layers of a dataset, in dependency order (parents first)."""
 
 REQUIRED_LAYERS: tuple[str, ...] = ("communities", "buildings")
 """Layers a dataset must hold; the others may be absent (an empty layer is used)."""
+
+QUIET_LAYERS: tuple[str, ...] = ("barriers",)
+"""Optional layers most datasets do not have: absent, they are empty without a finding."""
 
 PLAN_LAYERS: tuple[str, ...] = ("grids", "assignment")
 

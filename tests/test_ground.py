@@ -110,11 +110,12 @@ def test_open_land_stays_in_its_enclosure_and_edges_know_their_kind() -> None:
         k for (a, b), k in zip(units.edges.tolist(), units.edge_kinds, strict=True) if k0 in (a, b)
     ]
     assert wall and all(w[KINDS.index("wall")] == pytest.approx(w.sum()) for w in wall)
-    # cut costs: open land > wall > path > minor > main
+    # cut costs: open land > wall > path > minor > main = river or railway ("barrier")
     one = np.eye(len(KINDS))
     cost = ground_cut_costs(one, np.zeros(len(KINDS), dtype=bool))
-    order = [KINDS.index(k) for k in ("open", "wall", "path", "minor", "main")]
-    assert list(np.argsort(-cost)) == order
+    order = [KINDS.index(k) for k in ("open", "wall", "path", "minor", "main", "barrier")]
+    assert list(np.argsort(-cost, kind="stable")) == order
+    assert cost[KINDS.index("main")] == cost[KINDS.index("barrier")] < 0
 
 
 def test_detached_empty_piece_joins_the_nearest_grid() -> None:

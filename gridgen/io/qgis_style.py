@@ -18,6 +18,8 @@ from pathlib import Path
 
 from gridgen.palette import (
     AUDIT_COLORS,
+    BARRIER_KIND_COLORS,
+    BARRIER_KIND_WIDTHS_MM,
     BUILDING_EDGE_HTML,
     BUILDING_FILL,
     COMMUNITY_EDGE,
@@ -259,6 +261,22 @@ def _roads() -> str:
     return _qml(_categorized("kind", cats))
 
 
+def _barriers() -> str:
+    cats = [
+        (kind, kind, line_symbol(str(i), c, BARRIER_KIND_WIDTHS_MM[kind]))
+        for i, (kind, c) in enumerate(BARRIER_KIND_COLORS.items())
+    ]
+    return _qml(_categorized("kind", cats))
+
+
+def _barrier_areas() -> str:
+    cats = [
+        (kind, kind, fill_symbol(str(i), c, c, 0.3, alpha=140))
+        for i, (kind, c) in enumerate(BARRIER_KIND_COLORS.items())
+    ]
+    return _qml(_categorized("kind", cats))
+
+
 def _communities() -> str:
     return _qml(
         _single(fill_symbol("0", None, COMMUNITY_EDGE, 0.8)), _labels("name", size=10, polygon=True)
@@ -320,6 +338,8 @@ STYLES: dict[str, Callable[[], str]] = {
     "building_points": _building_points,
     "uncovered_buildings": _uncovered,
     "roads": _roads,
+    "barriers": _barriers,
+    "barriers_lines": _barriers,
     "communities": _communities,
     "streets": _streets,
     "coverage": _coverage,
@@ -336,6 +356,11 @@ POINT_STYLES: dict[str, Callable[[], str]] = {
 """Styles of layers of footprints whose every row is a point (a layer of one family keeps
 its name; mixed layers put their points in ``<layer>_points``, styled by :data:`STYLES`)."""
 
+POLYGON_STYLES: dict[str, Callable[[], str]] = {"barriers": _barrier_areas}
+"""Styles of layers that hold polygons where :data:`STYLES` draws lines (rivers drawn as
+water areas; a mixed layer keeps its polygons under its name, its lines in
+``<layer>_lines``)."""
+
 AUDIT_STYLES: dict[str, Callable[[], str]] = {
     "grids": _audit_grids,
     "gaps": _audit_fill("gap"),
@@ -343,6 +368,17 @@ AUDIT_STYLES: dict[str, Callable[[], str]] = {
     "split_compounds": _split_compounds,
 }
 """Styles of an audit GeoPackage: grids in and out of band, gaps, overlaps, split compounds."""
+
+
+def _style_of(
+    table: str, geometry: str, styles: Mapping[str, Callable[[], str]]
+) -> Callable[[], str]:
+    """Return the style of layer ``table`` whose geometry type is ``geometry`` (upper case)."""
+    if "POINT" in geometry and table in POINT_STYLES:
+        return POINT_STYLES[table]
+    if "POLYGON" in geometry and table in POLYGON_STYLES:
+        return POLYGON_STYLES[table]
+    return styles[table]
 
 
 def write_layer_styles(
@@ -360,11 +396,7 @@ def write_layer_styles(
         layers = con.execute(
             "SELECT table_name, column_name, geometry_type_name FROM gpkg_geometry_columns"
         ).fetchall()
-        chosen = {
-            t: POINT_STYLES[t] if "POINT" in str(g).upper() and t in POINT_STYLES else styles[t]
-            for t, _, g in layers
-            if t in styles
-        }
+        chosen = {t: _style_of(t, str(g).upper(), styles) for t, _, g in layers if t in styles}
         wanted = [(t, c) for t, c, _ in layers if t in chosen]
         if not wanted:
             return styled

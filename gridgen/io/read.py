@@ -202,8 +202,13 @@ def _layer_name(stem: str, *, source: str, strict: bool, only: str | None = None
     raise UnknownLayerError(msg)
 
 
-_POINT_PARTS = {point_layer_name(name): name for name in DATASET_LAYERS}
-"""Layers holding the Point rows of a layer of footprints (``building_points``)."""
+_POINT_PARTS = {
+    **{point_layer_name(name): name for name in DATASET_LAYERS},
+    **{f"{name}_lines": name for name in DATASET_LAYERS},
+}
+"""Layers holding the rows of another geometry family of a split layer: the Point rows of a
+layer of footprints (``building_points``), the lines of a layer of lines and water areas
+(``barriers_lines``; :func:`gridgen.io.polygons.split_by_geometry_type`)."""
 
 
 def _add_part(

@@ -22,6 +22,7 @@ from gridgen.io.chinese_crs import chinese_crs, describe_chinese_srs, mark_geojs
 from gridgen.io.crs import WGS84, frame_from_wgs84, parse_crs
 from gridgen.io.polygons import split_by_geometry_type
 from gridgen.io.qgis_style import write_layer_styles
+from gridgen.schema import LAYERS
 from gridgen.validate.report import ValidationReport
 
 GPKG_DATASET_OPTIONS = {"VERSION": "1.2"}
@@ -70,6 +71,16 @@ def one_type_per_layer(frames: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataF
     return out
 
 
+def _empty_layer_type(name: str, frame: pd.DataFrame) -> str | None:
+    """Return the geometry type to declare for an empty layer of the data model (its first
+    allowed type: GDAL and QGIS read an empty layer of unknown type as one without
+    geometry), or None to let the writer take the type of the rows."""
+    schema = LAYERS.get(name)
+    if len(frame) or schema is None or not schema.spatial or not _is_spatial(frame):
+        return None
+    return schema.geometry_types[0]
+
+
 def write_frames(
     frames: Mapping[str, pd.DataFrame],
     path: str | Path,
@@ -108,6 +119,7 @@ def write_frames(
                     driver="GPKG",
                     append=i > 0,
                     dataset_options=None if i else GPKG_DATASET_OPTIONS,
+                    geometry_type=_empty_layer_type(name, frame),
                 )
             describe_chinese_srs(tmp)
             write_layer_styles(tmp)

@@ -1,10 +1,11 @@
 """Where grid boundaries run: the share of interior boundary that lies on the ground.
 
-A grid boundary a resident can see runs along a road or a compound wall (地理布局).
-:func:`boundary_on_ground` measures, over the *interior* boundaries of a plan (grid
-boundaries inside communities: community outlines are not counted), the share of length
-within :data:`GROUND_DISTANCE` metres of a road or a compound edge, of a road alone and of
-a main road alone (docs/rules.md, "Boundaries on the ground").
+A grid boundary a resident can see runs along a road, a compound wall, a river or a railway
+(地理布局). :func:`boundary_on_ground` measures, over the *interior* boundaries of a plan
+(grid boundaries inside communities: community outlines are not counted), the share of
+length within :data:`GROUND_DISTANCE` metres of a road, a compound edge or a line of the
+``barriers`` layer (river, railway, wall), of a road alone and of a main road alone
+(docs/rules.md, "Boundaries on the ground").
 
 Each grid's boundary is measured (an interior boundary counts from both its sides, which
 makes the share independent of how exactly neighbouring grids' edges match); the lines
@@ -103,16 +104,18 @@ def _pieces(dataset: Dataset, grids: gpd.GeoDataFrame) -> _Pieces:
 def _ground(
     dataset: Dataset, mids: NDArray[np.object_], within: float
 ) -> dict[str, NDArray[np.bool_]]:
-    """Return per piece whether it is near a road, a main road, a compound edge."""
+    """Return per piece whether it is near a road, a main road, a compound edge or a line of
+    the ``barriers`` layer (river, railway, wall: "wall" below)."""
     roads = dataset.metric("roads")
     road_lines = roads.geometry.to_numpy()
     kind = roads["kind"].astype(str).to_numpy() if "kind" in roads.columns else np.array([])
     main_lines = road_lines[kind == "main"] if len(kind) else road_lines[:0]
     walls = shapely.boundary(dataset.metric("compounds").geometry.to_numpy())
+    barriers = dataset.metric("barriers").geometry.to_numpy()
     return {
         "road": _near(mids, road_lines, within),
         "main": _near(mids, main_lines, within),
-        "wall": _near(mids, np.asarray(walls, dtype=object), within),
+        "wall": _near(mids, np.asarray([*walls, *barriers], dtype=object), within),
     }
 
 

@@ -60,9 +60,9 @@ from gridgen.partition.proofs import (
     unsplittable_problems,
     unsplittable_reason,
 )
-from gridgen.partition.regions import components, fits_band
+from gridgen.partition.regions import fits_band
 from gridgen.partition.road_snap import road_following, road_pieces, snapped_to_roads
-from gridgen.partition.search import COUNT_PROOF, part_regions
+from gridgen.partition.search import COUNT_PROOF, part_regions, searched_parts
 from gridgen.partition.units import UnitGraph, build_units
 from gridgen.rules import RuleKind
 
@@ -104,7 +104,7 @@ def draw_grids(
     """
     lo, hi = band
     prob = region_problem(units)
-    comp = components(units.n, units.edges)
+    comp = searched_parts(units, lo=lo, hi=hi)
     forced = units.households > hi
     forced[unbalanceable_units(units, lo=lo, hi=hi)] = True
     labels = np.full(units.n, -1, dtype=np.int64)

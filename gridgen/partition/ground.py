@@ -4,10 +4,11 @@ Grids a planner can draw follow roads, rivers and compound walls (地理布局).
 the planning units (:mod:`gridgen.partition.units`) are therefore drawn from the ground:
 
 1. **enclosures** (:func:`enclosures`): the community is cut by every road line that
-   crosses it (all kinds) into the smallest closed areas, as momepy's ``enclosures`` and
-   GeoClimate's reference spatial units do: the community outline and the road lines are
-   noded together (``shapely.union_all``) and polygonized (``shapely.polygonize``; momepy
-   does exactly this, and an un-noded network polygonizes to nothing, osmnx issue 571).
+   crosses it (all kinds), and every river, railway and wall line, into the smallest
+   closed areas, as momepy's ``enclosures`` and GeoClimate's reference spatial units do:
+   the community outline and the lines are noded together (``shapely.union_all``) and
+   polygonized (``shapely.polygonize``; momepy does exactly this, and an un-noded network
+   polygonizes to nothing, osmnx issue 571).
    Slivers under :data:`SLIVER_M2` (between the carriageways of a dual road, inside a
    roundabout) join the enclosure they share the longest boundary with. A community with
    no road inside is one enclosure (the fallback for sparse peripheral communities);
@@ -18,13 +19,16 @@ the planning units (:mod:`gridgen.partition.units`) are therefore drawn from the
    land of its own. All these lines are noded once and polygonized into faces
    (:mod:`gridgen.partition.faces`), each labelled with its owner;
 3. **edge kinds** (:func:`segment_kinds`): each shared boundary between two cells is
-   measured by kind, in pieces of :data:`PIECE_M`: on a main road, a minor road, a path
-   (within :data:`ROAD_TOLERANCE_M` of the line: enclosure edges are the road lines), near
-   a compound wall (within :data:`WALL_DISTANCE_M`, the distance at which a boundary counts
-   as on the ground), or through open land;
+   measured by kind, in pieces of :data:`PIECE_M`: on a river or railway, a main road, a
+   minor road, a path (within :data:`ROAD_TOLERANCE_M` of the line: enclosure edges are
+   these lines), near a compound wall or a wall of the ``barriers`` layer (within
+   :data:`WALL_DISTANCE_M`, the distance at which a boundary counts as on the ground), or
+   through open land;
 4. **cut costs** (:func:`ground_cut_costs`): open land costs more to cut than a wall, a wall
-   more than a path, a path more than a minor road, and a main road least (a negative
-   cost: a grid that keeps both sides of a main road pays for it).
+   more than a path, a path more than a minor road, and a main road, river or railway least
+   (a negative cost: a grid that keeps both sides of one pays for it).
+
+The lines are those of :mod:`gridgen.partition.linework` (roads, rivers, railways, walls).
 """
 
 from __future__ import annotations
@@ -37,10 +41,11 @@ from shapely.geometry.base import BaseGeometry
 from gridgen.partition.cells import polygonal_cells
 from gridgen.partition.faces import NODE_GRID, Segments
 
-KINDS: tuple[str, ...] = ("main", "minor", "path", "wall", "open")
+KINDS: tuple[str, ...] = ("main", "barrier", "minor", "path", "wall", "open")
 """Kinds of a shared boundary, in the order of :func:`segment_kinds`'s columns."""
 KIND_COST: dict[str, float] = {
     "main": -0.8,
+    "barrier": -0.8,
     "minor": 0.33,
     "path": 0.6,
     "wall": 0.8,
@@ -68,8 +73,9 @@ then run along a wall, 12 m out (inside the 15 m at which a boundary counts as o
 ground), instead of through the middle of a park."""
 LAND_MIN_M2 = 400.0
 """Smallest piece of such far land that is a unit of its own (smaller ones are shared)."""
-ROAD_KINDS: tuple[str, ...] = ("path", "minor", "main")
-"""Road kinds, lowest priority first (a boundary near roads of two kinds has the later)."""
+ON_LINE_KINDS: tuple[str, ...] = ("path", "minor", "main", "barrier")
+"""Kinds of line a boundary runs on (within :data:`ROAD_TOLERANCE_M`), lowest priority
+first (a boundary on lines of two kinds has the later: a river beside a road is a river)."""
 MIN_SHARED_LENGTH = 0.5
 """Metres of common boundary for two cells to be neighbours (less is a corner)."""
 
@@ -98,10 +104,11 @@ def solid_parts(
     return keep[0] if len(keep) == 1 else shapely.MultiPolygon(list(keep))
 
 
-def enclosures(region: BaseGeometry, lines: Geoms) -> Geoms:
+def enclosures(region: BaseGeometry, lines: Geoms, *, apart: Geoms | None = None) -> Geoms:
     """Return the enclosures of ``region`` cut by ``lines`` (metric CRS), tiling it.
 
     Falls back to ``[region]`` when the lines cut nothing or polygonizing loses area.
+    ``apart``: lines (rivers, railways) no sliver is joined across.
     """
     region_area = float(shapely.area(region))
     if len(lines) == 0 or region_area <= 0:
@@ -124,7 +131,7 @@ def enclosures(region: BaseGeometry, lines: Geoms) -> Geoms:
     slack = 1e-6 * region_area + NODE_GRID * float(shapely.length(region))
     if abs(float(shapely.area(faces).sum()) - region_area) > slack:
         return np.asarray([region], dtype=object)  # noding failed: one enclosure
-    return _merge_slivers(np.asarray(faces, dtype=object))
+    return _merge_slivers(np.asarray(faces, dtype=object), apart)
 
 
 def extended_lines(lines: Geoms, *, by: float) -> Geoms:
@@ -147,9 +154,16 @@ def extended_lines(lines: Geoms, *, by: float) -> Geoms:
     return out
 
 
-def _merge_slivers(faces: Geoms) -> Geoms:
-    """Return ``faces`` with those under :data:`SLIVER_M2` joined to their longest neighbour."""
+def _merge_slivers(faces: Geoms, apart: Geoms | None = None) -> Geoms:
+    """Return ``faces`` with those under :data:`SLIVER_M2` joined to the neighbour they share
+    the longest boundary with, not counting boundary on ``apart`` (a sliver beside a
+    railway joins its own side; one bounded by ``apart`` lines alone stays apart)."""
     faces = faces.copy()
+    on_apart = (
+        shapely.buffer(shapely.union_all(apart), ROAD_TOLERANCE_M, quad_segs=2)
+        if apart is not None and len(apart)
+        else None
+    )
     alive = np.ones(len(faces), dtype=bool)
     for i in np.argsort(shapely.area(faces)).tolist():
         if shapely.area(faces[i]) >= SLIVER_M2 or alive.sum() <= 1:
@@ -158,7 +172,10 @@ def _merge_slivers(faces: Geoms) -> Geoms:
         near = others[shapely.intersects(faces[others], faces[i])]
         if len(near) == 0:
             continue
-        shared = shapely.length(shapely.intersection(faces[near], faces[i]))
+        common = shapely.intersection(faces[near], faces[i])
+        if on_apart is not None:
+            common = shapely.difference(common, on_apart)
+        shared = shapely.length(common)
         j = int(near[int(np.argmax(shared))])
         if shared.max() <= 0:
             continue
@@ -173,8 +190,10 @@ _NO_GEOMS = np.zeros(0, dtype=object)
 def segment_kinds(segs: Segments, lines_by_kind: dict[str, Geoms], walls: Geoms) -> FloatArray:
     """Return per segment its length on each kind of :data:`KINDS` (rows sum to its length).
 
-    A segment is cut into pieces of at most :data:`PIECE_M`; a piece is of the last kind
-    whose lines lie near its midpoint (main over minor over path over wall), else open land.
+    ``lines_by_kind``: :func:`gridgen.partition.linework.ground_lines`; ``walls``: compound
+    polygons (their outlines and the ``wall`` lines are the walls). A segment is cut into
+    pieces of at most :data:`PIECE_M`; a piece is of the last kind of
+    :data:`ON_LINE_KINDS` whose lines lie near its midpoint, else near a wall, else open land.
     """
     length = segs.length
     out = np.zeros((len(length), len(KINDS)))
@@ -187,20 +206,23 @@ def segment_kinds(segs: Segments, lines_by_kind: dict[str, Geoms], walls: Geoms)
         shapely.points(segs.start[seg] + (segs.end - segs.start)[seg] * t[:, None]), dtype=object
     )
     kind = np.full(len(mids), len(KINDS) - 1, dtype=np.int64)  # open land
-    roads = [np.asarray(lines_by_kind.get(k, _NO_GEOMS), dtype=object) for k in ROAD_KINDS]
-    every = np.concatenate(roads)
-    if len(every):  # one query for every road kind; main over minor over path
-        rank = np.repeat(np.arange(len(ROAD_KINDS)), [len(r) for r in roads])
+    lines = [np.asarray(lines_by_kind.get(k, _NO_GEOMS), dtype=object) for k in ON_LINE_KINDS]
+    every = np.concatenate(lines)
+    if len(every):  # one query for every kind of line; the later kind wins
+        rank = np.repeat(np.arange(len(ON_LINE_KINDS)), [len(r) for r in lines])
         hit, line = shapely.STRtree(every).query(
             mids, predicate="dwithin", distance=ROAD_TOLERANCE_M
         )
         best = np.full(len(mids), -1, dtype=np.int64)
         np.maximum.at(best, hit, rank[line])
-        on_road = best >= 0
-        kind[on_road] = np.asarray([KINDS.index(k) for k in ROAD_KINDS])[best[on_road]]
+        on_line = best >= 0
+        kind[on_line] = np.asarray([KINDS.index(k) for k in ON_LINE_KINDS])[best[on_line]]
     rest = np.flatnonzero(kind == len(KINDS) - 1)
-    if len(walls) and len(rest):  # near a wall, where no road is
-        near, _ = shapely.STRtree(shapely.boundary(walls)).query(
+    wall_lines = np.concatenate(
+        [shapely.boundary(walls), np.asarray(lines_by_kind.get("wall", _NO_GEOMS), dtype=object)]
+    )
+    if len(wall_lines) and len(rest):  # near a wall, where no road is
+        near, _ = shapely.STRtree(wall_lines).query(
             mids[rest], predicate="dwithin", distance=WALL_DISTANCE_M
         )
         kind[rest[np.unique(near)]] = KINDS.index("wall")

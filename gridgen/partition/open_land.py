@@ -93,7 +93,9 @@ def ground_faces(
     lines: Geoms,
     c_geom: Geoms,
     s_pts: Geoms,
+    *,
     splits: dict[int, FloatArray] | None = None,
+    apart: Geoms | None = None,
 ) -> GroundFaces:
     """Return the faces of the ground of ``region`` and the owner of each.
 
@@ -110,6 +112,8 @@ def ground_faces(
     splits
         Compound index → ``(m, 2)`` points of its buildings, for compounds whose cell (the
         compound and its open land) is split among its buildings by their Voronoi diagram.
+    apart
+        Rivers and railways among ``lines``: no sliver enclosure joins across them.
 
     Inside each enclosure, compounds keep their outline and the open land goes to the
     nearest compound edge or scattered building *of the same enclosure* (a Voronoi diagram
@@ -118,7 +122,7 @@ def ground_faces(
     pieces large and wide enough, is land of its own, as are enclosures with nothing in them.
     """
     splits = splits or {}
-    encl = enclosures(region, lines)
+    encl = enclosures(region, lines, apart=apart)
     tree = shapely.STRtree(encl)
     ci, ei, pieces = _compound_pieces(c_geom, encl, tree)
     si, se = tree.query(s_pts, predicate="intersects") if len(s_pts) else (_NONE, _NONE)

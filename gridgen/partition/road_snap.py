@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from gridgen.partition.ground import KINDS, ROAD_KINDS
+from gridgen.partition.ground import KINDS, ON_LINE_KINDS
 from gridgen.partition.objective import CUT_WEIGHT, MOMENT_WEIGHT, RegionProblem, band_penalty
 from gridgen.partition.regions import best_regions
 from gridgen.partition.units import UnitGraph
@@ -46,7 +46,7 @@ def road_pieces(units: UnitGraph) -> list[IntArray]:
     kinds = np.asarray(units.kinds, dtype=object)
     comp = np.asarray(units.compound_ids, dtype=object)
     a, b = units.edges[:, 0], units.edges[:, 1]
-    road_cols = [KINDS.index(k) for k in ROAD_KINDS]
+    road_cols = [KINDS.index(k) for k in ON_LINE_KINDS]
     on_road = units.edge_kinds[:, road_cols].sum(axis=1)
     inner = (
         (kinds[a] == "subunit")

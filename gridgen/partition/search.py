@@ -1,4 +1,11 @@
-"""The search of one connected part of a community: heuristic starts, then exhaustive.
+"""The parts of a community searched apart, and the search of one part.
+
+:func:`searched_parts`: the connected parts of the unit graph, where rivers and railways
+divide a community as its outline does: a piece between them that can hold grids in the
+band by its households is searched on its own (so no grid reaches across), one that
+cannot (or holds no households) joins its neighbours across them.
+
+The search of one connected part: heuristic starts, then exhaustive.
 
 :func:`part_regions` runs the region search (:func:`gridgen.partition.regions.
 best_regions`); while regions stay out of band that no proof excuses, a small part is
@@ -14,8 +21,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gridgen.partition.exact import EXACT_UNITS, in_band_partition
+from gridgen.partition.ground import KINDS
 from gridgen.partition.objective import RegionProblem
-from gridgen.partition.regions import avoidable_out, best_regions, fits_band, polished
+from gridgen.partition.regions import avoidable_out, best_regions, components, fits_band, polished
+from gridgen.partition.units import UnitGraph
 
 IntArray = NDArray[np.int64]
 
@@ -26,6 +35,34 @@ A part the exhaustive search gave up on (:data:`gridgen.partition.exact.EXACT_BU
 connected sets without an in-band partition) gets no restarts: on the three bench cities
 they never brought such a part closer to the band (walled city: parts of 37, 40 and 51
 units, one region out in each of four searches) and cost ~0.3 s CPU of ~7."""
+
+BARRIER_SHARE = 0.5
+"""Share of a shared boundary on a river or railway above which two units lie across it."""
+
+
+def searched_parts(units: UnitGraph, *, lo: int, hi: int) -> IntArray:
+    """Return the part of each unit: connected parts of the unit graph without the edges
+    across a river or railway, but for pieces that cannot hold grids in the band by their
+    households (or hold none): such a piece keeps its edges to the one neighbouring part it
+    shares the most river or railway with (a river's water joins one bank, not both)."""
+    e = units.edges
+    across = units.edge_kinds[:, KINDS.index("barrier")]
+    keep = ~((across > 0) & (across >= BARRIER_SHARE * units.shared_length))
+    while True:
+        comp = components(units.n, e[keep])
+        totals = np.bincount(comp, weights=units.households).astype(float)
+        bad = np.asarray([t <= 0 or not fits_band(t, lo=lo, hi=hi) for t in totals.tolist()])
+        ca, cb = comp[e[:, 0]], comp[e[:, 1]]
+        cand = np.flatnonzero(~keep & (ca != cb) & (bad[ca] | bad[cb]))
+        if len(cand) == 0:
+            return comp
+        piece = np.where(bad[ca[cand]], ca[cand], cb[cand])  # the piece that must join
+        other = np.where(bad[ca[cand]], cb[cand], ca[cand])
+        first = int(piece.min())
+        mine = piece == first
+        length = np.bincount(other[mine], weights=across[cand[mine]])
+        keep[cand[mine & (other == int(np.argmax(length)))]] = True
+
 
 NO_PROOF = ""
 COUNT_PROOF = "count"

@@ -7,7 +7,8 @@ buildings), a scattered building (散居楼栋), or a piece of empty land. Every
 Buildings whose footprints overlap are in one unit (:mod:`gridgen.partition.overlaps`).
 
 The cells come from the ground (:mod:`gridgen.partition.ground`,
-:mod:`gridgen.partition.open_land`): the community is cut by its roads into enclosures,
+:mod:`gridgen.partition.open_land`): the community is cut by its roads (and rivers,
+railways and walls of the ``barriers`` layer) into enclosures,
 compounds keep their outlines, and the open land of each enclosure goes to the nearest
 compound edge or scattered building of that enclosure; an enclosure with nothing in it, and
 open land far from every owner, is a unit of empty land. A compound above the band maximum
@@ -18,9 +19,10 @@ neighbour they share the longest boundary with.
 
 Adjacency: two units are neighbours when their cells share more than
 :data:`gridgen.partition.ground.MIN_SHARED_LENGTH` metres of boundary. Each edge carries
-the shared length and its length per kind of ground (main road, minor road, path, near a
-compound wall, open land: :data:`gridgen.partition.ground.KINDS`), from which the
-partitioner's cut costs come.
+the shared length and its length per kind of ground (main road, river or railway, minor
+road, path, near a compound wall, open land: :data:`gridgen.partition.ground.KINDS`), from
+which the partitioner's cut costs come. The roads, rivers, railways and walls are those of
+:mod:`gridgen.partition.linework`.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from gridgen.errors import NotFoundError
 from gridgen.partition.cells import make_disjoint, polygonal_cells
 from gridgen.partition.faces import contiguous_labels, grouped_unions
 from gridgen.partition.ground import KINDS, solid_parts, unit_edges
+from gridgen.partition.linework import cutting_lines, ground_lines
 from gridgen.partition.open_land import GroundFaces, ground_faces
 from gridgen.partition.overlaps import overlap_hosts
 
@@ -198,34 +201,6 @@ def _community_column(frame: gpd.GeoDataFrame) -> NDArray[np.object_]:
     return np.asarray(frame["community_id"].to_numpy(dtype=object, na_value=None), dtype=object)
 
 
-def road_lines(dataset: Dataset, area: BaseGeometry) -> dict[str, NDArray[np.object_]]:
-    """Return the road lines that intersect ``area`` by kind (metric CRS, not clipped)."""
-    roads = dataset.metric("roads")
-    out = {k: np.zeros(0, dtype=object) for k in ("main", "minor", "path")}
-    if len(roads) == 0:
-        return out
-    idx = np.sort(roads.sindex.query(area, predicate="intersects"))
-    if len(idx) == 0:
-        return out
-    lines = roads.geometry.to_numpy()[idx]
-    kinds = (
-        roads["kind"].astype(str).to_numpy()[idx]
-        if "kind" in roads.columns
-        else np.full(len(idx), "minor", dtype=object)
-    )
-    for k in out:
-        out[k] = np.asarray(lines[kinds == k], dtype=object)
-    return out
-
-
-def main_road_lines(dataset: Dataset, area: BaseGeometry) -> BaseGeometry:
-    """Return the main roads (kind ``main``) inside ``area`` as one geometry (metric CRS)."""
-    lines = road_lines(dataset, area)["main"]
-    if len(lines) == 0:
-        return shapely.GeometryCollection()
-    return shapely.intersection(shapely.union_all(lines), area)
-
-
 def build_units(
     dataset: Dataset,
     community_id: str,
@@ -273,8 +248,7 @@ def build_units(
     c_hh = np.bincount(b_ci[b_ci >= 0], weights=b.households[b_ci >= 0], minlength=len(c_ids))
     big = c_hh > band_max if not split_all else np.ones(len(c_ids), dtype=bool)
 
-    lines = road_lines(dataset, region)
-    every_line = np.concatenate([lines["main"], lines["minor"], lines["path"]])
+    lines = ground_lines(dataset, region)
     members = _compound_members(np.where(seeded, b_ci, -1), len(c_ids))
     splits = {
         i: _split_points(b.points[members[i]])
@@ -283,7 +257,12 @@ def build_units(
     }
     scattered = np.flatnonzero((b_ci < 0) & seeded)
     ground = ground_faces(
-        region, every_line, c_geom, b.points[scattered], {i: s.xy for i, s in splits.items()}
+        region,
+        cutting_lines(lines),
+        c_geom,
+        b.points[scattered],
+        splits={i: s.xy for i, s in splits.items()},
+        apart=lines["barrier"],
     )
     units, b_unit, face_unit = _unit_table(
         b, c_ids, members=members, splits=splits, scattered=scattered, ground=ground

@@ -15,6 +15,7 @@ import pandas as pd
 import shapely
 from numpy.typing import NDArray
 
+from gridgen.dataset import empty_layer
 from gridgen.io.crs import WGS84
 from gridgen.sample.layout import DISTRICT_CODE, SAMPLE_METRIC_CRS, AreaSpec, FloatArray, IntArray
 from gridgen.sample.names import (
@@ -149,6 +150,7 @@ def finished_layers(
         frame = out[name].to_crs(WGS84)
         cols = [*LAYERS[name].column_names, "geometry"]
         out[name] = frame[cols]
+    out["barriers"] = empty_layer("barriers")  # no river, railway or free-standing wall
     out["property_companies"] = companies
     return out
 

