@@ -43,6 +43,8 @@ COLLECTIONS: dict[str, str] = {
     "building_points": "楼栋 buildings known only as a point (no footprint)",
     "stations": "党群服务站点 stations",
     "roads": "道路 roads (kind: main, minor, path)",
+    "barriers": "河流铁路围墙 rivers, railways, walls (water areas; lines when the layer has none)",
+    "barriers_lines": "河流铁路围墙 the lines of rivers, railways, walls beside water areas",
     "uncovered_buildings": "未覆盖楼栋 buildings outside every station's walking radius",
     "uncovered_building_points": "未覆盖楼栋 uncovered buildings known only as a point",
 }
@@ -51,6 +53,8 @@ COLLECTIONS: dict[str, str] = {
 ONE_TYPE_PARTS: dict[str, tuple[str, str]] = {
     "buildings": ("buildings", "buildings"),
     "building_points": ("buildings", "building_points"),
+    "barriers": ("barriers", "barriers"),
+    "barriers_lines": ("barriers", "barriers_lines"),
     "uncovered_buildings": ("uncovered_buildings", "uncovered_buildings"),
     "uncovered_building_points": ("uncovered_buildings", "uncovered_building_points"),
 }

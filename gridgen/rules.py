@@ -61,6 +61,8 @@ class RuleKind(StrEnum):
     """A grid reaches outside the community it lies in most."""
     MAIN_ROAD_CROSSING = "main_road_crossing"
     """A main road runs through a grid's interior."""
+    BARRIER_CROSSING = "barrier_crossing"
+    """A grid holds buildings on both sides of a river or railway (the ``barriers`` layer)."""
     INVALID_GEOMETRY = "invalid_geometry"
     """A grid's polygon is not valid for GEOS."""
     DUPLICATE_CODE = "duplicate_code"
@@ -94,6 +96,7 @@ RULE_LABELS: dict[RuleKind, str] = {
     RuleKind.OVERLAP: "重叠",
     RuleKind.CROSSES_COMMUNITY: "跨社区",
     RuleKind.MAIN_ROAD_CROSSING: "主干道穿越",
+    RuleKind.BARRIER_CROSSING: "跨河流铁路",
     RuleKind.INVALID_GEOMETRY: "几何无效",
     RuleKind.DUPLICATE_CODE: "编码重复",
     RuleKind.BAD_CODE: "编码不规范",
@@ -118,6 +121,7 @@ RULE_SOURCES: dict[RuleKind, tuple[str, ...]] = {
     RuleKind.OVERLAP: ("audit",),
     RuleKind.CROSSES_COMMUNITY: ("audit",),
     RuleKind.MAIN_ROAD_CROSSING: ("audit",),
+    RuleKind.BARRIER_CROSSING: ("audit",),
     RuleKind.INVALID_GEOMETRY: ("audit",),
     RuleKind.DUPLICATE_CODE: ("import", "audit"),
     RuleKind.BAD_CODE: ("audit",),

@@ -3,7 +3,7 @@
 ::
 
     gridgen ingest --communities F --footprints F --ledger F [--ledger-crs gcj02|bd09|EPSG]
-        [--compounds F] [--roads F] [--stations F] [--map LAYER.FIELD=COLUMN ...]
+        [--compounds F] [--roads F] [--stations F] [--barriers F] [--map LAYER.FIELD=COLUMN ...]
         [--crs INPUT=CRS ...] [--road-class CLASS=KIND[,walkable|,nowalk] ...]
         [--max-rows N] --out DATASET.gpkg --match-report REPORT.json|REPORT.xlsx
 
@@ -40,6 +40,13 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--compounds", type=Path, default=None, help="compound outlines (小区 AOIs)")
     p.add_argument("--roads", type=Path, default=None, help="roads (OSM Shapefile or .osm.pbf)")
     p.add_argument("--stations", type=Path, default=None, help="stations (points)")
+    p.add_argument(
+        "--barriers",
+        type=Path,
+        default=None,
+        help="rivers, railways, walls (OSM railways/waterways Shapefile, .osm.pbf, or a file "
+        "with a kind column: river, railway, wall, 河流, 铁路, 围墙)",
+    )
     p.add_argument(
         "--map",
         action="append",
@@ -102,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
         compounds=args.compounds,
         roads=args.roads,
         stations=args.stations,
+        barriers=args.barriers,
     )
     result = ingest_files(paths, options=options, progress=_say, name=args.out.stem)
     write_dataset(result.dataset, args.out)

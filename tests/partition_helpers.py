@@ -113,6 +113,14 @@ def make_dataset(
     return Dataset(layers=layers, metric_crs=UTM49, name="handmade")
 
 
+def with_barriers(ds: Dataset, barriers: Sequence[tuple[str, str, BaseGeometry]]) -> Dataset:
+    """Return ``ds`` with a ``barriers`` layer of ``(barrier_id, kind, geometry)`` rows
+    (geometry in local metres)."""
+    rows = [{"barrier_id": i, "kind": k, "name": i, "geometry": at(g)} for i, k, g in barriers]
+    frame = wgs(rows, ["barrier_id", "kind", "name"]) if rows else empty_layer("barriers")
+    return Dataset(layers={**ds.layers, "barriers": frame}, metric_crs=ds.metric_crs)
+
+
 def row_of_compounds(
     households: Sequence[int], *, size: float = 100.0, gap: float = 20.0, community_id: str = "C1"
 ) -> Dataset:

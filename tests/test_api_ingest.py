@@ -9,10 +9,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import geopandas as gpd
+import pyogrio
 import pytest
 from conftest import ADMIN_KEY
 from fastapi.testclient import TestClient
 from job_helpers import wait_job
+from shapely.geometry import LineString
 from test_ingest_units import _bomb
 
 from api.app import create_app
@@ -34,6 +37,17 @@ def _files(
         ("ledger", ledger or ("台账.xlsx", (raw / "ledger.xlsx").read_bytes())),
     ]
     return parts
+
+
+def _railway_across(raw: Path) -> bytes:
+    """Return a GeoJSON railway (one line, WGS84) running west-east across the district."""
+    comms = pyogrio.read_dataframe(raw / "communities.shp").to_crs(4326)
+    minx, miny, maxx, maxy = comms.total_bounds
+    y = (miny + maxy) / 2
+    rail = gpd.GeoDataFrame(
+        {"fclass": ["rail"]}, geometry=[LineString([(minx, y), (maxx, y)])], crs=4326
+    )
+    return rail.to_json().encode()
 
 
 def _wait(client: TestClient, job_id: str, headers: dict[str, str]) -> dict:
@@ -62,7 +76,10 @@ def test_a_planner_ingests_a_district_and_downloads_the_report(served: tuple) ->
     )
     assert client.post("/datasets/ingest", files=_files(RAW)).status_code == 401
     r = client.post(
-        "/datasets/ingest", files=_files(RAW), data={"name": "坞城"}, headers=keys["planner"]
+        "/datasets/ingest",
+        files=[*_files(RAW), ("barriers", ("铁路.geojson", _railway_across(RAW)))],
+        data={"name": "坞城"},
+        headers=keys["planner"],
     )
     assert r.status_code == 202, r.text
     job = _wait(client, r.json()["id"], keys["planner"])
@@ -72,6 +89,7 @@ def test_a_planner_ingests_a_district_and_downloads_the_report(served: tuple) ->
     assert totals["balanced"] and totals["matched"] > 0.9 * totals["rows"]
     dataset = client.get(f"/datasets/{result['dataset_id']}", headers=keys["planner"]).json()
     assert dataset["name"] == "坞城" and dataset["layers"]["buildings"] > 1000
+    assert dataset["layers"]["barriers"] == 1  # the railway, stored with the dataset
     report = client.get(result["report"], headers=keys["planner"]).json()
     assert report["totals"] == totals and len(report["rows"]) == totals["rows"]
     assert report["rows"][0]["row"] == 1 and set(report["rows"][0]) == {

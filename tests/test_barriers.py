@@ -18,7 +18,7 @@ import pytest
 import shapely
 from finish_checks import assert_finished
 from handmade import raw_layers
-from partition_helpers import at, make_dataset
+from partition_helpers import at, make_dataset, with_barriers
 from shapely.geometry import LineString, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
@@ -26,6 +26,7 @@ from gridgen.dataset import Dataset
 from gridgen.errors import SchemaError
 from gridgen.io.read import read_dataset
 from gridgen.io.write import write_dataset
+from gridgen.partition.audit import audit_grids
 from gridgen.partition.community import partition_community
 from gridgen.partition.ground import KINDS
 from gridgen.partition.measures import grid_barrier_crossings, grid_barrier_straddles
@@ -43,15 +44,7 @@ def quad(barrier: tuple[str, BaseGeometry] | None) -> Dataset:
         compounds.append((f"K{i}", "C1", box(x, y, x + 160, y + 60)))
         buildings.append((f"B{i}", f"K{i}", 150, box(x + 60, y + 20, x + 100, y + 40), "C1"))
     ds = make_dataset([("C1", comm)], compounds, buildings)
-    if barrier is None:
-        return ds
-    kind, geom = barrier
-    rows = gpd.GeoDataFrame(
-        {"barrier_id": ["H1"], "kind": [kind], "name": ["河"]},
-        geometry=[at(geom)],
-        crs=ds.metric_crs,
-    ).to_crs(4326)
-    return Dataset(layers={**ds.layers, "barriers": rows}, metric_crs=ds.metric_crs)
+    return ds if barrier is None else with_barriers(ds, [("H1", *barrier)])
 
 
 RIVER = LineString([(0, 100), (400, 100)])
@@ -188,3 +181,21 @@ def test_lines_and_water_areas_round_trip_through_a_geopackage_with_styles(
     back = read_dataset(path).layer("barriers")
     assert sorted(back["barrier_id"]) == ["H1", "T1"]
     assert sorted(back.geometry.geom_type) == ["LineString", "Polygon"]
+
+
+def test_the_audit_flags_a_grid_across_a_river() -> None:
+    ds = quad(("river", RIVER))
+    whole = gpd.GeoDataFrame(
+        {"grid_id": ["G1"], "community_id": ["C1"]},
+        geometry=[at(box(0, 0, 400, 200))],
+        crs=ds.metric_crs,
+    ).to_crs(4326)
+    found = audit_grids(ds, whole)
+    assert found.summary["barrier_crossing"] == 1
+    assert found.grids.set_index("grid_id")["barrier_straddles"].to_dict() == {"G1": 1}
+    halves = gpd.GeoDataFrame(
+        {"grid_id": ["S", "N"], "community_id": ["C1", "C1"]},
+        geometry=[at(box(0, 0, 400, 100)), at(box(0, 100, 400, 200))],
+        crs=ds.metric_crs,
+    ).to_crs(4326)
+    assert audit_grids(ds, halves).summary["barrier_crossing"] == 0

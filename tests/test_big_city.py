@@ -61,7 +61,7 @@ def test_every_tile_of_every_layer_answers_at_zooms_10_to_16(city: City) -> None
     with httpx.Client(base_url=city.base, headers={"X-API-Key": ADMIN}, timeout=120) as c:
         layers = [n for n in COLLECTIONS if c.get(f"/tiles/{n}.json").status_code == 200]
         assert {"grids", "communities", "compounds", "buildings", "roads"} <= set(layers)
-        # every layer in tiles of up to eight layers (as the viewer asks); a layer that
+        # every layer in tiles of up to MAX_LAYERS layers (as the viewer asks); a layer that
         # failed would be named in X-Gridgen-Tile-Errors, so each layer is judged alone
         groups = [",".join(layers[k : k + MAX_LAYERS]) for k in range(0, len(layers), MAX_LAYERS)]
         counts = _sweep(c, [f"/tiles/{g}" for g in groups], city.bounds, range(10, 17))

@@ -1,7 +1,8 @@
 """Property tests: every producer's grids pass the finishing step's checks.
 
-Random communities with roads (some dangling, some of every kind), walled compounds with
-open land between them, scattered buildings and sometimes a detached empty piece; after a
+Random communities with roads (some dangling, some of every kind), sometimes a river (a
+line or a water area), a railway or a wall across, walled compounds with open land between
+them, scattered buildings and sometimes a detached empty piece; after a
 partition, a rebalance, a merge of two lattices and every editor operation (assign, move,
 repartition), the grids tile the community exactly (detached pieces included), every grid
 is valid in every output CRS and every building lies inside its grid
@@ -17,7 +18,7 @@ import shapely
 from finish_checks import assert_finished
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from partition_helpers import UTM49, at, make_dataset
+from partition_helpers import UTM49, at, make_dataset, with_barriers
 from shapely.geometry import LineString, box
 
 from gridgen.dataset import Dataset
@@ -50,7 +51,15 @@ def communities(draw: st.DrawFn) -> Dataset:
         roads.append(
             (f"H{i}", draw(st.sampled_from(["main", "minor"])), LineString([(0, y), (w, y)]))
         )
-    lines = shapely.union_all([r[2] for r in roads]) if roads else shapely.GeometryCollection()
+    barriers = []
+    if draw(st.booleans()):  # a river or railway across, sometimes a water area
+        a, b = draw(st.integers(30, h - 30)), draw(st.integers(30, h - 30))
+        line = LineString([(-5, a), (w + 5, b)])
+        kind = draw(st.sampled_from(["river", "railway", "wall"]))
+        water = kind == "river" and draw(st.booleans())
+        barriers.append(("B1", kind, line.buffer(6, cap_style="flat") if water else line))
+    linework = [r[2] for r in roads] + [g for _, _, g in barriers]
+    lines = shapely.union_all(linework) if linework else shapely.GeometryCollection()
     compounds, buildings = [], []
     for cx in range(12, w - 70, 85):
         for cy in range(12, h - 70, 85):
@@ -73,7 +82,7 @@ def communities(draw: st.DrawFn) -> Dataset:
         buildings.append((f"S{i}", None, draw(st.integers(5, 90)), fp, "C1"))
     if not buildings:
         buildings.append(("S9", None, 40, box(w / 2 - 3, 4, w / 2 + 3, 10), "C1"))
-    return make_dataset([("C1", outline)], compounds, buildings, roads)
+    return with_barriers(make_dataset([("C1", outline)], compounds, buildings, roads), barriers)
 
 
 def lattice(ds: Dataset, side: float, offset: float) -> gpd.GeoDataFrame:

@@ -14,6 +14,7 @@ from conftest import ADMIN_KEY
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.routers.tiles import MAX_LAYERS
 from api.settings import Settings
 from api.tile_encoder import HALF
 from gridgen.sample.district import sample_path
@@ -87,8 +88,8 @@ def test_restricted_columns_follow_the_role_in_a_multi_layer_tile(client: TestCl
 
 
 def test_bad_layer_lists_are_clear_errors(client: TestClient) -> None:
-    nine = ",".join(["roads"] + [f"l{i}" for i in range(8)])
-    for layers, status in (("buildings,buildings", 400), (nine, 400), ("roads,nope", 404)):
+    too_many = ",".join(["roads"] + [f"l{i}" for i in range(MAX_LAYERS)])
+    for layers, status in (("buildings,buildings", 400), (too_many, 400), ("roads,nope", 404)):
         r = client.get(f"/tiles/{layers}/15/0/0.mvt", headers=ADMIN)
         assert r.status_code == status, r.text
         assert "layer" in r.json()["detail"] or "collection" in r.json()["detail"]

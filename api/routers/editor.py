@@ -382,7 +382,14 @@ async def version_grids_tile(
     )
 
 
-DATASET_TILE_LAYERS = ("roads", "stations", "communities", "compounds", "buildings")
+DATASET_TILE_LAYERS = (
+    "roads",
+    "barriers",
+    "stations",
+    "communities",
+    "compounds",
+    "buildings",
+)
 """Dataset layers the editor draws under the units (as vector tiles of the plan's dataset)."""
 
 

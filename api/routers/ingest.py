@@ -1,7 +1,7 @@
 """``POST /datasets/ingest``: a district's own files to a stored dataset, as a background job.
 
 The multipart parts are those of ``gridgen ingest``: ``communities``, ``footprints``,
-``ledger`` and the optional ``compounds``, ``roads``, ``stations`` (a Shapefile as a
+``ledger`` and the optional ``compounds``, ``roads``, ``stations``, ``barriers`` (a Shapefile as a
 ``.zip`` or as its ``.shp``/``.dbf``/``.shx``/``.prj``/``.cpg`` files under one part name),
 and the form fields ``ledger_crs``, ``crs`` (``INPUT=CRS``), ``map`` (``LAYER.FIELD=COLUMN``),
 ``road_class`` and ``name``. Planners and admins only.
@@ -109,6 +109,7 @@ def ingest(
     compounds: OptionalFiles = None,
     roads: OptionalFiles = None,
     stations: OptionalFiles = None,
+    barriers: OptionalFiles = None,
     ledger_crs: Annotated[str, Form(description="gcj02, bd09 or an EPSG code"), NoNul] = "gcj02",
     crs: Annotated[
         list[str] | None, Form(description="INPUT=CRS, e.g. footprints=gcj02"), NoNul
@@ -147,7 +148,12 @@ def ingest(
         saver = _Saver(folder, state.settings.upload_limit_bytes)
         extra = {
             part: saver.save(part, files, SPATIAL)
-            for part, files in (("compounds", compounds), ("roads", roads), ("stations", stations))
+            for part, files in (
+                ("compounds", compounds),
+                ("roads", roads),
+                ("stations", stations),
+                ("barriers", barriers),
+            )
             if files
         }
         paths = IngestPaths(

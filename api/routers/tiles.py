@@ -83,7 +83,7 @@ _TILE_PARAMETERS: list[dict[str, Any]] = [
 async def tile(request: Request, layer: str, z: int, x: int, y: int) -> Response:
     """Return tile z/x/y of ``layer`` (empty body when no feature touches it).
 
-    ``layer`` may name up to eight layers separated by commas (``communities,grids,roads``):
+    ``layer`` may name up to twelve layers separated by commas (``communities,grids,roads``):
     one tile holding each of them as its own MVT layer (the viewer draws its context layers
     from one request per tile instead of one per layer and tile).
 
@@ -118,7 +118,7 @@ async def tile(request: Request, layer: str, z: int, x: int, y: int) -> Response
     return Response(content=data, media_type=MVT, headers=out_headers)
 
 
-MAX_LAYERS = 8
+MAX_LAYERS = 12
 """Most layers one tile request may name."""
 TILE_QUERY = frozenset({"dataset"})
 """The query parameters of the tile route (any other is refused, 400)."""

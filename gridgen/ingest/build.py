@@ -12,7 +12,8 @@ input (:func:`gridgen.validate.layers.validate_layers`):
 - ``compounds``: the outlines, ids generated (``XQ0001`` ...), names kept;
 - ``buildings``: the footprints with their compound by containment, households (distinct
   rooms of the ledger) and residents; a footprint no ledger row reaches has 0;
-- ``roads`` (:mod:`gridgen.ingest.roads`) and ``stations`` when given.
+- ``roads`` (:mod:`gridgen.ingest.roads`), ``barriers`` (rivers, railways, walls:
+  :mod:`gridgen.ingest.barriers`) and ``stations`` when given.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import shapely
 
 from gridgen.dataset import Dataset
 from gridgen.errors import ParameterError, SchemaError
+from gridgen.ingest.barriers import mapped_barriers
 from gridgen.ingest.columns import ColumnMap, find_columns
 from gridgen.ingest.ledger import Ledger, ledger_from_rows
 from gridgen.ingest.matching import match_ledger
@@ -77,7 +79,7 @@ class IngestOptions:
     limits: TableLimits = field(default_factory=TableLimits)
 
 
-CRS_INPUTS = ("communities", "footprints", "compounds", "roads", "stations")
+CRS_INPUTS = ("communities", "footprints", "compounds", "roads", "barriers", "stations")
 
 
 def parse_input_crs(items: Iterable[str]) -> dict[str, str]:
@@ -255,7 +257,8 @@ def _stations(src: Source, mapping: ColumnMap) -> gpd.GeoDataFrame:
 
 @dataclass(frozen=True)
 class IngestPaths:
-    """The files of a district (``compounds``, ``roads`` and ``stations`` are optional)."""
+    """The files of a district (``compounds``, ``roads``, ``barriers`` and ``stations`` are
+    optional)."""
 
     communities: Path
     footprints: Path
@@ -263,6 +266,7 @@ class IngestPaths:
     compounds: Path | None = None
     roads: Path | None = None
     stations: Path | None = None
+    barriers: Path | None = None
 
     def spatial(self) -> dict[str, Path]:
         """Return input kind → path of the spatial inputs given."""
@@ -271,6 +275,7 @@ class IngestPaths:
             "buildings": self.footprints,
             "compounds": self.compounds,
             "roads": self.roads,
+            "barriers": self.barriers,
             "stations": self.stations,
         }
         return {kind: Path(p) for kind, p in pairs.items() if p is not None}
@@ -384,20 +389,7 @@ def ingest_files(
     }
     if streets is not None:
         raw["streets"] = streets
-    if "roads" in sources:
-        roads_src = sources["roads"]
-        cols = find_columns(
-            list(roads_src.frame.columns), "roads", source=f"roads {roads_src.path.name}",
-            mapping=opts.mapping, required=("fclass",),
-        )  # fmt: skip
-        roads = mapped_roads(roads_src.frame, cols, table=opts.road_classes)
-        raw["roads"] = roads.frame.drop(columns=["name"])
-        if roads.dropped:
-            notes.append(f"roads: left out (not roads on the ground): {_counts(roads.dropped)}")
-        if roads.unknown:
-            notes.append(
-                f"roads: classes not in the table, taken as minor: {_counts(roads.unknown)}"
-            )
+    raw |= _linework(sources, opts, notes)
     if "stations" in sources:
         raw["stations"] = _stations(sources["stations"], opts.mapping)
     dataset = validate_layers(raw, declared_crs=DeclaredCRS(crs=WGS84), source=name)
@@ -411,6 +403,43 @@ def ingest_files(
         notes=tuple(notes),
     )
     return IngestResult(dataset=dataset, report=report, timings=timings)
+
+
+def _linework(
+    sources: Mapping[str, Source], opts: IngestOptions, notes: list[str]
+) -> dict[str, pd.DataFrame]:
+    """Return the ``roads`` and ``barriers`` layers of the inputs given (notes: what was
+    left out, by class)."""
+    out: dict[str, pd.DataFrame] = {}
+    if "roads" in sources:
+        src = sources["roads"]
+        cols = find_columns(
+            list(src.frame.columns), "roads", source=f"roads {src.path.name}",
+            mapping=opts.mapping, required=("fclass",),
+        )  # fmt: skip
+        roads = mapped_roads(src.frame, cols, table=opts.road_classes)
+        out["roads"] = roads.frame.drop(columns=["name"])
+        if roads.dropped:
+            notes.append(f"roads: left out (not roads on the ground): {_counts(roads.dropped)}")
+        if roads.unknown:
+            notes.append(
+                f"roads: classes not in the table, taken as minor: {_counts(roads.unknown)}"
+            )
+    if "barriers" in sources:
+        src = sources["barriers"]
+        cols = find_columns(
+            list(src.frame.columns), "barriers", source=f"barriers {src.path.name}",
+            mapping=opts.mapping,
+        )  # fmt: skip
+        barriers = mapped_barriers(src.frame, cols)
+        out["barriers"] = barriers.frame
+        notes.append(f"barriers: kept {_counts(barriers.by_kind) or 'none'}")
+        if barriers.dropped:
+            notes.append(
+                "barriers: left out (trams, drains, fences, tunnels, unknown classes): "
+                f"{_counts(barriers.dropped)}"
+            )
+    return out
 
 
 def _counts(counts: Mapping[str, int]) -> str:

@@ -44,6 +44,12 @@ FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
         "fclass": ("fclass", "highway", "道路等级", "等级", "道路类型", "class", "type"),
         "name": ("name", "道路名称", "名称"),
     },
+    "barriers": {
+        "barrier_id": ("barrier_id", "osm_id", "编号", "id"),
+        "kind": ("kind", "类型", "类别"),
+        "fclass": ("fclass", "class"),
+        "name": ("name", "名称", "河流名称", "线路名称"),
+    },
     "stations": {
         "station_id": ("station_id", "站点编号", "编号", "id"),
         "kind": ("kind", "类型", "站点类型", "类别", "type"),

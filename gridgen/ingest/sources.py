@@ -50,6 +50,7 @@ OSM_FILTERS: dict[str, tuple[str, str]] = {
     "compounds": ("multipolygons", "landuse = 'residential'"),
     "communities": ("multipolygons", "boundary = 'administrative'"),
     "roads": ("lines", "highway IS NOT NULL"),
+    "barriers": ("lines", "railway IS NOT NULL OR waterway IS NOT NULL OR barrier = 'wall'"),
     "stations": ("points", "amenity = 'community_centre'"),
 }
 """What each input is in an ``.osm.pbf``: GDAL OSM layer and attribute filter."""

@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 
 from gridgen.dataset import Dataset
 from gridgen.partition.existing import GridLayer, building_grids, grid_layer
-from gridgen.partition.measures import grid_main_road_crossings
+from gridgen.partition.measures import grid_barrier_straddles, grid_main_road_crossings
 from gridgen.rules import RuleKind
 
 MIN_AREA_M2 = 1.0
@@ -50,7 +50,8 @@ class Audit:
     grids
         One row per grid code: households, buildings, in_band, area_m2, parts, valid,
         valid_reason, outside_community_m2, communities, overlap_m2, main_road_crossings,
-        split_compounds, geometry.
+        split_compounds, barrier_straddles (parts beyond one that rivers and railways divide
+        the grid's buildings into), geometry.
     gaps, overlaps, split_compounds
         Where: gap pieces (community_id, area_m2, households, buildings), overlap pieces
         (grid_a, grid_b, community_id, area_m2, households) and split compounds
@@ -93,10 +94,10 @@ def audit_grids(
     (:class:`gridgen.rules.RuleKind`): ``below_band``, ``above_band``, ``split_compound``
     (not allowed), ``unassigned_building``, ``multipart``, ``invalid_geometry``,
     ``empty_grid``, ``duplicate_code``, ``crosses_community``, ``main_road_crossing``,
-    ``gap`` and ``overlap`` (pieces); and the integers ``grids``, ``households``,
-    ``band_min``, ``band_max``, ``out_of_band`` (below + above), ``split_compound_allowed``,
-    ``unassigned_households``, ``gap_households``, ``overlap_households`` and the numbers
-    ``gap_m2`` and ``overlap_m2``.
+    ``barrier_crossing``, ``gap`` and ``overlap`` (pieces); and the integers ``grids``,
+    ``households``, ``band_min``, ``band_max``, ``out_of_band`` (below + above),
+    ``split_compound_allowed``, ``unassigned_households``, ``gap_households``,
+    ``overlap_households`` and the numbers ``gap_m2`` and ``overlap_m2``.
     """
     layer = grid_layer(dataset, grids)
     return audit_layer(dataset, layer, band=band)
@@ -129,6 +130,7 @@ def audit_layer(dataset: Dataset, layer: GridLayer, *, band: tuple[int, int]) ->
             if c in code_index:
                 n_split[code_index[c]] += 1
     table["split_compounds"] = n_split
+    table["barrier_straddles"] = _barrier_straddles(dataset, codes, raw, table["grid_id"])
     hh = table["households"].to_numpy()
     unassigned = raw < 0
     found: dict[RuleKind, int] = {
@@ -142,6 +144,7 @@ def audit_layer(dataset: Dataset, layer: GridLayer, *, band: tuple[int, int]) ->
         RuleKind.DUPLICATE_CODE: len(layer.duplicates),
         RuleKind.CROSSES_COMMUNITY: int(table["crosses_community"].sum()),
         RuleKind.MAIN_ROAD_CROSSING: int((table["main_road_crossings"] > 0).sum()),
+        RuleKind.BARRIER_CROSSING: int((table["barrier_straddles"] > 0).sum()),
         RuleKind.GAP: len(gaps),
         RuleKind.OVERLAP: len(overlaps),
     }
@@ -308,6 +311,24 @@ def _grid_table(
             "geometry": geoms,
         }
     )
+
+
+def _barrier_straddles(
+    dataset: Dataset, codes: NDArray[np.str_], raw: NDArray[np.int64], grid_ids: pd.Series
+) -> NDArray[np.int64]:
+    """Return per grid row how many more parts than one the rivers and railways divide its
+    buildings into (:func:`gridgen.partition.measures.grid_barrier_straddles`; 0: none)."""
+    if dataset.layer("barriers").empty:
+        return np.zeros(len(grid_ids), dtype=np.int64)
+    held = raw >= 0
+    assignment = pd.DataFrame(
+        {
+            "building_id": dataset.buildings["building_id"].astype(str).to_numpy()[held],
+            "grid_id": codes[raw[held]],
+        }
+    )
+    parts = grid_barrier_straddles(dataset, assignment)["parts"]
+    return np.asarray(grid_ids.astype(str).map(parts - 1).fillna(0), dtype=np.int64)
 
 
 def _split_compounds(

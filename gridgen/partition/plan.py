@@ -15,6 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 from gridgen.dataset import Dataset
 from gridgen.errors import ParameterError
@@ -314,16 +315,28 @@ def tiling_errors(
             out[cid] = (math.inf, 0.0)
             continue
         comm = shapely.make_valid(comms.geometry.iloc[int(hit[0])])
-        union = shapely.union_all(g)
+        union, overlap = _union_and_overlap(g)
         err = float(shapely.area(shapely.symmetric_difference(union, comm))) / max(
             float(shapely.area(comm)), 1e-9
         )
-        tree = shapely.STRtree(g)
-        a, b = tree.query(g, predicate="overlaps")
-        sel = a < b
-        ov = shapely.area(shapely.intersection(g[a[sel]], g[b[sel]])) if sel.any() else [0.0]
-        out[cid] = (err, float(np.max(ov)))
+        out[cid] = (err, overlap)
     return out
+
+
+def _union_and_overlap(grids: np.ndarray) -> tuple[BaseGeometry, float]:
+    """Return the union of ``grids`` and the largest overlap of two of them (m²).
+
+    Grids whose shared edges match vertex for vertex (a valid coverage, as the finishing
+    step draws them: ``shapely.coverage_is_valid``) overlap nowhere and are unioned as a
+    coverage, ~3x faster than the overlay union and the pairwise overlaps they need else.
+    """
+    if shapely.coverage_is_valid(grids):
+        return shapely.coverage_union_all(grids), 0.0
+    tree = shapely.STRtree(grids)
+    a, b = tree.query(grids, predicate="overlaps")
+    sel = a < b
+    ov = shapely.area(shapely.intersection(grids[a[sel]], grids[b[sel]])) if sel.any() else [0.0]
+    return shapely.union_all(grids), float(np.max(ov))
 
 
 def require_tiling(dataset: Dataset, grids: gpd.GeoDataFrame) -> None:

@@ -53,15 +53,16 @@ INGEST = AlgorithmSpec(
     title=Text("导入区县原始资料", "Ingest a district's files"),
     group="data",
     help=help_text(
-        "把区县自己的资料（社区边界、楼栋轮廓、小区范围、道路、服务站、一标三实房屋人口台账）"
+        "把区县自己的资料（社区边界、楼栋轮廓、小区范围、道路、河流铁路围墙、服务站、一标三实房屋人口台账）"
         "做成校验过的数据集，并说明台账的每一行去了哪里（匹配报告）。图层可以是文件，也可以是"
         "QGIS 中已加载的图层。",
         "Makes a validated dataset from a district's own files (community boundaries, building "
-        "footprints, compound outlines, roads, stations and the household ledger, 一标三实) and "
+        "footprints, compound outlines, roads, rivers and railways, stations and the household "
+        "ledger, 一标三实) and "
         "says what became of every ledger row (the match report). Layers may be files or "
         "layers loaded in QGIS.",
         "gridgen ingest --communities F --footprints F --ledger F [--compounds F] [--roads F] "
-        "[--stations F] --out DATA.gpkg --match-report R.json|R.xlsx",
+        "[--stations F] [--barriers F] --out DATA.gpkg --match-report R.json|R.xlsx",
     ),
     params=(
         _layer(
@@ -89,6 +90,11 @@ INGEST = AlgorithmSpec(
         ),
         _layer("ROADS", "--roads", Text("道路（可选，OSM）", "Roads (optional, OpenStreetMap)")),
         _layer("STATIONS", "--stations", Text("服务站（点，可选）", "Stations (points, optional)")),
+        _layer(
+            "BARRIERS",
+            "--barriers",
+            Text("河流、铁路、围墙（可选）", "Rivers, railways, walls (optional)"),
+        ),
         _lines(
             "MAP", "--map", Text("字段对应", "Column for a field"), "buildings.building_id=BLDG_ID"
         ),

@@ -39,6 +39,8 @@ ORDER = (
     "buildings",
     "compounds",
     "roads",
+    "barriers",
+    "barriers_lines",
     "communities",
     "streets",
 )
@@ -55,6 +57,8 @@ NAMES = {
     "buildings": Text("楼栋", "buildings"),
     "compounds": Text("小区", "compounds"),
     "roads": Text("道路", "roads"),
+    "barriers": Text("河流铁路围墙", "rivers, railways, walls"),
+    "barriers_lines": Text("河流铁路围墙（线）", "rivers, railways, walls (lines)"),
     "communities": Text("社区", "communities"),
     "streets": Text("街道", "streets"),
 }

@@ -2,12 +2,12 @@
  * request while painting), grid outlines drawn live from the units' shared borders, pending
  * and compared units outlined, dataset context layers. Colours: see colors.js.
  */
-import { createMap, roadsLayer, watchTileErrors, whenReady, ORIGIN } from "/static/shared/gridgen-map.js";
+import { barrierLayers, createMap, roadsLayer, watchTileErrors, whenReady, ORIGIN } from "/static/shared/gridgen-map.js";
 import { balanceColour, gridColours, PALETTE } from "./colors.js";
 import { E, $, planPath, status } from "./context.js";
 import { placeAllLabels } from "./labels.js";
 
-const SOURCES = ["units", "borders", "roads", "communities", "stations"];
+const SOURCES = ["units", "borders", "roads", "barriers", "communities", "stations"];
 let compared = [];
 
 export function colorOf(g) {
@@ -62,6 +62,7 @@ function unitLayers(map) {
   unit({ id: "units-hatch", type: "fill", paint: { "fill-pattern": "hatch", "fill-opacity": on("locked") } });
   unit({ id: "units-line", type: "line", paint: { "line-color": "#ffffff", "line-width": 0.6 } });
   map.addLayer(roadsLayer("roads", "roads"));
+  barrierLayers("barriers", "barriers", ["barriers"]).forEach((spec) => map.addLayer(spec));
   map.addLayer({ id: "communities-line", type: "line", source: "communities", "source-layer": "communities",
     paint: { "line-color": "#6a3d9a", "line-width": 2.5, "line-dasharray": [3, 2] } });
   map.addLayer({ id: "grid-borders", type: "line", source: "borders",
@@ -82,7 +83,7 @@ export function addLayers() {
   map.addImage("hatch", hatch());
   map.addSource("units", { type: "vector", tiles: [unitsUrl()], promoteId: "unit_id", maxzoom: 16 });
   map.addSource("borders", { type: "geojson", data: bordersData() });
-  ["roads", "communities", "stations"].forEach((n) => {
+  ["roads", "barriers", "communities", "stations"].forEach((n) => {
     map.addSource(n, { type: "vector", tiles: [layerUrl(n)], maxzoom: 15 });
   });
   unitLayers(map);

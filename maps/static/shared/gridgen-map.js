@@ -62,6 +62,26 @@ export function roadsLayer(id, source) {
   };
 }
 
+// Rivers (water areas and lines), railways and walls of the dataset's barriers layer,
+// drawn from the MVT layer(s) ``sourceLayers`` of ``source``: returns the layer specs.
+export function barrierLayers(idPrefix, source, sourceLayers) {
+  const specs = [];
+  const isKind = (k) => ["==", ["get", "kind"], k];
+  sourceLayers.forEach((sl, i) => {
+    const on = { source: source, "source-layer": sl };
+    specs.push(Object.assign({ id: idPrefix + "-water-" + i, type: "fill",
+      filter: ["==", ["geometry-type"], "Polygon"],
+      paint: { "fill-color": "#4a90d9", "fill-opacity": 0.35 } }, on));
+    specs.push(Object.assign({ id: idPrefix + "-river-" + i, type: "line", filter: isKind("river"),
+      paint: { "line-color": "#4a90d9", "line-width": 2 } }, on));
+    specs.push(Object.assign({ id: idPrefix + "-wall-" + i, type: "line", filter: isKind("wall"),
+      paint: { "line-color": "#9c6b43", "line-width": 1 } }, on));
+    specs.push(Object.assign({ id: idPrefix + "-railway-" + i, type: "line", filter: isKind("railway"),
+      paint: { "line-color": "#4d4d4d", "line-width": 2.2, "line-dasharray": [3, 1.5] } }, on));
+  });
+  return specs;
+}
+
 // Call onReady once, on the first frame drawn with every tile of the sources loaded or
 // failed (sourceIds: a function returning the ids to wait for). A failed tile (HTTP error,
 // bad data) counts as done: MapLibre draws no frame after it, so an error asks for one.

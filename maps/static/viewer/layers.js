@@ -1,7 +1,7 @@
 /* The viewer's map layers: two tile sources (context layers, buildings), one request per
  * tile for several layers, the layer groups and the layer switcher.
  */
-import { roadsLayer, tileUrl } from "/static/shared/gridgen-map.js";
+import { barrierLayers, roadsLayer, tileUrl } from "/static/shared/gridgen-map.js";
 import { V, BUILDING_MIN_ZOOM } from "./context.js";
 import { updateLabels } from "./labels.js";
 import { STATION_COLORS, byZoom, deviationColor, matchColor, modeColor } from "./style.js";
@@ -46,7 +46,8 @@ function pointLayers(lat) {
 }
 
 export function addLayers(hasGrids, lat) {
-  const context = ["communities", "compounds", "roads", "stations", "uncovered_buildings", "uncovered_building_points"];
+  const context = ["communities", "compounds", "roads", "barriers", "barriers_lines", "stations",
+    "uncovered_buildings", "uncovered_building_points"];
   source("context", hasGrids ? context.concat(["grids"]) : context, 15);
   source("buildings", ["buildings", "building_points"], 16, BUILDING_MIN_ZOOM);
   const mode = modeColor();
@@ -54,6 +55,7 @@ export function addLayers(hasGrids, lat) {
   const grids = hasGrids ? [vl("grids-fill", "fill", "grids", { "fill-color": deviationColor(), "fill-opacity": 0.7 })] : [];
   const compounds = [vl("compounds-fill", "fill", "compounds", { "fill-color": mode, "fill-opacity": hasGrids ? 0.12 : 0.6 })];
   const roads = [layer(roadsLayer("roads", "context"))];
+  const barriers = barrierLayers("barriers", "context", ["barriers", "barriers_lines"]).map(layer);
   const hhColor = ["case", [">", ["to-number", ["get", "households"], 0], 0], "#fdae61", "#d9d9d9"];
   const buildings = [
     vl("buildings-fill", "fill", "buildings", { "fill-color": hhColor, "fill-opacity": 0.85 }),
@@ -70,6 +72,7 @@ export function addLayers(hasGrids, lat) {
   const p = pointLayers(lat);
   V.groups = [
     { id: "roads", label: "道路", layers: roads, on: true },
+    { id: "barriers", label: "河流、铁路、围墙", layers: barriers, on: true },
     { id: "communities", label: "社区", layers: comm, on: true },
     { id: "grids", label: "网格（户数偏差）", layers: grids, on: hasGrids },
     { id: "compounds", label: "小区（物业模式）", layers: compounds, on: true },
