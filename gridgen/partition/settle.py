@@ -7,10 +7,14 @@ neighbour or becomes new grids, grids out of band are fixed by ejection chains o
 moves (:mod:`gridgen.partition.moves`) and only where moves cannot by the cheapest of a
 split, a dissolve or a local redraw (:mod:`gridgen.partition.repairs`), and as a last
 resort a fresh drawing of the community or, for a connected part of a few dozen units, the
-exhaustive search's division of it (:mod:`gridgen.partition.exact`; codes come from
-:mod:`gridgen.partition.codes`); :func:`band_problems` states the proof for every grid left
-out of band. Moves that turned out not to be needed are undone last
-(:mod:`gridgen.partition.undo_moves`).
+exhaustive search's division of it (:mod:`gridgen.partition.exact`; where no division has
+every grid in the band, one with fewer grids out of band, :mod:`gridgen.partition.
+fewest_out`; codes come from :mod:`gridgen.partition.codes`); :func:`band_problems` states
+the proof for every grid left out of band it can (a unit no in-band grid holds; a part no
+division brings into the band, by count, cut units (:mod:`gridgen.partition.cut_proofs`)
+or exhaustive search; a part where no plan has fewer grids out of band without a grid far
+outside it, :func:`fewest_out_proofs`). Moves that turned out not to be needed are undone
+last (:mod:`gridgen.partition.undo_moves`).
 """
 
 from __future__ import annotations
