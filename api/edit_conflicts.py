@@ -7,7 +7,9 @@ each with the grid the edit wants (``mine``), the base's and the head's (``their
 the version, author and time of the change. An empty list means the edit touches nothing
 anyone else changed: the page re-applies it on the head without asking. ``renamed`` maps
 the base's codes that later versions retired to the grid now holding most of their
-households, so the page re-applies an edit to the grids it meant, under their new codes.
+households, so the page re-applies an edit to the grids it meant, under their new codes;
+``merged`` lists those of them whose grid went into another grid (the rest were only
+renumbered), so the page asks before re-applying paint meant for a grid that is gone.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from api.plan_edits import check_scope, plan_dataset
 from api.scopes import grid_communities
 from api.service import ServiceState, check_edit_base, load_plan
 from gridgen.partition.assign import resolve_keys
-from gridgen.partition.conflicts import VersionStep, edit_conflicts, renamed_codes
+from gridgen.partition.conflicts import Renames, VersionStep, edit_conflicts, renamed_codes
 
 
 class EditConflictError(ConflictError):
@@ -31,11 +33,12 @@ class EditConflictError(ConflictError):
         self,
         error: ConflictError,
         conflicts: list[dict[str, Any]],
-        renamed: dict[str, str],
+        renames: Renames,
         *,
         named: Collection[str] = (),
     ) -> None:
         n = len(conflicts)
+        renamed = renames.codes
         gone = sorted(set(renamed) & set(named))
         which = (
             f"{n} unit(s) of this edit were moved elsewhere since: "
@@ -59,6 +62,7 @@ class EditConflictError(ConflictError):
         )
         self.conflicts = conflicts
         self.renamed = renamed
+        self.merged = sorted(renames.merged)
 
 
 def check_assign_base(
@@ -96,8 +100,8 @@ def check_assign_base(
         comms = set(bld.loc[bld["building_id"].astype(str).isin(named), "community_id"].astype(str))
         check_scope(state, who, dataset_id, comms | grid_communities(base_plan.grids, grids))
         found = edit_conflicts(dataset, base_plan, steps, assign)
-        renamed = renamed_codes(dataset, base_plan, steps[-1].plan, communities=comms or None)
+        renames = renamed_codes(dataset, base_plan, steps[-1].plan, communities=comms or None)
         named_grids = {*assign.values(), *grids}
         raise EditConflictError(
-            exc, [c.to_dict() for c in found], renamed, named=named_grids
+            exc, [c.to_dict() for c in found], renames, named=named_grids
         ) from None

@@ -158,6 +158,7 @@ def error_body(error: GridgenError) -> dict[str, Any]:
         if conflicts is not None:
             body["conflicts"] = conflicts
             body["renamed"] = getattr(error, "renamed", {})
+            body["merged"] = getattr(error, "merged", [])
     return body
 
 

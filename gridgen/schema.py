@@ -39,6 +39,7 @@ STATION_KIND_LABELS: dict[str, str] = {
 ROAD_KINDS: tuple[str, ...] = ("main", "minor", "path")
 BARRIER_KINDS: tuple[str, ...] = ("river", "railway", "wall")
 """Kinds of the ``barriers`` layer: linework other than roads that grids follow (地理布局)."""
+BARRIER_KIND_LABELS: dict[str, str] = {"river": "河流", "railway": "铁路", "wall": "围墙"}
 
 LAYER_LABELS: dict[str, str] = {
     "streets": "街道",

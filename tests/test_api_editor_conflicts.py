@@ -155,6 +155,7 @@ def test_a_stale_edit_into_a_grid_retired_since_names_where_it_went(client: Test
     assert r.status_code == 409, r.text
     body = r.json()
     assert body["conflicts"] == [] and body["renamed"][gone] == next(iter(merged))
+    assert body["merged"] == [gone]  # the server says the grid went into another one
     assert f"{gone} → {body['renamed'][gone]}" in body["detail"] and "as is" not in body["detail"]
     r = client.post(
         f"/plans/{plan}/edits/assign",

@@ -18,7 +18,7 @@ import pytest
 import shapely
 from finish_checks import assert_finished
 from handmade import raw_layers
-from partition_helpers import at, make_dataset, with_barriers
+from partition_helpers import at, make_dataset, row_of_compounds, with_barriers
 from shapely.geometry import LineString, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
@@ -31,6 +31,7 @@ from gridgen.partition.community import partition_community
 from gridgen.partition.ground import KINDS
 from gridgen.partition.measures import grid_barrier_crossings, grid_barrier_straddles
 from gridgen.partition.units import build_units
+from gridgen.rules import RuleKind
 from gridgen.validate.layers import validate_layers
 
 
@@ -199,3 +200,36 @@ def test_the_audit_flags_a_grid_across_a_river() -> None:
         crs=ds.metric_crs,
     ).to_crs(4326)
     assert audit_grids(ds, halves).summary["barrier_crossing"] == 0
+
+
+def test_a_part_between_a_river_and_the_outline_proven_apart_says_so() -> None:
+    # west of the river 250 | 250 | 230 (730: three grids by count, but 230 is below the
+    # band and its neighbours hold 250): no in-band division keeps grids off the river;
+    # east of it 20 | 300 | 300 divides fine. Across the river the 230 and the 20 would fit.
+    ds = with_barriers(
+        row_of_compounds([250, 250, 230, 20, 300, 300]),
+        [("H1", "river", LineString([(370, 0), (370, 140)]))],
+    )
+    plan = partition_community(ds, "C1")
+    proofs = [p.reason for p in plan.problems if p.kind == RuleKind.UNSPLITTABLE]
+    assert len(proofs) == 1, plan.problems
+    assert "730 households" in proofs[0]
+    assert "keeps grids off the river or railway" in proofs[0]
+    assert grid_barrier_straddles(ds, plan.assignment).empty
+
+
+def test_a_compound_sheet_draws_the_river_beside_it(tmp_path: Path) -> None:
+    from gridgen.io.read import load_sample
+    from gridgen.sample.railway import with_railway_and_river
+    from maps.sheet.data import compound_sheet_data
+    from maps.sheet.render import render_sheet_png
+
+    ds = validate_layers(with_railway_and_river(dict(load_sample().layers)))
+    comps = ds.metric("compounds").set_index("compound_id").geometry
+    river = ds.metric("barriers").set_index("kind").geometry["river"]
+    near, far = comps.distance(river).idxmin(), comps.distance(river).idxmax()
+    data = compound_sheet_data(ds, str(near))
+    assert [k for k, _ in data.context_barriers] == ["river"]
+    assert compound_sheet_data(ds, str(far)).context_barriers == ()
+    out = render_sheet_png(data, tmp_path / "sheet.png", dpi=60)
+    assert out.stat().st_size > 10_000

@@ -60,9 +60,15 @@ from gridgen.partition.proofs import (
     unsplittable_problems,
     unsplittable_reason,
 )
-from gridgen.partition.regions import fits_band
+from gridgen.partition.regions import components, fits_band
 from gridgen.partition.road_snap import road_following, road_pieces, snapped_to_roads
-from gridgen.partition.search import COUNT_PROOF, part_regions, searched_parts
+from gridgen.partition.search import (
+    BARRIER_SEARCH_PROOF,
+    COUNT_PROOF,
+    SEARCH_PROOF,
+    part_regions,
+    searched_parts,
+)
 from gridgen.partition.units import UnitGraph, build_units
 from gridgen.rules import RuleKind
 
@@ -105,6 +111,7 @@ def draw_grids(
     lo, hi = band
     prob = region_problem(units)
     comp = searched_parts(units, lo=lo, hi=hi)
+    whole = components(units.n, units.edges)  # the parts without rivers and railways
     forced = units.households > hi
     forced[unbalanceable_units(units, lo=lo, hi=hi)] = True
     labels = np.full(units.n, -1, dtype=np.int64)
@@ -131,6 +138,8 @@ def draw_grids(
                     rng=rng,
                     forced=forced[nodes],
                 )
+        if proof == SEARCH_PROOF and np.sum(whole == whole[nodes[0]]) > len(nodes):
+            proof = BARRIER_SEARCH_PROOF  # proven for grids that stay off the river
         if proof:
             proofs.append((nodes, proof))
         labels[nodes] = sub + next_label

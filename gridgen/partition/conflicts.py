@@ -170,22 +170,43 @@ def edit_conflicts(
     return out
 
 
+@dataclass(frozen=True)
+class Renames:
+    """The base's grid codes the head knows by another code.
+
+    Attributes
+    ----------
+    codes
+        Base code → head code: the grids known by another code now, and the codes retired
+        since (their grid merged into another), each to the head grid holding most of their
+        households (an edit naming a retired code is re-applied to that grid).
+    merged
+        The codes of ``codes`` that were retired because their grid went into another one
+        (the others were only renumbered).
+    """
+
+    codes: dict[str, str]
+    merged: frozenset[str]
+
+
 def renamed_codes(
     dataset: Dataset, base: Plan, head: Plan, *, communities: set[str] | None = None
-) -> dict[str, str]:
-    """Return base code → head code for the grids of ``base`` known by another code now, and
-    for the codes retired since (merged into another grid), the head grid holding most of
-    their households (an edit naming a retired code is re-applied to that grid)."""
+) -> Renames:
+    """Return the base's codes the head knows by another code (:class:`Renames`)."""
     hh = building_households(dataset)
     succ = successors(base, head, hh, communities=communities)
     comms = set(base.grids["community_id"].astype(str)) if communities is None else communities
     out = {old: new for old, new in succ.items() if old != new}
+    merged: set[str] = set()
     for new, olds in _absorbing(base, head, hh, comms).items():
-        out.update({old: new for old in olds if old not in succ})
-    return dict(sorted(out.items()))
+        gone = {old for old in olds if old not in succ}
+        out.update({old: new for old in gone})
+        merged |= gone
+    return Renames(dict(sorted(out.items())), frozenset(merged))
 
 
 __all__ = [
+    "Renames",
     "UnitConflict",
     "VersionStep",
     "edit_conflicts",

@@ -233,17 +233,20 @@ def unsplittable_reason(
 ) -> str:
     """Return the sentence of an ``unsplittable`` problem (naming ``grid`` when given)."""
     from gridgen.partition.cut_proofs import CUT_PROOF
-    from gridgen.partition.search import COUNT_PROOF
+    from gridgen.partition.search import BARRIER_SEARCH_PROOF, COUNT_PROOF
 
     why = {
         COUNT_PROOF: "no number of grids fits",
         CUT_PROOF: "one unit, or two, cut it into pieces no number of grids fits, and the "
         "grids holding those units cannot take up what the pieces leave over",
     }.get(proof, f"an exhaustive search of its {n_units} units finds no such division")
+    plans = "whatever the plan"
+    if proof == BARRIER_SEARCH_PROOF:
+        plans = "in any plan that keeps grids off the river or railway bounding the part"
     which = f"grid {grid} is the one out of band" if grid else "one of its grids is out of band"
     return (
         f"a connected part of the community with {total} households cannot be divided "
-        f"into grids of {lo}-{hi} households ({why}): {which} whatever the plan"
+        f"into grids of {lo}-{hi} households ({why}): {which} {plans}"
     )
 
 

@@ -68,6 +68,9 @@ NO_PROOF = ""
 COUNT_PROOF = "count"
 """No number of grids fits the part's households (``k * lo <= total <= k * hi``)."""
 SEARCH_PROOF = "search"
+BARRIER_SEARCH_PROOF = "search between barriers"
+"""As :data:`SEARCH_PROOF`, for a part a river or railway bounds (:func:`searched_parts`):
+no division into in-band grids keeps them off the river or railway."""
 """The exhaustive search found no partition into in-band grids."""
 
 

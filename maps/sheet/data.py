@@ -134,6 +134,7 @@ class SheetData:
     notes: tuple[str, ...]
     restricted: bool
     three_teams: ThreeTeams | None = None
+    context_barriers: tuple[tuple[str, BaseGeometry], ...] = ()  # (kind, river/railway/wall)
     made_on: str = field(default_factory=lambda: date.today().isoformat())
 
     @property
@@ -231,7 +232,7 @@ def compound_sheet_data(
     grid_of = grid_of_buildings(plan, ids)
     buildings = [replace(b, grid_id=grid_of.get(b.building_id)) for b in buildings]
     grids = compound_grids(dataset, plan, ids, geom)
-    near, near_roads = _context(dataset, rows, geom)
+    near, near_roads, near_barriers = _context(dataset, rows, geom)
     station = _sheet_station(
         nearest_station(dataset, geom, ids, coverage=coverage, radius=radius_m)
     )
@@ -256,6 +257,7 @@ def compound_sheet_data(
         grid_geometries=grids.geometries,
         context_buildings=tuple(near),
         context_roads=tuple(near_roads),
+        context_barriers=tuple(zip(near_barriers["kind"], near_barriers.geometry, strict=True)),
         buildings=tuple(buildings),
         station=station,
         property_mode=prop.mode,
@@ -337,9 +339,10 @@ def _sheet_buildings(
 
 def _context(
     dataset: Dataset, rows: NDArray[np.intp], geom: BaseGeometry
-) -> tuple[gpd.GeoSeries, gpd.GeoSeries]:
-    """Return neighbouring footprints and roads around the compound (metric CRS), the
-    compound's own buildings (``rows`` of the metric buildings layer) left out."""
+) -> tuple[gpd.GeoSeries, gpd.GeoSeries, gpd.GeoDataFrame]:
+    """Return neighbouring footprints, roads and rivers, railways and walls around the
+    compound (metric CRS), the compound's own buildings (``rows`` of the metric buildings
+    layer) left out."""
     all_b = dataset.metric("buildings")
     in_compound = np.zeros(len(all_b), dtype=bool)
     in_compound[rows] = True
@@ -348,13 +351,15 @@ def _context(
     hits = all_b.sindex.query(window, predicate="intersects")
     hits = hits[~in_compound[hits]]
     near = all_b.geometry.iloc[np.sort(hits)]
-    roads = dataset.metric("roads")
-    near_roads = (
-        roads.geometry.iloc[roads.sindex.query(window, predicate="intersects")]
-        if not roads.empty
-        else gpd.GeoSeries([], crs=dataset.metric_crs)
-    )
-    return near, near_roads
+    roads, barriers = (_within(dataset.metric(n), window) for n in ("roads", "barriers"))
+    return near, roads.geometry, barriers
+
+
+def _within(frame: gpd.GeoDataFrame, window: BaseGeometry) -> gpd.GeoDataFrame:
+    """Return the rows of ``frame`` that intersect ``window``."""
+    if frame.empty:
+        return frame
+    return frame.iloc[np.sort(frame.sindex.query(window, predicate="intersects"))]
 
 
 class _PropertyFacts(NamedTuple):

@@ -20,7 +20,15 @@ from matplotlib.patches import Circle, FancyArrow, Patch, Rectangle
 from matplotlib.path import Path as MplPath
 from shapely.geometry.base import BaseGeometry
 
-from gridgen.palette import COMPOUND_EDGE, GRID_EDGE, REACH_COLOR, UNCOVERED_COLOR
+from gridgen.palette import (
+    BARRIER_KIND_COLORS,
+    BARRIER_KIND_WIDTHS_MM,
+    COMPOUND_EDGE,
+    GRID_EDGE,
+    REACH_COLOR,
+    UNCOVERED_COLOR,
+)
+from gridgen.schema import BARRIER_KIND_LABELS, BARRIER_KINDS
 from maps.sheet.data import SheetData, SheetStation
 from maps.sheet.labels import draw_building_labels
 from maps.sheet.layout import SheetLayout, text_width_em
@@ -58,12 +66,8 @@ def _paths(geoms: list[BaseGeometry]) -> list[MplPath]:
 
 def _lines(geoms: list[BaseGeometry]) -> list[np.ndarray]:
     """Return the vertex arrays of every line part of ``geoms``."""
-    out = []
-    for g in geoms:
-        for part in getattr(g, "geoms", [g]):
-            if part.geom_type == "LineString":
-                out.append(np.asarray(part.coords))
-    return out
+    parts = [p for g in geoms for p in getattr(g, "geoms", [g])]
+    return [np.asarray(p.coords) for p in parts if p.geom_type == "LineString"]
 
 
 def _nice_length(span: float) -> float:
@@ -153,11 +157,25 @@ def _draw_context(ax: Any, data: SheetData, s: float) -> None:
         ax.add_collection(
             LineCollection(_lines(list(data.context_roads)), colors=ROAD_COLOR, linewidths=2.2 * s)
         )
+    _draw_barriers(ax, data, s)
     ctx = _paths(list(data.context_buildings))
     if ctx:
         ax.add_collection(
             PathCollection(ctx, facecolors=CONTEXT_FILL, edgecolors="#cfcfcf", linewidths=0.3)
         )
+
+
+def _draw_barriers(ax: Any, data: SheetData, s: float) -> None:
+    """Draw rivers (water areas filled), railways (dashed) and walls near the compound."""
+    for kind, geom in data.context_barriers:
+        colour = BARRIER_KIND_COLORS.get(kind, COMPOUND_EDGE)
+        water = [g for g in getattr(geom, "geoms", [geom]) if g.geom_type == "Polygon"]
+        if water:
+            ax.add_collection(PathCollection(_paths(water), facecolors=colour, alpha=0.35))
+        width = BARRIER_KIND_WIDTHS_MM.get(kind, 0.6) * 2.0 * s
+        dash = (0, (4, 2)) if kind == "railway" else "solid"
+        lines = _lines([shapely.boundary(w) for w in water] or [geom])
+        ax.add_collection(LineCollection(lines, colors=colour, linewidths=width, linestyles=dash))
 
 
 def _draw_station_reach(ax: Any, st: SheetStation, s: float) -> None:
@@ -431,6 +449,11 @@ def _legend(fig: Figure, lay: SheetLayout, data: SheetData) -> None:
         handles.append(
             Line2D([], [], color=GRID_EDGE, linestyle="--", linewidth=1.4, label="网格边界")
         )
+    handles += [
+        Line2D([], [], color=BARRIER_KIND_COLORS[k], linewidth=2, label=BARRIER_KIND_LABELS[k])
+        for k in BARRIER_KINDS
+        if any(kind == k for kind, _ in data.context_barriers)
+    ]
     if any(b.covered is False for b in data.buildings):
         handles.append(
             Patch(

@@ -93,8 +93,9 @@ function post() {
 
 // A stale save: load the head, re-apply what nobody else touched, ask about the rest.
 // Grids the head knows by another code (body.renamed) are re-applied under their new code;
-// when the painted grid was merged into one the planner already had, the planner is told so
-// before anything is saved; a new grid whose code someone else took gets the next free code.
+// when the painted grid was merged into another (body.merged, the server's word), the
+// planner is told so before anything is saved; a new grid whose code someone else took gets
+// the next free code.
 function onConflict(body, edit) {
   const conflicts = body.conflicts || [];
   const both = new Set(conflicts.map((c) => c.unit));
@@ -113,9 +114,10 @@ function onConflict(body, edit) {
     };
     const rest = {};
     Object.keys(edit.assign).forEach((u) => { if (!both.has(u)) rest[u] = target(edit.assign[u]); });
-    // merged: the painted grid's households went to a grid the planner already had
-    // (a grid only renumbered since keeps re-applying silently)
-    const redirected = Object.keys(rest).filter((u) => baseGrids.has(renamed[edit.assign[u]]))
+    // merged: the painted grid went into another grid (one only renumbered since re-applies
+    // silently)
+    const merged = new Set(body.merged || []);
+    const redirected = Object.keys(rest).filter((u) => merged.has(edit.assign[u]))
       .map((u) => ({ unit: u, from: edit.assign[u], to: rest[u] }));
     conflicts.forEach((c) => { c.mine = target(c.mine); });
     const res = E.S.reapply(rest);
