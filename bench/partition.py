@@ -63,8 +63,9 @@ from gridgen.dataset import Dataset
 from gridgen.io.plan import read_plan
 from gridgen.partition.boundaries import OffGround, boundary_on_ground, off_ground
 from gridgen.partition.finish import finish_grids
-from gridgen.partition.plan import default_band, grid_table, tiling_errors
+from gridgen.partition.plan import default_band, grid_table
 from gridgen.partition.proofs import unbalanceable_units, unsplittable_parts
+from gridgen.partition.tiling import tiling_errors
 from gridgen.partition.units import UnitGraph, build_units
 
 RESULTS = Path(__file__).with_name("RESULTS.md")

@@ -30,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
     from gridgen.io.grids import write_plan_atomic, write_table_csv
     from gridgen.io.read import read_dataset
     from gridgen.partition.merge import merge_layers
-    from gridgen.partition.plan import default_band, parse_band, require_tiling
+    from gridgen.partition.plan import default_band, parse_band
+    from gridgen.partition.tiling import require_tiling
     from gridgen_cli.progress import progress_task
 
     if len(args.grids) < 2:

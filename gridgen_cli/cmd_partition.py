@@ -44,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
     from gridgen.io.plan import write_plan
     from gridgen.io.read import read_dataset
     from gridgen.partition.community import partition_dataset
-    from gridgen.partition.plan import default_band, parse_band, require_tiling
+    from gridgen.partition.plan import default_band, parse_band
+    from gridgen.partition.tiling import require_tiling
     from gridgen_cli.progress import progress_task
 
     band = default_band(args.target, parse_band(args.band))

@@ -36,8 +36,9 @@ def run(args: argparse.Namespace) -> int:
     from gridgen.io.read import read_dataset
     from gridgen.partition.codes import CodeBook
     from gridgen.partition.existing import check_grid_extent
-    from gridgen.partition.plan import default_band, parse_band, require_tiling
+    from gridgen.partition.plan import default_band, parse_band
     from gridgen.partition.rebalance import rebalance
+    from gridgen.partition.tiling import require_tiling
     from gridgen_cli.progress import progress_task
 
     if (args.plan is None) == (args.grids is None):

@@ -1,4 +1,4 @@
-"""The tiling check (``plan.tiling_errors``): a matching coverage, an overlap and a gap."""
+"""The tiling check (``tiling.tiling_errors``): a matching coverage, an overlap and a gap."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from partition_helpers import at, make_dataset
 from shapely.geometry import box
 
-from gridgen.partition.plan import tiling_errors
+from gridgen.partition.tiling import tiling_errors
 
 
 @pytest.mark.parametrize(

@@ -146,16 +146,9 @@ def ingest(
     folder = Path(tempfile.mkdtemp(prefix="ingest-", dir=service_temp_dir(state.settings)))
     try:
         saver = _Saver(folder, state.settings.upload_limit_bytes)
-        extra = {
-            part: saver.save(part, files, SPATIAL)
-            for part, files in (
-                ("compounds", compounds),
-                ("roads", roads),
-                ("stations", stations),
-                ("barriers", barriers),
-            )
-            if files
-        }
+        optional = {"compounds": compounds, "roads": roads, "stations": stations}
+        optional["barriers"] = barriers
+        extra = {part: saver.save(part, f, SPATIAL) for part, f in optional.items() if f}
         paths = IngestPaths(
             communities=saver.save("communities", communities, SPATIAL),
             footprints=saver.save("footprints", footprints, SPATIAL),

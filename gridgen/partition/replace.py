@@ -14,15 +14,8 @@ import shapely
 
 from gridgen.dataset import Dataset
 from gridgen.io.crs import WGS84
-from gridgen.partition.plan import (
-    GRID_COLUMNS,
-    OVERLAP_TOLERANCE,
-    TILING_AREA_TOLERANCE,
-    Plan,
-    PlanMetrics,
-    grid_table,
-    tiling_errors,
-)
+from gridgen.partition.plan import GRID_COLUMNS, Plan, PlanMetrics, grid_table
+from gridgen.partition.tiling import OVERLAP_TOLERANCE, TILING_AREA_TOLERANCE, tiling_errors
 from gridgen.partition.units import UnitGraph
 
 POLYGON = 3
