@@ -25,9 +25,13 @@ import pandas as pd
 def main() -> None:
     job = Path(sys.argv[1])
     spec = json.loads((job / "job.json").read_text(encoding="utf-8"))
+    from gridgen.schema import DATASET_LAYERS
     from gridgen.validate.layers import validate_layers
 
     raw = {p.stem[len("layer_") :]: pd.read_pickle(p) for p in sorted(job.glob("layer_*.pkl"))}
+    # layers added since the previous engine (the barriers layer) are left out: it never
+    # knew them, so it plans without them
+    raw = {name: frame for name, frame in raw.items() if name in DATASET_LAYERS}
     ds = validate_layers(raw, source="bench")
     band = tuple(spec["band"])
     t = time.perf_counter()
