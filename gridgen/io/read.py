@@ -202,7 +202,7 @@ def _layer_name(stem: str, *, source: str, strict: bool, only: str | None = None
     raise UnknownLayerError(msg)
 
 
-_POINT_PARTS = {
+_PART_LAYERS = {
     **{point_layer_name(name): name for name in DATASET_LAYERS},
     **{f"{name}_lines": name for name in DATASET_LAYERS},
 }
@@ -243,10 +243,10 @@ def _read_sources(path: Path, wanted: set[str] | None) -> dict[str, gpd.GeoDataF
                 for p in path.iterdir()
                 if p.suffix.lower() in (*SPATIAL_SUFFIXES, *CSV_SUFFIXES, ".shp")
             ),
-            key=lambda p: (p.stem.lower() in _POINT_PARTS, p.name),  # point parts last
+            key=lambda p: (p.stem.lower() in _PART_LAYERS, p.name),  # parts of split layers last
         )
         for file in files:
-            if (base := _POINT_PARTS.get(file.stem.lower())) is not None:
+            if (base := _PART_LAYERS.get(file.stem.lower())) is not None:
                 _add_part(frames, base, _read_file(file, base), wanted)
                 continue
             name = _layer_name(file.stem, source=source, strict=False)
@@ -255,7 +255,7 @@ def _read_sources(path: Path, wanted: set[str] | None) -> dict[str, gpd.GeoDataF
             frames[name] = _read_file(file, name)
     elif suffix == ".gpkg":
         for entry in pyogrio.list_layers(path):
-            if (base := _POINT_PARTS.get(str(entry[0]).lower())) is not None:
+            if (base := _PART_LAYERS.get(str(entry[0]).lower())) is not None:
                 _add_part(frames, base, _ogr_frame(str(path), str(entry[0])), wanted)
                 continue
             name = _layer_name(str(entry[0]), source=source, strict=False)
