@@ -300,10 +300,7 @@ def in_band_partition(
         return ExactResult("none")
     if (key, budget) in _GAVE_UP:
         return ExactResult("unknown")
-    nbrs = [0] * n
-    for a, b in np.asarray(edges).tolist():
-        nbrs[a] |= 1 << b
-        nbrs[b] |= 1 << a
+    nbrs = neighbour_masks(n, edges)
     search = _Search(hh, nbrs, lo=lo, hi=hi, budget=0)
     everything = (1 << n) - 1
     regions: list[int] | None = None
@@ -320,6 +317,15 @@ def in_band_partition(
         _remember(_PROVEN, key)
         return ExactResult("none")
     return _result(regions, n, nbrs)
+
+
+def neighbour_masks(n: int, edges: IntArray) -> list[int]:
+    """Return per unit ``0..n-1`` the bit set of its neighbours (the searches' graph)."""
+    nbrs = [0] * n
+    for a, b in np.asarray(edges).tolist():
+        nbrs[a] |= 1 << b
+        nbrs[b] |= 1 << a
+    return nbrs
 
 
 def forget_proofs() -> None:
@@ -347,10 +353,7 @@ def _with_free(
     """Return :func:`in_band_partition` with ``free`` units ("none" reported as unknown)."""
     n = len(households)
     hh = [int(h) for h in np.asarray(households).tolist()]
-    nbrs = [0] * n
-    for a, b in np.asarray(edges).tolist():
-        nbrs[a] |= 1 << b
-        nbrs[b] |= 1 << a
+    nbrs = neighbour_masks(n, edges)
     search = _Search(hh, nbrs, lo=lo, hi=hi, budget=budget)
     search.free = sum(1 << int(v) for v in np.flatnonzero(free).tolist())
     search.eh = [

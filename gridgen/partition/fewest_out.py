@@ -28,7 +28,13 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from gridgen.partition.exact import ExactResult, fits_some_count, land_joined, set_bits
+from gridgen.partition.exact import (
+    ExactResult,
+    fits_some_count,
+    land_joined,
+    neighbour_masks,
+    set_bits,
+)
 
 IntArray = NDArray[np.int64]
 FEWEST_OUT_BUDGET = 30_000
@@ -177,10 +183,7 @@ def fewest_out_partition(
     """
     n = len(households)
     hh = [int(h) for h in np.asarray(households).tolist()]
-    nbrs = [0] * n
-    for a, b in np.asarray(edges).tolist():
-        nbrs[a] |= 1 << b
-        nbrs[b] |= 1 << a
+    nbrs = neighbour_masks(n, edges)
     stuck_mask = sum(1 << int(v) for v in np.flatnonzero(stuck).tolist())
     if any(h > window[1] for v, h in enumerate(hh) if not stuck_mask >> v & 1):
         return ExactResult("none")  # a unit above the cap: no region holds it
