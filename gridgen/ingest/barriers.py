@@ -20,6 +20,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from gridgen.ingest.columns import ids_and_names
 from gridgen.schema import BARRIER_KINDS
 
 BARRIER_CLASSES: dict[str, str] = {
@@ -86,12 +87,7 @@ def mapped_barriers(frame: gpd.GeoDataFrame, columns: Mapping[str, str]) -> Barr
     kinds = classes.map(lambda c: table.get(c.lower(), table.get(c, "")))
     tunnel = _in_tunnel(frame)
     keep = (kinds != "").to_numpy() & ~tunnel
-    if "barrier_id" in columns:
-        ids = frame[columns["barrier_id"]].astype(object)
-        ids = ids.map(lambda v: None if pd.isna(v) else str(v))
-    else:
-        ids = pd.Series([f"ZA{i:06d}" for i in range(1, len(frame) + 1)], index=frame.index)
-    names = frame[columns["name"]] if "name" in columns else pd.Series(None, index=frame.index)
+    ids, names = ids_and_names(frame, columns, id_field="barrier_id", prefix="ZA")
     out = gpd.GeoDataFrame(
         {
             "barrier_id": ids.to_numpy(dtype=object)[keep],

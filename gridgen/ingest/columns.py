@@ -15,6 +15,8 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+import pandas as pd
+
 from gridgen.errors import ParameterError, SchemaError
 
 FIELDS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -206,3 +208,17 @@ def _listed(columns: Sequence[object], most: int = 25) -> str:
     names = [str(c) for c in columns if str(c) != "geometry"]
     more = f" and {len(names) - most} more" if len(names) > most else ""
     return (", ".join(names[:most]) + more) if names else "no columns"
+
+
+def ids_and_names(
+    frame: pd.DataFrame, columns: Mapping[str, str], *, id_field: str, prefix: str
+) -> tuple[pd.Series, pd.Series]:
+    """Return each row's id and name: the id column ``columns[id_field]`` as text (None
+    where blank), or ``prefix`` + a six-digit number when the file has no such column; the
+    name column, or None."""
+    if id_field in columns:
+        ids = frame[columns[id_field]].astype(object).map(lambda v: None if pd.isna(v) else str(v))
+    else:
+        ids = pd.Series([f"{prefix}{i:06d}" for i in range(1, len(frame) + 1)], index=frame.index)
+    names = frame[columns["name"]] if "name" in columns else pd.Series(None, index=frame.index)
+    return ids, names

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from gridgen.errors import ParameterError
+from gridgen.ingest.columns import ids_and_names
 from gridgen.schema import ROAD_KINDS
 
 DROP = "drop"
@@ -120,11 +121,7 @@ def mapped_roads(
     walk = classes.map(lambda c: table.get(c, ("minor", True))[1] if c not in ROAD_KINDS else True)
     keep = (kinds != DROP).to_numpy()
     known = classes.isin(set(table) | set(ROAD_KINDS)).to_numpy()
-    if "road_id" in columns:
-        ids = frame[columns["road_id"]].astype(object).map(lambda v: None if pd.isna(v) else str(v))
-    else:
-        ids = pd.Series([f"DL{i:06d}" for i in range(1, len(frame) + 1)], index=frame.index)
-    names = frame[columns["name"]] if "name" in columns else pd.Series(None, index=frame.index)
+    ids, names = ids_and_names(frame, columns, id_field="road_id", prefix="DL")
     out = gpd.GeoDataFrame(
         {
             "road_id": ids.to_numpy(dtype=object)[keep],
