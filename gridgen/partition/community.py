@@ -60,7 +60,7 @@ from gridgen.partition.proofs import (
     unsplittable_problems,
     unsplittable_reason,
 )
-from gridgen.partition.regions import components, fits_band
+from gridgen.partition.regions import fits_band
 from gridgen.partition.road_snap import road_following, road_pieces, snapped_to_roads
 from gridgen.partition.search import (
     BARRIER_SEARCH_PROOF,
@@ -111,7 +111,6 @@ def draw_grids(
     lo, hi = band
     prob = region_problem(units)
     comp = searched_parts(units, lo=lo, hi=hi)
-    whole = components(units.n, units.edges)  # the parts without rivers and railways
     forced = units.households > hi
     forced[unbalanceable_units(units, lo=lo, hi=hi)] = True
     labels = np.full(units.n, -1, dtype=np.int64)
@@ -138,8 +137,8 @@ def draw_grids(
                     rng=rng,
                     forced=forced[nodes],
                 )
-        if proof == SEARCH_PROOF and np.sum(whole == whole[nodes[0]]) > len(nodes):
-            proof = BARRIER_SEARCH_PROOF  # proven for grids that stay off the river
+        if proof == SEARCH_PROOF and _has_edge_out(units, nodes):
+            proof = BARRIER_SEARCH_PROOF  # a river or railway bounds it: grids stay off it
         if proof:
             proofs.append((nodes, proof))
         labels[nodes] = sub + next_label
@@ -157,6 +156,14 @@ def draw_grids(
         done.wgs84,
         tuple(proofs),
     )
+
+
+def _has_edge_out(units: UnitGraph, nodes: NDArray[np.int64]) -> bool:
+    """Return whether a unit graph edge leaves the part ``nodes`` (a part of
+    :func:`gridgen.partition.search.searched_parts` is cut off by a river or railway then)."""
+    inside = np.zeros(units.n, dtype=bool)
+    inside[nodes] = True
+    return bool(np.any(inside[units.edges[:, 0]] != inside[units.edges[:, 1]]))
 
 
 def _part_problems(
