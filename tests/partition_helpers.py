@@ -12,6 +12,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyproj
+import shapely
 from shapely import affinity
 from shapely.geometry import LineString, box
 from shapely.geometry.base import BaseGeometry
@@ -111,6 +112,14 @@ def make_dataset(
             ["road_id", "kind", "walkable"],
         )
     return Dataset(layers=layers, metric_crs=UTM49, name="handmade")
+
+
+def inner_boundary(ds: Dataset, grids: gpd.GeoDataFrame) -> BaseGeometry:
+    """Return the grids' boundaries (metric ``grids``) off the outline of the dataset's first
+    community, as one geometry (each shared edge once)."""
+    outline = shapely.boundary(ds.metric("communities").geometry.iloc[0])
+    every = shapely.union_all(shapely.boundary(grids.geometry.to_numpy()))
+    return shapely.difference(every, shapely.buffer(outline, 0.001))
 
 
 def with_barriers(ds: Dataset, barriers: Sequence[tuple[str, str, BaseGeometry]]) -> Dataset:

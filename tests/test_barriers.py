@@ -18,7 +18,7 @@ import pytest
 import shapely
 from finish_checks import assert_finished
 from handmade import raw_layers
-from partition_helpers import at, make_dataset, row_of_compounds, with_barriers
+from partition_helpers import at, inner_boundary, make_dataset, row_of_compounds, with_barriers
 from shapely.geometry import LineString, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
@@ -51,17 +51,11 @@ def quad(barrier: tuple[str, BaseGeometry] | None) -> Dataset:
 RIVER = LineString([(0, 100), (400, 100)])
 
 
-def _inner_boundary(ds: Dataset, grids: gpd.GeoDataFrame) -> BaseGeometry:
-    outline = shapely.boundary(ds.metric("communities").geometry.iloc[0])
-    every = shapely.union_all(shapely.boundary(grids.geometry.to_numpy()))
-    return shapely.difference(every, shapely.buffer(outline, 0.001))
-
-
 def test_without_a_barrier_the_short_cut_divides_the_community() -> None:
     ds = quad(None)
     grids = partition_community(ds, "C1").grids.to_crs(ds.metric_crs)
     assert len(grids) == 2
-    inner = _inner_boundary(ds, grids)
+    inner = inner_boundary(ds, grids)
     assert shapely.hausdorff_distance(inner, at(RIVER)) > 50  # not along the long axis
 
 
@@ -71,7 +65,7 @@ def test_grids_meet_exactly_on_a_river_or_railway(kind: str) -> None:
     plan = partition_community(ds, "C1")
     grids = plan.grids.to_crs(ds.metric_crs)
     assert len(grids) == 2
-    inner = _inner_boundary(ds, grids)
+    inner = inner_boundary(ds, grids)
     assert abs(inner.length - 400.0) < 0.1
     assert shapely.hausdorff_distance(inner, at(RIVER)) < 0.01
     assert grid_barrier_crossings(ds, grids.geometry.to_numpy()).tolist() == [0, 0]
@@ -86,7 +80,7 @@ def test_a_river_drawn_as_water_cuts_by_both_banks() -> None:
     grids = plan.grids.to_crs(ds.metric_crs)
     assert len(grids) == 2
     # the grids meet on one bank or the other (the water strip is land of one of them)
-    inner = _inner_boundary(ds, grids)
+    inner = inner_boundary(ds, grids)
     banks = [at(LineString([(0, y), (400, y)])) for y in (95, 105)]
     assert min(shapely.hausdorff_distance(inner, b) for b in banks) < 0.01
     assert_finished(ds, plan)

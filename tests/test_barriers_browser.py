@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 from served import running_service
-from test_browser import ADMIN, CHROMIUM, SHOTS, _open, _published_plan
-from viewer_helpers import VIEWER_ARGS, map_idle, rendered
+from test_browser import ADMIN, CHROMIUM, SHOTS, _open, published_dataset
+from viewer_helpers import VIEWER_ARGS, layer_switch, map_idle, rendered
 
 from gridgen.io.read import load_sample
 from gridgen.io.write import write_frames
@@ -36,11 +36,7 @@ def test_the_viewer_draws_water_rivers_and_railways(tmp_path: Path) -> None:
     data = write_frames(raw, tmp_path / "with-barriers.gpkg")
     with running_service(tmp_path / "viewer.db", admin_key=ADMIN) as base:
         with httpx.Client(base_url=base, headers={"X-API-Key": ADMIN}, timeout=120) as c:
-            with data.open("rb") as fh:
-                r = c.post("/datasets", files={"file": ("with-barriers.gpkg", fh)})
-            assert r.status_code == 201, r.text
-            assert r.json()["layers"]["barriers"] == 2
-            _published_plan(c, r.json()["id"])
+            assert published_dataset(c, data)["layers"]["barriers"] == 2
         SHOTS.mkdir(parents=True, exist_ok=True)
         requests: list[str] = []
         errors: list[str] = []
@@ -53,10 +49,7 @@ def test_the_viewer_draws_water_rivers_and_railways(tmp_path: Path) -> None:
                 # (served as "barriers_lines": one geometry type per collection)
                 assert rendered(page, "barriers-water-0", "kind") == ["river"]
                 assert rendered(page, "barriers-railway-1", "kind") == ["railway"]
-                switch = page.eval_on_selector_all(
-                    "#layers label",
-                    "ls => ls.map(l => [l.innerText.trim(), l.querySelector('input').checked])",
-                )
+                switch = layer_switch(page)
                 assert ["河流、铁路、围墙", True] in switch, switch
                 page.screenshot(path=str(SHOTS / "viewer-barriers.png"))
                 assert errors == [], errors

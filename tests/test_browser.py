@@ -23,7 +23,7 @@ import httpx
 import pytest
 from job_helpers import finished_job
 from served import running_service
-from viewer_helpers import VIEWER_ARGS, map_idle, rendered, spot
+from viewer_helpers import VIEWER_ARGS, layer_switch, map_idle, rendered, spot
 
 from gridgen.sample.district import sample_path
 from maps.assets import assets_present
@@ -64,16 +64,23 @@ def _published_plan(c: httpx.Client, dataset_id: str) -> None:
     assert r.status_code == 200, r.text
 
 
+def published_dataset(c: httpx.Client, path: Path) -> dict[str, Any]:
+    """Upload the dataset at ``path``, plan and publish it through the API; return the
+    upload's answer (its id, layer counts)."""
+    with path.open("rb") as fh:
+        r = c.post("/datasets", files={"file": (path.name, fh)})
+    assert r.status_code == 201, r.text
+    _published_plan(c, r.json()["id"])
+    return dict(r.json())
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """Start ``gridgen serve`` on loopback with the sample district and a published plan."""
     tmp = tmp_path_factory.mktemp("served")
     with running_service(tmp / "viewer.db", admin_key=ADMIN) as base:
         with httpx.Client(base_url=base, headers={"X-API-Key": ADMIN}, timeout=120) as c:
-            with (sample_path() / "district.gpkg").open("rb") as fh:
-                r = c.post("/datasets", files={"file": ("district.gpkg", fh)})
-            assert r.status_code == 201, r.text
-            _published_plan(c, r.json()["id"])
+            published_dataset(c, sample_path() / "district.gpkg")
             r = c.post("/keys", json={"name": "browser viewer", "role": "viewer"})
             assert r.status_code == 201, r.text
             viewer_key = r.json()["secret"]
@@ -149,10 +156,7 @@ def test_viewer_offline_layers_grids_reach_hover_and_sheet(server: Served) -> No
             assert len(rendered(page, "roads", "kind")) >= 2
 
             # Station reach circles: off by default, shown and hidden by the switcher.
-            switch = page.eval_on_selector_all(
-                "#layers label",
-                "ls => ls.map(l => [l.innerText.trim(), l.querySelector('input').checked])",
-            )
+            switch = layer_switch(page)
             assert ["网格（户数偏差）", True] in switch, switch
             assert ["站点服务范围（500 米）", False] in switch, switch
             assert rendered(page, "stations", "station_id")

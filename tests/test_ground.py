@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import shapely
 from finish_checks import assert_finished
-from partition_helpers import at, make_dataset
+from partition_helpers import at, inner_boundary, make_dataset
 from shapely.geometry import LineString, box
 
 from gridgen.dataset import Dataset
@@ -51,10 +51,7 @@ def test_two_by_two_blocks_give_grids_bounded_exactly_by_the_roads() -> None:
         assert shapely.hausdorff_distance(best, geom) < 0.01
     # so the interior boundary is exactly the two roads
     roads = ds.metric("roads").geometry.to_numpy()
-    inner = shapely.difference(
-        shapely.union_all(shapely.boundary(grids.geometry.to_numpy())),
-        shapely.buffer(shapely.boundary(ds.metric("communities").geometry.iloc[0]), 0.001),
-    )
+    inner = inner_boundary(ds, grids)
     assert abs(inner.length - 800.0) < 0.1
     assert shapely.hausdorff_distance(inner, shapely.union_all(roads)) < 0.01
     assert_finished(ds, plan)
@@ -243,10 +240,7 @@ def test_a_big_compound_is_split_along_its_internal_road() -> None:
     plan = partition_community(ds, "C1")
     grids = plan.grids.to_crs(ds.metric_crs)
     assert sorted(grids["households"].tolist()) == [300, 300]
-    inner = shapely.difference(
-        shapely.union_all(shapely.boundary(grids.geometry.to_numpy())),
-        shapely.buffer(shapely.boundary(ds.metric("communities").geometry.iloc[0]), 0.001),
-    )
+    inner = inner_boundary(ds, grids)
     assert abs(inner.length - 400.0) < 0.1
     assert shapely.hausdorff_distance(inner, lane) < 0.01
     assert_finished(ds, plan)

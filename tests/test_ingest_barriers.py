@@ -11,13 +11,12 @@ import pyogrio
 import pytest
 import shapely
 from shapely.geometry import LineString
+from test_ingest_cli import RAW
+from test_ingest_cli import _args as ingest_args
 
 from gridgen.ingest.barriers import mapped_barriers
 from gridgen.io.read import read_dataset
-from gridgen.sample.district import sample_path
 from gridgen_cli.main import main
-
-RAW = sample_path() / "raw"
 
 
 def _across_the_district(n: int) -> list[LineString]:
@@ -29,17 +28,7 @@ def _across_the_district(n: int) -> list[LineString]:
 
 
 def _args(out: Path, barriers: Path) -> list[str]:
-    return [
-        "ingest",
-        "--communities", str(RAW / "communities.shp"),
-        "--footprints", str(RAW / "footprints.gpkg"),
-        "--compounds", str(RAW / "compounds.geojson"),
-        "--roads", str(RAW / "roads" / "gis_osm_roads_free_1.shp"),
-        "--ledger", str(RAW / "ledger.xlsx"),
-        "--barriers", str(barriers),
-        "--out", str(out / "district.gpkg"),
-        "--match-report", str(out / "report.json"),
-    ]  # fmt: skip
+    return ingest_args(RAW, out, "--barriers", str(barriers))
 
 
 def test_an_osm_railways_shapefile_keeps_rail_and_counts_the_rest(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 from finish_checks import assert_finished
-from partition_helpers import at, make_dataset
+from partition_helpers import at, inner_boundary, make_dataset
 from shapely.geometry import LineString, box
 
 from gridgen.dataset import Dataset
@@ -51,10 +51,7 @@ def test_grid_boundary_in_a_big_compound_runs_on_the_lane_between_pieces() -> No
     plan = partition_community(ds, "C1")
     grids = plan.grids.to_crs(ds.metric_crs)
     assert sorted(grids["households"].tolist()) == [300, 300]
-    inner = shapely.difference(
-        shapely.union_all(shapely.boundary(grids.geometry.to_numpy())),
-        shapely.buffer(shapely.boundary(ds.metric("communities").geometry.iloc[0]), 0.001),
-    )
+    inner = inner_boundary(ds, grids)
     lane = ds.metric("roads").geometry.iloc[1]
     assert abs(inner.length - 400.0) < 0.1
     assert shapely.hausdorff_distance(inner, lane) < 0.01

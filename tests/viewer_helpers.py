@@ -62,3 +62,11 @@ def spot(page: Any, layer: str, kind: str, prop: str) -> dict[str, Any] | None:
     """Return a screen point where a rendered feature of ``layer`` is the top ``kind`` hit."""
     found: dict[str, Any] | None = page.evaluate(_SPOT, [layer, kind, prop])
     return found
+
+
+_SWITCH = "ls => ls.map(l => [l.innerText.trim(), l.querySelector('input').checked])"
+
+
+def layer_switch(page: Any) -> list[list[Any]]:
+    """Return the viewer's layer switcher as ``[label, checked]`` rows."""
+    return list(page.eval_on_selector_all("#layers label", _SWITCH))
