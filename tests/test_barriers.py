@@ -32,6 +32,7 @@ from gridgen.partition.ground import KINDS
 from gridgen.partition.measures import grid_barrier_crossings, grid_barrier_straddles
 from gridgen.partition.units import build_units
 from gridgen.rules import RuleKind
+from gridgen.schema import BARRIER_KIND_LABELS
 from gridgen.validate.layers import validate_layers
 
 
@@ -227,3 +228,26 @@ def test_a_compound_sheet_draws_the_river_beside_it(tmp_path: Path) -> None:
     assert compound_sheet_data(ds, str(far)).context_barriers == ()
     out = render_sheet_png(data, tmp_path / "sheet.png", dpi=60)
     assert out.stat().st_size > 10_000
+
+
+def test_a_sheet_legend_lists_only_the_barriers_its_frame_shows() -> None:
+    # The sheet gathers rivers and railways from a window wider than its map frame: a
+    # compound whose window reaches the railway but whose frame does not must not list it.
+    from gridgen.io.read import load_sample
+    from gridgen.sample.railway import with_railway_and_river
+    from maps.sheet.data import compound_sheet_data
+    from maps.sheet.render import sheet_figure
+
+    ds = validate_layers(with_railway_and_river(dict(load_sample().layers)))
+    seen: dict[bool, int] = {True: 0, False: 0}
+    for cid in ("XQ00001", "XQ00014", "XQ00020", "XQ00030"):
+        data = compound_sheet_data(ds, cid)
+        fig = sheet_figure(data, dpi=40)
+        (x0, x1), (y0, y1) = fig.axes[0].get_xlim(), fig.axes[0].get_ylim()
+        frame = box(x0, y0, x1, y1)
+        labels = {t.get_text() for t in fig.legends[0].get_texts()}
+        for kind, geom in data.context_barriers:
+            shown = geom.intersects(frame)
+            assert (BARRIER_KIND_LABELS[kind] in labels) == shown, (cid, kind)
+            seen[shown] += 1
+    assert seen[True] >= 2 and seen[False] >= 2, seen
