@@ -109,6 +109,11 @@ def test_a_grid_straddles_a_river_when_its_buildings_lie_on_both_sides() -> None
     # end) join them both around its end: one part
     short = quad(("railway", LineString([(0, 100), (150, 100)])))
     assert grid_barrier_straddles(short, one).empty
+    # a grid of B0 and B2 alone wraps around the track's end: the straight line between
+    # them crosses the track, but the track divides nothing (a terminal track), one side
+    west = one.iloc[[0, 2]]
+    assert grid_barrier_straddles(short, west).empty
+    assert grid_barrier_straddles(quad(("railway", RIVER)), west)["parts"].to_dict() == {"G1": 2}
     # a river drawn as water parts the grid by either bank; two grids along it: none
     water = quad(("river", Polygon([(0, 95), (400, 95), (400, 105), (0, 105)])))
     assert grid_barrier_straddles(water, one)["parts"].to_dict() == {"G1": 2}
