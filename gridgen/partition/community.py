@@ -391,8 +391,9 @@ def finish_plan(
                     RuleKind.BELOW_BAND if below else RuleKind.ABOVE_BAND,
                     str(row.community_id),
                     f"grid {row.grid_id} has {row.households} households, {side} the band "
-                    f"{band[0]}-{band[1]}: the units around it (whole compounds) cannot be "
-                    "combined into grids inside the band",
+                    f"{band[0]}-{band[1]}: the search found no division of the units around "
+                    "it (whole compounds) with every grid in the band, but did not prove that "
+                    "none exists; move a compound in the editor or widen --band",
                     grid_id=str(row.grid_id),
                 )
             )
