@@ -19,7 +19,7 @@ import shapely
 from finish_checks import assert_finished
 from handmade import raw_layers
 from partition_helpers import at, inner_boundary, make_dataset, row_of_compounds, with_barriers
-from shapely.geometry import LineString, Polygon, box
+from shapely.geometry import LineString, MultiPolygon, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
 from gridgen.dataset import Dataset
@@ -119,6 +119,23 @@ def test_a_grid_straddles_a_river_when_its_buildings_lie_on_both_sides() -> None
     assert grid_barrier_straddles(water, one)["parts"].to_dict() == {"G1": 2}
     halves = one.assign(grid_id=["S", "S", "N", "N"])
     assert grid_barrier_straddles(water, halves).empty
+
+
+def test_a_grid_over_two_pieces_of_a_community_straddles_only_a_river_within_a_piece() -> None:
+    # a community in two pieces (west, east); a river across the west piece only
+    comm = MultiPolygon([box(0, 0, 400, 200), box(500, 0, 900, 200)])
+    spots = {"S": (180, 40), "N": (180, 140), "E": (680, 40)}
+    buildings = [
+        (f"B{k}", None, 100, box(x, y, x + 40, y + 20), "C1") for k, (x, y) in spots.items()
+    ]
+    ds = with_barriers(make_dataset([("C1", comm)], [], buildings), [("H1", "river", RIVER)])
+    # south of the river and in the east piece: two pieces, no river between them
+    apart = pd.DataFrame({"building_id": ["BS", "BE"], "grid_id": ["G1", "G1"]})
+    assert grid_barrier_straddles(ds, apart).empty
+    # both banks of the west piece and the east piece: straddles once, 100 across
+    every = pd.DataFrame({"building_id": ["BS", "BN", "BE"], "grid_id": ["G1"] * 3})
+    found = grid_barrier_straddles(ds, every)
+    assert found.to_dict("index") == {"G1": {"parts": 2, "households_across": 100}}
 
 
 def test_a_barrier_row_with_an_unknown_kind_is_named() -> None:

@@ -83,8 +83,8 @@ def grid_barrier_straddles(dataset: Dataset, assignment: pd.DataFrame) -> pd.Dat
     -------
     pandas.DataFrame
         Indexed by ``grid_id`` (straddling grids only): ``parts``, how many sides its
-        buildings lie on; ``households_across``, the households outside its largest part
-        (what boundaries on those lines would move).
+        buildings lie on (within one piece of its community); ``households_across``, the
+        households outside its largest side (what boundaries on those lines would move).
     """
     out = pd.DataFrame({"parts": [], "households_across": []}, dtype="int64")
     out.index.name = "grid_id"
@@ -94,20 +94,33 @@ def grid_barrier_straddles(dataset: Dataset, assignment: pd.DataFrame) -> pd.Dat
         return out
     bld = dataset.metric("buildings")
     grid_of = assignment.set_index(assignment["building_id"].astype(str))["grid_id"].astype(str)
+    pts = shapely.point_on_surface(bld.geometry.to_numpy())
     rows = pd.DataFrame(
         {
             "grid": grid_of.reindex(bld["building_id"].astype(str).to_numpy()).to_numpy(),
-            "part": _side_of(shapely.point_on_surface(bld.geometry.to_numpy()), comms, found),
+            "piece": _side_of(pts, comms, shapely.GeometryCollection()),
+            "side": _side_of(pts, comms, found),
             "households": bld["households"].to_numpy(),
         }
     ).dropna(subset=["grid"])
-    per_part = rows.groupby(["grid", "part"])["households"].sum()
-    parts = per_part.groupby(level="grid").size()
-    split = parts[parts > 1].index
-    if len(split) == 0:
+    # sides are counted within each piece of a community: a grid holding buildings in two
+    # pieces of a community in pieces does not straddle a river for that
+    per_side = rows.groupby(["grid", "piece", "side"], as_index=False)["households"].sum()
+    in_piece = per_side.groupby(["grid", "piece"])["households"]
+    per_side["sides"] = in_piece.transform("size")
+    per_side["most"] = in_piece.transform("max")
+    split = per_side[per_side["sides"] > 1]
+    if split.empty:
         return out
-    hh = per_part.loc[list(split)].groupby(level="grid")
-    out = pd.DataFrame({"parts": parts[split], "households_across": hh.sum() - hh.max()})
+    pieces = split.groupby(["grid", "piece"]).agg(
+        sides=("sides", "first"), total=("households", "sum"), most=("most", "first")
+    )
+    out = pd.DataFrame(
+        {
+            "parts": (pieces["sides"] - 1).groupby(level="grid").sum() + 1,
+            "households_across": (pieces["total"] - pieces["most"]).groupby(level="grid").sum(),
+        }
+    )
     out.index.name = "grid_id"
     return out.astype("int64")
 
