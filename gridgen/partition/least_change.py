@@ -124,13 +124,17 @@ def _revivable(kept: FloatArray, as_old: IntArray, stuck: IntArray) -> tuple[Int
     return gone[ok].astype(np.int64), share.argmax(axis=0)[ok].astype(np.int64)
 
 
-def _anchors(labels: IntArray, kept: FloatArray, as_old: IntArray, hh: FloatArray) -> IntArray:
-    """Return per settled grid the unit that stays in it: the one with most households
-    still in the old grid the grid is, else its largest."""
+def _anchors(
+    labels: IntArray, kept: FloatArray, as_old: IntArray, hh: FloatArray, fixed: NDArray[np.bool_]
+) -> IntArray:
+    """Return per settled grid the unit that stays in it: one that keeps its grid anyway
+    (``fixed``) if any, of those the one with most households still in the old grid the
+    grid is, else its largest."""
     out = np.zeros(len(as_old), dtype=np.int64)
     for g in range(len(as_old)):
         members = np.flatnonzero(labels == g)
         score = hh[members] + (kept[members, as_old[g]] * 1e6 if as_old[g] >= 0 else 0.0)
+        score += fixed[members] * 1e12
         out[g] = members[int(np.argmax(score))]
     return out
 
@@ -358,10 +362,9 @@ def least_change(
     here = np.where(as_old[labels] >= 0, kept[np.arange(n), np.maximum(as_old[labels], 0)], 0.0)
     if hh.sum() - here.sum() <= floor + SLACK:
         return labels
-    anchors = _anchors(labels, kept, as_old, hh)
     gone, revived = _revivable(kept, as_old, stuck)
+    settled_as_old = as_old
     as_old = np.r_[as_old, gone]
-    anchors = np.r_[anchors, revived]
     big = len(as_old)
     excused = np.r_[excused, np.zeros(big - k, dtype=bool)]
     size = np.r_[size, np.zeros(big - k)]
@@ -370,6 +373,7 @@ def least_change(
     home = np.where(kept.max(axis=1) > 0, to_settled[kept.argmax(axis=1)], -1)
     fixed = _fixed(labels, home, kept.max(axis=1) < hh - 0.5, edges)
     fixed[stuck] = True
+    anchors = np.r_[_anchors(labels, kept, settled_as_old, hh, fixed), revived]
     node, c_edges = _contracted(fixed, labels, edges)
     c_hh = np.bincount(node, weights=hh).astype(np.float64)
     c_kept = np.zeros((len(c_hh), kept.shape[1]))
