@@ -317,8 +317,12 @@ def fewest_out_proofs(
             continue  # part_proofs searched it
         e, _ = local_edges(units.edges, nodes, units.n)
         total = int(hh[nodes].sum())
-        if q == 1 and cut_proof(hh[nodes], e, band=band, stuck=forced[nodes], cap=2 * hi):
-            out[outs[0]] = (total, len(nodes), q, (1, 2 * hi))
+        caps = (2 * hi, window[1]) if q == 1 else ()
+        cap = next(
+            (c for c in caps if cut_proof(hh[nodes], e, band=band, stuck=forced[nodes], cap=c)), 0
+        )
+        if cap:
+            out[outs[0]] = (total, len(nodes), q, (1, cap))
             continue
         if len(nodes) > FEWEST_OUT_UNITS:
             continue
