@@ -1,7 +1,8 @@
 """Cut proofs (gridgen.partition.cut_proofs) that a connected part has no division into
-connected grids in the band: hand-checkable rings where a grid's allowance must be earned
-(a grid may exceed the band only by taking its stuck unit; a share of a piece holds at
-least the first unit it reaches), and soundness against brute force over every division."""
+connected grids in the band: hand-checkable rings where a grid's allowance must be earned (a
+grid may exceed the band only by taking its stuck unit; a share of a piece holds at least
+the first unit it reaches and is a sum of whole units), and soundness against brute force
+over every division."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_fewest_out import _fewest_by_brute_force, small_graphs
 
-from gridgen.partition.cut_proofs import cut_pair_proof, cut_proof
+from gridgen.partition.cut_proofs import cut_pair_proof, cut_proof, cut_unit_proof
 from gridgen.partition.proofs import part_proof
 
 BAND = (240, 360)
@@ -42,6 +43,19 @@ def test_a_share_holds_at_least_the_first_unit_it_reaches() -> None:
     assert part_proof(hh, ring5, lo=240, hi=360) == "cut"
     no = np.zeros(5, dtype=bool)
     assert _fewest_by_brute_force(hh, ring5, no, (1, 720)) != 0
+
+
+def test_a_share_is_a_sum_of_whole_units() -> None:
+    # 300 - 228 - 12, and 72, 210, 184 behind the 12: the 478 behind the 228 fits no number
+    # of grids, so the 228's grid takes 118-132 of it (478 - share in 240-360 and 228 +
+    # share in 240-360); no set of those units sums to that. Before: any share of at least
+    # the first unit (12) was allowed.
+    hh = np.asarray([228, 72, 210, 12, 184, 300])
+    edges = np.asarray([(0, 3), (3, 1), (1, 2), (3, 4), (0, 5)])
+    assert cut_unit_proof(hh, edges, lo=240, hi=360) == 0
+    assert part_proof(hh, edges, lo=240, hi=360) == "cut"
+    no = np.zeros(6, dtype=bool)
+    assert _fewest_by_brute_force(hh, edges, no, (1, 720)) != 0
 
 
 @settings(deadline=None)  # brute force over every set partition: no per-example limit

@@ -1,32 +1,34 @@
-"""Cheap proofs that a connected part of a community has no division into connected grids
-in the band, from the units that cut it (where the exhaustive search,
+"""Cheap proofs that a connected part of a community has no division into connected grids in
+the band, from the units that cut it (where the exhaustive search,
 :mod:`gridgen.partition.exact`, may run out of budget).
 
 Removing a cut unit ``a`` (or a pair ``a, b``) leaves pieces. Every grid but those holding
 ``a`` or ``b`` lies within one piece, so a piece of ``T`` households keeps some ``f`` a
 number of grids fits (``k * lo <= f <= k * hi``, or 0) and gives its *share* ``T - f`` to
-the grid holding ``a`` or ``b`` next to it. When no choice of shares brings those grids
-into the band (a subset-sum over the pieces, on integers used as bit sets: bit ``s`` set
-when ``s`` households are reachable), there is no division. Both are necessary conditions
-only (contiguity within the pieces is not checked), so a proof is exact. Two refinements
-keep them necessary and make them stronger: a share that is not 0 holds at least the
-first unit with households the grid reaches in that piece (next to its cut unit or across
-land); and with ``stuck`` units a grid may exceed the band (up to ``cap``) only by taking
-one, so its share of that piece holds at least the cheapest path to it (a stuck unit
-serves one grid: two grids relying on the pieces next to both take two). With two cut
-units in two grids, each grid must also reach its range alone, taking any share of the
-pieces next to both.
+the grid holding ``a`` or ``b`` next to it. When no choice of shares brings those grids into
+the band (a subset-sum over the pieces, on integers used as bit sets: bit ``s`` set when
+``s`` households are reachable), there is no division. Both are necessary conditions only
+(contiguity within the pieces is not checked), so a proof is exact. Two refinements keep
+them necessary and make them stronger: a share that is not 0 holds at least the first unit
+with households the grid reaches in that piece (next to its cut unit or across land) and is
+the sum of a set of its units (a subset-sum bit set per piece); and with ``stuck`` units a
+grid may exceed the band (up to ``cap``) only by taking one, so its share of that piece
+holds at least the cheapest path to it (a stuck unit serves one grid: two grids relying on
+the pieces next to both take two). With two cut units in two grids, each grid must also
+reach its range alone, taking any share of the pieces next to both.
 
 Walled/make_city/filled bench parts: a 67-unit part whose compound of 285 households cuts
 off 445 (the search needs ~30,000 sets, the cut 5 ms); 40-47-unit parts of small buildings
 that 1,000,000 sets did not settle, proven by a pair of units in ~50 ms; with the
-refinements, make_city parts of 37 and 48 units (rebalance and merge-grids, one or two
-stuck units) in 10-20 ms.
+refinements, make_city parts of 37 and 48 units (rebalance and merge-grids, one or two stuck
+units) in 10-20 ms, and a walled merge-grids part of 101 units (a compound of 228 households
+cutting off 478 that no set of its units splits into 118-132 and the rest) in 60 ms.
 """
 
 from __future__ import annotations
 
 import heapq
+from typing import NamedTuple
 
 import networkx as nx
 import numpy as np
@@ -40,17 +42,25 @@ PAIR_UNITS = 150
 """Largest part (units) whose pairs of units :func:`cut_pair_proof` tries (quadratic)."""
 
 
-def _absorbed(
-    sums: int, total: int, fits: list[bool] | None, limit: int, *, least: int = 0, first: int = 0
-) -> int:
+class _Piece(NamedTuple):
+    """A piece left by the cut units: its households, the fits its kept part must meet
+    (None: any, it holds a stuck unit) and the sums of its units' subsets (a bit set)."""
+
+    total: int
+    fits: list[bool] | None
+    sub: int
+
+
+def _absorbed(sums: int, piece: _Piece, limit: int, *, least: int = 0, first: int = 0) -> int:
     """Return the households a grid may hold (bit set, up to ``limit``) after taking a share
     of at least ``least`` of a piece of ``total`` households (the piece keeping what some
     number of grids fits; any share when ``fits`` is None: a piece holding a stuck unit),
     a share that is 0 or at least ``first`` (the smallest unit with households it can
-    reach first)."""
+    reach first), and one of the sums ``sub`` of the piece's units (a bit set)."""
+    total, fits, sub = piece
     grown = 0
     for share in range(least, min(total, limit) + 1):
-        if 0 < share < first:
+        if 0 < share < first or not sub >> share & 1:
             continue
         if fits is None or fits[total - share]:
             grown |= sums << share
@@ -90,6 +100,8 @@ class _Cuts:
         self.stuck = set() if stuck is None else set(np.flatnonzero(stuck).tolist())
         self.cap = cap
         self.fits = [fits_some_count(t, lo=self.lo, hi=self.hi) for t in range(sum(self.hh) + 1)]
+        self.sub: dict[frozenset[int], int] = {}
+        """Subset sums per piece (:meth:`subset_sums`)."""
 
     def can_hold(self, cut: set[int], pieces: list[set[int]]) -> bool:
         """Return whether the grid holding the units ``cut`` may hold a stuck unit: one of
@@ -135,19 +147,18 @@ class _Cuts:
         (for two grids: :func:`_pair_fits`)."""
         anyway, one, two = (1 << start) & _upto(limit), 0, 0
         for piece in pieces:
-            total, fits = self.piece(piece)
-            first = self.first(cut, piece)
+            info, first = self.piece(piece), self.first(cut, piece)
             before, once = anyway, one
-            anyway = _absorbed(anyway, total, fits, limit, first=first)
-            one = _absorbed(one, total, fits, limit, first=first)
-            two = _absorbed(two, total, fits, limit, first=first)
-            if fits is None:
+            anyway = _absorbed(anyway, info, limit, first=first)
+            one = _absorbed(one, info, limit, first=first)
+            two = _absorbed(two, info, limit, first=first)
+            if info.fits is None:
                 reach = self.reach(cut, piece)
                 pair = sorted(self.hh[v] for v in piece & self.stuck)[:2]
                 both = max(reach, sum(pair)) if len(pair) == 2 else 1 << 62
-                one |= _absorbed(before, total, None, limit, least=reach)
-                two |= _absorbed(once, total, None, limit, least=reach)
-                two |= _absorbed(before, total, None, limit, least=both)
+                one |= _absorbed(before, info, limit, least=reach)
+                two |= _absorbed(once, info, limit, least=reach)
+                two |= _absorbed(before, info, limit, least=both)
         return anyway, one, two
 
     def first(self, cut: set[int], piece: set[int]) -> int:
@@ -165,13 +176,25 @@ class _Cuts:
                         todo.append(x)
         return min((self.hh[w] for w in seen if self.hh[w] > 0), default=0)
 
+    def subset_sums(self, piece: set[int]) -> int:
+        """Return the bit set of the households of the subsets of ``piece`` (a share is
+        one of them)."""
+        key = frozenset(piece)
+        if key not in self.sub:
+            bits = 1
+            for v in piece:
+                bits |= bits << self.hh[v]
+            self.sub[key] = bits
+        return self.sub[key]
+
     def near(self, v: int, piece: set[int]) -> bool:
         """Return whether unit ``v`` touches ``piece``."""
         return any(self.graph.has_edge(v, w) for w in piece)
 
-    def piece(self, nodes: set[int]) -> tuple[int, list[bool] | None]:
-        """Return a piece's households and the fits its kept part must meet (None: any)."""
-        return sum(self.hh[v] for v in nodes), (None if nodes & self.stuck else self.fits)
+    def piece(self, nodes: set[int], *, loose: bool = False) -> _Piece:
+        """Return a piece (``loose``: any share, the rest going to another cut unit)."""
+        fits = None if (loose or nodes & self.stuck) else self.fits
+        return _Piece(sum(self.hh[v] for v in nodes), fits, self.subset_sums(nodes))
 
 
 def cut_unit_proof(
@@ -298,8 +321,7 @@ def _alone_fits(
     low, high = limits
     sums = part.sums(part.hh[v], {v}, own, high)[0]
     for piece in shared:
-        total = sum(part.hh[w] for w in piece)
-        sums = _absorbed(sums, total, None, high, first=part.first({v}, piece))
+        sums = _absorbed(sums, part.piece(piece, loose=True), high, first=part.first({v}, piece))
     return bool(sums & (_upto(high) >> low << low))
 
 
