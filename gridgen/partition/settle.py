@@ -262,7 +262,12 @@ def part_proofs(
 ) -> dict[int, tuple[int, int, str]]:
     """Return, per grid (label) proven out of band as the one grid out of band of its
     connected part (:func:`gridgen.partition.proofs.proven_part_grid`,
-    :func:`gridgen.partition.proofs.part_proof`): the part's households, units and proof."""
+    :func:`gridgen.partition.proofs.part_proof`): the part's households, units and proof.
+
+    Parts are the connected components of the whole unit graph, edges across a river or
+    railway included (the partitioner searches the pieces between them apart,
+    :func:`gridgen.partition.search.searched_parts`, and says so in its proof): these
+    proofs hold whatever the plan, none assumes grids kept off a river or railway."""
     if units.n == 0:
         return {}
     forced = np.zeros(units.n, dtype=bool)
