@@ -16,11 +16,12 @@ the only judge):
   33 walls, a stream.
 
 Measures, on the plan's grids and assignment: grids whose buildings lie on both sides of a
-river or railway and the households on the smaller side
-(:func:`gridgen.partition.measures.grid_barrier_straddles`), grids whose interior a river
-or railway crosses (:func:`gridgen.partition.measures.grid_barrier_crossings`), the share
-of interior boundary on the ground (roads, compound edges, rivers, railways, walls), band
-compliance, mean Polsby-Popper, time. Results go to ``bench/RESULTS.md`` (``## barriers``).
+river or railway (sides: the faces those lines cut the communities into) and the households
+on the smaller side (:func:`gridgen.partition.measures.grid_barrier_straddles`), grids
+whose interior a river or railway crosses
+(:func:`gridgen.partition.measures.grid_barrier_crossings`), the share of interior boundary
+on the ground (roads, compound edges, rivers, railways, walls), band compliance, mean
+Polsby-Popper, time. Results go to ``bench/RESULTS.md`` (``## barriers``).
 """
 
 from __future__ import annotations

@@ -91,20 +91,22 @@ class Row:
     off: OffGround
 
 
-def city(name: str, households: int) -> dict[str, gpd.GeoDataFrame]:
-    """Return the raw layers of a benchmark city."""
+def city(name: str, households: int, seed: int | None = None) -> dict[str, gpd.GeoDataFrame]:
+    """Return the raw layers of a benchmark city (``seed``: the generator's, None: its
+    default; the OSM city has none)."""
+    kw = {} if seed is None else {"seed": seed}
     if name == "walled":
         from gridgen.sample.walled import make_walled_city
 
-        return make_walled_city(households=households)
+        return make_walled_city(households=households, **kw)
     if name == "make_city":
         from gridgen.sample.district import make_city
 
-        return make_city(households=households)
+        return make_city(households=households, **kw)
     if name == "filled":
         from gridgen.sample.filled import make_filled_city
 
-        return make_filled_city(households=households)
+        return make_filled_city(households=households, **kw)
     if name == "osm":
         from gridgen.sample.osm import osm_city
 
@@ -273,7 +275,7 @@ def bench_city(
     from gridgen.io.write import write_frames
     from gridgen.validate.layers import validate_layers
 
-    raw = city(name, args.households)
+    raw = city(name, args.households, args.seed)
     ds = validate_layers(raw, source=name)
     data = tmp / f"{name}.gpkg"
     write_frames({k: v for k, v in raw.items()}, data)
@@ -297,7 +299,8 @@ def bench_city(
     print(rows[-1])
     n_units = sum(u.n for u in units.values())
     info = (
-        f"`{name}`: {ds.total_households():,} households, {len(ds.buildings):,} buildings, "
+        f"`{name}`{'' if args.seed is None else f' (seed {args.seed})'}: "
+        f"{ds.total_households():,} households, {len(ds.buildings):,} buildings, "
         f"{len(ds.compounds):,} compounds, {len(ds.communities)} communities, "
         f"{len(ds.roads):,} road lines; v3 units {n_units:,} (built in {t_units:.1f} s in "
         "one process, for pymetis and the proofs)"
@@ -309,6 +312,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--cities", default="walled,make_city,filled,osm")
     ap.add_argument("--households", type=int, default=273_000)
+    ap.add_argument("--seed", type=int, default=None, help="generator seed (default: its own)")
     ap.add_argument("--target", type=int, default=300)
     ap.add_argument("--baseline", default="25532a6")
     ap.add_argument("--no-write", action="store_true")

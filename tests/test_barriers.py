@@ -19,7 +19,7 @@ import shapely
 from finish_checks import assert_finished
 from handmade import raw_layers
 from partition_helpers import at, inner_boundary, make_dataset, row_of_compounds, with_barriers
-from shapely.geometry import LineString, Polygon, box
+from shapely.geometry import LineString, MultiPolygon, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
 from gridgen.dataset import Dataset
@@ -32,6 +32,7 @@ from gridgen.partition.ground import KINDS
 from gridgen.partition.measures import grid_barrier_crossings, grid_barrier_straddles
 from gridgen.partition.units import build_units
 from gridgen.rules import RuleKind
+from gridgen.schema import BARRIER_KIND_LABELS
 from gridgen.validate.layers import validate_layers
 
 
@@ -108,11 +109,33 @@ def test_a_grid_straddles_a_river_when_its_buildings_lie_on_both_sides() -> None
     # end) join them both around its end: one part
     short = quad(("railway", LineString([(0, 100), (150, 100)])))
     assert grid_barrier_straddles(short, one).empty
+    # a grid of B0 and B2 alone wraps around the track's end: the straight line between
+    # them crosses the track, but the track divides nothing (a terminal track), one side
+    west = one.iloc[[0, 2]]
+    assert grid_barrier_straddles(short, west).empty
+    assert grid_barrier_straddles(quad(("railway", RIVER)), west)["parts"].to_dict() == {"G1": 2}
     # a river drawn as water parts the grid by either bank; two grids along it: none
     water = quad(("river", Polygon([(0, 95), (400, 95), (400, 105), (0, 105)])))
     assert grid_barrier_straddles(water, one)["parts"].to_dict() == {"G1": 2}
     halves = one.assign(grid_id=["S", "S", "N", "N"])
     assert grid_barrier_straddles(water, halves).empty
+
+
+def test_a_grid_over_two_pieces_of_a_community_straddles_only_a_river_within_a_piece() -> None:
+    # a community in two pieces (west, east); a river across the west piece only
+    comm = MultiPolygon([box(0, 0, 400, 200), box(500, 0, 900, 200)])
+    spots = {"S": (180, 40), "N": (180, 140), "E": (680, 40)}
+    buildings = [
+        (f"B{k}", None, 100, box(x, y, x + 40, y + 20), "C1") for k, (x, y) in spots.items()
+    ]
+    ds = with_barriers(make_dataset([("C1", comm)], [], buildings), [("H1", "river", RIVER)])
+    # south of the river and in the east piece: two pieces, no river between them
+    apart = pd.DataFrame({"building_id": ["BS", "BE"], "grid_id": ["G1", "G1"]})
+    assert grid_barrier_straddles(ds, apart).empty
+    # both banks of the west piece and the east piece: straddles once, 100 across
+    every = pd.DataFrame({"building_id": ["BS", "BN", "BE"], "grid_id": ["G1"] * 3})
+    found = grid_barrier_straddles(ds, every)
+    assert found.to_dict("index") == {"G1": {"parts": 2, "households_across": 100}}
 
 
 def test_a_barrier_row_with_an_unknown_kind_is_named() -> None:
@@ -227,3 +250,26 @@ def test_a_compound_sheet_draws_the_river_beside_it(tmp_path: Path) -> None:
     assert compound_sheet_data(ds, str(far)).context_barriers == ()
     out = render_sheet_png(data, tmp_path / "sheet.png", dpi=60)
     assert out.stat().st_size > 10_000
+
+
+def test_a_sheet_legend_lists_only_the_barriers_its_frame_shows() -> None:
+    # The sheet gathers rivers and railways from a window wider than its map frame: a
+    # compound whose window reaches the railway but whose frame does not must not list it.
+    from gridgen.io.read import load_sample
+    from gridgen.sample.railway import with_railway_and_river
+    from maps.sheet.data import compound_sheet_data
+    from maps.sheet.render import sheet_figure
+
+    ds = validate_layers(with_railway_and_river(dict(load_sample().layers)))
+    seen: dict[bool, int] = {True: 0, False: 0}
+    for cid in ("XQ00001", "XQ00014", "XQ00020", "XQ00030"):
+        data = compound_sheet_data(ds, cid)
+        fig = sheet_figure(data, dpi=40)
+        (x0, x1), (y0, y1) = fig.axes[0].get_xlim(), fig.axes[0].get_ylim()
+        frame = box(x0, y0, x1, y1)
+        labels = {t.get_text() for t in fig.legends[0].get_texts()}
+        for kind, geom in data.context_barriers:
+            shown = geom.intersects(frame)
+            assert (BARRIER_KIND_LABELS[kind] in labels) == shown, (cid, kind)
+            seen[shown] += 1
+    assert seen[True] >= 2 and seen[False] >= 2, seen

@@ -14,7 +14,7 @@ from shapely.geometry import LineString, box
 
 from gridgen.dataset import Dataset
 from gridgen.partition.community import partition_community
-from gridgen.partition.ground import KINDS, enclosures, ground_cut_costs
+from gridgen.partition.ground import KIND_COST, KINDS, enclosures, ground_cut_costs
 from gridgen.partition.overlaps import overlap_hosts
 from gridgen.partition.plan import Plan
 from gridgen.partition.units import build_units
@@ -244,6 +244,55 @@ def test_a_big_compound_is_split_along_its_internal_road() -> None:
     assert abs(inner.length - 400.0) < 0.1
     assert shapely.hausdorff_distance(inner, lane) < 0.01
     assert_finished(ds, plan)
+
+
+def test_open_land_around_a_compound_is_shared_out_where_its_lanes_meet_the_wall() -> None:
+    # lane_compound's compound inset 10 m from the community outline: the lane stops at its
+    # walls, the open land around it goes with the piece beside it, cut where the lane
+    # meets the wall, so the cells (and the grids) meet on the lane carried to the outline
+    comm = box(0, 0, 400, 300)
+    compound = box(10, 10, 390, 290)
+    lane = LineString([(10, 150), (390, 150)])
+    spots = [(60, 80), (260, 80), (140, 200), (300, 200)]
+    buildings = [
+        (f"B{i}", "K0", 150, box(x, y, x + 60, y + 14), "C1") for i, (x, y) in enumerate(spots)
+    ]
+    ds = make_dataset([("C1", comm)], [("K0", "C1", compound)], buildings, [("L1", "path", lane)])
+    units = build_units(ds, "C1", band_max=360)
+    south_side = at(box(0, 0, 400, 150))
+    for b, u in zip(units.building_ids, units.building_unit.tolist(), strict=True):
+        share = shapely.area(shapely.intersection(units.cells[u], south_side))
+        share /= shapely.area(units.cells[u])
+        assert share == pytest.approx(1.0 if b in ("B0", "B1") else 0.0, abs=1e-6), b
+    plan = partition_community(ds, "C1")
+    inner = inner_boundary(ds, plan.grids.to_crs(ds.metric_crs))
+    assert shapely.hausdorff_distance(inner, at(LineString([(0, 150), (400, 150)]))) < 0.01
+
+
+def test_cutting_inside_a_piece_between_internal_roads_costs_more_than_inside_a_compound() -> None:
+    from gridgen.partition.community import region_problem
+    from gridgen.partition.ground import SAME_COMPOUND_FACTOR, SAME_PIECE_FACTOR
+
+    def cost_between(ds: Dataset, a: str, b: str) -> tuple[float, float]:
+        units = build_units(ds, "C1", band_max=360)
+        unit = dict(zip(units.building_ids.tolist(), units.building_unit.tolist(), strict=True))
+        pair = sorted((unit[a], unit[b]))
+        e = int(np.flatnonzero((units.edges == pair).all(axis=1))[0])
+        base = sum(float(units.edge_kinds[e, k]) * KIND_COST[n] for k, n in enumerate(KINDS))
+        return float(region_problem(units).cut_cost[e]), base
+
+    # B0 and B1: one row, one piece between the lane and the wall
+    cost, base = cost_between(lane_compound(), "B0", "B1")
+    assert base > 0 and cost == pytest.approx(base * SAME_COMPOUND_FACTOR * SAME_PIECE_FACTOR)
+    assert cost >= 5 * SAME_COMPOUND_FACTOR * base
+    # without the lane the compound is one piece: only the compound factor
+    no_lane = lane_compound()
+    no_lane = Dataset(
+        layers={**no_lane.layers, "roads": no_lane.layers["roads"].iloc[:0]},
+        metric_crs=no_lane.metric_crs,
+    )
+    cost, base = cost_between(no_lane, "B0", "B1")
+    assert base > 0 and cost == pytest.approx(base * SAME_COMPOUND_FACTOR)
 
 
 def test_a_dead_end_lane_does_not_cut_a_compound() -> None:

@@ -61,7 +61,13 @@ from gridgen.partition.proofs import (
     unsplittable_reason,
 )
 from gridgen.partition.regions import fits_band
-from gridgen.partition.road_snap import road_following, road_pieces, snapped_to_roads
+from gridgen.partition.road_snap import (
+    inner_road_pieces,
+    piece_groups,
+    road_following,
+    road_pieces,
+    snapped_to_roads,
+)
 from gridgen.partition.search import (
     BARRIER_SEARCH_PROOF,
     COUNT_PROOF,
@@ -85,10 +91,11 @@ def region_problem(units: UnitGraph) -> RegionProblem:
     comp = np.asarray(units.compound_ids, dtype=object)
     ea, eb = units.edges[:, 0], units.edges[:, 1]
     same = (comp[ea] == comp[eb]) & (comp[ea] != "")
+    piece = piece_groups(units.n, inner_road_pieces(units))
     return RegionProblem(
         households=units.households,
         edges=units.edges,
-        cut_cost=ground_cut_costs(units.edge_kinds, same),
+        cut_cost=ground_cut_costs(units.edge_kinds, same, same_piece=piece[ea] == piece[eb]),
         xy=units.centroids() if units.n else np.empty((0, 2)),
         area=units.areas(),
     )
@@ -391,8 +398,9 @@ def finish_plan(
                     RuleKind.BELOW_BAND if below else RuleKind.ABOVE_BAND,
                     str(row.community_id),
                     f"grid {row.grid_id} has {row.households} households, {side} the band "
-                    f"{band[0]}-{band[1]}: the units around it (whole compounds) cannot be "
-                    "combined into grids inside the band",
+                    f"{band[0]}-{band[1]}: the search found no division of the units around "
+                    "it (whole compounds) with every grid in the band, but did not prove that "
+                    "none exists; move a compound in the editor or widen --band",
                     grid_id=str(row.grid_id),
                 )
             )

@@ -58,6 +58,17 @@ of the interior boundary on the ground against ~73% at 1.0, at the same band com
 """
 SAME_COMPOUND_FACTOR = 1.5
 """Cutting between buildings of one split compound costs this much more (its open land)."""
+SAME_PIECE_FACTOR = 10.0
+"""Cutting between buildings of one piece of a split compound (between the same internal
+roads: :func:`gridgen.partition.road_snap.inner_road_pieces`) costs this much more again:
+a planner keeps such a piece in one grid, so its boundary runs on the internal roads.
+Measured on five filled-block cities (seeds 7, 3, 5 at 273k households; 11, 23 at 150k),
+boundary on the ground 88.5 / 90.1 / 88.0 / 88.1 / 86.4% at 1 -> 89.5 / 90.7 / 88.2 / 88.8 /
+86.8% at 10, band compliance unchanged, Polsby-Popper 0.004-0.018 lower (still at or above
+pymetis'). Applied to every piece of every large compound (a compound without internal
+roads is one piece) it gave 0.1-1.2 points more on those cities but 0.4 less on the walled
+city, whose cuts then move into open land: not kept. A compound without internal roads is
+not a piece here, so cities without them get the same plans."""
 SLIVER_M2 = 300.0
 """Enclosures smaller than this (road medians, roundabouts) join a neighbour."""
 EXTEND_M = 1.5
@@ -259,8 +270,18 @@ def unit_edges(
     )
 
 
-def ground_cut_costs(kinds: FloatArray, same_compound: NDArray[np.bool_]) -> FloatArray:
-    """Return the cost of cutting each edge from its lengths per kind (:data:`KIND_COST`)."""
+def ground_cut_costs(
+    kinds: FloatArray,
+    same_compound: NDArray[np.bool_],
+    *,
+    same_piece: NDArray[np.bool_] | None = None,
+) -> FloatArray:
+    """Return the cost of cutting each edge from its lengths per kind (:data:`KIND_COST`),
+    times :data:`SAME_COMPOUND_FACTOR` between buildings of one split compound and
+    :data:`SAME_PIECE_FACTOR` more between buildings of one piece of it (``same_piece``)."""
     weights = np.asarray([KIND_COST[k] for k in KINDS])
     cost = kinds @ weights
-    return np.asarray(np.where(same_compound, cost * SAME_COMPOUND_FACTOR, cost), dtype=float)
+    cost = np.where(same_compound, cost * SAME_COMPOUND_FACTOR, cost)
+    if same_piece is not None:
+        cost = np.where(same_piece, cost * SAME_PIECE_FACTOR, cost)
+    return np.asarray(cost, dtype=float)

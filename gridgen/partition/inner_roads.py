@@ -15,9 +15,14 @@ internal roads and walls. :func:`piece_ridges` gives the Voronoi edges of the bu
 each piece clipped to it, and :func:`piece_members` labels every face of the compound with
 the nearest building *of its own piece*, so a building's cell stops at the internal roads
 around it and the shared edges on them are measured as roads (their cut is cheap).
+:func:`piece_gates` carries each internal road on across the compound's open land to the
+road around it, so that strip is shared out piece by piece too (else the cells of two
+pieces meet across it, off any road, and the unit graph joins the pieces).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import numpy as np
 import shapely
@@ -46,17 +51,7 @@ def inner_pieces(compounds: dict[int, BaseGeometry], lines: Geoms) -> dict[int, 
         Road lines (any kind) near them.
     """
     out: dict[int, Geoms] = {}
-    parts = shapely.get_parts(np.asarray(lines, dtype=object))
-    if not compounds or len(parts) == 0:
-        return out
-    ext = extended_lines(parts, by=EXTEND_M)
-    tree = shapely.STRtree(ext)
-    for c in sorted(compounds):
-        poly = compounds[c]
-        hit = tree.query(poly, predicate="intersects")
-        if len(hit) == 0:
-            continue
-        inside = shapely.intersection(ext[np.sort(hit)], poly)
+    for c, poly, inside in _lines_inside(compounds, lines):
         noded = shapely.union_all(
             np.asarray([shapely.boundary(poly), *inside], dtype=object), grid_size=NODE_GRID
         )
@@ -66,6 +61,22 @@ def inner_pieces(compounds: dict[int, BaseGeometry], lines: Geoms) -> dict[int, 
         if len(pieces) >= 2:
             out[c] = np.asarray(pieces, dtype=object)
     return out
+
+
+def _lines_inside(
+    compounds: dict[int, BaseGeometry], lines: Geoms
+) -> Iterator[tuple[int, BaseGeometry, Geoms]]:
+    """Yield (index, polygon, the lines inside it) per compound that ``lines`` (extended by
+    :data:`EXTEND_M`) reach into, in index order."""
+    parts = shapely.get_parts(np.asarray(lines, dtype=object))
+    if not compounds or len(parts) == 0:
+        return
+    ext = extended_lines(parts, by=EXTEND_M)
+    tree = shapely.STRtree(ext)
+    for c in sorted(compounds):
+        hit = tree.query(compounds[c], predicate="intersects")
+        if len(hit):
+            yield c, compounds[c], shapely.intersection(ext[np.sort(hit)], compounds[c])
 
 
 def _piece_of(pieces: Geoms, pts: Geoms) -> IntArray:
@@ -100,23 +111,46 @@ def piece_ridges(pieces: dict[int, Geoms], splits: dict[int, FloatArray]) -> Geo
 
 
 def piece_members(pieces: Geoms, xy: FloatArray, rep: Geoms, nearest: IntArray) -> IntArray:
-    """Return per face (point ``rep``) of one split compound its building: the nearest of
-    the face's own piece; faces outside every piece (the compound's open land) and pieces
-    without a building keep ``nearest`` (the nearest building of the compound)."""
+    """Return per face (point ``rep``) of one split compound its building.
+
+    A face belongs to the piece holding it or, on the compound's open land outside every
+    piece (between its wall and the roads around it, cut where the internal roads meet the
+    wall: :func:`piece_gates`), to the nearest piece; it goes to the nearest building of
+    that piece. Faces of a piece without a building keep ``nearest`` (the nearest building
+    of the compound).
+    """
     from scipy.spatial import cKDTree
 
     out = nearest.copy()
     b_piece = _piece_of(pieces, np.asarray(shapely.points(xy), dtype=object))
-    tree = shapely.STRtree(pieces)
-    f_piece = np.full(len(rep), -1, dtype=np.int64)
-    fi, pi = tree.query(rep, predicate="within")
-    f_piece[fi] = pi
+    f_piece = _piece_of(pieces, rep)
     ok = np.flatnonzero(np.isin(f_piece, b_piece))
-    if len(ok) == 0:
-        return out
-    apart = 1e3 * (1.0 + float(np.ptp(xy, axis=0).max()))
-    kd = cKDTree(np.column_stack([xy, b_piece * apart]))
-    f_xy = shapely.get_coordinates(rep[ok])
-    _, near = kd.query(np.column_stack([f_xy, f_piece[ok] * apart]))
-    out[ok] = near
+    if len(ok):
+        apart = 1e3 * (1.0 + float(np.ptp(xy, axis=0).max()))
+        kd = cKDTree(np.column_stack([xy, b_piece * apart]))
+        f_xy = shapely.get_coordinates(rep[ok])
+        _, near = kd.query(np.column_stack([f_xy, f_piece[ok] * apart]))
+        out[ok] = near
     return out
+
+
+GATE_M = 30.0
+"""How far an internal road is carried on beyond its compound's wall, across the compound's
+open land to the road around it (a strip of open land is shared out piece by piece)."""
+
+
+def piece_gates(
+    compounds: dict[int, BaseGeometry], lines: Geoms, regions: dict[int, BaseGeometry]
+) -> Geoms:
+    """Return, per compound cut into pieces, its internal roads carried on beyond its wall
+    by :data:`GATE_M` and clipped to ``regions[c]`` (its enclosure), outside the compound.
+
+    The compound's open land between its wall and the road around it is then cut where
+    the internal roads meet the wall, so each stretch goes with the piece beside it
+    (:func:`piece_members`) instead of one long face going to one piece.
+    """
+    out: list[BaseGeometry] = []
+    for c, poly, inside in _lines_inside(compounds, lines):
+        stubs = shapely.difference(extended_lines(shapely.get_parts(inside), by=GATE_M), poly)
+        out.extend(shapely.intersection(stubs, regions[c]))
+    return np.asarray([g for g in out if not g.is_empty], dtype=object)

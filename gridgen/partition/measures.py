@@ -6,8 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 from shapely.geometry.base import BaseGeometry
 
 from gridgen.dataset import Dataset
@@ -74,17 +72,19 @@ def _crossings(geoms: np.ndarray, found: BaseGeometry) -> np.ndarray:
 def grid_barrier_straddles(dataset: Dataset, assignment: pd.DataFrame) -> pd.DataFrame:
     """Return the grids whose buildings lie on both sides of a river or railway.
 
-    Two buildings of a grid are on one side when the straight line between them crosses no
-    line of the ``barriers`` layer of kind ``river`` or ``railway`` (a water area by either
-    bank); the buildings of a grid fall into parts so joined. A grid in one part is not
-    returned.
+    The sides are the faces the rivers and railways (lines of the ``barriers`` layer of
+    kind ``river`` or ``railway``; a water area by either bank) cut the communities into:
+    two buildings are on one side when one can walk from one to the other inside their
+    community without crossing such a line. A line that divides nothing (a terminal track
+    ending inside the district, a stream's source) makes no second side, so a grid wrapping
+    around its end is not returned.
 
     Returns
     -------
     pandas.DataFrame
-        Indexed by ``grid_id`` (straddling grids only): ``parts``, how many parts the
-        rivers and railways divide its buildings into; ``households_across``, the
-        households outside its largest part (what boundaries on those lines would move).
+        Indexed by ``grid_id`` (straddling grids only): ``parts``, how many sides its
+        buildings lie on (within one piece of its community); ``households_across``, the
+        households outside its largest side (what boundaries on those lines would move).
     """
     out = pd.DataFrame({"parts": [], "households_across": []}, dtype="int64")
     out.index.name = "grid_id"
@@ -94,44 +94,48 @@ def grid_barrier_straddles(dataset: Dataset, assignment: pd.DataFrame) -> pd.Dat
         return out
     bld = dataset.metric("buildings")
     grid_of = assignment.set_index(assignment["building_id"].astype(str))["grid_id"].astype(str)
-    grid = grid_of.reindex(bld["building_id"].astype(str).to_numpy()).to_numpy()
-    pts = shapely.get_coordinates(shapely.point_on_surface(bld.geometry.to_numpy()))
-    a, b = _same_grid_pairs(grid)
-    segs = shapely.linestrings(np.stack([pts[a], pts[b]], axis=1))
-    crossing, _ = shapely.STRtree(shapely.get_parts(found)).query(segs, predicate="intersects")
-    keep = np.ones(len(a), dtype=bool)
-    keep[crossing] = False
-    n = len(grid)
-    graph = coo_matrix((np.ones(int(keep.sum())), (a[keep], b[keep])), shape=(n, n))
-    _, part = connected_components(graph, directed=False)
+    pts = shapely.point_on_surface(bld.geometry.to_numpy())
     rows = pd.DataFrame(
-        {"grid": grid, "part": part, "households": bld["households"].to_numpy()}
+        {
+            "grid": grid_of.reindex(bld["building_id"].astype(str).to_numpy()).to_numpy(),
+            "piece": _side_of(pts, comms, shapely.GeometryCollection()),
+            "side": _side_of(pts, comms, found),
+            "households": bld["households"].to_numpy(),
+        }
     ).dropna(subset=["grid"])
-    per_part = rows.groupby(["grid", "part"])["households"].sum()
-    parts = per_part.groupby(level="grid").size()
-    split = parts[parts > 1].index
-    if len(split) == 0:
+    # sides are counted within each piece of a community: a grid holding buildings in two
+    # pieces of a community in pieces does not straddle a river for that
+    per_side = rows.groupby(["grid", "piece", "side"], as_index=False)["households"].sum()
+    in_piece = per_side.groupby(["grid", "piece"])["households"]
+    per_side["sides"] = in_piece.transform("size")
+    per_side["most"] = in_piece.transform("max")
+    split = per_side[per_side["sides"] > 1]
+    if split.empty:
         return out
-    hh = per_part.loc[list(split)].groupby(level="grid")
-    out = pd.DataFrame({"parts": parts[split], "households_across": hh.sum() - hh.max()})
+    pieces = split.groupby(["grid", "piece"]).agg(
+        sides=("sides", "first"), total=("households", "sum"), most=("most", "first")
+    )
+    out = pd.DataFrame(
+        {
+            "parts": (pieces["sides"] - 1).groupby(level="grid").sum() + 1,
+            "households_across": (pieces["total"] - pieces["most"]).groupby(level="grid").sum(),
+        }
+    )
     out.index.name = "grid_id"
     return out.astype("int64")
 
 
-def _same_grid_pairs(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return every pair ``i < j`` of positions with the same (non-missing) grid."""
-    codes, _ = pd.factorize(pd.Series(grid, dtype=object), use_na_sentinel=True)
-    firsts: list[np.ndarray] = []
-    seconds: list[np.ndarray] = []
-    order = np.argsort(codes, kind="stable")
-    sorted_codes = codes[order]
-    bounds = np.flatnonzero(np.diff(sorted_codes)) + 1
-    for members in np.split(order, bounds):
-        if len(members) < 2 or codes[members[0]] < 0:
-            continue
-        i, j = np.triu_indices(len(members), k=1)
-        firsts.append(members[i])
-        seconds.append(members[j])
-    if not firsts:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    return np.concatenate(firsts), np.concatenate(seconds)
+def _side_of(points: np.ndarray, comms: np.ndarray, found: BaseGeometry) -> np.ndarray:
+    """Return per point the face of the communities cut by ``found`` it lies in.
+
+    The communities' boundaries and the lines are noded together (one union) and
+    polygonized; a line's dangling end makes no face. A point in no face (outside every
+    community) gets a side of its own.
+    """
+    edges = shapely.union_all([*shapely.boundary(comms), found])
+    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(edges)))
+    side = -1 - np.arange(len(points))
+    pi, fi = shapely.STRtree(faces).query(points, predicate="intersects")
+    first = np.unique(pi, return_index=True)[1]
+    side[pi[first]] = fi[first]
+    return side

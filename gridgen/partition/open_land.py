@@ -37,7 +37,12 @@ from gridgen.partition.faces import (
     voronoi_ridges,
 )
 from gridgen.partition.ground import LAND_M, LAND_MIN_M2, enclosures
-from gridgen.partition.inner_roads import inner_pieces, piece_members, piece_ridges
+from gridgen.partition.inner_roads import (
+    inner_pieces,
+    piece_gates,
+    piece_members,
+    piece_ridges,
+)
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -133,6 +138,8 @@ def ground_faces(
     parts += [_split_edges(splits, ci, ei, encl)]
     cut_by_roads = inner_pieces({c: c_geom[c] for c in splits}, lines)
     parts += [piece_ridges(cut_by_roads, splits)]
+    regions = {c: shapely.union_all(encl[ei[ci == c]]) for c in cut_by_roads}
+    parts += [piece_gates({c: c_geom[c] for c in cut_by_roads}, lines, regions)]
     faces = noded_faces(np.concatenate(parts), region)
     rep = shapely.point_on_surface(faces)
     face_encl = _holder(tree, rep, nearest=True)

@@ -64,6 +64,14 @@ def road_pieces(units: UnitGraph) -> list[IntArray]:
     return [np.asarray(p, dtype=np.int64) for p in groups if len(p) > 1]
 
 
+def inner_road_pieces(units: UnitGraph) -> list[IntArray]:
+    """Return the pieces of :func:`road_pieces` that are not a whole compound: those of
+    compounds their internal roads divide (a compound without them is one piece)."""
+    comp = np.asarray(units.compound_ids, dtype=object)
+    sizes = dict(zip(*np.unique(comp, return_counts=True), strict=True))
+    return [p for p in road_pieces(units) if len(p) < sizes[comp[p[0]]]]
+
+
 def _off_band(h: IntArray, lo: int, hi: int) -> IntArray:
     return np.maximum(np.maximum(lo - h, h - hi), 0)
 

@@ -2,8 +2,8 @@
 
 Draws context roads and buildings, the compound, grid boundaries, buildings (uncovered
 ones outlined), the nearest station with its reach (or an arrow at the frame when it is
-far), the north arrow, the scale bar and the legend, then the building labels
-(:mod:`maps.sheet.labels`) around those obstacles.
+far), the north arrow, the scale bar and the legend (:mod:`maps.sheet.legend`), then the
+building labels (:mod:`maps.sheet.labels`) around those obstacles.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ import numpy as np
 import shapely
 from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Circle, FancyArrow, Patch, Rectangle
+from matplotlib.patches import Circle, FancyArrow, Rectangle
 from matplotlib.path import Path as MplPath
 from shapely.geometry.base import BaseGeometry
 
@@ -28,15 +27,12 @@ from gridgen.palette import (
     REACH_COLOR,
     UNCOVERED_COLOR,
 )
-from gridgen.schema import BARRIER_KIND_LABELS, BARRIER_KINDS
 from maps.sheet.data import SheetData, SheetStation
 from maps.sheet.labels import draw_building_labels
 from maps.sheet.layout import SheetLayout, text_width_em
+from maps.sheet.legend import BUILDING_EDGE, BUILDING_FILL, CONTEXT_FILL, draw_legend
 from maps.style import property_mode_color
 
-BUILDING_FILL = "#f6d7a7"
-BUILDING_EDGE = "#8a5a1c"
-CONTEXT_FILL = "#e6e6e6"
 ROAD_COLOR = "#c9c9c9"
 
 
@@ -116,7 +112,7 @@ def draw_map_panel(fig: Figure, lay: SheetLayout, data: SheetData) -> None:
     span = extent[2] - extent[0]
     _north_arrow(ax, s)
     _scale_bar(ax, span, s)
-    _legend(fig, lay, data)
+    draw_legend(fig, lay, data, extent=extent)
     obstacles = _label_obstacles(fig, ax, span=span, station=st, s=s)
     draw_building_labels(fig, ax, data, scale=s, obstacles=obstacles)
     if not data.buildings:
@@ -427,72 +423,3 @@ def _scale_bar(ax: Any, span: float, s: float) -> tuple[Any, ...]:
     )
     ax.add_patch(back)
     return (back, r1, r2, t0, t1)
-
-
-def _legend(fig: Figure, lay: SheetLayout, data: SheetData) -> None:
-    """Draw the legend as one row under the map frame."""
-    W, H = lay.page
-    mx, my, _, _ = lay.map_box
-    s = lay.scale
-    handles: list[Any] = [
-        Patch(
-            facecolor=property_mode_color(data.property_mode),
-            alpha=0.35,
-            edgecolor=COMPOUND_EDGE,
-            linewidth=1.2,
-            label=f"小区（{data.property_label}）",
-        ),
-        Patch(facecolor=BUILDING_FILL, edgecolor=BUILDING_EDGE, label="本小区楼栋"),
-        Patch(facecolor=CONTEXT_FILL, edgecolor="#cfcfcf", label="周边楼栋"),
-    ]
-    if data.grid_geometries:
-        handles.append(
-            Line2D([], [], color=GRID_EDGE, linestyle="--", linewidth=1.4, label="网格边界")
-        )
-    handles += [
-        Line2D([], [], color=BARRIER_KIND_COLORS[k], linewidth=2, label=BARRIER_KIND_LABELS[k])
-        for k in BARRIER_KINDS
-        if any(kind == k for kind, _ in data.context_barriers)
-    ]
-    if any(b.covered is False for b in data.buildings):
-        handles.append(
-            Patch(
-                facecolor=BUILDING_FILL,
-                edgecolor=UNCOVERED_COLOR,
-                linewidth=1.4,
-                label="未覆盖楼栋",
-            )
-        )
-    if data.station is not None:
-        handles.append(
-            Line2D(
-                [],
-                [],
-                marker="*",
-                color=REACH_COLOR,
-                linestyle="none",
-                markersize=8,
-                label=data.station.kind_label,
-            )
-        )
-        handles.append(
-            Patch(
-                facecolor=REACH_COLOR,
-                alpha=0.15,
-                edgecolor=REACH_COLOR,
-                linestyle="--",
-                label=f"服务范围 {data.station.radius_m:.0f} 米",
-            )
-        )
-    fig.legend(
-        handles=handles,
-        loc="upper left",
-        bbox_to_anchor=(mx / W, (my - 0.8 * s) / H),
-        ncol=len(handles) if lay.page[0] > lay.page[1] or len(handles) <= 6 else 4,
-        fontsize=6.5 * s,
-        frameon=False,
-        handlelength=1.5,
-        columnspacing=1.2,
-        borderaxespad=0.0,
-        borderpad=0.1,
-    )
