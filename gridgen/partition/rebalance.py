@@ -18,6 +18,9 @@ every output CRS if they were not). In a touched community:
    resort the community is drawn afresh when that fixes grids at no more than
    :data:`~gridgen.partition.settle.SCRATCH_COST_PER_FIX` households moved per grid fixed;
    moves that turned out not to be needed are undone (:mod:`gridgen.partition.undo_moves`);
+   last, where every grid out of band holds a stuck unit, a mixed integer programme
+   relabels the settled grids to keep most households in their old grid
+   (:mod:`gridgen.partition.least_change`);
 4. a grid keeps its code when it keeps the majority of its households; other grids take
    codes never used in the community; codes no grid keeps are retired
    (:mod:`gridgen.partition.codes`);
