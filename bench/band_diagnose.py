@@ -8,7 +8,8 @@ its community, households, units, neighbouring grids, and what an exhaustive sea
 about the grid with its neighbours (one and two rings) and about its connected part of the
 community: a partition into in-band grids exists (a search failure), none exists (a proof
 the engine should report), or unknown (the search gave up); and whether a cut unit or pair
-of units proves it (:mod:`gridgen.partition.cut_proofs`, no stuck units).
+of units proves it (:mod:`gridgen.partition.cut_proofs`: without stuck units, and with
+them, their grids holding at most 540 or 720 households).
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ from gridgen.partition.community import partition_dataset
 from gridgen.partition.cut_proofs import cut_proof
 from gridgen.partition.exact import fits_some_count, in_band_partition
 from gridgen.partition.merge import merge_layers
+from gridgen.partition.moves import Moves
 from gridgen.partition.plan import Plan
 from gridgen.partition.regions import components
+from gridgen.partition.settle import stuck_units
 from gridgen.partition.units import build_units
 from gridgen.sample.drift import drifted
 from gridgen.validate.layers import validate_layers
@@ -176,10 +179,19 @@ def describe(ds: Dataset, plan: Plan, gid: str, cid: str, h: int) -> None:
     local[part] = np.arange(len(part))
     inside = (local[e[:, 0]] >= 0) & (local[e[:, 1]] >= 0)
     cut = cut_proof(units.households[part], local[e[inside]], band=BAND)
+    g = Moves.from_edges(units.households, units.edges, units.shared_length)
+    stuck = np.isin(part, stuck_units(units, g, lo=lo, hi=hi))
+    with_stuck = [
+        cap
+        for cap in (540, 720)
+        if stuck.any()
+        and cut_proof(units.households[part], local[e[inside]], band=BAND, stuck=stuck, cap=cap)
+    ]
     msg.append(
         f"    part of the community: {len(part)} units, {tot} hh, grids "
         f"{len({lab[u] for u in part.tolist()} - {''})}, fits a count: "
-        f"{fits_some_count(tot, lo=lo, hi=hi)}, exact {status}, cut proof {cut}"
+        f"{fits_some_count(tot, lo=lo, hi=hi)}, exact {status}, cut proof {cut}, with "
+        f"{int(stuck.sum())} stuck units up to {with_stuck or 'no cap'}"
     )
     print("\n".join(msg))
 

@@ -1,21 +1,34 @@
-"""Cheap proofs that a connected part of a community has no division into connected grids
-in the band, from the units that cut it (where the exhaustive search,
+"""Cheap proofs that a connected part of a community has no division into connected grids in
+the band, from the units that cut it (where the exhaustive search,
 :mod:`gridgen.partition.exact`, may run out of budget).
 
 Removing a cut unit ``a`` (or a pair ``a, b``) leaves pieces. Every grid but those holding
 ``a`` or ``b`` lies within one piece, so a piece of ``T`` households keeps some ``f`` a
 number of grids fits (``k * lo <= f <= k * hi``, or 0) and gives its *share* ``T - f`` to
-the grid holding ``a`` or ``b`` next to it. When no choice of shares brings those grids
-into the band (a subset-sum over the pieces, on integers used as bit sets: bit ``s`` set
-when ``s`` households are reachable), there is no division. Both are necessary conditions
-only (contiguity within the pieces is not checked), so a proof is exact.
+the grid holding ``a`` or ``b`` next to it. When no choice of shares brings those grids into
+the band (a subset-sum over the pieces, on integers used as bit sets: bit ``s`` set when
+``s`` households are reachable), there is no division. Both are necessary conditions only
+(contiguity within the pieces is not checked), so a proof is exact. Two refinements keep
+them necessary and make them stronger: a share that is not 0 holds at least the first unit
+with households the grid reaches in that piece (next to its cut unit or across land) and is
+the sum of a set of its units (a subset-sum bit set per piece); and with ``stuck`` units a
+grid may exceed the band (up to ``cap``) only by taking one, so its share of that piece
+holds at least the cheapest path to it (a stuck unit serves one grid: two grids relying on
+the pieces next to both take two). With two cut units in two grids, each grid must also
+reach its range alone, taking any share of the pieces next to both.
 
 Walled/make_city/filled bench parts: a 67-unit part whose compound of 285 households cuts
 off 445 (the search needs ~30,000 sets, the cut 5 ms); 40-47-unit parts of small buildings
-that 1,000,000 sets did not settle, proven by a pair of units in ~50 ms.
+that 1,000,000 sets did not settle, proven by a pair of units in ~50 ms; with the
+refinements, make_city parts of 37 and 48 units (rebalance and merge-grids, one or two stuck
+units) in 10-20 ms, and a walled merge-grids part of 101 units (a compound of 228 households
+cutting off 478 that no set of its units splits into 118-132 and the rest) in 60 ms.
 """
 
 from __future__ import annotations
+
+import heapq
+from typing import NamedTuple
 
 import networkx as nx
 import numpy as np
@@ -29,12 +42,26 @@ PAIR_UNITS = 150
 """Largest part (units) whose pairs of units :func:`cut_pair_proof` tries (quadratic)."""
 
 
-def _absorbed(sums: int, total: int, fits: list[bool] | None, limit: int) -> int:
+class _Piece(NamedTuple):
+    """A piece left by the cut units: its households, the fits its kept part must meet
+    (None: any, it holds a stuck unit) and the sums of its units' subsets (a bit set)."""
+
+    total: int
+    fits: list[bool] | None
+    sub: int
+
+
+def _absorbed(sums: int, piece: _Piece, limit: int, *, least: int = 0, first: int = 0) -> int:
     """Return the households a grid may hold (bit set, up to ``limit``) after taking a share
-    of a piece of ``total`` households (the piece keeping what some number of grids fits;
-    any share when ``fits`` is None: a piece holding a stuck unit)."""
+    of at least ``least`` of a piece of ``total`` households (the piece keeping what some
+    number of grids fits; any share when ``fits`` is None: a piece holding a stuck unit),
+    a share that is 0 or at least ``first`` (the smallest unit with households it can
+    reach first), and one of the sums ``sub`` of the piece's units (a bit set)."""
+    total, fits, sub = piece
     grown = 0
-    for share in range(min(total, limit) + 1):
+    for share in range(least, min(total, limit) + 1):
+        if 0 < share < first or not sub >> share & 1:
+            continue
         if fits is None or fits[total - share]:
             grown |= sums << share
     return grown & _upto(limit)
@@ -73,22 +100,101 @@ class _Cuts:
         self.stuck = set() if stuck is None else set(np.flatnonzero(stuck).tolist())
         self.cap = cap
         self.fits = [fits_some_count(t, lo=self.lo, hi=self.hi) for t in range(sum(self.hh) + 1)]
+        self.sub: dict[frozenset[int], int] = {}
+        """Subset sums per piece (:meth:`subset_sums`)."""
 
-    def limits(self, v: int, pieces: list[set[int]]) -> tuple[int, int]:
-        """Return the households a grid holding cut unit ``v`` may hold: the band, or up to
-        the cap when it is stuck or may take a stuck unit from one of ``pieces`` next to it
-        (out of band whatever the plan)."""
-        if v in self.stuck or any(p & self.stuck for p in pieces if self.near(v, p)):
-            return 0, max(self.cap, self.hh[v])
+    def can_hold(self, cut: set[int], pieces: list[set[int]]) -> bool:
+        """Return whether the grid holding the units ``cut`` may hold a stuck unit: one of
+        them is stuck, or a piece next to them holds one."""
+        return bool(cut & self.stuck) or any(
+            p & self.stuck and any(self.near(v, p) for v in cut) for p in pieces
+        )
+
+    def limits(self, cut: set[int], held: bool) -> tuple[int, int]:
+        """Return the households a grid holding ``cut`` may hold: the band, or (``held``:
+        it holds a stuck unit, out of band whatever the plan) up to the cap."""
+        if held:
+            return 0, max(self.cap, *(self.hh[v] for v in cut))
         return self.lo, self.hi
+
+    def reach(self, cut: set[int], piece: set[int]) -> int:
+        """Return the fewest households of a connected set of ``piece`` joining a unit
+        next to ``cut`` to a stuck unit (node-weighted shortest path): what a grid holding
+        ``cut`` takes from ``piece`` at least to hold its stuck unit."""
+        starts = [w for w in piece if any(self.graph.has_edge(v, w) for v in cut)]
+        sub = self.graph.subgraph(piece)
+        best = {w: self.hh[w] for w in starts}
+        todo = sorted((d, w) for w, d in best.items())
+        heapq.heapify(todo)
+        while todo:
+            d, w = heapq.heappop(todo)
+            if w in self.stuck:
+                return d
+            if d > best.get(w, d):
+                continue
+            for x in sub[w]:
+                if d + self.hh[x] < best.get(x, 1 << 62):
+                    best[x] = d + self.hh[x]
+                    heapq.heappush(todo, (best[x], x))
+        return 1 << 62
+
+    def sums(
+        self, start: int, cut: set[int], pieces: list[set[int]], limit: int
+    ) -> tuple[int, int, int]:
+        """Return the households (bit sets up to ``limit``) a grid holding ``cut`` (``start``
+        households) may hold after taking shares of ``pieces``: any, those where it takes a
+        stuck unit from them (at least :meth:`reach` of its piece), and two stuck units
+        (for two grids: :func:`_pair_fits`)."""
+        anyway, one, two = (1 << start) & _upto(limit), 0, 0
+        for piece in pieces:
+            info, first = self.piece(piece), self.first(cut, piece)
+            before, once = anyway, one
+            anyway = _absorbed(anyway, info, limit, first=first)
+            one = _absorbed(one, info, limit, first=first)
+            two = _absorbed(two, info, limit, first=first)
+            if info.fits is None:
+                reach = self.reach(cut, piece)
+                pair = sorted(self.hh[v] for v in piece & self.stuck)[:2]
+                both = max(reach, sum(pair)) if len(pair) == 2 else 1 << 62
+                one |= _absorbed(before, info, limit, least=reach)
+                two |= _absorbed(once, info, limit, least=reach)
+                two |= _absorbed(before, info, limit, least=both)
+        return anyway, one, two
+
+    def first(self, cut: set[int], piece: set[int]) -> int:
+        """Return the fewest households of a unit of ``piece`` a grid holding ``cut`` can
+        take first (next to ``cut``, or across land without households): a share of the
+        piece that is not 0 holds at least that many."""
+        seen = {w for w in piece if any(self.graph.has_edge(v, w) for v in cut)}
+        todo = [w for w in seen if self.hh[w] == 0]
+        while todo:
+            w = todo.pop()
+            for x in self.graph[w]:
+                if x in piece and x not in seen:
+                    seen.add(x)
+                    if self.hh[x] == 0:
+                        todo.append(x)
+        return min((self.hh[w] for w in seen if self.hh[w] > 0), default=0)
+
+    def subset_sums(self, piece: set[int]) -> int:
+        """Return the bit set of the households of the subsets of ``piece`` (a share is
+        one of them)."""
+        key = frozenset(piece)
+        if key not in self.sub:
+            bits = 1
+            for v in piece:
+                bits |= bits << self.hh[v]
+            self.sub[key] = bits
+        return self.sub[key]
 
     def near(self, v: int, piece: set[int]) -> bool:
         """Return whether unit ``v`` touches ``piece``."""
         return any(self.graph.has_edge(v, w) for w in piece)
 
-    def piece(self, nodes: set[int]) -> tuple[int, list[bool] | None]:
-        """Return a piece's households and the fits its kept part must meet (None: any)."""
-        return sum(self.hh[v] for v in nodes), (None if nodes & self.stuck else self.fits)
+    def piece(self, nodes: set[int], *, loose: bool = False) -> _Piece:
+        """Return a piece (``loose``: any share, the rest going to another cut unit)."""
+        fits = None if (loose or nodes & self.stuck) else self.fits
+        return _Piece(sum(self.hh[v] for v in nodes), fits, self.subset_sums(nodes))
 
 
 def cut_unit_proof(
@@ -109,13 +215,22 @@ def cut_unit_proof(
     graph = part.graph
     for a in sorted(nx.articulation_points(graph)):
         pieces = list(nx.connected_components(graph.subgraph(v for v in graph if v != a)))
-        low, high = part.limits(a, pieces)
-        sums = (1 << part.hh[a]) & _upto(high)
-        for piece in pieces:
-            sums = _absorbed(sums, *part.piece(piece), high)
-        if not sums & ((_upto(high) >> low << low) | 1):  # in its range, or land only
+        if not _grid_fits(part, {a}, pieces):
             return int(a)
     return -1
+
+
+def _grid_fits(part: _Cuts, cut: set[int], pieces: list[set[int]]) -> bool:
+    """Return whether one grid holding the units ``cut`` can take up what ``pieces`` leave
+    over: in the band, or (when it may) holding a stuck unit with at most the cap."""
+    start = sum(part.hh[v] for v in cut)
+    for held in (False, True) if part.can_hold(cut, pieces) else (False,):
+        low, high = part.limits(cut, held)
+        anyway, got, _ = part.sums(start, cut, pieces, high)
+        sums = anyway if (not held or cut & part.stuck) else got
+        if sums & ((_upto(high) >> low << low) | (0 if held else 1)):  # or land only
+            return True
+    return False
 
 
 def cut_proof(
@@ -168,22 +283,52 @@ def cut_pair_proof(
 
 def _pair_fits(part: _Cuts, a: int, b: int, rest: nx.Graph) -> bool:
     """Return whether the grids holding cut units ``a`` and ``b`` can take up what the
-    pieces of ``rest`` leave over (:func:`cut_pair_proof`)."""
+    pieces of ``rest`` leave over (:func:`cut_pair_proof`): one grid holding both, or two,
+    each in the band or (when it may) holding a stuck unit with at most the cap."""
     pieces = list(nx.connected_components(rest))
-    (la, ha), (lb, hb) = part.limits(a, pieces), part.limits(b, pieces)
-    one = (0, max(ha, hb)) if (la == 0 or lb == 0) else (part.lo, part.hi)  # a grid of both
-    same, sa, sb, sc = 1 << (part.hh[a] + part.hh[b]), 1 << part.hh[a], 1 << part.hh[b], 1
-    for piece in pieces:
-        total, fits = part.piece(piece)
-        near_a, near_b = part.near(a, piece), part.near(b, piece)
-        same = _absorbed(same, total, fits, one[1])
-        if near_a and near_b:
-            sc = _absorbed(sc, total, fits, ha + hb)
-        elif near_a:
-            sa = _absorbed(sa, total, fits, ha)
-        else:
-            sb = _absorbed(sb, total, fits, hb)
-    if same & (_upto(one[1]) >> one[0] << one[0]):
+    if _grid_fits(part, {a, b}, pieces):
         return True
-    both = _sum_set(_sum_set(sa, sb, ha + hb), sc, ha + hb)
-    return bool(both & (_upto(ha + hb) >> (la + lb) << (la + lb)))
+    only_a = [p for p in pieces if part.near(a, p) and not part.near(b, p)]
+    only_b = [p for p in pieces if part.near(b, p) and not part.near(a, p)]
+    shared = [p for p in pieces if part.near(a, p) and part.near(b, p)]
+    modes_a = (False, True) if part.can_hold({a}, only_a + shared) else (False,)
+    modes_b = (False, True) if part.can_hold({b}, only_b + shared) else (False,)
+    for held_a in modes_a:
+        for held_b in modes_b:
+            (la, ha), (lb, hb) = part.limits({a}, held_a), part.limits({b}, held_b)
+            if not (
+                _alone_fits(part, a, only_a, shared, limits=(la, ha))
+                and _alone_fits(part, b, only_b, shared, limits=(lb, hb))
+            ):
+                continue
+            options_a = _options(part, a, held_a, part.sums(part.hh[a], {a}, only_a, ha))
+            options_b = _options(part, b, held_b, part.sums(part.hh[b], {b}, only_b, hb))
+            sc = part.sums(0, {a, b}, shared, ha + hb)
+            for xa, via_a in options_a:
+                for xb, via_b in options_b:
+                    both = _sum_set(_sum_set(xa, xb, ha + hb), sc[via_a + via_b], ha + hb)
+                    if both & (_upto(ha + hb) >> (la + lb) << (la + lb)):
+                        return True
+    return False
+
+
+def _alone_fits(
+    part: _Cuts, v: int, own: list[set[int]], shared: list[set[int]], *, limits: tuple[int, int]
+) -> bool:
+    """Return whether the grid holding cut unit ``v`` can have ``limits`` households
+    taking shares of its own pieces and any share of the pieces it shares with the other
+    cut unit (each 0 or at least the first unit it reaches there)."""
+    low, high = limits
+    sums = part.sums(part.hh[v], {v}, own, high)[0]
+    for piece in shared:
+        sums = _absorbed(sums, part.piece(piece, loose=True), high, first=part.first({v}, piece))
+    return bool(sums & (_upto(high) >> low << low))
+
+
+def _options(part: _Cuts, v: int, held: bool, sums: tuple[int, int, int]) -> list[tuple[int, int]]:
+    """Return the households a grid holding cut unit ``v`` takes from its own pieces, each
+    with the stuck units (0 or 1) it must take from the pieces next to both cut units."""
+    anyway, got, _ = sums
+    if not held or v in part.stuck:
+        return [(anyway, 0)]
+    return [(got, 0), (anyway, 1)]

@@ -18,6 +18,9 @@ every output CRS if they were not). In a touched community:
    resort the community is drawn afresh when that fixes grids at no more than
    :data:`~gridgen.partition.settle.SCRATCH_COST_PER_FIX` households moved per grid fixed;
    moves that turned out not to be needed are undone (:mod:`gridgen.partition.undo_moves`);
+   last, where every grid out of band holds a stuck unit, a mixed integer programme
+   relabels the settled grids to keep most households in their old grid
+   (:mod:`gridgen.partition.least_change`);
 4. a grid keeps its code when it keeps the majority of its households; other grids take
    codes never used in the community; codes no grid keeps are retired
    (:mod:`gridgen.partition.codes`);
@@ -59,10 +62,12 @@ from gridgen.partition.codes import (
     unit_codes,
 )
 from gridgen.partition.existing import GridLayer, building_grids, grid_layer
+from gridgen.partition.least_change import least_change
 from gridgen.partition.lifecycle import dated_grids, layer_codes
 from gridgen.partition.lower_bound import ZERO, community_bound
+from gridgen.partition.moves import Moves
 from gridgen.partition.plan import Plan, checked_band
-from gridgen.partition.settle import PROVEN_KINDS, band_problems, settle
+from gridgen.partition.settle import PROVEN_KINDS, band_problems, mend_pieces, settle
 from gridgen.partition.units import UnitGraph, build_units
 
 IntArray = NDArray[np.int64]
@@ -109,6 +114,19 @@ def dirty_communities(audit: Audit, dataset: Dataset) -> set[str]:
     return {c for c in out if c}
 
 
+def kept_households(
+    units: UnitGraph, old_code: dict[str, str], b_hh: dict[str, float], local: list[str]
+) -> NDArray[np.float64]:
+    """Return ``(units, local grids)`` households of each unit that were in each grid."""
+    index = {c: i for i, c in enumerate(local)}
+    out = np.zeros((units.n, max(len(local), 1)))
+    for b, u in zip(units.building_ids.tolist(), units.building_unit.tolist(), strict=True):
+        g = index.get(old_code.get(str(b), ""), -1)
+        if g >= 0:
+            out[u, g] += b_hh.get(str(b), 0.0)
+    return out
+
+
 def initial_labels(
     units: UnitGraph,
     old_code: dict[str, str],
@@ -140,6 +158,21 @@ def initial_labels(
     return labels
 
 
+def _mended(
+    units: UnitGraph, labels: IntArray, settled: IntArray, *, band: tuple[int, int], stuck: IntArray
+) -> IntArray:
+    """Return ``labels`` with pieces cut off their grid's polygon mended
+    (:func:`gridgen.partition.settle.mend_pieces`) when no grid out of band is then not
+    excused by a stuck unit, else ``settled``."""
+    lo, hi = band
+    g = Moves.from_edges(units.households, units.edges, units.shared_length)
+    out = mend_pieces(units, g, labels)
+    size = np.bincount(out, weights=units.households)
+    bad = (size < lo) | (size > hi)
+    bad[out[stuck]] = False
+    return settled if bad.any() else out
+
+
 def redraw_community(
     dataset: Dataset,
     community_id: str,
@@ -160,6 +193,20 @@ def redraw_community(
     local = [str(c) for c in layer.codes[local_idx]]
     old = initial_labels(units, old_code, b_hh, local, layer.geoms[local_idx])
     labels, stuck, moved = settle(units, old, target=target, band=band, budget=budget, seed=seed)
+    bound = community_bound(units.households, old, lo=lo, hi=hi, stuck=stuck)
+    if math.isinf(budget):
+        kept = kept_households(units, old_code, b_hh, local)
+        better = least_change(
+            units.households,
+            units.edges,
+            labels,
+            kept,
+            stuck=stuck,
+            band=band,
+            floor=bound.households,
+        )
+        if better is not labels:
+            labels = _mended(units, better, labels, band=band, stuck=stuck)
     done = finished(dataset, units, labels, band=band)
     book = book or CodeBook(scheme_for(dataset.communities))
     codes = unit_codes(
@@ -185,7 +232,7 @@ def redraw_community(
         ],
         moved=moved,
         shapes=done.wgs84,
-        bound=community_bound(units.households, old, lo=lo, hi=hi, stuck=stuck),
+        bound=bound,
     )
 
 

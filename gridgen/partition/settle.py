@@ -262,7 +262,12 @@ def part_proofs(
 ) -> dict[int, tuple[int, int, str]]:
     """Return, per grid (label) proven out of band as the one grid out of band of its
     connected part (:func:`gridgen.partition.proofs.proven_part_grid`,
-    :func:`gridgen.partition.proofs.part_proof`): the part's households, units and proof."""
+    :func:`gridgen.partition.proofs.part_proof`): the part's households, units and proof.
+
+    Parts are the connected components of the whole unit graph, edges across a river or
+    railway included (the partitioner searches the pieces between them apart,
+    :func:`gridgen.partition.search.searched_parts`, and says so in its proof): these
+    proofs hold whatever the plan, none assumes grids kept off a river or railway."""
     if units.n == 0:
         return {}
     forced = np.zeros(units.n, dtype=bool)
@@ -317,8 +322,12 @@ def fewest_out_proofs(
             continue  # part_proofs searched it
         e, _ = local_edges(units.edges, nodes, units.n)
         total = int(hh[nodes].sum())
-        if q == 1 and cut_proof(hh[nodes], e, band=band, stuck=forced[nodes], cap=2 * hi):
-            out[outs[0]] = (total, len(nodes), q, (1, 2 * hi))
+        caps = (2 * hi, window[1]) if q == 1 else ()
+        cap = next(
+            (c for c in caps if cut_proof(hh[nodes], e, band=band, stuck=forced[nodes], cap=c)), 0
+        )
+        if cap:
+            out[outs[0]] = (total, len(nodes), q, (1, cap))
             continue
         if len(nodes) > FEWEST_OUT_UNITS:
             continue

@@ -1,0 +1,75 @@
+"""Cut proofs (gridgen.partition.cut_proofs) that a connected part has no division into
+connected grids in the band: hand-checkable rings where a grid's allowance must be earned (a
+grid may exceed the band only by taking its stuck unit; a share of a piece holds at least
+the first unit it reaches and is a sum of whole units), and soundness against brute force
+over every division."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_fewest_out import _fewest_by_brute_force, small_graphs
+
+from gridgen.partition.cut_proofs import cut_pair_proof, cut_proof, cut_unit_proof
+from gridgen.partition.proofs import part_proof
+
+BAND = (240, 360)
+RING = np.asarray([(0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (5, 0)])
+"""Six units in a ring."""
+
+
+def test_a_grid_exceeds_the_band_only_by_taking_its_stuck_unit() -> None:
+    # ring 138* - 334 - 70 - 70 - 308 - 216* (* stuck: out of band whatever the plan).
+    # The 70s (140) must join the 334 or the 308: in the band each takes at most 26 or 52;
+    # holding its stuck unit each holds 472 or 524 before them, and at most 540 (68 or 16).
+    # Before: a grid next to a stuck unit's piece could hold 540 without taking it.
+    hh = np.asarray([138, 334, 70, 70, 308, 216])
+    stuck = np.asarray([True, False, False, False, False, True])
+    assert cut_pair_proof(hh, RING, lo=240, hi=360, stuck=stuck, cap=540) == (1, 4)
+    assert _fewest_by_brute_force(hh, RING, stuck, (1, 540)) in (None, 1, 2)
+    # up to 720 the 334 takes 138 + 70 + 70 (612): no proof
+    assert not cut_proof(hh, RING, band=BAND, stuck=stuck, cap=720)
+    assert _fewest_by_brute_force(hh, RING, stuck, (1, 720)) == 0
+
+
+def test_a_share_holds_at_least_the_first_unit_it_reaches() -> None:
+    # ring 198 - 106 - 130 - 242 - 300 - (back to 198): the 130 reaches the 106 (236) or
+    # the 242 (372), never 240-360. Before: the 130 and the 198 pooled what both pieces
+    # leave over, as if the 130 could take part of the 242.
+    ring5 = np.asarray([(0, 1), (1, 2), (2, 3), (3, 4), (4, 0)])
+    hh = np.asarray([198, 106, 130, 242, 300])
+    assert cut_pair_proof(hh, ring5, lo=240, hi=360) is not None
+    assert part_proof(hh, ring5, lo=240, hi=360) == "cut"
+    no = np.zeros(5, dtype=bool)
+    assert _fewest_by_brute_force(hh, ring5, no, (1, 720)) != 0
+
+
+def test_a_share_is_a_sum_of_whole_units() -> None:
+    # 300 - 228 - 12, and 72, 210, 184 behind the 12: the 478 behind the 228 fits no number
+    # of grids, so the 228's grid takes 118-132 of it (478 - share in 240-360 and 228 +
+    # share in 240-360); no set of those units sums to that. Before: any share of at least
+    # the first unit (12) was allowed.
+    hh = np.asarray([228, 72, 210, 12, 184, 300])
+    edges = np.asarray([(0, 3), (3, 1), (1, 2), (3, 4), (0, 5)])
+    assert cut_unit_proof(hh, edges, lo=240, hi=360) == 0
+    assert part_proof(hh, edges, lo=240, hi=360) == "cut"
+    no = np.zeros(6, dtype=bool)
+    assert _fewest_by_brute_force(hh, edges, no, (1, 720)) != 0
+
+
+@settings(deadline=None)  # brute force over every set partition: no per-example limit
+@given(
+    small_graphs(),
+    st.lists(st.booleans(), min_size=8, max_size=8),
+    st.sampled_from([400, 540, 720]),
+)
+def test_cut_proofs_agree_with_brute_force(
+    graph: tuple[np.ndarray, np.ndarray], flags: list[bool], cap: int
+) -> None:
+    hh, edges = graph
+    if len(hh) > 7:  # every set partition of 7 units: 877
+        hh, edges = hh[:7], edges[(edges < 7).all(axis=1)]
+    stuck = np.asarray(flags[: len(hh)])
+    if cut_proof(hh, edges, band=BAND, stuck=stuck, cap=cap):
+        assert _fewest_by_brute_force(hh, edges, stuck, (1, cap)) != 0
