@@ -70,3 +70,24 @@ def test_a_grid_out_of_band_without_a_stuck_unit_leaves_the_plan_as_it_is() -> N
         hh, _row(3), settled, _kept(hh, old), stuck=np.zeros(0, dtype=np.int64), band=(240, 360)
     )
     assert out is settled
+
+
+def test_the_solver_prints_nothing_on_stdout() -> None:
+    # HiGHS prints a banner on stdout when its Python object turns callbacks on before
+    # output is off; the CLI's and the service's output must stay clean (a fresh process:
+    # the banner comes once per process)
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np\n"
+        "from gridgen.partition.least_change import least_change\n"
+        "hh = np.array([300, 200, 200, 200, 300]); old = np.array([0, 0, 0, 1, 1])\n"
+        "kept = np.zeros((5, 2)); kept[np.arange(5), old] = hh\n"
+        "edges = np.array([(i, i + 1) for i in range(4)], dtype=np.int64)\n"
+        "out = least_change(hh, edges, np.array([0, 0, 1, 1, 1]), kept,\n"
+        "                   stuck=np.zeros(0, dtype=np.int64), band=(400, 800))\n"
+        "assert out.tolist() == old.tolist()\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout == ""

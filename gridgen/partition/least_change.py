@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import highspy
 import numpy as np
+from highspy._core import _Highs
 from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 from scipy.sparse import coo_matrix, csc_matrix, vstack
@@ -303,7 +304,9 @@ def _solve(prog: Programme, start: FloatArray) -> FloatArray | None:
     lp.integrality_ = [highspy.HighsVarType.kInteger] * m + [highspy.HighsVarType.kContinuous] * (
         len(prog.cost) - m
     )
-    h = highspy.Highs()  # type: ignore[no-untyped-call]
+    # highspy.Highs() turns on callbacks at once, which prints HiGHS' banner on stdout
+    # before any option can be set; the core object (highspy's export) does not
+    h = _Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", SOLVE_SECONDS)
     h.setOptionValue("mip_max_nodes", NODES)
