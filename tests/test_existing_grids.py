@@ -81,6 +81,22 @@ def test_overlap_found_with_area_and_households(row4: Dataset) -> None:
     assert b.overlaps[["grid_a", "grid_b", "households"]].values.tolist() == [["G1", "G2", 80]]
 
 
+def test_a_grid_inside_another_overlaps_it_and_touching_grids_do_not(row4: Dataset) -> None:
+    # G2 drawn wholly inside G1 (a nested grid: contains, not "overlaps"); G3 beside G1
+    # sharing its edge (touching is fine)
+    a = audit_grids(
+        row4,
+        layer(
+            ("G1", box(0, 0, 250, 140)),
+            ("G2", box(20, 20, 120, 100)),
+            ("G3", box(250, 0, 500, 140)),
+        ),
+    )
+    assert a.summary["overlap"] == 1
+    assert a.summary["overlap_m2"] == pytest.approx(100 * 80, rel=1e-6)
+    assert a.overlaps[["grid_a", "grid_b"]].values.tolist() == [["G1", "G2"]]
+
+
 def test_split_compound_with_households_per_grid(row4: Dataset) -> None:
     a = audit_grids(row4, layer(("G1", box(0, 0, 310, 140)), ("G2", box(310, 0, 500, 140))))
     s = a.summary

@@ -88,18 +88,16 @@ def grid_barrier_straddles(dataset: Dataset, assignment: pd.DataFrame) -> pd.Dat
     """
     out = pd.DataFrame({"parts": [], "households_across": []}, dtype="int64")
     out.index.name = "grid_id"
-    comms = dataset.metric("communities").geometry.to_numpy()
-    found = barrier_lines(dataset, _envelope(comms)) if len(comms) else None
-    if found is None or shapely.is_empty(found) or assignment.empty:
+    sides = dataset.derived("measures.barrier_sides", _building_sides)
+    if sides is None or assignment.empty:
         return out
     bld = dataset.metric("buildings")
     grid_of = assignment.set_index(assignment["building_id"].astype(str))["grid_id"].astype(str)
-    pts = shapely.point_on_surface(bld.geometry.to_numpy())
     rows = pd.DataFrame(
         {
             "grid": grid_of.reindex(bld["building_id"].astype(str).to_numpy()).to_numpy(),
-            "piece": _side_of(pts, comms, shapely.GeometryCollection()),
-            "side": _side_of(pts, comms, found),
+            "piece": sides[0],
+            "side": sides[1],
             "households": bld["households"].to_numpy(),
         }
     ).dropna(subset=["grid"])
@@ -123,6 +121,18 @@ def grid_barrier_straddles(dataset: Dataset, assignment: pd.DataFrame) -> pd.Dat
     )
     out.index.name = "grid_id"
     return out.astype("int64")
+
+
+def _building_sides(dataset: Dataset) -> tuple[np.ndarray, np.ndarray] | None:
+    """Return per building (metric layer order) the piece of its community and the face the
+    rivers and railways cut it into, or None without such lines (computed once per
+    dataset: the audits before and after a rebalance share it)."""
+    comms = dataset.metric("communities").geometry.to_numpy()
+    found = barrier_lines(dataset, _envelope(comms)) if len(comms) else None
+    if found is None or shapely.is_empty(found):
+        return None
+    pts = shapely.point_on_surface(dataset.metric("buildings").geometry.to_numpy())
+    return _side_of(pts, comms, shapely.GeometryCollection()), _side_of(pts, comms, found)
 
 
 def _side_of(points: np.ndarray, comms: np.ndarray, found: BaseGeometry) -> np.ndarray:
