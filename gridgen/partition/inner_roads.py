@@ -143,7 +143,8 @@ def piece_gates(
     compounds: dict[int, BaseGeometry], lines: Geoms, regions: dict[int, BaseGeometry]
 ) -> Geoms:
     """Return, per compound cut into pieces, its internal roads carried on beyond its wall
-    by :data:`GATE_M` and clipped to ``regions[c]`` (its enclosure), outside the compound.
+    by :data:`GATE_M` and clipped to ``regions[c]`` (the open land of its enclosure: the
+    enclosure less the other compounds in it), outside the compound.
 
     The compound's open land between its wall and the road around it is then cut where
     the internal roads meet the wall, so each stretch goes with the piece beside it

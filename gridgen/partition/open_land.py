@@ -17,6 +17,7 @@ of its enclosure in a k-d tree), so no polygon overlay per owner is needed.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -138,8 +139,13 @@ def ground_faces(
     parts += [_split_edges(splits, ci, ei, encl)]
     cut_by_roads = inner_pieces({c: c_geom[c] for c in splits}, lines)
     parts += [piece_ridges(cut_by_roads, splits)]
-    regions = {c: shapely.union_all(encl[ei[ci == c]]) for c in cut_by_roads}
-    parts += [piece_gates({c: c_geom[c] for c in cut_by_roads}, lines, regions)]
+    parts += [
+        piece_gates(
+            {c: c_geom[c] for c in cut_by_roads},
+            lines,
+            _open_land(c_geom, encl, ci, ei, cut_by_roads),
+        )
+    ]
     faces = noded_faces(np.concatenate(parts), region)
     rep = shapely.point_on_surface(faces)
     face_encl = _holder(tree, rep, nearest=True)
@@ -162,6 +168,22 @@ def ground_faces(
         )
     member = _members(splits, owner, rep, cut_by_roads)
     return GroundFaces(faces, owner, member, land, n_land, segs)
+
+
+def _open_land(
+    c_geom: Geoms, encl: Geoms, ci: IntArray, ei: IntArray, compounds: Iterable[int]
+) -> dict[int, BaseGeometry]:
+    """Return per compound the open land of its enclosures: the enclosures holding it less
+    every other compound in them (an internal road carried past its wall stops at the next
+    compound's wall)."""
+    out: dict[int, BaseGeometry] = {}
+    for c in compounds:
+        mine = np.unique(ei[ci == c])
+        others = np.unique(ci[np.isin(ei, mine) & (ci != c)])
+        out[c] = shapely.difference(
+            shapely.union_all(encl[mine]), shapely.union_all(c_geom[others])
+        )
+    return out
 
 
 _NONE = np.zeros(0, dtype=np.int64)
