@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 from served import running_service
-from test_browser import ADMIN, CHROMIUM, SHOTS, _open, published_dataset
-from viewer_helpers import VIEWER_ARGS, layer_switch, map_idle, rendered
+from test_browser import ADMIN, SHOTS, opened_viewer, published_dataset
+from viewer_helpers import layer_switch, map_idle, rendered
 
 from gridgen.io.read import load_sample
 from gridgen.io.write import write_frames
@@ -30,28 +30,18 @@ pytestmark = [
 
 
 def test_the_viewer_draws_water_rivers_and_railways(tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
     raw = with_railway_and_river(dict(load_sample().layers))
     data = write_frames(raw, tmp_path / "with-barriers.gpkg")
     with running_service(tmp_path / "viewer.db", admin_key=ADMIN) as base:
         with httpx.Client(base_url=base, headers={"X-API-Key": ADMIN}, timeout=120) as c:
             assert published_dataset(c, data)["layers"]["barriers"] == 2
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        requests: list[str] = []
-        errors: list[str] = []
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=VIEWER_ARGS)
-            try:
-                page = _open(browser, f"{base}/?key={ADMIN}", requests, errors)
-                map_idle(page)
-                # the river is a water area (kept under "barriers"), the railway a line
-                # (served as "barriers_lines": one geometry type per collection)
-                assert rendered(page, "barriers-water-0", "kind") == ["river"]
-                assert rendered(page, "barriers-railway-1", "kind") == ["railway"]
-                switch = layer_switch(page)
-                assert ["河流、铁路、围墙", True] in switch, switch
-                page.screenshot(path=str(SHOTS / "viewer-barriers.png"))
-                assert errors == [], errors
-            finally:
-                browser.close()
+        with opened_viewer(f"{base}/?key={ADMIN}") as (page, _requests, errors):
+            map_idle(page)
+            # the river is a water area (kept under "barriers"), the railway a line
+            # (served as "barriers_lines": one geometry type per collection)
+            assert rendered(page, "barriers-water-0", "kind") == ["river"]
+            assert rendered(page, "barriers-railway-1", "kind") == ["railway"]
+            switch = layer_switch(page)
+            assert ["河流、铁路、围墙", True] in switch, switch
+            page.screenshot(path=str(SHOTS / "viewer-barriers.png"))
+            assert errors == [], errors

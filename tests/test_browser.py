@@ -14,6 +14,7 @@ Screenshots go to ``out/screenshots/``.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,24 @@ def _open(browser: Any, url: str, requests: list[str], errors: list[str]) -> Any
     return page
 
 
+@contextmanager
+def opened_viewer(url: str) -> Iterator[tuple[Any, list[str], list[str]]]:
+    """Yield the viewer page at ``url`` in headless Chromium, loaded and ready, with the
+    URLs it requests and the page errors it raises (lists that keep growing while the
+    block runs); the browser is closed after the block."""
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    requests: list[str] = []
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=VIEWER_ARGS)
+        try:
+            yield _open(browser, url, requests, errors), requests, errors
+        finally:
+            browser.close()
+
+
 def _toggle(page: Any, layer: str) -> list[str]:
     """Click the layer switcher's checkbox of ``layer``; return the map layers' visibility."""
     page.click(f"#layers input[data-layer='{layer}']")
@@ -130,91 +149,80 @@ def _toggle(page: Any, layer: str) -> list[str]:
 
 
 def test_viewer_offline_layers_grids_reach_hover_and_sheet(server: Served) -> None:
-    from playwright.sync_api import sync_playwright
+    with opened_viewer(f"{server.base}/?key={ADMIN}") as (page, requests, errors):
+        assert page.evaluate("window.gridgenPerf.ready") > 0
+        status = page.inner_text("#status")
+        assert "107 个小区" in status and f"{server.n_grids} 个网格" in status, status
+        # The key left the address bar (it is kept in sessionStorage).
+        assert "key=" not in page.url
 
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    requests: list[str] = []
-    errors: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=VIEWER_ARGS)
-        try:
-            page = _open(browser, f"{server.base}/?key={ADMIN}", requests, errors)
-            assert page.evaluate("window.gridgenPerf.ready") > 0
-            status = page.inner_text("#status")
-            assert "107 个小区" in status and f"{server.n_grids} 个网格" in status, status
-            # The key left the address bar (it is kept in sessionStorage).
-            assert "key=" not in page.url
+        # Every compound and every published grid is drawn from the tiles; grids are
+        # coloured by household deviation (a ramp, not one colour).
+        map_idle(page)
+        assert len(rendered(page, "compounds-fill", "compound_id")) == 107
+        assert server.n_grids > 10
+        assert len(rendered(page, "grids-fill", "grid_id")) == server.n_grids
+        deviations = rendered(page, "grids-fill", "deviation")
+        assert len({round(float(d), 2) for d in deviations}) > 3, deviations
+        assert len(rendered(page, "roads", "kind")) >= 2
 
-            # Every compound and every published grid is drawn from the tiles; grids are
-            # coloured by household deviation (a ramp, not one colour).
-            map_idle(page)
-            assert len(rendered(page, "compounds-fill", "compound_id")) == 107
-            assert server.n_grids > 10
-            assert len(rendered(page, "grids-fill", "grid_id")) == server.n_grids
-            deviations = rendered(page, "grids-fill", "deviation")
-            assert len({round(float(d), 2) for d in deviations}) > 3, deviations
-            assert len(rendered(page, "roads", "kind")) >= 2
+        # Station reach circles: off by default, shown and hidden by the switcher.
+        switch = layer_switch(page)
+        assert ["网格（户数偏差）", True] in switch, switch
+        assert ["站点服务范围（500 米）", False] in switch, switch
+        assert rendered(page, "stations", "station_id")
+        assert rendered(page, "reach", "station_id") == []
+        assert _toggle(page, "reach") == ["visible"]
+        map_idle(page)
+        assert len(rendered(page, "reach", "station_id")) == len(
+            rendered(page, "stations", "station_id")
+        )
+        page.screenshot(path=str(SHOTS / "viewer-reach.png"))
+        assert _toggle(page, "reach") == ["none"]
+        map_idle(page)
+        assert rendered(page, "reach", "station_id") == []
 
-            # Station reach circles: off by default, shown and hidden by the switcher.
-            switch = layer_switch(page)
-            assert ["网格（户数偏差）", True] in switch, switch
-            assert ["站点服务范围（500 米）", False] in switch, switch
-            assert rendered(page, "stations", "station_id")
-            assert rendered(page, "reach", "station_id") == []
-            assert _toggle(page, "reach") == ["visible"]
-            map_idle(page)
-            assert len(rendered(page, "reach", "station_id")) == len(
-                rendered(page, "stations", "station_id")
-            )
-            page.screenshot(path=str(SHOTS / "viewer-reach.png"))
-            assert _toggle(page, "reach") == ["none"]
-            map_idle(page)
-            assert rendered(page, "reach", "station_id") == []
+        # The coverage panel lists the ten communities by name and the district total.
+        page.wait_for_selector("#coverage-table tbody tr", timeout=60_000)
+        assert page.locator("#coverage-table tbody tr").count() == 10
+        page.wait_for_selector("#coverage-total:has-text('全区合计')", timeout=60_000)
+        total = page.inner_text("#coverage-total")
+        assert f"{server.covered} / {server.households} 户" in total, total
+        names = page.eval_on_selector_all(
+            "#coverage-table tbody tr td:first-child", "tds => tds.map(t => t.innerText)"
+        )
+        assert all(n.endswith("社区") for n in names), names
 
-            # The coverage panel lists the ten communities by name and the district total.
-            page.wait_for_selector("#coverage-table tbody tr", timeout=60_000)
-            assert page.locator("#coverage-table tbody tr").count() == 10
-            page.wait_for_selector("#coverage-total:has-text('全区合计')", timeout=60_000)
-            total = page.inner_text("#coverage-total")
-            assert f"{server.covered} / {server.households} 户" in total, total
-            names = page.eval_on_selector_all(
-                "#coverage-table tbody tr td:first-child", "tds => tds.map(t => t.innerText)"
-            )
-            assert all(n.endswith("社区") for n in names), names
+        # Hover with the mouse: the compound's, its grid's and its community's names.
+        at = spot(page, "compounds-fill", "compounds", "compound_id")
+        assert at is not None
+        page.mouse.move(at["x"], at["y"])
+        page.wait_for_selector("#hover:not([hidden])", timeout=10_000)
+        hover = page.inner_text("#hover")
+        compound = at["properties"]["compound_id"]
+        assert f"小区 {at['properties']['name']}" in hover and compound in hover, hover
+        assert "社区 " in hover and "网格 " in hover, hover
+        page.screenshot(path=str(SHOTS / "viewer-grids.png"))
 
-            # Hover with the mouse: the compound's, its grid's and its community's names.
-            at = spot(page, "compounds-fill", "compounds", "compound_id")
-            assert at is not None
-            page.mouse.move(at["x"], at["y"])
-            page.wait_for_selector("#hover:not([hidden])", timeout=10_000)
-            hover = page.inner_text("#hover")
-            compound = at["properties"]["compound_id"]
-            assert f"小区 {at['properties']['name']}" in hover and compound in hover, hover
-            assert "社区 " in hover and "网格 " in hover, hover
-            page.screenshot(path=str(SHOTS / "viewer-grids.png"))
-
-            # Click the compound: its sheet opens in the side panel.
-            page.mouse.click(at["x"], at["y"])
-            frame_el = page.locator("#sheet-frame[data-compound]")
-            frame_el.wait_for(timeout=120_000)
-            assert frame_el.get_attribute("data-compound") == compound
-            map_idle(page)
-            assert rendered(page, "compounds-selected", "compound_id") == [compound]
-            sheet = page.frame_locator("#sheet-frame")
-            sheet.locator(".gg-panel h1").wait_for(timeout=60_000)
-            assert "一小区一图示" in sheet.locator(".gg-panel h1").inner_text()
-            assert compound in sheet.locator(".gg-panel .sub").inner_text()
-            sheet.locator(".leaflet-overlay-pane canvas").first.wait_for(timeout=30_000)
-            page.wait_for_timeout(300)
-            page.screenshot(path=str(SHOTS / "viewer-sheet.png"))
-            # Grid codes as labels from zoom 15 on.
-            assert page.locator(".gg-grid-label").count() == 0
-            map_idle(page, {"zoom": 15.5})
-            assert page.locator(".gg-grid-label").count() > 0
-            page.screenshot(path=str(SHOTS / "viewer-labels.png"))
-
-        finally:
-            browser.close()
+        # Click the compound: its sheet opens in the side panel.
+        page.mouse.click(at["x"], at["y"])
+        frame_el = page.locator("#sheet-frame[data-compound]")
+        frame_el.wait_for(timeout=120_000)
+        assert frame_el.get_attribute("data-compound") == compound
+        map_idle(page)
+        assert rendered(page, "compounds-selected", "compound_id") == [compound]
+        sheet = page.frame_locator("#sheet-frame")
+        sheet.locator(".gg-panel h1").wait_for(timeout=60_000)
+        assert "一小区一图示" in sheet.locator(".gg-panel h1").inner_text()
+        assert compound in sheet.locator(".gg-panel .sub").inner_text()
+        sheet.locator(".leaflet-overlay-pane canvas").first.wait_for(timeout=30_000)
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(SHOTS / "viewer-sheet.png"))
+        # Grid codes as labels from zoom 15 on.
+        assert page.locator(".gg-grid-label").count() == 0
+        map_idle(page, {"zoom": 15.5})
+        assert page.locator(".gg-grid-label").count() > 0
+        page.screenshot(path=str(SHOTS / "viewer-labels.png"))
 
     assert errors == []
     _assert_local(requests)
