@@ -30,7 +30,9 @@ from highspy._core import _Highs
 from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 from scipy.sparse import coo_matrix, csc_matrix, vstack
-from scipy.sparse.csgraph import breadth_first_order, connected_components
+from scipy.sparse.csgraph import breadth_first_order
+
+from gridgen.partition.regions import components
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -416,13 +418,8 @@ def _contracted(
 ) -> tuple[IntArray, IntArray]:
     """Return per unit its node (units that keep their grid, connected in it, make one
     node) and the nodes' edges."""
-    n = len(labels)
     same = fixed[edges[:, 0]] & fixed[edges[:, 1]] & (labels[edges[:, 0]] == labels[edges[:, 1]])
-    e = edges[same]
-    adj = coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n, n))
-    _, comp = connected_components(adj, directed=False)
-    _, node = np.unique(comp, return_inverse=True)
-    node = node.astype(np.int64).ravel()
+    node = components(len(labels), edges[same])
     c = node[edges]
     c = np.sort(c[c[:, 0] != c[:, 1]], axis=1)
     return node, np.unique(c, axis=0).reshape(-1, 2).astype(np.int64)
@@ -468,8 +465,5 @@ def _relabelled(
 def _connected(labels: IntArray, edges: IntArray, k: int) -> bool:
     """Return whether every grid is one connected set of units."""
     inside = labels[edges[:, 0]] == labels[edges[:, 1]]
-    e = edges[inside]
-    n = len(labels)
-    adj = coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n, n))
-    count, _ = connected_components(adj, directed=False)
+    count = int(components(len(labels), edges[inside]).max()) + 1
     return count == len(np.unique(labels)) and len(np.unique(labels)) <= k
