@@ -94,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
         args.summary.write_text(json.dumps(s, ensure_ascii=False, indent=2), encoding="utf-8")
     b, a = s["audit_before"], s["audit_after"]
     print(
-        f"{s['households_moved']} households moved ({s['buildings_moved']} buildings), "
+        f"{s['households_moved']} households moved ({s['buildings_moved']} buildings; at "
+        f"least {s['lower_bound']} had to, for the old grids to reach the band), "
         f"{s['households_filled']} placed from gaps; grids {s['grids_before']} -> "
         f"{s['grids_after']}: {s['grids_changed']} changed, codes kept {s['codes_kept']}, "
         f"new {s['codes_new']}, retired {s['codes_retired']}"
