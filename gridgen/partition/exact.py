@@ -219,14 +219,18 @@ class _Search:
             )
         start = 1 << anchor
         seen = {start}
-        eh = self.eh
-        stack = [(start, eh[anchor], self.nbrs[anchor] & mask)]
+        eh, hh, free = self.eh, self.hh, self.free
+        # a region grown last by land (no households) is no candidate of its own: the region
+        # before it holds the same households and leaves that land to the rest, where land
+        # never stands in the way (it joins any neighbour), so it was tried already and
+        # failed; it is still grown, to reach households beyond the land
+        stack = [(start, eh[anchor], self.nbrs[anchor] & mask, True)]
         while stack:
-            region, s, frontier = stack.pop()
+            region, s, frontier, candidate = stack.pop()
             self.budget -= 1
             if self.budget < 0:
                 raise _OutOfBudgetError
-            if s >= self.lo or region & self.free:
+            if candidate and (s >= self.lo or region & free):
                 rest = self._rest(mask & ~region)
                 if rest is not None:
                     return [region, *rest]
@@ -240,7 +244,8 @@ class _Search:
                 grown = region | low
                 if grown not in seen:
                     seen.add(grown)
-                    stack.append((grown, s + eh[v], (frontier | self.nbrs[v]) & mask & ~grown))
+                    ahead = (frontier | self.nbrs[v]) & mask & ~grown
+                    stack.append((grown, s + eh[v], ahead, hh[v] > 0 or bool(low & free)))
         return None
 
     def _rest(self, mask: int) -> list[int] | None:
