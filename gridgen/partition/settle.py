@@ -55,6 +55,8 @@ from gridgen.partition.repairs import (
     repair_grids,
     sub_regions,
 )
+from gridgen.partition.river_sides import across_edges, walkable, without_edges
+from gridgen.partition.search import BARRIER_SEARCH_PROOF, SEARCH_PROOF
 from gridgen.partition.undo_moves import undo_moves
 from gridgen.partition.units import UnitGraph
 from gridgen.rules import RuleKind
@@ -221,6 +223,9 @@ def band_problems(
     h = np.bincount(labels, weights=units.households, minlength=len(codes)).astype(np.int64)
     out: list[Problem] = []
     proof = {int(labels[u]): int(u) for u in stuck.tolist()}
+    across = across_edges(units, lo=lo, hi=hi)
+    banks = _banked_grids(without_edges(units, across), labels, np.unique(units.edges[across]))
+    units = without_edges(units, across)  # proofs for plans kept off rivers, as partition's
     parts = part_proofs(units, labels, stuck=stuck, lo=lo, hi=hi)
     fewest = fewest_out_proofs(units, labels, stuck=stuck, band=(lo, hi), proven=set(parts))
     for lab, code in enumerate(codes):
@@ -228,11 +233,14 @@ def band_problems(
             continue
         side = "below" if h[lab] < lo else "above"
         if lab in fewest and lab not in proof:
-            reason = fewest_reason(*fewest[lab], band=(lo, hi), grid=code)
+            reason = fewest_reason(*fewest[lab], band=(lo, hi), grid=code) + banks.get(lab, "")
             out.append(Problem(RuleKind.UNSPLITTABLE, units.community_id, reason, grid_id=code))
         elif lab in parts and lab not in proof:
             total, n_units, why = parts[lab]
-            reason = unsplittable_reason(total, n_units, why, lo=lo, hi=hi, grid=code)
+            kept_off = banks.get(lab, "")
+            if kept_off and why == SEARCH_PROOF:
+                why, kept_off = BARRIER_SEARCH_PROOF, ""  # its wording says so
+            reason = unsplittable_reason(total, n_units, why, lo=lo, hi=hi, grid=code) + kept_off
             out.append(Problem(RuleKind.UNSPLITTABLE, units.community_id, reason, grid_id=code))
         elif lab in proof:
             u = proof[lab]
@@ -245,6 +253,7 @@ def band_problems(
                     if units.households[u] < lo
                     else f"above the band maximum {hi}"
                 )
+                + banks.get(lab, "")
             )
             out.append(Problem(RuleKind.UNBALANCEABLE, units.community_id, reason, grid_id=code))
         else:
@@ -257,6 +266,20 @@ def band_problems(
     return out
 
 
+KEPT_OFF = " (for plans that keep grids off the river or railway bounding its part, as partition's)"
+"""Said of a proof about a part a river or railway bounds (:func:`band_problems`)."""
+
+
+def _banked_grids(units: UnitGraph, labels: IntArray, banked: IntArray) -> dict[int, str]:
+    """Return :data:`KEPT_OFF` per grid in a connected part of ``units`` (the graph without
+    the edges across rivers and railways) that holds a ``banked`` unit (one on such an edge)."""
+    if len(banked) == 0:
+        return {}
+    comp = components(units.n, units.edges)
+    grids = np.unique(labels[np.isin(comp, comp[banked])])
+    return dict.fromkeys(grids.tolist(), KEPT_OFF)
+
+
 def part_proofs(
     units: UnitGraph, labels: IntArray, *, stuck: IntArray, lo: int, hi: int
 ) -> dict[int, tuple[int, int, str]]:
@@ -264,10 +287,10 @@ def part_proofs(
     connected part (:func:`gridgen.partition.proofs.proven_part_grid`,
     :func:`gridgen.partition.proofs.part_proof`): the part's households, units and proof.
 
-    Parts are the connected components of the whole unit graph, edges across a river or
-    railway included (the partitioner searches the pieces between them apart,
-    :func:`gridgen.partition.search.searched_parts`, and says so in its proof): these
-    proofs hold whatever the plan, none assumes grids kept off a river or railway."""
+    Parts are the connected components of ``units`` as given: :func:`band_problems` gives
+    the graph without the edges across rivers and railways that rebalance and merge-grids
+    keep grids off (:func:`gridgen.partition.river_sides.walkable`, as the partitioner
+    searches the pieces between them apart), and says so in the proofs of such parts."""
     if units.n == 0:
         return {}
     forced = np.zeros(units.n, dtype=bool)
@@ -367,9 +390,13 @@ def settle(
     """Return (labels 0..k-1, stuck units, households moved by balancing) from a start.
 
     Steps 2-3 of the module doc: mend pieces, fill, draw unreached land, balance by
-    ejection chains, then split or dissolve (only without a budget).
+    ejection chains, then split or dissolve (only without a budget). Every step walks the
+    unit graph without the edges across rivers and railways
+    (:func:`gridgen.partition.river_sides.walkable`): grids stay off them as partition's
+    do, and a grid of ``labels`` reaching across falls into its sides.
     """
     lo, hi = band
+    units = walkable(units, lo=lo, hi=hi)
     g = Moves.from_edges(units.households, units.edges, units.shared_length)
     labels = fill(g, make_contiguous(g, labels), hi=hi)
     labels = _new_grids(units, g, labels, target=target, lo=lo, hi=hi, seed=seed)
