@@ -1,12 +1,13 @@
 """Benchmark: do rebalance and merge-grids keep grids off rivers and railways?
 
-Run: ``.venv/bin/python bench/river_moves.py [walled:60000:23 filled:60000:29 ...]``.
+Run: ``.venv/bin/python bench/river_moves.py [walled:60000:23 filled:60000:29 osm ...]``.
 
 Per city (:func:`gridgen.sample.walled.make_walled_city` or
 :func:`gridgen.sample.filled.make_filled_city` at the given households and seed, with a
 railway and a river laid across it by :func:`gridgen.sample.railway.with_railway_and_river`)
-it counts the grids whose buildings lie on both sides of a river or railway
-(:func:`gridgen.partition.measures.grid_barrier_straddles`) after
+or central Helsinki (``osm``: :func:`gridgen.sample.osm.osm_city`, real OpenStreetMap
+railways, walls and a stream), it counts the grids whose buildings lie on both sides of a
+river or railway (:func:`gridgen.partition.measures.grid_barrier_straddles`) after
 
 - ``partition`` of the city;
 - ``redraw``: partition of the city after a year of drift (``Drift(seed=3)``);
@@ -59,13 +60,23 @@ def line(city: str, command: str, ds: Dataset, plan: Plan, seconds: float) -> st
     )
 
 
+def raw_city(spec: str) -> tuple[dict[str, gpd.GeoDataFrame], str]:
+    """Return the raw layers and the name of ``kind:households:seed`` (a generated city with
+    a railway and a river) or ``osm`` (central Helsinki: railways, walls, a stream)."""
+    if spec == "osm":
+        from gridgen.sample.osm import osm_city
+
+        return osm_city(), "osm"
+    kind, hh, seed = spec.split(":")
+    raw = MAKERS[kind](households=int(hh), seed=int(seed))
+    return with_railway_and_river(dict(raw)), f"{kind}{seed}"
+
+
 def main() -> None:
     """Measure every city named on the command line."""
     warnings.filterwarnings("ignore")
     for spec in sys.argv[1:] or ["walled:60000:23", "filled:60000:29"]:
-        kind, hh, seed = spec.split(":")
-        city = f"{kind}{seed}"
-        raw = with_railway_and_river(dict(MAKERS[kind](households=int(hh), seed=int(seed))))
+        raw, city = raw_city(spec)
         ds0 = validate_layers(raw, source=city)
         ds1 = validate_layers(drifted(raw, Drift(seed=3)), source=city)
         t = time.process_time()
