@@ -40,6 +40,7 @@ from gridgen.partition.ground import KINDS
 from gridgen.partition.measures import grid_barrier_crossings, grid_barrier_straddles
 from gridgen.partition.merge import merge_layers
 from gridgen.partition.rebalance import rebalance
+from gridgen.partition.river_sides import walkable
 from gridgen.partition.units import build_units
 from gridgen.rules import RuleKind
 from gridgen.schema import BARRIER_KIND_LABELS
@@ -335,3 +336,17 @@ def test_merge_grids_splits_an_input_grid_across_a_river_by_its_banks() -> None:
     (problem,) = r.plan.problems
     assert problem.kind == RuleKind.UNBALANCEABLE
     assert "keep grids off the river or railway" in problem.reason
+
+
+def test_moves_walk_the_unit_graph_without_the_edges_across_a_river() -> None:
+    # the quad: two compounds (300 households, a grid's worth) on each bank
+    river = build_units(quad(("river", RIVER)), "C1", band_max=360)
+    walk = walkable(river, lo=240, hi=360)
+    across = river.edge_kinds[:, KINDS.index("barrier")] > 0
+    assert across.any() and len(walk.edges) == int((~across).sum())
+    assert not (walk.edge_kinds[:, KINDS.index("barrier")] > 0).any()
+    # a bank too small for a grid of its own (150 households) keeps its edges across
+    assert walkable(river, lo=400, hi=600) is river
+    # without a barriers layer the graph is the same object (the same plans)
+    plain = build_units(quad(None), "C1", band_max=360)
+    assert walkable(plain, lo=240, hi=360) is plain
