@@ -28,7 +28,8 @@ every output CRS if they were not). In a touched community:
    (:mod:`gridgen.partition.finish`).
 
 Every step moves units on the unit graph without the edges across rivers and railways
-(:func:`gridgen.partition.river_sides.walkable`): grids stay off them as partition's do.
+(:func:`gridgen.partition.river_sides.walkable`): grids stay off them as partition's do;
+only a grid nothing on its side brings into the band reaches across.
 
 Where moves, repairs and a fresh drawing leave grids out of band in a connected part of at
 most :data:`gridgen.partition.exact.EXACT_UNITS` units, the exhaustive search
@@ -70,7 +71,7 @@ from gridgen.partition.lifecycle import dated_grids, layer_codes
 from gridgen.partition.lower_bound import ZERO, community_bound
 from gridgen.partition.moves import Moves
 from gridgen.partition.plan import Plan, checked_band
-from gridgen.partition.river_sides import walkable
+from gridgen.partition.river_sides import settled_graph
 from gridgen.partition.settle import PROVEN_KINDS, band_problems, mend_pieces, settle
 from gridgen.partition.units import UnitGraph, build_units
 
@@ -200,7 +201,7 @@ def redraw_community(
     bound = community_bound(units.households, old, lo=lo, hi=hi, stuck=stuck)
     if math.isinf(budget):
         kept = kept_households(units, old_code, b_hh, local)
-        walk = walkable(units, lo=lo, hi=hi)  # settle's graph: grids stay off rivers
+        walk = settled_graph(units, labels, lo=lo, hi=hi)  # grids stay off rivers
         better = least_change(
             units.households,
             walk.edges,

@@ -13,7 +13,9 @@ one more boundary, and a chain that joins a unit across it costs no more than on
 road. :func:`walkable` returns the unit graph without the edges the partitioner keeps grids
 off, so every move, fill and redraw of a rebalance or a merge joins units on one side only,
 as partition does; a grid of an old plan or an input layer reaching across falls into its
-sides, which join grids on their own side. Cities without a ``barriers`` layer have no edge
+sides, which join grids on their own side (a grid reaches across only where nothing on
+its side brings it into the band: :func:`gridgen.partition.settle.settle`).
+Cities without a ``barriers`` layer have no edge
 on a river or railway: the graph is returned as it is (the same plans).
 """
 
@@ -28,6 +30,7 @@ from gridgen.partition.ground import KINDS
 from gridgen.partition.search import searched_parts
 from gridgen.partition.units import UnitGraph
 
+IntArray = NDArray[np.int64]
 BARRIER = KINDS.index("barrier")
 """Column of a river or railway in :attr:`gridgen.partition.units.UnitGraph.edge_kinds`."""
 
@@ -61,3 +64,12 @@ def without_edges(units: UnitGraph, drop: NDArray[np.bool_]) -> UnitGraph:
         road_length=units.road_length[keep],
         edge_kinds=units.edge_kinds[keep],
     )
+
+
+def settled_graph(units: UnitGraph, labels: IntArray, *, lo: int, hi: int) -> UnitGraph:
+    """Return ``units`` without the edges across rivers and railways (:func:`across_edges`)
+    but those inside one grid of ``labels`` (one :func:`gridgen.partition.settle.settle`
+    brought into the band across a river): the graph later steps keep its grids on."""
+    e = units.edges
+    across = across_edges(units, lo=lo, hi=hi)
+    return without_edges(units, across & (labels[e[:, 0]] != labels[e[:, 1]]))
