@@ -14,9 +14,9 @@ road. :func:`walkable` returns the unit graph without the edges the partitioner 
 off, so every move, fill and redraw of a rebalance or a merge joins units on one side only,
 as partition does; a grid of an old plan or an input layer reaching across falls into its
 sides, which join grids on their own side (a grid reaches across only where nothing on
-its side brings it into the band: :func:`gridgen.partition.settle.settle`).
-Cities without a ``barriers`` layer have no edge
-on a river or railway: the graph is returned as it is (the same plans).
+its side brings it into the band: :func:`gridgen.partition.settle.settle`). Cities
+without a ``barriers`` layer have no edge on a river or railway: the graph is returned as
+it is (the same plans).
 """
 
 from __future__ import annotations

@@ -29,9 +29,7 @@ from numpy.typing import NDArray
 
 from gridgen.partition.band_sets import lonely_units
 from gridgen.partition.cut_proofs import cut_proof
-from gridgen.partition.exact import (
-    REPAIR_EXACT_BUDGET,
-)
+from gridgen.partition.exact import REPAIR_EXACT_BUDGET
 from gridgen.partition.exact_fixes import exact_if_better
 from gridgen.partition.fewest_out import FEWEST_OUT_UNITS, fewest_out_partition
 from gridgen.partition.finish import grid_shapes
@@ -54,11 +52,7 @@ from gridgen.partition.repairs import (
     repair_grids,
     sub_regions,
 )
-from gridgen.partition.river_sides import (
-    across_edges,
-    walkable,
-    without_edges,
-)
+from gridgen.partition.river_sides import across_edges, walkable, without_edges
 from gridgen.partition.search import BARRIER_SEARCH_PROOF, SEARCH_PROOF
 from gridgen.partition.undo_moves import undo_moves
 from gridgen.partition.units import UnitGraph
