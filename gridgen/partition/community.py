@@ -196,7 +196,12 @@ def _part_problems(
         if total >= lo or np.isin(labels[~nodes], labels[nodes]).any():
             continue  # in the band, or joined to a grid of another part (detached_part)
         if total == 0:
-            note = "the community has no households: it is one empty grid"
+            note = (
+                "the community has no households: it is one empty grid"
+                if int(units.households.sum()) == 0
+                else "a piece of the community without households, cut off from the rest, is "
+                "an empty grid of its own"
+            )
             problems.append(Problem(RuleKind.NO_HOUSEHOLDS, cid, note, grid_id=""))
             continue
         what = "community" if n_parts == 1 else "separate part of the community"

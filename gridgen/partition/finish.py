@@ -112,7 +112,10 @@ def attach_detached(
     another piece of the community: a grid of its own would be out of band for certain.
     A piece of the unit graph cut off inside the same community piece (by grids kept out
     of a redraw) stays a grid of its own, since joining would leave a grid in two parts
-    on one piece of ground. Labels are renumbered 0..k-1.
+    on one piece of ground; but a speck (under :data:`SPECK_M2` in all, without households:
+    a rounding sliver where a river or railway meets the outline, linked to no unit) joins
+    the nearest grid wherever it is, whose shape then drops it (:func:`finish_grids`):
+    it is no grid. Labels are renumbered 0..k-1.
 
     Parameters
     ----------
@@ -136,6 +139,7 @@ def attach_detached(
         home[cell[::-1]] = piece[::-1]  # the first piece found, as _piece_of
     out = labels.copy()
     hh = units.households
+    area = units.areas()
     for c in np.unique(comp).tolist():
         mine = comp == c
         total = int(hh[mine].sum())
@@ -143,6 +147,8 @@ def attach_detached(
             continue
         own = set(home[mine].tolist())
         elsewhere = ~np.isin(home, list(own)) | (home < 0)
+        if total == 0 and float(area[mine].sum()) < SPECK_M2:
+            elsewhere[:] = True
         others = np.flatnonzero(~mine & (out != out[mine][0]) & elsewhere)
         if len(others) == 0:
             continue
