@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from partition_helpers import row_of_compounds
@@ -118,6 +119,20 @@ def test_partition_reports_the_exhaustive_proof() -> None:
     assert len(proofs) == 1
     assert "exhaustive search of its" in proofs[0].reason
     assert "540 households" in proofs[0].reason
+
+
+def test_partition_reports_a_cut_proof_where_the_search_is_not_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from gridgen.partition import search
+
+    # parts above EXACT_UNITS are not searched (nor parts the search gives up on): the
+    # middle compound cuts 180 | 180 | 180 into pieces no grid in the band can take up
+    monkeypatch.setattr(search, "EXACT_UNITS", 0)
+    plan = partition_community(row_of_compounds([180, 180, 180]), "C1")
+    proofs = [p for p in plan.problems if p.kind == RuleKind.UNSPLITTABLE]
+    assert len(proofs) == 1 and "540 households" in proofs[0].reason
+    assert "one unit, or two, cut it" in proofs[0].reason
 
 
 def test_free_units_need_no_band_and_none_is_no_proof() -> None:

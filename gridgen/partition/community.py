@@ -69,9 +69,8 @@ from gridgen.partition.road_snap import (
     snapped_to_roads,
 )
 from gridgen.partition.search import (
-    BARRIER_SEARCH_PROOF,
+    BARRIER_PROOFS,
     COUNT_PROOF,
-    SEARCH_PROOF,
     part_regions,
     searched_parts,
 )
@@ -144,8 +143,8 @@ def draw_grids(
                     rng=rng,
                     forced=forced[nodes],
                 )
-        if proof == SEARCH_PROOF and _has_edge_out(units, nodes):
-            proof = BARRIER_SEARCH_PROOF  # a river or railway bounds it: grids stay off it
+        if proof in BARRIER_PROOFS and _has_edge_out(units, nodes):
+            proof = BARRIER_PROOFS[proof]  # a river or railway bounds it: grids stay off it
         if proof:
             proofs.append((nodes, proof))
         labels[nodes] = sub + next_label
