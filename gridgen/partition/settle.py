@@ -53,7 +53,7 @@ from gridgen.partition.repairs import (
     sub_regions,
 )
 from gridgen.partition.river_sides import across_edges, walkable, without_edges
-from gridgen.partition.search import BARRIER_SEARCH_PROOF, SEARCH_PROOF
+from gridgen.partition.search import BARRIER_PROOFS
 from gridgen.partition.undo_moves import undo_moves
 from gridgen.partition.units import UnitGraph
 from gridgen.rules import RuleKind
@@ -144,8 +144,8 @@ def band_problems(
         elif lab in parts and lab not in proof:
             total, n_units, why = parts[lab]
             kept_off = banks.get(lab, "")
-            if kept_off and why == SEARCH_PROOF:
-                why, kept_off = BARRIER_SEARCH_PROOF, ""  # its wording says so
+            if kept_off and why in BARRIER_PROOFS:
+                why, kept_off = BARRIER_PROOFS[why], ""  # its wording says so
             reason = unsplittable_reason(total, n_units, why, lo=lo, hi=hi, grid=code) + kept_off
             out.append(Problem(RuleKind.UNSPLITTABLE, units.community_id, reason, grid_id=code))
         elif lab in proof:
