@@ -255,7 +255,9 @@ def test_a_speck_linked_to_no_unit_joins_a_grid_instead_of_being_an_empty_one() 
     from gridgen.partition.units import build_units, community_geometry
 
     # where a river meets the outline, noding can leave a speck of a few mm² that shares no
-    # boundary with any unit (seen on a filled city: 1.5e-6 m², its own empty grid)
+    # boundary with any unit (seen on a filled city: 1.5e-6 m², its own empty grid), or
+    # slivers a few mm wide along a railway (2 m², 0.6 m², 0.4 m², side by side: one joined
+    # the next, which then left, and an empty grid of 0 m² without a code was written)
     comm = box(0, 0, 300, 200)
     blds = [
         ("BW", None, 300, box(40, 90, 60, 110), "C1"),
@@ -264,15 +266,19 @@ def test_a_speck_linked_to_no_unit_joins_a_grid_instead_of_being_an_empty_one() 
     ds = make_dataset([("C1", comm)], [], blds)
     units = build_units(ds, "C1", band_max=360)
     speck = at(shapely.Polygon([(150, 50), (150.002, 50), (150, 50.001)]))
+    sliver = at(shapely.Polygon([(10, 20), (290, 20.004), (290, 20.008), (10, 20.012)]))
+    thin = at(shapely.Polygon([(10, 20.02), (290, 20.02), (10, 20.024)]))
+    extra = np.asarray([speck, sliver, thin], dtype=object)
+    assert shapely.area(extra[1]) > 1.0  # not a speck by area: a sliver by its width
     units = replace(
         units,
-        unit_ids=(*units.unit_ids, "speck"),
-        kinds=(*units.kinds, "empty"),
-        compound_ids=(*units.compound_ids, ""),
-        households=np.append(units.households, 0),
-        cells=np.append(units.cells, np.asarray([speck], dtype=object)),
+        unit_ids=(*units.unit_ids, "speck", "sliver", "thin"),
+        kinds=(*units.kinds, "empty", "empty", "empty"),
+        compound_ids=(*units.compound_ids, "", "", ""),
+        households=np.append(units.households, [0, 0, 0]),
+        cells=np.append(units.cells, extra),
     )
-    labels = np.append(np.zeros(units.n - 1, dtype=np.int64), 1)  # the speck: a grid alone
+    labels = np.append(np.zeros(units.n - 3, dtype=np.int64), [1, 2, 3])  # grids alone
     whole = community_pieces(community_geometry(ds, "C1"))
     joined = attach_detached(units, labels, lo=240, pieces=whole)
     assert joined.tolist() == [0] * units.n

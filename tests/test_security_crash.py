@@ -155,3 +155,22 @@ def test_a_written_plan_is_synced_once_and_gdal_left_as_it_was(
         pyogrio.set_gdal_config_options({atomic.SQLITE_SYNC_OPTION: None})
     monkeypatch.undo()
     assert read_plan(tmp_path / "plan.gpkg").grids.shape == plan.grids.shape
+
+
+def test_overlapping_unsynced_writes_restore_the_option_once_both_end() -> None:
+    """Two plans written at once by the service's threads: the first to end must not turn
+    the sync back on under the other, and the last restores what was there before."""
+    from gridgen.io import atomic
+
+    option = atomic.SQLITE_SYNC_OPTION
+    pyogrio.set_gdal_config_options({option: "NORMAL"})
+    first, second = atomic.unsynced_sqlite(), atomic.unsynced_sqlite()
+    try:
+        first.__enter__()
+        second.__enter__()
+        first.__exit__(None, None, None)  # the first write ends while the second goes on
+        assert pyogrio.get_gdal_config_option(option) is False  # still OFF
+        second.__exit__(None, None, None)
+        assert pyogrio.get_gdal_config_option(option) == "NORMAL"
+    finally:
+        pyogrio.set_gdal_config_options({option: None})

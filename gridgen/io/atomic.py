@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -75,6 +76,11 @@ SQLITE_SYNC_OPTION = "OGR_SQLITE_SYNCHRONOUS"
 """The GDAL configuration option of the SQLite and GeoPackage drivers' ``synchronous``."""
 
 
+_UNSYNCED_LOCK = threading.Lock()
+_unsynced: list[object] = []
+"""The option's value before the first of the blocks running now (one entry per block)."""
+
+
 @contextmanager
 def unsynced_sqlite() -> Iterator[None]:
     """Run the block with GDAL's SQLite-based drivers not syncing each transaction.
@@ -82,16 +88,22 @@ def unsynced_sqlite() -> Iterator[None]:
     Only for files written under :func:`atomic_path`, which syncs the finished file once
     before it replaces the target: a plan of a 273k-household city is written in 0.10 s
     instead of 0.37 s (bench/RESULTS.md), the difference being a sync per layer and per
-    transaction. The option is GDAL-wide; it is restored when the block ends.
+    transaction. The option is GDAL-wide: the first of the blocks running at once (the
+    service writes in several threads) sets it, the last one restores it.
     """
     import pyogrio
 
-    before = pyogrio.get_gdal_config_option(SQLITE_SYNC_OPTION)
-    pyogrio.set_gdal_config_options({SQLITE_SYNC_OPTION: "OFF"})
+    with _UNSYNCED_LOCK:
+        before = pyogrio.get_gdal_config_option(SQLITE_SYNC_OPTION)
+        _unsynced.append(_unsynced[0] if _unsynced else before)
+        pyogrio.set_gdal_config_options({SQLITE_SYNC_OPTION: "OFF"})
     try:
         yield
     finally:
-        pyogrio.set_gdal_config_options({SQLITE_SYNC_OPTION: before})
+        with _UNSYNCED_LOCK:
+            first = _unsynced.pop()
+            if not _unsynced:
+                pyogrio.set_gdal_config_options({SQLITE_SYNC_OPTION: first})
 
 
 def _sync(path: Path) -> None:

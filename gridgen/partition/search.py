@@ -113,7 +113,7 @@ def part_regions(
         if exact.status == "unknown":
             restarts = 0
         if exact.status == "none":
-            proof = SEARCH_PROOF
+            proof = CUT_PROOF if exact.by == CUT_PROOF else SEARCH_PROOF
             best_out = out_of_band(best)
         elif exact.labels is not None:
             labels = polished(exact.labels, prob, target=target, lo=lo, hi=hi, rng=rng)

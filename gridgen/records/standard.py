@@ -352,11 +352,11 @@ def _closed_items(
                 item(code, w, what, "修正自相交或未闭合的边界", rule=RuleKind.INVALID_GEOMETRY)
             )
         elif code in enclaves:
-            what = (
-                f"网格由 {parts} 块组成：所属社区本身不相连（飞地），飞地住户不足单独成网格，"
-                "按属地兜底归入本网格"
+            what = f"网格由 {parts} 块组成，分处所属社区不相连的 {parts} 块（飞地）"
+            fix = (
+                "飞地住户不足单独成网格时按属地兜底归入本网格（可保留，备注飞地）；"
+                "否则将飞地单独设网格"
             )
-            fix = "如须每格一个闭合多边形：飞地单独设网格（户数低于下限），或调整社区边界"
             out.append(item(code, w, what, fix, rule=RuleKind.MULTIPART))
         elif parts > 1:
             what = f"网格由 {parts} 块组成"
