@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from gridgen.partition.bits import fits_some_count, neighbour_masks, set_bits
+
 IntArray = NDArray[np.int64]
 
 EXACT_UNITS = 60
@@ -88,21 +90,6 @@ class ExactResult:
 
 class _OutOfBudgetError(Exception):
     """The search examined the sets its budget allows."""
-
-
-def set_bits(mask: int) -> list[int]:
-    """Return the indices of the set bits of ``mask``."""
-    out = []
-    while mask:
-        low = mask & -mask
-        out.append(low.bit_length() - 1)
-        mask ^= low
-    return out
-
-
-def fits_some_count(total: int, *, lo: int, hi: int) -> bool:
-    """Return whether some number ``k`` of regions has ``k * lo <= total <= k * hi``."""
-    return total == 0 or any(k * lo <= total <= k * hi for k in range(1, total // lo + 2))
 
 
 class _Search:
@@ -346,15 +333,6 @@ def _searched(
         except _OutOfBudgetError:
             continue
     return False, None
-
-
-def neighbour_masks(n: int, edges: IntArray) -> list[int]:
-    """Return per unit ``0..n-1`` the bit set of its neighbours (the searches' graph)."""
-    nbrs = [0] * n
-    for a, b in np.asarray(edges).tolist():
-        nbrs[a] |= 1 << b
-        nbrs[b] |= 1 << a
-    return nbrs
 
 
 def forget_proofs() -> None:
