@@ -25,7 +25,6 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import replace
 
 import geopandas as gpd
 from rebalance import BAND, LATTICES, lattice_layer, problems_of, rebalanced
@@ -86,10 +85,6 @@ def main() -> None:
         t = time.process_time()
         red = partition_dataset(ds1, band=BAND)
         print(line(city, "redraw", ds1, red, time.process_time() - t), flush=True)
-        named = current.grids["grid_id"].notna()
-        if not named.all():  # seen on main at 96ea71c: an empty grid of 0 m² without a code
-            print(f"{city}: {int((~named).sum())} grid(s) without grid_id left out", flush=True)
-            current = replace(current, grids=current.grids[named])
         t = time.process_time()
         ours = rebalanced(ds1, current)
         print(line(city, "rebalance", ds1, ours.plan, time.process_time() - t), flush=True)
