@@ -122,3 +122,16 @@ def test_settle_takes_the_exhaustive_partition_when_it_fixes_grids_cheaply() -> 
     # moving 150 households per grid fixed is too dear at 10 per grid: left as it was
     kept = exact_if_better(units, start, stuck=none, band=BAND, cost_per_fix=10)
     assert kept.tolist() == start.tolist()
+
+
+def test_partition_proves_a_grid_left_out_beside_an_unbalanceable_compound() -> None:
+    # 60 | 100 | 230 | 200 | 340: the 200 fits no in-band grid (with 230: 430, with 340: 540),
+    # so its grid is out whatever the plan; the 390 on its left is one grid above 360 or
+    # two below 240 unless the 200's grid takes the 230 (then 160 is left): a second grid is
+    # out in every plan whose grids hold at most 540 (rebalance's window proof, now also
+    # partition's; before, partition called it not proven)
+    plan = partition_community(row_of_compounds([60, 100, 230, 200, 340]), "C1")
+    kinds = {p.grid_id: p.kind for p in plan.problems}
+    assert kinds == {"C1001": RuleKind.UNSPLITTABLE, "C1002": RuleKind.UNBALANCEABLE}
+    reason = named(plan)["C1001"]
+    assert "930 households" in reason and "each holding at most 540" in reason

@@ -55,6 +55,7 @@ from gridgen.partition.plan import (
 )
 from gridgen.partition.proofs import (
     detached_problems,
+    fewest_out_problems,
     unbalanceable_problems,
     unbalanceable_units,
     unsplittable_problems,
@@ -331,6 +332,8 @@ def partition_community(
     same = np.array_equal(grids["grid_id"].astype(str).to_numpy(), id_of_label[by_row].astype(str))
     stuck = unbalanceable_problems(drawing, ids=ids, order=order, band=(lo, hi))
     stuck += unsplittable_problems(drawing, ids=ids, order=order, band=(lo, hi))
+    named = {p.grid_id for p in stuck}
+    stuck += fewest_out_problems(drawing, ids=ids, order=order, band=(lo, hi), named=named)
     detached = detached_problems(drawing, ids=ids, order=order)
     plan = finish_plan(
         dataset,

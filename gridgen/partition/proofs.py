@@ -4,14 +4,25 @@ units no plan can bring into the band (the proof reported for every grid left ou
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.typing import NDArray
 
+from gridgen.partition.cut_proofs import cut_proof
 from gridgen.partition.drawing import Drawing
+from gridgen.partition.fewest_out import (
+    FEWEST_OUT_BUDGET,
+    FEWEST_OUT_UNITS,
+    fewest_out_partition,
+)
 from gridgen.partition.objective import local_edges
 from gridgen.partition.plan import Problem
+from gridgen.partition.regions import components
 from gridgen.partition.units import UnitGraph
 from gridgen.rules import RuleKind
+
+IntArray = NDArray[np.int64]
 
 
 def detached_problems(
@@ -259,7 +270,7 @@ def fewest_reason(
     grid: str,
 ) -> str:
     """Return the sentence of an ``unsplittable`` problem proven by
-    :func:`gridgen.partition.settle.fewest_out_proofs`: the part's plan leaves ``q`` grids
+    :func:`fewest_out_proofs`: the part's plan leaves ``q`` grids
     out of band, as few as any plan can without a grid outside ``window``."""
     lo, hi = band
     head = (
@@ -299,3 +310,107 @@ def unsplittable_problems(
         reason = unsplittable_reason(total, len(nodes), proof, lo=lo, hi=hi, grid=gid)
         out.append(Problem(RuleKind.UNSPLITTABLE, units.community_id, reason, grid_id=gid))
     return out
+
+
+PROOF_WINDOW = (0.5, 1.5)
+"""The window of the proof that no plan has fewer grids out of band (:func:`fewest_out_proofs`):
+every such plan has a grid above 1.5 times the band maximum or one out of band below half
+the minimum."""
+
+
+def fewest_out_proofs(
+    units: UnitGraph,
+    labels: IntArray,
+    *,
+    stuck: IntArray,
+    band: tuple[int, int],
+    proven: set[int],
+    budget: int = FEWEST_OUT_BUDGET,
+) -> dict[int, tuple[int, int, int, tuple[int, int]]]:
+    """Return, per grid (label) out of band in a connected part of at most
+    :data:`gridgen.partition.fewest_out.FEWEST_OUT_UNITS` units whose ``q`` grids out of
+    band (those holding a ``stuck`` unit aside) are as few as any plan can have with no
+    grid outside :data:`PROOF_WINDOW` (:func:`gridgen.partition.fewest_out.
+    fewest_out_partition` proves there is none with ``q - 1``): the part's households,
+    units, ``q`` and the window. Parts with one such grid and no stuck unit are
+    :func:`part_proofs`' (``proven``). ``budget``: sets each search examines."""
+    lo, hi = band
+    if units.n == 0:
+        return {}
+    hh = units.households
+    forced = np.zeros(units.n, dtype=bool)
+    forced[stuck] = True
+    h = np.bincount(labels, weights=hh, minlength=int(labels.max()) + 1)
+    window = (math.ceil(PROOF_WINDOW[0] * lo), math.floor(PROOF_WINDOW[1] * hi))
+    comp = components(units.n, units.edges)
+    out: dict[int, tuple[int, int, int, tuple[int, int]]] = {}
+    for c in np.unique(comp).tolist():
+        nodes = np.flatnonzero(comp == c)
+        mine = np.setdiff1d(np.unique(labels[nodes[hh[nodes] > 0]]), labels[forced])
+        outs = [int(x) for x in mine if not lo <= h[x] <= hi]
+        q = len(outs)
+        if not outs or proven & set(outs):
+            continue
+        if q == 1 and not forced[nodes].any():
+            continue  # part_proofs searched it
+        e, _ = local_edges(units.edges, nodes, units.n)
+        total = int(hh[nodes].sum())
+        caps = (2 * hi, window[1]) if q == 1 else ()
+        cap = next(
+            (c for c in caps if cut_proof(hh[nodes], e, band=band, stuck=forced[nodes], cap=c)), 0
+        )
+        if cap:
+            out[outs[0]] = (total, len(nodes), q, (1, cap))
+            continue
+        if len(nodes) > FEWEST_OUT_UNITS:
+            continue
+        found = fewest_out_partition(
+            hh[nodes], e, stuck=forced[nodes], band=band, most=q - 1, window=window, budget=budget
+        )
+        if found.status == "none":
+            out |= {lab: (total, len(nodes), q, window) for lab in outs}
+    return out
+
+
+PARTITION_FEWEST_BUDGET = 3_000
+"""Sets each search of :func:`fewest_out_problems` examines: a tenth of rebalance's
+(:data:`gridgen.partition.fewest_out.FEWEST_OUT_BUDGET`), so that partition stays fast
+(walled city: 0.43 CPU s with rebalance's budget, for no more proofs)."""
+
+
+def fewest_out_problems(
+    drawing: Drawing,
+    *,
+    ids: list[str],
+    order: NDArray[np.int64],
+    band: tuple[int, int],
+    named: set[str],
+) -> list[Problem]:
+    """Return an ``unsplittable`` problem for each grid of a partition out of band in a part
+    no plan leaves fewer grids out of band in (:func:`fewest_out_proofs`, the proof rebalance
+    and merge-grids report), but those a problem already names."""
+    lo, hi = band
+    units = drawing.units
+    id_of_label = np.empty(len(drawing.geoms), dtype=object)
+    id_of_label[order] = ids
+    forced = units.households > hi
+    forced[unbalanceable_units(units, lo=lo, hi=hi)] = True
+    proven = {lab for lab, gid in enumerate(id_of_label.tolist()) if str(gid) in named}
+    found = fewest_out_proofs(
+        units,
+        drawing.labels,
+        stuck=np.flatnonzero(forced),
+        band=band,
+        proven=proven,
+        budget=PARTITION_FEWEST_BUDGET,
+    )
+    return [
+        Problem(
+            RuleKind.UNSPLITTABLE,
+            units.community_id,
+            fewest_reason(*found[lab], band=band, grid=str(id_of_label[lab])),
+            grid_id=str(id_of_label[lab]),
+        )
+        for lab in sorted(found)
+        if str(id_of_label[lab]) not in named
+    ]

@@ -13,10 +13,10 @@ fewest_out`; codes come from :mod:`gridgen.partition.codes`); :func:`band_proble
 the proof for every grid left out of band it can (a unit no in-band grid holds; a part no
 division brings into the band, by count, cut units (:mod:`gridgen.partition.cut_proofs`)
 or exhaustive search; a part where no plan has fewer grids out of band without a grid far
-outside it, :func:`fewest_out_proofs`). Moves that turned out not to be needed are undone
-last (:mod:`gridgen.partition.undo_moves`). Every step keeps grids off rivers and railways
-as partition does (:mod:`gridgen.partition.river_sides`), unless nothing else brings a grid
-into the band.
+outside it, :func:`gridgen.partition.proofs.fewest_out_proofs`). Moves that turned out not
+to be needed are undone last (:mod:`gridgen.partition.undo_moves`). Every step keeps grids
+off rivers and railways as partition does (:mod:`gridgen.partition.river_sides`), unless
+nothing else brings a grid into the band.
 """
 
 from __future__ import annotations
@@ -28,15 +28,14 @@ import shapely
 from numpy.typing import NDArray
 
 from gridgen.partition.band_sets import lonely_units
-from gridgen.partition.cut_proofs import cut_proof
 from gridgen.partition.exact import REPAIR_EXACT_BUDGET
 from gridgen.partition.exact_fixes import exact_if_better
-from gridgen.partition.fewest_out import FEWEST_OUT_UNITS, fewest_out_partition
 from gridgen.partition.finish import grid_shapes
 from gridgen.partition.moves import Moves, balance, fill, make_contiguous, pieces
 from gridgen.partition.objective import local_edges
 from gridgen.partition.plan import Problem
 from gridgen.partition.proofs import (
+    fewest_out_proofs,
     fewest_reason,
     part_proof,
     proven_part_grid,
@@ -70,10 +69,6 @@ MERGE_EXACT_BUDGET = 150_000
 :data:`gridgen.partition.exact.REPAIR_EXACT_BUDGET`, to stay no slower than a redraw); walled
 city: a 40-unit part whose partition the search from the largest unit finds after ~46,000
 sets (a third of the budget)."""
-PROOF_WINDOW = (0.5, 1.5)
-"""The window of the proof that no plan has fewer grids out of band (:func:`fewest_out_proofs`):
-every such plan has a grid above 1.5 times the band maximum or one out of band below half
-the minimum."""
 
 
 def _scratch_if_better(
@@ -212,59 +207,6 @@ def part_proofs(
         why = part_proof(units.households[nodes], e, lo=lo, hi=hi)
         if why:
             out[lab] = (int(units.households[nodes].sum()), len(nodes), why)
-    return out
-
-
-def fewest_out_proofs(
-    units: UnitGraph,
-    labels: IntArray,
-    *,
-    stuck: IntArray,
-    band: tuple[int, int],
-    proven: set[int],
-) -> dict[int, tuple[int, int, int, tuple[int, int]]]:
-    """Return, per grid (label) out of band in a connected part of at most
-    :data:`gridgen.partition.fewest_out.FEWEST_OUT_UNITS` units whose ``q`` grids out of
-    band (those holding a ``stuck`` unit aside) are as few as any plan can have with no
-    grid outside :data:`PROOF_WINDOW` (:func:`gridgen.partition.fewest_out.
-    fewest_out_partition` proves there is none with ``q - 1``): the part's households,
-    units, ``q`` and the window. Parts with one such grid and no stuck unit are
-    :func:`part_proofs`' (``proven``)."""
-    lo, hi = band
-    if units.n == 0:
-        return {}
-    hh = units.households
-    forced = np.zeros(units.n, dtype=bool)
-    forced[stuck] = True
-    h = np.bincount(labels, weights=hh, minlength=int(labels.max()) + 1)
-    window = (math.ceil(PROOF_WINDOW[0] * lo), math.floor(PROOF_WINDOW[1] * hi))
-    comp = components(units.n, units.edges)
-    out: dict[int, tuple[int, int, int, tuple[int, int]]] = {}
-    for c in np.unique(comp).tolist():
-        nodes = np.flatnonzero(comp == c)
-        mine = np.setdiff1d(np.unique(labels[nodes[hh[nodes] > 0]]), labels[forced])
-        outs = [int(x) for x in mine if not lo <= h[x] <= hi]
-        q = len(outs)
-        if not outs or proven & set(outs):
-            continue
-        if q == 1 and not forced[nodes].any():
-            continue  # part_proofs searched it
-        e, _ = local_edges(units.edges, nodes, units.n)
-        total = int(hh[nodes].sum())
-        caps = (2 * hi, window[1]) if q == 1 else ()
-        cap = next(
-            (c for c in caps if cut_proof(hh[nodes], e, band=band, stuck=forced[nodes], cap=c)), 0
-        )
-        if cap:
-            out[outs[0]] = (total, len(nodes), q, (1, cap))
-            continue
-        if len(nodes) > FEWEST_OUT_UNITS:
-            continue
-        found = fewest_out_partition(
-            hh[nodes], e, stuck=forced[nodes], band=band, most=q - 1, window=window
-        )
-        if found.status == "none":
-            out |= {lab: (total, len(nodes), q, window) for lab in outs}
     return out
 
 
