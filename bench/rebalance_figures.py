@@ -204,7 +204,8 @@ def figures(
     multi_ok = {g for k, _c, g, _b in problems if k == "detached_part" and g}
     ids = grids["grid_id"].astype(str).to_numpy()
     feasible = ~np.isin(ids, list(proven)) | inb
-    multi = (grids.geometry.geom_type != "Polygon").to_numpy()
+    # in several parts (a MultiPolygon layer promotes one-part grids too: not counted)
+    multi = shapely.get_num_geometries(grids.geometry.to_numpy()) > 1
     # a grid holding several buildings may be out of band only with a proof
     unproven = ~inb & ~np.isin(ids, list(proven))
     f = Figures(

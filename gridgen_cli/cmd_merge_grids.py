@@ -27,7 +27,8 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Merge the layers and write the plan and crosswalk."""
     from gridgen.errors import ParameterError
-    from gridgen.io.grids import write_plan_atomic, write_table_csv
+    from gridgen.io.csvsafe import write_csv
+    from gridgen.io.plan import write_plan
     from gridgen.io.read import read_dataset
     from gridgen.partition.merge import merge_layers
     from gridgen.partition.plan import default_band, parse_band
@@ -58,8 +59,8 @@ def run(args: argparse.Namespace) -> int:
             on=on,
         )
     require_tiling(ds, result.plan.grids)  # exit 1 naming the communities, nothing written
-    write_plan_atomic(result.plan, args.out)
-    write_table_csv(result.crosswalk, args.crosswalk)
+    write_plan(result.plan, args.out)
+    write_csv(result.crosswalk, args.crosswalk)
     s = result.summary
     if args.summary is not None:
         args.summary.write_text(json.dumps(s, ensure_ascii=False, indent=2), encoding="utf-8")

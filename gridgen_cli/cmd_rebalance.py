@@ -31,8 +31,8 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Rebalance the plan or grid layer and write the new plan (and crosswalk)."""
     from gridgen.errors import ParameterError
-    from gridgen.io.grids import write_plan_atomic, write_table_csv
-    from gridgen.io.plan import read_plan
+    from gridgen.io.csvsafe import write_csv
+    from gridgen.io.plan import read_plan, write_plan
     from gridgen.io.read import read_dataset
     from gridgen.partition.codes import CodeBook
     from gridgen.partition.existing import check_grid_extent
@@ -86,15 +86,16 @@ def run(args: argparse.Namespace) -> int:
             cut_edges=cut_edges,
         )
     require_tiling(ds, result.plan.grids)  # exit 1 naming the communities, nothing written
-    write_plan_atomic(result.plan, args.out)
+    write_plan(result.plan, args.out)
     if args.crosswalk is not None:
-        write_table_csv(result.crosswalk, args.crosswalk)
+        write_csv(result.crosswalk, args.crosswalk)
     s = result.summary
     if args.summary is not None:
         args.summary.write_text(json.dumps(s, ensure_ascii=False, indent=2), encoding="utf-8")
     b, a = s["audit_before"], s["audit_after"]
     print(
-        f"{s['households_moved']} households moved ({s['buildings_moved']} buildings), "
+        f"{s['households_moved']} households moved ({s['buildings_moved']} buildings; at "
+        f"least {s['lower_bound']} had to, for the old grids to reach the band), "
         f"{s['households_filled']} placed from gaps; grids {s['grids_before']} -> "
         f"{s['grids_after']}: {s['grids_changed']} changed, codes kept {s['codes_kept']}, "
         f"new {s['codes_new']}, retired {s['codes_retired']}"

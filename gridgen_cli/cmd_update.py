@@ -74,9 +74,8 @@ def run(args: argparse.Namespace) -> int:
 def _grids(args: argparse.Namespace) -> int:
     """Apply an office's grid sheet to the plan, write the new plan atomically."""
     from gridgen.errors import ParameterError
-    from gridgen.io.grids import write_plan_atomic
     from gridgen.io.ledger import read_ledger
-    from gridgen.io.plan import read_plan
+    from gridgen.io.plan import read_plan, write_plan
     from gridgen.io.read import read_dataset
     from gridgen.records.attributes import grid_sheet_updated
 
@@ -91,7 +90,7 @@ def _grids(args: argparse.Namespace) -> int:
         msg = f"plan {args.plan.name} has communities not in DATA ({', '.join(unknown[:5])})"
         raise ParameterError(msg)
     new, result = grid_sheet_updated(plan, sheet)
-    write_plan_atomic(new, args.out)
+    write_plan(new, args.out)
     ignored = f"; ignored columns: {', '.join(result.ignored)}" if result.ignored else ""
     print(
         f"grid sheet {args.ledger.name}: {result.matched} grid{_s(result.matched)} matched, "

@@ -8,7 +8,7 @@ import shapely
 
 from gridgen.dataset import Dataset
 from gridgen.io.crs import wgs84_to_bd09, wgs84_to_gcj02
-from gridgen.partition.finish import FOOTPRINT_SLACK_M2
+from gridgen.partition.finish import FOOTPRINT_SLACK_M2, SPECK_M2
 from gridgen.partition.plan import Plan
 
 
@@ -32,12 +32,15 @@ def assert_finished(
     """Assert exact tiling (detached pieces included), validity everywhere, footprints inside.
 
     Every community (or those named) is covered by its grids with no gap and no overlap
-    (1e-4 of its area, 1 m²); every grid is valid in EPSG:4326, the metric CRS, EPSG:3857,
-    CGCS2000, GCJ-02 and BD-09; a grid in several parts has each part in a separate piece
-    of its community; every building's footprint lies inside the grid it is assigned to.
+    (1e-4 of its area, 1 m²); no grid is a speck of under 1 m²; every grid is valid in
+    EPSG:4326, the metric CRS, EPSG:3857, CGCS2000, GCJ-02 and BD-09; a grid in several
+    parts has each part in a separate piece of its community; every building's footprint
+    lies inside the grid it is assigned to.
     """
     comms = ds.metric("communities")
     grids = plan.grids.to_crs(ds.metric_crs)
+    specks = grids["grid_id"][shapely.area(grids.geometry.to_numpy()) < SPECK_M2].tolist()
+    assert not specks, (what, "grids of under 1 m² (rounding specks)", specks)
     ids = comms["community_id"].astype(str).to_numpy()
     for cid, comm in zip(ids, comms.geometry, strict=True):
         if communities is not None and cid not in communities:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from partition_helpers import row_of_compounds
@@ -118,6 +119,40 @@ def test_partition_reports_the_exhaustive_proof() -> None:
     assert len(proofs) == 1
     assert "exhaustive search of its" in proofs[0].reason
     assert "540 households" in proofs[0].reason
+
+
+def test_partition_reports_a_cut_proof_where_the_search_is_not_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from gridgen.partition import search
+
+    # parts above EXACT_UNITS are not searched (nor parts the search gives up on): the
+    # middle compound cuts 180 | 180 | 180 into pieces no grid in the band can take up
+    monkeypatch.setattr(search, "EXACT_UNITS", 0)
+    plan = partition_community(row_of_compounds([180, 180, 180]), "C1")
+    proofs = [p for p in plan.problems if p.kind == RuleKind.UNSPLITTABLE]
+    assert len(proofs) == 1 and "540 households" in proofs[0].reason
+    assert "one unit, or two, cut it" in proofs[0].reason
+
+
+def test_cut_proofs_settle_a_part_the_first_search_steps_do_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from gridgen.partition import exact
+    from gridgen.partition.cut_proofs import CUT_PROOF
+
+    hh = np.asarray([180, 180, 180])
+    exact.forget_proofs()
+    assert in_band_partition(hh, _path(3), lo=LO, hi=HI).by == exact.SEARCHED  # settled at once
+    exact.forget_proofs()
+    monkeypatch.setattr(exact, "QUICK_SETS", 1)  # the first steps settle nothing
+    found = in_band_partition(hh, _path(3), lo=LO, hi=HI, budget=30_000)
+    assert found.status == "none" and found.by == CUT_PROOF
+    # remembered with what proved it; a part with a partition is still found
+    assert in_band_partition(hh, _path(3), lo=LO, hi=HI, budget=30_000).by == CUT_PROOF
+    found = in_band_partition(np.asarray([180, 120, 180, 120]), _path(4), lo=LO, hi=HI)
+    assert found.status == "found" and found.labels is not None
+    exact.forget_proofs()
 
 
 def test_free_units_need_no_band_and_none_is_no_proof() -> None:

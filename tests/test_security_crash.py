@@ -110,3 +110,67 @@ def test_writers_replace_outputs_atomically(
     with pytest.raises(RuntimeError):
         write_table(Boom(), table)  # type: ignore[arg-type]
     assert table.read_text(encoding="utf-8") == "old\n"
+
+
+def test_a_written_plan_is_synced_once_and_gdal_left_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GeoPackage transactions are not synced one by one (OGR_SQLITE_SYNCHRONOUS=OFF while
+    the plan is written); the finished temporary file is synced before it replaces the
+    target, and the GDAL option is restored afterwards."""
+    from gridgen.io import atomic
+    from gridgen.io.plan import read_plan, write_plan
+    from gridgen.io.read import load_sample
+    from gridgen.partition.community import partition_dataset
+
+    ds = load_sample()
+    plan = partition_dataset(ds, target=300, communities=[str(ds.communities.community_id[0])])
+    seen: list[str | None] = []
+    real_write = pyogrio.write_dataframe
+
+    def write(*args: object, **kwargs: object) -> None:
+        seen.append(pyogrio.get_gdal_config_option(atomic.SQLITE_SYNC_OPTION))
+        real_write(*args, **kwargs)  # type: ignore[arg-type]
+
+    synced: list[str] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    def replace(src: str | Path, dst: str | Path) -> None:
+        assert synced == [str(src)], "the temporary file is synced once, before the rename"
+        real_replace(src, dst)
+
+    pyogrio.set_gdal_config_options({atomic.SQLITE_SYNC_OPTION: "NORMAL"})
+    monkeypatch.setattr(pyogrio, "write_dataframe", write)
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    try:
+        write_plan(plan, tmp_path / "plan.gpkg")
+        assert seen and set(seen) == {False}  # pyogrio reads OFF as False
+        assert pyogrio.get_gdal_config_option(atomic.SQLITE_SYNC_OPTION) == "NORMAL"
+    finally:
+        pyogrio.set_gdal_config_options({atomic.SQLITE_SYNC_OPTION: None})
+    monkeypatch.undo()
+    assert read_plan(tmp_path / "plan.gpkg").grids.shape == plan.grids.shape
+
+
+def test_overlapping_unsynced_writes_restore_the_option_once_both_end() -> None:
+    """Two plans written at once by the service's threads: the first to end must not turn
+    the sync back on under the other, and the last restores what was there before."""
+    from gridgen.io import atomic
+
+    option = atomic.SQLITE_SYNC_OPTION
+    pyogrio.set_gdal_config_options({option: "NORMAL"})
+    first, second = atomic.unsynced_sqlite(), atomic.unsynced_sqlite()
+    try:
+        first.__enter__()
+        second.__enter__()
+        first.__exit__(None, None, None)  # the first write ends while the second goes on
+        assert pyogrio.get_gdal_config_option(option) is False  # still OFF
+        second.__exit__(None, None, None)
+        assert pyogrio.get_gdal_config_option(option) == "NORMAL"
+    finally:
+        pyogrio.set_gdal_config_options({option: None})

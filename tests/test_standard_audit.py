@@ -127,3 +127,30 @@ def test_cli_audit_standard_json_xlsx(sample: Dataset, plan: Plan, tmp_path: Pat
     assert sheets["整改清单"][1][1] == "属性缺失" and "属地兜底" in sheets["整改清单"][1][5]
     assert main([*base, "--standard", "GB/T1", "--out", str(tmp_path / "b.json")]) == 2
     assert main([*base, "--out", str(tmp_path / "b.xlsx")]) == 2
+
+
+def test_a_grid_holding_its_community_s_enclave_is_explained_not_told_to_merge() -> None:
+    import shapely
+    from partition_helpers import at, make_dataset
+    from shapely.geometry import MultiPolygon, box
+
+    from gridgen.io.crs import WGS84
+    from gridgen.partition.community import partition_community
+
+    # a 300 m² enclave 20 m east of the community's main part, with one small building
+    comm = MultiPolygon([box(0, 0, 400, 300), box(420, 0, 440, 15)])
+    blds = [(f"B{i}", None, 100, box(20 + 90 * i, 100, 40 + 90 * i, 120), "C1") for i in range(4)]
+    blds.append(("BS", None, 5, box(425, 2, 430, 8), "C1"))
+    ds = make_dataset([("C1", comm)], [], blds)
+    grids = partition_community(ds, "C1").grids
+    assert len(grids) == 1
+    # a second layer: the grid in two parts inside the main piece (a real fault)
+    torn = shapely.MultiPolygon([at(box(0, 0, 100, 100)), at(box(200, 0, 300, 100))])
+    faulty = gpd.GeoDataFrame(
+        {"grid_id": ["X1"]}, geometry=gpd.GeoSeries([torn], crs=ds.metric_crs)
+    ).to_crs(WGS84)
+    for layer, word in ((grids, "飞地"), (faulty, "合并或拆分")):
+        items = _section(ds, layer)["checks"]["not_closed"]["items"]
+        assert len(items) == 1 and items[0]["rule"] == "multipart"
+        assert word in items[0]["problem"] + items[0]["fix"], items[0]
+    assert "飞地" not in _section(ds, faulty)["checks"]["not_closed"]["items"][0]["problem"]

@@ -71,8 +71,13 @@ def chinese_system_of(crs: pyproj.CRS | None) -> str | None:
 
 
 def describe_chinese_srs(path: str | Path) -> None:
-    """Write the description of the GCJ-02/BD-09 rows of a GeoPackage's SRS table."""
+    """Write the description of the GCJ-02/BD-09 rows of a GeoPackage's SRS table.
+
+    For a GeoPackage being written under :func:`gridgen.io.atomic.atomic_path` (which
+    syncs the finished file once): the change is not synced to disk by itself.
+    """
     with sqlite3.connect(str(path)) as con:
+        con.execute("PRAGMA synchronous = OFF")
         for key, name in _NAMES.items():
             con.execute(
                 "UPDATE gpkg_spatial_ref_sys SET description = ? WHERE srs_name = ?",

@@ -9,8 +9,6 @@ code column is ``id_column`` or the first of :data:`ID_COLUMNS` present.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,13 +27,13 @@ from gridgen.errors import (
     UnreadableFileError,
     UnsupportedFormatError,
 )
+from gridgen.io.atomic import atomic_path, unsynced_sqlite, write_text_atomic
 from gridgen.io.crs import WGS84, frame_to_wgs84, parse_crs
 from gridgen.io.qgis_style import AUDIT_STYLES, write_layer_styles
 from gridgen.records.attributes import attribute_frame
 
 if TYPE_CHECKING:
     from gridgen.partition.audit import Audit
-    from gridgen.partition.plan import Plan
 
 ID_COLUMNS: tuple[str, ...] = ("grid_id", "code", "网格编码", "网格编号")
 """Code columns looked for, in this order, when no ``id_column`` is given."""
@@ -201,85 +199,28 @@ def write_audit(audit: Audit, path: str | Path) -> Path:
     if suffix not in (".json", ".gpkg"):
         msg = f"{out}: an audit is written as .json or .gpkg"
         raise UnsupportedFormatError(msg)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.stem}.", suffix=suffix)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        if suffix == ".json":
-            tmp.write_text(
-                json.dumps(audit.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8"
+    if suffix == ".json":
+        write_text_atomic(out, json.dumps(audit.to_dict(), ensure_ascii=False, indent=2))
+        return out
+    layers: dict[str, gpd.GeoDataFrame] = {
+        "grids": audit.grids,
+        "gaps": audit.gaps,
+        "overlaps": audit.overlaps,
+        "split_compounds": audit.split_compounds,
+    }
+    with atomic_path(out) as tmp, unsynced_sqlite():
+        for name, frame in layers.items():
+            # one declared type, even for an empty layer or Polygons mixed with
+            # MultiPolygons (a GEOMETRY layer opens in QGIS without a renderer)
+            frame.to_crs(WGS84).to_file(
+                tmp,
+                layer=name,
+                driver="GPKG",
+                engine="pyogrio",
+                geometry_type="MultiPolygon",
+                promote_to_multi=True,
             )
-        else:
-            tmp.unlink()
-            layers: dict[str, gpd.GeoDataFrame] = {
-                "grids": audit.grids,
-                "gaps": audit.gaps,
-                "overlaps": audit.overlaps,
-                "split_compounds": audit.split_compounds,
-            }
-            for name, frame in layers.items():
-                # one declared type, even for an empty layer or Polygons mixed with
-                # MultiPolygons (a GEOMETRY layer opens in QGIS without a renderer)
-                frame.to_crs(WGS84).to_file(
-                    tmp,
-                    layer=name,
-                    driver="GPKG",
-                    engine="pyogrio",
-                    geometry_type="MultiPolygon",
-                    promote_to_multi=True,
-                )
-            summary = pd.DataFrame([dict(audit.summary)])
-            pyogrio.write_dataframe(summary, tmp, layer="summary", driver="GPKG", append=True)
-            write_layer_styles(tmp, styles=AUDIT_STYLES)
-        tmp.replace(out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return out
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def write_table_csv(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write a table as UTF-8 CSV (with BOM, for Excel), atomically.
-
-    Text cells that begin with ``=``, ``+``, ``-``, ``@``, tab or CR are prefixed with ``'``
-    so spreadsheets do not run them as formulas (docs/service.md, security).
-    """
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    safe = frame.copy()
-    for col in safe.columns:
-        if not pd.api.types.is_numeric_dtype(safe[col]):
-            safe[col] = [
-                f"'{v}" if isinstance(v, str) and v.startswith(_FORMULA_START) else v
-                for v in safe[col]
-            ]
-    fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.stem}.", suffix=".csv")
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        safe.to_csv(tmp, index=False, encoding="utf-8-sig")
-        tmp.replace(out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return out
-
-
-def write_plan_atomic(plan: Plan, path: str | Path) -> Path:
-    """Write a plan GeoPackage through a temporary file, then rename it into place."""
-    from gridgen.io.plan import write_plan
-
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.{os.getpid()}.tmp.gpkg")
-    try:
-        write_plan(plan, tmp)
-        tmp.replace(out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+        summary = pd.DataFrame([dict(audit.summary)])
+        pyogrio.write_dataframe(summary, tmp, layer="summary", driver="GPKG", append=True)
+        write_layer_styles(tmp, styles=AUDIT_STYLES)
     return out

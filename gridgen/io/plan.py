@@ -19,7 +19,7 @@ from gridgen.errors import (
     UnknownLayerError,
     UnreadableFileError,
 )
-from gridgen.io.atomic import atomic_path
+from gridgen.io.atomic import atomic_path, unsynced_sqlite
 from gridgen.io.chinese_crs import describe_chinese_srs
 from gridgen.io.crs import WGS84, DeclaredCRS, frame_to_wgs84, parse_crs
 from gridgen.io.qgis_style import write_layer_styles
@@ -47,7 +47,8 @@ def write_plan(plan: Plan, path: str | Path, *, crs: str | int | None = None) ->
     import pyogrio
 
     final = Path(path)
-    with atomic_path(final) as out:  # a crash leaves the old file or the new one
+    # a crash leaves the old file or the new one
+    with atomic_path(final) as out, unsynced_sqlite():
         grids = plan.grids
         if crs is not None:
             grids = labelled_output(grids, crs)

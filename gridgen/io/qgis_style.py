@@ -390,9 +390,13 @@ def write_layer_styles(
     an attribute table); an existing default of ours for the same layer is replaced.
     ``styles`` maps layer names to their style (:data:`AUDIT_STYLES` for an audit); a point
     layer takes its :data:`POINT_STYLES` entry when there is one.
+
+    For a GeoPackage being written under :func:`gridgen.io.atomic.atomic_path` (which
+    syncs the finished file once): the change is not synced to disk by itself.
     """
     styled: list[str] = []
     with sqlite3.connect(str(path)) as con:
+        con.execute("PRAGMA synchronous = OFF")
         layers = con.execute(
             "SELECT table_name, column_name, geometry_type_name FROM gpkg_geometry_columns"
         ).fetchall()

@@ -17,7 +17,7 @@ import pandas as pd
 import pyogrio
 
 from gridgen.dataset import Dataset
-from gridgen.io.atomic import atomic_path, write_text_atomic
+from gridgen.io.atomic import atomic_path, unsynced_sqlite, write_text_atomic
 from gridgen.io.chinese_crs import chinese_crs, describe_chinese_srs, mark_geojson
 from gridgen.io.crs import WGS84, frame_from_wgs84, parse_crs
 from gridgen.io.polygons import split_by_geometry_type
@@ -110,7 +110,8 @@ def write_frames(
     frames = one_type_per_layer(frames)
     target = Path(path)
     if target.suffix.lower() == ".gpkg":
-        with atomic_path(target) as tmp:  # a crash leaves the old file or the new one
+        # a crash leaves the old file or the new one
+        with atomic_path(target) as tmp, unsynced_sqlite():
             for i, (name, frame) in enumerate(frames.items()):
                 pyogrio.write_dataframe(
                     _prepared(frame, crs),

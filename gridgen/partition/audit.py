@@ -115,7 +115,7 @@ def audit_layer(dataset: Dataset, layer: GridLayer, *, band: tuple[int, int]) ->
     b_pts = shapely.point_on_surface(bld.geometry.to_numpy())
     raw, _ = building_grids(dataset, layer)
     # grids holding each building's representative point (for gap/overlap households)
-    pi, _ = shapely.STRtree(geoms).query(b_pts, predicate="within")
+    _, pi = shapely.STRtree(b_pts).query(geoms, predicate="contains")
     in_count = np.bincount(pi, minlength=len(b_pts))
 
     overlaps, overlap_area = _overlaps(layer, b_pts, b_hh, crs=crs)

@@ -69,9 +69,8 @@ from gridgen.partition.road_snap import (
     snapped_to_roads,
 )
 from gridgen.partition.search import (
-    BARRIER_SEARCH_PROOF,
+    BARRIER_PROOFS,
     COUNT_PROOF,
-    SEARCH_PROOF,
     part_regions,
     searched_parts,
 )
@@ -144,8 +143,8 @@ def draw_grids(
                     rng=rng,
                     forced=forced[nodes],
                 )
-        if proof == SEARCH_PROOF and _has_edge_out(units, nodes):
-            proof = BARRIER_SEARCH_PROOF  # a river or railway bounds it: grids stay off it
+        if proof in BARRIER_PROOFS and _has_edge_out(units, nodes):
+            proof = BARRIER_PROOFS[proof]  # a river or railway bounds it: grids stay off it
         if proof:
             proofs.append((nodes, proof))
         labels[nodes] = sub + next_label
@@ -196,7 +195,12 @@ def _part_problems(
         if total >= lo or np.isin(labels[~nodes], labels[nodes]).any():
             continue  # in the band, or joined to a grid of another part (detached_part)
         if total == 0:
-            note = "the community has no households: it is one empty grid"
+            note = (
+                "the community has no households: it is one empty grid"
+                if int(units.households.sum()) == 0
+                else "a piece of the community without households, cut off from the rest, is "
+                "an empty grid of its own"
+            )
             problems.append(Problem(RuleKind.NO_HOUSEHOLDS, cid, note, grid_id=""))
             continue
         what = "community" if n_parts == 1 else "separate part of the community"

@@ -45,8 +45,13 @@ PROVEN_KEPT = 256
 """Parts proven to have no partition, and parts the search gave up on (per budget),
 remembered (the rebalance asks twice: to fix, then to report the proof)."""
 _Key = tuple[tuple[int, ...], bytes, int, int]
-_PROVEN: set[_Key] = set()
+_PROVEN: dict[_Key, str] = {}
 _GAVE_UP: set[tuple[_Key, int]] = set()
+QUICK_SETS = 2_000
+"""Sets the first search order examines before the cut proofs are tried (then the whole
+search runs): most parts are settled within them."""
+SEARCHED = "search"
+""":attr:`ExactResult.by` of a proof by the exhaustive search."""
 MODES = ("fewest sets", "fewest neighbours", "largest")
 """The searches :func:`in_band_partition` runs in turn on one memo, a share of the budget
 each: branching on the unit the fewest in-band sets hold, on the unit with the fewest
@@ -76,6 +81,9 @@ class ExactResult:
 
     status: str
     labels: IntArray | None = None
+    by: str = SEARCHED
+    """What proved ``"none"``: :data:`SEARCHED`, or a cut unit or pair of units
+    (:data:`gridgen.partition.cut_proofs.CUT_PROOF`), tried before the whole search."""
 
 
 class _OutOfBudgetError(Exception):
@@ -279,8 +287,10 @@ def in_band_partition(
     """Return a partition of a connected part into connected regions of ``lo..hi``
     households, or the proof that none exists (module docstring).
 
-    The search runs in turn with each of :data:`MODES` on one memo, a third of the budget
-    each. Proofs are remembered per part.
+    The first search order runs with :data:`QUICK_SETS`; when that does not settle the
+    part, the cut proofs (:mod:`gridgen.partition.cut_proofs`, milliseconds) are tried, then
+    the search runs in turn with each of :data:`MODES` on one memo, a third of the budget
+    each. Proofs are remembered per part (with what proved them, :attr:`ExactResult.by`).
 
     ``free``: units proven out of band whatever the plan (above the maximum, or below the
     minimum with no in-band region to join): a region holding one below the minimum needs
@@ -297,26 +307,45 @@ def in_band_partition(
         return ExactResult("none")  # no region holding that unit is in the band
     key = (tuple(hh), np.asarray(edges, dtype=np.int64).tobytes(), lo, hi)
     if key in _PROVEN:
-        return ExactResult("none")
+        return ExactResult("none", by=_PROVEN[key])
     if (key, budget) in _GAVE_UP:
         return ExactResult("unknown")
     nbrs = neighbour_masks(n, edges)
-    search = _Search(hh, nbrs, lo=lo, hi=hi, budget=0)
-    everything = (1 << n) - 1
-    regions: list[int] | None = None
-    for mode in MODES:  # proofs come fastest from the first two, partitions the last
-        search.mode, search.budget = mode, max(search.budget, 0) + budget // len(MODES)
-        try:
-            regions = search.solve(everything, search.total(everything))
-            break
-        except _OutOfBudgetError:
-            if mode == MODES[-1]:
-                _remember(_GAVE_UP, (key, budget))
-                return ExactResult("unknown")
+    # the first search order with a small budget settles most parts; before the whole
+    # search, the cut proofs (milliseconds) settle parts it would give up on or take long
+    # to prove (make_city rebalance: parts of 40 and 47 units, 0.1-0.2 s of search each)
+    quick = min(QUICK_SETS, budget // len(MODES))  # the same first steps as the whole search
+    settled, regions = _searched(hh, nbrs, lo=lo, hi=hi, budget=quick, modes=MODES[:1])
+    if not settled and quick < budget // len(MODES):
+        from gridgen.partition.cut_proofs import CUT_PROOF, cut_proof
+
+        if cut_proof(np.asarray(hh, dtype=np.int64), edges, band=(lo, hi)):
+            _remember_proof(key, CUT_PROOF)
+            return ExactResult("none", by=CUT_PROOF)
+        settled, regions = _searched(hh, nbrs, lo=lo, hi=hi, budget=budget, modes=MODES)
+    if not settled:
+        _remember(_GAVE_UP, (key, budget))
+        return ExactResult("unknown")
     if regions is None:
-        _remember(_PROVEN, key)
+        _remember_proof(key, SEARCHED)
         return ExactResult("none")
     return _result(regions, n, nbrs)
+
+
+def _searched(
+    hh: list[int], nbrs: list[int], *, lo: int, hi: int, budget: int, modes: tuple[str, ...]
+) -> tuple[bool, list[int] | None]:
+    """Return whether the search in turn with each of ``modes`` (a share of the budget each,
+    on one memo) settled the part, and its regions (None: none exists)."""
+    search = _Search(hh, nbrs, lo=lo, hi=hi, budget=0)
+    everything = (1 << len(hh)) - 1
+    for mode in modes:  # proofs come fastest from the first two, partitions the last
+        search.mode, search.budget = mode, max(search.budget, 0) + budget // len(modes)
+        try:
+            return True, search.solve(everything, search.total(everything))
+        except _OutOfBudgetError:
+            continue
+    return False, None
 
 
 def neighbour_masks(n: int, edges: IntArray) -> list[int]:
@@ -332,6 +361,14 @@ def forget_proofs() -> None:
     """Empty the proofs and give-ups remembered so far (a fresh search answers next)."""
     _PROVEN.clear()
     _GAVE_UP.clear()
+
+
+def _remember_proof(key: _Key, by: str) -> None:
+    """Remember that part ``key`` has no partition, proven ``by`` (emptied first when it
+    holds :data:`PROVEN_KEPT` parts)."""
+    if len(_PROVEN) >= PROVEN_KEPT:
+        _PROVEN.clear()
+    _PROVEN[key] = by
 
 
 def _remember(kept: set[Any], key: Any) -> None:

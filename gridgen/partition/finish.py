@@ -112,7 +112,10 @@ def attach_detached(
     another piece of the community: a grid of its own would be out of band for certain.
     A piece of the unit graph cut off inside the same community piece (by grids kept out
     of a redraw) stays a grid of its own, since joining would leave a grid in two parts
-    on one piece of ground. Labels are renumbered 0..k-1.
+    on one piece of ground; but a sliver without households (under :data:`SPECK_M2` in
+    all, or thinner than :data:`SLIVER_WIDTH_M` on average: left between a river or railway
+    and the outline, linked to no unit) joins the nearest grid wherever it is, whose shape
+    then drops it (:func:`finish_grids`): it is no grid. Labels are renumbered 0..k-1.
 
     Parameters
     ----------
@@ -136,6 +139,11 @@ def attach_detached(
         home[cell[::-1]] = piece[::-1]  # the first piece found, as _piece_of
     out = labels.copy()
     hh = units.households
+    totals = np.bincount(comp, weights=hh)
+    slivers = [
+        c for c in np.unique(comp).tolist() if totals[c] == 0 and _sliver(units.cells[comp == c])
+    ]
+    ground = ~np.isin(comp, slivers)  # a sliver joins a grid of real ground, not another sliver
     for c in np.unique(comp).tolist():
         mine = comp == c
         total = int(hh[mine].sum())
@@ -143,6 +151,8 @@ def attach_detached(
             continue
         own = set(home[mine].tolist())
         elsewhere = ~np.isin(home, list(own)) | (home < 0)
+        if c in slivers:
+            elsewhere = ground
         others = np.flatnonzero(~mine & (out != out[mine][0]) & elsewhere)
         if len(others) == 0:
             continue
@@ -150,6 +160,18 @@ def attach_detached(
         near = int(others[int(shapely.STRtree(units.cells[others]).query_nearest(piece)[0])])
         out[mine] = int(out[near])
     return renumbered(out)
+
+
+SLIVER_WIDTH_M = 0.05
+"""The mean width (twice the area over the perimeter) under which land without households
+is a sliver, not a piece of ground (as :func:`gridgen.partition.ground.solid_parts`)."""
+
+
+def _sliver(cells: Geoms) -> bool:
+    """Return whether ``cells`` (a piece without households) are a speck or a sliver."""
+    area = float(shapely.area(cells).sum())
+    width = 2.0 * area / max(float(shapely.length(cells).sum()), 1e-12)
+    return area < SPECK_M2 or width < SLIVER_WIDTH_M
 
 
 def grid_shapes(cells: Geoms, labels: IntArray) -> Geoms:

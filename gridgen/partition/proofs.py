@@ -233,15 +233,17 @@ def unsplittable_reason(
 ) -> str:
     """Return the sentence of an ``unsplittable`` problem (naming ``grid`` when given)."""
     from gridgen.partition.cut_proofs import CUT_PROOF
-    from gridgen.partition.search import BARRIER_SEARCH_PROOF, COUNT_PROOF
+    from gridgen.partition.search import BARRIER_CUT_PROOF, BARRIER_PROOFS, COUNT_PROOF
 
-    why = {
-        COUNT_PROOF: "no number of grids fits",
-        CUT_PROOF: "one unit, or two, cut it into pieces no number of grids fits, and the "
-        "grids holding those units cannot take up what the pieces leave over",
-    }.get(proof, f"an exhaustive search of its {n_units} units finds no such division")
+    cut = (
+        "one unit, or two, cut it into pieces no number of grids fits, and the grids holding "
+        "those units cannot take up what the pieces leave over"
+    )
+    why = {COUNT_PROOF: "no number of grids fits", CUT_PROOF: cut, BARRIER_CUT_PROOF: cut}.get(
+        proof, f"an exhaustive search of its {n_units} units finds no such division"
+    )
     plans = "whatever the plan"
-    if proof == BARRIER_SEARCH_PROOF:
+    if proof in BARRIER_PROOFS.values():
         plans = "in any plan that keeps grids off the river or railway bounding the part"
     which = f"grid {grid} is the one out of band" if grid else "one of its grids is out of band"
     return (

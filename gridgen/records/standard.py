@@ -27,6 +27,7 @@ from datetime import date
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -163,7 +164,7 @@ def standard_section(
         "gaps": _gap_items(audit, names),
         "overlaps": _overlap_items(audit, names),
         "outside_community": _outside_items(table, where_of),
-        "not_closed": _closed_items(table, where_of),
+        "not_closed": _closed_items(table, where_of, _enclave_grids(table, comms)),
         "missing_attributes": _attribute_items(grids, where_of, names, table),
     }
     return {
@@ -309,7 +310,28 @@ def _outside_items(table: pd.DataFrame, where: dict[str, str]) -> list[dict[str,
     ]
 
 
-def _closed_items(table: pd.DataFrame, where: dict[str, str]) -> list[dict[str, Any]]:
+def _enclave_grids(table: gpd.GeoDataFrame, comms: gpd.GeoDataFrame) -> set[str]:
+    """Return the grids in several parts each lying in another piece of their community
+    (a community with an enclave, 飞地, too small for a grid of its own: 属地兜底)."""
+    pieces = dict(zip(comms["community_id"].astype(str), comms.geometry.to_numpy(), strict=False))
+    out: set[str] = set()
+    multi = table[table["parts"].astype(int) > 1]
+    for code, cid, geom in zip(
+        multi["grid_id"].astype(str), multi["community_id"].astype(str), multi.geometry, strict=True
+    ):
+        own = shapely.get_parts(pieces.get(cid, shapely.Polygon()))
+        parts = shapely.get_parts(geom)
+        if len(own) < len(parts):
+            continue
+        homes = {int(np.argmax(shapely.area(shapely.intersection(own, p)))) for p in parts}
+        if len(homes) == len(parts):
+            out.add(code)
+    return out
+
+
+def _closed_items(
+    table: pd.DataFrame, where: dict[str, str], enclaves: set[str]
+) -> list[dict[str, Any]]:
     out = []
     rows = zip(
         table["grid_id"].astype(str),
@@ -329,6 +351,13 @@ def _closed_items(table: pd.DataFrame, where: dict[str, str]) -> list[dict[str, 
             out.append(
                 item(code, w, what, "修正自相交或未闭合的边界", rule=RuleKind.INVALID_GEOMETRY)
             )
+        elif code in enclaves:
+            what = f"网格由 {parts} 块组成，分处所属社区不相连的 {parts} 块（飞地）"
+            fix = (
+                "飞地住户不足单独成网格时按属地兜底归入本网格（可保留，备注飞地）；"
+                "否则将飞地单独设网格"
+            )
+            out.append(item(code, w, what, fix, rule=RuleKind.MULTIPART))
         elif parts > 1:
             what = f"网格由 {parts} 块组成"
             out.append(
