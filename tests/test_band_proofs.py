@@ -107,7 +107,7 @@ def test_merge_names_the_grid_of_an_unsplittable_part() -> None:
 
 
 def test_settle_takes_the_exhaustive_partition_when_it_fixes_grids_cheaply() -> None:
-    from gridgen.partition.settle import _exact_if_better
+    from gridgen.partition.exact_fixes import exact_if_better
     from gridgen.partition.units import build_units
 
     # 150 | 150 150 | 150: two grids below the band; the search finds 300 | 300
@@ -115,10 +115,10 @@ def test_settle_takes_the_exhaustive_partition_when_it_fixes_grids_cheaply() -> 
     assert units.unit_ids[:4] == ("K00", "K01", "K02", "K03")
     start = np.asarray([0, 1, 1, 2, 1, 1], dtype=np.int64)
     none = np.zeros(0, dtype=np.int64)
-    fixed = _exact_if_better(units, start, stuck=none, band=BAND, cost_per_fix=800)
+    fixed = exact_if_better(units, start, stuck=none, band=BAND, cost_per_fix=800)
     h = np.bincount(fixed, weights=units.households)
     assert ((h[h > 0] >= 240) & (h[h > 0] <= 360)).all()
     assert fixed[0] == fixed[1] != fixed[2] == fixed[3]
     # moving 150 households per grid fixed is too dear at 10 per grid: left as it was
-    kept = _exact_if_better(units, start, stuck=none, band=BAND, cost_per_fix=10)
+    kept = exact_if_better(units, start, stuck=none, band=BAND, cost_per_fix=10)
     assert kept.tolist() == start.tolist()

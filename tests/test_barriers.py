@@ -8,6 +8,7 @@ divides it; with a river along the long axis the grids meet exactly on the river
 from __future__ import annotations
 
 import sqlite3
+from itertools import pairwise
 from pathlib import Path
 
 import geopandas as gpd
@@ -18,7 +19,14 @@ import pytest
 import shapely
 from finish_checks import assert_finished
 from handmade import raw_layers
-from partition_helpers import at, inner_boundary, make_dataset, row_of_compounds, with_barriers
+from partition_helpers import (
+    UTM49,
+    at,
+    inner_boundary,
+    make_dataset,
+    row_of_compounds,
+    with_barriers,
+)
 from shapely.geometry import LineString, MultiPolygon, Polygon, box
 from shapely.geometry.base import BaseGeometry
 
@@ -30,6 +38,9 @@ from gridgen.partition.audit import audit_grids
 from gridgen.partition.community import partition_community
 from gridgen.partition.ground import KINDS
 from gridgen.partition.measures import grid_barrier_crossings, grid_barrier_straddles
+from gridgen.partition.merge import merge_layers
+from gridgen.partition.rebalance import rebalance
+from gridgen.partition.river_sides import walkable
 from gridgen.partition.units import build_units
 from gridgen.rules import RuleKind
 from gridgen.schema import BARRIER_KIND_LABELS
@@ -273,3 +284,69 @@ def test_a_sheet_legend_lists_only_the_barriers_its_frame_shows() -> None:
             assert (BARRIER_KIND_LABELS[kind] in labels) == shown, (cid, kind)
             seen[shown] += 1
     assert seen[True] >= 2 and seen[False] >= 2, seen
+
+
+def _row_with_river() -> Dataset:
+    """The row 250 | 250 | 230 ‖ 20 | 300 | 300 with a river between the 230 and the 20."""
+    return with_barriers(
+        row_of_compounds([250, 250, 230, 20, 300, 300]),
+        [("H1", "river", LineString([(370, 0), (370, 140)]))],
+    )
+
+
+def _columns(prefix: str, xs: list[float]) -> gpd.GeoDataFrame:
+    """Return a WGS84 grid layer of full-height columns between the ``xs`` (local metres)."""
+    return gpd.GeoDataFrame(
+        {"grid_id": [f"{prefix}{i + 1}" for i in range(len(xs) - 1)]},
+        geometry=[at(box(a, 0, b, 140)) for a, b in pairwise(xs)],
+        crs=UTM49,
+    ).to_crs(4326)
+
+
+def _households_by_grid(ds: Dataset, assignment: pd.DataFrame) -> list[int]:
+    hh = ds.buildings.set_index("building_id")["households"]
+    per = assignment.set_index("building_id")["grid_id"]
+    return sorted(hh.groupby(per.reindex(hh.index)).sum().astype(int).tolist())
+
+
+def test_rebalance_keeps_grids_on_their_side_of_a_river() -> None:
+    # one grid per compound: the 230 and the 20 are below the band 240-360. Joined across
+    # the river they make 250 (in band): moves that know only shared lengths took that.
+    # Kept off the river, as partition keeps it, the 20 joins the 300 on its own side and
+    # the 230 stays out of band, proven so for plans that keep grids off the river.
+    ds = _row_with_river()
+    r = rebalance(ds, _columns("G", [0, 130, 250, 370, 490, 610, 740]), band=(240, 360))
+    assert grid_barrier_straddles(ds, r.plan.assignment).empty
+    assert _households_by_grid(ds, r.plan.assignment) == [230, 250, 250, 300, 320]
+    # the proof: no connected set holding the 230 on its side of the river is in the band
+    (problem,) = r.plan.problems
+    assert problem.kind == RuleKind.UNBALANCEABLE
+    assert "has 230 households" in problem.reason
+    assert "keep grids off the river or railway" in problem.reason
+
+
+def test_merge_grids_splits_an_input_grid_across_a_river_by_its_banks() -> None:
+    # both departments draw the 230 and the 20 as one grid across the river (250, in band):
+    # merge-grids keeps the 230 on its bank (out of band, proven) and the 20 joins the 300
+    ds = _row_with_river()
+    xs = [0, 130, 250, 490, 610, 740]
+    r = merge_layers(ds, [_columns("A", xs), _columns("B", xs)], band=(240, 360))
+    assert grid_barrier_straddles(ds, r.plan.assignment).empty
+    assert _households_by_grid(ds, r.plan.assignment) == [230, 250, 250, 300, 320]
+    (problem,) = r.plan.problems
+    assert problem.kind == RuleKind.UNBALANCEABLE
+    assert "keep grids off the river or railway" in problem.reason
+
+
+def test_moves_walk_the_unit_graph_without_the_edges_across_a_river() -> None:
+    # the quad: two compounds (300 households, a grid's worth) on each bank
+    river = build_units(quad(("river", RIVER)), "C1", band_max=360)
+    walk = walkable(river, lo=240, hi=360)
+    across = river.edge_kinds[:, KINDS.index("barrier")] > 0
+    assert across.any() and len(walk.edges) == int((~across).sum())
+    assert not (walk.edge_kinds[:, KINDS.index("barrier")] > 0).any()
+    # a bank too small for a grid of its own (150 households) keeps its edges across
+    assert walkable(river, lo=400, hi=600) is river
+    # without a barriers layer the graph is the same object (the same plans)
+    plain = build_units(quad(None), "C1", band_max=360)
+    assert walkable(plain, lo=240, hi=360) is plain

@@ -131,7 +131,7 @@ def test_fewest_out_agrees_with_the_exhaustive_search(
 def test_settle_leaves_fewer_grids_out_of_band_where_none_can_be_in() -> None:
     from partition_helpers import row_of_compounds
 
-    from gridgen.partition.settle import _exact_if_better
+    from gridgen.partition.exact_fixes import exact_if_better
     from gridgen.partition.units import build_units
 
     # 180 | 180 | 180 | 180 180: three grids of 180 below the band and no division has all
@@ -140,7 +140,7 @@ def test_settle_leaves_fewer_grids_out_of_band_where_none_can_be_in() -> None:
     assert units.unit_ids[:5] == ("K00", "K01", "K02", "K03", "K04")
     start = np.asarray([0, 1, 2, 3, 3, 3, 0], dtype=np.int64)
     none = np.zeros(0, dtype=np.int64)
-    fixed = _exact_if_better(units, start, stuck=none, band=BAND, cost_per_fix=800)
+    fixed = exact_if_better(units, start, stuck=none, band=BAND, cost_per_fix=800)
     assert [s for s in sums(units.households, fixed) if s] == [180, 360, 360]
 
 

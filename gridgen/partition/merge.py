@@ -6,7 +6,9 @@ Per community:
    compound above the band maximum is split into its buildings' units, as partition does
    (大小区单独建), so no input cell can keep it whole;
 2. units that share a grid in *every* layer (and touch) form a piece: the common
-   refinement of the inputs, whose edges are boundaries present in some input;
+   refinement of the inputs, whose edges are boundaries present in some input; units touch
+   only on one side of a river or railway (:func:`gridgen.partition.river_sides.walkable`,
+   as partition keeps grids off them), so an input grid reaching across one is cut there;
 3. pieces below the band minimum are joined to the neighbouring piece they share a grid
    with in the most layers (then the one that leaves the pair closest to the target),
    never above the band maximum; so compounds grouped together in every input stay
@@ -49,6 +51,7 @@ from gridgen.partition.lifecycle import dated_grids, layer_codes
 from gridgen.partition.moves import Moves, pieces
 from gridgen.partition.plan import Plan, checked_band
 from gridgen.partition.rebalance import IntArray, initial_labels
+from gridgen.partition.river_sides import walkable
 from gridgen.partition.settle import PROVEN_KINDS, band_problems, settle
 from gridgen.partition.units import UnitGraph, build_units
 
@@ -252,7 +255,8 @@ def _merged_community(
             for lay, codes in zip(placed, codes_of, strict=True)
         ]
     )
-    start = agglomerate(units, refinement(units, keys), keys, target=target, lo=lo, hi=hi)
+    walk = walkable(units, lo=lo, hi=hi)  # pieces and joins on one side of a river
+    start = agglomerate(walk, refinement(walk, keys), keys, target=target, lo=lo, hi=hi)
     labels, stuck, _ = settle(
         units, start, target=target, band=(lo, hi), seed=seed, join_stuck=True
     )

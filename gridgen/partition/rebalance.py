@@ -27,6 +27,10 @@ every output CRS if they were not). In a touched community:
 5. the community's grids are drawn from the unit cells by the one finishing step
    (:mod:`gridgen.partition.finish`).
 
+Every step moves units on the unit graph without the edges across rivers and railways
+(:func:`gridgen.partition.river_sides.walkable`): grids stay off them as partition's do;
+only a grid nothing on its side brings into the band reaches across.
+
 Where moves, repairs and a fresh drawing leave grids out of band in a connected part of at
 most :data:`gridgen.partition.exact.EXACT_UNITS` units, the exhaustive search
 (:mod:`gridgen.partition.exact`) either finds the part's division into grids in the band
@@ -67,6 +71,7 @@ from gridgen.partition.lifecycle import dated_grids, layer_codes
 from gridgen.partition.lower_bound import ZERO, community_bound
 from gridgen.partition.moves import Moves
 from gridgen.partition.plan import Plan, checked_band
+from gridgen.partition.river_sides import settled_graph
 from gridgen.partition.settle import PROVEN_KINDS, band_problems, mend_pieces, settle
 from gridgen.partition.units import UnitGraph, build_units
 
@@ -196,9 +201,10 @@ def redraw_community(
     bound = community_bound(units.households, old, lo=lo, hi=hi, stuck=stuck)
     if math.isinf(budget):
         kept = kept_households(units, old_code, b_hh, local)
+        walk = settled_graph(units, labels, lo=lo, hi=hi)  # grids stay off rivers
         better = least_change(
             units.households,
-            units.edges,
+            walk.edges,
             labels,
             kept,
             stuck=stuck,
@@ -206,7 +212,7 @@ def redraw_community(
             floor=bound.households,
         )
         if better is not labels:
-            labels = _mended(units, better, labels, band=band, stuck=stuck)
+            labels = _mended(walk, better, labels, band=band, stuck=stuck)
     done = finished(dataset, units, labels, band=band)
     book = book or CodeBook(scheme_for(dataset.communities))
     codes = unit_codes(

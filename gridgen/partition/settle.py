@@ -7,14 +7,16 @@ neighbour or becomes new grids, grids out of band are fixed by ejection chains o
 moves (:mod:`gridgen.partition.moves`) and only where moves cannot by the cheapest of a
 split, a dissolve or a local redraw (:mod:`gridgen.partition.repairs`), and as a last
 resort a fresh drawing of the community or, for a connected part of a few dozen units, the
-exhaustive search's division of it (:mod:`gridgen.partition.exact`; where no division has
+exhaustive search's division of it (:mod:`gridgen.partition.exact_fixes`; where no division has
 every grid in the band, one with fewer grids out of band, :mod:`gridgen.partition.
 fewest_out`; codes come from :mod:`gridgen.partition.codes`); :func:`band_problems` states
 the proof for every grid left out of band it can (a unit no in-band grid holds; a part no
 division brings into the band, by count, cut units (:mod:`gridgen.partition.cut_proofs`)
 or exhaustive search; a part where no plan has fewer grids out of band without a grid far
 outside it, :func:`fewest_out_proofs`). Moves that turned out not to be needed are undone
-last (:mod:`gridgen.partition.undo_moves`).
+last (:mod:`gridgen.partition.undo_moves`). Every step keeps grids off rivers and railways
+as partition does (:mod:`gridgen.partition.river_sides`), unless nothing else brings a grid
+into the band.
 """
 
 from __future__ import annotations
@@ -24,16 +26,11 @@ import math
 import numpy as np
 import shapely
 from numpy.typing import NDArray
-from scipy.optimize import linear_sum_assignment
 
 from gridgen.partition.band_sets import lonely_units
 from gridgen.partition.cut_proofs import cut_proof
-from gridgen.partition.exact import (
-    EXACT_UNITS,
-    REPAIR_EXACT_BUDGET,
-    ExactResult,
-    in_band_partition,
-)
+from gridgen.partition.exact import REPAIR_EXACT_BUDGET
+from gridgen.partition.exact_fixes import exact_if_better
 from gridgen.partition.fewest_out import FEWEST_OUT_UNITS, fewest_out_partition
 from gridgen.partition.finish import grid_shapes
 from gridgen.partition.moves import Moves, balance, fill, make_contiguous, pieces
@@ -55,6 +52,8 @@ from gridgen.partition.repairs import (
     repair_grids,
     sub_regions,
 )
+from gridgen.partition.river_sides import across_edges, walkable, without_edges
+from gridgen.partition.search import BARRIER_PROOFS
 from gridgen.partition.undo_moves import undo_moves
 from gridgen.partition.units import UnitGraph
 from gridgen.rules import RuleKind
@@ -71,12 +70,6 @@ MERGE_EXACT_BUDGET = 150_000
 :data:`gridgen.partition.exact.REPAIR_EXACT_BUDGET`, to stay no slower than a redraw); walled
 city: a 40-unit part whose partition the search from the largest unit finds after ~46,000
 sets (a third of the budget)."""
-FIX_WINDOWS = ((0.9, 1.1), (0.75, 1.25))
-"""Windows (shares of the band minimum and maximum) a grid left out of band, or one holding
-a stuck unit, may take when that brings more grids into the band (:func:`_fewest_out`,
-narrowest first: the division least out of band)."""
-FIX_BUDGET = 10_000
-"""Connected sets each window's search of :func:`_fewest_out` examines."""
 PROOF_WINDOW = (0.5, 1.5)
 """The window of the proof that no plan has fewer grids out of band (:func:`fewest_out_proofs`):
 every such plan has a grid above 1.5 times the band maximum or one out of band below half
@@ -109,91 +102,6 @@ def _scratch_if_better(
     return fresh
 
 
-def _exact_if_better(
-    units: UnitGraph,
-    labels: IntArray,
-    *,
-    stuck: IntArray,
-    band: tuple[int, int],
-    cost_per_fix: float,
-    budget: int = REPAIR_EXACT_BUDGET,
-) -> IntArray:
-    """Return labels where each connected part with grids out of band (other than those
-    holding a ``stuck`` unit) is divided by the exhaustive search into grids in the band
-    but those holding a stuck unit (:func:`gridgen.partition.exact.in_band_partition`,
-    ``free`` units),
-    when that moves at most ``cost_per_fix`` households per grid it brings into the band;
-    the new grids take the labels they share most households with."""
-    lo, hi = band
-    if units.n == 0:
-        return labels
-    hh = units.households
-    forced = np.zeros(units.n, dtype=bool)
-    forced[stuck] = True
-    comp = components(units.n, units.edges)
-    out = labels.copy()
-    for c in np.unique(comp).tolist():
-        nodes = np.flatnonzero(comp == c)
-        if len(nodes) > EXACT_UNITS:
-            continue
-        k = int(out.max()) + 1
-        bad = _unexcused_out(hh, out, nodes, forced, band)
-        if bad == 0:
-            continue
-        e, _ = local_edges(units.edges, nodes, units.n)
-        found = in_band_partition(hh[nodes], e, lo=lo, hi=hi, budget=budget, free=forced[nodes])
-        if found.labels is None and len(nodes) <= FEWEST_OUT_UNITS:
-            found = _fewest_out(hh[nodes], e, stuck=forced[nodes], band=band, most=bad - 1)
-        if found.labels is None:
-            continue
-        olds = np.unique(out[nodes])
-        m = np.zeros((len(olds), int(found.labels.max()) + 1))
-        np.add.at(m, (np.searchsorted(olds, out[nodes]), found.labels), hh[nodes] + 1e-3)
-        r, cols = linear_sum_assignment(m, maximize=True)
-        to = np.arange(k, k + m.shape[1], dtype=np.int64)
-        to[cols] = olds[r]
-        trial = out.copy()
-        trial[nodes] = to[found.labels]
-        fixed = bad - _unexcused_out(hh, trial, nodes, forced, band)
-        if fixed > 0 and changed_households(hh, out, trial) <= fixed * cost_per_fix:
-            out = trial
-    return out
-
-
-def _unexcused_out(
-    hh: IntArray,
-    labels: IntArray,
-    nodes: IntArray,
-    forced: NDArray[np.bool_],
-    band: tuple[int, int],
-) -> int:
-    """Return how many grids of part ``nodes`` are out of band, those holding a ``forced``
-    unit aside."""
-    lo, hi = band
-    h = np.bincount(labels, weights=hh, minlength=int(labels.max()) + 1)
-    mine = np.setdiff1d(np.unique(labels[nodes[hh[nodes] > 0]]), labels[forced])
-    return int(np.sum((h[mine] < lo) | (h[mine] > hi)))
-
-
-def _fewest_out(
-    hh: IntArray, edges: IntArray, *, stuck: NDArray[np.bool_], band: tuple[int, int], most: int
-) -> ExactResult:
-    """Return the division of a part with at most ``most`` grids out of band besides those
-    holding a stuck unit whose grids are least out of band (:data:`FIX_WINDOWS`, narrowest
-    first; :func:`gridgen.partition.fewest_out.fewest_out_partition`), or not found."""
-    lo, hi = band
-    for low, high in FIX_WINDOWS:
-        window = (math.ceil(low * lo), math.floor(high * hi))
-        if most == 0 and cut_proof(hh, edges, band=band, stuck=stuck, cap=window[1]):
-            continue  # no such division: a cut proves it in milliseconds
-        found = fewest_out_partition(
-            hh, edges, stuck=stuck, band=band, most=most, window=window, budget=FIX_BUDGET
-        )
-        if found.labels is not None:
-            return found
-    return ExactResult("unknown")
-
-
 def _new_grids(
     units: UnitGraph, g: Moves, labels: IntArray, *, target: int, lo: int, hi: int, seed: int
 ) -> IntArray:
@@ -221,6 +129,9 @@ def band_problems(
     h = np.bincount(labels, weights=units.households, minlength=len(codes)).astype(np.int64)
     out: list[Problem] = []
     proof = {int(labels[u]): int(u) for u in stuck.tolist()}
+    across = across_edges(units, lo=lo, hi=hi)
+    banks = _banked_grids(without_edges(units, across), labels, np.unique(units.edges[across]))
+    units = without_edges(units, across)  # proofs for plans kept off rivers, as partition's
     parts = part_proofs(units, labels, stuck=stuck, lo=lo, hi=hi)
     fewest = fewest_out_proofs(units, labels, stuck=stuck, band=(lo, hi), proven=set(parts))
     for lab, code in enumerate(codes):
@@ -228,11 +139,14 @@ def band_problems(
             continue
         side = "below" if h[lab] < lo else "above"
         if lab in fewest and lab not in proof:
-            reason = fewest_reason(*fewest[lab], band=(lo, hi), grid=code)
+            reason = fewest_reason(*fewest[lab], band=(lo, hi), grid=code) + banks.get(lab, "")
             out.append(Problem(RuleKind.UNSPLITTABLE, units.community_id, reason, grid_id=code))
         elif lab in parts and lab not in proof:
             total, n_units, why = parts[lab]
-            reason = unsplittable_reason(total, n_units, why, lo=lo, hi=hi, grid=code)
+            kept_off = banks.get(lab, "")
+            if kept_off and why in BARRIER_PROOFS:
+                why, kept_off = BARRIER_PROOFS[why], ""  # its wording says so
+            reason = unsplittable_reason(total, n_units, why, lo=lo, hi=hi, grid=code) + kept_off
             out.append(Problem(RuleKind.UNSPLITTABLE, units.community_id, reason, grid_id=code))
         elif lab in proof:
             u = proof[lab]
@@ -245,6 +159,7 @@ def band_problems(
                     if units.households[u] < lo
                     else f"above the band maximum {hi}"
                 )
+                + banks.get(lab, "")
             )
             out.append(Problem(RuleKind.UNBALANCEABLE, units.community_id, reason, grid_id=code))
         else:
@@ -257,6 +172,20 @@ def band_problems(
     return out
 
 
+KEPT_OFF = " (for plans that keep grids off the river or railway bounding its part, as partition's)"
+"""Said of a proof about a part a river or railway bounds (:func:`band_problems`)."""
+
+
+def _banked_grids(units: UnitGraph, labels: IntArray, banked: IntArray) -> dict[int, str]:
+    """Return :data:`KEPT_OFF` per grid in a connected part of ``units`` (the graph without
+    the edges across rivers and railways) that holds a ``banked`` unit (one on such an edge)."""
+    if len(banked) == 0:
+        return {}
+    comp = components(units.n, units.edges)
+    grids = np.unique(labels[np.isin(comp, comp[banked])])
+    return dict.fromkeys(grids.tolist(), KEPT_OFF)
+
+
 def part_proofs(
     units: UnitGraph, labels: IntArray, *, stuck: IntArray, lo: int, hi: int
 ) -> dict[int, tuple[int, int, str]]:
@@ -264,10 +193,10 @@ def part_proofs(
     connected part (:func:`gridgen.partition.proofs.proven_part_grid`,
     :func:`gridgen.partition.proofs.part_proof`): the part's households, units and proof.
 
-    Parts are the connected components of the whole unit graph, edges across a river or
-    railway included (the partitioner searches the pieces between them apart,
-    :func:`gridgen.partition.search.searched_parts`, and says so in its proof): these
-    proofs hold whatever the plan, none assumes grids kept off a river or railway."""
+    Parts are the connected components of ``units`` as given: :func:`band_problems` gives
+    the graph without the edges across rivers and railways that rebalance and merge-grids
+    keep grids off (:func:`gridgen.partition.river_sides.walkable`, as the partitioner
+    searches the pieces between them apart), and says so in the proofs of such parts."""
     if units.n == 0:
         return {}
     forced = np.zeros(units.n, dtype=bool)
@@ -366,9 +295,57 @@ def settle(
 ) -> tuple[IntArray, IntArray, int]:
     """Return (labels 0..k-1, stuck units, households moved by balancing) from a start.
 
-    Steps 2-3 of the module doc: mend pieces, fill, draw unreached land, balance by
-    ejection chains, then split or dissolve (only without a budget).
+    Steps 2-3 of the module doc (:func:`_settled`) on the unit graph without the edges
+    across rivers and railways (:func:`gridgen.partition.river_sides.walkable`): grids stay
+    off them as partition's do, and a grid of ``labels`` reaching across falls into its
+    sides. Only where that leaves grids out of band that neither a stuck unit nor a proof
+    excuses (:func:`_unexcused`) is the community settled on the whole graph too, and that
+    taken when it leaves fewer such grids: a grid reaches across a river only when nothing
+    on its side brings it into the band.
     """
+    lo, hi = band
+    walk = walkable(units, lo=lo, hi=hi)
+    kept_off = _settled(
+        walk, labels, target=target, band=band, budget=budget, seed=seed, join_stuck=join_stuck
+    )
+    if walk is units:
+        return kept_off
+    left = _unexcused(walk, kept_off[0], kept_off[1], band=band)
+    if left == 0:
+        return kept_off
+    across = _settled(
+        units, labels, target=target, band=band, budget=budget, seed=seed, join_stuck=join_stuck
+    )
+    return across if _unexcused(units, across[0], across[1], band=band) < left else kept_off
+
+
+def _unexcused(
+    units: UnitGraph, labels: IntArray, stuck: IntArray, *, band: tuple[int, int]
+) -> int:
+    """Return the grids out of band that neither a stuck unit nor :func:`part_proofs`
+    excuses."""
+    lo, hi = band
+    h = np.bincount(labels, weights=units.households)
+    out = (h < lo) | (h > hi)
+    out[labels[stuck]] = False
+    if out.any():
+        out[list(part_proofs(units, labels, stuck=stuck, lo=lo, hi=hi))] = False
+    return int(out.sum())
+
+
+def _settled(
+    units: UnitGraph,
+    labels: IntArray,
+    *,
+    target: int,
+    band: tuple[int, int],
+    budget: float = math.inf,
+    seed: int = 0,
+    join_stuck: bool = False,
+) -> tuple[IntArray, IntArray, int]:
+    """Return :func:`settle`'s result on the unit graph ``units`` as given: mend pieces,
+    fill, draw unreached land, balance by ejection chains, then split or dissolve (only
+    without a budget)."""
     lo, hi = band
     g = Moves.from_edges(units.households, units.edges, units.shared_length)
     labels = fill(g, make_contiguous(g, labels), hi=hi)
@@ -401,7 +378,7 @@ def settle(
                 seed=seed,
                 cost_per_fix=math.inf if join_stuck else SCRATCH_COST_PER_FIX,
             )
-            labels = _exact_if_better(
+            labels = exact_if_better(
                 units,
                 labels,
                 stuck=stuck,
