@@ -21,11 +21,14 @@ from scipy.sparse.csgraph import breadth_first_order
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
-SOLVE_SECONDS = 0.3
-"""Time limit of one HiGHS solve (it starts from the settled plan, so it stops with a
-plan no worse). A guard: most solves end at the root in 5-100 ms; those that reach the
-limit stay in the root's cuts (0 nodes) and return the settled plan, whatever the limit
-(0.5 s spent ~0.3 s more per filled city for nothing)."""
+SOLVE_SECONDS = 2.0
+"""Time limit of one HiGHS solve (it starts from the settled plan, so it stops with a plan
+no worse): a guard against a root that does not settle, not a budget. The limit is
+wall-clock, so a solve it cuts gives another plan under another load (at load 5-6, 0.3 s
+moved the filled city's Drift(seed=3) from 29.8% to 30.7% of a redraw's changes);
+:data:`NODES` and the programmes' size (at most 600 arcs,
+:data:`gridgen.partition.least_change.NEIGHBOURHOODS`) bound the work: on nine cached
+drifts the longest of 124 solves took 0.7 s CPU at load 5-6, four took over 0.3 s."""
 NODES = 200
 """Branch-and-bound nodes of one solve (deterministic, unlike the time limit, which is a
 guard: :data:`SOLVE_SECONDS`)."""
