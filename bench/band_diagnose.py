@@ -26,9 +26,10 @@ from rebalance import BAND, CITIES, LATTICES, lattice_layer, problems_of, rebala
 from rebalance_figures import grid_of, households_of, proven_grids
 
 from gridgen.dataset import Dataset
+from gridgen.partition.bits import fits_some_count
 from gridgen.partition.community import partition_dataset
 from gridgen.partition.cut_proofs import cut_proof
-from gridgen.partition.exact import fits_some_count, in_band_partition
+from gridgen.partition.exact import in_band_partition
 from gridgen.partition.merge import merge_layers
 from gridgen.partition.moves import Moves
 from gridgen.partition.plan import Plan

@@ -155,6 +155,20 @@ def test_cut_proofs_settle_a_part_the_first_search_steps_do_not(
     exact.forget_proofs()
 
 
+def test_a_region_grown_last_by_land_is_not_tried_on_its_own() -> None:
+    from gridgen.partition.exact import forget_proofs
+
+    # land (0) around small buildings: a region that took land last holds what the region
+    # before it held, which was tried; skipping it, 30 sets prove what they gave up before
+    hh = np.asarray([0, 180, 0, 100, 100, 100, 150, 150, 100, 180, 100, 0])
+    pairs = [(0, 1), (0, 2), (0, 3), (2, 4), (1, 5), (3, 6), (0, 7), (7, 8), (7, 9), (1, 10)]
+    edges = np.asarray([*pairs, (6, 11), (8, 4)])
+    forget_proofs()
+    assert in_band_partition(hh, edges, lo=LO, hi=HI, budget=30).status == "none"
+    assert not _brute_force_exists(hh, edges)
+    forget_proofs()
+
+
 def test_free_units_need_no_band_and_none_is_no_proof() -> None:
     # 138 - 300 - 150 - 150: 138 alone is below 240 and with 300 above 360 (out of band
     # whatever the plan); without it free there is no partition

@@ -34,7 +34,7 @@ import networkx as nx
 import numpy as np
 from numpy.typing import NDArray
 
-from gridgen.partition.exact import fits_some_count, set_bits
+from gridgen.partition.bits import fits_some_count, set_bits
 
 CUT_PROOF = "cut"
 """The part's proof kind (:func:`gridgen.partition.proofs.part_proof`)."""

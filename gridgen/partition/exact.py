@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from gridgen.partition.bits import fits_some_count, neighbour_masks, set_bits
+
 IntArray = NDArray[np.int64]
 
 EXACT_UNITS = 60
@@ -88,21 +90,6 @@ class ExactResult:
 
 class _OutOfBudgetError(Exception):
     """The search examined the sets its budget allows."""
-
-
-def set_bits(mask: int) -> list[int]:
-    """Return the indices of the set bits of ``mask``."""
-    out = []
-    while mask:
-        low = mask & -mask
-        out.append(low.bit_length() - 1)
-        mask ^= low
-    return out
-
-
-def fits_some_count(total: int, *, lo: int, hi: int) -> bool:
-    """Return whether some number ``k`` of regions has ``k * lo <= total <= k * hi``."""
-    return total == 0 or any(k * lo <= total <= k * hi for k in range(1, total // lo + 2))
 
 
 class _Search:
@@ -232,14 +219,18 @@ class _Search:
             )
         start = 1 << anchor
         seen = {start}
-        eh = self.eh
-        stack = [(start, eh[anchor], self.nbrs[anchor] & mask)]
+        eh, hh, free = self.eh, self.hh, self.free
+        # a region grown last by land (no households) is no candidate of its own: the region
+        # before it holds the same households and leaves that land to the rest, where land
+        # never stands in the way (it joins any neighbour), so it was tried already and
+        # failed; it is still grown, to reach households beyond the land
+        stack = [(start, eh[anchor], self.nbrs[anchor] & mask, True)]
         while stack:
-            region, s, frontier = stack.pop()
+            region, s, frontier, candidate = stack.pop()
             self.budget -= 1
             if self.budget < 0:
                 raise _OutOfBudgetError
-            if s >= self.lo or region & self.free:
+            if candidate and (s >= self.lo or region & free):
                 rest = self._rest(mask & ~region)
                 if rest is not None:
                     return [region, *rest]
@@ -253,7 +244,8 @@ class _Search:
                 grown = region | low
                 if grown not in seen:
                     seen.add(grown)
-                    stack.append((grown, s + eh[v], (frontier | self.nbrs[v]) & mask & ~grown))
+                    ahead = (frontier | self.nbrs[v]) & mask & ~grown
+                    stack.append((grown, s + eh[v], ahead, hh[v] > 0 or bool(low & free)))
         return None
 
     def _rest(self, mask: int) -> list[int] | None:
@@ -346,15 +338,6 @@ def _searched(
         except _OutOfBudgetError:
             continue
     return False, None
-
-
-def neighbour_masks(n: int, edges: IntArray) -> list[int]:
-    """Return per unit ``0..n-1`` the bit set of its neighbours (the searches' graph)."""
-    nbrs = [0] * n
-    for a, b in np.asarray(edges).tolist():
-        nbrs[a] |= 1 << b
-        nbrs[b] |= 1 << a
-    return nbrs
 
 
 def forget_proofs() -> None:

@@ -28,13 +28,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from gridgen.partition.exact import (
-    ExactResult,
-    fits_some_count,
-    land_joined,
-    neighbour_masks,
-    set_bits,
-)
+from gridgen.partition.bits import fits_some_count, neighbour_masks, set_bits
+from gridgen.partition.exact import ExactResult, land_joined
 
 IntArray = NDArray[np.int64]
 FEWEST_OUT_BUDGET = 30_000

@@ -114,7 +114,8 @@ def unsplittable_parts(
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import connected_components
 
-    from gridgen.partition.exact import EXACT_UNITS, fits_some_count, in_band_partition
+    from gridgen.partition.bits import fits_some_count
+    from gridgen.partition.exact import EXACT_UNITS, in_band_partition
 
     if units.n == 0:
         return []
@@ -179,13 +180,9 @@ def part_proof(households: NDArray[np.int64], edges: NDArray[np.int64], *, lo: i
     :data:`gridgen.partition.exact.REPAIR_EXACT_BUDGET` sets: rebalance and merge-grids ask
     it), or ``""`` when there is no proof.
     """
+    from gridgen.partition.bits import fits_some_count
     from gridgen.partition.cut_proofs import CUT_PROOF, cut_proof
-    from gridgen.partition.exact import (
-        EXACT_UNITS,
-        REPAIR_EXACT_BUDGET,
-        fits_some_count,
-        in_band_partition,
-    )
+    from gridgen.partition.exact import EXACT_UNITS, REPAIR_EXACT_BUDGET, in_band_partition
     from gridgen.partition.search import COUNT_PROOF, NO_PROOF, SEARCH_PROOF
 
     total = int(np.sum(households))

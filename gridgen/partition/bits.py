@@ -1,0 +1,36 @@
+"""Sets of units as Python integers (one bit per unit), shared by the exact searches.
+
+The exhaustive search (:mod:`gridgen.partition.exact`), the fewest-out search
+(:mod:`gridgen.partition.fewest_out`) and the cut proofs (:mod:`gridgen.partition.cut_proofs`)
+hold sets of units as integers: unions, differences and neighbourhoods are single integer
+operations. A leaf module, so that each of them may call the others.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+
+def set_bits(mask: int) -> list[int]:
+    """Return the indices of the set bits of ``mask``."""
+    out = []
+    while mask:
+        low = mask & -mask
+        out.append(low.bit_length() - 1)
+        mask ^= low
+    return out
+
+
+def neighbour_masks(n: int, edges: NDArray[np.int64]) -> list[int]:
+    """Return per unit ``0..n-1`` the bit set of its neighbours (the searches' graph)."""
+    nbrs = [0] * n
+    for a, b in np.asarray(edges).tolist():
+        nbrs[a] |= 1 << b
+        nbrs[b] |= 1 << a
+    return nbrs
+
+
+def fits_some_count(total: int, *, lo: int, hi: int) -> bool:
+    """Return whether some number ``k`` of regions has ``k * lo <= total <= k * hi``."""
+    return total == 0 or any(k * lo <= total <= k * hi for k in range(1, total // lo + 2))
