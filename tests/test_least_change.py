@@ -91,3 +91,18 @@ def test_the_solver_prints_nothing_on_stdout() -> None:
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert run.stdout == ""
+
+
+def test_ten_needlessly_moved_units_go_home_together() -> None:
+    # a row of 40 units of 20 households; old grids A = units 0-19 (400), B = 20-39 (400),
+    # band 100-700. Settling handed A's last ten units to B (200 | 600, both in band): 200
+    # households changed for nothing. Sending them home is ten units moved in one
+    # relabelling (a local branching of 8 moves brought back only eight of them).
+    hh = np.full(40, 20)
+    old = np.repeat([0, 1], 20)
+    settled = np.repeat([0, 1], [10, 30])
+    out = least_change(
+        hh, _row(40), settled, _kept(hh, old), stuck=np.zeros(0, dtype=np.int64), band=(100, 700)
+    )
+    assert out.tolist() == old.tolist()
+    assert changed_households(hh, old, out) == 0
