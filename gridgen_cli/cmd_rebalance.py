@@ -10,6 +10,7 @@ from typing import Any
 
 from gridgen_cli.code_options import add_code_options, code_scheme, valid_from
 from gridgen_cli.grid_options import add_grid_options, load_grids
+from gridgen_cli.options import add_scheduler_option, executor_from
 
 
 def add_parser(sub: Any) -> None:
@@ -24,6 +25,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--out", type=Path, required=True, help="new plan GeoPackage")
     p.add_argument("--crosswalk", type=Path, default=None, help="CSV: building, old and new code")
     p.add_argument("--summary", type=Path, default=None, help="JSON summary (audit before/after)")
+    add_scheduler_option(p)
     add_code_options(p)
     p.set_defaults(run=run)
 
@@ -48,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
         msg = f"--max-moved {args.max_moved}: give a number of households ≥ 0"
         raise ParameterError(msg)
     on = valid_from(args)
+    executor = executor_from(args)  # a bad --workers or --scheduler fails before the work
     ds = read_dataset(args.data, crs=args.crs)
     scheme = code_scheme(args, ds)
     book = None if scheme is None else CodeBook(scheme)
@@ -84,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
             codes=book,
             on=on,
             cut_edges=cut_edges,
+            executor=executor,
         )
     require_tiling(ds, result.plan.grids)  # exit 1 naming the communities, nothing written
     write_plan(result.plan, args.out)

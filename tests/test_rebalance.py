@@ -151,6 +151,7 @@ def test_cli_rebalance(row4: Dataset, tmp_path: Path, capsys: pytest.CaptureFixt
     assert row["old_grid"] == "'=G1" and row["new_grid"] == "G2"  # formula neutralised
     assert json.loads(summ.read_text(encoding="utf-8"))["audit_after"]["split_compound"] == 0
     again = ["rebalance", str(data), "--plan", str(out), "--out", str(tmp_path / "n2.gpkg")]
+    again += ["--workers", "2"]
     assert main(again) == 0
     assert "0 households moved" in capsys.readouterr().out
     assert main(["rebalance", str(data), "--out", str(tmp_path / "n3.gpkg")]) == 2

@@ -297,3 +297,43 @@ def test_branch_from_the_search_matches_a_fresh_search() -> None:
             left = np.zeros(n, dtype=np.int64)
             left[list(quick)] = 1
             assert len(pieces(g, left, 0)) == 1 and u in quick and len(rest) > 0
+
+
+def test_rebalance_on_local_processes_gives_the_same_plan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from datetime import date
+
+    from gridgen.distributed import executor as ex
+    from gridgen.distributed.executor import Executor
+    from gridgen.partition.community import partition_dataset
+    from gridgen.sample.district import make_city
+    from gridgen.validate.layers import validate_layers
+
+    raw = make_city(households=20_000, seed=2)
+    plan = partition_dataset(validate_layers(raw, source="city"), band=BAND)
+    ds = validate_layers(drifted(raw, Drift(seed=3)), source="drifted")
+    kw = {"assignment": plan.assignment, "band": BAND, "codes": plan.codes, "on": date(2026, 1, 1)}
+    here = rebalance(ds, plan.grids, **kw)  # type: ignore[arg-type]
+    seen: list[tuple[int, int]] = []
+    pools: list[int] = []
+    real = ex._map_processes
+
+    def counted(*args: object, **kwargs: object) -> object:
+        pools.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ex, "_map_processes", counted)
+    there = rebalance(
+        ds,
+        plan.grids,
+        executor=Executor(workers=2),
+        progress=lambda done, total: seen.append((done, total)),
+        **kw,  # type: ignore[arg-type]
+    )
+    touched = here.summary["communities_touched"]
+    assert pools == [1] and len(touched) > 1 and seen[-1] == (len(touched), len(touched))
+    pd.testing.assert_frame_equal(here.plan.assignment, there.plan.assignment)
+    pd.testing.assert_frame_equal(here.crosswalk, there.crosswalk)
+    assert here.summary == there.summary
+    assert here.plan.grids.geometry.equals(there.plan.grids.geometry)

@@ -57,6 +57,8 @@ import shapely
 from numpy.typing import NDArray
 
 from gridgen.dataset import Dataset
+from gridgen.distributed.executor import Executor
+from gridgen.distributed.subsets import without_restricted
 from gridgen.partition.assemble import Redrawn, assemble, detached_part_problems, finished
 from gridgen.partition.audit import Audit, audit_layer
 from gridgen.partition.codes import (
@@ -242,6 +244,28 @@ def redraw_community(
     )
 
 
+@dataclass(frozen=True, eq=False)
+class _Input:
+    """What every community's rebalance reads (an executor's payload)."""
+
+    dataset: Dataset
+    layer: GridLayer
+    old_code: dict[str, str]
+    b_hh: dict[str, float]
+
+
+def _rebalanced(payload: _Input, community_id: str, **options: Any) -> Redrawn:
+    """Return :func:`redraw_community` of one community (an executor's task)."""
+    return redraw_community(
+        payload.dataset,
+        community_id,
+        layer=payload.layer,
+        old_code=payload.old_code,
+        b_hh=payload.b_hh,
+        **options,
+    )
+
+
 def _old_codes(
     dataset: Dataset, layer: GridLayer, assignment: pd.DataFrame | None
 ) -> dict[str, str]:
@@ -269,6 +293,7 @@ def rebalance(
     codes: CodeBook | None = None,
     on: date | None = None,
     cut_edges: int | None = None,
+    executor: Executor | None = None,
 ) -> RebalanceResult:
     """Return existing grids rebalanced with as few households moved as found.
 
@@ -299,6 +324,11 @@ def rebalance(
         Cut edges of the plan before (its metrics), when known: the new plan's count is
         derived from it (the communities left as they were are not tessellated again);
         default: counted on every community.
+    executor
+        Where the touched communities are rebalanced (default: in this process; local
+        processes or a Dask cluster as for :func:`gridgen.partition.community.
+        partition_dataset`); the plan is the same on every executor. Under ``max_moved``
+        the communities share one budget and run one after another in this process.
     """
     lo, hi = checked_band(target, band)
     layer = grid_layer(dataset, grids)
@@ -315,24 +345,25 @@ def rebalance(
     dirty -= held
     budget = math.inf if max_moved is None else float(max_moved)
     book = codes or CodeBook(scheme_for(dataset.communities))
-    redrawn: list[Redrawn] = []
-    for cid in sorted(dirty):
-        r = redraw_community(
-            dataset,
-            cid,
-            layer=layer,
-            old_code=old_code,
-            b_hh=b_hh,
-            band=(lo, hi),
-            target=target,
-            budget=budget,
-            seed=seed,
-            book=book,
-        )
-        budget -= r.moved
-        redrawn.append(r)
-        if progress is not None:
-            progress(len(redrawn), len(dirty))
+    options: dict[str, Any] = {"band": (lo, hi), "target": target, "seed": seed, "book": book}
+    if math.isinf(budget):  # no shared budget: the communities are independent
+        run_on = executor if executor is not None else Executor()
+        for name in dataset.layers:
+            dataset.metric(name)  # projected once, before any process starts
+        shipped = without_restricted(dataset) if run_on.distributes else dataset
+        payload = _Input(shipped, layer, old_code, b_hh)  # reaches each process once
+        ids = sorted(dirty)
+        redrawn = run_on.map(_rebalanced, payload, ids, progress=progress, **options)
+    else:
+        redrawn = []
+        for cid in sorted(dirty):
+            r = redraw_community(
+                dataset, cid, layer=layer, old_code=old_code, b_hh=b_hh, budget=budget, **options
+            )
+            budget -= r.moved
+            redrawn.append(r)
+            if progress is not None:
+                progress(len(redrawn), len(dirty))
     plan, _ = assemble(
         dataset, grids, layer, redrawn, dirty, old_code, target, (lo, hi), cut_before=cut_edges
     )
