@@ -85,12 +85,12 @@ def community_overlaps(
 def _fit(dataset: Dataset, grids: gpd.GeoDataFrame) -> float:
     """Return the share of the grid layer's area inside the dataset's communities."""
     metric = grids.to_crs(dataset.metric_crs).geometry.to_numpy()
-    metric = shapely.make_valid(metric)
-    total = float(shapely.area(shapely.union_all(metric)))
+    merged = shapely.union_all(shapely.make_valid(metric))
+    total = float(shapely.area(merged))
     if total <= 0:
         return 1.0
     comms = shapely.union_all(shapely.make_valid(dataset.metric("communities").geometry.to_numpy()))
-    inside = float(shapely.area(shapely.intersection(shapely.union_all(metric), comms)))
+    inside = float(shapely.area(shapely.intersection(merged, comms)))
     return inside / total
 
 
