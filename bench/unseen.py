@@ -16,7 +16,8 @@ Drift: :class:`gridgen.sample.drift.Drift` with seed = city seed + 100. Departme
 for merge-grids: square lattices of 550 m and 400 m, offset (``bench/rebalance.py``'s
 ``lattice_layer``). Each command runs as a user runs it (``gridgen ...`` in a subprocess,
 wall time): partition (``--workers 2``), ``audit --standard DB11/T2157``, rebalance of the
-drifted city from the partition, a from-scratch redraw of the drifted city, merge-grids.
+drifted city from the partition (``--workers 2``), a from-scratch redraw of the drifted city
+(``--workers 2``), merge-grids.
 Every plan is measured by ``bench/rebalance_figures.figures`` (band, proofs, validity in
 every output CRS, tiling, buildings outside their grid, households changed) and
 :func:`gridgen.partition.measures.grid_barrier_straddles`. Results go to
@@ -143,7 +144,7 @@ def bench_city(name: str, tmp: Path) -> list[dict[str, Any]]:
     secs, _ = run(["audit", str(p["data"]), "--grids", str(out["plan"]), *std])
     checks = json.loads(audit.read_text(encoding="utf-8"))["standard"]["checks"]
     old = grid_of(read_plan(out["plan"]).assignment)
-    args = ["rebalance", str(p["drift"]), "--plan", str(out["plan"])]
+    args = ["rebalance", str(p["drift"]), "--plan", str(out["plan"]), "--workers", "2"]
     secs, _ = run([*args, "--out", str(out["rebalance"])])
     rebalanced = measured(drift, out["rebalance"], old, secs)
     secs, _ = run(["partition", str(p["drift"]), "--workers", "2", "--out", str(out["redraw"])])
