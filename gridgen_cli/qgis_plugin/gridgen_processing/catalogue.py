@@ -150,8 +150,8 @@ REBALANCE = AlgorithmSpec(
         "possible: only communities with a finding change; a grid keeping most of its "
         "households keeps its code. Writes the new plan and the crosswalk of old and new codes "
         "per building.",
-        "gridgen rebalance DATA --plan PLAN.gpkg|--grids GRIDS [--max-moved N] --out NEW.gpkg "
-        "[--crosswalk X.csv]",
+        "gridgen rebalance DATA --plan PLAN.gpkg|--grids GRIDS [--max-moved N] [--workers N] "
+        "--out NEW.gpkg [--crosswalk X.csv]",
     ),
     params=(
         c.dataset(),
@@ -168,6 +168,7 @@ REBALANCE = AlgorithmSpec(
             minimum=0,
             maximum=10_000_000,
         ),
+        *c.executor(),
         *c.codes(),
         *c.data_crs(),
         c.output(
