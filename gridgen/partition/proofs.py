@@ -290,6 +290,19 @@ def fewest_reason(
     )
 
 
+def _named_and_forced(
+    drawing: Drawing, *, ids: list[str], order: NDArray[np.int64], band: tuple[int, int]
+) -> tuple[NDArray[np.object_], NDArray[np.bool_]]:
+    """Return the code of each label of the drawing and, per unit, whether no in-band grid
+    can hold it (above the maximum, or unbalanceable)."""
+    lo, hi = band
+    id_of_label = np.empty(len(drawing.geoms), dtype=object)
+    id_of_label[order] = ids
+    forced = drawing.units.households > hi
+    forced[unbalanceable_units(drawing.units, lo=lo, hi=hi)] = True
+    return id_of_label, forced
+
+
 def unsplittable_problems(
     drawing: Drawing, *, ids: list[str], order: NDArray[np.int64], band: tuple[int, int]
 ) -> list[Problem]:
@@ -298,10 +311,7 @@ def unsplittable_problems(
     one out of band there (:func:`proven_part_grid`)."""
     lo, hi = band
     units = drawing.units
-    id_of_label = np.empty(len(drawing.geoms), dtype=object)
-    id_of_label[order] = ids
-    forced = units.households > hi
-    forced[unbalanceable_units(units, lo=lo, hi=hi)] = True
+    id_of_label, forced = _named_and_forced(drawing, ids=ids, order=order, band=band)
     out: list[Problem] = []
     for nodes, proof in drawing.proofs:
         lab = proven_part_grid(units.households, drawing.labels, nodes, lo=lo, hi=hi, forced=forced)
@@ -389,12 +399,8 @@ def fewest_out_problems(
     """Return an ``unsplittable`` problem for each grid of a partition out of band in a part
     no plan leaves fewer grids out of band in (:func:`fewest_out_proofs`, the proof rebalance
     and merge-grids report), but those a problem already names."""
-    lo, hi = band
     units = drawing.units
-    id_of_label = np.empty(len(drawing.geoms), dtype=object)
-    id_of_label[order] = ids
-    forced = units.households > hi
-    forced[unbalanceable_units(units, lo=lo, hi=hi)] = True
+    id_of_label, forced = _named_and_forced(drawing, ids=ids, order=order, band=band)
     proven = {lab for lab, gid in enumerate(id_of_label.tolist()) if str(gid) in named}
     found = fewest_out_proofs(
         units,
