@@ -118,8 +118,9 @@ def draw_grids(
     lo, hi = band
     prob = region_problem(units)
     comp = searched_parts(units, lo=lo, hi=hi)
+    stuck = unbalanceable_units(units, lo=lo, hi=hi)
     forced = units.households > hi
-    forced[unbalanceable_units(units, lo=lo, hi=hi)] = True
+    forced[stuck] = True
     labels = np.full(units.n, -1, dtype=np.int64)
     pieces = road_pieces(units)
     next_label = 0
@@ -159,6 +160,7 @@ def draw_grids(
         done.metric,
         tuple(problems),
         "; ".join(notes),
+        stuck,
         done.detached,
         done.wgs84,
         tuple(proofs),

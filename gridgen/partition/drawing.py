@@ -21,6 +21,9 @@ class Drawing:
     geoms: NDArray[np.object_]
     problems: tuple[Problem, ...]
     infeasible: str
+    unbalanceable: NDArray[np.int64]
+    """Units below the band minimum that no in-band grid can hold
+    (:func:`gridgen.partition.proofs.unbalanceable_units`), found once per drawing."""
     detached: tuple[Detached, ...] = ()
     """Parts of grids that are separate pieces of the community (see ``finish``)."""
     wgs84: NDArray[np.object_] | None = None

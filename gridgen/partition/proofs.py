@@ -161,7 +161,7 @@ def unbalanceable_problems(
     id_of_label = np.empty(len(drawing.geoms), dtype=object)
     id_of_label[order] = ids
     out: list[Problem] = []
-    for u in unbalanceable_units(units, lo=lo, hi=hi).tolist():
+    for u in drawing.unbalanceable.tolist():
         gid = str(id_of_label[drawing.labels[u]])
         what = (
             f"compound {units.compound_ids[u]}"
@@ -295,11 +295,10 @@ def _named_and_forced(
 ) -> tuple[NDArray[np.object_], NDArray[np.bool_]]:
     """Return the code of each label of the drawing and, per unit, whether no in-band grid
     can hold it (above the maximum, or unbalanceable)."""
-    lo, hi = band
     id_of_label = np.empty(len(drawing.geoms), dtype=object)
     id_of_label[order] = ids
-    forced = drawing.units.households > hi
-    forced[unbalanceable_units(drawing.units, lo=lo, hi=hi)] = True
+    forced = drawing.units.households > band[1]
+    forced[drawing.unbalanceable] = True
     return id_of_label, forced
 
 
