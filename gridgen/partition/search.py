@@ -119,12 +119,13 @@ def part_regions(
             labels = polished(exact.labels, prob, target=target, lo=lo, hi=hi, rng=rng)
             if out_of_band(labels) < best_out:
                 best, best_out = labels, out_of_band(labels)
-    # a cut unit or pair of units settles some parts in milliseconds, where the exhaustive
-    # search gives up or is not run (walled city seed 43: a 42-unit part, 3 million sets)
+    # a part too large for the exhaustive search (which tries the cut proofs itself) may
+    # still be settled by a cut unit or pair of units, in milliseconds
     if (
         best_out[0]
         and not forced.any()
         and proof == NO_PROOF
+        and prob.n > EXACT_UNITS
         and cut_proof(prob.households, prob.edges, band=band)
     ):
         proof = CUT_PROOF
