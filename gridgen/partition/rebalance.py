@@ -348,8 +348,9 @@ def rebalance(
     options: dict[str, Any] = {"band": (lo, hi), "target": target, "seed": seed, "book": book}
     if math.isinf(budget):  # no shared budget: the communities are independent
         run_on = executor if executor is not None else Executor()
-        for name in dataset.layers:
-            dataset.metric(name)  # projected once, before any process starts
+        if run_on.kind == "processes":  # each layer projected once, before the processes fork
+            for name in dataset.layers:
+                dataset.metric(name)
         shipped = without_restricted(dataset) if run_on.distributes else dataset
         payload = _Input(shipped, layer, old_code, b_hh)  # reaches each process once
         ids = sorted(dirty)
