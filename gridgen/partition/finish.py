@@ -38,6 +38,7 @@ from shapely.geometry.base import BaseGeometry
 from gridgen.dataset import Dataset
 from gridgen.io.polygons import polygonal
 from gridgen.partition.cells import coverage_union, seed_spacing
+from gridgen.partition.ground import MIN_LAND_WIDTH_M
 from gridgen.partition.units import UnitGraph, community_geometry
 from gridgen.partition.valid_everywhere import SNAP_METRES, opened_until_valid
 
@@ -113,9 +114,10 @@ def attach_detached(
     A piece of the unit graph cut off inside the same community piece (by grids kept out
     of a redraw) stays a grid of its own, since joining would leave a grid in two parts
     on one piece of ground; but a sliver without households (under :data:`SPECK_M2` in
-    all, or thinner than :data:`SLIVER_WIDTH_M` on average: left between a river or railway
-    and the outline, linked to no unit) joins the nearest grid wherever it is, whose shape
-    then drops it (:func:`finish_grids`): it is no grid. Labels are renumbered 0..k-1.
+    all, or thinner than :data:`gridgen.partition.ground.MIN_LAND_WIDTH_M` on average:
+    left between a river or railway and the outline, linked to no unit) joins the nearest
+    grid wherever it is, whose shape then drops it (:func:`finish_grids`): it is no grid.
+    Labels are renumbered 0..k-1.
 
     Parameters
     ----------
@@ -162,16 +164,11 @@ def attach_detached(
     return renumbered(out)
 
 
-SLIVER_WIDTH_M = 0.05
-"""The mean width (twice the area over the perimeter) under which land without households
-is a sliver, not a piece of ground (as :func:`gridgen.partition.ground.solid_parts`)."""
-
-
 def _sliver(cells: Geoms) -> bool:
     """Return whether ``cells`` (a piece without households) are a speck or a sliver."""
     area = float(shapely.area(cells).sum())
     width = 2.0 * area / max(float(shapely.length(cells).sum()), 1e-12)
-    return area < SPECK_M2 or width < SLIVER_WIDTH_M
+    return area < SPECK_M2 or width < MIN_LAND_WIDTH_M
 
 
 def grid_shapes(cells: Geoms, labels: IntArray) -> Geoms:

@@ -71,6 +71,10 @@ city, whose cuts then move into open land: not kept. A compound without internal
 not a piece here, so cities without them get the same plans."""
 SLIVER_M2 = 300.0
 """Enclosures smaller than this (road medians, roundabouts) join a neighbour."""
+MIN_LAND_WIDTH_M = 0.05
+"""Mean width (twice the area over the perimeter) under which a polygon is a sliver of
+rounding, not land a grid can hold (:func:`solid_parts`; :func:`gridgen.partition.finish.
+attach_detached`)."""
 EXTEND_M = 1.5
 """Road ends are extended this far, so a road that stops short of another (a reprojection
 rounding, or a small gap in survey data) still closes its enclosure."""
@@ -96,7 +100,7 @@ Geoms = NDArray[np.object_]
 
 
 def solid_parts(
-    geom: BaseGeometry, *, min_area: float = 1.0, min_width: float = 0.05
+    geom: BaseGeometry, *, min_area: float = 1.0, min_width: float = MIN_LAND_WIDTH_M
 ) -> BaseGeometry:
     """Return the polygons of ``geom`` at least ``min_area`` m² and ``min_width`` m wide.
 
