@@ -322,3 +322,42 @@ def test_a_region_too_full_for_what_the_parts_left_must_give_up_ends_its_branch(
     hh = np.asarray([0] + [40] * 12)
     star = np.asarray([(0, v) for v in range(1, 13)], dtype=np.int64)
     assert in_band_partition(hh, star, lo=LO, hi=HI, budget=900).status == "none"
+
+
+def test_free_units_are_searched_in_the_other_orders_where_the_largest_first_gives_up() -> None:
+    # 238 (free: out of band whatever the plan) - 150 - 150 - 130 - 130: the largest-first
+    # order has no set left (budget 0), the fewest-sets order finds 130 + 130 apart
+    free = np.asarray([True, False, False, False, False])
+    hh = np.asarray([238, 150, 150, 130, 130])
+    found = in_band_partition(hh, _path(5), lo=LO, hi=HI, budget=0, free=free)
+    assert found.status == "found" and found.labels is not None
+    assert found.labels[3] == found.labels[4] != found.labels[0]
+
+
+def test_partitions_with_free_units_keep_every_other_region_in_band() -> None:
+    # random parts with free units: a region without one is in the band, a region with a
+    # free unit below the minimum holds at most the maximum besides it (checked on 1,000)
+    rng = np.random.default_rng(11)
+    found = 0
+    for _ in range(1_000):
+        n = int(rng.integers(3, 10))
+        hh = rng.choice([0, 0, 40, 90, 130, 180, 230, 238, 300, 400], n)
+        free = (hh > HI) | ((hh > 0) & (rng.random(n) < 0.2))
+        tree = [(int(rng.integers(0, v)), v) for v in range(1, n)]
+        edges = np.asarray(sorted(set(tree)), dtype=np.int64)
+        result = in_band_partition(hh, edges, lo=LO, hi=HI, free=free)
+        assert result.status != "none" or not free.any()
+        if result.labels is None:
+            continue
+        found += 1
+        for g in np.unique(result.labels).tolist():
+            nodes = np.flatnonzero(result.labels == g)
+            assert _connected(nodes.tolist(), edges)
+            besides = int(hh[nodes][~free[nodes]].sum())
+            if not free[nodes].any():
+                assert besides == 0 or LO <= besides <= HI
+            elif (hh[nodes][free[nodes]] > HI).any():
+                assert besides == 0 and len(nodes[hh[nodes] > 0]) == 1
+            else:
+                assert besides <= HI
+    assert found > 300

@@ -422,13 +422,18 @@ def _with_free(
     search.eh = [
         0 if f and h < lo else h for f, h in zip(np.asarray(free).tolist(), hh, strict=True)
     ]
-    search.mode = "largest"
-    try:
-        everything = (1 << n) - 1
-        regions = search.solve(everything, search.total(everything))
-    except _OutOfBudgetError:
-        return ExactResult("unknown")
-    return _result(regions, n, nbrs) if regions is not None else ExactResult("unknown")
+    everything = (1 << n) - 1
+    # the largest unit first, with the whole budget; where that gives up, the other orders
+    # with QUICK_SETS each (filled41: a part of 25 units around a compound of 238
+    # households that the largest-first order needs 234,000 sets for, the others 24)
+    for mode, sets in (("largest", budget), *((m, QUICK_SETS) for m in MODES[:2])):
+        search.mode, search.budget = mode, sets
+        try:
+            regions = search.solve(everything, search.total(everything))
+        except _OutOfBudgetError:
+            continue
+        return _result(regions, n, nbrs) if regions is not None else ExactResult("unknown")
+    return ExactResult("unknown")
 
 
 def _result(regions: list[int], n: int, nbrs: list[int]) -> ExactResult:

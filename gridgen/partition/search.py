@@ -12,7 +12,10 @@ best_regions`); while regions stay out of band that no proof excuses, a small pa
 settled by exhaustive search (:func:`gridgen.partition.exact.in_band_partition`: a
 partition into in-band regions, polished by the local search, or the proof that none
 exists), and a larger one gets up to :data:`RESTARTS` searches in all (a small one the
-exhaustive search gave up on gets no more).
+exhaustive search gave up on gets no more). A small part holding units out of band whatever
+the plan (``forced``) is searched with them free: a partition keeping every other region in
+band, the forced unit's region taking up what they cannot, is kept when it leaves fewer
+regions out of band that a plan could bring in.
 """
 
 from __future__ import annotations
@@ -119,6 +122,14 @@ def part_regions(
             labels = polished(exact.labels, prob, target=target, lo=lo, hi=hi, rng=rng)
             if out_of_band(labels) < best_out:
                 best, best_out = labels, out_of_band(labels)
+    if best_out[0] and forced.any() and prob.n <= EXACT_UNITS:
+        # the others in band, a forced unit's grid taking what they cannot (filled41)
+        exact = in_band_partition(prob.households, prob.edges, lo=lo, hi=hi, free=forced)
+        if exact.labels is not None:
+            labels = polished(exact.labels, prob, target=target, lo=lo, hi=hi, rng=rng)
+            for found in (labels, exact.labels):
+                if out_of_band(found) < best_out:
+                    best, best_out = found, out_of_band(found)
     # a part too large for the exhaustive search (which tries the cut proofs itself) may
     # still be settled by a cut unit or pair of units, in milliseconds
     if (
