@@ -365,13 +365,15 @@ def rebalance(
             redrawn.append(r)
             if progress is not None:
                 progress(len(redrawn), len(dirty))
-    plan, _ = assemble(
+    plan, after = assemble(
         dataset, grids, layer, redrawn, dirty, old_code, target, (lo, hi), cut_before=cut_edges
     )
     prior = layer_codes(layer.codes, layer.community, grids)
     dated, book = dated_grids(plan.grids, before=prior, book=book, on=on or date.today())
     plan = replace(plan, grids=dated, codes=book)
-    result = _result(dataset, plan, before, old_code, redrawn, max_moved=max_moved, budget=budget)
+    result = _result(
+        dataset, plan, (before, after), old_code, redrawn, max_moved=max_moved, budget=budget
+    )
     result.summary["skipped_locked"] = skipped
     return result
 
@@ -379,14 +381,15 @@ def rebalance(
 def _result(
     dataset: Dataset,
     plan: Plan,
-    before: Audit,
+    audits: tuple[Audit, Audit],
     old_code: dict[str, str],
     redrawn: list[Redrawn],
     *,
     max_moved: int | None,
     budget: float,
 ) -> RebalanceResult:
-    """Return the result with crosswalk and summary."""
+    """Return the result with crosswalk and summary (``audits``: before and after)."""
+    before, after = audits
     bld = dataset.buildings
     ids = bld["building_id"].astype(str).to_numpy()
     hh = pd.to_numeric(bld["households"], errors="coerce").fillna(0).to_numpy(dtype=np.int64)
@@ -410,7 +413,6 @@ def _result(
     # a grid kept its buildings unless one of them left or joined it
     differ = old_g != new_g
     changed = (set(old_g[differ].tolist()) | set(new_g[differ].tolist())) & old_codes & new_codes
-    after = audit_layer(dataset, grid_layer(dataset, plan.grids), band=plan.band)
     summary: dict[str, Any] = {
         "households_moved": int(hh[moved].sum()),
         "lower_bound": sum((r.bound for r in redrawn), ZERO).households,
