@@ -158,6 +158,14 @@ def test_department_codes_of_the_scheme_are_renumbered_not_reused(block: Dataset
     assert grid_of(r)["B000a"] == f"{COMMUNITY}005"  # the west column comes first
     assert code_problems(block, r.plan.grids) == []
     check_crosswalk(r, inputs=7, households=1200)
+    # the second department's codes of the scheme (011-013) are skipped and retired too
+    second = rows(f"{COMMUNITY}01")
+    r2 = merge_layers(block, [first, second], band=BAND, recode=True, on=DAY)
+    assert sorted(r2.plan.grids["grid_id"]) == [f"{COMMUNITY}{i:03d}" for i in range(14, 14 + k)]
+    retired = {(c.code, c.community_id, c.valid_to) for c in r2.plan.codes.retired}
+    expected = {*reversed_codes, *(f"{COMMUNITY}{i:03d}" for i in (11, 12, 13))}
+    assert retired == {(c, COMMUNITY, DAY.isoformat()) for c in expected}
+    assert r2.summary["codes"]["retired"] == 7
 
 
 def test_cjt349_recode_codes_and_its_room() -> None:

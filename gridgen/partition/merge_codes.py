@@ -39,7 +39,13 @@ import shapely
 from numpy.typing import NDArray
 
 from gridgen.errors import ParameterError
-from gridgen.partition.codes import NOT_SUBDIVIDED, CodeBook, CodeScheme, community_codes
+from gridgen.partition.codes import (
+    NOT_SUBDIVIDED,
+    CodeBook,
+    CodeScheme,
+    RetiredCode,
+    community_codes,
+)
 from gridgen.partition.existing import GridLayer
 from gridgen.partition.lifecycle import dated_grids, layer_codes
 from gridgen.partition.plan import Plan
@@ -114,27 +120,37 @@ def recoded(
     return fresh, {new: old for new, old in zip(fresh, kept, strict=True) if old in first}
 
 
-def recode_before(
-    prior: pd.DataFrame,
-    succession: Mapping[str, str],
-    others: pd.DataFrame,
-) -> pd.DataFrame:
+def recode_before(prior: pd.DataFrame, succession: Mapping[str, str]) -> pd.DataFrame:
     """Return the ``before`` of :func:`gridgen.partition.lifecycle.dated_grids` for a
     recoded merge.
 
     ``prior``: the first layer's codes (:func:`gridgen.partition.lifecycle.layer_codes`),
     all retired since no grid keeps them; ``succession``: new code → first-layer code whose
-    attributes it takes (its ``valid_from`` is the merge date: it is a new code); ``others``:
-    ``grid_id, community_id`` of the other layers' codes to retire.
+    attributes it takes (its ``valid_from`` is the merge date: it is a new code).
     """
-    first = set(prior["grid_id"].astype(str))
-    others = others[~others["grid_id"].astype(str).isin(first)].drop_duplicates("grid_id")
-    by_code = prior.drop_duplicates("grid_id").set_index(prior["grid_id"].astype(str))
+    by_code = prior.drop_duplicates("grid_id").set_index(prior["grid_id"].astype(str).rename(None))
     rows = by_code.loc[[str(v) for v in succession.values()]].reset_index(drop=True)
     rows["grid_id"] = [str(k) for k in succession]
     if "valid_from" in rows.columns:
         rows["valid_from"] = None
-    return pd.concat([others, prior, rows], ignore_index=True)
+    return pd.concat([prior, rows], ignore_index=True) if len(rows) else prior
+
+
+def also_retired(
+    book: CodeBook, others: pd.DataFrame, *, live: Iterable[str], on: date
+) -> CodeBook:
+    """Return ``book`` with the codes of ``others`` (``grid_id, community_id``) retired on
+    ``on``, except those it lists already and the ``live`` grid codes."""
+    skip = {r.code for r in book.retired} | {str(c) for c in live}
+    seen: set[str] = set()
+    extra = []
+    for code, cid in zip(
+        others["grid_id"].astype(str), others["community_id"].astype(str), strict=True
+    ):
+        if code not in skip and code not in seen:
+            seen.add(code)
+            extra.append(RetiredCode(code, cid, None, on.isoformat()))
+    return CodeBook(book.scheme, book.retired + tuple(extra))
 
 
 def scheme_codes(
@@ -169,12 +185,13 @@ def dated_merge(
     ``scheme``, ``valid_from`` and the counts of :func:`code_counts`.
     """
     prior = layer_codes(placed[0].codes, placed[0].community, first)
-    before = prior
-    if succession is not None:
-        others = [scheme_codes(lay.codes, lay.community, scheme, prefix) for lay in placed[1:]]
-        before = recode_before(prior, succession, pd.concat(others, ignore_index=True))
+    before = prior if succession is None else recode_before(prior, succession)
     day = on or date.today()
     grids, book = dated_grids(plan.grids, before=before, book=CodeBook(scheme), on=day)
+    if succession is not None:
+        for lay in placed[1:]:
+            others = scheme_codes(lay.codes, lay.community, scheme, prefix)
+            book = also_retired(book, others, live=grids["grid_id"], on=day)
     counts = code_counts(grids, prior, book, renumbered=len(succession or {}))
     summary = {
         "recode": succession is not None,
@@ -202,6 +219,7 @@ def code_counts(
 
 
 __all__ = [
+    "also_retired",
     "code_counts",
     "dated_merge",
     "free_sequences",
