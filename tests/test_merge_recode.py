@@ -260,3 +260,33 @@ def test_cli_recode_refusals_name_the_parameter(files: dict[str, Path]) -> None:
     assert unknown.returncode == 2 and "--code-scheme: invalid choice: 'gb'" in unknown.stderr
     for run in (full, unknown):
         assert "Traceback" not in run.stderr and not out.exists()
+
+
+def lattice(ds: Dataset, side: float, offset: float, prefix: str) -> gpd.GeoDataFrame:
+    """Return a department's square cells of ``side`` metres over the district."""
+    comms = ds.metric("communities")
+    city = shapely.union_all(comms.geometry.to_numpy())
+    x0, y0, x1, y1 = city.bounds
+    xs = np.arange(x0 - offset, x1 + side, side)
+    ys = np.arange(y0 - offset, y1 + side, side)
+    gx, gy = np.meshgrid(xs, ys)
+    cells = shapely.intersection(
+        shapely.box(gx.ravel(), gy.ravel(), gx.ravel() + side, gy.ravel() + side), city
+    )
+    cells = cells[(shapely.area(cells) > 1.0) & np.isin(shapely.get_type_id(cells), (3, 6))]
+    codes = [f"{prefix}{i + 1:05d}" for i in range(len(cells))]
+    return gpd.GeoDataFrame({"grid_id": codes}, geometry=cells, crs=ds.metric_crs).to_crs(4326)
+
+
+def test_sample_district_recode_clears_the_code_findings(sample: Dataset) -> None:
+    layers = [lattice(sample, 600.0, 0.0, "A"), lattice(sample, 450.0, 200.0, "B")]
+    plain = merge_layers(sample, layers, band=BAND, on=DAY)
+    r = merge_layers(sample, layers, band=BAND, on=DAY, recode=True)
+    assert len(code_problems(sample, plain.plan.grids)) == plain.summary["codes"]["kept"] > 0
+    assert code_problems(sample, r.plan.grids) == []
+    assert len(r.plan.grids) == len(plain.plan.grids)
+    hh = int(sample.buildings["households"].sum())
+    check_crosswalk(r, inputs=len(layers[0]) + len(layers[1]), households=hh)
+    first = set(layers[0]["grid_id"])
+    assert first <= {c.code for c in r.plan.codes.retired}
+    assert set(r.plan.grids["valid_from"]) == {DAY.isoformat()}
