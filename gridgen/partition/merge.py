@@ -40,7 +40,6 @@ import pandas as pd
 
 from gridgen.dataset import Dataset
 from gridgen.partition.assemble import Redrawn, assemble, detached_part_problems, finished
-from gridgen.partition.audit import audit_layer
 from gridgen.partition.codes import (
     CodeScheme,
     prefixes,
@@ -212,7 +211,9 @@ def merge_layers(
     if progress is not None:
         progress(len(all_ids), len(all_ids))
     every = {r.community_id for r in redrawn} | set(placed[0].community.astype(str))
-    plan, _ = assemble(dataset, layers[0], placed[0], redrawn, every, codes_of[0], target, (lo, hi))
+    plan, after = assemble(
+        dataset, layers[0], placed[0], redrawn, every, codes_of[0], target, (lo, hi)
+    )
     plan, codes = dated_merge(
         plan,
         layers[0],
@@ -223,7 +224,6 @@ def merge_layers(
         on=on,
     )
     crosswalk = merge_crosswalk(dataset, plan, names, codes_of)
-    after = audit_layer(dataset, grid_layer(dataset, plan.grids), band=(lo, hi))
     summary = {
         "layers": names,
         "grids_in": [len(lay.codes) for lay in placed],

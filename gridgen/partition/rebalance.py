@@ -365,13 +365,15 @@ def rebalance(
             redrawn.append(r)
             if progress is not None:
                 progress(len(redrawn), len(dirty))
-    plan, _ = assemble(
+    plan, after = assemble(
         dataset, grids, layer, redrawn, dirty, old_code, target, (lo, hi), cut_before=cut_edges
     )
     prior = layer_codes(layer.codes, layer.community, grids)
     dated, book = dated_grids(plan.grids, before=prior, book=book, on=on or date.today())
     plan = replace(plan, grids=dated, codes=book)
-    result = _result(dataset, plan, before, old_code, redrawn, max_moved=max_moved, budget=budget)
+    result = _result(
+        dataset, plan, (before, after), old_code, redrawn, max_moved=max_moved, budget=budget
+    )
     result.summary["skipped_locked"] = skipped
     return result
 
@@ -379,14 +381,15 @@ def rebalance(
 def _result(
     dataset: Dataset,
     plan: Plan,
-    before: Audit,
+    audits: tuple[Audit, Audit],
     old_code: dict[str, str],
     redrawn: list[Redrawn],
     *,
     max_moved: int | None,
     budget: float,
 ) -> RebalanceResult:
-    """Return the result with crosswalk and summary."""
+    """Return the result with crosswalk and summary (``audits``: before and after)."""
+    before, after = audits
     bld = dataset.buildings
     ids = bld["building_id"].astype(str).to_numpy()
     hh = pd.to_numeric(bld["households"], errors="coerce").fillna(0).to_numpy(dtype=np.int64)
@@ -407,16 +410,9 @@ def _result(
     )
     old_codes = set(before.grids["grid_id"].astype(str))
     new_codes = set(plan.grids["grid_id"].astype(str))
-    members_old = crosswalk[crosswalk["old_grid"] != ""].groupby("old_grid")["building_id"]
-    members_new = crosswalk[crosswalk["new_grid"] != ""].groupby("new_grid")["building_id"]
-    sets_old = {k: frozenset(v) for k, v in members_old}
-    sets_new = {k: frozenset(v) for k, v in members_new}
-    changed = {
-        c
-        for c in old_codes & new_codes
-        if sets_old.get(c, frozenset()) != sets_new.get(c, frozenset())
-    }
-    after = audit_layer(dataset, grid_layer(dataset, plan.grids), band=plan.band)
+    # a grid kept its buildings unless one of them left or joined it
+    differ = old_g != new_g
+    changed = (set(old_g[differ].tolist()) | set(new_g[differ].tolist())) & old_codes & new_codes
     summary: dict[str, Any] = {
         "households_moved": int(hh[moved].sum()),
         "lower_bound": sum((r.bound for r in redrawn), ZERO).households,
