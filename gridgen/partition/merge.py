@@ -46,7 +46,7 @@ from gridgen.partition.codes import (
     scheme_for,
     unit_codes,
 )
-from gridgen.partition.existing import GridLayer, building_grids, check_grid_extent, grid_layer
+from gridgen.partition.existing import GridLayer, building_grids, placed_layer
 from gridgen.partition.merge_codes import dated_merge, recoded, require_room
 from gridgen.partition.moves import Moves, pieces
 from gridgen.partition.plan import Plan, checked_band
@@ -179,8 +179,7 @@ def merge_layers(
     names = names or [f"layer{i + 1}" for i in range(len(layers))]
     placed = []
     for name, frame in zip(names, layers, strict=True):
-        check_grid_extent(dataset, frame, source=name)
-        placed.append(grid_layer(dataset, frame))
+        placed.append(placed_layer(dataset, frame, source=name))
     codes_of = [_codes_of(dataset, lay) for lay in placed]
     b_hh = _households_of(dataset)
     taken = {str(c) for lay in placed for c in lay.codes}

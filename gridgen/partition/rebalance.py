@@ -67,7 +67,7 @@ from gridgen.partition.codes import (
     scheme_for,
     unit_codes,
 )
-from gridgen.partition.existing import GridLayer, building_grids, grid_layer
+from gridgen.partition.existing import GridLayer, building_grids, placed_layer
 from gridgen.partition.least_change import least_change
 from gridgen.partition.lifecycle import dated_grids, layer_codes
 from gridgen.partition.lower_bound import ZERO, community_bound
@@ -294,6 +294,7 @@ def rebalance(
     on: date | None = None,
     cut_edges: int | None = None,
     executor: Executor | None = None,
+    source: str = "grids",
 ) -> RebalanceResult:
     """Return existing grids rebalanced with as few households moved as found.
 
@@ -329,9 +330,12 @@ def rebalance(
         processes or a Dask cluster as for :func:`gridgen.partition.community.
         partition_dataset`); the plan is the same on every executor. Under ``max_moved``
         the communities share one budget and run one after another in this process.
+    source
+        What ``grids`` are called in the error raised when they do not lie on the dataset
+        (:func:`gridgen.partition.existing.check_grid_extent`; a file name, say).
     """
     lo, hi = checked_band(target, band)
-    layer = grid_layer(dataset, grids)
+    layer = placed_layer(dataset, grids, source=source)
     before = audit_layer(dataset, layer, band=(lo, hi))
     old_code = _old_codes(dataset, layer, assignment)
     bld = dataset.buildings
