@@ -127,3 +127,56 @@ def test_assign_new_grid_and_disconnected_refused(sample: Dataset, plan: Plan, c
     far = [k for k in far if not nbrs[k] & nbrs[i]]
     with pytest.raises(ParameterError, match="connected"):
         assign_units(sample, plan, {unit["id"]: new_id, units[far[0]]["id"]: new_id})
+
+
+def _overlapping_pair() -> Dataset:
+    """A row of buildings: L1 L2 S0 S2 | R1 R2, S0 and S2 overlapping and S2 a metre from
+    R1; the partition draws L1 L2 S0 S2 (300) and R1 R2 (300)."""
+    from partition_helpers import make_dataset
+    from shapely.geometry import box
+
+    return make_dataset(
+        [("C1", box(0, 0, 400, 80))],
+        [],
+        [
+            ("L1", None, 150, box(20, 20, 60, 60), "C1"),
+            ("L2", None, 145, box(100, 20, 140, 60), "C1"),
+            ("S0", None, 3, box(200, 20, 225, 45), "C1"),
+            ("S2", None, 2, box(215, 35, 239, 60), "C1"),
+            ("R1", None, 150, box(240, 20, 280, 60), "C1"),
+            ("R2", None, 150, box(320, 20, 360, 60), "C1"),
+        ],
+    )
+
+
+def test_overlapping_buildings_move_together() -> None:
+    """Buildings whose footprints overlap are one unit: assigning or moving one moves both,
+    and each lies inside its grid (found by the editor property test: S2 was assigned
+    alone and left drawn in its old grid)."""
+    from finish_checks import assert_finished
+
+    from gridgen.partition.community import partition_community
+    from gridgen.partition.planner import move_unit
+
+    ds = _overlapping_pair()
+    plan = partition_community(ds, "C1")
+    grid_of = dict(zip(plan.assignment["building_id"], plan.assignment["grid_id"], strict=True))
+    assert grid_of["S0"] == grid_of["S2"] == grid_of["L1"] != grid_of["R1"]
+    right = grid_of["R1"]
+    done = assign_units(ds, plan, {"S2": right})
+    assert done.moved_buildings == ("S0", "S2")
+    after = dict(
+        zip(done.plan.assignment["building_id"], done.plan.assignment["grid_id"], strict=True)
+    )
+    assert after["S0"] == after["S2"] == right
+    assert_finished(ds, done.plan, what="assign")
+    moved = move_unit(ds, plan, building_id="S2", to_grid=right)
+    after = dict(
+        zip(moved.plan.assignment["building_id"], moved.plan.assignment["grid_id"], strict=True)
+    )
+    assert after["S0"] == after["S2"] == right
+    assert_finished(ds, moved.plan, what="move")
+    with pytest.raises(ParameterError, match=r"one unit, for one grid: S0 → .* and S2 → "):
+        assign_units(ds, plan, {"S0": grid_of["L1"], "S2": right})
+    with pytest.raises(ParameterError, match="locked grids"):
+        assign_units(ds, plan, {"S2": right}, locked=[grid_of["L1"]])

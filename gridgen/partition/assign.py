@@ -274,6 +274,50 @@ def _check(
     return moves, new_grids
 
 
+def _with_unit_mates(
+    plan: Plan,
+    moves: dict[str, str],
+    graphs: Mapping[str, UnitGraph],
+    *,
+    named: Mapping[str, str],
+    locked: Iterable[str],
+) -> dict[str, str]:
+    """Return ``moves`` with the buildings that share a unit with a moved one moved too.
+
+    Buildings whose footprints overlap are one unit (:mod:`gridgen.partition.overlaps`): one
+    grid holds all of them, so moving one alone would leave it drawn in its old grid.
+
+    ``named``: building → grid of every building the edit names (moved or not).
+
+    Raises
+    ------
+    ParameterError
+        When buildings of one unit are sent to different grids, or a mate's grid is locked.
+    """
+    out = {**named, **moves}
+    clashes: set[str] = set()
+    for graph in graphs.values():
+        for b, mates in graph.unit_mates(moves).items():
+            for mate in mates:
+                if out.setdefault(mate, moves[b]) != moves[b]:
+                    pair = (f"{b} → {moves[b]}", f"{mate} → {out[mate]}")
+                    clashes.add(" and ".join(sorted(pair)))
+    if clashes:
+        msg = "assign: overlapping buildings are one unit, for one grid: " + "; ".join(
+            sorted(clashes)
+        )
+        raise ParameterError(msg)
+    joined = set(out) - set(moves) - set(named)  # the mates the edit did not name
+    was = _pairs(plan.assignment, "building_id", "grid_id", only=joined)
+    held = {str(g) for g in locked}
+    if on_locked := sorted(f"{b} ({was[b]})" for b in joined if was.get(b) in held):
+        msg = "assign: buildings one unit with a moved one are in locked grids: " + ", ".join(
+            on_locked
+        )
+        raise ParameterError(msg)
+    return {b: g for b, g in out.items() if b in moves or (b in joined and was.get(b) != g)}
+
+
 def assign_units(
     dataset: Dataset,
     plan: Plan,
@@ -307,6 +351,14 @@ def assign_units(
         Naming every unknown id, wrong grid, locked grid, or grid left in several pieces.
     """
     moves, new_grids = _check(dataset, plan, assign, locked)
+    comm_of_b = _pairs(dataset.buildings, "building_id", "community_id", only=set(moves))
+    graphs = {
+        cid: (units or {}).get(cid) or community_units(dataset, plan, cid)
+        for cid in sorted(set(comm_of_b.values()))
+    }
+    resolved, _ = resolve_keys(dataset, assign)
+    named = {b: str(assign[k]) for k, bids in resolved.items() for b in bids}
+    moves = _with_unit_mates(plan, moves, graphs, named=named, locked=locked)
     a = plan.assignment.astype({"building_id": str, "grid_id": str}).copy()
     old = _pairs(a, "building_id", "grid_id", only=set(moves))
     touched = sorted({g for g in moves.values()} | {old[b] for b in moves if b in old})
@@ -321,7 +373,7 @@ def assign_units(
     comm_of_grid.update(new_grids)
     out, comms = plan, {comm_of_grid[g] for g in touched}
     for cid in sorted(comms):
-        graph = (units or {}).get(cid) or community_units(dataset, plan, cid)
+        graph = graphs.get(cid) or (units or {}).get(cid) or community_units(dataset, plan, cid)
         codes = sorted(g for g, c in comm_of_grid.items() if c == cid)
         done = refinished_community(dataset, out, graph, a, codes)
         if done.pieces:

@@ -27,6 +27,7 @@ which the partitioner's cut costs come. The roads, rivers, railways and walls ar
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -121,6 +122,22 @@ class UnitGraph:
     def perimeters(self) -> FloatArray:
         """Return the cell perimeters (m)."""
         return np.asarray(shapely.length(self.cells), dtype=float)
+
+    def unit_mates(self, buildings: Iterable[str]) -> dict[str, list[str]]:
+        """Return, for each of ``buildings`` in a unit with others (buildings whose
+        footprints overlap are one unit), every building of its unit, itself included."""
+        wanted = {str(b) for b in buildings}
+        ids = [str(b) for b in self.building_ids]
+        units = {int(u) for b, u in zip(ids, self.building_unit, strict=True) if b in wanted}
+        members: dict[int, list[str]] = {}
+        for b, u in zip(ids, self.building_unit.tolist(), strict=True):
+            if u in units:
+                members.setdefault(u, []).append(b)
+        return {
+            b: sorted(members[int(u)])
+            for b, u in zip(ids, self.building_unit, strict=True)
+            if b in wanted and len(members[int(u)]) > 1
+        }
 
     def frame(self) -> gpd.GeoDataFrame:
         """Return the units as a GeoDataFrame (metric CRS), for inspection and maps."""
