@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gridgen.partition.least_change import least_change
+from gridgen.partition.least_change import Proven, least_change
 from gridgen.partition.repairs import changed_households
 
 
@@ -106,3 +106,31 @@ def test_ten_needlessly_moved_units_go_home_together() -> None:
     )
     assert out.tolist() == old.tolist()
     assert changed_households(hh, old, out) == 0
+
+
+def test_a_proven_grid_out_of_band_may_be_another_grid_of_its_part() -> None:
+    # a row of five units of 1,000 households, band 2,400-3,600: grids of three units are
+    # in band, of two (2,000) are not, so any plan of the row has a grid out of band (a
+    # proof about the part). Old grids A = units 0-2 (3,000), B = units 3-4 (2,000).
+    # Settling left A = 0-1 (2,000, the proven grid) and B = 2-4 (3,000): unit 2 moved
+    # for nothing. Told the part has one proven grid out of band, the programme may leave
+    # B out of band instead and sends unit 2 home; told nothing, it keeps the plan.
+    hh = np.full(5, 1000)
+    old = np.array([0, 0, 0, 1, 1])
+    settled = np.array([0, 0, 1, 1, 1])
+    none = np.zeros(0, dtype=np.int64)
+    proven = Proven(part=np.zeros(5, dtype=np.int64), grids=np.array([0]))
+    kept = _kept(hh, old)
+    out = least_change(hh, _row(5), settled, kept, stuck=none, band=(2400, 3600), proven=proven)
+    assert out.tolist() == old.tolist()
+    assert least_change(hh, _row(5), settled, kept, stuck=none, band=(2400, 3600)) is settled
+    # two grids may not both be out of band: six units, old A = 0-1 (2,000), B = 2-5
+    # (4,000); settled A = 0-2, B = 3-5 (both in band) stays as it is
+    hh6 = np.full(6, 1000)
+    old6 = np.array([0, 0, 1, 1, 1, 1])
+    settled6 = np.array([0, 0, 0, 1, 1, 1])
+    one = Proven(part=np.zeros(6, dtype=np.int64), grids=np.array([0]))
+    out6 = least_change(
+        hh6, _row(6), settled6, _kept(hh6, old6), stuck=none, band=(2400, 3600), proven=one
+    )
+    assert out6.tolist() == settled6.tolist()
