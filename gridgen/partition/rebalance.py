@@ -410,15 +410,9 @@ def _result(
     )
     old_codes = set(before.grids["grid_id"].astype(str))
     new_codes = set(plan.grids["grid_id"].astype(str))
-    members_old = crosswalk[crosswalk["old_grid"] != ""].groupby("old_grid")["building_id"]
-    members_new = crosswalk[crosswalk["new_grid"] != ""].groupby("new_grid")["building_id"]
-    sets_old = {k: frozenset(v) for k, v in members_old}
-    sets_new = {k: frozenset(v) for k, v in members_new}
-    changed = {
-        c
-        for c in old_codes & new_codes
-        if sets_old.get(c, frozenset()) != sets_new.get(c, frozenset())
-    }
+    # a grid kept its buildings unless one of them left or joined it
+    differ = old_g != new_g
+    changed = (set(old_g[differ].tolist()) | set(new_g[differ].tolist())) & old_codes & new_codes
     after = audit_layer(dataset, grid_layer(dataset, plan.grids), band=plan.band)
     summary: dict[str, Any] = {
         "households_moved": int(hh[moved].sum()),
