@@ -26,6 +26,7 @@ under a band and contiguity.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -196,7 +197,7 @@ def least_change(
     stuck: IntArray,
     band: tuple[int, int],
     floor: float = 0.0,
-    proven: Proven | None = None,
+    proven: Callable[[], Proven] | None = None,
 ) -> IntArray:
     """Return settled ``labels`` relabelled to keep most households in their old grid
     (module doc), or ``labels`` when the programme finds nothing better.
@@ -217,11 +218,19 @@ def least_change(
         Households no plan can keep from changing grid (the lower bound): a settled plan
         within :data:`SLACK` of it is returned as it is.
     proven
-        Grids out of band a proof excuses: as many grids of their part may be out of band
-        (:func:`_flex`); default none (a grid out of band without a stuck unit leaves the
-        plan as it is).
+        Returns the grids out of band a proof excuses (called only when a grid is out of
+        band without a stuck unit and the plan is more than :data:`SLACK` above ``floor``):
+        as many grids of their part may be out of band (:func:`_flex`); default none (a
+        grid out of band without a stuck unit leaves the plan as it is).
     """
     best, least = labels, _away(households, kept, labels)
+    lo, hi = band
+    size = np.bincount(labels, weights=households)
+    loose = (size < lo) | (size > hi)
+    loose[labels[stuck]] = False
+    if loose.any() and (proven is None or least <= floor + SLACK):
+        return labels
+    found = proven() if loose.any() and proven is not None else None
     starts = [labels]
     for hood in NEIGHBOURHOODS:
         done = True
@@ -235,7 +244,7 @@ def least_change(
                 stuck=stuck,
                 band=band,
                 floor=floor,
-                proven=proven,
+                proven=found,
             )
             done &= solved
             if out is not start and _away(households, kept, out) < least:

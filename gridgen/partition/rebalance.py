@@ -214,7 +214,7 @@ def redraw_community(
             stuck=stuck,
             band=band,
             floor=bound.households,
-            proven=proven_out(units, labels, stuck=stuck, band=band),
+            proven=lambda: proven_out(units, labels, stuck=stuck, band=band),
         )
         if better is not labels:
             labels = _mended(walk, better, labels, band=band, stuck=stuck)
