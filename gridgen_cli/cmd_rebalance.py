@@ -37,7 +37,6 @@ def run(args: argparse.Namespace) -> int:
     from gridgen.io.plan import read_plan, write_plan
     from gridgen.io.read import read_dataset
     from gridgen.partition.codes import CodeBook
-    from gridgen.partition.existing import check_grid_extent
     from gridgen.partition.plan import default_band, parse_band
     from gridgen.partition.rebalance import rebalance
     from gridgen.partition.tiling import require_tiling
@@ -60,7 +59,6 @@ def run(args: argparse.Namespace) -> int:
     band_text = parse_band(args.band)
     if args.plan is not None:
         plan = read_plan(args.plan)
-        check_grid_extent(ds, plan.grids, source=str(args.plan))
         grids, assignment = plan.grids, plan.assignment
         if scheme is not None and scheme != plan.codes.scheme:
             msg = (
@@ -88,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
             on=on,
             cut_edges=cut_edges,
             executor=executor,
+            source=str(args.plan if args.plan is not None else args.grids),
         )
     require_tiling(ds, result.plan.grids)  # exit 1 naming the communities, nothing written
     write_plan(result.plan, args.out)

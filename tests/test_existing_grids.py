@@ -11,6 +11,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pytest
+import shapely
 from clients import have_client
 from partition_helpers import UTM49, at, block_community
 from shapely.geometry import MultiPolygon, Polygon, box
@@ -20,8 +21,9 @@ from gridgen.dataset import Dataset
 from gridgen.errors import SchemaError, UnknownCRSError
 from gridgen.io.crs import frame_from_wgs84, parse_crs
 from gridgen.io.grids import read_grid_layer, write_audit
+from gridgen.partition import existing
 from gridgen.partition.audit import audit_grids
-from gridgen.partition.existing import check_grid_extent, import_grids
+from gridgen.partition.existing import check_grid_extent, import_grids, placed_layer
 
 BAND = (240, 360)
 
@@ -182,6 +184,35 @@ def test_read_formats_and_crs(row4: Dataset, tmp_path: Path) -> None:
     far = grids.translate(0.5, 0.0)
     with pytest.raises(UnknownCRSError, match="km from"):
         check_grid_extent(row4, gpd.GeoDataFrame({"grid_id": ["G1", "G2"]}, geometry=far))
+
+
+def test_placing_a_layer_checks_its_extent_as_check_grid_extent(
+    row4: Dataset, tmp_path: Path
+) -> None:
+    """placed_layer takes the share inside the communities from the layer's community
+    areas, not from unions: the same verdicts and messages as check_grid_extent."""
+    grids = layer(("G1", box(0, 0, 260, 140)), ("G2", box(260, 0, 500, 140)))
+    frame_from_wgs84(grids, parse_crs("gcj02")).to_file(tmp_path / "g.geojson", driver="GeoJSON")
+    wrong = {
+        "gcj02": read_grid_layer(tmp_path / "g.geojson"),
+        "not longitude/latitude": grids.to_crs(UTM49).set_crs(4326, allow_override=True),
+        "km from": gpd.GeoDataFrame(
+            {"grid_id": ["G1", "G2"]}, geometry=grids.translate(0.5, 0.0), crs=4326
+        ),
+    }
+    for why, frame in wrong.items():
+        with pytest.raises(UnknownCRSError) as checked:
+            check_grid_extent(row4, frame, source="x.gpkg")
+        with pytest.raises(UnknownCRSError) as placed:
+            placed_layer(row4, frame, source="x.gpkg")
+        assert why in str(placed.value) and str(placed.value) == str(checked.value)
+    # a layer partly off the communities: the same share inside both ways
+    shifted = gpd.GeoDataFrame({"grid_id": ["G1", "G2"]}, geometry=grids.translate(0.001, 0.0))
+    shifted = shifted.set_crs(4326)
+    placed = placed_layer(row4, shifted)
+    share = float(np.sum(placed.pairs[2])) / float(np.sum(shapely.area(placed.geoms)))
+    assert 0.5 < share < 0.9
+    assert share == pytest.approx(existing._fit(row4, shifted), abs=1e-9)
 
 
 def test_read_needs_a_code_column(tmp_path: Path) -> None:

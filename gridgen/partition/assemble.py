@@ -10,6 +10,7 @@ EPSG:4326 or after a conversion to an output CRS.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,7 @@ from numpy.typing import NDArray
 
 from gridgen.dataset import Dataset
 from gridgen.io.crs import WGS84
+from gridgen.partition.audit import Audit, audit_grids
 from gridgen.partition.existing import GridLayer
 from gridgen.partition.finish import FinishedGrids, finish_grids
 from gridgen.partition.lower_bound import ZERO, MoveBound
@@ -97,13 +99,51 @@ def assemble(  # noqa: PLR0917
     band: tuple[int, int],
     *,
     cut_before: int | None = None,
-) -> tuple[Plan, int]:
-    """Return the plan joining untouched grids and the redrawn communities, and cut edges.
+) -> tuple[Plan, Audit]:
+    """Return the plan joining untouched grids and the redrawn communities, and its audit.
 
     Untouched grids keep their geometry as given, made valid where it is not, in EPSG:4326
     or after a conversion to an output CRS (:func:`valid_everywhere.valid_everywhere`).
-    ``cut_before``: cut edges of the plan before (see :func:`rebalance`).
+    ``cut_before``: cut edges of the plan before (see :func:`rebalance`). The audit
+    (:func:`gridgen.partition.audit.audit_grids`) runs on a second thread while the plan is
+    measured: GEOS, which does most of both, releases the GIL, and the processes that
+    redrew the communities have stopped, so it takes a core that would idle.
     """
+    frame, assignment, cut = _joined(
+        dataset, grids, layer, redrawn, dirty, old_code, band, cut_before=cut_before
+    )
+    frame = frame.sort_values("grid_id", kind="stable").reset_index(drop=True)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        audited = pool.submit(audit_grids, dataset, frame[["grid_id", "geometry"]], band=band)
+        table = grid_table(dataset, frame, assignment, target=target, band=band)
+        metrics = plan_metrics(
+            dataset, table, assignment, target=target, band=band, cut_edges=cut, measured=True
+        )
+        audit = audited.result()
+    plan = Plan(
+        grids=table,
+        assignment=assignment.sort_values("building_id", kind="stable").reset_index(drop=True),
+        metrics=metrics,
+        problems=tuple(p for r in redrawn for p in r.problems),
+        target=int(target),
+        band=band,
+        seed=0,
+    )
+    return plan, audit
+
+
+def _joined(  # noqa: PLR0917
+    dataset: Dataset,
+    grids: gpd.GeoDataFrame,
+    layer: GridLayer,
+    redrawn: list[Redrawn],
+    dirty: set[str],
+    old_code: dict[str, str],
+    band: tuple[int, int],
+    *,
+    cut_before: int | None,
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame, int]:
+    """Return the grids (EPSG:4326, valid everywhere), the assignment and the cut edges."""
     from gridgen.partition.plan import cut_edge_count
 
     keep = np.asarray([c not in dirty and c != "" for c in layer.community], dtype=bool)
@@ -149,12 +189,19 @@ def assemble(  # noqa: PLR0917
         {"grid_id": codes, "community_id": comms, **_extra_columns(grids, codes)},
         geometry=gpd.GeoSeries(np.asarray(geoms, dtype=object), crs=WGS84),
     )
-    # untouched grids keep their geometry exactly as given (no round trip through metres)
+    return _kept_as_given(dataset, grids, frame, int(keep.sum())), assignment, cut
+
+
+def _kept_as_given(
+    dataset: Dataset, grids: gpd.GeoDataFrame, frame: gpd.GeoDataFrame, n_clean: int
+) -> gpd.GeoDataFrame:
+    """Return ``frame`` whose first ``n_clean`` (untouched) grids have their geometry as
+    given (no round trip through metres), made valid where it is not, in every CRS."""
     given = grids.assign(grid_id=grids["grid_id"].astype(str)).drop_duplicates(
         "grid_id", keep=False
     )
     given_geom = dict(zip(given["grid_id"], given.geometry, strict=True))
-    n_clean = int(keep.sum())
+    codes = frame["grid_id"].tolist()
     frame.iloc[:n_clean, frame.columns.get_loc("geometry")] = [
         given_geom.get(c, g) for c, g in zip(codes[:n_clean], frame.geometry[:n_clean], strict=True)
     ]
@@ -166,21 +213,7 @@ def assemble(  # noqa: PLR0917
         frame.iloc[:n_clean, frame.columns.get_loc("geometry")] = list(
             valid_everywhere(given_wgs, dataset.metric_crs, what="grids kept as they were")
         )
-    table = grid_table(dataset, frame, assignment, target=target, band=band)
-    table = table.sort_values("grid_id", kind="stable").reset_index(drop=True)
-    metrics = plan_metrics(
-        dataset, table, assignment, target=target, band=band, cut_edges=cut, measured=True
-    )
-    plan = Plan(
-        grids=table,
-        assignment=assignment.sort_values("building_id", kind="stable").reset_index(drop=True),
-        metrics=metrics,
-        problems=tuple(p for r in redrawn for p in r.problems),
-        target=int(target),
-        band=band,
-        seed=0,
-    )
-    return plan, cut
+    return frame
 
 
 def valid_polygon(geom: Any) -> Any:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,11 +119,14 @@ def audit_layer(dataset: Dataset, layer: GridLayer, *, band: tuple[int, int]) ->
     _, pi = shapely.STRtree(b_pts).query(geoms, predicate="contains")
     in_count = np.bincount(pi, minlength=len(b_pts))
 
-    overlaps, overlap_area = _overlaps(layer, b_pts, b_hh, crs=crs)
-    gaps = _gaps(dataset, layer, b_pts, b_hh, in_count, overlapping=overlap_area > 0)
-    table = _grid_table(dataset, layer, raw, b_hh, band=band)
+    # overlaps and gaps on a second thread while the grid table is made: GEOS does most of
+    # both and releases the GIL
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        found_apart = pool.submit(_overlaps_and_gaps, dataset, layer, b_pts, b_hh, in_count)
+        table = _grid_table(dataset, layer, raw, b_hh, band=band)
+        splits = _split_compounds(dataset, layer, raw, b_hh, band_max=hi)
+        overlaps, overlap_area, gaps = found_apart.result()
     table["overlap_m2"] = overlap_area
-    splits = _split_compounds(dataset, layer, raw, b_hh, band_max=hi)
     n_split = np.zeros(len(codes), dtype=np.int64)
     code_index = {c: i for i, c in enumerate(codes)}
     for text in splits.loc[~splits["allowed"], "grids"] if len(splits) else []:
@@ -170,6 +174,19 @@ def audit_layer(dataset: Dataset, layer: GridLayer, *, band: tuple[int, int]) ->
         split_compounds=splits,
         unassigned=tuple(b_ids[unassigned].tolist()),
     )
+
+
+def _overlaps_and_gaps(
+    dataset: Dataset,
+    layer: GridLayer,
+    b_pts: NDArray[np.object_],
+    b_hh: NDArray[np.int64],
+    in_count: NDArray[np.int64],
+) -> tuple[gpd.GeoDataFrame, NDArray[np.float64], gpd.GeoDataFrame]:
+    """Return the overlap pieces, the overlap area per grid and the gap pieces."""
+    overlaps, overlap_area = _overlaps(layer, b_pts, b_hh, crs=dataset.metric_crs)
+    gaps = _gaps(dataset, layer, b_pts, b_hh, in_count, overlapping=overlap_area > 0)
+    return overlaps, overlap_area, gaps
 
 
 def _gaps(

@@ -103,6 +103,29 @@ def check_grid_extent(dataset: Dataset, grids: gpd.GeoDataFrame, *, source: str 
         When less than :data:`MIN_FIT` of the layer's area lies inside the communities, or
         when reading it as GCJ-02/BD-09 would fit the dataset much better.
     """
+    _check_lon_lat(grids, source=source)
+    if len(grids):
+        _check_fit(dataset, grids, _fit(dataset, grids), source=source)
+
+
+def placed_layer(dataset: Dataset, grids: gpd.GeoDataFrame, *, source: str = "grids") -> GridLayer:
+    """Return :func:`grid_layer` of a layer :func:`check_grid_extent` accepts (else raise).
+
+    The share of the layer inside the communities comes from the areas the layer shares
+    with each community (:attr:`GridLayer.pairs`), which placing it computes anyway, instead
+    of the two unions of :func:`check_grid_extent`: the same check for about nothing.
+    """
+    _check_lon_lat(grids, source=source)
+    layer = grid_layer(dataset, grids)
+    if len(grids):
+        total = float(np.sum(shapely.area(layer.geoms)))
+        fit = float(np.sum(layer.pairs[2])) / total if total > 0 else 1.0
+        _check_fit(dataset, grids, fit, source=source)
+    return layer
+
+
+def _check_lon_lat(grids: gpd.GeoDataFrame, *, source: str) -> None:
+    """Refuse a layer whose coordinates are not longitude/latitude."""
     x0, y0, x1, y1 = grids.total_bounds if len(grids) else (0.0, 0.0, 0.0, 0.0)
     if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
         msg = (
@@ -110,9 +133,11 @@ def check_grid_extent(dataset: Dataset, grids: gpd.GeoDataFrame, *, source: str 
             "has no CRS or a wrong one; declare it (an EPSG code, gcj02 or bd09)"
         )
         raise UnknownCRSError(msg)
-    if len(grids) == 0:
-        return
-    fit = _fit(dataset, grids)
+
+
+def _check_fit(dataset: Dataset, grids: gpd.GeoDataFrame, fit: float, *, source: str) -> None:
+    """Refuse a layer with ``fit`` of its area inside the communities (see
+    :func:`check_grid_extent`)."""
     for name in ("gcj02", "bd09") if fit < 0.95 else ():
         alt = _fit(dataset, frame_to_wgs84(grids, parse_crs(name)))
         if alt >= max(fit + 0.2, MIN_FIT):
@@ -299,8 +324,7 @@ def import_grids(
     later producers give out.
     """
     lo, hi = checked_band(target, band)
-    check_grid_extent(dataset, grids, source=source)
-    layer = grid_layer(dataset, grids)
+    layer = placed_layer(dataset, grids, source=source)
     raw, _ = building_grids(dataset, layer)
     grid_of = compound_majority(dataset, raw, band_max=hi)
     bld_ids = dataset.buildings["building_id"].astype(str).to_numpy()

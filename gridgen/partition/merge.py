@@ -38,7 +38,6 @@ import pandas as pd
 
 from gridgen.dataset import Dataset
 from gridgen.partition.assemble import Redrawn, assemble, detached_part_problems, finished
-from gridgen.partition.audit import audit_layer
 from gridgen.partition.codes import (
     CodeBook,
     CodeScheme,
@@ -46,7 +45,7 @@ from gridgen.partition.codes import (
     scheme_for,
     unit_codes,
 )
-from gridgen.partition.existing import GridLayer, building_grids, check_grid_extent, grid_layer
+from gridgen.partition.existing import GridLayer, building_grids, placed_layer
 from gridgen.partition.lifecycle import dated_grids, layer_codes
 from gridgen.partition.moves import Moves, pieces
 from gridgen.partition.plan import Plan, checked_band
@@ -166,8 +165,7 @@ def merge_layers(
     names = names or [f"layer{i + 1}" for i in range(len(layers))]
     placed = []
     for name, frame in zip(names, layers, strict=True):
-        check_grid_extent(dataset, frame, source=name)
-        placed.append(grid_layer(dataset, frame))
+        placed.append(placed_layer(dataset, frame, source=name))
     codes_of = [_codes_of(dataset, lay) for lay in placed]
     bld = dataset.buildings
     b_hh = dict(
@@ -202,13 +200,14 @@ def merge_layers(
     if progress is not None:
         progress(len(all_ids), len(all_ids))
     every = {r.community_id for r in redrawn} | set(placed[0].community.astype(str))
-    plan, _ = assemble(dataset, layers[0], placed[0], redrawn, every, codes_of[0], target, (lo, hi))
+    plan, after = assemble(
+        dataset, layers[0], placed[0], redrawn, every, codes_of[0], target, (lo, hi)
+    )
     prior = layer_codes(placed[0].codes, placed[0].community, layers[0])
     day = on or date.today()
     dated, book = dated_grids(plan.grids, before=prior, book=CodeBook(scheme), on=day)
     plan = replace(plan, grids=dated, codes=book)
     crosswalk = merge_crosswalk(dataset, plan, names, codes_of)
-    after = audit_layer(dataset, grid_layer(dataset, plan.grids), band=(lo, hi))
     summary = {
         "layers": names,
         "grids_in": [len(lay.codes) for lay in placed],

@@ -67,7 +67,7 @@ from gridgen.partition.codes import (
     scheme_for,
     unit_codes,
 )
-from gridgen.partition.existing import GridLayer, building_grids, grid_layer
+from gridgen.partition.existing import GridLayer, building_grids, placed_layer
 from gridgen.partition.least_change import least_change, proven_out
 from gridgen.partition.lifecycle import dated_grids, layer_codes
 from gridgen.partition.lower_bound import ZERO, community_bound
@@ -297,6 +297,7 @@ def rebalance(
     on: date | None = None,
     cut_edges: int | None = None,
     executor: Executor | None = None,
+    source: str = "grids",
 ) -> RebalanceResult:
     """Return existing grids rebalanced with as few households moved as found.
 
@@ -332,9 +333,12 @@ def rebalance(
         processes or a Dask cluster as for :func:`gridgen.partition.community.
         partition_dataset`); the plan is the same on every executor. Under ``max_moved``
         the communities share one budget and run one after another in this process.
+    source
+        What ``grids`` are called in the error raised when they do not lie on the dataset
+        (:func:`gridgen.partition.existing.check_grid_extent`; a file name, say).
     """
     lo, hi = checked_band(target, band)
-    layer = grid_layer(dataset, grids)
+    layer = placed_layer(dataset, grids, source=source)
     before = audit_layer(dataset, layer, band=(lo, hi))
     old_code = _old_codes(dataset, layer, assignment)
     bld = dataset.buildings
@@ -368,13 +372,15 @@ def rebalance(
             redrawn.append(r)
             if progress is not None:
                 progress(len(redrawn), len(dirty))
-    plan, _ = assemble(
+    plan, after = assemble(
         dataset, grids, layer, redrawn, dirty, old_code, target, (lo, hi), cut_before=cut_edges
     )
     prior = layer_codes(layer.codes, layer.community, grids)
     dated, book = dated_grids(plan.grids, before=prior, book=book, on=on or date.today())
     plan = replace(plan, grids=dated, codes=book)
-    result = _result(dataset, plan, before, old_code, redrawn, max_moved=max_moved, budget=budget)
+    result = _result(
+        dataset, plan, (before, after), old_code, redrawn, max_moved=max_moved, budget=budget
+    )
     result.summary["skipped_locked"] = skipped
     return result
 
@@ -382,14 +388,15 @@ def rebalance(
 def _result(
     dataset: Dataset,
     plan: Plan,
-    before: Audit,
+    audits: tuple[Audit, Audit],
     old_code: dict[str, str],
     redrawn: list[Redrawn],
     *,
     max_moved: int | None,
     budget: float,
 ) -> RebalanceResult:
-    """Return the result with crosswalk and summary."""
+    """Return the result with crosswalk and summary (``audits``: before and after)."""
+    before, after = audits
     bld = dataset.buildings
     ids = bld["building_id"].astype(str).to_numpy()
     hh = pd.to_numeric(bld["households"], errors="coerce").fillna(0).to_numpy(dtype=np.int64)
@@ -413,7 +420,6 @@ def _result(
     # a grid kept its buildings unless one of them left or joined it
     differ = old_g != new_g
     changed = (set(old_g[differ].tolist()) | set(new_g[differ].tolist())) & old_codes & new_codes
-    after = audit_layer(dataset, grid_layer(dataset, plan.grids), band=plan.band)
     summary: dict[str, Any] = {
         "households_moved": int(hh[moved].sum()),
         "lower_bound": sum((r.bound for r in redrawn), ZERO).households,
