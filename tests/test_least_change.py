@@ -7,6 +7,7 @@ import numpy as np
 
 from gridgen.partition.least_change import Proven, least_change
 from gridgen.partition.repairs import changed_households
+from gridgen.partition.units import UnitGraph
 
 
 def _row(n: int) -> np.ndarray:
@@ -141,3 +142,26 @@ def test_a_proven_grid_out_of_band_may_be_another_grid_of_its_part() -> None:
     size = np.bincount(out7, weights=hh7)
     assert out7.tolist() != old7.tolist()
     assert int(((size < 2400) | (size > 3600)).sum()) == 1
+
+
+def test_the_proven_grids_are_those_band_problems_excuses() -> None:
+    # five compounds of 100 households in a row, band 240-360: no division of the 500 into
+    # grids in the band (one grid: 500; two: 100 + 400 or 200 + 300), so whichever grid is
+    # out of band, a proof about the part excuses it; five of 120 divide (240 + 360)
+    import shapely
+    from partition_helpers import block_community
+
+    from gridgen.partition.least_change import proven_out
+    from gridgen.partition.units import build_units
+
+    def split(units: UnitGraph, compounds: int) -> np.ndarray:
+        # the first ``compounds`` compounds from the west (120 m apart) are grid 0
+        x = shapely.get_x(shapely.centroid(units.cells))
+        return (x - x.min() > 120 * compounds - 60).astype(np.int64)
+
+    none = np.zeros(0, dtype=np.int64)
+    units = build_units(block_community(np.array([[100] * 5])), "C1", band_max=360)
+    assert proven_out(units, split(units, 2), stuck=none, band=(240, 360)).grids.tolist() == [0]
+    assert proven_out(units, split(units, 3), stuck=none, band=(240, 360)).grids.tolist() == [1]
+    units = build_units(block_community(np.array([[120] * 5])), "C1", band_max=360)
+    assert proven_out(units, split(units, 2), stuck=none, band=(240, 360)).grids.tolist() == []
