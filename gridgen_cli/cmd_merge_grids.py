@@ -21,6 +21,15 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--crosswalk", type=Path, required=True, help="CSV: new grid per input grid")
     p.add_argument("--summary", type=Path, default=None, help="JSON summary with the audit")
     add_code_options(p)
+    p.add_argument(
+        "--recode",
+        action="store_true",
+        help="give every merged grid a new code of --code-scheme, numbered west to east, "
+        "north to south per community and valid from --valid-from (an official layer); "
+        "without it a grid keeps the first layer's code it holds most households of. The "
+        "department codes are retired in the plan's code register and the crosswalk maps "
+        "each of them to the new grids",
+    )
     p.set_defaults(run=run)
 
 
@@ -57,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
             progress=progress,
             scheme=scheme,
             on=on,
+            recode=args.recode,
         )
     require_tiling(ds, result.plan.grids)  # exit 1 naming the communities, nothing written
     write_plan(result.plan, args.out)
@@ -70,7 +80,22 @@ def run(args: argparse.Namespace) -> int:
         f"{a['out_of_band']} out of band, {a['split_compound']} split compounds, "
         f"{a['multipart']} multipart, gaps {a['gap_m2']:.0f} m²"
     )
+    print(_codes_line(s["codes"]))
     for line in [*s["unfixable"], *s["not_fixed"]]:
         print(f"  {line}")
     print(f"plan written to {args.out}, crosswalk to {args.crosswalk}")
     return 0
+
+
+def _codes_line(codes: dict[str, Any]) -> str:
+    """Return the summary line of the codes: kept, new (valid from), retired, renumbered."""
+    line = (
+        f"codes ({codes['scheme']}): {codes['kept']} kept from the first layer, {codes['new']} "
+        f"new valid from {codes['valid_from']}, {codes['retired']} retired"
+    )
+    if codes["recode"]:
+        line += (
+            f"; recoded: {codes['renumbered']} new codes take over a first-layer grid "
+            "(its attributes; the crosswalk maps every input grid)"
+        )
+    return line

@@ -363,6 +363,7 @@ def desktop(qgis_home: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[s
         "merge": (
             "gridgen:merge_grids",
             {"DATA": SAMPLE, "GRIDS": [str(sample_plan), f"{second}|layername=grids"]}
+            | {"RECODE": True, "VALID_FROM": "2025-06-01"}
             | {"OUTPUT": work / "merged.gpkg", "CROSSWALK": work / "merged.csv"},
             None,
         ),
@@ -489,6 +490,9 @@ def test_every_other_algorithm_runs_in_qgis(desktop: dict[str, Any]) -> None:
     crosswalk = pd.read_csv(work / "crosswalk.csv")
     assert len(crosswalk) > 1000
     assert pyogrio.read_info(work / "merged.gpkg", layer="grids")["features"] > 50
+    merged = pyogrio.read_dataframe(work / "merged.gpkg", layer="grids", read_geometry=False)
+    assert set(merged["valid_from"]) == {"2025-06-01"}  # RECODE: every code new, a date param
+    assert any("recoded:" in line for line in desktop["merge"]["log"])
     assert (work / "sheet.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (work / "atlas.pdf").read_bytes()[:5] == b"%PDF-"
     changes = json.loads((work / "changes.json").read_text("utf-8"))

@@ -20,15 +20,17 @@ Per community:
    output CRS, in several parts only where the community is.
 
 Codes: a grid keeps the code of the first layer's grid whose majority of households it
-holds; others take codes never used in the community (:mod:`gridgen.partition.codes`). The
-crosswalk gives, for every grid of every input layer, the new grids it overlaps and the
+holds; others take codes never used in the community (:mod:`gridgen.partition.codes`).
+With ``recode`` every grid takes a new code of the city's scheme, numbered in the
+standard's order, and the department codes are retired (:mod:`gridgen.partition.merge_codes`).
+The crosswalk gives, for every grid of every input layer, the new grids it overlaps and the
 share of its households in each.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -39,14 +41,13 @@ import pandas as pd
 from gridgen.dataset import Dataset
 from gridgen.partition.assemble import Redrawn, assemble, detached_part_problems, finished
 from gridgen.partition.codes import (
-    CodeBook,
     CodeScheme,
     prefixes,
     scheme_for,
     unit_codes,
 )
 from gridgen.partition.existing import GridLayer, building_grids, placed_layer
-from gridgen.partition.lifecycle import dated_grids, layer_codes
+from gridgen.partition.merge_codes import dated_merge, recoded, require_room
 from gridgen.partition.moves import Moves, pieces
 from gridgen.partition.plan import Plan, checked_band
 from gridgen.partition.rebalance import IntArray, initial_labels
@@ -73,6 +74,13 @@ def _codes_of(dataset: Dataset, layer: GridLayer) -> dict[str, str]:
     ids = dataset.buildings["building_id"].astype(str).to_numpy()
     has = raw >= 0
     return dict(zip(ids[has].tolist(), layer.codes[raw[has]].astype(str).tolist(), strict=True))
+
+
+def _households_of(dataset: Dataset) -> dict[str, float]:
+    """Return building id → households (0 where blank)."""
+    bld = dataset.buildings
+    hh = pd.to_numeric(bld["households"], errors="coerce").fillna(0).astype(float)
+    return dict(zip(bld["building_id"].astype(str), hh, strict=True))
 
 
 def refinement(units: UnitGraph, keys: IntArray) -> IntArray:
@@ -139,6 +147,7 @@ def merge_layers(
     progress: Callable[[int, int], None] | None = None,
     scheme: CodeScheme | None = None,
     on: date | None = None,
+    recode: bool = False,
 ) -> MergeResult:
     """Return one plan merged from grid layers (WGS84 frames with ``grid_id``).
 
@@ -158,6 +167,11 @@ def merge_layers(
     scheme, on
         Code scheme of new codes (default: the dataset's) and the date they are valid
         from (default: today); the first layer's codes that no grid keeps are retired.
+    recode
+        Give every grid a new code of ``scheme`` (standard order, valid from ``on``)
+        instead of keeping the first layer's; every first-layer code, and the other
+        layers' codes that spell codes of the scheme, are retired
+        (:mod:`gridgen.partition.merge_codes`).
     """
     lo, hi = checked_band(target, band)
     scheme = scheme or scheme_for(dataset.communities)
@@ -167,16 +181,10 @@ def merge_layers(
     for name, frame in zip(names, layers, strict=True):
         placed.append(placed_layer(dataset, frame, source=name))
     codes_of = [_codes_of(dataset, lay) for lay in placed]
-    bld = dataset.buildings
-    b_hh = dict(
-        zip(
-            bld["building_id"].astype(str),
-            pd.to_numeric(bld["households"], errors="coerce").fillna(0).astype(float),
-            strict=True,
-        )
-    )
+    b_hh = _households_of(dataset)
     taken = {str(c) for lay in placed for c in lay.codes}
     redrawn: list[Redrawn] = []
+    succession: dict[str, str] = {}
     all_ids = sorted(dataset.communities["community_id"].astype(str))
     for done, cid in enumerate(all_ids, start=1):
         if progress is not None:
@@ -193,26 +201,34 @@ def merge_layers(
             target=target,
             band=(lo, hi),
             seed=seed,
+            recode=recode,
         )
         if merged is not None:
-            taken |= set(merged.codes)
-            redrawn.append(merged)
+            taken |= set(merged[0].codes)
+            redrawn.append(merged[0])
+            succession.update(merged[1])
     if progress is not None:
         progress(len(all_ids), len(all_ids))
     every = {r.community_id for r in redrawn} | set(placed[0].community.astype(str))
     plan, after = assemble(
         dataset, layers[0], placed[0], redrawn, every, codes_of[0], target, (lo, hi)
     )
-    prior = layer_codes(placed[0].codes, placed[0].community, layers[0])
-    day = on or date.today()
-    dated, book = dated_grids(plan.grids, before=prior, book=CodeBook(scheme), on=day)
-    plan = replace(plan, grids=dated, codes=book)
+    plan, codes = dated_merge(
+        plan,
+        layers[0],
+        placed,
+        scheme=scheme,
+        prefix=prefix,
+        succession=succession if recode else None,
+        on=on,
+    )
     crosswalk = merge_crosswalk(dataset, plan, names, codes_of)
     summary = {
         "layers": names,
         "grids_in": [len(lay.codes) for lay in placed],
         "grids": len(plan.grids),
         "audit": dict(after.summary),
+        "codes": codes,
         "unfixable": [p.reason for p in plan.problems if p.kind in PROVEN_KINDS],
         "not_fixed": [p.reason for p in plan.problems if p.kind not in PROVEN_KINDS],
     }
@@ -232,11 +248,14 @@ def _merged_community(
     target: int,
     band: tuple[int, int],
     seed: int,
-) -> Redrawn | None:
-    """Return one community's grids merged from every layer's (None when it has no units).
+    recode: bool = False,
+) -> tuple[Redrawn, dict[str, str]] | None:
+    """Return one community's grids merged from every layer's (None when it has no units),
+    and ``{new code: first-layer code}`` of the grids renumbered by ``recode``.
 
     Units sharing a grid in every layer start together; the grids are balanced, and take
-    the first layer's codes by household majority, new codes avoiding ``used``.
+    the first layer's codes by household majority, new codes avoiding ``used`` (with
+    ``recode``: new codes only, :func:`gridgen.partition.merge_codes.recoded`).
     """
     lo, hi = band
     units = build_units(dataset, community_id, band_max=hi)
@@ -263,6 +282,10 @@ def _merged_community(
     mine = first.community == community_id
     shaped = finished(dataset, units, labels, band=(lo, hi))
     labels = shaped.labels
+    old_grids = dict(zip(first.codes[mine].astype(str), first.geoms[mine], strict=True))
+    if recode:  # before unit_codes, whose new codes could run out first
+        k = int(labels.max()) + 1
+        require_room(scheme, prefix[community_id], k, used=used, community_id=community_id)
     codes = unit_codes(
         scheme,
         prefix[community_id],
@@ -271,9 +294,21 @@ def _merged_community(
         geoms=shaped.metric,
         old_code=codes_of[0],
         households=b_hh,
-        old_grids=dict(zip(first.codes[mine].astype(str), first.geoms[mine], strict=True)),
+        old_grids=old_grids,
         used=used,
     )
+    succession: dict[str, str] = {}
+    if recode:
+        codes, succession = recoded(
+            scheme,
+            prefix[community_id],
+            community_id=community_id,
+            kept=codes,
+            first_codes=old_grids,
+            geoms=shaped.metric,
+            area=units.area,
+            used=used,
+        )
     return Redrawn(
         community_id=community_id,
         units=units,
@@ -286,7 +321,7 @@ def _merged_community(
         ],
         moved=0,
         shapes=shaped.wgs84,
-    )
+    ), succession
 
 
 def merge_crosswalk(

@@ -363,15 +363,8 @@ def rebalance(
         ids = sorted(dirty)
         redrawn = run_on.map(_rebalanced, payload, ids, progress=progress, **options)
     else:
-        redrawn = []
-        for cid in sorted(dirty):
-            r = redraw_community(
-                dataset, cid, layer=layer, old_code=old_code, b_hh=b_hh, budget=budget, **options
-            )
-            budget -= r.moved
-            redrawn.append(r)
-            if progress is not None:
-                progress(len(redrawn), len(dirty))
+        payload = _Input(dataset, layer, old_code, b_hh)
+        redrawn, budget = _redrawn_in_turn(payload, sorted(dirty), budget, progress, options)
     plan, after = assemble(
         dataset, grids, layer, redrawn, dirty, old_code, target, (lo, hi), cut_before=cut_edges
     )
@@ -383,6 +376,25 @@ def rebalance(
     )
     result.summary["skipped_locked"] = skipped
     return result
+
+
+def _redrawn_in_turn(
+    payload: _Input,
+    ids: list[str],
+    budget: float,
+    progress: Callable[[int, int], None] | None,
+    options: dict[str, Any],
+) -> tuple[list[Redrawn], float]:
+    """Return the communities rebalanced one after another on one shared ``budget`` of
+    households, and what is left of it."""
+    redrawn = []
+    for cid in ids:
+        r = _rebalanced(payload, cid, budget=budget, **options)
+        budget -= r.moved
+        redrawn.append(r)
+        if progress is not None:
+            progress(len(redrawn), len(ids))
+    return redrawn, budget
 
 
 def _result(

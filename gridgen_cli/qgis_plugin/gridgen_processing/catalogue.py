@@ -203,11 +203,15 @@ MERGE_GRIDS = AlgorithmSpec(
     group="grids",
     help=_help(
         "把各部门的网格图层合并为一套网格：取各图层的共同细分（在每个图层中同格的单元仍在一起），"
-        "再按户数均衡调整。输出方案与各输入网格在新网格中的户数占比对照表。",
+        "再按户数均衡调整。输出方案与各输入网格在新网格中的户数占比对照表。"
+        "选择“统一重新编码”时，全部网格按编码规则重新编码（正式图层），各部门编码注销。",
         "Merges departments' grid layers into one: the common refinement of the layers (units "
         "together in every layer stay together), then the rebalance engine. Writes the plan and "
-        "the crosswalk of each input grid's household shares in the new grids.",
-        "gridgen merge-grids DATA --grids A --grids B [...] --out PLAN.gpkg --crosswalk X.csv",
+        "the crosswalk of each input grid's household shares in the new grids. With 'Recode', "
+        "every grid takes a new code of the code scheme (an official layer) and the "
+        "departments' codes are retired.",
+        "gridgen merge-grids DATA --grids A --grids B [...] [--recode] --out PLAN.gpkg "
+        "--crosswalk X.csv",
     ),
     params=(
         c.dataset(),
@@ -215,6 +219,17 @@ MERGE_GRIDS = AlgorithmSpec(
         c.target(),
         *c.band(),
         c.seed(),
+        Param(
+            "RECODE",
+            "bool",
+            Text(
+                "统一重新编码（全部网格按编码规则自西向东、自北向南新编，部门编码注销）",
+                "Recode every grid (new codes of the scheme, west to east, north to south; "
+                "the departments' codes are retired)",
+            ),
+            flag="--recode",
+            default=False,
+        ),
         *c.codes(),
         *c.data_crs(),
         c.output(
