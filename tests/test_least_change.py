@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from gridgen.partition.least_change import least_change
+from gridgen.partition.least_change import Proven, least_change
 from gridgen.partition.repairs import changed_households
+from gridgen.partition.units import UnitGraph
 
 
 def _row(n: int) -> np.ndarray:
@@ -106,3 +107,61 @@ def test_ten_needlessly_moved_units_go_home_together() -> None:
     )
     assert out.tolist() == old.tolist()
     assert changed_households(hh, old, out) == 0
+
+
+def test_a_proven_grid_out_of_band_may_be_another_grid_of_its_part() -> None:
+    # a row of five units of 1,000 households, band 2,400-3,600: grids of three units are
+    # in band, of two (2,000) are not, so any plan of the row has a grid out of band (a
+    # proof about the part). Old grids A = units 0-2 (3,000), B = units 3-4 (2,000).
+    # Settling left A = 0-1 (2,000, the proven grid) and B = 2-4 (3,000): unit 2 moved
+    # for nothing. Told the part has one proven grid out of band, the programme may leave
+    # B out of band instead and sends unit 2 home; told nothing, it keeps the plan.
+    hh = np.full(5, 1000)
+    old = np.array([0, 0, 0, 1, 1])
+    settled = np.array([0, 0, 1, 1, 1])
+    none = np.zeros(0, dtype=np.int64)
+    proven = Proven(part=np.zeros(5, dtype=np.int64), grids=np.array([0]))
+    kept = _kept(hh, old)
+    out = least_change(
+        hh, _row(5), settled, kept, stuck=none, band=(2400, 3600), proven=lambda: proven
+    )
+    assert out.tolist() == old.tolist()
+    assert least_change(hh, _row(5), settled, kept, stuck=none, band=(2400, 3600)) is settled
+    # at most as many grids out of band as proven: seven units (no plan has all grids of
+    # three), old A = 0-1 (2,000), B = 2-4 (3,000), C = 5-6 (2,000); settled A = 0-2,
+    # B = 3-5 (3,000 each), C = 6 (1,000, the one proven grid). Everyone home would leave
+    # two grids out of band (within reach of the proven one's 1,400 below the band): not
+    # taken; whatever the programme takes has one grid out of band
+    hh7 = np.full(7, 1000)
+    old7 = np.array([0, 0, 1, 1, 1, 2, 2])
+    settled7 = np.array([0, 0, 0, 1, 1, 1, 2])
+    one = Proven(part=np.zeros(7, dtype=np.int64), grids=np.array([2]))
+    out7 = least_change(
+        hh7, _row(7), settled7, _kept(hh7, old7), stuck=none, band=(2400, 3600), proven=lambda: one
+    )
+    size = np.bincount(out7, weights=hh7)
+    assert out7.tolist() != old7.tolist()
+    assert int(((size < 2400) | (size > 3600)).sum()) == 1
+
+
+def test_the_proven_grids_are_those_band_problems_excuses() -> None:
+    # five compounds of 100 households in a row, band 240-360: no division of the 500 into
+    # grids in the band (one grid: 500; two: 100 + 400 or 200 + 300), so whichever grid is
+    # out of band, a proof about the part excuses it; five of 120 divide (240 + 360)
+    import shapely
+    from partition_helpers import block_community
+
+    from gridgen.partition.least_change import proven_out
+    from gridgen.partition.units import build_units
+
+    def split(units: UnitGraph, compounds: int) -> np.ndarray:
+        # the first ``compounds`` compounds from the west (120 m apart) are grid 0
+        x = shapely.get_x(shapely.centroid(units.cells))
+        return (x - x.min() > 120 * compounds - 60).astype(np.int64)
+
+    none = np.zeros(0, dtype=np.int64)
+    units = build_units(block_community(np.array([[100] * 5])), "C1", band_max=360)
+    assert proven_out(units, split(units, 2), stuck=none, band=(240, 360)).grids.tolist() == [0]
+    assert proven_out(units, split(units, 3), stuck=none, band=(240, 360)).grids.tolist() == [1]
+    units = build_units(block_community(np.array([[120] * 5])), "C1", band_max=360)
+    assert proven_out(units, split(units, 2), stuck=none, band=(240, 360)).grids.tolist() == []

@@ -7,14 +7,17 @@ solves a mixed integer programme (HiGHS, through ``highspy``, started from the s
 plan) over the same grids: each unit near a change (:data:`NEIGHBOURHOODS`) may go to its settled
 grid, its old grid or a grid of a neighbouring unit; every grid in the band stays in it;
 a grid holding a stuck unit (no grid in the band can hold it) keeps that unit and goes no
-further out of the band than it is; each grid keeps one anchor unit and stays connected
+further out of the band than it is; in a connected part proven to have ``q`` grids out of
+band whatever the plan, any ``q`` of its grids may be out of band (the proof then names
+them; it moved the filled city's Drift(seed=5) 79 households nearer its old plan and
+make_city's Drift(seed=7) 136); each grid keeps one anchor unit and stays connected
 (each anchor sends one unit of flow to every other unit of its grid along edges inside
 it); the objective is the households whose grid is not the old grid they were in
 (``kept``: households of each unit per old grid, so a compound reunited from several old
 grids costs what its buildings in the other grids hold).
 
-It is a last step of a rebalance: a settled plan with a grid out of band not excused by a
-stuck unit is returned as it is (the proofs stated for it stay true), and so is one within
+It is a last step of a rebalance: a settled plan with a grid out of band excused neither by
+a stuck unit nor by a proof about its part is returned as it is, and so is one within
 :data:`SLACK` of the lower bound or one the programme does not improve within its time
 limit (:mod:`gridgen.partition.least_change_programme`). Written here rather than taken
 from a library: no partitioning library minimises the households moved from a given plan
@@ -23,14 +26,19 @@ under a band and contiguity.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 
-from gridgen.partition.least_change_programme import programme, solve, start_of
+from gridgen.partition.least_change_programme import Flex, programme, relaxed, solve, start_of
+from gridgen.partition.proofs import fewest_out_proofs
 from gridgen.partition.regions import components
+from gridgen.partition.river_sides import across_edges, without_edges
+from gridgen.partition.settle import part_proofs
+from gridgen.partition.units import UnitGraph
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -38,6 +46,15 @@ SLACK = 150
 """Households above the lower bound a settled community may change without the programme
 being tried (it gains little there: on make_city and the filled city, 20 communities within
 150 of the bound gave 34 households for 0.3 s)."""
+
+
+class Proven(NamedTuple):
+    """Grids out of band that a proof about their connected part excuses (the part has
+    that many grids out of band whatever the plan), not a stuck unit: ``part`` per unit
+    (its connected part on the graph the proofs are on), ``grids`` the settled grids."""
+
+    part: IntArray
+    grids: IntArray
 
 
 class Neighbourhood(NamedTuple):
@@ -61,8 +78,31 @@ it is no worse. Two edges, eight units and 400 arcs alone left the filled city a
 30.3-30.8% of a redraw's changes on Drift seeds 3 and 11: chains whose cheaper route runs
 three units from the settled change, and 60-70-unit communities whose changes are spread
 (Drift(seed=11): 716 -> 518 and 443 -> 272 households in 0.1 s each)."""
+FLEX_SHARE = 0.1
+"""How far out of band (a share of the band minimum) a grid may go in place of one a proof
+excuses (in a part proven to have that many grids out of band whatever the plan), when
+the proven one is nearer the band."""
 STAY = 1e-3
 """Cost of a unit leaving its settled grid, per unit (ties keep the settled plan)."""
+
+
+def proven_out(
+    units: UnitGraph, labels: IntArray, *, stuck: IntArray, band: tuple[int, int]
+) -> Proven:
+    """Return the grids of ``labels`` out of band that a proof about their part excuses
+    and no stuck unit does, as :func:`gridgen.partition.settle.band_problems` states them
+    (on the unit graph without the edges across rivers and railways)."""
+    lo, hi = band
+    h = np.bincount(labels, weights=units.households)
+    out = (h < lo) | (h > hi)
+    out[labels[stuck]] = False
+    if not out.any():
+        return Proven(np.zeros(units.n, dtype=np.int64), np.zeros(0, dtype=np.int64))
+    off = without_edges(units, across_edges(units, lo=lo, hi=hi))
+    parts = part_proofs(off, labels, stuck=stuck, lo=lo, hi=hi)
+    fewest = fewest_out_proofs(off, labels, stuck=stuck, band=band, proven=set(parts))
+    grids = np.asarray(sorted((set(parts) | set(fewest)) & set(np.flatnonzero(out).tolist())))
+    return Proven(components(units.n, off.edges), grids.astype(np.int64))
 
 
 def old_of(kept: FloatArray, labels: IntArray) -> IntArray:
@@ -157,6 +197,7 @@ def least_change(
     stuck: IntArray,
     band: tuple[int, int],
     floor: float = 0.0,
+    proven: Callable[[], Proven] | None = None,
 ) -> IntArray:
     """Return settled ``labels`` relabelled to keep most households in their old grid
     (module doc), or ``labels`` when the programme finds nothing better.
@@ -176,16 +217,36 @@ def least_change(
     floor
         Households no plan can keep from changing grid (the lower bound): a settled plan
         within :data:`SLACK` of it is returned as it is.
+    proven
+        Returns the grids out of band a proof excuses (called only when a grid is out of
+        band without a stuck unit and the plan is more than :data:`SLACK` above ``floor``):
+        as many grids of their part may be out of band (:func:`_flex`); default none (a
+        grid out of band without a stuck unit leaves the plan as it is).
     """
     best, least = labels, _away(households, kept, labels)
+    lo, hi = band
+    size = np.bincount(labels, weights=households)
+    loose = (size < lo) | (size > hi)
+    loose[labels[stuck]] = False
+    if loose.any() and (proven is None or least <= floor + SLACK):
+        return labels
+    found = proven() if loose.any() and proven is not None else None
     starts = [labels]
     for hood in NEIGHBOURHOODS:
         done = True
         for start in starts[:2]:
-            out, proven = _least_change_in(
-                hood, households, edges, start, kept, stuck=stuck, band=band, floor=floor
+            out, solved = _least_change_in(
+                hood,
+                households,
+                edges,
+                start,
+                kept,
+                stuck=stuck,
+                band=band,
+                floor=floor,
+                proven=found,
             )
-            done &= proven
+            done &= solved
             if out is not start and _away(households, kept, out) < least:
                 best, least = out, _away(households, kept, out)
         if done:
@@ -212,6 +273,7 @@ def _least_change_in(
     stuck: IntArray,
     band: tuple[int, int],
     floor: float,
+    proven: Proven | None,
 ) -> tuple[IntArray, bool]:
     """Return :func:`least_change`'s labels over ``hood`` and whether its programme was
     solved to optimality (or not needed)."""
@@ -221,10 +283,14 @@ def _least_change_in(
         return labels, True
     hh = households.astype(float)
     k = int(labels.max()) + 1
-    size = np.bincount(labels, weights=hh, minlength=k)
+    size = np.bincount(labels, weights=hh, minlength=k).astype(np.float64)
     excused = np.zeros(k, dtype=bool)
     excused[labels[stuck]] = True
-    if (((size < lo) | (size > hi)) & ~excused).any():
+    flex = _flex(proven, labels, size, excused, band=band)
+    allowed = excused.copy()
+    if proven is not None:  # a proven grid whose part may have that many out of band
+        allowed[np.intersect1d(proven.grids, flex.grids)] = True
+    if (((size < lo) | (size > hi)) & ~allowed).any():
         return labels, True
     if _away(households, kept, labels) <= floor + SLACK:
         return labels, True
@@ -269,11 +335,45 @@ def _least_change_in(
         ),
         vanish=~excused,
         k=k,
+        flex=flex,
     )
     if new is None:
         return labels, done
     out = new[node]
     return (out, done) if _connected(out, edges, big) else (labels, True)
+
+
+def _flex(
+    proven: Proven | None,
+    labels: IntArray,
+    size: FloatArray,
+    excused: NDArray[np.bool_],
+    *,
+    band: tuple[int, int],
+) -> Flex:
+    """Return the grids that may be out of band in place of the ``proven`` ones: in each
+    connected part holding a proven grid (every unit of it in that part), any of its grids
+    not ``excused`` by a stuck unit, as many as the part has proven grids, each at most as
+    far out as the farthest of them or :data:`FLEX_SHARE` of the band minimum."""
+    lo, hi = band
+    k = len(size)
+    none = np.zeros(0, dtype=np.int64)
+    if proven is None or len(proven.grids) == 0:
+        return Flex(none, none, np.zeros(0), np.zeros(0), none)
+    first = np.full(k, -1, dtype=np.int64)
+    first[labels] = proven.part
+    mixed = np.zeros(k, dtype=bool)
+    mixed[labels[proven.part != first[labels]]] = True
+    part = np.where(mixed, -1, first)
+    groups, quota = np.unique(part[proven.grids], return_counts=True)
+    quota, groups = quota[groups >= 0], groups[groups >= 0]
+    grids = np.flatnonzero(np.isin(part, groups) & ~excused)
+    off = np.maximum(lo - size, size - hi)
+    reach = np.zeros(len(groups))
+    np.maximum.at(reach, np.searchsorted(groups, part[proven.grids]), off[proven.grids])
+    group = np.searchsorted(groups, part[grids])
+    width = np.maximum(reach[group], FLEX_SHARE * lo)
+    return Flex(grids, group, np.minimum(width, lo), width, quota.astype(np.int64))
 
 
 def _contracted(
@@ -302,6 +402,7 @@ def _relabelled(
     limits: tuple[FloatArray, FloatArray],
     vanish: NDArray[np.bool_],
     k: int,
+    flex: Flex,
 ) -> tuple[IntArray | None, bool]:
     """Return the programme's labels of the (contracted) units when it keeps more
     households home than ``labels`` (else None) and whether it was solved to optimality."""
@@ -323,7 +424,13 @@ def _relabelled(
     )
     if len(prog.arcs) > hood.arcs:
         return None, False
-    x, proven = solve(prog, start_of(prog, labels, anchors[:k], edges))
+    prog = relaxed(prog, flex, n=len(labels), k=len(anchors))
+    start = start_of(prog, labels, anchors[:k], edges)
+    size = np.bincount(labels, weights=hh, minlength=k)[flex.grids]
+    start[len(start) - len(flex.grids) :] = (size < limits[0][flex.grids]) | (
+        size > limits[1][flex.grids]
+    )
+    x, proven = solve(prog, start)
     if x is None:
         return None, proven
     on = x[: len(pairs)] > 0.5

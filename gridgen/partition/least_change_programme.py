@@ -4,13 +4,14 @@ One 0/1 column per candidate (unit, grid) pair, one flow column per arc (an edge
 both of whose ends may take the grid): one grid per unit, each grid's households within
 its limits (or none, for a grid that may vanish), at most ``moves`` units with households
 out of their settled grid, and each anchor sending one unit of flow to every other unit of
-its grid along edges inside it (so every grid stays connected). Solved by HiGHS (through
-``highspy``) started from the settled plan.
+its grid along edges inside it (so every grid stays connected); :func:`relaxed` lets some
+grids leave their limits, at most so many of a group. Solved by HiGHS (through ``highspy``)
+started from the settled plan.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import highspy
 import numpy as np
@@ -47,6 +48,20 @@ class Programme:
     row_upper: FloatArray
     col_lower: FloatArray
     col_upper: FloatArray
+    integer: NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class Flex:
+    """Grids that may be out of band, at most ``quota[j]`` of group ``j`` (a connected part
+    proven to have that many grids out of band whatever the plan): per grid its ``group``,
+    and how far below its lower limit (``low``) and above its upper one (``high``) it may go."""
+
+    grids: IntArray
+    group: IntArray
+    low: FloatArray
+    high: FloatArray
+    quota: IntArray
 
 
 def _arcs(pairs: IntArray, anchors: IntArray, edges: IntArray) -> IntArray:
@@ -132,6 +147,34 @@ def programme(
         ],
         col_lower=lower,
         col_upper=np.r_[np.ones(m), np.full(f, np.inf)],
+        integer=np.r_[np.ones(m, dtype=bool), np.zeros(f, dtype=bool)],
+    )
+
+
+def relaxed(prog: Programme, flex: Flex, *, n: int, k: int) -> Programme:
+    """Return ``prog`` where each of ``flex.grids`` may leave its limits (by up to its
+    ``low`` / ``high``) when its 0/1 column (after the others) says so, at most
+    ``flex.quota[j]`` of group ``j`` (rows after the others); ``n`` units, ``k`` grids."""
+    nf, width = len(flex.grids), len(prog.cost)
+    if nf == 0:
+        return prog
+    j = width + np.arange(nf)
+    grow = coo_matrix(
+        (np.r_[flex.low, -flex.high], (np.r_[n + flex.grids, n + k + flex.grids], np.r_[j, j])),
+        shape=(len(prog.row_lower), width + nf),
+    )
+    a = prog.matrix.tocoo()
+    wider = coo_matrix((a.data, (a.row, a.col)), shape=(len(prog.row_lower), width + nf))
+    quota = coo_matrix((np.ones(nf), (flex.group, j)), shape=(len(flex.quota), width + nf))
+    return replace(
+        prog,
+        cost=np.r_[prog.cost, np.zeros(nf)],
+        matrix=vstack([wider + grow, quota]).tocsc(),
+        row_lower=np.r_[prog.row_lower, np.full(len(flex.quota), -np.inf)],
+        row_upper=np.r_[prog.row_upper, flex.quota.astype(float)],
+        col_lower=np.r_[prog.col_lower, np.zeros(nf)],
+        col_upper=np.r_[prog.col_upper, np.ones(nf)],
+        integer=np.r_[prog.integer, np.ones(nf, dtype=bool)],
     )
 
 
@@ -175,7 +218,7 @@ def start_of(prog: Programme, labels: IntArray, anchors: IntArray, edges: IntArr
     """Return the settled plan as a solution: its pairs and, along a breadth-first tree of
     each grid from its anchor, the flows."""
     m = len(prog.pairs)
-    x = np.zeros(m + len(prog.arcs))
+    x = np.zeros(len(prog.cost))
     on = labels[prog.pairs[:, 0]] == prog.pairs[:, 1]
     x[:m] = on
     n = len(labels)
@@ -202,7 +245,6 @@ def start_of(prog: Programme, labels: IntArray, anchors: IntArray, edges: IntArr
 def solve(prog: Programme, start: FloatArray) -> tuple[FloatArray | None, bool]:
     """Return HiGHS's best answer within :data:`SOLVE_SECONDS` (None: none) and whether
     it is proven optimal."""
-    m = len(prog.pairs)
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = len(prog.cost), len(prog.row_lower)
     lp.col_cost_ = prog.cost
@@ -211,9 +253,10 @@ def solve(prog: Programme, start: FloatArray) -> tuple[FloatArray | None, bool]:
     a = prog.matrix
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = a.indptr, a.indices, a.data
-    lp.integrality_ = [highspy.HighsVarType.kInteger] * m + [highspy.HighsVarType.kContinuous] * (
-        len(prog.cost) - m
-    )
+    lp.integrality_ = [
+        highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
+        for i in prog.integer.tolist()
+    ]
     # highspy.Highs() turns on callbacks at once, which prints HiGHS' banner on stdout
     # before any option can be set; the core object (highspy's export) does not
     h = _Highs()

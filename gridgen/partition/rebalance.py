@@ -68,7 +68,7 @@ from gridgen.partition.codes import (
     unit_codes,
 )
 from gridgen.partition.existing import GridLayer, building_grids, placed_layer
-from gridgen.partition.least_change import least_change
+from gridgen.partition.least_change import least_change, proven_out
 from gridgen.partition.lifecycle import dated_grids, layer_codes
 from gridgen.partition.lower_bound import ZERO, community_bound
 from gridgen.partition.moves import Moves
@@ -177,6 +177,8 @@ def _mended(
     size = np.bincount(out, weights=units.households)
     bad = (size < lo) | (size > hi)
     bad[out[stuck]] = False
+    if bad.any():  # a grid out of band in place of a proven one keeps its proof
+        bad[proven_out(units, out, stuck=stuck, band=band).grids] = False
     return settled if bad.any() else out
 
 
@@ -212,6 +214,7 @@ def redraw_community(
             stuck=stuck,
             band=band,
             floor=bound.households,
+            proven=lambda: proven_out(units, labels, stuck=stuck, band=band),
         )
         if better is not labels:
             labels = _mended(walk, better, labels, band=band, stuck=stuck)
