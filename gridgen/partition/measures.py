@@ -9,6 +9,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from gridgen.dataset import Dataset
+from gridgen.partition.geometry_memo import remembered
 from gridgen.partition.linework import barrier_lines, main_road_lines
 
 CROSSING_EROSION = 15.0
@@ -35,7 +36,12 @@ def grid_main_road_crossings(dataset: Dataset, geoms: np.ndarray) -> np.ndarray:
     """
     if len(geoms) == 0:
         return np.zeros(0, dtype=np.int64)
-    return _crossings(geoms, main_road_lines(dataset, _envelope(geoms)))
+    return remembered(  # the same grids are measured by the plan and by its audit
+        dataset,
+        "main road crossings",
+        geoms,
+        lambda: _crossings(geoms, main_road_lines(dataset, _envelope(geoms))),
+    )
 
 
 def grid_barrier_crossings(dataset: Dataset, geoms: np.ndarray) -> np.ndarray:

@@ -14,6 +14,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from gridgen.dataset import Dataset
+from gridgen.partition.geometry_memo import remembered
 
 TILING_AREA_TOLERANCE = 1e-4
 """Largest |area(union of grids) Δ area(community)| / area(community) (0.01%)."""
@@ -26,10 +27,20 @@ def tiling_errors(
 ) -> dict[str, tuple[float, float]]:
     """Return per community (relative area error of the union, largest pairwise overlap m²)
     (``metric``: the grids in the metric CRS, when the caller has them)."""
-    comms = dataset.metric("communities")
     geoms = grids.to_crs(dataset.metric_crs).geometry.to_numpy() if metric is None else metric
-    out: dict[str, tuple[float, float]] = {}
     cid_col = grids["community_id"].astype(str).to_numpy()
+    # a plan's metrics and the check before writing it measure the same grids
+    return remembered(
+        dataset, "tiling errors", geoms, lambda: _errors(dataset, geoms, cid_col), also=cid_col
+    )
+
+
+def _errors(
+    dataset: Dataset, geoms: np.ndarray, cid_col: np.ndarray
+) -> dict[str, tuple[float, float]]:
+    """Return :func:`tiling_errors` of the grids ``geoms`` (metric CRS) of ``cid_col``."""
+    comms = dataset.metric("communities")
+    out: dict[str, tuple[float, float]] = {}
     comm_ids = comms["community_id"].astype(str).to_numpy()
     for cid in sorted(set(cid_col)):
         g = geoms[cid_col == cid]
