@@ -312,18 +312,6 @@ def test_the_search_agrees_with_brute_force_on_thousands_of_random_parts(
     assert min(settled.values()) > 300
 
 
-def test_a_region_too_full_for_what_the_parts_left_must_give_up_ends_its_branch() -> None:
-    # twelve buildings of 40 households around one land unit (480: two grids could hold
-    # them), each touching only that land: the grid holding the land holds at most nine
-    # buildings and every other building is a grid of 40 on its own, so there is none.
-    # Once a grid holds the land and three buildings (120), the nine left must all join
-    # it (none fits a grid alone) and 360 do not fit beside 120: a few dozen sets settle
-    # it, where growing the grid through every subset of buildings takes ~2,000
-    hh = np.asarray([0] + [40] * 12)
-    star = np.asarray([(0, v) for v in range(1, 13)], dtype=np.int64)
-    assert in_band_partition(hh, star, lo=LO, hi=HI, budget=900).status == "none"
-
-
 def test_free_units_are_searched_in_the_other_orders_where_the_largest_first_gives_up() -> None:
     # 238 (free: out of band whatever the plan) - 150 - 150 - 130 - 130: the largest-first
     # order has no set left (budget 0), the fewest-sets order finds 130 + 130 apart

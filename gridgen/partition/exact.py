@@ -9,13 +9,10 @@ already seen are remembered). The branch unit is, in turn (:data:`MODES`, each w
 of the budget), the one the fewest in-band sets hold, the one with the fewest neighbours,
 and the largest. A part where some unit has no connected in-band set left is given up at
 once (no region can hold that unit), which settles most impossible parts without
-branching. A region is grown no further once what the parts it leaves must give up to fit
-some number of grids exceeds its room (:meth:`_Search._needed`): the walled city's 40-unit
-part of 22 buildings of 58 households around two land units, which 20,000 sets did not
-settle (the three orders needed 46,000-330,000), is found in 500-9,000. Either it returns
-a partition into connected in-band regions, or it proves there is none (a proof reported
-as ``unsplittable``), or it gives up after its budget of sets (:data:`EXACT_BUDGET` for the
-partitioner, :data:`REPAIR_EXACT_BUDGET` for rebalance and merge-grids).
+branching. Either it returns a partition into connected in-band regions, or it proves
+there is none (a proof reported as ``unsplittable``), or it gives up after its budget of
+sets (:data:`EXACT_BUDGET` for the partitioner, :data:`REPAIR_EXACT_BUDGET` for rebalance
+and merge-grids).
 
 Land without households in a component of its own joins any neighbouring region (that
 keeps the region connected and its households unchanged), so it never blocks a partition.
@@ -109,11 +106,6 @@ class _Search:
         """Households counted against ``hi`` (0 for a free unit below ``lo``: its region
         holds up to ``hi`` besides it)."""
         self.memo: dict[int, list[int] | None] = {}
-        self.full = 2 * lo - hi
-        """Households from which a region's room is checked (:meth:`_branch`)."""
-        self.short = _shortfalls(sum(hh), lo=lo, hi=hi)
-        """Per total of households, how many a part of that total must give to a region
-        next to it for the rest to fit some number of grids (:meth:`_needed`)."""
 
     def total(self, mask: int) -> int:
         return sum(self.hh[v] for v in set_bits(mask))
@@ -238,13 +230,7 @@ class _Search:
             self.budget -= 1
             if self.budget < 0:
                 raise _OutOfBudgetError
-            # the parts left must fit counts: a region too full to take what they give up
-            # ends this branch (checked once it holds 2 lo - hi households: before, what the
-            # parts give up rarely exceeds its room, and the check costs a pass over them)
-            needed = self._needed(mask & ~region, room=self.hi - s) if s >= self.full else 0
-            if needed < 0:
-                continue
-            if candidate and not needed and (s >= self.lo or region & free):
+            if candidate and (s >= self.lo or region & free):
                 rest = self._rest(mask & ~region)
                 if rest is not None:
                     return [region, *rest]
@@ -261,23 +247,6 @@ class _Search:
                     ahead = (frontier | self.nbrs[v]) & mask & ~grown
                     stack.append((grown, s + eh[v], ahead, hh[v] > 0 or bool(low & free)))
         return None
-
-    def _needed(self, mask: int, *, room: int) -> int:
-        """Return the households a region next to the parts of ``mask`` must still take
-        for every part to fit some number of grids, or -1 when that is more than ``room``.
-
-        A region grown further takes units of the parts, and a part then leaves pieces
-        within it, whose totals add up to one some count fits (a sum of such totals is
-        one): so a part of ``t`` households gives at least ``t`` minus the largest total up
-        to ``t`` some count fits, to this region or one grown from it. Parts holding a free
-        unit need nothing (they are not held to a count)."""
-        needed = 0
-        for comp, total in self.components(mask):
-            if not comp & self.free:
-                needed += self.short[total]
-                if needed > max(room, 0):
-                    return -1
-        return needed
 
     def _rest(self, mask: int) -> list[int] | None:
         """Return the regions of every component of ``mask`` (None as soon as one fails)."""
@@ -369,18 +338,6 @@ def _searched(
         except _OutOfBudgetError:
             continue
     return False, None
-
-
-def _shortfalls(total: int, *, lo: int, hi: int) -> list[int]:
-    """Return, per ``t`` in ``0..total``, ``t`` minus the largest ``f <= t`` that is 0 or
-    that some number of regions fits (``k * lo <= f <= k * hi``)."""
-    out = []
-    last = 0
-    for t in range(total + 1):
-        if -(-t // hi) <= t // lo:
-            last = t
-        out.append(t - last)
-    return out
 
 
 def forget_proofs() -> None:
