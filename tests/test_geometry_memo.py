@@ -31,3 +31,15 @@ def test_the_same_bytes_are_computed_once_and_any_change_afresh() -> None:
         remembered(ds, "f", np.asarray([box(0, 0, 10 + k, 10)]), compute)
     remembered(ds, "f", grids, compute)
     assert len(calls) == 4 + geometry_memo.KEEP + 1
+
+
+def test_a_dataset_with_remembered_results_still_pickles() -> None:
+    """Datasets go to Dask workers and spawned processes by pickle: the memo (its lock)
+    must not stop them; it arrives empty."""
+    import pickle
+
+    ds = make_dataset([("C1", box(0, 0, 100, 100))], [], [("B1", None, 10, box(1, 1, 9, 9), "C1")])
+    grids = np.asarray([box(0, 0, 100, 100)], dtype=object)
+    remembered(ds, "f", grids, lambda: 1)
+    back = pickle.loads(pickle.dumps(ds))
+    assert remembered(back, "f", grids, lambda: 2) == 2

@@ -34,6 +34,11 @@ class _Memo:
     results: OrderedDict[bytes, Any] = field(default_factory=OrderedDict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def __reduce__(self) -> tuple[type[_Memo], tuple[()]]:
+        """Pickle as an empty memo: a dataset shipped to other processes (a Dask cluster,
+        spawned workers) takes no lock and no results along."""
+        return (_Memo, ())
+
 
 def remembered(
     dataset: Dataset,
