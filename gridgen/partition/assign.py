@@ -225,8 +225,9 @@ ON_LOCKED = "locked grids (unlock them first)"
 
 def _check(
     dataset: Dataset, plan: Plan, assign: Mapping[str, str], locked: Iterable[str]
-) -> tuple[dict[str, str], dict[str, str]]:
-    """Return (building → new grid, new grid → community) or raise naming every bad id."""
+) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """Return (building → new grid, new grid → community, building → grid of every building
+    the edit names, moved or not) or raise naming every bad id."""
     resolved, unknown = resolve_keys(dataset, assign)
     land = sorted(k for k in unknown if k.startswith("e:"))  # units.py names open land e:N
     found: dict[str, list[str]] = {
@@ -271,7 +272,8 @@ def _check(
             moves[b] = gid
     if problems := [f"{what}: {', '.join(items[:20])}" for what, items in found.items() if items]:
         raise ParameterError("assign: " + "; ".join(problems))
-    return moves, new_grids
+    sent = {b: str(assign[k]) for k, bids in resolved.items() for b in bids}
+    return moves, new_grids, sent
 
 
 def _with_unit_mates(
@@ -350,14 +352,12 @@ def assign_units(
     ParameterError
         Naming every unknown id, wrong grid, locked grid, or grid left in several pieces.
     """
-    moves, new_grids = _check(dataset, plan, assign, locked)
+    moves, new_grids, named = _check(dataset, plan, assign, locked)
     comm_of_b = _pairs(dataset.buildings, "building_id", "community_id", only=set(moves))
     graphs = {
         cid: (units or {}).get(cid) or community_units(dataset, plan, cid)
         for cid in sorted(set(comm_of_b.values()))
     }
-    resolved, _ = resolve_keys(dataset, assign)
-    named = {b: str(assign[k]) for k, bids in resolved.items() for b in bids}
     moves = _with_unit_mates(plan, moves, graphs, named=named, locked=locked)
     a = plan.assignment.astype({"building_id": str, "grid_id": str}).copy()
     old = _pairs(a, "building_id", "grid_id", only=set(moves))

@@ -322,9 +322,11 @@ def move_unit(
     lo, hi = plan.band
     units = build_units(dataset, community_id, band_max=hi, split_all=building_id is not None)
     # buildings whose footprints overlap are one unit: they move together
-    moving = sorted({m for b in moving for m in units.unit_mates(moving).get(b, [b])})
-    grid_of = _pairs_of(a, set(moving))
-    sources = sorted({grid_of[b] for b in moving if b in grid_of} - {str(to_grid)})
+    mates = sorted({m for b in moving for m in units.unit_mates(moving).get(b, [b])})
+    if mates != moving:
+        moving = mates
+        mine = a.loc[a["building_id"].isin(set(moving)), "grid_id"]
+        sources = sorted(set(mine) - {str(to_grid)})
     cgrids = _community_grids(plan, community_id)
     codes = sorted(cgrids["grid_id"].astype(str))
     before_hh = dict(zip(cgrids["grid_id"].astype(str), cgrids["households"], strict=True))
@@ -382,12 +384,6 @@ def _touches(
     target = (labels == codes.index(str(to_grid))) & ~moved
     ea, eb = units.edges[:, 0], units.edges[:, 1]
     return bool(np.any((moved[ea] & target[eb]) | (moved[eb] & target[ea])))
-
-
-def _pairs_of(assignment: pd.DataFrame, buildings: set[str]) -> dict[str, str]:
-    """Return building → grid of ``buildings`` in ``assignment``."""
-    rows = assignment[assignment["building_id"].isin(buildings)]
-    return dict(zip(rows["building_id"], rows["grid_id"], strict=True))
 
 
 def _move_request(
