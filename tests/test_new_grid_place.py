@@ -1,6 +1,7 @@
 """Where a rebalance places the grid it must add: a peel of the overfull grid grown by
-boundary moves (settling) and the relabelling's fixed units (least change), on one
-hand-checkable community (the unseen filled41 city's, in small).
+boundary moves, repairs from the start when the moves fed an overfull grid (settling), and
+the relabelling's fixed units (least change). Hand-checkable communities: the unseen
+filled41 city's, in small (below), and rows of square units (further down).
 
 Band 240-360. Old grids (households):
 
@@ -20,10 +21,14 @@ grid. Through R instead (a + h), R keeps g (160) and must take e and f (82) from
 from __future__ import annotations
 
 import numpy as np
+import shapely
 
+from gridgen.partition.ground import KINDS
 from gridgen.partition.least_change import least_change
 from gridgen.partition.moves import Moves
 from gridgen.partition.repairs import changed_households, cheapest_split, peel_trials
+from gridgen.partition.settle import settle
+from gridgen.partition.units import UnitGraph
 
 A, B, C, D, E, F, G, H, I_, J = range(10)
 HH = np.array([128, 310, 128, 128, 40, 42, 160, 128, 39, 300], dtype=np.int64)
@@ -50,8 +55,8 @@ BAND = (240, 360)
 NONE = np.zeros(0, dtype=np.int64)
 
 
-def _in_band(labels: np.ndarray) -> bool:
-    size = np.bincount(labels, weights=HH)
+def _in_band(labels: np.ndarray, households: np.ndarray = HH) -> bool:
+    size = np.bincount(labels, weights=households)
     return bool(((size >= BAND[0]) & (size <= BAND[1])).all())
 
 
@@ -87,3 +92,82 @@ def test_the_grid_left_in_place_is_the_unit_inside_its_old_grid() -> None:
     out = least_change(HH, EDGES, settled, kept, stuck=NONE, band=BAND)
     assert _in_band(out)
     assert changed_households(HH, OLD, out) == 295
+
+
+def _row_graph(households: list[int], cols: int) -> UnitGraph:
+    """Units of 100 m squares in rows of ``cols``, each touching its 4 neighbours."""
+    n = len(households)
+    rows = n // cols
+    cells = np.array(
+        [
+            shapely.box(c * 100, r * 100, c * 100 + 100, r * 100 + 100)
+            for r in range(rows)
+            for c in range(cols)
+        ],
+        dtype=object,
+    )
+    cells = shapely.transform(cells, lambda xy: xy + np.array([500_000.0, 4_180_000.0]))
+    right = [(i, i + 1) for i in range(n) if (i + 1) % cols]
+    up = [(i, i + cols) for i in range(n - cols)]
+    edges = np.array(right + up, dtype=np.int64)
+    ids = tuple(f"u{i}" for i in range(n))
+    return UnitGraph(
+        community_id="C",
+        crs="EPSG:32649",
+        area=shapely.union_all(cells),
+        unit_ids=ids,
+        kinds=("compound",) * n,
+        compound_ids=ids,
+        households=np.asarray(households, dtype=np.int64),
+        cells=cells,
+        building_ids=np.array([], dtype=object),
+        building_unit=np.array([], dtype=np.int64),
+        edges=edges,
+        shared_length=np.full(len(edges), 100.0),
+        road_length=np.zeros(len(edges)),
+        main_roads=shapely.MultiLineString([]),
+        big_compounds=(),
+        edge_kinds=np.zeros((len(edges), len(KINDS))),
+        enclosures=np.array([], dtype=object),
+    )
+
+
+def _settled(households: list[int], old: list[int]) -> tuple[np.ndarray, int]:
+    hh = np.asarray(households, dtype=np.int64)
+    start = np.asarray(old, dtype=np.int64)
+    labels, stuck, _ = settle(_row_graph(households, 5), start, target=300, band=BAND)
+    assert len(stuck) == 0 and _in_band(labels, hh)
+    return labels, changed_households(hh, start, labels)
+
+
+def test_settling_peels_the_new_grid_off_the_edge_of_the_overfull_grid() -> None:
+    # two rows of five units (households), old grids by column: 0 = column 0, 1 =
+    # columns 1-2, 2 = columns 3-4
+    #     80 |  40 150 | 60  80
+    #    200 | 100 200 | 60 150
+    # grid 1 has 490 (above 360) and cannot be divided into two grids in the band by
+    # itself (its halves: 40 + 150 + 100 = 290 and 200; 100 + 200 = 300 and 190; ...): a
+    # new grid takes households from a neighbour too. A repair drawing the 200 + 60 at the
+    # bottom right as the new grid (260 households changed, before the peels) costs more
+    # than a peel of the 40 at its edge grown by boundary moves: 40 + 150 and grid 2's 60
+    # (250)
+    labels, changed = _settled([80, 40, 150, 60, 80, 200, 100, 200, 60, 150], [0, 1, 1, 2, 2] * 2)
+    assert changed == 250
+    assert len({int(labels[u]) for u in (1, 2, 3)}) == 1  # the new grid: 40, 150, 60
+
+
+def test_repairs_from_the_start_when_the_moves_fed_a_grid_that_must_split() -> None:
+    # old grids: 0 = columns 0-1, 1 = columns 2-3, 2 = column 4
+    #    100  80 | 200 120 | 120
+    #    100 100 | 150 100 | 120
+    # grid 0 has 380 and grid 1 570 (above 360), grid 2 240: 1,190 households need a
+    # fourth grid. The boundary moves first fix grid 0 by pushing its 80 into grid 1 (650,
+    # further above the band), which a split then divides: 80 + 200 | 150 + 100 (new) and
+    # grid 2 takes the 120: 80 + 200 + 120 = 400 households change grid. Repaired from the
+    # start, grid 1 splits into 200 + 120 and 150 + 100, and grid 0 hands its 100 below to
+    # the new grid (350): 100 + 150 + 100 = 350
+    labels, changed = _settled(
+        [100, 80, 200, 120, 120, 100, 100, 150, 100, 120], [0, 0, 1, 1, 2, 0, 0, 1, 1, 2]
+    )
+    assert changed == 350
+    assert labels[2] == labels[3] != labels[7] == labels[8] == labels[6]

@@ -223,6 +223,7 @@ def balance(
     budget: float = np.inf,
     phases: tuple[tuple[bool, int], ...] = FIX_PHASES,
     cheapest: bool = CHEAPEST,
+    memo: Memo | None = None,
 ) -> tuple[IntArray, int]:
     """Return labels with out-of-band grids fixed by ejection chains, and households moved.
 
@@ -245,6 +246,8 @@ def balance(
     cheapest
         Take, among the grids out of band, the chain that moves the fewest households
         (else the first grid's, largest excess first).
+    memo
+        Earlier searches on the graph ``g`` (:class:`gridgen.partition.chains.Memo`).
     """
     labels = labels.copy()
     k = int(labels.max()) + 1 if len(labels) else 0
@@ -254,7 +257,7 @@ def balance(
     trial: tuple[IntArray, int, int] | None = None  # (labels, moved, out count) to return to
     failed: set[tuple[int, int]] = set()  # (grid, phase) with no chain since last change
     cuts: dict[int, GridCuts] = {}  # what each grid's units hold together, for ``labels``
-    memo = Memo()  # searches repeat from one chain to the next (same graph, same result)
+    memo = Memo() if memo is None else memo  # searches repeat: same graph, same result
     for _ in range(6 * k + 10):
         h = np.bincount(labels, weights=g.households, minlength=k)
         v = violation(h, lo, hi)

@@ -33,7 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 
-from gridgen.partition.chains import branch
+from gridgen.partition.chains import Memo, branch
 from gridgen.partition.community import community_rng, region_problem
 from gridgen.partition.moves import Moves, balance, fill, violation
 from gridgen.partition.objective import subproblem
@@ -203,12 +203,18 @@ def repair_grids(
     hi: int,
     seed: int,
     join_stuck: bool = False,
+    memo: Memo | None = None,
+    home: IntArray | None = None,
 ) -> IntArray:
     """Return labels where grids still out of band were split, dissolved or drawn again
     with their neighbours, the cheapest repair first (module doc).
 
     ``join_stuck``: grids out of band for a proven reason may be dissolved too when that
     leaves fewer grids out of band (for fresh plans; a rebalance leaves them as they are).
+    ``memo``: the boundary moves' searches on the unit graph ``g`` so far
+    (:class:`gridgen.partition.chains.Memo`; the same result, sooner). ``home``: the labels
+    households changed grid from (default ``labels``), by which :func:`cheapest_split`
+    counts.
     """
     for steps in ((0,), tuple(range(1, 1 + len(LOCAL_RINGS)))):
         labels = _repair_pass(
@@ -222,6 +228,8 @@ def repair_grids(
             hi=hi,
             seed=seed,
             join_stuck=join_stuck,
+            memo=memo,
+            home=labels if home is None else home,
         )
     return labels
 
@@ -238,6 +246,8 @@ def _repair_pass(
     hi: int,
     seed: int,
     join_stuck: bool,
+    memo: Memo | None = None,
+    home: IntArray | None = None,
 ) -> IntArray:
     """Return labels after one pass of repairs ``steps`` (0: split or dissolve; i: local
     redraw of ``LOCAL_RINGS[i - 1]`` rings) over the grids out of band."""
@@ -273,6 +283,8 @@ def _repair_pass(
             hi=hi,
             seed=seed,
             fixes_only=not join_stuck,
+            memo=memo,
+            home=home,
         )
         if best is None:
             failed.add(grid)
@@ -299,6 +311,8 @@ def _best_trial(
     hi: int,
     seed: int,
     fixes_only: bool = False,
+    memo: Memo | None = None,
+    home: IntArray | None = None,
 ) -> tuple[IntArray, bool] | None:
     """Return the first repair of ``grid`` that helps (module doc) and whether it leaves
     fewer grids out of band, or None.
@@ -319,9 +333,11 @@ def _best_trial(
             drawn = local_trial(units, g, labels, grid, rings=LOCAL_RINGS[step - 1], **opts)
         if drawn is None:
             continue
-        trial, _ = balance(g, drawn, lo=lo, hi=hi, excused=excused_mask(drawn, stuck))
+        trial, _ = balance(g, drawn, lo=lo, hi=hi, excused=excused_mask(drawn, stuck), memo=memo)
         if step == 0 and fixes_only and h_grid > hi:
-            trial = cheapest_split(g, labels, grid, trial, stuck=stuck, lo=lo, hi=hi)
+            trial = cheapest_split(
+                g, labels, grid, trial, stuck=stuck, lo=lo, hi=hi, memo=memo, home=home
+            )
         after = _rank(g, trial, stuck, lo, hi)
         big = h_grid > 2 * hi and after[2] < now[2]
         # a split or dissolve: fewer grids out of band, proven ones included; a local
@@ -347,21 +363,25 @@ def cheapest_split(
     stuck: IntArray,
     lo: int,
     hi: int,
+    memo: Memo | None = None,
+    home: IntArray | None = None,
 ) -> IntArray:
     """Return, of overfull ``grid``'s balanced ``split`` and its balanced peels
     (:func:`peel_trials`), the one leaving fewest grids out of band (households outside
-    the band aside), then changing fewest households from ``labels``; the split when no
-    peel leaves fewer grids out of band than ``labels``."""
+    the band aside), then changing fewest households from ``home`` (the labels before
+    the moves, default ``labels``); the split when no peel leaves fewer grids out of band
+    than ``labels``."""
+    home = labels if home is None else home
     now = _counts(_rank(g, labels, stuck, lo, hi))
     best = (_counts(_rank(g, split, stuck, lo, hi)), 0, split)
     if best[0] < now:
-        best = (best[0], changed_households(g.households, labels, split), split)
+        best = (best[0], changed_households(g.households, home, split), split)
     for drawn in peel_trials(g, labels, grid):
-        trial, _ = balance(g, drawn, lo=lo, hi=hi, excused=excused_mask(drawn, stuck))
+        trial, _ = balance(g, drawn, lo=lo, hi=hi, excused=excused_mask(drawn, stuck), memo=memo)
         after = _counts(_rank(g, trial, stuck, lo, hi))
         if not after < now:
             continue
-        key = (after, changed_households(g.households, labels, trial))
+        key = (after, changed_households(g.households, home, trial))
         if not best[0] < now or key < best[:2]:
             best = (*key, trial)
     return best[2]
