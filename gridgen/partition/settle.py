@@ -67,6 +67,12 @@ IntArray = NDArray[np.int64]
 SCRATCH_COST_PER_FIX = 800
 """Most households a fresh drawing of a whole community may move per grid it brings into
 the band, in a rebalance (merge-grids takes any fresh drawing that fixes more grids)."""
+PUSHED = 0.05
+"""How much further out of band (a share of the band minimum) the moves must take a grid
+for the repairs to be made from the plan before them too (:func:`_pushed_out`; walled
+city: a grid taken from 363 to 366 households, 0.36 s CPU for nothing; filled city
+Drift(seed=3): a grid taken from 391 to 191, 31 to 49 outside the band, 575 -> 319
+households changed)."""
 PROVEN_KINDS = frozenset({RuleKind.UNBALANCEABLE, RuleKind.UNSPLITTABLE})
 """Problems of :func:`band_problems` that prove their grid out of band (a summary's
 ``unfixable``; the others are ``not_fixed``)."""
@@ -353,12 +359,12 @@ def _settled(
 
 def _pushed_out(g: Moves, start: IntArray, labels: IntArray, *, band: tuple[int, int]) -> bool:
     """Return whether the moves from ``start`` to ``labels`` took a grid out of band
-    further out of it."""
+    further out of it, by :data:`PUSHED` of the band minimum or more."""
     lo, hi = band
     k = int(max(start.max(), labels.max())) + 1
     before = violation(np.bincount(start, weights=g.households, minlength=k), lo, hi)
     after = violation(np.bincount(labels, weights=g.households, minlength=k), lo, hi)
-    return bool(((before > 0) & (after > before)).any())
+    return bool(((before > 0) & (after >= before + PUSHED * lo)).any())
 
 
 def _cheaper(
