@@ -117,37 +117,19 @@ class Executor:
         community_ids: Sequence[str],
         *,
         progress: ProgressFn | None = None,
-        then: Callable[[], Sequence[str]] | None = None,
         **options: object,
     ) -> list[T]:
-        """Return ``[func(payload, cid, **options) for cid in community_ids + then()]``.
+        """Return ``[func(payload, cid, **options) for cid in community_ids]``.
 
         ``payload`` is a :class:`gridgen.dataset.Dataset` (or anything picklable) read by
         every task, or a :class:`~gridgen.distributed.subsets.Shards` whose part holding
         each community is what that task reads. ``progress(done, total)`` is called after
         each community. ``func`` must be a module-level function (pickled by reference).
-
-        ``then``, when given, runs in this process and returns more community ids (those
-        already in ``community_ids`` are left out): on local processes it runs while they
-        compute the first ids, so work the caller still has to do to know the rest of the
-        ids overlaps theirs; elsewhere it runs before the map.
         """
         ids = _check_ids(community_ids)
-        kind = self.kind
-        if then is not None and kind == "processes" and ids:
-            return _map_processes(
-                func,
-                payload,
-                ids,
-                workers=self.workers,
-                progress=progress,
-                options=options,
-                then=then,
-            )
-        if then is not None:
-            ids = _check_ids([*ids, *_more_ids(ids, then)])
         if not ids:
             return []
+        kind = self.kind
         if kind == "dask":
             if self.client is not None:
                 return map_on_client(
@@ -198,18 +180,12 @@ def map_communities(
         Whatever ``func`` raises for bad input, unchanged.
     """
     run_on = executor if executor is not None else Executor()
-    return run_on.map(func, payload, community_ids, progress=progress, then=None, **options)
+    return run_on.map(func, payload, community_ids, progress=progress, **options)
 
 
 def input_of(payload: object, community_id: str) -> object:
     """Return what the task of ``community_id`` reads from ``payload``."""
     return payload.input_of(community_id) if isinstance(payload, Shards) else payload
-
-
-def _more_ids(ids: list[str], then: Callable[[], Sequence[str]]) -> list[str]:
-    """Return the ids ``then()`` gives that are not in ``ids``, in its order."""
-    known = set(ids)
-    return [c for c in _check_ids(then()) if c not in known]
 
 
 def _check_ids(community_ids: Sequence[str]) -> list[str]:
@@ -258,10 +234,8 @@ def _map_processes(
     workers: int,
     progress: ProgressFn | None,
     options: dict[str, object],
-    then: Callable[[], Sequence[str]] | None = None,
 ) -> list[T]:
-    """Return the results computed by ``workers`` local processes (input order, then the
-    ids ``then()`` adds while the processes compute the first ones).
+    """Return the results computed by ``workers`` local processes (input order).
 
     The payload reaches each process once: inherited through ``fork`` where available
     (no copy), pickled once per process otherwise.
@@ -278,20 +252,12 @@ def _map_processes(
     ctx = mp.get_context("fork" if "fork" in methods else "spawn")
     out: dict[str, T] = {}
     with ProcessPoolExecutor(
-        max_workers=workers if then is not None else min(workers, len(ids)),
+        max_workers=min(workers, len(ids)),
         mp_context=ctx,
         initializer=_set_pool_payload,
         initargs=(payload,),
     ) as pool:
         futures = {pool.submit(_pool_task, func, cid, options): cid for cid in ids}
-        if then is not None:
-            try:
-                ids = [*ids, *_more_ids(ids, then)]
-            except BaseException:  # the caller's error, without waiting for the first ids
-                for fut in futures:
-                    fut.cancel()
-                raise
-            futures |= {pool.submit(_pool_task, func, c, options): c for c in ids[len(futures) :]}
         for fut in as_completed(futures):
             out[futures[fut]] = fut.result()
             if progress is not None:

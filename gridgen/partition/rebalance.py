@@ -67,7 +67,6 @@ from gridgen.partition.codes import (
     scheme_for,
     unit_codes,
 )
-from gridgen.partition.dirty import dirty_communities, out_of_band_communities
 from gridgen.partition.existing import GridLayer, building_grids, placed_layer
 from gridgen.partition.least_change import least_change, proven_out
 from gridgen.partition.lifecycle import dated_grids, layer_codes
@@ -103,6 +102,23 @@ class RebalanceResult:
     plan: Plan
     crosswalk: pd.DataFrame
     summary: dict[str, Any] = field(default_factory=dict)
+
+
+def dirty_communities(audit: Audit, dataset: Dataset) -> set[str]:
+    """Return the communities where the audit found something to fix."""
+    out: set[str] = set(audit.gaps["community_id"].astype(str))
+    out |= set(audit.overlaps["community_id"].astype(str))
+    out |= set(audit.split_compounds.loc[~audit.split_compounds["allowed"], "community_id"])
+    t = audit.grids
+    bad = t[(~t["in_band"]) | (t["parts"] != 1) | (~t["valid"]) | t["crosses_community"]]
+    out |= set(bad["community_id"].astype(str))
+    for text in t.loc[t["crosses_community"], "communities"]:
+        out |= {c for c in str(text).split(",") if c}
+    if audit.unassigned:
+        bld = dataset.buildings
+        sel = bld["building_id"].astype(str).isin(set(audit.unassigned))
+        out |= set(bld.loc[sel, "community_id"].astype(str))
+    return {c for c in out if c}
 
 
 def kept_households(
@@ -323,27 +339,32 @@ def rebalance(
     """
     lo, hi = checked_band(target, band)
     layer = placed_layer(dataset, grids, source=source)
+    before = audit_layer(dataset, layer, band=(lo, hi))
     old_code = _old_codes(dataset, layer, assignment)
     bld = dataset.buildings
     b_ids = bld["building_id"].astype(str).to_numpy()
     b_hh_arr = pd.to_numeric(bld["households"], errors="coerce").fillna(0).to_numpy(dtype=float)
     b_hh = dict(zip(b_ids.tolist(), b_hh_arr.tolist(), strict=True))
+    dirty = dirty_communities(before, dataset)
     keep = set(map(str, locked))
     held = {str(c) for code, c in zip(layer.codes, layer.community, strict=True) if code in keep}
+    skipped = sorted(dirty & held)
+    dirty -= held
     budget = math.inf if max_moved is None else float(max_moved)
     book = codes or CodeBook(scheme_for(dataset.communities))
     options: dict[str, Any] = {"band": (lo, hi), "target": target, "seed": seed, "book": book}
     if math.isinf(budget):  # no shared budget: the communities are independent
-        before, dirty, redrawn = _redrawn_at_once(
-            _Input(dataset, layer, old_code, b_hh), held, executor, progress, options
-        )
+        run_on = executor if executor is not None else Executor()
+        if run_on.kind == "processes":  # each layer projected once, before the processes fork
+            for name in dataset.layers:
+                dataset.metric(name)
+        shipped = without_restricted(dataset) if run_on.distributes else dataset
+        payload = _Input(shipped, layer, old_code, b_hh)  # reaches each process once
+        ids = sorted(dirty)
+        redrawn = run_on.map(_rebalanced, payload, ids, progress=progress, **options)
     else:
-        before = audit_layer(dataset, layer, band=(lo, hi))
-        dirty = dirty_communities(before, dataset)
         payload = _Input(dataset, layer, old_code, b_hh)
-        redrawn, budget = _redrawn_in_turn(payload, sorted(dirty - held), budget, progress, options)
-    skipped = sorted(dirty & held)
-    dirty -= held
+        redrawn, budget = _redrawn_in_turn(payload, sorted(dirty), budget, progress, options)
     plan, after = assemble(
         dataset, grids, layer, redrawn, dirty, old_code, target, (lo, hi), cut_before=cut_edges
     )
@@ -355,56 +376,6 @@ def rebalance(
     )
     result.summary["skipped_locked"] = skipped
     return result
-
-
-def _redrawn_at_once(
-    payload: _Input,
-    held: set[str],
-    executor: Executor | None,
-    progress: Callable[[int, int], None] | None,
-    options: dict[str, Any],
-) -> tuple[Audit, set[str], list[Redrawn]]:
-    """Return the audit before, the communities it finds something to fix in, and those
-    (but ``held``) rebalanced on ``executor``, in the order of their ids.
-
-    On local processes, communities with a grid out of band by the old assignment (what a
-    drift gives) start at once, and the audit, which finds the rest, runs while the
-    processes rebalance them. A community started that the audit does not list (a
-    building assigned to one grid but drawn in another) is dropped, so the plan is the one
-    the audit alone gives.
-    """
-    dataset, layer = payload.dataset, payload.layer
-    run_on = executor if executor is not None else Executor()
-    if run_on.kind == "processes":  # each layer projected once, before the processes fork
-        for name in dataset.layers:
-            dataset.metric(name)
-    shipped = without_restricted(dataset) if run_on.distributes else dataset
-    found: list[tuple[Audit, set[str]]] = []
-
-    def rest() -> list[str]:
-        before = audit_layer(dataset, layer, band=options["band"])
-        found.append((before, dirty_communities(before, dataset)))
-        return sorted(found[0][1] - held)
-
-    early = []
-    if run_on.kind == "processes":
-        early = sorted(
-            out_of_band_communities(
-                dataset, layer, payload.old_code, payload.b_hh, band=options["band"]
-            )
-            - held
-        )
-    redrawn = run_on.map(
-        _rebalanced,
-        replace(payload, dataset=shipped),  # reaches each process once
-        early,
-        progress=progress,
-        then=rest,
-        **options,
-    )
-    before, dirty = found[0]
-    kept = sorted((r for r in redrawn if r.community_id in dirty), key=lambda r: r.community_id)
-    return before, dirty, kept
 
 
 def _redrawn_in_turn(
