@@ -349,3 +349,16 @@ def test_partitions_with_free_units_keep_every_other_region_in_band() -> None:
             else:
                 assert besides <= HI
     assert found > 300
+
+
+def test_a_region_too_full_for_what_the_parts_left_must_give_up_ends_its_branch() -> None:
+    # twelve buildings of 40 households around one land unit (480: two grids could hold
+    # them), each touching only that land: the grid holding the land holds at most nine
+    # buildings and every other building is a grid of 40 on its own, so there is none.
+    # The plain search grows the land's grid through the subsets of buildings and gives up
+    # after 900 sets; the room search run then (the plain one gave up) sees, once a grid
+    # holds the land and three buildings (120), that the nine left must all join it (none
+    # fits a grid alone) and 360 do not fit beside 120: a few dozen sets settle it
+    hh = np.asarray([0] + [40] * 12)
+    star = np.asarray([(0, v) for v in range(1, 13)], dtype=np.int64)
+    assert in_band_partition(hh, star, lo=LO, hi=HI, budget=900).status == "none"
