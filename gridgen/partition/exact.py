@@ -13,7 +13,8 @@ branching. Either it returns a partition into connected in-band regions, or it p
 there is none (a proof reported as ``unsplittable``), or it gives up after its budget of
 sets (:data:`EXACT_BUDGET` for the partitioner, :data:`REPAIR_EXACT_BUDGET` for rebalance
 and merge-grids). Where it gives up, a search with the room check (:meth:`_Search._needed`)
-gets :data:`ROOM_SETS` more, its unit checks counted (uncounted, they cost city31 6 s).
+gets :data:`ROOM_SETS` more, its unit checks counted (uncounted, they cost city31 6 s),
+then the proof by households first (:func:`gridgen.partition.land_proofs.land_proof`).
 
 Land without households in a component of its own joins any neighbouring region (that
 keeps the region connected and its households unchanged), so it never blocks a partition.
@@ -32,6 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gridgen.partition.bits import fits_some_count, neighbour_masks, set_bits
+from gridgen.partition.land_proofs import LAND_PROOF_STEPS, land_proof
 
 IntArray = NDArray[np.int64]
 
@@ -356,6 +358,8 @@ def in_band_partition(
         settled, regions = _searched(hh, nbrs, lo=lo, hi=hi, budget=budget, modes=MODES)
     if not settled:
         settled, regions = _room_searched(hh, nbrs, lo=lo, hi=hi, budget=min(budget, ROOM_SETS))
+    if not settled and land_proof(hh, nbrs, lo=lo, hi=hi, steps=min(budget, LAND_PROOF_STEPS)):
+        settled, regions = True, None  # by households first (walled43's 31-unit part)
     if not settled:
         _remember(_GAVE_UP, (key, budget))
         return ExactResult("unknown")
