@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from partition_helpers import row_of_compounds
 
+from gridgen.partition import exact
 from gridgen.partition.community import partition_community
 from gridgen.partition.exact import in_band_partition
 from gridgen.rules import RuleKind
@@ -362,3 +363,21 @@ def test_a_region_too_full_for_what_the_parts_left_must_give_up_ends_its_branch(
     hh = np.asarray([0] + [40] * 12)
     star = np.asarray([(0, v) for v in range(1, 13)], dtype=np.int64)
     assert in_band_partition(hh, star, lo=LO, hi=HI, budget=900).status == "none"
+
+
+def test_free_units_get_the_room_search_where_the_orders_give_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a free building of 20 (out of band whatever the plan) next to 120, 120, 20 and land;
+    # the second 120 next to two 100s: 120 + 100 + 100 = 320 is a grid in the band, and the
+    # free unit's grid takes the rest (160). With four sets per order (as city31's 40-unit
+    # part around a stuck compound of 180 with 20,000) the three orders give up; the room
+    # search run then finds it (city31: 10,000 sets, 19 ms)
+    monkeypatch.setattr(exact, "QUICK_SETS", 4)
+    hh = np.asarray([20, 120, 120, 0, 20, 100, 100])
+    edges = np.asarray([(0, 1), (0, 2), (0, 3), (0, 4), (0, 6), (2, 5), (2, 6)])
+    free = np.asarray([True] + [False] * 6)
+    found = in_band_partition(hh, edges, lo=LO, hi=HI, budget=4, free=free)
+    assert found.status == "found" and found.labels is not None
+    totals = sorted(np.bincount(found.labels, weights=hh).astype(int).tolist())
+    assert totals == [160, 320]
