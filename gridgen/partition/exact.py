@@ -65,9 +65,10 @@ partitions soonest)."""
 ANCHOR_SETS = 8
 """In-band sets counted per unit when choosing the unit to branch on (the one with the
 fewest: the smallest search tree)."""
-ROOM_SETS = 10_000
+ROOM_SETS = 5_000
 """Sets (those of the unit checks counted too) of the room search (:meth:`_Search._needed`)
-run where the plain search gave up: walled's 40-unit part is found in ~1,000 (7 ms)."""
+run where the plain search gave up: walled's 40-unit part is found in 2,000 (7 ms), city31's
+40-unit part around a stuck compound in 3,000."""
 CHECK_SETS = 200
 """Connected sets examined per unit when checking that every unit of a part still has some
 in-band region (:meth:`_Search._band_set`; beyond that the unit is assumed to have one)."""
@@ -462,7 +463,7 @@ def _with_free(
             continue
         return _result(regions, n, nbrs) if regions is not None else ExactResult("unknown")
     # then with the room check, fewest sets first (city31: 40 units around a stuck compound
-    # of 180, found in 10,000 sets where the three orders gave up)
+    # of 180, found in 3,000 sets where the three orders gave up)
     search.mode, search.budget = "fewest sets", min(budget, ROOM_SETS)
     search.short = _shortfalls(sum(hh), lo=lo, hi=hi)
     try:
