@@ -35,7 +35,7 @@ import networkx as nx
 import numpy as np
 from numpy.typing import NDArray
 
-from gridgen.partition.bits import fits_some_count, set_bits
+from gridgen.partition.bits import fitting_totals, set_bits
 
 CUT_PROOF = "cut"
 """The part's proof kind (:func:`gridgen.partition.proofs.part_proof`)."""
@@ -102,7 +102,7 @@ class _Cuts:
         self.lo, self.hi = band
         self.stuck = set() if stuck is None else set(np.flatnonzero(stuck).tolist())
         self.cap = cap
-        self.fits = [fits_some_count(t, lo=self.lo, hi=self.hi) for t in range(sum(self.hh) + 1)]
+        self.fits = fitting_totals(sum(self.hh), lo=self.lo, hi=self.hi)
         self.sub: dict[frozenset[int], int] = {}
         """Subset sums per piece (:meth:`subset_sums`)."""
 

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gridgen.partition.bits import fits_some_count, neighbour_masks, set_bits
+from gridgen.partition.bits import fitting_totals, neighbour_masks, set_bits
 from gridgen.partition.land_proofs import LAND_PROOF_STEPS, land_proof
 
 IntArray = NDArray[np.int64]
@@ -113,6 +113,8 @@ class _Search:
         """Households counted against ``hi`` (0 for a free unit below ``lo``: its region
         holds up to ``hi`` besides it)."""
         self.memo: dict[int, list[int] | None] = {}
+        self.fit = fitting_totals(sum(hh), lo=lo, hi=hi)
+        """Per total of households, whether some number of regions fits it."""
         self.short: list[int] = []
         """Per total of households, how many a part of that total must give to a region
         next to it for the rest to fit some number of grids (:meth:`_needed`); empty: the
@@ -147,7 +149,7 @@ class _Search:
         if total == 0:
             return []
         free = mask & self.free
-        if not free and not fits_some_count(total, lo=self.lo, hi=self.hi):
+        if not free and not self.fit[total]:
             result = None
         elif total - sum(self.hh[v] - self.eh[v] for v in set_bits(free)) <= self.hi:
             result = [mask]
@@ -299,7 +301,7 @@ class _Search:
             if (
                 total
                 and not comp & self.free
-                and not fits_some_count(total, lo=self.lo, hi=self.hi)
+                and not self.fit[total]
             ):
                 return None
             found = self.solve(comp, total)
