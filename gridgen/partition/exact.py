@@ -298,11 +298,7 @@ class _Search:
             return self.memo[mask]
         out: list[int] = []
         for comp, total in self.components(mask):
-            if (
-                total
-                and not comp & self.free
-                and not self.fit[total]
-            ):
+            if total and not comp & self.free and not self.fit[total]:
                 return None
             found = self.solve(comp, total)
             if found is None:
