@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import sys
 import time
 import warnings
@@ -38,6 +37,7 @@ from datetime import date
 from pathlib import Path
 
 import geopandas as gpd
+from results_section import write_section
 
 from gridgen.dataset import Dataset, empty_layer
 from gridgen.distributed.executor import Executor
@@ -179,10 +179,7 @@ def report(rows: list[Row], inputs: list[str], load0: float, *, write: bool) -> 
     print(text)
     if not write:
         return
-    old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
-    pattern = re.compile(r"^## barriers\n.*?(?=^## |\Z)", re.S | re.M)
-    new = pattern.sub(lambda _m: text + "\n", old) if pattern.search(old) else old + "\n" + text
-    RESULTS.write_text(new, encoding="utf-8")
+    write_section(text, path=RESULTS)
 
 
 if __name__ == "__main__":

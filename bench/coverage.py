@@ -26,6 +26,7 @@ import networkx as nx
 import numpy as np
 import pulp
 import scipy.sparse as sp
+from results_section import write_section
 from scipy.sparse.csgraph import dijkstra
 
 from gridgen.coverage.covering import solve_max_cover
@@ -232,14 +233,7 @@ def main() -> None:
         )
     lines.append("")
     section = "\n".join(lines)
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n\n"
-    start = text.find("## coverage")
-    if start >= 0:
-        end = text.find("\n## ", start + 3)
-        text = text[:start] + section + ("" if end < 0 else text[end + 1 :])
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    RESULTS.write_text(text, encoding="utf-8")
+    write_section(section, path=RESULTS)
     print(f"written to {RESULTS}")
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from results_section import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -346,8 +347,7 @@ def main() -> None:
     text = report(rows)
     print(text)
     if args.write:
-        with (ROOT / "bench" / "RESULTS.md").open("a", encoding="utf-8") as fh:
-            fh.write("\n" + text)
+        write_section(text, path=ROOT / "bench" / "RESULTS.md")
 
 
 if __name__ == "__main__":

@@ -26,13 +26,14 @@ import argparse
 import json
 import os
 import platform
-import re
 import resource
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+from results_section import write_section
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 ROOT = Path(__file__).resolve().parents[1]
@@ -177,13 +178,6 @@ def section(ingest: dict, old: dict, bomb: dict, households: int) -> str:
     )
 
 
-def write_section(text: str) -> None:
-    old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
-    pattern = re.compile(r"^## ingest\n.*?(?=^## |\Z)", re.S | re.M)
-    new = pattern.sub(text + "\n", old) if pattern.search(old) else old.rstrip() + "\n\n" + text
-    RESULTS.write_text(new, encoding="utf-8")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--households", type=int, default=300_000)
@@ -223,7 +217,7 @@ def main() -> int:
     text = section(ingest, old, bomb, args.households)
     print(text)
     if not args.no_write:
-        write_section(text)
+        write_section(text, path=RESULTS)
     return 0
 
 

@@ -42,7 +42,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import resource
 import shutil
 import subprocess
@@ -58,6 +57,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from results_section import write_section
 
 from gridgen.dataset import Dataset
 from gridgen.io.plan import read_plan
@@ -391,12 +391,9 @@ def report(args: argparse.Namespace, sections: list[tuple[str, list[Row]]], load
     text = "\n".join(lines)
     print(text)
     if not args.no_write:
-        old = RESULTS.read_text(encoding="utf-8")
-        pat = re.compile(r"## partition\n.*?(?=\n## |\Z)", re.S)
-        new = (
-            pat.sub(text.rstrip() + "\n", old) if pat.search(old) else old.rstrip() + "\n\n" + text
-        )
-        RESULTS.write_text(new, encoding="utf-8")
+        # the per-city subsections are the bench's ("### `walled`: 272,309 households, ..."),
+        # whatever their figures; every other subsection under ## partition is kept
+        write_section(text, path=RESULTS, owns=["### `"])
 
 
 if __name__ == "__main__":

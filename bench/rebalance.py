@@ -33,7 +33,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
 import tempfile
@@ -47,6 +46,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from rebalance_figures import Figures, Reported, figures, grid_of
+from results_section import write_section
 
 from gridgen.dataset import Dataset
 from gridgen.io.crs import WGS84
@@ -356,9 +356,7 @@ def report(
     text = "\n".join(lines)
     print(text)
     if write:
-        old = RESULTS.read_text(encoding="utf-8")
-        old = re.sub(r"\n## rebalance\n.*?(?=\n## |\Z)", "\n", old, flags=re.S)
-        RESULTS.write_text(old.rstrip("\n") + "\n\n" + text, encoding="utf-8")
+        write_section(text, path=RESULTS)
 
 
 NOTES = (

@@ -25,6 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from results_section import write_section
+
 from gridgen.coverage import governance as gov
 from gridgen.coverage.figure_changes import figure_changes
 from gridgen.coverage.figures import governance_figures
@@ -100,8 +102,7 @@ def main() -> None:
     )
     text = head + "".join(f"| {a} | {b} |\n" for a, b in rows)
     print(text)
-    with RESULTS.open("a", encoding="utf-8") as fh:
-        fh.write(text)
+    write_section(text.lstrip("\n"), path=RESULTS)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from results_section import write_section
 
 
 def pin_sources() -> Path:
@@ -416,21 +417,8 @@ def main() -> None:
         print("gridgen's source changed during the run: results not written, run again")
         raise SystemExit(1)
     if not args.no_write:
-        write_section(RESULTS, "## scale", text)
+        write_section(text, path=RESULTS)
         print(f"written to {RESULTS}")
-
-
-def write_section(path: Path, heading: str, text: str) -> None:
-    """Replace (or append) the section starting at ``heading`` in ``path``."""
-    old = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n\n"
-    start = old.find(heading + "\n")
-    if start < 0:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        nxt = old.find("\n## ", start + len(heading))
-        rest = old[nxt + 1 :] if nxt >= 0 else ""
-        new = old[:start] + text + ("\n" + rest if rest else "")
-    path.write_text(new.rstrip("\n") + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

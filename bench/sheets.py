@@ -25,18 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from results_section import write_section
+
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-
-
-def _replace_section(text: str, title: str, body: str) -> str:
-    """Return ``text`` with section ``## title`` replaced by ``body`` (appended if absent)."""
-    lines = text.splitlines()
-    start = next((i for i, ln in enumerate(lines) if ln.strip() == f"## {title}"), None)
-    block = body.rstrip("\n").splitlines()
-    if start is None:
-        return "\n".join([*lines, "", *block]).strip("\n") + "\n"
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    return "\n".join([*lines[:start], *block, "", *lines[end:]]).rstrip("\n") + "\n"
 
 
 def main() -> None:
@@ -180,8 +171,7 @@ def main() -> None:
     report = "\n".join(lines) + "\n"
     print(report)
     if not args.no_write:
-        old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-        RESULTS.write_text(_replace_section(old, "sheets", report), encoding="utf-8")
+        write_section(report, path=RESULTS)
         print(f"written to {RESULTS}")
 
 

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from results_section import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "RESULTS.md"
@@ -367,14 +368,7 @@ def report(results: dict[str, Any], *, ds: Any, n_tiles: int, t_city: float) -> 
         ]
     )
     print(text)
-    old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    start = old.find("## tiles")
-    if start == -1:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        end = old.find("\n## ", start + 1)
-        new = old[:start] + text + ("" if end == -1 else "\n" + old[end + 1 :])
-    RESULTS.write_text(new, encoding="utf-8")
+    write_section(text, path=RESULTS)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ from typing import Any
 
 from rebalance import BAND, lattice_layer, problems_of
 from rebalance_figures import Figures, figures, grid_of
+from results_section import write_section
 
 from gridgen.dataset import Dataset
 from gridgen.io.plan import read_plan
@@ -223,17 +224,7 @@ def main() -> None:
     lines = ["## unseen cities", "", head, "", *table(rows), ""]
     print("\n".join(lines))
     if not args.no_write:
-        write_section(ROOT / "bench" / "RESULTS.md", "## unseen cities", lines)
-
-
-def write_section(path: Path, title: str, lines: list[str]) -> None:
-    """Replace (or append) the section ``title`` of a markdown file."""
-    text = path.read_text(encoding="utf-8")
-    start = text.find(f"\n{title}\n")
-    if start >= 0:
-        end = text.find("\n## ", start + 1)
-        text = text[: start + 1] + ("" if end < 0 else text[end + 1 :])
-    path.write_text(text.rstrip("\n") + "\n\n" + "\n".join(lines), encoding="utf-8")
+        write_section("\n".join(lines), path=ROOT / "bench" / "RESULTS.md")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ module (starting one takes a few seconds).
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,7 @@ from gridgen.dataset import Dataset, empty_layer
 from gridgen.distributed.executor import Executor, map_communities
 from gridgen.distributed.subsets import (
     ORPHANS,
+    Shards,
     community_rows,
     community_subsets,
     coverage_blocks,
@@ -544,3 +546,77 @@ def test_cluster_reports_a_gridgen_error_at_once(client: object, tmp_path: Path)
             fail_with="gridgen",  # type: ignore[arg-type]
         )
     assert log.read_text().splitlines().count("b") == 1  # not retried
+
+
+# ------------------------------------------------- what cannot be pickled fails, never hangs
+
+
+class Locked:
+    """A value that cannot be pickled: it holds a lock."""
+
+    def __init__(self) -> None:
+        self.guard = threading.Lock()
+
+
+def locked_result(payload: object, community_id: str) -> dict[str, object]:
+    """A task whose result holds a lock (Dask would keep it on the worker forever)."""
+    return {"community": community_id, "held": Locked()}
+
+
+@pytest.mark.timeout(60)
+def test_a_result_that_cannot_be_pickled_fails_at_once(client: object) -> None:
+    with pytest.raises(ClusterError, match=r"cannot send the result\['held'\]\.guard \(a _thread"):
+        map_communities(locked_result, None, ["a", "b"], executor=Executor(client=client))  # type: ignore[arg-type]
+
+
+@pytest.mark.timeout(60)
+def test_an_input_that_cannot_be_pickled_is_named(client: object) -> None:
+    from gridgen.io.read import load_sample
+
+    ds = load_sample()  # its own copy: the session's sample stays picklable
+    ds.derived("a memo", lambda _: Locked())
+    with pytest.raises(ClusterError, match=r"_derived_cache\['a memo'\]\.guard \(a _thread\.lock"):
+        map_communities(locked_result, ds, ["x"], executor=Executor(client=client))  # type: ignore[arg-type]
+    shards = Shards(
+        parts={"street 1": {"roads": [1, 2], "memo": Locked()}}, part_of={"x": "street 1"}
+    )
+    with pytest.raises(ClusterError, match=r"the input\['street 1'\]\['memo'\]\.guard") as err:
+        map_communities(locked_result, shards, ["x"], executor=Executor(client=client))  # type: ignore[arg-type]
+    assert "no --scheduler" in str(err.value)
+    # the cluster is still usable afterwards
+    assert map_communities(flaky_free, None, ["a"], executor=Executor(client=client)) == ["A"]  # type: ignore[arg-type]
+
+
+def flaky_free(payload: object, community_id: str) -> str:
+    return community_id.upper()
+
+
+@pytest.mark.timeout(90)
+def test_the_cli_names_what_cannot_be_sent_without_a_traceback(
+    cluster: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cli_helpers import run_main
+
+    import gridgen.io.read
+    from gridgen.sample.district import sample_path
+
+    read = gridgen.io.read.read_dataset
+
+    def read_with_a_lock(*args: object, **kwargs: object) -> Dataset:
+        ds = read(*args, **kwargs)  # type: ignore[arg-type]
+        ds.layers["roads"]["note"] = [Locked() for _ in range(len(ds.layers["roads"]))]
+        return ds
+
+    monkeypatch.setattr(gridgen.io.read, "read_dataset", read_with_a_lock)
+    address = cluster.scheduler_address  # type: ignore[attr-defined]
+    out = tmp_path / "plan.gpkg"
+    run = run_main(
+        "partition", str(sample_path() / "district.gpkg"), "--scheduler", address, "--out", str(out)
+    )
+    assert run.returncode == 1
+    assert (
+        "gridgen partition: error: cannot send the input['street:140105001'].layers['roads']"
+        "['note'][0].guard (a _thread.lock: cannot pickle '_thread.lock' object) to the Dask"
+    ) in run.stderr
+    assert "Traceback" not in run.stderr
+    assert not out.exists()

@@ -9,6 +9,10 @@ Results come back in the order of the community ids given. Retries: a task on a 
 that dies is re-run elsewhere by the scheduler (up to
 ``distributed.scheduler.allowed-failures`` times), and a task that raises an unexpected
 error is retried ``retries`` times; gridgen's own errors (bad input) are not retried.
+What cannot be pickled (the input, the options, a task's result: a lock, an open file) is
+a :class:`~gridgen.errors.ClusterError` naming the part that stopped it
+(:mod:`gridgen.distributed.sendable`), at once: results are pickled on the worker, where
+Dask would otherwise keep one it cannot send while the client waits for it forever.
 
 Determinism: each task sees the same input and options in process and on the cluster,
 and per-community random generators come from the global seed and the community id
@@ -29,6 +33,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from gridgen.distributed.sendable import Pickled, pickled, unpicklable_part
 from gridgen.distributed.subsets import Shards
 from gridgen.errors import ClusterError, GridgenError
 
@@ -141,33 +146,40 @@ def map_on_client(
     if not ids:
         return []
     token = uuid.uuid4().hex[:10]
-    held: list[Any]
-    if isinstance(dataset, Shards):
-        for cid in ids:
-            dataset.input_of(cid)  # every community has its part, before anything is sent
-        part_keys = sorted({dataset.part_of[cid] for cid in ids})
-        held = [
-            client.submit(_part, dataset.parts[k], key=f"gridgen-part-{token}-{n}", pure=False)
-            for n, k in enumerate(part_keys)
-        ]
-        future_of = dict(zip(part_keys, held, strict=True))
-        payloads = [future_of[dataset.part_of[cid]] for cid in ids]
-    else:
-        # One copy per worker; tasks carry only the future, the community id and options.
-        held = client.scatter([dataset], broadcast=True, hash=False)
-        payloads = held * len(ids)
-    name = getattr(func, "__name__", "task")
-    keys = [f"gridgen-{name}-{token}-{k}" for k in range(len(ids))]
-    futures = client.map(
-        _run_task,
-        payloads,
-        ids,
-        key=keys,
-        retries=retries,
-        pure=False,
-        task_func=func,
-        **options,
-    )
+    held: list[Any] = []
+    try:
+        if isinstance(dataset, Shards):
+            for cid in ids:
+                dataset.input_of(cid)  # every community has its part, before anything is sent
+            part_keys = sorted({dataset.part_of[cid] for cid in ids})
+            held = [
+                client.submit(_part, dataset.parts[k], key=f"gridgen-part-{token}-{n}", pure=False)
+                for n, k in enumerate(part_keys)
+            ]
+            future_of = dict(zip(part_keys, held, strict=True))
+            payloads = [future_of[dataset.part_of[cid]] for cid in ids]
+        else:
+            # One copy per worker; tasks carry only the future, the community id and options.
+            held = client.scatter([dataset], broadcast=True, hash=False)
+            payloads = held * len(ids)
+        name = getattr(func, "__name__", "task")
+        keys = [f"gridgen-{name}-{token}-{k}" for k in range(len(ids))]
+        futures = client.map(
+            _run_task,
+            payloads,
+            ids,
+            key=keys,
+            retries=retries,
+            pure=False,
+            task_func=func,
+            **options,
+        )
+    except GridgenError:
+        client.cancel(held)
+        raise
+    except Exception as exc:
+        client.cancel(held)
+        raise _unsent_error(exc, dataset, func, options) from exc
     position = {f.key: k for k, f in enumerate(futures)}
     results: list[Any] = [None] * len(ids)
     try:
@@ -175,7 +187,7 @@ def map_on_client(
         for done, (fut, result) in enumerate(completed, start=1):
             if isinstance(result, TaskError):
                 raise result.error
-            results[position[fut.key]] = result
+            results[position[fut.key]] = result.value() if isinstance(result, Pickled) else result
             if progress is not None:
                 progress(done, len(ids))
         return results
@@ -195,6 +207,26 @@ def map_on_client(
         client.cancel([*futures, *held])
 
 
+def _unsent_error(
+    exc: Exception, dataset: object, func: object, options: dict[str, Any]
+) -> Exception:
+    """Return a :class:`ClusterError` naming what could not be sent, or ``exc`` itself."""
+    sent = dataset.parts if isinstance(dataset, Shards) else dataset
+    where = (
+        unpicklable_part(sent, name="the input")
+        or unpicklable_part(options, name="the options")
+        or unpicklable_part(func, name="the task function")
+    )
+    if where is None:
+        return exc
+    msg = (
+        f"cannot send {where} to the Dask workers: everything a task reads is pickled, and a "
+        "lock, an open file or a connection cannot be; leave it out of the input, or run in "
+        f"this process (no --scheduler, {SCHEDULER_SETTING} unset)"
+    )
+    return ClusterError(msg)
+
+
 @dataclass(frozen=True)
 class TaskError:
     """A gridgen error raised by a task, returned as a value so that Dask does not retry it."""
@@ -206,11 +238,23 @@ class TaskError:
 def _run_task(
     payload: Any, community_id: str, *, task_func: Callable[..., Any], **options: Any
 ) -> Any:
-    """Return ``task_func(payload, community_id, **options)`` or its gridgen error as a value.
+    """Return ``task_func(payload, community_id, **options)`` pickled, or its gridgen error
+    as a value.
 
     Bad input fails the same way every time: retrying it would only waste the cluster.
     """
     try:
-        return task_func(payload, community_id, **options)
+        result = task_func(payload, community_id, **options)
     except GridgenError as exc:
         return TaskError(community_id, exc)
+    # pickled here, where a failure can still be reported: Dask itself would keep a result
+    # it cannot send on the worker, and the client would wait for it forever
+    try:
+        return pickled(result)
+    except Exception:  # whatever pickling raises: name the part that stopped it
+        where = unpicklable_part(result, name="the result")
+        msg = (
+            f"cannot send {where} of community {community_id!r} back from the Dask worker: a "
+            "task must return values that pickle (no lock, open file or connection)"
+        )
+        return TaskError(community_id, ClusterError(msg))

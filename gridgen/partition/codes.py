@@ -43,7 +43,6 @@ import numpy as np
 import pandas as pd
 import shapely
 from numpy.typing import NDArray
-from scipy.optimize import linear_sum_assignment
 
 from gridgen.errors import InfeasibleError, ParameterError
 from gridgen.partition.units import UnitGraph
@@ -305,6 +304,10 @@ def kept_codes(
     problem, :func:`scipy.optimize.linear_sum_assignment`; ties: the lower label, then the
     lower code). Each code kept counts half a household more, so near ties keep more codes.
     """
+    # imported here: scipy.optimize takes 0.2 s to import, and partition, which imports
+    # this module for its codes, never keeps one (rebalance imports it anyway)
+    from scipy.optimize import linear_sum_assignment
+
     out: list[str | None] = [None] * k
     o = np.asarray(old, dtype=object).astype(str)
     w = np.asarray(weight, dtype=float)

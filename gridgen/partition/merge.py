@@ -24,7 +24,8 @@ holds; others take codes never used in the community (:mod:`gridgen.partition.co
 With ``recode`` every grid takes a new code of the city's scheme, numbered in the
 standard's order, and the department codes are retired (:mod:`gridgen.partition.merge_codes`).
 The crosswalk gives, for every grid of every input layer, the new grids it overlaps and the
-share of its households in each.
+share of its households in each (of its land, for a grid that holds no building; a grid on
+no merged grid is listed with none), so no department code vanishes without a trace.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from gridgen.dataset import Dataset
 from gridgen.partition.assemble import Redrawn, assemble, detached_part_problems, finished
@@ -60,8 +62,10 @@ from gridgen.partition.units import UnitGraph, build_units
 class MergeResult:
     """The merged plan, the crosswalk to every input layer and a summary.
 
-    ``crosswalk`` has ``layer, input_grid, new_grid, households, share`` (share of the
-    input grid's households in the new grid; they add up to 1 per input grid).
+    ``crosswalk`` has ``layer, input_grid, new_grid, households, share, by``: every grid of
+    every input layer, with the share of its households in each new grid (of its land for a
+    grid without buildings, ``by`` says which); the shares add up to 1 per input grid
+    (:func:`merge_crosswalk`).
     """
 
     plan: Plan
@@ -222,7 +226,7 @@ def merge_layers(
         succession=succession if recode else None,
         on=on,
     )
-    crosswalk = merge_crosswalk(dataset, plan, names, codes_of)
+    crosswalk = merge_crosswalk(dataset, plan, names, codes_of, placed)
     summary = {
         "layers": names,
         "grids_in": [len(lay.codes) for lay in placed],
@@ -325,15 +329,27 @@ def _merged_community(
 
 
 def merge_crosswalk(
-    dataset: Dataset, plan: Plan, names: list[str], codes_of: list[dict[str, str]]
+    dataset: Dataset,
+    plan: Plan,
+    names: list[str],
+    codes_of: list[dict[str, str]],
+    placed: list[GridLayer],
 ) -> pd.DataFrame:
-    """Return ``layer, input_grid, new_grid, households, share`` rows (shares sum to 1)."""
+    """Return ``layer, input_grid, new_grid, households, share, by`` rows: every grid of
+    every input layer, its shares summing to 1 (0 for a grid on no merged grid).
+
+    ``by`` says what the share measures: ``households`` (of the input grid's buildings),
+    ``buildings`` (its buildings hold no household), ``area`` (it holds no building: the
+    share of its land inside the merged grids), ``none`` (its land is on no merged grid:
+    one row with an empty ``new_grid``).
+    """
     bld = dataset.buildings
     ids = bld["building_id"].astype(str).to_numpy()
     hh = pd.to_numeric(bld["households"], errors="coerce").fillna(0).to_numpy(dtype=float)
     new = dict(zip(plan.assignment["building_id"], plan.assignment["grid_id"], strict=True))
+    merged = plan.grids.to_crs(dataset.metric_crs)
     frames = []
-    for name, codes in zip(names, codes_of, strict=True):
+    for name, codes, lay in zip(names, codes_of, placed, strict=True):
         f = pd.DataFrame(
             {
                 "input_grid": [codes.get(b, "") for b in ids],
@@ -345,15 +361,46 @@ def merge_crosswalk(
         f = f[(f["input_grid"] != "") & (f["new_grid"] != "")]
         g = f.groupby(["input_grid", "new_grid"], as_index=False)[["households", "buildings"]].sum()
         tot = g.groupby("input_grid")[["households", "buildings"]].transform("sum")
+        by_households = tot["households"] > 0
         g["share"] = np.where(
-            tot["households"] > 0,
-            g["households"] / tot["households"].where(tot["households"] > 0, 1.0),
+            by_households,
+            g["households"] / tot["households"].where(by_households, 1.0),
             g["buildings"] / tot["buildings"],
         )
+        g["by"] = np.where(by_households, "households", "buildings")
+        listed = set(g["input_grid"])
+        empty = [k for k, c in enumerate(lay.codes) if str(c) not in listed]
+        land = _land_rows(lay, empty, merged)
         g.insert(0, "layer", name)
-        frames.append(g.drop(columns="buildings"))
-    out = pd.concat(frames, ignore_index=True)
+        land.insert(0, "layer", name)
+        frames += [g.drop(columns="buildings"), land]
+    out = pd.concat([f for f in frames if len(f)], ignore_index=True)
     out["households"] = out["households"].astype(np.int64)
     return out.sort_values(["layer", "input_grid", "new_grid"], kind="stable").reset_index(
         drop=True
     )
+
+
+LAND_SHARE_MIN = 1e-6
+"""Share of an input grid's area below which its overlap with a merged grid is a sliver
+(boundaries drawn by different hands never coincide exactly) and not a crosswalk row."""
+
+
+def _land_rows(layer: GridLayer, rows: list[int], merged: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Return crosswalk rows of the input grids ``rows`` (no building) by the area they share
+    with the merged grids (metric CRS); a grid sharing none gets one row ``by="none"``."""
+    out: list[tuple[str, str, float, float, str]] = []
+    geoms = merged.geometry.to_numpy()
+    new_codes = merged["grid_id"].astype(str).to_numpy()
+    tree = shapely.STRtree(geoms)
+    for k in rows:
+        code, geom = str(layer.codes[k]), layer.geoms[k]
+        hits = tree.query(geom, predicate="intersects")
+        area = np.asarray(shapely.area(shapely.intersection(geom, geoms[hits])), dtype=float)
+        keep = area > LAND_SHARE_MIN * max(float(shapely.area(geom)), 1e-12)
+        if not keep.any():
+            out.append((code, "", 0.0, 0.0, "none"))
+            continue
+        for j, a in zip(hits[keep].tolist(), area[keep].tolist(), strict=True):
+            out.append((code, str(new_codes[j]), 0.0, a / float(area[keep].sum()), "area"))
+    return pd.DataFrame(out, columns=["input_grid", "new_grid", "households", "share", "by"])

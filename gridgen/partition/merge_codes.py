@@ -11,7 +11,8 @@ already spells a code of the scheme (``--recode`` means one clean official numbe
 The department codes stay traceable:
 
 - the crosswalk maps every input grid of every layer to the merged grids it went into, with
-  the share of its households (:func:`gridgen.partition.merge.merge_crosswalk`);
+  the share of its households (of its land for a grid without buildings,
+  :func:`gridgen.partition.merge.merge_crosswalk`);
 - the code book retires every first-layer code on the merge date (as a merge without
   ``recode`` retires the codes no grid keeps), and the codes of the other layers that spell
   a code of the scheme in their community, so none of them is ever given to a grid later;

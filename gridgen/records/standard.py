@@ -8,9 +8,10 @@ with ``count`` and ``items`` (``code``, ``where``, ``problem``, ``fix``, and fig
   and then the 12 digits), a sequence the standard does not allow (``000``; CJ/T 349's
   ``00`` in a subdivided community), a sequence out of the standard's order (west→east,
   north→south among the grids that started on the same date, as
-  :func:`gridgen.partition.codes.standard_order` numbers them, rows judged with
-  :data:`gridgen.records.code_checks.ORDER_TOLERANCE_M` of slack), and codes given to
-  more than one grid;
+  :func:`gridgen.partition.codes.standard_order` numbers them, for the group's size ± a
+  few grids, and with :data:`gridgen.records.code_checks.ORDER_TOLERANCE_M` of slack
+  for moved boundaries; :func:`gridgen.records.code_checks.order_items`), and codes given
+  to more than one grid;
 - ``gaps`` and ``overlaps`` (pieces above :data:`gridgen.partition.audit.MIN_AREA_M2`),
   ``outside_community`` (a grid reaching out of its community), ``not_closed`` (a grid that
   is not one valid closed polygon: invalid rings, several parts, empty);

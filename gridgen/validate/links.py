@@ -67,9 +67,10 @@ def link_layers(
     _check_reference(buildings, "compound_id", layers["compounds"], present)
     _estimate_households(buildings, metric_crs)
     compounds = _kept(layers["compounds"]).to_crs(metric_crs)
-    building_points = _representative_points(_kept(buildings).to_crs(metric_crs))
+    footprints = _kept(buildings).to_crs(metric_crs)  # projected once for both steps below
+    building_points = _representative_points(footprints)
     _check_buildings_in_compounds(buildings, building_points, compounds)
-    _assign_building_communities(buildings, building_points, communities, compounds)
+    _assign_building_communities(buildings, footprints, building_points, communities, compounds)
     _assign_station_communities(layers["stations"], communities, metric_crs)
 
 
@@ -306,13 +307,15 @@ def _containing_community(
 
 def _assign_building_communities(
     layer: LayerState,
+    projected: gpd.GeoDataFrame,
     points: gpd.GeoSeries,
     communities: gpd.GeoDataFrame,
     compounds: gpd.GeoDataFrame,
 ) -> None:
-    """Set buildings' community: their compound's, else the one containing them."""
+    """Set buildings' community: their compound's, else the one containing them
+    (``projected``: the kept buildings in the communities' CRS, by input row)."""
     frame = layer.frame
-    footprints = _kept(layer).to_crs(communities.crs)
+    footprints = projected.loc[_kept(layer).index]
     containing = _containing_community(points, footprints, communities)
     compound_community = (
         frame["compound_id"]
