@@ -73,3 +73,39 @@ def test_cut_proofs_agree_with_brute_force(
     stuck = np.asarray(flags[: len(hh)])
     if cut_proof(hh, edges, band=BAND, stuck=stuck, cap=cap):
         assert _fewest_by_brute_force(hh, edges, stuck, (1, cap)) != 0
+
+
+def test_two_cut_units_each_reach_the_band_on_their_own_split() -> None:
+    # ring 90 - 40 - 246 - 246 - 42 - land: the 90 and the first 246 cut off the 40 and
+    # the 246 + 42 (288). The 90's grid reaches 240 only with a 246 (376 or 378 with the 40
+    # or the 42 on the way); the 246's grid takes 0 or all of the other 246 + 42's share.
+    # Before: only the two grids' sum was checked (90 + 246 + 40 + 288 = 664, within
+    # 480-720), so no proof (city31's 42-unit part: a compound of 308 and a building of 90
+    # cutting off 126 households of small buildings, 0.28 s of search without a proof)
+    hh = np.asarray([90, 40, 246, 246, 42, 0])
+    assert cut_pair_proof(hh, RING, lo=240, hi=360) == (0, 2)
+    assert part_proof(hh, RING, lo=240, hi=360) == "cut"
+    no = np.zeros(6, dtype=bool)
+    assert _fewest_by_brute_force(hh, RING, no, (240, 360)) is None
+    # with a 200 for the second 246 (90 + 42 + 200 = 332, 246 + 40 = 286): no proof
+    hh[3] = 200
+    assert not cut_proof(hh, RING, band=BAND)
+    assert _fewest_by_brute_force(hh, RING, no, (240, 360)) == 0
+
+
+def test_cut_proofs_without_stuck_units_agree_with_brute_force() -> None:
+    # random connected parts of 5-7 units (rings with chords, small units that must join
+    # others): a cut proof is never wrong, and the split check proves some the sums missed
+    rng = np.random.default_rng(11)
+    sizes = [0, 20, 40, 42, 60, 90, 100, 126, 150, 200, 246, 308, 340]
+    proven = 0
+    for _ in range(600):
+        n = int(rng.integers(5, 8))
+        hh = np.asarray(rng.choice(sizes, n), dtype=np.int64)
+        ring = [(v, (v + 1) % n) for v in range(n)]
+        chords = [tuple(sorted(rng.choice(n, 2, replace=False).tolist())) for _ in range(n // 3)]
+        edges = np.asarray(sorted({*ring, *chords}), dtype=np.int64)
+        if cut_proof(hh, edges, band=BAND):
+            proven += 1
+            assert _fewest_by_brute_force(hh, edges, np.zeros(n, dtype=bool), (240, 360)) is None
+    assert proven > 50

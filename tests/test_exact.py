@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from partition_helpers import row_of_compounds
 
+from gridgen.partition import exact
 from gridgen.partition.community import partition_community
 from gridgen.partition.exact import in_band_partition
 from gridgen.rules import RuleKind
@@ -349,3 +350,34 @@ def test_partitions_with_free_units_keep_every_other_region_in_band() -> None:
             else:
                 assert besides <= HI
     assert found > 300
+
+
+def test_a_region_too_full_for_what_the_parts_left_must_give_up_ends_its_branch() -> None:
+    # twelve buildings of 40 households around one land unit (480: two grids could hold
+    # them), each touching only that land: the grid holding the land holds at most nine
+    # buildings and every other building is a grid of 40 on its own, so there is none.
+    # The plain search grows the land's grid through the subsets of buildings and gives up
+    # after 900 sets; the room search run then (the plain one gave up) sees, once a grid
+    # holds the land and three buildings (120), that the nine left must all join it (none
+    # fits a grid alone) and 360 do not fit beside 120: a few dozen sets settle it
+    hh = np.asarray([0] + [40] * 12)
+    star = np.asarray([(0, v) for v in range(1, 13)], dtype=np.int64)
+    assert in_band_partition(hh, star, lo=LO, hi=HI, budget=900).status == "none"
+
+
+def test_free_units_get_the_room_search_where_the_orders_give_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a free building of 20 (out of band whatever the plan) next to 120, 120, 20 and land;
+    # the second 120 next to two 100s: 120 + 100 + 100 = 320 is a grid in the band, and the
+    # free unit's grid takes the rest (160). With four sets per order (as city31's 40-unit
+    # part around a stuck compound of 180 with 20,000) the three orders give up; the room
+    # search run then finds it (city31: 3,000 sets)
+    monkeypatch.setattr(exact, "QUICK_SETS", 4)
+    hh = np.asarray([20, 120, 120, 0, 20, 100, 100])
+    edges = np.asarray([(0, 1), (0, 2), (0, 3), (0, 4), (0, 6), (2, 5), (2, 6)])
+    free = np.asarray([True] + [False] * 6)
+    found = in_band_partition(hh, edges, lo=LO, hi=HI, budget=4, free=free)
+    assert found.status == "found" and found.labels is not None
+    totals = sorted(np.bincount(found.labels, weights=hh).astype(int).tolist())
+    assert totals == [160, 320]

@@ -15,7 +15,8 @@ the sum of a set of its units (a subset-sum bit set per piece); and with ``stuck
 grid may exceed the band (up to ``cap``) only by taking one, so its share of that piece
 holds at least the cheapest path to it (a stuck unit serves one grid: two grids relying on
 the pieces next to both take two). With two cut units in two grids, each grid must also
-reach its range alone, taking any share of the pieces next to both.
+reach its range alone, taking any share of the pieces next to both, and both must reach
+the band on one split of those pieces (:func:`_split_fits`).
 
 Walled/make_city/filled bench parts: a 67-unit part whose compound of 285 households cuts
 off 445 (the search needs ~30,000 sets, the cut 5 ms); 40-47-unit parts of small buildings
@@ -34,12 +35,14 @@ import networkx as nx
 import numpy as np
 from numpy.typing import NDArray
 
-from gridgen.partition.bits import fits_some_count, set_bits
+from gridgen.partition.bits import fitting_totals, set_bits
 
 CUT_PROOF = "cut"
 """The part's proof kind (:func:`gridgen.partition.proofs.part_proof`)."""
 PAIR_UNITS = 150
 """Largest part (units) whose pairs of units :func:`cut_pair_proof` tries (quadratic)."""
+SPLIT_WORK = 200_000
+"""Steps :func:`_split_fits` takes at most per pair of cut units (then it assumes a split)."""
 
 
 class _Piece(NamedTuple):
@@ -99,7 +102,7 @@ class _Cuts:
         self.lo, self.hi = band
         self.stuck = set() if stuck is None else set(np.flatnonzero(stuck).tolist())
         self.cap = cap
-        self.fits = [fits_some_count(t, lo=self.lo, hi=self.hi) for t in range(sum(self.hh) + 1)]
+        self.fits = fitting_totals(sum(self.hh), lo=self.lo, hi=self.hi)
         self.sub: dict[frozenset[int], int] = {}
         """Subset sums per piece (:meth:`subset_sums`)."""
 
@@ -307,9 +310,62 @@ def _pair_fits(part: _Cuts, a: int, b: int, rest: nx.Graph) -> bool:
             for xa, via_a in options_a:
                 for xb, via_b in options_b:
                     both = _sum_set(_sum_set(xa, xb, ha + hb), sc[via_a + via_b], ha + hb)
-                    if both & (_upto(ha + hb) >> (la + lb) << (la + lb)):
+                    if not both & (_upto(ha + hb) >> (la + lb) << (la + lb)):
+                        continue
+                    if held_a or held_b or _split_fits(part, (a, b), (xa, xb), shared):
                         return True
     return False
+
+
+def _split_fits(
+    part: _Cuts, cut: tuple[int, int], own: tuple[int, int], shared: list[set[int]]
+) -> bool:
+    """Return whether the two grids holding cut units ``cut`` (in the band, with the
+    households ``own``, bit sets, from the pieces next to one of them) can each reach the
+    band splitting the pieces next to both: a piece keeps what some number of grids fits
+    and gives one share to each grid, each 0 or at least the first unit that grid reaches
+    there, and a sum of the piece's units (True as well when that takes over
+    :data:`SPLIT_WORK` steps).
+
+    The totals alone (:func:`_pair_fits`) miss where one grid has no room: city31's
+    42-unit part, a compound of 308 households and a building of 90 cutting off 126
+    households of small buildings; the 308's grid takes at most 52 of them, and the 90's
+    grid either none of the other side (216 at most) or a compound of 246 or more (above
+    360 with the 74 left)."""
+    (a, b), lo, hi = cut, part.lo, part.hi
+    rows = [0] * (hi + 1)  # per households of a's grid, those b's grid may have (bit set)
+    for x in set_bits(own[0]):
+        rows[x] = own[1]
+    work = 0
+    for piece in shared:
+        info = part.piece(piece)
+        fa, fb = part.first({a}, piece), part.first({b}, piece)
+        valid_a = _share_bits(info.sub, fa, min(info.total, hi))
+        valid_b = _share_bits(info.sub, fb, min(info.total, hi))
+        gives = sum(
+            1 << g for g in range(info.total + 1) if info.fits is None or info.fits[info.total - g]
+        )
+        grown = [0] * (hi + 1)
+        for ta in set_bits(valid_a):
+            tb = (gives >> ta) & valid_b
+            if not tb:
+                continue
+            for xa in range(hi + 1 - ta):
+                if rows[xa]:
+                    fewer, more = sorted((rows[xa], tb), key=int.bit_count)
+                    work += fewer.bit_count()
+                    grown[xa + ta] |= _sum_set(fewer, more, hi)
+            if work > SPLIT_WORK:
+                return True
+        rows = grown
+    band = _upto(hi) >> lo << lo
+    return any(rows[x] & band for x in range(lo, hi + 1))
+
+
+def _share_bits(sub: int, first: int, limit: int) -> int:
+    """Return the shares a grid may take of a piece (bit set up to ``limit``): 0, or a sum
+    of its units (``sub``) of at least ``first``."""
+    return 1 | (sub & _upto(limit)) >> first << first
 
 
 def _alone_fits(

@@ -12,7 +12,9 @@ once (no region can hold that unit), which settles most impossible parts without
 branching. Either it returns a partition into connected in-band regions, or it proves
 there is none (a proof reported as ``unsplittable``), or it gives up after its budget of
 sets (:data:`EXACT_BUDGET` for the partitioner, :data:`REPAIR_EXACT_BUDGET` for rebalance
-and merge-grids).
+and merge-grids). Where it gives up, a search with the room check (:meth:`_Search._needed`)
+gets :data:`ROOM_SETS` more, its unit checks counted (uncounted, they cost city31 6 s),
+then the proof by households first (:func:`gridgen.partition.land_proofs.land_proof`).
 
 Land without households in a component of its own joins any neighbouring region (that
 keeps the region connected and its households unchanged), so it never blocks a partition.
@@ -30,7 +32,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from gridgen.partition.bits import fits_some_count, neighbour_masks, set_bits
+from gridgen.partition.bits import fitting_totals, neighbour_masks, set_bits
+from gridgen.partition.land_proofs import LAND_PROOF_STEPS, land_proof
 
 IntArray = NDArray[np.int64]
 
@@ -62,6 +65,10 @@ partitions soonest)."""
 ANCHOR_SETS = 8
 """In-band sets counted per unit when choosing the unit to branch on (the one with the
 fewest: the smallest search tree)."""
+ROOM_SETS = 5_000
+"""Sets (those of the unit checks counted too) of the room search (:meth:`_Search._needed`)
+run where the plain search gave up: walled's 40-unit part is found in 2,000 (7 ms), city31's
+40-unit part around a stuck compound in 3,000."""
 CHECK_SETS = 200
 """Connected sets examined per unit when checking that every unit of a part still has some
 in-band region (:meth:`_Search._band_set`; beyond that the unit is assumed to have one)."""
@@ -106,6 +113,12 @@ class _Search:
         """Households counted against ``hi`` (0 for a free unit below ``lo``: its region
         holds up to ``hi`` besides it)."""
         self.memo: dict[int, list[int] | None] = {}
+        self.fit = fitting_totals(sum(hh), lo=lo, hi=hi)
+        """Per total of households, whether some number of regions fits it."""
+        self.short: list[int] = []
+        """Per total of households, how many a part of that total must give to a region
+        next to it for the rest to fit some number of grids (:meth:`_needed`); empty: the
+        plain search, without that check."""
 
     def total(self, mask: int) -> int:
         return sum(self.hh[v] for v in set_bits(mask))
@@ -136,7 +149,7 @@ class _Search:
         if total == 0:
             return []
         free = mask & self.free
-        if not free and not fits_some_count(total, lo=self.lo, hi=self.hi):
+        if not free and not self.fit[total]:
             result = None
         elif total - sum(self.hh[v] - self.eh[v] for v in set_bits(free)) <= self.hi:
             result = [mask]
@@ -173,11 +186,16 @@ class _Search:
                 if t > hi:
                     continue
                 if t >= lo:
+                    self.budget -= CHECK_SETS - left if self.short else 0
                     return True
                 grown = region | low
                 if grown not in seen:
                     seen.add(grown)
                     stack.append((grown, t, (frontier | nbrs[w]) & mask & ~grown))
+        # the room search counts these sets: it reaches many more parts per set of its own
+        # (city31's 42-unit part: 67,000 checks of up to 200 sets each, 4.9 million sets
+        # uncounted, 6.5 s, where the plain search checks 4,000)
+        self.budget -= CHECK_SETS - left if self.short else 0
         return bool(stack)
 
     def _band_sets(self, v: int, mask: int) -> int:
@@ -225,12 +243,21 @@ class _Search:
         # never stands in the way (it joins any neighbour), so it was tried already and
         # failed; it is still grown, to reach households beyond the land
         stack = [(start, eh[anchor], self.nbrs[anchor] & mask, True)]
+        room, room_from = bool(self.short), 2 * self.lo - self.hi
         while stack:
             region, s, frontier, candidate = stack.pop()
             self.budget -= 1
             if self.budget < 0:
                 raise _OutOfBudgetError
-            if candidate and (s >= self.lo or region & free):
+            # the parts left must fit counts: a region too full to take what they give up
+            # ends this branch (checked once it holds 2 lo - hi households: before, what the
+            # parts give up rarely exceeds its room, and the check costs a pass over them)
+            needed = (
+                self._needed(mask & ~region, room=self.hi - s) if room and s >= room_from else 0
+            )
+            if needed < 0:
+                continue
+            if candidate and not needed and (s >= self.lo or region & free):
                 rest = self._rest(mask & ~region)
                 if rest is not None:
                     return [region, *rest]
@@ -248,17 +275,30 @@ class _Search:
                     stack.append((grown, s + eh[v], ahead, hh[v] > 0 or bool(low & free)))
         return None
 
+    def _needed(self, mask: int, *, room: int) -> int:
+        """Return the households a region next to the parts of ``mask`` must still take
+        for every part to fit some number of grids, or -1 when that is more than ``room``.
+
+        A region grown further takes units of the parts, and a part then leaves pieces
+        within it, whose totals add up to one some count fits (a sum of such totals is
+        one): so a part of ``t`` households gives at least ``t`` minus the largest total up
+        to ``t`` some count fits, to this region or one grown from it. Parts holding a free
+        unit need nothing (they are not held to a count)."""
+        needed = 0
+        for comp, total in self.components(mask):
+            if not comp & self.free:
+                needed += self.short[total]
+                if needed > max(room, 0):
+                    return -1
+        return needed
+
     def _rest(self, mask: int) -> list[int] | None:
         """Return the regions of every component of ``mask`` (None as soon as one fails)."""
         if mask in self.memo:  # a connected part seen before
             return self.memo[mask]
         out: list[int] = []
         for comp, total in self.components(mask):
-            if (
-                total
-                and not comp & self.free
-                and not fits_some_count(total, lo=self.lo, hi=self.hi)
-            ):
+            if total and not comp & self.free and not self.fit[total]:
                 return None
             found = self.solve(comp, total)
             if found is None:
@@ -316,6 +356,10 @@ def in_band_partition(
             return ExactResult("none", by=CUT_PROOF)
         settled, regions = _searched(hh, nbrs, lo=lo, hi=hi, budget=budget, modes=MODES)
     if not settled:
+        settled, regions = _room_searched(hh, nbrs, lo=lo, hi=hi, budget=min(budget, ROOM_SETS))
+    if not settled and land_proof(hh, nbrs, lo=lo, hi=hi, steps=min(budget, LAND_PROOF_STEPS)):
+        settled, regions = True, None  # by households first (walled43's 31-unit part)
+    if not settled:
         _remember(_GAVE_UP, (key, budget))
         return ExactResult("unknown")
     if regions is None:
@@ -338,6 +382,32 @@ def _searched(
         except _OutOfBudgetError:
             continue
     return False, None
+
+
+def _room_searched(
+    hh: list[int], nbrs: list[int], *, lo: int, hi: int, budget: int
+) -> tuple[bool, list[int] | None]:
+    """Return :func:`_searched` with the room check (:meth:`_Search._needed`), branching on
+    the unit with the fewest neighbours, within ``budget`` sets (the unit checks' sets
+    counted): run only where the plain search gave up, so the plans it settles stay."""
+    search = _Search(hh, nbrs, lo=lo, hi=hi, budget=budget)
+    search.mode, search.short = "fewest neighbours", _shortfalls(sum(hh), lo=lo, hi=hi)
+    try:
+        return True, search.solve((1 << len(hh)) - 1, sum(hh))
+    except _OutOfBudgetError:
+        return False, None
+
+
+def _shortfalls(total: int, *, lo: int, hi: int) -> list[int]:
+    """Return, per ``t`` in ``0..total``, ``t`` minus the largest ``f <= t`` that is 0 or
+    that some number of regions fits (``k * lo <= f <= k * hi``)."""
+    out = []
+    last = 0
+    for t in range(total + 1):
+        if -(-t // hi) <= t // lo:
+            last = t
+        out.append(t - last)
+    return out
 
 
 def forget_proofs() -> None:
@@ -390,7 +460,15 @@ def _with_free(
         except _OutOfBudgetError:
             continue
         return _result(regions, n, nbrs) if regions is not None else ExactResult("unknown")
-    return ExactResult("unknown")
+    # then with the room check, fewest sets first (city31: 40 units around a stuck compound
+    # of 180, found in 3,000 sets where the three orders gave up)
+    search.mode, search.budget = "fewest sets", min(budget, ROOM_SETS)
+    search.short = _shortfalls(sum(hh), lo=lo, hi=hi)
+    try:
+        regions = search.solve(everything, search.total(everything))
+    except _OutOfBudgetError:
+        return ExactResult("unknown")
+    return _result(regions, n, nbrs) if regions is not None else ExactResult("unknown")
 
 
 def _result(regions: list[int], n: int, nbrs: list[int]) -> ExactResult:
