@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import subprocess
@@ -63,6 +64,9 @@ from gridgen.sample.walled import make_walled_city
 from gridgen.validate.layers import validate_layers
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
+TIMED_RUNS = 2
+"""Redraws and rebalances timed per city, alternating; the fastest of each is reported (the
+same code ran up to 25% slower a few minutes apart on the shared 2-core machine)."""
 FAILURES: list[str] = []
 """Runs of the previous engine that raised (reported under the tables)."""
 ROOT = Path(__file__).resolve().parents[1]
@@ -164,12 +168,14 @@ def rebalance_rows(
     print(f"{city}: {ds0.total_households():,} -> {ds1.total_households():,} households")
     for name in ds1.layers:  # projected before either is timed: the first timed run paid it
         ds1.metric(name)
-    t = time.perf_counter()
-    redraw = partition_dataset(ds1, band=BAND)
-    t_redraw = time.perf_counter() - t
-    t = time.perf_counter()
-    ours = rebalanced(ds1, current)
-    t_ours = time.perf_counter() - t
+    t_redraw, t_ours = math.inf, math.inf
+    for _ in range(TIMED_RUNS):  # alternating; the fastest of each (the machine's speed drifts)
+        t = time.perf_counter()
+        redraw = partition_dataset(ds1, band=BAND)
+        t_redraw = min(t_redraw, time.perf_counter() - t)
+        t = time.perf_counter()
+        ours = rebalanced(ds1, current)
+        t_ours = min(t_ours, time.perf_counter() - t)
     rows = [
         ("redraw", _plan_figures(ds1, redraw, old, t_redraw)),
         ("rebalance (this branch)", _plan_figures(ds1, ours.plan, old, t_ours)),
@@ -395,7 +401,9 @@ NOTES = (
     "- *Merge-grids*: households changed and codes kept are counted against the first "
     "department's layer (the 600 m lattice, buildings by footprint majority), whose codes a "
     "merged grid keeps.",
-    "- Times are wall-clock on a shared machine: compare rows of one run, not across runs.",
+    "- Times are wall-clock on a shared machine: compare rows of one run, not across runs. "
+    "The redraw and the rebalance run twice each, alternating, on the drifted city with its "
+    "layers already projected; the faster of each run is reported.",
 )
 
 

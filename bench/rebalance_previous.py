@@ -17,6 +17,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -33,23 +34,35 @@ def main() -> None:
     # knew them, so it plans without them
     raw = {name: frame for name, frame in raw.items() if name in DATASET_LAYERS}
     ds = validate_layers(raw, source="bench")
+    for name in ds.layers:  # projected before timing, as the bench's own rows are
+        ds.metric(name)
     band = tuple(spec["band"])
-    t = time.perf_counter()
     if spec["task"] == "rebalance":
         from gridgen.partition.rebalance import rebalance
 
-        result = rebalance(
-            ds,
-            pd.read_pickle(job / "grids.pkl"),
-            assignment=pd.read_pickle(job / "assignment.pkl"),
-            band=band,
-        )
+        def run() -> Any:
+            return rebalance(
+                ds,
+                pd.read_pickle(job / "grids.pkl"),
+                assignment=pd.read_pickle(job / "assignment.pkl"),
+                band=band,
+            )
+
+        runs = 2  # the faster of two, as the bench times its own rebalance rows (TIMED_RUNS)
     else:
         from gridgen.partition.merge import merge_layers
 
         layers = [pd.read_pickle(p) for p in sorted(job.glob("grids_*.pkl"))]
-        result = merge_layers(ds, layers, band=band)
-    secs = time.perf_counter() - t
+
+        def run() -> Any:
+            return merge_layers(ds, layers, band=band)
+
+        runs = 1
+    secs = float("inf")
+    for _ in range(runs):  # imports and projection outside the timed part
+        t = time.perf_counter()
+        result = run()
+        secs = min(secs, time.perf_counter() - t)
     plan = result.plan
     grids = plan.grids[["grid_id", "community_id", "geometry"]]
     gpd.GeoDataFrame(grids, geometry="geometry", crs=plan.grids.crs).to_pickle(
