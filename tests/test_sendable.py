@@ -40,3 +40,20 @@ def test_the_innermost_unpicklable_part_is_named_with_its_type(value: object, wh
     assert "cannot pickle" in found
     with pytest.raises(TypeError):
         pickled(value)
+
+
+def _locked_for_b(payload: str, cid: str) -> object:
+    """Return a value holding a lock for community "b" (a pool task)."""
+    return Holder(cid, {"guard": threading.Lock()}) if cid == "b" else f"{payload}:{cid}"
+
+
+def test_local_processes_name_a_result_that_cannot_come_back() -> None:
+    from gridgen.distributed.executor import Executor
+    from gridgen.errors import ClusterError
+
+    assert Executor(workers=2).map(_locked_for_b, "p", ["a", "c"]) == ["p:a", "p:c"]
+    with pytest.raises(ClusterError) as caught:
+        Executor(workers=2).map(_locked_for_b, "p", ["a", "b", "c"])
+    message = str(caught.value)
+    assert "the result.parts['guard'] (a _thread.lock" in message
+    assert "community 'b'" in message and "worker process" in message

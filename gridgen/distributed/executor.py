@@ -16,13 +16,15 @@ options), and results come back in the order of the ids given.
 from __future__ import annotations
 
 import math
+import pickle
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from gridgen.distributed.cluster import DEFAULT_TIMEOUT_S, connect, map_on_client
+from gridgen.distributed.sendable import unpicklable_part
 from gridgen.distributed.subsets import Shards
-from gridgen.errors import ParameterError
+from gridgen.errors import ClusterError, ParameterError
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -222,8 +224,20 @@ def _set_pool_payload(payload: object) -> None:
     _POOL_PAYLOAD[:] = [payload]
 
 
-def _pool_task(func: Callable[..., Any], cid: str, options: dict[str, object]) -> Any:
-    return func(input_of(_POOL_PAYLOAD[0], cid), cid, **options)
+def _pool_task(func: Callable[..., Any], cid: str, options: dict[str, object]) -> bytes:
+    """Return ``func``'s result for ``cid`` pickled here, in the worker process, where a
+    result that cannot be sent back is still named (the pool would report a bare
+    ``TypeError``); the pool then sends the bytes as they are."""
+    result = func(input_of(_POOL_PAYLOAD[0], cid), cid, **options)
+    try:
+        return pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:  # whatever pickling raises: name the part that stopped it
+        where = unpicklable_part(result, name="the result")
+        msg = (
+            f"cannot send {where} of community {cid!r} back from its worker process: a task "
+            "must return values that pickle (no lock, open file or connection)"
+        )
+        raise ClusterError(msg) from None
 
 
 def _map_processes(
@@ -259,7 +273,7 @@ def _map_processes(
     ) as pool:
         futures = {pool.submit(_pool_task, func, cid, options): cid for cid in ids}
         for fut in as_completed(futures):
-            out[futures[fut]] = fut.result()
+            out[futures[fut]] = pickle.loads(fut.result())
             if progress is not None:
                 progress(len(out), len(ids))
     return [out[c] for c in ids]
