@@ -253,10 +253,20 @@ def standard_order(geoms: NDArray[np.object_], area: shapely.Geometry) -> NDArra
     if len(geoms) == 0:
         return np.zeros(0, dtype=np.int64)
     pts = shapely.get_coordinates(shapely.point_on_surface(geoms))
-    h = math.sqrt(max(float(shapely.area(area)), 1.0) / len(geoms))
-    y0 = float(shapely.bounds(area)[3])
-    row = np.floor((y0 - pts[:, 1]) / h)
+    row = standard_rows(pts[:, 1], area, len(geoms))
     return np.lexsort((-pts[:, 1], pts[:, 0], row)).astype(np.int64)
+
+
+def standard_rows(
+    y: NDArray[np.float64], area: shapely.Geometry, k: int, *, shift: float = 0.0
+) -> NDArray[np.float64]:
+    """Return the row (0: northernmost) of points at heights ``y`` when ``k`` grids of the
+    community ``area`` are numbered (:func:`standard_order`): rows as high as the side of a
+    square of a ``k``-th of its area, from its northern edge; ``shift`` metres are added to
+    each point's distance from that edge (the audit's slack for moved boundaries)."""
+    h = math.sqrt(max(float(shapely.area(area)), 1.0) / k)
+    y0 = float(shapely.bounds(area)[3])
+    return np.asarray(np.floor((y0 - y + shift) / h), dtype=np.float64)
 
 
 def new_codes(

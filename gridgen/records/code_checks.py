@@ -4,7 +4,6 @@ length and digits, the community's prefix, allowed sequences, the standard's ord
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +12,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridgen.partition.codes import NOT_SUBDIVIDED, CodeScheme, blank
+from gridgen.partition.codes import NOT_SUBDIVIDED, CodeScheme, blank, standard_rows
 from gridgen.rules import RuleKind
 
 ORDER_TOLERANCE_M = 25.0
@@ -103,17 +102,16 @@ def code_items(
 
 
 def _order_keys(
-    geoms: np.ndarray, area: Any, tol: float, k: int
+    pts: np.ndarray, area: Any, tol: float, k: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Return (lowest row, highest row, x, y) of each grid in the standard's order, rows
-    being those of ``k`` grids numbered together and a grid's point free to have moved
-    ``tol`` metres (``tol=0``: the rows :func:`gridgen.partition.codes.standard_order` gives)."""
-    pts = shapely.get_coordinates(shapely.point_on_surface(geoms))
-    h = math.sqrt(max(float(shapely.area(area)), 1.0) / k)
-    y0 = float(shapely.bounds(area)[3])
-    lo = np.floor((y0 - pts[:, 1] - tol) / h)
-    hi = np.floor((y0 - pts[:, 1] + tol) / h)
-    return lo, hi, pts[:, 0], pts[:, 1]
+    """Return (lowest row, highest row, x, y) of each grid (its representative point in
+    ``pts``) in the standard's order, rows being those of ``k`` grids numbered together and
+    a grid's point free to have moved ``tol`` metres (``tol=0``: the rows
+    :func:`gridgen.partition.codes.standard_order` gives)."""
+    y = pts[:, 1]
+    lo = standard_rows(y, area, k, shift=-tol)
+    hi = standard_rows(y, area, k, shift=tol)
+    return lo, hi, pts[:, 0], y
 
 
 def _before(i: int, j: int, keys: tuple[np.ndarray, ...], tol: float) -> bool:
@@ -169,12 +167,13 @@ def order_items(
             continue
         sub = g.iloc[ok]
         n = len(sub)
-        geoms, area = sub.geometry.to_numpy(), comm_geom[str(comm)]
+        area = comm_geom[str(comm)]
+        pts = shapely.get_coordinates(shapely.point_on_surface(sub.geometry.to_numpy()))
         exact = [
-            _order_keys(geoms, area, 0.0, k)
+            _order_keys(pts, area, 0.0, k)
             for k in range(max(1, n - ORDER_SPREAD), n + ORDER_SPREAD + 1)
         ]
-        slack = _order_keys(geoms, area, ORDER_TOLERANCE_M, n)
+        slack = _order_keys(pts, area, ORDER_TOLERANCE_M, n)
         by_seq = sorted(range(n), key=lambda k: seq[ok[k]] or 0)
         for a, b in itertools.pairwise(by_seq):
             if _before(a, b, slack, ORDER_TOLERANCE_M) and all(
