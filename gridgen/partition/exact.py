@@ -391,20 +391,20 @@ def _room_searched(
     the unit with the fewest neighbours, within ``budget`` sets (the unit checks' sets
     counted): run only where the plain search gave up, so the plans it settles stay."""
     search = _Search(hh, nbrs, lo=lo, hi=hi, budget=budget)
-    search.mode, search.short = "fewest neighbours", _shortfalls(sum(hh), lo=lo, hi=hi)
+    search.mode, search.short = "fewest neighbours", _shortfalls(search.fit)
     try:
         return True, search.solve((1 << len(hh)) - 1, sum(hh))
     except _OutOfBudgetError:
         return False, None
 
 
-def _shortfalls(total: int, *, lo: int, hi: int) -> list[int]:
-    """Return, per ``t`` in ``0..total``, ``t`` minus the largest ``f <= t`` that is 0 or
-    that some number of regions fits (``k * lo <= f <= k * hi``)."""
+def _shortfalls(fit: list[bool]) -> list[int]:
+    """Return, per total ``t`` of ``fit`` (:func:`gridgen.partition.bits.fitting_totals`),
+    ``t`` minus the largest ``f <= t`` that is 0 or that some number of regions fits."""
     out = []
     last = 0
-    for t in range(total + 1):
-        if -(-t // hi) <= t // lo:
+    for t, fits in enumerate(fit):
+        if fits:
             last = t
         out.append(t - last)
     return out
@@ -463,7 +463,7 @@ def _with_free(
     # then with the room check, fewest sets first (city31: 40 units around a stuck compound
     # of 180, found in 3,000 sets where the three orders gave up)
     search.mode, search.budget = "fewest sets", min(budget, ROOM_SETS)
-    search.short = _shortfalls(sum(hh), lo=lo, hi=hi)
+    search.short = _shortfalls(search.fit)
     try:
         regions = search.solve(everything, search.total(everything))
     except _OutOfBudgetError:
