@@ -51,7 +51,7 @@ from gridgen.partition.codes import (
 from gridgen.partition.existing import GridLayer, building_grids, placed_layer
 from gridgen.partition.merge_codes import dated_merge, recoded, require_room
 from gridgen.partition.moves import Moves, pieces
-from gridgen.partition.plan import Plan, checked_band
+from gridgen.partition.plan import Plan, checked_band, households_by_building
 from gridgen.partition.rebalance import IntArray, initial_labels
 from gridgen.partition.river_sides import walkable
 from gridgen.partition.settle import PROVEN_KINDS, band_problems, settle
@@ -78,13 +78,6 @@ def _codes_of(dataset: Dataset, layer: GridLayer) -> dict[str, str]:
     ids = dataset.buildings["building_id"].astype(str).to_numpy()
     has = raw >= 0
     return dict(zip(ids[has].tolist(), layer.codes[raw[has]].astype(str).tolist(), strict=True))
-
-
-def _households_of(dataset: Dataset) -> dict[str, float]:
-    """Return building id → households (0 where blank)."""
-    bld = dataset.buildings
-    hh = pd.to_numeric(bld["households"], errors="coerce").fillna(0).astype(float)
-    return dict(zip(bld["building_id"].astype(str), hh, strict=True))
 
 
 def refinement(units: UnitGraph, keys: IntArray) -> IntArray:
@@ -185,7 +178,8 @@ def merge_layers(
     for name, frame in zip(names, layers, strict=True):
         placed.append(placed_layer(dataset, frame, source=name))
     codes_of = [_codes_of(dataset, lay) for lay in placed]
-    b_hh = _households_of(dataset)
+    by_id = households_by_building(dataset)
+    b_hh = dict(zip(by_id.index.tolist(), by_id.tolist(), strict=True))
     taken = {str(c) for lay in placed for c in lay.codes}
     redrawn: list[Redrawn] = []
     succession: dict[str, str] = {}

@@ -267,7 +267,7 @@ def grid_table(
     (``metric``: the grids in the metric CRS, when the caller has them)."""
     lo, hi = band
     geoms = grids.to_crs(dataset.metric_crs).geometry.to_numpy() if metric is None else metric
-    hh_by_b = dataset.derived("plan.households_by_building", _households_by_building)
+    hh_by_b = households_by_building(dataset)
     a = assignment.astype({"building_id": str, "grid_id": str})
     hh = a["building_id"].map(hh_by_b).fillna(0).groupby(a["grid_id"]).sum()
     nb = a.groupby("grid_id").size()
@@ -283,6 +283,12 @@ def grid_table(
     out = out.assign(**{c: v for c, v in defaults.items() if c not in out.columns})
     cols = list(GRID_COLUMNS) + [c for c in out.columns if c not in GRID_COLUMNS]
     return gpd.GeoDataFrame(out[cols], geometry="geometry", crs=grids.crs)
+
+
+def households_by_building(dataset: Dataset) -> pd.Series:
+    """Return households (0 where blank) by building id, computed once per dataset (shared:
+    do not modify)."""
+    return dataset.derived("plan.households_by_building", _households_by_building)
 
 
 def _households_by_building(dataset: Dataset) -> pd.Series:

@@ -72,7 +72,7 @@ from gridgen.partition.least_change import least_change, proven_out
 from gridgen.partition.lifecycle import dated_grids, layer_codes
 from gridgen.partition.lower_bound import ZERO, community_bound
 from gridgen.partition.moves import Moves
-from gridgen.partition.plan import Plan, checked_band
+from gridgen.partition.plan import Plan, checked_band, households_by_building
 from gridgen.partition.river_sides import settled_graph
 from gridgen.partition.settle import PROVEN_KINDS, band_problems, mend_pieces, settle
 from gridgen.partition.units import UnitGraph, build_units
@@ -341,10 +341,8 @@ def rebalance(
     layer = placed_layer(dataset, grids, source=source)
     before = audit_layer(dataset, layer, band=(lo, hi))
     old_code = _old_codes(dataset, layer, assignment)
-    bld = dataset.buildings
-    b_ids = bld["building_id"].astype(str).to_numpy()
-    b_hh_arr = pd.to_numeric(bld["households"], errors="coerce").fillna(0).to_numpy(dtype=float)
-    b_hh = dict(zip(b_ids.tolist(), b_hh_arr.tolist(), strict=True))
+    by_id = households_by_building(dataset)
+    b_hh = dict(zip(by_id.index.tolist(), by_id.tolist(), strict=True))
     dirty = dirty_communities(before, dataset)
     keep = set(map(str, locked))
     held = {str(c) for code, c in zip(layer.codes, layer.community, strict=True) if code in keep}
