@@ -337,9 +337,8 @@ def merge_crosswalk(
     share of its land inside the merged grids), ``none`` (its land is on no merged grid:
     one row with an empty ``new_grid``).
     """
-    bld = dataset.buildings
-    ids = bld["building_id"].astype(str).to_numpy()
-    hh = pd.to_numeric(bld["households"], errors="coerce").fillna(0).to_numpy(dtype=float)
+    by_id = households_by_building(dataset)
+    ids, hh = by_id.index.to_numpy(), by_id.to_numpy()
     new = dict(zip(plan.assignment["building_id"], plan.assignment["grid_id"], strict=True))
     merged = plan.grids.to_crs(dataset.metric_crs)
     frames = []
