@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from gridgen_cli.grid_options import add_grid_options, load_grids
+from gridgen_cli.options import read_data
 
 
 def add_parser(sub: Any) -> None:
@@ -60,7 +61,6 @@ def run(args: argparse.Namespace) -> int:
     """Audit the grid layer and write the report (exit 0 whatever it found)."""
     from gridgen.errors import ParameterError
     from gridgen.io.grids import write_audit
-    from gridgen.io.read import read_dataset
     from gridgen.partition.audit import audit_grids
     from gridgen.partition.plan import default_band, parse_band
 
@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         )
         raise ParameterError(msg)
     band = default_band(args.target, parse_band(args.band))
-    ds = read_dataset(args.data, crs=args.crs)
+    ds = read_data(args.data, crs=args.crs)
     grids = load_grids(args, ds, args.grids)
     audit = audit_grids(ds, grids, band=band)
     if args.standard:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from gridgen.errors import UnsupportedFormatError
 from gridgen.rules import RuleKind
 from gridgen_cli.code_options import valid_from
+from gridgen_cli.options import read_data
 
 if TYPE_CHECKING:
     from gridgen.dataset import Dataset
@@ -68,7 +69,6 @@ def read_plan_or_layer(ds: Dataset, path: Path, *, id_column: str | None = None)
 
 def run(args: argparse.Namespace) -> int:
     """Compute the change order and write it atomically; print its summary."""
-    from gridgen.io.read import read_dataset
     from gridgen.io.records_xlsx import changes_workbook
     from gridgen.io.report_xlsx import write_atomic
     from gridgen.records.changes import change_order
@@ -77,8 +77,8 @@ def run(args: argparse.Namespace) -> int:
     if suffix not in FORMATS:
         msg = f"cannot write {args.out.name}: give --out ending in {', '.join(FORMATS)}"
         raise UnsupportedFormatError(msg)
-    effective = valid_from(args, flag="--effective") if args.valid_from else None
-    ds = read_dataset(args.data, crs=args.crs)
+    effective = valid_from(args, flag="--effective") if args.valid_from is not None else None
+    ds = read_data(args.data, crs=args.crs)
     old = read_plan_or_layer(ds, args.old, id_column=args.id_column)
     new = read_plan_or_layer(ds, args.new, id_column=args.id_column)
     for path, plan in ((args.old, old), (args.new, new)):

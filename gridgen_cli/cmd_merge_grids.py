@@ -9,6 +9,7 @@ from typing import Any
 
 from gridgen_cli.code_options import add_code_options, code_scheme, valid_from
 from gridgen_cli.grid_options import add_grid_options, load_grids
+from gridgen_cli.options import output_file, read_data
 
 
 def add_parser(sub: Any) -> None:
@@ -17,9 +18,13 @@ def add_parser(sub: Any) -> None:
     p.add_argument("data", type=Path, help="dataset: GeoPackage or folder of GeoJSON layers")
     add_grid_options(p, many=True)
     p.add_argument("--seed", type=int, default=0, help="random seed")
-    p.add_argument("--out", type=Path, required=True, help="merged plan GeoPackage")
-    p.add_argument("--crosswalk", type=Path, required=True, help="CSV: new grid per input grid")
-    p.add_argument("--summary", type=Path, default=None, help="JSON summary with the audit")
+    p.add_argument("--out", type=output_file(".gpkg"), required=True, help="merged plan GeoPackage")
+    p.add_argument(
+        "--crosswalk", type=output_file(".csv"), required=True, help="CSV: new grid per input grid"
+    )
+    p.add_argument(
+        "--summary", type=output_file(".json"), default=None, help="JSON summary with the audit"
+    )
     add_code_options(p)
     p.add_argument(
         "--recode",
@@ -38,7 +43,6 @@ def run(args: argparse.Namespace) -> int:
     from gridgen.errors import ParameterError
     from gridgen.io.csvsafe import write_csv
     from gridgen.io.plan import write_plan
-    from gridgen.io.read import read_dataset
     from gridgen.partition.merge import merge_layers
     from gridgen.partition.plan import default_band, parse_band
     from gridgen.partition.tiling import require_tiling
@@ -49,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         raise ParameterError(msg)
     band = default_band(args.target, parse_band(args.band))
     on = valid_from(args)
-    ds = read_dataset(args.data, crs=args.crs)
+    ds = read_data(args.data, crs=args.crs)
     scheme = code_scheme(args, ds)
     layers = [load_grids(args, ds, p) for p in args.grids]
     names = [p.name for p in args.grids]

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from gridgen.errors import ParameterError, UnsupportedFormatError
+from gridgen_cli.options import read_data
 
 FORMATS = (".json", ".xlsx")
 
@@ -43,7 +44,6 @@ def run(args: argparse.Namespace) -> int:
     """Compute the nesting of every layer and write the report atomically."""
     from gridgen.io.grids import read_grid_layer
     from gridgen.io.plan import read_plan
-    from gridgen.io.read import read_dataset
     from gridgen.io.records_xlsx import nesting_workbook
     from gridgen.io.report_xlsx import write_atomic
     from gridgen.partition.existing import check_grid_extent
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         names = [str(p) for p in args.layer]
     if len(set(names)) < len(names):
         raise ParameterError("--layer: the same layer is named twice; give each once")
-    ds = read_dataset(args.data, crs=args.crs)
+    ds = read_data(args.data, crs=args.crs)
     base = read_plan(args.base)
     layers = []
     for name, path in zip(names, args.layer, strict=True):

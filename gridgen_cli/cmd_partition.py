@@ -13,6 +13,7 @@ from gridgen_cli.options import (
     add_scheduler_option,
     executor_from,
     output_file,
+    read_data,
 )
 
 
@@ -42,7 +43,6 @@ def run(args: argparse.Namespace) -> int:
     """
     from gridgen.io.crs import parse_crs
     from gridgen.io.plan import write_plan
-    from gridgen.io.read import read_dataset
     from gridgen.partition.community import partition_dataset
     from gridgen.partition.plan import default_band, parse_band
     from gridgen.partition.tiling import require_tiling
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out_crs is not None:
         parse_crs(args.out_crs)  # a bad --out-crs fails before the work
     on = valid_from(args)
-    ds = read_dataset(args.data, crs=args.crs)
+    ds = read_data(args.data, crs=args.crs)
     scheme = code_scheme(args, ds)
     with progress_task("partition") as progress:
         plan = partition_dataset(

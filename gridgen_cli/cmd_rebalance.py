@@ -10,7 +10,7 @@ from typing import Any
 
 from gridgen_cli.code_options import add_code_options, code_scheme, valid_from
 from gridgen_cli.grid_options import add_grid_options, load_grids
-from gridgen_cli.options import add_scheduler_option, executor_from
+from gridgen_cli.options import add_scheduler_option, executor_from, output_file, read_data
 
 
 def add_parser(sub: Any) -> None:
@@ -22,9 +22,19 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--plan", type=Path, default=None, help="current plan GeoPackage")
     add_grid_options(p)
     p.add_argument("--max-moved", type=int, default=None, help="most households to move")
-    p.add_argument("--out", type=Path, required=True, help="new plan GeoPackage")
-    p.add_argument("--crosswalk", type=Path, default=None, help="CSV: building, old and new code")
-    p.add_argument("--summary", type=Path, default=None, help="JSON summary (audit before/after)")
+    p.add_argument("--out", type=output_file(".gpkg"), required=True, help="new plan GeoPackage")
+    p.add_argument(
+        "--crosswalk",
+        type=output_file(".csv"),
+        default=None,
+        help="CSV: building, old and new code",
+    )
+    p.add_argument(
+        "--summary",
+        type=output_file(".json"),
+        default=None,
+        help="JSON summary (audit before/after)",
+    )
     add_scheduler_option(p)
     add_code_options(p)
     p.set_defaults(run=run)
@@ -35,7 +45,6 @@ def run(args: argparse.Namespace) -> int:
     from gridgen.errors import ParameterError
     from gridgen.io.csvsafe import write_csv
     from gridgen.io.plan import read_plan, write_plan
-    from gridgen.io.read import read_dataset
     from gridgen.partition.codes import CodeBook
     from gridgen.partition.plan import default_band, parse_band
     from gridgen.partition.rebalance import rebalance
@@ -50,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         raise ParameterError(msg)
     on = valid_from(args)
     executor = executor_from(args)  # a bad --workers or --scheduler fails before the work
-    ds = read_dataset(args.data, crs=args.crs)
+    ds = read_data(args.data, crs=args.crs)
     scheme = code_scheme(args, ds)
     book = None if scheme is None else CodeBook(scheme)
     assignment = None

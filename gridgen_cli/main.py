@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -46,6 +47,9 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         """Print the error on one line and exit with status 2."""
+        option = re.fullmatch(r"argument (--[\w-]+)(?:/[^:]*)?: expected one argument", message)
+        if option is not None:  # ``--band -1,5``: argparse took the value for an option
+            message += f"; a value starting with '-' is written {option[1]}=VALUE"
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 

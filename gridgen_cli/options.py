@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gridgen.distributed.executor import Executor
 from gridgen.distributed.settings import executor_settings
+
+if TYPE_CHECKING:
+    from gridgen.dataset import Dataset
 
 
 def add_scheduler_option(parser: argparse.ArgumentParser) -> None:
@@ -72,3 +77,24 @@ def add_out_crs_option(parser: argparse.ArgumentParser) -> None:
         help="coordinate system of the written geometry: an EPSG code (default 4326), gcj02 "
         "(Amap/Tencent) or bd09 (Baidu); GCJ-02/BD-09 are declared as such in the file",
     )
+
+
+def read_data(path: Path, *, crs: str | None = None) -> Dataset:
+    """Return the validated dataset at ``path``, warning on stderr of every row validation
+    left out or whose households it estimated (naming the first rows), so that no building
+    is dropped or changed without a word; ``gridgen validate`` lists them all."""
+    from gridgen.io.read import read_dataset
+
+    ds = read_dataset(path, crs=crs)
+    for action, what in (("rejected", "left out"), ("estimated", "households estimated")):
+        found = [f for f in ds.report.findings if f.action == action]
+        if not found:
+            continue
+        first = "; ".join(f.message for f in found[:3])
+        more = f"; and {len(found) - 3} more" if len(found) > 3 else ""
+        print(
+            f"warning: {path}: {len(found)} row(s) {what} by validation: {first}{more} "
+            f"(gridgen validate {path} lists them)",
+            file=sys.stderr,
+        )
+    return ds

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 import pyogrio.errors
@@ -141,6 +142,12 @@ def read_grid_layer(
         raise SchemaError(msg)
     names = [str(c) for c in frame.columns if c != frame.geometry.name]
     code = _code_column(names, id_column, str(p))
+    if not (frame.geometry.notna() & ~frame.geometry.is_empty).any():
+        msg = (
+            f"{p}: the layer holds no grid polygons ({len(frame)} rows, none with a shape); "
+            "export the layer with its polygons (check a filter or the layer name)"
+        )
+        raise SchemaError(msg)
     codes = frame[code]
     missing = codes.isna() | (codes.astype(str).str.strip() == "")
     if missing.any():
@@ -165,7 +172,10 @@ def read_grid_layer(
     # the grid attributes the standards and the offices keep (dates, 责任主体, 网格员...)
     for col, values in attribute_frame(frame.drop(columns=[code])).items():
         out[str(col)] = values.to_numpy()
-    out["geometry"] = [shapely.Polygon() if g is None else g for g in out.geometry]
+    # grids are flat: Z/M coordinates (CAD or GPS exports) are dropped, not written back
+    out["geometry"] = shapely.force_2d(
+        np.asarray([shapely.Polygon() if g is None else g for g in out.geometry], dtype=object)
+    )
     return _to_wgs84(out, crs, str(p))
 
 

@@ -6,6 +6,7 @@ one-row ``plan_meta`` table (target, band, seed, code scheme, metrics and proble
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict
 from pathlib import Path
 
@@ -147,11 +148,7 @@ def _read_plan(path: str | Path) -> Plan:
         if need not in layers:
             msg = f"plan {src} has no layer {need!r}: a plan needs layers grids and assignment"
             raise UnknownLayerError(msg)
-    meta: dict[str, object] = {}
-    if META_LAYER in layers:
-        row = pyogrio.read_dataframe(src, layer=META_LAYER, read_geometry=False)
-        if len(row):
-            meta = row.iloc[0].to_dict()
+    meta = _read_meta(src, layers)
     declared = parse_crs(str(meta["crs"])) if meta.get("crs") else None
     grids = gpd.read_file(src, layer="grids", engine="pyogrio")
     if declared is not None and declared.chinese:
@@ -167,9 +164,10 @@ def _read_plan(path: str | Path) -> Plan:
                 "docs/data-model.md)"
             )
             raise SchemaError(msg)
+    _check_ids(grids, "grids", "grid_id", src, unique=True)
     grids["grid_id"] = grids["grid_id"].astype(str)
     grids["community_id"] = grids["community_id"].astype(str)
-    grids["households"] = pd.to_numeric(grids["households"], errors="raise").astype(np.int64)
+    grids["households"] = _households(grids, src)
     defaults: dict[str, object] = {
         "party_org": None,
         "workers": 1,
@@ -197,6 +195,8 @@ def _read_plan(path: str | Path) -> Plan:
                 "format, docs/data-model.md)"
             )
             raise SchemaError(msg)
+    _check_ids(assignment, "assignment", "building_id", src, unique=True)
+    _check_ids(assignment, "assignment", "grid_id", src, unique=False)
     assignment = assignment[["building_id", "grid_id"]].astype(str)
     unknown = sorted(set(assignment["grid_id"]) - set(grids["grid_id"]))
     if unknown:
@@ -205,27 +205,109 @@ def _read_plan(path: str | Path) -> Plan:
             f"({', '.join(unknown[:5])}): every assigned grid must exist"
         )
         raise SchemaError(msg)
-    target = int(meta.get("target", 300))  # type: ignore[call-overload]
+    target = _meta_int(meta, "target", 300, src)
     band = (
-        int(meta.get("band_min", round(0.8 * target))),  # type: ignore[call-overload]
-        int(meta.get("band_max", round(1.2 * target))),  # type: ignore[call-overload]
+        _meta_int(meta, "band_min", round(0.8 * target), src),
+        _meta_int(meta, "band_max", round(1.2 * target), src),
     )
-    metrics = (
-        PlanMetrics(**json.loads(str(meta["metrics"])))
-        if meta.get("metrics")
-        else _metrics_from_columns(grids)
-    )
-    problems = _problems(meta.get("problems"), src)
     return Plan(
         grids=grids,
         assignment=assignment,
-        metrics=metrics,
-        problems=problems,
+        metrics=_metrics(meta.get("metrics"), src) or _metrics_from_columns(grids),
+        problems=_problems(meta.get("problems"), src),
         target=target,
         band=band,
-        seed=int(meta.get("seed", 0)),  # type: ignore[call-overload]
+        seed=_meta_int(meta, "seed", 0, src),
         codes=_read_codes(src, layers, meta),
     )
+
+
+def _read_meta(src: Path, layers: set[str]) -> dict[str, object]:
+    """Return the one row of ``plan_meta`` as a dict (empty when the table is absent or
+    empty; SchemaError when it has more than one row)."""
+    import pyogrio
+
+    meta: dict[str, object] = {}
+    if META_LAYER in layers:
+        row = pyogrio.read_dataframe(src, layer=META_LAYER, read_geometry=False)
+        if len(row) > 1:
+            msg = (
+                f"plan {src}: table {META_LAYER} has {len(row)} rows; a plan has one (its "
+                "target, band and metrics): delete the others"
+            )
+            raise SchemaError(msg)
+        if len(row):
+            meta = row.iloc[0].to_dict()
+    return meta
+
+
+def _meta_int(meta: dict[str, object], key: str, default: int, src: Path) -> int:
+    """Return the whole number ``meta[key]`` (``default`` when the column is absent);
+    SchemaError naming the column when it is empty or not a whole number."""
+    if key not in meta:
+        return default
+    value = meta[key]
+    try:
+        number = float(str(value))
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number) or number != int(number):
+        shown = "empty" if value is None or str(value) in ("nan", "") else repr(value)
+        msg = (
+            f"plan {src}: plan_meta column {key} is {shown}, not a whole number; write it "
+            f"again (e.g. {default}) or give the plan gridgen wrote"
+        )
+        raise SchemaError(msg)
+    return int(number)
+
+
+def _metrics(text: object, src: Path) -> PlanMetrics | None:
+    """Return the metrics stored as JSON in ``plan_meta`` (None when empty; SchemaError
+    naming the file when they are not the metrics gridgen writes)."""
+    if text is None or (isinstance(text, float) and math.isnan(text)) or not str(text):
+        return None
+    try:
+        return PlanMetrics(**json.loads(str(text)))
+    except (TypeError, ValueError) as err:  # bad JSON, a missing or unknown field
+        msg = (
+            f"plan {src}: plan_meta column metrics is not the plan's metrics ({err}); empty "
+            "the column (the metrics are then taken from the grids) or give the plan "
+            "gridgen wrote"
+        )
+        raise SchemaError(msg) from err
+
+
+def _check_ids(frame: pd.DataFrame, layer: str, column: str, src: Path, *, unique: bool) -> None:
+    """Refuse empty values in ``frame[column]`` (and repeated ones when ``unique``),
+    naming the rows (SchemaError)."""
+    text = frame[column].astype("string").str.strip()
+    empty = (text.isna() | text.eq("")).to_numpy()
+    if empty.any():
+        rows = ", ".join(str(int(i) + 1) for i in empty.nonzero()[0][:5])
+        msg = f"plan {src}: layer {layer}, column {column} is empty in row(s) {rows}; fill it"
+        raise SchemaError(msg)
+    repeated = text[text.duplicated()].unique()
+    if unique and len(repeated):
+        msg = (
+            f"plan {src}: layer {layer}, column {column} repeats {', '.join(repeated[:5])}: "
+            f"each must appear once (a building in one grid, a grid code once)"
+        )
+        raise SchemaError(msg)
+
+
+def _households(grids: gpd.GeoDataFrame, src: Path) -> pd.Series:
+    """Return the grids' household counts as integers (SchemaError naming the rows that are
+    not whole numbers ≥ 0)."""
+    numbers = pd.to_numeric(grids["households"], errors="coerce")
+    bad = (numbers.isna() | (numbers < 0) | (numbers != numbers.round())).to_numpy()
+    if bad.any():
+        rows = ", ".join(str(int(i) + 1) for i in bad.nonzero()[0][:5])
+        msg = (
+            f"plan {src}: layer grids, column households is not a whole number ≥ 0 in "
+            f"row(s) {rows}; fix those rows"
+        )
+        raise SchemaError(msg)
+    return pd.Series(numbers.astype(np.int64), index=grids.index)
 
 
 def _read_codes(src: Path, layers: set[str], meta: dict[str, object]) -> CodeBook:

@@ -355,7 +355,7 @@ def _split_compounds(
     bld = dataset.buildings
     comp = bld["compound_id"].astype(object).to_numpy()
     has = pd.notna(comp) & (raw >= 0)
-    has &= np.asarray([str(c) != "" for c in comp])
+    has &= np.asarray([str(c) != "" for c in comp], dtype=bool)
     frame = pd.DataFrame({"c": comp[has].astype(str), "g": raw[has], "h": b_hh[has]})
     total = pd.Series(b_hh[pd.notna(comp)], index=comp[pd.notna(comp)].astype(str))
     total_of = {str(k): int(v) for k, v in total.groupby(level=0).sum().items()}

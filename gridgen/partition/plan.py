@@ -235,7 +235,7 @@ def parse_band(text: str | None, *, option: str = "--band") -> tuple[int, int] |
         return None
     parts = text.replace(" ", "").split(",")
     if len(parts) != 2 or not all(p.isdigit() for p in parts):
-        msg = f"{option} {text!r} must be two whole numbers MIN,MAX, e.g. 240,360"
+        msg = f"{option} {text!r} must be two whole numbers MIN,MAX, 0 < MIN ≤ MAX, e.g. 240,360"
         raise ParameterError(msg)
     return int(parts[0]), int(parts[1])
 
