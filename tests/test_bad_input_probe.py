@@ -208,3 +208,50 @@ def test_negative_looking_value_says_how_to_write_it() -> None:
     _refused(run, "--band=VALUE")
     run = run_main("partition", str(DATA), "--band=-1,5", "--out", "x.gpkg")
     _refused(run, "--band '-1,5' must be two whole numbers MIN,MAX, 0 < MIN ≤ MAX")
+
+
+@pytest.fixture(scope="module")
+def small_ledger(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first 200 rows of the shipped raw ledger, as CSV (a fast ingest)."""
+    import pandas as pd
+
+    path = tmp_path_factory.mktemp("ledger") / "ledger.csv"
+    rows = pd.read_excel(RAW / "ledger.xlsx", header=1, engine="calamine", nrows=200)
+    rows.to_csv(path, index=False)
+    return path
+
+
+RAW = sample_path() / "raw"
+
+
+def _ingest(tmp_path: Path, footprints: Path, ledger: Path) -> CliRun:
+    return run_main("ingest", "--communities", str(RAW / "communities.shp"),
+                    "--footprints", str(footprints), "--ledger", str(ledger),
+                    "--out", str(tmp_path / "d.gpkg"),
+                    "--match-report", str(tmp_path / "r.json"))  # fmt: skip
+
+
+def test_ingest_refuses_footprint_outlines(tmp_path: Path, small_ledger: Path) -> None:
+    """Footprints given as their outlines (LineStrings) are refused naming the rows; before,
+    ingest exited 0 with an empty buildings layer (every household lost)."""
+    footprints = gpd.read_file(RAW / "footprints.gpkg")
+    footprints["geometry"] = footprints.geometry.boundary
+    footprints.to_file(tmp_path / "lines.gpkg")
+    run = _ingest(tmp_path, tmp_path / "lines.gpkg", small_ledger)
+    _refused(run, "footprints lines.gpkg", "are LineString (rows 1, 2, 3", "not their outlines")
+    assert not (tmp_path / "d.gpkg").exists()
+
+
+def test_ingest_drops_z(tmp_path: Path, small_ledger: Path) -> None:
+    """Footprints with Z coordinates ingest flat (before: Z written into the dataset)."""
+    footprints = gpd.read_file(RAW / "footprints.gpkg")
+    footprints["geometry"] = shapely.force_3d(footprints.geometry.to_numpy(), 12.0)
+    footprints.to_file(tmp_path / "z.gpkg")
+    (tmp_path / "flat").mkdir()
+    assert _ingest(tmp_path / "flat", RAW / "footprints.gpkg", small_ledger).returncode == 0
+    run = _ingest(tmp_path, tmp_path / "z.gpkg", small_ledger)
+    assert run.returncode == 0, run.stderr
+    buildings = gpd.read_file(tmp_path / "d.gpkg", layer="buildings")
+    flat = gpd.read_file(tmp_path / "flat" / "d.gpkg", layer="buildings")
+    assert not buildings.has_z.any()
+    assert buildings.geometry.geom_equals_exact(flat.geometry, 1e-9).all()

@@ -32,9 +32,11 @@ import pandas as pd
 import pyogrio
 import pyogrio.errors
 import pyproj
+import shapely
 
 from gridgen.errors import (
     DataFileNotFoundError,
+    SchemaError,
     UnknownCRSError,
     UnknownLayerError,
     UnreadableFileError,
@@ -274,6 +276,35 @@ def _in_wgs84(
     return out, _label(crs)
 
 
+GEOMETRY_TYPES: dict[str, tuple[str, ...]] = {
+    "communities": ("Polygon", "MultiPolygon"),
+    "compounds": ("Polygon", "MultiPolygon"),
+    "buildings": ("Polygon", "MultiPolygon", "Point"),
+}
+"""Geometry types an input of each kind may hold (the others are not checked)."""
+
+
+def _check_types(frame: gpd.GeoDataFrame, kind: str, source: str) -> None:
+    """Refuse rows whose geometry type the input ``kind`` cannot hold (SchemaError naming the
+    rows): outlines given as lines would otherwise become no building at all."""
+    allowed = GEOMETRY_TYPES.get(kind)
+    if allowed is None:
+        return
+    bad = ~frame.geometry.geom_type.isin(allowed)
+    if not bad.any():
+        return
+    rows = frame.loc[bad, "source_row"].tolist()
+    found = ", ".join(sorted(set(frame.geometry.geom_type[bad])))
+    listed = ", ".join(map(str, rows[:10])) + (
+        f" and {len(rows) - 10} more" if len(rows) > 10 else ""
+    )
+    msg = (
+        f"{source}: {len(rows)} rows are {found} (rows {listed}); {_kind_of(source)} must be "
+        f"{' or '.join(allowed)}: give the polygons, not their outlines (QGIS: Lines to Polygons)"
+    )
+    raise SchemaError(msg)
+
+
 def _kind_of(source: str) -> str:
     return source.split(" ", 1)[0]
 
@@ -329,6 +360,9 @@ def read_source(path: str | Path, kind: str, *, crs: str | int | None = None) ->
         frame = frame.loc[~missing].reset_index(drop=True)
     if frame.empty:
         raise UnreadableFileError(f"{source}: holds no feature with a geometry")
+    _check_types(frame, kind, source)
+    # inputs are flat: Z/M coordinates (CAD, GPS exports) are dropped, not carried into the dataset
+    frame = frame.set_geometry(shapely.force_2d(frame.geometry.to_numpy()), crs=frame.crs)
     declared = parse_crs(crs) if crs is not None else None
     out, label = _in_wgs84(frame, declared, source, notes)
     out = valid_geometries(out)
