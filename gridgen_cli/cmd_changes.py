@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from gridgen.errors import UnsupportedFormatError
 from gridgen.rules import RuleKind
 from gridgen_cli.code_options import valid_from
-from gridgen_cli.options import read_data
+from gridgen_cli.options import read_data, warn_unknown_buildings
 
 if TYPE_CHECKING:
     from gridgen.dataset import Dataset
@@ -60,7 +60,9 @@ def read_plan_or_layer(ds: Dataset, path: Path, *, id_column: str | None = None)
         except DataSourceError:  # not a GeoPackage: read_grid_layer says so, naming the file
             layers = set()
         if {"grids", "assignment"} <= layers:
-            return read_plan(path)
+            plan = read_plan(path)
+            warn_unknown_buildings(plan, ds, path)
+            return plan
     from gridgen.io.grids import read_grid_layer
     from gridgen.partition.existing import import_grids
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from gridgen.errors import ParameterError, UnsupportedFormatError
-from gridgen_cli.options import read_data
+from gridgen_cli.options import read_data, warn_unknown_buildings
 
 FORMATS = (".json", ".xlsx")
 
@@ -60,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
         raise ParameterError("--layer: the same layer is named twice; give each once")
     ds = read_data(args.data, crs=args.crs)
     base = read_plan(args.base)
+    warn_unknown_buildings(base, ds, args.base)
     layers = []
     for name, path in zip(names, args.layer, strict=True):
         frame = read_grid_layer(path, id_column=args.id_column, crs=args.layer_crs)

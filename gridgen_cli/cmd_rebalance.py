@@ -10,7 +10,13 @@ from typing import Any
 
 from gridgen_cli.code_options import add_code_options, code_scheme, valid_from
 from gridgen_cli.grid_options import add_grid_options, load_grids
-from gridgen_cli.options import add_scheduler_option, executor_from, output_file, read_data
+from gridgen_cli.options import (
+    add_scheduler_option,
+    executor_from,
+    output_file,
+    read_data,
+    warn_unknown_buildings,
+)
 
 
 def add_parser(sub: Any) -> None:
@@ -68,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     band_text = parse_band(args.band)
     if args.plan is not None:
         plan = read_plan(args.plan)
+        warn_unknown_buildings(plan, ds, args.plan)
         grids, assignment = plan.grids, plan.assignment
         if scheme is not None and scheme != plan.codes.scheme:
             msg = (

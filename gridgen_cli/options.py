@@ -13,6 +13,7 @@ from gridgen.distributed.settings import executor_settings
 
 if TYPE_CHECKING:
     from gridgen.dataset import Dataset
+    from gridgen.partition.plan import Plan
 
 
 def add_scheduler_option(parser: argparse.ArgumentParser) -> None:
@@ -98,3 +99,18 @@ def read_data(path: Path, *, crs: str | None = None) -> Dataset:
             file=sys.stderr,
         )
     return ds
+
+
+def warn_unknown_buildings(plan: Plan, ds: Dataset, path: Path) -> None:
+    """Warn on stderr when the plan at ``path`` assigns buildings ``ds`` does not hold (a plan
+    of another dataset, or buildings validation left out): they are left out of the work."""
+    known = set(ds.buildings["building_id"].astype(str))
+    unknown = [b for b in plan.assignment["building_id"].astype(str) if b not in known]
+    if unknown:
+        more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+        print(
+            f"warning: {path}: {len(unknown)} building(s) of the plan are not in the dataset "
+            f"({', '.join(unknown[:5])}{more}) and are left out; check the plan belongs to "
+            "this dataset",
+            file=sys.stderr,
+        )

@@ -255,3 +255,32 @@ def test_ingest_drops_z(tmp_path: Path, small_ledger: Path) -> None:
     flat = gpd.read_file(tmp_path / "flat" / "d.gpkg", layer="buildings")
     assert not buildings.has_z.any()
     assert buildings.geometry.geom_equals_exact(flat.geometry, 1e-9).all()
+
+
+def test_plan_buildings_missing_from_the_dataset_are_named(plan_file: Path, tmp_path: Path) -> None:
+    """A plan assigning a building the dataset lacks (another dataset's plan, a demolished
+    building): changes and rebalance say so naming it (before: left out without a word)."""
+    data = tmp_path / "district.gpkg"
+    shutil.copy(DATA, data)
+    buildings = gpd.read_file(data, layer="buildings")
+    gone = str(buildings.loc[3, "building_id"])
+    buildings.drop(index=3).to_file(data, layer="buildings", driver="GPKG")
+    out = tmp_path / "c.json"
+    run = run_main("changes", str(data), "--old", str(plan_file), "--new", str(plan_file),
+                   "--out", str(out))  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert f"1 building(s) of the plan are not in the dataset ({gone})" in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("address", "problem"), [("garbage", "no :PORT"), ("http://host:8786", "unknown protocol")]
+)
+def test_malformed_scheduler_address_fails_before_connecting(
+    tmp_path: Path, address: str, problem: str
+) -> None:
+    """A scheduler address without a port is refused at once naming the option (before: the
+    right message after a 10 s wait, then a 20 s hang and a Client.__del__ traceback)."""
+    out = tmp_path / "plan.gpkg"
+    run = run_main("partition", str(DATA), "--scheduler", address, "--out", str(out))
+    _refused(run, f"Dask scheduler address {address!r}", problem, "--scheduler")
+    assert not out.exists()

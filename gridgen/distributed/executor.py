@@ -17,11 +17,17 @@ from __future__ import annotations
 
 import math
 import pickle
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from gridgen.distributed.cluster import DEFAULT_TIMEOUT_S, connect, map_on_client
+from gridgen.distributed.cluster import (
+    DEFAULT_TIMEOUT_S,
+    SCHEDULER_SETTING,
+    connect,
+    map_on_client,
+)
 from gridgen.distributed.sendable import unpicklable_part
 from gridgen.distributed.subsets import Shards
 from gridgen.errors import ClusterError, ParameterError
@@ -74,6 +80,8 @@ class Executor:
     def __post_init__(self) -> None:
         """Check the options and normalise an empty scheduler address to None."""
         address = (self.scheduler or "").strip() or None
+        if address is not None:
+            _check_address(address)
         object.__setattr__(self, "scheduler", address)
         if isinstance(self.workers, bool) or int(self.workers) != self.workers or self.workers < 1:
             msg = f"workers must be a whole number of at least 1, got {self.workers!r}"
@@ -159,6 +167,29 @@ class Executor:
                 func, payload, ids, workers=self.workers, progress=progress, options=options
             )
         return _map_in_process(func, payload, ids, progress, options)
+
+
+PORTLESS_PROTOCOLS = ("inproc", "ucx")
+"""Dask protocols whose addresses need no ``:PORT``; tcp, tls, ws and wss do."""
+
+
+def _check_address(address: str) -> None:
+    """Refuse a scheduler address Dask cannot parse (no port, unknown protocol) before any
+    connection: ``distributed.Client('garbage')`` fails, then hangs 20 s and prints a
+    traceback when Python exits. Checked here so the CLI need not import distributed."""
+    protocol, _, rest = address.rpartition("://")
+    protocol = protocol or "tcp"
+    problem = None
+    if protocol not in ("tcp", "tls", "ws", "wss", *PORTLESS_PROTOCOLS):
+        problem = f"unknown protocol {protocol!r}"
+    elif protocol not in PORTLESS_PROTOCOLS and not re.fullmatch(r"\S+:[0-9]{1,5}", rest):
+        problem = "no :PORT"
+    if problem is not None:
+        msg = (
+            f"Dask scheduler address {address!r} ({SCHEDULER_SETTING} or --scheduler): "
+            f"{problem}; give the address `dask scheduler` printed, e.g. tcp://10.0.0.5:8786"
+        )
+        raise ParameterError(msg)
 
 
 def map_communities(

@@ -74,8 +74,8 @@ def _code_column(columns: list[str], id_column: str | None, source: str) -> str:
     if id_column is not None:
         if id_column not in columns:
             msg = (
-                f"{source}: no column {id_column!r} for --id-column; columns present: "
-                f"{', '.join(columns)}"
+                f"{source}: no column {id_column!r} for --id-column (API: id_column); columns "
+                f"present: {', '.join(columns)}"
             )
             raise SchemaError(msg)
         return id_column
@@ -85,7 +85,7 @@ def _code_column(columns: list[str], id_column: str | None, source: str) -> str:
             return lower[name.lower()]
     msg = (
         f"{source}: no grid code column ({', '.join(ID_COLUMNS)}); columns present: "
-        f"{', '.join(columns) or 'none'}; name the code column with --id-column"
+        f"{', '.join(columns) or 'none'}; name the code column with --id-column (API: id_column)"
     )
     raise SchemaError(msg)
 

@@ -220,7 +220,7 @@ def default_band(target: int, band: tuple[int, int] | None = None) -> Band:
     if not (0 < lo <= target <= hi):
         msg = (
             f"band {lo},{hi} must satisfy 0 < MIN <= target ({target}) <= MAX: "
-            "give --band MIN,MAX around the target, e.g. 240,360 for 300"
+            "give the band (--band, API: band) as MIN,MAX around the target, e.g. 240,360 for 300"
         )
         raise ParameterError(msg)
     return Band(lo, hi)
