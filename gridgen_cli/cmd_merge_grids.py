@@ -51,14 +51,18 @@ def run(args: argparse.Namespace) -> int:
     if len(args.grids) < 2:
         msg = "merge-grids needs at least two --grids layers"
         raise ParameterError(msg)
+    names = [p.name for p in args.grids]
+    if len(set(names)) < len(names):
+        names = [str(p) for p in args.grids]
+    if len(set(names)) < len(names):
+        twice = next(n for n in names if names.count(n) > 1)
+        msg = f"--grids {twice} is given twice; give each department's layer once"
+        raise ParameterError(msg)
     band = default_band(args.target, parse_band(args.band))
     on = valid_from(args)
     ds = read_data(args.data, crs=args.crs)
     scheme = code_scheme(args, ds)
     layers = [load_grids(args, ds, p) for p in args.grids]
-    names = [p.name for p in args.grids]
-    if len(set(names)) < len(names):
-        names = [str(p) for p in args.grids]
     with progress_task("merge") as progress:
         result = merge_layers(
             ds,

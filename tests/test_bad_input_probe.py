@@ -284,3 +284,15 @@ def test_malformed_scheduler_address_fails_before_connecting(
     run = run_main("partition", str(DATA), "--scheduler", address, "--out", str(out))
     _refused(run, f"Dask scheduler address {address!r}", problem, "--scheduler")
     assert not out.exists()
+
+
+def test_merge_refuses_the_same_layer_twice(grids_file: Path, tmp_path: Path) -> None:
+    """Two --grids naming one file would give two departments the same name in the crosswalk
+    (before: exit 0); nesting already refused it."""
+    out = tmp_path / "m.gpkg"
+    layer = str(grids_file)
+    cw = str(tmp_path / "cw.csv")
+    run = run_main("merge-grids", str(DATA), "--grids", layer, "--grids", layer, "--out", str(out),
+                   "--crosswalk", cw)  # fmt: skip
+    _refused(run, f"--grids {grids_file} is given twice")
+    assert not out.exists()
