@@ -171,18 +171,3 @@ def test_repairs_from_the_start_when_the_moves_fed_a_grid_that_must_split() -> N
     )
     assert changed == 350
     assert labels[2] == labels[3] != labels[7] == labels[8] == labels[6]
-
-
-def test_an_added_grid_when_it_changes_fewer_households_than_a_chain() -> None:
-    # old grids: 0 = column 0, 1 = columns 1-2, 2 = columns 3-4
-    #    100 | 100 100 | 200  60
-    #    150 |  50 120 |  50 120
-    # grid 1 has 370 and grid 2 430 (above 360); with grid 0 (250) they hold 1,050, which
-    # three grids can hold: the boundary moves reach three grids in the band through grid
-    # 0 (100 + 100 + 150 | 100 + 200 + 60 | 50 + 120 + 50 + 120), 370 households changed. An
-    # added grid of the bottom right 120 + 50 + 120 (290, all changed) leaves grid 1 with
-    # 100 + 100 + 50 (250) and grid 2 with 200 + 60 (260): 290
-    labels, changed = _settled([100, 100, 100, 200, 60, 150, 50, 120, 50, 120], [0, 1, 1, 2, 2] * 2)
-    assert changed == 290
-    assert int(labels.max()) + 1 == 4
-    assert len({int(labels[u]) for u in (7, 8, 9)}) == 1

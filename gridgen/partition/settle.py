@@ -50,12 +50,10 @@ from gridgen.partition.proofs import (
 )
 from gridgen.partition.regions import components
 from gridgen.partition.repairs import (
-    PEEL_UNITS,
     changed_households,
     excused_mask,
     excused_of,
     out_key,
-    peel_trials,
     repair_grids,
     sub_regions,
 )
@@ -75,12 +73,6 @@ for the repairs to be made from the plan before them too (:func:`_pushed_out`; w
 city: a grid taken from 363 to 366 households, 0.36 s CPU for nothing; filled city
 Drift(seed=3): a grid taken from 391 to 191, 31 to 49 outside the band, 575 -> 319
 households changed)."""
-NEW_GRID_PEELS = 3
-"""Peels (:func:`gridgen.partition.repairs.peel_trials`) of each overfull grid tried as
-an added grid by :func:`_peeled_if_cheaper`."""
-NEW_GRID_TRIALS = 2
-"""Overfull grids (the most households first) whose peels :func:`_peeled_if_cheaper`
-tries."""
 PROVEN_KINDS = frozenset({RuleKind.UNBALANCEABLE, RuleKind.UNSPLITTABLE})
 """Problems of :func:`band_problems` that prove their grid out of band (a summary's
 ``unfixable``; the others are ``not_fixed``)."""
@@ -360,57 +352,9 @@ def _settled(
                 budget=MERGE_EXACT_BUDGET if join_stuck else REPAIR_EXACT_BUDGET,
             )
         labels = undo_moves(g, labels, start, lo=lo, hi=hi)
-        if math.isinf(budget) and not join_stuck:
-            labels = _peeled_if_cheaper(g, start, labels, stuck=stuck, band=band, memo=memo)
     _, inv = np.unique(labels, return_inverse=True)
     labels = mend_pieces(units, g, inv.astype(np.int64).ravel())
     return labels, stuck, moved
-
-
-def _peeled_if_cheaper(
-    g: Moves,
-    start: IntArray,
-    labels: IntArray,
-    *,
-    stuck: IntArray,
-    band: tuple[int, int],
-    memo: Memo,
-) -> IntArray:
-    """Return, of settled ``labels`` and the plans where a peel of a grid overfull in
-    ``start`` becomes an added grid (grown by the boundary moves, needless moves undone),
-    the one changing fewest households from ``start`` and leaving no more grids out of
-    band than ``labels`` (a stuck unit's aside).
-
-    Settling adds a grid only where the moves cannot bring an overfull grid into the band;
-    where they can, by a chain through several grids, an added grid of the overfull
-    grid's excess and a few of its neighbours' units may change fewer households (an
-    added grid changes at least the band minimum: tried only where the settled plan
-    changes more). Filled city Drift(seed=5), 140109010008: a grid of 459 households among
-    eight of 294-359, 348 households changed by the chain, 240 by an added grid; unseen
-    filled41 140109002003: 703 -> 598.
-    """
-    lo, hi = band
-    least = changed_households(g.households, start, labels)
-    if least <= lo:
-        return labels
-    size = np.bincount(start, weights=g.households)
-    units = np.bincount(start)
-    over = [int(c) for c in np.argsort(-size, kind="stable") if size[c] > hi]
-    over = [c for c in over if units[c] <= PEEL_UNITS][:NEW_GRID_TRIALS]
-    now = out_key(g, labels, lo, hi, excused_of(labels, stuck))[0]
-    best = labels
-    for grid in over:
-        for drawn in peel_trials(g, start, grid, most=NEW_GRID_PEELS):
-            trial, _ = balance(
-                g, drawn, lo=lo, hi=hi, excused=excused_mask(drawn, stuck), memo=memo
-            )
-            trial = undo_moves(g, trial, start, lo=lo, hi=hi)
-            if out_key(g, trial, lo, hi, excused_of(trial, stuck))[0] > now:
-                continue
-            moved = changed_households(g.households, start, trial)
-            if moved < least:
-                best, least = trial, moved
-    return best
 
 
 def _pushed_out(g: Moves, start: IntArray, labels: IntArray, *, band: tuple[int, int]) -> bool:
