@@ -97,9 +97,8 @@ grid may join it (in the others, one edge). Where a new grid goes decides which 
 it households; a unit two edges away joins it only with the unit between them, which
 one-edge candidates cannot express (unseen filled41 city, 140109004005: a 68-household unit
 of an overfull grid swapped with a neighbour's 43 instead of joining the new grid through a
-48-household unit, 486 -> 443 households changed). A last try, not the first programme:
-its larger programmes in place of the others left filled Drift(seed=7) 45 households worse
-(solves cut at their node limit)."""
+48-household unit, 486 -> 443 households changed). A last try, taken only when it keeps
+more households home, so no plan gets worse by it (0.02-0.05 s a city: 1-8 programmes)."""
 STAY = 1e-3
 """Cost of a unit leaving its settled grid, per unit (ties keep the settled plan)."""
 
