@@ -26,13 +26,13 @@ and neighbourhoods are single integer operations.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from gridgen.partition.bits import fitting_totals, neighbour_masks, set_bits
+from gridgen.partition.exact_result import SEARCHED, ExactResult, found_result
 from gridgen.partition.land_proofs import LAND_PROOF_STEPS, land_proof
 
 IntArray = NDArray[np.int64]
@@ -55,8 +55,6 @@ _GAVE_UP: set[tuple[_Key, int]] = set()
 QUICK_SETS = 2_000
 """Sets the first search order examines before the cut proofs are tried (then the whole
 search runs): most parts are settled within them."""
-SEARCHED = "search"
-""":attr:`ExactResult.by` of a proof by the exhaustive search."""
 MODES = ("fewest sets", "fewest neighbours", "largest")
 """The searches :func:`in_band_partition` runs in turn on one memo, a share of the budget
 each: branching on the unit the fewest in-band sets hold, on the unit with the fewest
@@ -72,27 +70,6 @@ run where the plain search gave up: walled's 40-unit part is found in 2,000 (7 m
 CHECK_SETS = 200
 """Connected sets examined per unit when checking that every unit of a part still has some
 in-band region (:meth:`_Search._band_set`; beyond that the unit is assumed to have one)."""
-
-
-@dataclass(frozen=True)
-class ExactResult:
-    """The outcome of :func:`in_band_partition`.
-
-    Attributes
-    ----------
-    status
-        ``"found"`` (``labels`` holds a partition into connected in-band regions),
-        ``"none"`` (proven: no such partition exists) or ``"unknown"`` (gave up).
-    labels
-        Region per unit (0..k-1) when found; land without households of its own takes the
-        region of a neighbour.
-    """
-
-    status: str
-    labels: IntArray | None = None
-    by: str = SEARCHED
-    """What proved ``"none"``: :data:`SEARCHED`, or a cut unit or pair of units
-    (:data:`gridgen.partition.cut_proofs.CUT_PROOF`), tried before the whole search."""
 
 
 class _OutOfBudgetError(Exception):
@@ -365,7 +342,7 @@ def in_band_partition(
     if regions is None:
         _remember_proof(key, SEARCHED)
         return ExactResult("none")
-    return _result(regions, n, nbrs)
+    return found_result(regions, n, nbrs)
 
 
 def _searched(
@@ -441,15 +418,8 @@ def _with_free(
     free: NDArray[np.bool_],
 ) -> ExactResult:
     """Return :func:`in_band_partition` with ``free`` units ("none" reported as unknown)."""
-    n = len(households)
-    hh = [int(h) for h in np.asarray(households).tolist()]
-    nbrs = neighbour_masks(n, edges)
-    search = _Search(hh, nbrs, lo=lo, hi=hi, budget=budget)
-    search.free = sum(1 << int(v) for v in np.flatnonzero(free).tolist())
-    search.eh = [
-        0 if f and h < lo else h for f, h in zip(np.asarray(free).tolist(), hh, strict=True)
-    ]
-    everything = (1 << n) - 1
+    search, nbrs = _free_search(households, edges, lo=lo, hi=hi, free=free)
+    everything = (1 << len(nbrs)) - 1
     # the largest unit first, with the whole budget; where that gives up, the other orders
     # with QUICK_SETS each (filled41: a part of 25 units around a compound of 238
     # households that the largest-first order needs 234,000 sets for, the others 24)
@@ -459,38 +429,62 @@ def _with_free(
             regions = search.solve(everything, search.total(everything))
         except _OutOfBudgetError:
             continue
-        return _result(regions, n, nbrs) if regions is not None else ExactResult("unknown")
+        if regions is None:
+            return ExactResult("unknown")
+        return found_result(regions, len(nbrs), nbrs)
     # then with the room check, fewest sets first (city31: 40 units around a stuck compound
     # of 180, found in 3,000 sets where the three orders gave up)
-    search.mode, search.budget = "fewest sets", min(budget, ROOM_SETS)
+    return _free_room_result(search, nbrs, budget=min(budget, ROOM_SETS))
+
+
+def one_free_partition(
+    households: IntArray,
+    edges: IntArray,
+    *,
+    lo: int,
+    hi: int,
+    free: NDArray[np.bool_],
+    budget: int = ROOM_SETS,
+) -> ExactResult:
+    """Return a partition of a connected part into connected regions in the band but those
+    holding a ``free`` unit (as :func:`in_band_partition` with ``free``), by the room search
+    alone, the unit the fewest in-band sets hold branched on first, within ``budget`` sets:
+    status ``"found"`` or ``"unknown"``.
+
+    The quick try of :func:`gridgen.partition.search.part_regions` on a part proven to have
+    no in-band partition where the plan leaves two grids out of band: one unit of a grid out
+    made free (walled city, 32 units, 2,424 households: grids of 230 and 224 become one of
+    408, found in 3,700 sets, 25 ms, where the other orders need 12,000-100,000 and more).
+    """
+    search, nbrs = _free_search(households, edges, lo=lo, hi=hi, free=free)
+    return _free_room_result(search, nbrs, budget=budget)
+
+
+def _free_search(
+    households: IntArray, edges: IntArray, *, lo: int, hi: int, free: NDArray[np.bool_]
+) -> tuple[_Search, list[int]]:
+    """Return a search with ``free`` units (no budget yet) and the neighbour masks."""
+    n = len(households)
+    hh = [int(h) for h in np.asarray(households).tolist()]
+    nbrs = neighbour_masks(n, edges)
+    search = _Search(hh, nbrs, lo=lo, hi=hi, budget=0)
+    search.free = sum(1 << int(v) for v in np.flatnonzero(free).tolist())
+    search.eh = [
+        0 if f and h < lo else h for f, h in zip(np.asarray(free).tolist(), hh, strict=True)
+    ]
+    return search, nbrs
+
+
+def _free_room_result(search: _Search, nbrs: list[int], *, budget: int) -> ExactResult:
+    """Return the room search's result (fewest sets first) within ``budget`` sets, "none"
+    reported as unknown (a free unit's region holding more might help the others)."""
+    search.mode, search.budget = "fewest sets", budget
     search.short = _shortfalls(search.fit)
+    everything = (1 << len(nbrs)) - 1
     try:
         regions = search.solve(everything, search.total(everything))
     except _OutOfBudgetError:
         return ExactResult("unknown")
-    return _result(regions, n, nbrs) if regions is not None else ExactResult("unknown")
-
-
-def _result(regions: list[int], n: int, nbrs: list[int]) -> ExactResult:
-    """Return the found result of ``regions`` (bit sets) over ``n`` units."""
-    labels = np.full(n, -1, dtype=np.int64)
-    for r, region in enumerate(regions):
-        labels[set_bits(region)] = r
-    return ExactResult("found", land_joined(labels, nbrs))
-
-
-def land_joined(labels: IntArray, nbrs: list[int]) -> IntArray:
-    """Return labels where units without a region (land) take a neighbour's region."""
-    labels = labels.copy()
-    if not (labels >= 0).any():
-        return np.zeros(len(labels), dtype=np.int64)
-    while (labels < 0).any():
-        joined = 0
-        for v in np.flatnonzero(labels < 0).tolist():
-            near = [labels[w] for w in set_bits(nbrs[v]) if labels[w] >= 0]
-            if near:
-                labels[v] = min(near)
-                joined += 1
-        if not joined:  # land cut off from every region (a part given in pieces)
-            labels[labels < 0] = int(labels.max())
-    return labels
+    if regions is None:
+        return ExactResult("unknown")
+    return found_result(regions, len(nbrs), nbrs)
