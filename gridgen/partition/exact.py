@@ -25,14 +25,15 @@ and neighbourhoods are single integer operations.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from gridgen.partition.bits import fitting_totals, neighbour_masks, set_bits
+from gridgen.partition.bits import fitting_totals, neighbour_masks, set_bits, shortfalls
 from gridgen.partition.exact_result import SEARCHED, ExactResult, found_result
+from gridgen.partition.hung_pieces import hung_proof
 from gridgen.partition.land_proofs import LAND_PROOF_STEPS, land_proof
 
 IntArray = NDArray[np.int64]
@@ -67,6 +68,10 @@ ROOM_SETS = 5_000
 """Sets (those of the unit checks counted too) of the room search (:meth:`_Search._needed`)
 run where the plain search gave up: walled's 40-unit part is found in 2,000 (7 ms), city31's
 40-unit part around a stuck compound in 3,000."""
+HUNG_SETS = 20_000
+"""Sets the room search examines per reduced part of a piece hung from one unit
+(:mod:`gridgen.partition.hung_pieces`): walled's 51-unit part, four parts of 30-31 units,
+needs 870-13,900 each (0.15 s in all)."""
 CHECK_SETS = 200
 """Connected sets examined per unit when checking that every unit of a part still has some
 in-band region (:meth:`_Search._band_set`; beyond that the unit is assumed to have one)."""
@@ -336,6 +341,8 @@ def in_band_partition(
         settled, regions = _room_searched(hh, nbrs, lo=lo, hi=hi, budget=min(budget, ROOM_SETS))
     if not settled and land_proof(hh, nbrs, lo=lo, hi=hi, steps=min(budget, LAND_PROOF_STEPS)):
         settled, regions = True, None  # by households first (walled43's 31-unit part)
+    if not settled and hung_proof(hh, edges, lo=lo, hi=hi, none=_no_division(lo, hi, budget)):
+        settled, regions = True, None  # a piece hung from one unit (walled's 51-unit part)
     if not settled:
         _remember(_GAVE_UP, (key, budget))
         return ExactResult("unknown")
@@ -368,23 +375,23 @@ def _room_searched(
     the unit with the fewest neighbours, within ``budget`` sets (the unit checks' sets
     counted): run only where the plain search gave up, so the plans it settles stay."""
     search = _Search(hh, nbrs, lo=lo, hi=hi, budget=budget)
-    search.mode, search.short = "fewest neighbours", _shortfalls(search.fit)
+    search.mode, search.short = "fewest neighbours", shortfalls(search.fit)
     try:
         return True, search.solve((1 << len(hh)) - 1, sum(hh))
     except _OutOfBudgetError:
         return False, None
 
 
-def _shortfalls(fit: list[bool]) -> list[int]:
-    """Return, per total ``t`` of ``fit`` (:func:`gridgen.partition.bits.fitting_totals`),
-    ``t`` minus the largest ``f <= t`` that is 0 or that some number of regions fits."""
-    out = []
-    last = 0
-    for t, fits in enumerate(fit):
-        if fits:
-            last = t
-        out.append(t - last)
-    return out
+def _no_division(lo: int, hi: int, budget: int) -> Callable[[list[int], IntArray], bool]:
+    """Return whether the room search (:func:`_room_searched`) proves that a part given by
+    households and local edges has no in-band division within :data:`HUNG_SETS` sets."""
+
+    def proven(hh: list[int], edges: IntArray) -> bool:
+        nbrs = neighbour_masks(len(hh), edges)
+        sets = min(budget, HUNG_SETS)
+        return _room_searched(hh, nbrs, lo=lo, hi=hi, budget=sets) == (True, None)
+
+    return proven
 
 
 def forget_proofs() -> None:
@@ -479,7 +486,7 @@ def _free_room_result(search: _Search, nbrs: list[int], *, budget: int) -> Exact
     """Return the room search's result (fewest sets first) within ``budget`` sets, "none"
     reported as unknown (a free unit's region holding more might help the others)."""
     search.mode, search.budget = "fewest sets", budget
-    search.short = _shortfalls(search.fit)
+    search.short = shortfalls(search.fit)
     everything = (1 << len(nbrs)) - 1
     try:
         regions = search.solve(everything, search.total(everything))

@@ -1,0 +1,198 @@
+"""Proofs that a part has no in-band division, by a piece hung from one unit.
+
+Where the exhaustive search (:mod:`gridgen.partition.exact`) gives up, a part is often a
+few large compounds around land with a block of small buildings hung from one land unit:
+the walled city's 51-unit part of 3,432 households has twelve buildings of 35 households
+whose only way out is one piece of land. The search tries thousands of shapes of that
+block that differ in nothing the rest can see. Here the part is first reduced, soundly
+(every division into connected in-band grids of the part is one of the reduced part):
+
+- an edge between two units that together exceed the maximum is dropped (no grid holds
+  both, so no grid is connected through it);
+- a unit below the minimum with one neighbour left shares its grid with it: the two
+  become one unit; land with one neighbour or none is dropped (it joins any grid);
+
+then a piece ``P`` hung from a cut unit ``c`` (the units of one component of the part
+without ``c``) is replaced by what ``c``'s grid may take from it: the grid holding ``c``
+meets ``P`` in a set ``S`` that is connected to ``c`` (``P`` reaches the rest only through
+``c``), and the rest of ``P`` is divided into in-band grids of its own, so each of its
+components holds a total some number of grids fits. For every such total ``r`` of ``S``
+(0 included), the part without ``P`` and with ``r`` more households on ``c`` is one
+reduced part (:func:`hung_instances`); when none of them has an in-band division, the part
+has none (:func:`gridgen.partition.exact.in_band_partition` asks the search of each).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import networkx as nx
+import numpy as np
+from numpy.typing import NDArray
+
+from gridgen.partition.bits import fitting_totals
+
+IntArray = NDArray[np.int64]
+Graph = dict[int, set[int]]
+
+PIECE_UNITS = 16
+"""Largest piece (units) replaced by the totals the cut unit's grid may take from it."""
+PIECE_SETS = 20_000
+"""Connected sets of a piece enumerated (beyond that, no instances: not settled)."""
+MOST_INSTANCES = 8
+"""Most reduced parts (distinct totals taken from the piece) searched."""
+NO_DIVISION: list[tuple[list[int], IntArray]] = []
+"""What :func:`hung_instances` returns when the reductions alone prove there is no
+division (a unit above the maximum, or one below the minimum left without a neighbour)."""
+
+
+def hung_instances(
+    households: list[int], edges: IntArray, *, lo: int, hi: int
+) -> list[tuple[list[int], IntArray]] | None:
+    """Return the reduced parts (households, local edges) that all have no in-band division
+    when the part has none (module doc), ``[]`` when the reductions alone prove it has none,
+    or None when no piece is hung from a cut unit within the limits."""
+    hh = {u: int(h) for u, h in enumerate(households)}
+    adj: Graph = {u: set() for u in hh}
+    for a, b in np.asarray(edges).tolist():
+        if a != b:
+            adj[a].add(b)
+            adj[b].add(a)
+    fit = fitting_totals(sum(hh.values()), lo=lo, hi=hi)
+    if not _reduce(hh, adj, lo=lo, hi=hi):
+        return NO_DIVISION
+    piece = _hung_piece(adj, hh)
+    if piece is None:
+        return None
+    cut, nodes = piece
+    takes = _takes(hh, adj, cut, nodes, fit=fit, hi=hi)
+    if takes is None or len(takes) > MOST_INSTANCES:
+        return None
+    out: list[tuple[list[int], IntArray]] = []
+    for r in sorted(takes):
+        h2 = {u: h for u, h in hh.items() if u not in nodes}
+        h2[cut] += r
+        a2 = {u: adj[u] - nodes for u in h2}
+        if _reduce(h2, a2, lo=lo, hi=hi):
+            out.append(_arrays(h2, a2))
+    return out
+
+
+def hung_proof(
+    households: list[int],
+    edges: IntArray,
+    *,
+    lo: int,
+    hi: int,
+    none: Callable[[list[int], IntArray], bool],
+) -> bool:
+    """Return whether the part has no in-band division: the reductions prove it, or
+    ``none`` (a search: whether a part has no in-band division) holds of every reduced part
+    of a piece hung from one unit (:func:`hung_instances`)."""
+    parts = hung_instances(households, edges, lo=lo, hi=hi)
+    return parts is not None and all(none(h, e) for h, e in parts)
+
+
+def _reduce(hh: dict[int, int], adj: Graph, *, lo: int, hi: int) -> bool:
+    """Reduce the graph in place (module doc); return False when it proves that no division
+    exists (a unit above the maximum, or a unit below the minimum without a neighbour)."""
+    changed = True
+    while changed:
+        changed = False
+        for u in list(adj):
+            if u not in adj:
+                continue  # contracted into a neighbour in this pass
+            if hh[u] > hi:
+                return False
+            over = [w for w in adj[u] if hh[u] + hh[w] > hi]
+            for w in over:
+                adj[u].discard(w)
+                adj[w].discard(u)
+            degree = len(adj[u])
+            if degree == 0 and 0 < hh[u] < lo:
+                return False  # below the minimum, and no grid can hold more
+            if degree == 0 or (degree == 1 and hh[u] == 0):
+                _drop(hh, adj, u)  # a grid of its own, or land that joins any grid
+            elif degree == 1 and hh[u] < lo:  # shares its grid with its one neighbour
+                (w,) = adj[u]
+                hh[w] += hh[u]
+                _drop(hh, adj, u)
+            elif not over:
+                continue
+            changed = True
+    return True
+
+
+def _drop(hh: dict[int, int], adj: Graph, u: int) -> None:
+    """Remove unit ``u`` from the graph."""
+    for w in adj.pop(u):
+        adj[w].discard(u)
+    del hh[u]
+
+
+def _hung_piece(adj: Graph, hh: dict[int, int]) -> tuple[int, set[int]] | None:
+    """Return a cut unit and the largest piece hung from it (2..:data:`PIECE_UNITS` units
+    holding households), or None."""
+    g = nx.Graph()
+    g.add_nodes_from(adj)
+    g.add_edges_from((u, w) for u, ws in adj.items() for w in ws if u < w)
+    best: tuple[int, int, set[int]] | None = None
+    for c in sorted(nx.articulation_points(g)):
+        rest = g.subgraph(set(g) - {c})
+        for comp in nx.connected_components(rest):
+            size = len(comp)
+            larger = best is None or size > best[0]
+            if larger and 2 <= size <= PIECE_UNITS and any(hh[u] for u in comp):
+                best = (size, c, set(comp))
+    return None if best is None else (best[1], best[2])
+
+
+def _takes(
+    hh: dict[int, int], adj: Graph, cut: int, nodes: set[int], *, fit: list[bool], hi: int
+) -> set[int] | None:
+    """Return the totals the grid of ``cut`` may take from the piece ``nodes``: those of
+    connected sets grown from ``cut`` into the piece (the empty one too) within the maximum,
+    whose rest of the piece has components that some number of grids fits; None beyond
+    :data:`PIECE_SETS` sets."""
+    takes: set[int] = set()
+    start: frozenset[int] = frozenset()
+    seen = {start}
+    stack = [(start, hh[cut])]
+    while stack:
+        taken, s = stack.pop()
+        if len(seen) > PIECE_SETS:
+            return None
+        if all(fit[t] for t in _totals(hh, adj, nodes - taken)):
+            takes.add(s - hh[cut])
+        front = {w for u in taken | {cut} for w in adj[u] if w in nodes} - taken
+        for w in front:
+            grown = taken | {w}
+            if s + hh[w] <= hi and grown not in seen:
+                seen.add(grown)
+                stack.append((grown, s + hh[w]))
+    return takes
+
+
+def _totals(hh: dict[int, int], adj: Graph, nodes: set[int]) -> list[int]:
+    """Return the households of each connected component of ``nodes``."""
+    out = []
+    left = set(nodes)
+    while left:
+        todo = [left.pop()]
+        total = 0
+        while todo:
+            u = todo.pop()
+            total += hh[u]
+            for w in adj[u] & left:
+                left.discard(w)
+                todo.append(w)
+        out.append(total)
+    return out
+
+
+def _arrays(hh: dict[int, int], adj: Graph) -> tuple[list[int], IntArray]:
+    """Return households and local edges of a graph given by dicts."""
+    ids = sorted(hh)
+    loc = {u: i for i, u in enumerate(ids)}
+    pairs = sorted({(loc[u], loc[w]) for u in ids for w in adj[u] if u < w})
+    return [hh[u] for u in ids], np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
