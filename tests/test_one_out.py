@@ -4,6 +4,7 @@ one exists (the walled city's 32-unit part of 2,424 households: 230 and 224 -> 4
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from gridgen.partition.objective import RegionProblem
 from gridgen.partition.regions import components
@@ -79,3 +80,37 @@ def test_part_regions_leaves_one_grid_out_in_a_part_without_an_in_band_division(
     )
     assert proof == SEARCH_PROOF
     assert len(_regions_out(labels, hh, edges)) == 1
+
+
+def test_a_large_part_without_a_proof_gets_more_region_searches(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from gridgen.partition import search
+
+    # a part above EXACT_UNITS (none here) without a proof: the region search is the only
+    # way in, so a plan with every region in band found by a later search is kept
+    # (walled43's 225-unit part: the eighth search of the partition's divides it in band)
+    hh = np.asarray([150, 150, 150, 150], dtype=np.int64)
+    edges = np.asarray([(0, 1), (1, 2), (2, 3)])
+    prob = RegionProblem(
+        households=hh,
+        edges=edges,
+        cut_cost=np.ones(3),
+        xy=np.column_stack([np.arange(4) * 100.0, np.zeros(4)]),
+        area=np.ones(4),
+    )
+    bad, good = np.asarray([0, 1, 1, 2]), np.asarray([0, 0, 1, 1])  # 150-300-150, 300-300
+    calls = []
+
+    def searched(*args: object, **kwargs: object) -> np.ndarray:
+        calls.append(1)
+        return good if len(calls) == search.RESTARTS + 2 else bad
+
+    monkeypatch.setattr(search, "EXACT_UNITS", 0)
+    monkeypatch.setattr(search, "best_regions", searched)
+    labels, proof = search.part_regions(
+        prob, target=300, band=(LO, HI), rng=np.random.default_rng(0), forced=np.zeros(4, bool)
+    )
+    assert proof == search.NO_PROOF
+    assert labels.tolist() == good.tolist()
+    assert len(calls) == search.RESTARTS + 2  # no more once every region is in band

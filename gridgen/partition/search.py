@@ -42,6 +42,15 @@ connected sets without an in-band partition) gets no restarts: on the three benc
 they never brought such a part closer to the band (walled city: parts of 37, 40 and 51
 units, one region out in each of four searches) and cost ~0.3 s CPU of ~7."""
 
+LARGE_RESTARTS = 12
+"""Region searches of a part too large for the exhaustive search
+(:data:`gridgen.partition.exact.EXACT_UNITS`) and without a proof, while a region stays out
+of band (a part settled sooner stops sooner): walled43's part of 225 units and 3,222
+households (two compounds of 192 and 211 that each need a few dozen households more, from
+tiny buildings behind land) is divided in band by 6 of 30 searches (seeded 0-29), and by
+the partition's eighth; each costs 0.1-0.4 s there, none where every grid is in band or
+proven out (walled, city31)."""
+
 BARRIER_SHARE = 0.5
 """Share of a shared boundary on a river or railway above which two units lie across it."""
 
@@ -145,6 +154,8 @@ def part_regions(
     ):
         proof = CUT_PROOF
         best_out = out_of_band(best)
+    if prob.n > EXACT_UNITS and proof == NO_PROOF:
+        restarts = LARGE_RESTARTS - 1  # no search settles it: only more tries can
     for _ in range(restarts):
         if best_out[0] == 0:
             break
