@@ -215,3 +215,14 @@ def test_rebalance_split_takes_code_after_retired(tmp_path: Path) -> None:
     # C1001 keeps its start; the new grid skips the retired C1002
     assert got == {"C1001": "2020-05-01", "C1003": "2025-06-30"}
     assert r.plan.codes.retired == book.retired
+
+
+def test_standard_order_puts_the_northern_of_two_stacked_grids_first_despite_noise() -> None:
+    area = box(0, 0, 400, 100)  # four grids: rows 100 m high, so all in one row
+    east = [box(100, 0, 250, 100), box(250, 0, 400, 100)]
+    for dx in (-1e-7, 0.0, 1e-7):  # the southern grid's point a float's noise west or east
+        south, north = box(dx, 0, 100 + dx, 50), box(0, 50, 100, 100)
+        grids = np.asarray([south, north, *east], dtype=object)
+        assert standard_order(grids, area).tolist() == [1, 0, 2, 3]
+    apart = np.asarray([box(-0.5, 0, 99.5, 50), box(0, 50, 100, 100), *east], dtype=object)
+    assert standard_order(apart, area).tolist() == [0, 1, 2, 3]  # half a metre: west first

@@ -268,3 +268,31 @@ def test_rebalance_plan_defaults_scope_and_summary() -> None:
     assert held.locked == ("C1002",) and s["households_moved"] == 0
     smaller, s = rebalance_plan(ds, plan, target=150)  # another target: its own ±20% band
     assert smaller.band == (120, 180) and s["out_of_band_after"] == 0
+
+
+def test_heaviest_communities_go_first_and_results_keep_id_order() -> None:
+    from gridgen.distributed.executor import Executor
+    from gridgen.partition.rebalance import heaviest_first
+
+    ds = two_communities()  # C1: 450 + 150 households (two grids out); C2: 600 in one grid
+    grids = layer(
+        ("C1001", box(0, 0, 380, 140)),
+        ("C1002", box(380, 0, 500, 140)),
+        ("C2001", box(500, 0, 1000, 140)),
+    )
+    before = audit_grids(ds, grids, band=BAND)
+    assert before.grids.set_index("grid_id")["in_band"].sum() == 0
+    # four buildings each; C1 has two grids out of band, C2 one: C1 (4 x 3) before C2 (4 x 2)
+    assert heaviest_first({"C2", "C1"}, before, ds) == ["C1", "C2"]
+    grids2 = layer(
+        ("C1001", box(0, 0, 500, 140)),
+        ("C2001", box(500, 0, 760, 140)),
+        ("C2002", box(760, 0, 880, 140)),
+        ("C2003", box(880, 0, 1000, 140)),
+    )  # C1: one grid out; C2: two
+    assert heaviest_first({"C1", "C2"}, audit_grids(ds, grids2, band=BAND), ds) == ["C2", "C1"]
+    serial = rebalance(ds, grids2, band=BAND)
+    pooled = rebalance(ds, grids2, band=BAND, executor=Executor(workers=2))
+    assert serial.summary["communities_touched"] == ["C1", "C2"]
+    assert pooled.plan.grids.equals(serial.plan.grids)
+    assert pooled.crosswalk.equals(serial.crosswalk)

@@ -74,6 +74,10 @@ code (``party_org`` None: unknown until an office's sheet says;
 :mod:`gridgen.records.attributes`)."""
 EMPTY_WEIGHT = 1e-3
 """Weight of a building in the households match, so grids of empty buildings match too."""
+SAME_X_M = 1e-3
+"""Metres to which a grid's x is rounded in the code order (:func:`standard_x`): grids of
+one row at the same rounded x lie one above the other and go north first, whatever the
+float noise of their points (a reprojection moves a point by about 1e-9 m)."""
 
 _DIGITS = re.compile(r"^[0-9]+$")
 
@@ -254,7 +258,12 @@ def standard_order(geoms: NDArray[np.object_], area: shapely.Geometry) -> NDArra
         return np.zeros(0, dtype=np.int64)
     pts = shapely.get_coordinates(shapely.point_on_surface(geoms))
     row = standard_rows(pts[:, 1], area, len(geoms))
-    return np.lexsort((-pts[:, 1], pts[:, 0], row)).astype(np.int64)
+    return np.lexsort((-pts[:, 1], standard_x(pts[:, 0]), row)).astype(np.int64)
+
+
+def standard_x(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Return x (metres) as :func:`standard_order` compares it: rounded to :data:`SAME_X_M`."""
+    return np.round(np.asarray(x, dtype=np.float64) / SAME_X_M)
 
 
 def standard_rows(

@@ -24,6 +24,10 @@ that 1,000,000 sets did not settle, proven by a pair of units in ~50 ms; with th
 refinements, make_city parts of 37 and 48 units (rebalance and merge-grids, one or two stuck
 units) in 10-20 ms, and a walled merge-grids part of 101 units (a compound of 228 households
 cutting off 478 that no set of its units splits into 118-132 and the rest) in 60 ms.
+
+The cut units are found on a plain adjacency (:func:`cut_units`, Hopcroft-Tarjan, and
+:func:`pieces`) rather than with networkx, whose import alone took 0.15-0.2 s of every
+``partition`` and ``rebalance`` run (every other graph of the engine is a scipy.sparse one).
 """
 
 from __future__ import annotations
@@ -31,7 +35,6 @@ from __future__ import annotations
 import heapq
 from typing import NamedTuple
 
-import networkx as nx
 import numpy as np
 from numpy.typing import NDArray
 
@@ -96,9 +99,13 @@ class _Cuts:
         cap: int,
     ) -> None:
         self.hh = [int(h) for h in np.asarray(households).tolist()]
-        self.graph = nx.Graph()
-        self.graph.add_nodes_from(range(len(self.hh)))
-        self.graph.add_edges_from(np.asarray(edges).tolist())
+        self.units = set(range(len(self.hh)))
+        self.adj: list[set[int]] = [set() for _ in self.hh]
+        """The units next to each unit."""
+        for v, w in np.asarray(edges, dtype=np.int64).reshape(-1, 2).tolist():
+            if v != w:
+                self.adj[v].add(w)
+                self.adj[w].add(v)
         self.lo, self.hi = band
         self.stuck = set() if stuck is None else set(np.flatnonzero(stuck).tolist())
         self.cap = cap
@@ -124,8 +131,7 @@ class _Cuts:
         """Return the fewest households of a connected set of ``piece`` joining a unit
         next to ``cut`` to a stuck unit (node-weighted shortest path): what a grid holding
         ``cut`` takes from ``piece`` at least to hold its stuck unit."""
-        starts = [w for w in piece if any(self.graph.has_edge(v, w) for v in cut)]
-        sub = self.graph.subgraph(piece)
+        starts = [w for w in piece if self.adj[w] & cut]
         best = {w: self.hh[w] for w in starts}
         todo = sorted((d, w) for w, d in best.items())
         heapq.heapify(todo)
@@ -135,7 +141,7 @@ class _Cuts:
                 return d
             if d > best.get(w, d):
                 continue
-            for x in sub[w]:
+            for x in self.adj[w] & piece:
                 if d + self.hh[x] < best.get(x, 1 << 62):
                     best[x] = d + self.hh[x]
                     heapq.heappush(todo, (best[x], x))
@@ -168,11 +174,11 @@ class _Cuts:
         """Return the fewest households of a unit of ``piece`` a grid holding ``cut`` can
         take first (next to ``cut``, or across land without households): a share of the
         piece that is not 0 holds at least that many."""
-        seen = {w for w in piece if any(self.graph.has_edge(v, w) for v in cut)}
+        seen = {w for w in piece if self.adj[w] & cut}
         todo = [w for w in seen if self.hh[w] == 0]
         while todo:
             w = todo.pop()
-            for x in self.graph[w]:
+            for x in self.adj[w]:
                 if x in piece and x not in seen:
                     seen.add(x)
                     if self.hh[x] == 0:
@@ -192,7 +198,7 @@ class _Cuts:
 
     def near(self, v: int, piece: set[int]) -> bool:
         """Return whether unit ``v`` touches ``piece``."""
-        return any(self.graph.has_edge(v, w) for w in piece)
+        return not self.adj[v].isdisjoint(piece)
 
     def piece(self, nodes: set[int], *, loose: bool = False) -> _Piece:
         """Return a piece (``loose``: any share, the rest going to another cut unit)."""
@@ -209,16 +215,14 @@ def cut_unit_proof(
     stuck: NDArray[np.bool_] | None = None,
     cap: int = 0,
 ) -> int:
-    """Return a cut unit (networkx ``articulation_points``) proving that a connected part
+    """Return a cut unit (an articulation point, :func:`cut_units`) proving that a connected part
     has no division into connected grids of ``lo..hi`` households (module doc), or -1.
 
     ``stuck`` units: their grids may hold up to ``cap`` households, out of band; then the
     proof is that no division has every other grid in the band."""
     part = _Cuts(households, edges, band=(lo, hi), stuck=stuck, cap=cap)
-    graph = part.graph
-    for a in sorted(nx.articulation_points(graph)):
-        pieces = list(nx.connected_components(graph.subgraph(v for v in graph if v != a)))
-        if not _grid_fits(part, {a}, pieces):
+    for a in sorted(cut_units(part.adj, part.units)):
+        if not _grid_fits(part, {a}, pieces(part.adj, part.units - {a})):
             return int(a)
     return -1
 
@@ -274,26 +278,25 @@ def cut_pair_proof(
     if len(households) > PAIR_UNITS:
         return None
     part = _Cuts(households, edges, band=(lo, hi), stuck=stuck, cap=cap)
-    graph = part.graph
-    cuts = set(nx.articulation_points(graph))
-    for a in sorted(set(graph) - cuts):
-        rest = graph.subgraph(v for v in graph if v != a)
-        for b in sorted(set(nx.articulation_points(rest)) - cuts):
-            if b > a and not _pair_fits(part, a, b, rest.subgraph(v for v in rest if v != b)):
+    cuts = cut_units(part.adj, part.units)
+    for a in sorted(part.units - cuts):
+        rest = part.units - {a}
+        for b in sorted(cut_units(part.adj, rest) - cuts):
+            if b > a and not _pair_fits(part, a, b, rest - {b}):
                 return a, b
     return None
 
 
-def _pair_fits(part: _Cuts, a: int, b: int, rest: nx.Graph) -> bool:
+def _pair_fits(part: _Cuts, a: int, b: int, rest: set[int]) -> bool:
     """Return whether the grids holding cut units ``a`` and ``b`` can take up what the
-    pieces of ``rest`` leave over (:func:`cut_pair_proof`): one grid holding both, or two,
-    each in the band or (when it may) holding a stuck unit with at most the cap."""
-    pieces = list(nx.connected_components(rest))
-    if _grid_fits(part, {a, b}, pieces):
+    pieces of the units ``rest`` leave over (:func:`cut_pair_proof`): one grid holding both,
+    or two, each in the band or (when it may) holding a stuck unit with at most the cap."""
+    found = pieces(part.adj, rest)
+    if _grid_fits(part, {a, b}, found):
         return True
-    only_a = [p for p in pieces if part.near(a, p) and not part.near(b, p)]
-    only_b = [p for p in pieces if part.near(b, p) and not part.near(a, p)]
-    shared = [p for p in pieces if part.near(a, p) and part.near(b, p)]
+    only_a = [p for p in found if part.near(a, p) and not part.near(b, p)]
+    only_b = [p for p in found if part.near(b, p) and not part.near(a, p)]
+    shared = [p for p in found if part.near(a, p) and part.near(b, p)]
     modes_a = (False, True) if part.can_hold({a}, only_a + shared) else (False,)
     modes_b = (False, True) if part.can_hold({b}, only_b + shared) else (False,)
     for held_a in modes_a:
@@ -388,3 +391,56 @@ def _options(part: _Cuts, v: int, held: bool, sums: tuple[int, int, int]) -> lis
     if not held or v in part.stuck:
         return [(anyway, 0)]
     return [(got, 0), (anyway, 1)]
+
+
+def pieces(adj: list[set[int]], units: set[int]) -> list[set[int]]:
+    """Return the connected pieces of the graph ``adj`` restricted to ``units``."""
+    seen: set[int] = set()
+    out: list[set[int]] = []
+    for start in sorted(units):
+        if start in seen:
+            continue
+        piece, todo = {start}, [start]
+        while todo:
+            for w in adj[todo.pop()] & units:
+                if w not in piece:
+                    piece.add(w)
+                    todo.append(w)
+        seen |= piece
+        out.append(piece)
+    return out
+
+
+def cut_units(adj: list[set[int]], units: set[int]) -> set[int]:
+    """Return the articulation points of the graph ``adj`` restricted to ``units``: the units
+    whose removal leaves more pieces (Hopcroft-Tarjan, an iterative depth-first search)."""
+    order: dict[int, int] = {}
+    low: dict[int, int] = {}
+    out: set[int] = set()
+    for root in sorted(units):
+        if root in order:
+            continue
+        order[root] = low[root] = len(order)
+        children = 0
+        stack = [(root, iter(sorted(adj[root] & units)))]
+        while stack:
+            v, nbrs = stack[-1]
+            for w in nbrs:
+                if w not in order:
+                    order[w] = low[w] = len(order)
+                    stack.append((w, iter(sorted(adj[w] & units))))
+                    break
+                low[v] = min(low[v], order[w])
+            else:
+                stack.pop()
+                if not stack:
+                    continue
+                u = stack[-1][0]
+                low[u] = min(low[u], low[v])
+                if u == root:
+                    children += 1
+                elif low[v] >= order[u]:
+                    out.add(u)
+        if children > 1:
+            out.add(root)
+    return out

@@ -340,7 +340,7 @@ def merge_crosswalk(
     by_id = households_by_building(dataset)
     ids, hh = by_id.index.to_numpy(), by_id.to_numpy()
     new = dict(zip(plan.assignment["building_id"], plan.assignment["grid_id"], strict=True))
-    merged = plan.grids.to_crs(dataset.metric_crs)
+    merged = plan.grids  # projected once some input grid holds no building (by area)
     frames = []
     for name, codes, lay in zip(names, codes_of, placed, strict=True):
         f = pd.DataFrame(
@@ -363,6 +363,8 @@ def merge_crosswalk(
         g["by"] = np.where(by_households, "households", "buildings")
         listed = set(g["input_grid"])
         empty = [k for k, c in enumerate(lay.codes) if str(c) not in listed]
+        if empty and merged.crs != dataset.metric_crs:
+            merged = merged.to_crs(dataset.metric_crs)
         land = _land_rows(lay, empty, merged)
         g.insert(0, "layer", name)
         land.insert(0, "layer", name)
@@ -383,6 +385,8 @@ def _land_rows(layer: GridLayer, rows: list[int], merged: gpd.GeoDataFrame) -> p
     """Return crosswalk rows of the input grids ``rows`` (no building) by the area they share
     with the merged grids (metric CRS); a grid sharing none gets one row ``by="none"``."""
     out: list[tuple[str, str, float, float, str]] = []
+    if not rows:
+        return pd.DataFrame(out, columns=["input_grid", "new_grid", "households", "share", "by"])
     geoms = merged.geometry.to_numpy()
     new_codes = merged["grid_id"].astype(str).to_numpy()
     tree = shapely.STRtree(geoms)

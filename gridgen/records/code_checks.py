@@ -12,7 +12,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridgen.partition.codes import NOT_SUBDIVIDED, CodeScheme, blank, standard_rows
+from gridgen.partition.codes import (
+    NOT_SUBDIVIDED,
+    CodeScheme,
+    blank,
+    standard_rows,
+    standard_x,
+)
 from gridgen.rules import RuleKind
 
 ORDER_TOLERANCE_M = 25.0
@@ -27,10 +33,6 @@ ORDER_SPREAD = 2
 """Grids a group may have lost or gained since it was numbered (retired codes, new codes):
 the order (without slack) is judged for every such count, and only an order wrong for all
 is reported."""
-SAME_X_M = 1.0
-"""Metres within which two grids of one row lie one above the other (reprojection moves a
-point by far less): the northern one comes first, as in
-:func:`gridgen.partition.codes.standard_order` for equal x."""
 
 
 @dataclass(frozen=True)
@@ -103,32 +105,32 @@ def code_items(
 
 def _order_keys(
     pts: np.ndarray, area: Any, tol: float, k: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Return (lowest row, highest row, x, y) of each grid (its representative point in
-    ``pts``) in the standard's order, rows being those of ``k`` grids numbered together and
-    a grid's point free to have moved ``tol`` metres (``tol=0``: the rows
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return (lowest row, highest row, x, y, x as the order compares it) of each grid (its
+    representative point in ``pts``) in the standard's order, rows being those of ``k`` grids
+    numbered together and a grid's point free to have moved ``tol`` metres (``tol=0``: the rows
     :func:`gridgen.partition.codes.standard_order` gives)."""
     y = pts[:, 1]
     lo = standard_rows(y, area, k, shift=-tol)
     hi = standard_rows(y, area, k, shift=tol)
-    return lo, hi, pts[:, 0], y
+    return lo, hi, pts[:, 0], y, standard_x(pts[:, 0])
 
 
 def _before(i: int, j: int, keys: tuple[np.ndarray, ...], tol: float) -> bool:
     """Return whether grid ``j`` surely comes before grid ``i`` in the standard's order: in
     an earlier row whatever the slack, or (the rows can only be the same) more than ``tol``
     west; with ``tol=0`` :func:`gridgen.partition.codes.standard_order`'s order (rows, then
-    x, north first for grids within :data:`SAME_X_M` of each other in x)."""
-    lo, hi, x, y = keys
+    x rounded by :func:`gridgen.partition.codes.standard_x`, north first where that is equal)."""
+    lo, hi, x, y, sx = keys
     if hi[j] < lo[i]:
         return True
     if hi[j] > lo[i]:
         return False  # j may lie in a later row
     if tol > 0:
         return bool(x[j] < x[i] - tol)  # within tol of each other in x: either order
-    if abs(x[j] - x[i]) <= SAME_X_M:  # one above the other: north first
+    if sx[j] == sx[i]:  # one above the other: north first
         return bool(y[j] > y[i])
-    return bool(x[j] < x[i])
+    return bool(sx[j] < sx[i])
 
 
 def order_items(
