@@ -26,11 +26,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import networkx as nx
 import numpy as np
 from numpy.typing import NDArray
 
 from gridgen.partition.bits import fitting_totals
+from gridgen.partition.cut_proofs import cut_units, pieces
 
 IntArray = NDArray[np.int64]
 Graph = dict[int, set[int]]
@@ -133,17 +133,17 @@ def _drop(hh: dict[int, int], adj: Graph, u: int) -> None:
 def _hung_piece(adj: Graph, hh: dict[int, int]) -> tuple[int, set[int]] | None:
     """Return a cut unit and the largest piece hung from it (2..:data:`PIECE_UNITS` units
     holding households), or None."""
-    g = nx.Graph()
-    g.add_nodes_from(adj)
-    g.add_edges_from((u, w) for u, ws in adj.items() for w in ws if u < w)
+    if not adj:
+        return None
+    graph = [adj.get(u, set()) for u in range(max(adj) + 1)]
+    units = set(adj)
     best: tuple[int, int, set[int]] | None = None
-    for c in sorted(nx.articulation_points(g)):
-        rest = g.subgraph(set(g) - {c})
-        for comp in nx.connected_components(rest):
-            size = len(comp)
+    for c in sorted(cut_units(graph, units)):
+        for piece in pieces(graph, units - {c}):
+            size = len(piece)
             larger = best is None or size > best[0]
-            if larger and 2 <= size <= PIECE_UNITS and any(hh[u] for u in comp):
-                best = (size, c, set(comp))
+            if larger and 2 <= size <= PIECE_UNITS and any(hh[u] for u in piece):
+                best = (size, c, piece)
     return None if best is None else (best[1], best[2])
 
 
