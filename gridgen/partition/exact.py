@@ -12,9 +12,11 @@ once (no region can hold that unit), which settles most impossible parts without
 branching. Either it returns a partition into connected in-band regions, or it proves
 there is none (a proof reported as ``unsplittable``), or it gives up after its budget of
 sets (:data:`EXACT_BUDGET` for the partitioner, :data:`REPAIR_EXACT_BUDGET` for rebalance
-and merge-grids). Where it gives up, a search with the room check (:meth:`_Search._needed`)
-gets :data:`ROOM_SETS` more, its unit checks counted (uncounted, they cost city31 6 s),
-then the proof by households first (:func:`gridgen.partition.land_proofs.land_proof`).
+and merge-grids). Where it gives up, the proof by a piece hung from one unit
+(:mod:`gridgen.partition.hung_pieces`, each reduced part searched), then a search with the
+room check (:meth:`_Search._needed`) gets :data:`ROOM_SETS` more, its unit checks counted
+(uncounted, they cost city31 6 s), then the proof by households first
+(:func:`gridgen.partition.land_proofs.land_proof`).
 
 Land without households in a component of its own joins any neighbouring region (that
 keeps the region connected and its households unchanged), so it never blocks a partition.
@@ -337,12 +339,12 @@ def in_band_partition(
             _remember_proof(key, CUT_PROOF)
             return ExactResult("none", by=CUT_PROOF)
         settled, regions = _searched(hh, nbrs, lo=lo, hi=hi, budget=budget, modes=MODES)
+    if not settled and hung_proof(hh, edges, lo=lo, hi=hi, none=_no_division(lo, hi, budget)):
+        settled, regions = True, None  # a piece hung from one unit (walled's 51-unit part)
     if not settled:
         settled, regions = _room_searched(hh, nbrs, lo=lo, hi=hi, budget=min(budget, ROOM_SETS))
     if not settled and land_proof(hh, nbrs, lo=lo, hi=hi, steps=min(budget, LAND_PROOF_STEPS)):
         settled, regions = True, None  # by households first (walled43's 31-unit part)
-    if not settled and hung_proof(hh, edges, lo=lo, hi=hi, none=_no_division(lo, hi, budget)):
-        settled, regions = True, None  # a piece hung from one unit (walled's 51-unit part)
     if not settled:
         _remember(_GAVE_UP, (key, budget))
         return ExactResult("unknown")
