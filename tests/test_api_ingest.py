@@ -5,7 +5,6 @@ About 60 s (the sample's raw set ingested once per back end)."""
 from __future__ import annotations
 
 import io
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -128,12 +127,10 @@ def test_a_planner_ingests_a_district_and_downloads_the_report(served: tuple) ->
 def test_bad_inputs_to_the_ingest_route(served: tuple) -> None:
     client, _ = served
     before = len(client.get("/datasets", headers=ADMIN).json())
-    start = time.perf_counter()
-    r = client.post(
+    r = client.post(  # refused early: tests/test_ingest_units.py counts what is read
         "/datasets/ingest", files=_files(RAW, ("bomb.xlsx", _bomb(3_000_000))), headers=ADMIN
     )
     assert r.status_code == 413 and "limit of 500000 rows" in r.json()["detail"], r.text
-    assert time.perf_counter() - start < 20
     r = client.post("/datasets/ingest", files=_files(RAW, ("l.pdf", b"%PDF")), headers=ADMIN)
     assert r.status_code == 415 and "ledger 'l.pdf'" in r.json()["detail"]
     r = client.post(

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from partition_helpers import row_of_compounds
 
-from gridgen.partition import exact
+from gridgen.partition import exact, exact_result
 from gridgen.partition.community import partition_community
 from gridgen.partition.exact import in_band_partition
 from gridgen.rules import RuleKind
@@ -144,7 +144,8 @@ def test_cut_proofs_settle_a_part_the_first_search_steps_do_not(
 
     hh = np.asarray([180, 180, 180])
     exact.forget_proofs()
-    assert in_band_partition(hh, _path(3), lo=LO, hi=HI).by == exact.SEARCHED  # settled at once
+    found = in_band_partition(hh, _path(3), lo=LO, hi=HI)
+    assert found.by == exact_result.SEARCHED  # settled at once
     exact.forget_proofs()
     monkeypatch.setattr(exact, "QUICK_SETS", 1)  # the first steps settle nothing
     found = in_band_partition(hh, _path(3), lo=LO, hi=HI, budget=30_000)

@@ -165,3 +165,28 @@ def test_the_proven_grids_are_those_band_problems_excuses() -> None:
     assert proven_out(units, split(units, 3), stuck=none, band=(240, 360)).grids.tolist() == [1]
     units = build_units(block_community(np.array([[120] * 5])), "C1", band_max=360)
     assert proven_out(units, split(units, 2), stuck=none, band=(240, 360)).grids.tolist() == []
+
+
+def test_a_unit_joins_the_new_grid_through_the_unit_between_them() -> None:
+    # The unseen filled41 city's 140109004005, in small (band 240-360). Old grids:
+    # P = p 310 + q 68 = 378 (above: q must go), O = a 43 + b 79 + c 78 + d 52 + e 57 + f 48
+    # + g 44 + h 47 = 448 (above), T = r 319 + s 70 + t 77 = 466 (above). Settled: a new
+    # grid N = s t e g h (295), P = p a (353), O = b c d f q (325), T = r (319): q (68) and a
+    # (43) swapped between P and O, 406 households changed. q cannot join N directly (no
+    # neighbour of q is in N), only with f, the unit between them: N = s t g h f q (354),
+    # O = a b c d e (309), P = p (310), 354 changed.
+    p, q, a, b, c, d, e, f, g, h, r, s, t = range(13)
+    hh = np.array([310, 68, 43, 79, 78, 52, 57, 48, 44, 47, 319, 70, 77])
+    old = np.array([0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2])
+    pairs = [(p, a), (p, q), (p, r), (a, b), (a, c), (a, q), (b, c), (b, d), (c, d), (c, f)]
+    pairs += [(c, q), (d, e), (d, h), (d, f), (e, s), (e, g), (e, h), (f, h), (f, q), (g, s)]
+    pairs += [(g, t), (g, h), (s, t), (s, r)]
+    edges = np.array(pairs, dtype=np.int64)
+    settled = np.array([0, 1, 0, 1, 1, 1, 3, 1, 3, 3, 2, 3, 3])
+    kept = _kept(hh, old)
+    out = least_change(hh, edges, settled, kept, stuck=np.zeros(0, dtype=np.int64), band=(240, 360))
+    size = np.bincount(out, weights=hh)
+    assert ((size >= 240) & (size <= 360)).all()
+    assert changed_households(hh, old, settled) == 406
+    assert changed_households(hh, old, out) == 354
+    assert out[q] == out[f] == out[s] != out[a] == out[b]

@@ -45,3 +45,15 @@ def fitting_totals(total: int, *, lo: int, hi: int) -> list[bool]:
         for t in range(k * lo, min(k * hi, total) + 1):
             fits[t] = True
     return fits
+
+
+def shortfalls(fit: list[bool]) -> list[int]:
+    """Return, per total ``t`` of ``fit`` (:func:`gridgen.partition.bits.fitting_totals`),
+    ``t`` minus the largest ``f <= t`` that is 0 or that some number of regions fits."""
+    out = []
+    last = 0
+    for t, fits in enumerate(fit):
+        if fits:
+            last = t
+        out.append(t - last)
+    return out

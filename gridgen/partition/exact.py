@@ -12,9 +12,11 @@ once (no region can hold that unit), which settles most impossible parts without
 branching. Either it returns a partition into connected in-band regions, or it proves
 there is none (a proof reported as ``unsplittable``), or it gives up after its budget of
 sets (:data:`EXACT_BUDGET` for the partitioner, :data:`REPAIR_EXACT_BUDGET` for rebalance
-and merge-grids). Where it gives up, a search with the room check (:meth:`_Search._needed`)
-gets :data:`ROOM_SETS` more, its unit checks counted (uncounted, they cost city31 6 s),
-then the proof by households first (:func:`gridgen.partition.land_proofs.land_proof`).
+and merge-grids). Where it gives up, the proof by a piece hung from one unit
+(:mod:`gridgen.partition.hung_pieces`, each reduced part searched), then a search with the
+room check (:meth:`_Search._needed`) gets :data:`ROOM_SETS` more, its unit checks counted
+(uncounted, they cost city31 6 s), then the proof by households first
+(:func:`gridgen.partition.land_proofs.land_proof`).
 
 Land without households in a component of its own joins any neighbouring region (that
 keeps the region connected and its households unchanged), so it never blocks a partition.
@@ -25,14 +27,15 @@ and neighbourhoods are single integer operations.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from gridgen.partition.bits import fitting_totals, neighbour_masks, set_bits
+from gridgen.partition.bits import fitting_totals, neighbour_masks, set_bits, shortfalls
+from gridgen.partition.exact_result import SEARCHED, ExactResult, found_result
+from gridgen.partition.hung_pieces import hung_proof
 from gridgen.partition.land_proofs import LAND_PROOF_STEPS, land_proof
 
 IntArray = NDArray[np.int64]
@@ -55,8 +58,6 @@ _GAVE_UP: set[tuple[_Key, int]] = set()
 QUICK_SETS = 2_000
 """Sets the first search order examines before the cut proofs are tried (then the whole
 search runs): most parts are settled within them."""
-SEARCHED = "search"
-""":attr:`ExactResult.by` of a proof by the exhaustive search."""
 MODES = ("fewest sets", "fewest neighbours", "largest")
 """The searches :func:`in_band_partition` runs in turn on one memo, a share of the budget
 each: branching on the unit the fewest in-band sets hold, on the unit with the fewest
@@ -69,30 +70,13 @@ ROOM_SETS = 5_000
 """Sets (those of the unit checks counted too) of the room search (:meth:`_Search._needed`)
 run where the plain search gave up: walled's 40-unit part is found in 2,000 (7 ms), city31's
 40-unit part around a stuck compound in 3,000."""
+HUNG_SETS = 20_000
+"""Sets the room search examines per reduced part of a piece hung from one unit
+(:mod:`gridgen.partition.hung_pieces`): walled's 51-unit part, four parts of 30-31 units,
+needs 870-13,900 each (0.15 s in all)."""
 CHECK_SETS = 200
 """Connected sets examined per unit when checking that every unit of a part still has some
 in-band region (:meth:`_Search._band_set`; beyond that the unit is assumed to have one)."""
-
-
-@dataclass(frozen=True)
-class ExactResult:
-    """The outcome of :func:`in_band_partition`.
-
-    Attributes
-    ----------
-    status
-        ``"found"`` (``labels`` holds a partition into connected in-band regions),
-        ``"none"`` (proven: no such partition exists) or ``"unknown"`` (gave up).
-    labels
-        Region per unit (0..k-1) when found; land without households of its own takes the
-        region of a neighbour.
-    """
-
-    status: str
-    labels: IntArray | None = None
-    by: str = SEARCHED
-    """What proved ``"none"``: :data:`SEARCHED`, or a cut unit or pair of units
-    (:data:`gridgen.partition.cut_proofs.CUT_PROOF`), tried before the whole search."""
 
 
 class _OutOfBudgetError(Exception):
@@ -355,6 +339,8 @@ def in_band_partition(
             _remember_proof(key, CUT_PROOF)
             return ExactResult("none", by=CUT_PROOF)
         settled, regions = _searched(hh, nbrs, lo=lo, hi=hi, budget=budget, modes=MODES)
+    if not settled and hung_proof(hh, edges, lo=lo, hi=hi, none=_no_division(lo, hi, budget)):
+        settled, regions = True, None  # a piece hung from one unit (walled's 51-unit part)
     if not settled:
         settled, regions = _room_searched(hh, nbrs, lo=lo, hi=hi, budget=min(budget, ROOM_SETS))
     if not settled and land_proof(hh, nbrs, lo=lo, hi=hi, steps=min(budget, LAND_PROOF_STEPS)):
@@ -365,7 +351,7 @@ def in_band_partition(
     if regions is None:
         _remember_proof(key, SEARCHED)
         return ExactResult("none")
-    return _result(regions, n, nbrs)
+    return found_result(regions, n, nbrs)
 
 
 def _searched(
@@ -391,23 +377,23 @@ def _room_searched(
     the unit with the fewest neighbours, within ``budget`` sets (the unit checks' sets
     counted): run only where the plain search gave up, so the plans it settles stay."""
     search = _Search(hh, nbrs, lo=lo, hi=hi, budget=budget)
-    search.mode, search.short = "fewest neighbours", _shortfalls(search.fit)
+    search.mode, search.short = "fewest neighbours", shortfalls(search.fit)
     try:
         return True, search.solve((1 << len(hh)) - 1, sum(hh))
     except _OutOfBudgetError:
         return False, None
 
 
-def _shortfalls(fit: list[bool]) -> list[int]:
-    """Return, per total ``t`` of ``fit`` (:func:`gridgen.partition.bits.fitting_totals`),
-    ``t`` minus the largest ``f <= t`` that is 0 or that some number of regions fits."""
-    out = []
-    last = 0
-    for t, fits in enumerate(fit):
-        if fits:
-            last = t
-        out.append(t - last)
-    return out
+def _no_division(lo: int, hi: int, budget: int) -> Callable[[list[int], IntArray], bool]:
+    """Return whether the room search (:func:`_room_searched`) proves that a part given by
+    households and local edges has no in-band division within :data:`HUNG_SETS` sets."""
+
+    def proven(hh: list[int], edges: IntArray) -> bool:
+        nbrs = neighbour_masks(len(hh), edges)
+        sets = min(budget, HUNG_SETS)
+        return _room_searched(hh, nbrs, lo=lo, hi=hi, budget=sets) == (True, None)
+
+    return proven
 
 
 def forget_proofs() -> None:
@@ -441,15 +427,8 @@ def _with_free(
     free: NDArray[np.bool_],
 ) -> ExactResult:
     """Return :func:`in_band_partition` with ``free`` units ("none" reported as unknown)."""
-    n = len(households)
-    hh = [int(h) for h in np.asarray(households).tolist()]
-    nbrs = neighbour_masks(n, edges)
-    search = _Search(hh, nbrs, lo=lo, hi=hi, budget=budget)
-    search.free = sum(1 << int(v) for v in np.flatnonzero(free).tolist())
-    search.eh = [
-        0 if f and h < lo else h for f, h in zip(np.asarray(free).tolist(), hh, strict=True)
-    ]
-    everything = (1 << n) - 1
+    search, nbrs = _free_search(households, edges, lo=lo, hi=hi, free=free)
+    everything = (1 << len(nbrs)) - 1
     # the largest unit first, with the whole budget; where that gives up, the other orders
     # with QUICK_SETS each (filled41: a part of 25 units around a compound of 238
     # households that the largest-first order needs 234,000 sets for, the others 24)
@@ -459,38 +438,62 @@ def _with_free(
             regions = search.solve(everything, search.total(everything))
         except _OutOfBudgetError:
             continue
-        return _result(regions, n, nbrs) if regions is not None else ExactResult("unknown")
+        if regions is None:
+            return ExactResult("unknown")
+        return found_result(regions, len(nbrs), nbrs)
     # then with the room check, fewest sets first (city31: 40 units around a stuck compound
     # of 180, found in 3,000 sets where the three orders gave up)
-    search.mode, search.budget = "fewest sets", min(budget, ROOM_SETS)
-    search.short = _shortfalls(search.fit)
+    return _free_room_result(search, nbrs, budget=min(budget, ROOM_SETS))
+
+
+def one_free_partition(
+    households: IntArray,
+    edges: IntArray,
+    *,
+    lo: int,
+    hi: int,
+    free: NDArray[np.bool_],
+    budget: int = ROOM_SETS,
+) -> ExactResult:
+    """Return a partition of a connected part into connected regions in the band but those
+    holding a ``free`` unit (as :func:`in_band_partition` with ``free``), by the room search
+    alone, the unit the fewest in-band sets hold branched on first, within ``budget`` sets:
+    status ``"found"`` or ``"unknown"``.
+
+    The quick try of :func:`gridgen.partition.search.part_regions` on a part proven to have
+    no in-band partition where the plan leaves two grids out of band: one unit of a grid out
+    made free (walled city, 32 units, 2,424 households: grids of 230 and 224 become one of
+    408, found in 3,700 sets, 25 ms, where the other orders need 12,000-100,000 and more).
+    """
+    search, nbrs = _free_search(households, edges, lo=lo, hi=hi, free=free)
+    return _free_room_result(search, nbrs, budget=budget)
+
+
+def _free_search(
+    households: IntArray, edges: IntArray, *, lo: int, hi: int, free: NDArray[np.bool_]
+) -> tuple[_Search, list[int]]:
+    """Return a search with ``free`` units (no budget yet) and the neighbour masks."""
+    n = len(households)
+    hh = [int(h) for h in np.asarray(households).tolist()]
+    nbrs = neighbour_masks(n, edges)
+    search = _Search(hh, nbrs, lo=lo, hi=hi, budget=0)
+    search.free = sum(1 << int(v) for v in np.flatnonzero(free).tolist())
+    search.eh = [
+        0 if f and h < lo else h for f, h in zip(np.asarray(free).tolist(), hh, strict=True)
+    ]
+    return search, nbrs
+
+
+def _free_room_result(search: _Search, nbrs: list[int], *, budget: int) -> ExactResult:
+    """Return the room search's result (fewest sets first) within ``budget`` sets, "none"
+    reported as unknown (a free unit's region holding more might help the others)."""
+    search.mode, search.budget = "fewest sets", budget
+    search.short = shortfalls(search.fit)
+    everything = (1 << len(nbrs)) - 1
     try:
         regions = search.solve(everything, search.total(everything))
     except _OutOfBudgetError:
         return ExactResult("unknown")
-    return _result(regions, n, nbrs) if regions is not None else ExactResult("unknown")
-
-
-def _result(regions: list[int], n: int, nbrs: list[int]) -> ExactResult:
-    """Return the found result of ``regions`` (bit sets) over ``n`` units."""
-    labels = np.full(n, -1, dtype=np.int64)
-    for r, region in enumerate(regions):
-        labels[set_bits(region)] = r
-    return ExactResult("found", land_joined(labels, nbrs))
-
-
-def land_joined(labels: IntArray, nbrs: list[int]) -> IntArray:
-    """Return labels where units without a region (land) take a neighbour's region."""
-    labels = labels.copy()
-    if not (labels >= 0).any():
-        return np.zeros(len(labels), dtype=np.int64)
-    while (labels < 0).any():
-        joined = 0
-        for v in np.flatnonzero(labels < 0).tolist():
-            near = [labels[w] for w in set_bits(nbrs[v]) if labels[w] >= 0]
-            if near:
-                labels[v] = min(near)
-                joined += 1
-        if not joined:  # land cut off from every region (a part given in pieces)
-            labels[labels < 0] = int(labels.max())
-    return labels
+    if regions is None:
+        return ExactResult("unknown")
+    return found_result(regions, len(nbrs), nbrs)

@@ -20,9 +20,9 @@ from gridgen.partition.cut_proofs import cut_proof
 from gridgen.partition.exact import (
     EXACT_UNITS,
     REPAIR_EXACT_BUDGET,
-    ExactResult,
     in_band_partition,
 )
+from gridgen.partition.exact_result import ExactResult
 from gridgen.partition.fewest_out import FEWEST_OUT_UNITS, fewest_out_partition
 from gridgen.partition.objective import local_edges
 from gridgen.partition.regions import components

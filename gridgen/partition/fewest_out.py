@@ -29,7 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gridgen.partition.bits import fits_some_count, neighbour_masks, set_bits
-from gridgen.partition.exact import ExactResult, land_joined
+from gridgen.partition.exact_result import ExactResult, land_joined
 
 IntArray = NDArray[np.int64]
 FEWEST_OUT_BUDGET = 30_000

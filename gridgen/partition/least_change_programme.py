@@ -17,7 +17,7 @@ import highspy
 import numpy as np
 from highspy._core import _Highs
 from numpy.typing import NDArray
-from scipy.sparse import coo_matrix, csc_matrix, vstack
+from scipy.sparse import coo_matrix, csc_matrix, csr_matrix, vstack
 from scipy.sparse.csgraph import breadth_first_order
 
 IntArray = NDArray[np.int64]
@@ -62,6 +62,52 @@ class Flex:
     low: FloatArray
     high: FloatArray
     quota: IntArray
+
+
+def candidates(
+    labels: IntArray,
+    home: IntArray,
+    edges: IntArray,
+    fixed: NDArray[np.bool_],
+    *,
+    grow: IntArray | None = None,
+    reach: int = 0,
+) -> IntArray:
+    """Return sorted ``(u, g)`` pairs: each unit to its settled grid, its old grid (as a
+    settled grid), or a settled or old grid of a neighbour, and each unit within ``reach``
+    edges of a ``grow`` grid (the new ones) to it; ``fixed`` units to their grid."""
+    n = len(labels)
+    u = np.r_[np.arange(n), np.arange(n), edges[:, 0], edges[:, 1], edges[:, 0], edges[:, 1]]
+    g = np.r_[
+        labels, home, labels[edges[:, 1]], labels[edges[:, 0]], home[edges[:, 1]], home[edges[:, 0]]
+    ]
+    if grow is not None and len(grow):
+        far_u, far_g = _near_grids(labels, edges, grow, reach)
+        u, g = np.r_[u, far_u], np.r_[g, far_g]
+    keep = (g >= 0) & (~fixed[u] | (g == labels[u]))
+    k = int(max(labels.max(), home.max())) + 1
+    code = np.unique(u[keep] * k + g[keep])
+    out: IntArray = np.c_[code // k, code % k].astype(np.int64)
+    return out
+
+
+def _near_grids(
+    labels: IntArray, edges: IntArray, grids: IntArray, reach: int
+) -> tuple[IntArray, IntArray]:
+    """Return ``(u, g)`` for each unit ``u`` within ``reach`` edges of a unit of grid ``g``
+    (one of ``grids``)."""
+    n = len(labels)
+    both = (np.r_[edges[:, 0], edges[:, 1]], np.r_[edges[:, 1], edges[:, 0]])
+    adj = csr_matrix((np.ones(2 * len(edges)), both), shape=(n, n))
+    col = np.searchsorted(grids, labels)
+    inside = (col < len(grids)) & (grids[np.minimum(col, len(grids) - 1)] == labels)
+    near = csr_matrix(
+        (np.ones(int(inside.sum())), (np.flatnonzero(inside), col[inside])), shape=(n, len(grids))
+    )
+    for _ in range(reach):
+        near = near + adj @ near
+    u, j = near.nonzero()
+    return u.astype(np.int64), grids[j].astype(np.int64)
 
 
 def _arcs(pairs: IntArray, anchors: IntArray, edges: IntArray) -> IntArray:

@@ -20,11 +20,13 @@ regions out of band that a plan could bring in.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from numpy.typing import NDArray
 
 from gridgen.partition.cut_proofs import CUT_PROOF, cut_proof
-from gridgen.partition.exact import EXACT_UNITS, in_band_partition
+from gridgen.partition.exact import EXACT_UNITS, in_band_partition, one_free_partition
 from gridgen.partition.ground import KINDS
 from gridgen.partition.objective import RegionProblem
 from gridgen.partition.regions import avoidable_out, best_regions, components, fits_band, polished
@@ -39,6 +41,15 @@ A part the exhaustive search gave up on (:data:`gridgen.partition.exact.EXACT_BU
 connected sets without an in-band partition) gets no restarts: on the three bench cities
 they never brought such a part closer to the band (walled city: parts of 37, 40 and 51
 units, one region out in each of four searches) and cost ~0.3 s CPU of ~7."""
+
+LARGE_RESTARTS = 12
+"""Region searches of a part too large for the exhaustive search
+(:data:`gridgen.partition.exact.EXACT_UNITS`) and without a proof, while a region stays out
+of band (a part settled sooner stops sooner): walled43's part of 225 units and 3,222
+households (two compounds of 192 and 211 that each need a few dozen households more, from
+tiny buildings behind land) is divided in band by 6 of 30 searches (seeded 0-29), and by
+the partition's eighth; each costs 0.1-0.4 s there, none where every grid is in band or
+proven out (walled, city31)."""
 
 BARRIER_SHARE = 0.5
 """Share of a shared boundary on a river or railway above which two units lie across it."""
@@ -118,6 +129,10 @@ def part_regions(
         if exact.status == "none":
             proof = CUT_PROOF if exact.by == CUT_PROOF else SEARCH_PROOF
             best_out = out_of_band(best)
+            one = _one_out(prob, best, band=band) if best_out[0] else None
+            if one is not None:  # two or more out where one will do (walled 140106003010)
+                labels = polished(one, prob, target=target, lo=lo, hi=hi, rng=rng)
+                best, best_out = _fewest_out(out_of_band, best, labels, one)
         elif exact.labels is not None:
             labels = polished(exact.labels, prob, target=target, lo=lo, hi=hi, rng=rng)
             if out_of_band(labels) < best_out:
@@ -127,9 +142,7 @@ def part_regions(
         exact = in_band_partition(prob.households, prob.edges, lo=lo, hi=hi, free=forced)
         if exact.labels is not None:
             labels = polished(exact.labels, prob, target=target, lo=lo, hi=hi, rng=rng)
-            for found in (labels, exact.labels):
-                if out_of_band(found) < best_out:
-                    best, best_out = found, out_of_band(found)
+            best, best_out = _fewest_out(out_of_band, best, labels, exact.labels)
     # a part too large for the exhaustive search (which tries the cut proofs itself) may
     # still be settled by a cut unit or pair of units, in milliseconds
     if (
@@ -141,6 +154,8 @@ def part_regions(
     ):
         proof = CUT_PROOF
         best_out = out_of_band(best)
+    if prob.n > EXACT_UNITS and proof == NO_PROOF:
+        restarts = LARGE_RESTARTS - 1  # no search settles it: only more tries can
     for _ in range(restarts):
         if best_out[0] == 0:
             break
@@ -148,3 +163,47 @@ def part_regions(
         if out_of_band(labels) < best_out:
             best, best_out = labels, out_of_band(labels)
     return best, proof
+
+
+def _fewest_out(
+    out_of_band: Callable[[IntArray], tuple[int, int]], best: IntArray, *found: IntArray
+) -> tuple[IntArray, tuple[int, int]]:
+    """Return the labels among ``best`` and ``found`` (in that order) with the fewest
+    regions out of band by ``out_of_band``, the first on a tie, and that count."""
+    best_out = out_of_band(best)
+    for labels in found:
+        if out_of_band(labels) < best_out:
+            best, best_out = labels, out_of_band(labels)
+    return best, best_out
+
+
+ONE_OUT_TRIES = 2
+"""Grids out of band whose largest unit :func:`_one_out` makes free in turn."""
+
+
+def _one_out(prob: RegionProblem, labels: IntArray, *, band: tuple[int, int]) -> IntArray | None:
+    """Return labels of a part proven to have no in-band division with one region out of
+    band (the others in band), or None: the largest unit of a region out of band in
+    ``labels`` is made free (:func:`gridgen.partition.exact.one_free_partition`), the
+    regions whose largest unit is largest first, :data:`ONE_OUT_TRIES` of them.
+
+    Such a plan is as good as any by its grids out of band (one, which the proof that the
+    part has no in-band division names); the region search, restarted, rarely finds it:
+    the walled city's 32-unit part of 2,424 households kept grids of 230 and 224, where one
+    of 408 (the 224 with a compound of 184) leaves the others in band (25 ms).
+    """
+    lo, hi = band
+    h = np.bincount(labels, weights=prob.households)
+    out = np.flatnonzero((h < lo) | (h > hi))
+    largest = []
+    for r in out.tolist():
+        mine = np.flatnonzero(labels == r)
+        largest.append(int(mine[np.argmax(prob.households[mine])]))
+    tries = sorted(largest, key=lambda u: (-int(prob.households[u]), u))[:ONE_OUT_TRIES]
+    for u in tries:
+        free = np.zeros(prob.n, dtype=bool)
+        free[u] = True
+        found = one_free_partition(prob.households, prob.edges, lo=lo, hi=hi, free=free)
+        if found.labels is not None:
+            return found.labels
+    return None
