@@ -8,6 +8,8 @@ operations. A leaf module, so that each of them may call the others.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -20,6 +22,16 @@ def set_bits(mask: int) -> list[int]:
         out.append(low.bit_length() - 1)
         mask ^= low
     return out
+
+
+def subset_sums(values: Iterable[int], *, limit: int | None = None) -> int:
+    """Return the bit set of the sums of the subsets of ``values`` (bit ``s`` set when some
+    subset sums to ``s``; the empty one gives bit 0), up to ``limit`` when given."""
+    mask = -1 if limit is None else (1 << (limit + 1)) - 1
+    sums = 1
+    for v in values:
+        sums |= (sums << int(v)) & mask
+    return sums
 
 
 def neighbour_masks(n: int, edges: NDArray[np.int64]) -> list[int]:

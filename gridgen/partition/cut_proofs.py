@@ -38,7 +38,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from gridgen.partition.bits import fitting_totals, set_bits
+from gridgen.partition.bits import fitting_totals, set_bits, subset_sums
 
 CUT_PROOF = "cut"
 """The part's proof kind (:func:`gridgen.partition.proofs.part_proof`)."""
@@ -190,10 +190,7 @@ class _Cuts:
         one of them)."""
         key = frozenset(piece)
         if key not in self.sub:
-            bits = 1
-            for v in piece:
-                bits |= bits << self.hh[v]
-            self.sub[key] = bits
+            self.sub[key] = subset_sums(self.hh[v] for v in piece)
         return self.sub[key]
 
     def near(self, v: int, piece: set[int]) -> bool:

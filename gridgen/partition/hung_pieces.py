@@ -29,7 +29,7 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import NDArray
 
-from gridgen.partition.bits import fitting_totals, set_bits
+from gridgen.partition.bits import fitting_totals, set_bits, subset_sums
 from gridgen.partition.cut_proofs import cut_units, pieces
 
 IntArray = NDArray[np.int64]
@@ -152,10 +152,7 @@ def _takes(hh: dict[int, int], cut: int, nodes: set[int], *, fit: list[bool], hi
     divided into in-band grids). Connected sets would give fewer; this is as sound, and the
     walled city's block of 35s gives the same four totals, for a fraction of the time."""
     total = sum(hh[u] for u in nodes)
-    limit = (1 << (hi - hh[cut] + 1)) - 1
-    sums = 1  # bit r: some units of the piece hold r households
-    for u in nodes:
-        sums |= (sums << hh[u]) & limit
+    sums = subset_sums((hh[u] for u in nodes), limit=hi - hh[cut])
     return {r for r in set_bits(sums) if fit[total - r]}
 
 

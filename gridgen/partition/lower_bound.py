@@ -30,6 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from gridgen.partition.bits import subset_sums
+
 IntArray = NDArray[np.int64]
 
 
@@ -65,10 +67,7 @@ def smallest_sum_at_least(values: IntArray, need: int) -> int:
     total = sum(vals)
     if total <= need:
         return total
-    reach = 1
-    for v in vals:
-        reach |= reach << v
-    above = reach >> need
+    above = subset_sums(vals) >> need
     return need + ((above & -above).bit_length() - 1)
 
 
